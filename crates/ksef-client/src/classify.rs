@@ -1,0 +1,253 @@
+//! What to do about a failure: give up, fix the credential, retry, or wait.
+//!
+//! Tables for every code documented by KSeF 2.0: HTTP 400 exception codes, auth operation statuses
+//! (GET /auth/{ref}), invoice statuses and session statuses.
+
+use std::time::Duration;
+
+use crate::error::ApiError;
+
+/// The 400 exception code for an unknown or withdrawn MF public key (refresh keys, retry).
+pub const CODE_PUBLIC_KEY_UNKNOWN: i32 = 21470;
+
+/// Retry delay assumed for a 429 answer that carries no `Retry-After`.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// Coarse class of an error, for retry and alerting decisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Retrying the same request will fail again (invalid data, wrong state, not found).
+    Permanent,
+    /// The credential or its permissions are wrong, revoked or blocked: a person must act.
+    Credential,
+    /// Try again later (5xx, timeouts, connection errors, 550 "cancelled by system", key rotation).
+    Transient,
+    /// Too many requests: wait at least `retry_after` before the next call in this context.
+    RateLimited {
+        /// Delay from `Retry-After`.
+        retry_after: Duration,
+    },
+}
+
+/// Class of an HTTP 400 exception code (API docs §14). Unknown codes are permanent.
+pub fn classify_exception_code(code: i32) -> ErrorClass {
+    use ErrorClass::{Credential, Permanent, Transient};
+    match code {
+        // Auth: bad challenge, certificate, subject, signature type; redeem/refresh refused;
+        // auth operation unknown; deceased person's credentials.
+        21111 | 21115 | 21117 | 21406 | 21301 | 21304 | 21308 => Credential,
+        // Not yet downloadable; UPO not generated yet; concurrent export limit; key rotated.
+        21165 | 21178 | 21182 | CODE_PUBLIC_KEY_UNKNOWN => Transient,
+        // Content, size, hash, state and validation errors.
+        21001 | 21155 | 21157 | 21161 | 21164 | 21166 | 21167 | 21173 | 21175 | 21180 | 21181
+        | 21183 | 21205 | 21208 | 21217 | 21401 | 21402 | 21403 | 21405 | 21418 => Permanent,
+        // Certificate enrollment, token permissions, test data.
+        25001..=25011 | 26001 | 26002 | 30001 => Permanent,
+        _ => Permanent,
+    }
+}
+
+/// Class of an HTTP error answer.
+pub fn classify_api_error(err: &ApiError) -> ErrorClass {
+    match err.status {
+        429 => ErrorClass::RateLimited {
+            retry_after: err.retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+        },
+        401 | 403 => ErrorClass::Credential,
+        408 | 500..=599 => ErrorClass::Transient,
+        _ => {
+            let classes: Vec<ErrorClass> = err.codes().map(classify_exception_code).collect();
+            if classes.contains(&ErrorClass::Credential) {
+                ErrorClass::Credential
+            } else if !classes.is_empty() && classes.iter().all(|c| *c == ErrorClass::Transient) {
+                ErrorClass::Transient
+            } else {
+                ErrorClass::Permanent
+            }
+        }
+    }
+}
+
+/// Class of a final authentication status (GET /auth/{ref} `status.code`).
+pub fn classify_auth_status(code: i32) -> ErrorClass {
+    match code {
+        // No permissions in context, revoked, bad token, certificate error, deceased, blocked.
+        415 | 425 | 450 | 460 | 470 | 480 => ErrorClass::Credential,
+        // Unknown error; cancelled by system (retry).
+        500 | 550 => ErrorClass::Transient,
+        _ => ErrorClass::Permanent,
+    }
+}
+
+/// Class of a failed invoice status (GET /sessions/{ref}/invoices/{inv} `status.code`);
+/// `None` for 100/150/200 (in progress or success).
+pub fn classify_invoice_status(code: i32) -> Option<ErrorClass> {
+    Some(match code {
+        100 | 150 | 200 => return None,
+        // Wrong permission scope.
+        410 => ErrorClass::Credential,
+        // Cancelled because of a session error; decryption error; unknown; cancelled by system: send again.
+        405 | 435 | 500 | 550 => ErrorClass::Transient,
+        // Attachments not allowed, verification (XSD) error, duplicate, semantic error.
+        _ => ErrorClass::Permanent,
+    })
+}
+
+/// Class of a failed session status (GET /sessions/{ref}); `None` while open/processing or on success.
+pub fn classify_session_status(code: i32) -> Option<ErrorClass> {
+    Some(match code {
+        100 | 150 | 170 | 200 => return None,
+        // Key decryption/part decryption errors, cancelled (upload time exceeded), unknown: redo the session.
+        415 | 435 | 440 | 500 => ErrorClass::Transient,
+        // Package verification, invoice limit, decompression, no valid invoices.
+        _ => ErrorClass::Permanent,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ExceptionDetail;
+    use ErrorClass::{Credential, Permanent, Transient};
+
+    fn api(status: u16, codes: &[i32]) -> ApiError {
+        ApiError {
+            status,
+            exceptions: codes
+                .iter()
+                .map(|c| ExceptionDetail {
+                    code: *c,
+                    description: String::new(),
+                    details: vec![],
+                })
+                .collect(),
+            ..ApiError::default()
+        }
+    }
+
+    #[test]
+    fn every_documented_exception_code_has_its_class() {
+        let table: &[(i32, ErrorClass)] = &[
+            (21001, Permanent),
+            (21111, Credential),
+            (21115, Credential),
+            (21117, Credential),
+            (21155, Permanent),
+            (21157, Permanent),
+            (21161, Permanent),
+            (21164, Permanent),
+            (21165, Transient),
+            (21166, Permanent),
+            (21167, Permanent),
+            (21173, Permanent),
+            (21175, Permanent),
+            (21178, Transient),
+            (21180, Permanent),
+            (21181, Permanent),
+            (21182, Transient),
+            (21183, Permanent),
+            (21205, Permanent),
+            (21208, Permanent),
+            (21217, Permanent),
+            (21301, Credential),
+            (21304, Credential),
+            (21308, Credential),
+            (21401, Permanent),
+            (21402, Permanent),
+            (21403, Permanent),
+            (21405, Permanent),
+            (21406, Credential),
+            (21418, Permanent),
+            (21470, Transient),
+            (26001, Permanent),
+            (26002, Permanent),
+            (30001, Permanent),
+            (99999, Permanent),
+        ];
+        for code in 25001..=25011 {
+            assert_eq!(classify_exception_code(code), Permanent, "{code}");
+        }
+        for (code, class) in table {
+            assert_eq!(classify_exception_code(*code), *class, "{code}");
+            assert_eq!(
+                classify_api_error(&api(400, &[*code])),
+                *class,
+                "400/{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn http_statuses() {
+        assert_eq!(classify_api_error(&api(401, &[])), Credential);
+        assert_eq!(classify_api_error(&api(403, &[])), Credential);
+        for s in [408, 500, 502, 503, 504] {
+            assert_eq!(classify_api_error(&api(s, &[])), Transient, "{s}");
+        }
+        for s in [400, 404, 410, 413] {
+            assert_eq!(classify_api_error(&api(s, &[])), Permanent, "{s}");
+        }
+        let mut limited = api(429, &[]);
+        assert_eq!(
+            classify_api_error(&limited),
+            ErrorClass::RateLimited {
+                retry_after: DEFAULT_RETRY_AFTER
+            }
+        );
+        limited.retry_after = Some(Duration::from_secs(7));
+        assert_eq!(
+            classify_api_error(&limited),
+            ErrorClass::RateLimited {
+                retry_after: Duration::from_secs(7)
+            }
+        );
+        // A credential code wins over a permanent one; transient only if all are transient.
+        assert_eq!(classify_api_error(&api(400, &[21405, 21301])), Credential);
+        assert_eq!(classify_api_error(&api(400, &[21165, 21405])), Permanent);
+        assert_eq!(classify_api_error(&api(400, &[21165, 21470])), Transient);
+    }
+
+    #[test]
+    fn auth_statuses() {
+        for code in [415, 425, 450, 460, 470, 480] {
+            assert_eq!(classify_auth_status(code), Credential, "{code}");
+        }
+        assert_eq!(classify_auth_status(500), Transient);
+        assert_eq!(classify_auth_status(550), Transient);
+    }
+
+    #[test]
+    fn invoice_and_session_statuses() {
+        for code in [100, 150, 200] {
+            assert_eq!(classify_invoice_status(code), None);
+        }
+        for (code, class) in [
+            (405, Transient),
+            (410, Credential),
+            (415, Permanent),
+            (430, Permanent),
+            (435, Transient),
+            (440, Permanent),
+            (450, Permanent),
+            (500, Transient),
+            (550, Transient),
+        ] {
+            assert_eq!(classify_invoice_status(code), Some(class), "{code}");
+        }
+        for code in [100, 150, 170, 200] {
+            assert_eq!(classify_session_status(code), None);
+        }
+        for (code, class) in [
+            (405, Permanent),
+            (415, Transient),
+            (420, Permanent),
+            (430, Permanent),
+            (435, Transient),
+            (440, Transient),
+            (445, Permanent),
+            (500, Transient),
+        ] {
+            assert_eq!(classify_session_status(code), Some(class), "{code}");
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Request and response bodies (camelCase JSON per the official OpenAPI; unknown fields ignored).
+
+pub mod common;
