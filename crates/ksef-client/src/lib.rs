@@ -7,13 +7,28 @@
 //! TLS is rustls with the `ring` provider; extra trusted roots (e.g. a simulator's self-signed
 //! certificate) are added through [`ClientOptions::extra_root_certs_der`].
 
+mod auth;
 pub mod classify;
+mod client;
 pub mod crypto;
+pub mod env;
 pub mod error;
+pub mod keys;
 pub mod ksef_number;
 pub mod models;
+pub mod options;
+pub mod poll;
 pub mod qr;
+pub mod token_manager;
 
 pub use classify::ErrorClass;
+pub use client::KsefClient;
+pub use env::Environment;
 pub use error::{ApiError, KsefError};
-pub use models::common::{ContextIdentifier, ContextIdentifierType, FormCode, StatusInfo};
+pub use models::auth::AuthTokens;
+pub use models::common::{
+    ContextIdentifier, ContextIdentifierType, FormCode, StatusInfo, TokenInfo,
+};
+pub use options::{ClientOptions, PollOptions};
+pub use secrecy::{ExposeSecret, SecretString};
+pub use token_manager::{TokenManager, TokenRenewal};

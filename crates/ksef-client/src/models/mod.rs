@@ -1,3 +1,4 @@
 //! Request and response bodies (camelCase JSON per the official OpenAPI; unknown fields ignored).
 
+pub mod auth;
 pub mod common;
