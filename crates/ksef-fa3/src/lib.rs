@@ -1,1 +1,18 @@
-//! placeholder
+//! FA(3) e-invoices for KSeF 2.0: hostile-input gate, XSD validation (libxml2, embedded official
+//! schemas, no network), the facts people search by, pre-flight checks that predict KSeF's
+//! answer, and safe reading of ZIP packages.
+
+mod error;
+mod facts;
+mod finding;
+mod hostile;
+mod labels;
+mod schema;
+mod xmltree;
+mod xsd_messages;
+
+pub use error::Fa3Error;
+pub use facts::{extract_facts, CorrectedRef, InvoiceFacts};
+pub use finding::{Finding, Severity, KSEF_DUPLICATE, KSEF_FILE_ERROR, KSEF_SEMANTIC_ERROR};
+pub use hostile::{MAX_DEPTH, MAX_INVOICE_BYTES, MAX_INVOICE_WITH_ATTACHMENT_BYTES};
+pub use schema::{Fa3Schema, UpoSchema};

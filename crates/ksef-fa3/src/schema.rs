@@ -1,0 +1,238 @@
+//! XSD validation with libxml2: the embedded official schemas, compiled without any network.
+//!
+//! The FA(3) schema imports its base types by an absolute `http://crd.gov.pl/...` URL. We
+//! write the embedded XSDs into a private temporary directory with that one location
+//! rewritten to the local file name and compile from there; [`SchemaFiles::write`] refuses
+//! any remaining remote location, so libxml2 never has a reason to touch the network.
+//!
+//! libxml2 validation contexts are not documented as thread-safe and the `libxml` crate's
+//! context is neither `Send` nor `Sync`, so each thread compiles its own context on first use
+//! and keeps it in a thread-local cache (`Fa3Schema` itself only holds the files).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use libxml::parser::{Parser, ParserOptions};
+use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
+
+use crate::error::Fa3Error;
+use crate::finding::Finding;
+use crate::hostile::Limits;
+use crate::xmltree::{self, Tree};
+use crate::xsd_messages;
+
+const FA3_MAIN: &str = include_str!("../../../schemas/schemat_FA(3)_v1-0E.xsd");
+const STRUKTURY: &str = include_str!("../../../schemas/StrukturyDanych_v10-0E.xsd");
+const ELEMENTARNE: &str = include_str!("../../../schemas/ElementarneTypyDanych_v10-0E.xsd");
+const KODY_KRAJOW: &str = include_str!("../../../schemas/KodyKrajow_v10-0E.xsd");
+const UPO: &str = include_str!("../../../schemas/upo-v4-3.xsd");
+
+/// The remote location the FA(3) schema imports its base types from (see schemas/catalog.xml).
+const REMOTE_BASE: &str =
+    "http://crd.gov.pl/xml/schematy/dziedzinowe/mf/2022/01/05/eD/DefinicjeTypy/";
+
+/// XSD files of one schema, written to a private directory that lives as long as the schema.
+struct SchemaFiles {
+    id: u64,
+    label: &'static str,
+    main: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's compiled validation contexts, by schema id.
+    static CONTEXTS: RefCell<HashMap<u64, (Weak<SchemaFiles>, SchemaValidationContext)>> = RefCell::new(HashMap::new());
+}
+
+impl SchemaFiles {
+    /// Writes `files` (name, content) with remote base locations made local; `files[0]` is the main schema.
+    fn write(label: &'static str, files: &[(&str, &str)]) -> Result<Self, Fa3Error> {
+        let dir = tempfile::Builder::new().prefix("ksef-fa3-xsd-").tempdir()?;
+        for (name, content) in files {
+            let local = content.replace(
+                &format!("schemaLocation=\"{REMOTE_BASE}"),
+                "schemaLocation=\"",
+            );
+            if local.contains("schemaLocation=\"http") || local.contains("schemaLocation='http") {
+                return Err(Fa3Error::SchemaCompile {
+                    schema: label,
+                    detail: format!("{name} keeps a remote schemaLocation"),
+                });
+            }
+            std::fs::write(dir.path().join(name), local)?;
+        }
+        let main = dir.path().join(files.first().map_or("", |f| f.0));
+        Ok(Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            label,
+            main,
+            _dir: dir,
+        })
+    }
+
+    fn compile(&self) -> Result<SchemaValidationContext, Fa3Error> {
+        let path = self.main.to_str().ok_or_else(|| Fa3Error::SchemaCompile {
+            schema: self.label,
+            detail: "temporary directory path is not UTF-8".to_owned(),
+        })?;
+        let mut parser = SchemaParserContext::from_file(path);
+        SchemaValidationContext::from_parser(&mut parser).map_err(|errors| {
+            Fa3Error::SchemaCompile {
+                schema: self.label,
+                detail: errors
+                    .iter()
+                    .take(3)
+                    .filter_map(|e| e.message.as_deref())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }
+        })
+    }
+}
+
+/// A compiled schema shared by [`Fa3Schema`] and [`UpoSchema`].
+#[derive(Clone)]
+struct CompiledSchema {
+    files: Arc<SchemaFiles>,
+}
+
+impl CompiledSchema {
+    fn load(label: &'static str, files: &[(&str, &str)]) -> Result<Self, Fa3Error> {
+        let schema = Self {
+            files: Arc::new(SchemaFiles::write(label, files)?),
+        };
+        // Compile now on this thread, so a broken schema fails at load, not at first use.
+        schema.with_context(|_| ())?;
+        Ok(schema)
+    }
+
+    /// Runs `f` with this thread's validation context, compiling it on first use.
+    fn with_context<R>(
+        &self,
+        f: impl FnOnce(&mut SchemaValidationContext) -> R,
+    ) -> Result<R, Fa3Error> {
+        CONTEXTS.with(|cell| {
+            let mut contexts = cell.borrow_mut();
+            if !contexts.contains_key(&self.files.id) {
+                contexts.retain(|_, (files, _)| files.strong_count() > 0);
+                let context = self.files.compile()?;
+                contexts.insert(self.files.id, (Arc::downgrade(&self.files), context));
+            }
+            let (_, context) =
+                contexts
+                    .get_mut(&self.files.id)
+                    .ok_or_else(|| Fa3Error::SchemaCompile {
+                        schema: self.files.label,
+                        detail: "validation context vanished".to_owned(),
+                    })?;
+            Ok(f(context))
+        })
+    }
+
+    /// Validates a document that already passed the hostile-input gate (`tree` is its scan).
+    fn validate_scanned(&self, xml: &[u8], tree: &Tree) -> Vec<Finding> {
+        let options = ParserOptions {
+            recover: false,
+            no_def_dtd: true,
+            no_error: true,
+            no_warning: true,
+            no_net: true,
+            ..ParserOptions::default()
+        };
+        let document = match Parser::default().parse_string_with_diagnostics(xml, options) {
+            Ok((document, _)) => document,
+            Err(libxml::parser::XmlParseFailure::ParseFailed(errors)) => {
+                return errors
+                    .iter()
+                    .take(1)
+                    .map(xsd_messages::parse_error)
+                    .collect();
+            }
+            Err(other) => return vec![xmltree::malformed(&other.to_string(), 1)],
+        };
+        let result = self.with_context(|context| context.validate_document(&document));
+        match result {
+            Ok(Ok(())) => Vec::new(),
+            Ok(Err(errors)) => xsd_messages::translate(&errors, tree, self.files.label),
+            Err(err) => vec![xsd_messages::internal(&err)],
+        }
+    }
+
+    fn validate(&self, xml: &[u8], limits: Limits) -> (Option<Tree>, Vec<Finding>) {
+        match xmltree::parse(xml, limits) {
+            Ok(tree) => {
+                let findings = self.validate_scanned(xml, &tree);
+                (Some(tree), findings)
+            }
+            Err(finding) => (None, vec![finding]),
+        }
+    }
+}
+
+/// The official FA(3) schema (`schemat_FA(3)_v1-0E.xsd` and its three base schemas), embedded.
+///
+/// Cheap to clone; validation on a thread compiles that thread's libxml2 context once.
+#[derive(Clone)]
+pub struct Fa3Schema {
+    inner: CompiledSchema,
+}
+
+impl Fa3Schema {
+    /// Writes the embedded XSDs to a private temporary directory and compiles them (no network).
+    pub fn load() -> Result<Self, Fa3Error> {
+        let files = [
+            ("schemat_FA3_v1-0E.xsd", FA3_MAIN),
+            ("StrukturyDanych_v10-0E.xsd", STRUKTURY),
+            ("ElementarneTypyDanych_v10-0E.xsd", ELEMENTARNE),
+            ("KodyKrajow_v10-0E.xsd", KODY_KRAJOW),
+        ];
+        Ok(Self {
+            inner: CompiledSchema::load("FA(3)", &files)?,
+        })
+    }
+
+    /// Checks the bytes (hostile-input gate) and validates against the XSD; empty = valid.
+    pub fn validate(&self, xml: &[u8]) -> Vec<Finding> {
+        self.inner.validate(xml, Limits::INVOICE).1
+    }
+}
+
+/// The official UPO v4-3 schema (`upo-v4-3.xsd`), embedded.
+#[derive(Clone)]
+pub struct UpoSchema {
+    inner: CompiledSchema,
+}
+
+impl UpoSchema {
+    /// Writes the embedded XSD to a private temporary directory and compiles it.
+    pub fn load() -> Result<Self, Fa3Error> {
+        Ok(Self {
+            inner: CompiledSchema::load("UPO v4-3", &[("upo-v4-3.xsd", UPO)])?,
+        })
+    }
+
+    /// Validates a UPO; empty = valid.
+    ///
+    /// The official test-environment UPOs name the receiver "Ministerstwo Finansów - środowisko
+    /// testowe (TE)" where the XSD fixes "Ministerstwo Finansów"; that one deviation is reported
+    /// as the warning `upo_test_environment_receiver` instead of an error.
+    pub fn validate(&self, xml: &[u8]) -> Vec<Finding> {
+        let (tree, findings) = self.inner.validate(xml, Limits::UPO);
+        match tree {
+            Some(tree) => xsd_messages::soften_upo_receiver(findings, &tree),
+            None => findings,
+        }
+    }
+}
+
+/// Compile-time proof that the schema handles can cross threads.
+const _: fn() = || {
+    fn assert_shared<T: Clone + Send + Sync>() {}
+    assert_shared::<Fa3Schema>();
+    assert_shared::<UpoSchema>();
+};

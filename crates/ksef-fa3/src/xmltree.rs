@@ -1,0 +1,368 @@
+//! A small, safe element tree built with quick-xml: no DTD, no entities, bounded depth.
+//!
+//! This pass doubles as the structural half of the hostile-input gate (DOCTYPE, entity
+//! declarations, processing instructions, foreign encodings, nesting depth, truncation), so
+//! libxml2 only ever parses documents that already passed it. The tree keeps local names,
+//! lines and text: enough for facts, semantic checks and for placing XSD errors on a path.
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+use crate::finding::{Finding, KSEF_FILE_ERROR};
+use crate::hostile::{self, Limits};
+
+/// One element.
+#[derive(Debug)]
+pub(crate) struct Node {
+    /// Local name (prefix stripped).
+    pub name: String,
+    pub parent: Option<usize>,
+    pub children: Vec<usize>,
+    /// Line of the `<` of the start tag.
+    pub line: u32,
+    /// Line of the `>` of the start tag (libxml2 reports this one).
+    pub line_end: u32,
+    /// Text content of a leaf element (entities resolved, not trimmed).
+    pub text: String,
+    /// Attributes by local name.
+    pub attrs: Vec<(String, String)>,
+}
+
+/// The parsed document; node 0 is the root element.
+#[derive(Debug)]
+pub(crate) struct Tree {
+    pub nodes: Vec<Node>,
+}
+
+/// Checks the bytes and parses them into a tree, or explains why not.
+pub(crate) fn parse(xml: &[u8], limits: Limits) -> Result<Tree, Finding> {
+    let text = hostile::check_bytes(xml, limits)?;
+    Builder::new(text, limits).run()
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    limits: Limits,
+    nodes: Vec<Node>,
+    stack: Vec<usize>,
+    /// Newlines counted up to `counted`.
+    line: u32,
+    counted: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn new(text: &'a str, limits: Limits) -> Self {
+        Self {
+            text,
+            limits,
+            nodes: Vec::new(),
+            stack: Vec::new(),
+            line: 1,
+            counted: 0,
+        }
+    }
+
+    /// 1-based line of a byte offset; offsets must not decrease between calls.
+    fn line_of(&mut self, offset: u64) -> u32 {
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        if offset > self.counted {
+            let newlines = self.text.as_bytes()[self.counted..offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.line = self
+                .line
+                .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+            self.counted = offset;
+        }
+        self.line
+    }
+
+    fn run(mut self) -> Result<Tree, Finding> {
+        let mut reader = Reader::from_str(self.text);
+        reader.config_mut().check_comments = true;
+        loop {
+            let start = reader.buffer_position();
+            let event = match reader.read_event() {
+                Ok(event) => event,
+                Err(err) => {
+                    let line = self.line_of(reader.error_position());
+                    return Err(malformed(&err.to_string(), line));
+                }
+            };
+            let end = reader.buffer_position();
+            match event {
+                Event::Start(tag) => self.open(&tag, start, end)?,
+                Event::Empty(tag) => {
+                    self.open(&tag, start, end)?;
+                    self.stack.pop();
+                }
+                Event::End(_) => {
+                    self.stack.pop();
+                }
+                Event::Text(text) => {
+                    let chunk = text
+                        .decode()
+                        .map_err(|e| malformed(&e.to_string(), self.line))?;
+                    self.push_text(&chunk);
+                }
+                Event::CData(data) => {
+                    let chunk = data
+                        .decode()
+                        .map_err(|e| malformed(&e.to_string(), self.line))?;
+                    self.push_text(&chunk);
+                }
+                Event::GeneralRef(reference) => {
+                    let line = self.line_of(start);
+                    let ch = resolve_reference(&reference, line)?;
+                    self.push_text(ch.encode_utf8(&mut [0; 4]));
+                }
+                Event::Decl(decl) => {
+                    if let Some(Ok(encoding)) = decl.encoding() {
+                        let encoding = String::from_utf8_lossy(&encoding).into_owned();
+                        if !encoding.eq_ignore_ascii_case("utf-8") {
+                            return Err(
+                                hostile::not_utf8(&encoding).at_line(Some(self.line_of(start)))
+                            );
+                        }
+                    }
+                }
+                Event::PI(pi) => {
+                    let target = String::from_utf8_lossy(pi.target()).into_owned();
+                    return Err(Finding::error(
+                        "xml_processing_instruction",
+                        Some(KSEF_FILE_ERROR),
+                        format!("Plik zawiera instrukcję przetwarzania <?{target} ...?>; KSeF ich nie dopuszcza. Usuń ją z pliku."),
+                        format!("The file contains the processing instruction <?{target} ...?>, which KSeF does not allow."),
+                    )
+                    .at_line(Some(self.line_of(start))));
+                }
+                Event::DocType(doctype) => {
+                    return Err(doctype_finding(&doctype, self.line_of(start)))
+                }
+                Event::Comment(_) => {}
+                Event::Eof => break,
+            }
+        }
+        if !self.stack.is_empty() || self.nodes.is_empty() {
+            let line = self.line_of(u64::MAX);
+            return Err(Finding::error(
+                "xml_truncated",
+                Some(KSEF_FILE_ERROR),
+                "Plik urywa się przed końcem dokumentu XML (brak znaczników zamykających).",
+                "The file ends before the XML document does (missing closing tags).",
+            )
+            .at_line(Some(line)));
+        }
+        Ok(Tree { nodes: self.nodes })
+    }
+
+    fn open(&mut self, tag: &BytesStart<'_>, start: u64, end: u64) -> Result<(), Finding> {
+        let line = self.line_of(start);
+        if self.stack.is_empty() && !self.nodes.is_empty() {
+            return Err(malformed("more than one root element", line));
+        }
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(Finding::error(
+                "xml_too_deep",
+                Some(KSEF_FILE_ERROR),
+                format!(
+                    "Elementy są zagnieżdżone głębiej niż {} poziomów; to nie jest faktura FA(3).",
+                    self.limits.max_depth
+                ),
+                format!(
+                    "Elements are nested deeper than {} levels; this is not an FA(3) invoice.",
+                    self.limits.max_depth
+                ),
+            )
+            .at_line(Some(line)));
+        }
+        let name = String::from_utf8_lossy(tag.local_name().as_ref()).into_owned();
+        let mut attrs = Vec::new();
+        for attr in tag.attributes() {
+            let attr = attr.map_err(|e| malformed(&e.to_string(), line))?;
+            let value = attr
+                .unescape_value()
+                .map_err(|e| malformed(&e.to_string(), line))?;
+            attrs.push((
+                String::from_utf8_lossy(attr.key.local_name().as_ref()).into_owned(),
+                value.into_owned(),
+            ));
+        }
+        let line_end = self.line_of(end);
+        let id = self.nodes.len();
+        let parent = self.stack.last().copied();
+        if let Some(parent) = parent {
+            self.nodes[parent].children.push(id);
+        }
+        self.nodes.push(Node {
+            name,
+            parent,
+            children: Vec::new(),
+            line,
+            line_end,
+            text: String::new(),
+            attrs,
+        });
+        self.stack.push(id);
+        Ok(())
+    }
+
+    /// Keeps text of leaf elements only (FA(3) has no mixed content).
+    fn push_text(&mut self, chunk: &str) {
+        if let Some(&id) = self.stack.last() {
+            let node = &mut self.nodes[id];
+            if node.children.is_empty() {
+                node.text.push_str(chunk);
+            }
+        }
+    }
+}
+
+/// The five predefined entities and character references; anything else would need a DTD.
+fn resolve_reference(
+    reference: &quick_xml::events::BytesRef<'_>,
+    line: u32,
+) -> Result<char, Finding> {
+    if reference.is_char_ref() {
+        let resolved = reference.resolve_char_ref().ok().flatten();
+        let Some(ch) = resolved else {
+            return Err(malformed("invalid character reference", line));
+        };
+        let mut buf = [0; 4];
+        hostile::check_bytes(ch.encode_utf8(&mut buf).as_bytes(), Limits::INVOICE)
+            .map_err(|f| f.at_line(Some(line)))?;
+        return Ok(ch);
+    }
+    match reference.as_ref() {
+        b"lt" => Ok('<'),
+        b"gt" => Ok('>'),
+        b"amp" => Ok('&'),
+        b"apos" => Ok('\''),
+        b"quot" => Ok('"'),
+        other => {
+            let name = String::from_utf8_lossy(other);
+            Err(Finding::error(
+                "xml_entity_forbidden",
+                Some(KSEF_FILE_ERROR),
+                format!("Plik odwołuje się do encji &{name};, która nie jest zdefiniowana w XML; KSeF jej nie przyjmie."),
+                format!("The file references the entity &{name};, which plain XML does not define."),
+            )
+            .at_line(Some(line)))
+        }
+    }
+}
+
+fn doctype_finding(doctype: &[u8], line: u32) -> Finding {
+    let declares_entities = doctype
+        .windows(8)
+        .any(|w| w.eq_ignore_ascii_case(b"<!ENTITY"));
+    if declares_entities {
+        Finding::error(
+            "xml_entity_forbidden",
+            Some(KSEF_FILE_ERROR),
+            "Plik deklaruje encje w sekcji DOCTYPE; KSeF nie dopuszcza DTD ani encji. Usuń sekcję <!DOCTYPE>.",
+            "The file declares entities in a DOCTYPE; KSeF allows neither DTDs nor entities.",
+        )
+        .at_line(Some(line))
+    } else {
+        Finding::error(
+            "xml_dtd_forbidden",
+            Some(KSEF_FILE_ERROR),
+            "Plik zawiera deklarację <!DOCTYPE>; KSeF nie dopuszcza DTD. Usuń tę deklarację.",
+            "The file contains a <!DOCTYPE> declaration; KSeF does not allow DTDs.",
+        )
+        .at_line(Some(line))
+    }
+}
+
+/// Not well-formed XML.
+pub(crate) fn malformed(detail: &str, line: u32) -> Finding {
+    Finding::error(
+        "xml_malformed",
+        Some(KSEF_FILE_ERROR),
+        format!("Plik nie jest poprawnym dokumentem XML ({detail})."),
+        format!("The file is not well-formed XML ({detail})."),
+    )
+    .at_line(Some(line))
+}
+
+impl Tree {
+    /// First child of `id` named `name`.
+    pub fn child(&self, id: usize, name: &str) -> Option<usize> {
+        self.nodes[id]
+            .children
+            .iter()
+            .copied()
+            .find(|&c| self.nodes[c].name == name)
+    }
+
+    /// All children of `id` named `name`.
+    pub fn children<'s>(&'s self, id: usize, name: &'s str) -> impl Iterator<Item = usize> + 's {
+        self.nodes[id]
+            .children
+            .iter()
+            .copied()
+            .filter(move |&c| self.nodes[c].name == name)
+    }
+
+    /// Follows child names from `id`.
+    pub fn walk(&self, id: usize, names: &[&str]) -> Option<usize> {
+        names.iter().try_fold(id, |at, name| self.child(at, name))
+    }
+
+    /// Follows child names from the root.
+    pub fn at(&self, names: &[&str]) -> Option<usize> {
+        self.walk(0, names)
+    }
+
+    /// Trimmed text of an element.
+    pub fn text(&self, id: usize) -> &str {
+        self.nodes[id].text.trim()
+    }
+
+    /// Trimmed text of the child path from `id`, when present and not empty.
+    pub fn text_at(&self, id: usize, names: &[&str]) -> Option<&str> {
+        self.walk(id, names)
+            .map(|n| self.text(n))
+            .filter(|t| !t.is_empty())
+    }
+
+    /// An attribute of an element.
+    pub fn attr(&self, id: usize, name: &str) -> Option<&str> {
+        self.nodes[id]
+            .attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `/Faktura/Fa/P_2`-style path of an element.
+    pub fn path(&self, id: usize) -> String {
+        let mut names = Vec::new();
+        let mut at = Some(id);
+        while let Some(node) = at {
+            names.push(self.nodes[node].name.as_str());
+            at = self.nodes[node].parent;
+        }
+        names.iter().rev().fold(String::new(), |mut path, name| {
+            path.push('/');
+            path.push_str(name);
+            path
+        })
+    }
+
+    /// Line of an element's start tag.
+    pub fn line(&self, id: usize) -> u32 {
+        self.nodes[id].line
+    }
+
+    /// The element named `name` whose start tag covers `line` (how libxml2 reports nodes).
+    pub fn find_on_line(&self, name: &str, line: u32) -> Option<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.name == name && n.line <= line && line <= n.line_end)
+    }
+}
