@@ -16,10 +16,13 @@ pub mod error;
 pub mod keys;
 pub mod ksef_number;
 pub mod models;
+pub mod online;
 pub mod options;
 pub mod poll;
 pub mod qr;
+pub mod status;
 pub mod token_manager;
+pub mod upo;
 
 pub use classify::ErrorClass;
 pub use client::KsefClient;
