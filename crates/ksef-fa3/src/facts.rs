@@ -4,13 +4,12 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use crate::finding::{Finding, KSEF_FILE_ERROR};
-use crate::hostile::Limits;
 use crate::xmltree::{self, Tree};
 
 /// Net totals per VAT rate group (`P_13_x`) in the `Fa` element.
 pub(crate) const NET_TOTALS: &[&str] = &[
-    "P_13_1", "P_13_2", "P_13_3", "P_13_4", "P_13_5", "P_13_6_1", "P_13_6_2", "P_13_6_3", "P_13_7",
-    "P_13_8", "P_13_9", "P_13_10", "P_13_11",
+    "P_13_1", "P_13_2", "P_13_3", "P_13_4", "P_13_5", "P_13_6_1", "P_13_6_2", "P_13_6_3", "P_13_7", "P_13_8",
+    "P_13_9", "P_13_10", "P_13_11",
 ];
 /// VAT totals per rate (`P_14_x`), in the invoice currency (the `W` variants are PLN).
 pub(crate) const VAT_TOTALS: &[&str] = &["P_14_1", "P_14_2", "P_14_3", "P_14_4", "P_14_5"];
@@ -63,29 +62,22 @@ pub struct CorrectedRef {
 
 /// Reads the facts of an FA(3) invoice (hostile-input gate included; no DTD, no entities).
 pub fn extract_facts(xml: &[u8]) -> Result<InvoiceFacts, Finding> {
-    let tree = xmltree::parse(xml, Limits::INVOICE)?;
+    let tree = xmltree::parse_invoice(xml)?;
     facts_from(&tree)
 }
 
 /// Facts from an already scanned document.
 pub(crate) fn facts_from(tree: &Tree) -> Result<InvoiceFacts, Finding> {
     let fa = tree.at(&["Fa"]).ok_or_else(|| missing(tree, 0, "Fa"))?;
-    let seller = tree
-        .at(&["Podmiot1", "DaneIdentyfikacyjne"])
-        .ok_or_else(|| missing(tree, 0, "Podmiot1"))?;
+    let seller = tree.at(&["Podmiot1", "DaneIdentyfikacyjne"]).ok_or_else(|| missing(tree, 0, "Podmiot1"))?;
     let required = |parent: usize, name: &str| {
-        tree.text_at(parent, &[name])
-            .map(str::to_owned)
-            .ok_or_else(|| missing(tree, parent, name))
+        tree.text_at(parent, &[name]).map(str::to_owned).ok_or_else(|| missing(tree, parent, name))
     };
     let issue = required(fa, "P_1")?;
     let issue_date = parse_date(&issue).ok_or_else(|| invalid_date(tree, fa, &issue))?;
     let buyer = tree.at(&["Podmiot2", "DaneIdentyfikacyjne"]);
-    let optional = |parent: Option<usize>, name: &str| {
-        parent
-            .and_then(|p| tree.text_at(p, &[name]))
-            .map(str::to_owned)
-    };
+    let optional =
+        |parent: Option<usize>, name: &str| parent.and_then(|p| tree.text_at(p, &[name])).map(str::to_owned);
     let form = tree.at(&["Naglowek", "KodFormularza"]);
     Ok(InvoiceFacts {
         seller_nip: required(seller, "NIP")?,
@@ -99,40 +91,24 @@ pub(crate) fn facts_from(tree: &Tree) -> Result<InvoiceFacts, Finding> {
         net_total: sum_of(tree, fa, NET_TOTALS),
         vat_total: sum_of(tree, fa, VAT_TOTALS),
         gross_total: tree.text_at(fa, &["P_15"]).and_then(parse_amount),
-        corrected: tree
-            .children(fa, "DaneFaKorygowanej")
-            .map(|c| corrected_ref(tree, c))
-            .collect(),
+        corrected: tree.children(fa, "DaneFaKorygowanej").map(|c| corrected_ref(tree, c)).collect(),
         has_attachment: tree.at(&["Zalacznik"]).is_some(),
-        form_code: form
-            .and_then(|f| tree.attr(f, "kodSystemowy"))
-            .unwrap_or_default()
-            .to_owned(),
-        schema_version: form
-            .and_then(|f| tree.attr(f, "wersjaSchemy"))
-            .unwrap_or_default()
-            .to_owned(),
+        form_code: form.and_then(|f| tree.attr(f, "kodSystemowy")).unwrap_or_default().to_owned(),
+        schema_version: form.and_then(|f| tree.attr(f, "wersjaSchemy")).unwrap_or_default().to_owned(),
     })
 }
 
 fn corrected_ref(tree: &Tree, id: usize) -> CorrectedRef {
     CorrectedRef {
         number: tree.text_at(id, &["NrFaKorygowanej"]).map(str::to_owned),
-        issue_date: tree
-            .text_at(id, &["DataWystFaKorygowanej"])
-            .and_then(parse_date),
-        ksef_number: tree
-            .text_at(id, &["NrKSeFFaKorygowanej"])
-            .map(str::to_owned),
+        issue_date: tree.text_at(id, &["DataWystFaKorygowanej"]).and_then(parse_date),
+        ksef_number: tree.text_at(id, &["NrKSeFFaKorygowanej"]).map(str::to_owned),
     }
 }
 
 /// Sum of the named amounts present under `parent`; `None` when none is.
 pub(crate) fn sum_of(tree: &Tree, parent: usize, names: &[&str]) -> Option<Decimal> {
-    names
-        .iter()
-        .filter_map(|name| tree.text_at(parent, &[name]).and_then(parse_amount))
-        .reduce(|a, b| a + b)
+    names.iter().filter_map(|name| tree.text_at(parent, &[name]).and_then(parse_amount)).reduce(|a, b| a + b)
 }
 
 /// An XSD decimal (`-12.50`, `3`, `+0.1`).
@@ -147,8 +123,7 @@ pub(crate) fn parse_date(text: &str) -> Option<NaiveDate> {
 
 fn missing(tree: &Tree, parent: usize, name: &str) -> Finding {
     let at = tree.path(parent);
-    let what =
-        crate::labels::label(name).map_or_else(|| name.to_owned(), |l| format!("{name} ({l})"));
+    let what = crate::labels::label(name).map_or_else(|| name.to_owned(), |l| format!("{name} ({l})"));
     Finding::error(
         "missing_element",
         Some(KSEF_FILE_ERROR),

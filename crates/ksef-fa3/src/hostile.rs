@@ -25,15 +25,9 @@ pub(crate) struct Limits {
 impl Limits {
     /// Limits for an FA(3) invoice: the 1 MB rule is applied after the scan, once we know
     /// whether the document has an attachment.
-    pub const INVOICE: Self = Self {
-        max_bytes: MAX_INVOICE_WITH_ATTACHMENT_BYTES,
-        max_depth: MAX_DEPTH,
-    };
+    pub const INVOICE: Self = Self { max_bytes: MAX_INVOICE_WITH_ATTACHMENT_BYTES, max_depth: MAX_DEPTH };
     /// Limits for a UPO page (up to 10 000 entries per page, so far larger than an invoice).
-    pub const UPO: Self = Self {
-        max_bytes: 64_000_000,
-        max_depth: MAX_DEPTH,
-    };
+    pub const UPO: Self = Self { max_bytes: 64_000_000, max_depth: MAX_DEPTH };
 }
 
 /// Checks the raw bytes; returns the text as `&str` when they are acceptable.
@@ -58,7 +52,10 @@ pub(crate) fn check_bytes(xml: &[u8], limits: Limits) -> Result<&str, Finding> {
         Finding::error(
             "xml_invalid_utf8",
             Some(KSEF_FILE_ERROR),
-            format!("Plik nie jest poprawnym tekstem UTF-8 (bajt nr {}). Zapisz plik w kodowaniu UTF-8.", at + 1),
+            format!(
+                "Plik nie jest poprawnym tekstem UTF-8 (bajt nr {}). Zapisz plik w kodowaniu UTF-8.",
+                at + 1
+            ),
             format!("The file is not valid UTF-8 (byte {}).", at + 1),
         )
         .at_line(Some(line_at(xml, at)))
@@ -108,35 +105,30 @@ fn looks_like_utf16_or_32(xml: &[u8]) -> bool {
 fn check_chars(text: &str) -> Result<(), Finding> {
     let bytes = text.as_bytes();
     // Fast path: only control bytes and non-ASCII need a closer look.
-    let Some(first) = bytes
-        .iter()
-        .position(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0x7F)
+    let Some(first) =
+        bytes.iter().position(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0x7F)
     else {
         return Ok(());
     };
     for (offset, ch) in text[first..].char_indices() {
-        let at = first + offset;
-        let code = u32::from(ch);
-        let forbidden =
-            (code < 0x20 && !matches!(ch, '\t' | '\n' | '\r')) || code == 0xFFFE || code == 0xFFFF;
-        if forbidden {
-            return Err(char_finding(
-                "xml_forbidden_char",
-                code,
-                "niedozwolony w XML",
-                "not allowed in XML",
-            )
-            .at_line(Some(line_at(bytes, at))));
-        }
-        if is_discouraged(code) {
-            return Err(char_finding(
-                "xml_discouraged_char",
-                code,
-                "odradzany przez W3C i odrzucany przez KSeF",
-                "discouraged by W3C and rejected by KSeF",
-            )
-            .at_line(Some(line_at(bytes, at))));
-        }
+        check_char(ch).map_err(|f| f.at_line(Some(line_at(bytes, first + offset))))?;
+    }
+    Ok(())
+}
+
+/// One character (also used for character references such as `&#x1;`).
+pub(crate) fn check_char(ch: char) -> Result<(), Finding> {
+    let code = u32::from(ch);
+    if (code < 0x20 && !matches!(ch, '\t' | '\n' | '\r')) || code == 0xFFFE || code == 0xFFFF {
+        return Err(char_finding("xml_forbidden_char", code, "niedozwolony w XML", "not allowed in XML"));
+    }
+    if is_discouraged(code) {
+        return Err(char_finding(
+            "xml_discouraged_char",
+            code,
+            "odradzany przez W3C i odrzucany przez KSeF",
+            "discouraged by W3C and rejected by KSeF",
+        ));
     }
     Ok(())
 }

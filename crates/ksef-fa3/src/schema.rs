@@ -31,8 +31,7 @@ const KODY_KRAJOW: &str = include_str!("../../../schemas/KodyKrajow_v10-0E.xsd")
 const UPO: &str = include_str!("../../../schemas/upo-v4-3.xsd");
 
 /// The remote location the FA(3) schema imports its base types from (see schemas/catalog.xml).
-const REMOTE_BASE: &str =
-    "http://crd.gov.pl/xml/schematy/dziedzinowe/mf/2022/01/05/eD/DefinicjeTypy/";
+const REMOTE_BASE: &str = "http://crd.gov.pl/xml/schematy/dziedzinowe/mf/2022/01/05/eD/DefinicjeTypy/";
 
 /// XSD files of one schema, written to a private directory that lives as long as the schema.
 struct SchemaFiles {
@@ -54,10 +53,7 @@ impl SchemaFiles {
     fn write(label: &'static str, files: &[(&str, &str)]) -> Result<Self, Fa3Error> {
         let dir = tempfile::Builder::new().prefix("ksef-fa3-xsd-").tempdir()?;
         for (name, content) in files {
-            let local = content.replace(
-                &format!("schemaLocation=\"{REMOTE_BASE}"),
-                "schemaLocation=\"",
-            );
+            let local = content.replace(&format!("schemaLocation=\"{REMOTE_BASE}"), "schemaLocation=\"");
             if local.contains("schemaLocation=\"http") || local.contains("schemaLocation='http") {
                 return Err(Fa3Error::SchemaCompile {
                     schema: label,
@@ -67,12 +63,7 @@ impl SchemaFiles {
             std::fs::write(dir.path().join(name), local)?;
         }
         let main = dir.path().join(files.first().map_or("", |f| f.0));
-        Ok(Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            label,
-            main,
-            _dir: dir,
-        })
+        Ok(Self { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), label, main, _dir: dir })
     }
 
     fn compile(&self) -> Result<SchemaValidationContext, Fa3Error> {
@@ -81,16 +72,9 @@ impl SchemaFiles {
             detail: "temporary directory path is not UTF-8".to_owned(),
         })?;
         let mut parser = SchemaParserContext::from_file(path);
-        SchemaValidationContext::from_parser(&mut parser).map_err(|errors| {
-            Fa3Error::SchemaCompile {
-                schema: self.label,
-                detail: errors
-                    .iter()
-                    .take(3)
-                    .filter_map(|e| e.message.as_deref())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            }
+        SchemaValidationContext::from_parser(&mut parser).map_err(|errors| Fa3Error::SchemaCompile {
+            schema: self.label,
+            detail: errors.iter().take(3).filter_map(|e| e.message.as_deref()).collect::<Vec<_>>().join("; "),
         })
     }
 }
@@ -103,19 +87,14 @@ struct CompiledSchema {
 
 impl CompiledSchema {
     fn load(label: &'static str, files: &[(&str, &str)]) -> Result<Self, Fa3Error> {
-        let schema = Self {
-            files: Arc::new(SchemaFiles::write(label, files)?),
-        };
+        let schema = Self { files: Arc::new(SchemaFiles::write(label, files)?) };
         // Compile now on this thread, so a broken schema fails at load, not at first use.
         schema.with_context(|_| ())?;
         Ok(schema)
     }
 
     /// Runs `f` with this thread's validation context, compiling it on first use.
-    fn with_context<R>(
-        &self,
-        f: impl FnOnce(&mut SchemaValidationContext) -> R,
-    ) -> Result<R, Fa3Error> {
+    fn with_context<R>(&self, f: impl FnOnce(&mut SchemaValidationContext) -> R) -> Result<R, Fa3Error> {
         CONTEXTS.with(|cell| {
             let mut contexts = cell.borrow_mut();
             if !contexts.contains_key(&self.files.id) {
@@ -123,13 +102,10 @@ impl CompiledSchema {
                 let context = self.files.compile()?;
                 contexts.insert(self.files.id, (Arc::downgrade(&self.files), context));
             }
-            let (_, context) =
-                contexts
-                    .get_mut(&self.files.id)
-                    .ok_or_else(|| Fa3Error::SchemaCompile {
-                        schema: self.files.label,
-                        detail: "validation context vanished".to_owned(),
-                    })?;
+            let (_, context) = contexts.get_mut(&self.files.id).ok_or_else(|| Fa3Error::SchemaCompile {
+                schema: self.files.label,
+                detail: "validation context vanished".to_owned(),
+            })?;
             Ok(f(context))
         })
     }
@@ -147,11 +123,7 @@ impl CompiledSchema {
         let document = match Parser::default().parse_string_with_diagnostics(xml, options) {
             Ok((document, _)) => document,
             Err(libxml::parser::XmlParseFailure::ParseFailed(errors)) => {
-                return errors
-                    .iter()
-                    .take(1)
-                    .map(xsd_messages::parse_error)
-                    .collect();
+                return errors.iter().take(1).map(xsd_messages::parse_error).collect();
             }
             Err(other) => return vec![xmltree::malformed(&other.to_string(), 1)],
         };
@@ -163,8 +135,13 @@ impl CompiledSchema {
         }
     }
 
-    fn validate(&self, xml: &[u8], limits: Limits) -> (Option<Tree>, Vec<Finding>) {
-        match xmltree::parse(xml, limits) {
+    /// Scans with `scan` (the hostile-input gate), then validates.
+    fn validate(
+        &self,
+        xml: &[u8],
+        scan: impl FnOnce(&[u8]) -> Result<Tree, Finding>,
+    ) -> (Option<Tree>, Vec<Finding>) {
+        match scan(xml) {
             Ok(tree) => {
                 let findings = self.validate_scanned(xml, &tree);
                 (Some(tree), findings)
@@ -191,14 +168,12 @@ impl Fa3Schema {
             ("ElementarneTypyDanych_v10-0E.xsd", ELEMENTARNE),
             ("KodyKrajow_v10-0E.xsd", KODY_KRAJOW),
         ];
-        Ok(Self {
-            inner: CompiledSchema::load("FA(3)", &files)?,
-        })
+        Ok(Self { inner: CompiledSchema::load("FA(3)", &files)? })
     }
 
     /// Checks the bytes (hostile-input gate) and validates against the XSD; empty = valid.
     pub fn validate(&self, xml: &[u8]) -> Vec<Finding> {
-        self.inner.validate(xml, Limits::INVOICE).1
+        self.inner.validate(xml, xmltree::parse_invoice).1
     }
 }
 
@@ -211,9 +186,7 @@ pub struct UpoSchema {
 impl UpoSchema {
     /// Writes the embedded XSD to a private temporary directory and compiles it.
     pub fn load() -> Result<Self, Fa3Error> {
-        Ok(Self {
-            inner: CompiledSchema::load("UPO v4-3", &[("upo-v4-3.xsd", UPO)])?,
-        })
+        Ok(Self { inner: CompiledSchema::load("UPO v4-3", &[("upo-v4-3.xsd", UPO)])? })
     }
 
     /// Validates a UPO; empty = valid.
@@ -222,7 +195,7 @@ impl UpoSchema {
     /// testowe (TE)" where the XSD fixes "Ministerstwo Finansów"; that one deviation is reported
     /// as the warning `upo_test_environment_receiver` instead of an error.
     pub fn validate(&self, xml: &[u8]) -> Vec<Finding> {
-        let (tree, findings) = self.inner.validate(xml, Limits::UPO);
+        let (tree, findings) = self.inner.validate(xml, |xml| xmltree::parse(xml, Limits::UPO));
         match tree {
             Some(tree) => xsd_messages::soften_upo_receiver(findings, &tree),
             None => findings,

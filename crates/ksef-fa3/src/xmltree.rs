@@ -40,6 +40,16 @@ pub(crate) fn parse(xml: &[u8], limits: Limits) -> Result<Tree, Finding> {
     Builder::new(text, limits).run()
 }
 
+/// [`parse`] for an FA(3) invoice: 1 MB, or 3 MB when it carries a `Zalacznik` (API_BRIEF §10).
+pub(crate) fn parse_invoice(xml: &[u8]) -> Result<Tree, Finding> {
+    let tree = parse(xml, Limits::INVOICE)?;
+    let has_attachment = tree.at(&["Zalacznik"]).is_some();
+    if xml.len() > hostile::MAX_INVOICE_BYTES && !has_attachment {
+        return Err(hostile::too_large(xml.len(), hostile::MAX_INVOICE_BYTES));
+    }
+    Ok(tree)
+}
+
 struct Builder<'a> {
     text: &'a str,
     limits: Limits,
@@ -52,29 +62,15 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn new(text: &'a str, limits: Limits) -> Self {
-        Self {
-            text,
-            limits,
-            nodes: Vec::new(),
-            stack: Vec::new(),
-            line: 1,
-            counted: 0,
-        }
+        Self { text, limits, nodes: Vec::new(), stack: Vec::new(), line: 1, counted: 0 }
     }
 
     /// 1-based line of a byte offset; offsets must not decrease between calls.
     fn line_of(&mut self, offset: u64) -> u32 {
-        let offset = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(self.text.len());
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(self.text.len());
         if offset > self.counted {
-            let newlines = self.text.as_bytes()[self.counted..offset]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            self.line = self
-                .line
-                .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+            let newlines = self.text.as_bytes()[self.counted..offset].iter().filter(|&&b| b == b'\n').count();
+            self.line = self.line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
             self.counted = offset;
         }
         self.line
@@ -103,15 +99,11 @@ impl<'a> Builder<'a> {
                     self.stack.pop();
                 }
                 Event::Text(text) => {
-                    let chunk = text
-                        .decode()
-                        .map_err(|e| malformed(&e.to_string(), self.line))?;
+                    let chunk = text.decode().map_err(|e| malformed(&e.to_string(), self.line))?;
                     self.push_text(&chunk);
                 }
                 Event::CData(data) => {
-                    let chunk = data
-                        .decode()
-                        .map_err(|e| malformed(&e.to_string(), self.line))?;
+                    let chunk = data.decode().map_err(|e| malformed(&e.to_string(), self.line))?;
                     self.push_text(&chunk);
                 }
                 Event::GeneralRef(reference) => {
@@ -123,9 +115,7 @@ impl<'a> Builder<'a> {
                     if let Some(Ok(encoding)) = decl.encoding() {
                         let encoding = String::from_utf8_lossy(&encoding).into_owned();
                         if !encoding.eq_ignore_ascii_case("utf-8") {
-                            return Err(
-                                hostile::not_utf8(&encoding).at_line(Some(self.line_of(start)))
-                            );
+                            return Err(hostile::not_utf8(&encoding).at_line(Some(self.line_of(start))));
                         }
                     }
                 }
@@ -139,9 +129,7 @@ impl<'a> Builder<'a> {
                     )
                     .at_line(Some(self.line_of(start))));
                 }
-                Event::DocType(doctype) => {
-                    return Err(doctype_finding(&doctype, self.line_of(start)))
-                }
+                Event::DocType(doctype) => return Err(doctype_finding(&doctype, self.line_of(start))),
                 Event::Comment(_) => {}
                 Event::Eof => break,
             }
@@ -183,9 +171,7 @@ impl<'a> Builder<'a> {
         let mut attrs = Vec::new();
         for attr in tag.attributes() {
             let attr = attr.map_err(|e| malformed(&e.to_string(), line))?;
-            let value = attr
-                .unescape_value()
-                .map_err(|e| malformed(&e.to_string(), line))?;
+            let value = attr.unescape_value().map_err(|e| malformed(&e.to_string(), line))?;
             attrs.push((
                 String::from_utf8_lossy(attr.key.local_name().as_ref()).into_owned(),
                 value.into_owned(),
@@ -222,18 +208,13 @@ impl<'a> Builder<'a> {
 }
 
 /// The five predefined entities and character references; anything else would need a DTD.
-fn resolve_reference(
-    reference: &quick_xml::events::BytesRef<'_>,
-    line: u32,
-) -> Result<char, Finding> {
+fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>, line: u32) -> Result<char, Finding> {
     if reference.is_char_ref() {
         let resolved = reference.resolve_char_ref().ok().flatten();
         let Some(ch) = resolved else {
             return Err(malformed("invalid character reference", line));
         };
-        let mut buf = [0; 4];
-        hostile::check_bytes(ch.encode_utf8(&mut buf).as_bytes(), Limits::INVOICE)
-            .map_err(|f| f.at_line(Some(line)))?;
+        hostile::check_char(ch).map_err(|f| f.at_line(Some(line)))?;
         return Ok(ch);
     }
     match reference.as_ref() {
@@ -256,9 +237,7 @@ fn resolve_reference(
 }
 
 fn doctype_finding(doctype: &[u8], line: u32) -> Finding {
-    let declares_entities = doctype
-        .windows(8)
-        .any(|w| w.eq_ignore_ascii_case(b"<!ENTITY"));
+    let declares_entities = doctype.windows(8).any(|w| w.eq_ignore_ascii_case(b"<!ENTITY"));
     if declares_entities {
         Finding::error(
             "xml_entity_forbidden",
@@ -292,20 +271,12 @@ pub(crate) fn malformed(detail: &str, line: u32) -> Finding {
 impl Tree {
     /// First child of `id` named `name`.
     pub fn child(&self, id: usize, name: &str) -> Option<usize> {
-        self.nodes[id]
-            .children
-            .iter()
-            .copied()
-            .find(|&c| self.nodes[c].name == name)
+        self.nodes[id].children.iter().copied().find(|&c| self.nodes[c].name == name)
     }
 
     /// All children of `id` named `name`.
     pub fn children<'s>(&'s self, id: usize, name: &'s str) -> impl Iterator<Item = usize> + 's {
-        self.nodes[id]
-            .children
-            .iter()
-            .copied()
-            .filter(move |&c| self.nodes[c].name == name)
+        self.nodes[id].children.iter().copied().filter(move |&c| self.nodes[c].name == name)
     }
 
     /// Follows child names from `id`.
@@ -325,18 +296,12 @@ impl Tree {
 
     /// Trimmed text of the child path from `id`, when present and not empty.
     pub fn text_at(&self, id: usize, names: &[&str]) -> Option<&str> {
-        self.walk(id, names)
-            .map(|n| self.text(n))
-            .filter(|t| !t.is_empty())
+        self.walk(id, names).map(|n| self.text(n)).filter(|t| !t.is_empty())
     }
 
     /// An attribute of an element.
     pub fn attr(&self, id: usize, name: &str) -> Option<&str> {
-        self.nodes[id]
-            .attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.nodes[id].attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// `/Faktura/Fa/P_2`-style path of an element.
@@ -361,8 +326,6 @@ impl Tree {
 
     /// The element named `name` whose start tag covers `line` (how libxml2 reports nodes).
     pub fn find_on_line(&self, name: &str, line: u32) -> Option<usize> {
-        self.nodes
-            .iter()
-            .position(|n| n.name == name && n.line <= line && line <= n.line_end)
+        self.nodes.iter().position(|n| n.name == name && n.line <= line && line <= n.line_end)
     }
 }

@@ -18,9 +18,7 @@ pub(crate) fn translate(errors: &[StructuredError], tree: &Tree, schema: &str) -
     for error in errors {
         let finding = one(error, tree, schema);
         let echo = finding.code == "xsd_invalid_value"
-            && findings
-                .last()
-                .is_some_and(|prev| prev.line == finding.line && prev.path == finding.path);
+            && findings.last().is_some_and(|prev| prev.line == finding.line && prev.path == finding.path);
         if !echo {
             findings.push(finding);
         }
@@ -31,10 +29,7 @@ pub(crate) fn translate(errors: &[StructuredError], tree: &Tree, schema: &str) -
 /// A well-formedness error from libxml2's parser (the tree scan is more lenient in places).
 pub(crate) fn parse_error(error: &StructuredError) -> Finding {
     let detail = error.message.as_deref().unwrap_or("").trim();
-    xmltree::malformed(
-        detail,
-        error.line.and_then(|l| u32::try_from(l).ok()).unwrap_or(1),
-    )
+    xmltree::malformed(detail, error.line.and_then(|l| u32::try_from(l).ok()).unwrap_or(1))
 }
 
 /// The schema could not be compiled on this thread (should never happen after `load`).
@@ -65,11 +60,7 @@ fn parse_message(message: &str) -> Option<Parsed<'_>> {
         }
         None => (None, rest),
     };
-    Some(Parsed {
-        element,
-        attribute,
-        rest: rest.trim_start_matches(':').trim(),
-    })
+    Some(Parsed { element, attribute, rest: rest.trim_start_matches(':').trim() })
 }
 
 /// `{namespace}Name` → `Name`.
@@ -81,12 +72,7 @@ fn local(qname: &str) -> &str {
 fn expected(rest: &str) -> Option<String> {
     let start = rest.find("Expected is")?;
     let list = rest[start..].split_once('(')?.1.split_once(')')?.0;
-    Some(
-        list.split(',')
-            .map(|n| local(n.trim()))
-            .collect::<Vec<_>>()
-            .join(", "),
-    )
+    Some(list.split(',').map(|n| local(n.trim())).collect::<Vec<_>>().join(", "))
 }
 
 /// First `'quoted'` value after `marker`.
@@ -117,17 +103,12 @@ fn one(error: &StructuredError, tree: &Tree, schema: &str) -> Finding {
     let parent = node.and_then(|n| tree.nodes[n].parent);
     let finding = if rest.starts_with("Missing child element") {
         let exp = expected(rest).unwrap_or_default();
-        return missing(&exp, &at)
-            .at_line(line)
-            .at_path(path.map(|p| child_path(p, &exp)));
+        return missing(&exp, &at).at_line(line).at_path(path.map(|p| child_path(p, &exp)));
     } else if rest.starts_with("This element is not expected") {
         let parent_path = parent.map_or_else(String::new, |p| tree.path(p));
         if let (Some(exp), Some(parent)) = (expected(rest), parent) {
             // libxml2 reports a missing element as "the next one is not expected": say what is missing.
-            if exp
-                .split(", ")
-                .all(|name| tree.child(parent, name).is_none())
-            {
+            if exp.split(", ").all(|name| tree.child(parent, name).is_none()) {
                 return missing(&exp, &parent_path)
                     .at_line(line)
                     .at_path(Some(child_path(parent_path.clone(), &exp)));
@@ -152,44 +133,24 @@ fn one(error: &StructuredError, tree: &Tree, schema: &str) -> Finding {
         xsd(
             "xsd_pattern",
             format!("Wartość '{value}' w elemencie {el} ma niepoprawny format."),
-            format!(
-                "The value '{value}' of element {} has an invalid format ({rest}).",
-                msg.element
-            ),
+            format!("The value '{value}' of element {} has an invalid format ({rest}).", msg.element),
         )
     } else if rest.contains("[facet 'enumeration']") {
         let value = quoted_after(rest, "The value").unwrap_or("");
-        let set = rest
-            .split_once("set {")
-            .and_then(|(_, s)| s.rsplit_once('}'))
-            .map_or("", |(s, _)| s);
+        let set = rest.split_once("set {").and_then(|(_, s)| s.rsplit_once('}')).map_or("", |(s, _)| s);
         xsd(
             "xsd_enumeration",
-            format!(
-                "Wartość '{value}' w elemencie {el} jest niedozwolona. Dozwolone wartości: {set}."
-            ),
-            format!(
-                "The value '{value}' of element {} is not allowed. Allowed values: {set}.",
-                msg.element
-            ),
+            format!("Wartość '{value}' w elemencie {el} jest niedozwolona. Dozwolone wartości: {set}."),
+            format!("The value '{value}' of element {} is not allowed. Allowed values: {set}.", msg.element),
         )
     } else if rest.contains("[facet '") {
         xsd(
             "xsd_invalid_value",
-            format!(
-                "Wartość w elemencie {el} przekracza dopuszczalne granice ({}).",
-                facet_pl(rest)
-            ),
-            format!(
-                "The value of element {} is out of bounds: {rest}",
-                msg.element
-            ),
+            format!("Wartość w elemencie {el} przekracza dopuszczalne granice ({}).", facet_pl(rest)),
+            format!("The value of element {} is out of bounds: {rest}", msg.element),
         )
     } else if rest.contains("is not a valid value") {
-        let value = rest
-            .strip_prefix('\'')
-            .and_then(|r| r.split_once('\''))
-            .map_or("", |(v, _)| v);
+        let value = rest.strip_prefix('\'').and_then(|r| r.split_once('\'')).map_or("", |(v, _)| v);
         xsd(
             "xsd_invalid_value",
             format!("Wartość '{value}' w elemencie {el} jest niepoprawna dla tego pola (np. zły format daty lub kwoty)."),
@@ -205,8 +166,13 @@ fn one(error: &StructuredError, tree: &Tree, schema: &str) -> Finding {
     } else if rest.contains("No matching global declaration") {
         xsd(
             "xsd_wrong_root",
-            format!("Element główny {el} nie pasuje do schemy {schema} (zły element główny lub przestrzeń nazw)."),
-            format!("The root element {} does not match the {schema} schema (wrong root or namespace).", msg.element),
+            format!(
+                "Element główny {el} nie pasuje do schemy {schema} (zły element główny lub przestrzeń nazw)."
+            ),
+            format!(
+                "The root element {} does not match the {schema} schema (wrong root or namespace).",
+                msg.element
+            ),
         )
     } else {
         generic(raw, schema)
@@ -268,10 +234,7 @@ fn attribute_finding(attr: &str, el: &str, element: &str, rest: &str, raw: &str)
 
 /// Polish gloss of libxml2's facet names.
 fn facet_pl(rest: &str) -> &'static str {
-    let facet = rest
-        .split_once("[facet '")
-        .and_then(|(_, f)| f.split_once('\''))
-        .map_or("", |(f, _)| f);
+    let facet = rest.split_once("[facet '").and_then(|(_, f)| f.split_once('\'')).map_or("", |(f, _)| f);
     match facet {
         "maxLength" => "tekst jest za długi",
         "minLength" => "tekst jest za krótki lub pusty",
@@ -298,27 +261,19 @@ fn generic(raw: &str, schema: &str) -> Finding {
 
 /// Turns the official TE/DEMO receiver name in a UPO into a warning (see `UpoSchema::validate`).
 pub(crate) fn soften_upo_receiver(findings: Vec<Finding>, tree: &Tree) -> Vec<Finding> {
-    let receiver = tree
-        .at(&["NazwaPodmiotuPrzyjmujacego"])
-        .map(|n| tree.text(n).to_owned());
+    let receiver = tree.at(&["NazwaPodmiotuPrzyjmujacego"]).map(|n| tree.text(n).to_owned());
     findings
         .into_iter()
         .map(|f| {
             let is_receiver = f.code == "xsd_fixed_value"
-                && f.path
-                    .as_deref()
-                    .is_some_and(|p| p.ends_with("/NazwaPodmiotuPrzyjmujacego"));
+                && f.path.as_deref().is_some_and(|p| p.ends_with("/NazwaPodmiotuPrzyjmujacego"));
             match (&receiver, is_receiver) {
                 (Some(name), true) if name.starts_with("Ministerstwo Finansów - ") => Finding {
                     code: "upo_test_environment_receiver",
                     severity: Severity::Warning,
                     ksef_status: None,
-                    message_pl: format!(
-                        "UPO wystawione przez środowisko nieprodukcyjne KSeF: \"{name}\"."
-                    ),
-                    message_en: format!(
-                        "UPO issued by a non-production KSeF environment: \"{name}\"."
-                    ),
+                    message_pl: format!("UPO wystawione przez środowisko nieprodukcyjne KSeF: \"{name}\"."),
+                    message_en: format!("UPO issued by a non-production KSeF environment: \"{name}\"."),
                     ..f
                 },
                 _ => f,

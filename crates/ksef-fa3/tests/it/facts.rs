@@ -37,10 +37,7 @@ fn facts_of_a_correction() {
         }]
     );
     assert!(!facts.has_attachment);
-    assert_eq!(
-        (facts.form_code.as_str(), facts.schema_version.as_str()),
-        ("FA (3)", "1-0E")
-    );
+    assert_eq!((facts.form_code.as_str(), facts.schema_version.as_str()), ("FA (3)", "1-0E"));
 }
 
 #[test]
@@ -61,37 +58,18 @@ fn facts_of_every_sample_match_the_readme_table() {
     ];
     for (number, kind, issued) in table {
         let facts = extract_facts(sample(number).as_bytes()).unwrap();
-        assert_eq!(
-            (facts.invoice_type.as_str(), facts.issue_date),
-            (kind, date(issued)),
-            "sample {number}"
-        );
+        assert_eq!((facts.invoice_type.as_str(), facts.issue_date), (kind, date(issued)), "sample {number}");
         assert_eq!(facts.has_attachment, number == 24, "sample {number}");
         assert_eq!(facts.seller_nip, "9999999999");
     }
-    assert_eq!(
-        extract_facts(sample(21).as_bytes()).unwrap().currency,
-        "EUR"
-    );
-    assert_eq!(
-        fixtures("fa3")
-            .iter()
-            .filter(|(_, xml)| extract_facts(xml).is_ok())
-            .count(),
-        21
-    );
+    assert_eq!(extract_facts(sample(21).as_bytes()).unwrap().currency, "EUR");
+    assert_eq!(fixtures("fa3").iter().filter(|(_, xml)| extract_facts(xml).is_ok()).count(), 21);
 }
 
 #[test]
 fn missing_invoice_number_is_a_finding() {
     let xml = sample(1).replacen("<P_2>FV2026/02/150</P_2>", "", 1);
     let finding = extract_facts(xml.as_bytes()).unwrap_err();
-    assert_eq!(
-        (finding.code, finding.path.as_deref()),
-        ("missing_element", Some("/Faktura/Fa/P_2"))
-    );
-    assert_eq!(
-        finding.message_pl,
-        "Brak wymaganego elementu P_2 (numer faktury) w /Faktura/Fa."
-    );
+    assert_eq!((finding.code, finding.path.as_deref()), ("missing_element", Some("/Faktura/Fa/P_2")));
+    assert_eq!(finding.message_pl, "Brak wymaganego elementu P_2 (numer faktury) w /Faktura/Fa.");
 }

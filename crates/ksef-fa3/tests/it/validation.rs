@@ -23,29 +23,14 @@ fn official_te_upos_differ_from_the_xsd_only_in_the_receiver_name() {
         assert_eq!(findings.len(), 1, "{name}: {findings:#?}");
         assert_eq!(findings[0].code, "upo_test_environment_receiver", "{name}");
         assert_eq!(findings[0].severity, Severity::Warning);
-        assert_eq!(
-            findings[0].path.as_deref(),
-            Some("/Potwierdzenie/NazwaPodmiotuPrzyjmujacego")
-        );
+        assert_eq!(findings[0].path.as_deref(), Some("/Potwierdzenie/NazwaPodmiotuPrzyjmujacego"));
     }
 }
 
 /// (what to replace, replacement, code, line, path) on official sample 1.
 const BROKEN: &[(&str, &str, &str, u32, &str)] = &[
-    (
-        "<P_2>FV2026/02/150</P_2>",
-        "",
-        "xsd_missing_element",
-        48,
-        "/Faktura/Fa/P_2",
-    ),
-    (
-        "<RodzajFaktury>VAT<",
-        "<RodzajFaktury>XYZ<",
-        "xsd_enumeration",
-        70,
-        "/Faktura/Fa/RodzajFaktury",
-    ),
+    ("<P_2>FV2026/02/150</P_2>", "", "xsd_missing_element", 48, "/Faktura/Fa/P_2"),
+    ("<RodzajFaktury>VAT<", "<RodzajFaktury>XYZ<", "xsd_enumeration", 70, "/Faktura/Fa/RodzajFaktury"),
     (
         "<NIP>9999999999</NIP>",
         "<NIP>0123</NIP>",
@@ -53,20 +38,8 @@ const BROKEN: &[(&str, &str, &str, u32, &str)] = &[
         12,
         "/Faktura/Podmiot1/DaneIdentyfikacyjne/NIP",
     ),
-    (
-        "<P_1>2026-02-15</P_1>",
-        "<P_1>2026-13-45</P_1>",
-        "xsd_invalid_value",
-        45,
-        "/Faktura/Fa/P_1",
-    ),
-    (
-        "<P_2>",
-        "<Foo>x</Foo><P_2>",
-        "xsd_unexpected_element",
-        47,
-        "/Faktura/Fa/Foo",
-    ),
+    ("<P_1>2026-02-15</P_1>", "<P_1>2026-13-45</P_1>", "xsd_invalid_value", 45, "/Faktura/Fa/P_1"),
+    ("<P_2>", "<Foo>x</Foo><P_2>", "xsd_unexpected_element", 47, "/Faktura/Fa/Foo"),
     (
         "kodSystemowy=\"FA (3)\"",
         "kodSystemowy=\"FA (2)\"",
@@ -74,20 +47,8 @@ const BROKEN: &[(&str, &str, &str, u32, &str)] = &[
         5,
         "/Faktura/Naglowek/KodFormularza",
     ),
-    (
-        "<P_15>",
-        "<P_15>abc",
-        "xsd_invalid_value",
-        53,
-        "/Faktura/Fa/P_15",
-    ),
-    (
-        "<RodzajFaktury>VAT</RodzajFaktury>",
-        "",
-        "xsd_missing_element",
-        71,
-        "/Faktura/Fa/RodzajFaktury",
-    ),
+    ("<P_15>", "<P_15>abc", "xsd_invalid_value", 53, "/Faktura/Fa/P_15"),
+    ("<RodzajFaktury>VAT</RodzajFaktury>", "", "xsd_missing_element", 71, "/Faktura/Fa/RodzajFaktury"),
 ];
 
 #[test]
@@ -98,11 +59,7 @@ fn broken_samples_fail_with_code_line_and_path() {
         let findings = fa3().validate(base.replacen(from, to, 1).as_bytes());
         assert_eq!(findings.len(), 1, "{from}: {findings:#?}");
         let f = &findings[0];
-        assert_eq!(
-            (f.code, f.line, f.path.as_deref()),
-            (code, Some(line), Some(path)),
-            "{from}: {f:#?}"
-        );
+        assert_eq!((f.code, f.line, f.path.as_deref()), (code, Some(line), Some(path)), "{from}: {f:#?}");
         assert_eq!(f.severity, Severity::Error);
         assert_eq!(f.ksef_status, Some(430));
     }
@@ -112,14 +69,8 @@ fn broken_samples_fail_with_code_line_and_path() {
 fn missing_invoice_number_is_explained_in_polish() {
     let xml = sample(1).replacen("<P_2>FV2026/02/150</P_2>", "", 1);
     let findings = fa3().validate(xml.as_bytes());
-    assert_eq!(
-        findings[0].message_pl,
-        "Brak wymaganego elementu P_2 (numer faktury) w /Faktura/Fa."
-    );
-    assert_eq!(
-        findings[0].message_en,
-        "Missing required element P_2 in /Faktura/Fa."
-    );
+    assert_eq!(findings[0].message_pl, "Brak wymaganego elementu P_2 (numer faktury) w /Faktura/Fa.");
+    assert_eq!(findings[0].message_en, "Missing required element P_2 in /Faktura/Fa.");
 }
 
 #[test]
@@ -131,10 +82,7 @@ fn other_namespace_is_the_wrong_root() {
     );
     let findings = fa3().validate(xml.as_bytes());
     assert_eq!(findings.len(), 1, "{findings:#?}");
-    assert_eq!(
-        (findings[0].code, findings[0].path.as_deref()),
-        ("xsd_wrong_root", Some("/Faktura"))
-    );
+    assert_eq!((findings[0].code, findings[0].path.as_deref()), ("xsd_wrong_root", Some("/Faktura")));
 }
 
 #[test]
