@@ -1,0 +1,5 @@
+DROP TABLE credentials;
+DROP TABLE api_keys;
+DROP TABLE grants;
+DROP TABLE users;
+DROP TABLE clients;

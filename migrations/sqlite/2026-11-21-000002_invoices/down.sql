@@ -1,0 +1,9 @@
+DROP TABLE sender_leases;
+DROP TABLE purchase_invoices;
+DROP TABLE upos;
+DROP TABLE ksef_sessions;
+DROP TABLE outbox;
+DROP TABLE send_decisions;
+DROP TABLE invoice_events;
+DROP TABLE invoice_documents;
+DROP TABLE invoices;

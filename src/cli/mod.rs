@@ -1,0 +1,78 @@
+//! The command line: `ksef-gateway <command>`. Each command is a thin shell over the library.
+
+mod demo;
+mod migrate;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Settings, Sources};
+use crate::server::StartError;
+
+/// ksef-gateway: KSeF 2.0 for an accounting office and all its clients.
+#[derive(Debug, Parser)]
+#[command(name = "ksef-gateway", version, about, long_about = None)]
+pub struct Cli {
+    /// Directory for the SQLite database, keys and local state (default ./data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML configuration file; KSEF_GW__SECTION__KEY environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Try it out: the gateway on SQLite with a demo office; prints the URL and logins.
+    Demo {
+        /// Address for the gateway (default 127.0.0.1:8080).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Run the production server (panel, API, senders).
+    Serve {
+        /// Address to listen on (overrides server.listen).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+impl Cli {
+    fn sources(&self, listen: Option<SocketAddr>) -> Sources {
+        Sources { config_file: self.config.clone(), data_dir: self.data_dir.clone(), listen }
+    }
+}
+
+/// Parses the command line, runs the command, and turns failures into a message and exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ksef-gateway: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> Result<(), StartError> {
+    match &cli.command {
+        Command::Demo { listen } => demo::run(cli.sources(*listen)),
+        Command::Serve { listen } => serve::run(load(&cli.sources(*listen))?),
+        Command::Migrate => migrate::run(load(&cli.sources(None))?),
+    }
+}
+
+fn load(sources: &Sources) -> Result<Settings, StartError> {
+    let settings = Settings::load(sources)?;
+    crate::telemetry::init(&settings.log);
+    Ok(settings)
+}

@@ -1,0 +1,260 @@
+//! Layered configuration: compiled defaults, then a TOML file, then `KSEF_GW__SECTION__KEY`
+//! environment variables, then command-line flags. Validated once at start and passed in as
+//! state; nothing reads configuration from a global.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// Prefix of environment overrides; `__` separates nesting levels (`KSEF_GW__DATABASE__URL`).
+pub const ENV_PREFIX: &str = "KSEF_GW__";
+
+/// The whole configuration of one gateway process.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Directory for the SQLite database, the generated master key and other local state.
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub vault: VaultSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address the HTTP server binds to.
+    pub listen: SocketAddr,
+    /// How long in-flight requests may finish after SIGTERM, in seconds.
+    pub shutdown_timeout_s: u64,
+    /// Worker threads for HTTP; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://…`; empty means `sqlite://<data_dir>/gateway.db`.
+    pub url: String,
+    /// Upper bound of pooled connections.
+    pub pool_size: u32,
+    /// How long a request waits for a free connection before it is answered 503, in milliseconds.
+    pub pool_timeout_ms: u64,
+    /// Apply pending migrations when the server starts (the `migrate` command always does).
+    pub migrate_on_start: bool,
+}
+
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultSettings {
+    /// File holding the hex-encoded 256-bit master key; empty means `<data_dir>/master.key`.
+    pub master_key_file: PathBuf,
+    /// The master key itself, hex-encoded; wins over the file. Prefer the file or a secret store.
+    #[serde(skip_serializing)]
+    pub master_key: Option<SecretString>,
+}
+
+impl std::fmt::Debug for VaultSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultSettings")
+            .field("master_key_file", &self.master_key_file)
+            .field("master_key", &self.master_key.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `info,ksef_gateway=debug`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            server: ServerSettings {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                shutdown_timeout_s: 10,
+                workers: 0,
+            },
+            database: DatabaseSettings {
+                url: String::new(),
+                pool_size: 8,
+                pool_timeout_ms: 5_000,
+                migrate_on_start: true,
+            },
+            vault: VaultSettings { master_key_file: PathBuf::new(), master_key: None },
+            log: LogSettings { format: LogFormat::Text, level: "info".to_owned() },
+        }
+    }
+}
+
+/// Where configuration comes from besides the compiled defaults.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    pub config_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+}
+
+/// A configuration problem, always naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl Settings {
+    /// Loads and validates the configuration from all layers.
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        Self::load_with_env(sources, Env::prefixed(ENV_PREFIX).split("__"))
+    }
+
+    fn load_with_env(sources: &Sources, env: Env) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = &sources.config_file {
+            if !file.is_file() {
+                return Err(ConfigError(format!("config file {} does not exist", file.display())));
+            }
+            fig = fig.merge(Toml::file_exact(file));
+        }
+        fig = fig.merge(env);
+        if let Some(dir) = &sources.data_dir {
+            fig = fig.merge(Serialized::default("data_dir", dir));
+        }
+        if let Some(listen) = sources.listen {
+            fig = fig.merge(Serialized::default("server.listen", listen));
+        }
+        let mut settings: Settings = fig.extract().map_err(describe_figment_error)?;
+        settings.fill_derived();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Parses a TOML document alone (no environment), as the example-config test does.
+    pub fn from_toml_str(toml: &str) -> Result<Self, ConfigError> {
+        let fig = Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml));
+        let mut settings: Settings = fig.extract().map_err(describe_figment_error)?;
+        settings.fill_derived();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn fill_derived(&mut self) {
+        if self.database.url.trim().is_empty() {
+            self.database.url = format!("sqlite://{}", self.data_dir.join("gateway.db").display());
+        }
+        if self.vault.master_key_file.as_os_str().is_empty() {
+            self.vault.master_key_file = self.data_dir.join("master.key");
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        crate::db::DbUrl::parse(&self.database.url).map_err(|e| ConfigError(format!("database.url: {e}")))?;
+        if self.database.pool_size == 0 {
+            return Err(ConfigError("database.pool_size: must be at least 1".into()));
+        }
+        if self.database.pool_timeout_ms == 0 {
+            return Err(ConfigError("database.pool_timeout_ms: must be at least 1".into()));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| ConfigError(format!("log.level: {e}")))?;
+        Ok(())
+    }
+
+    /// The data directory, created if missing.
+    pub fn ensure_data_dir(&self) -> std::io::Result<&Path> {
+        std::fs::create_dir_all(&self.data_dir)?;
+        Ok(&self.data_dir)
+    }
+}
+
+/// figment's messages name the key path already ("for key `default.server.listen`"); strip the
+/// profile noise so users see `server.listen`.
+fn describe_figment_error(err: figment::Error) -> ConfigError {
+    let mut parts = Vec::new();
+    for e in err {
+        let key = e.path.join(".");
+        let msg = e.kind.to_string();
+        let origin = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_default();
+        if key.is_empty() {
+            parts.push(format!("{msg} ({origin})"));
+        } else {
+            parts.push(format!("{key}: {msg} ({origin})"));
+        }
+    }
+    ConfigError(parts.join("; "))
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_derive_sqlite_under_data_dir() {
+        let s = Settings::load_with_env(
+            &Sources { data_dir: Some("/tmp/x".into()), ..Default::default() },
+            Env::prefixed("KSEF_GW_TEST_NEVER_SET__").split("__"),
+        )
+        .unwrap();
+        assert_eq!(s.database.url, "sqlite:///tmp/x/gateway.db");
+        assert_eq!(s.vault.master_key_file, PathBuf::from("/tmp/x/master.key"));
+    }
+
+    #[test]
+    fn unknown_key_names_the_key() {
+        let err = Settings::from_toml_str("[server]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n").unwrap_err();
+        assert!(err.0.contains("listne"), "{}", err.0);
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        let err = Settings::from_toml_str("[server]\nlisten = \"not-an-address\"\n").unwrap_err();
+        assert!(err.0.contains("server.listen"), "{}", err.0);
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail closure returns figment::Error")]
+    fn environment_overrides_file_and_names_bad_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("gw.toml", "[database]\npool_size = 3\n")?;
+            jail.set_env("KSEF_GW__DATABASE__POOL_SIZE", "5");
+            let sources = Sources { config_file: Some("gw.toml".into()), ..Default::default() };
+            let s = Settings::load(&sources).map_err(|e| e.0)?;
+            assert_eq!(s.database.pool_size, 5);
+            jail.set_env("KSEF_GW__DATABASE__POOL_SIZ", "5");
+            let err = Settings::load(&sources).unwrap_err();
+            assert!(err.0.contains("pool_siz"), "{}", err.0);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn malformed_database_url_is_refused() {
+        let err = Settings::from_toml_str("[database]\nurl = \"mysql://x\"\n").unwrap_err();
+        assert!(err.0.starts_with("database.url"), "{}", err.0);
+        let err = Settings::from_toml_str("[database]\nurl = \"/bare/path.db\"\n").unwrap_err();
+        assert!(err.0.starts_with("database.url"), "{}", err.0);
+    }
+
+    #[test]
+    fn master_key_is_never_debug_printed() {
+        let s = Settings::from_toml_str("[vault]\nmaster_key = \"00112233\"\n").unwrap();
+        assert!(!format!("{s:?}").contains("00112233"));
+    }
+}

@@ -1,0 +1,206 @@
+//! The connection type, the pool, and the one door through which queries run.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use super::{Backend, DbError, DbUrl};
+
+/// One connection to whichever backend the URL chose. Queries written once against it run on
+/// both; backend-specific SQL (upserts, `SKIP LOCKED`) matches on the variant inside `db/`.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// SQLite leaves foreign keys off unless every connection turns them on; WAL lets readers work
+/// while the sender writes; the busy timeout turns writer contention into a short wait.
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+
+/// Opens connections of exactly the backend the URL names. diesel's derived `establish` tries
+/// every backend in turn and would, for an unreachable PostgreSQL, fall through to SQLite and
+/// create a file named after the URL; this manager never guesses.
+#[derive(Debug, Clone)]
+struct Manager {
+    url: DbUrl,
+}
+
+impl Manager {
+    fn open(&self) -> Result<AnyConn, DbError> {
+        match &self.url {
+            DbUrl::Postgres(url) => PgConnection::establish(url).map(AnyConn::Pg).map_err(|e| {
+                DbError::Unavailable(format!(
+                    "cannot connect to PostgreSQL at {}: {}",
+                    self.url.redacted(),
+                    e.to_string().trim()
+                ))
+            }),
+            DbUrl::Sqlite(path) => {
+                let path_str = path.to_str().ok_or_else(|| {
+                    DbError::Unavailable(format!("SQLite path {} is not valid UTF-8", path.display()))
+                })?;
+                let mut conn = SqliteConnection::establish(path_str).map_err(|e| {
+                    DbError::Unavailable(format!("cannot open SQLite database {}: {e}", path.display()))
+                })?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| {
+                    DbError::Unavailable(format!("cannot use SQLite database {}: {e}", path.display()))
+                })?;
+                Ok(AnyConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<AnyConn, DbError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut AnyConn) -> Result<(), DbError> {
+        conn.ping().map_err(DbError::from_diesel)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// The database handle held in application state: a pool plus the URL it was built from.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    url: DbUrl,
+    /// SQLite admits one writer at a time, and two deferred transactions that both read before
+    /// writing fail with SQLITE_BUSY at once rather than wait. Writers in this process therefore
+    /// queue here; PostgreSQL needs no such gate.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("url", &self.url.redacted()).finish()
+    }
+}
+
+impl Db {
+    /// Connects once, eagerly, so a wrong URL, an unreachable server or a corrupt file is
+    /// reported at start in plain words; then builds the pool. A SQLite file's directory is
+    /// created, but an existing file is never replaced.
+    pub fn connect(url: &DbUrl, pool_size: u32, pool_timeout: Duration) -> Result<Self, DbError> {
+        if let DbUrl::Sqlite(path) = url {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    DbError::Unavailable(format!("cannot create directory {}: {e}", dir.display()))
+                })?;
+            }
+        }
+        let manager = Manager { url: url.clone() };
+        let mut probe = manager.open()?;
+        check_readable(&mut probe, url)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(pool_timeout)
+            .error_handler(Box::new(r2d2::LoggingErrorHandler))
+            .build_unchecked(manager);
+        let sqlite_writer = (url.backend() == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Self { pool, url: url.clone(), sqlite_writer })
+    }
+
+    /// Which backend this database is.
+    pub fn backend(&self) -> Backend {
+        self.url.backend()
+    }
+
+    /// The URL with its password hidden.
+    pub fn describe(&self) -> String {
+        self.url.redacted()
+    }
+
+    /// Runs `f` in one transaction on a blocking thread, so the async workers never wait on
+    /// I/O. When no connection frees up within the pool timeout the answer is `Busy` (→ 503).
+    pub async fn tx<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConn) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let gate = self.sqlite_writer.clone();
+        tokio::task::spawn_blocking(move || {
+            // A poisoned gate only means another writer panicked; the database itself is fine.
+            let _turn = gate.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+            let mut conn = pool.get().map_err(|_| DbError::Busy)?;
+            (*conn).transaction(f)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// Like [`Db::tx`] but without a transaction, for statements that must run alone.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConn) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|_| DbError::Busy)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// Checks that the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from_diesel)).await
+    }
+
+    /// One transaction for synchronous callers (CLI commands, migrations, tests' setup).
+    pub fn blocking_tx<T>(&self, f: impl FnOnce(&mut AnyConn) -> Result<T, DbError>) -> Result<T, DbError> {
+        let _turn =
+            self.sqlite_writer.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let mut conn = self.pool.get().map_err(|_| DbError::Busy)?;
+        (*conn).transaction(f)
+    }
+
+    /// A plain connection for synchronous callers that manage their own statements.
+    pub fn blocking<T>(&self, f: impl FnOnce(&mut AnyConn) -> Result<T, DbError>) -> Result<T, DbError> {
+        let _turn =
+            self.sqlite_writer.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let mut conn = self.pool.get().map_err(|_| DbError::Busy)?;
+        f(&mut conn)
+    }
+}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::from_diesel(e)
+    }
+}
+
+/// A corrupt SQLite file opens fine and fails on the first read; read now so the error comes
+/// at start with the file's name instead of as a 500 later.
+fn check_readable(conn: &mut AnyConn, url: &DbUrl) -> Result<(), DbError> {
+    let probe = match url {
+        DbUrl::Sqlite(_) => "SELECT count(*) FROM sqlite_master",
+        DbUrl::Postgres(_) => "SELECT 1",
+    };
+    conn.batch_execute(probe).map_err(|e| match url {
+        DbUrl::Sqlite(p) => DbError::Unavailable(format!(
+            "SQLite database {} is unreadable ({e}); it was left untouched",
+            p.display()
+        )),
+        DbUrl::Postgres(_) => {
+            DbError::Unavailable(format!("PostgreSQL at {} is not usable: {e}", url.redacted()))
+        }
+    })
+}

@@ -1,0 +1,15 @@
+//! Storage: one connection type over SQLite and PostgreSQL, one schema, embedded migrations.
+//! This is the only module that talks to diesel; everything above it goes through [`Db`].
+
+mod conn;
+mod error;
+pub mod introspect;
+mod migrate;
+pub mod models;
+pub mod schema;
+mod url;
+
+pub use conn::{AnyConn, Db};
+pub use error::DbError;
+pub use migrate::{applied_migrations, revert_all, run_migrations};
+pub use url::{Backend, DbUrl};

@@ -1,0 +1,61 @@
+//! Client companies: the tenants whose KSeF work the office does.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::clients;
+use crate::db::{AnyConn, DbError};
+
+/// A client company as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = clients)]
+pub struct Client {
+    pub id: String,
+    pub nip: String,
+    pub name: String,
+    pub ksef_environment: String,
+    pub send_policy: String,
+    pub paused_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A client company to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = clients)]
+pub struct NewClient<'a> {
+    pub id: &'a str,
+    pub nip: &'a str,
+    pub name: &'a str,
+    pub ksef_environment: &'a str,
+    pub send_policy: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Client {
+    /// Inserts a client; a NIP already present is a `Conflict`.
+    pub fn insert(conn: &mut AnyConn, row: &NewClient<'_>) -> Result<(), DbError> {
+        diesel::insert_into(clients::table).values(row).execute(conn)?;
+        Ok(())
+    }
+
+    /// The client with this NIP, if any.
+    pub fn find_by_nip(conn: &mut AnyConn, nip: &str) -> Result<Option<Self>, DbError> {
+        Ok(clients::table.filter(clients::nip.eq(nip)).select(Self::as_select()).first(conn).optional()?)
+    }
+
+    /// The clients with these ids (the caller's delegations decide which ids it may ask for).
+    pub fn list_by_ids(conn: &mut AnyConn, ids: &[String]) -> Result<Vec<Self>, DbError> {
+        Ok(clients::table
+            .filter(clients::id.eq_any(ids))
+            .order(clients::name.asc())
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
+    /// Every client, by name (office-wide views only).
+    pub fn list_all(conn: &mut AnyConn) -> Result<Vec<Self>, DbError> {
+        Ok(clients::table.order(clients::name.asc()).select(Self::as_select()).load(conn)?)
+    }
+}

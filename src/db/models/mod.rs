@@ -1,0 +1,4 @@
+pub mod client;
+pub mod ids;
+
+pub use client::{Client, NewClient};

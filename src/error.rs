@@ -1,0 +1,156 @@
+//! One error type for every route, mapped to the JSON error contract of DESIGN.md:
+//! `{"error": {"code": "...", "message": "...", "details": [...]}}` with a stable code.
+//! Server-side failures say nothing about internals; their details go to the log under an
+//! incident id that the body repeats, so support can find them.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::db::DbError;
+
+/// Everything a request can end in besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{message}")]
+    Invalid { message: String, details: Vec<serde_json::Value> },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many requests")]
+    RateLimited { retry_after_s: u64 },
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'static str,
+    message: String,
+    details: &'a [serde_json::Value],
+}
+
+impl AppError {
+    /// A 422 with a message and no details.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::Invalid { message: message.into(), details: Vec::new() }
+    }
+
+    /// The one table of variant → (HTTP status, stable code).
+    pub fn meta(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    /// Every stable code, for the test that keeps them unique and documented.
+    pub const CODES: &'static [&'static str] = &[
+        "not_found",
+        "unauthenticated",
+        "forbidden",
+        "invalid_input",
+        "conflict",
+        "rate_limited",
+        "unavailable",
+        "internal",
+    ];
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound => Self::NotFound,
+            DbError::Busy => Self::Unavailable("database busy, retry shortly".into()),
+            DbError::Conflict(m) => Self::Conflict(m),
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.meta().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code) = self.meta();
+        let empty = Vec::new();
+        let (message, details) = match self {
+            Self::Invalid { message, details } => (message.clone(), details),
+            Self::Internal(err) => {
+                let incident = uuid::Uuid::now_v7();
+                tracing::error!(incident = %incident, error = ?err, "Request failed with an internal error");
+                (format!("Internal error; reference {incident}"), &empty)
+            }
+            Self::Unavailable(why) => {
+                tracing::warn!(reason = %why, "Request answered 503");
+                ("Service temporarily unavailable, retry shortly".to_owned(), &empty)
+            }
+            other => (other.to_string(), &empty),
+        };
+        let mut resp = HttpResponse::build(status);
+        if let Self::RateLimited { retry_after_s } = self {
+            resp.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.insert_header((header::RETRY_AFTER, "1"));
+        }
+        resp.json(Body { error: ErrorBody { code, message, details } })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_cover_every_variant() {
+        let variants = [
+            AppError::NotFound,
+            AppError::Unauthenticated,
+            AppError::Forbidden,
+            AppError::invalid("x"),
+            AppError::Conflict("x".into()),
+            AppError::RateLimited { retry_after_s: 1 },
+            AppError::Unavailable("x".into()),
+            AppError::Internal(anyhow::anyhow!("x")),
+        ];
+        let mut seen: Vec<&str> = variants.iter().map(|v| v.meta().1).collect();
+        seen.sort_unstable();
+        let mut listed = AppError::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(seen, listed);
+    }
+
+    #[actix_web::test]
+    async fn internal_errors_do_not_leak() {
+        let resp = AppError::Internal(anyhow::anyhow!("password=hunter2 at db.internal")).error_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let Ok(bytes) = actix_web::body::to_bytes(resp.into_body()).await else {
+            panic!("body must be readable");
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("\"code\":\"internal\""), "{text}");
+        assert!(text.contains("reference"), "{text}");
+    }
+}

@@ -1,0 +1,15 @@
+//! ksef-gateway: the one place where a Polish accounting office does all its clients' KSeF work.
+//!
+//! Layout: `http` (thin handlers) → `service` (business rules, transactions) → `db` (the only
+//! module that speaks diesel). `config` is loaded once and passed in through [`state::AppState`].
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod server;
+pub mod state;
+pub mod telemetry;
+
+pub use server::configure;

@@ -1,0 +1,118 @@
+//! Test support: a fresh database per test on either backend, and the app built on it.
+//!
+//! PostgreSQL tests use the server named by `KSEF_GW_TEST_PG` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database and drops
+//! it afterwards. `KSEF_GW_TEST_PG=off` skips them (the SQLite half still runs).
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use ksef_gateway::config::Settings;
+use ksef_gateway::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Pg,
+}
+
+/// The admin URL of the PostgreSQL server for tests, or None when PG tests are switched off.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var("KSEF_GW_TEST_PG") {
+        Ok(v) if v == "off" => None,
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => Some("postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
+    }
+}
+
+/// A database that lives as long as the test: a temp SQLite file or a fresh PG database.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg: Option<(String, String)>, // (admin url, database name)
+}
+
+impl TestDb {
+    /// None when the backend is switched off for this run.
+    pub fn new(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                Some(Self { url, dir, pg: None })
+            }
+            Backend::Pg => {
+                let admin = pg_admin_url()?;
+                let name = format!("gw_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!("PostgreSQL for tests is not reachable at {admin} ({e}); start it or set KSEF_GW_TEST_PG=off")
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+                let url = with_database(&admin, &name);
+                Some(Self { url, dir, pg: Some((admin, name)) })
+            }
+        }
+    }
+
+    /// Settings pointing at this database, with the data dir in the test's temp dir.
+    pub fn settings(&self) -> Settings {
+        let mut s = settings_at(self.dir.path(), &self.url);
+        s.database.pool_size = 4;
+        s.database.pool_timeout_ms = 2_000;
+        s
+    }
+
+    /// The application state on this database, migrated.
+    pub fn state(&self) -> AppState {
+        self.state_with(self.settings())
+    }
+
+    pub fn state_with(&self, settings: Settings) -> AppState {
+        ksef_gateway::server::bootstrap(settings).unwrap_or_else(|e| panic!("bootstrap: {e}"))
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg {
+            if let Ok(mut conn) = PgConnection::establish(admin) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+/// Settings with this data directory and database URL, the rest default.
+pub fn settings_at(dir: &std::path::Path, url: &str) -> Settings {
+    let mut s = Settings { data_dir: dir.to_path_buf(), ..Settings::default() };
+    s.database.url = url.to_owned();
+    s.vault.master_key_file = dir.join("master.key");
+    s
+}
+
+fn with_database(admin: &str, name: &str) -> String {
+    let mut url = url::Url::parse(admin).unwrap_or_else(|e| panic!("KSEF_GW_TEST_PG: {e}"));
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+/// Emits one test per backend from an async fn taking a `Backend`; a switched-off backend's
+/// test returns early and says so.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[actix_web::test]
+            async fn sqlite() { super::$name($crate::common::Backend::Sqlite).await }
+            #[actix_web::test]
+            async fn postgres() {
+                if $crate::common::pg_admin_url().is_none() {
+                    eprintln!("skipped: KSEF_GW_TEST_PG=off");
+                    return;
+                }
+                super::$name($crate::common::Backend::Pg).await
+            }
+        }
+    )*};
+}

@@ -1,0 +1,72 @@
+//! The HTTP skeleton: health, readiness, metrics, the error contract, headers, 503 on a busy pool.
+
+use actix_web::{test, App};
+use serde_json::Value;
+
+use crate::both_backends;
+use crate::common::{Backend, TestDb};
+
+both_backends!(health_ready_and_metrics, busy_pool_answers_503);
+
+async fn health_ready_and_metrics(b: Backend) {
+    let Some(t) = TestDb::new(b) else { return };
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(t.state()))).await;
+
+    let resp = test::call_service(&app, test::TestRequest::get().uri("/healthz").to_request()).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers().get("x-frame-options").unwrap(), "DENY");
+    assert!(resp.headers().get("content-security-policy").is_some());
+    assert!(resp.headers().get("x-request-id").is_some());
+
+    let ready: Value =
+        test::call_and_read_body_json(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    let expected = if b == Backend::Sqlite { "sqlite" } else { "postgres" };
+    assert_eq!(ready["database"], expected);
+
+    let resp = test::call_service(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(resp.status(), 200);
+    let body = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+    assert!(body.contains("ksef_gateway_http_requests_total"), "{body}");
+    assert!(body.contains("route=\"/healthz\""), "{body}");
+}
+
+async fn busy_pool_answers_503(b: Backend) {
+    let Some(t) = TestDb::new(b) else { return };
+    let mut s = t.settings();
+    s.database.pool_size = 1;
+    s.database.pool_timeout_ms = 150;
+    let st = t.state_with(s);
+    let db = st.db.clone();
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        db.blocking(|_conn| {
+            held_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(())
+        })
+        .unwrap();
+    });
+    held_rx.recv().unwrap();
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let resp = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers().get("retry-after").unwrap(), "1");
+    let body: Value = test::read_body_json(resp).await;
+    assert_eq!(body["error"]["code"], "unavailable");
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let resp = test::call_service(&app, test::TestRequest::get().uri("/readyz").to_request()).await;
+    assert_eq!(resp.status(), 200, "the server recovers once a connection frees up");
+}
+
+#[actix_web::test]
+async fn unknown_routes_get_the_json_error_contract() {
+    let t = TestDb::new(Backend::Sqlite).unwrap();
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(t.state()))).await;
+    let resp = test::call_service(&app, test::TestRequest::get().uri("/api/v1/nope").to_request()).await;
+    assert_eq!(resp.status(), 404);
+    let body: Value = test::read_body_json(resp).await;
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(body["error"]["details"].is_array());
+}

@@ -1,0 +1,7 @@
+//! The gateway's integration tests: one binary (one link on a 2-core CI), one module per area.
+#![expect(clippy::unwrap_used, reason = "tests state their expectations with unwrap")]
+
+mod common;
+mod config_example;
+mod http_basics;
+mod storage;

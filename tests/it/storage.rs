@@ -1,0 +1,159 @@
+//! Storage on both backends: migrations up/down/up, schema drift, repository basics, bad input.
+
+use std::collections::BTreeMap;
+
+use ksef_gateway::db::introspect::{columns, ColumnInfo};
+use ksef_gateway::db::models::{ids, Client, NewClient};
+use ksef_gateway::db::{revert_all, run_migrations, DbError};
+
+use crate::both_backends;
+use crate::common::{settings_at, Backend, TestDb};
+
+both_backends!(
+    migrations_go_up_down_and_up_again,
+    committed_schema_matches_database,
+    clients_roundtrip_and_unique_nip
+);
+
+async fn migrations_go_up_down_and_up_again(b: Backend) {
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    let before = columns(&st.db).unwrap();
+    assert!(!before.is_empty());
+    let reverted = revert_all(&st.db).unwrap();
+    assert_eq!(reverted.len(), 3, "every migration has a working down.sql");
+    assert!(columns(&st.db).unwrap().is_empty(), "down leaves no application table behind");
+    let applied = run_migrations(&st.db).unwrap();
+    assert_eq!(applied.len(), 3);
+    assert_eq!(columns(&st.db).unwrap(), before, "up after down rebuilds the same schema");
+}
+
+/// Parses `src/db/schema.rs` (diesel's `table!` format) into the same shape the database reports.
+fn committed_schema() -> Vec<ColumnInfo> {
+    let text = include_str!("../../src/db/schema.rs");
+    let mut out = Vec::new();
+    let mut table: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_suffix('{').map(str::trim) {
+            if let Some((name, _pk)) = rest.split_once(' ') {
+                if !name.contains('!') {
+                    table = Some(name.to_owned());
+                }
+            }
+            continue;
+        }
+        if line == "}" {
+            table = None;
+            continue;
+        }
+        if let (Some(t), Some((col, ty))) = (&table, line.trim_end_matches(',').split_once(" -> ")) {
+            let (ty, nullable) = match ty.strip_prefix("Nullable<").and_then(|x| x.strip_suffix('>')) {
+                Some(inner) => (inner, true),
+                None => (ty, false),
+            };
+            out.push(ColumnInfo {
+                table: t.clone(),
+                column: col.to_owned(),
+                sql_type: ty.to_owned(),
+                nullable,
+            });
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn committed_schema_matches_database(b: Backend) {
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    let committed = committed_schema();
+    assert!(committed.len() > 50, "parsed {} columns from schema.rs", committed.len());
+    let live = columns(&st.db).unwrap();
+    let diff: Vec<_> = committed
+        .iter()
+        .filter(|c| !live.contains(c))
+        .map(|c| format!("schema.rs has {c:?}"))
+        .chain(live.iter().filter(|c| !committed.contains(c)).map(|c| format!("{b:?} database has {c:?}")))
+        .collect();
+    assert!(diff.is_empty(), "schema drift on {b:?}:\n{}", diff.join("\n"));
+}
+
+async fn clients_roundtrip_and_unique_nip(b: Backend) {
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    let now = ids::now();
+    let id = ids::new_id();
+    let row = NewClient {
+        id: &id,
+        nip: "5260250274",
+        name: "Przykładowa Sp. z o.o.",
+        ksef_environment: "test",
+        send_policy: "manual",
+        created_at: now,
+        updated_at: now,
+    };
+    st.db.blocking_tx(|c| Client::insert(c, &row)).unwrap();
+    let found = st.db.tx(|c| Client::find_by_nip(c, "5260250274")).await.unwrap().unwrap();
+    assert_eq!(found.id, id);
+    assert_eq!(found.name, "Przykładowa Sp. z o.o.");
+    assert!(st.db.tx(|c| Client::find_by_nip(c, "1111111111")).await.unwrap().is_none());
+    let other_id = ids::new_id();
+    let dup = NewClient { id: &other_id, ..row };
+    let err = st.db.blocking_tx(|c| Client::insert(c, &dup)).unwrap_err();
+    assert!(matches!(err, DbError::Conflict(_)), "{err:?}");
+    // The failed insert rolled back and damaged nothing.
+    let all = st.db.tx(Client::list_all).await.unwrap();
+    assert_eq!(all.len(), 1);
+}
+
+#[test]
+fn both_migration_trees_have_the_same_names() {
+    let names = |dir: &str| -> BTreeMap<String, (bool, bool)> {
+        std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|e| {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, (p.join("up.sql").is_file(), p.join("down.sql").is_file()))
+            })
+            .collect()
+    };
+    let sqlite = names("sqlite");
+    assert_eq!(sqlite, names("postgres"));
+    assert!(sqlite.values().all(|&(up, down)| up && down));
+}
+
+#[test]
+fn corrupt_sqlite_file_is_reported_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.db");
+    std::fs::write(&path, b"this is not a database, and must survive").unwrap();
+    let s = settings_at(dir.path(), &format!("sqlite://{}", path.display()));
+    let err = ksef_gateway::server::bootstrap(s).err().unwrap();
+    let msg = err.to_string();
+    assert!(msg.contains("gateway.db") && msg.contains("not a database"), "{msg}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"this is not a database, and must survive");
+}
+
+#[test]
+fn unreachable_postgres_is_a_clear_error_and_creates_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = settings_at(dir.path(), "postgres://postgres@127.0.0.1:1/nothing");
+    let err = ksef_gateway::server::bootstrap(s).err().unwrap();
+    assert!(err.to_string().contains("cannot connect to PostgreSQL"), "{err}");
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no stray SQLite file");
+}
+
+#[test]
+fn read_only_sqlite_directory_is_a_clear_error() {
+    // Root ignores file modes, so make the database unreachable for writing another way: its
+    // directory path runs through a regular file.
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"keep me").unwrap();
+    let s = settings_at(dir.path(), &format!("sqlite://{}/sub/gateway.db", blocker.display()));
+    let err = ksef_gateway::server::bootstrap(s).err().unwrap();
+    assert!(err.to_string().contains("cannot create directory"), "{err}");
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"keep me");
+}
