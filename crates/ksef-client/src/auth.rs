@@ -8,8 +8,8 @@ use crate::client::KsefClient;
 use crate::error::KsefError;
 use crate::keys::PublicKeyUsage;
 use crate::models::auth::{
-    AuthChallenge, AuthInitResponse, AuthStatus, AuthTokens, AuthorizationPolicy,
-    KsefTokenAuthRequest, RefreshResponse,
+    AuthChallenge, AuthInitResponse, AuthStatus, AuthTokens, AuthorizationPolicy, KsefTokenAuthRequest,
+    RefreshResponse,
 };
 use crate::models::common::{ContextIdentifier, TokenInfo};
 use crate::poll::poll;
@@ -22,11 +22,7 @@ const AUTH_SUCCESS: i32 = 200;
 impl KsefClient {
     /// `POST /auth/challenge`.
     pub async fn auth_challenge(&self) -> Result<AuthChallenge, KsefError> {
-        self.json(
-            self.request(Method::POST, "/auth/challenge", None),
-            "auth challenge",
-        )
-        .await
+        self.json(self.request(Method::POST, "/auth/challenge", None), "auth challenge").await
     }
 
     /// Full KSeF-token authentication in `context`; returns fresh access and refresh tokens.
@@ -38,8 +34,7 @@ impl KsefClient {
         context: &ContextIdentifier,
         ksef_token: &SecretString,
     ) -> Result<AuthTokens, KsefError> {
-        self.authenticate_with_ksef_token_policy(context, ksef_token, None)
-            .await
+        self.authenticate_with_ksef_token_policy(context, ksef_token, None).await
     }
 
     /// As [`KsefClient::authenticate_with_ksef_token`], binding the tokens to an IP allow-list.
@@ -49,9 +44,7 @@ impl KsefClient {
         ksef_token: &SecretString,
         policy: Option<&AuthorizationPolicy>,
     ) -> Result<AuthTokens, KsefError> {
-        let init = self
-            .with_key_refresh(|| self.init_token_auth(context, ksef_token, policy))
-            .await?;
+        let init = self.with_key_refresh(|| self.init_token_auth(context, ksef_token, policy)).await?;
         self.finish_auth(&init).await
     }
 
@@ -63,14 +56,9 @@ impl KsefClient {
         policy: Option<&AuthorizationPolicy>,
     ) -> Result<AuthInitResponse, KsefError> {
         let challenge = self.auth_challenge().await?;
-        let key = self
-            .encryption_key(PublicKeyUsage::KsefTokenEncryption)
-            .await?;
-        let plaintext = SecretString::from(format!(
-            "{}|{}",
-            ksef_token.expose_secret(),
-            challenge.timestamp_ms
-        ));
+        let key = self.encryption_key(PublicKeyUsage::KsefTokenEncryption).await?;
+        let plaintext =
+            SecretString::from(format!("{}|{}", ksef_token.expose_secret(), challenge.timestamp_ms));
         let encrypted = key.encrypt(plaintext.expose_secret().as_bytes())?;
         let body = KsefTokenAuthRequest {
             challenge: &challenge.challenge,
@@ -79,9 +67,7 @@ impl KsefClient {
             public_key_id: &key.public_key_id,
             authorization_policy: policy,
         };
-        let rb = self
-            .request(Method::POST, "/auth/ksef-token", None)
-            .json(&body);
+        let rb = self.request(Method::POST, "/auth/ksef-token", None).json(&body);
         self.json(rb, "auth ksef-token").await
     }
 
@@ -118,10 +104,7 @@ impl KsefClient {
     }
 
     /// `POST /auth/token/refresh`: a new access token from the refresh token.
-    pub async fn refresh_access_token(
-        &self,
-        refresh_token: &SecretString,
-    ) -> Result<TokenInfo, KsefError> {
+    pub async fn refresh_access_token(&self, refresh_token: &SecretString) -> Result<TokenInfo, KsefError> {
         let rb = self.request(Method::POST, "/auth/token/refresh", Some(refresh_token));
         let resp: RefreshResponse = self.json(rb, "refresh token").await?;
         Ok(resp.access_token)

@@ -39,8 +39,8 @@ pub fn classify_exception_code(code: i32) -> ErrorClass {
         // Not yet downloadable; UPO not generated yet; concurrent export limit; key rotated.
         21165 | 21178 | 21182 | CODE_PUBLIC_KEY_UNKNOWN => Transient,
         // Content, size, hash, state and validation errors.
-        21001 | 21155 | 21157 | 21161 | 21164 | 21166 | 21167 | 21173 | 21175 | 21180 | 21181
-        | 21183 | 21205 | 21208 | 21217 | 21401 | 21402 | 21403 | 21405 | 21418 => Permanent,
+        21001 | 21155 | 21157 | 21161 | 21164 | 21166 | 21167 | 21173 | 21175 | 21180 | 21181 | 21183
+        | 21205 | 21208 | 21217 | 21401 | 21402 | 21403 | 21405 | 21418 => Permanent,
         // Certificate enrollment, token permissions, test data.
         25001..=25011 | 26001 | 26002 | 30001 => Permanent,
         _ => Permanent,
@@ -50,9 +50,7 @@ pub fn classify_exception_code(code: i32) -> ErrorClass {
 /// Class of an HTTP error answer.
 pub fn classify_api_error(err: &ApiError) -> ErrorClass {
     match err.status {
-        429 => ErrorClass::RateLimited {
-            retry_after: err.retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
-        },
+        429 => ErrorClass::RateLimited { retry_after: err.retry_after.unwrap_or(DEFAULT_RETRY_AFTER) },
         401 | 403 => ErrorClass::Credential,
         408 | 500..=599 => ErrorClass::Transient,
         _ => {
@@ -115,11 +113,7 @@ mod tests {
             status,
             exceptions: codes
                 .iter()
-                .map(|c| ExceptionDetail {
-                    code: *c,
-                    description: String::new(),
-                    details: vec![],
-                })
+                .map(|c| ExceptionDetail { code: *c, description: String::new(), details: vec![] })
                 .collect(),
             ..ApiError::default()
         }
@@ -169,11 +163,7 @@ mod tests {
         }
         for (code, class) in table {
             assert_eq!(classify_exception_code(*code), *class, "{code}");
-            assert_eq!(
-                classify_api_error(&api(400, &[*code])),
-                *class,
-                "400/{code}"
-            );
+            assert_eq!(classify_api_error(&api(400, &[*code])), *class, "400/{code}");
         }
     }
 
@@ -190,16 +180,12 @@ mod tests {
         let mut limited = api(429, &[]);
         assert_eq!(
             classify_api_error(&limited),
-            ErrorClass::RateLimited {
-                retry_after: DEFAULT_RETRY_AFTER
-            }
+            ErrorClass::RateLimited { retry_after: DEFAULT_RETRY_AFTER }
         );
         limited.retry_after = Some(Duration::from_secs(7));
         assert_eq!(
             classify_api_error(&limited),
-            ErrorClass::RateLimited {
-                retry_after: Duration::from_secs(7)
-            }
+            ErrorClass::RateLimited { retry_after: Duration::from_secs(7) }
         );
         // A credential code wins over a permanent one; transient only if all are transient.
         assert_eq!(classify_api_error(&api(400, &[21405, 21301])), Credential);

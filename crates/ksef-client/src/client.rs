@@ -30,9 +30,7 @@ pub(crate) struct Inner {
 
 impl std::fmt::Debug for KsefClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KsefClient")
-            .field("api_base", &self.inner.api_base)
-            .finish_non_exhaustive()
+        f.debug_struct("KsefClient").field("api_base", &self.inner.api_base).finish_non_exhaustive()
     }
 }
 
@@ -90,11 +88,7 @@ impl KsefClient {
         url: &str,
         bearer: Option<&SecretString>,
     ) -> RequestBuilder {
-        let rb = self
-            .inner
-            .http
-            .request(method, url)
-            .header(ACCEPT, "application/json");
+        let rb = self.inner.http.request(method, url).header(ACCEPT, "application/json");
         let Some(token) = bearer else { return rb };
         match HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())) {
             Ok(mut value) => {
@@ -107,18 +101,10 @@ impl KsefClient {
     }
 
     /// Sends and turns non-2xx answers into [`KsefError::Api`].
-    pub(crate) async fn execute(
-        &self,
-        rb: RequestBuilder,
-        what: &str,
-    ) -> Result<Response, KsefError> {
+    pub(crate) async fn execute(&self, rb: RequestBuilder, what: &str) -> Result<Response, KsefError> {
         let resp = rb.send().await?;
         let status = resp.status();
-        if let Some(warning) = resp
-            .headers()
-            .get("x-system-warning")
-            .and_then(|v| v.to_str().ok())
-        {
+        if let Some(warning) = resp.headers().get("x-system-warning").and_then(|v| v.to_str().ok()) {
             tracing::warn!(operation = what, warning, "KSeF system warning");
         }
         tracing::debug!(operation = what, status = status.as_u16(), "KSeF answered");
@@ -150,19 +136,13 @@ impl KsefClient {
 }
 
 pub(crate) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn tls_config(options: &ClientOptions) -> Result<rustls::ClientConfig, KsefError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let extra: Vec<CertificateDer<'static>> = options
-        .extra_root_certs_der
-        .iter()
-        .map(|der| CertificateDer::from(der.clone()))
-        .collect();
+    let extra: Vec<CertificateDer<'static>> =
+        options.extra_root_certs_der.iter().map(|der| CertificateDer::from(der.clone())).collect();
     let tls_err = |e: rustls::Error| KsefError::Config(format!("TLS setup failed: {e}"));
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -174,10 +154,7 @@ fn tls_config(options: &ClientOptions) -> Result<rustls::ClientConfig, KsefError
         }
         return Ok(builder.with_root_certificates(roots).with_no_client_auth());
     }
-    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
-        .map_err(tls_err)?;
-    Ok(builder
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth())
+    let verifier =
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider).map_err(tls_err)?;
+    Ok(builder.dangerous().with_custom_certificate_verifier(Arc::new(verifier)).with_no_client_auth())
 }

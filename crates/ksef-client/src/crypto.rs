@@ -46,9 +46,7 @@ pub fn b64(data: &[u8]) -> String {
 
 /// Decodes standard Base64.
 pub fn b64_decode(text: &str) -> Result<Vec<u8>, KsefError> {
-    STANDARD
-        .decode(text.trim())
-        .map_err(|e| KsefError::Crypto(format!("invalid Base64: {e}")))
+    STANDARD.decode(text.trim()).map_err(|e| KsefError::Crypto(format!("invalid Base64: {e}")))
 }
 
 /// A 256-bit AES key and 128-bit IV. The key is zeroised on drop and never Debug-printed.
@@ -59,10 +57,7 @@ pub struct SymmetricKey {
 
 impl std::fmt::Debug for SymmetricKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SymmetricKey")
-            .field("key", &"[REDACTED]")
-            .field("iv", &b64(&self.iv))
-            .finish()
+        f.debug_struct("SymmetricKey").field("key", &"[REDACTED]").field("iv", &b64(&self.iv)).finish()
     }
 }
 
@@ -73,18 +68,12 @@ impl SymmetricKey {
         let mut iv = [0u8; 16];
         OsRng.fill_bytes(key.as_mut_slice());
         OsRng.fill_bytes(&mut iv);
-        Self {
-            key: SecretBox::new(key),
-            iv,
-        }
+        Self { key: SecretBox::new(key), iv }
     }
 
     /// Key and IV given explicitly (for tests and for decrypting export packages).
     pub fn from_parts(key: [u8; 32], iv: [u8; 16]) -> Self {
-        Self {
-            key: SecretBox::new(Box::new(key)),
-            iv,
-        }
+        Self { key: SecretBox::new(Box::new(key)), iv }
     }
 
     /// The initialisation vector (not secret; sent in clear as `initializationVector`).
@@ -114,16 +103,10 @@ pub fn aes256cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], plaintext: &[u8]) -> Vec
 }
 
 /// AES-256-CBC decryption; fails on a length that is not a block multiple or on bad padding.
-pub fn aes256cbc_decrypt(
-    key: &[u8; 32],
-    iv: &[u8; 16],
-    ciphertext: &[u8],
-) -> Result<Vec<u8>, KsefError> {
+pub fn aes256cbc_decrypt(key: &[u8; 32], iv: &[u8; 16], ciphertext: &[u8]) -> Result<Vec<u8>, KsefError> {
     Aes256CbcDec::new(key.into(), iv.into())
         .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
-        .map_err(|_| {
-            KsefError::Crypto("AES-256-CBC decryption failed (bad key, IV or padding)".into())
-        })
+        .map_err(|_| KsefError::Crypto("AES-256-CBC decryption failed (bad key, IV or padding)".into()))
 }
 
 /// What this crate needs from an X.509 certificate.
@@ -150,12 +133,8 @@ pub fn parse_certificate(der: &[u8]) -> Result<CertificateInfo, KsefError> {
         .map_err(|e| KsefError::Crypto(format!("cannot encode SubjectPublicKeyInfo: {e}")))?;
     let serial = cert.tbs_certificate.serial_number.as_bytes();
     let first_nonzero = serial.iter().position(|b| *b != 0).unwrap_or(serial.len());
-    let serial_hex = serial
-        .get(first_nonzero..)
-        .unwrap_or_default()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
+    let serial_hex =
+        serial.get(first_nonzero..).unwrap_or_default().iter().map(|b| format!("{b:02X}")).collect();
     Ok(CertificateInfo {
         certificate_id: sha256_b64(der),
         public_key_id: sha256_b64(&spki_der),
@@ -173,10 +152,7 @@ pub fn rsa_public_key_from_spki(spki_der: &[u8]) -> Result<RsaPublicKey, KsefErr
 /// RSA-OAEP (SHA-256, MGF1-SHA-256, empty label) encryption with the key of an X.509 certificate (DER).
 ///
 /// The ciphertext is as long as the key's modulus (512 bytes for the RSA-4096 MF keys).
-pub fn rsa_oaep_sha256_encrypt(
-    certificate_der: &[u8],
-    plaintext: &[u8],
-) -> Result<Vec<u8>, KsefError> {
+pub fn rsa_oaep_sha256_encrypt(certificate_der: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KsefError> {
     let info = parse_certificate(certificate_der)?;
     let key = rsa_public_key_from_spki(&info.spki_der)?;
     key.encrypt(&mut OsRng, Oaep::new::<Sha256>(), plaintext)
@@ -190,14 +166,8 @@ mod tests {
 
     #[test]
     fn sha256_base64_forms_match_official_kod1_inputs() {
-        assert_eq!(
-            sha256_b64(b"<root>test</root>"),
-            "qrs2gCLXnTUy6++AHwHuDxFuCj0BYUGRGtBuGnJwN+c="
-        );
-        assert_eq!(
-            sha256_b64url(b"<root>test</root>"),
-            "qrs2gCLXnTUy6--AHwHuDxFuCj0BYUGRGtBuGnJwN-c"
-        );
+        assert_eq!(sha256_b64(b"<root>test</root>"), "qrs2gCLXnTUy6++AHwHuDxFuCj0BYUGRGtBuGnJwN+c=");
+        assert_eq!(sha256_b64url(b"<root>test</root>"), "qrs2gCLXnTUy6--AHwHuDxFuCj0BYUGRGtBuGnJwN-c");
         assert_eq!(
             sha256_b64(b"<data>special & chars /?</data>"),
             "2bEg3cUOcJxR38JekXJxuJphnkn+NUdSP+uyOc0hB6I="
@@ -215,10 +185,7 @@ mod tests {
         }
         let other = SymmetricKey::generate();
         let ct = key.encrypt(b"secret invoice");
-        assert_ne!(
-            other.decrypt(&ct).ok().as_deref(),
-            Some(&b"secret invoice"[..])
-        );
+        assert_ne!(other.decrypt(&ct).ok().as_deref(), Some(&b"secret invoice"[..]));
         assert!(key.decrypt(&ct[..ct.len() - 1]).is_err());
     }
 

@@ -30,8 +30,8 @@ impl Environment {
             "demo" => Self::Demo,
             "prod" | "production" => Self::Prod,
             url => {
-                let api_base = Url::parse(url)
-                    .map_err(|e| KsefError::Config(format!("bad KSeF URL {url:?}: {e}")))?;
+                let api_base =
+                    Url::parse(url).map_err(|e| KsefError::Config(format!("bad KSeF URL {url:?}: {e}")))?;
                 let qr_base = Url::parse(&api_base.origin().ascii_serialization())
                     .map_err(|e| KsefError::Config(format!("bad KSeF URL {url:?}: {e}")))?;
                 Self::Custom { api_base, qr_base }
@@ -81,10 +81,7 @@ mod tests {
         let env = Environment::parse("https://localhost:8443/v2/").unwrap();
         assert_eq!(env.api_base(), "https://localhost:8443/v2");
         assert_eq!(env.qr_base().as_str(), "https://localhost:8443/");
-        assert_eq!(
-            Environment::Prod.qr_base().as_str(),
-            "https://qr.ksef.mf.gov.pl/"
-        );
+        assert_eq!(Environment::Prod.qr_base().as_str(), "https://qr.ksef.mf.gov.pl/");
         assert!(Environment::parse("not a url").is_err());
     }
 }

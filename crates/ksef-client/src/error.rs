@@ -53,11 +53,8 @@ impl ApiError {
 
     /// Parses an error body of any of the three shapes; unknown bodies keep a short excerpt in `detail`.
     pub fn parse(status: u16, retry_after: Option<&str>, body: &[u8]) -> Self {
-        let mut err = ApiError {
-            status,
-            retry_after: retry_after.and_then(parse_retry_after),
-            ..ApiError::default()
-        };
+        let mut err =
+            ApiError { status, retry_after: retry_after.and_then(parse_retry_after), ..ApiError::default() };
         let Ok(raw) = serde_json::from_slice::<RawError>(body) else {
             let text = String::from_utf8_lossy(body);
             let excerpt: String = text.chars().take(300).collect();
@@ -78,30 +75,21 @@ impl ApiError {
                 .collect();
         }
         if let Some(errors) = raw.errors {
-            err.exceptions
-                .extend(errors.into_iter().map(|e| ExceptionDetail {
-                    code: e.code,
-                    description: e.description.unwrap_or_default(),
-                    details: e.details.unwrap_or_default(),
-                }));
+            err.exceptions.extend(errors.into_iter().map(|e| ExceptionDetail {
+                code: e.code,
+                description: e.description.unwrap_or_default(),
+                details: e.details.unwrap_or_default(),
+            }));
         }
         if let Some(serde_json::Value::Object(st)) = raw.status {
             // The 429 body: {"status":{"code":429,"description":"…","details":[…]}}
-            let description = st
-                .get("description")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
+            let description = st.get("description").and_then(|v| v.as_str()).unwrap_or_default();
             let details: Vec<&str> = st
                 .get("details")
                 .and_then(|v| v.as_array())
                 .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
                 .unwrap_or_default();
-            err.detail = Some(
-                std::iter::once(description)
-                    .chain(details)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            );
+            err.detail = Some(std::iter::once(description).chain(details).collect::<Vec<_>>().join("; "));
         }
         err.detail = err.detail.or(raw.detail).or(raw.title);
         err.reason_code = raw.reason_code;
@@ -253,9 +241,7 @@ impl KsefError {
     pub fn class(&self) -> ErrorClass {
         match self {
             Self::Api(api) => classify::classify_api_error(api),
-            Self::Transport { .. } | Self::Integrity(_) | Self::PollTimeout { .. } => {
-                ErrorClass::Transient
-            }
+            Self::Transport { .. } | Self::Integrity(_) | Self::PollTimeout { .. } => ErrorClass::Transient,
             Self::AuthFailed(status) => classify::classify_auth_status(status.code),
             Self::Decode { .. } | Self::Crypto(_) | Self::InvalidInput(_) | Self::Config(_) => {
                 ErrorClass::Permanent
@@ -282,15 +268,11 @@ impl KsefError {
     /// True for 400/21470: the MF public key was rotated or withdrawn. The client already drops its
     /// key cache and retries once by itself; a caller seeing this can simply retry the operation.
     pub fn is_public_key_rejected(&self) -> bool {
-        self.api()
-            .is_some_and(|a| a.has_code(classify::CODE_PUBLIC_KEY_UNKNOWN))
+        self.api().is_some_and(|a| a.has_code(classify::CODE_PUBLIC_KEY_UNKNOWN))
     }
 
     pub(crate) fn decode(context: &str, err: impl std::fmt::Display) -> Self {
-        Self::Decode {
-            context: context.to_owned(),
-            message: err.to_string(),
-        }
+        Self::Decode { context: context.to_owned(), message: err.to_string() }
     }
 }
 
@@ -310,9 +292,6 @@ impl From<reqwest::Error> for KsefError {
             TransportKind::Other
         };
         // Without the URL: pre-signed URLs carry access signatures in their query strings.
-        Self::Transport {
-            kind,
-            message: err.without_url().to_string(),
-        }
+        Self::Transport { kind, message: err.without_url().to_string() }
     }
 }

@@ -80,9 +80,7 @@ pub fn select(
         .iter()
         .filter(|c| c.usage.contains(&usage) && c.valid_from <= now && now < c.valid_to)
         .max_by_key(|c| c.valid_from)
-        .ok_or_else(|| {
-            KsefError::Crypto(format!("KSeF lists no valid certificate for {usage:?}"))
-        })?;
+        .ok_or_else(|| KsefError::Crypto(format!("KSeF lists no valid certificate for {usage:?}")))?;
     let der = crypto::b64_decode(&chosen.certificate)?;
     let info = crypto::parse_certificate(&der)?;
     crypto::rsa_public_key_from_spki(&info.spki_der)?;
@@ -115,9 +113,7 @@ impl KsefClient {
         let now = Utc::now();
         let mut state = self.inner.keys.state.lock().await;
         if let Some(cached) = state.as_ref() {
-            let fresh = (now - cached.fetched_at)
-                .to_std()
-                .is_ok_and(|age| age < MAX_CACHE_AGE);
+            let fresh = (now - cached.fetched_at).to_std().is_ok_and(|age| age < MAX_CACHE_AGE);
             if fresh {
                 if let Ok(key) = select(&cached.list, usage, now) {
                     return Ok(key);
@@ -126,10 +122,7 @@ impl KsefClient {
         }
         let list = Arc::new(self.public_key_certificates().await?);
         let key = select(&list, usage, now);
-        *state = Some(Cached {
-            list,
-            fetched_at: now,
-        });
+        *state = Some(Cached { list, fetched_at: now });
         key
     }
 
@@ -146,9 +139,7 @@ impl KsefClient {
     {
         match op().await {
             Err(err) if err.is_public_key_rejected() => {
-                tracing::info!(
-                    "KSeF rejected the public key id (21470); refreshing MF certificates"
-                );
+                tracing::info!("KSeF rejected the public key id (21470); refreshing MF certificates");
                 self.invalidate_public_keys().await;
                 op().await
             }
@@ -179,50 +170,15 @@ mod tests {
     fn picks_valid_key_with_latest_valid_from() {
         use PublicKeyUsage::*;
         let list = vec![
-            entry(
-                "2025-01-01T00:00:00Z",
-                "2027-01-01T00:00:00Z",
-                SymmetricKeyEncryption,
-                "old",
-            ),
-            entry(
-                "2026-01-01T00:00:00Z",
-                "2027-01-01T00:00:00Z",
-                SymmetricKeyEncryption,
-                "new",
-            ),
-            entry(
-                "2026-12-01T00:00:00Z",
-                "2027-01-01T00:00:00Z",
-                SymmetricKeyEncryption,
-                "future",
-            ),
-            entry(
-                "2026-06-01T00:00:00Z",
-                "2027-01-01T00:00:00Z",
-                KsefTokenEncryption,
-                "token",
-            ),
-            entry(
-                "2020-01-01T00:00:00Z",
-                "2021-01-01T00:00:00Z",
-                KsefTokenEncryption,
-                "expired",
-            ),
+            entry("2025-01-01T00:00:00Z", "2027-01-01T00:00:00Z", SymmetricKeyEncryption, "old"),
+            entry("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z", SymmetricKeyEncryption, "new"),
+            entry("2026-12-01T00:00:00Z", "2027-01-01T00:00:00Z", SymmetricKeyEncryption, "future"),
+            entry("2026-06-01T00:00:00Z", "2027-01-01T00:00:00Z", KsefTokenEncryption, "token"),
+            entry("2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z", KsefTokenEncryption, "expired"),
         ];
         let now: DateTime<Utc> = "2026-11-21T00:00:00Z".parse().unwrap();
-        assert_eq!(
-            select(&list, SymmetricKeyEncryption, now)
-                .unwrap()
-                .public_key_id,
-            "new"
-        );
-        assert_eq!(
-            select(&list, KsefTokenEncryption, now)
-                .unwrap()
-                .public_key_id,
-            "token"
-        );
+        assert_eq!(select(&list, SymmetricKeyEncryption, now).unwrap().public_key_id, "new");
+        assert_eq!(select(&list, KsefTokenEncryption, now).unwrap().public_key_id, "token");
         let later: DateTime<Utc> = "2027-02-01T00:00:00Z".parse().unwrap();
         assert!(select(&list, KsefTokenEncryption, later).is_err());
     }
@@ -235,9 +191,6 @@ mod tests {
             CERT_B64.trim()
         );
         let list: Vec<PublicKeyCertificate> = serde_json::from_str(&json).unwrap();
-        assert_eq!(
-            list[0].usage,
-            [PublicKeyUsage::KsefTokenEncryption, PublicKeyUsage::Unknown]
-        );
+        assert_eq!(list[0].usage, [PublicKeyUsage::KsefTokenEncryption, PublicKeyUsage::Unknown]);
     }
 }

@@ -15,13 +15,7 @@ pub const LEN: usize = 35;
 /// CRC-8 (poly 0x07, init 0, no reflection, no xorout).
 pub fn crc8(data: &[u8]) -> u8 {
     data.iter().fold(0u8, |crc, byte| {
-        (0..8).fold(crc ^ byte, |c, _| {
-            if c & 0x80 != 0 {
-                (c << 1) ^ 0x07
-            } else {
-                c << 1
-            }
-        })
+        (0..8).fold(crc ^ byte, |c, _| if c & 0x80 != 0 { (c << 1) ^ 0x07 } else { c << 1 })
     })
 }
 
@@ -37,8 +31,7 @@ pub struct KsefNumber(String);
 impl KsefNumber {
     /// Parses and validates format, date and checksum.
     pub fn parse(text: &str) -> Result<Self, KsefError> {
-        let invalid =
-            |why: &str| KsefError::InvalidInput(format!("invalid KSeF number {text:?}: {why}"));
+        let invalid = |why: &str| KsefError::InvalidInput(format!("invalid KSeF number {text:?}: {why}"));
         if text.len() != LEN || !text.is_ascii() {
             return Err(invalid("must be 35 ASCII characters"));
         }
@@ -47,10 +40,7 @@ impl KsefNumber {
             return Err(invalid("expected 4 dash-separated parts"));
         };
         let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        let upper_hex = |s: &str| {
-            s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
-        };
+        let upper_hex = |s: &str| s.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
         if nip.len() != 10 || !digits(nip) {
             return Err(invalid("seller NIP must be 10 digits"));
         }
@@ -58,15 +48,11 @@ impl KsefNumber {
             return Err(invalid("date must be YYYYMMDD"));
         }
         if hex.len() != 12 || !upper_hex(hex) || crc.len() != 2 || !upper_hex(crc) {
-            return Err(invalid(
-                "technical part must be 12 and checksum 2 uppercase hex digits",
-            ));
+            return Err(invalid("technical part must be 12 and checksum 2 uppercase hex digits"));
         }
         let expected = checksum(&text[..32]);
         if *crc != expected {
-            return Err(invalid(&format!(
-                "checksum {crc} does not match {expected}"
-            )));
+            return Err(invalid(&format!("checksum {crc} does not match {expected}")));
         }
         Ok(Self(text.to_owned()))
     }

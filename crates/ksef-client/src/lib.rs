@@ -8,6 +8,7 @@
 //! certificate) are added through [`ClientOptions::extra_root_certs_der`].
 
 mod auth;
+pub mod batch;
 pub mod classify;
 mod client;
 pub mod crypto;
@@ -29,9 +30,7 @@ pub use client::KsefClient;
 pub use env::Environment;
 pub use error::{ApiError, KsefError};
 pub use models::auth::AuthTokens;
-pub use models::common::{
-    ContextIdentifier, ContextIdentifierType, FormCode, StatusInfo, TokenInfo,
-};
+pub use models::common::{ContextIdentifier, ContextIdentifierType, FormCode, StatusInfo, TokenInfo};
 pub use options::{ClientOptions, PollOptions};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use token_manager::{TokenManager, TokenRenewal};

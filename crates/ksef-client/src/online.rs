@@ -9,7 +9,9 @@ use crate::crypto::{self, SymmetricKey};
 use crate::error::KsefError;
 use crate::keys::PublicKeyUsage;
 use crate::models::common::{FormCode, ReferenceResponse};
-use crate::models::session::{EncryptionInfo, OpenOnlineSessionRequest, OpenOnlineSessionResponse, SendInvoiceRequest};
+use crate::models::session::{
+    EncryptionInfo, OpenOnlineSessionRequest, OpenOnlineSessionResponse, SendInvoiceRequest,
+};
 
 /// An open online session and its AES key (the key never leaves the process unwrapped).
 #[derive(Debug)]
@@ -49,17 +51,15 @@ pub struct SentInvoice {
 }
 
 impl KsefClient {
-    /// A fresh AES key wrapped with the MF `SymmetricKeyEncryption` key.
-    pub(crate) async fn session_encryption(&self) -> Result<(SymmetricKey, EncryptionInfo), KsefError> {
+    /// `key` wrapped with the MF `SymmetricKeyEncryption` key (RSA-OAEP-SHA256).
+    pub(crate) async fn wrap_session_key(&self, key: &SymmetricKey) -> Result<EncryptionInfo, KsefError> {
         let mf_key = self.encryption_key(PublicKeyUsage::SymmetricKeyEncryption).await?;
-        let key = SymmetricKey::generate();
         let wrapped = mf_key.encrypt(key.key_bytes())?;
-        let info = EncryptionInfo {
+        Ok(EncryptionInfo {
             encrypted_symmetric_key: crypto::b64(&wrapped),
             initialization_vector: crypto::b64(key.iv()),
             public_key_id: mf_key.public_key_id,
-        };
-        Ok((key, info))
+        })
     }
 
     /// `POST /sessions/online` with a fresh AES-256 key.
@@ -69,18 +69,12 @@ impl KsefClient {
         form_code: &FormCode,
     ) -> Result<OnlineSession, KsefError> {
         self.with_key_refresh(|| async {
-            let (key, encryption) = self.session_encryption().await?;
-            let body = OpenOnlineSessionRequest {
-                form_code,
-                encryption: &encryption,
-            };
+            let key = SymmetricKey::generate();
+            let encryption = self.wrap_session_key(&key).await?;
+            let body = OpenOnlineSessionRequest { form_code, encryption: &encryption };
             let rb = self.request(Method::POST, "/sessions/online", Some(access_token)).json(&body);
             let resp: OpenOnlineSessionResponse = self.json(rb, "open online session").await?;
-            Ok(OnlineSession {
-                reference_number: resp.reference_number,
-                valid_until: resp.valid_until,
-                key,
-            })
+            Ok(OnlineSession { reference_number: resp.reference_number, valid_until: resp.valid_until, key })
         })
         .await
     }
@@ -105,8 +99,13 @@ impl KsefClient {
     }
 
     /// `POST /sessions/online/{ref}/close`: no more invoices; starts collective UPO generation.
-    pub async fn close_online_session(&self, access_token: &SecretString, reference: &str) -> Result<(), KsefError> {
-        let rb = self.request(Method::POST, &format!("/sessions/online/{reference}/close"), Some(access_token));
+    pub async fn close_online_session(
+        &self,
+        access_token: &SecretString,
+        reference: &str,
+    ) -> Result<(), KsefError> {
+        let rb =
+            self.request(Method::POST, &format!("/sessions/online/{reference}/close"), Some(access_token));
         self.no_content(rb, "close online session").await
     }
 }

@@ -44,10 +44,7 @@ where
             },
         };
         if Instant::now() + wait > deadline {
-            return Err(KsefError::PollTimeout {
-                what: what.to_owned(),
-                last_code,
-            });
+            return Err(KsefError::PollTimeout { what: what.to_owned(), last_code });
         }
         tokio::time::sleep(wait).await;
     }
@@ -55,10 +52,7 @@ where
 
 /// Backoff delays for `attempt` = 0, 1, 2 … (doubling, capped).
 pub fn backoff(options: &PollOptions, attempt: u32) -> Duration {
-    options
-        .initial_delay
-        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-        .min(options.max_delay)
+    options.initial_delay.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(options.max_delay)
 }
 
 #[cfg(test)]
@@ -92,14 +86,8 @@ mod tests {
         .unwrap();
         assert_eq!((done, calls.get()), (200, 4));
 
-        let err = poll(
-            &fast(),
-            "op",
-            || async { Ok::<i32, KsefError>(150) },
-            |c| Some(*c),
-        )
-        .await
-        .unwrap_err();
+        let err =
+            poll(&fast(), "op", || async { Ok::<i32, KsefError>(150) }, |c| Some(*c)).await.unwrap_err();
         assert!(matches!(err, KsefError::PollTimeout { last_code: 150, .. }));
         assert_eq!(backoff(&fast(), 0), Duration::from_millis(1));
         assert_eq!(backoff(&fast(), 10), Duration::from_millis(4));

@@ -22,34 +22,13 @@ use crate::error::KsefError;
 use crate::models::common::ContextIdentifier;
 
 /// KOD I link for the exact invoice bytes.
-pub fn invoice_link(
-    qr_base: &Url,
-    seller_nip: &str,
-    issue_date: NaiveDate,
-    invoice_xml: &[u8],
-) -> String {
-    invoice_link_for_hash(
-        qr_base,
-        seller_nip,
-        issue_date,
-        &crypto::sha256_b64url(invoice_xml),
-    )
+pub fn invoice_link(qr_base: &Url, seller_nip: &str, issue_date: NaiveDate, invoice_xml: &[u8]) -> String {
+    invoice_link_for_hash(qr_base, seller_nip, issue_date, &crypto::sha256_b64url(invoice_xml))
 }
 
 /// KOD I link from an already computed hash, given in Base64 or Base64URL (padding optional).
-pub fn invoice_link_for_hash(
-    qr_base: &Url,
-    seller_nip: &str,
-    issue_date: NaiveDate,
-    hash: &str,
-) -> String {
-    format!(
-        "{}/invoice/{}/{}/{}",
-        base(qr_base),
-        seller_nip,
-        issue_date.format("%d-%m-%Y"),
-        to_b64url(hash)
-    )
+pub fn invoice_link_for_hash(qr_base: &Url, seller_nip: &str, issue_date: NaiveDate, hash: &str) -> String {
+    format!("{}/invoice/{}/{}/{}", base(qr_base), seller_nip, issue_date.format("%d-%m-%Y"), to_b64url(hash))
 }
 
 /// Private key of a KSeF `Offline` certificate used to sign KOD II links. Debug never shows key material.
@@ -72,21 +51,15 @@ impl std::fmt::Debug for OfflineSigningKey {
 impl OfflineSigningKey {
     /// Reads a private key in PKCS#8 DER (RSA or EC P-256), PKCS#1 DER (RSA) or SEC1 DER (EC).
     pub fn from_der(der: &[u8]) -> Result<Self, KsefError> {
-        if let Ok(key) =
-            RsaPrivateKey::from_pkcs8_der(der).or_else(|_| RsaPrivateKey::from_pkcs1_der(der))
-        {
+        if let Ok(key) = RsaPrivateKey::from_pkcs8_der(der).or_else(|_| RsaPrivateKey::from_pkcs1_der(der)) {
             return Ok(Self::Rsa(Box::new(key)));
         }
         if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
             return Ok(Self::EcP256(key));
         }
-        p256::SecretKey::from_sec1_der(der)
-            .map(|k| Self::EcP256(k.into()))
-            .map_err(|_| {
-                KsefError::Crypto(
-                    "unsupported private key (expected RSA or EC P-256 in DER)".into(),
-                )
-            })
+        p256::SecretKey::from_sec1_der(der).map(|k| Self::EcP256(k.into())).map_err(|_| {
+            KsefError::Crypto("unsupported private key (expected RSA or EC P-256 in DER)".into())
+        })
     }
 
     /// Signs `message` as KOD II requires.
@@ -129,8 +102,7 @@ impl CertificateLink<'_> {
             self.certificate_serial,
             to_b64url(self.invoice_hash)
         );
-        full.split_once("://")
-            .map_or(full.clone(), |(_, rest)| rest.to_owned())
+        full.split_once("://").map_or(full.clone(), |(_, rest)| rest.to_owned())
     }
 
     /// The full KOD II link signed with `key`.
@@ -148,27 +120,22 @@ pub fn verify_certificate_link_signature(
     certificate_der: &[u8],
 ) -> Result<(), KsefError> {
     let bad = |why: &str| KsefError::Crypto(format!("KOD II signature invalid: {why}"));
-    let sig = URL_SAFE_NO_PAD
-        .decode(signature_b64url.trim_end_matches('='))
-        .map_err(|_| bad("not Base64URL"))?;
+    let sig =
+        URL_SAFE_NO_PAD.decode(signature_b64url.trim_end_matches('=')).map_err(|_| bad("not Base64URL"))?;
     let info = crypto::parse_certificate(certificate_der)?;
     if let Ok(public) = crypto::rsa_public_key_from_spki(&info.spki_der) {
         let verifier = rsa::pss::VerifyingKey::<Sha256>::new(public);
-        let sig = rsa::pss::Signature::try_from(sig.as_slice())
-            .map_err(|_| bad("malformed RSA signature"))?;
-        return verifier
-            .verify(signed_string.as_bytes(), &sig)
-            .map_err(|_| bad("RSA-PSS mismatch"));
+        let sig =
+            rsa::pss::Signature::try_from(sig.as_slice()).map_err(|_| bad("malformed RSA signature"))?;
+        return verifier.verify(signed_string.as_bytes(), &sig).map_err(|_| bad("RSA-PSS mismatch"));
     }
-    let key = <p256::ecdsa::VerifyingKey as p256::pkcs8::DecodePublicKey>::from_public_key_der(
-        &info.spki_der,
-    )
-    .map_err(|_| bad("certificate key is neither RSA nor P-256"))?;
+    let key =
+        <p256::ecdsa::VerifyingKey as p256::pkcs8::DecodePublicKey>::from_public_key_der(&info.spki_der)
+            .map_err(|_| bad("certificate key is neither RSA nor P-256"))?;
     let sig = p256::ecdsa::Signature::from_slice(&sig)
         .or_else(|_| p256::ecdsa::Signature::from_der(&sig))
         .map_err(|_| bad("malformed ECDSA signature"))?;
-    key.verify(signed_string.as_bytes(), &sig)
-        .map_err(|_| bad("ECDSA mismatch"))
+    key.verify(signed_string.as_bytes(), &sig).map_err(|_| bad("ECDSA mismatch"))
 }
 
 fn base(qr_base: &Url) -> &str {
@@ -179,9 +146,6 @@ fn base(qr_base: &Url) -> &str {
 fn to_b64url(hash: &str) -> String {
     match STANDARD.decode(hash) {
         Ok(bytes) => URL_SAFE_NO_PAD.encode(bytes),
-        Err(_) => hash
-            .trim_end_matches('=')
-            .replace('+', "-")
-            .replace('/', "_"),
+        Err(_) => hash.trim_end_matches('=').replace('+', "-").replace('/', "_"),
     }
 }

@@ -13,7 +13,11 @@ pub const MAX_SESSION_PAGE: u32 = 1000;
 
 impl KsefClient {
     /// `GET /sessions/{ref}`.
-    pub async fn session_status(&self, access_token: &SecretString, session: &str) -> Result<SessionStatus, KsefError> {
+    pub async fn session_status(
+        &self,
+        access_token: &SecretString,
+        session: &str,
+    ) -> Result<SessionStatus, KsefError> {
         let rb = self.request(Method::GET, &format!("/sessions/{session}"), Some(access_token));
         self.json(rb, "session status").await
     }
@@ -25,7 +29,8 @@ impl KsefClient {
         session: &str,
         invoice: &str,
     ) -> Result<SessionInvoiceStatus, KsefError> {
-        let rb = self.request(Method::GET, &format!("/sessions/{session}/invoices/{invoice}"), Some(access_token));
+        let rb =
+            self.request(Method::GET, &format!("/sessions/{session}/invoices/{invoice}"), Some(access_token));
         self.json(rb, "invoice status").await
     }
 
@@ -106,7 +111,11 @@ impl KsefClient {
     }
 
     /// Polls a closed session until it is processed (200) or failed; pending codes are 100/150/170.
-    pub async fn wait_for_session(&self, access_token: &SecretString, session: &str) -> Result<SessionStatus, KsefError> {
+    pub async fn wait_for_session(
+        &self,
+        access_token: &SecretString,
+        session: &str,
+    ) -> Result<SessionStatus, KsefError> {
         poll(
             &self.options().poll,
             "session processing",

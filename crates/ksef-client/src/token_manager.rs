@@ -45,21 +45,12 @@ pub enum TokenRenewal {
 impl TokenManager {
     /// A manager that authenticates on first use. Tokens are renewed 60 s before they expire.
     pub fn new(client: KsefClient, context: ContextIdentifier, ksef_token: SecretString) -> Self {
-        Self {
-            client,
-            context,
-            ksef_token,
-            margin: Duration::from_secs(60),
-            tokens: Mutex::new(None),
-        }
+        Self { client, context, ksef_token, margin: Duration::from_secs(60), tokens: Mutex::new(None) }
     }
 
     /// Starts from previously persisted tokens (e.g. after a restart).
     pub fn with_tokens(self, tokens: AuthTokens) -> Self {
-        Self {
-            tokens: Mutex::new(Some(tokens)),
-            ..self
-        }
+        Self { tokens: Mutex::new(Some(tokens)), ..self }
     }
 
     /// Renew this long before `validUntil`.
@@ -74,36 +65,25 @@ impl TokenManager {
 
     /// A currently valid access token.
     pub async fn access_token(&self) -> Result<SecretString, KsefError> {
-        self.access_token_with_renewal()
-            .await
-            .map(|(token, _)| token)
+        self.access_token_with_renewal().await.map(|(token, _)| token)
     }
 
     /// A valid access token and what was done to get it.
-    pub async fn access_token_with_renewal(
-        &self,
-    ) -> Result<(SecretString, TokenRenewal), KsefError> {
+    pub async fn access_token_with_renewal(&self) -> Result<(SecretString, TokenRenewal), KsefError> {
         let mut guard = self.tokens.lock().await;
         if let Some(tokens) = guard.as_mut() {
             if self.usable(&tokens.access_token) {
                 return Ok((tokens.access_token.token.clone(), TokenRenewal::Cached));
             }
             if self.usable(&tokens.refresh_token) {
-                match self
-                    .client
-                    .refresh_access_token(&tokens.refresh_token.token)
-                    .await
-                {
+                match self.client.refresh_access_token(&tokens.refresh_token.token).await {
                     Ok(access) => {
                         tokens.access_token = access;
                         return Ok((tokens.access_token.token.clone(), TokenRenewal::Refreshed));
                     }
                     // Network trouble or 429: re-authenticating would not help either.
                     Err(err)
-                        if matches!(
-                            err.class(),
-                            ErrorClass::Transient | ErrorClass::RateLimited { .. }
-                        ) =>
+                        if matches!(err.class(), ErrorClass::Transient | ErrorClass::RateLimited { .. }) =>
                     {
                         return Err(err);
                     }
@@ -113,10 +93,7 @@ impl TokenManager {
                 }
             }
         }
-        let fresh = self
-            .client
-            .authenticate_with_ksef_token(&self.context, &self.ksef_token)
-            .await?;
+        let fresh = self.client.authenticate_with_ksef_token(&self.context, &self.ksef_token).await?;
         let access = fresh.access_token.token.clone();
         *guard = Some(fresh);
         Ok((access, TokenRenewal::Authenticated))

@@ -24,7 +24,12 @@ pub struct Document {
 
 impl KsefClient {
     /// `GET /sessions/{ref}/invoices/{invoiceRef}/upo`.
-    pub async fn invoice_upo(&self, access_token: &SecretString, session: &str, invoice: &str) -> Result<Document, KsefError> {
+    pub async fn invoice_upo(
+        &self,
+        access_token: &SecretString,
+        session: &str,
+        invoice: &str,
+    ) -> Result<Document, KsefError> {
         let path = format!("/sessions/{session}/invoices/{invoice}/upo");
         self.get_document(self.request(Method::GET, &path, Some(access_token)), "invoice UPO").await
     }
@@ -42,7 +47,12 @@ impl KsefClient {
     }
 
     /// `GET /sessions/{ref}/upo/{upoRef}`: one page of the session's collective UPO.
-    pub async fn session_upo(&self, access_token: &SecretString, session: &str, upo_reference: &str) -> Result<Document, KsefError> {
+    pub async fn session_upo(
+        &self,
+        access_token: &SecretString,
+        session: &str,
+        upo_reference: &str,
+    ) -> Result<Document, KsefError> {
         let path = format!("/sessions/{session}/upo/{upo_reference}");
         self.get_document(self.request(Method::GET, &path, Some(access_token)), "session UPO").await
     }
@@ -52,7 +62,11 @@ impl KsefClient {
         self.get_document(self.raw_request(Method::GET, url, None), "pre-signed download").await
     }
 
-    pub(crate) async fn get_document(&self, rb: reqwest::RequestBuilder, what: &str) -> Result<Document, KsefError> {
+    pub(crate) async fn get_document(
+        &self,
+        rb: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<Document, KsefError> {
         let resp = self.execute(rb.header(reqwest::header::ACCEPT, "application/xml, */*"), what).await?;
         read_document(resp, what).await
     }
@@ -71,9 +85,5 @@ async fn read_document(resp: Response, what: &str) -> Result<Document, KsefError
         }
         None => false,
     };
-    Ok(Document {
-        bytes,
-        sha256,
-        hash_verified,
-    })
+    Ok(Document { bytes, sha256, hash_verified })
 }

@@ -44,16 +44,8 @@ fn ksef_numbers_official_checksums() {
     assert_eq!(list.len(), 11);
     for case in list {
         let number = s(&case["ksefNumber"]);
-        assert_eq!(
-            ksef_number::checksum(s(&case["data32"])),
-            s(&case["crc8_computed"]),
-            "{number}"
-        );
-        assert_eq!(
-            KsefNumber::is_valid(number),
-            case["valid"].as_bool().unwrap(),
-            "{number}"
-        );
+        assert_eq!(ksef_number::checksum(s(&case["data32"])), s(&case["crc8_computed"]), "{number}");
+        assert_eq!(KsefNumber::is_valid(number), case["valid"].as_bool().unwrap(), "{number}");
     }
 }
 
@@ -78,14 +70,8 @@ fn certificate_identifiers_and_serial() {
     let v = &vectors()["test_cert"];
     let info = crypto::parse_certificate(&cert_der()).unwrap();
     assert_eq!(info.serial_hex, s(&v["serial_hex"]));
-    assert_eq!(
-        info.certificate_id,
-        s(&v["sha256_der_b64 (certificateId-style)"])
-    );
-    assert_eq!(
-        info.public_key_id,
-        s(&v["sha256_spki_b64 (publicKeyId-style)"])
-    );
+    assert_eq!(info.certificate_id, s(&v["sha256_der_b64 (certificateId-style)"]));
+    assert_eq!(info.public_key_id, s(&v["sha256_spki_b64 (publicKeyId-style)"]));
 }
 
 #[test]
@@ -95,18 +81,11 @@ fn rsa_oaep_sha256_round_trip_with_official_test_key() {
     let oaep = || rsa::Oaep::new::<sha2::Sha256>();
     // The stored vector decrypts with OAEP-SHA256/MGF1-SHA256 …
     let stored = crypto::b64_decode(s(&v["ciphertext_b64"])).unwrap();
-    assert_eq!(
-        key.decrypt(oaep(), &stored).unwrap(),
-        s(&v["plaintext_utf8"]).as_bytes()
-    );
+    assert_eq!(key.decrypt(oaep(), &stored).unwrap(), s(&v["plaintext_utf8"]).as_bytes());
     // … and what we encrypt with the certificate decrypts the same way (and not with SHA-1 OAEP).
-    let ct =
-        crypto::rsa_oaep_sha256_encrypt(&cert_der(), s(&v["plaintext_utf8"]).as_bytes()).unwrap();
+    let ct = crypto::rsa_oaep_sha256_encrypt(&cert_der(), s(&v["plaintext_utf8"]).as_bytes()).unwrap();
     assert_eq!(ct.len(), 256);
-    assert_eq!(
-        key.decrypt(oaep(), &ct).unwrap(),
-        s(&v["plaintext_utf8"]).as_bytes()
-    );
+    assert_eq!(key.decrypt(oaep(), &ct).unwrap(), s(&v["plaintext_utf8"]).as_bytes());
     // OAEP with another digest must not decrypt it (catches the usual SHA-1 interop bug).
     assert!(key.decrypt(rsa::Oaep::new::<sha2::Sha512>(), &ct).is_err());
 }
@@ -129,27 +108,16 @@ fn kod1_links_official_and_samples() {
         let Some(url) = case.get("kod1_url_nip1234567890_2026-01-05") else {
             continue;
         };
-        let link = qr::invoice_link(
-            &qr_test(),
-            "1234567890",
-            date,
-            s(&case["xml_utf8"]).as_bytes(),
-        );
+        let link = qr::invoice_link(&qr_test(), "1234567890", date, s(&case["xml_utf8"]).as_bytes());
         assert_eq!(link, s(url));
     }
     let first = &v["official_examples_hashes"][0];
     let p1 = NaiveDate::parse_from_str(s(&first["P_1"]), "%Y-%m-%d").unwrap();
-    assert_eq!(
-        qr::invoice_link(&qr_test(), "9999999999", p1, SAMPLE_1),
-        s(&first["kod1_url_test"])
-    );
+    assert_eq!(qr::invoice_link(&qr_test(), "9999999999", p1, SAMPLE_1), s(&first["kod1_url_test"]));
 }
 
 fn doc_link() -> (ContextIdentifier, &'static str) {
-    (
-        ContextIdentifier::nip("1111111111"),
-        "UtQp9Gpc51y-u3xApZjIjgkpZ01js-J8KflSPW8WzIE",
-    )
+    (ContextIdentifier::nip("1111111111"), "UtQp9Gpc51y-u3xApZjIjgkpZ01js-J8KflSPW8WzIE")
 }
 
 #[test]
@@ -163,24 +131,14 @@ fn kod2_official_signature_verifies_and_ours_too() {
         invoice_hash: hash,
     };
     assert_eq!(link.signed_string(&qr_test()), s(&v["signed_string"]));
-    qr::verify_certificate_link_signature(
-        s(&v["signed_string"]),
-        s(&v["signature_b64url"]),
-        &cert_der(),
-    )
-    .unwrap();
+    qr::verify_certificate_link_signature(s(&v["signed_string"]), s(&v["signature_b64url"]), &cert_der())
+        .unwrap();
 
     let key = OfflineSigningKey::from_der(&crypto::b64_decode(KEY_B64).unwrap()).unwrap();
     let url = link.sign(&qr_test(), &key);
     let (prefix, signature) = url.rsplit_once('/').unwrap();
     assert_eq!(prefix, format!("https://{}", s(&v["signed_string"])));
-    assert_eq!(
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(signature)
-            .unwrap()
-            .len(),
-        256
-    );
+    assert_eq!(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature).unwrap().len(), 256);
     qr::verify_certificate_link_signature(s(&v["signed_string"]), signature, &cert_der()).unwrap();
     // A signature over another invoice hash must not verify.
     let other = s(&v["signed_string"]).replace("UtQp9", "UtQp8");
@@ -199,9 +157,5 @@ fn kod2_ecdsa_p256_signature_is_r_concat_s() {
     let vk = p256::ecdsa::VerifyingKey::from(secret.public_key());
     let parsed = p256::ecdsa::Signature::from_slice(&sig).unwrap();
     use p256::ecdsa::signature::Verifier;
-    vk.verify(
-        b"qr-test.ksef.mf.gov.pl/certificate/Nip/1111111111/1111111111/01/abc",
-        &parsed,
-    )
-    .unwrap();
+    vk.verify(b"qr-test.ksef.mf.gov.pl/certificate/Nip/1111111111/1111111111/01/abc", &parsed).unwrap();
 }

@@ -41,10 +41,7 @@ pub struct ContextIdentifier {
 impl ContextIdentifier {
     /// A NIP context.
     pub fn nip(nip: impl Into<String>) -> Self {
-        Self {
-            kind: ContextIdentifierType::Nip,
-            value: nip.into(),
-        }
+        Self { kind: ContextIdentifierType::Nip, value: nip.into() }
     }
 }
 
@@ -107,11 +104,7 @@ pub struct FormCode {
 impl FormCode {
     /// FA(3), schema 1-0E.
     pub fn fa3() -> Self {
-        Self {
-            system_code: "FA (3)".into(),
-            schema_version: "1-0E".into(),
-            value: "FA".into(),
-        }
+        Self { system_code: "FA (3)".into(), schema_version: "1-0E".into(), value: "FA".into() }
     }
 }
 
