@@ -1,0 +1,57 @@
+//! Command-line arguments of `ksef-gateway simulator`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::config::{SeededToken, SimulatorConfig};
+
+/// `ksef-gateway simulator ...`: a KSeF 2.0 API simulator (in-memory).
+#[derive(clap::Args, Clone, Debug)]
+pub struct SimulatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8090", env = "KSEF_SIM_LISTEN")]
+    pub listen: SocketAddr,
+    /// A KSeF token: NIP:TOKEN[:PERM,...] (repeatable; default permissions InvoiceWrite,InvoiceRead).
+    #[arg(long = "token", value_parser = SeededToken::parse)]
+    pub tokens: Vec<SeededToken>,
+    /// Latency added to every API request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share of API requests (0..1) answered with a random 5xx.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Serve HTTPS with a self-signed certificate for localhost.
+    #[arg(long)]
+    pub tls: bool,
+    /// With --tls: write the self-signed certificate (DER) to this file for clients to trust.
+    #[arg(long)]
+    pub cert_out: Option<std::path::PathBuf>,
+    /// Public base URL for pre-signed links (default: the listen address).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Time an invoice stays in 100/150 before its final status, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub processing_delay_ms: u64,
+    /// Multiplier for KSeF's published rate limits (benchmarks set it high).
+    #[arg(long, default_value_t = 1.0)]
+    pub rate_limit_scale: f64,
+    /// HTTP worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+}
+
+impl SimulatorArgs {
+    /// The configuration these arguments describe.
+    pub fn to_config(&self) -> SimulatorConfig {
+        SimulatorConfig {
+            tokens: self.tokens.clone(),
+            latency: Duration::from_millis(self.latency_ms),
+            fault_rate: self.fault_rate,
+            processing_delay: Duration::from_millis(self.processing_delay_ms),
+            tls: self.tls,
+            public_base_url: self.public_url.clone(),
+            rate_limit_scale: self.rate_limit_scale,
+            workers: self.workers,
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Fault injection: latency, random 5xx, outage windows, failing closes, invoices held in 150.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+
+/// Which requests an outage affects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutageScope {
+    /// Every `/v2` route answers 503.
+    All,
+    /// Only `/v2/auth/*` answers 503.
+    Auth,
+}
+
+/// What a session close does after committing the close.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseFault {
+    /// Commit, then answer 502 Bad Gateway.
+    BadGateway,
+    /// Commit, then hang for `hang_ms` before answering 504.
+    Timeout,
+}
+
+/// The current fault settings (also the body of `GET/PUT /sim/admin/faults`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultSettings {
+    /// Added to every `/v2` request.
+    pub latency_ms: u64,
+    /// Share of `/v2` requests answered with a random 500/502/503.
+    pub error_rate: f64,
+    /// Outage window: from..until, scope.
+    pub outage: Option<Outage>,
+    /// Fault applied to the next `close_fault_count` session closes.
+    pub close_fault: Option<CloseFault>,
+    pub close_fault_count: u32,
+    /// How long a `timeout` close hangs.
+    pub hang_ms: u64,
+    /// New invoices stay in status 150 until this is switched off.
+    pub hold_invoices: bool,
+}
+
+/// An outage window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outage {
+    pub scope: OutageScope,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// Scripting handle for faults; the admin routes use the same one.
+#[derive(Clone)]
+pub struct FaultHandle {
+    pub(crate) state: Arc<AppState>,
+}
+
+impl FaultHandle {
+    fn edit(&self, f: impl FnOnce(&mut FaultSettings)) {
+        f(&mut self.state.faults.write());
+    }
+
+    /// Current settings.
+    pub fn settings(&self) -> FaultSettings {
+        self.state.faults.read().clone()
+    }
+
+    /// Replaces all settings (releases held invoices when `hold_invoices` goes off).
+    pub fn apply(&self, settings: FaultSettings) {
+        let release = !settings.hold_invoices;
+        *self.state.faults.write() = settings;
+        if release {
+            self.release_held_invoices();
+        }
+    }
+
+    /// Adds `latency` to every request.
+    pub fn set_latency(&self, latency: Duration) {
+        self.edit(|s| s.latency_ms = latency.as_millis() as u64);
+    }
+
+    /// Answers a share of requests with a 5xx.
+    pub fn set_error_rate(&self, rate: f64) {
+        self.edit(|s| s.error_rate = rate.clamp(0.0, 1.0));
+    }
+
+    /// An outage starting after `starts_in` and lasting `length`.
+    pub fn outage(&self, scope: OutageScope, starts_in: Duration, length: Duration) {
+        let from = Utc::now() + chrono::Duration::from_std(starts_in).unwrap_or_default();
+        let until = from + chrono::Duration::from_std(length).unwrap_or_default();
+        self.edit(|s| s.outage = Some(Outage { scope, from, until }));
+    }
+
+    /// Ends any outage.
+    pub fn end_outage(&self) {
+        self.edit(|s| s.outage = None);
+    }
+
+    /// The next `count` closes commit and then fail with `fault`.
+    pub fn fail_next_closes(&self, fault: CloseFault, count: u32, hang: Duration) {
+        self.edit(|s| {
+            s.close_fault = Some(fault);
+            s.close_fault_count = count;
+            s.hang_ms = hang.as_millis() as u64;
+        });
+    }
+
+    /// Holds new invoices in 150 (`true`) or releases every held invoice (`false`).
+    pub fn hold_invoices(&self, hold: bool) {
+        self.edit(|s| s.hold_invoices = hold);
+        if !hold {
+            self.release_held_invoices();
+        }
+    }
+
+    /// Clears every fault.
+    pub fn reset(&self) {
+        self.apply(FaultSettings::default());
+    }
+
+    fn release_held_invoices(&self) {
+        let now = Utc::now();
+        for inv in self.state.db.lock().invoices.values_mut().filter(|i| i.stuck) {
+            inv.stuck = false;
+            inv.ready_at = inv.ready_at.min(now);
+        }
+    }
+}
+
+impl FaultSettings {
+    /// The outage scope in force at `now`, if any.
+    pub fn outage_at(&self, now: DateTime<Utc>) -> Option<OutageScope> {
+        self.outage.as_ref().filter(|o| o.from <= now && now < o.until).map(|o| o.scope)
+    }
+}

@@ -1,0 +1,129 @@
+//! What happens to an invoice once its bytes are decrypted: the gate, duplicate detection, numbering.
+//! The outcome is decided on receipt and becomes visible after the processing delay.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::ids::{ksef_number, reference_number};
+use crate::state::{Accepted, Db, Invoice, Outcome};
+
+/// Hard size limits (API_BRIEF §10).
+const MAX_INVOICE: usize = 1_000_000;
+const MAX_INVOICE_WITH_ATTACHMENT: usize = 3_000_000;
+
+/// An invoice to register in a session.
+pub struct Received {
+    /// Decrypted bytes, or `None` when decryption failed (status 435).
+    pub xml: Option<Vec<u8>>,
+    /// SHA-256 Base64 (declared by the client when decryption failed).
+    pub hash: String,
+    pub file_name: Option<String>,
+    pub offline: bool,
+}
+
+/// Registers an invoice in `session_ref`; returns its invoice reference number.
+pub fn register(state: &AppState, db: &mut Db, session_ref: &str, received: Received) -> String {
+    let now = Utc::now();
+    let Some(session) = db.sessions.get(session_ref) else { return String::new() };
+    let context_nip = session.nip.clone();
+    let ordinal = session.invoices.len() as u32 + 1;
+    let reference = reference_number("EE", now);
+    state.counters.received(&context_nip);
+    let ready_at = now + state.delay();
+    let (outcome, invoice_number) = match &received.xml {
+        None => (rejected(435, "Błąd odszyfrowania pliku", "Nie udało się odszyfrować faktury."), None),
+        Some(xml) => decide(state, db, &context_nip, session_ref, xml, ready_at),
+    };
+    match &outcome {
+        Outcome::Accepted(acc) => {
+            state.counters.accepted(&context_nip);
+            db.by_ksef.insert(acc.ksef_number.clone(), reference.clone());
+            db.accepted_order.push(reference.clone());
+        }
+        Outcome::Rejected { code, .. } => state.counters.rejected(&context_nip, *code),
+    }
+    let invoice = Invoice {
+        reference: reference.clone(),
+        session_ref: session_ref.to_owned(),
+        ordinal,
+        context_nip,
+        hash: received.hash,
+        xml: Arc::new(received.xml.unwrap_or_default()),
+        file_name: received.file_name,
+        invoice_number,
+        received: now,
+        ready_at,
+        stuck: state.faults.read().hold_invoices,
+        offline: received.offline,
+        outcome,
+    };
+    db.invoices.insert(reference.clone(), invoice);
+    if let Some(s) = db.sessions.get_mut(session_ref) {
+        s.invoices.push(reference.clone());
+        s.updated = now;
+    }
+    reference
+}
+
+fn rejected(code: u16, description: &str, detail: &str) -> Outcome {
+    Outcome::Rejected { code, description: description.to_owned(), details: vec![detail.to_owned()], extensions: None }
+}
+
+fn decide(
+    state: &AppState,
+    db: &mut Db,
+    context_nip: &str,
+    session_ref: &str,
+    xml: &[u8],
+    ready_at: chrono::DateTime<Utc>,
+) -> (Outcome, Option<String>) {
+    let facts = match state.validator.check(xml) {
+        Ok(f) => f,
+        Err(r) => {
+            let outcome = Outcome::Rejected { code: r.code, description: r.description.to_owned(), details: r.details, extensions: None };
+            return (outcome, None);
+        }
+    };
+    let number = Some(facts.invoice_number.clone());
+    let limit = if facts.has_attachment { MAX_INVOICE_WITH_ATTACHMENT } else { MAX_INVOICE };
+    if xml.len() > limit {
+        let detail = format!("Rozmiar faktury {} B przekracza limit {limit} B.", xml.len());
+        return (rejected(430, "Błąd weryfikacji pliku faktury", &detail), number);
+    }
+    if facts.seller_nip != context_nip {
+        let detail = format!("NIP sprzedawcy {} różni się od NIP kontekstu {context_nip}.", facts.seller_nip);
+        return (rejected(410, "Nieprawidłowy zakres uprawnień", &detail), number);
+    }
+    let key = (facts.seller_nip.clone(), facts.invoice_type.clone(), facts.invoice_number.clone());
+    if let Some((orig_ksef, orig_session)) = db.duplicates.get(&key) {
+        let outcome = Outcome::Rejected {
+            code: 440,
+            description: "Duplikat faktury".to_owned(),
+            details: vec![format!(
+                "Duplikat faktury. Faktura o numerze KSeF: {orig_ksef} została już prawidłowo przesłana do systemu w sesji: {orig_session}"
+            )],
+            extensions: Some(json!({"originalSessionReferenceNumber": orig_session, "originalKsefNumber": orig_ksef})),
+        };
+        return (outcome, number);
+    }
+    let number_ksef = ksef_number(&facts.seller_nip, ready_at.date_naive());
+    db.duplicates.insert(key, (number_ksef.clone(), session_ref.to_owned()));
+    let accepted = Accepted {
+        ksef_number: number_ksef,
+        seller_nip: facts.seller_nip,
+        seller_name: facts.seller_name,
+        buyer_nip: facts.buyer_nip,
+        buyer_name: facts.buyer_name,
+        invoice_type: facts.invoice_type,
+        issue_date: facts.issue_date,
+        currency: facts.currency,
+        net: facts.net,
+        vat: facts.vat,
+        gross: facts.gross,
+        has_attachment: facts.has_attachment,
+    };
+    (Outcome::Accepted(Box::new(accepted)), number)
+}

@@ -1,0 +1,196 @@
+//! In-memory state of one simulator: credentials, auth operations, sessions, invoices.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+/// A KSeF token known to the simulator.
+#[derive(Clone)]
+pub struct KsefTokenRec {
+    pub reference: String,
+    pub nip: String,
+    pub permissions: Vec<String>,
+    pub description: String,
+    pub created: DateTime<Utc>,
+    pub last_use: Option<DateTime<Utc>>,
+    /// `Active`, `Revoked`.
+    pub status: &'static str,
+}
+
+/// A challenge handed out by `POST /auth/challenge`.
+pub struct ChallengeRec {
+    pub timestamp_ms: i64,
+    pub created: DateTime<Utc>,
+    pub used: bool,
+}
+
+/// An authentication operation and its (already decided) outcome.
+pub struct AuthOp {
+    pub start: DateTime<Utc>,
+    /// When the final status becomes visible; until then 100.
+    pub ready_at: DateTime<Utc>,
+    pub nip: String,
+    pub token_ref: Option<String>,
+    pub code: u16,
+    pub description: &'static str,
+    pub details: Vec<String>,
+    pub redeemed: bool,
+    pub last_refresh: Option<DateTime<Utc>>,
+    pub refresh_valid_until: Option<DateTime<Utc>>,
+}
+
+/// Online or batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    Online,
+    Batch,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "Online",
+            Self::Batch => "Batch",
+        }
+    }
+}
+
+/// A declared batch part and what was uploaded for it.
+pub struct BatchPart {
+    pub ordinal: u32,
+    pub size: u64,
+    pub hash: String,
+    pub data: Option<Vec<u8>>,
+}
+
+/// What the batch open request declared.
+pub struct BatchInfo {
+    pub file_size: u64,
+    pub file_hash: String,
+    pub parts: Vec<BatchPart>,
+    pub upload_deadline: DateTime<Utc>,
+}
+
+/// One page of a session UPO.
+#[derive(Clone)]
+pub struct UpoPage {
+    pub reference: String,
+    /// Invoice references on this page, in order.
+    pub invoices: Vec<String>,
+}
+
+/// An online or batch session.
+pub struct Session {
+    pub reference: String,
+    pub kind: SessionKind,
+    pub nip: String,
+    pub auth_ref: String,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub valid_until: DateTime<Utc>,
+    pub closed: Option<DateTime<Utc>>,
+    /// `None` when the symmetric key could not be unwrapped (session status 415).
+    pub key: Option<([u8; 32], [u8; 16])>,
+    pub invoices: Vec<String>,
+    /// A session-level failure decided at close (batch: 405, 415, 420, 430, 435, 440, 445).
+    pub failure: Option<(u16, String)>,
+    pub batch: Option<BatchInfo>,
+    pub upo_pages: Vec<UpoPage>,
+    pub offline_mode: bool,
+}
+
+/// Facts of an accepted invoice that metadata queries and UPOs need.
+#[derive(Clone)]
+pub struct Accepted {
+    pub ksef_number: String,
+    pub seller_nip: String,
+    pub seller_name: Option<String>,
+    pub buyer_nip: Option<String>,
+    pub buyer_name: Option<String>,
+    pub invoice_type: String,
+    pub issue_date: chrono::NaiveDate,
+    pub currency: String,
+    pub net: Option<String>,
+    pub vat: Option<String>,
+    pub gross: Option<String>,
+    pub has_attachment: bool,
+}
+
+/// The decided outcome of an invoice, shown once it is ready.
+#[derive(Clone)]
+pub enum Outcome {
+    Accepted(Box<Accepted>),
+    Rejected { code: u16, description: String, details: Vec<String>, extensions: Option<serde_json::Value> },
+}
+
+/// An invoice received in a session.
+pub struct Invoice {
+    pub reference: String,
+    pub session_ref: String,
+    pub ordinal: u32,
+    pub context_nip: String,
+    pub xml: Arc<Vec<u8>>,
+    pub hash: String,
+    pub file_name: Option<String>,
+    pub invoice_number: Option<String>,
+    pub received: DateTime<Utc>,
+    pub ready_at: DateTime<Utc>,
+    /// Held in 150 by fault injection until released.
+    pub stuck: bool,
+    pub offline: bool,
+    pub outcome: Outcome,
+}
+
+impl Invoice {
+    /// (code, description) as visible at `now`.
+    pub fn visible_status(&self, now: DateTime<Utc>, delay: chrono::Duration) -> (u16, &str) {
+        if self.stuck || now < self.ready_at {
+            if now < self.received + delay / 2 {
+                return (100, "Faktura przyjęta do dalszego przetwarzania");
+            }
+            return (150, "Trwa przetwarzanie");
+        }
+        match &self.outcome {
+            Outcome::Accepted(_) => (200, "Sukces"),
+            Outcome::Rejected { code, description, .. } => (*code, description),
+        }
+    }
+
+    /// The accepted facts once the invoice is visibly accepted.
+    pub fn accepted_at(&self, now: DateTime<Utc>) -> Option<&Accepted> {
+        match &self.outcome {
+            Outcome::Accepted(a) if !self.stuck && now >= self.ready_at => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// Everything mutable, behind one mutex (requests are short; no I/O happens while it is held).
+#[derive(Default)]
+pub struct Db {
+    /// Token secret → record.
+    pub tokens: HashMap<String, KsefTokenRec>,
+    pub challenges: HashMap<String, ChallengeRec>,
+    pub auth_ops: HashMap<String, AuthOp>,
+    pub sessions: HashMap<String, Session>,
+    /// Session references in creation order (listing).
+    pub session_order: Vec<String>,
+    pub invoices: HashMap<String, Invoice>,
+    /// KSeF number → invoice reference.
+    pub by_ksef: HashMap<String, String>,
+    /// (seller NIP, RodzajFaktury, P_2) → (KSeF number, session reference).
+    pub duplicates: HashMap<(String, String, String), (String, String)>,
+    /// Accepted invoice references in acceptance order (metadata queries).
+    pub accepted_order: Vec<String>,
+    pub blocked_contexts: HashSet<String>,
+    /// Extra permissions granted in a context through `/testdata/permissions`: context NIP → perms.
+    pub granted: HashMap<String, HashSet<String>>,
+}
+
+impl Db {
+    /// The token record with this reference number.
+    pub fn token_by_ref(&self, reference: &str) -> Option<(&String, &KsefTokenRec)> {
+        self.tokens.iter().find(|(_, t)| t.reference == reference)
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests of the simulator over real HTTP.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected shapes")]
+
+mod auth;
+mod client;
+mod online;
