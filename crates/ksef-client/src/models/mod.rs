@@ -2,4 +2,6 @@
 
 pub mod auth;
 pub mod common;
+pub mod manage;
+pub mod query;
 pub mod session;

@@ -1,0 +1,223 @@
+//! KSeF token, permission, limit and Latarnia bodies.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A `{type, value}` identifier as used in token and permission listings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypedIdentifier {
+    /// e.g. `Nip`, `Pesel`, `Fingerprint`, `InternalId`, `AllPartners`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Value (absent for `AllPartners`).
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct GenerateTokenRequest<'a> {
+    pub permissions: &'a [&'a str],
+    pub description: &'a str,
+}
+
+/// A newly generated KSeF token: shown once, never Debug-printed.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedToken {
+    /// Token reference (`…-EC-…`), for status and revocation.
+    pub reference_number: String,
+    /// The token itself.
+    pub token: secrecy::SecretString,
+}
+
+impl std::fmt::Debug for GeneratedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeneratedToken")
+            .field("reference_number", &self.reference_number)
+            .field("token", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// A KSeF token as listed by `GET /tokens` and `GET /tokens/{ref}` (without its secret).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefTokenInfo {
+    /// Reference.
+    pub reference_number: String,
+    /// Who generated it.
+    #[serde(default)]
+    pub author_identifier: Option<TypedIdentifier>,
+    /// Context it is bound to.
+    #[serde(default)]
+    pub context_identifier: Option<TypedIdentifier>,
+    /// Description given at generation.
+    #[serde(default)]
+    pub description: String,
+    /// Permissions frozen at generation.
+    #[serde(default)]
+    pub requested_permissions: Vec<String>,
+    /// Generated at.
+    #[serde(default)]
+    pub date_created: Option<DateTime<Utc>>,
+    /// Last used at.
+    #[serde(default)]
+    pub last_use_date: Option<DateTime<Utc>>,
+    /// `Pending`, `Active`, `Revoking`, `Revoked`, `Failed`.
+    pub status: String,
+    /// Details of the status.
+    #[serde(default)]
+    pub status_details: Option<Vec<String>>,
+}
+
+/// A page of `GET /tokens`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokensPage {
+    /// Pass back for the next page.
+    #[serde(default)]
+    pub continuation_token: Option<String>,
+    /// Tokens.
+    #[serde(default)]
+    pub tokens: Vec<KsefTokenInfo>,
+}
+
+/// Filters of `POST /permissions/query/personal/grants` (all optional).
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonalPermissionsQuery {
+    /// Context (`Nip` or `InternalId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context_identifier: Option<TypedIdentifier>,
+    /// Permission types, e.g. `InvoiceWrite`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_types: Option<Vec<String>>,
+    /// `Active` or `Inactive`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_state: Option<String>,
+}
+
+/// One of the caller's own permissions.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonalPermission {
+    /// Permission id.
+    pub id: String,
+    /// Context it applies in.
+    #[serde(default)]
+    pub context_identifier: Option<TypedIdentifier>,
+    /// Holder.
+    #[serde(default)]
+    pub authorized_identifier: Option<TypedIdentifier>,
+    /// Target (indirect permissions).
+    #[serde(default)]
+    pub target_identifier: Option<TypedIdentifier>,
+    /// e.g. `InvoiceWrite`.
+    pub permission_scope: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// `Active` / `Inactive`.
+    #[serde(default)]
+    pub permission_state: Option<String>,
+    /// Granted at.
+    #[serde(default)]
+    pub start_date: Option<DateTime<Utc>>,
+    /// May be delegated further.
+    #[serde(default)]
+    pub can_delegate: bool,
+}
+
+/// A page of personal permissions.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonalPermissionsPage {
+    /// Permissions.
+    #[serde(default)]
+    pub permissions: Vec<PersonalPermission>,
+    /// More pages exist.
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+/// Requests allowed per window for one rate-limit group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimitValues {
+    /// Per second.
+    pub per_second: u32,
+    /// Per minute.
+    pub per_minute: u32,
+    /// Per hour.
+    pub per_hour: u32,
+}
+
+/// `GET /rate-limits`: group name (`onlineSession`, `invoiceSend`, …) → limits.
+pub type RateLimits = BTreeMap<String, RateLimitValues>;
+
+/// Size and count limits of one session kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionLimits {
+    /// Largest invoice without attachments (MB).
+    pub max_invoice_size_in_mb: u32,
+    /// Largest invoice with attachments (MB).
+    pub max_invoice_with_attachment_size_in_mb: u32,
+    /// Most invoices per session.
+    pub max_invoices: u32,
+}
+
+/// `GET /limits/context`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextLimits {
+    /// Online sessions.
+    pub online_session: SessionLimits,
+    /// Batch sessions.
+    pub batch_session: SessionLimits,
+}
+
+/// A Latarnia message (failure, maintenance announcement …).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LighthouseMessage {
+    /// Message id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Event id (start and end of one event share it).
+    #[serde(default)]
+    pub event_id: Option<serde_json::Value>,
+    /// `FAILURE`, `TOTAL_FAILURE`, `MAINTENANCE`.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// `FAILURE_START`, `FAILURE_END`, `MAINTENANCE_ANNOUNCEMENT`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Start.
+    #[serde(default)]
+    pub start: Option<DateTime<Utc>>,
+    /// End.
+    #[serde(default)]
+    pub end: Option<DateTime<Utc>>,
+    /// Published at.
+    #[serde(default)]
+    pub published: Option<DateTime<Utc>>,
+}
+
+/// Latarnia `GET /status`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LighthouseStatus {
+    /// `AVAILABLE`, `MAINTENANCE`, `FAILURE`, `TOTAL_FAILURE`.
+    pub status: String,
+    /// Current messages.
+    #[serde(default)]
+    pub messages: Vec<LighthouseMessage>,
+}
