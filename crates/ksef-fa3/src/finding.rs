@@ -43,6 +43,8 @@ pub struct Finding {
 
 /// KSeF status "invoice file verification error" (XSD, encoding, size).
 pub const KSEF_FILE_ERROR: u16 = 430;
+/// KSeF status "wrong permission scope" (e.g. sending as a seller the context may not act for).
+pub const KSEF_PERMISSION_ERROR: u16 = 410;
 /// KSeF status "duplicate invoice".
 pub const KSEF_DUPLICATE: u16 = 440;
 /// KSeF status "semantic validation error".

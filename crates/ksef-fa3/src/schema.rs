@@ -175,6 +175,11 @@ impl Fa3Schema {
     pub fn validate(&self, xml: &[u8]) -> Vec<Finding> {
         self.inner.validate(xml, xmltree::parse_invoice).1
     }
+
+    /// XSD validation of a document whose bytes and structure were already checked.
+    pub(crate) fn validate_scanned(&self, xml: &[u8], tree: &Tree) -> Vec<Finding> {
+        self.inner.validate_scanned(xml, tree)
+    }
 }
 
 /// The official UPO v4-3 schema (`upo-v4-3.xsd`), embedded.

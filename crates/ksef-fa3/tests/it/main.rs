@@ -4,6 +4,7 @@
 
 mod facts;
 mod hostile;
+mod preflight;
 mod validation;
 
 use std::path::PathBuf;
