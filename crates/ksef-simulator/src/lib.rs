@@ -19,6 +19,7 @@ mod http;
 mod ids;
 mod jwt;
 mod limits;
+mod package;
 mod process;
 mod routes;
 mod state;

@@ -49,7 +49,6 @@ pub fn register(state: &AppState, db: &mut Db, session_ref: &str, received: Rece
         reference: reference.clone(),
         session_ref: session_ref.to_owned(),
         ordinal,
-        context_nip,
         hash: received.hash,
         xml: Arc::new(received.xml.unwrap_or_default()),
         file_name: received.file_name,

@@ -70,6 +70,8 @@ pub struct BatchInfo {
     pub file_hash: String,
     pub parts: Vec<BatchPart>,
     pub upload_deadline: DateTime<Utc>,
+    /// Between close and the end of unpacking (session status 150).
+    pub processing: bool,
 }
 
 /// One page of a session UPO.
@@ -129,7 +131,6 @@ pub struct Invoice {
     pub reference: String,
     pub session_ref: String,
     pub ordinal: u32,
-    pub context_nip: String,
     pub xml: Arc<Vec<u8>>,
     pub hash: String,
     pub file_name: Option<String>,
@@ -184,11 +185,24 @@ pub struct Db {
     /// Accepted invoice references in acceptance order (metadata queries).
     pub accepted_order: Vec<String>,
     pub blocked_contexts: HashSet<String>,
-    /// Extra permissions granted in a context through `/testdata/permissions`: context NIP → perms.
-    pub granted: HashMap<String, HashSet<String>>,
+    /// Permissions granted through `/testdata/permissions`: (context NIP, authorized NIP) → permissions.
+    /// A token of the authorized NIP then authenticates in the context (the accounting-office case).
+    pub granted: HashMap<(String, String), HashSet<String>>,
+    /// Test subjects and persons created through `/testdata/subject` and `/testdata/person`.
+    pub test_subjects: HashSet<String>,
 }
 
 impl Db {
+    /// Permissions a token of `token_nip` holds in `context`: its own inside its own context,
+    /// otherwise the granted ones it also carries.
+    pub fn permissions_in(&self, context: &str, token_nip: &str, token_perms: &[String]) -> Vec<String> {
+        if context == token_nip {
+            return token_perms.to_vec();
+        }
+        let granted = self.granted.get(&(context.to_owned(), token_nip.to_owned()));
+        token_perms.iter().filter(|p| granted.is_some_and(|g| g.contains(*p))).cloned().collect()
+    }
+
     /// The token record with this reference number.
     pub fn token_by_ref(&self, reference: &str) -> Option<(&String, &KsefTokenRec)> {
         self.tokens.iter().find(|(_, t)| t.reference == reference)

@@ -154,14 +154,9 @@ fn judge(db: &Db, plain: Option<&str>, challenge_ts: i64, nip: &str) -> Verdict 
     if db.blocked_contexts.contains(nip) {
         return fail(480, "Uwierzytelnienie zablokowane", "Kontekst zablokowany z powodu incydentu bezpieczeństwa.");
     }
-    if rec.nip != nip || rec.permissions.is_empty() {
+    let permissions = db.permissions_in(nip, &rec.nip, &rec.permissions);
+    if permissions.is_empty() {
         return fail(415, "Uwierzytelnianie zakończone niepowodzeniem z powodu braku nadanych uprawnień", "Brak uprawnień w kontekście.");
-    }
-    let mut permissions = rec.permissions.clone();
-    for p in db.granted.get(nip).into_iter().flatten() {
-        if !permissions.contains(p) {
-            permissions.push(p.clone());
-        }
     }
     (200, "Uwierzytelnianie zakończone sukcesem", Vec::new(), Some(rec.reference.clone()), permissions)
 }
@@ -205,15 +200,7 @@ fn not_authorised(detail: &str) -> ApiError {
 fn live_permissions(db: &Db, op: &AuthOp) -> ApiResult<Vec<String>> {
     let token_ref = op.token_ref.as_deref().unwrap_or_default();
     match db.token_by_ref(token_ref) {
-        Some((_, t)) if t.status == "Active" => {
-            let mut perms = t.permissions.clone();
-            for p in db.granted.get(&op.nip).into_iter().flatten() {
-                if !perms.contains(p) {
-                    perms.push(p.clone());
-                }
-            }
-            Ok(perms)
-        }
+        Some((_, t)) if t.status == "Active" => Ok(db.permissions_in(&op.nip, &t.nip, &t.permissions)),
         _ => Err(not_authorised("Token KSeF został unieważniony.")),
     }
 }

@@ -1,5 +1,106 @@
-//! (in progress)
+//! Session listing, effective limits and the caller's own permissions.
 
-use actix_web::web;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use serde_json::{json, Value};
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use crate::app::AppState;
+use crate::errors::{ApiError, ApiResult};
+use crate::routes::status::{continuation, next_token, session_state, READ};
+use crate::time;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sessions", web::get().to(list_sessions))
+        .route("/rate-limits", web::get().to(rate_limits))
+        .route("/limits/context", web::get().to(context_limits))
+        .route("/permissions/query/personal/grants", web::post().to(personal_grants));
+}
+
+/// `CommonSessionStatus` of a session status code.
+fn common_status(code: u16) -> &'static str {
+    match code {
+        100 | 150 | 170 => "InProgress",
+        200 => "Succeeded",
+        440 => "Cancelled",
+        _ => "Failed",
+    }
+}
+
+async fn list_sessions(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let claims = state.access(&req, READ)?;
+    // Repeated `statuses=` parameters: parsed by hand (serde_urlencoded has no sequences).
+    let pairs: Vec<(String, String)> = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .map_err(|e| ApiError::validation(e.to_string()))?;
+    let param = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let kind = match param("sessionType") {
+        Some(k @ ("Online" | "Batch")) => k,
+        _ => return Err(ApiError::validation("Parametr sessionType (Online|Batch) jest wymagany.")),
+    };
+    let size: usize = param("pageSize").map_or(Ok(10), str::parse).map_err(|_| ApiError::validation("pageSize"))?;
+    if !(10..=1000).contains(&size) {
+        return Err(ApiError::validation("pageSize musi być w zakresie 10..1000."));
+    }
+    let statuses: Vec<&str> = pairs.iter().filter(|(k, _)| k == "statuses").map(|(_, v)| v.as_str()).collect();
+    let created_from = param("dateCreatedFrom").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let created_to = param("dateCreatedTo").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let offset = continuation(&req)?;
+    let now = Utc::now();
+    let db = state.db.lock();
+    let items: Vec<Value> = db
+        .session_order
+        .iter()
+        .filter_map(|r| db.sessions.get(r))
+        .filter(|s| s.nip == claims.context_value && s.kind.as_str() == kind)
+        .filter(|s| param("referenceNumber").is_none_or(|r| r == s.reference))
+        .filter(|s| created_from.is_none_or(|f| s.created >= f) && created_to.is_none_or(|t| s.created <= t))
+        .filter_map(|s| {
+            let ((code, description), (total, ok, failed)) = session_state(&db, s, now, state.delay());
+            (statuses.is_empty() || statuses.contains(&common_status(code))).then(|| {
+                json!({"referenceNumber": s.reference, "status": {"code": code, "description": description},
+                    "dateCreated": time::fmt(s.created), "dateUpdated": time::fmt(s.updated), "validUntil": time::fmt(s.valid_until),
+                    "totalInvoiceCount": total, "successfulInvoiceCount": ok, "failedInvoiceCount": failed})
+            })
+        })
+        .collect();
+    let total = items.len();
+    let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
+    let token = next_token(offset, page.len(), total);
+    Ok(HttpResponse::Ok().json(json!({"continuationToken": token, "sessions": page})))
+}
+
+async fn rate_limits(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    state.access(&req, &[])?;
+    Ok(HttpResponse::Ok().json(state.limiter.effective_json()))
+}
+
+async fn context_limits(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    state.access(&req, &[])?;
+    let limits = json!({"maxInvoiceSizeInMB": 1, "maxInvoiceWithAttachmentSizeInMB": 3, "maxInvoices": 10000});
+    Ok(HttpResponse::Ok().json(json!({"onlineSession": limits, "batchSession": limits})))
+}
+
+async fn personal_grants(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let claims = state.access(&req, &[])?;
+    let db = state.db.lock();
+    let author = db.token_by_ref(&claims.token_ref).map_or(claims.context_value.clone(), |(_, t)| t.nip.clone());
+    let start = db.token_by_ref(&claims.token_ref).map_or_else(Utc::now, |(_, t)| t.created);
+    let permissions: Vec<Value> = claims
+        .permissions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            json!({
+                "id": format!("{}-{:02X}", &claims.token_ref.get(..33).unwrap_or("00000000-PE-0000000000-0000000000"), i),
+                "contextIdentifier": {"type": "Nip", "value": claims.context_value},
+                "authorizedIdentifier": {"type": "Nip", "value": author},
+                "permissionScope": p,
+                "description": "Uprawnienie tokenu KSeF",
+                "permissionState": "Active",
+                "startDate": time::fmt(start),
+                "canDelegate": false,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"permissions": permissions, "hasMore": false})))
+}

@@ -60,6 +60,8 @@ pub fn session_state(db: &Db, s: &Session, now: DateTime<Utc>, delay: Duration) 
         (415, "Błąd odszyfrowania dostarczonego klucza".to_owned())
     } else if s.closed.is_none() {
         (100, if online { "Sesja interaktywna otwarta" } else { "Sesja wsadowa rozpoczęta" }.to_owned())
+    } else if s.batch.as_ref().is_some_and(|b| b.processing) {
+        (150, "Trwa przetwarzanie".to_owned())
     } else if s.invoices.is_empty() {
         (440, "Sesja anulowana".to_owned())
     } else if pending > 0 {
