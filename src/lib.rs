@@ -6,10 +6,13 @@
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod server;
+pub mod service;
 pub mod state;
 pub mod telemetry;
+pub mod vault;
 
 pub use server::configure;

@@ -12,6 +12,7 @@ use crate::db::{run_migrations, Db, DbError, DbUrl};
 use crate::error::AppError;
 use crate::http::{self, middleware};
 use crate::state::AppState;
+use crate::vault::Keyring;
 
 /// Registers state, middleware and every route on an actix `App`.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -47,6 +48,10 @@ pub enum StartError {
     Database(#[from] DbError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Vault(#[from] crate::vault::KeyringError),
+    #[error("{0}")]
+    Command(String),
 }
 
 impl StartError {
@@ -75,7 +80,8 @@ pub fn bootstrap(settings: Settings) -> Result<AppState, StartError> {
             tracing::info!(migrations = ?applied, "Applied {} database migrations", applied.len());
         }
     }
-    Ok(AppState::new(settings, db))
+    let keys = Keyring::load(&settings.vault.master_key_file, settings.vault.master_key.as_ref())?;
+    Ok(AppState::new(settings, db, keys))
 }
 
 /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish within the shutdown timeout.

@@ -1,6 +1,8 @@
 //! The command line: `ksef-gateway <command>`. Each command is a thin shell over the library.
 
+mod clients;
 mod demo;
+mod keys;
 mod migrate;
 mod serve;
 
@@ -43,6 +45,16 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Manage client companies.
+    Client {
+        #[command(subcommand)]
+        command: clients::ClientCommand,
+    },
+    /// Manage the vault's master keys.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
 }
 
 impl Cli {
@@ -68,6 +80,8 @@ fn dispatch(cli: &Cli) -> Result<(), StartError> {
         Command::Demo { listen } => demo::run(cli.sources(*listen)),
         Command::Serve { listen } => serve::run(load(&cli.sources(*listen))?),
         Command::Migrate => migrate::run(load(&cli.sources(None))?),
+        Command::Client { command } => clients::run(load(&cli.sources(None))?, command),
+        Command::Keys { command } => keys::run(load(&cli.sources(None))?, command),
     }
 }
 
@@ -75,4 +89,10 @@ fn load(sources: &Sources) -> Result<Settings, StartError> {
     let settings = Settings::load(sources)?;
     crate::telemetry::init(&settings.log);
     Ok(settings)
+}
+
+/// Runs one async service call to completion on a small runtime (CLI commands are one-shot).
+fn block_on<T>(fut: impl std::future::Future<Output = T>) -> Result<T, StartError> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    Ok(rt.block_on(fut))
 }

@@ -5,3 +5,4 @@ mod common;
 mod config_example;
 mod http_basics;
 mod storage;
+mod vault;

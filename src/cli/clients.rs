@@ -1,0 +1,65 @@
+//! `ksef-gateway client add`: a client company with its KSeF token (read from stdin).
+
+use std::io::BufRead;
+
+use clap::Subcommand;
+use secrecy::SecretString;
+
+use crate::config::Settings;
+use crate::domain::{KsefTarget, Nip, SendPolicy};
+use crate::server::{self, StartError};
+use crate::service::clients::{add_client, NewClientInput};
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Add a client company; its KSeF token is read from standard input (never from arguments,
+    /// which other users of the machine can see).
+    Add {
+        /// The client's NIP (10 digits, checksum verified).
+        #[arg(long)]
+        nip: String,
+        /// The company's name as the office knows it.
+        #[arg(long)]
+        name: String,
+        /// Which KSeF: test, demo, prod, or an API base URL (e.g. a simulator).
+        #[arg(long, value_name = "ENV|URL")]
+        ksef: String,
+        /// Who decides to send: manual (default), four-eyes, api-auto.
+        #[arg(long, default_value = "manual")]
+        policy: String,
+    },
+}
+
+pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
+    match cmd {
+        ClientCommand::Add { nip, name, ksef, policy } => {
+            let bad = |key: &str, e: String| StartError::Command(format!("--{key}: {e}"));
+            let input = NewClientInput {
+                nip: Nip::parse(nip).map_err(|e| bad("nip", e))?,
+                name: name.clone(),
+                ksef: KsefTarget::parse(ksef).map_err(|e| bad("ksef", e))?,
+                policy: SendPolicy::parse(policy).map_err(|e| bad("policy", e))?,
+            };
+            let token = read_secret_line()?;
+            let state = server::bootstrap(settings)?;
+            let client = super::block_on(add_client(&state, input, token, None))?
+                .map_err(|e| StartError::Command(e.to_string()))?;
+            println!(
+                "added client {} {} (id {}), KSeF token stored encrypted",
+                client.nip, client.name, client.id
+            );
+            Ok(())
+        }
+    }
+}
+
+/// One line from standard input, as a secret.
+fn read_secret_line() -> Result<SecretString, StartError> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let token = line.trim_end_matches(['\r', '\n']).to_owned();
+    if token.trim().is_empty() {
+        return Err(StartError::Command("expected the KSeF token on standard input".into()));
+    }
+    Ok(SecretString::from(token))
+}

@@ -1,0 +1,99 @@
+//! Clients' KSeF credentials, sealed by the vault. Rows never hold a secret in clear.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{clients, credentials};
+use crate::db::{AnyConn, DbError};
+
+/// A stored credential (sealed).
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = credentials)]
+pub struct Credential {
+    pub id: String,
+    pub client_id: String,
+    pub kind: String,
+    pub key_version: i64,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    pub fingerprint: String,
+    pub valid_until: Option<NaiveDateTime>,
+    pub active: bool,
+    pub last_auth_ok_at: Option<NaiveDateTime>,
+    pub last_auth_error: Option<String>,
+    pub ksef_permissions: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub retired_at: Option<NaiveDateTime>,
+}
+
+/// A credential to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = credentials)]
+pub struct NewCredential<'a> {
+    pub id: &'a str,
+    pub client_id: &'a str,
+    pub kind: &'a str,
+    pub key_version: i64,
+    pub nonce: &'a [u8],
+    pub ciphertext: &'a [u8],
+    pub fingerprint: &'a str,
+    pub valid_until: Option<NaiveDateTime>,
+    pub active: bool,
+    pub created_by: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+}
+
+impl Credential {
+    /// Stores a credential as the client's active one of its kind, retiring the previous one.
+    pub fn insert_active(conn: &mut AnyConn, row: &NewCredential<'_>) -> Result<(), DbError> {
+        diesel::update(
+            credentials::table
+                .filter(credentials::client_id.eq(row.client_id))
+                .filter(credentials::kind.eq(row.kind))
+                .filter(credentials::active.eq(true)),
+        )
+        .set((credentials::active.eq(false), credentials::retired_at.eq(Some(row.created_at))))
+        .execute(conn)?;
+        diesel::insert_into(credentials::table).values(row).execute(conn)?;
+        Ok(())
+    }
+
+    /// The client's active credential of this kind, if any.
+    pub fn find_active(conn: &mut AnyConn, client_id: &str, kind: &str) -> Result<Option<Self>, DbError> {
+        Ok(credentials::table
+            .filter(credentials::client_id.eq(client_id))
+            .filter(credentials::kind.eq(kind))
+            .filter(credentials::active.eq(true))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Every credential (active or retired) with its client's NIP, for key rotation.
+    pub fn list_all_with_nip(conn: &mut AnyConn) -> Result<Vec<(Self, String)>, DbError> {
+        Ok(credentials::table
+            .inner_join(clients::table)
+            .select((Self::as_select(), clients::nip))
+            .order(credentials::id.asc())
+            .load(conn)?)
+    }
+
+    /// Replaces the sealed bytes of one credential (after re-sealing under a new key).
+    pub fn reseal(
+        conn: &mut AnyConn,
+        id: &str,
+        key_version: i64,
+        nonce: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<(), DbError> {
+        diesel::update(credentials::table.find(id))
+            .set((
+                credentials::key_version.eq(key_version),
+                credentials::nonce.eq(nonce),
+                credentials::ciphertext.eq(ciphertext),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,123 @@
+//! Value types of the domain, validated once at the edge.
+
+use std::fmt;
+
+/// A Polish tax identification number with a valid checksum.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Nip(String);
+
+impl Nip {
+    /// Accepts 10 digits, optionally written with dashes or spaces, with a valid checksum
+    /// (weights 6,5,7,2,3,4,5,6,7; sum mod 11 equals the last digit; 10 is never valid).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let digits: String = raw.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+        if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("NIP must have 10 digits, got {raw:?}"));
+        }
+        const WEIGHTS: [u32; 9] = [6, 5, 7, 2, 3, 4, 5, 6, 7];
+        let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
+        let sum: u32 = WEIGHTS.iter().zip(&d).map(|(w, x)| w * x).sum();
+        if sum % 11 != d[9] {
+            return Err(format!("NIP {digits} has an invalid checksum"));
+        }
+        Ok(Self(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Nip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a client's invoices may be sent (DESIGN.md, "Who may do what").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendPolicy {
+    /// A person decides (default).
+    Manual,
+    /// A second person, not the preparer, approves the exact bytes.
+    FourEyes,
+    /// The client's own API key may send.
+    ApiAuto,
+}
+
+impl SendPolicy {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "manual" => Ok(Self::Manual),
+            "four-eyes" => Ok(Self::FourEyes),
+            "api-auto" => Ok(Self::ApiAuto),
+            other => Err(format!("unknown send policy {other:?} (manual, four-eyes, api-auto)")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::FourEyes => "four-eyes",
+            Self::ApiAuto => "api-auto",
+        }
+    }
+}
+
+/// Which KSeF a client's credential belongs to: a named environment or an explicit API URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KsefTarget {
+    Test,
+    Demo,
+    Prod,
+    Url(String),
+}
+
+impl KsefTarget {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "test" => Ok(Self::Test),
+            "demo" => Ok(Self::Demo),
+            "prod" => Ok(Self::Prod),
+            url if url.starts_with("http://") || url.starts_with("https://") => {
+                ::url::Url::parse(url).map_err(|e| format!("invalid KSeF URL: {e}"))?;
+                Ok(Self::Url(url.trim_end_matches('/').to_owned()))
+            }
+            other => Err(format!("unknown KSeF environment {other:?} (test, demo, prod or an https URL)")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Test => "test",
+            Self::Demo => "demo",
+            Self::Prod => "prod",
+            Self::Url(u) => u,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nip_checksum() {
+        assert!(Nip::parse("5260250274").is_ok());
+        assert_eq!(Nip::parse("526-025-02-74").map(|n| n.to_string()), Ok("5260250274".to_owned()));
+        assert!(Nip::parse("5260250275").is_err());
+        assert!(Nip::parse("52602502").is_err());
+        assert!(Nip::parse("52602502x4").is_err());
+    }
+
+    #[test]
+    fn policies_and_targets() {
+        assert_eq!(SendPolicy::parse("four-eyes"), Ok(SendPolicy::FourEyes));
+        assert!(SendPolicy::parse("auto").is_err());
+        assert_eq!(
+            KsefTarget::parse("https://sim.local/v2/"),
+            Ok(KsefTarget::Url("https://sim.local/v2".into()))
+        );
+        assert!(KsefTarget::parse("ftp://x").is_err());
+    }
+}

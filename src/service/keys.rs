@@ -1,0 +1,49 @@
+//! `keys rotate`: a new master key, every credential re-sealed under it, old keys retired.
+//!
+//! Servers keep running throughout: the new key is written to the key file before anything is
+//! re-sealed, and a server meeting an unknown key version re-reads the file (see `Keyring`).
+
+use crate::db::models::Credential;
+use crate::db::DbError;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::vault::{self, Sealed};
+
+/// What a rotation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationReport {
+    pub new_version: u32,
+    pub resealed: usize,
+    pub retired_versions: Vec<u32>,
+}
+
+/// Rotates the master key. Re-sealing happens in one transaction: either every credential moves
+/// to the new key or none does, and the old keys are only dropped after that commit.
+pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
+    let new_version = st.keys.add_new_key().map_err(|e| AppError::Internal(e.into()))?;
+    let keys = st.keys.clone();
+    let resealed = st
+        .db
+        .tx(move |conn| {
+            let rows = Credential::list_all_with_nip(conn)?;
+            let mut count = 0;
+            for (cred, nip) in rows {
+                let old = Sealed {
+                    key_version: u32::try_from(cred.key_version).unwrap_or(u32::MAX),
+                    nonce: cred.nonce.clone(),
+                    ciphertext: cred.ciphertext.clone(),
+                };
+                let reseal = || -> Result<Sealed, vault::VaultError> {
+                    let plain = vault::open(&keys, &nip, &cred.kind, &old)?;
+                    vault::seal(&keys, &nip, &cred.kind, secrecy::ExposeSecret::expose_secret(&plain))
+                };
+                let new = reseal().map_err(|e| DbError::Task(format!("credential {}: {e}", cred.id)))?;
+                Credential::reseal(conn, &cred.id, i64::from(new.key_version), &new.nonce, &new.ciphertext)?;
+                count += 1;
+            }
+            Ok(count)
+        })
+        .await?;
+    let retired_versions = st.keys.retire_old_keys().map_err(|e| AppError::Internal(e.into()))?;
+    Ok(RotationReport { new_version, resealed, retired_versions })
+}

@@ -1,0 +1,4 @@
+//! Business rules. Each function owns its transaction and takes the state it needs.
+
+pub mod clients;
+pub mod keys;
