@@ -1,6 +1,8 @@
-//! The gate every received invoice passes: FA(3) XSD validation and the facts KSeF keys on.
+//! The gate every received invoice passes: FA(3) XSD validation (ksef-fa3, libxml2 with the
+//! embedded official schemas) and the facts KSeF keys on.
 
 use chrono::NaiveDate;
+use ksef_fa3::{extract_facts, Fa3Schema, Finding, KSEF_FILE_ERROR};
 
 /// What the simulator needs from a valid invoice.
 #[derive(Clone, Debug)]
@@ -27,51 +29,53 @@ pub struct Rejection {
     pub details: Vec<String>,
 }
 
-/// Invoice validator.
-pub struct Validator;
+/// Invoice validator (the compiled FA(3) schema).
+pub struct Validator {
+    schema: Fa3Schema,
+}
+
+fn detail(f: &Finding) -> String {
+    match (&f.path, f.line) {
+        (Some(path), Some(line)) => format!("{} ({path}, linia {line})", f.message_pl),
+        (Some(path), None) => format!("{} ({path})", f.message_pl),
+        _ => f.message_pl.clone(),
+    }
+}
 
 impl Validator {
     pub fn load() -> anyhow::Result<Self> {
-        Ok(Self)
+        Ok(Self { schema: Fa3Schema::load()? })
     }
 
-    /// Validates `xml` and extracts its facts.
+    /// Validates `xml` against FA(3) and extracts its facts; 430 (or the status the finding
+    /// names) when it is not a valid FA(3) document.
     pub fn check(&self, xml: &[u8]) -> Result<Facts, Rejection> {
-        let text = std::str::from_utf8(xml).map_err(|_| reject("Dokument nie jest poprawnym UTF-8."))?;
-        let seller = section(text, "Podmiot1").ok_or_else(|| reject("Brak elementu Podmiot1."))?;
-        let buyer = section(text, "Podmiot2");
-        let fa = section(text, "Fa").ok_or_else(|| reject("Brak elementu Fa."))?;
-        let required = |s: &str, tag: &str| element(s, tag).ok_or_else(|| reject(&format!("Brak elementu {tag}.")));
-        let issue = required(fa, "P_1")?;
+        let errors: Vec<Finding> = self.schema.validate(xml).into_iter().filter(Finding::is_error).collect();
+        if let Some(first) = errors.first() {
+            return Err(Rejection {
+                code: first.ksef_status.unwrap_or(KSEF_FILE_ERROR),
+                description: "Błąd weryfikacji pliku faktury",
+                details: errors.iter().take(10).map(detail).collect(),
+            });
+        }
+        let f = extract_facts(xml).map_err(|f| Rejection {
+            code: f.ksef_status.unwrap_or(KSEF_FILE_ERROR),
+            description: "Błąd weryfikacji pliku faktury",
+            details: vec![detail(&f)],
+        })?;
         Ok(Facts {
-            seller_nip: required(seller, "NIP")?,
-            seller_name: element(seller, "Nazwa"),
-            buyer_nip: buyer.and_then(|b| element(b, "NIP")),
-            buyer_name: buyer.and_then(|b| element(b, "Nazwa")),
-            invoice_number: required(fa, "P_2")?,
-            issue_date: NaiveDate::parse_from_str(&issue, "%Y-%m-%d").map_err(|_| reject("Niepoprawna data P_1."))?,
-            invoice_type: required(fa, "RodzajFaktury")?,
-            currency: required(fa, "KodWaluty")?,
-            net: element(fa, "P_13_1"),
-            vat: element(fa, "P_14_1"),
-            gross: element(fa, "P_15"),
-            has_attachment: text.contains("<Zalacznik>"),
+            seller_nip: f.seller_nip,
+            seller_name: f.seller_name,
+            buyer_nip: f.buyer_nip,
+            buyer_name: f.buyer_name,
+            invoice_number: f.invoice_number,
+            issue_date: f.issue_date,
+            invoice_type: f.invoice_type,
+            currency: f.currency,
+            net: f.net_total.map(|d| d.to_string()),
+            vat: f.vat_total.map(|d| d.to_string()),
+            gross: f.gross_total.map(|d| d.to_string()),
+            has_attachment: f.has_attachment,
         })
     }
-}
-
-fn reject(detail: &str) -> Rejection {
-    Rejection { code: 430, description: "Błąd weryfikacji pliku faktury", details: vec![detail.to_owned()] }
-}
-
-fn section<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
-    let open = format!("<{tag}>");
-    let close = format!("</{tag}>");
-    let start = text.find(&open)? + open.len();
-    let end = text[start..].find(&close)? + start;
-    Some(&text[start..end])
-}
-
-fn element(text: &str, tag: &str) -> Option<String> {
-    section(text, tag).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
