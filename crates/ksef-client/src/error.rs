@@ -295,3 +295,50 @@ impl From<reqwest::Error> for KsefError {
         Self::Transport { kind, message: err.without_url().to_string() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_exception_response() {
+        let body = br#"{"exception":{"exceptionDetailList":[{"exceptionCode":21405,"exceptionDescription":"Blad walidacji","details":["pole x"]}],
+            "referenceNumber":"a1b2","serviceCode":"00-c0","timestamp":"2025-10-11T12:23:56.0154302"}}"#;
+        let err = ApiError::parse(400, None, body);
+        assert_eq!(err.codes().collect::<Vec<_>>(), [21405]);
+        assert_eq!(err.exceptions[0].details, ["pole x"]);
+        assert_eq!(err.trace_id.as_deref(), Some("a1b2"));
+        assert!(err.to_string().contains("21405 Blad walidacji (pole x)"));
+    }
+
+    #[test]
+    fn parses_problem_details() {
+        let body = br#"{"title":"Bad Request","status":400,"instance":"/v2/x","detail":"Nieprawidlowe dane",
+            "errors":[{"code":21470,"description":"Klucz","details":[]}],"timestamp":"2025-07-11T12:23:56Z","traceId":"t1"}"#;
+        let err = KsefError::from(ApiError::parse(400, None, body));
+        assert!(err.is_public_key_rejected());
+        assert_eq!(err.class(), ErrorClass::Transient);
+        let forbidden = br#"{"title":"Forbidden","status":403,"detail":"x","reasonCode":"ip-not-allowed","timestamp":"2025-07-11T12:23:56Z"}"#;
+        let err = ApiError::parse(403, None, forbidden);
+        assert_eq!(err.reason_code.as_deref(), Some("ip-not-allowed"));
+    }
+
+    #[test]
+    fn parses_429_body_and_retry_after() {
+        let body = br#"{"status":{"code":429,"description":"Too Many Requests","details":["Limit 20/min"]}}"#;
+        let err = KsefError::from(ApiError::parse(429, Some("30"), body));
+        assert_eq!(err.class(), ErrorClass::RateLimited { retry_after: Duration::from_secs(30) });
+        assert!(err.to_string().contains("Limit 20/min"));
+        let in_past = parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(in_past, Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn non_json_bodies_keep_an_excerpt() {
+        let err = ApiError::parse(502, None, b"<html>Bad gateway</html>");
+        assert_eq!(err.detail.as_deref(), Some("<html>Bad gateway</html>"));
+        assert!(err.exceptions.is_empty());
+        assert_eq!(KsefError::from(err).class(), ErrorClass::Transient);
+    }
+}

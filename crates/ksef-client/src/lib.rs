@@ -1,11 +1,4 @@
-//! Async client for KSeF 2.0, the Polish national e-invoicing system (Krajowy System e-Faktur).
-//!
-//! Covers token authentication, online and batch sessions, statuses and UPO, invoice queries and
-//! downloads, KSeF token and permission management, the Latarnia status service, and the offline
-//! pieces every issuer needs: KSeF number validation and the KOD I / KOD II QR links.
-//!
-//! TLS is rustls with the `ring` provider; extra trusted roots (e.g. a simulator's self-signed
-//! certificate) are added through [`ClientOptions::extra_root_certs_der`].
+#![doc = include_str!("../README.md")]
 
 mod auth;
 pub mod batch;
