@@ -8,6 +8,7 @@ mod facts;
 mod finding;
 mod hostile;
 mod labels;
+pub mod package;
 mod preflight;
 mod schema;
 mod xmltree;

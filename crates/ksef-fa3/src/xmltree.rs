@@ -217,7 +217,7 @@ fn resolve_reference(reference: &quick_xml::events::BytesRef<'_>, line: u32) -> 
         hostile::check_char(ch).map_err(|f| f.at_line(Some(line)))?;
         return Ok(ch);
     }
-    match reference.as_ref() {
+    match &**reference {
         b"lt" => Ok('<'),
         b"gt" => Ok('>'),
         b"amp" => Ok('&'),

@@ -4,6 +4,7 @@
 
 mod facts;
 mod hostile;
+mod package;
 mod preflight;
 mod validation;
 

@@ -1,0 +1,147 @@
+//! ZIP packages: official samples round-trip; bombs and path tricks are refused.
+
+use std::io::{Cursor, Write};
+
+use ksef_fa3::package::{read_zip, PackageLimits};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+use crate::fixtures;
+
+/// Builds a ZIP with the given (name, content) entries, deflated; names ending in '/' are directories.
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    for (name, content) in entries {
+        if name.ends_with('/') {
+            writer.add_directory(*name, options).unwrap();
+        } else {
+            writer.start_file(*name, options).unwrap();
+            writer.write_all(content).unwrap();
+        }
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+fn code_of(bytes: &[u8], limits: &PackageLimits) -> &'static str {
+    read_zip(bytes, limits).expect_err("package must be refused").code()
+}
+
+#[test]
+fn official_samples_round_trip() {
+    let samples = fixtures("fa3");
+    let mut entries: Vec<(&str, &[u8])> = samples.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    entries.push(("faktury/", b""));
+    entries.push(("README.txt", b"not an invoice"));
+    entries.push(("__MACOSX/._FA_3_Przyklad_1.xml", b"\x00\x05\x16\x07"));
+    let read = read_zip(&zip_of(&entries), &PackageLimits::default()).unwrap();
+    assert_eq!(read.len(), 21);
+    for (entry, (name, bytes)) in read.iter().zip(&samples) {
+        assert_eq!((&entry.name, &entry.bytes), (name, bytes));
+    }
+}
+
+#[test]
+fn path_tricks_are_refused() {
+    for name in
+        ["../evil.xml", "a/../../evil.xml", "/etc/evil.xml", "a\\..\\evil.xml", "C:/evil.xml", "a/\u{1}.xml"]
+    {
+        let zip = zip_of(&[("ok.xml", b"<a/>"), (name, b"<a/>")]);
+        assert_eq!(code_of(&zip, &PackageLimits::default()), "package_unsafe_name", "{name}");
+    }
+}
+
+#[test]
+fn duplicate_names_are_refused() {
+    // ZipWriter refuses duplicates itself, so patch the second name in the finished archive.
+    let mut zip = zip_of(&[("one.xml", b"<a/>"), ("two.xml", b"<b/>")]);
+    let mut patched = 0;
+    while let Some(at) = zip.windows(7).position(|w| w == b"two.xml") {
+        zip[at..at + 7].copy_from_slice(b"one.xml");
+        patched += 1;
+    }
+    assert_eq!(patched, 2, "local and central header");
+    assert_eq!(code_of(&zip, &PackageLimits::default()), "package_duplicate_name");
+    let case_only = zip_of(&[("Faktura.xml", b"<a/>"), ("faktura.XML", b"<b/>")]);
+    assert_eq!(code_of(&case_only, &PackageLimits::default()), "package_duplicate_name");
+}
+
+#[test]
+fn too_many_entries() {
+    let names: Vec<String> = (0..11).map(|i| format!("{i}.xml")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"<a/>"[..])).collect();
+    let limits = PackageLimits { max_entries: 10, ..PackageLimits::default() };
+    assert_eq!(code_of(&zip_of(&entries), &limits), "package_too_many_entries");
+    assert_eq!(read_zip(&zip_of(&entries[..10]), &limits).unwrap().len(), 10);
+}
+
+/// Bytes that do not compress (so ratio guards stay quiet): a simple xorshift stream.
+fn noise(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+#[test]
+fn entry_and_total_size_limits() {
+    let big = noise(3_000_001);
+    assert_eq!(code_of(&zip_of(&[("big.xml", &big)]), &PackageLimits::default()), "package_entry_too_large");
+    let part = noise(40_000);
+    let limits = PackageLimits { max_total_bytes: 100_000, ..PackageLimits::default() };
+    let zip = zip_of(&[("1.xml", &part), ("2.xml", &part), ("3.xml", &part)]);
+    assert_eq!(code_of(&zip, &limits), "package_too_large");
+    assert_eq!(read_zip(&zip_of(&[("1.xml", &part), ("2.xml", &part)]), &limits).unwrap().len(), 2);
+}
+
+#[test]
+fn zip_bombs() {
+    // 2 MB of zeros deflates to about 2 kB: under the entry limit, far over any invoice's ratio.
+    let zeros = vec![0u8; 2_000_000];
+    assert_eq!(
+        code_of(&zip_of(&[("bomb.xml", &zeros)]), &PackageLimits::default()),
+        "package_compression_ratio"
+    );
+    // 256 MB of zeros: refused after inflating a bounded amount, quickly.
+    let started = std::time::Instant::now();
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    writer
+        .start_file(
+            "huge.xml",
+            SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).large_file(true),
+        )
+        .unwrap();
+    let block = vec![0u8; 1 << 20];
+    for _ in 0..256 {
+        writer.write_all(&block).unwrap();
+    }
+    let huge = writer.finish().unwrap().into_inner();
+    let limits = PackageLimits { max_ratio: u64::MAX, ..PackageLimits::default() };
+    assert_eq!(code_of(&huge, &limits), "package_entry_too_large");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn lying_size_headers_do_not_help() {
+    // Declare 10 bytes uncompressed in both headers for an entry that inflates to 5 MB.
+    let zip = zip_of(&[("liar.xml", &vec![b'a'; 5_000_000])]);
+    let mut patched = zip.clone();
+    for (signature, offset) in [(&[0x50, 0x4B, 0x03, 0x04], 22), (&[0x50, 0x4B, 0x01, 0x02], 24)] {
+        let at = zip.windows(4).position(|w| w == signature).unwrap() + offset;
+        patched[at..at + 4].copy_from_slice(&10u32.to_le_bytes());
+    }
+    let limits = PackageLimits { max_ratio: u64::MAX, ..PackageLimits::default() };
+    let code = code_of(&patched, &limits);
+    assert!(["package_entry_too_large", "package_format"].contains(&code), "{code}");
+}
+
+#[test]
+fn not_a_zip() {
+    assert_eq!(code_of(b"PK\x03\x04garbage", &PackageLimits::default()), "package_format");
+    assert_eq!(code_of(b"", &PackageLimits::default()), "package_format");
+}
