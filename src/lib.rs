@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod ksef;
 pub mod server;
 pub mod service;
 pub mod state;

@@ -1,10 +1,29 @@
-//! `ksef-gateway demo`: the gateway on SQLite in a demo data directory, ready to look at.
+//! `ksef-gateway demo`: the gateway on SQLite with the embedded KSeF simulator and a demo office,
+//! ready to look at. Each feature shows up here as it lands.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 
+use secrecy::SecretString;
+
 use crate::config::{Settings, Sources};
+use crate::db::models::Client;
+use crate::domain::{KsefTarget, Nip, SendPolicy};
 use crate::server::{self, StartError};
+use crate::service::clients::{add_client, NewClientInput};
+use crate::service::credentials::{self, CredentialHealth};
+use crate::state::AppState;
+
+/// The demo office's clients: NIPs with valid checksums, one per send policy.
+const DEMO_CLIENTS: &[(&str, &str, SendPolicy)] = &[
+    ("5260250274", "Piekarnia Złoty Kłos Sp. z o.o.", SendPolicy::Manual),
+    ("7740001454", "Hurtownia Budowlana Mazur S.A.", SendPolicy::FourEyes),
+    ("1132853869", "Sklep Internetowy Kowalski", SendPolicy::ApiAuto),
+];
+
+/// What the simulator lets a demo client's token do.
+const DEMO_PERMISSIONS: &[&str] =
+    &["InvoiceWrite", "InvoiceRead", "CredentialsManage", "CredentialsRead", "Introspection"];
 
 pub fn run(mut sources: Sources) -> Result<(), StartError> {
     if sources.data_dir.is_none() {
@@ -17,13 +36,84 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
     let state = server::bootstrap(settings)?;
     let listener = TcpListener::bind(listen)
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
+    let sim_listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    actix_web::rt::System::new().block_on(async move {
+        let sim = ksef_simulator::start(ksef_simulator::SimulatorConfig::default(), sim_listener)
+            .await
+            .map_err(|e| StartError::Command(format!("embedded KSeF simulator: {e:#}")))?;
+        let clients = seed_office(&state, &sim).await?;
+        print_banner(&state, &listener, &sim.base_url(), &clients)?;
+        server::run(state, listener).await?;
+        sim.stop().await;
+        Ok(())
+    })
+}
+
+/// Creates the demo clients on first start; on every start points them at this run's simulator,
+/// registers their tokens there (the simulator keeps nothing between runs) and checks that each
+/// stored credential really authenticates.
+async fn seed_office(
+    st: &AppState,
+    sim: &ksef_simulator::RunningSimulator,
+) -> Result<Vec<(Client, CredentialHealth)>, StartError> {
+    let fail = |e: crate::error::AppError| StartError::Command(format!("demo setup: {e}"));
+    let target = KsefTarget::parse(&sim.base_url()).map_err(StartError::Command)?;
+    let mut out = Vec::new();
+    for (nip, name, policy) in DEMO_CLIENTS {
+        let existing = st.db.tx(move |c| Client::find_by_nip(c, nip)).await.map_err(|e| fail(e.into()))?;
+        let client = match existing {
+            Some(c) => c,
+            None => {
+                let input = NewClientInput {
+                    nip: Nip::parse(nip).map_err(StartError::Command)?,
+                    name: (*name).to_owned(),
+                    ksef: target.clone(),
+                    policy: *policy,
+                };
+                add_client(st, input, demo_token(nip)?, None).await.map_err(fail)?
+            }
+        };
+        let (id, url) = (client.id.clone(), target.as_str().to_owned());
+        st.db.tx(move |c| Client::set_ksef_environment(c, &id, &url)).await.map_err(|e| fail(e.into()))?;
+        let client = Client { ksef_environment: target.as_str().to_owned(), ..client };
+        if let Some((_, token)) = credentials::open_ksef_token(st, &client).await.map_err(fail)? {
+            sim.add_token(&client.nip, secrecy::ExposeSecret::expose_secret(&token), DEMO_PERMISSIONS);
+        }
+        let health = credentials::check(st, &client).await.map_err(fail)?;
+        out.push((client, health));
+    }
+    Ok(out)
+}
+
+/// A fresh random token in the shape KSeF issues (reference|nip|secret).
+fn demo_token(nip: &str) -> Result<SecretString, StartError> {
+    let mut secret = [0u8; 20];
+    getrandom::fill(&mut secret).map_err(|e| StartError::Command(format!("random: {e}")))?;
+    Ok(SecretString::from(format!("20261121-EC-DEMO000000-0000000000-00|nip-{nip}|{}", hex::encode(secret))))
+}
+
+fn print_banner(
+    st: &AppState,
+    listener: &TcpListener,
+    sim_url: &str,
+    clients: &[(Client, CredentialHealth)],
+) -> Result<(), StartError> {
     let base = format!("http://{}", listener.local_addr()?);
-    println!("ksef-gateway demo");
-    println!("  database:  {}", state.db.describe());
-    println!("  health:    {base}/healthz");
-    println!("  readiness: {base}/readyz");
-    println!("  metrics:   {base}/metrics");
+    println!("ksef-gateway demo is running");
+    println!(
+        "  gateway:   {base}   (health {base}/healthz, readiness {base}/readyz, metrics {base}/metrics)"
+    );
+    println!("  KSeF:      {sim_url}   (embedded simulator of KSeF 2.0)");
+    println!("  database:  {}", st.db.describe());
+    println!("  demo office clients (KSeF tokens stored encrypted, checked against KSeF just now):");
+    for (c, health) in clients {
+        let status = match health {
+            CredentialHealth::Ok => "credential OK".to_owned(),
+            CredentialHealth::Missing => "no credential".to_owned(),
+            CredentialHealth::Failed(e) => format!("credential FAILED: {e}"),
+        };
+        println!("    {}  {:<36} policy {:<9} {status}", c.nip, c.name, c.send_policy);
+    }
     println!("Press Ctrl-C to stop.");
-    actix_web::rt::System::new().block_on(server::run(state, listener))?;
     Ok(())
 }

@@ -45,6 +45,8 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run the local KSeF 2.0 simulator (what the demo, tests and benchmarks talk to).
+    Simulator(ksef_simulator::SimulatorArgs),
     /// Manage client companies.
     Client {
         #[command(subcommand)]
@@ -80,6 +82,15 @@ fn dispatch(cli: &Cli) -> Result<(), StartError> {
         Command::Demo { listen } => demo::run(cli.sources(*listen)),
         Command::Serve { listen } => serve::run(load(&cli.sources(*listen))?),
         Command::Migrate => migrate::run(load(&cli.sources(None))?),
+        Command::Simulator(args) => {
+            crate::telemetry::init(&crate::config::LogSettings {
+                format: crate::config::LogFormat::Text,
+                level: "info".into(),
+            });
+            actix_web::rt::System::new()
+                .block_on(ksef_simulator::run(args.clone()))
+                .map_err(|e| StartError::Command(format!("simulator: {e:#}")))
+        }
         Command::Client { command } => clients::run(load(&cli.sources(None))?, command),
         Command::Keys { command } => keys::run(load(&cli.sources(None))?, command),
     }

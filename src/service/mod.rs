@@ -1,4 +1,5 @@
 //! Business rules. Each function owns its transaction and takes the state it needs.
 
 pub mod clients;
+pub mod credentials;
 pub mod keys;

@@ -3,6 +3,7 @@
 
 mod common;
 mod config_example;
+mod credential_health;
 mod http_basics;
 mod storage;
 mod vault;

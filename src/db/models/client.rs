@@ -54,6 +54,19 @@ impl Client {
             .load(conn)?)
     }
 
+    /// Points a client at another KSeF (the demo re-points its clients at each start's simulator).
+    pub fn set_ksef_environment(conn: &mut AnyConn, id: &str, target: &str) -> Result<(), DbError> {
+        diesel::update(clients::table.find(id))
+            .set((clients::ksef_environment.eq(target), clients::updated_at.eq(super::ids::now())))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// The client with this id.
+    pub fn get(conn: &mut AnyConn, id: &str) -> Result<Self, DbError> {
+        Ok(clients::table.find(id).select(Self::as_select()).first(conn)?)
+    }
+
     /// Every client, by name (office-wide views only).
     pub fn list_all(conn: &mut AnyConn) -> Result<Vec<Self>, DbError> {
         Ok(clients::table.order(clients::name.asc()).select(Self::as_select()).load(conn)?)

@@ -70,6 +70,26 @@ impl Credential {
             .optional()?)
     }
 
+    /// Records the outcome of an authentication with KSeF: success time, or the error in words.
+    pub fn record_auth(
+        conn: &mut AnyConn,
+        id: &str,
+        at: NaiveDateTime,
+        error: Option<&str>,
+    ) -> Result<(), DbError> {
+        let target = credentials::table.find(id);
+        match error {
+            None => diesel::update(target)
+                .set((
+                    credentials::last_auth_ok_at.eq(Some(at)),
+                    credentials::last_auth_error.eq(None::<String>),
+                ))
+                .execute(conn)?,
+            Some(e) => diesel::update(target).set(credentials::last_auth_error.eq(Some(e))).execute(conn)?,
+        };
+        Ok(())
+    }
+
     /// Every credential (active or retired) with its client's NIP, for key rotation.
     pub fn list_all_with_nip(conn: &mut AnyConn) -> Result<Vec<(Self, String)>, DbError> {
         Ok(credentials::table
