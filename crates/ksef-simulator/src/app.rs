@@ -87,6 +87,11 @@ impl AppState {
     }
 }
 
+/// Parses a JSON body after authorisation (KSeF checks the token before the payload).
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| ApiError::validation(format!("Nieprawidłowe żądanie JSON: {e}")))
+}
+
 /// The client IP as the simulator sees it.
 pub fn client_ip(req: &HttpRequest) -> String {
     req.peer_addr().map_or_else(|| "127.0.0.1".to_owned(), |a| a.ip().to_string())

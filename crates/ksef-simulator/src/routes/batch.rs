@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::app::{parse_json, AppState};
 use crate::errors::{ApiError, ApiResult};
 use crate::process::{register, Received};
 use crate::routes::online::{check_form_code, new_session, unwrap_key, EncryptionInfo, FormCode, WRITE};
@@ -51,9 +51,9 @@ fn part_size_error(detail: String) -> ApiError {
     ApiError::exception_with(21157, "Nieprawidłowy rozmiar części pakietu.", vec![detail])
 }
 
-async fn open(state: web::Data<AppState>, req: HttpRequest, body: web::Json<OpenRequest>) -> ApiResult<HttpResponse> {
+async fn open(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, WRITE)?;
-    let body = body.into_inner();
+    let body: OpenRequest = parse_json(&body)?;
     check_form_code(&body.form_code)?;
     let file = body.batch_file;
     if file.compression_type.as_deref().is_some_and(|c| c != "Zip") {

@@ -5,7 +5,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
+use crate::app::{parse_json, AppState};
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::status::xml_response;
 use crate::state::{Accepted, Invoice};
@@ -182,8 +182,9 @@ fn metadata(inv: &Invoice, a: &Accepted) -> Value {
     })
 }
 
-async fn query(state: web::Data<AppState>, req: HttpRequest, q: web::Query<PageQuery>, body: web::Json<Filters>) -> ApiResult<HttpResponse> {
+async fn query(state: web::Data<AppState>, req: HttpRequest, q: web::Query<PageQuery>, body: web::Bytes) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, READ)?;
+    let body: Filters = parse_json(&body)?;
     let size = q.page_size.unwrap_or(10);
     if !(10..=250).contains(&size) {
         return Err(ApiError::validation("pageSize musi być w zakresie 10..250."));

@@ -5,7 +5,7 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::app::{parse_json, AppState};
 use crate::crypto::{aes256cbc_decrypt, b64_decode, rsa_oaep_decrypt, sha256_b64};
 use crate::errors::{ApiError, ApiResult};
 use crate::ids::reference_number;
@@ -96,8 +96,9 @@ pub fn new_session(kind: SessionKind, claims: &Claims, key: Option<([u8; 32], [u
     }
 }
 
-async fn open(state: web::Data<AppState>, req: HttpRequest, body: web::Json<OpenRequest>) -> ApiResult<HttpResponse> {
+async fn open(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, WRITE)?;
+    let body: OpenRequest = parse_json(&body)?;
     check_form_code(&body.form_code)?;
     let key = unwrap_key(&state, &body.encryption)?;
     let session = new_session(SessionKind::Online, &claims, key);
@@ -140,9 +141,10 @@ async fn send(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<SendRequest>,
+    body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, WRITE)?;
+    let body: SendRequest = parse_json(&body)?;
     let reference = path.into_inner();
     let key = {
         let db = state.db.lock();

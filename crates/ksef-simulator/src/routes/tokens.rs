@@ -6,7 +6,7 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
+use crate::app::{parse_json, AppState};
 use crate::errors::{ApiError, ApiResult};
 use crate::ids::reference_number;
 use crate::jwt::Claims;
@@ -30,8 +30,9 @@ struct GenerateRequest {
     description: String,
 }
 
-async fn generate(state: web::Data<AppState>, req: HttpRequest, body: web::Json<GenerateRequest>) -> ApiResult<HttpResponse> {
+async fn generate(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, &[])?;
+    let body: GenerateRequest = parse_json(&body)?;
     let len = body.description.chars().count();
     if !(5..=256).contains(&len) || body.permissions.is_empty() {
         return Err(ApiError::validation("description (5–256 znaków) i permissions są wymagane."));

@@ -2,5 +2,8 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected shapes")]
 
 mod auth;
+mod batch;
 mod client;
+mod faults;
+mod manage;
 mod online;
