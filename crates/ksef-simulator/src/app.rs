@@ -32,7 +32,8 @@ impl AppState {
     pub fn new(cfg: SimulatorConfig, keys: KeyMaterial, public_base: String) -> anyhow::Result<Self> {
         let mut url_secret = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut url_secret);
-        let mut faults = FaultSettings { latency_ms: cfg.latency.as_millis() as u64, ..FaultSettings::default() };
+        let mut faults =
+            FaultSettings { latency_ms: cfg.latency.as_millis() as u64, ..FaultSettings::default() };
         faults.error_rate = cfg.fault_rate.clamp(0.0, 1.0);
         Ok(Self {
             limiter: Limiter::new(cfg.effective_rate_limit_scale()),
@@ -55,7 +56,8 @@ impl AppState {
 
     /// Verifies the bearer token of `kind`.
     pub fn bearer_claims(&self, req: &HttpRequest, kind: TokenKind) -> ApiResult<Claims> {
-        let token = bearer(req).ok_or_else(|| ApiError::Unauthorized("Brak tokenu uwierzytelniającego.".to_owned()))?;
+        let token = bearer(req)
+            .ok_or_else(|| ApiError::Unauthorized("Brak tokenu uwierzytelniającego.".to_owned()))?;
         self.jwt.verify(token, kind)
     }
 

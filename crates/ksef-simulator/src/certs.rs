@@ -68,8 +68,14 @@ impl KeyMaterial {
     pub fn generate() -> anyhow::Result<Self> {
         let (token_key, sym_key) = process_keys()?;
         Ok(Self {
-            token: KeyWithCert { cert: self_signed(token_key, "KsefTokenEncryption")?, key: token_key.clone() },
-            symmetric: KeyWithCert { cert: self_signed(sym_key, "SymmetricKeyEncryption")?, key: sym_key.clone() },
+            token: KeyWithCert {
+                cert: self_signed(token_key, "KsefTokenEncryption")?,
+                key: token_key.clone(),
+            },
+            symmetric: KeyWithCert {
+                cert: self_signed(sym_key, "SymmetricKeyEncryption")?,
+                key: sym_key.clone(),
+            },
         })
     }
 }
@@ -88,7 +94,8 @@ fn self_signed(key: &RsaPrivateKey, usage: &'static str) -> anyhow::Result<Publi
     params.distinguished_name = dn;
     params.not_before = rcgen::date_time_ymd(from.year(), from.month() as u8, from.day() as u8);
     params.not_after = rcgen::date_time_ymd(to.year(), to.month() as u8, to.day() as u8);
-    params.key_usages = vec![rcgen::KeyUsagePurpose::KeyEncipherment, rcgen::KeyUsagePurpose::DataEncipherment];
+    params.key_usages =
+        vec![rcgen::KeyUsagePurpose::KeyEncipherment, rcgen::KeyUsagePurpose::DataEncipherment];
     let cert = params.self_signed(&key_pair)?;
     let der = cert.der().to_vec();
     let spki = key.to_public_key().to_public_key_der()?;
@@ -115,7 +122,8 @@ pub struct TlsMaterial {
 
 impl TlsMaterial {
     pub fn generate() -> anyhow::Result<Self> {
-        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
+        let certified =
+            rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
         Ok(Self { cert_der: certified.cert.der().to_vec(), key_der: certified.key_pair.serialize_der() })
     }
 

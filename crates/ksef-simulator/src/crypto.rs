@@ -33,9 +33,7 @@ pub fn rsa_oaep_decrypt(key: &RsaPrivateKey, ciphertext: &[u8]) -> Option<Vec<u8
 
 /// AES-256-CBC with PKCS#7 padding; the IV is the session IV (the ciphertext carries no IV prefix).
 pub fn aes256cbc_decrypt(key: &[u8; 32], iv: &[u8; 16], ciphertext: &[u8]) -> Option<Vec<u8>> {
-    cbc::Decryptor::<aes::Aes256>::new(key.into(), iv.into())
-        .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
-        .ok()
+    cbc::Decryptor::<aes::Aes256>::new(key.into(), iv.into()).decrypt_padded_vec_mut::<Pkcs7>(ciphertext).ok()
 }
 
 #[cfg(test)]

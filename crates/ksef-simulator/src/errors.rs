@@ -91,7 +91,9 @@ impl ApiError {
                 "title": "Forbidden", "status": 403, "detail": detail, "instance": instance,
                 "reasonCode": reason_code, "security": security, "traceId": trace_id, "timestamp": now,
             })),
-            Self::NotFound(detail) => HttpResponse::NotFound().json(json!({"title": "Not Found", "status": 404, "detail": detail})),
+            Self::NotFound(detail) => {
+                HttpResponse::NotFound().json(json!({"title": "Not Found", "status": 404, "detail": detail}))
+            }
             Self::TooManyRequests { retry_after_secs, detail } => {
                 let mut builder = HttpResponse::TooManyRequests();
                 builder.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
@@ -105,9 +107,9 @@ impl ApiError {
                     builder.json(json!({"status": {"code": 429, "description": "Too Many Requests", "details": [detail]}}))
                 }
             }
-            Self::Server { detail, .. } => {
-                HttpResponse::build(status).json(json!({"title": status.canonical_reason(), "status": status.as_u16(), "detail": detail}))
-            }
+            Self::Server { detail, .. } => HttpResponse::build(status).json(
+                json!({"title": status.canonical_reason(), "status": status.as_u16(), "detail": detail}),
+            ),
         }
     }
 }
@@ -120,7 +122,9 @@ impl ResponseError for ApiError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Server { status, .. } => StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Self::Server { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 

@@ -63,7 +63,10 @@ fn early(req: ServiceRequest, err: &ApiError, problem: bool) -> ServiceResponse<
 }
 
 /// Faults, rate limits, then the route; re-renders errors as problem details on request.
-async fn gate(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let Some(state) = req.app_data::<web::Data<AppState>>().map(|d| d.clone().into_inner()) else {
         return Err(actix_web::error::ErrorInternalServerError("no state"));
     };
@@ -75,7 +78,9 @@ async fn gate(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Re
     let sub_path = req.path().strip_prefix("/v2").unwrap_or(req.path()).to_owned();
     match faults.outage_at(chrono::Utc::now()) {
         Some(OutageScope::All) => return Ok(unavailable(&state, req, problem)),
-        Some(OutageScope::Auth) if sub_path.starts_with("/auth") => return Ok(unavailable(&state, req, problem)),
+        Some(OutageScope::Auth) if sub_path.starts_with("/auth") => {
+            return Ok(unavailable(&state, req, problem))
+        }
         _ => {}
     }
     if faults.error_rate > 0.0 && rand::thread_rng().gen_bool(faults.error_rate.clamp(0.0, 1.0)) {
@@ -117,5 +122,12 @@ async fn gate(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Re
 
 fn unavailable(state: &AppState, req: ServiceRequest, problem: bool) -> ServiceResponse<BoxBody> {
     state.counters.fault();
-    early(req, &ApiError::Server { status: 503, detail: "Usługa chwilowo niedostępna (symulowana awaria).".to_owned() }, problem)
+    early(
+        req,
+        &ApiError::Server {
+            status: 503,
+            detail: "Usługa chwilowo niedostępna (symulowana awaria).".to_owned(),
+        },
+        problem,
+    )
 }

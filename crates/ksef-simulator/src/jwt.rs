@@ -16,6 +16,7 @@ pub const REFRESH_TOKEN_TTL: Duration = Duration::days(7);
 
 /// Which kind of bearer token this is; a route accepts exactly one kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[expect(clippy::enum_variant_names, reason = "the official `token-type` claim values")]
 pub enum TokenKind {
     /// `authenticationToken`: auth status and redeem.
     OperationToken,

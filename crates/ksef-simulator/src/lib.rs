@@ -51,12 +51,17 @@ pub struct RunningSimulator {
 }
 
 /// Starts a simulator on `listener` (bind `127.0.0.1:0` in tests) and returns once it accepts requests.
-pub async fn start(config: SimulatorConfig, listener: std::net::TcpListener) -> anyhow::Result<RunningSimulator> {
+pub async fn start(
+    config: SimulatorConfig,
+    listener: std::net::TcpListener,
+) -> anyhow::Result<RunningSimulator> {
     listener.set_nonblocking(true)?;
     let port = listener.local_addr()?.port();
     let tls = if config.tls { Some(certs::TlsMaterial::generate()?) } else { None };
-    let origin = if tls.is_some() { format!("https://localhost:{port}") } else { format!("http://127.0.0.1:{port}") };
-    let public_base = config.public_base_url.clone().unwrap_or_else(|| origin.clone()).trim_end_matches('/').to_owned();
+    let origin =
+        if tls.is_some() { format!("https://localhost:{port}") } else { format!("http://127.0.0.1:{port}") };
+    let public_base =
+        config.public_base_url.clone().unwrap_or_else(|| origin.clone()).trim_end_matches('/').to_owned();
     let keys = tokio::task::spawn_blocking(certs::KeyMaterial::generate).await??;
     let workers = if config.workers == 0 { 2 } else { config.workers };
     let seeded = config.tokens.clone();

@@ -44,7 +44,11 @@ pub fn group_of(method: &str, path: &str) -> &'static str {
     match (method, seg.as_slice()) {
         ("GET" | "DELETE", ["auth", "sessions", ..]) => "other",
         (_, ["auth", ..] | ["security", ..] | ["peppol", ..]) => "public",
-        (_, ["testdata", rest @ ..]) if !matches!(rest.first(), Some(&"context" | &"limits" | &"rate-limits")) => "public",
+        (_, ["testdata", rest @ ..])
+            if !matches!(rest.first(), Some(&"context" | &"limits" | &"rate-limits")) =>
+        {
+            "public"
+        }
         ("POST", ["sessions", "online"] | ["sessions", "online", _, "close"]) => "onlineSession",
         ("POST", ["sessions", "online", _, "invoices"]) => "invoiceSend",
         ("POST", ["sessions", "batch"] | ["sessions", "batch", _, "close"]) => "batchSession",

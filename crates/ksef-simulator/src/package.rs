@@ -22,13 +22,20 @@ pub fn unpack(upload: Upload, key: &[u8; 32], iv: &[u8; 16]) -> Result<Vec<(Stri
     let mut archive = Vec::with_capacity(upload.parts.iter().map(|p| p.2.len()).sum());
     for (ordinal, hash, data) in upload.parts {
         if sha256_b64(&data) != hash {
-            return Err((405, format!("Błąd weryfikacji elementu paczki: skrót części {ordinal} jest niezgodny.")));
+            return Err((
+                405,
+                format!("Błąd weryfikacji elementu paczki: skrót części {ordinal} jest niezgodny."),
+            ));
         }
-        let plain = aes256cbc_decrypt(key, iv, &data).ok_or_else(|| (435, format!("Błąd odszyfrowania części {ordinal}.")))?;
+        let plain = aes256cbc_decrypt(key, iv, &data)
+            .ok_or_else(|| (435, format!("Błąd odszyfrowania części {ordinal}.")))?;
         archive.extend_from_slice(&plain);
     }
     if archive.len() as u64 != upload.file_size || sha256_b64(&archive) != upload.file_hash {
-        return Err((405, "Błąd weryfikacji paczki: rozmiar lub skrót archiwum jest niezgodny z deklaracją.".to_owned()));
+        return Err((
+            405,
+            "Błąd weryfikacji paczki: rozmiar lub skrót archiwum jest niezgodny z deklaracją.".to_owned(),
+        ));
     }
     unzip(&archive)
 }

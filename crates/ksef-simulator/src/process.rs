@@ -68,7 +68,12 @@ pub fn register(state: &AppState, db: &mut Db, session_ref: &str, received: Rece
 }
 
 fn rejected(code: u16, description: &str, detail: &str) -> Outcome {
-    Outcome::Rejected { code, description: description.to_owned(), details: vec![detail.to_owned()], extensions: None }
+    Outcome::Rejected {
+        code,
+        description: description.to_owned(),
+        details: vec![detail.to_owned()],
+        extensions: None,
+    }
 }
 
 fn decide(
@@ -82,7 +87,12 @@ fn decide(
     let facts = match state.validator.check(xml) {
         Ok(f) => f,
         Err(r) => {
-            let outcome = Outcome::Rejected { code: r.code, description: r.description.to_owned(), details: r.details, extensions: None };
+            let outcome = Outcome::Rejected {
+                code: r.code,
+                description: r.description.to_owned(),
+                details: r.details,
+                extensions: None,
+            };
             return (outcome, None);
         }
     };

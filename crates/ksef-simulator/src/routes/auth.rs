@@ -27,11 +27,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn challenge(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let now = time::now_ms();
     let challenge = reference_number("CR", now);
-    state
-        .db
-        .lock()
-        .challenges
-        .insert(challenge.clone(), ChallengeRec { timestamp_ms: now.timestamp_millis(), created: now, used: false });
+    state.db.lock().challenges.insert(
+        challenge.clone(),
+        ChallengeRec { timestamp_ms: now.timestamp_millis(), created: now, used: false },
+    );
     HttpResponse::Ok().json(json!({
         "challenge": challenge,
         "timestamp": time::fmt(now),
@@ -67,7 +66,10 @@ pub fn valid_nip(nip: &str) -> bool {
         && digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum::<u32>() % 11 == digits[9]
 }
 
-async fn ksef_token(state: web::Data<AppState>, body: web::Json<KsefTokenRequest>) -> ApiResult<HttpResponse> {
+async fn ksef_token(
+    state: web::Data<AppState>,
+    body: web::Json<KsefTokenRequest>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let now = Utc::now();
     if body.context_identifier.kind != "Nip" {
@@ -91,7 +93,8 @@ async fn ksef_token(state: web::Data<AppState>, body: web::Json<KsefTokenRequest
         _ => return Err(ApiError::exception(21111, "Nieprawidłowe wyzwanie autoryzacyjne.")),
     };
     let plain = rsa_oaep_decrypt(&state.keys.token.key, &encrypted).and_then(|p| String::from_utf8(p).ok());
-    let (code, description, details, token_ref, permissions) = judge(&db, plain.as_deref(), challenge_ts, &nip);
+    let (code, description, details, token_ref, permissions) =
+        judge(&db, plain.as_deref(), challenge_ts, &nip);
     if let Some(r) = &token_ref {
         if let Some(t) = db.tokens.values_mut().find(|t| &t.reference == r) {
             t.last_use = Some(now);
@@ -138,25 +141,50 @@ type Verdict = (u16, &'static str, Vec<String>, Option<String>, Vec<String>);
 
 /// Decides the outcome of a token authentication (shown by `GET /auth/{ref}`).
 fn judge(db: &Db, plain: Option<&str>, challenge_ts: i64, nip: &str) -> Verdict {
-    let fail = |code, description, detail: &str| (code, description, vec![detail.to_owned()], None, Vec::new());
+    let fail =
+        |code, description, detail: &str| (code, description, vec![detail.to_owned()], None, Vec::new());
     let Some((token, ts)) = plain.and_then(|p| p.rsplit_once('|')) else {
-        return fail(450, "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu", "Nieprawidłowy token.");
+        return fail(
+            450,
+            "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu",
+            "Nieprawidłowy token.",
+        );
     };
     if ts.parse::<i64>().ok() != Some(challenge_ts) {
-        return fail(450, "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu", "Nieprawidłowy czas tokena.");
+        return fail(
+            450,
+            "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu",
+            "Nieprawidłowy czas tokena.",
+        );
     }
     let Some(rec) = db.tokens.get(token) else {
-        return fail(450, "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu", "Nieprawidłowy token.");
+        return fail(
+            450,
+            "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu",
+            "Nieprawidłowy token.",
+        );
     };
     if rec.status != "Active" {
-        return fail(450, "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu", "Token unieważniony.");
+        return fail(
+            450,
+            "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu",
+            "Token unieważniony.",
+        );
     }
     if db.blocked_contexts.contains(nip) {
-        return fail(480, "Uwierzytelnienie zablokowane", "Kontekst zablokowany z powodu incydentu bezpieczeństwa.");
+        return fail(
+            480,
+            "Uwierzytelnienie zablokowane",
+            "Kontekst zablokowany z powodu incydentu bezpieczeństwa.",
+        );
     }
     let permissions = db.permissions_in(nip, &rec.nip, &rec.permissions);
     if permissions.is_empty() {
-        return fail(415, "Uwierzytelnianie zakończone niepowodzeniem z powodu braku nadanych uprawnień", "Brak uprawnień w kontekście.");
+        return fail(
+            415,
+            "Uwierzytelnianie zakończone niepowodzeniem z powodu braku nadanych uprawnień",
+            "Brak uprawnień w kontekście.",
+        );
     }
     (200, "Uwierzytelnianie zakończone sukcesem", Vec::new(), Some(rec.reference.clone()), permissions)
 }
@@ -165,7 +193,11 @@ fn op_not_found() -> ApiError {
     ApiError::exception(21304, "Brak uwierzytelnienia o podanym numerze referencyjnym.")
 }
 
-async fn status(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let claims = state.bearer_claims(&req, TokenKind::OperationToken)?;
     let reference = path.into_inner();
     if claims.auth_ref != reference {
@@ -236,7 +268,8 @@ async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Http
     let mut db = state.db.lock();
     let op = db.auth_ops.get(&claims.auth_ref).ok_or_else(op_not_found)?;
     let permissions = live_permissions(&db, op)?;
-    let (access, until) = state.jwt.issue(Claims { permissions, ..claims.clone() }, TokenKind::ContextToken, ACCESS_TOKEN_TTL);
+    let (access, until) =
+        state.jwt.issue(Claims { permissions, ..claims.clone() }, TokenKind::ContextToken, ACCESS_TOKEN_TTL);
     if let Some(op) = db.auth_ops.get_mut(&claims.auth_ref) {
         op.last_refresh = Some(Utc::now());
     }

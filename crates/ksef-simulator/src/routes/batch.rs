@@ -17,7 +17,8 @@ const MAX_PARTS: usize = 50;
 const MAX_PART_SIZE: u64 = 100_000_000 + 16;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sessions/batch", web::post().to(open)).route("/sessions/batch/{reference}/close", web::post().to(close));
+    cfg.route("/sessions/batch", web::post().to(open))
+        .route("/sessions/batch/{reference}/close", web::post().to(close));
 }
 
 #[derive(Deserialize)]
@@ -88,7 +89,13 @@ async fn open(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) ->
                 "headers": {"x-ms-blob-type": "BlockBlob"}})
         })
         .collect();
-    session.batch = Some(BatchInfo { file_size: file.file_size, file_hash: file.file_hash, parts, upload_deadline: exp, processing: false });
+    session.batch = Some(BatchInfo {
+        file_size: file.file_size,
+        file_hash: file.file_hash,
+        parts,
+        upload_deadline: exp,
+        processing: false,
+    });
     let reference = session.reference.clone();
     let mut db = state.db.lock();
     db.session_order.push(reference.clone());
@@ -96,7 +103,11 @@ async fn open(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) ->
     Ok(HttpResponse::Created().json(json!({"referenceNumber": reference, "partUploadRequests": uploads})))
 }
 
-async fn close(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn close(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, WRITE)?;
     let reference = path.into_inner();
     let mut taken = None;
@@ -104,21 +115,37 @@ async fn close(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Str
         let s = db.sessions.get_mut(&reference).ok_or_else(|| ApiError::exception(21173, "Brak sesji."))?;
         let key = s.key;
         let offline = s.offline_mode;
-        let info = s.batch.as_mut().ok_or_else(|| ApiError::exception(21180, "To nie jest sesja wsadowa."))?;
+        let info =
+            s.batch.as_mut().ok_or_else(|| ApiError::exception(21180, "To nie jest sesja wsadowa."))?;
         if Utc::now() > info.upload_deadline {
             s.failure = Some((440, "Sesja anulowana: przekroczono czas wysyłki".to_owned()));
             return Ok(());
         }
         for p in &info.parts {
             match &p.data {
-                None => return Err(ApiError::exception_with(21205, "Pakiet nie może być pusty.", vec![format!("Brak części {}.", p.ordinal)])),
+                None => {
+                    return Err(ApiError::exception_with(
+                        21205,
+                        "Pakiet nie może być pusty.",
+                        vec![format!("Brak części {}.", p.ordinal)],
+                    ))
+                }
                 Some(d) if d.len() as u64 != p.size => {
-                    return Err(part_size_error(format!("Część {}: zadeklarowano {} B, przesłano {} B.", p.ordinal, p.size, d.len())))
+                    return Err(part_size_error(format!(
+                        "Część {}: zadeklarowano {} B, przesłano {} B.",
+                        p.ordinal,
+                        p.size,
+                        d.len()
+                    )))
                 }
                 Some(_) => {}
             }
         }
-        let parts = info.parts.iter_mut().map(|p| (p.ordinal, p.hash.clone(), p.data.take().unwrap_or_default())).collect();
+        let parts = info
+            .parts
+            .iter_mut()
+            .map(|p| (p.ordinal, p.hash.clone(), p.data.take().unwrap_or_default()))
+            .collect();
         let upload = package::Upload { file_size: info.file_size, file_hash: info.file_hash.clone(), parts };
         info.processing = true;
         taken = Some((upload, key, offline));
@@ -136,11 +163,18 @@ async fn close(state: web::Data<AppState>, req: HttpRequest, path: web::Path<Str
         .unwrap_or_else(|e| Err((500, format!("Nieznany błąd: {e}"))));
         let mut db = st.db.lock();
         match result {
-            Ok(files) if files.is_empty() => set_failure(&mut db, &r, (445, "Brak faktur w paczce".to_owned())),
+            Ok(files) if files.is_empty() => {
+                set_failure(&mut db, &r, (445, "Brak faktur w paczce".to_owned()))
+            }
             Ok(files) => {
                 for (name, xml) in files {
                     let hash = crate::crypto::sha256_b64(&xml);
-                    register(&st, &mut db, &r, Received { xml: Some(xml), hash, file_name: Some(name), offline });
+                    register(
+                        &st,
+                        &mut db,
+                        &r,
+                        Received { xml: Some(xml), hash, file_name: Some(name), offline },
+                    );
                 }
             }
             Err(failure) => set_failure(&mut db, &r, failure),

@@ -14,17 +14,25 @@ use crate::time;
 const READ: &[&str] = &["InvoiceRead"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/invoices/ksef/{ksef}", web::get().to(download)).route("/invoices/query/metadata", web::post().to(query));
+    cfg.route("/invoices/ksef/{ksef}", web::get().to(download))
+        .route("/invoices/query/metadata", web::post().to(query));
 }
 
-async fn download(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn download(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, READ)?;
     let ksef = path.into_inner();
     let not_found = || ApiError::exception(21164, "Faktura o podanym numerze KSeF nie została odnaleziona.");
     let db = state.db.lock();
     let inv = db.by_ksef.get(&ksef).and_then(|r| db.invoices.get(r)).ok_or_else(not_found)?;
     let Some(acc) = inv.accepted_at(Utc::now()) else {
-        return Err(ApiError::exception(21165, "Faktura została przetworzona, ale nie jest jeszcze dostępna. Spróbuj później."));
+        return Err(ApiError::exception(
+            21165,
+            "Faktura została przetworzona, ale nie jest jeszcze dostępna. Spróbuj później.",
+        ));
     };
     let ctx = claims.context_value.as_str();
     if acc.seller_nip != ctx && acc.buyer_nip.as_deref() != Some(ctx) {
@@ -113,7 +121,14 @@ fn amount(v: &Option<String>) -> f64 {
     v.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0.0)
 }
 
-fn matches(f: &Filters, ctx: &str, inv: &Invoice, a: &Accepted, from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> bool {
+fn matches(
+    f: &Filters,
+    ctx: &str,
+    inv: &Invoice,
+    a: &Accepted,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+) -> bool {
     let subject_ok = match f.subject_type.as_str() {
         "Subject1" => a.seller_nip == ctx,
         "Subject2" => a.buyer_nip.as_deref() == Some(ctx),
@@ -150,7 +165,9 @@ fn matches(f: &Filters, ctx: &str, inv: &Invoice, a: &Accepted, from: DateTime<U
         && f.invoice_number.as_ref().is_none_or(|n| inv.invoice_number.as_ref() == Some(n))
         && f.seller_nip.as_ref().is_none_or(|n| *n == a.seller_nip)
         && f.currency_codes.as_ref().is_none_or(|c| c.is_empty() || c.contains(&a.currency))
-        && f.invoice_types.as_ref().is_none_or(|t| t.is_empty() || t.iter().any(|t| t == invoice_type(&a.invoice_type)))
+        && f.invoice_types
+            .as_ref()
+            .is_none_or(|t| t.is_empty() || t.iter().any(|t| t == invoice_type(&a.invoice_type)))
         && f.has_attachment.is_none_or(|h| h == a.has_attachment)
         && f.invoicing_mode.as_ref().is_none_or(|m| m == if inv.offline { "Offline" } else { "Online" })
 }
@@ -182,7 +199,12 @@ fn metadata(inv: &Invoice, a: &Accepted) -> Value {
     })
 }
 
-async fn query(state: web::Data<AppState>, req: HttpRequest, q: web::Query<PageQuery>, body: web::Bytes) -> ApiResult<HttpResponse> {
+async fn query(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<PageQuery>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, READ)?;
     let body: Filters = parse_json(&body)?;
     let size = q.page_size.unwrap_or(10);

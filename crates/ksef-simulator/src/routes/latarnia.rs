@@ -37,7 +37,8 @@ async fn status(state: web::Data<AppState>) -> HttpResponse {
         Some(OutageScope::Auth) => "FAILURE",
         None => "AVAILABLE",
     };
-    let messages: Vec<Value> = outage_messages(&state).into_iter().filter(|m| m["type"] != "FAILURE_END").collect();
+    let messages: Vec<Value> =
+        outage_messages(&state).into_iter().filter(|m| m["type"] != "FAILURE_END").collect();
     HttpResponse::Ok().json(json!({"status": status, "messages": messages}))
 }
 

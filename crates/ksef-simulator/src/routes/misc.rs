@@ -37,11 +37,13 @@ async fn list_sessions(state: web::Data<AppState>, req: HttpRequest) -> ApiResul
         Some(k @ ("Online" | "Batch")) => k,
         _ => return Err(ApiError::validation("Parametr sessionType (Online|Batch) jest wymagany.")),
     };
-    let size: usize = param("pageSize").map_or(Ok(10), str::parse).map_err(|_| ApiError::validation("pageSize"))?;
+    let size: usize =
+        param("pageSize").map_or(Ok(10), str::parse).map_err(|_| ApiError::validation("pageSize"))?;
     if !(10..=1000).contains(&size) {
         return Err(ApiError::validation("pageSize musi być w zakresie 10..1000."));
     }
-    let statuses: Vec<&str> = pairs.iter().filter(|(k, _)| k == "statuses").map(|(_, v)| v.as_str()).collect();
+    let statuses: Vec<&str> =
+        pairs.iter().filter(|(k, _)| k == "statuses").map(|(_, v)| v.as_str()).collect();
     let created_from = param("dateCreatedFrom").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     let created_to = param("dateCreatedTo").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     let offset = continuation(&req)?;
@@ -76,14 +78,16 @@ async fn rate_limits(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
 
 async fn context_limits(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     state.access(&req, &[])?;
-    let limits = json!({"maxInvoiceSizeInMB": 1, "maxInvoiceWithAttachmentSizeInMB": 3, "maxInvoices": 10000});
+    let limits =
+        json!({"maxInvoiceSizeInMB": 1, "maxInvoiceWithAttachmentSizeInMB": 3, "maxInvoices": 10000});
     Ok(HttpResponse::Ok().json(json!({"onlineSession": limits, "batchSession": limits})))
 }
 
 async fn personal_grants(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, &[])?;
     let db = state.db.lock();
-    let author = db.token_by_ref(&claims.token_ref).map_or(claims.context_value.clone(), |(_, t)| t.nip.clone());
+    let author =
+        db.token_by_ref(&claims.token_ref).map_or(claims.context_value.clone(), |(_, t)| t.nip.clone());
     let start = db.token_by_ref(&claims.token_ref).map_or_else(Utc::now, |(_, t)| t.created);
     let permissions: Vec<Value> = claims
         .permissions

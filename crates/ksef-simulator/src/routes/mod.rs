@@ -37,9 +37,15 @@ pub async fn close_fault(state: &AppState) -> ApiResult<HttpResponse> {
             state.counters.fault();
             if kind == CloseFault::Timeout {
                 tokio::time::sleep(std::time::Duration::from_millis(hang_ms)).await;
-                return Err(ApiError::Server { status: 504, detail: "Gateway Timeout (symulowany).".to_owned() });
+                return Err(ApiError::Server {
+                    status: 504,
+                    detail: "Gateway Timeout (symulowany).".to_owned(),
+                });
             }
-            Err(ApiError::Server { status: 502, detail: "Bad Gateway (symulowany, zamknięcie zostało zapisane).".to_owned() })
+            Err(ApiError::Server {
+                status: 502,
+                detail: "Bad Gateway (symulowany, zamknięcie zostało zapisane).".to_owned(),
+            })
         }
     }
 }

@@ -71,7 +71,8 @@ pub fn unwrap_key(state: &AppState, e: &EncryptionInfo) -> ApiResult<Option<([u8
     let iv: [u8; 16] = b64_decode(&e.initialization_vector)
         .and_then(|v| v.try_into().ok())
         .ok_or_else(|| ApiError::validation("initializationVector musi mieć 16 bajtów (Base64)."))?;
-    let key = rsa_oaep_decrypt(&state.keys.symmetric.key, &wrapped).and_then(|k| <[u8; 32]>::try_from(k).ok());
+    let key =
+        rsa_oaep_decrypt(&state.keys.symmetric.key, &wrapped).and_then(|k| <[u8; 32]>::try_from(k).ok());
     Ok(key.map(|k| (k, iv)))
 }
 
@@ -130,11 +131,19 @@ fn status_forbids() -> ApiError {
 }
 
 fn size_error(what: &str) -> ApiError {
-    ApiError::exception_with(21402, "Nieprawidłowy rozmiar pliku.", vec![format!("{what} różni się od zadeklarowanego.")])
+    ApiError::exception_with(
+        21402,
+        "Nieprawidłowy rozmiar pliku.",
+        vec![format!("{what} różni się od zadeklarowanego.")],
+    )
 }
 
 fn hash_error(what: &str) -> ApiError {
-    ApiError::exception_with(21403, "Nieprawidłowy skrót pliku.", vec![format!("{what} różni się od zadeklarowanego.")])
+    ApiError::exception_with(
+        21403,
+        "Nieprawidłowy skrót pliku.",
+        vec![format!("{what} różni się od zadeklarowanego.")],
+    )
 }
 
 async fn send(
@@ -148,7 +157,10 @@ async fn send(
     let reference = path.into_inner();
     let key = {
         let db = state.db.lock();
-        let s = db.sessions.get(&reference).filter(|s| s.nip == claims.context_value && s.kind == SessionKind::Online);
+        let s = db
+            .sessions
+            .get(&reference)
+            .filter(|s| s.nip == claims.context_value && s.kind == SessionKind::Online);
         let s = s.ok_or_else(no_session)?;
         if s.closed.is_some() || Utc::now() > s.valid_until {
             return Err(status_forbids());
@@ -176,7 +188,8 @@ async fn send(
             return Err(hash_error("Skrót faktury"));
         }
     }
-    let received = Received { xml, hash: body.invoice_hash.clone(), file_name: None, offline: body.offline_mode };
+    let received =
+        Received { xml, hash: body.invoice_hash.clone(), file_name: None, offline: body.offline_mode };
     let mut db = state.db.lock();
     if db.sessions.get(&reference).is_none_or(|s| s.closed.is_some()) {
         return Err(status_forbids());
@@ -185,7 +198,11 @@ async fn send(
     Ok(HttpResponse::Accepted().json(json!({"referenceNumber": invoice_ref})))
 }
 
-async fn close(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn close(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, WRITE)?;
     close_session(&state, &claims, &path.into_inner(), SessionKind::Online, |_, _| Ok(()))?;
     crate::routes::close_fault(&state).await

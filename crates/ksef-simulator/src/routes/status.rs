@@ -14,7 +14,8 @@ use crate::time;
 use crate::upo;
 
 /// Who may read session statuses.
-pub const READ: &[&str] = &["InvoiceWrite", "InvoiceRead", "Introspection", "EnforcementOperations", "PefInvoiceWrite"];
+pub const READ: &[&str] =
+    &["InvoiceWrite", "InvoiceRead", "Introspection", "EnforcementOperations", "PefInvoiceWrite"];
 /// Lifetime of pre-signed download links.
 const LINK_TTL: Duration = Duration::hours(1);
 
@@ -42,7 +43,12 @@ pub fn own_session<'a>(db: &'a Db, claims: &Claims, reference: &str) -> ApiResul
 }
 
 /// (code, description, details) of a session at `now`, plus (total, successful, failed) counts.
-pub fn session_state(db: &Db, s: &Session, now: DateTime<Utc>, delay: Duration) -> ((u16, String), (usize, usize, usize)) {
+pub fn session_state(
+    db: &Db,
+    s: &Session,
+    now: DateTime<Utc>,
+    delay: Duration,
+) -> ((u16, String), (usize, usize, usize)) {
     let mut done = (0, 0);
     let mut pending = 0;
     for inv in s.invoices.iter().filter_map(|r| db.invoices.get(r)) {
@@ -65,7 +71,11 @@ pub fn session_state(db: &Db, s: &Session, now: DateTime<Utc>, delay: Duration) 
     } else if s.invoices.is_empty() {
         (440, "Sesja anulowana".to_owned())
     } else if pending > 0 {
-        if online { (170, "Sesja interaktywna zamknięta".to_owned()) } else { (150, "Trwa przetwarzanie".to_owned()) }
+        if online {
+            (170, "Sesja interaktywna zamknięta".to_owned())
+        } else {
+            (150, "Trwa przetwarzanie".to_owned())
+        }
     } else if done.0 > 0 {
         (200, "Sesja przetworzona pomyślnie".to_owned())
     } else {
@@ -95,7 +105,11 @@ fn ensure_pages(db: &mut Db, reference: &str, now: DateTime<Utc>, delay: Duratio
     }
 }
 
-async fn session_status(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn session_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, READ)?;
     let reference = path.into_inner();
     let now = Utc::now();
@@ -179,12 +193,11 @@ struct PageQuery {
 pub fn continuation(req: &HttpRequest) -> ApiResult<usize> {
     match req.headers().get("x-continuation-token") {
         None => Ok(0),
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|s| s.strip_prefix("sim-"))
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| ApiError::exception(21418, "Przekazany token kontynuacji ma nieprawidłowy format.")),
+        Some(v) => {
+            v.to_str().ok().and_then(|s| s.strip_prefix("sim-")).and_then(|s| s.parse().ok()).ok_or_else(
+                || ApiError::exception(21418, "Przekazany token kontynuacji ma nieprawidłowy format."),
+            )
+        }
     }
 }
 
@@ -193,7 +206,13 @@ pub fn next_token(offset: usize, page: usize, total: usize) -> Option<String> {
     (offset + page < total).then(|| format!("sim-{}", offset + page))
 }
 
-async fn list(state: &AppState, req: &HttpRequest, reference: &str, size: Option<usize>, only_failed: bool) -> ApiResult<HttpResponse> {
+async fn list(
+    state: &AppState,
+    req: &HttpRequest,
+    reference: &str,
+    size: Option<usize>,
+    only_failed: bool,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(req, READ)?;
     let size = size.unwrap_or(10);
     if !(10..=1000).contains(&size) {
@@ -218,11 +237,21 @@ async fn list(state: &AppState, req: &HttpRequest, reference: &str, size: Option
     Ok(res.json(json!({"continuationToken": token, "invoices": page})))
 }
 
-async fn invoices(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, q: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+async fn invoices(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     list(&state, &req, &path.into_inner(), q.page_size, false).await
 }
 
-async fn failed(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, q: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+async fn failed(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     list(&state, &req, &path.into_inner(), q.page_size, true).await
 }
 
@@ -233,7 +262,11 @@ fn find_invoice<'a>(db: &'a Db, s: &Session, invoice_ref: &str) -> ApiResult<&'a
         .ok_or_else(|| ApiError::exception(21405, "Brak faktury o wskazanym numerze referencyjnym w sesji."))
 }
 
-async fn invoice_status(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+async fn invoice_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, READ)?;
     let (reference, invoice_ref) = path.into_inner();
     let db = state.db.lock();
@@ -275,7 +308,11 @@ pub fn xml_response(xml: impl Into<Vec<u8>>) -> HttpResponse {
         .body(bytes)
 }
 
-async fn upo_by_ref(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+async fn upo_by_ref(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, READ)?;
     let (reference, invoice_ref) = path.into_inner();
     let db = state.db.lock();
@@ -283,7 +320,11 @@ async fn upo_by_ref(state: web::Data<AppState>, req: HttpRequest, path: web::Pat
     invoice_upo_xml(&db, &reference, &invoice_ref).map(xml_response).ok_or_else(no_upo)
 }
 
-async fn upo_by_ksef(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+async fn upo_by_ksef(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, READ)?;
     let (reference, ksef) = path.into_inner();
     let db = state.db.lock();
@@ -292,7 +333,11 @@ async fn upo_by_ksef(state: web::Data<AppState>, req: HttpRequest, path: web::Pa
     invoice_upo_xml(&db, &reference, &invoice_ref).map(xml_response).ok_or_else(no_upo)
 }
 
-async fn session_upo(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+async fn session_upo(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, READ)?;
     let (reference, upo_ref) = path.into_inner();
     let db = state.db.lock();

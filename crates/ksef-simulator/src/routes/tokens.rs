@@ -14,8 +14,15 @@ use crate::routes::status::{continuation, next_token};
 use crate::state::KsefTokenRec;
 use crate::time;
 
-const TOKEN_PERMISSIONS: [&str; 7] =
-    ["InvoiceRead", "InvoiceWrite", "CredentialsRead", "CredentialsManage", "SubunitManage", "EnforcementOperations", "Introspection"];
+const TOKEN_PERMISSIONS: [&str; 7] = [
+    "InvoiceRead",
+    "InvoiceWrite",
+    "CredentialsRead",
+    "CredentialsManage",
+    "SubunitManage",
+    "EnforcementOperations",
+    "Introspection",
+];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/tokens", web::post().to(generate))
@@ -41,7 +48,10 @@ async fn generate(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes
         return Err(ApiError::validation(format!("Nieznane uprawnienie: {p}")));
     }
     if body.permissions.iter().any(|p| !claims.permissions.contains(p)) {
-        return Err(ApiError::exception(26001, "Nie można nadać tokenowi uprawnień, których nie posiada wywołujący."));
+        return Err(ApiError::exception(
+            26001,
+            "Nie można nadać tokenowi uprawnień, których nie posiada wywołujący.",
+        ));
     }
     let now = Utc::now();
     let reference = reference_number("EC", now);
@@ -76,7 +86,8 @@ fn item(t: &KsefTokenRec) -> Value {
 
 /// With CredentialsManage/CredentialsRead every token of the context, otherwise only the caller's own.
 fn visible(claims: &Claims, t: &KsefTokenRec) -> bool {
-    t.nip == claims.context_value && (claims.has_any(&["CredentialsManage", "CredentialsRead"]) || t.reference == claims.token_ref)
+    t.nip == claims.context_value
+        && (claims.has_any(&["CredentialsManage", "CredentialsRead"]) || t.reference == claims.token_ref)
 }
 
 async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
@@ -86,7 +97,11 @@ async fn list(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpRes
         .into_inner();
     let statuses: Vec<&str> = pairs.iter().filter(|(k, _)| k == "status").map(|(_, v)| v.as_str()).collect();
     let description = pairs.iter().find(|(k, _)| k == "description").map(|(_, v)| v.to_lowercase());
-    let size: usize = pairs.iter().find(|(k, _)| k == "pageSize").map_or(Ok(10), |(_, v)| v.parse()).map_err(|_| ApiError::validation("pageSize"))?;
+    let size: usize = pairs
+        .iter()
+        .find(|(k, _)| k == "pageSize")
+        .map_or(Ok(10), |(_, v)| v.parse())
+        .map_err(|_| ApiError::validation("pageSize"))?;
     if !(10..=100).contains(&size) {
         return Err(ApiError::validation("pageSize musi być w zakresie 10..100."));
     }
@@ -109,17 +124,29 @@ fn not_found() -> ApiError {
     ApiError::validation("Nie znaleziono tokenu o podanym numerze referencyjnym.")
 }
 
-async fn get_one(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn get_one(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, &[])?;
     let db = state.db.lock();
     let (_, t) = db.token_by_ref(&path).filter(|(_, t)| visible(&claims, t)).ok_or_else(not_found)?;
     Ok(HttpResponse::Ok().json(item(t)))
 }
 
-async fn revoke(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, &[])?;
     let mut db = state.db.lock();
-    let key = db.token_by_ref(&path).filter(|(_, t)| visible(&claims, t)).map(|(k, _)| k.clone()).ok_or_else(not_found)?;
+    let key = db
+        .token_by_ref(&path)
+        .filter(|(_, t)| visible(&claims, t))
+        .map(|(k, _)| k.clone())
+        .ok_or_else(not_found)?;
     if let Some(t) = db.tokens.get_mut(&key) {
         t.status = "Revoked";
     }

@@ -14,7 +14,8 @@ async fn certificates_have_official_ids() {
     let certs = certs.as_array().unwrap();
     assert_eq!(certs.len(), 2);
     for c in certs {
-        let der = base64::engine::general_purpose::STANDARD.decode(c["certificate"].as_str().unwrap()).unwrap();
+        let der =
+            base64::engine::general_purpose::STANDARD.decode(c["certificate"].as_str().unwrap()).unwrap();
         assert_eq!(c["certificateId"], sha(&der));
         assert_eq!(c["publicKeyId"].as_str().unwrap().len(), 44);
     }
@@ -74,22 +75,36 @@ async fn bad_tokens_fail_with_official_codes() {
     assert_eq!(sim.auth_status(&reference, &auth).await["status"]["code"], 415);
     // Redeem after failure → 21301.
     let (status, body) = sim.post("/auth/token/redeem", Some(&auth), &json!(null)).await;
-    assert_eq!((status, body["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()), (400, json!(21301)));
+    assert_eq!(
+        (status, body["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()),
+        (400, json!(21301))
+    );
     // Unknown challenge → 21111; unknown key id → 21470.
     let body = json!({"challenge": "20250101-CR-0000000000-0000000000-00", "contextIdentifier": {"type": "Nip", "value": NIP},
         "encryptedToken": b64(b"x")});
     let (status, res) = sim.post("/auth/ksef-token", None, &body).await;
-    assert_eq!((status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()), (400, json!(21111)));
+    assert_eq!(
+        (status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()),
+        (400, json!(21111))
+    );
     let (_, ch) = sim.post("/auth/challenge", None, &json!(null)).await;
     let body = json!({"challenge": ch["challenge"], "contextIdentifier": {"type": "Nip", "value": NIP},
         "encryptedToken": b64(b"x"), "publicKeyId": b64(&Sha256::digest(b"other"))});
     let (status, res) = sim.post("/auth/ksef-token", None, &body).await;
-    assert_eq!((status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()), (400, json!(21470)));
+    assert_eq!(
+        (status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()),
+        (400, json!(21470))
+    );
     // Garbage ciphertext under a valid challenge → 202, then 450; never a crash.
     let (_, ch) = sim.post("/auth/challenge", None, &json!(null)).await;
     let body = json!({"challenge": ch["challenge"], "contextIdentifier": {"type": "Nip", "value": NIP}, "encryptedToken": b64(&[7u8; 256])});
     let (status, res) = sim.post("/auth/ksef-token", None, &body).await;
     assert_eq!(status, 202, "{res}");
-    let st = sim.auth_status(res["referenceNumber"].as_str().unwrap(), res["authenticationToken"]["token"].as_str().unwrap()).await;
+    let st = sim
+        .auth_status(
+            res["referenceNumber"].as_str().unwrap(),
+            res["authenticationToken"]["token"].as_str().unwrap(),
+        )
+        .await;
     assert_eq!(st["status"]["code"], 450);
 }

@@ -82,7 +82,15 @@ impl Sim {
 
     /// RSA public key of the certificate with `usage`, and its publicKeyId.
     pub async fn public_key(&self, usage: &str) -> (RsaPublicKey, String) {
-        let certs: Value = self.http.get(self.url("/security/public-key-certificates")).send().await.unwrap().json().await.unwrap();
+        let certs: Value = self
+            .http
+            .get(self.url("/security/public-key-certificates"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let cert = certs.as_array().unwrap().iter().find(|c| c["usage"][0] == usage).unwrap();
         let der = STANDARD.decode(cert["certificate"].as_str().unwrap()).unwrap();
         let parsed = x509_cert::Certificate::from_der(&der).unwrap();
@@ -100,7 +108,10 @@ impl Sim {
             "encryptedToken": b64(&enc), "publicKeyId": key_id});
         let (status, res) = self.post("/auth/ksef-token", None, &body).await;
         assert_eq!(status, 202, "{res}");
-        (res["referenceNumber"].as_str().unwrap().to_owned(), res["authenticationToken"]["token"].as_str().unwrap().to_owned())
+        (
+            res["referenceNumber"].as_str().unwrap().to_owned(),
+            res["authenticationToken"]["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Final auth status code (polls while 100).
@@ -122,7 +133,10 @@ impl Sim {
         assert_eq!(st["status"]["code"], 200, "{st}");
         let (status, tokens) = self.post("/auth/token/redeem", Some(&auth), &json!(null)).await;
         assert_eq!(status, 200, "{tokens}");
-        (tokens["accessToken"]["token"].as_str().unwrap().to_owned(), tokens["refreshToken"]["token"].as_str().unwrap().to_owned())
+        (
+            tokens["accessToken"]["token"].as_str().unwrap().to_owned(),
+            tokens["refreshToken"]["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub async fn open_online(&self, access: &str) -> Session {

@@ -15,7 +15,8 @@ async fn rate_limit_answers_429_with_retry_after() {
     // sessionList: 5 requests per second.
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        let res = sim.http.get(sim.url("/sessions?sessionType=Online")).bearer_auth(&access).send().await.unwrap();
+        let res =
+            sim.http.get(sim.url("/sessions?sessionType=Online")).bearer_auth(&access).send().await.unwrap();
         statuses.push(res.status().as_u16());
         if res.status() == 429 {
             let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
@@ -39,11 +40,13 @@ async fn outage_answers_503_and_latarnia_reports_it() {
     sim.sim.faults().outage(OutageScope::All, Duration::ZERO, Duration::from_secs(60));
     assert_eq!(sim.get("/security/public-key-certificates", "").await.0, 503);
     let origin = sim.base.trim_end_matches("/v2");
-    let lat: serde_json::Value = sim.http.get(format!("{origin}/latarnia/status")).send().await.unwrap().json().await.unwrap();
+    let lat: serde_json::Value =
+        sim.http.get(format!("{origin}/latarnia/status")).send().await.unwrap().json().await.unwrap();
     assert_eq!(lat["status"], "TOTAL_FAILURE");
     sim.sim.faults().end_outage();
     assert_eq!(sim.post("/auth/challenge", None, &json!(null)).await.0, 200);
-    let lat: serde_json::Value = sim.http.get(format!("{origin}/latarnia/status")).send().await.unwrap().json().await.unwrap();
+    let lat: serde_json::Value =
+        sim.http.get(format!("{origin}/latarnia/status")).send().await.unwrap().json().await.unwrap();
     assert_eq!(lat["status"], "AVAILABLE");
 }
 
@@ -58,8 +61,12 @@ async fn close_commits_then_502_and_held_invoices_stay_150() {
     sim.sim.faults().fail_next_closes(CloseFault::BadGateway, 1, Duration::ZERO);
     assert_eq!(sim.close_online(&access, &session).await, 502);
     // The close was committed: a second close is refused with 21180.
-    let (status, res) = sim.post(&format!("/sessions/online/{}/close", session.reference), Some(&access), &json!(null)).await;
-    assert_eq!((status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()), (400, json!(21180)));
+    let (status, res) =
+        sim.post(&format!("/sessions/online/{}/close", session.reference), Some(&access), &json!(null)).await;
+    assert_eq!(
+        (status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()),
+        (400, json!(21180))
+    );
     let (_, inv) = sim.get(&format!("/sessions/{}/invoices/{invoice}", session.reference), &access).await;
     assert_eq!(inv["status"]["code"], 150);
     let (_, st) = sim.get(&format!("/sessions/{}", session.reference), &access).await;
@@ -68,14 +75,19 @@ async fn close_commits_then_502_and_held_invoices_stay_150() {
     let inv = sim.invoice_final(&access, &session.reference, invoice).await;
     assert_eq!(inv["status"]["code"], 200);
     let origin = sim.base.trim_end_matches("/v2");
-    let counters: serde_json::Value = sim.http.get(format!("{origin}/sim/admin/counters")).send().await.unwrap().json().await.unwrap();
+    let counters: serde_json::Value =
+        sim.http.get(format!("{origin}/sim/admin/counters")).send().await.unwrap().json().await.unwrap();
     assert_eq!(counters["per_nip"][NIP]["accepted"], 1);
     assert_eq!(counters["faults_injected"], 1);
 }
 
 #[tokio::test]
 async fn processing_delay_shows_100_then_final() {
-    let config = SimulatorConfig { processing_delay: Duration::from_millis(300), rate_limit_scale: 100.0, ..SimulatorConfig::default() };
+    let config = SimulatorConfig {
+        processing_delay: Duration::from_millis(300),
+        rate_limit_scale: 100.0,
+        ..SimulatorConfig::default()
+    };
     let sim = Sim::start(config).await;
     sim.sim.add_token(NIP, TOKEN, &["InvoiceWrite"]);
     let (access, _) = sim.login(NIP, TOKEN).await;

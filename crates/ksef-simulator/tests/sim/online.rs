@@ -30,7 +30,13 @@ async fn online_send_of_official_sample_is_accepted_with_upo() {
     let upo = String::from_utf8(upo.to_vec()).unwrap();
     assert!(upo.contains(&format!("<NumerKSeFDokumentu>{ksef}</NumerKSeFDokumentu>")));
     // The same UPO through the API.
-    let res = sim.http.get(sim.url(&format!("/sessions/{}/invoices/ksef/{ksef}/upo", session.reference))).bearer_auth(&access).send().await.unwrap();
+    let res = sim
+        .http
+        .get(sim.url(&format!("/sessions/{}/invoices/ksef/{ksef}/upo", session.reference)))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     // Session: processed, one UPO page.
     let (status, st) = sim.get(&format!("/sessions/{}", session.reference), &access).await;
@@ -52,8 +58,10 @@ async fn duplicate_is_440_with_original_number() {
     let xml = fixture("FA_3_Przyklad_2.xml");
     let (_, first) = sim.send(&access, &session, &xml).await;
     let (_, second) = sim.send(&access, &session, &xml).await;
-    let first = sim.invoice_final(&access, &session.reference, first["referenceNumber"].as_str().unwrap()).await;
-    let second = sim.invoice_final(&access, &session.reference, second["referenceNumber"].as_str().unwrap()).await;
+    let first =
+        sim.invoice_final(&access, &session.reference, first["referenceNumber"].as_str().unwrap()).await;
+    let second =
+        sim.invoice_final(&access, &session.reference, second["referenceNumber"].as_str().unwrap()).await;
     assert_eq!(second["status"]["code"], 440, "{second}");
     assert_eq!(second["status"]["extensions"]["originalKsefNumber"], first["ksefNumber"]);
     assert_eq!(second["status"]["extensions"]["originalSessionReferenceNumber"], session.reference.as_str());
@@ -84,7 +92,15 @@ async fn hash_size_base64_and_key_errors() {
     assert_eq!((status, code(&res)), (400, json!(21405)));
     assert!(res["exception"]["timestamp"].is_string());
     // Problem details on request.
-    let res = sim.http.post(sim.url(&path)).bearer_auth(&access).header("X-Error-Format", "problem-details").json(&body).send().await.unwrap();
+    let res = sim
+        .http
+        .post(sim.url(&path))
+        .bearer_auth(&access)
+        .header("X-Error-Format", "problem-details")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     let problem: serde_json::Value = res.json().await.unwrap();
     assert_eq!(problem["errors"][0]["code"], 21405);
@@ -96,7 +112,13 @@ async fn hash_size_base64_and_key_errors() {
     let reference = opened["referenceNumber"].as_str().unwrap();
     let (_, st) = sim.get(&format!("/sessions/{reference}"), &access).await;
     assert_eq!(st["status"]["code"], 415);
-    let (status, res) = sim.post(&format!("/sessions/online/{reference}/invoices"), Some(&access), &Sim::send_body(&session, &xml)).await;
+    let (status, res) = sim
+        .post(
+            &format!("/sessions/online/{reference}/invoices"),
+            Some(&access),
+            &Sim::send_body(&session, &xml),
+        )
+        .await;
     assert_eq!((status, code(&res)), (400, json!(21180)));
     // Wrong AES key for a valid session: the invoice fails with 435 (hashes match the ciphertext).
     let wrong = crate::client::Session { reference: session.reference.clone(), key: [9; 32], iv: session.iv };
@@ -104,7 +126,8 @@ async fn hash_size_base64_and_key_errors() {
     body["invoiceHash"] = json!(sha(&xml));
     let (status, res) = sim.post(&path, Some(&access), &body).await;
     if status == 202 {
-        let inv = sim.invoice_final(&access, &session.reference, res["referenceNumber"].as_str().unwrap()).await;
+        let inv =
+            sim.invoice_final(&access, &session.reference, res["referenceNumber"].as_str().unwrap()).await;
         assert_eq!(inv["status"]["code"], 435);
     } else {
         // Wrong key can decrypt to garbage with valid padding: then the plaintext hash check fails.
