@@ -14,8 +14,8 @@ pub(crate) const NET_TOTALS: &[&str] = &[
 /// VAT totals per rate (`P_14_x`), in the invoice currency (the `W` variants are PLN).
 pub(crate) const VAT_TOTALS: &[&str] = &["P_14_1", "P_14_2", "P_14_3", "P_14_4", "P_14_5"];
 
-/// What an FA(3) invoice is about.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What an FA(3) invoice is about (amounts serialise as decimal strings).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct InvoiceFacts {
     /// `Podmiot1/DaneIdentyfikacyjne/NIP`.
     pub seller_nip: String,
@@ -50,7 +50,7 @@ pub struct InvoiceFacts {
 }
 
 /// One invoice a correction refers to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CorrectedRef {
     /// `NrFaKorygowanej`.
     pub number: Option<String>,

@@ -3,7 +3,8 @@
 use std::fmt;
 
 /// How bad a finding is: errors make KSeF reject the invoice, warnings do not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// KSeF would reject the document (or we refuse to process it).
     Error,
@@ -21,8 +22,8 @@ impl Severity {
     }
 }
 
-/// One problem in one document.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One problem in one document (serialises as the gateway's JSON finding).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
     /// Stable snake_case code, e.g. `xsd_missing_element`, `nip_checksum`.
     pub code: &'static str,

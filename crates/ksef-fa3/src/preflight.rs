@@ -19,7 +19,7 @@ pub struct PreflightContext {
 
 /// Facts (when readable) and every finding, in check order: bytes, XSD, seller, NIPs, dates,
 /// correction data, sums.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct PreflightReport {
     /// The invoice's facts, when the document could be read.
     pub facts: Option<InvoiceFacts>,

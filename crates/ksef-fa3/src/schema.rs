@@ -208,6 +208,18 @@ impl UpoSchema {
     }
 }
 
+impl std::fmt::Debug for Fa3Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fa3Schema").field("files", &self.inner.files.main).finish()
+    }
+}
+
+impl std::fmt::Debug for UpoSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpoSchema").field("files", &self.inner.files.main).finish()
+    }
+}
+
 /// Compile-time proof that the schema handles can cross threads.
 const _: fn() = || {
     fn assert_shared<T: Clone + Send + Sync>() {}

@@ -112,6 +112,19 @@ impl<'a> Builder<'a> {
                     self.push_text(ch.encode_utf8(&mut [0; 4]));
                 }
                 Event::Decl(decl) => {
+                    let version =
+                        decl.version().map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
+                    if version != "1.0" {
+                        return Err(Finding::error(
+                            "xml_version",
+                            Some(KSEF_FILE_ERROR),
+                            format!(
+                                "Plik deklaruje XML w wersji '{version}'; KSeF przyjmuje wyłącznie XML 1.0."
+                            ),
+                            format!("The file declares XML version '{version}'; KSeF accepts XML 1.0 only."),
+                        )
+                        .at_line(Some(self.line_of(start))));
+                    }
                     if let Some(Ok(encoding)) = decl.encoding() {
                         let encoding = String::from_utf8_lossy(&encoding).into_owned();
                         if !encoding.eq_ignore_ascii_case("utf-8") {

@@ -189,3 +189,9 @@ fn mismatched_and_duplicate_markup() {
         sample(1).replacen("wersjaSchemy=\"1-0E\"", "wersjaSchemy=\"1-0E\" wersjaSchemy=\"1-0E\"", 1);
     rejected(duplicate_attr.as_bytes(), "xml_malformed");
 }
+
+#[test]
+fn xml_1_1_is_refused() {
+    let xml = sample(1).replacen("version=\"1.0\"", "version=\"1.1\"", 1);
+    assert_eq!(rejected(xml.as_bytes(), "xml_version").line, Some(1));
+}

@@ -122,3 +122,21 @@ fn duplicate_key_is_seller_type_number() {
     let facts = extract_facts(sample(2).as_bytes()).unwrap();
     assert_eq!(duplicate_key(&facts), ("9999999999".into(), "KOR".into(), "FK2026/03/200".into()));
 }
+
+#[test]
+fn report_serialises_for_the_gateway_api() {
+    let xml = sample(1).replacen("<NIP>9999999999</NIP>", "<NIP>1234567890</NIP>", 1);
+    let report = preflight(
+        xml.as_bytes(),
+        fa3(),
+        &PreflightContext { client_nip: None, today: issue_date(xml.as_bytes()) },
+    );
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["findings"][0]["code"], "nip_checksum");
+    assert_eq!(json["findings"][0]["severity"], "error");
+    assert_eq!(json["findings"][0]["line"], 12);
+    assert_eq!(json["findings"][0]["path"], "/Faktura/Podmiot1/DaneIdentyfikacyjne/NIP");
+    assert_eq!(json["findings"][0]["ksef_status"], 450);
+    assert_eq!(json["facts"]["gross_total"], "2051");
+    assert_eq!(json["facts"]["issue_date"], "2026-02-15");
+}
