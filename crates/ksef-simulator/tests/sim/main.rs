@@ -4,6 +4,7 @@
 mod auth;
 mod batch;
 mod client;
+mod conformance;
 mod faults;
 mod manage;
 mod online;
