@@ -162,8 +162,10 @@ pub type RateLimits = BTreeMap<String, RateLimitValues>;
 #[serde(rename_all = "camelCase")]
 pub struct SessionLimits {
     /// Largest invoice without attachments (MB).
+    #[serde(rename = "maxInvoiceSizeInMB")]
     pub max_invoice_size_in_mb: u32,
     /// Largest invoice with attachments (MB).
+    #[serde(rename = "maxInvoiceWithAttachmentSizeInMB")]
     pub max_invoice_with_attachment_size_in_mb: u32,
     /// Most invoices per session.
     pub max_invoices: u32,
@@ -183,12 +185,12 @@ pub struct ContextLimits {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LighthouseMessage {
-    /// Message id.
-    #[serde(default)]
+    /// Message id (a string or a number on the wire).
+    #[serde(default, deserialize_with = "string_or_number")]
     pub id: Option<String>,
-    /// Event id (start and end of one event share it).
-    #[serde(default)]
-    pub event_id: Option<serde_json::Value>,
+    /// Event id; start and end of one event share it.
+    #[serde(default, deserialize_with = "string_or_number")]
+    pub event_id: Option<String>,
     /// `FAILURE`, `TOTAL_FAILURE`, `MAINTENANCE`.
     #[serde(default)]
     pub category: Option<String>,
@@ -220,4 +222,13 @@ pub struct LighthouseStatus {
     /// Current messages.
     #[serde(default)]
     pub messages: Vec<LighthouseMessage>,
+}
+
+/// Accepts `"12"`, `12` or `null`, since the Latarnia contract is not published as a schema.
+fn string_or_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(de)? {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }
