@@ -73,8 +73,14 @@ async fn tls_mode_trusts_the_simulator_root() {
     // Without the extra root the handshake must fail.
     let env = Environment::parse(&s.sim.base_url()).unwrap();
     let untrusting =
-        KsefClient::new(env, ClientOptions { only_extra_roots: true, ..ClientOptions::default() }).unwrap();
+        KsefClient::new(env.clone(), ClientOptions { only_extra_roots: true, ..ClientOptions::default() }).unwrap();
     let err = untrusting.auth_challenge().await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Transient, "{err:?}");
+    // System roots plus the extra root (the production set-up) trust it too.
+    let merged = ClientOptions {
+        extra_root_certs_der: s.sim.root_cert_der().into_iter().collect(),
+        ..ClientOptions::default()
+    };
+    KsefClient::new(env, merged).unwrap().auth_challenge().await.unwrap();
     s.sim.stop().await;
 }
