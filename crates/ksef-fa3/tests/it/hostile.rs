@@ -195,3 +195,18 @@ fn xml_1_1_is_refused() {
     let xml = sample(1).replacen("version=\"1.0\"", "version=\"1.1\"", 1);
     assert_eq!(rejected(xml.as_bytes(), "xml_version").line, Some(1));
 }
+
+#[test]
+fn schema_location_hints_are_never_fetched() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port();
+    let hints = format!(
+        "xmlns=\"http://crd.gov.pl/wzor/2025/06/25/13775/\" xsi:schemaLocation=\"http://crd.gov.pl/wzor/2025/06/25/13775/ http://127.0.0.1:{port}/evil.xsd\" xsi:noNamespaceSchemaLocation=\"http://127.0.0.1:{port}/other.xsd\""
+    );
+    let xml = sample(1).replacen("xmlns=\"http://crd.gov.pl/wzor/2025/06/25/13775/\"", &hints, 1);
+    assert!(xml.contains("evil.xsd"));
+    assert_eq!(fa3().validate(xml.as_bytes()), vec![]);
+    let err = listener.accept().expect_err("nobody may connect");
+    assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+}
