@@ -317,17 +317,28 @@ impl Tree {
         self.nodes[id].attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
-    /// `/Faktura/Fa/P_2`-style path of an element.
+    /// `/Faktura/Fa/P_2`-style path of an element; repeated siblings get an XPath position,
+    /// e.g. `/Faktura/Fa/FaWiersz[2]/P_11`.
     pub fn path(&self, id: usize) -> String {
-        let mut names = Vec::new();
+        let mut steps = Vec::new();
         let mut at = Some(id);
         while let Some(node) = at {
-            names.push(self.nodes[node].name.as_str());
-            at = self.nodes[node].parent;
+            let name = self.nodes[node].name.as_str();
+            let parent = self.nodes[node].parent;
+            let position = parent.and_then(|p| {
+                let siblings: Vec<usize> = self.children(p, name).collect();
+                let index = siblings.iter().position(|&s| s == node)?;
+                (siblings.len() > 1).then_some(index + 1)
+            });
+            steps.push(match position {
+                Some(position) => format!("{name}[{position}]"),
+                None => name.to_owned(),
+            });
+            at = parent;
         }
-        names.iter().rev().fold(String::new(), |mut path, name| {
+        steps.iter().rev().fold(String::new(), |mut path, step| {
             path.push('/');
-            path.push_str(name);
+            path.push_str(step);
             path
         })
     }

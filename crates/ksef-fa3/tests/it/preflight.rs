@@ -50,7 +50,7 @@ const BROKEN: &[Broken] = &[
     (1, &[("<P_2>FV2026/02/150</P_2>", "")], "xsd_missing_element", Severity::Error, 48, "/Faktura/Fa/P_2"),
     (1, &[("<P_1>2026-02-15</P_1>", "<P_1>2026-02-30</P_1>")], "xsd_invalid_value", Severity::Error, 45, "/Faktura/Fa/P_1"),
     (1, &[("<P_1>2026-02-15</P_1>", "<P_1>2026-02-16</P_1>")], "issue_date_in_future", Severity::Error, 45, "/Faktura/Fa/P_1"),
-    (1, &[("<P_9A>40.65</P_9A>", "<P_9A>41.65</P_9A>")], "line_net_mismatch", Severity::Warning, 93, "/Faktura/Fa/FaWiersz/P_11"),
+    (1, &[("<P_9A>40.65</P_9A>", "<P_9A>41.65</P_9A>")], "line_net_mismatch", Severity::Warning, 93, "/Faktura/Fa/FaWiersz[2]/P_11"),
     (1, &[("<P_14_1>383.33<", "<P_14_1>393.33<"), ("<P_15>2051<", "<P_15>2061<")], "vat_total_mismatch", Severity::Warning, 50, "/Faktura/Fa/P_14_1"),
     (1, &[("<P_15>2051</P_15>", "<P_15>2052</P_15>")], "gross_total_mismatch", Severity::Warning, 53, "/Faktura/Fa/P_15"),
     (9, &[("<P_13_7>300<", "<P_13_7>310<"), ("<P_15>2760<", "<P_15>2770<")], "net_total_mismatch", Severity::Warning, 70, "/Faktura/Fa/P_13_7"),
