@@ -16,9 +16,11 @@ pub mod options;
 pub mod poll;
 pub mod qr;
 pub mod query;
+pub mod signing;
 pub mod status;
 pub mod token_manager;
 pub mod upo;
+pub mod xades;
 
 pub use classify::ErrorClass;
 pub use client::KsefClient;

@@ -9,11 +9,7 @@
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use chrono::NaiveDate;
-use p256::ecdsa::signature::{RandomizedSigner, SignatureEncoding, Signer, Verifier};
-use rand_core::OsRng;
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::RsaPrivateKey;
+use p256::ecdsa::signature::Verifier;
 use sha2::Sha256;
 use url::Url;
 
@@ -31,51 +27,8 @@ pub fn invoice_link_for_hash(qr_base: &Url, seller_nip: &str, issue_date: NaiveD
     format!("{}/invoice/{}/{}/{}", base(qr_base), seller_nip, issue_date.format("%d-%m-%Y"), to_b64url(hash))
 }
 
-/// Private key of a KSeF `Offline` certificate used to sign KOD II links. Debug never shows key material.
-pub enum OfflineSigningKey {
-    /// RSA key (≥ 2048 bits): RSASSA-PSS.
-    Rsa(Box<RsaPrivateKey>),
-    /// EC P-256 key: ECDSA with `r||s` signatures.
-    EcP256(p256::ecdsa::SigningKey),
-}
-
-impl std::fmt::Debug for OfflineSigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Rsa(_) => "OfflineSigningKey::Rsa([REDACTED])",
-            Self::EcP256(_) => "OfflineSigningKey::EcP256([REDACTED])",
-        })
-    }
-}
-
-impl OfflineSigningKey {
-    /// Reads a private key in PKCS#8 DER (RSA or EC P-256), PKCS#1 DER (RSA) or SEC1 DER (EC).
-    pub fn from_der(der: &[u8]) -> Result<Self, KsefError> {
-        if let Ok(key) = RsaPrivateKey::from_pkcs8_der(der).or_else(|_| RsaPrivateKey::from_pkcs1_der(der)) {
-            return Ok(Self::Rsa(Box::new(key)));
-        }
-        if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
-            return Ok(Self::EcP256(key));
-        }
-        p256::SecretKey::from_sec1_der(der).map(|k| Self::EcP256(k.into())).map_err(|_| {
-            KsefError::Crypto("unsupported private key (expected RSA or EC P-256 in DER)".into())
-        })
-    }
-
-    /// Signs `message` as KOD II requires.
-    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        match self {
-            Self::Rsa(key) => {
-                let signer = rsa::pss::BlindedSigningKey::<Sha256>::new((**key).clone());
-                signer.sign_with_rng(&mut OsRng, message).to_vec()
-            }
-            Self::EcP256(key) => {
-                let sig: p256::ecdsa::Signature = key.sign(message);
-                sig.to_bytes().to_vec()
-            }
-        }
-    }
-}
+/// Private key of a KSeF certificate of type `Offline` used to sign KOD II links.
+pub use crate::signing::SigningKey as OfflineSigningKey;
 
 /// The parts of a KOD II link.
 #[derive(Clone, Debug)]
@@ -108,7 +61,7 @@ impl CertificateLink<'_> {
     /// The full KOD II link signed with `key`.
     pub fn sign(&self, qr_base: &Url, key: &OfflineSigningKey) -> String {
         let signed = self.signed_string(qr_base);
-        let signature = URL_SAFE_NO_PAD.encode(key.sign(signed.as_bytes()));
+        let signature = URL_SAFE_NO_PAD.encode(key.sign_pss_or_ecdsa(signed.as_bytes()));
         format!("{}://{signed}/{signature}", qr_base.scheme())
     }
 }

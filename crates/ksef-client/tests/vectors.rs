@@ -152,10 +152,59 @@ fn kod2_ecdsa_p256_signature_is_r_concat_s() {
     let secret = p256::SecretKey::random(&mut rand_core::OsRng);
     let der = secret.to_pkcs8_der().unwrap();
     let key = OfflineSigningKey::from_der(der.as_bytes()).unwrap();
-    let sig = key.sign(b"qr-test.ksef.mf.gov.pl/certificate/Nip/1111111111/1111111111/01/abc");
+    let sig = key.sign_pss_or_ecdsa(b"qr-test.ksef.mf.gov.pl/certificate/Nip/1111111111/1111111111/01/abc");
     assert_eq!(sig.len(), 64);
     let vk = p256::ecdsa::VerifyingKey::from(secret.public_key());
     let parsed = p256::ecdsa::Signature::from_slice(&sig).unwrap();
     use p256::ecdsa::signature::Verifier;
     vk.verify(b"qr-test.ksef.mf.gov.pl/certificate/Nip/1111111111/1111111111/01/abc", &parsed).unwrap();
+}
+
+#[test]
+fn xades_auth_request_is_signed_over_canonical_bytes() {
+    use ksef_client::signing::SigningKey;
+    use ksef_client::xades::{self, SubjectIdentifierType};
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::signature::Verifier;
+
+    let ctx = ContextIdentifier::nip("5265877635");
+    let unsigned = xades::auth_token_request_xml(
+        "20250514-CR-226FB7B000-3ACF9BE4C0-10",
+        &ctx,
+        SubjectIdentifierType::CertificateSubject,
+        None,
+    );
+    let key = SigningKey::from_der(&crypto::b64_decode(KEY_B64).unwrap()).unwrap();
+    let time = "2026-11-21T12:00:00Z".parse().unwrap();
+    let signed = xades::sign_auth_token_request(&unsigned, &cert_der(), &key, time).unwrap();
+    println!("{signed}");
+
+    let between = |start: &str, end: &str| -> String {
+        let s = signed.find(start).unwrap();
+        let e = signed[s..].find(end).unwrap() + s + end.len();
+        signed[s..e].to_owned()
+    };
+    let value = |tag: &str, nth: usize| -> String {
+        let open = format!("<{tag}>");
+        let part = signed.split(&open).nth(nth).unwrap();
+        part[..part.find('<').unwrap()].to_owned()
+    };
+    // Enveloped transform: the document without ds:Signature is the unsigned request.
+    let signature = between("<ds:Signature ", "</ds:Signature>");
+    let body =
+        signed.trim_start_matches("<?xml version=\"1.0\" encoding=\"utf-8\"?>").replace(&signature, "");
+    assert_eq!(body, unsigned);
+    assert_eq!(value("ds:DigestValue", 1), crypto::sha256_b64(unsigned.as_bytes()));
+    let props = between("<xades:SignedProperties ", "</xades:SignedProperties>");
+    assert_eq!(value("ds:DigestValue", 2), crypto::sha256_b64(props.as_bytes()));
+    assert!(props.contains("<xades:SigningTime>2026-11-21T12:00:00Z</xades:SigningTime>"));
+    assert!(props.contains(">140185933842146704</ds:X509SerialNumber>"));
+    assert!(props.contains(&crypto::sha256_b64(&cert_der())));
+    // RSA-SHA256 (PKCS#1 v1.5) over SignedInfo with the certificate's key.
+    let signed_info = between("<ds:SignedInfo ", "</ds:SignedInfo>");
+    let sig = crypto::b64_decode(&value("ds:SignatureValue", 1)).unwrap();
+    let info = crypto::parse_certificate(&cert_der()).unwrap();
+    let public = crypto::rsa_public_key_from_spki(&info.spki_der).unwrap();
+    let verifier = VerifyingKey::<sha2::Sha256>::new(public);
+    verifier.verify(signed_info.as_bytes(), &Signature::try_from(sig.as_slice()).unwrap()).unwrap();
 }

@@ -73,7 +73,8 @@ async fn tls_mode_trusts_the_simulator_root() {
     // Without the extra root the handshake must fail.
     let env = Environment::parse(&s.sim.base_url()).unwrap();
     let untrusting =
-        KsefClient::new(env.clone(), ClientOptions { only_extra_roots: true, ..ClientOptions::default() }).unwrap();
+        KsefClient::new(env.clone(), ClientOptions { only_extra_roots: true, ..ClientOptions::default() })
+            .unwrap();
     let err = untrusting.auth_challenge().await.unwrap_err();
     assert_eq!(err.class(), ErrorClass::Transient, "{err:?}");
     // System roots plus the extra root (the production set-up) trust it too.
