@@ -183,6 +183,41 @@ mod tests {
         assert!(select(&list, KsefTokenEncryption, later).is_err());
     }
 
+    #[tokio::test]
+    async fn key_rejection_drops_cache_and_retries_once() {
+        use crate::error::{ApiError, ExceptionDetail};
+        let client = KsefClient::new(crate::Environment::Test, crate::ClientOptions::default()).unwrap();
+        let rejected = || {
+            KsefError::from(ApiError {
+                status: 400,
+                exceptions: vec![ExceptionDetail {
+                    code: 21470,
+                    description: String::new(),
+                    details: vec![],
+                }],
+                ..ApiError::default()
+            })
+        };
+        *client.inner.keys.state.lock().await =
+            Some(Cached { list: Arc::new(vec![]), fetched_at: Utc::now() });
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let result = client
+            .with_key_refresh(|| async {
+                let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n == 0 {
+                    Err(rejected())
+                } else {
+                    Ok(n)
+                }
+            })
+            .await;
+        assert_eq!(result.unwrap(), 1);
+        assert!(client.inner.keys.state.lock().await.is_none(), "cache must be dropped");
+        // A second rejection is returned to the caller (no endless loop).
+        let err = client.with_key_refresh(|| async { Err::<(), _>(rejected()) }).await.unwrap_err();
+        assert!(err.is_public_key_rejected());
+    }
+
     #[test]
     fn parses_list_ignoring_unknown_fields_and_usages() {
         let json = format!(
