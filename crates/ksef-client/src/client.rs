@@ -88,7 +88,7 @@ impl KsefClient {
         url: &str,
         bearer: Option<&SecretString>,
     ) -> RequestBuilder {
-        let rb = self.inner.http.request(method, url).header(ACCEPT, "application/json");
+        let rb = self.inner.http.request(method, url);
         let Some(token) = bearer else { return rb };
         match HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())) {
             Ok(mut value) => {
@@ -124,7 +124,7 @@ impl KsefClient {
         rb: RequestBuilder,
         what: &str,
     ) -> Result<T, KsefError> {
-        let resp = self.execute(rb, what).await?;
+        let resp = self.execute(rb.header(ACCEPT, "application/json"), what).await?;
         let body = resp.bytes().await?;
         serde_json::from_slice(&body).map_err(|e| KsefError::decode(what, e))
     }
