@@ -1,27 +1,8 @@
 //! Batch sessions: 20 invoices in a split, encrypted package.
 
-use std::io::Write;
-
 use serde_json::json;
 
-use crate::client::{aes_encrypt, b64, fixture, sha, Sim, NIP, TOKEN};
-
-/// Official sample `n` with its P_2 replaced, so that every copy is a distinct invoice.
-pub fn numbered_sample(n: usize, number: &str) -> Vec<u8> {
-    let xml = String::from_utf8(fixture(&format!("FA_3_Przyklad_{n}.xml"))).unwrap();
-    let start = xml.find("<P_2>").unwrap() + 5;
-    let end = xml.find("</P_2>").unwrap();
-    format!("{}{number}{}", &xml[..start], &xml[end..]).into_bytes()
-}
-
-pub fn zip_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, data) in files {
-        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
-        w.write_all(data).unwrap();
-    }
-    w.finish().unwrap().into_inner()
-}
+use crate::client::{aes_encrypt, b64, numbered_sample, sha, zip_of, Sim, NIP, TOKEN};
 
 #[tokio::test]
 async fn batch_of_twenty_with_one_duplicate_and_one_invalid() {

@@ -1,5 +1,7 @@
 //! A minimal KSeF client for driving the simulator over real HTTP (independent of ksef-client).
 
+use std::io::Write;
+
 use aes::cipher::{block_padding::Pkcs7, BlockEncryptMut, KeyIvInit};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -23,6 +25,23 @@ pub fn sha(data: &[u8]) -> String {
 
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// Official sample `n` with its P_2 replaced, so that every copy is a distinct invoice.
+pub fn numbered_sample(n: usize, number: &str) -> Vec<u8> {
+    let xml = String::from_utf8(fixture(&format!("FA_3_Przyklad_{n}.xml"))).unwrap();
+    let start = xml.find("<P_2>").unwrap() + 5;
+    let end = xml.find("</P_2>").unwrap();
+    format!("{}{number}{}", &xml[..start], &xml[end..]).into_bytes()
+}
+
+pub fn zip_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in files {
+        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
 }
 
 pub fn aes_encrypt(key: &[u8; 32], iv: &[u8; 16], plain: &[u8]) -> Vec<u8> {

@@ -3,8 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::batch::{numbered_sample, zip_of};
-use crate::client::{aes_encrypt, b64, fixture, sha, Sim, NIP, TOKEN};
+use crate::client::{aes_encrypt, b64, fixture, numbered_sample, sha, zip_of, Sim, NIP, TOKEN};
 
 /// OpenAPI 3.0 `nullable: true` → JSON Schema (`type: [t, "null"]`, or `anyOf` with null).
 fn translate(v: &mut Value) {
@@ -48,7 +47,11 @@ impl Spec {
     /// Errors of `body` against the schema of (`path`, `method`, `status`, `content_type`).
     fn check(&self, path: &str, method: &str, status: u16, content_type: &str, body: &Value) -> Vec<String> {
         let response = &self.paths[path][method]["responses"][status.to_string()];
-        let media = if content_type.starts_with("application/problem+json") { "application/problem+json" } else { "application/json" };
+        let media = if content_type.starts_with("application/problem+json") {
+            "application/problem+json"
+        } else {
+            "application/json"
+        };
         let Some(schema) = response["content"][media].get("schema") else {
             return vec![format!("{method} {path} {status}: no {media} schema in the spec")];
         };
@@ -58,8 +61,12 @@ impl Spec {
         root.insert("$schema".to_owned(), json!("https://json-schema.org/draft/2020-12/schema"));
         root.insert("components".to_owned(), self.components.clone());
         root.insert("allOf".to_owned(), json!([schema]));
-        let validator = jsonschema::options().should_validate_formats(true).build(&Value::Object(root)).unwrap();
-        validator.iter_errors(body).map(|e| format!("{method} {path} {status}: {e} at {}", e.instance_path())).collect()
+        let validator =
+            jsonschema::options().should_validate_formats(true).build(&Value::Object(root)).unwrap();
+        validator
+            .iter_errors(body)
+            .map(|e| format!("{method} {path} {status}: {e} at {}", e.instance_path()))
+            .collect()
     }
 }
 
@@ -70,7 +77,15 @@ struct Recorder<'a> {
 }
 
 impl Recorder<'_> {
-    async fn call(&mut self, method: &str, template: &str, path: &str, bearer: Option<&str>, body: Option<&Value>, problem: bool) -> Value {
+    async fn call(
+        &mut self,
+        method: &str,
+        template: &str,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<&Value>,
+        problem: bool,
+    ) -> Value {
         let mut req = self.sim.http.request(method.parse().unwrap(), self.sim.url(path));
         if let Some(b) = bearer {
             req = req.bearer_auth(b);
@@ -83,7 +98,8 @@ impl Recorder<'_> {
         }
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
-        let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let ct =
+            res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         let value: Value = res.json().await.unwrap_or(Value::Null);
         if ct.contains("json") {
             self.seen.push((template.to_owned(), method.to_lowercase(), status, ct, value.clone()));
@@ -99,7 +115,15 @@ async fn every_json_answer_matches_the_official_schemas() {
     let sim = Sim::start(ksef_simulator::SimulatorConfig::default()).await;
     sim.sim.add_token(NIP, TOKEN, &["InvoiceWrite", "InvoiceRead", "CredentialsManage"]);
     let mut r = Recorder { sim: &sim, seen: Vec::new() };
-    r.call("GET", "/security/public-key-certificates", "/security/public-key-certificates", None, None, false).await;
+    r.call(
+        "GET",
+        "/security/public-key-certificates",
+        "/security/public-key-certificates",
+        None,
+        None,
+        false,
+    )
+    .await;
     let (auth_ref, auth) = sim.init_auth(NIP, TOKEN).await;
     r.call("POST", "/auth/challenge", "/auth/challenge", None, None, false).await;
     r.call("GET", "/auth/{referenceNumber}", &format!("/auth/{auth_ref}"), Some(&auth), None, false).await;
@@ -129,12 +153,37 @@ async fn every_json_answer_matches_the_official_schemas() {
     let inv = sent["referenceNumber"].as_str().unwrap();
     sim.invoice_final(&access, s, inv).await;
     r.call("GET", "/sessions/{referenceNumber}", &format!("/sessions/{s}"), a, None, false).await;
-    r.call("GET", "/sessions/{referenceNumber}/invoices", &format!("/sessions/{s}/invoices"), a, None, false).await;
-    r.call("GET", "/sessions/{referenceNumber}/invoices/failed", &format!("/sessions/{s}/invoices/failed"), a, None, false).await;
-    r.call("GET", "/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}", &format!("/sessions/{s}/invoices/{inv}"), a, None, false).await;
+    r.call("GET", "/sessions/{referenceNumber}/invoices", &format!("/sessions/{s}/invoices"), a, None, false)
+        .await;
+    r.call(
+        "GET",
+        "/sessions/{referenceNumber}/invoices/failed",
+        &format!("/sessions/{s}/invoices/failed"),
+        a,
+        None,
+        false,
+    )
+    .await;
+    r.call(
+        "GET",
+        "/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}",
+        &format!("/sessions/{s}/invoices/{inv}"),
+        a,
+        None,
+        false,
+    )
+    .await;
     r.call("GET", "/sessions", "/sessions?sessionType=Online", a, None, false).await;
     r.call("GET", "/sessions", "/sessions", a, None, true).await;
-    r.call("GET", "/sessions/{referenceNumber}/upo/{upoReferenceNumber}", &format!("/sessions/{s}/upo/20260101-EU-0000000000-0000000000-00"), a, None, false).await;
+    r.call(
+        "GET",
+        "/sessions/{referenceNumber}/upo/{upoReferenceNumber}",
+        &format!("/sessions/{s}/upo/20260101-EU-0000000000-0000000000-00"),
+        a,
+        None,
+        false,
+    )
+    .await;
     // Batch.
     let archive = zip_of(&[("a.xml".to_owned(), numbered_sample(2, "C/1"))]);
     let key: [u8; 32] = rand::random();
@@ -150,13 +199,38 @@ async fn every_json_answer_matches_the_official_schemas() {
     let from = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
     let q = json!({"subjectType": "Subject1", "dateRange": {"dateType": "Invoicing", "from": from}});
     r.call("POST", "/invoices/query/metadata", "/invoices/query/metadata", a, Some(&q), false).await;
-    r.call("GET", "/invoices/ksef/{ksefNumber}", "/invoices/ksef/9999999999-20260101-000000000000-00", a, None, false).await;
+    r.call(
+        "GET",
+        "/invoices/ksef/{ksefNumber}",
+        "/invoices/ksef/9999999999-20260101-000000000000-00",
+        a,
+        None,
+        false,
+    )
+    .await;
     // Tokens, permissions, limits.
-    let created = r.call("POST", "/tokens", "/tokens", a, Some(&json!({"permissions": ["InvoiceRead"], "description": "conformance"})), false).await;
+    let created = r
+        .call(
+            "POST",
+            "/tokens",
+            "/tokens",
+            a,
+            Some(&json!({"permissions": ["InvoiceRead"], "description": "conformance"})),
+            false,
+        )
+        .await;
     r.call("GET", "/tokens", "/tokens", a, None, false).await;
     let t = created["referenceNumber"].as_str().unwrap();
     r.call("GET", "/tokens/{referenceNumber}", &format!("/tokens/{t}"), a, None, false).await;
-    r.call("POST", "/permissions/query/personal/grants", "/permissions/query/personal/grants", a, Some(&json!({})), false).await;
+    r.call(
+        "POST",
+        "/permissions/query/personal/grants",
+        "/permissions/query/personal/grants",
+        a,
+        Some(&json!({})),
+        false,
+    )
+    .await;
     r.call("GET", "/rate-limits", "/rate-limits", a, None, false).await;
     r.call("GET", "/limits/context", "/limits/context", a, None, false).await;
     // 401 and 403.
@@ -177,6 +251,7 @@ async fn every_json_answer_matches_the_official_schemas() {
     // The checker itself rejects a wrong shape (short challenge, missing fields, bad date-time).
     let wrong = json!({"challenge": "short", "timestamp": "yesterday", "timestampMs": 1});
     assert_eq!(spec.check("/auth/challenge", "post", 200, "application/json", &wrong).len(), 3);
-    let errors: Vec<String> = r.seen.iter().flat_map(|(p, m, st, ct, body)| spec.check(p, m, *st, ct, body)).collect();
+    let errors: Vec<String> =
+        r.seen.iter().flat_map(|(p, m, st, ct, body)| spec.check(p, m, *st, ct, body)).collect();
     assert!(errors.is_empty(), "{} answers checked, errors:\n{}", r.seen.len(), errors.join("\n"));
 }
