@@ -8,7 +8,8 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::ids::{ksef_number, reference_number};
-use crate::state::{Accepted, Db, Invoice, Outcome};
+use crate::state::{Accepted, Db, Invoice, Outcome, SessionKind};
+use crate::time;
 
 /// Hard size limits (API_BRIEF §10).
 const MAX_INVOICE: usize = 1_000_000;
@@ -33,10 +34,15 @@ pub fn register(state: &AppState, db: &mut Db, session_ref: &str, received: Rece
     let reference = reference_number("EE", now);
     state.counters.received(&context_nip);
     let ready_at = now + state.delay();
+    // Invoicing date: time of sending (online) or of opening the session (batch).
+    let invoicing = if session.kind == SessionKind::Batch { session.created } else { now };
     let (outcome, invoice_number) = match &received.xml {
         None => (rejected(435, "Błąd odszyfrowania pliku", "Nie udało się odszyfrować faktury."), None),
         Some(xml) => decide(state, db, &context_nip, session_ref, xml, ready_at),
     };
+    // Automatic offline marking: P_1 on an earlier Warsaw day than the invoicing date.
+    let offline = received.offline
+        || matches!(&outcome, Outcome::Accepted(a) if a.issue_date < time::warsaw_date(invoicing));
     match &outcome {
         Outcome::Accepted(acc) => {
             state.counters.accepted(&context_nip);
@@ -54,9 +60,10 @@ pub fn register(state: &AppState, db: &mut Db, session_ref: &str, received: Rece
         file_name: received.file_name,
         invoice_number,
         received: now,
+        invoicing,
         ready_at,
         stuck: state.faults.read().hold_invoices,
-        offline: received.offline,
+        offline,
         outcome,
     };
     db.invoices.insert(reference.clone(), invoice);
@@ -105,6 +112,11 @@ fn decide(
     if facts.seller_nip != context_nip {
         let detail = format!("NIP sprzedawcy {} różni się od NIP kontekstu {context_nip}.", facts.seller_nip);
         return (rejected(410, "Nieprawidłowy zakres uprawnień", &detail), number);
+    }
+    if facts.issue_date > time::warsaw_date(Utc::now()) {
+        let detail =
+            format!("Data wystawienia (P_1) {} jest późniejsza niż data przyjęcia.", facts.issue_date);
+        return (rejected(450, "Błąd weryfikacji semantyki dokumentu faktury", &detail), number);
     }
     let key = (facts.seller_nip.clone(), facts.invoice_type.clone(), facts.invoice_number.clone());
     if let Some((orig_ksef, orig_session)) = db.duplicates.get(&key) {

@@ -36,6 +36,8 @@ pub struct AuthOp {
     pub description: &'static str,
     pub details: Vec<String>,
     pub redeemed: bool,
+    /// Revoked through `DELETE /auth/sessions/...` (status 425, refresh refused).
+    pub revoked: bool,
     pub last_refresh: Option<DateTime<Utc>>,
     pub refresh_valid_until: Option<DateTime<Utc>>,
 }
@@ -136,6 +138,8 @@ pub struct Invoice {
     pub file_name: Option<String>,
     pub invoice_number: Option<String>,
     pub received: DateTime<Utc>,
+    /// `invoicingDate`: time of sending (online) or of opening the session (batch).
+    pub invoicing: DateTime<Utc>,
     pub ready_at: DateTime<Utc>,
     /// Held in 150 by fault injection until released.
     pub stuck: bool,
@@ -201,6 +205,12 @@ impl Db {
         }
         let granted = self.granted.get(&(context.to_owned(), token_nip.to_owned()));
         token_perms.iter().filter(|p| granted.is_some_and(|g| g.contains(*p))).cloned().collect()
+    }
+
+    /// Stores a new session (listing keeps creation order).
+    pub fn add_session(&mut self, session: Session) {
+        self.session_order.push(session.reference.clone());
+        self.sessions.insert(session.reference.clone(), session);
     }
 
     /// The token record with this reference number.

@@ -127,6 +127,7 @@ async fn ksef_token(
             description,
             details,
             redeemed: false,
+            revoked: false,
             last_refresh: None,
             refresh_valid_until: None,
         },
@@ -189,7 +190,7 @@ fn judge(db: &Db, plain: Option<&str>, challenge_ts: i64, nip: &str) -> Verdict 
     (200, "Uwierzytelnianie zakończone sukcesem", Vec::new(), Some(rec.reference.clone()), permissions)
 }
 
-fn op_not_found() -> ApiError {
+pub fn op_not_found() -> ApiError {
     ApiError::exception(21304, "Brak uwierzytelnienia o podanym numerze referencyjnym.")
 }
 
@@ -205,15 +206,22 @@ async fn status(
     }
     let db = state.db.lock();
     let op = db.auth_ops.get(&reference).ok_or_else(op_not_found)?;
-    let now = Utc::now();
-    let status = if now < op.ready_at {
+    Ok(HttpResponse::Ok().json(op_json(op, Utc::now())))
+}
+
+/// `AuthenticationOperationStatusResponse` of an operation at `now`.
+pub fn op_json(op: &AuthOp, now: chrono::DateTime<Utc>) -> serde_json::Value {
+    let status = if op.revoked {
+        json!({"code": 425, "description": "Uwierzytelnienie unieważnione",
+            "details": ["Uwierzytelnienie i powiązane refresh tokeny zostały unieważnione przez użytkownika"]})
+    } else if now < op.ready_at {
         json!({"code": 100, "description": "Uwierzytelnianie w toku"})
     } else if op.details.is_empty() {
         json!({"code": op.code, "description": op.description})
     } else {
         json!({"code": op.code, "description": op.description, "details": op.details})
     };
-    Ok(HttpResponse::Ok().json(json!({
+    json!({
         "startDate": time::fmt(op.start),
         "authenticationMethod": "Token",
         "authenticationMethodInfo": {"category": "Token", "code": "token.ksef", "displayName": "Token KSeF"},
@@ -221,7 +229,7 @@ async fn status(
         "isTokenRedeemed": op.redeemed,
         "lastTokenRefreshDate": op.last_refresh.map(time::fmt),
         "refreshTokenValidUntil": op.refresh_valid_until.map(time::fmt),
-    })))
+    })
 }
 
 fn not_authorised(detail: &str) -> ApiError {
@@ -267,6 +275,9 @@ async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Http
     let claims = state.bearer_claims(&req, TokenKind::RefreshToken)?;
     let mut db = state.db.lock();
     let op = db.auth_ops.get(&claims.auth_ref).ok_or_else(op_not_found)?;
+    if op.revoked {
+        return Err(not_authorised("Sesja uwierzytelnienia została unieważniona."));
+    }
     let permissions = live_permissions(&db, op)?;
     let (access, until) =
         state.jwt.issue(Claims { permissions, ..claims.clone() }, TokenKind::ContextToken, ACCESS_TOKEN_TTL);

@@ -97,9 +97,7 @@ async fn open(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) ->
         processing: false,
     });
     let reference = session.reference.clone();
-    let mut db = state.db.lock();
-    db.session_order.push(reference.clone());
-    db.sessions.insert(reference.clone(), session);
+    state.db.lock().add_session(session);
     Ok(HttpResponse::Created().json(json!({"referenceNumber": reference, "partUploadRequests": uploads})))
 }
 

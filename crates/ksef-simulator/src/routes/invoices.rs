@@ -1,7 +1,7 @@
 //! Reading invoices: download by KSeF number and the metadata query (seller and buyer views).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -90,18 +90,17 @@ struct Filters {
     invoicing_mode: Option<String>,
 }
 
-/// ISO-8601 date-time; without an offset it is Warsaw time, taken here as CET (+01:00) – the
-/// simulator has no time-zone database, so summer-time boundaries are an hour off.
+/// ISO-8601 date-time; without an offset it is Warsaw time (API_BRIEF §2).
 fn parse_time(text: &str) -> ApiResult<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
-    let cet = FixedOffset::east_opt(3600).ok_or_else(|| ApiError::validation("offset"))?;
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .and_then(|n| n.and_local_timezone(cet).single())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::validation(format!("Nieprawidłowa data: {text}")))
+        .map(|n| {
+            let as_utc = n.and_utc();
+            as_utc - time::warsaw_offset(as_utc)
+        })
+        .map_err(|_| ApiError::validation(format!("Nieprawidłowa data: {text}")))
 }
 
 /// `InvoiceType` name of an FA(3) RodzajFaktury.
@@ -136,7 +135,7 @@ fn matches(
     };
     let at = match f.date_range.date_type.as_str() {
         "Issue" => a.issue_date.and_hms_opt(12, 0, 0).map_or(inv.received, |d| d.and_utc()),
-        "Invoicing" => inv.received,
+        "Invoicing" => inv.invoicing,
         _ => inv.ready_at,
     };
     let in_range = if f.date_range.date_type == "Issue" {
@@ -181,7 +180,7 @@ fn metadata(inv: &Invoice, a: &Accepted) -> Value {
         "ksefNumber": a.ksef_number,
         "invoiceNumber": inv.invoice_number.clone().unwrap_or_default(),
         "issueDate": a.issue_date.format("%Y-%m-%d").to_string(),
-        "invoicingDate": time::fmt(inv.received),
+        "invoicingDate": time::fmt(inv.invoicing),
         "acquisitionDate": time::fmt(inv.ready_at),
         "permanentStorageDate": time::fmt(inv.ready_at),
         "seller": {"nip": a.seller_nip, "name": a.seller_name},

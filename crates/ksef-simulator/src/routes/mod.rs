@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod auth_sessions;
 pub mod batch;
 pub mod invoices;
 pub mod latarnia;

@@ -104,9 +104,7 @@ async fn open(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) ->
     let key = unwrap_key(&state, &body.encryption)?;
     let session = new_session(SessionKind::Online, &claims, key);
     let body = json!({"referenceNumber": session.reference, "validUntil": time::fmt(session.valid_until)});
-    let mut db = state.db.lock();
-    db.session_order.push(session.reference.clone());
-    db.sessions.insert(session.reference.clone(), session);
+    state.db.lock().add_session(session);
     Ok(HttpResponse::Created().json(body))
 }
 

@@ -159,7 +159,7 @@ pub fn invoice_json(state: &AppState, inv: &Invoice, now: DateTime<Utc>) -> Valu
         "ordinalNumber": inv.ordinal,
         "referenceNumber": inv.reference,
         "invoiceHash": inv.hash,
-        "invoicingDate": time::fmt(inv.received),
+        "invoicingDate": time::fmt(inv.invoicing),
         "invoicingMode": if inv.offline { "Offline" } else { "Online" },
         "status": status,
     });
@@ -308,16 +308,26 @@ pub fn xml_response(xml: impl Into<Vec<u8>>) -> HttpResponse {
         .body(bytes)
 }
 
+/// The common part of the three UPO routes: authorise, find the caller's session, answer the XML.
+fn upo_answer(
+    state: &AppState,
+    req: &HttpRequest,
+    reference: &str,
+    find: impl FnOnce(&Db) -> Option<String>,
+) -> ApiResult<HttpResponse> {
+    let claims = state.access(req, READ)?;
+    let db = state.db.lock();
+    own_session(&db, &claims, reference)?;
+    find(&db).map(xml_response).ok_or_else(no_upo)
+}
+
 async fn upo_by_ref(
     state: web::Data<AppState>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let claims = state.access(&req, READ)?;
     let (reference, invoice_ref) = path.into_inner();
-    let db = state.db.lock();
-    own_session(&db, &claims, &reference)?;
-    invoice_upo_xml(&db, &reference, &invoice_ref).map(xml_response).ok_or_else(no_upo)
+    upo_answer(&state, &req, &reference, |db| invoice_upo_xml(db, &reference, &invoice_ref))
 }
 
 async fn upo_by_ksef(
@@ -325,12 +335,8 @@ async fn upo_by_ksef(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let claims = state.access(&req, READ)?;
     let (reference, ksef) = path.into_inner();
-    let db = state.db.lock();
-    own_session(&db, &claims, &reference)?;
-    let invoice_ref = db.by_ksef.get(&ksef).cloned().ok_or_else(no_upo)?;
-    invoice_upo_xml(&db, &reference, &invoice_ref).map(xml_response).ok_or_else(no_upo)
+    upo_answer(&state, &req, &reference, |db| invoice_upo_xml(db, &reference, db.by_ksef.get(&ksef)?))
 }
 
 async fn session_upo(
@@ -338,9 +344,6 @@ async fn session_upo(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    let claims = state.access(&req, READ)?;
     let (reference, upo_ref) = path.into_inner();
-    let db = state.db.lock();
-    own_session(&db, &claims, &reference)?;
-    session_upo_xml(&db, &reference, &upo_ref).map(xml_response).ok_or_else(no_upo)
+    upo_answer(&state, &req, &reference, |db| session_upo_xml(db, &reference, &upo_ref))
 }

@@ -108,3 +108,19 @@ async fn bad_tokens_fail_with_official_codes() {
         .await;
     assert_eq!(st["status"]["code"], 450);
 }
+
+#[tokio::test]
+async fn auth_sessions_list_and_revoke() {
+    let sim = Sim::with_token().await;
+    let (access, refresh) = sim.login(NIP, TOKEN).await;
+    let (status, list) = sim.get("/auth/sessions", &access).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["isCurrent"], true);
+    let res = sim.http.delete(sim.url("/auth/sessions/current")).bearer_auth(&refresh).send().await.unwrap();
+    assert_eq!(res.status(), 204);
+    let (status, res) = sim.post("/auth/token/refresh", Some(&refresh), &json!(null)).await;
+    assert_eq!((status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()), (400, json!(21301)));
+    let (_, list) = sim.get("/auth/sessions", &access).await;
+    assert_eq!(list["items"][0]["status"]["code"], 425);
+}

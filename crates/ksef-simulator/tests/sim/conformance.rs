@@ -231,6 +231,7 @@ async fn every_json_answer_matches_the_official_schemas() {
         false,
     )
     .await;
+    r.call("GET", "/auth/sessions", "/auth/sessions", a, None, false).await;
     r.call("GET", "/rate-limits", "/rate-limits", a, None, false).await;
     r.call("GET", "/limits/context", "/limits/context", a, None, false).await;
     // 401 and 403.

@@ -113,3 +113,20 @@ async fn tls_serves_https_on_localhost() {
     assert_eq!(status, 202);
     sim.sim.stop().await;
 }
+
+#[tokio::test]
+async fn admin_route_scripts_errors_and_latency() {
+    let sim = Sim::with_token().await;
+    let origin = sim.base.trim_end_matches("/v2").to_owned();
+    let settings = json!({"error_rate": 1.0, "latency_ms": 50});
+    let res = sim.http.put(format!("{origin}/sim/admin/faults")).json(&settings).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let started = std::time::Instant::now();
+    let (status, _) = sim.get("/security/public-key-certificates", "").await;
+    assert!([500, 502, 503].contains(&status), "{status}");
+    assert!(started.elapsed() >= Duration::from_millis(50));
+    // Admin and storage routes are never faulted; resetting restores service.
+    sim.http.put(format!("{origin}/sim/admin/faults")).json(&json!({})).send().await.unwrap();
+    assert_eq!(sim.get("/security/public-key-certificates", "").await.0, 200);
+    assert_eq!(sim.sim.counters().faults_injected, 1);
+}

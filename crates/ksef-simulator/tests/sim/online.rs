@@ -27,7 +27,11 @@ async fn online_send_of_official_sample_is_accepted_with_upo() {
     let hash = res.headers()["x-ms-meta-hash"].to_str().unwrap().to_owned();
     let upo = res.bytes().await.unwrap();
     assert_eq!(hash, sha(&upo));
+    assert_eq!(ksef_fa3::UpoSchema::load().unwrap().validate(&upo), vec![]);
     let upo = String::from_utf8(upo.to_vec()).unwrap();
+    // P_1 (2026-02-15) is before the sending day: KSeF marks the invoice Offline automatically.
+    assert_eq!(inv["invoicingMode"], "Offline");
+    assert!(upo.contains("<TrybWysylki>Offline</TrybWysylki>"));
     assert!(upo.contains(&format!("<NumerKSeFDokumentu>{ksef}</NumerKSeFDokumentu>")));
     // The same UPO through the API.
     let res = sim
