@@ -35,10 +35,11 @@ pub fn register(state: &AppState, db: &mut Db, session_ref: &str, received: Rece
     state.counters.received(&context_nip);
     let ready_at = now + state.delay();
     // Invoicing date: time of sending (online) or of opening the session (batch).
-    let invoicing = if session.kind == SessionKind::Batch { session.created } else { now };
+    let batch = session.kind == SessionKind::Batch;
+    let invoicing = if batch { session.created } else { now };
     let (outcome, invoice_number) = match &received.xml {
         None => (rejected(435, "Błąd odszyfrowania pliku", "Nie udało się odszyfrować faktury."), None),
-        Some(xml) => decide(state, db, &context_nip, session_ref, xml, ready_at),
+        Some(xml) => decide(state, db, (&context_nip, session_ref, batch), xml, ready_at),
     };
     // Automatic offline marking: P_1 on an earlier Warsaw day than the invoicing date.
     let offline = received.offline
@@ -86,8 +87,7 @@ fn rejected(code: u16, description: &str, detail: &str) -> Outcome {
 fn decide(
     state: &AppState,
     db: &mut Db,
-    context_nip: &str,
-    session_ref: &str,
+    (context_nip, session_ref, batch): (&str, &str, bool),
     xml: &[u8],
     ready_at: chrono::DateTime<Utc>,
 ) -> (Outcome, Option<String>) {
@@ -108,6 +108,11 @@ fn decide(
     if xml.len() > limit {
         let detail = format!("Rozmiar faktury {} B przekracza limit {limit} B.", xml.len());
         return (rejected(430, "Błąd weryfikacji pliku faktury", &detail), number);
+    }
+    // Attachments: batch only, and only after the context's consent (API_BRIEF §7).
+    if facts.has_attachment && (!batch || !db.attachments_allowed.contains(context_nip)) {
+        let detail = "Faktury z załącznikiem można wysyłać tylko w sesji wsadowej, po zgłoszeniu zgody.";
+        return (rejected(415, "Brak możliwości wysyłania faktury z załącznikiem", detail), number);
     }
     if facts.seller_nip != context_nip {
         let detail = format!("NIP sprzedawcy {} różni się od NIP kontekstu {context_nip}.", facts.seller_nip);

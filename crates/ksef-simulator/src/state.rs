@@ -192,6 +192,8 @@ pub struct Db {
     /// Permissions granted through `/testdata/permissions`: (context NIP, authorized NIP) → permissions.
     /// A token of the authorized NIP then authenticates in the context (the accounting-office case).
     pub granted: HashMap<(String, String), HashSet<String>>,
+    /// Contexts allowed to send invoices with attachments (`/testdata/attachment`).
+    pub attachments_allowed: HashSet<String>,
     /// Test subjects and persons created through `/testdata/subject` and `/testdata/person`.
     pub test_subjects: HashSet<String>,
 }

@@ -27,10 +27,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn challenge(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let now = time::now_ms();
     let challenge = reference_number("CR", now);
-    state.db.lock().challenges.insert(
+    let mut db = state.db.lock();
+    // Forget expired challenges now and then, so long benchmarks do not grow memory.
+    if db.challenges.len() > 10_000 {
+        db.challenges.retain(|_, c| now < c.created + CHALLENGE_TTL);
+    }
+    db.challenges.insert(
         challenge.clone(),
         ChallengeRec { timestamp_ms: now.timestamp_millis(), created: now, used: false },
     );
+    drop(db);
     HttpResponse::Ok().json(json!({
         "challenge": challenge,
         "timestamp": time::fmt(now),

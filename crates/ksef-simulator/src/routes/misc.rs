@@ -13,7 +13,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/sessions", web::get().to(list_sessions))
         .route("/rate-limits", web::get().to(rate_limits))
         .route("/limits/context", web::get().to(context_limits))
-        .route("/permissions/query/personal/grants", web::post().to(personal_grants));
+        .route("/permissions/query/personal/grants", web::post().to(personal_grants))
+        .route("/permissions/attachments/status", web::get().to(attachments_status));
 }
 
 /// `CommonSessionStatus` of a session status code.
@@ -107,4 +108,10 @@ async fn personal_grants(state: web::Data<AppState>, req: HttpRequest) -> ApiRes
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({"permissions": permissions, "hasMore": false})))
+}
+
+async fn attachments_status(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let claims = state.access(&req, &[])?;
+    let allowed = state.db.lock().attachments_allowed.contains(&claims.context_value);
+    Ok(HttpResponse::Ok().json(json!({"isAttachmentAllowed": allowed})))
 }

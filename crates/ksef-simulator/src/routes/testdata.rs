@@ -14,6 +14,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/testdata/person/remove", web::post().to(person_remove))
         .route("/testdata/permissions", web::post().to(grant))
         .route("/testdata/permissions/revoke", web::post().to(revoke))
+        .route("/testdata/attachment", web::post().to(allow_attachments))
+        .route("/testdata/attachment/revoke", web::post().to(revoke_attachments))
         .route("/testdata/context/block", web::post().to(block))
         .route("/testdata/context/unblock", web::post().to(unblock));
 }
@@ -114,4 +116,15 @@ async fn unblock(state: web::Data<AppState>, body: web::Json<BlockRequest>) -> A
     let ctx = context_of(&body)?;
     state.db.lock().blocked_contexts.remove(&ctx);
     Ok(HttpResponse::Ok().finish())
+}
+
+/// Allows invoices with attachments in a context.
+async fn allow_attachments(state: web::Data<AppState>, body: web::Json<PersonRequest>) -> HttpResponse {
+    state.db.lock().attachments_allowed.insert(body.nip.clone());
+    HttpResponse::Ok().finish()
+}
+
+async fn revoke_attachments(state: web::Data<AppState>, body: web::Json<PersonRequest>) -> HttpResponse {
+    state.db.lock().attachments_allowed.remove(&body.nip);
+    HttpResponse::Ok().finish()
 }

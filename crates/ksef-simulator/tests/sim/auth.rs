@@ -120,7 +120,10 @@ async fn auth_sessions_list_and_revoke() {
     let res = sim.http.delete(sim.url("/auth/sessions/current")).bearer_auth(&refresh).send().await.unwrap();
     assert_eq!(res.status(), 204);
     let (status, res) = sim.post("/auth/token/refresh", Some(&refresh), &json!(null)).await;
-    assert_eq!((status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()), (400, json!(21301)));
+    assert_eq!(
+        (status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()),
+        (400, json!(21301))
+    );
     let (_, list) = sim.get("/auth/sessions", &access).await;
     assert_eq!(list["items"][0]["status"]["code"], 425);
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::client::{aes_encrypt, b64, numbered_sample, sha, zip_of, Sim, NIP, TOKEN};
+use crate::client::{b64, fixture, numbered_sample, sha, Sim, NIP, TOKEN};
 
 #[tokio::test]
 async fn batch_of_twenty_with_one_duplicate_and_one_invalid() {
@@ -13,20 +13,7 @@ async fn batch_of_twenty_with_one_duplicate_and_one_invalid() {
         .collect();
     files.push(("dup.xml".to_owned(), numbered_sample(4, "B/3/2026")));
     files.push(("broken.xml".to_owned(), b"<Faktura><oops/></Faktura>".to_vec()));
-    let archive = zip_of(&files);
-    let key: [u8; 32] = rand::random();
-    let iv: [u8; 16] = rand::random();
-    let half = archive.len() / 2;
-    let parts: Vec<Vec<u8>> =
-        [&archive[..half], &archive[half..]].iter().map(|p| aes_encrypt(&key, &iv, p)).collect();
-    let (rsa_key, key_id) = sim.public_key("SymmetricKeyEncryption").await;
-    let wrapped = rsa_key.encrypt(&mut rand::rngs::OsRng, rsa::Oaep::new::<sha2::Sha256>(), &key).unwrap();
-    let body = json!({
-        "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-        "batchFile": {"fileSize": archive.len(), "fileHash": sha(&archive), "compressionType": "Zip",
-            "fileParts": parts.iter().enumerate().map(|(i, p)| json!({"ordinalNumber": i + 1, "fileSize": p.len(), "fileHash": sha(p)})).collect::<Vec<_>>()},
-        "encryption": {"encryptedSymmetricKey": b64(&wrapped), "initializationVector": b64(&iv), "publicKeyId": key_id},
-    });
+    let (body, parts) = sim.batch_plan(&files, 2).await;
     let (status, opened) = sim.post("/sessions/batch", Some(&access), &body).await;
     assert_eq!(status, 201, "{opened}");
     let reference = opened["referenceNumber"].as_str().unwrap();
@@ -125,4 +112,24 @@ async fn batch_declarations_are_checked() {
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn attachments_need_batch_and_consent() {
+    let sim = Sim::with_token().await;
+    let (access, _) = sim.login(NIP, TOKEN).await;
+    let with_attachment = fixture("FA_3_Przyklad_24.xml");
+    // Online: refused with 415 even with consent.
+    let session = sim.open_online(&access).await;
+    let (_, sent) = sim.send(&access, &session, &with_attachment).await;
+    let inv = sim.invoice_final(&access, &session.reference, sent["referenceNumber"].as_str().unwrap()).await;
+    assert_eq!(inv["status"]["code"], 415, "{inv}");
+    let (_, st) = sim.get("/permissions/attachments/status", &access).await;
+    assert_eq!(st["isAttachmentAllowed"], false);
+    assert_eq!(sim.post("/testdata/attachment", None, &json!({"nip": NIP})).await.0, 200);
+    let (_, st) = sim.get("/permissions/attachments/status", &access).await;
+    assert_eq!(st["isAttachmentAllowed"], true);
+    let reference = sim.send_batch(&access, &[("att.xml".to_owned(), with_attachment)]).await;
+    let (_, list) = sim.get(&format!("/sessions/{reference}/invoices"), &access).await;
+    assert_eq!(list["invoices"][0]["status"]["code"], 200, "{list}");
 }

@@ -198,4 +198,55 @@ impl Sim {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
+
+    /// The `POST /sessions/batch` body for a ZIP of `files` split into `parts` encrypted parts.
+    pub async fn batch_plan(&self, files: &[(String, Vec<u8>)], parts: usize) -> (Value, Vec<Vec<u8>>) {
+        let archive = zip_of(files);
+        let key: [u8; 32] = rand::random();
+        let iv: [u8; 16] = rand::random();
+        let chunk = archive.len().div_ceil(parts);
+        let encrypted: Vec<Vec<u8>> = archive.chunks(chunk).map(|p| aes_encrypt(&key, &iv, p)).collect();
+        let (rsa_key, key_id) = self.public_key("SymmetricKeyEncryption").await;
+        let wrapped = rsa_key.encrypt(&mut rand::rngs::OsRng, Oaep::new::<Sha256>(), &key).unwrap();
+        let declared: Vec<Value> = encrypted
+            .iter()
+            .enumerate()
+            .map(|(i, p)| json!({"ordinalNumber": i + 1, "fileSize": p.len(), "fileHash": sha(p)}))
+            .collect();
+        let body = json!({
+            "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
+            "batchFile": {"fileSize": archive.len(), "fileHash": sha(&archive), "compressionType": "Zip", "fileParts": declared},
+            "encryption": {"encryptedSymmetricKey": b64(&wrapped), "initializationVector": b64(&iv), "publicKeyId": key_id},
+        });
+        (body, encrypted)
+    }
+
+    /// Uploads the parts to the pre-signed URLs of an open answer (no bearer token).
+    pub async fn upload_parts(&self, opened: &Value, parts: &[Vec<u8>]) {
+        for (upload, part) in opened["partUploadRequests"].as_array().unwrap().iter().zip(parts) {
+            assert_eq!(upload["method"], "PUT");
+            let res = self
+                .http
+                .put(upload["url"].as_str().unwrap())
+                .header("x-ms-blob-type", "BlockBlob")
+                .body(part.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+        }
+    }
+
+    /// Sends `files` in a batch session (open, upload, close); returns the session reference.
+    pub async fn send_batch(&self, access: &str, files: &[(String, Vec<u8>)]) -> String {
+        let (body, parts) = self.batch_plan(files, 1).await;
+        let (status, opened) = self.post("/sessions/batch", Some(access), &body).await;
+        assert_eq!(status, 201, "{opened}");
+        self.upload_parts(&opened, &parts).await;
+        let reference = opened["referenceNumber"].as_str().unwrap().to_owned();
+        let (status, _) =
+            self.post(&format!("/sessions/batch/{reference}/close"), Some(access), &json!(null)).await;
+        assert_eq!(status, 204);
+        reference
+    }
 }

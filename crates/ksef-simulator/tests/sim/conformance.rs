@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::client::{aes_encrypt, b64, fixture, numbered_sample, sha, zip_of, Sim, NIP, TOKEN};
+use crate::client::{fixture, numbered_sample, sha, Sim, NIP, TOKEN};
 
 /// OpenAPI 3.0 `nullable: true` → JSON Schema (`type: [t, "null"]`, or `anyOf` with null).
 fn translate(v: &mut Value) {
@@ -185,15 +185,7 @@ async fn every_json_answer_matches_the_official_schemas() {
     )
     .await;
     // Batch.
-    let archive = zip_of(&[("a.xml".to_owned(), numbered_sample(2, "C/1"))]);
-    let key: [u8; 32] = rand::random();
-    let iv: [u8; 16] = rand::random();
-    let part = aes_encrypt(&key, &iv, &archive);
-    let (rsa_key, key_id) = sim.public_key("SymmetricKeyEncryption").await;
-    let wrapped = rsa_key.encrypt(&mut rand::rngs::OsRng, rsa::Oaep::new::<sha2::Sha256>(), &key).unwrap();
-    let batch = json!({"formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-        "batchFile": {"fileSize": archive.len(), "fileHash": sha(&archive), "fileParts": [{"ordinalNumber": 1, "fileSize": part.len(), "fileHash": sha(&part)}]},
-        "encryption": {"encryptedSymmetricKey": b64(&wrapped), "initializationVector": b64(&iv), "publicKeyId": key_id}});
+    let (batch, _) = sim.batch_plan(&[("a.xml".to_owned(), numbered_sample(2, "C/1"))], 1).await;
     r.call("POST", "/sessions/batch", "/sessions/batch", a, Some(&batch), false).await;
     // Reading.
     let from = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
