@@ -55,3 +55,45 @@ impl SimulatorArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::SimulatorArgs;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SimulatorArgs,
+    }
+
+    #[test]
+    fn parses_the_documented_flags() {
+        let cli = Cli::try_parse_from([
+            "simulator",
+            "--listen",
+            "127.0.0.1:9000",
+            "--token",
+            "9999999999:secret:InvoiceWrite",
+            "--token",
+            "1111111111:other",
+            "--latency-ms",
+            "5",
+            "--fault-rate",
+            "0.1",
+            "--tls",
+            "--processing-delay-ms",
+            "0",
+            "--rate-limit-scale",
+            "100",
+        ]);
+        let config = cli.map(|c| c.args.to_config()).ok();
+        let config = config.as_ref();
+        assert_eq!(config.map(|c| c.tokens.len()), Some(2));
+        assert_eq!(config.map(|c| c.tls), Some(true));
+        assert_eq!(config.map(|c| c.latency.as_millis()), Some(5));
+        assert_eq!(config.map(|c| c.effective_rate_limit_scale()), Some(100.0));
+        assert!(Cli::try_parse_from(["simulator", "--token", "bad"]).is_err());
+    }
+}
