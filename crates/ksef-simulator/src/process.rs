@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::ids::{ksef_number, reference_number};
 use crate::state::{Accepted, Db, Invoice, Outcome, SessionKind};
 use crate::time;
+use crate::validate::{Facts, Rejection};
 
 /// Hard size limits (API_BRIEF §10).
 const MAX_INVOICE: usize = 1_000_000;
@@ -23,6 +24,23 @@ pub struct Received {
     pub hash: String,
     pub file_name: Option<String>,
     pub offline: bool,
+    /// The gate's verdict on `xml` (`None` when decryption failed).
+    verdict: Option<Result<Facts, Rejection>>,
+}
+
+impl Received {
+    /// Runs the FA(3) gate on the bytes; called before taking the state lock, since XSD
+    /// validation is the expensive part of receiving an invoice.
+    pub fn checked(
+        state: &AppState,
+        xml: Option<Vec<u8>>,
+        hash: String,
+        file_name: Option<String>,
+        offline: bool,
+    ) -> Self {
+        let verdict = xml.as_deref().map(|x| state.validator.check(x));
+        Self { xml, hash, file_name, offline, verdict }
+    }
 }
 
 /// Registers an invoice in `session_ref`; returns its invoice reference number.
@@ -37,9 +55,10 @@ pub fn register(state: &AppState, db: &mut Db, session_ref: &str, received: Rece
     // Invoicing date: time of sending (online) or of opening the session (batch).
     let batch = session.kind == SessionKind::Batch;
     let invoicing = if batch { session.created } else { now };
-    let (outcome, invoice_number) = match &received.xml {
+    let size = received.xml.as_ref().map_or(0, Vec::len);
+    let (outcome, invoice_number) = match received.verdict {
         None => (rejected(435, "Błąd odszyfrowania pliku", "Nie udało się odszyfrować faktury."), None),
-        Some(xml) => decide(state, db, (&context_nip, session_ref, batch), xml, ready_at),
+        Some(verdict) => decide(db, (&context_nip, session_ref, batch), size, verdict, ready_at),
     };
     // Automatic offline marking: P_1 on an earlier Warsaw day than the invoicing date.
     let offline = received.offline
@@ -85,13 +104,13 @@ fn rejected(code: u16, description: &str, detail: &str) -> Outcome {
 }
 
 fn decide(
-    state: &AppState,
     db: &mut Db,
     (context_nip, session_ref, batch): (&str, &str, bool),
-    xml: &[u8],
+    size: usize,
+    verdict: Result<Facts, Rejection>,
     ready_at: chrono::DateTime<Utc>,
 ) -> (Outcome, Option<String>) {
-    let facts = match state.validator.check(xml) {
+    let facts = match verdict {
         Ok(f) => f,
         Err(r) => {
             let outcome = Outcome::Rejected {
@@ -105,8 +124,8 @@ fn decide(
     };
     let number = Some(facts.invoice_number.clone());
     let limit = if facts.has_attachment { MAX_INVOICE_WITH_ATTACHMENT } else { MAX_INVOICE };
-    if xml.len() > limit {
-        let detail = format!("Rozmiar faktury {} B przekracza limit {limit} B.", xml.len());
+    if size > limit {
+        let detail = format!("Rozmiar faktury {size} B przekracza limit {limit} B.");
         return (rejected(430, "Błąd weryfikacji pliku faktury", &detail), number);
     }
     // Attachments: batch only, and only after the context's consent (API_BRIEF §7).

@@ -150,12 +150,20 @@ async fn close(
         Ok(())
     })?;
     if let Some((upload, key, offline)) = taken {
-        // Unpacking runs without the lock; the session shows 150 meanwhile.
         let st = state.clone().into_inner();
         let r = reference.clone();
-        let result = tokio::task::spawn_blocking(move || match key {
-            None => Err((415, "Błąd odszyfrowania dostarczonego klucza".to_owned())),
-            Some((k, iv)) => package::unpack(upload, &k, &iv),
+        let gate = st.clone();
+        // Decrypting, unzipping and validating run without the lock; the session shows 150.
+        let result = tokio::task::spawn_blocking(move || {
+            let files = match key {
+                None => Err((415, "Błąd odszyfrowania dostarczonego klucza".to_owned())),
+                Some((k, iv)) => package::unpack(upload, &k, &iv),
+            }?;
+            let checked = files.into_iter().map(|(name, xml)| {
+                let hash = crate::crypto::sha256_b64(&xml);
+                Received::checked(&gate, Some(xml), hash, Some(name), offline)
+            });
+            Ok(checked.collect::<Vec<_>>())
         })
         .await
         .unwrap_or_else(|e| Err((500, format!("Nieznany błąd: {e}"))));
@@ -165,14 +173,8 @@ async fn close(
                 set_failure(&mut db, &r, (445, "Brak faktur w paczce".to_owned()))
             }
             Ok(files) => {
-                for (name, xml) in files {
-                    let hash = crate::crypto::sha256_b64(&xml);
-                    register(
-                        &st,
-                        &mut db,
-                        &r,
-                        Received { xml: Some(xml), hash, file_name: Some(name), offline },
-                    );
+                for received in files {
+                    register(&st, &mut db, &r, received);
                 }
             }
             Err(failure) => set_failure(&mut db, &r, failure),

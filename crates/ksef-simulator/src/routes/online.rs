@@ -186,8 +186,7 @@ async fn send(
             return Err(hash_error("Skrót faktury"));
         }
     }
-    let received =
-        Received { xml, hash: body.invoice_hash.clone(), file_name: None, offline: body.offline_mode };
+    let received = Received::checked(&state, xml, body.invoice_hash.clone(), None, body.offline_mode);
     let mut db = state.db.lock();
     if db.sessions.get(&reference).is_none_or(|s| s.closed.is_some()) {
         return Err(status_forbids());
