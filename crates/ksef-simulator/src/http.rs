@@ -31,6 +31,7 @@ pub fn configure(state: Arc<AppState>) -> impl Fn(&mut web::ServiceConfig) + Clo
                     .wrap(actix_web::middleware::from_fn(gate))
                     .configure(routes::security::configure)
                     .configure(routes::auth_sessions::configure)
+                    .configure(routes::xades::configure)
                     .configure(routes::auth::configure)
                     .configure(routes::online::configure)
                     .configure(routes::status::configure)

@@ -26,6 +26,7 @@ mod state;
 mod time;
 mod upo;
 mod validate;
+mod xades;
 
 use std::sync::Arc;
 

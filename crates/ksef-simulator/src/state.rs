@@ -31,7 +31,10 @@ pub struct AuthOp {
     /// When the final status becomes visible; until then 100.
     pub ready_at: DateTime<Utc>,
     pub nip: String,
+    pub method: crate::routes::auth::AuthMethod,
     pub token_ref: Option<String>,
+    /// Permissions decided at authentication (signature authentication has no KSeF token to re-read).
+    pub permissions: Vec<String>,
     pub code: u16,
     pub description: &'static str,
     pub details: Vec<String>,

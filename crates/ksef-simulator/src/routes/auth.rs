@@ -91,30 +91,106 @@ async fn ksef_token(
     let encrypted = b64_decode(&body.encrypted_token)
         .ok_or_else(|| ApiError::validation("encryptedToken nie jest poprawnym Base64."))?;
     let mut db = state.db.lock();
-    let challenge_ts = match db.challenges.get_mut(&body.challenge) {
-        Some(c) if !c.used && now < c.created + CHALLENGE_TTL => {
-            c.used = true;
-            c.timestamp_ms
-        }
-        _ => return Err(ApiError::exception(21111, "Nieprawidłowe wyzwanie autoryzacyjne.")),
-    };
+    let challenge_ts = take_challenge(&mut db, &body.challenge)?;
     let plain = rsa_oaep_decrypt(&state.keys.token.key, &encrypted).and_then(|p| String::from_utf8(p).ok());
-    let (code, description, details, token_ref, permissions) =
-        judge(&db, plain.as_deref(), challenge_ts, &nip);
-    if let Some(r) = &token_ref {
+    let verdict = judge(&db, plain.as_deref(), challenge_ts, &nip);
+    if let Some(r) = &verdict.token_ref {
         if let Some(t) = db.tokens.values_mut().find(|t| &t.reference == r) {
             t.last_use = Some(now);
         }
     }
+    Ok(start_operation(&state, &mut db, nip, AuthMethod::Token, verdict))
+}
+
+/// Marks a challenge used and returns its `timestampMs`; 21111 when unknown, used or expired.
+pub fn take_challenge(db: &mut Db, challenge: &str) -> ApiResult<i64> {
+    match db.challenges.get_mut(challenge) {
+        Some(c) if !c.used && Utc::now() < c.created + CHALLENGE_TTL => {
+            c.used = true;
+            Ok(c.timestamp_ms)
+        }
+        _ => Err(ApiError::exception(21111, "Nieprawidłowe wyzwanie autoryzacyjne.")),
+    }
+}
+
+/// How the subject authenticated (shown by the auth status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMethod {
+    Token,
+    QualifiedSeal,
+    QualifiedSignature,
+}
+
+impl AuthMethod {
+    /// `authenticationMethod` (deprecated field, still required).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Token => "Token",
+            Self::QualifiedSeal => "QualifiedSeal",
+            Self::QualifiedSignature => "QualifiedSignature",
+        }
+    }
+
+    fn info(self) -> serde_json::Value {
+        match self {
+            Self::Token => json!({"category": "Token", "code": "token.ksef", "displayName": "Token KSeF"}),
+            Self::QualifiedSeal => {
+                json!({"category": "XadesSignature", "code": "seal.qualified", "displayName": "Pieczęć kwalifikowana"})
+            }
+            Self::QualifiedSignature => {
+                json!({"category": "XadesSignature", "code": "signature.qualified", "displayName": "Podpis kwalifikowany"})
+            }
+        }
+    }
+}
+
+/// The decided outcome of an authentication.
+pub struct Verdict {
+    pub code: u16,
+    pub description: &'static str,
+    pub details: Vec<String>,
+    /// The KSeF token used (token authentication).
+    pub token_ref: Option<String>,
+    pub permissions: Vec<String>,
+}
+
+impl Verdict {
+    /// A failed authentication with one detail.
+    pub fn fail(code: u16, description: &'static str, detail: &str) -> Self {
+        Self { code, description, details: vec![detail.to_owned()], token_ref: None, permissions: Vec::new() }
+    }
+
+    /// A successful authentication with `permissions`.
+    pub fn success(token_ref: Option<String>, permissions: Vec<String>) -> Self {
+        Self {
+            code: 200,
+            description: "Uwierzytelnianie zakończone sukcesem",
+            details: Vec::new(),
+            token_ref,
+            permissions,
+        }
+    }
+}
+
+/// Registers an authentication operation (its outcome shows after the processing delay) and
+/// answers 202 with the operation token.
+pub fn start_operation(
+    state: &AppState,
+    db: &mut Db,
+    nip: String,
+    method: AuthMethod,
+    verdict: Verdict,
+) -> HttpResponse {
+    let now = Utc::now();
     let reference = reference_number("AU", now);
     let claims = Claims {
         kind: TokenKind::OperationToken,
         context_type: "Nip".to_owned(),
         context_value: nip.clone(),
-        method: "Token".to_owned(),
+        method: method.name().to_owned(),
         auth_ref: reference.clone(),
-        token_ref: token_ref.clone().unwrap_or_default(),
-        permissions,
+        token_ref: verdict.token_ref.clone().unwrap_or_default(),
+        permissions: verdict.permissions.clone(),
         iss: String::new(),
         aud: String::new(),
         iat: 0,
@@ -122,34 +198,31 @@ async fn ksef_token(
         jti: String::new(),
     };
     let (token, valid_until) = state.jwt.issue(claims, TokenKind::OperationToken, AUTH_TOKEN_TTL);
-    db.auth_ops.insert(
-        reference.clone(),
-        AuthOp {
-            start: now,
-            ready_at: now + state.delay(),
-            nip,
-            token_ref,
-            code,
-            description,
-            details,
-            redeemed: false,
-            revoked: false,
-            last_refresh: None,
-            refresh_valid_until: None,
-        },
-    );
-    Ok(HttpResponse::Accepted().json(json!({
+    let op = AuthOp {
+        start: now,
+        ready_at: now + state.delay(),
+        nip,
+        method,
+        token_ref: verdict.token_ref,
+        permissions: verdict.permissions,
+        code: verdict.code,
+        description: verdict.description,
+        details: verdict.details,
+        redeemed: false,
+        revoked: false,
+        last_refresh: None,
+        refresh_valid_until: None,
+    };
+    db.auth_ops.insert(reference.clone(), op);
+    HttpResponse::Accepted().json(json!({
         "referenceNumber": reference,
         "authenticationToken": {"token": token, "validUntil": time::fmt(valid_until)},
-    })))
+    }))
 }
-
-type Verdict = (u16, &'static str, Vec<String>, Option<String>, Vec<String>);
 
 /// Decides the outcome of a token authentication (shown by `GET /auth/{ref}`).
 fn judge(db: &Db, plain: Option<&str>, challenge_ts: i64, nip: &str) -> Verdict {
-    let fail =
-        |code, description, detail: &str| (code, description, vec![detail.to_owned()], None, Vec::new());
+    let fail = Verdict::fail;
     let Some((token, ts)) = plain.and_then(|p| p.rsplit_once('|')) else {
         return fail(
             450,
@@ -193,7 +266,7 @@ fn judge(db: &Db, plain: Option<&str>, challenge_ts: i64, nip: &str) -> Verdict 
             "Brak uprawnień w kontekście.",
         );
     }
-    (200, "Uwierzytelnianie zakończone sukcesem", Vec::new(), Some(rec.reference.clone()), permissions)
+    Verdict::success(Some(rec.reference.clone()), permissions)
 }
 
 pub fn op_not_found() -> ApiError {
@@ -229,8 +302,8 @@ pub fn op_json(op: &AuthOp, now: chrono::DateTime<Utc>) -> serde_json::Value {
     };
     json!({
         "startDate": time::fmt(op.start),
-        "authenticationMethod": "Token",
-        "authenticationMethodInfo": {"category": "Token", "code": "token.ksef", "displayName": "Token KSeF"},
+        "authenticationMethod": op.method.name(),
+        "authenticationMethodInfo": op.method.info(),
         "status": status,
         "isTokenRedeemed": op.redeemed,
         "lastTokenRefreshDate": op.last_refresh.map(time::fmt),
@@ -244,7 +317,10 @@ fn not_authorised(detail: &str) -> ApiError {
 
 /// The current permissions of the KSeF token behind an auth operation; 21301 if it was revoked.
 fn live_permissions(db: &Db, op: &AuthOp) -> ApiResult<Vec<String>> {
-    let token_ref = op.token_ref.as_deref().unwrap_or_default();
+    let Some(token_ref) = op.token_ref.as_deref() else {
+        // Signature authentication: the permissions decided at authentication.
+        return Ok(op.permissions.clone());
+    };
     match db.token_by_ref(token_ref) {
         Some((_, t)) if t.status == "Active" => Ok(db.permissions_in(&op.nip, &t.nip, &t.permissions)),
         _ => Err(not_authorised("Token KSeF został unieważniony.")),

@@ -13,6 +13,7 @@ pub mod status;
 pub mod storage;
 pub mod testdata;
 pub mod tokens;
+pub mod xades;
 
 use actix_web::HttpResponse;
 

@@ -8,3 +8,4 @@ mod conformance;
 mod faults;
 mod manage;
 mod online;
+mod xades;
