@@ -135,9 +135,17 @@ impl RunningSimulator {
     }
 
     /// Stops serving (in-flight requests get a second to finish).
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.handle.stop(true).await;
-        let _ = self.task.await;
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// A simulator that is dropped without `stop()` still shuts its worker threads down.
+impl Drop for RunningSimulator {
+    fn drop(&mut self) {
+        // The stop command is sent when `stop` is called; its future only waits for completion.
+        drop(self.handle.stop(false));
     }
 }
 
