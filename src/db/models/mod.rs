@@ -1,6 +1,11 @@
+pub mod audit;
 pub mod client;
 pub mod credential;
 pub mod ids;
+pub mod invoice;
+pub mod scope;
 
 pub use client::{Client, NewClient};
 pub use credential::{Credential, NewCredential};
+pub use invoice::{Invoice, InvoiceEvent, InvoiceFilter, NewInvoice};
+pub use scope::ClientScope;

@@ -1,0 +1,284 @@
+//! Invoices: the row with the facts people search by, its exact bytes, and its timeline.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::scope::ClientScope;
+use crate::db::schema::{clients, invoice_documents, invoice_events, invoices};
+use crate::db::{AnyConn, DbError};
+
+/// An invoice as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = invoices)]
+pub struct Invoice {
+    pub id: String,
+    pub client_id: String,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub number: Option<String>,
+    pub issue_date: Option<NaiveDate>,
+    pub invoice_type: Option<String>,
+    pub seller_nip: Option<String>,
+    pub buyer_nip: Option<String>,
+    pub buyer_name: Option<String>,
+    pub currency: Option<String>,
+    pub gross_total: Option<String>,
+    pub state: String,
+    pub offline_mode: bool,
+    pub offline_deadline: Option<NaiveDateTime>,
+    pub ksef_number: Option<String>,
+    pub session_reference: Option<String>,
+    pub invoice_reference: Option<String>,
+    pub ksef_status_code: Option<i64>,
+    pub ksef_status_description: Option<String>,
+    /// JSON array of findings (pre-flight), as the API returns them.
+    pub findings: String,
+    pub corrects_invoice_id: Option<String>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<NaiveDateTime>,
+    /// `panel`, `api` or `cli`.
+    pub source: String,
+    /// Who uploaded it (`user:<id>` or `apikey:<id>`): the preparer, who may not approve it.
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// An invoice to insert (its bytes go to `invoice_documents` in the same call).
+#[derive(Debug, Insertable)]
+#[diesel(table_name = invoices)]
+pub struct NewInvoice<'a> {
+    pub id: &'a str,
+    pub client_id: &'a str,
+    pub sha256: &'a str,
+    pub size_bytes: i64,
+    pub number: Option<&'a str>,
+    pub issue_date: Option<NaiveDate>,
+    pub invoice_type: Option<&'a str>,
+    pub seller_nip: Option<&'a str>,
+    pub buyer_nip: Option<&'a str>,
+    pub buyer_name: Option<&'a str>,
+    pub currency: Option<&'a str>,
+    pub gross_total: Option<&'a str>,
+    pub state: &'a str,
+    pub findings: &'a str,
+    pub corrects_invoice_id: Option<&'a str>,
+    pub source: &'a str,
+    pub created_by: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One entry of an invoice's timeline.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = invoice_events)]
+pub struct InvoiceEvent {
+    pub id: String,
+    pub invoice_id: String,
+    pub client_id: String,
+    pub at: NaiveDateTime,
+    pub state: String,
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = invoice_events)]
+struct NewInvoiceEvent<'a> {
+    id: &'a str,
+    invoice_id: &'a str,
+    client_id: &'a str,
+    at: NaiveDateTime,
+    state: &'a str,
+    actor: &'a str,
+    note: Option<&'a str>,
+}
+
+/// Filters of the invoice list (all optional; the scope is not).
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub client_id: Option<String>,
+    pub state: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Applies a client scope to a boxed invoices query.
+macro_rules! scoped {
+    ($query:expr, $scope:expr) => {
+        match $scope {
+            ClientScope::All => $query,
+            ClientScope::Only(ids) => $query.filter(invoices::client_id.eq_any(ids.clone())),
+        }
+    };
+}
+
+impl Invoice {
+    /// Stores a new invoice, its exact bytes and the first timeline entry.
+    pub fn insert(conn: &mut AnyConn, row: &NewInvoice<'_>, xml: &[u8], actor: &str) -> Result<(), DbError> {
+        diesel::insert_into(invoices::table).values(row).execute(conn)?;
+        diesel::insert_into(invoice_documents::table)
+            .values((invoice_documents::invoice_id.eq(row.id), invoice_documents::xml.eq(xml)))
+            .execute(conn)?;
+        add_event(conn, row.id, row.client_id, row.created_at, row.state, actor, None)
+    }
+
+    /// The invoice with this id, if the scope lets the caller see it.
+    pub fn find(conn: &mut AnyConn, scope: &ClientScope, id: &str) -> Result<Option<Self>, DbError> {
+        let query = invoices::table.filter(invoices::id.eq(id)).into_boxed();
+        Ok(scoped!(query, scope).select(Self::as_select()).first(conn).optional()?)
+    }
+
+    /// Like [`Invoice::find`], with a missing (or foreign) invoice as `NotFound`.
+    pub fn get(conn: &mut AnyConn, scope: &ClientScope, id: &str) -> Result<Self, DbError> {
+        Self::find(conn, scope, id)?.ok_or(DbError::NotFound)
+    }
+
+    /// Invoices in the scope, newest first, with the client's NIP.
+    pub fn list(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        filter: &InvoiceFilter,
+    ) -> Result<Vec<(Self, String)>, DbError> {
+        let mut query = invoices::table.inner_join(clients::table).into_boxed();
+        query = scoped!(query, scope);
+        if let Some(c) = &filter.client_id {
+            query = query.filter(invoices::client_id.eq(c.clone()));
+        }
+        if let Some(s) = &filter.state {
+            query = query.filter(invoices::state.eq(s.clone()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(invoices::created_at.ge(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(invoices::created_at.lt(to));
+        }
+        Ok(query
+            .order((invoices::created_at.desc(), invoices::id.desc()))
+            .limit(filter.limit.clamp(1, 1000))
+            .offset(filter.offset.max(0))
+            .select((Self::as_select(), clients::nip))
+            .load(conn)?)
+    }
+
+    /// Counts of the client's invoices per state.
+    pub fn count_by_state(conn: &mut AnyConn, client_id: &str) -> Result<Vec<(String, i64)>, DbError> {
+        Ok(invoices::table
+            .filter(invoices::client_id.eq(client_id))
+            .group_by(invoices::state)
+            .select((invoices::state, diesel::dsl::count_star()))
+            .load(conn)?)
+    }
+
+    /// The exact bytes of an invoice (the caller has already found the invoice in its scope).
+    pub fn document(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<u8>, DbError> {
+        Ok(invoice_documents::table
+            .find(invoice_id)
+            .select(invoice_documents::xml)
+            .first(conn)?)
+    }
+
+    /// The timeline, oldest first.
+    pub fn events(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<InvoiceEvent>, DbError> {
+        Ok(invoice_events::table
+            .filter(invoice_events::invoice_id.eq(invoice_id))
+            .order((invoice_events::at.asc(), invoice_events::id.asc()))
+            .select(InvoiceEvent::as_select())
+            .load(conn)?)
+    }
+
+    /// An invoice of this client with KSeF's duplicate key (seller NIP, type, number) that is
+    /// stored or sent and not discarded (invalid and rejected ones do not count).
+    pub fn find_duplicate(
+        conn: &mut AnyConn,
+        client_id: &str,
+        seller_nip: &str,
+        invoice_type: &str,
+        number: &str,
+    ) -> Result<Option<Self>, DbError> {
+        Ok(invoices::table
+            .filter(invoices::client_id.eq(client_id))
+            .filter(invoices::seller_nip.eq(seller_nip))
+            .filter(invoices::invoice_type.eq(invoice_type))
+            .filter(invoices::number.eq(number))
+            .filter(invoices::state.ne_all(["invalid", "rejected"]))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// The client's invoice with this KSeF number, if any (corrections link to it).
+    pub fn find_by_ksef_number(
+        conn: &mut AnyConn,
+        client_id: &str,
+        ksef_number: &str,
+    ) -> Result<Option<Self>, DbError> {
+        Ok(invoices::table
+            .filter(invoices::client_id.eq(client_id))
+            .filter(invoices::ksef_number.eq(ksef_number))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Moves an invoice to `to` only if it is still in `from` (so two deciders cannot both move
+    /// it), recording the timeline entry. Returns false when it was no longer in `from`.
+    pub fn transition(
+        conn: &mut AnyConn,
+        id: &str,
+        from: &[&str],
+        to: &str,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<bool, DbError> {
+        let now = super::ids::now();
+        let changed = diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)))
+            .set((invoices::state.eq(to), invoices::updated_at.eq(now)))
+            .execute(conn)?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        let client_id: String = invoices::table.find(id).select(invoices::client_id).first(conn)?;
+        add_event(conn, id, &client_id, now, to, actor, note)?;
+        Ok(true)
+    }
+
+    /// Records the second person's approval (four-eyes) on a draft.
+    pub fn approve(conn: &mut AnyConn, id: &str, user_id: &str, actor: &str) -> Result<bool, DbError> {
+        let now = super::ids::now();
+        let changed = diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq("draft")))
+            .set((
+                invoices::state.eq("approved"),
+                invoices::approved_by.eq(Some(user_id)),
+                invoices::approved_at.eq(Some(now)),
+                invoices::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        let client_id: String = invoices::table.find(id).select(invoices::client_id).first(conn)?;
+        add_event(conn, id, &client_id, now, "approved", actor, None)?;
+        Ok(true)
+    }
+}
+
+/// Appends one timeline entry.
+pub fn add_event(
+    conn: &mut AnyConn,
+    invoice_id: &str,
+    client_id: &str,
+    at: NaiveDateTime,
+    state: &str,
+    actor: &str,
+    note: Option<&str>,
+) -> Result<(), DbError> {
+    let id = super::ids::new_id();
+    diesel::insert_into(invoice_events::table)
+        .values(&NewInvoiceEvent { id: &id, invoice_id, client_id, at, state, actor, note })
+        .execute(conn)?;
+    Ok(())
+}
