@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::scope::ClientScope;
-use crate::db::schema::{clients, invoice_documents, invoice_events, invoices};
+use crate::db::schema::{clients, invoice_documents, invoice_events, invoices, upos};
 use crate::db::{AnyConn, DbError};
 
 /// An invoice as stored.
@@ -175,10 +175,17 @@ impl Invoice {
 
     /// The exact bytes of an invoice (the caller has already found the invoice in its scope).
     pub fn document(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<u8>, DbError> {
-        Ok(invoice_documents::table
-            .find(invoice_id)
-            .select(invoice_documents::xml)
-            .first(conn)?)
+        Ok(invoice_documents::table.find(invoice_id).select(invoice_documents::xml).first(conn)?)
+    }
+
+    /// The newest UPO stored for the invoice.
+    pub fn upo(conn: &mut AnyConn, invoice_id: &str) -> Result<Option<Vec<u8>>, DbError> {
+        Ok(upos::table
+            .filter(upos::invoice_id.eq(invoice_id))
+            .order(upos::fetched_at.desc())
+            .select(upos::xml)
+            .first(conn)
+            .optional()?)
     }
 
     /// The timeline, oldest first.
@@ -235,9 +242,10 @@ impl Invoice {
         note: Option<&str>,
     ) -> Result<bool, DbError> {
         let now = super::ids::now();
-        let changed = diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)))
-            .set((invoices::state.eq(to), invoices::updated_at.eq(now)))
-            .execute(conn)?;
+        let changed =
+            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)))
+                .set((invoices::state.eq(to), invoices::updated_at.eq(now)))
+                .execute(conn)?;
         if changed == 0 {
             return Ok(false);
         }
@@ -246,17 +254,26 @@ impl Invoice {
         Ok(true)
     }
 
+    /// Marks an invoice as issued offline, with the legal deadline for sending it to KSeF.
+    pub fn mark_offline(conn: &mut AnyConn, id: &str, deadline: NaiveDateTime) -> Result<(), DbError> {
+        diesel::update(invoices::table.find(id))
+            .set((invoices::offline_mode.eq(true), invoices::offline_deadline.eq(Some(deadline))))
+            .execute(conn)?;
+        Ok(())
+    }
+
     /// Records the second person's approval (four-eyes) on a draft.
     pub fn approve(conn: &mut AnyConn, id: &str, user_id: &str, actor: &str) -> Result<bool, DbError> {
         let now = super::ids::now();
-        let changed = diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq("draft")))
-            .set((
-                invoices::state.eq("approved"),
-                invoices::approved_by.eq(Some(user_id)),
-                invoices::approved_at.eq(Some(now)),
-                invoices::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        let changed =
+            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq("draft")))
+                .set((
+                    invoices::state.eq("approved"),
+                    invoices::approved_by.eq(Some(user_id)),
+                    invoices::approved_at.eq(Some(now)),
+                    invoices::updated_at.eq(now),
+                ))
+                .execute(conn)?;
         if changed == 0 {
             return Ok(false);
         }
