@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
-from ksef2 import Client, Environment, FormSchema, KSeFInvoiceRejectedError, TransportConfig
+from ksef2 import Client, Environment, FormSchema, KSeFAuthError, KSeFInvoiceRejectedError, TransportConfig
 from ksef2.models import BatchInvoice, InvoicesFilter
 
 ENV = Environment.TEST
@@ -132,6 +132,41 @@ def query_flow(auth, expected: list[str]) -> None:
     check(found == sorted(expected), f"query finds the {len(expected)} accepted invoices")
 
 
+def xades_and_management_flow(client, nip: str, token_nip_auth) -> None:
+    print("XAdES with the SDK's own self-signed seal (signxml), then tokens, sessions, limits")
+    auth = client.authentication.with_test_certificate(nip=nip, poll_interval=0.2)
+    check(auth.access_token.count(".") == 2, "XAdES seal VATPL-{nip} authenticates as context owner")
+    online = list(auth.invoice_sessions.list("online"))
+    batch = list(auth.invoice_sessions.list("batch"))
+    check(len(online) == 2 and len(batch) == 1, f"GET /sessions lists {len(online)} online, {len(batch)} batch")
+    totals = sorted((s.total_invoice_count, s.successful_invoice_count, s.failed_invoice_count) for s in online)
+    check(totals == [(1, 0, 1), (1, 1, 0)], f"online session counts {totals}")
+    limits = auth.limits.get_context_limits()
+    check(limits.online_session.max_invoice_size_in_mb >= 1, "GET /limits/context")
+
+    generated = auth.tokens.generate(permissions=["invoice_read"], description="ksef2 interop check")
+    generated.wait(timeout=10.0, poll_interval=0.2)
+    reader = client.authentication.with_token(ksef_token=generated.token, nip=nip, poll_interval=0.2)
+    listed = [t.reference_number for t in auth.tokens.list_all()]
+    check(generated.reference_number in listed, "generated token is listed and authenticates")
+    reader_sessions = list(reader.sessions.list())
+    check(any(s.is_current for s in reader_sessions), f"GET /auth/sessions: {len(reader_sessions)} incl. current")
+    auth.tokens.revoke(reference_number=generated.reference_number)
+    try:
+        client.authentication.with_token(ksef_token=generated.token, nip=nip, poll_interval=0.2, timeout=10.0)
+    except KSeFAuthError as err:
+        check(True, f"revoked token is refused ({type(err).__name__})")
+    else:
+        raise SystemExit("MISMATCH: a revoked token still authenticates")
+    token_nip_auth.sessions.terminate_current()
+    try:
+        list(token_nip_auth.invoice_sessions.list("online"))
+    except KSeFAuthError:
+        check(True, "terminated authentication session is refused (401)")
+    else:
+        raise SystemExit("MISMATCH: a terminated authentication session still works")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sim", required=True, help="simulator origin, e.g. https://localhost:8443")
@@ -156,6 +191,7 @@ def main() -> int:
         duplicate_flow(auth, online_xml, first)
         numbers = batch_flow(auth, batch)
         query_flow(auth, [first, *numbers])
+        xades_and_management_flow(client, nip, auth)
     http.close()
     digest = base64.b64encode(hashlib.sha256(online_xml).digest()).decode()
     print(f"ksef2 flows: all passed in {time.monotonic() - started:.1f}s (online sample sha256 {digest})")
