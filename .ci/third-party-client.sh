@@ -39,7 +39,7 @@ if ! "$venv/bin/python" -c "import importlib.metadata as m; assert m.version('ks
   "$venv/bin/pip" install --quiet --disable-pip-version-check "ksef2==$KSEF2_VERSION"
 fi
 
-bin=${CARGO_TARGET_DIR:-target}/debug/ksef-gateway
+bin=${KSEF_GATEWAY_BIN:-${CARGO_TARGET_DIR:-target}/debug/ksef-gateway}
 [[ -x "$bin" ]] || cargo build -p ksef-gateway --bin ksef-gateway
 
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
