@@ -5,5 +5,7 @@ mod common;
 mod config_example;
 mod credential_health;
 mod http_basics;
+mod intake;
+mod office;
 mod storage;
 mod vault;
