@@ -76,17 +76,36 @@ async fn official_samples_validate_and_are_stored_exactly(b: Backend) {
         assert_eq!(codes(item), ["duplicate"], "{item:#}");
         assert_eq!(item["findings"][item["findings"].as_array().unwrap().len() - 1]["ksef_status"], 440);
     }
-    let listed = call(&app, key.apply(TestRequest::get().uri("/api/v1/invoices?state=draft&limit=1000"))).await;
+    let listed =
+        call(&app, key.apply(TestRequest::get().uri("/api/v1/invoices?state=draft&limit=1000"))).await;
     assert_eq!(listed.json()["invoices"].as_array().unwrap().len(), drafts);
 }
 
 /// (edit of sample 1, expected error code, line, element path)
 const BROKEN: &[(&str, &str, &str, u32, &str)] = &[
     ("<P_2>FV2026/02/150</P_2>", "", "xsd_missing_element", 48, "/Faktura/Fa/P_2"),
-    ("<NIP>1111111111</NIP>", "<NIP>1111111112</NIP>", "nip_checksum", 27, "/Faktura/Podmiot2/DaneIdentyfikacyjne/NIP"),
+    (
+        "<NIP>1111111111</NIP>",
+        "<NIP>1111111112</NIP>",
+        "nip_checksum",
+        27,
+        "/Faktura/Podmiot2/DaneIdentyfikacyjne/NIP",
+    ),
     ("<P_1>2026-02-15</P_1>", "<P_1>2099-02-15</P_1>", "issue_date_in_future", 45, "/Faktura/Fa/P_1"),
-    ("<NIP>9999999999</NIP>", "<NIP>1111111111</NIP>", "seller_not_client", 12, "/Faktura/Podmiot1/DaneIdentyfikacyjne/NIP"),
-    ("<RodzajFaktury>VAT<", "<RodzajFaktury>KOR<", "correction_without_reference", 70, "/Faktura/Fa/RodzajFaktury"),
+    (
+        "<NIP>9999999999</NIP>",
+        "<NIP>1111111111</NIP>",
+        "seller_not_client",
+        12,
+        "/Faktura/Podmiot1/DaneIdentyfikacyjne/NIP",
+    ),
+    (
+        "<RodzajFaktury>VAT<",
+        "<RodzajFaktury>KOR<",
+        "correction_without_reference",
+        70,
+        "/Faktura/Fa/RodzajFaktury",
+    ),
 ];
 
 async fn broken_invoices_are_kept_invalid_with_precise_findings(b: Backend) {
@@ -95,22 +114,42 @@ async fn broken_invoices_are_kept_invalid_with_precise_findings(b: Backend) {
     let who = login(&app, ACC_FULL).await;
     for (i, (from, to, code, line, path)) in BROKEN.iter().enumerate() {
         let xml = String::from_utf8(invoice(NIP_A, &format!("FV/BROKEN/{i}"))).unwrap();
-        let xml = if *from == "<P_2>FV2026/02/150</P_2>" { xml.replace(&format!("<P_2>FV/BROKEN/{i}</P_2>"), "") } else { xml.replacen(from, to, 1) };
+        let xml = if *from == "<P_2>FV2026/02/150</P_2>" {
+            xml.replace(&format!("<P_2>FV/BROKEN/{i}</P_2>"), "")
+        } else {
+            xml.replacen(from, to, 1)
+        };
         let r = upload(&app, &who, Some(NIP_A), xml.into_bytes()).await;
         assert_eq!(r.status, StatusCode::CREATED, "{code}: {}", r.text());
         let item = &r.json()["invoices"][0];
         assert_eq!(item["state"], "invalid", "{code}");
-        let f = item["findings"].as_array().unwrap().iter().find(|f| f["code"] == *code).unwrap_or_else(|| panic!("{code}: {item:#}"));
-        assert_eq!((f["line"].as_u64(), f["path"].as_str()), (Some(u64::from(*line)), Some(*path)), "{code}: {f:#}");
+        let f = item["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == *code)
+            .unwrap_or_else(|| panic!("{code}: {item:#}"));
+        assert_eq!(
+            (f["line"].as_u64(), f["path"].as_str()),
+            (Some(u64::from(*line)), Some(*path)),
+            "{code}: {f:#}"
+        );
         assert!(!f["message"].as_str().unwrap().is_empty());
         // Stored invalid, with its findings, visible in the invoice view.
         let id = item["id"].as_str().unwrap();
-        let view = call(&app, who.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{id}")))).await.json();
+        let view =
+            call(&app, who.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{id}")))).await.json();
         assert_eq!(view["state"], "invalid");
         assert_eq!(view["status_letter"], Value::Null);
         assert!(view["findings"].as_array().unwrap().iter().any(|f| f["code"] == *code));
         // An invalid invoice can never be sent.
-        let send = call(&app, who.apply(TestRequest::post().uri("/api/v1/invoices/send").set_json(serde_json::json!({"ids": [id]})))).await;
+        let send = call(
+            &app,
+            who.apply(
+                TestRequest::post().uri("/api/v1/invoices/send").set_json(serde_json::json!({"ids": [id]})),
+            ),
+        )
+        .await;
         assert_eq!(send.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", send.text());
         assert_eq!(send.json()["error"]["code"], "invoice_not_sendable");
     }
@@ -128,7 +167,9 @@ fn billion_laughs() -> Vec<u8> {
     dtd.push_str("]>");
     let xml = String::from_utf8(sample(1)).unwrap();
     let decl_end = xml.find("?>").unwrap() + 2;
-    format!("{}\n{dtd}{}", &xml[..decl_end], &xml[decl_end..]).replacen("<P_2>FV2026/02/150</P_2>", "<P_2>&lol9;</P_2>", 1).into_bytes()
+    format!("{}\n{dtd}{}", &xml[..decl_end], &xml[decl_end..])
+        .replacen("<P_2>FV2026/02/150</P_2>", "<P_2>&lol9;</P_2>", 1)
+        .into_bytes()
 }
 
 async fn hostile_uploads_are_refused_and_nothing_is_lost(b: Backend) {
@@ -139,7 +180,8 @@ async fn hostile_uploads_are_refused_and_nothing_is_lost(b: Backend) {
     let kept_id = good.json()["invoices"][0]["id"].as_str().unwrap().to_owned();
 
     // XML bombs, external entities, wrong encodings: stored invalid, with the precise code.
-    let latin2 = String::from_utf8(invoice(NIP_A, "FV/L2")).unwrap().replacen("UTF-8", "ISO-8859-2", 1).into_bytes();
+    let latin2 =
+        String::from_utf8(invoice(NIP_A, "FV/L2")).unwrap().replacen("UTF-8", "ISO-8859-2", 1).into_bytes();
     let mut bom = vec![0xEF, 0xBB, 0xBF];
     bom.extend(invoice(NIP_A, "FV/BOM"));
     let xxe = String::from_utf8(invoice(NIP_A, "FV/XXE")).unwrap().replacen(
@@ -147,7 +189,11 @@ async fn hostile_uploads_are_refused_and_nothing_is_lost(b: Backend) {
         "?>\n<!DOCTYPE Faktura [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>",
         1,
     );
-    let deep = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+    let deep = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>{}{}",
+        "<a>".repeat(100_000),
+        "</a>".repeat(100_000)
+    );
     for (what, body, code) in [
         ("billion laughs", billion_laughs(), "xml_entity_forbidden"),
         ("external entity", xxe.into_bytes(), "xml_entity_forbidden"),
@@ -171,7 +217,11 @@ async fn hostile_uploads_are_refused_and_nothing_is_lost(b: Backend) {
     let tricks = zip_of(&[("../../etc/evil.xml".into(), invoice(NIP_A, "FV/TRICK"))]);
     let mut huge = invoice(NIP_A, "FV/HUGE");
     huge.extend(std::iter::repeat_n(b' ', 3_100_000));
-    let before = call(&app, key.apply(TestRequest::get().uri("/api/v1/invoices?limit=1000"))).await.json()["invoices"].as_array().unwrap().len();
+    let before = call(&app, key.apply(TestRequest::get().uri("/api/v1/invoices?limit=1000"))).await.json()
+        ["invoices"]
+        .as_array()
+        .unwrap()
+        .len();
     for (what, body, status, code) in [
         ("zip bomb", bomb, StatusCode::UNPROCESSABLE_ENTITY, "package_entry_too_large"),
         ("path trick", tricks, StatusCode::UNPROCESSABLE_ENTITY, "package_unsafe_name"),
@@ -181,13 +231,21 @@ async fn hostile_uploads_are_refused_and_nothing_is_lost(b: Backend) {
         let r = upload(&app, &key, None, body).await;
         assert_eq!(r.status, status, "{what}: {}", r.text());
         let code_found = r.json()["error"]["code"].as_str().unwrap_or_default().to_owned();
-        assert!(code_found == code || (what == "zip bomb" && code_found.starts_with("package_")), "{what}: {code_found}");
+        assert!(
+            code_found == code || (what == "zip bomb" && code_found.starts_with("package_")),
+            "{what}: {code_found}"
+        );
     }
-    let after = call(&app, key.apply(TestRequest::get().uri("/api/v1/invoices?limit=1000"))).await.json()["invoices"].as_array().unwrap().len();
+    let after = call(&app, key.apply(TestRequest::get().uri("/api/v1/invoices?limit=1000"))).await.json()
+        ["invoices"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(before, after, "refused uploads store nothing");
 
     // What was stored before is intact, and the server keeps serving.
-    let kept = call(&app, key.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{kept_id}/xml")))).await;
+    let kept =
+        call(&app, key.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{kept_id}/xml")))).await;
     assert_eq!(kept.body, invoice(NIP_A, "FV/KEEP/1"));
     assert_eq!(call(&app, TestRequest::get().uri("/healthz")).await.status, StatusCode::OK);
 
@@ -205,7 +263,11 @@ async fn findings_speak_english_when_asked(b: Backend) {
     let Some((_db, o)) = office(b).await else { return };
     let app = app(&o.st).await;
     let key = Who::Key(o.key_a_submit.clone());
-    let xml = String::from_utf8(invoice(NIP_A, "FV/EN")).unwrap().replacen("<NIP>1111111111</NIP>", "<NIP>1111111112</NIP>", 1);
+    let xml = String::from_utf8(invoice(NIP_A, "FV/EN")).unwrap().replacen(
+        "<NIP>1111111111</NIP>",
+        "<NIP>1111111112</NIP>",
+        1,
+    );
     let req = TestRequest::post()
         .uri("/api/v1/invoices")
         .insert_header((header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9,pl;q=0.5"))

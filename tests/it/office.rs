@@ -26,7 +26,10 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// An official sample invoice, byte for byte.
 pub fn sample(n: u32) -> Vec<u8> {
-    let path = format!("{}/crates/ksef-client/tests/fixtures/examples/FA_3_Przyklad_{n}.xml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/crates/ksef-client/tests/fixtures/examples/FA_3_Przyklad_{n}.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -94,7 +97,9 @@ pub async fn office_with(b: Backend, policy_a: SendPolicy) -> Option<(TestDb, Of
         };
         users::create_user(&st, &op, input, SecretString::from(PASSWORD)).await.unwrap();
     }
-    for (email, perms, delegate) in [(ACC_FULL, "read,upload,send,approve,credentials,audit,users", true), (ACC_READ, "read", false)] {
+    for (email, perms, delegate) in
+        [(ACC_FULL, "read,upload,send,approve,credentials,audit,users", true), (ACC_READ, "read", false)]
+    {
         let input = grants::GrantInput {
             user_email: email.into(),
             client_id: a.id.clone(),
@@ -106,7 +111,10 @@ pub async fn office_with(b: Backend, policy_a: SendPolicy) -> Option<(TestDb, Of
     let key = |nip: &'static str, scopes: &'static str| {
         let st = st.clone();
         async move {
-            let k = apikeys::create(&st, &Caller::Operator, nip, "ERP", ScopeSet::parse(scopes).unwrap(), None).await.unwrap();
+            let k =
+                apikeys::create(&st, &Caller::Operator, nip, "ERP", ScopeSet::parse(scopes).unwrap(), None)
+                    .await
+                    .unwrap();
             k.plaintext.expose_secret().to_owned()
         }
     };
@@ -145,7 +153,8 @@ where
             let res = e.error_response();
             let status = res.status();
             let headers = res.headers().clone();
-            let body = actix_web::body::to_bytes(res.into_body()).await.map(|b| b.to_vec()).unwrap_or_default();
+            let body =
+                actix_web::body::to_bytes(res.into_body()).await.map(|b| b.to_vec()).unwrap_or_default();
             return Resp { status, headers, body };
         }
     };
@@ -161,7 +170,10 @@ pub enum Who {
     Nobody,
     Key(String),
     /// Session cookie and CSRF token.
-    Session { cookie: String, csrf: String },
+    Session {
+        cookie: String,
+        csrf: String,
+    },
 }
 
 impl Who {
@@ -183,13 +195,21 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
-    let r = call(app, TestRequest::post().uri("/api/v1/session").set_json(serde_json::json!({"email": email, "password": PASSWORD}))).await;
+    let r = call(
+        app,
+        TestRequest::post()
+            .uri("/api/v1/session")
+            .set_json(serde_json::json!({"email": email, "password": PASSWORD})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "login {email}: {}", r.text());
     let cookie = r
         .headers
         .get_all(header::SET_COOKIE)
         .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("kgw_session=").map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
+        .find_map(|c| {
+            c.strip_prefix("kgw_session=").map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        })
         .unwrap();
     Who::Session { cookie, csrf: r.json()["csrf_token"].as_str().unwrap().to_owned() }
 }
@@ -197,7 +217,8 @@ where
 /// The app for an office, in-process.
 pub async fn app(
     st: &AppState,
-) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error> {
+) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>
+{
     test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await
 }
 
@@ -211,6 +232,9 @@ where
         Some(n) => format!("/api/v1/invoices?nip={n}"),
         None => "/api/v1/invoices".to_owned(),
     };
-    let req = TestRequest::post().uri(&uri).insert_header((header::CONTENT_TYPE, "application/xml")).set_payload(body);
+    let req = TestRequest::post()
+        .uri(&uri)
+        .insert_header((header::CONTENT_TYPE, "application/xml"))
+        .set_payload(body);
     call(app, who.apply(req)).await
 }

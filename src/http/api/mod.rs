@@ -14,8 +14,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(session::routes)
             .configure(invoices::routes)
             .configure(clients::routes)
-            .configure(audit::routes),
+            .configure(audit::routes)
+            .default_service(web::to(not_found)),
     );
+}
+
+/// Unknown API routes answer in the API's error shape.
+async fn not_found() -> Result<actix_web::HttpResponse, crate::error::AppError> {
+    Err(crate::error::AppError::NotFound)
 }
 
 /// A query parameter date `YYYY-MM-DD` (start of that day, UTC) or a full timestamp.
