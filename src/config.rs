@@ -23,6 +23,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub vault: VaultSettings,
     pub log: LogSettings,
+    /// The sending engine (`src/engine`).
+    #[serde(default)]
+    pub sender: crate::engine::SenderSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -101,6 +104,7 @@ impl Default for Settings {
             },
             vault: VaultSettings { master_key_file: PathBuf::new(), master_key: None },
             log: LogSettings { format: LogFormat::Text, level: "info".to_owned() },
+            sender: crate::engine::SenderSettings::default(),
         }
     }
 }
@@ -173,6 +177,7 @@ impl Settings {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError(format!("log.level: {e}")))?;
+        self.sender.validate().map_err(ConfigError)?;
         Ok(())
     }
 

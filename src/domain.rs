@@ -97,7 +97,6 @@ impl KsefTarget {
     }
 }
 
-
 /// Where an invoice is in its life (DESIGN.md, "Invoice lifecycle"). Stored as its `as_str`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InvoiceState {
@@ -149,7 +148,10 @@ impl InvoiceState {
     }
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| format!("unknown invoice state {raw:?}"))
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| format!("unknown invoice state {raw:?}"))
     }
 
     /// The letter KSeF users know: W while it is on its way, O once KSeF registered it, A once

@@ -175,10 +175,7 @@ impl Invoice {
 
     /// The exact bytes of an invoice (the caller has already found the invoice in its scope).
     pub fn document(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<u8>, DbError> {
-        Ok(invoice_documents::table
-            .find(invoice_id)
-            .select(invoice_documents::xml)
-            .first(conn)?)
+        Ok(invoice_documents::table.find(invoice_id).select(invoice_documents::xml).first(conn)?)
     }
 
     /// The timeline, oldest first.
@@ -235,9 +232,10 @@ impl Invoice {
         note: Option<&str>,
     ) -> Result<bool, DbError> {
         let now = super::ids::now();
-        let changed = diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)))
-            .set((invoices::state.eq(to), invoices::updated_at.eq(now)))
-            .execute(conn)?;
+        let changed =
+            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)))
+                .set((invoices::state.eq(to), invoices::updated_at.eq(now)))
+                .execute(conn)?;
         if changed == 0 {
             return Ok(false);
         }
@@ -249,14 +247,15 @@ impl Invoice {
     /// Records the second person's approval (four-eyes) on a draft.
     pub fn approve(conn: &mut AnyConn, id: &str, user_id: &str, actor: &str) -> Result<bool, DbError> {
         let now = super::ids::now();
-        let changed = diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq("draft")))
-            .set((
-                invoices::state.eq("approved"),
-                invoices::approved_by.eq(Some(user_id)),
-                invoices::approved_at.eq(Some(now)),
-                invoices::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        let changed =
+            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq("draft")))
+                .set((
+                    invoices::state.eq("approved"),
+                    invoices::approved_by.eq(Some(user_id)),
+                    invoices::approved_at.eq(Some(now)),
+                    invoices::updated_at.eq(now),
+                ))
+                .execute(conn)?;
         if changed == 0 {
             return Ok(false);
         }
