@@ -4,6 +4,7 @@
 mod common;
 mod config_example;
 mod credential_health;
+mod engine;
 mod http_basics;
 mod storage;
 mod vault;
