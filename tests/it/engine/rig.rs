@@ -42,7 +42,11 @@ impl Rig {
         Self::with(b, sim, |s| s).await
     }
 
-    pub async fn with(b: Backend, sim: SimulatorConfig, tweak: impl FnOnce(Settings) -> Settings) -> Option<Self> {
+    pub async fn with(
+        b: Backend,
+        sim: SimulatorConfig,
+        tweak: impl FnOnce(Settings) -> Settings,
+    ) -> Option<Self> {
         let db = TestDb::new(b)?;
         let st = db.state_with(tweak(fast(db.settings())));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -170,7 +174,11 @@ impl Rig {
 
     pub async fn invoice(&self, id: &str) -> Invoice {
         let id = id.to_owned();
-        self.st.db.run(move |c| Invoice::get(c, &ksef_gateway::db::models::ClientScope::All, &id)).await.unwrap()
+        self.st
+            .db
+            .run(move |c| Invoice::get(c, &ksef_gateway::db::models::ClientScope::All, &id))
+            .await
+            .unwrap()
     }
 
     /// Waits until every invoice is in `state`; panics with the states seen after `limit`.
