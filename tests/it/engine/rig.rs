@@ -202,11 +202,11 @@ impl Rig {
         self.st
             .db
             .run(move |c| {
-                Ok(audit_events::table
+                audit_events::table
                     .filter(audit_events::action.eq(action))
                     .count()
                     .get_result::<i64>(c)
-                    .map_err(DbError::from)?)
+                    .map_err(DbError::from)
             })
             .await
             .unwrap()
@@ -225,11 +225,11 @@ impl Rig {
                 .st
                 .db
                 .run(move |c| {
-                    Ok(upos::table
+                    upos::table
                         .filter(upos::invoice_id.eq(id2))
                         .select((upos::sha256, upos::xml))
                         .load(c)
-                        .map_err(DbError::from)?)
+                        .map_err(DbError::from)
                 })
                 .await
                 .unwrap();
