@@ -72,6 +72,7 @@ async fn engine_twelve_invoices_go_in_one_batch(b: Backend) {
     let reference = sessions.into_iter().next().unwrap();
     let row = rig.st.db.run(move |c| KsefSession::find_by_reference(c, &reference)).await.unwrap().unwrap();
     assert_eq!((row.kind.as_str(), row.invoice_count), ("batch", 12));
+    assert_eq!(rig.count_state("accepted").await, 12);
     let c = rig.sim.counters().per_nip[&client.nip].clone();
     assert_eq!((c.received, c.accepted, c.duplicates), (12, 12, 0));
     rig.sim.stop().await;

@@ -197,6 +197,23 @@ impl Rig {
         }
     }
 
+    /// How many of all invoices are in `state`.
+    pub async fn count_state(&self, state: &str) -> i64 {
+        use ksef_gateway::db::schema::invoices;
+        let state = state.to_owned();
+        self.st
+            .db
+            .run(move |c| {
+                invoices::table
+                    .filter(invoices::state.eq(state))
+                    .count()
+                    .get_result::<i64>(c)
+                    .map_err(DbError::from)
+            })
+            .await
+            .unwrap()
+    }
+
     pub async fn count_audit(&self, action: &str) -> i64 {
         let action = action.to_owned();
         self.st
