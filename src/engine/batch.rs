@@ -50,7 +50,7 @@ async fn send_one(
     let prepared = tokio::task::spawn_blocking(move || prepare_batch(&files, MAX_PART_SIZE))
         .await
         .map_err(|e| TurnError::Setup(format!("batch preparation failed: {e}")))??;
-    let token = ctx.tokens.access_token().await?;
+    let token = ctx.access_token(&engine.limits).await?;
     let options = BatchOptions { offline_mode: offline, ..BatchOptions::default() };
     lease.check()?;
     engine.limits.acquire(&ctx.nip, EndpointClass::BatchSession).await;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ksef_client::online::OnlineSession;
-use ksef_client::{ContextIdentifier, KsefClient, TokenManager};
+use ksef_client::{ContextIdentifier, KsefClient, SecretString, TokenManager};
 use tokio::sync::watch;
 
 use super::limits::Limits;
@@ -32,6 +32,26 @@ pub struct ClientCtx {
     pub ksef: KsefClient,
     pub tokens: TokenManager,
     pub online: tokio::sync::Mutex<Option<OpenOnline>>,
+}
+
+/// Public calls of a full KSeF-token authentication: challenge, ksef-token, status, redeem.
+const AUTH_CALLS: u32 = 4;
+
+impl ClientCtx {
+    /// A valid access token; a (re)authentication first waits for room under the per-IP limit
+    /// of KSeF's public endpoints, which all clients of this process share.
+    pub async fn access_token(&self, limits: &Limits) -> Result<SecretString, ksef_client::KsefError> {
+        let margin = chrono::Duration::seconds(90);
+        let cached = self
+            .tokens
+            .tokens()
+            .await
+            .is_some_and(|t| t.access_token.valid_until - margin > chrono::Utc::now());
+        if !cached {
+            limits.acquire_public(AUTH_CALLS).await;
+        }
+        self.tokens.access_token().await
+    }
 }
 
 /// In-memory schedule of one client.

@@ -11,7 +11,7 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::settings::SenderSettings;
 
@@ -28,8 +28,13 @@ pub enum EndpointClass {
 
 const WINDOWS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(60), Duration::from_secs(3600)];
 
+/// KSeF's public endpoints (authentication) allow 60 requests per second per client IP, shared
+/// by every NIP this process works for.
+const PUBLIC_PER_SECOND: u32 = 60;
+
 pub struct Limits {
     by_class: HashMap<EndpointClass, Vec<DefaultKeyedRateLimiter<String>>>,
+    public: DefaultDirectRateLimiter,
     blocked_until: Mutex<HashMap<String, Instant>>,
 }
 
@@ -55,7 +60,19 @@ impl Limits {
                 (class, limiters)
             })
             .collect();
-        Self { by_class, blocked_until: Mutex::new(HashMap::new()) }
+        let public = RateLimiter::direct(quota(PUBLIC_PER_SECOND, s.rate_limit_scale, WINDOWS[0]));
+        Self { by_class, public, blocked_until: Mutex::new(HashMap::new()) }
+    }
+
+    /// Waits until `calls` requests to the public (per-IP) endpoints may go out.
+    pub async fn acquire_public(&self, calls: u32) {
+        let n = NonZeroU32::new(calls).unwrap_or(NonZeroU32::MIN);
+        if self.public.until_n_ready(n).await.is_err() {
+            // More than the burst: take them one at a time.
+            for _ in 0..calls {
+                self.public.until_ready().await;
+            }
+        }
     }
 
     /// Waits until `nip` may call an endpoint of `class`.

@@ -65,7 +65,7 @@ pub async fn send(
     lease: &Lease,
     group: Vec<DueInvoice>,
 ) -> Result<(), TurnError> {
-    let token = ctx.tokens.access_token().await?;
+    let token = ctx.access_token(&engine.limits).await?;
     let mut slot = ctx.online.lock().await;
     let mut pending = group.into_iter();
     while let Some(due) = pending.next() {

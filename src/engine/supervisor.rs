@@ -129,7 +129,7 @@ async fn close_idle_sessions(engine: &Engine, all: bool) {
         drop(slot);
         let reference = open.session.reference_number.clone();
         let closed = async {
-            let token = ctx.tokens.access_token().await?;
+            let token = ctx.access_token(&engine.limits).await?;
             engine.limits.acquire(&ctx.nip, super::limits::EndpointClass::OnlineSession).await;
             ctx.ksef.close_online_session(&token, &reference).await
         }

@@ -46,7 +46,7 @@ pub async fn reconcile(engine: &Engine, client: &ClientCtx) -> Result<(), TurnEr
             }
         }
     }
-    let token = client.tokens.access_token().await?;
+    let token = client.access_token(&engine.limits).await?;
     let mut cx = Ctx { engine, client, token, lists: HashMap::new() };
     for (reference, invoices) in by_session {
         sync_session(&mut cx, &reference, invoices).await?;
