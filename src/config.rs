@@ -22,10 +22,42 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub vault: VaultSettings,
+    pub auth: AuthSettings,
+    pub intake: IntakeSettings,
     pub log: LogSettings,
     /// The sending engine (`src/engine`).
     #[serde(default)]
     pub sender: crate::engine::SenderSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Lifetime of the panel's session token (a JWT in the cookie), in seconds; it slides
+    /// forward while the user is active.
+    pub token_ttl_s: u32,
+    /// A panel session ends this many hours after login, active or not.
+    pub session_max_age_h: u32,
+    /// Send the session cookie only over HTTPS. Off only for plain-HTTP local use (the demo).
+    pub cookie_secure: bool,
+    /// Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed; from anyone else the
+    /// peer address is the client's.
+    pub trusted_proxies: Vec<String>,
+    /// Failed logins allowed per account per minute (burst), before 429.
+    pub login_per_account_per_min: u32,
+    /// Login attempts allowed per client IP per minute (burst), before 429.
+    pub login_per_ip_per_min: u32,
+    /// Requests per second allowed per API key (burst of the same size).
+    pub api_key_per_s: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSettings {
+    /// Largest request body of an upload (one XML or a zip of many), in bytes.
+    pub max_upload_bytes: usize,
+    /// Most invoices in one zip upload.
+    pub max_files_per_upload: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -103,6 +135,16 @@ impl Default for Settings {
                 migrate_on_start: true,
             },
             vault: VaultSettings { master_key_file: PathBuf::new(), master_key: None },
+            auth: AuthSettings {
+                token_ttl_s: 900,
+                session_max_age_h: 12,
+                cookie_secure: true,
+                trusted_proxies: Vec::new(),
+                login_per_account_per_min: 5,
+                login_per_ip_per_min: 30,
+                api_key_per_s: 50,
+            },
+            intake: IntakeSettings { max_upload_bytes: 64 * 1024 * 1024, max_files_per_upload: 10_000 },
             log: LogSettings { format: LogFormat::Text, level: "info".to_owned() },
             sender: crate::engine::SenderSettings::default(),
         }
@@ -174,6 +216,22 @@ impl Settings {
         }
         if self.database.pool_timeout_ms == 0 {
             return Err(ConfigError("database.pool_timeout_ms: must be at least 1".into()));
+        }
+        for proxy in &self.auth.trusted_proxies {
+            crate::http::client_ip::parse_net(proxy)
+                .map_err(|e| ConfigError(format!("auth.trusted_proxies: {e}")))?;
+        }
+        if self.auth.token_ttl_s < 60 {
+            return Err(ConfigError("auth.token_ttl_s: must be at least 60".into()));
+        }
+        for (key, v) in [
+            ("auth.login_per_account_per_min", self.auth.login_per_account_per_min),
+            ("auth.login_per_ip_per_min", self.auth.login_per_ip_per_min),
+            ("auth.api_key_per_s", self.auth.api_key_per_s),
+        ] {
+            if v == 0 {
+                return Err(ConfigError(format!("{key}: must be at least 1")));
+            }
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError(format!("log.level: {e}")))?;

@@ -22,6 +22,11 @@ pub enum AppError {
     Invalid { message: String, details: Vec<serde_json::Value> },
     #[error("{0}")]
     Conflict(String),
+    /// Input refused with a precise, stable code of its own (e.g. `package_too_large`).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    #[error("request body too large: {0}")]
+    TooLarge(String),
     #[error("too many requests")]
     RateLimited { retry_after_s: u64 },
     #[error("service unavailable: {0}")]
@@ -56,6 +61,8 @@ impl AppError {
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -69,6 +76,7 @@ impl AppError {
         "forbidden",
         "invalid_input",
         "conflict",
+        "payload_too_large",
         "rate_limited",
         "unavailable",
         "internal",
@@ -83,6 +91,12 @@ impl From<DbError> for AppError {
             DbError::Conflict(m) => Self::Conflict(m),
             other => Self::Internal(anyhow::Error::new(other)),
         }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::from_diesel(e).into()
     }
 }
 
@@ -130,6 +144,7 @@ mod tests {
             AppError::Forbidden,
             AppError::invalid("x"),
             AppError::Conflict("x".into()),
+            AppError::TooLarge("x".into()),
             AppError::RateLimited { retry_after_s: 1 },
             AppError::Unavailable("x".into()),
             AppError::Internal(anyhow::anyhow!("x")),

@@ -3,6 +3,7 @@
 //! Layout: `http` (thin handlers) → `service` (business rules, transactions) → `db` (the only
 //! module that speaks diesel). `config` is loaded once and passed in through [`state::AppState`].
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -11,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod ksef;
+pub mod offline;
 pub mod server;
 pub mod service;
 pub mod state;

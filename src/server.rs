@@ -17,10 +17,12 @@ use crate::vault::Keyring;
 /// Registers state, middleware and every route on an actix `App`.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(web::Data::new(state)).app_data(json_config()).service(
+        let payload = web::PayloadConfig::new(state.settings.intake.max_upload_bytes);
+        cfg.app_data(web::Data::new(state)).app_data(json_config()).app_data(payload).service(
             web::scope("")
                 .configure(http::routes)
                 .default_service(web::to(not_found))
+                .wrap(from_fn(http::auth::authenticate))
                 .wrap(middleware::security_headers())
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::default()),
@@ -81,7 +83,8 @@ pub fn bootstrap(settings: Settings) -> Result<AppState, StartError> {
         }
     }
     let keys = Keyring::load(&settings.vault.master_key_file, settings.vault.master_key.as_ref())?;
-    Ok(AppState::new(settings, db, keys))
+    let fa3 = ksef_fa3::Fa3Schema::load().map_err(|e| StartError::Command(format!("FA(3) schema: {e}")))?;
+    Ok(AppState::new(settings, db, keys, fa3)?)
 }
 
 /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish within the shutdown timeout.

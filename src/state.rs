@@ -2,9 +2,14 @@
 
 use std::sync::Arc;
 
+use ipnet::IpNet;
+use ksef_fa3::Fa3Schema;
+
+use crate::auth::session_token::SessionKeys;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::http::metrics::Metrics;
+use crate::http::throttle::Throttles;
 use crate::vault::Keyring;
 
 /// Everything a request or a background job may need.
@@ -15,11 +20,35 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Master keys of the credentials vault.
     pub keys: Arc<Keyring>,
+    /// Signing keys of panel sessions and CSRF tokens (derived from the master key).
+    pub session_keys: SessionKeys,
+    pub throttles: Arc<Throttles>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<Vec<IpNet>>,
+    /// The official FA(3) schema, compiled once and shared by every intake.
+    pub fa3: Fa3Schema,
 }
 
 impl AppState {
-    /// Wires the state from validated settings and an open database.
-    pub fn new(settings: Settings, db: Db, keys: Keyring) -> Self {
-        Self { settings: Arc::new(settings), db, metrics: Arc::new(Metrics::new()), keys: Arc::new(keys) }
+    /// Wires the state from validated settings, an open database and the vault's keys.
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        keys: Keyring,
+        fa3: Fa3Schema,
+    ) -> Result<Self, crate::vault::KeyringError> {
+        let session_keys = keys.with_key(keys.current_version(), SessionKeys::derive)?;
+        let throttles = Arc::new(Throttles::new(&settings.auth));
+        let trusted_proxies = Arc::new(crate::http::client_ip::parse_nets(&settings.auth.trusted_proxies));
+        Ok(Self {
+            settings: Arc::new(settings),
+            db,
+            metrics: Arc::new(Metrics::new()),
+            keys: Arc::new(keys),
+            session_keys,
+            throttles,
+            trusted_proxies,
+            fa3,
+        })
     }
 }

@@ -1,9 +1,6 @@
 //! `ksef-gateway client add`: a client company with its KSeF token (read from stdin).
 
-use std::io::BufRead;
-
 use clap::Subcommand;
-use secrecy::SecretString;
 
 use crate::config::Settings;
 use crate::domain::{KsefTarget, Nip, SendPolicy};
@@ -40,7 +37,7 @@ pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
                 ksef: KsefTarget::parse(ksef).map_err(|e| bad("ksef", e))?,
                 policy: SendPolicy::parse(policy).map_err(|e| bad("policy", e))?,
             };
-            let token = read_secret_line()?;
+            let token = super::read_secret_line("the KSeF token")?;
             let state = server::bootstrap(settings)?;
             let client = super::block_on(add_client(&state, input, token, None))?
                 .map_err(|e| StartError::Command(e.to_string()))?;
@@ -51,15 +48,4 @@ pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
             Ok(())
         }
     }
-}
-
-/// One line from standard input, as a secret.
-fn read_secret_line() -> Result<SecretString, StartError> {
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let token = line.trim_end_matches(['\r', '\n']).to_owned();
-    if token.trim().is_empty() {
-        return Err(StartError::Command("expected the KSeF token on standard input".into()));
-    }
-    Ok(SecretString::from(token))
 }

@@ -1,10 +1,13 @@
 //! The command line: `ksef-gateway <command>`. Each command is a thin shell over the library.
 
+mod apikeys;
+mod audit;
 mod clients;
 mod demo;
 mod keys;
 mod migrate;
 mod serve;
+mod users;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,6 +55,21 @@ pub enum Command {
         #[command(subcommand)]
         command: clients::ClientCommand,
     },
+    /// Manage users of the panel.
+    User {
+        #[command(subcommand)]
+        command: users::UserCommand,
+    },
+    /// Manage per-client API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: apikeys::ApiKeyCommand,
+    },
+    /// Verify the audit trail or export reports.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// Manage the vault's master keys.
     Keys {
         #[command(subcommand)]
@@ -93,6 +111,9 @@ fn dispatch(cli: &Cli) -> Result<(), StartError> {
         }
         Command::Client { command } => clients::run(load(&cli.sources(None))?, command),
         Command::Keys { command } => keys::run(load(&cli.sources(None))?, command),
+        Command::User { command } => users::run(load(&cli.sources(None))?, command),
+        Command::Apikey { command } => apikeys::run(load(&cli.sources(None))?, command),
+        Command::Audit { command } => audit::run(load(&cli.sources(None))?, command),
     }
 }
 
@@ -100,6 +121,19 @@ fn load(sources: &Sources) -> Result<Settings, StartError> {
     let settings = Settings::load(sources)?;
     crate::telemetry::init(&settings.log);
     Ok(settings)
+}
+
+/// One line from standard input, as a secret (secrets never come from arguments, which other
+/// users of the machine can see in the process list).
+fn read_secret_line(what: &str) -> Result<secrecy::SecretString, StartError> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let value = line.trim_end_matches(['\r', '\n']).to_owned();
+    if value.trim().is_empty() {
+        return Err(StartError::Command(format!("expected {what} on standard input")));
+    }
+    Ok(secrecy::SecretString::from(value))
 }
 
 /// Runs one async service call to completion on a small runtime (CLI commands are one-shot).

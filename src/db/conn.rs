@@ -127,36 +127,40 @@ impl Db {
 
     /// Runs `f` in one transaction on a blocking thread, so the async workers never wait on
     /// I/O. When no connection frees up within the pool timeout the answer is `Busy` (→ 503).
-    pub async fn tx<T, F>(&self, f: F) -> Result<T, DbError>
+    /// The closure may fail with any error that a storage error converts into (`DbError`,
+    /// `AppError`), so service rules can refuse inside the transaction and roll it back.
+    pub async fn tx<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConn) -> Result<T, DbError> + Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut AnyConn) -> Result<T, E> + Send + 'static,
     {
         let pool = self.pool.clone();
         let gate = self.sqlite_writer.clone();
         tokio::task::spawn_blocking(move || {
             // A poisoned gate only means another writer panicked; the database itself is fine.
             let _turn = gate.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-            let mut conn = pool.get().map_err(|_| DbError::Busy)?;
+            let mut conn = pool.get().map_err(|_| E::from(DbError::Busy))?;
             (*conn).transaction(f)
         })
         .await
-        .map_err(|e| DbError::Task(e.to_string()))?
+        .map_err(|e| E::from(DbError::Task(e.to_string())))?
     }
 
     /// Like [`Db::tx`] but without a transaction, for statements that must run alone.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConn) -> Result<T, DbError> + Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut AnyConn) -> Result<T, E> + Send + 'static,
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|_| DbError::Busy)?;
+            let mut conn = pool.get().map_err(|_| E::from(DbError::Busy))?;
             f(&mut conn)
         })
         .await
-        .map_err(|e| DbError::Task(e.to_string()))?
+        .map_err(|e| E::from(DbError::Task(e.to_string())))?
     }
 
     /// Checks that the database answers a trivial query.

@@ -219,6 +219,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_sessions (id) {
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        id -> Text,
+        ip -> Nullable<Text>,
+        revoked_at -> Nullable<Timestamp>,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
     users (id) {
         client_id -> Nullable<Text>,
         created_at -> Timestamp,
@@ -233,6 +244,7 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> clients (client_id));
+diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(grants -> clients (client_id));
 diesel::joinable!(api_keys -> clients (client_id));
@@ -270,5 +282,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     send_decisions,
     sender_leases,
     upos,
+    user_sessions,
     users,
 );

@@ -12,6 +12,7 @@ use super::{record, TurnError};
 use crate::db::models::ksef_session::{ABANDONED, BATCH, CLOSED};
 use crate::db::models::outbox::DueInvoice;
 use crate::db::models::{ids, Invoice};
+use crate::db::DbError;
 
 /// KSeF's limit of invoices per session.
 const MAX_BATCH: usize = 10_000;
@@ -111,7 +112,7 @@ pub async fn requeue_all(engine: &Engine, reference: &str, why: &str) -> Result<
         .db
         .run(move |c| {
             let all = Invoice::in_flight_in_session(c, &r)?;
-            Ok(all.into_iter().filter(|i| i.state == "sending").collect::<Vec<_>>())
+            Ok::<_, DbError>(all.into_iter().filter(|i| i.state == "sending").collect::<Vec<_>>())
         })
         .await?;
     let next = ids::now();

@@ -68,7 +68,12 @@ async fn candidates(engine: &Engine) -> Result<Vec<String>, crate::db::DbError> 
     let (due, in_flight) = engine
         .st
         .db
-        .run(|c| Ok((OutboxEntry::clients_with_due(c, ids::now())?, Invoice::clients_in_flight(c)?)))
+        .run(|c| {
+            Ok::<_, crate::db::DbError>((
+                OutboxEntry::clients_with_due(c, ids::now())?,
+                Invoice::clients_in_flight(c)?,
+            ))
+        })
         .await?;
     let now = Instant::now();
     let mut out: Vec<(Option<Instant>, String)> = Vec::new();

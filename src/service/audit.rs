@@ -52,11 +52,29 @@ pub struct AuditEntry<'a> {
 /// Appends one event inside the caller's transaction, so the event exists exactly when the
 /// change it describes does.
 pub fn record(conn: &mut AnyConn, entry: AuditEntry<'_>) -> Result<(), DbError> {
+    record_many(conn, std::iter::once(entry))
+}
+
+/// Appends several events in order, reading the chain head once (bulk uploads and sends).
+pub fn record_many<'a>(
+    conn: &mut AnyConn,
+    entries: impl IntoIterator<Item = AuditEntry<'a>>,
+) -> Result<(), DbError> {
     AuditEvent::lock_chain(conn)?;
-    let (seq, prev_hash) = match AuditEvent::head(conn)? {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS.to_owned()),
+    let (mut seq, mut prev_hash) = match AuditEvent::head(conn)? {
+        Some((seq, hash)) => (seq, hash),
+        None => (0, GENESIS.to_owned()),
     };
+    for entry in entries {
+        seq += 1;
+        let event = chained(seq, prev_hash, entry);
+        AuditEvent::insert(conn, &event)?;
+        prev_hash = event.hash;
+    }
+    Ok(())
+}
+
+fn chained(seq: i64, prev_hash: String, entry: AuditEntry<'_>) -> AuditEvent {
     let mut event = AuditEvent {
         seq,
         id: ids::new_id(),
@@ -72,7 +90,7 @@ pub fn record(conn: &mut AnyConn, entry: AuditEntry<'_>) -> Result<(), DbError> 
         hash: String::new(),
     };
     event.hash = event_hash(&event);
-    AuditEvent::insert(conn, &event)
+    event
 }
 
 fn truncate_to_micros(t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {

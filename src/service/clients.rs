@@ -90,3 +90,178 @@ pub async fn add_client(
 pub fn fingerprint(secret: &[u8]) -> String {
     hex::encode(&Sha256::digest(secret)[..8])
 }
+
+/// A client as a person sees it in lists: no secrets, the credential's health only.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClientView {
+    pub id: String,
+    pub nip: String,
+    pub name: String,
+    pub send_policy: String,
+    pub ksef_environment: String,
+    pub paused_reason: Option<String>,
+    pub credential: Option<CredentialView>,
+    /// What the caller may do on this client.
+    pub permissions: Vec<&'static str>,
+}
+
+/// A stored credential's health, never its secret.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CredentialView {
+    pub kind: String,
+    pub fingerprint: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub valid_until: Option<chrono::NaiveDateTime>,
+    pub last_auth_ok_at: Option<chrono::NaiveDateTime>,
+    pub last_auth_error: Option<String>,
+    pub ksef_permissions: Option<String>,
+    /// KSeF tokens stop working when KSeF retires them (API_BRIEF: certificates replace them).
+    pub sunset: Option<&'static str>,
+}
+
+/// The last day KSeF tokens are reported to work (API_BRIEF.md §5, a secondary source: the
+/// Ministry's announcements as reported by the press; KSeF certificates remain after it).
+pub const KSEF_TOKEN_SUNSET: &str = "2026-12-31";
+
+impl From<&Credential> for CredentialView {
+    fn from(c: &Credential) -> Self {
+        Self {
+            kind: c.kind.clone(),
+            fingerprint: c.fingerprint.clone(),
+            created_at: c.created_at,
+            valid_until: c.valid_until,
+            last_auth_ok_at: c.last_auth_ok_at,
+            last_auth_error: c.last_auth_error.clone(),
+            ksef_permissions: c.ksef_permissions.clone(),
+            sunset: (c.kind == KSEF_TOKEN).then_some(KSEF_TOKEN_SUNSET),
+        }
+    }
+}
+
+/// The clients the caller can see (any permission), with what it may do on each.
+pub async fn list_visible(
+    st: &AppState,
+    caller: &crate::service::access::Caller,
+) -> Result<Vec<ClientView>, AppError> {
+    use crate::service::access;
+    let caller = caller.clone();
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, crate::auth::Permission::Read)?;
+            let clients = match scope {
+                crate::db::models::ClientScope::All => Client::list_all(conn)?,
+                crate::db::models::ClientScope::Only(ids) => Client::list_by_ids(conn, &ids)?,
+            };
+            let mut out = Vec::with_capacity(clients.len());
+            for c in clients {
+                let held = access::permissions_on(conn, &caller, &c.id)?;
+                let credential = Credential::find_active(conn, &c.id, KSEF_TOKEN)?;
+                out.push(ClientView {
+                    permissions: held.iter().map(crate::auth::Permission::as_str).collect(),
+                    credential: credential.as_ref().map(CredentialView::from),
+                    id: c.id,
+                    nip: c.nip,
+                    name: c.name,
+                    send_policy: c.send_policy,
+                    ksef_environment: c.ksef_environment,
+                    paused_reason: c.paused_reason,
+                });
+            }
+            Ok::<_, AppError>(out)
+        })
+        .await
+}
+
+/// The visible client with this NIP (NotFound when the caller may see nothing of it).
+pub async fn find_visible(
+    st: &AppState,
+    caller: &crate::service::access::Caller,
+    nip: &str,
+) -> Result<ClientView, AppError> {
+    list_visible(st, caller).await?.into_iter().find(|c| c.nip == nip).ok_or(AppError::NotFound)
+}
+
+/// Changes a client's send policy: a permission of its own (`credentials`), and audited.
+pub async fn set_policy(
+    st: &AppState,
+    caller: &crate::service::access::Caller,
+    client_id: &str,
+    policy: SendPolicy,
+) -> Result<(), AppError> {
+    use crate::service::{access, audit};
+    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    st.db
+        .tx(move |conn| {
+            access::require(conn, &caller, &client_id, crate::auth::Permission::Credentials)?;
+            let before = Client::get(conn, &client_id)?.send_policy;
+            Client::set_policy(conn, &client_id, policy.as_str())?;
+            audit::record(
+                conn,
+                audit::AuditEntry {
+                    actor: &caller.audit_actor(),
+                    client_id: Some(&client_id),
+                    action: "client.policy_changed",
+                    subject: Some(&client_id),
+                    payload: serde_json::json!({"from": before, "to": policy.as_str()}),
+                },
+            )?;
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// Stores a new KSeF token for a client (the old one is retired), audited; the token itself
+/// goes nowhere but the vault.
+pub async fn replace_token(
+    st: &AppState,
+    caller: &crate::service::access::Caller,
+    client_id: &str,
+    ksef_token: SecretString,
+) -> Result<CredentialView, AppError> {
+    use crate::service::{access, audit};
+    let token = ksef_token.expose_secret().trim().to_owned();
+    if token.len() < 16 {
+        return Err(AppError::invalid("the KSeF token looks too short; paste the whole token"));
+    }
+    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    let keys = st.keys.clone();
+    st.db
+        .tx(move |conn| {
+            access::require(conn, &caller, &client_id, crate::auth::Permission::Credentials)?;
+            let client = Client::get(conn, &client_id)?;
+            let sealed = vault::seal(&keys, &client.nip, KSEF_TOKEN, token.as_bytes())
+                .map_err(|e| AppError::Internal(e.into()))?;
+            let fp = fingerprint(token.as_bytes());
+            let id = ids::new_id();
+            Credential::insert_active(
+                conn,
+                &NewCredential {
+                    id: &id,
+                    client_id: &client.id,
+                    kind: KSEF_TOKEN,
+                    key_version: i64::from(sealed.key_version),
+                    nonce: &sealed.nonce,
+                    ciphertext: &sealed.ciphertext,
+                    fingerprint: &fp,
+                    valid_until: None,
+                    active: true,
+                    created_by: caller.user().map(|u| u.id.as_str()),
+                    created_at: ids::now(),
+                },
+            )?;
+            Client::clear_pause(conn, &client.id)?;
+            audit::record(
+                conn,
+                audit::AuditEntry {
+                    actor: &caller.audit_actor(),
+                    client_id: Some(&client.id),
+                    action: "credential.replaced",
+                    subject: Some(&id),
+                    payload: serde_json::json!({"kind": KSEF_TOKEN, "fingerprint": fp}),
+                },
+            )?;
+            let stored = Credential::find_active(conn, &client.id, KSEF_TOKEN)?.ok_or(AppError::NotFound)?;
+            Ok::<_, AppError>(CredentialView::from(&stored))
+        })
+        .await
+}

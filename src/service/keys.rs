@@ -41,7 +41,7 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
                 Credential::reseal(conn, &cred.id, i64::from(new.key_version), &new.nonce, &new.ciphertext)?;
                 count += 1;
             }
-            Ok(count)
+            Ok::<_, DbError>(count)
         })
         .await?;
     let retired_versions = st.keys.retire_old_keys().map_err(|e| AppError::Internal(e.into()))?;

@@ -1,6 +1,15 @@
 //! Business rules. Each function owns its transaction and takes the state it needs.
 
+pub mod access;
+pub mod apikeys;
 pub mod audit;
 pub mod clients;
 pub mod credentials;
+pub mod decisions;
+pub mod findings;
+pub mod grants;
+pub mod intake;
+pub mod invoices;
 pub mod keys;
+pub mod reports;
+pub mod users;

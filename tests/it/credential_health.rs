@@ -47,7 +47,7 @@ async fn stored_token_authenticates_against_the_simulator(b: Backend) {
     let (known_cred, unknown_cred) = st
         .db
         .tx(move |c| {
-            Ok((
+            Ok::<_, ksef_gateway::db::DbError>((
                 Credential::find_active(c, &k, KSEF_TOKEN)?.unwrap(),
                 Credential::find_active(c, &u, KSEF_TOKEN)?.unwrap(),
             ))

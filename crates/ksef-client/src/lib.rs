@@ -16,6 +16,7 @@ pub mod options;
 pub mod poll;
 pub mod qr;
 pub mod query;
+pub mod sessions;
 pub mod signing;
 pub mod status;
 pub mod token_manager;

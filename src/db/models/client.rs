@@ -62,6 +62,21 @@ impl Client {
         Ok(())
     }
 
+    pub fn set_policy(conn: &mut AnyConn, id: &str, policy: &str) -> Result<(), DbError> {
+        diesel::update(clients::table.find(id))
+            .set((clients::send_policy.eq(policy), clients::updated_at.eq(super::ids::now())))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Lets a paused client's sender work again (a person fixed the credential).
+    pub fn clear_pause(conn: &mut AnyConn, id: &str) -> Result<(), DbError> {
+        diesel::update(clients::table.find(id))
+            .set((clients::paused_reason.eq(None::<String>), clients::updated_at.eq(super::ids::now())))
+            .execute(conn)?;
+        Ok(())
+    }
+
     /// The client with this id.
     pub fn get(conn: &mut AnyConn, id: &str) -> Result<Self, DbError> {
         Ok(clients::table.find(id).select(Self::as_select()).first(conn)?)

@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::scope::ClientScope;
-use crate::db::schema::{clients, invoice_documents, invoice_events, invoices};
+use crate::db::schema::{clients, invoice_documents, invoice_events, invoices, upos};
 use crate::db::{AnyConn, DbError};
 
 /// An invoice as stored.
@@ -178,6 +178,16 @@ impl Invoice {
         Ok(invoice_documents::table.find(invoice_id).select(invoice_documents::xml).first(conn)?)
     }
 
+    /// The newest UPO stored for the invoice.
+    pub fn upo(conn: &mut AnyConn, invoice_id: &str) -> Result<Option<Vec<u8>>, DbError> {
+        Ok(upos::table
+            .filter(upos::invoice_id.eq(invoice_id))
+            .order(upos::fetched_at.desc())
+            .select(upos::xml)
+            .first(conn)
+            .optional()?)
+    }
+
     /// The timeline, oldest first.
     pub fn events(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<InvoiceEvent>, DbError> {
         Ok(invoice_events::table
@@ -242,6 +252,14 @@ impl Invoice {
         let client_id: String = invoices::table.find(id).select(invoices::client_id).first(conn)?;
         add_event(conn, id, &client_id, now, to, actor, note)?;
         Ok(true)
+    }
+
+    /// Marks an invoice as issued offline, with the legal deadline for sending it to KSeF.
+    pub fn mark_offline(conn: &mut AnyConn, id: &str, deadline: NaiveDateTime) -> Result<(), DbError> {
+        diesel::update(invoices::table.find(id))
+            .set((invoices::offline_mode.eq(true), invoices::offline_deadline.eq(Some(deadline))))
+            .execute(conn)?;
+        Ok(())
     }
 
     /// Records the second person's approval (four-eyes) on a draft.

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use ksef_gateway::config::Settings;
+use ksef_gateway::db::models::SendDecision;
 use ksef_gateway::db::models::{ids, Client, Invoice, NewInvoice};
-use ksef_gateway::db::schema::{audit_events, outbox, send_decisions, upos};
+use ksef_gateway::db::schema::{audit_events, upos};
 use ksef_gateway::db::DbError;
 use ksef_gateway::domain::{KsefTarget, Nip, SendPolicy};
 use ksef_gateway::service::audit::{self, AuditActor, AuditEntry};
@@ -112,7 +113,8 @@ impl Rig {
         out
     }
 
-    /// Records a decision to send, as the contract with the decision service says.
+    /// Records a decision to send as the decision service does (its storage call, without the
+    /// permission and policy checks that the service's own tests cover).
     pub async fn decide(&self, client: &Client, invoice_ids: &[String], offline: bool) {
         let (cid, ids_) = (client.id.clone(), invoice_ids.to_vec());
         self.st
@@ -125,35 +127,20 @@ impl Rig {
                     .map(|id| Invoice::get(c, &ksef_gateway::db::models::ClientScope::All, id))
                     .collect::<Result<_, _>>()?;
                 let hashes: Vec<&str> = invoices.iter().map(|i| i.sha256.as_str()).collect();
-                diesel::insert_into(send_decisions::table)
-                    .values((
-                        send_decisions::id.eq(&decision),
-                        send_decisions::client_id.eq(&cid),
-                        send_decisions::actor_kind.eq("user"),
-                        send_decisions::actor_id.eq("test"),
-                        send_decisions::policy.eq("manual"),
-                        send_decisions::offline.eq(offline),
-                        send_decisions::invoice_count.eq(ids_.len() as i64),
-                        send_decisions::invoice_hashes.eq(serde_json::to_string(&hashes).unwrap()),
-                        send_decisions::created_at.eq(now),
-                    ))
-                    .execute(c)
-                    .map_err(DbError::from)?;
+                let row = SendDecision {
+                    id: decision.clone(),
+                    client_id: cid.clone(),
+                    actor_kind: "user".into(),
+                    actor_id: "test".into(),
+                    source_ip: None,
+                    policy: "manual".into(),
+                    offline,
+                    invoice_count: ids_.len() as i64,
+                    invoice_hashes: serde_json::to_string(&hashes).unwrap(),
+                    created_at: now,
+                };
+                SendDecision::insert_with_outbox(c, &row, &ids_)?;
                 for id in &ids_ {
-                    diesel::insert_into(outbox::table)
-                        .values((
-                            outbox::id.eq(ids::new_id()),
-                            outbox::invoice_id.eq(id),
-                            outbox::client_id.eq(&cid),
-                            outbox::decision_id.eq(&decision),
-                            outbox::status.eq("pending"),
-                            outbox::attempts.eq(0_i64),
-                            outbox::next_attempt_at.eq(now),
-                            outbox::created_at.eq(now),
-                            outbox::updated_at.eq(now),
-                        ))
-                        .execute(c)
-                        .map_err(DbError::from)?;
                     let to = if offline { "offline" } else { "queued" };
                     assert!(Invoice::transition(c, id, &["draft", "approved"], to, "user:test", None)?);
                 }

@@ -256,3 +256,122 @@ pub struct SessionInvoicesPage {
     #[serde(default)]
     pub invoices: Vec<SessionInvoiceStatus>,
 }
+
+/// `SessionType` of `GET /sessions`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionType {
+    /// Interactive (single invoices).
+    Online,
+    /// Batch (zip packages).
+    Batch,
+}
+
+impl SessionType {
+    /// The value KSeF expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "Online",
+            Self::Batch => "Batch",
+        }
+    }
+}
+
+/// `CommonSessionStatus`: the coarse state `GET /sessions` filters on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommonSessionStatus {
+    /// Open, closed but not processed, or processing.
+    InProgress,
+    /// Processed (some invoices may still have been rejected).
+    Succeeded,
+    /// Errors when opening or closing the session.
+    Failed,
+    /// Batch upload window missed, or an online session closed with no invoice.
+    Cancelled,
+}
+
+impl CommonSessionStatus {
+    /// The value KSeF expects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "InProgress",
+            Self::Succeeded => "Succeeded",
+            Self::Failed => "Failed",
+            Self::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// Filters of `GET /sessions`; only the type is required.
+#[derive(Clone, Debug)]
+pub struct SessionQuery {
+    /// Online or batch sessions.
+    pub session_type: SessionType,
+    /// One session by reference.
+    pub reference_number: Option<String>,
+    /// Created at or after.
+    pub date_created_from: Option<DateTime<Utc>>,
+    /// Created at or before.
+    pub date_created_to: Option<DateTime<Utc>>,
+    /// Closed at or after.
+    pub date_closed_from: Option<DateTime<Utc>>,
+    /// Closed at or before.
+    pub date_closed_to: Option<DateTime<Utc>>,
+    /// Last activity at or after.
+    pub date_modified_from: Option<DateTime<Utc>>,
+    /// Last activity at or before.
+    pub date_modified_to: Option<DateTime<Utc>>,
+    /// Any of these states (empty: all).
+    pub statuses: Vec<CommonSessionStatus>,
+}
+
+impl SessionQuery {
+    /// All sessions of one type.
+    pub fn of(session_type: SessionType) -> Self {
+        Self {
+            session_type,
+            reference_number: None,
+            date_created_from: None,
+            date_created_to: None,
+            date_closed_from: None,
+            date_closed_to: None,
+            date_modified_from: None,
+            date_modified_to: None,
+            statuses: Vec::new(),
+        }
+    }
+}
+
+/// One session in `GET /sessions` (`SessionsQueryResponseItem`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    /// Session reference.
+    pub reference_number: String,
+    /// Session status, as in `GET /sessions/{ref}`.
+    pub status: StatusInfo,
+    /// Created.
+    pub date_created: DateTime<Utc>,
+    /// Last activity.
+    pub date_updated: DateTime<Utc>,
+    /// An open online session is closed automatically after this.
+    #[serde(default)]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// Invoices received, including those still processed.
+    pub total_invoice_count: u64,
+    /// Invoices accepted.
+    pub successful_invoice_count: u64,
+    /// Invoices rejected.
+    pub failed_invoice_count: u64,
+}
+
+/// A page of `GET /sessions`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionsPage {
+    /// Pass back as `x-continuation-token` for the next page; `None` or empty on the last page.
+    #[serde(default)]
+    pub continuation_token: Option<String>,
+    /// The sessions.
+    #[serde(default)]
+    pub sessions: Vec<SessionSummary>,
+}

@@ -2,8 +2,10 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod auth;
+mod listing;
 mod reading;
 mod sessions;
+mod xades;
 
 use std::time::Duration;
 

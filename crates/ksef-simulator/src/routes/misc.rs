@@ -1,12 +1,13 @@
 //! Session listing, effective limits and the caller's own permissions.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::status::{continuation, next_token, session_state, READ};
+use crate::state::Session;
 use crate::time;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -45,8 +46,25 @@ async fn list_sessions(state: web::Data<AppState>, req: HttpRequest) -> ApiResul
     }
     let statuses: Vec<&str> =
         pairs.iter().filter(|(k, _)| k == "statuses").map(|(_, v)| v.as_str()).collect();
-    let created_from = param("dateCreatedFrom").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-    let created_to = param("dateCreatedTo").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    // Each pair bounds one timestamp (OA: GET /sessions); a session not yet closed has no closing date.
+    let mut ranges = Vec::new();
+    for (name, pick) in [
+        ("dateCreated", (|s: &Session| Some(s.created)) as fn(&Session) -> Option<DateTime<Utc>>),
+        ("dateClosed", |s: &Session| s.closed),
+        ("dateModified", |s: &Session| Some(s.updated)),
+    ] {
+        ranges.push((
+            pick,
+            date_param(&param, &format!("{name}From"))?,
+            date_param(&param, &format!("{name}To"))?,
+        ));
+    }
+    let in_ranges = |s: &Session| {
+        ranges.iter().all(|(pick, from, to)| match pick(s) {
+            Some(t) => from.is_none_or(|f| t >= f) && to.is_none_or(|u| t <= u),
+            None => from.is_none() && to.is_none(),
+        })
+    };
     let offset = continuation(&req)?;
     let now = Utc::now();
     let db = state.db.lock();
@@ -56,7 +74,7 @@ async fn list_sessions(state: web::Data<AppState>, req: HttpRequest) -> ApiResul
         .filter_map(|r| db.sessions.get(r))
         .filter(|s| s.nip == claims.context_value && s.kind.as_str() == kind)
         .filter(|s| param("referenceNumber").is_none_or(|r| r == s.reference))
-        .filter(|s| created_from.is_none_or(|f| s.created >= f) && created_to.is_none_or(|t| s.created <= t))
+        .filter(|s| in_ranges(s))
         .filter_map(|s| {
             let ((code, description), (total, ok, failed)) = session_state(&db, s, now, state.delay());
             (statuses.is_empty() || statuses.contains(&common_status(code))).then(|| {
@@ -70,6 +88,14 @@ async fn list_sessions(state: web::Data<AppState>, req: HttpRequest) -> ApiResul
     let page: Vec<Value> = items.into_iter().skip(offset).take(size).collect();
     let token = next_token(offset, page.len(), total);
     Ok(HttpResponse::Ok().json(json!({"continuationToken": token, "sessions": page})))
+}
+
+/// A `date-time` query parameter; one that is not RFC 3339 is a 400, not an ignored filter.
+fn date_param<'a>(param: &impl Fn(&str) -> Option<&'a str>, name: &str) -> ApiResult<Option<DateTime<Utc>>> {
+    param(name)
+        .map(|t| DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)))
+        .transpose()
+        .map_err(|_| ApiError::validation(format!("Parametr {name} musi być datą ISO 8601 ze strefą.")))
 }
 
 async fn rate_limits(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {

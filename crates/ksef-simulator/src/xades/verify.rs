@@ -4,11 +4,10 @@ use rsa::pkcs8::DecodePublicKey;
 use sha2::{Digest, Sha256};
 use x509_cert::der::{Decode, Encode};
 
-use super::c14n::{canonicalize, Scope};
+use super::c14n::{canonicalize, Method, Scope};
 use super::tree::Element;
 use crate::crypto::{b64_decode, sha256_b64};
 
-const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 const SHA256: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
@@ -46,14 +45,14 @@ fn algorithm<'a>(el: &'a Element, child: &str) -> Option<&'a str> {
     el.child(child).and_then(|c| c.attr("Algorithm"))
 }
 
-/// Verifies the signature of `root` (enveloped, exclusive C14N, SHA-256); the error says why not.
+/// Verifies the signature of `root` (enveloped; exclusive or inclusive C14N; SHA-256); the error says why not.
 pub fn verify(root: &Element) -> Result<Signer, String> {
     let sig_path = path_to(root, &|e| e.local() == "Signature").ok_or("brak elementu Signature")?;
     let signature = *sig_path.last().ok_or("brak elementu Signature")?;
     let signed_info = signature.child("SignedInfo").ok_or("brak SignedInfo")?;
-    if algorithm(signed_info, "CanonicalizationMethod") != Some(EXC_C14N) {
-        return Err("obsługiwana jest tylko kanonikalizacja exc-c14n".to_owned());
-    }
+    let si_method = algorithm(signed_info, "CanonicalizationMethod")
+        .and_then(Method::from_uri)
+        .ok_or("obsługiwane są kanonikalizacje exc-c14n, c14n 1.0 i c14n 1.1 (bez komentarzy)")?;
     let mut saw_document = false;
     for reference in signed_info.elements().filter(|e| e.local() == "Reference") {
         let uri = reference.attr("URI").unwrap_or_default();
@@ -61,6 +60,16 @@ pub fn verify(root: &Element) -> Result<Signer, String> {
             .child("Transforms")
             .map(|t| t.elements().filter_map(|e| e.attr("Algorithm")).collect())
             .unwrap_or_default();
+        // The last canonicalisation transform decides; without one XML-DSig converts the node-set
+        // with inclusive C14N 1.0. Transforms KSeF does not allow are refused.
+        let mut method = Method::Inclusive;
+        for t in &transforms {
+            match Method::from_uri(t) {
+                Some(m) => method = m,
+                None if *t == ENVELOPED => {}
+                None => return Err(format!("nieobsługiwana transformacja {t}")),
+            }
+        }
         if algorithm(reference, "DigestMethod") != Some(SHA256) {
             return Err("obsługiwany jest tylko skrót SHA-256".to_owned());
         }
@@ -69,13 +78,13 @@ pub fn verify(root: &Element) -> Result<Signer, String> {
                 return Err("referencja do dokumentu bez transformacji enveloped-signature".to_owned());
             }
             saw_document = true;
-            canonicalize(root, &Scope::new(), Some(signature))
+            canonicalize(root, &Scope::new(), Some(signature), method)
         } else {
             let id = uri.strip_prefix('#').ok_or("nieobsługiwany URI referencji")?;
             let path = path_to(root, &|e| ["Id", "ID", "id"].iter().any(|a| e.attr(a) == Some(id)))
                 .ok_or("referencja do nieistniejącego elementu")?;
             let target = *path.last().ok_or("referencja do nieistniejącego elementu")?;
-            canonicalize(target, &scope_of(&path), None)
+            canonicalize(target, &scope_of(&path), None, method)
         };
         let declared = reference.child("DigestValue").map(|d| d.text()).unwrap_or_default();
         if sha256_b64(canonical.as_bytes()) != declared.split_whitespace().collect::<String>() {
@@ -96,7 +105,7 @@ pub fn verify(root: &Element) -> Result<Signer, String> {
     let spki = cert.tbs_certificate.subject_public_key_info.to_der().map_err(|e| e.to_string())?;
     let mut si_path = sig_path.clone();
     si_path.push(signed_info);
-    let signed = canonicalize(signed_info, &scope_of(&si_path), None);
+    let signed = canonicalize(signed_info, &scope_of(&si_path), None, si_method);
     let value: String =
         signature.child("SignatureValue").map(|v| v.text()).unwrap_or_default().split_whitespace().collect();
     let value = b64_decode(&value).ok_or("SignatureValue nie jest poprawnym Base64")?;

@@ -6,6 +6,7 @@ mod batch;
 mod client;
 mod conformance;
 mod faults;
+mod listing;
 mod manage;
 mod online;
 mod xades;

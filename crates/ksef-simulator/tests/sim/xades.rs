@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::client::{b64, sha, Sim, NIP};
 
 const DS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
 /// A self-signed ECDSA P-256 seal certificate for `nip` (organizationIdentifier VATPL-nip).
 fn seal(nip: &str) -> (Vec<u8>, p256::ecdsa::SigningKey) {
@@ -22,6 +23,17 @@ fn seal(nip: &str) -> (Vec<u8>, p256::ecdsa::SigningKey) {
 /// An `AuthTokenRequest` with an enveloped signature; the document has indentation (text nodes
 /// the canonicaliser must keep) and `SignedInfo` inherits `xmlns:ds` (which exc-C14N must render).
 fn signed_request(challenge: &str, context: &str, cert: &[u8], key: &p256::ecdsa::SigningKey) -> String {
+    signed_request_c14n(challenge, context, cert, key, EXC_C14N)
+}
+
+/// The same with another canonicalisation (for SignedInfo and the document reference).
+fn signed_request_c14n(
+    challenge: &str,
+    context: &str,
+    cert: &[u8],
+    key: &p256::ecdsa::SigningKey,
+    c14n: &str,
+) -> String {
     let head = format!(
         "<AuthTokenRequest xmlns=\"http://ksef.mf.gov.pl/auth/token/2.1\">\n  <Challenge>{challenge}</Challenge>\n  \
          <ContextIdentifier><Nip>{context}</Nip></ContextIdentifier>\n  <SubjectIdentifierType>certificateSubject</SubjectIdentifierType>\n"
@@ -35,7 +47,11 @@ fn signed_request(challenge: &str, context: &str, cert: &[u8], key: &p256::ecdsa
          <ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"></ds:Transform></ds:Transforms>\
          <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"></ds:DigestMethod><ds:DigestValue>{digest}</ds:DigestValue></ds:Reference>"
     );
-    let canonical_signed_info = format!("<ds:SignedInfo xmlns:ds=\"{DS}\">{inner}</ds:SignedInfo>");
+    let inner = inner.replace(EXC_C14N, c14n);
+    // Inclusive forms also carry the bindings SignedInfo inherits: the document's default namespace.
+    let inherited = if c14n == EXC_C14N { "" } else { " xmlns=\"http://ksef.mf.gov.pl/auth/token/2.1\"" };
+    let canonical_signed_info =
+        format!("<ds:SignedInfo{inherited} xmlns:ds=\"{DS}\">{inner}</ds:SignedInfo>");
     let signature: p256::ecdsa::Signature = key.sign(canonical_signed_info.as_bytes());
     format!(
         "{head}<ds:Signature xmlns:ds=\"{DS}\"><ds:SignedInfo>{inner}</ds:SignedInfo><ds:SignatureValue>{}</ds:SignatureValue>\
@@ -120,4 +136,37 @@ async fn foreign_seal_needs_a_grant() {
         )
         .await;
     assert_eq!(st["status"]["code"], 200);
+}
+
+/// KSeF allows inclusive C14N 1.0 and 1.1 besides the exclusive form (ksef-docs auth/podpis-xades.md);
+/// signxml (the ksef2 SDK) signs with C14N 1.1 by default. WithComments variants and other transforms are refused.
+#[tokio::test]
+async fn inclusive_canonicalisation_is_accepted() {
+    let sim = Sim::with_token().await;
+    let (cert, key) = seal(NIP);
+    for c14n in ["http://www.w3.org/2006/12/xml-c14n11", "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"] {
+        let (status, res) =
+            post_xml(&sim, signed_request_c14n(&challenge(&sim).await, NIP, &cert, &key, c14n)).await;
+        assert_eq!(status, 202, "{c14n}: {res}");
+        let st = sim
+            .auth_status(
+                res["referenceNumber"].as_str().unwrap(),
+                res["authenticationToken"]["token"].as_str().unwrap(),
+            )
+            .await;
+        assert_eq!(st["status"]["code"], 200, "{c14n}: {st}");
+    }
+    // Signed as inclusive but declared exclusive: SignedInfo bytes differ, so the signature fails.
+    let mislabelled =
+        signed_request_c14n(&challenge(&sim).await, NIP, &cert, &key, "http://www.w3.org/2006/12/xml-c14n11")
+            .replace("http://www.w3.org/2006/12/xml-c14n11", EXC_C14N);
+    let (status, _) = post_xml(&sim, mislabelled).await;
+    assert_eq!(status, 400);
+    let with_comments = "http://www.w3.org/2006/12/xml-c14n11#WithComments";
+    let (status, res) =
+        post_xml(&sim, signed_request_c14n(&challenge(&sim).await, NIP, &cert, &key, with_comments)).await;
+    assert_eq!(
+        (status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()),
+        (400, json!(21001))
+    );
 }

@@ -1,0 +1,10 @@
+//! Who is calling and what they may do: roles, permissions and API-key scopes, password
+//! hashing, panel session tokens, API keys. Pure functions; storage is in `db`, the rules that
+//! combine them in `service::access`.
+
+pub mod apikey;
+pub mod password;
+pub mod roles;
+pub mod session_token;
+
+pub use roles::{ApiScope, Permission, PermissionSet, Role, ScopeSet};

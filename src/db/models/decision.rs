@@ -1,0 +1,55 @@
+//! Recorded decisions to send, and the outbox entries they create for the senders.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{outbox, send_decisions};
+use crate::db::{AnyConn, DbError};
+
+/// A decision to send, as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = send_decisions)]
+pub struct SendDecision {
+    pub id: String,
+    pub client_id: String,
+    /// `user`, `api_key` or `system`.
+    pub actor_kind: String,
+    pub actor_id: String,
+    pub source_ip: Option<String>,
+    /// The client's policy that allowed it (`manual`, `four-eyes`, `api-auto`).
+    pub policy: String,
+    pub offline: bool,
+    pub invoice_count: i64,
+    /// JSON array of the Base64 SHA-256 of every invoice decided on: what exactly was chosen.
+    pub invoice_hashes: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl SendDecision {
+    /// Stores the decision and one pending outbox entry per invoice, due now.
+    pub fn insert_with_outbox(conn: &mut AnyConn, row: &Self, invoice_ids: &[String]) -> Result<(), DbError> {
+        diesel::insert_into(send_decisions::table).values(row).execute(conn)?;
+        // One statement per row: the multi-backend connection has no batch insert, and the
+        // statement is prepared once and reused, so this stays fast inside one transaction.
+        for invoice_id in invoice_ids {
+            diesel::insert_into(outbox::table)
+                .values((
+                    outbox::id.eq(super::ids::new_id()),
+                    outbox::invoice_id.eq(invoice_id),
+                    outbox::client_id.eq(&row.client_id),
+                    outbox::decision_id.eq(&row.id),
+                    outbox::status.eq("pending"),
+                    outbox::attempts.eq(0_i64),
+                    outbox::next_attempt_at.eq(row.created_at),
+                    outbox::created_at.eq(row.created_at),
+                    outbox::updated_at.eq(row.created_at),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
+    pub fn find(conn: &mut AnyConn, id: &str) -> Result<Option<Self>, DbError> {
+        Ok(send_decisions::table.find(id).select(Self::as_select()).first(conn).optional()?)
+    }
+}

@@ -1,0 +1,47 @@
+//! `GET /api/v1/audit`: the audit report as CSV or JSON.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::service::access::Caller;
+use crate::service::reports::{self, ReportFormat, ReportQuery};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(export);
+}
+
+#[derive(Deserialize)]
+struct Params {
+    nip: Option<String>,
+    user: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+}
+
+#[get("/audit")]
+async fn export(
+    st: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<Params>,
+) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
+    let format = ReportFormat::parse(q.format.as_deref().unwrap_or("json")).map_err(AppError::invalid)?;
+    let query = ReportQuery {
+        nip: q.nip,
+        user_id: q.user,
+        from: q.from.as_deref().map(|v| super::parse_time("from", v)).transpose()?,
+        to: q.to.as_deref().map(|v| super::parse_time("to", v)).transpose()?,
+    };
+    let report = reports::collect(&st, &caller, query).await?;
+    let body = reports::render(&report, format)?;
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"audit.{}\"", format.extension()),
+        ))
+        .body(body))
+}

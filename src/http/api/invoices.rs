@@ -1,0 +1,222 @@
+//! Invoices: upload (one FA(3) XML or a zip), list, read, decide to send, approve, and the
+//! invoice's XML, UPO and QR code.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::db::models::Client;
+use crate::error::AppError;
+use crate::http::auth::client_ip_text;
+use crate::offline::OfflineMode;
+use crate::service::access::Caller;
+use crate::service::decisions::{self, SendRequest};
+use crate::service::findings::Lang;
+use crate::service::intake::{self, Source};
+use crate::service::invoices::{self, ListQuery};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    // `send` is registered before `{id}` so it is never taken for an id.
+    cfg.service(send)
+        .service(upload)
+        .service(list)
+        .service(get_one)
+        .service(approve)
+        .service(xml)
+        .service(upo)
+        .service(qr);
+}
+
+fn lang(req: &HttpRequest) -> Lang {
+    Lang::from_accept_language(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    nip: Option<String>,
+}
+
+/// The client an upload is for: the API key's own, or the `nip` a person names.
+async fn upload_client(st: &AppState, caller: &Caller, nip: Option<String>) -> Result<String, AppError> {
+    match (caller, nip) {
+        (Caller::ApiKey(k), None) => Ok(k.client_id.clone()),
+        (_, Some(nip)) => {
+            let client = st.db.tx(move |c| Client::find_by_nip(c, &nip)).await?.ok_or(AppError::NotFound)?;
+            Ok(client.id)
+        }
+        (_, None) => Err(AppError::invalid("nip: say which client the invoices are for (?nip=…)")),
+    }
+}
+
+/// `POST /api/v1/invoices[?nip=]`: body is one FA(3) XML or a zip of many. 201 with one result
+/// per file: its id, state (`draft` or `invalid`) and findings.
+#[post("/invoices")]
+async fn upload(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    q: web::Query<UploadQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let client_id = upload_client(&st, &caller, q.into_inner().nip).await?;
+    let source = if matches!(caller, Caller::User(_)) { Source::Panel } else { Source::Api };
+    let results = intake::submit(&st, &caller, &client_id, body.to_vec(), source).await?;
+    let lang = lang(&req);
+    let items: Vec<_> = results
+        .iter()
+        .map(|r| {
+            json!({
+                "file": r.file, "id": r.invoice.id, "state": r.invoice.state, "sha256": r.invoice.sha256,
+                "number": r.invoice.number,
+                "findings": r.findings.iter().map(|f| f.view(lang)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let valid = results.iter().filter(|r| r.invoice.state == "draft").count();
+    Ok(HttpResponse::Created().json(json!({
+        "invoices": items, "accepted": valid, "invalid": results.len() - valid,
+    })))
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    nip: Option<String>,
+    state: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+/// `GET /api/v1/invoices?nip=&state=&from=&to=&limit=&offset=`.
+#[get("/invoices")]
+async fn list(
+    st: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let q = q.into_inner();
+    let query = ListQuery {
+        nip: q.nip,
+        state: q.state,
+        from: q.from.as_deref().map(|v| super::parse_time("from", v)).transpose()?,
+        to: q.to.as_deref().map(|v| super::parse_time("to", v)).transpose()?,
+        limit: q.limit,
+        offset: q.offset,
+    };
+    Ok(HttpResponse::Ok().json(json!({"invoices": invoices::list(&st, &caller, query).await?})))
+}
+
+/// `GET /api/v1/invoices/{id}`.
+#[get("/invoices/{id}")]
+async fn get_one(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &id, lang(&req)).await?))
+}
+
+#[derive(Deserialize)]
+struct SendBody {
+    ids: Vec<String>,
+    #[serde(default)]
+    offline: bool,
+    /// offline24 (default when offline), unavailability, emergency.
+    offline_mode: Option<String>,
+}
+
+/// `POST /api/v1/invoices/send`: records the decision; 202, the senders do the rest.
+#[post("/invoices/send")]
+async fn send(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    body: web::Json<SendBody>,
+) -> Result<HttpResponse, AppError> {
+    let body = body.into_inner();
+    let offline = match (body.offline, body.offline_mode.as_deref()) {
+        (false, None) => None,
+        (false, Some(_)) => return Err(AppError::invalid("offline_mode needs \"offline\": true")),
+        (true, mode) => Some(OfflineMode::parse(mode.unwrap_or("offline24")).map_err(AppError::invalid)?),
+    };
+    let request = SendRequest { invoice_ids: body.ids, offline, source_ip: client_ip_text(&req, &st) };
+    let decisions = decisions::decide_send(&st, &caller, request).await?;
+    Ok(HttpResponse::Accepted().json(json!({"decisions": decisions})))
+}
+
+#[derive(Deserialize, Default)]
+struct ApproveBody {
+    sha256: Option<String>,
+}
+
+/// `POST /api/v1/invoices/{id}/approve`: the second person's approval (four-eyes).
+#[post("/invoices/{id}/approve")]
+async fn approve(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    body: Option<web::Json<ApproveBody>>,
+) -> Result<HttpResponse, AppError> {
+    let seen = body.and_then(|b| b.into_inner().sha256);
+    let inv = decisions::approve(&st, &caller, &id, seen).await?;
+    Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &inv.id, lang(&req)).await?))
+}
+
+/// `GET /api/v1/invoices/{id}/xml`: the exact bytes.
+#[get("/invoices/{id}/xml")]
+async fn xml(
+    st: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (inv, bytes) = invoices::xml(&st, &caller, &id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"{}.xml\"", inv.id)))
+        .body(bytes))
+}
+
+/// `GET /api/v1/invoices/{id}/upo`: KSeF's official receipt.
+#[get("/invoices/{id}/upo")]
+async fn upo(
+    st: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let bytes = invoices::upo(&st, &caller, &id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/xml")
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"UPO-{}.xml\"", id.as_str())))
+        .body(bytes))
+}
+
+/// `GET /api/v1/invoices/{id}/qr`: the KOD I verification link, as JSON, or as an SVG image
+/// when asked with `Accept: image/svg+xml`.
+#[get("/invoices/{id}/qr")]
+async fn qr(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (inv, link) = invoices::qr_link(&st, &caller, &id).await?;
+    let wants_svg = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("image/svg+xml"));
+    if wants_svg {
+        return Ok(HttpResponse::Ok()
+            .content_type("image/svg+xml")
+            .body(crate::http::qr_svg::render(&link)?));
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "kod1": link, "label": inv.ksef_number.clone().unwrap_or_else(|| "OFFLINE".to_owned()),
+        "ksef_number": inv.ksef_number,
+    })))
+}

@@ -1,0 +1,138 @@
+//! Authentication of every request: an API key in `Authorization: Bearer kgw_…`, or the panel
+//! session cookie (a short-lived JWT). The caller found is put in the request's extensions for
+//! the `Caller` extractor; nothing here decides what the caller may do (that is
+//! `service::access`).
+//!
+//! Cookie-authenticated requests that change something must prove they come from our own pages:
+//! API routes by the `X-CSRF-Token` header, panel forms by their `csrf` field (checked by the
+//! panel handlers). API-key requests carry no ambient credential and need no CSRF token.
+
+use std::future::{ready, Ready};
+
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+
+use crate::error::AppError;
+use crate::service::access::Caller;
+use crate::service::{apikeys, users};
+use crate::state::AppState;
+
+/// Name of the panel session cookie.
+pub const SESSION_COOKIE: &str = "kgw_session";
+/// Header that carries the CSRF token on cookie-authenticated API calls.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How the caller proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    ApiKey,
+    Cookie,
+}
+
+/// The authenticated caller of this request.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub caller: Caller,
+    pub via: Via,
+}
+
+/// The session cookie carrying `token`, with the flags a session cookie must have.
+pub fn session_cookie(st: &AppState, token: String) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(st.settings.auth.cookie_secure)
+        .same_site(SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::hours(i64::from(st.settings.auth.session_max_age_h)))
+        .finish()
+}
+
+/// A cookie that removes the session cookie.
+pub fn removal_cookie(st: &AppState) -> Cookie<'static> {
+    let mut c = session_cookie(st, String::new());
+    c.make_removal();
+    c
+}
+
+fn is_unsafe(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Resolves the caller (if any) before the handler runs; refuses a presented but invalid API
+/// key outright, throttles API keys, and slides the session cookie forward when it is old.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let Some(st) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next.call(req).await;
+    };
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_owned());
+    let mut refreshed = None;
+    if let Some(key) = bearer {
+        let caller = apikeys::authenticate(&st, &key).await?.ok_or(AppError::Unauthenticated)?;
+        st.throttles.api_key(&caller.id)?;
+        req.extensions_mut().insert(Authenticated { caller: Caller::ApiKey(caller), via: Via::ApiKey });
+    } else if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        if let Some((user, remaining)) = users::resolve_session(&st, cookie.value()).await? {
+            if is_unsafe(req.method()) && req.path().starts_with("/api/") {
+                let presented = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+                if !st.session_keys.csrf_ok(&user.session_id, presented) {
+                    return Err(AppError::Refused {
+                        code: "csrf_failed",
+                        message: "missing or wrong X-CSRF-Token header".into(),
+                    }
+                    .into());
+                }
+            }
+            if remaining < i64::from(st.settings.auth.token_ttl_s) / 2 {
+                refreshed = Some(users::issue_token(&st, &user.id, &user.session_id)?);
+            }
+            req.extensions_mut().insert(Authenticated { caller: Caller::User(user), via: Via::Cookie });
+        }
+    }
+    let mut res = next.call(req).await?;
+    if let Some(token) = refreshed {
+        if !res.headers().contains_key(header::SET_COOKIE) {
+            res.response_mut().add_cookie(&session_cookie(&st, token))?;
+        }
+    }
+    Ok(res)
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.extensions()
+                .get::<Authenticated>()
+                .map(|a| a.caller.clone())
+                .ok_or(AppError::Unauthenticated),
+        )
+    }
+}
+
+impl FromRequest for Authenticated {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(req.extensions().get::<Authenticated>().cloned().ok_or(AppError::Unauthenticated))
+    }
+}
+
+/// The client's IP as text, for the audit trail and login throttles.
+pub fn client_ip_text(req: &HttpRequest, st: &AppState) -> Option<String> {
+    super::client_ip::client_ip(req, &st.trusted_proxies).map(|ip| ip.to_string())
+}

@@ -1,0 +1,129 @@
+//! Who may do what on which client. Every service function asks here first, with the caller
+//! as a required argument; the answer is a `ClientScope` that the queries themselves take.
+//!
+//! Denials never tell a caller more than it may know: a client outside everything the caller
+//! can see is `NotFound`, exactly as if it did not exist; a client the caller can see but not
+//! act on in this way is `Forbidden`.
+
+use crate::auth::{Permission, PermissionSet, Role, ScopeSet};
+use crate::db::models::{ClientScope, Grant};
+use crate::db::{AnyConn, DbError};
+use crate::error::AppError;
+use crate::service::audit::AuditActor;
+
+/// A person who logged in to the panel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCaller {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    /// A board member's own company.
+    pub client_id: Option<String>,
+    /// The panel session, for logout and CSRF.
+    pub session_id: String,
+}
+
+/// A client system calling with its API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyCaller {
+    pub id: String,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+}
+
+/// Who is calling, and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    User(UserCaller),
+    ApiKey(KeyCaller),
+    /// The operator at the command line (trusted like an office admin).
+    Operator,
+}
+
+impl Caller {
+    /// How the audit trail names this caller.
+    pub fn audit_actor(&self) -> AuditActor {
+        match self {
+            Self::User(u) => AuditActor::User(u.id.clone()),
+            Self::ApiKey(k) => AuditActor::ApiKey(k.id.clone()),
+            Self::Operator => AuditActor::System,
+        }
+    }
+
+    /// How invoice timelines name this caller.
+    pub fn label(&self) -> String {
+        match self {
+            Self::User(u) => format!("user:{}", u.id),
+            Self::ApiKey(k) => format!("apikey:{}", k.id),
+            Self::Operator => "operator".to_owned(),
+        }
+    }
+
+    pub fn user(&self) -> Option<&UserCaller> {
+        match self {
+            Self::User(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    fn is_office_wide(&self) -> bool {
+        matches!(self, Self::Operator) || matches!(self, Self::User(u) if u.role == Role::OfficeAdmin)
+    }
+}
+
+/// Everything the caller holds on one client (empty when it holds nothing there).
+pub fn permissions_on(
+    conn: &mut AnyConn,
+    caller: &Caller,
+    client_id: &str,
+) -> Result<PermissionSet, DbError> {
+    Ok(match caller {
+        c if c.is_office_wide() => PermissionSet::all(),
+        Caller::User(u) if u.role == Role::BoardMember => {
+            if u.client_id.as_deref() == Some(client_id) {
+                PermissionSet::all()
+            } else {
+                PermissionSet::default()
+            }
+        }
+        Caller::User(u) => Grant::live_for_user(conn, &u.id, Some(client_id))?
+            .iter()
+            .filter_map(|g| PermissionSet::parse(&g.permissions).ok())
+            .fold(PermissionSet::default(), PermissionSet::union),
+        Caller::ApiKey(k) if k.client_id == client_id => {
+            Permission::ALL.into_iter().filter(|p| k.scopes.allows(*p)).collect()
+        }
+        _ => PermissionSet::default(),
+    })
+}
+
+/// Checks that the caller may do `p` on the client.
+pub fn require(conn: &mut AnyConn, caller: &Caller, client_id: &str, p: Permission) -> Result<(), AppError> {
+    let held = permissions_on(conn, caller, client_id)?;
+    if held.contains(p) {
+        Ok(())
+    } else if held.is_empty() {
+        Err(AppError::NotFound)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The clients on which the caller may do `p`.
+pub fn scope(conn: &mut AnyConn, caller: &Caller, p: Permission) -> Result<ClientScope, DbError> {
+    Ok(match caller {
+        c if c.is_office_wide() => ClientScope::All,
+        Caller::User(u) if u.role == Role::BoardMember => {
+            ClientScope::Only(u.client_id.iter().cloned().collect())
+        }
+        Caller::User(u) => ClientScope::Only(
+            Grant::live_for_user(conn, &u.id, None)?
+                .into_iter()
+                .filter(|g| PermissionSet::parse(&g.permissions).is_ok_and(|s| s.contains(p)))
+                .map(|g| g.client_id)
+                .collect(),
+        ),
+        Caller::ApiKey(k) if k.scopes.allows(p) => ClientScope::Only(vec![k.client_id.clone()]),
+        _ => ClientScope::Only(Vec::new()),
+    })
+}

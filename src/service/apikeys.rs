@@ -1,0 +1,126 @@
+//! Per-client API keys: created by whoever manages access to the client, shown once, stored as
+//! a hash, revocable; presented keys become a `Caller`.
+
+use chrono::NaiveDateTime;
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::auth::{apikey, Permission, ScopeSet};
+use crate::db::models::{ids, ApiKey, Client, NewApiKey};
+use crate::db::DbError;
+use crate::error::AppError;
+use crate::service::access::{self, Caller, KeyCaller};
+use crate::service::audit::{self, AuditEntry};
+use crate::state::AppState;
+
+/// A key just created: its row and the key itself, to be shown once.
+pub struct CreatedKey {
+    pub key: ApiKey,
+    pub plaintext: SecretString,
+}
+
+/// Creates a key for the client with this NIP.
+pub async fn create(
+    st: &AppState,
+    caller: &Caller,
+    nip: &str,
+    name: &str,
+    scopes: ScopeSet,
+    expires_at: Option<NaiveDateTime>,
+) -> Result<CreatedKey, AppError> {
+    let generated = apikey::generate().map_err(|e| AppError::Internal(anyhow::anyhow!("random: {e}")))?;
+    let caller = caller.clone();
+    let nip = nip.to_owned();
+    let name = if name.trim().is_empty() { "API".to_owned() } else { name.trim().to_owned() };
+    let id = ids::new_id();
+    let (prefix, hash) = (generated.prefix.clone(), generated.hash.clone());
+    let key = st
+        .db
+        .tx(move |conn| {
+            let client = Client::find_by_nip(conn, &nip)?.ok_or(AppError::NotFound)?;
+            access::require(conn, &caller, &client.id, Permission::Users)?;
+            let scopes_text = scopes.to_string();
+            ApiKey::insert(
+                conn,
+                &NewApiKey {
+                    id: &id,
+                    client_id: &client.id,
+                    name: &name,
+                    prefix: &prefix,
+                    key_hash: &hash,
+                    scopes: &scopes_text,
+                    created_by: caller.user().map(|u| u.id.as_str()),
+                    created_at: ids::now(),
+                    expires_at,
+                },
+            )?;
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor: &caller.audit_actor(),
+                    client_id: Some(&client.id),
+                    action: "apikey.created",
+                    subject: Some(&id),
+                    payload: json!({"name": name, "prefix": prefix, "scopes": scopes_text, "expires_at": expires_at}),
+                },
+            )?;
+            ApiKey::find_by_prefix(conn, &prefix)?.ok_or(AppError::NotFound)
+        })
+        .await?;
+    Ok(CreatedKey { key, plaintext: generated.plaintext })
+}
+
+/// Revokes a key of a client.
+pub async fn revoke(st: &AppState, caller: &Caller, client_id: &str, key_id: &str) -> Result<(), AppError> {
+    let (caller, client_id, key_id) = (caller.clone(), client_id.to_owned(), key_id.to_owned());
+    st.db
+        .tx(move |conn| {
+            access::require(conn, &caller, &client_id, Permission::Users)?;
+            if !ApiKey::revoke(conn, &client_id, &key_id, ids::now())? {
+                return Err(AppError::NotFound);
+            }
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor: &caller.audit_actor(),
+                    client_id: Some(&client_id),
+                    action: "apikey.revoked",
+                    subject: Some(&key_id),
+                    payload: json!({}),
+                },
+            )?;
+            Ok(())
+        })
+        .await
+}
+
+/// The client's keys (never their secrets, which are not stored).
+pub async fn list(st: &AppState, caller: &Caller, client_id: &str) -> Result<Vec<ApiKey>, AppError> {
+    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    st.db
+        .tx(move |conn| {
+            access::require(conn, &caller, &client_id, Permission::Users)?;
+            Ok(ApiKey::list_for_client(conn, &client_id)?)
+        })
+        .await
+}
+
+/// The caller behind a presented key: `None` for anything but a live, unexpired, matching key.
+pub async fn authenticate(st: &AppState, presented: &str) -> Result<Option<KeyCaller>, AppError> {
+    let Some(prefix) = apikey::prefix_of(presented).map(str::to_owned) else { return Ok(None) };
+    let presented = presented.to_owned();
+    st.db
+        .run(move |conn| {
+            let Some(key) = ApiKey::find_by_prefix(conn, &prefix)? else { return Ok::<_, DbError>(None) };
+            let now = ids::now();
+            let live = key.revoked_at.is_none() && key.expires_at.is_none_or(|e| e > now);
+            if !live || !apikey::matches(&presented, &key.key_hash) {
+                return Ok(None);
+            }
+            ApiKey::touch(conn, &key.id, now)?;
+            let scopes = ScopeSet::parse(&key.scopes).unwrap_or_default();
+            Ok(Some(KeyCaller { id: key.id, client_id: key.client_id, scopes }))
+        })
+        .await
+        .map_err(AppError::from)
+}

@@ -1,0 +1,243 @@
+//! Decisions to send, and four-eyes approvals. Nothing reaches KSeF without a decision row:
+//! who decided, when, from where, on which exact bytes (their hashes), under which policy. The
+//! decision, its outbox entries, the invoices' move to `queued` and the audit event are one
+//! transaction, so none exists without the others.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveTime, TimeZone};
+use serde_json::json;
+
+use crate::auth::{ApiScope, Permission};
+use crate::db::models::{ids, Client, ClientScope, Invoice, SendDecision};
+use crate::db::AnyConn;
+use crate::domain::{InvoiceState, SendPolicy};
+use crate::error::AppError;
+use crate::offline::{self, OfflineMode};
+use crate::service::access::{self, Caller};
+use crate::service::audit::{self, AuditEntry};
+use crate::state::AppState;
+
+/// What the caller asks for.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub invoice_ids: Vec<String>,
+    /// Issue offline (KSeF unavailable), confirmed consciously by the caller.
+    pub offline: Option<OfflineMode>,
+    pub source_ip: Option<String>,
+}
+
+/// One recorded decision (one per client touched).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DecisionOutcome {
+    pub decision_id: String,
+    pub nip: String,
+    pub policy: String,
+    pub invoice_ids: Vec<String>,
+    pub state: String,
+}
+
+fn refuse(code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::Refused { code, message: message.into() }
+}
+
+/// Checks that this caller may decide on this invoice under its client's policy.
+fn check_decidable(caller: &Caller, client: &Client, inv: &Invoice) -> Result<(), AppError> {
+    let policy =
+        SendPolicy::parse(&client.send_policy).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let state = InvoiceState::parse(&inv.state).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    if let Caller::ApiKey(k) = caller {
+        if policy != SendPolicy::ApiAuto || !k.scopes.contains(ApiScope::Send) {
+            return Err(refuse(
+                "policy_requires_person",
+                format!(
+                    "client {} sends only after a person decides (policy {})",
+                    client.nip,
+                    policy.as_str()
+                ),
+            ));
+        }
+    }
+    if let Some(reason) = &client.paused_reason {
+        return Err(refuse("client_paused", format!("sending for {} is paused: {reason}", client.nip)));
+    }
+    match (policy, state) {
+        (SendPolicy::FourEyes, InvoiceState::Draft) => Err(refuse(
+            "approval_required",
+            format!("invoice {} needs a second person's approval first (four-eyes policy)", inv.id),
+        )),
+        (_, s) if s.is_decidable() => Ok(()),
+        (_, s) => Err(refuse(
+            "invoice_not_sendable",
+            format!("invoice {} is {} and cannot be sent", inv.id, s.as_str()),
+        )),
+    }
+}
+
+/// Records decisions to send the given invoices, all or none.
+pub async fn decide_send(
+    st: &AppState,
+    caller: &Caller,
+    req: SendRequest,
+) -> Result<Vec<DecisionOutcome>, AppError> {
+    if req.invoice_ids.is_empty() {
+        return Err(AppError::invalid("ids: choose at least one invoice"));
+    }
+    let caller = caller.clone();
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            let mut by_client: BTreeMap<String, Vec<Invoice>> = BTreeMap::new();
+            let mut unique = req.invoice_ids.clone();
+            unique.sort();
+            unique.dedup();
+            for id in &unique {
+                let inv = Invoice::get(conn, &scope, id)?;
+                by_client.entry(inv.client_id.clone()).or_default().push(inv);
+            }
+            let mut out = Vec::new();
+            for (client_id, invoices) in by_client {
+                access::require(conn, &caller, &client_id, Permission::Send)?;
+                let client = Client::get(conn, &client_id)?;
+                for inv in &invoices {
+                    check_decidable(&caller, &client, inv)?;
+                }
+                out.push(record_decision(conn, &caller, &client, &invoices, &req)?);
+            }
+            Ok(out)
+        })
+        .await
+}
+
+fn record_decision(
+    conn: &mut AnyConn,
+    caller: &Caller,
+    client: &Client,
+    invoices: &[Invoice],
+    req: &SendRequest,
+) -> Result<DecisionOutcome, AppError> {
+    let now = ids::now();
+    let actor = caller.audit_actor();
+    let hashes: Vec<&str> = invoices.iter().map(|i| i.sha256.as_str()).collect();
+    let decision = SendDecision {
+        id: ids::new_id(),
+        client_id: client.id.clone(),
+        actor_kind: match caller {
+            Caller::User(_) => "user",
+            Caller::ApiKey(_) => "api_key",
+            Caller::Operator => "operator",
+        }
+        .to_owned(),
+        actor_id: caller.label(),
+        source_ip: req.source_ip.clone(),
+        policy: client.send_policy.clone(),
+        offline: req.offline.is_some(),
+        invoice_count: i64::try_from(invoices.len()).unwrap_or(i64::MAX),
+        invoice_hashes: serde_json::to_string(&hashes).map_err(|e| AppError::Internal(e.into()))?,
+        created_at: now,
+    };
+    let ids: Vec<String> = invoices.iter().map(|i| i.id.clone()).collect();
+    SendDecision::insert_with_outbox(conn, &decision, &ids)?;
+    let target = if req.offline.is_some() { InvoiceState::Offline } else { InvoiceState::Queued };
+    let from = [InvoiceState::Draft.as_str(), InvoiceState::Approved.as_str()];
+    let deadline = req.offline.map(offline_deadline);
+    for inv in invoices {
+        let note =
+            deadline.map(|d| format!("tryb offline, termin wysyłki do KSeF: {}", d.format("%Y-%m-%d %H:%M")));
+        if !Invoice::transition(conn, &inv.id, &from, target.as_str(), &caller.label(), note.as_deref())? {
+            return Err(AppError::Conflict(format!("invoice {} changed while deciding; try again", inv.id)));
+        }
+        if let Some(d) = deadline {
+            Invoice::mark_offline(conn, &inv.id, d)?;
+        }
+    }
+    audit::record(
+        conn,
+        AuditEntry {
+            actor: &actor,
+            client_id: Some(&client.id),
+            action: if req.offline.is_some() { "send.decided_offline" } else { "send.decided" },
+            subject: Some(&decision.id),
+            payload: json!({
+                "invoices": invoices.iter().map(|i| json!({"id": i.id, "sha256": i.sha256, "number": i.number})).collect::<Vec<_>>(),
+                "policy": client.send_policy, "ip": req.source_ip,
+                "offline_mode": req.offline.map(OfflineMode::as_str),
+                "approved_by": invoices.iter().filter_map(|i| i.approved_by.clone()).collect::<Vec<_>>(),
+            }),
+        },
+    )?;
+    Ok(DecisionOutcome {
+        decision_id: decision.id,
+        nip: client.nip.clone(),
+        policy: client.send_policy.clone(),
+        invoice_ids: ids,
+        state: target.as_str().to_owned(),
+    })
+}
+
+/// The end (23:59:59 Warsaw time, stored as UTC) of the legal deadline for an invoice issued
+/// offline today.
+fn offline_deadline(mode: OfflineMode) -> chrono::NaiveDateTime {
+    let day = offline::deadline(mode, crate::service::intake::today_in_poland());
+    let end = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default());
+    chrono_tz::Europe::Warsaw.from_local_datetime(&end).earliest().map_or(end, |t| t.naive_utc())
+}
+
+/// A second person approves an invoice's exact bytes (four-eyes policy). The preparer may not
+/// approve their own invoice; `seen_sha256`, when given, must be the hash the approver saw.
+pub async fn approve(
+    st: &AppState,
+    caller: &Caller,
+    invoice_id: &str,
+    seen_sha256: Option<String>,
+) -> Result<Invoice, AppError> {
+    let (caller, invoice_id) = (caller.clone(), invoice_id.to_owned());
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            let inv = Invoice::get(conn, &scope, &invoice_id)?;
+            access::require(conn, &caller, &inv.client_id, Permission::Approve)?;
+            let Some(user) = caller.user() else {
+                return Err(refuse("approval_by_person", "only a person can approve"));
+            };
+            let client = Client::get(conn, &inv.client_id)?;
+            if client.send_policy != SendPolicy::FourEyes.as_str() {
+                return Err(refuse(
+                    "approval_not_needed",
+                    format!("client {} does not use four-eyes approval", client.nip),
+                ));
+            }
+            if inv.created_by.as_deref() == Some(caller.label().as_str()) {
+                return Err(refuse(
+                    "approver_is_preparer",
+                    "the person who prepared an invoice cannot approve it",
+                ));
+            }
+            if seen_sha256.as_deref().is_some_and(|h| h != inv.sha256) {
+                return Err(AppError::Conflict(
+                    "the invoice is not the one you reviewed (hash differs)".into(),
+                ));
+            }
+            if inv.state != InvoiceState::Draft.as_str() {
+                return Err(refuse(
+                    "invoice_not_draft",
+                    format!("invoice is {} and cannot be approved", inv.state),
+                ));
+            }
+            if !Invoice::approve(conn, &inv.id, &user.id, &caller.label())? {
+                return Err(AppError::Conflict("invoice changed while approving; try again".into()));
+            }
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor: &caller.audit_actor(),
+                    client_id: Some(&inv.client_id),
+                    action: "invoice.approved",
+                    subject: Some(&inv.id),
+                    payload: json!({"sha256": inv.sha256, "number": inv.number, "preparer": inv.created_by}),
+                },
+            )?;
+            Ok(Invoice::get(conn, &ClientScope::All, &inv.id)?)
+        })
+        .await
+}

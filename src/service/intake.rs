@@ -1,0 +1,260 @@
+//! Invoice intake: one FA(3) XML or a zip of many, checked the way KSeF will check them, and
+//! stored with their exact bytes, the facts people search by, and their findings. Invoices
+//! that fail stay stored as `invalid`; nothing in the bytes is ever changed.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use ksef_fa3::package::{read_zip, PackageLimits};
+use ksef_fa3::{preflight, Finding, PreflightContext, PreflightReport, KSEF_DUPLICATE};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Permission;
+use crate::db::models::{ids, Client, ClientScope, Invoice, NewInvoice};
+use crate::domain::InvoiceState;
+use crate::error::AppError;
+use crate::service::access::{self, Caller};
+use crate::service::audit::{self, AuditEntry};
+use crate::service::findings::StoredFinding;
+use crate::state::AppState;
+
+/// Where an upload came from (kept on the invoice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Panel,
+    Api,
+    Cli,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Panel => "panel",
+            Self::Api => "api",
+            Self::Cli => "cli",
+        }
+    }
+}
+
+/// One file of an upload and what became of it.
+#[derive(Debug, Clone)]
+pub struct IntakeResult {
+    /// The name inside the zip (None for a single XML).
+    pub file: Option<String>,
+    pub invoice: Invoice,
+    pub findings: Vec<StoredFinding>,
+}
+
+/// True when the body is a zip archive (local file header or empty-archive signature).
+fn is_zip(body: &[u8]) -> bool {
+    body.starts_with(b"PK\x03\x04") || body.starts_with(b"PK\x05\x06")
+}
+
+/// Today in Poland: KSeF compares P_1 with the Warsaw calendar day.
+pub fn today_in_poland() -> NaiveDate {
+    chrono::Utc::now().with_timezone(&chrono_tz::Europe::Warsaw).date_naive()
+}
+
+/// Stores the invoices of one upload for the client. The whole upload is one transaction:
+/// either every file is stored (valid ones as drafts, the rest as invalid) or none is.
+pub async fn submit(
+    st: &AppState,
+    caller: &Caller,
+    client_id: &str,
+    body: Vec<u8>,
+    source: Source,
+) -> Result<Vec<IntakeResult>, AppError> {
+    let (c, cid) = (caller.clone(), client_id.to_owned());
+    let client = st
+        .db
+        .tx(move |conn| {
+            access::require(conn, &c, &cid, Permission::Upload)?;
+            Ok::<_, AppError>(Client::get(conn, &cid)?)
+        })
+        .await?;
+    if body.is_empty() {
+        return Err(AppError::Refused {
+            code: "empty_body",
+            message: "the request has no invoice in it".into(),
+        });
+    }
+    let files = split_upload(st, body).await?;
+    let reports = check_all(st, &client.nip, files).await?;
+    store(st, caller, &client, reports, source).await
+}
+
+/// The files of an upload: the body itself, or every XML entry of a zip (read with limits on
+/// entries, sizes and compression ratio enforced while inflating).
+async fn split_upload(st: &AppState, body: Vec<u8>) -> Result<Vec<(Option<String>, Vec<u8>)>, AppError> {
+    if !is_zip(&body) {
+        if body.len() > ksef_fa3::MAX_INVOICE_WITH_ATTACHMENT_BYTES {
+            return Err(AppError::TooLarge(format!(
+                "an invoice may have at most {} bytes",
+                ksef_fa3::MAX_INVOICE_WITH_ATTACHMENT_BYTES
+            )));
+        }
+        return Ok(vec![(None, body)]);
+    }
+    let limits =
+        PackageLimits { max_entries: st.settings.intake.max_files_per_upload, ..PackageLimits::default() };
+    let entries = tokio::task::spawn_blocking(move || read_zip(&body, &limits))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::Refused { code: e.code(), message: e.to_string() })?;
+    if entries.is_empty() {
+        return Err(AppError::Refused {
+            code: "package_empty",
+            message: "the zip holds no .xml file".into(),
+        });
+    }
+    Ok(entries.into_iter().map(|e| (Some(e.name), e.bytes)).collect())
+}
+
+/// One checked file.
+struct Checked {
+    file: Option<String>,
+    bytes: Vec<u8>,
+    report: PreflightReport,
+}
+
+/// Runs the pre-flight checks on every file, spread over the blocking pool (CPU-bound).
+async fn check_all(
+    st: &AppState,
+    nip: &str,
+    files: Vec<(Option<String>, Vec<u8>)>,
+) -> Result<Vec<Checked>, AppError> {
+    let ctx = PreflightContext { client_nip: Some(nip.to_owned()), today: today_in_poland() };
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(files.len().max(1));
+    let chunk = files.len().div_ceil(workers).max(1);
+    let mut tasks = Vec::new();
+    let mut files = files;
+    while !files.is_empty() {
+        let rest = files.split_off(chunk.min(files.len()));
+        let part = std::mem::replace(&mut files, rest);
+        let (schema, ctx) = (st.fa3.clone(), ctx.clone());
+        tasks.push(tokio::task::spawn_blocking(move || {
+            part.into_iter()
+                .map(|(file, bytes)| {
+                    let report = preflight(&bytes, &schema, &ctx);
+                    Checked { file, bytes, report }
+                })
+                .collect::<Vec<_>>()
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.extend(t.await.map_err(|e| AppError::Internal(e.into()))?);
+    }
+    Ok(out)
+}
+
+/// Base64 SHA-256, the form KSeF uses for invoice hashes (so ours match KSeF's answers).
+pub fn invoice_hash(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
+fn duplicate_finding(existing: &Invoice) -> Finding {
+    let nr = existing.number.as_deref().unwrap_or("?");
+    Finding::error(
+        "duplicate",
+        Some(KSEF_DUPLICATE),
+        format!(
+            "Faktura o tym samym numerze ({nr}), rodzaju i NIP sprzedawcy jest już w bramce (id {}, stan: {}). KSeF odrzuciłby ją jako duplikat (440).",
+            existing.id,
+            InvoiceState::parse(&existing.state).map_or("?", InvoiceState::label_pl)
+        ),
+        format!(
+            "An invoice with the same number ({nr}), type and seller NIP is already stored (id {}, state {}). KSeF would reject it as a duplicate (440).",
+            existing.id, existing.state
+        ),
+    )
+    .at_path(Some("/Faktura/Fa/P_2".to_owned()))
+}
+
+async fn store(
+    st: &AppState,
+    caller: &Caller,
+    client: &Client,
+    checked: Vec<Checked>,
+    source: Source,
+) -> Result<Vec<IntakeResult>, AppError> {
+    let (caller, client) = (caller.clone(), client.clone());
+    st.db
+        .tx(move |conn| {
+            let actor = caller.audit_actor();
+            let label = caller.label();
+            let now = ids::now();
+            let mut seen: HashMap<(String, String, String), String> = HashMap::new();
+            let mut results = Vec::with_capacity(checked.len());
+            for Checked { file, bytes, mut report } in checked {
+                let id = ids::new_id();
+                let mut corrects = None;
+                if let Some(f) = &report.facts {
+                    let key = ksef_fa3::duplicate_key(f);
+                    let earlier = match seen.get(&key) {
+                        Some(other) => Invoice::find(conn, &ClientScope::All, other)?,
+                        None => Invoice::find_duplicate(conn, &client.id, &key.0, &key.1, &key.2)?,
+                    };
+                    if let Some(existing) = earlier {
+                        report.findings.push(duplicate_finding(&existing));
+                    }
+                    seen.insert(key, id.clone());
+                    if let Some(k) = f.corrected.iter().find_map(|c| c.ksef_number.as_deref()) {
+                        corrects = Invoice::find_by_ksef_number(conn, &client.id, k)?.map(|i| i.id);
+                    }
+                }
+                let state = if report.is_valid() { InvoiceState::Draft } else { InvoiceState::Invalid };
+                let findings: Vec<StoredFinding> = report.findings.iter().map(StoredFinding::from).collect();
+                let findings_json = serde_json::to_string(&findings).map_err(|e| AppError::Internal(e.into()))?;
+                let sha = invoice_hash(&bytes);
+                let facts = report.facts.as_ref();
+                let gross = facts.and_then(|f| f.gross_total).map(|d| d.to_string());
+                Invoice::insert(
+                    conn,
+                    &NewInvoice {
+                        id: &id,
+                        client_id: &client.id,
+                        sha256: &sha,
+                        size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+                        number: facts.map(|f| f.invoice_number.as_str()),
+                        issue_date: facts.map(|f| f.issue_date),
+                        invoice_type: facts.map(|f| f.invoice_type.as_str()),
+                        seller_nip: facts.map(|f| f.seller_nip.as_str()),
+                        buyer_nip: facts.and_then(|f| f.buyer_nip.as_deref()),
+                        buyer_name: facts.and_then(|f| f.buyer_name.as_deref()),
+                        currency: facts.map(|f| f.currency.as_str()),
+                        gross_total: gross.as_deref(),
+                        state: state.as_str(),
+                        findings: &findings_json,
+                        corrects_invoice_id: corrects.as_deref(),
+                        source: source.as_str(),
+                        created_by: Some(&label),
+                        created_at: now,
+                        updated_at: now,
+                    },
+                    &bytes,
+                    &label,
+                )?;
+                let invoice = Invoice::get(conn, &ClientScope::All, &id)?;
+                results.push(IntakeResult { file, invoice, findings });
+            }
+            audit::record_many(
+                conn,
+                results.iter().map(|r| AuditEntry {
+                    actor: &actor,
+                    client_id: Some(&client.id),
+                    action: "invoice.uploaded",
+                    subject: Some(&r.invoice.id),
+                    payload: json!({
+                        "sha256": r.invoice.sha256, "number": r.invoice.number, "state": r.invoice.state,
+                        "file": r.file, "source": source.as_str(),
+                        "errors": r.findings.iter().filter(|f| f.severity == "error").map(|f| f.code.as_str()).collect::<Vec<_>>(),
+                    }),
+                }),
+            )?;
+            Ok(results)
+        })
+        .await
+}

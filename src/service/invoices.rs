@@ -1,0 +1,245 @@
+//! Reading invoices: lists, one invoice with its timeline, its exact bytes, UPO and QR link.
+//! Every read goes through the caller's scope: a foreign invoice is simply not found.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use crate::auth::Permission;
+use crate::db::models::{Client, Invoice, InvoiceFilter};
+use crate::domain::InvoiceState;
+use crate::error::AppError;
+use crate::service::access::{self, Caller};
+use crate::service::findings::{parse_stored, FindingView, Lang};
+use crate::state::AppState;
+
+/// One timeline entry as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    pub at: NaiveDateTime,
+    pub state: String,
+    pub actor: String,
+    pub note: Option<String>,
+}
+
+/// An invoice as the API returns it (DESIGN.md fixes the first names).
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceView {
+    pub id: String,
+    pub nip: String,
+    pub number: Option<String>,
+    pub sha256: String,
+    pub state: String,
+    pub status_letter: Option<&'static str>,
+    pub ksef_number: Option<String>,
+    pub session_reference: Option<String>,
+    pub invoice_reference: Option<String>,
+    pub findings: Vec<FindingView>,
+    pub timeline: Vec<TimelineEntry>,
+    pub client_id: String,
+    pub invoice_type: Option<String>,
+    pub issue_date: Option<chrono::NaiveDate>,
+    pub seller_nip: Option<String>,
+    pub buyer_nip: Option<String>,
+    pub buyer_name: Option<String>,
+    pub currency: Option<String>,
+    pub gross_total: Option<String>,
+    pub ksef_status_code: Option<i64>,
+    pub ksef_status_description: Option<String>,
+    pub offline: bool,
+    pub offline_deadline: Option<NaiveDateTime>,
+    pub corrects_invoice_id: Option<String>,
+    pub approved_by: Option<String>,
+    pub size_bytes: i64,
+    pub source: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What lists show of an invoice (no timeline; findings only counted).
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceSummary {
+    pub id: String,
+    pub nip: String,
+    pub number: Option<String>,
+    pub sha256: String,
+    pub state: String,
+    pub status_letter: Option<&'static str>,
+    pub ksef_number: Option<String>,
+    pub issue_date: Option<chrono::NaiveDate>,
+    pub buyer_name: Option<String>,
+    pub gross_total: Option<String>,
+    pub currency: Option<String>,
+    pub errors: usize,
+    pub warnings: usize,
+    pub created_at: NaiveDateTime,
+}
+
+fn letter(state: &str) -> Option<&'static str> {
+    InvoiceState::parse(state).ok().and_then(InvoiceState::status_letter)
+}
+
+impl InvoiceSummary {
+    pub fn from_row(inv: Invoice, nip: String) -> Self {
+        let findings = parse_stored(&inv.findings);
+        Self {
+            status_letter: letter(&inv.state),
+            errors: findings.iter().filter(|f| f.severity == "error").count(),
+            warnings: findings.iter().filter(|f| f.severity == "warning").count(),
+            id: inv.id,
+            nip,
+            number: inv.number,
+            sha256: inv.sha256,
+            state: inv.state,
+            ksef_number: inv.ksef_number,
+            issue_date: inv.issue_date,
+            buyer_name: inv.buyer_name,
+            gross_total: inv.gross_total,
+            currency: inv.currency,
+            created_at: inv.created_at,
+        }
+    }
+}
+
+/// Builds the full view of an invoice (timeline included).
+pub fn view(inv: Invoice, nip: String, timeline: Vec<TimelineEntry>, lang: Lang) -> InvoiceView {
+    InvoiceView {
+        status_letter: letter(&inv.state),
+        findings: parse_stored(&inv.findings).iter().map(|f| f.view(lang)).collect(),
+        timeline,
+        id: inv.id,
+        nip,
+        number: inv.number,
+        sha256: inv.sha256,
+        state: inv.state,
+        ksef_number: inv.ksef_number,
+        session_reference: inv.session_reference,
+        invoice_reference: inv.invoice_reference,
+        client_id: inv.client_id,
+        invoice_type: inv.invoice_type,
+        issue_date: inv.issue_date,
+        seller_nip: inv.seller_nip,
+        buyer_nip: inv.buyer_nip,
+        buyer_name: inv.buyer_name,
+        currency: inv.currency,
+        gross_total: inv.gross_total,
+        ksef_status_code: inv.ksef_status_code,
+        ksef_status_description: inv.ksef_status_description,
+        offline: inv.offline_mode,
+        offline_deadline: inv.offline_deadline,
+        corrects_invoice_id: inv.corrects_invoice_id,
+        approved_by: inv.approved_by,
+        size_bytes: inv.size_bytes,
+        source: inv.source,
+        created_at: inv.created_at,
+        updated_at: inv.updated_at,
+    }
+}
+
+/// Query of the invoice list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub nip: Option<String>,
+    pub state: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// The caller's invoices, newest first.
+pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Vec<InvoiceSummary>, AppError> {
+    if let Some(s) = &q.state {
+        InvoiceState::parse(s).map_err(AppError::invalid)?;
+    }
+    let caller = caller.clone();
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            let client_id = match &q.nip {
+                Some(nip) => {
+                    let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
+                    access::require(conn, &caller, &client.id, Permission::Read)?;
+                    Some(client.id)
+                }
+                None => None,
+            };
+            let filter = InvoiceFilter {
+                client_id,
+                state: q.state,
+                from: q.from,
+                to: q.to,
+                limit: q.limit.unwrap_or(100),
+                offset: q.offset.unwrap_or(0),
+            };
+            Ok(Invoice::list(conn, &scope, &filter)?
+                .into_iter()
+                .map(|(inv, nip)| InvoiceSummary::from_row(inv, nip))
+                .collect())
+        })
+        .await
+}
+
+/// One invoice in full.
+pub async fn get(st: &AppState, caller: &Caller, id: &str, lang: Lang) -> Result<InvoiceView, AppError> {
+    let (caller, id) = (caller.clone(), id.to_owned());
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            let inv = Invoice::get(conn, &scope, &id)?;
+            let nip = Client::get(conn, &inv.client_id)?.nip;
+            let timeline = Invoice::events(conn, &inv.id)?
+                .into_iter()
+                .map(|e| TimelineEntry { at: e.at, state: e.state, actor: e.actor, note: e.note })
+                .collect();
+            Ok(view(inv, nip, timeline, lang))
+        })
+        .await
+}
+
+/// The exact bytes as uploaded (and as sent).
+pub async fn xml(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoice, Vec<u8>), AppError> {
+    let (caller, id) = (caller.clone(), id.to_owned());
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            let inv = Invoice::get(conn, &scope, &id)?;
+            let bytes = Invoice::document(conn, &inv.id)?;
+            Ok((inv, bytes))
+        })
+        .await
+}
+
+/// The invoice's UPO, once KSeF issued it.
+pub async fn upo(st: &AppState, caller: &Caller, id: &str) -> Result<Vec<u8>, AppError> {
+    let (caller, id) = (caller.clone(), id.to_owned());
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            let inv = Invoice::get(conn, &scope, &id)?;
+            Invoice::upo(conn, &inv.id)?.ok_or_else(|| AppError::Refused {
+                code: "upo_not_ready",
+                message: format!("KSeF has not issued a UPO for this invoice yet (state {})", inv.state),
+            })
+        })
+        .await
+}
+
+/// The KOD I verification link (QR code content) of an invoice, as KSeF specifies it: from
+/// the seller's NIP, the issue date and the hash of the exact bytes; valid before the KSeF
+/// number is known (offline invoices carry it too).
+pub async fn qr_link(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoice, String), AppError> {
+    let (inv, bytes) = xml(st, caller, id).await?;
+    let (Some(nip), Some(date)) = (inv.seller_nip.clone(), inv.issue_date) else {
+        return Err(AppError::Refused {
+            code: "qr_needs_valid_invoice",
+            message: "the invoice has no readable seller NIP and issue date".into(),
+        });
+    };
+    let env = {
+        let cid = inv.client_id.clone();
+        st.db.tx(move |c| Client::get(c, &cid)).await?.ksef_environment
+    };
+    let client = crate::ksef::client_for(&env).map_err(|e| AppError::Internal(e.into()))?;
+    let link = ksef_client::qr::invoice_link(&client.qr_base(), &nip, date, &bytes);
+    Ok((inv, link))
+}
