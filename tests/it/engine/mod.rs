@@ -27,6 +27,7 @@ both_backends!(
     engine_revoked_token_pauses_the_client,
     engine_two_engines_never_send_twice,
     engine_watchdog_flags_invoices_stuck_in_registered,
+    engine_duplicate_of_our_own_bytes_counts_as_delivered,
 );
 
 async fn engine_three_invoices_go_online_and_are_accepted(b: Backend) {
@@ -275,5 +276,35 @@ async fn engine_watchdog_flags_invoices_stuck_in_registered(b: Backend) {
     engine.stop().await;
     assert_eq!(rig.count_audit("send.invoice_stuck").await, 2, "flagged once each");
     let _ = ClientScope::All;
+    rig.sim.stop().await;
+}
+
+async fn engine_duplicate_of_our_own_bytes_counts_as_delivered(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(11), true).await;
+    let ids = rig.invoices(&client, 1, "dup").await;
+    // The exact bytes already reached KSeF outside anything the gateway recorded (say, a restore
+    // from a backup taken before the send): KSeF answers 440 with the original KSeF number.
+    let id = ids[0].clone();
+    let xml = rig.st.db.run(move |c| Invoice::document(c, &id)).await.unwrap();
+    let ksef = ksef_gateway::ksef::client_for(&client.ksef_environment).unwrap();
+    let token = format!("20261201-EC-{}-TESTTOKEN-01|nip-{}|0123456789abcdef", client.nip, client.nip);
+    let tm = TokenManager::new(ksef.clone(), ContextIdentifier::nip(&client.nip), SecretString::from(token));
+    let access = tm.access_token().await.unwrap();
+    let session = ksef.open_online_session(&access, &FormCode::fa3()).await.unwrap();
+    let sent = ksef.send_invoice(&access, &session, &xml, &SendOptions::default()).await.unwrap();
+    let original =
+        ksef.wait_for_invoice(&access, &session.reference_number, &sent.reference_number).await.unwrap();
+
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    let inv = rig.invoice(&ids[0]).await;
+    assert_eq!(inv.ksef_number, original.ksef_number, "the original KSeF number, not a rejection");
+    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    assert_eq!((c.accepted, c.duplicates), (1, 1));
+    assert_eq!(rig.count_audit("send.invoice_rejected").await, 0);
     rig.sim.stop().await;
 }
