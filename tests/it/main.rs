@@ -1,10 +1,17 @@
 //! The gateway's integration tests: one binary (one link on a 2-core CI), one module per area.
 #![expect(clippy::unwrap_used, reason = "tests state their expectations with unwrap")]
 
+mod access;
+mod audit_trail;
+mod auth;
 mod common;
 mod config_example;
 mod credential_health;
+mod decisions;
+mod demo;
 mod engine;
 mod http_basics;
+mod intake;
+mod office;
 mod storage;
 mod vault;
