@@ -57,7 +57,11 @@ async fn send(
 
 /// Seeds the invoices unless the office already has some; returns the demo API key when it
 /// was created now (it can only ever be shown once).
-pub async fn seed(st: &AppState, clients: &[(String, String)]) -> Result<Option<String>, AppError> {
+pub async fn seed(
+    st: &AppState,
+    clients: &[(String, String)],
+    outside_ksef: Option<(ksef_client::KsefClient, ksef_client::SecretString)>,
+) -> Result<Option<String>, AppError> {
     if !st
         .db
         .tx(|c| Invoice::list(c, &ClientScope::All, &InvoiceFilter { limit: 1, ..InvoiceFilter::default() }))
@@ -94,6 +98,19 @@ pub async fn seed(st: &AppState, clients: &[(String, String)]) -> Result<Option<
     let offline =
         upload(st, &accountant, &bakery, demo_invoice("5260250274", &format!("FV/7/{year}"))).await?;
     send(st, &accountant, vec![offline], Some(OfflineMode::Offline24)).await?;
+    // FV/8 was already issued in KSeF by the bakery's own program, with other contents: the
+    // office's copy comes back rejected as a duplicate (440).
+    if let Some((ksef, token)) = outside_ksef {
+        let number = format!("FV/8/{year}");
+        let theirs = String::from_utf8_lossy(&demo_invoice("5260250274", &number))
+            .replacen("F.H.U. Jan Kowalski", "Jan Kowalski", 1)
+            .into_bytes();
+        super::outside::issue_elsewhere(&ksef, "5260250274", &token, &theirs)
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("issuing the outside invoice: {e}")))?;
+        let ours = upload(st, &accountant, &bakery, demo_invoice("5260250274", &number)).await?;
+        send(st, &accountant, vec![ours], None).await?;
+    }
 
     // Hurtownia (four-eyes): one awaiting approval, one approved by the board member and sent.
     upload(st, &accountant, &wholesale, demo_invoice("7740001454", &format!("HB/1/{year}"))).await?;

@@ -2,6 +2,7 @@
 //! ready to look at. Each feature shows up here as it lands.
 
 mod invoices;
+mod outside;
 mod people;
 
 use std::net::{SocketAddr, TcpListener};
@@ -43,14 +44,27 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
     let sim_listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
     actix_web::rt::System::new().block_on(async move {
-        let sim = ksef_simulator::start(ksef_simulator::SimulatorConfig::default(), sim_listener)
+        // KSeF takes a moment to give a KSeF number; two seconds let people watch W → O → A.
+        let sim_config = ksef_simulator::SimulatorConfig {
+            processing_delay: std::time::Duration::from_secs(2),
+            ..Default::default()
+        };
+        let sim = ksef_simulator::start(sim_config, sim_listener)
             .await
             .map_err(|e| StartError::Command(format!("embedded KSeF simulator: {e:#}")))?;
         let clients = seed_office(&state, &sim).await?;
         let ids: Vec<(String, String)> = clients.iter().map(|(c, _)| (c.id.clone(), c.nip.clone())).collect();
         let fail = |e: crate::error::AppError| StartError::Command(format!("demo setup: {e}"));
         people::seed(&state, &ids).await.map_err(fail)?;
-        let api_key = invoices::seed(&state, &ids).await.map_err(fail)?;
+        let bakery = clients.iter().map(|(c, _)| c).find(|c| c.nip == DEMO_CLIENTS[0].0);
+        let outside = match bakery {
+            Some(c) => credentials::open_ksef_token(&state, c)
+                .await
+                .map_err(fail)?
+                .and_then(|(_, token)| crate::ksef::client_for(&sim.base_url()).ok().map(|k| (k, token))),
+            None => None,
+        };
+        let api_key = invoices::seed(&state, &ids, outside).await.map_err(fail)?;
         print_banner(&state, &listener, &sim.base_url(), &clients, api_key.as_deref())?;
         server::run(state, listener).await?;
         sim.stop().await;
