@@ -5,5 +5,6 @@ mod common;
 mod config_example;
 mod credential_health;
 mod http_basics;
+mod panel;
 mod storage;
 mod vault;
