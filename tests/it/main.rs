@@ -6,5 +6,6 @@ mod config_example;
 mod credential_health;
 mod http_basics;
 mod panel;
+mod panel_browser;
 mod storage;
 mod vault;

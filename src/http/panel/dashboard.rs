@@ -3,7 +3,7 @@
 use actix_web::{get, web, HttpResponse};
 use askama::Template;
 
-use super::labels::{policy_pl, when_opt};
+use super::labels::{policy_pl, when};
 use super::{ok, Layout, PanelError, PanelUser};
 use crate::domain::InvoiceState;
 use crate::service::clients::{self, ClientView};
@@ -86,7 +86,7 @@ fn row(c: ClientView, counts: Counts) -> ClientRow {
         policy: policy_pl(&c.send_policy),
         credential: c.credential.map(|k| CredentialRow {
             fingerprint: k.fingerprint,
-            last_ok: when_opt(k.last_auth_ok_at),
+            last_ok: k.last_auth_ok_at.map_or_else(|| "jeszcze nie było".to_owned(), when),
             last_error: k.last_auth_error,
             sunset: k.sunset,
         }),
