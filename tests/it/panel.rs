@@ -56,7 +56,10 @@ pub async fn seed(st: &AppState) -> String {
 
 /// The value of the first hidden `csrf` field of a page.
 pub fn csrf_in(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").map(|i| i + 19).expect("the page has a csrf field");
+    let start = html
+        .find("name=\"csrf\" value=\"")
+        .map(|i| i + 19)
+        .unwrap_or_else(|| panic!("the page has a csrf field"));
     html[start..].split('"').next().unwrap().to_owned()
 }
 
@@ -86,7 +89,9 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
 {
     let page = test::call_service(app, test::TestRequest::get().uri("/login").to_request()).await;
-    let nonce = cookie_value(&set_cookie(&page, "kgw_login").expect("the login page sets its nonce cookie"));
+    let nonce = cookie_value(
+        &set_cookie(&page, "kgw_login").unwrap_or_else(|| panic!("the login page sets its nonce cookie")),
+    );
     let csrf = csrf_in(&body(page).await);
     let req = test::TestRequest::post()
         .uri("/login")
@@ -107,7 +112,14 @@ async fn open_session<S>(app: &S) -> Session
 where
     S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
 {
-    let resp = login(app, EMAIL, PASSWORD).await;
+    open_session_as(app, EMAIL, PASSWORD).await
+}
+
+async fn open_session_as<S>(app: &S, email: &str, password: &str) -> Session
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let resp = login(app, email, password).await;
     assert_eq!(resp.status(), 303);
     let cookie = format!("kgw_session={}", cookie_value(&set_cookie(&resp, "kgw_session").unwrap()));
     let dash = test::call_service(app, get(&cookie, "/")).await;
@@ -152,7 +164,8 @@ both_backends!(
     panel_login_cookie_csrf_and_logout,
     panel_foreign_data_is_the_same_404,
     panel_upload_shows_drafts_and_findings,
-    panel_send_goes_through_confirmation
+    panel_send_goes_through_confirmation,
+    panel_access_keys_policy_and_four_eyes
 );
 
 async fn panel_login_cookie_csrf_and_logout(b: Backend) {
@@ -174,7 +187,7 @@ async fn panel_login_cookie_csrf_and_logout(b: Backend) {
     let ok = login(&app, EMAIL, PASSWORD).await;
     assert_eq!(ok.status(), 303);
     assert_eq!(location(&ok), "/");
-    let line = set_cookie(&ok, "kgw_session").expect("login sets the session cookie");
+    let line = set_cookie(&ok, "kgw_session").unwrap_or_else(|| panic!("login sets the session cookie"));
     assert!(line.contains("HttpOnly"), "{line}");
     assert!(line.contains("SameSite=Strict"), "{line}");
     assert!(line.contains("Secure"), "{line}");
@@ -371,4 +384,137 @@ async fn panel_send_goes_through_confirmation(b: Backend) {
     .await;
     assert_eq!(again.status(), 422, "an invoice is decided once");
     assert!(body(again).await.contains("nie może zostać wysłana"));
+}
+
+/// The text between `start` and the next `<` (an element's content).
+fn text_after<'a>(html: &'a str, start: &str) -> &'a str {
+    let from = html.find(start).map(|i| i + start.len()).unwrap_or_else(|| panic!("{start:?} not in page"));
+    html[from..].split('<').next().unwrap()
+}
+
+async fn panel_access_keys_policy_and_four_eyes(b: Backend) {
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    seed(&st).await;
+    let admin_pw = "Szef-ma-dlugie-haslo-2026";
+    let input = NewUserInput {
+        email: "szef@biuro.test".into(),
+        display_name: "Szef".into(),
+        role: Role::OfficeAdmin,
+        nip: None,
+    };
+    users::create_user(&st, &Caller::Operator, input, SecretString::from(admin_pw)).await.unwrap();
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let admin = open_session_as(&app, "szef@biuro.test", admin_pw).await;
+    let anna = open_session(&app).await;
+    let access = format!("/klienci/{SELLER_NIP}/dostepy");
+
+    let page = body(test::call_service(&app, get(&admin.cookie, &access)).await).await;
+    assert!(page.contains(EMAIL) && page.contains("wysyłka do KSeF"), "{page}");
+
+    // An API key is shown once, on the answer that creates it, and works on the API.
+    let keys = format!("/klienci/{SELLER_NIP}/klucze");
+    let fields =
+        [("csrf", admin.csrf.as_str()), ("nazwa", "Sklep"), ("zakresy", "submit"), ("zakresy", "read")];
+    let created = test::call_service(&app, post_form(&admin.cookie, &keys, &fields)).await;
+    assert_eq!(created.status(), 200);
+    let html = body(created).await;
+    assert!(html.contains("jedyny raz"));
+    let key = text_after(&html, "id=\"klucz\">").to_owned();
+    assert!(key.starts_with("kgw_"), "{key}");
+    let page = body(test::call_service(&app, get(&admin.cookie, &access)).await).await;
+    assert!(!page.contains(&key), "the key is never shown again");
+    let api = |key: &str| {
+        test::TestRequest::get()
+            .uri("/api/v1/invoices")
+            .insert_header((header::AUTHORIZATION, format!("Bearer {key}")))
+            .to_request()
+    };
+    assert_eq!(test::call_service(&app, api(&key)).await.status(), 200);
+    let revoke = text_after(&page, &format!("action=\"{keys}/")).split('"').next().unwrap().to_owned();
+    let gone = test::call_service(
+        &app,
+        post_form(&admin.cookie, &format!("{keys}/{revoke}"), &[("csrf", &admin.csrf)]),
+    )
+    .await;
+    assert_eq!(gone.status(), 303);
+    let refused = match test::try_call_service(&app, api(&key)).await {
+        Ok(resp) => resp.status(),
+        Err(e) => e.error_response().status(),
+    };
+    assert_eq!(refused, 401, "a revoked key stops working");
+
+    // The accountant may not manage access: the page says so, the service refuses the POST.
+    let page = body(test::call_service(&app, get(&anna.cookie, &access)).await).await;
+    assert!(page.contains("Nie masz uprawnienia do zarządzania dostępami"), "{page}");
+    let refused = test::call_service(
+        &app,
+        post_form(&anna.cookie, &keys, &[("csrf", &anna.csrf), ("zakresy", "read")]),
+    )
+    .await;
+    assert_eq!(refused.status(), 403);
+    assert!(body(refused).await.contains("Brak uprawnień"));
+
+    // Four eyes: Anna prepares, she cannot choose it for sending; the admin approves the hash.
+    let policy = format!("/klienci/{SELLER_NIP}/polityka");
+    let changed = test::call_service(
+        &app,
+        post_form(&admin.cookie, &policy, &[("csrf", &admin.csrf), ("polityka", "four-eyes")]),
+    )
+    .await;
+    assert_eq!(changed.status(), 303);
+    let sample = std::fs::read(SAMPLE).unwrap();
+    let up = test::call_service(
+        &app,
+        post_file(&anna.cookie, &format!("/klienci/{SELLER_NIP}/wgraj"), &anna.csrf, "a.xml", &sample),
+    )
+    .await;
+    assert_eq!(up.status(), 200);
+    let list =
+        body(test::call_service(&app, get(&anna.cookie, &format!("/klienci/{SELLER_NIP}"))).await).await;
+    assert!(list.contains("do zatwierdzenia") && !list.contains("name=\"ids\""), "{list}");
+    let id = text_after(&list, "<td><a href=\"/faktury/").split('"').next().unwrap().to_owned();
+    let own = body(test::call_service(&app, get(&anna.cookie, &format!("/faktury/{id}"))).await).await;
+    assert!(!own.contains("id=\"zatwierdz\""), "nobody approves their own invoice");
+    let seen = body(test::call_service(&app, get(&admin.cookie, &format!("/faktury/{id}"))).await).await;
+    assert!(seen.contains("id=\"zatwierdz\""), "{seen}");
+    let sha = text_after(&seen, "id=\"sha256\">").to_owned();
+    let stale = test::call_service(
+        &app,
+        post_form(
+            &admin.cookie,
+            &format!("/faktury/{id}/zatwierdz"),
+            &[("csrf", &admin.csrf), ("sha256", "b3RoZXI=")],
+        ),
+    )
+    .await;
+    assert_eq!(stale.status(), 409, "approval names the exact bytes seen");
+    let ok = test::call_service(
+        &app,
+        post_form(
+            &admin.cookie,
+            &format!("/faktury/{id}/zatwierdz"),
+            &[("csrf", &admin.csrf), ("sha256", &sha)],
+        ),
+    )
+    .await;
+    assert_eq!(ok.status(), 303);
+    let list =
+        body(test::call_service(&app, get(&anna.cookie, &format!("/klienci/{SELLER_NIP}"))).await).await;
+    assert!(list.contains("zatwierdzona") && list.contains("name=\"ids\""), "{list}");
+
+    // The audit form leads to the API's report; the API checks the permission.
+    let to = test::call_service(
+        &app,
+        get(&anna.cookie, &format!("/audyt/pobierz?nip={SELLER_NIP}&from=&to=2026-12-01&format=csv")),
+    )
+    .await;
+    assert_eq!(to.status(), 303);
+    assert_eq!(location(&to), format!("/api/v1/audit?nip={SELLER_NIP}&to=2026-12-02&format=csv"));
+    let report = test::call_service(&app, get(&anna.cookie, location(&to))).await;
+    assert_eq!(report.status(), 403, "Anna has no audit permission on the client");
+    let report =
+        test::call_service(&app, get(&admin.cookie, &format!("/api/v1/audit?nip={SELLER_NIP}&format=csv")))
+            .await;
+    assert_eq!(report.status(), 200);
 }
