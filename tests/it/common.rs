@@ -116,3 +116,29 @@ macro_rules! both_backends {
         }
     )*};
 }
+
+/// The whole database as bytes: the SQLite file with its WAL, or a pg_dump of the test database.
+pub fn dump(t: &TestDb, b: Backend) -> Vec<u8> {
+    match b {
+        Backend::Sqlite => {
+            let mut bytes = Vec::new();
+            for entry in std::fs::read_dir(t.dir.path()).unwrap() {
+                let p = entry.unwrap().path();
+                if p.file_name().unwrap().to_string_lossy().starts_with("test.db") {
+                    bytes.extend(std::fs::read(p).unwrap());
+                }
+            }
+            bytes
+        }
+        Backend::Pg => {
+            let out = std::process::Command::new("pg_dump").arg("--dbname").arg(&t.url).output().unwrap();
+            assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+            out.stdout
+        }
+    }
+}
+
+/// True when `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}

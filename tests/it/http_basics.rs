@@ -70,3 +70,35 @@ async fn unknown_routes_get_the_json_error_contract() {
     assert_eq!(body["error"]["code"], "not_found");
     assert!(body["error"]["details"].is_array());
 }
+
+/// The served OpenAPI document and the routes agree: every documented operation exists and
+/// asks for authentication (or, for login, answers without it), and unknown routes are 404.
+#[actix_web::test]
+async fn openapi_document_matches_the_routes() {
+    let t = TestDb::new(Backend::Sqlite).unwrap();
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(t.state()))).await;
+    let resp =
+        test::call_service(&app, test::TestRequest::get().uri("/api/v1/openapi.json").to_request()).await;
+    assert_eq!(resp.status(), 200);
+    let doc: Value = test::read_body_json(resp).await;
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let uri =
+                path.replace("{id}", "01900000-0000-7000-8000-000000000000").replace("{nip}", "9999999999");
+            let req = test::TestRequest::default()
+                .method(method.to_uppercase().parse().unwrap())
+                .uri(&uri)
+                .to_request();
+            let resp = test::call_service(&app, req).await;
+            let public = op["security"].as_array().is_some_and(Vec::is_empty);
+            if public {
+                assert_ne!(resp.status(), 404, "{method} {path} is documented but not routed");
+            } else {
+                assert_eq!(resp.status(), 401, "{method} {path} must exist and require authentication");
+            }
+            operations += 1;
+        }
+    }
+    assert!(operations >= 20, "{operations}");
+}

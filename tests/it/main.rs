@@ -1,10 +1,16 @@
 //! The gateway's integration tests: one binary (one link on a 2-core CI), one module per area.
 #![expect(clippy::unwrap_used, reason = "tests state their expectations with unwrap")]
 
+mod access;
+mod audit_trail;
+mod auth;
 mod common;
 mod config_example;
 mod credential_health;
+mod decisions;
 mod http_basics;
+mod intake;
+mod office;
 mod panel;
 mod panel_browser;
 mod storage;

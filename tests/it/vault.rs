@@ -9,7 +9,7 @@ use ksef_gateway::service::keys::rotate;
 use ksef_gateway::vault::{self, Sealed, VaultError};
 
 use crate::both_backends;
-use crate::common::{Backend, TestDb};
+use crate::common::{contains, dump, Backend, TestDb};
 
 both_backends!(credentials_are_sealed_rotated_and_bound);
 
@@ -23,31 +23,6 @@ fn input(nip: &str, name: &str) -> NewClientInput {
         ksef: KsefTarget::Test,
         policy: SendPolicy::Manual,
     }
-}
-
-/// The whole database as text: the SQLite file with its WAL, or a pg_dump of the test database.
-fn dump(t: &TestDb, b: Backend) -> Vec<u8> {
-    match b {
-        Backend::Sqlite => {
-            let mut bytes = Vec::new();
-            for entry in std::fs::read_dir(t.dir.path()).unwrap() {
-                let p = entry.unwrap().path();
-                if p.file_name().unwrap().to_string_lossy().starts_with("test.db") {
-                    bytes.extend(std::fs::read(p).unwrap());
-                }
-            }
-            bytes
-        }
-        Backend::Pg => {
-            let out = std::process::Command::new("pg_dump").arg("--dbname").arg(&t.url).output().unwrap();
-            assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
-            out.stdout
-        }
-    }
-}
-
-fn contains(hay: &[u8], needle: &str) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 async fn credentials_are_sealed_rotated_and_bound(b: Backend) {

@@ -11,11 +11,26 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            .service(openapi)
             .configure(session::routes)
             .configure(invoices::routes)
             .configure(clients::routes)
-            .configure(audit::routes),
+            .configure(audit::routes)
+            .default_service(web::to(not_found)),
     );
+}
+
+/// The API's own description (kept in `docs/openapi.json`; a test checks it matches the routes).
+#[actix_web::get("/openapi.json")]
+async fn openapi() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(include_str!("../../../docs/openapi.json"))
+}
+
+/// Unknown API routes answer in the API's error shape.
+async fn not_found() -> Result<actix_web::HttpResponse, crate::error::AppError> {
+    Err(crate::error::AppError::NotFound)
 }
 
 /// A query parameter date `YYYY-MM-DD` (start of that day, UTC) or a full timestamp.
