@@ -200,7 +200,12 @@ async fn panel_login_cookie_csrf_and_logout(b: Backend) {
     assert!(html.contains("Pulpit") && html.contains(SELLER_NIP) && html.contains("ABC AGD"), "{html}");
     assert!(!html.contains(FOREIGN_NIP), "the dashboard lists only the caller's clients");
     assert!(html.contains("O – przyjęta do przetwarzania, czeka na numer KSeF"));
-    assert!(!html.contains("<script"), "the panel has no scripts");
+    assert!(!html.contains("<script") && !html.contains(" style="), "no scripts, no inline styles (CSP)");
+    let css = text_after(&html, "<link rel=\"stylesheet\" href=\"").split('"').next().unwrap().to_owned();
+    let resp = test::call_service(&app, test::TestRequest::get().uri(&css).to_request()).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers().get(header::CACHE_CONTROL).unwrap(), "public, max-age=31536000, immutable");
+    assert!(body(resp).await.contains("@media print"));
     let csrf = csrf_in(&html);
 
     // A POST form without its CSRF field, or with another one, is refused and changes nothing.

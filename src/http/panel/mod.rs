@@ -53,6 +53,7 @@ pub struct Layout {
     pub title: String,
     pub user: Option<NavUser>,
     pub css: &'static str,
+    pub icon: &'static str,
 }
 
 pub struct NavUser {
@@ -71,7 +72,8 @@ impl Layout {
                 role: me.user.role.label_pl(),
                 csrf: me.csrf.clone(),
             }),
-            css: assets::css_href(),
+            css: assets::href("panel.css"),
+            icon: assets::href("favicon.svg"),
         }
     }
 
@@ -82,7 +84,12 @@ impl Layout {
 
     /// The frame of a page seen before logging in (or of an error page, which shows nobody).
     pub fn anonymous(title: impl Into<String>) -> Self {
-        Self { title: title.into(), user: None, css: assets::css_href() }
+        Self {
+            title: title.into(),
+            user: None,
+            css: assets::href("panel.css"),
+            icon: assets::href("favicon.svg"),
+        }
     }
 }
 
