@@ -6,6 +6,7 @@
 //! log a victim into the attacker's account.
 
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -93,10 +94,7 @@ async fn submit(st: web::Data<AppState>, req: HttpRequest, form: Fields) -> Resu
     if let Err(AppError::RateLimited { retry_after_s }) = st.throttles.login(&email, ip.as_deref()) {
         let why = format!("Zbyt wiele prób logowania. Odczekaj {retry_after_s} s i spróbuj ponownie.");
         let mut resp = login_page(&st, StatusCode::TOO_MANY_REQUESTS, email, Some(why))?;
-        resp.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from(retry_after_s),
-        );
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
         return Ok(resp);
     }
     let password = SecretString::from(form.get("password").unwrap_or("").to_owned());
@@ -105,7 +103,7 @@ async fn submit(st: web::Data<AppState>, req: HttpRequest, form: Fields) -> Resu
             let mut gone = nonce_cookie(&st, String::new());
             gone.make_removal();
             Ok(HttpResponse::SeeOther()
-                .insert_header((actix_web::http::header::LOCATION, "/"))
+                .insert_header((header::LOCATION, "/"))
                 .cookie(session_cookie(&st, out.token))
                 .cookie(gone)
                 .finish())

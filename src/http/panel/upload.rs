@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 
 use super::labels::{state_pl, FindingRow};
 use super::{ok, Layout, PanelError, PanelUser};
+use crate::domain::InvoiceState;
 use crate::error::AppError;
 use crate::service::clients::{self, ClientView};
 use crate::service::findings::Lang;
@@ -71,7 +72,7 @@ impl FileResult {
             id: r.invoice.id.clone(),
             number: r.invoice.number.clone().unwrap_or_else(|| "(bez numeru)".into()),
             state: state_pl(&r.invoice.state),
-            valid: r.invoice.state == "draft",
+            valid: r.invoice.state == InvoiceState::Draft.as_str(),
             findings: r.findings.iter().map(|f| FindingRow::from(&f.view(Lang::Pl))).collect(),
         }
     }
