@@ -226,6 +226,13 @@ async fn panel_in_headless_chromium() {
     b.click("#swiadomie").await;
     b.click("#potwierdz").await;
     assert!(b.text("main").await.contains("Decyzja zapisana"));
+    b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
+    b.click("#faktury a[href^='/faktury/']").await;
+    let issued = b.text("main").await;
+    assert!(
+        issued.contains("wystawiona offline") && issued.contains("termin przesłania do KSeF"),
+        "{issued}"
+    );
     b.goto(&format!("{gw}/")).await;
     b.find("table.data").await;
     b.screenshot("dashboard-after").await;

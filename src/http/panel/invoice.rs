@@ -39,6 +39,8 @@ struct InvoicePage {
     steps: Vec<Step>,
     /// The QR label: the KSeF number, or OFFLINE before KSeF assigned one.
     qr_label: String,
+    /// The end of the legal deadline of an offline invoice, in Warsaw time.
+    offline_deadline: Option<String>,
     has_qr: bool,
     has_upo: bool,
     can_approve: bool,
@@ -87,6 +89,7 @@ async fn invoice_page(
                 note: t.note.clone().unwrap_or_default(),
             })
             .collect(),
+        offline_deadline: inv.offline_deadline.map(when),
         qr_label: inv.ksef_number.clone().unwrap_or_else(|| "OFFLINE".to_owned()),
         has_qr: state != Some(InvoiceState::Invalid) && inv.seller_nip.is_some() && inv.issue_date.is_some(),
         has_upo: state == Some(InvoiceState::Accepted),
