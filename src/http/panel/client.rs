@@ -77,6 +77,8 @@ struct ClientPage {
     client: ClientView,
     policy: &'static str,
     rows: Vec<InvoiceRow>,
+    /// Some listed invoice may be chosen for sending (else the send buttons are left out).
+    has_decidable: bool,
     filter: String,
     states: Vec<StateOption>,
     can_upload: bool,
@@ -105,7 +107,7 @@ async fn client_page(
         ..ListQuery::default()
     };
     let four_eyes = client.send_policy == SendPolicy::FourEyes.as_str();
-    let rows = invoices::list(&st, &me.caller, query)
+    let rows: Vec<InvoiceRow> = invoices::list(&st, &me.caller, query)
         .await?
         .into_iter()
         .map(|s| InvoiceRow::new(s, four_eyes))
@@ -116,6 +118,7 @@ async fn client_page(
         can_upload: may(&client, Permission::Upload),
         can_send: may(&client, Permission::Send),
         can_manage: may(&client, Permission::Users) || may(&client, Permission::Credentials),
+        has_decidable: rows.iter().any(|r| r.decidable),
         client,
         rows,
         states: state_options()
