@@ -39,22 +39,31 @@ pub async fn open_ksef_token(
     Ok(Some((cred, SecretString::from(token))))
 }
 
-/// Authenticates to the client's KSeF with its stored token and records the result.
+/// Authenticates to the client's KSeF with its stored token and records the result, with the
+/// permissions KSeF reports for the credential in the client's context.
 pub async fn check(st: &AppState, client: &Client) -> Result<CredentialHealth, AppError> {
     let Some((cred, token)) = open_ksef_token(st, client).await? else {
         return Ok(CredentialHealth::Missing);
     };
-    let outcome = match crate::ksef::client_for(&client.ksef_environment) {
-        Ok(ksef) => ksef
-            .authenticate_with_ksef_token(&ksef_client::ContextIdentifier::nip(&client.nip), &token)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+    let context = ksef_client::ContextIdentifier::nip(&client.nip);
+    let (outcome, permissions) = match crate::ksef::client_for(&client.ksef_environment) {
+        Ok(ksef) => match ksef.authenticate_with_ksef_token(&context, &token).await {
+            Ok(tokens) => (Ok(()), reported_permissions(&ksef, &tokens, &client.nip).await),
+            Err(e) => (Err(e.to_string()), None),
+        },
+        Err(e) => (Err(e.to_string()), None),
     };
     let error = outcome.as_ref().err().cloned();
     let cred_id = cred.id.clone();
-    st.db.tx(move |c| Credential::record_auth(c, &cred_id, ids::now(), error.as_deref())).await?;
+    st.db
+        .tx(move |c| {
+            Credential::record_auth(c, &cred_id, ids::now(), error.as_deref())?;
+            match permissions {
+                Some(p) => Credential::record_permissions(c, &cred_id, &p),
+                None => Ok(()),
+            }
+        })
+        .await?;
     Ok(match outcome {
         Ok(()) => CredentialHealth::Ok,
         Err(e) => {
@@ -62,4 +71,24 @@ pub async fn check(st: &AppState, client: &Client) -> Result<CredentialHealth, A
             CredentialHealth::Failed(e)
         }
     })
+}
+
+/// What KSeF says the credential may do in the client's context (`InvoiceWrite,InvoiceRead…`);
+/// None when KSeF would not say (the check itself still counts as a successful login).
+async fn reported_permissions(
+    ksef: &ksef_client::KsefClient,
+    tokens: &ksef_client::AuthTokens,
+    nip: &str,
+) -> Option<String> {
+    use ksef_client::models::manage::{PersonalPermissionsQuery, TypedIdentifier};
+    let query = PersonalPermissionsQuery {
+        context_identifier: Some(TypedIdentifier { kind: "Nip".into(), value: Some(nip.to_owned()) }),
+        permission_types: None,
+        permission_state: Some("Active".into()),
+    };
+    let page = ksef.query_personal_permissions(&tokens.access_token.token, &query, 0, 100).await.ok()?;
+    let mut scopes: Vec<String> = page.permissions.into_iter().map(|p| p.permission_scope).collect();
+    scopes.sort();
+    scopes.dedup();
+    Some(scopes.join(","))
 }

@@ -55,6 +55,7 @@ async fn stored_token_authenticates_against_the_simulator(b: Backend) {
         .await
         .unwrap();
     assert!(known_cred.last_auth_ok_at.is_some() && known_cred.last_auth_error.is_none());
+    assert_eq!(known_cred.ksef_permissions.as_deref(), Some("InvoiceRead,InvoiceWrite"), "what KSeF reports");
     assert!(unknown_cred.last_auth_ok_at.is_none() && unknown_cred.last_auth_error.is_some());
     sim.stop().await;
 }

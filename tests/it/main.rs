@@ -8,6 +8,7 @@ mod common;
 mod config_example;
 mod credential_health;
 mod decisions;
+mod demo;
 mod http_basics;
 mod intake;
 mod office;

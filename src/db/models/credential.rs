@@ -90,6 +90,14 @@ impl Credential {
         Ok(())
     }
 
+    /// Records the permissions KSeF reports for the credential.
+    pub fn record_permissions(conn: &mut AnyConn, id: &str, permissions: &str) -> Result<(), DbError> {
+        diesel::update(credentials::table.find(id))
+            .set(credentials::ksef_permissions.eq(Some(permissions)))
+            .execute(conn)?;
+        Ok(())
+    }
+
     /// Every credential (active or retired) with its client's NIP, for key rotation.
     pub fn list_all_with_nip(conn: &mut AnyConn) -> Result<Vec<(Self, String)>, DbError> {
         Ok(credentials::table

@@ -1,6 +1,9 @@
 //! `ksef-gateway demo`: the gateway on SQLite with the embedded KSeF simulator and a demo office,
 //! ready to look at. Each feature shows up here as it lands.
 
+mod invoices;
+mod people;
+
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 
@@ -31,7 +34,9 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
     }
     let listen = sources.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     sources.listen = Some(listen);
-    let settings = Settings::load(&sources)?;
+    let mut settings = Settings::load(&sources)?;
+    // The demo serves plain HTTP on localhost; production keeps Secure cookies (HTTPS only).
+    settings.auth.cookie_secure = false;
     crate::telemetry::init(&settings.log);
     let state = server::bootstrap(settings)?;
     let listener = TcpListener::bind(listen)
@@ -42,7 +47,11 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
             .await
             .map_err(|e| StartError::Command(format!("embedded KSeF simulator: {e:#}")))?;
         let clients = seed_office(&state, &sim).await?;
-        print_banner(&state, &listener, &sim.base_url(), &clients)?;
+        let ids: Vec<(String, String)> = clients.iter().map(|(c, _)| (c.id.clone(), c.nip.clone())).collect();
+        let fail = |e: crate::error::AppError| StartError::Command(format!("demo setup: {e}"));
+        people::seed(&state, &ids).await.map_err(fail)?;
+        let api_key = invoices::seed(&state, &ids).await.map_err(fail)?;
+        print_banner(&state, &listener, &sim.base_url(), &clients, api_key.as_deref())?;
         server::run(state, listener).await?;
         sim.stop().await;
         Ok(())
@@ -97,6 +106,7 @@ fn print_banner(
     listener: &TcpListener,
     sim_url: &str,
     clients: &[(Client, CredentialHealth)],
+    api_key: Option<&str>,
 ) -> Result<(), StartError> {
     let base = format!("http://{}", listener.local_addr()?);
     println!("ksef-gateway demo is running");
@@ -113,6 +123,15 @@ fn print_banner(
             CredentialHealth::Failed(e) => format!("credential FAILED: {e}"),
         };
         println!("    {}  {:<36} policy {:<9} {status}", c.nip, c.name, c.send_policy);
+    }
+    println!("  panel:     {base}/   (po polsku); API {base}/api/v1/openapi.json");
+    println!("  logins (password for all: {}):", people::DEMO_PASSWORD);
+    for (email, role, _, what) in people::PEOPLE {
+        println!("    {email:<24} {:<20} {what}", role.as_str());
+    }
+    match api_key {
+        Some(key) => println!("  API key of Sklep Internetowy Kowalski (submit, read, send; shown once):\n    {key}"),
+        None => println!("  API key of Sklep Internetowy Kowalski: created at the first start (delete ./data/demo for a new one)"),
     }
     println!("Press Ctrl-C to stop.");
     Ok(())

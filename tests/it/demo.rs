@@ -1,0 +1,98 @@
+//! The README's first command: `ksef-gateway demo` starts, seeds an office with a person of
+//! each role and invoices in every state, and serves them; a second start keeps the data.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Demo(Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the demo and waits for its banner; returns the process and what it printed.
+fn start(dir: &std::path::Path, port: u16) -> (Demo, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let demo = Demo(child);
+    let mut banner = String::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for line in BufReader::new(out).lines() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.starts_with("Press Ctrl-C") || Instant::now() > deadline {
+            break;
+        }
+    }
+    (demo, banner)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn get(port: u16, path: &str, cookie: Option<&str>) -> (u16, String) {
+    let mut cmd = Command::new("curl");
+    cmd.args(["-s", "-o", "-", "-w", "\n%{http_code}", &format!("http://127.0.0.1:{port}{path}")]);
+    if let Some(c) = cookie {
+        cmd.args(["-H", &format!("Cookie: {c}")]);
+    }
+    let out = String::from_utf8(cmd.output().unwrap().stdout).unwrap();
+    let (body, code) = out.rsplit_once('\n').unwrap();
+    (code.parse().unwrap_or(0), body.to_owned())
+}
+
+#[test]
+fn the_demo_runs_with_an_office_in_every_state() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("skipped: curl is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (_demo, banner) = start(dir.path(), port);
+    for expected in [
+        "admin@biuro.demo",
+        "ksiegowa@biuro.demo",
+        "zarzad@mazur.demo",
+        "credential OK",
+        "kgw_",
+        "/api/v1/openapi.json",
+    ] {
+        assert!(banner.contains(expected), "banner lacks {expected}:\n{banner}");
+    }
+    assert_eq!(get(port, "/healthz", None).0, 200);
+    let login = Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null", "-H", "Content-Type: application/json"])
+        .args(["-d", r#"{"email":"admin@biuro.demo","password":"demo-haslo-2026"}"#])
+        .arg(format!("http://127.0.0.1:{port}/api/v1/session"))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8(login.stdout).unwrap();
+    let cookie = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let (code, body) = get(port, "/api/v1/invoices?limit=1000", Some(&cookie));
+    assert_eq!(code, 200, "{body}");
+    let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let states: std::collections::BTreeSet<&str> =
+        listed["invoices"].as_array().unwrap().iter().map(|i| i["state"].as_str().unwrap()).collect();
+    for s in ["draft", "invalid", "approved", "offline"] {
+        assert!(states.contains(s), "no {s} invoice in the demo: {states:?}");
+    }
+}
