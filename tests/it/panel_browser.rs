@@ -218,6 +218,9 @@ async fn panel_in_headless_chromium() {
     b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
     b.click("#faktury input[name='ids']").await;
     b.click("#offline").await;
+    // Every read after a click first waits for an element only the next page has: the click
+    // returns before the new page replaces the old one.
+    b.find("#swiadomie").await;
     let explained = b.text("main").await;
     assert!(explained.contains("następnego dnia roboczego") && explained.contains(&sha), "{explained}");
     b.screenshot("offline").await;
@@ -225,9 +228,10 @@ async fn panel_in_headless_chromium() {
     assert!(b.try_find("#swiadomie").await.is_some(), "without the checkbox the form stays on the page");
     b.click("#swiadomie").await;
     b.click("#potwierdz").await;
-    assert!(b.text("main").await.contains("Decyzja zapisana"));
+    assert!(b.text("#decyzja").await.contains("Decyzja zapisana"));
     b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
     b.click("#faktury a[href^='/faktury/']").await;
+    b.find("#sha256").await;
     let issued = b.text("main").await;
     assert!(
         issued.contains("wystawiona offline") && issued.contains("termin przesłania do KSeF"),
