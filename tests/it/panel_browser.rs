@@ -41,6 +41,27 @@ impl Drop for Driver {
 struct Browser {
     http: reqwest::Client,
     base: String,
+    /// chromedriver's address and the session id, for ending the session in `Drop`.
+    driver: String,
+    sid: String,
+}
+
+/// Ends the WebDriver session however the test ends (a failed assertion included), so that
+/// chromedriver closes Chromium instead of leaving it running once chromedriver is killed.
+/// A blocking request by hand, since `Drop` cannot await.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect(&self.driver) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let req = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                self.sid, self.driver
+            );
+            let _ = s.write_all(req.as_bytes());
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+    }
 }
 
 impl Browser {
@@ -155,7 +176,8 @@ async fn open_browser(driver_url: &str, profile: &std::path::Path) -> Browser {
     let v: Value = resp.json().await.unwrap();
     let sid =
         v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {v}")).to_owned();
-    Browser { http, base: format!("{driver_url}/session/{sid}") }
+    let driver = driver_url.trim_start_matches("http://").to_owned();
+    Browser { http, base: format!("{driver_url}/session/{sid}"), driver, sid }
 }
 
 /// The gateway on a real port, in its own actix system on its own thread (as `serve` runs it).
@@ -246,5 +268,5 @@ async fn panel_in_headless_chromium() {
     b.goto(&format!("{gw}/")).await;
     b.find("form[action='/login']").await;
 
-    b.call(reqwest::Method::DELETE, "", None).await;
+    drop(b); // ends the session (and Chromium) before chromedriver is stopped
 }
