@@ -25,6 +25,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub intake: IntakeSettings,
     pub log: LogSettings,
+    /// The sending engine (`src/engine`).
+    #[serde(default)]
+    pub sender: crate::engine::SenderSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -143,6 +146,7 @@ impl Default for Settings {
             },
             intake: IntakeSettings { max_upload_bytes: 64 * 1024 * 1024, max_files_per_upload: 10_000 },
             log: LogSettings { format: LogFormat::Text, level: "info".to_owned() },
+            sender: crate::engine::SenderSettings::default(),
         }
     }
 }
@@ -231,6 +235,7 @@ impl Settings {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError(format!("log.level: {e}")))?;
+        self.sender.validate().map_err(ConfigError)?;
         Ok(())
     }
 

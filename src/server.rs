@@ -88,14 +88,21 @@ pub fn bootstrap(settings: Settings) -> Result<AppState, StartError> {
 }
 
 /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish within the shutdown timeout.
+/// The sending engine runs alongside (unless `sender.enabled` is false) and stops after the
+/// HTTP server, finishing its current turns.
 pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
     let shutdown = state.settings.server.shutdown_timeout_s;
     let workers = state.settings.server.workers;
+    let engine = state.settings.sender.enabled.then(|| crate::engine::start(state.clone()));
     let mut server = HttpServer::new(move || App::new().configure(configure(state.clone())))
         .shutdown_timeout(shutdown)
         .listen(listener)?;
     if workers > 0 {
         server = server.workers(workers);
     }
-    server.run().await
+    let served = server.run().await;
+    if let Some(engine) = engine {
+        engine.stop().await;
+    }
+    served
 }

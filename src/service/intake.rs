@@ -11,7 +11,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::auth::Permission;
-use crate::db::models::{ids, Client, ClientScope, Invoice, NewInvoice};
+use crate::db::models::{ids, Client, Invoice, NewInvoice};
 use crate::domain::InvoiceState;
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
@@ -186,21 +186,21 @@ async fn store(
             let actor = caller.audit_actor();
             let label = caller.label();
             let now = ids::now();
-            let mut seen: HashMap<(String, String, String), String> = HashMap::new();
+            // KSeF's duplicate key of everything already stored, for the numbers in this upload;
+            // invoices of this upload join the map as they are stored.
+            let numbers: Vec<&str> = checked.iter().filter_map(|c| c.report.facts.as_ref()).map(|f| f.invoice_number.as_str()).collect();
+            let mut seen: HashMap<(String, String, String), Invoice> = Invoice::live_with_numbers(conn, &client.id, &numbers)?
+                .into_iter()
+                .filter_map(|i| Some(((i.seller_nip.clone()?, i.invoice_type.clone()?, i.number.clone()?), i)))
+                .collect();
             let mut results = Vec::with_capacity(checked.len());
             for Checked { file, bytes, mut report } in checked {
                 let id = ids::new_id();
                 let mut corrects = None;
                 if let Some(f) = &report.facts {
-                    let key = ksef_fa3::duplicate_key(f);
-                    let earlier = match seen.get(&key) {
-                        Some(other) => Invoice::find(conn, &ClientScope::All, other)?,
-                        None => Invoice::find_duplicate(conn, &client.id, &key.0, &key.1, &key.2)?,
-                    };
-                    if let Some(existing) = earlier {
-                        report.findings.push(duplicate_finding(&existing));
+                    if let Some(existing) = seen.get(&ksef_fa3::duplicate_key(f)) {
+                        report.findings.push(duplicate_finding(existing));
                     }
-                    seen.insert(key, id.clone());
                     if let Some(k) = f.corrected.iter().find_map(|c| c.ksef_number.as_deref()) {
                         corrects = Invoice::find_by_ksef_number(conn, &client.id, k)?.map(|i| i.id);
                     }
@@ -211,9 +211,7 @@ async fn store(
                 let sha = invoice_hash(&bytes);
                 let facts = report.facts.as_ref();
                 let gross = facts.and_then(|f| f.gross_total).map(|d| d.to_string());
-                Invoice::insert(
-                    conn,
-                    &NewInvoice {
+                let row = NewInvoice {
                         id: &id,
                         client_id: &client.id,
                         sha256: &sha,
@@ -233,11 +231,12 @@ async fn store(
                         created_by: Some(&label),
                         created_at: now,
                         updated_at: now,
-                    },
-                    &bytes,
-                    &label,
-                )?;
-                let invoice = Invoice::get(conn, &ClientScope::All, &id)?;
+                };
+                Invoice::insert(conn, &row, &bytes, &label)?;
+                let invoice = row.to_row();
+                if let (Some(f), true) = (facts, state == InvoiceState::Draft) {
+                    seen.insert(ksef_fa3::duplicate_key(f), invoice.clone());
+                }
                 results.push(IntakeResult { file, invoice, findings });
             }
             audit::record_many(

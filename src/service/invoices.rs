@@ -243,3 +243,13 @@ pub async fn qr_link(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoic
     let link = ksef_client::qr::invoice_link(&client.qr_base(), &nip, date, &bytes);
     Ok((inv, link))
 }
+
+/// The caption KSeF prescribes under KOD I: the KSeF number once assigned, `OFFLINE` for an
+/// invoice issued in an offline mode; None while the invoice is neither (not yet printable).
+pub fn qr_label(inv: &Invoice) -> Option<String> {
+    match (&inv.ksef_number, inv.offline_mode) {
+        (Some(n), _) => Some(n.clone()),
+        (None, true) => Some("OFFLINE".to_owned()),
+        (None, false) => None,
+    }
+}

@@ -9,6 +9,7 @@ mod config_example;
 mod credential_health;
 mod decisions;
 mod demo;
+mod engine;
 mod http_basics;
 mod intake;
 mod office;

@@ -115,6 +115,43 @@ macro_rules! scoped {
     };
 }
 
+impl NewInvoice<'_> {
+    /// The row as it reads back right after insertion (saves a query per invoice in bulk).
+    pub fn to_row(&self) -> Invoice {
+        let owned = |v: Option<&str>| v.map(str::to_owned);
+        Invoice {
+            id: self.id.to_owned(),
+            client_id: self.client_id.to_owned(),
+            sha256: self.sha256.to_owned(),
+            size_bytes: self.size_bytes,
+            number: owned(self.number),
+            issue_date: self.issue_date,
+            invoice_type: owned(self.invoice_type),
+            seller_nip: owned(self.seller_nip),
+            buyer_nip: owned(self.buyer_nip),
+            buyer_name: owned(self.buyer_name),
+            currency: owned(self.currency),
+            gross_total: owned(self.gross_total),
+            state: self.state.to_owned(),
+            offline_mode: false,
+            offline_deadline: None,
+            ksef_number: None,
+            session_reference: None,
+            invoice_reference: None,
+            ksef_status_code: None,
+            ksef_status_description: None,
+            findings: self.findings.to_owned(),
+            corrects_invoice_id: owned(self.corrects_invoice_id),
+            approved_by: None,
+            approved_at: None,
+            source: self.source.to_owned(),
+            created_by: owned(self.created_by),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
 impl Invoice {
     /// Stores a new invoice, its exact bytes and the first timeline entry.
     pub fn insert(conn: &mut AnyConn, row: &NewInvoice<'_>, xml: &[u8], actor: &str) -> Result<(), DbError> {
@@ -197,24 +234,26 @@ impl Invoice {
             .load(conn)?)
     }
 
-    /// An invoice of this client with KSeF's duplicate key (seller NIP, type, number) that is
-    /// stored or sent and not discarded (invalid and rejected ones do not count).
-    pub fn find_duplicate(
+    /// Invoices of this client that hold any of these numbers and are stored or sent (not
+    /// invalid or rejected): one query for a whole upload's duplicate check.
+    pub fn live_with_numbers(
         conn: &mut AnyConn,
         client_id: &str,
-        seller_nip: &str,
-        invoice_type: &str,
-        number: &str,
-    ) -> Result<Option<Self>, DbError> {
-        Ok(invoices::table
-            .filter(invoices::client_id.eq(client_id))
-            .filter(invoices::seller_nip.eq(seller_nip))
-            .filter(invoices::invoice_type.eq(invoice_type))
-            .filter(invoices::number.eq(number))
-            .filter(invoices::state.ne_all(["invalid", "rejected"]))
-            .select(Self::as_select())
-            .first(conn)
-            .optional()?)
+        numbers: &[&str],
+    ) -> Result<Vec<Self>, DbError> {
+        let mut out = Vec::new();
+        // Bounded IN lists: SQLite limits bound parameters per statement.
+        for chunk in numbers.chunks(500) {
+            out.extend(
+                invoices::table
+                    .filter(invoices::client_id.eq(client_id))
+                    .filter(invoices::number.eq_any(chunk))
+                    .filter(invoices::state.ne_all(["invalid", "rejected"]))
+                    .select(Self::as_select())
+                    .load(conn)?,
+            );
+        }
+        Ok(out)
     }
 
     /// The client's invoice with this KSeF number, if any (corrections link to it).

@@ -17,3 +17,10 @@ pub use grant::{Grant, NewGrant};
 pub use invoice::{Invoice, InvoiceEvent, InvoiceFilter, NewInvoice};
 pub use scope::ClientScope;
 pub use user::{NewUser, User, UserSession};
+
+// Sending engine (src/engine): outbox, KSeF sessions, UPOs, sender leases.
+pub mod ksef_session;
+pub mod lease;
+pub mod outbox;
+pub mod sending;
+pub mod upo;

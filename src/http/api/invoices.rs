@@ -216,7 +216,6 @@ async fn qr(
             .body(crate::http::qr_svg::render(&link)?));
     }
     Ok(HttpResponse::Ok().json(json!({
-        "kod1": link, "label": inv.ksef_number.clone().unwrap_or_else(|| "OFFLINE".to_owned()),
-        "ksef_number": inv.ksef_number,
+        "kod1": link, "label": crate::service::invoices::qr_label(&inv), "ksef_number": inv.ksef_number,
     })))
 }

@@ -1,0 +1,98 @@
+//! KSeF sessions the senders opened, persisted before anything is uploaded in them, so that a
+//! crash leaves a reference to reconcile against.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::ksef_sessions;
+use crate::db::{AnyConn, DbError};
+
+/// Session kinds.
+pub const ONLINE: &str = "online";
+pub const BATCH: &str = "batch";
+/// Opened; invoices may still be uploaded (batch: close not confirmed).
+pub const OPEN: &str = "open";
+/// Closed; KSeF processes or has processed it.
+pub const CLOSED: &str = "closed";
+/// Never completed (a batch whose parts did not all arrive); KSeF will cancel it.
+pub const ABANDONED: &str = "abandoned";
+
+/// A session row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ksef_sessions)]
+pub struct KsefSession {
+    pub id: String,
+    pub client_id: String,
+    pub kind: String,
+    pub reference: Option<String>,
+    pub state: String,
+    pub status_code: Option<i64>,
+    pub invoice_count: i64,
+    pub wrapped_key: Option<Vec<u8>>,
+    pub valid_until: Option<NaiveDateTime>,
+    pub opened_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A session to insert.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = ksef_sessions)]
+pub struct NewKsefSession<'a> {
+    pub id: &'a str,
+    pub client_id: &'a str,
+    pub kind: &'a str,
+    pub reference: Option<&'a str>,
+    pub state: &'a str,
+    pub invoice_count: i64,
+    pub valid_until: Option<NaiveDateTime>,
+    pub opened_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl KsefSession {
+    pub fn insert(conn: &mut AnyConn, row: &NewKsefSession<'_>) -> Result<(), DbError> {
+        diesel::insert_into(ksef_sessions::table).values(row).execute(conn)?;
+        Ok(())
+    }
+
+    /// The session with this KSeF reference.
+    pub fn find_by_reference(conn: &mut AnyConn, reference: &str) -> Result<Option<Self>, DbError> {
+        Ok(ksef_sessions::table
+            .filter(ksef_sessions::reference.eq(reference))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    /// Adds `n` to the count of invoices put into the session.
+    pub fn add_invoices(conn: &mut AnyConn, id: &str, n: i64) -> Result<(), DbError> {
+        diesel::update(ksef_sessions::table.find(id))
+            .set((
+                ksef_sessions::invoice_count.eq(ksef_sessions::invoice_count + n),
+                ksef_sessions::updated_at.eq(super::ids::now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Records a new state (and KSeF's session status code when known).
+    pub fn set_state(
+        conn: &mut AnyConn,
+        id: &str,
+        state: &str,
+        status_code: Option<i64>,
+    ) -> Result<(), DbError> {
+        let now = super::ids::now();
+        let closed_at = (state != OPEN).then_some(now);
+        diesel::update(ksef_sessions::table.find(id))
+            .set((
+                ksef_sessions::state.eq(state),
+                ksef_sessions::status_code.eq(status_code),
+                ksef_sessions::closed_at.eq(closed_at),
+                ksef_sessions::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,130 @@
+//! What the senders write on invoices and clients: KSeF references, results, pauses. Kept apart
+//! from `invoice.rs` (intake and decisions) so each side of the lifecycle has its own file.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::client::Client;
+use super::invoice::Invoice;
+use crate::db::schema::{clients, invoice_events, invoices};
+use crate::db::{AnyConn, DbError};
+
+/// Invoices a sender still has to follow: in a session, outcome or KSeF number awaited.
+pub const IN_FLIGHT: [&str; 2] = ["sending", "registered"];
+
+/// Prefix of the timeline note the watchdog leaves, so it flags an invoice once.
+pub const WATCHDOG_NOTE: &str = "watchdog:";
+
+impl Invoice {
+    /// Clients (not paused) with invoices in flight.
+    pub fn clients_in_flight(conn: &mut AnyConn) -> Result<Vec<String>, DbError> {
+        Ok(invoices::table
+            .inner_join(clients::table)
+            .filter(invoices::state.eq_any(IN_FLIGHT))
+            .filter(clients::paused_reason.is_null())
+            .select(invoices::client_id)
+            .distinct()
+            .load(conn)?)
+    }
+
+    /// Up to `limit` of the client's invoices in flight, oldest first.
+    pub fn in_flight(conn: &mut AnyConn, client_id: &str, limit: i64) -> Result<Vec<Invoice>, DbError> {
+        Ok(invoices::table
+            .filter(invoices::client_id.eq(client_id))
+            .filter(invoices::state.eq_any(IN_FLIGHT))
+            .order((invoices::updated_at.asc(), invoices::id.asc()))
+            .limit(limit)
+            .select(Invoice::as_select())
+            .load(conn)?)
+    }
+
+    /// Records the session an invoice is about to be uploaded in (before the upload).
+    pub fn set_session(conn: &mut AnyConn, id: &str, session_reference: &str) -> Result<(), DbError> {
+        diesel::update(invoices::table.find(id))
+            .set((
+                invoices::session_reference.eq(Some(session_reference)),
+                invoices::invoice_reference.eq(None::<String>),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Records the invoice's reference inside its session.
+    pub fn set_invoice_reference(conn: &mut AnyConn, id: &str, reference: &str) -> Result<(), DbError> {
+        diesel::update(invoices::table.find(id))
+            .set(invoices::invoice_reference.eq(Some(reference)))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Records what KSeF said about the invoice: its status and, once accepted, its KSeF number.
+    pub fn set_ksef_outcome(
+        conn: &mut AnyConn,
+        id: &str,
+        ksef_number: Option<&str>,
+        code: i64,
+        description: &str,
+    ) -> Result<(), DbError> {
+        diesel::update(invoices::table.find(id))
+            .set((
+                invoices::ksef_number.eq(ksef_number),
+                invoices::ksef_status_code.eq(Some(code)),
+                invoices::ksef_status_description.eq(Some(description)),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Forgets the session of an invoice KSeF provably does not have, before it is sent again.
+    pub fn clear_session(conn: &mut AnyConn, id: &str) -> Result<(), DbError> {
+        diesel::update(invoices::table.find(id))
+            .set((
+                invoices::session_reference.eq(None::<String>),
+                invoices::invoice_reference.eq(None::<String>),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// Invoices in `registered` since before `before` that the watchdog has not flagged yet.
+    pub fn stuck_registered(
+        conn: &mut AnyConn,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> Result<Vec<Invoice>, DbError> {
+        let flagged = invoice_events::table
+            .filter(invoice_events::invoice_id.eq(invoices::id))
+            .filter(invoice_events::note.like(format!("{WATCHDOG_NOTE}%")));
+        Ok(invoices::table
+            .filter(invoices::state.eq("registered"))
+            .filter(invoices::updated_at.lt(before))
+            .filter(diesel::dsl::not(diesel::dsl::exists(flagged)))
+            .limit(limit)
+            .select(Invoice::as_select())
+            .load(conn)?)
+    }
+}
+
+impl Client {
+    /// Stops (with a reason in words) or resumes (None) the client's sender.
+    pub fn set_paused(conn: &mut AnyConn, id: &str, reason: Option<&str>) -> Result<(), DbError> {
+        diesel::update(clients::table.find(id))
+            .set((clients::paused_reason.eq(reason), clients::updated_at.eq(super::ids::now())))
+            .execute(conn)?;
+        Ok(())
+    }
+}
+
+impl Invoice {
+    /// The invoices of one KSeF session that are still in flight.
+    pub fn in_flight_in_session(
+        conn: &mut AnyConn,
+        session_reference: &str,
+    ) -> Result<Vec<Invoice>, DbError> {
+        Ok(invoices::table
+            .filter(invoices::session_reference.eq(session_reference))
+            .filter(invoices::state.eq_any(IN_FLIGHT))
+            .select(Invoice::as_select())
+            .load(conn)?)
+    }
+}

@@ -1,0 +1,123 @@
+//! More than `online_max` due invoices go in one batch session: zip, encrypt, open, persist the
+//! session and move the invoices to `sending` with its reference, upload the parts, close.
+//! Statuses arrive later through [`super::sync`].
+
+use ksef_client::batch::{prepare_batch, BatchInvoice, BatchOptions, MAX_PART_SIZE};
+use ksef_client::{ErrorClass, KsefError};
+
+use super::context::{ClientCtx, Engine};
+use super::limits::EndpointClass;
+use super::turn::Lease;
+use super::{record, TurnError};
+use crate::db::models::ksef_session::{ABANDONED, BATCH, CLOSED};
+use crate::db::models::outbox::DueInvoice;
+use crate::db::models::{ids, Invoice};
+use crate::db::DbError;
+
+/// KSeF's limit of invoices per session.
+const MAX_BATCH: usize = 10_000;
+
+pub async fn send(
+    engine: &Engine,
+    ctx: &ClientCtx,
+    lease: &Lease,
+    group: Vec<DueInvoice>,
+) -> Result<(), TurnError> {
+    for chunk in group.chunks(MAX_BATCH) {
+        send_one(engine, ctx, lease, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn send_one(
+    engine: &Engine,
+    ctx: &ClientCtx,
+    lease: &Lease,
+    group: &[DueInvoice],
+) -> Result<(), TurnError> {
+    let offline = group.first().is_some_and(|d| d.offline);
+    let invoice_ids: Vec<String> = group.iter().map(|d| d.invoice.id.clone()).collect();
+    let ids_for_read = invoice_ids.clone();
+    let docs = engine
+        .st
+        .db
+        .run(move |c| ids_for_read.iter().map(|id| Invoice::document(c, id)).collect::<Result<Vec<_>, _>>())
+        .await?;
+    let files: Vec<BatchInvoice> = invoice_ids
+        .iter()
+        .zip(docs)
+        .map(|(id, xml)| BatchInvoice { file_name: format!("{id}.xml"), xml })
+        .collect();
+    let prepared = tokio::task::spawn_blocking(move || prepare_batch(&files, MAX_PART_SIZE))
+        .await
+        .map_err(|e| TurnError::Setup(format!("batch preparation failed: {e}")))??;
+    let token = ctx.access_token(&engine.limits).await?;
+    let options = BatchOptions { offline_mode: offline, ..BatchOptions::default() };
+    lease.check()?;
+    engine.limits.acquire(&ctx.nip, EndpointClass::BatchSession).await;
+    let attempts = group.iter().map(|d| d.entry.attempts).max().unwrap_or(0);
+    let (reference, uploads) = match ctx.ksef.open_batch_session(&token, &prepared, &options).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            // Nothing was uploaded: a session that KSeF may have opened stays empty and expires.
+            let wait = match e.class() {
+                ErrorClass::RateLimited { retry_after } => Some(retry_after),
+                _ => None,
+            };
+            let next = engine.retry_at(attempts, wait);
+            record::postpone(&engine.st.db, invoice_ids, next, &e.to_string(), false).await?;
+            return Err(e.into());
+        }
+    };
+    // Exactly once: the session and every invoice's place in it are stored before any upload.
+    let session_id = record::session_opened(&engine.st.db, &ctx.client_id, BATCH, &reference, None).await?;
+    let moved = record::mark_sending(&engine.st.db, &session_id, &reference, invoice_ids).await?;
+    if moved.len() != group.len() {
+        tracing::warn!(ksef.session = %reference, "Some invoices left the queue before upload; they are in the archive anyway and will be reconciled");
+    }
+    tracing::info!(ksef.session = %reference, invoices = group.len(), parts = prepared.parts.len(), "Uploading a batch");
+    let uploaded = ctx.ksef.upload_parts(prepared.parts, uploads).await;
+    engine.limits.acquire(&ctx.nip, EndpointClass::BatchSession).await;
+    let closed = ctx.ksef.close_batch_session(&token, &reference).await;
+    match (uploaded, closed) {
+        (_, Ok(())) => {
+            record::session_state(&engine.st.db, &ctx.client_id, &session_id, CLOSED, None).await?
+        }
+        (upload, Err(e)) if is_refused(&e) => {
+            // KSeF refused the close (a part is missing or late): it will never process this
+            // session, so none of its invoices can reach KSeF through it.
+            record::session_state(&engine.st.db, &ctx.client_id, &session_id, ABANDONED, None).await?;
+            let why = upload.err().map_or_else(|| e.to_string(), |u| format!("{u}; {e}"));
+            requeue_all(engine, &reference, &why).await?;
+            return Err(e.into());
+        }
+        // Unknown: the close may have been committed. The session stays `open`; the next
+        // turn asks KSeF for its status before doing anything else.
+        (_, Err(e)) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// A close KSeF answered with a 400 (not a timeout or 5xx, after which it may have closed).
+pub fn is_refused(e: &KsefError) -> bool {
+    e.http_status() == Some(400)
+        && !matches!(e.class(), ErrorClass::Transient | ErrorClass::RateLimited { .. })
+}
+
+/// Puts every invoice still `sending` in the session back to waiting.
+pub async fn requeue_all(engine: &Engine, reference: &str, why: &str) -> Result<(), TurnError> {
+    let r = reference.to_owned();
+    let invoices = engine
+        .st
+        .db
+        .run(move |c| {
+            let all = Invoice::in_flight_in_session(c, &r)?;
+            Ok::<_, DbError>(all.into_iter().filter(|i| i.state == "sending").collect::<Vec<_>>())
+        })
+        .await?;
+    let next = ids::now();
+    for inv in invoices {
+        record::requeue(&engine.st.db, &inv, next, why, true).await?;
+    }
+    Ok(())
+}

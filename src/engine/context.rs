@@ -1,0 +1,189 @@
+//! What the engine keeps in memory: per-client KSeF clients and token managers, open online
+//! sessions for reuse, and when each client is next due.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ksef_client::online::OnlineSession;
+use ksef_client::{ContextIdentifier, KsefClient, SecretString, TokenManager};
+use tokio::sync::watch;
+
+use super::limits::Limits;
+use super::settings::SenderSettings;
+use super::TurnError;
+use crate::db::models::Client;
+use crate::state::AppState;
+
+/// An online session kept open for the next invoices of the same client.
+pub struct OpenOnline {
+    pub session: OnlineSession,
+    /// The `ksef_sessions` row.
+    pub row_id: String,
+    pub last_used: Instant,
+}
+
+/// One client's KSeF plumbing, rebuilt when its credential or environment changes.
+pub struct ClientCtx {
+    pub client_id: String,
+    pub nip: String,
+    pub environment: String,
+    pub credential_id: String,
+    pub ksef: KsefClient,
+    pub tokens: TokenManager,
+    pub online: tokio::sync::Mutex<Option<OpenOnline>>,
+}
+
+/// Public calls of a full KSeF-token authentication: challenge, ksef-token, status, redeem.
+const AUTH_CALLS: u32 = 4;
+
+impl ClientCtx {
+    /// A valid access token; a (re)authentication first waits for room under the per-IP limit
+    /// of KSeF's public endpoints, which all clients of this process share.
+    pub async fn access_token(&self, limits: &Limits) -> Result<SecretString, ksef_client::KsefError> {
+        let margin = chrono::Duration::seconds(90);
+        let cached = self
+            .tokens
+            .tokens()
+            .await
+            .is_some_and(|t| t.access_token.valid_until - margin > chrono::Utc::now());
+        if !cached {
+            limits.acquire_public(AUTH_CALLS).await;
+        }
+        self.tokens.access_token().await
+    }
+}
+
+/// In-memory schedule of one client.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// Not before this (backoff after a failed turn).
+    pub next_turn: Instant,
+    /// In-flight invoices are polled no earlier than this.
+    pub next_poll: Instant,
+    pub failures: u32,
+    pub last_turn: Option<Instant>,
+}
+
+pub struct Engine {
+    pub st: AppState,
+    pub cfg: SenderSettings,
+    /// Identifies this process in `sender_leases`.
+    pub holder: String,
+    pub limits: Limits,
+    pub stop: watch::Receiver<bool>,
+    ksef_clients: Mutex<HashMap<String, KsefClient>>,
+    clients: Mutex<HashMap<String, Arc<ClientCtx>>>,
+    pub running: Mutex<HashSet<String>>,
+    pub schedule: Mutex<HashMap<String, Schedule>>,
+}
+
+/// Locks a std mutex; a poisoned one only means a panic elsewhere, the data is still usable.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Engine {
+    pub fn new(st: AppState, stop: watch::Receiver<bool>) -> Self {
+        let cfg = st.settings.sender.clone();
+        Self {
+            limits: Limits::new(&cfg),
+            holder: format!("gw-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
+            cfg,
+            st,
+            stop,
+            ksef_clients: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashSet::new()),
+            schedule: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// One HTTP client per KSeF environment, shared by all its clients (connection reuse).
+    fn ksef_for(&self, environment: &str) -> Result<KsefClient, TurnError> {
+        let mut map = lock(&self.ksef_clients);
+        if let Some(c) = map.get(environment) {
+            return Ok(c.clone());
+        }
+        let c = crate::ksef::client_for(environment)?;
+        map.insert(environment.to_owned(), c.clone());
+        Ok(c)
+    }
+
+    /// The client's context with a token manager for its current credential; None when the
+    /// client has no credential (the caller pauses it).
+    pub async fn client_ctx(&self, client: &Client) -> Result<Option<Arc<ClientCtx>>, TurnError> {
+        let opened = crate::service::credentials::open_ksef_token(&self.st, client)
+            .await
+            .map_err(|e| TurnError::Setup(format!("cannot open the stored KSeF token: {e}")))?;
+        let Some((cred, token)) = opened else { return Ok(None) };
+        if let Some(ctx) = lock(&self.clients).get(&client.id) {
+            if ctx.credential_id == cred.id && ctx.environment == client.ksef_environment {
+                return Ok(Some(ctx.clone()));
+            }
+        }
+        let ksef = self.ksef_for(&client.ksef_environment)?;
+        let ctx = Arc::new(ClientCtx {
+            client_id: client.id.clone(),
+            nip: client.nip.clone(),
+            environment: client.ksef_environment.clone(),
+            credential_id: cred.id,
+            tokens: TokenManager::new(ksef.clone(), ContextIdentifier::nip(&client.nip), token),
+            ksef,
+            online: tokio::sync::Mutex::new(None),
+        });
+        lock(&self.clients).insert(client.id.clone(), ctx.clone());
+        Ok(Some(ctx))
+    }
+
+    /// Contexts that are cached (to close idle sessions).
+    pub fn cached_contexts(&self) -> Vec<Arc<ClientCtx>> {
+        lock(&self.clients).values().cloned().collect()
+    }
+
+    pub fn schedule_of(&self, client_id: &str) -> Option<Schedule> {
+        lock(&self.schedule).get(client_id).copied()
+    }
+
+    /// Records the end of a turn: the next poll, and backoff when it failed.
+    pub fn turn_finished(&self, client_id: &str, failed: bool, extra_wait: Option<Duration>) {
+        let now = Instant::now();
+        let mut map = lock(&self.schedule);
+        let s = map.entry(client_id.to_owned()).or_insert(Schedule {
+            next_turn: now,
+            next_poll: now,
+            failures: 0,
+            last_turn: None,
+        });
+        s.last_turn = Some(now);
+        s.failures = if failed { s.failures.saturating_add(1) } else { 0 };
+        let backoff = if failed {
+            super::backoff::delay(self.backoff_base(), self.backoff_max(), s.failures.saturating_sub(1))
+        } else {
+            Duration::ZERO
+        };
+        let wait = backoff.max(extra_wait.unwrap_or_default());
+        s.next_turn = now + wait;
+        s.next_poll = now + Duration::from_millis(self.cfg.status_poll_ms).max(wait);
+    }
+
+    pub fn backoff_base(&self) -> Duration {
+        Duration::from_millis(self.cfg.backoff_base_ms)
+    }
+
+    pub fn backoff_max(&self) -> Duration {
+        Duration::from_secs(self.cfg.backoff_max_s)
+    }
+
+    /// When an invoice that failed `attempts` times should be tried again.
+    pub fn retry_at(&self, attempts: i64, at_least: Option<Duration>) -> chrono::NaiveDateTime {
+        let n = u32::try_from(attempts.max(0)).unwrap_or(u32::MAX);
+        let d = super::backoff::delay(self.backoff_base(), self.backoff_max(), n)
+            .max(at_least.unwrap_or_default());
+        crate::db::models::ids::now() + chrono::Duration::from_std(d).unwrap_or_default()
+    }
+}

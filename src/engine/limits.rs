@@ -1,0 +1,141 @@
+//! Client-side rate limits per (NIP, KSeF endpoint class), enforced before calling KSeF, plus the
+//! penalty box a 429's Retry-After puts a NIP into.
+//!
+//! KSeF counts sliding windows of 1 s, 1 min and 1 h at once. A GCRA (governor) with burst `b`
+//! and a rate of `r` per window lets through up to `b + r` calls in any one window, so each
+//! window gets burst = half the limit and rate = the other half: never more than the limit, and
+//! a quick start for small jobs.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use super::settings::SenderSettings;
+
+/// KSeF's rate-limit groups the senders call (API_BRIEF §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndpointClass {
+    OnlineSession,
+    InvoiceSend,
+    BatchSession,
+    InvoiceStatus,
+    SessionInvoiceList,
+    SessionMisc,
+}
+
+const WINDOWS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(60), Duration::from_secs(3600)];
+
+/// KSeF's public endpoints (authentication) allow 60 requests per second per client IP, shared
+/// by every NIP this process works for.
+const PUBLIC_PER_SECOND: u32 = 60;
+
+pub struct Limits {
+    by_class: HashMap<EndpointClass, Vec<DefaultKeyedRateLimiter<String>>>,
+    public: DefaultDirectRateLimiter,
+    blocked_until: Mutex<HashMap<String, Instant>>,
+}
+
+impl Limits {
+    pub fn new(s: &SenderSettings) -> Self {
+        let l = &s.limits;
+        let table = [
+            (EndpointClass::OnlineSession, l.online_session),
+            (EndpointClass::InvoiceSend, l.invoice_send),
+            (EndpointClass::BatchSession, l.batch_session),
+            (EndpointClass::InvoiceStatus, l.invoice_status),
+            (EndpointClass::SessionInvoiceList, l.session_invoice_list),
+            (EndpointClass::SessionMisc, l.session_misc),
+        ];
+        let by_class = table
+            .into_iter()
+            .map(|(class, per_window)| {
+                let limiters = per_window
+                    .iter()
+                    .zip(WINDOWS)
+                    .map(|(&n, window)| RateLimiter::keyed(quota(n, s.rate_limit_scale, window)))
+                    .collect();
+                (class, limiters)
+            })
+            .collect();
+        let public = RateLimiter::direct(quota(PUBLIC_PER_SECOND, s.rate_limit_scale, WINDOWS[0]));
+        Self { by_class, public, blocked_until: Mutex::new(HashMap::new()) }
+    }
+
+    /// Waits until `calls` requests to the public (per-IP) endpoints may go out.
+    pub async fn acquire_public(&self, calls: u32) {
+        let n = NonZeroU32::new(calls).unwrap_or(NonZeroU32::MIN);
+        if self.public.until_n_ready(n).await.is_err() {
+            // More than the burst: take them one at a time.
+            for _ in 0..calls {
+                self.public.until_ready().await;
+            }
+        }
+    }
+
+    /// Waits until `nip` may call an endpoint of `class`.
+    pub async fn acquire(&self, nip: &str, class: EndpointClass) {
+        if let Some(wait) = self.penalty(nip) {
+            tokio::time::sleep(wait).await;
+        }
+        let key = nip.to_owned();
+        for limiter in self.by_class.get(&class).into_iter().flatten() {
+            limiter.until_key_ready(&key).await;
+        }
+    }
+
+    /// KSeF answered 429: no calls for `nip` until `retry_after` has passed.
+    pub fn penalize(&self, nip: &str, retry_after: Duration) {
+        let until = Instant::now() + retry_after;
+        let mut blocked = self.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = blocked.entry(nip.to_owned()).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// How long `nip` is still blocked by a 429, if at all.
+    pub fn penalty(&self, nip: &str) -> Option<Duration> {
+        let mut blocked = self.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let until = *blocked.get(nip)?;
+        let now = Instant::now();
+        if until <= now {
+            blocked.remove(nip);
+            return None;
+        }
+        Some(until - now)
+    }
+
+    /// Forgets idle keys so memory stays bounded with many clients.
+    pub fn prune(&self) {
+        for limiter in self.by_class.values().flatten() {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+fn quota(limit: u32, scale: f64, window: Duration) -> Quota {
+    let scaled = ((f64::from(limit) * scale).floor() as u32).max(1);
+    let burst = (scaled / 2).max(1);
+    let rate = (scaled - burst).max(1);
+    let period = window / rate;
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_never_admits_more_than_its_limit() {
+        // 30 per minute: 15 at once, then one every 4 s → at most 30 in any 60 s.
+        let q = quota(30, 1.0, Duration::from_secs(60));
+        assert_eq!(q.burst_size().get(), 15);
+        assert_eq!(q.replenish_interval(), Duration::from_secs(4));
+        // A scale of 10 multiplies, and tiny limits still allow one call.
+        assert_eq!(quota(30, 10.0, Duration::from_secs(60)).burst_size().get(), 150);
+        assert_eq!(quota(1, 1.0, Duration::from_secs(1)).burst_size().get(), 1);
+    }
+}

@@ -1,0 +1,161 @@
+//! Up to `online_max` invoices through an online session, reused while it stays valid. Each
+//! invoice is moved to `sending` (with the session reference) before its upload and to
+//! `registered` (with its reference) as soon as KSeF answers.
+
+use std::time::{Duration, Instant};
+
+use ksef_client::online::SendOptions;
+use ksef_client::{ErrorClass, FormCode, KsefError, SecretString};
+
+use super::context::{ClientCtx, Engine, OpenOnline};
+use super::limits::EndpointClass;
+use super::turn::Lease;
+use super::{record, TurnError};
+use crate::db::models::ksef_session::ONLINE;
+use crate::db::models::outbox::DueInvoice;
+use crate::db::models::Invoice;
+
+/// An online session is not reused this close to its expiry.
+const EXPIRY_MARGIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
+/// 400 codes meaning the session, not the invoice, is the problem: no session, wrong session
+/// state, session invoice limit reached. Nothing was received; open a new session.
+const SESSION_GONE: [i32; 3] = [21173, 21180, 21155];
+
+/// What a failed upload means for the invoice.
+pub enum Disposition {
+    /// KSeF provably did not take it (429, 401/403, session problems, checks before sending).
+    NotReceived,
+    /// The session is unusable; nothing was received.
+    SessionGone,
+    /// KSeF refused this invoice for good.
+    Rejected { code: i64, description: String },
+    /// No answer, or an answer we cannot read: KSeF may have it. Reconcile before resending.
+    Unknown,
+}
+
+pub fn disposition(e: &KsefError) -> Disposition {
+    match (e.class(), e.api()) {
+        (ErrorClass::RateLimited { .. } | ErrorClass::Credential, _) => Disposition::NotReceived,
+        (ErrorClass::Transient, Some(api)) if api.status == 400 => Disposition::NotReceived,
+        (ErrorClass::Transient, _) => Disposition::Unknown,
+        (ErrorClass::Permanent, Some(api))
+            if api.has_code(SESSION_GONE[0])
+                || api.has_code(SESSION_GONE[1])
+                || api.has_code(SESSION_GONE[2]) =>
+        {
+            Disposition::SessionGone
+        }
+        (ErrorClass::Permanent, Some(api)) if api.status == 400 => {
+            let first = api.exceptions.first();
+            Disposition::Rejected {
+                code: first.map_or(400, |x| i64::from(x.code)),
+                description: first.map_or_else(|| api.to_string(), |x| x.description.clone()),
+            }
+        }
+        (ErrorClass::Permanent, Some(_)) => Disposition::NotReceived,
+        (ErrorClass::Permanent, None) if matches!(e, KsefError::Decode { .. }) => Disposition::Unknown,
+        (ErrorClass::Permanent, None) => Disposition::Rejected { code: 0, description: e.to_string() },
+    }
+}
+
+pub async fn send(
+    engine: &Engine,
+    ctx: &ClientCtx,
+    lease: &Lease,
+    group: Vec<DueInvoice>,
+) -> Result<(), TurnError> {
+    let token = ctx.access_token(&engine.limits).await?;
+    let mut slot = ctx.online.lock().await;
+    let mut pending = group.into_iter();
+    while let Some(due) = pending.next() {
+        lease.check()?;
+        if engine.stopping() {
+            return Ok(());
+        }
+        let open = match slot.take().filter(usable) {
+            Some(open) => open,
+            None => match open_session(engine, ctx, &token).await {
+                Ok(open) => open,
+                Err(e) => {
+                    let mut ids: Vec<String> = pending.map(|d| d.invoice.id).collect();
+                    ids.push(due.invoice.id.clone());
+                    let next = engine.retry_at(due.entry.attempts, None);
+                    record::postpone(&engine.st.db, ids, next, &e.to_string(), false).await?;
+                    return Err(e);
+                }
+            },
+        };
+        let reference = open.session.reference_number.clone();
+        let moved =
+            record::mark_sending(&engine.st.db, &open.row_id, &reference, vec![due.invoice.id.clone()])
+                .await?;
+        if moved.is_empty() {
+            *slot = Some(open);
+            continue;
+        }
+        let inv =
+            Invoice { state: "sending".into(), session_reference: Some(reference.clone()), ..due.invoice };
+        let id = inv.id.clone();
+        let xml = engine.st.db.run(move |c| Invoice::document(c, &id)).await?;
+        engine.limits.acquire(&ctx.nip, EndpointClass::InvoiceSend).await;
+        let options = SendOptions { offline_mode: due.offline, hash_of_corrected_invoice: None };
+        match ctx.ksef.send_invoice(&token, &open.session, &xml, &options).await {
+            Ok(sent) => {
+                if sent.invoice_hash != inv.sha256 {
+                    tracing::error!(invoice.id = %inv.id, "Stored SHA-256 differs from the bytes sent");
+                }
+                record::registered(&engine.st.db, &inv, &sent.reference_number).await?;
+                *slot = Some(OpenOnline { last_used: Instant::now(), ..open });
+            }
+            Err(e) => {
+                let why = e.to_string();
+                let wait = match e.class() {
+                    ErrorClass::RateLimited { retry_after } => Some(retry_after),
+                    _ => None,
+                };
+                match disposition(&e) {
+                    Disposition::NotReceived => {
+                        let next = engine.retry_at(due.entry.attempts, wait);
+                        record::requeue(&engine.st.db, &inv, next, &why, wait.is_none()).await?;
+                        *slot = Some(open);
+                        return Err(e.into());
+                    }
+                    Disposition::SessionGone => {
+                        let next = engine.retry_at(0, Some(Duration::ZERO));
+                        record::requeue(&engine.st.db, &inv, next, &why, false).await?;
+                        // The next invoice opens a fresh session.
+                    }
+                    Disposition::Rejected { code, description } => {
+                        record::rejected(&engine.st.db, &inv, code, &description).await?;
+                        *slot = Some(open);
+                    }
+                    Disposition::Unknown => {
+                        record::unknown_outcome(&engine.st.db, &inv.id, &why).await?;
+                        *slot = Some(open);
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn usable(open: &OpenOnline) -> bool {
+    open.session.valid_until.is_none_or(|until| until - EXPIRY_MARGIN > chrono::Utc::now())
+}
+
+async fn open_session(
+    engine: &Engine,
+    ctx: &ClientCtx,
+    token: &SecretString,
+) -> Result<OpenOnline, TurnError> {
+    engine.limits.acquire(&ctx.nip, EndpointClass::OnlineSession).await;
+    let session = ctx.ksef.open_online_session(token, &FormCode::fa3()).await?;
+    let valid_until = session.valid_until.map(|t| t.naive_utc());
+    let row_id =
+        record::session_opened(&engine.st.db, &ctx.client_id, ONLINE, &session.reference_number, valid_until)
+            .await?;
+    Ok(OpenOnline { session, row_id, last_used: Instant::now() })
+}

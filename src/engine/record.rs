@@ -1,0 +1,273 @@
+//! Every state change the senders make, each in one transaction with its timeline entry and its
+//! audit event, so the database never says more (or less) than KSeF answered.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use crate::db::models::ksef_session::{KsefSession, NewKsefSession};
+use crate::db::models::outbox::{self, OutboxEntry};
+use crate::db::models::upo::{NewUpo, Upo};
+use crate::db::models::{ids, Client, Invoice};
+use crate::db::{AnyConn, Db, DbError};
+use crate::service::audit::{self, AuditActor, AuditEntry};
+
+/// How the senders sign timeline entries.
+pub const ACTOR: &str = "system:sender";
+
+fn event(
+    conn: &mut AnyConn,
+    client_id: &str,
+    action: &str,
+    subject: Option<&str>,
+    payload: serde_json::Value,
+) -> Result<(), DbError> {
+    audit::record(
+        conn,
+        AuditEntry { actor: &AuditActor::System, client_id: Some(client_id), action, subject, payload },
+    )
+}
+
+/// A session KSeF just opened, persisted before anything is uploaded in it.
+pub async fn session_opened(
+    db: &Db,
+    client_id: &str,
+    kind: &'static str,
+    reference: &str,
+    valid_until: Option<NaiveDateTime>,
+) -> Result<String, DbError> {
+    let (client_id, reference) = (client_id.to_owned(), reference.to_owned());
+    db.tx(move |c| {
+        let id = ids::new_id();
+        let now = ids::now();
+        KsefSession::insert(
+            c,
+            &NewKsefSession {
+                id: &id,
+                client_id: &client_id,
+                kind,
+                reference: Some(&reference),
+                state: crate::db::models::ksef_session::OPEN,
+                invoice_count: 0,
+                valid_until,
+                opened_at: now,
+                updated_at: now,
+            },
+        )?;
+        event(
+            c,
+            &client_id,
+            "send.session_opened",
+            Some(&id),
+            json!({"kind": kind, "session_reference": reference}),
+        )?;
+        Ok(id)
+    })
+    .await
+}
+
+/// A session's new state (`closed`, `abandoned`) with KSeF's status code when known.
+pub async fn session_state(
+    db: &Db,
+    client_id: &str,
+    session_id: &str,
+    state: &'static str,
+    status_code: Option<i64>,
+) -> Result<(), DbError> {
+    let (client_id, session_id) = (client_id.to_owned(), session_id.to_owned());
+    db.tx(move |c| {
+        KsefSession::set_state(c, &session_id, state, status_code)?;
+        let action = format!("send.session_{state}");
+        event(c, &client_id, &action, Some(&session_id), json!({"status_code": status_code}))
+    })
+    .await
+}
+
+/// Moves invoices into `sending` in the session, before their upload. Returns the ids that were
+/// still waiting (a person may have withdrawn one meanwhile; those are left alone).
+pub async fn mark_sending(
+    db: &Db,
+    session_id: &str,
+    session_reference: &str,
+    invoice_ids: Vec<String>,
+) -> Result<Vec<String>, DbError> {
+    let (session_id, reference) = (session_id.to_owned(), session_reference.to_owned());
+    db.tx(move |c| {
+        let mut moved = Vec::with_capacity(invoice_ids.len());
+        for id in invoice_ids {
+            let note = format!("sesja KSeF {reference}");
+            if Invoice::transition(c, &id, &["queued", "offline"], "sending", ACTOR, Some(&note))? {
+                Invoice::set_session(c, &id, &reference)?;
+                OutboxEntry::set_status(c, &id, outbox::SENDING, None)?;
+                moved.push(id);
+            }
+        }
+        KsefSession::add_invoices(c, &session_id, i64::try_from(moved.len()).unwrap_or(i64::MAX))?;
+        Ok(moved)
+    })
+    .await
+}
+
+/// KSeF took the upload (status 100/150, or the 202 of an online send).
+pub async fn registered(db: &Db, inv: &Invoice, invoice_reference: &str) -> Result<(), DbError> {
+    let (inv, reference) = (inv.clone(), invoice_reference.to_owned());
+    db.tx(move |c| {
+        Invoice::set_invoice_reference(c, &inv.id, &reference)?;
+        if Invoice::transition(c, &inv.id, &["sending"], "registered", ACTOR, None)? {
+            let payload = json!({"sha256": inv.sha256, "session_reference": inv.session_reference, "invoice_reference": reference});
+            event(c, &inv.client_id, "send.invoice_registered", Some(&inv.id), payload)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// What an acceptance carries.
+pub struct Acceptance {
+    pub ksef_number: String,
+    pub invoice_reference: String,
+    pub description: String,
+    pub upo_xml: Vec<u8>,
+    pub upo_sha256: String,
+    /// Set when KSeF answered "duplicate" for our own earlier upload of the same bytes.
+    pub note: Option<String>,
+}
+
+/// KSeF accepted the invoice: KSeF number, UPO and the outbox row done, in one transaction.
+pub async fn accepted(db: &Db, inv: &Invoice, a: Acceptance) -> Result<(), DbError> {
+    let inv = inv.clone();
+    db.tx(move |c| {
+        let session_id = match &inv.session_reference {
+            Some(r) => KsefSession::find_by_reference(c, r)?.map(|s| s.id),
+            None => None,
+        };
+        Invoice::set_invoice_reference(c, &inv.id, &a.invoice_reference)?;
+        Invoice::set_ksef_outcome(c, &inv.id, Some(&a.ksef_number), 200, &a.description)?;
+        if !Invoice::transition(c, &inv.id, &["sending", "registered"], "accepted", ACTOR, a.note.as_deref())?
+        {
+            return Ok(());
+        }
+        let upo_id = ids::new_id();
+        Upo::insert(
+            c,
+            &NewUpo {
+                id: &upo_id,
+                client_id: &inv.client_id,
+                invoice_id: Some(&inv.id),
+                ksef_session_id: session_id.as_deref(),
+                sha256: &a.upo_sha256,
+                xml: &a.upo_xml,
+                fetched_at: ids::now(),
+            },
+        )?;
+        OutboxEntry::set_status(c, &inv.id, outbox::DONE, None)?;
+        let payload = json!({
+            "sha256": inv.sha256, "ksef_number": a.ksef_number, "upo_sha256": a.upo_sha256,
+            "session_reference": inv.session_reference, "invoice_reference": a.invoice_reference,
+            "note": a.note,
+        });
+        event(c, &inv.client_id, "send.invoice_accepted", Some(&inv.id), payload)
+    })
+    .await
+}
+
+/// KSeF refused the invoice for good.
+pub async fn rejected(db: &Db, inv: &Invoice, code: i64, description: &str) -> Result<(), DbError> {
+    let (inv, description) = (inv.clone(), description.to_owned());
+    db.tx(move |c| {
+        let reason = super::reasons::rejection(code);
+        Invoice::set_ksef_outcome(c, &inv.id, None, code, &description)?;
+        let from = ["queued", "offline", "sending", "registered"];
+        if !Invoice::transition(c, &inv.id, &from, "rejected", ACTOR, Some(&reason))? {
+            return Ok(());
+        }
+        OutboxEntry::set_status(c, &inv.id, outbox::FAILED, Some(&format!("{code}: {description}")))?;
+        let payload = json!({"sha256": inv.sha256, "code": code, "description": description, "reason": reason,
+            "session_reference": inv.session_reference, "invoice_reference": inv.invoice_reference});
+        event(c, &inv.client_id, "send.invoice_rejected", Some(&inv.id), payload)
+    })
+    .await
+}
+
+/// KSeF provably does not have the invoice (or cancelled it): back to waiting, to be sent again
+/// at `next_at`.
+pub async fn requeue(
+    db: &Db,
+    inv: &Invoice,
+    next_at: NaiveDateTime,
+    why: &str,
+    count_attempt: bool,
+) -> Result<(), DbError> {
+    let (inv, why) = (inv.clone(), why.to_owned());
+    db.tx(move |c| {
+        let back =
+            if outbox::decision_is_offline(c, &inv.id)? || inv.offline_mode { "offline" } else { "queued" };
+        if Invoice::transition(c, &inv.id, &["sending", "registered"], back, ACTOR, Some(&why))? {
+            Invoice::clear_session(c, &inv.id)?;
+            let payload =
+                json!({"sha256": inv.sha256, "reason": why, "session_reference": inv.session_reference});
+            event(c, &inv.client_id, "send.invoice_requeued", Some(&inv.id), payload)?;
+        }
+        OutboxEntry::reschedule(c, &inv.id, next_at, &why, count_attempt)
+    })
+    .await
+}
+
+/// Outcome unknown (timeout, 5xx): the invoice stays in `sending` to be reconciled; the outbox
+/// row records the attempt.
+pub async fn unknown_outcome(db: &Db, invoice_id: &str, why: &str) -> Result<(), DbError> {
+    let (id, why) = (invoice_id.to_owned(), why.to_owned());
+    db.tx(move |c| OutboxEntry::set_status(c, &id, outbox::SENDING, Some(&why))).await
+}
+
+/// Invoices not yet handed to KSeF wait until `next_at`.
+pub async fn postpone(
+    db: &Db,
+    invoice_ids: Vec<String>,
+    next_at: NaiveDateTime,
+    why: &str,
+    count_attempt: bool,
+) -> Result<(), DbError> {
+    let why = why.to_owned();
+    db.tx(move |c| {
+        for id in &invoice_ids {
+            OutboxEntry::reschedule(c, id, next_at, &why, count_attempt)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Stops the client's sender until a person clears the reason.
+pub async fn pause_client(db: &Db, client_id: &str, reason: &str) -> Result<(), DbError> {
+    let (client_id, reason) = (client_id.to_owned(), reason.to_owned());
+    db.tx(move |c| {
+        Client::set_paused(c, &client_id, Some(&reason))?;
+        event(c, &client_id, "send.client_paused", Some(&client_id), json!({"reason": reason}))
+    })
+    .await
+}
+
+/// The watchdog's flag on an invoice that waits too long for its KSeF number.
+pub async fn flag_stuck(db: &Db, inv: &Invoice, waited_s: i64) -> Result<(), DbError> {
+    let inv = inv.clone();
+    db.tx(move |c| {
+        let note = format!(
+            "{} faktura czeka na numer KSeF od {} min (status O); sprawdź status sesji w KSeF",
+            crate::db::models::sending::WATCHDOG_NOTE,
+            waited_s / 60
+        );
+        crate::db::models::invoice::add_event(
+            c,
+            &inv.id,
+            &inv.client_id,
+            ids::now(),
+            "registered",
+            ACTOR,
+            Some(&note),
+        )?;
+        let payload = json!({"sha256": inv.sha256, "waited_s": waited_s,
+            "session_reference": inv.session_reference, "invoice_reference": inv.invoice_reference});
+        event(c, &inv.client_id, "send.invoice_stuck", Some(&inv.id), payload)
+    })
+    .await
+}

@@ -1,0 +1,119 @@
+//! `[sender]` configuration: how hard the senders may push, with KSeF's published limits
+//! (API_BRIEF §10) as defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// Settings of the sending engine.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SenderSettings {
+    /// Run the senders in `serve`/`demo` (switch off for a read-only replica).
+    pub enabled: bool,
+    /// Senders working at the same time, across all clients.
+    pub max_concurrent: usize,
+    /// Invoices one sender takes per turn before it yields to other clients (≤ 10 000, the
+    /// KSeF session limit); more than `online_max` of them go in one batch session.
+    pub max_invoices_per_turn: usize,
+    /// Up to this many due invoices go through an online session, more through a batch.
+    pub online_max: usize,
+    /// How often the supervisor looks for due work, in milliseconds.
+    pub tick_ms: u64,
+    /// How often a client's in-flight invoices are polled, in milliseconds.
+    pub status_poll_ms: u64,
+    /// Lifetime of a sender lease, in seconds; renewed at a third of it while working.
+    pub lease_ttl_s: u64,
+    /// First retry delay after a transient failure, in milliseconds (doubles per attempt).
+    pub backoff_base_ms: u64,
+    /// Longest retry delay, in seconds.
+    pub backoff_max_s: u64,
+    /// Flag invoices that stay in `registered` (O) longer than this, in seconds.
+    pub registered_watchdog_s: u64,
+    /// An open online session unused this long is closed, in seconds.
+    pub online_session_idle_s: u64,
+    /// Multiplies every limit below (e.g. 10 for an environment with ten times the limits).
+    pub rate_limit_scale: f64,
+    pub limits: LimitTable,
+}
+
+/// Requests per second, per minute and per hour, per client NIP and KSeF endpoint class.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitTable {
+    pub online_session: [u32; 3],
+    pub invoice_send: [u32; 3],
+    pub batch_session: [u32; 3],
+    pub invoice_status: [u32; 3],
+    pub session_invoice_list: [u32; 3],
+    pub session_misc: [u32; 3],
+}
+
+impl Default for SenderSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_concurrent: 8,
+            max_invoices_per_turn: 1_000,
+            online_max: 5,
+            tick_ms: 250,
+            status_poll_ms: 1_000,
+            lease_ttl_s: 30,
+            backoff_base_ms: 1_000,
+            backoff_max_s: 600,
+            registered_watchdog_s: 3_600,
+            online_session_idle_s: 60,
+            rate_limit_scale: 1.0,
+            limits: LimitTable::default(),
+        }
+    }
+}
+
+impl Default for LimitTable {
+    fn default() -> Self {
+        Self {
+            online_session: [10, 30, 120],
+            invoice_send: [10, 30, 180],
+            batch_session: [10, 20, 60],
+            invoice_status: [30, 120, 1_200],
+            session_invoice_list: [10, 20, 200],
+            session_misc: [10, 120, 1_200],
+        }
+    }
+}
+
+impl SenderSettings {
+    /// Checks the values, naming the key at fault.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_concurrent == 0 {
+            return Err("sender.max_concurrent: must be at least 1".into());
+        }
+        if !(1..=10_000).contains(&self.max_invoices_per_turn) {
+            return Err("sender.max_invoices_per_turn: must be 1..=10000 (KSeF's session limit)".into());
+        }
+        if self.online_max == 0 || self.online_max > self.max_invoices_per_turn {
+            return Err("sender.online_max: must be 1..=max_invoices_per_turn".into());
+        }
+        if self.tick_ms == 0 || self.status_poll_ms == 0 || self.backoff_base_ms == 0 {
+            return Err("sender.tick_ms, status_poll_ms and backoff_base_ms must be at least 1".into());
+        }
+        if self.lease_ttl_s < 3 {
+            return Err("sender.lease_ttl_s: must be at least 3".into());
+        }
+        if !(self.rate_limit_scale.is_finite() && self.rate_limit_scale > 0.0) {
+            return Err("sender.rate_limit_scale: must be a positive number".into());
+        }
+        let l = &self.limits;
+        for (name, v) in [
+            ("online_session", l.online_session),
+            ("invoice_send", l.invoice_send),
+            ("batch_session", l.batch_session),
+            ("invoice_status", l.invoice_status),
+            ("session_invoice_list", l.session_invoice_list),
+            ("session_misc", l.session_misc),
+        ] {
+            if v.contains(&0) {
+                return Err(format!("sender.limits.{name}: every limit must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+}

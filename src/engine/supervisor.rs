@@ -1,0 +1,155 @@
+//! Finds clients with work and runs their turns: due outbox rows first come first served, clients
+//! with invoices in flight when their poll is due, never two turns of one client at once, at most
+//! `max_concurrent` turns in all. Also runs the watchdog and closes idle online sessions.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::context::{lock, Engine};
+use super::record;
+use crate::db::models::ksef_session::CLOSED;
+use crate::db::models::outbox::OutboxEntry;
+use crate::db::models::{ids, Invoice};
+
+/// How often the watchdog and the housekeeping run.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
+
+pub async fn run(engine: Arc<Engine>) {
+    let permits = Arc::new(Semaphore::new(engine.cfg.max_concurrent));
+    let mut turns = JoinSet::new();
+    let mut stop = engine.stop.clone();
+    let tick = Duration::from_millis(engine.cfg.tick_ms);
+    let mut last_housekeeping = Instant::now() - HOUSEKEEPING_EVERY;
+    tracing::info!(holder = %engine.holder, "Sending engine started");
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            _ = tokio::time::sleep(tick) => {}
+        }
+        if engine.stopping() {
+            break;
+        }
+        while turns.try_join_next().is_some() {}
+        match candidates(&engine).await {
+            Ok(clients) => {
+                for client_id in clients {
+                    if !lock(&engine.running).insert(client_id.clone()) {
+                        continue;
+                    }
+                    let (engine, permits) = (engine.clone(), permits.clone());
+                    turns.spawn(async move {
+                        // Tokio's semaphore is fair: turns start in the order they were found.
+                        if let Ok(_permit) = permits.acquire_owned().await {
+                            if !engine.stopping() {
+                                super::turn::run(&engine, &client_id).await;
+                            }
+                        }
+                        lock(&engine.running).remove(&client_id);
+                    });
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "Sending engine could not look for work"),
+        }
+        if last_housekeeping.elapsed() >= HOUSEKEEPING_EVERY {
+            last_housekeeping = Instant::now();
+            housekeeping(&engine).await;
+        }
+    }
+    while turns.join_next().await.is_some() {}
+    close_idle_sessions(&engine, true).await;
+    tracing::info!(holder = %engine.holder, "Sending engine stopped");
+}
+
+/// Clients to run a turn for now, the longest-waiting first.
+async fn candidates(engine: &Engine) -> Result<Vec<String>, crate::db::DbError> {
+    let (due, in_flight) = engine
+        .st
+        .db
+        .run(|c| {
+            Ok::<_, crate::db::DbError>((
+                OutboxEntry::clients_with_due(c, ids::now())?,
+                Invoice::clients_in_flight(c)?,
+            ))
+        })
+        .await?;
+    let now = Instant::now();
+    let mut out: Vec<(Option<Instant>, String)> = Vec::new();
+    let running = lock(&engine.running).clone();
+    for id in due {
+        let s = engine.schedule_of(&id);
+        if !running.contains(&id) && s.is_none_or(|s| s.next_turn <= now) {
+            out.push((s.and_then(|s| s.last_turn), id));
+        }
+    }
+    for id in in_flight {
+        let s = engine.schedule_of(&id);
+        let poll_due = s.is_none_or(|s| s.next_poll <= now && s.next_turn <= now);
+        if poll_due && !running.contains(&id) && !out.iter().any(|(_, c)| *c == id) {
+            out.push((s.and_then(|s| s.last_turn), id));
+        }
+    }
+    // Clients that never had a turn, then the ones whose last turn is oldest.
+    out.sort_by_key(|(last, _)| *last);
+    Ok(out.into_iter().map(|(_, id)| id).collect())
+}
+
+async fn housekeeping(engine: &Engine) {
+    engine.limits.prune();
+    close_idle_sessions(engine, false).await;
+    if let Err(e) = watchdog(engine).await {
+        tracing::warn!(error = %e, "Sending watchdog failed");
+    }
+}
+
+/// Flags invoices that stay in `registered` (O) longer than the configured time.
+async fn watchdog(engine: &Engine) -> Result<(), crate::db::DbError> {
+    let limit =
+        chrono::Duration::seconds(i64::try_from(engine.cfg.registered_watchdog_s).unwrap_or(i64::MAX));
+    let before = ids::now() - limit;
+    let stuck = engine.st.db.run(move |c| Invoice::stuck_registered(c, before, 500)).await?;
+    for inv in stuck {
+        let waited = (ids::now() - inv.updated_at).num_seconds();
+        tracing::warn!(invoice.id = %inv.id, waited_s = waited, "Invoice waits too long for its KSeF number");
+        record::flag_stuck(&engine.st.db, &inv, waited).await?;
+    }
+    Ok(())
+}
+
+/// Closes online sessions unused for `online_session_idle_s` (all of them when stopping), so
+/// KSeF generates their collective UPO. Sessions of a client whose turn is running are skipped.
+async fn close_idle_sessions(engine: &Engine, all: bool) {
+    let idle = Duration::from_secs(engine.cfg.online_session_idle_s);
+    for ctx in engine.cached_contexts() {
+        if !all && lock(&engine.running).contains(&ctx.client_id) {
+            continue;
+        }
+        let Ok(mut slot) = ctx.online.try_lock() else { continue };
+        if !slot.as_ref().is_some_and(|o| all || o.last_used.elapsed() >= idle) {
+            continue;
+        }
+        let Some(open) = slot.take() else { continue };
+        drop(slot);
+        let reference = open.session.reference_number.clone();
+        let closed = async {
+            let token = ctx.access_token(&engine.limits).await?;
+            engine.limits.acquire(&ctx.nip, super::limits::EndpointClass::OnlineSession).await;
+            ctx.ksef.close_online_session(&token, &reference).await
+        }
+        .await;
+        match closed {
+            Ok(()) => {
+                if let Err(e) =
+                    record::session_state(&engine.st.db, &ctx.client_id, &open.row_id, CLOSED, None).await
+                {
+                    tracing::warn!(error = %e, "Could not record a closed online session");
+                }
+            }
+            Err(e) => {
+                tracing::info!(ksef.session = %reference, error = %e, "Closing an idle online session failed")
+            }
+        }
+    }
+}

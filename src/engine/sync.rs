@@ -1,0 +1,227 @@
+//! Reconciliation and status polling, one and the same: for every KSeF session with invoices of
+//! ours in flight, list the session's invoices (1000 per call, rate-limit friendly) and match
+//! them by reference or by `invoiceHash`. An invoice KSeF lists gets its status; an invoice KSeF
+//! provably does not have (an online session lists every upload it received; a batch session
+//! once it is processed) goes back to the queue. Nothing is ever sent again before this ran.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ksef_client::models::session::SessionInvoiceStatus;
+use ksef_client::upo::Document;
+use ksef_client::{ErrorClass, SecretString};
+
+use super::batch::{is_refused, requeue_all};
+use super::context::{ClientCtx, Engine};
+use super::limits::EndpointClass;
+use super::record::{self, Acceptance};
+use super::{reasons, TurnError};
+use crate::db::models::ksef_session::{KsefSession, ABANDONED, CLOSED, ONLINE, OPEN};
+use crate::db::models::{ids, Invoice};
+
+/// In-flight invoices looked at per turn.
+const MAX_IN_FLIGHT: i64 = 20_000;
+
+struct Ctx<'a> {
+    engine: &'a Engine,
+    client: &'a ClientCtx,
+    token: SecretString,
+    /// Session invoice lists fetched in this turn (duplicates point at other sessions).
+    lists: HashMap<String, Vec<SessionInvoiceStatus>>,
+}
+
+pub async fn reconcile(engine: &Engine, client: &ClientCtx) -> Result<(), TurnError> {
+    let cid = client.client_id.clone();
+    let in_flight = engine.st.db.run(move |c| Invoice::in_flight(c, &cid, MAX_IN_FLIGHT)).await?;
+    if in_flight.is_empty() {
+        return Ok(());
+    }
+    let mut by_session: BTreeMap<String, Vec<Invoice>> = BTreeMap::new();
+    for inv in in_flight {
+        match inv.session_reference.clone() {
+            Some(r) => by_session.entry(r).or_default().push(inv),
+            // The session is recorded before any upload, so this invoice never left.
+            None => {
+                record::requeue(&engine.st.db, &inv, ids::now(), "brak sesji KSeF; wysyłka od nowa", false)
+                    .await?
+            }
+        }
+    }
+    let token = client.access_token(&engine.limits).await?;
+    let mut cx = Ctx { engine, client, token, lists: HashMap::new() };
+    for (reference, invoices) in by_session {
+        sync_session(&mut cx, &reference, invoices).await?;
+    }
+    Ok(())
+}
+
+async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>) -> Result<(), TurnError> {
+    let (engine, client) = (cx.engine, cx.client);
+    let r = reference.to_owned();
+    let row = engine.st.db.run(move |c| KsefSession::find_by_reference(c, &r)).await?;
+    let online = row.as_ref().is_some_and(|s| s.kind == ONLINE);
+    // A batch session: KSeF lists its invoices only once it is processed.
+    let mut processed = online;
+    if !online {
+        engine.limits.acquire(&client.nip, EndpointClass::SessionMisc).await;
+        let status = client.ksef.session_status(&cx.token, reference).await?;
+        let code = i64::from(status.status.code);
+        if let Some(row) = row.as_ref().filter(|s| s.state == OPEN) {
+            if status.status.code == 100 {
+                // Our close never got through: close now, then wait for processing.
+                engine.limits.acquire(&client.nip, EndpointClass::BatchSession).await;
+                match client.ksef.close_batch_session(&cx.token, reference).await {
+                    Ok(()) => {
+                        record::session_state(&engine.st.db, &client.client_id, &row.id, CLOSED, None).await?
+                    }
+                    Err(e) if is_refused(&e) => {
+                        record::session_state(
+                            &engine.st.db,
+                            &client.client_id,
+                            &row.id,
+                            ABANDONED,
+                            Some(code),
+                        )
+                        .await?;
+                        requeue_all(
+                            engine,
+                            reference,
+                            &format!("sesja wsadowa {reference} nie została przetworzona: {e}"),
+                        )
+                        .await?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                return Ok(());
+            }
+            record::session_state(&engine.st.db, &client.client_id, &row.id, CLOSED, Some(code)).await?;
+        }
+        processed = !status.is_pending();
+    }
+    let list = cx.list(reference).await?.to_vec();
+    for inv in invoices {
+        let found = list.iter().find(|s| {
+            inv.invoice_reference.as_deref() == Some(s.reference_number.as_str())
+                || s.invoice_hash == inv.sha256
+        });
+        match found {
+            Some(status) => apply(cx, &inv, status).await?,
+            None if inv.state == "sending" && processed => {
+                let why = format!("KSeF nie ma tej faktury w sesji {reference}; zostanie wysłana ponownie");
+                record::requeue(&engine.st.db, &inv, ids::now(), &why, true).await?;
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+impl Ctx<'_> {
+    async fn list(&mut self, reference: &str) -> Result<&[SessionInvoiceStatus], TurnError> {
+        if !self.lists.contains_key(reference) {
+            self.engine.limits.acquire(&self.client.nip, EndpointClass::SessionInvoiceList).await;
+            let all = self.client.ksef.all_session_invoices(&self.token, reference).await?;
+            self.lists.insert(reference.to_owned(), all);
+        }
+        Ok(self.lists.get(reference).map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// The invoice UPO: the pre-signed link first (not rate-limited), the API as a fallback.
+    async fn upo(&self, session: &str, s: &SessionInvoiceStatus) -> Result<Document, TurnError> {
+        if let Some(url) = &s.upo_download_url {
+            match self.client.ksef.download_presigned(url).await {
+                Ok(doc) => return Ok(doc),
+                Err(e) => tracing::info!(error = %e, "Pre-signed UPO download failed; asking the API"),
+            }
+        }
+        self.engine.limits.acquire(&self.client.nip, EndpointClass::SessionMisc).await;
+        Ok(self.client.ksef.invoice_upo(&self.token, session, &s.reference_number).await?)
+    }
+}
+
+async fn apply(cx: &mut Ctx<'_>, inv: &Invoice, s: &SessionInvoiceStatus) -> Result<(), TurnError> {
+    let db = &cx.engine.st.db;
+    let session = inv.session_reference.clone().unwrap_or_default();
+    if s.is_pending() || (s.is_success() && s.ksef_number.is_none()) {
+        if inv.state == "sending" {
+            record::registered(db, inv, &s.reference_number).await?;
+        }
+        return Ok(());
+    }
+    if let (true, Some(number)) = (s.is_success(), &s.ksef_number) {
+        let upo = cx.upo(&session, s).await?;
+        let a = acceptance(number, &s.reference_number, &s.status.description, upo, None);
+        record::accepted(db, inv, a).await?;
+        return Ok(());
+    }
+    let code = i64::from(s.status.code);
+    if code == 440 {
+        if let Some((orig_session, orig_number)) = original_of_duplicate(s) {
+            if cx.is_ours(&orig_session, &orig_number, &inv.sha256).await? {
+                cx.engine.limits.acquire(&cx.client.nip, EndpointClass::SessionMisc).await;
+                let upo =
+                    cx.client.ksef.invoice_upo_by_ksef_number(&cx.token, &orig_session, &orig_number).await?;
+                let note = format!(
+                    "KSeF ma już tę fakturę (te same bajty) jako {orig_number} z sesji {orig_session}"
+                );
+                let a = acceptance(&orig_number, &s.reference_number, &s.status.description, upo, Some(note));
+                record::accepted(db, inv, a).await?;
+                return Ok(());
+            }
+        }
+    }
+    let description = describe(s);
+    match s.failure_class() {
+        Some(ErrorClass::Transient) => {
+            let why = format!("KSeF: {code} {description}; {}", reasons::rejection(code));
+            record::requeue(db, inv, cx.engine.retry_at(0, None), &why, true).await?;
+        }
+        Some(ErrorClass::Credential) => {
+            let why = format!("KSeF: {code} {description}");
+            record::requeue(db, inv, ids::now(), &why, false).await?;
+            record::pause_client(db, &inv.client_id, &reasons::credential_pause(&why)).await?;
+            return Err(TurnError::Setup("client paused: KSeF refused its permissions".into()));
+        }
+        _ => record::rejected(db, inv, code, &description).await?,
+    }
+    Ok(())
+}
+
+impl Ctx<'_> {
+    /// True when KSeF's original of a duplicate is our very bytes (same hash), so the duplicate
+    /// answer means "already delivered", not "rejected".
+    async fn is_ours(&mut self, session: &str, ksef_number: &str, sha256: &str) -> Result<bool, TurnError> {
+        let list = self.list(session).await?;
+        Ok(list.iter().any(|s| s.ksef_number.as_deref() == Some(ksef_number) && s.invoice_hash == sha256))
+    }
+}
+
+fn original_of_duplicate(s: &SessionInvoiceStatus) -> Option<(String, String)> {
+    let ext = s.status.extensions.as_ref()?;
+    let session = ext.get("originalSessionReferenceNumber")?.as_str()?.to_owned();
+    let number = ext.get("originalKsefNumber")?.as_str()?.to_owned();
+    Some((session, number))
+}
+
+fn describe(s: &SessionInvoiceStatus) -> String {
+    match s.status.details.as_deref() {
+        Some(details) if !details.is_empty() => format!("{} ({})", s.status.description, details.join("; ")),
+        _ => s.status.description.clone(),
+    }
+}
+
+fn acceptance(
+    number: &str,
+    reference: &str,
+    description: &str,
+    upo: Document,
+    note: Option<String>,
+) -> Acceptance {
+    Acceptance {
+        ksef_number: number.to_owned(),
+        invoice_reference: reference.to_owned(),
+        description: description.to_owned(),
+        upo_sha256: upo.sha256,
+        upo_xml: upo.bytes,
+        note,
+    }
+}

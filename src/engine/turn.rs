@@ -1,0 +1,172 @@
+//! One turn of one client's sender: take the lease, reconcile what is in flight, send a bounded
+//! slice of due invoices, give the lease back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ksef_client::ErrorClass;
+
+use super::context::{ClientCtx, Engine};
+use super::{reasons, record, TurnError};
+use crate::db::models::outbox::OutboxEntry;
+use crate::db::models::{ids, lease, Client};
+
+/// The lease held for the turn; a background task renews it and notices when it is lost.
+pub struct Lease {
+    lost: Arc<AtomicBool>,
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+impl Lease {
+    /// Err(LeaseLost) when another process has taken the client over: stop before uploading.
+    pub fn check(&self) -> Result<(), TurnError> {
+        if self.lost.load(Ordering::SeqCst) {
+            Err(TurnError::LeaseLost)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+pub async fn run(engine: &Engine, client_id: &str) {
+    let ttl = Duration::from_secs(engine.cfg.lease_ttl_s);
+    let Some(lease) = take_lease(engine, client_id, ttl).await else {
+        // Another replica works this client; look again after a poll interval.
+        engine.turn_finished(client_id, false, None);
+        return;
+    };
+    let outcome = work(engine, client_id, &lease).await;
+    lease.renewer.abort();
+    let (cid, holder) = (client_id.to_owned(), engine.holder.clone());
+    if let Err(e) = engine.st.db.tx(move |c| lease::release(c, &cid, &holder)).await {
+        tracing::warn!(client.id = %client_id, error = %e, "Could not release a sender lease; it expires by itself");
+    }
+    match outcome {
+        Ok(()) => engine.turn_finished(client_id, false, None),
+        Err((ctx, e)) => {
+            let wait = handle_error(engine, client_id, ctx.as_deref(), &e).await;
+            engine.turn_finished(client_id, true, wait);
+        }
+    }
+}
+
+async fn take_lease(engine: &Engine, client_id: &str, ttl: Duration) -> Option<Lease> {
+    let (cid, holder) = (client_id.to_owned(), engine.holder.clone());
+    let ttl_chrono = chrono::Duration::from_std(ttl).unwrap_or_default();
+    let got = engine
+        .st
+        .db
+        .tx(move |c| {
+            let now = ids::now();
+            lease::acquire(c, &cid, &holder, now, now + ttl_chrono)
+        })
+        .await;
+    match got {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            tracing::warn!(client.id = %client_id, error = %e, "Could not take a sender lease");
+            return None;
+        }
+    }
+    let lost = Arc::new(AtomicBool::new(false));
+    let (db, cid, holder, flag) =
+        (engine.st.db.clone(), client_id.to_owned(), engine.holder.clone(), lost.clone());
+    let renewer = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(ttl / 3).await;
+            let (cid, holder) = (cid.clone(), holder.clone());
+            let renewed = db.tx(move |c| lease::renew(c, &cid, &holder, ids::now() + ttl_chrono)).await;
+            if !matches!(renewed, Ok(true)) {
+                flag.store(true, Ordering::SeqCst);
+                return;
+            }
+        }
+    });
+    Some(Lease { lost, renewer })
+}
+
+type TurnFailure = (Option<Arc<ClientCtx>>, TurnError);
+
+async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), TurnFailure> {
+    let cid = client_id.to_owned();
+    let client = engine.st.db.run(move |c| Client::get(c, &cid)).await.map_err(|e| (None, e.into()))?;
+    if client.paused_reason.is_some() {
+        return Ok(());
+    }
+    let Some(ctx) = engine.client_ctx(&client).await.map_err(|e| (None, e))? else {
+        record::pause_client(&engine.st.db, client_id, reasons::NO_CREDENTIAL)
+            .await
+            .map_err(|e| (None, e.into()))?;
+        return Ok(());
+    };
+    let fail = |e: TurnError| (Some(ctx.clone()), e);
+    super::sync::reconcile(engine, &ctx).await.map_err(fail)?;
+    if engine.stopping() {
+        return Ok(());
+    }
+    let limit = i64::try_from(engine.cfg.max_invoices_per_turn).unwrap_or(1_000);
+    let cid = client_id.to_owned();
+    let due = engine
+        .st
+        .db
+        .run(move |c| OutboxEntry::due_for_client(c, &cid, ids::now(), limit))
+        .await
+        .map_err(|e| fail(e.into()))?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    // Offline-issued invoices go with offlineMode, which a batch declares for all its invoices.
+    let (offline, normal): (Vec<_>, Vec<_>) = due.into_iter().partition(|d| d.offline);
+    for group in [normal, offline] {
+        if group.is_empty() {
+            continue;
+        }
+        lease.check().map_err(fail)?;
+        if group.len() <= engine.cfg.online_max {
+            super::online::send(engine, &ctx, lease, group).await.map_err(fail)?;
+        } else {
+            super::batch::send(engine, &ctx, lease, group).await.map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+/// What a failed turn means for the client: pause it, wait out a 429, or back off. Returns an
+/// extra wait before the client's next turn.
+async fn handle_error(
+    engine: &Engine,
+    client_id: &str,
+    ctx: Option<&ClientCtx>,
+    e: &TurnError,
+) -> Option<Duration> {
+    let TurnError::Ksef(err) = e else {
+        tracing::warn!(client.id = %client_id, error = %e, "Sender turn failed; will retry");
+        return None;
+    };
+    match err.class() {
+        ErrorClass::RateLimited { retry_after } => {
+            if let Some(ctx) = ctx {
+                engine.limits.penalize(&ctx.nip, retry_after);
+            }
+            tracing::info!(client.id = %client_id, retry_after_s = retry_after.as_secs(), "KSeF asked to slow down");
+            Some(retry_after)
+        }
+        ErrorClass::Credential => {
+            let reason = reasons::credential_pause(&err.to_string());
+            tracing::warn!(client.id = %client_id, error = %err, "KSeF refused the client's credential; sender paused");
+            if let Some(ctx) = ctx {
+                ctx.tokens.reset().await;
+            }
+            if let Err(db) = record::pause_client(&engine.st.db, client_id, &reason).await {
+                tracing::error!(client.id = %client_id, error = %db, "Could not record the pause");
+            }
+            None
+        }
+        ErrorClass::Transient | ErrorClass::Permanent => {
+            tracing::warn!(client.id = %client_id, error = %err, "Sender turn failed; will retry");
+            None
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! The sending engine against the embedded KSeF simulator over real HTTP, on both backends.
+
+mod rig;
+
+use std::time::Duration;
+
+use ksef_client::online::SendOptions;
+use ksef_client::{ContextIdentifier, FormCode, TokenManager};
+use ksef_gateway::db::models::ksef_session::{KsefSession, NewKsefSession};
+use ksef_gateway::db::models::outbox::{self, OutboxEntry};
+use ksef_gateway::db::models::{ids, Client, ClientScope, Invoice};
+use ksef_gateway::engine;
+use ksef_simulator::{OutageScope, SimulatorConfig};
+use secrecy::SecretString;
+
+use crate::both_backends;
+use crate::common::Backend;
+use rig::{nip, Rig};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+both_backends!(
+    engine_three_invoices_go_online_and_are_accepted,
+    engine_twelve_invoices_go_in_one_batch,
+    engine_rate_limits_and_outage_deliver_each_invoice_once,
+    engine_crash_after_upload_is_reconciled_not_resent,
+    engine_revoked_token_pauses_the_client,
+    engine_two_engines_never_send_twice,
+    engine_watchdog_flags_invoices_stuck_in_registered,
+    engine_duplicate_of_our_own_bytes_counts_as_delivered,
+);
+
+async fn engine_three_invoices_go_online_and_are_accepted(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(1), true).await;
+    let ids = rig.invoices(&client, 3, "on").await;
+    let offline = rig.invoices(&client, 2, "off").await;
+    rig.decide(&client, &ids, false).await;
+    rig.decide(&client, &offline, true).await;
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    rig.wait_for(&offline, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    rig.assert_accepted(&offline).await;
+    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    assert_eq!((c.received, c.accepted, c.duplicates), (5, 5, 0));
+    assert_eq!(rig.count_audit("send.invoice_accepted").await, 5);
+    assert_eq!(rig.count_audit("send.invoice_registered").await, 5);
+    let first = rig.invoice(&ids[0]).await;
+    assert!(first.session_reference.is_some() && first.invoice_reference.is_some());
+    assert_eq!(first.ksef_status_code, Some(200));
+    rig.sim.stop().await;
+}
+
+async fn engine_twelve_invoices_go_in_one_batch(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(2), true).await;
+    let ids = rig.invoices(&client, 12, "batch").await;
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    let sessions: std::collections::HashSet<String> = {
+        let mut s = std::collections::HashSet::new();
+        for id in &ids {
+            s.insert(rig.invoice(id).await.session_reference.unwrap());
+        }
+        s
+    };
+    assert_eq!(sessions.len(), 1, "one batch session for 12 invoices");
+    let reference = sessions.into_iter().next().unwrap();
+    let row = rig.st.db.run(move |c| KsefSession::find_by_reference(c, &reference)).await.unwrap().unwrap();
+    assert_eq!((row.kind.as_str(), row.invoice_count), ("batch", 12));
+    assert_eq!(rig.count_state("accepted").await, 12);
+    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    assert_eq!((c.received, c.accepted, c.duplicates), (12, 12, 0));
+    rig.sim.stop().await;
+}
+
+async fn engine_rate_limits_and_outage_deliver_each_invoice_once(b: Backend) {
+    // KSeF at half its published limits while the gateway believes ten times them, and sends
+    // up to 12 invoices online: it runs into 429s and must honour Retry-After. KSeF is also
+    // down for the first two seconds.
+    let sim = SimulatorConfig { rate_limit_scale: 0.5, ..SimulatorConfig::default() };
+    let Some(rig) = Rig::with(b, sim, |mut s| {
+        s.sender.rate_limit_scale = 10.0;
+        s.sender.online_max = 12;
+        s
+    })
+    .await
+    else {
+        return;
+    };
+    rig.sim.faults().outage(OutageScope::All, Duration::ZERO, Duration::from_secs(2));
+    let small = rig.client(&nip(3), true).await;
+    let big = rig.client(&nip(4), true).await;
+    let mut online = Vec::new();
+    for round in 0..3 {
+        let ids = rig.invoices(&small, 4, &format!("r{round}")).await;
+        rig.decide(&small, &ids, false).await;
+        online.extend(ids);
+    }
+    let batch = rig.invoices(&big, 9, "big").await;
+    rig.decide(&big, &batch, false).await;
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&online, "accepted", Duration::from_secs(150)).await;
+    rig.wait_for(&batch, "accepted", Duration::from_secs(150)).await;
+    engine.stop().await;
+    rig.assert_accepted(&online).await;
+    let counters = rig.sim.counters();
+    assert!(counters.faults_injected > 0, "the outage was seen");
+    for (client, n) in [(&small, online.len() as u64), (&big, batch.len() as u64)] {
+        let c = counters.per_nip[&client.nip].clone();
+        assert_eq!((c.received, c.accepted, c.duplicates), (n, n, 0), "{}: {c:?}", client.nip);
+    }
+    assert!(counters.total.rate_limited > 0, "KSeF answered 429 at least once: {counters:?}");
+    rig.sim.stop().await;
+}
+
+async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(5), true).await;
+    let ids = rig.invoices(&client, 2, "crash").await;
+    rig.decide(&client, &ids, false).await;
+    // A previous process opened a session, recorded both invoices as `sending` in it, uploaded
+    // the first one and died before recording KSeF's answer; the second never left.
+    let ksef = ksef_gateway::ksef::client_for(&client.ksef_environment).unwrap();
+    let token = format!("20261201-EC-{}-TESTTOKEN-01|nip-{}|0123456789abcdef", client.nip, client.nip);
+    let tm = TokenManager::new(ksef.clone(), ContextIdentifier::nip(&client.nip), SecretString::from(token));
+    let access = tm.access_token().await.unwrap();
+    let session = ksef.open_online_session(&access, &FormCode::fa3()).await.unwrap();
+    let reference = session.reference_number.clone();
+    let (cid, r, ids2) = (client.id.clone(), reference.clone(), ids.clone());
+    let first_xml = rig
+        .st
+        .db
+        .tx(move |c| {
+            let now = ids::now();
+            KsefSession::insert(
+                c,
+                &NewKsefSession {
+                    id: &ids::new_id(),
+                    client_id: &cid,
+                    kind: "online",
+                    reference: Some(&r),
+                    state: "open",
+                    invoice_count: 2,
+                    valid_until: None,
+                    opened_at: now,
+                    updated_at: now,
+                },
+            )?;
+            for id in &ids2 {
+                assert!(Invoice::transition(c, id, &["queued"], "sending", "system:sender", None)?);
+                Invoice::set_session(c, id, &r)?;
+                OutboxEntry::set_status(c, id, outbox::SENDING, None)?;
+            }
+            Invoice::document(c, &ids2[0])
+        })
+        .await
+        .unwrap();
+    ksef.send_invoice(&access, &session, &first_xml, &SendOptions::default()).await.unwrap();
+
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    assert_eq!((c.received, c.accepted, c.duplicates), (2, 2, 0), "the uploaded one was not sent again");
+    assert_eq!(rig.invoice(&ids[0]).await.session_reference.as_deref(), Some(reference.as_str()));
+    assert_ne!(rig.invoice(&ids[1]).await.session_reference.as_deref(), Some(reference.as_str()));
+    assert_eq!(rig.count_audit("send.invoice_requeued").await, 1, "only the one KSeF did not have");
+    rig.sim.stop().await;
+}
+
+async fn engine_revoked_token_pauses_the_client(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(6), false).await;
+    let ids = rig.invoices(&client, 3, "revoked").await;
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    let start = std::time::Instant::now();
+    let paused = loop {
+        let cid = client.id.clone();
+        let c = rig.st.db.run(move |c| Client::get(c, &cid)).await.unwrap();
+        if let Some(reason) = c.paused_reason {
+            break reason;
+        }
+        assert!(start.elapsed() < LIMIT, "client not paused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    engine.stop().await;
+    assert!(paused.contains("token"), "{paused}");
+    assert!(!paused.contains("0123456789abcdef"), "the reason never repeats the token");
+    for id in &ids {
+        let inv = rig.invoice(id).await;
+        assert_eq!(inv.state, "queued", "not rejected, waits for a new token");
+    }
+    let cid = client.id.clone();
+    let by_status = rig.st.db.run(move |c| OutboxEntry::count_by_status(c, &cid)).await.unwrap();
+    assert_eq!(by_status, vec![("pending".to_owned(), 3)]);
+    assert_eq!(rig.count_audit("send.client_paused").await, 1);
+    assert_eq!(rig.sim.counters().total.received, 0);
+    rig.sim.stop().await;
+}
+
+async fn engine_two_engines_never_send_twice(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    // Two processes on PostgreSQL: two states, two pools. SQLite is a one-process database (two
+    // pools on one file fail with SQLITE_BUSY on lock upgrades), so there two engines share one.
+    let other = match b {
+        Backend::Pg => rig.db.state_with(rig::fast(rig.db.settings())),
+        Backend::Sqlite => rig.st.clone(),
+    };
+    let clients =
+        [rig.client(&nip(7), true).await, rig.client(&nip(8), true).await, rig.client(&nip(9), true).await];
+    let mut all = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        let ids = rig.invoices(c, 8 + i, "two").await;
+        rig.decide(c, &ids, false).await;
+        all.push((c.nip.clone(), ids));
+    }
+    let (e1, e2) = (engine::start(rig.st.clone()), engine::start(other));
+    // More decisions while both engines run: small ones take the online path.
+    for (i, c) in clients.iter().enumerate() {
+        for round in 0..2 {
+            let ids = rig.invoices(c, 2 + i, &format!("late{round}")).await;
+            rig.decide(c, &ids, false).await;
+            all[i].1.extend(ids);
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+    for (_, ids) in &all {
+        rig.wait_for(ids, "accepted", LIMIT).await;
+    }
+    e1.stop().await;
+    e2.stop().await;
+    let counters = rig.sim.counters();
+    for (nip, ids) in &all {
+        let c = counters.per_nip[nip].clone();
+        let n = ids.len() as u64;
+        assert_eq!((c.received, c.accepted, c.duplicates), (n, n, 0), "{nip}: {c:?}");
+        rig.assert_accepted(ids).await;
+    }
+    rig.sim.stop().await;
+}
+
+async fn engine_watchdog_flags_invoices_stuck_in_registered(b: Backend) {
+    let Some(rig) = Rig::with(b, SimulatorConfig::default(), |mut s| {
+        s.sender.registered_watchdog_s = 1;
+        s
+    })
+    .await
+    else {
+        return;
+    };
+    rig.sim.faults().hold_invoices(true);
+    let client = rig.client(&nip(10), true).await;
+    let ids = rig.invoices(&client, 2, "held").await;
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "registered", LIMIT).await;
+    let start = std::time::Instant::now();
+    while rig.count_audit("send.invoice_stuck").await < 2 {
+        assert!(start.elapsed() < LIMIT, "watchdog did not flag");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let id = ids[0].clone();
+    let events = rig.st.db.run(move |c| Invoice::events(c, &id)).await.unwrap();
+    assert!(events.iter().any(|e| e.note.as_deref().is_some_and(|n| n.starts_with("watchdog:"))));
+    rig.sim.faults().hold_invoices(false);
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    assert_eq!(rig.count_audit("send.invoice_stuck").await, 2, "flagged once each");
+    let _ = ClientScope::All;
+    rig.sim.stop().await;
+}
+
+async fn engine_duplicate_of_our_own_bytes_counts_as_delivered(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(11), true).await;
+    let ids = rig.invoices(&client, 1, "dup").await;
+    // The exact bytes already reached KSeF outside anything the gateway recorded (say, a restore
+    // from a backup taken before the send): KSeF answers 440 with the original KSeF number.
+    let id = ids[0].clone();
+    let xml = rig.st.db.run(move |c| Invoice::document(c, &id)).await.unwrap();
+    let ksef = ksef_gateway::ksef::client_for(&client.ksef_environment).unwrap();
+    let token = format!("20261201-EC-{}-TESTTOKEN-01|nip-{}|0123456789abcdef", client.nip, client.nip);
+    let tm = TokenManager::new(ksef.clone(), ContextIdentifier::nip(&client.nip), SecretString::from(token));
+    let access = tm.access_token().await.unwrap();
+    let session = ksef.open_online_session(&access, &FormCode::fa3()).await.unwrap();
+    let sent = ksef.send_invoice(&access, &session, &xml, &SendOptions::default()).await.unwrap();
+    let original =
+        ksef.wait_for_invoice(&access, &session.reference_number, &sent.reference_number).await.unwrap();
+
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    let inv = rig.invoice(&ids[0]).await;
+    assert_eq!(inv.ksef_number, original.ksef_number, "the original KSeF number, not a rejection");
+    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    assert_eq!((c.accepted, c.duplicates), (1, 1));
+    assert_eq!(rig.count_audit("send.invoice_rejected").await, 0);
+    rig.sim.stop().await;
+}

@@ -1,0 +1,265 @@
+//! Test rig for the sending engine: a database, the embedded simulator over real HTTP, clients
+//! with simulator tokens, official sample invoices made unique, and decisions recorded the way
+//! the decision service records them (a stand-in until that service lands on main).
+
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use ksef_gateway::config::Settings;
+use ksef_gateway::db::models::SendDecision;
+use ksef_gateway::db::models::{ids, Client, Invoice, NewInvoice};
+use ksef_gateway::db::schema::{audit_events, upos};
+use ksef_gateway::db::DbError;
+use ksef_gateway::domain::{KsefTarget, Nip, SendPolicy};
+use ksef_gateway::service::audit::{self, AuditActor, AuditEntry};
+use ksef_gateway::service::clients::{add_client, NewClientInput};
+use ksef_gateway::state::AppState;
+use ksef_simulator::{RunningSimulator, SimulatorConfig};
+use secrecy::SecretString;
+
+use crate::common::{Backend, TestDb};
+
+const SAMPLE: &str = include_str!("../../../crates/ksef-client/tests/fixtures/examples/FA_3_Przyklad_1.xml");
+
+pub struct Rig {
+    pub st: AppState,
+    pub sim: RunningSimulator,
+    pub target: KsefTarget,
+    pub db: TestDb,
+}
+
+/// Engine settings that make tests quick: short ticks, polls and backoff.
+pub fn fast(mut s: Settings) -> Settings {
+    s.sender.tick_ms = 30;
+    s.sender.status_poll_ms = 100;
+    s.sender.backoff_base_ms = 100;
+    s.sender.backoff_max_s = 2;
+    s.sender.lease_ttl_s = 6;
+    s
+}
+
+impl Rig {
+    pub async fn new(b: Backend, sim: SimulatorConfig) -> Option<Self> {
+        Self::with(b, sim, |s| s).await
+    }
+
+    pub async fn with(
+        b: Backend,
+        sim: SimulatorConfig,
+        tweak: impl FnOnce(Settings) -> Settings,
+    ) -> Option<Self> {
+        let db = TestDb::new(b)?;
+        let st = db.state_with(tweak(fast(db.settings())));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sim = ksef_simulator::start(sim, listener).await.unwrap();
+        let target = KsefTarget::parse(&sim.base_url()).unwrap();
+        Some(Self { st, sim, target, db })
+    }
+
+    /// A client whose token the simulator knows (or not, when `known` is false).
+    pub async fn client(&self, nip: &str, known: bool) -> Client {
+        let token = format!("20261201-EC-{nip}-TESTTOKEN-01|nip-{nip}|0123456789abcdef");
+        if known {
+            self.sim.add_token(nip, &token, &["InvoiceWrite", "InvoiceRead"]);
+        }
+        let input = NewClientInput {
+            nip: Nip::parse(nip).unwrap(),
+            name: format!("Firma {nip}"),
+            ksef: self.target.clone(),
+            policy: SendPolicy::Manual,
+        };
+        add_client(&self.st, input, SecretString::from(token), None).await.unwrap()
+    }
+
+    /// Stores `n` drafts: the official sample with the client as seller and unique numbers.
+    pub async fn invoices(&self, client: &Client, n: usize, tag: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            let number = format!("FV/{tag}/{i}/{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+            let xml = invoice_xml(&client.nip, &number);
+            let (id, cid, nip) = (ids::new_id(), client.id.clone(), client.nip.clone());
+            out.push(id.clone());
+            self.st
+                .db
+                .tx(move |c| {
+                    let sha = ksef_client::crypto::sha256_b64(&xml);
+                    let now = ids::now();
+                    let row = NewInvoice {
+                        id: &id,
+                        client_id: &cid,
+                        sha256: &sha,
+                        size_bytes: xml.len() as i64,
+                        number: Some(&number),
+                        issue_date: None,
+                        invoice_type: Some("VAT"),
+                        seller_nip: Some(&nip),
+                        buyer_nip: None,
+                        buyer_name: None,
+                        currency: Some("PLN"),
+                        gross_total: None,
+                        state: "draft",
+                        findings: "[]",
+                        corrects_invoice_id: None,
+                        source: "api",
+                        created_by: Some("user:test"),
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    Invoice::insert(c, &row, &xml, "user:test")
+                })
+                .await
+                .unwrap();
+        }
+        out
+    }
+
+    /// Records a decision to send as the decision service does (its storage call, without the
+    /// permission and policy checks that the service's own tests cover).
+    pub async fn decide(&self, client: &Client, invoice_ids: &[String], offline: bool) {
+        let (cid, ids_) = (client.id.clone(), invoice_ids.to_vec());
+        self.st
+            .db
+            .tx(move |c| {
+                let now = ids::now();
+                let decision = ids::new_id();
+                let invoices: Vec<Invoice> = ids_
+                    .iter()
+                    .map(|id| Invoice::get(c, &ksef_gateway::db::models::ClientScope::All, id))
+                    .collect::<Result<_, _>>()?;
+                let hashes: Vec<&str> = invoices.iter().map(|i| i.sha256.as_str()).collect();
+                let row = SendDecision {
+                    id: decision.clone(),
+                    client_id: cid.clone(),
+                    actor_kind: "user".into(),
+                    actor_id: "test".into(),
+                    source_ip: None,
+                    policy: "manual".into(),
+                    offline,
+                    invoice_count: ids_.len() as i64,
+                    invoice_hashes: serde_json::to_string(&hashes).unwrap(),
+                    created_at: now,
+                };
+                SendDecision::insert_with_outbox(c, &row, &ids_)?;
+                for id in &ids_ {
+                    let to = if offline { "offline" } else { "queued" };
+                    assert!(Invoice::transition(c, id, &["draft", "approved"], to, "user:test", None)?);
+                }
+                audit::record(
+                    c,
+                    AuditEntry {
+                        actor: &AuditActor::User("test".into()),
+                        client_id: Some(&cid),
+                        action: "send.decided",
+                        subject: Some(&decision),
+                        payload: serde_json::json!({"invoice_hashes": hashes, "offline": offline}),
+                    },
+                )
+            })
+            .await
+            .unwrap();
+    }
+
+    pub async fn invoice(&self, id: &str) -> Invoice {
+        let id = id.to_owned();
+        self.st
+            .db
+            .run(move |c| Invoice::get(c, &ksef_gateway::db::models::ClientScope::All, &id))
+            .await
+            .unwrap()
+    }
+
+    /// Waits until every invoice is in `state`; panics with the states seen after `limit`.
+    pub async fn wait_for(&self, invoice_ids: &[String], state: &str, limit: Duration) {
+        let start = Instant::now();
+        loop {
+            let mut states = Vec::new();
+            for id in invoice_ids {
+                states.push(self.invoice(id).await.state);
+            }
+            if states.iter().all(|s| s == state) {
+                return;
+            }
+            assert!(start.elapsed() < limit, "not all {state} after {limit:?}: {states:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// How many of all invoices are in `state`.
+    pub async fn count_state(&self, state: &str) -> i64 {
+        use ksef_gateway::db::schema::invoices;
+        let state = state.to_owned();
+        self.st
+            .db
+            .run(move |c| {
+                invoices::table
+                    .filter(invoices::state.eq(state))
+                    .count()
+                    .get_result::<i64>(c)
+                    .map_err(DbError::from)
+            })
+            .await
+            .unwrap()
+    }
+
+    pub async fn count_audit(&self, action: &str) -> i64 {
+        let action = action.to_owned();
+        self.st
+            .db
+            .run(move |c| {
+                audit_events::table
+                    .filter(audit_events::action.eq(action))
+                    .count()
+                    .get_result::<i64>(c)
+                    .map_err(DbError::from)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Accepted with a KSeF number of the client's NIP and a stored UPO with its hash.
+    pub async fn assert_accepted(&self, invoice_ids: &[String]) {
+        for id in invoice_ids {
+            let inv = self.invoice(id).await;
+            assert_eq!(inv.state, "accepted");
+            let n = inv.ksef_number.clone().unwrap();
+            assert!(ksef_simulator::ksef_number_is_valid(&n), "{n}");
+            assert!(n.starts_with(inv.seller_nip.as_deref().unwrap()), "{n}");
+            let id2 = id.clone();
+            let upo: Vec<(String, Vec<u8>)> = self
+                .st
+                .db
+                .run(move |c| {
+                    upos::table
+                        .filter(upos::invoice_id.eq(id2))
+                        .select((upos::sha256, upos::xml))
+                        .load(c)
+                        .map_err(DbError::from)
+                })
+                .await
+                .unwrap();
+            assert_eq!(upo.len(), 1, "one UPO for {id}");
+            assert_eq!(upo[0].0, ksef_client::crypto::sha256_b64(&upo[0].1));
+            assert!(String::from_utf8_lossy(&upo[0].1).contains(&n), "the UPO names the KSeF number");
+        }
+    }
+}
+
+/// The official sample with `nip` as the seller (Podmiot1) and `number` as P_2.
+pub fn invoice_xml(nip: &str, number: &str) -> Vec<u8> {
+    let seller = SAMPLE.replacen("<NIP>9999999999</NIP>", &format!("<NIP>{nip}</NIP>"), 1);
+    seller.replacen("<P_2>FV2026/02/150</P_2>", &format!("<P_2>{number}</P_2>"), 1).into_bytes()
+}
+
+/// The `i`-th NIP with a valid checksum (different ones per test keep logs readable).
+pub fn nip(i: u32) -> String {
+    const WEIGHTS: [u32; 9] = [6, 5, 7, 2, 3, 4, 5, 6, 7];
+    let mut base = 526_000_000 + i * 7;
+    loop {
+        let digits: Vec<u32> = format!("{base:09}").bytes().map(|b| u32::from(b - b'0')).collect();
+        let check = WEIGHTS.iter().zip(&digits).map(|(w, d)| w * d).sum::<u32>() % 11;
+        if check < 10 {
+            return format!("{base:09}{check}");
+        }
+        base += 1;
+    }
+}
