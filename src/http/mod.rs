@@ -6,6 +6,7 @@ pub mod client_ip;
 pub mod health;
 pub mod metrics;
 pub mod middleware;
+pub mod panel;
 pub mod qr_svg;
 pub mod throttle;
 
@@ -13,5 +14,9 @@ use actix_web::web;
 
 /// Registers every route. Used by `serve`, `demo` and the tests alike.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz).service(health::metrics).configure(api::routes);
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics)
+        .configure(api::routes)
+        .configure(panel::routes);
 }

@@ -11,5 +11,6 @@ pub mod grants;
 pub mod intake;
 pub mod invoices;
 pub mod keys;
+pub mod panel_views;
 pub mod reports;
 pub mod users;

@@ -13,5 +13,7 @@ mod engine;
 mod http_basics;
 mod intake;
 mod office;
+mod panel;
+mod panel_browser;
 mod storage;
 mod vault;

@@ -1,0 +1,234 @@
+//! `/klienci/{nip}/dostepy`: who has access to a client (grants), the client's API keys, and
+//! its send policy. The services decide who may change what; the page only hides forms the
+//! caller could not use, and shows the services' refusals as Polish pages.
+
+use actix_web::{get, post, web, HttpResponse};
+use askama::Template;
+use secrecy::ExposeSecret;
+
+use super::forms::Fields;
+use super::labels::{policy_pl, when, when_opt};
+use super::{may, ok, see_other, Layout, PanelError, PanelUser};
+use crate::auth::{ApiScope, Permission, PermissionSet, ScopeSet};
+use crate::domain::SendPolicy;
+use crate::error::AppError;
+use crate::service::clients::{self, ClientView};
+use crate::service::{apikeys, grants};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(access_page)
+        .service(grant)
+        .service(revoke_grant)
+        .service(create_key)
+        .service(revoke_key)
+        .service(policy);
+}
+
+struct GrantRow {
+    id: String,
+    email: String,
+    permissions: String,
+    can_delegate: bool,
+    derived: bool,
+    since: String,
+}
+
+struct KeyRow {
+    id: String,
+    name: String,
+    prefix: String,
+    scopes: String,
+    created: String,
+    last_used: String,
+    revoked: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "panel/access.html")]
+struct AccessPage {
+    layout: Layout,
+    client: ClientView,
+    can_users: bool,
+    can_policy: bool,
+    grants: Vec<GrantRow>,
+    keys: Vec<KeyRow>,
+    permissions: Vec<(&'static str, &'static str)>,
+    scopes: Vec<(&'static str, &'static str)>,
+    policies: Vec<(&'static str, &'static str)>,
+}
+
+fn permissions_pl(raw: &str) -> String {
+    PermissionSet::parse(raw).map_or_else(
+        |_| raw.to_owned(),
+        |s| s.iter().map(Permission::label_pl).collect::<Vec<_>>().join(", "),
+    )
+}
+
+fn scope_pl(s: ApiScope) -> &'static str {
+    match s {
+        ApiScope::Submit => "wgrywanie faktur",
+        ApiScope::Read => "odczyt statusów i UPO",
+        ApiScope::Send => "wysyłka (tylko przy polityce automatycznej)",
+        ApiScope::Purchase => "pobieranie faktur zakupowych",
+    }
+}
+
+fn scopes_pl(raw: &str) -> String {
+    raw.split(',').filter_map(|s| ApiScope::parse(s.trim()).ok()).map(scope_pl).collect::<Vec<_>>().join(", ")
+}
+
+#[get("/klienci/{nip}/dostepy")]
+async fn access_page(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    nip: web::Path<String>,
+) -> Result<HttpResponse, PanelError> {
+    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let can_users = may(&client, Permission::Users);
+    let (grants, keys) = if can_users {
+        let g = grants::list_for_client(&st, &me.caller, &client.id).await?;
+        let k = apikeys::list(&st, &me.caller, &client.id).await?;
+        (g, k)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let page = AccessPage {
+        layout: Layout::for_user(format!("{} – dostępy", client.name), &me),
+        can_users,
+        can_policy: may(&client, Permission::Credentials),
+        grants: grants
+            .into_iter()
+            .map(|(g, email)| GrantRow {
+                permissions: permissions_pl(&g.permissions),
+                can_delegate: g.can_delegate,
+                derived: g.parent_grant_id.is_some(),
+                since: when(g.created_at),
+                id: g.id,
+                email,
+            })
+            .collect(),
+        keys: keys
+            .into_iter()
+            .map(|k| KeyRow {
+                scopes: scopes_pl(&k.scopes),
+                created: when(k.created_at),
+                last_used: when_opt(k.last_used_at),
+                revoked: k.revoked_at.map(when),
+                id: k.id,
+                name: k.name,
+                prefix: k.prefix,
+            })
+            .collect(),
+        permissions: Permission::ALL.iter().map(|p| (p.as_str(), p.label_pl())).collect(),
+        scopes: ApiScope::ALL.iter().map(|s| (s.as_str(), scope_pl(*s))).collect(),
+        policies: [SendPolicy::Manual, SendPolicy::FourEyes, SendPolicy::ApiAuto]
+            .iter()
+            .map(|p| (p.as_str(), policy_pl(p.as_str())))
+            .collect(),
+        client,
+    };
+    ok(&page)
+}
+
+fn back(nip: &str) -> HttpResponse {
+    see_other(&format!("/klienci/{nip}/dostepy"))
+}
+
+/// `POST /klienci/{nip}/dostepy/nadaj`: delegate permissions to an accountant by e-mail.
+#[post("/klienci/{nip}/dostepy/nadaj")]
+async fn grant(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    nip: web::Path<String>,
+    form: Fields,
+) -> Result<HttpResponse, PanelError> {
+    me.check_csrf(&st, form.csrf())?;
+    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let permissions = PermissionSet::parse(&form.all("uprawnienia").join(",")).map_err(AppError::invalid)?;
+    let input = grants::GrantInput {
+        user_email: form.text("email"),
+        client_id: client.id,
+        permissions,
+        can_delegate: form.ticked("dalej"),
+    };
+    grants::grant(&st, &me.caller, input).await?;
+    Ok(back(&client.nip))
+}
+
+/// `POST /klienci/{nip}/dostepy/{id}/odbierz`: revoke a grant and all derived from it.
+#[post("/klienci/{nip}/dostepy/{id}/odbierz")]
+async fn revoke_grant(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    path: web::Path<(String, String)>,
+    form: Fields,
+) -> Result<HttpResponse, PanelError> {
+    me.check_csrf(&st, form.csrf())?;
+    let (nip, id) = path.into_inner();
+    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    grants::revoke(&st, &me.caller, &id).await?;
+    Ok(back(&client.nip))
+}
+
+#[derive(Template)]
+#[template(path = "panel/key_created.html")]
+struct KeyCreatedPage {
+    layout: Layout,
+    client: ClientView,
+    name: String,
+    scopes: String,
+    key: String,
+}
+
+/// `POST /klienci/{nip}/klucze`: the new key is shown on this answer once, and never again.
+#[post("/klienci/{nip}/klucze")]
+async fn create_key(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    nip: web::Path<String>,
+    form: Fields,
+) -> Result<HttpResponse, PanelError> {
+    me.check_csrf(&st, form.csrf())?;
+    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let scopes = ScopeSet::parse(&form.all("zakresy").join(",")).map_err(AppError::invalid)?;
+    let created = apikeys::create(&st, &me.caller, &client.nip, &form.text("nazwa"), scopes, None).await?;
+    let page = KeyCreatedPage {
+        layout: Layout::for_user("Nowy klucz API", &me),
+        name: created.key.name.clone(),
+        scopes: scopes_pl(&created.key.scopes),
+        key: created.plaintext.expose_secret().to_owned(),
+        client,
+    };
+    ok(&page)
+}
+
+/// `POST /klienci/{nip}/klucze/{id}/odwolaj`.
+#[post("/klienci/{nip}/klucze/{id}/odwolaj")]
+async fn revoke_key(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    path: web::Path<(String, String)>,
+    form: Fields,
+) -> Result<HttpResponse, PanelError> {
+    me.check_csrf(&st, form.csrf())?;
+    let (nip, id) = path.into_inner();
+    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    apikeys::revoke(&st, &me.caller, &client.id, &id).await?;
+    Ok(back(&client.nip))
+}
+
+/// `POST /klienci/{nip}/polityka`: change the send policy.
+#[post("/klienci/{nip}/polityka")]
+async fn policy(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    nip: web::Path<String>,
+    form: Fields,
+) -> Result<HttpResponse, PanelError> {
+    me.check_csrf(&st, form.csrf())?;
+    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let policy = SendPolicy::parse(&form.text("polityka")).map_err(AppError::invalid)?;
+    clients::set_policy(&st, &me.caller, &client.id, policy).await?;
+    Ok(back(&client.nip))
+}

@@ -1,0 +1,77 @@
+//! `GET /audyt`: the audit export form. The report itself comes from the API
+//! (`/api/v1/audit`), which checks the caller's `audit` permission and records the export;
+//! `/audyt/pobierz` only turns the form's fields into that API's query: blank fields are left
+//! out, and "to day X" includes day X (the API's `to` is exclusive).
+
+use actix_web::{get, web, HttpResponse};
+use askama::Template;
+use chrono::{Days, NaiveDate};
+use serde::Deserialize;
+
+use super::{may, ok, see_other, Layout, PanelError, PanelUser};
+use crate::auth::Permission;
+use crate::error::AppError;
+use crate::service::clients::{self, ClientView};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(audit_page).service(download);
+}
+
+#[derive(Template)]
+#[template(path = "panel/audit.html")]
+struct AuditPage {
+    layout: Layout,
+    clients: Vec<ClientView>,
+}
+
+#[get("/audyt")]
+async fn audit_page(st: web::Data<AppState>, me: PanelUser) -> Result<HttpResponse, PanelError> {
+    let clients = clients::list_visible(&st, &me.caller)
+        .await?
+        .into_iter()
+        .filter(|c| may(c, Permission::Audit))
+        .collect();
+    ok(&AuditPage { layout: Layout::for_user("Dziennik audytu", &me), clients })
+}
+
+#[derive(Deserialize)]
+struct ExportForm {
+    #[serde(default)]
+    nip: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    format: String,
+}
+
+fn day(field: &str, raw: &str) -> Result<Option<NaiveDate>, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| AppError::invalid(format!("{field}: podaj datę w postaci RRRR-MM-DD")))
+}
+
+/// `GET /audyt/pobierz`: redirects to the API's report with the form's non-empty fields.
+#[get("/audyt/pobierz")]
+async fn download(_me: PanelUser, q: web::Query<ExportForm>) -> Result<HttpResponse, PanelError> {
+    let q = q.into_inner();
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    if !q.nip.trim().is_empty() {
+        url.append_pair("nip", q.nip.trim());
+    }
+    if let Some(from) = day("od dnia", &q.from)? {
+        url.append_pair("from", &from.to_string());
+    }
+    if let Some(to) = day("do dnia", &q.to)? {
+        let next = to.checked_add_days(Days::new(1)).unwrap_or(to);
+        url.append_pair("to", &next.to_string());
+    }
+    url.append_pair("format", if q.format == "json" { "json" } else { "csv" });
+    Ok(see_other(&format!("/api/v1/audit?{}", url.finish())))
+}

@@ -1,0 +1,131 @@
+//! `GET /klienci/{nip}`: one client's invoices (filterable by state), the upload form, and the
+//! send form with its checkboxes.
+
+use actix_web::{get, web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::labels::{policy_pl, state_options, state_pl};
+use super::{may, ok, Layout, PanelError, PanelUser};
+use crate::auth::Permission;
+use crate::domain::{InvoiceState, SendPolicy};
+use crate::service::clients::{self, ClientView};
+use crate::service::invoices::{self, InvoiceSummary, ListQuery};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(client_page);
+}
+
+/// How many invoices the page lists (newest first).
+const PAGE_SIZE: i64 = 200;
+
+pub struct InvoiceRow {
+    id: String,
+    number: String,
+    state: String,
+    letter: &'static str,
+    buyer: String,
+    gross: String,
+    ksef_number: String,
+    problems: String,
+    /// A decision to send may be taken (draft or approved).
+    decidable: bool,
+    /// A four-eyes draft: someone else must approve it on its page first.
+    awaits_approval: bool,
+}
+
+impl InvoiceRow {
+    fn new(s: InvoiceSummary, four_eyes: bool) -> Self {
+        let state = InvoiceState::parse(&s.state).ok();
+        let problems = match (s.errors, s.warnings) {
+            (0, 0) => String::new(),
+            (e, 0) => format!("błędy: {e}"),
+            (0, w) => format!("ostrzeżenia: {w}"),
+            (e, w) => format!("błędy: {e}, ostrzeżenia: {w}"),
+        };
+        let awaits_approval = four_eyes && state == Some(InvoiceState::Draft);
+        Self {
+            decidable: state.is_some_and(InvoiceState::is_decidable) && !awaits_approval,
+            awaits_approval,
+            state: state_pl(&s.state),
+            letter: s.status_letter.unwrap_or(""),
+            number: s.number.unwrap_or_else(|| "(bez numeru)".into()),
+            buyer: s.buyer_name.unwrap_or_default(),
+            gross: match (s.gross_total, s.currency) {
+                (Some(g), Some(c)) => format!("{g} {c}"),
+                (Some(g), None) => g,
+                _ => String::new(),
+            },
+            ksef_number: s.ksef_number.unwrap_or_default(),
+            problems,
+            id: s.id,
+        }
+    }
+}
+
+struct StateOption {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "panel/client.html")]
+struct ClientPage {
+    layout: Layout,
+    client: ClientView,
+    policy: &'static str,
+    rows: Vec<InvoiceRow>,
+    /// Some listed invoice may be chosen for sending (else the send buttons are left out).
+    has_decidable: bool,
+    filter: String,
+    states: Vec<StateOption>,
+    can_upload: bool,
+    can_send: bool,
+    can_manage: bool,
+}
+
+#[derive(Deserialize)]
+struct Filter {
+    stan: Option<String>,
+}
+
+#[get("/klienci/{nip}")]
+async fn client_page(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    nip: web::Path<String>,
+    q: web::Query<Filter>,
+) -> Result<HttpResponse, PanelError> {
+    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let filter = q.into_inner().stan.filter(|s| !s.is_empty());
+    let query = ListQuery {
+        nip: Some(client.nip.clone()),
+        state: filter.clone(),
+        limit: Some(PAGE_SIZE),
+        ..ListQuery::default()
+    };
+    let four_eyes = client.send_policy == SendPolicy::FourEyes.as_str();
+    let rows: Vec<InvoiceRow> = invoices::list(&st, &me.caller, query)
+        .await?
+        .into_iter()
+        .map(|s| InvoiceRow::new(s, four_eyes))
+        .collect();
+    let page = ClientPage {
+        layout: Layout::for_user(format!("{} – faktury", client.name), &me),
+        policy: policy_pl(&client.send_policy),
+        can_upload: may(&client, Permission::Upload),
+        can_send: may(&client, Permission::Send),
+        can_manage: may(&client, Permission::Users) || may(&client, Permission::Credentials),
+        has_decidable: rows.iter().any(|r| r.decidable),
+        client,
+        rows,
+        states: state_options()
+            .into_iter()
+            .map(|(value, label)| StateOption { value, label, selected: filter.as_deref() == Some(value) })
+            .collect(),
+        filter: filter.as_deref().map(state_pl).unwrap_or_default(),
+    };
+    ok(&page)
+}

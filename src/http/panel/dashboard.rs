@@ -1,0 +1,111 @@
+//! `GET /`: the caller's clients with their credential's health and invoice counts per state.
+
+use actix_web::{get, web, HttpResponse};
+use askama::Template;
+
+use super::labels::{policy_pl, when};
+use super::{ok, Layout, PanelError, PanelUser};
+use crate::domain::InvoiceState;
+use crate::service::clients::{self, ClientView};
+use crate::service::panel_views;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(dashboard);
+}
+
+/// One client as a dashboard row.
+struct ClientRow {
+    nip: String,
+    name: String,
+    policy: &'static str,
+    /// None when no credential is stored.
+    credential: Option<CredentialRow>,
+    paused_reason: Option<String>,
+    counts: Counts,
+}
+
+struct CredentialRow {
+    fingerprint: String,
+    last_ok: String,
+    last_error: Option<String>,
+    sunset: Option<&'static str>,
+}
+
+/// Invoices per status letter and the states before a decision.
+#[derive(Default)]
+struct Counts {
+    drafts: i64,
+    invalid: i64,
+    w: i64,
+    o: i64,
+    a: i64,
+    rejected: i64,
+}
+
+impl Counts {
+    fn from_states(rows: &[(String, i64)]) -> Self {
+        let mut c = Self::default();
+        for (state, n) in rows {
+            match InvoiceState::parse(state) {
+                Ok(InvoiceState::Draft | InvoiceState::Approved) => c.drafts += n,
+                Ok(InvoiceState::Invalid) => c.invalid += n,
+                Ok(InvoiceState::Rejected) => c.rejected += n,
+                Ok(s) => match s.status_letter() {
+                    Some("W") => c.w += n,
+                    Some("O") => c.o += n,
+                    Some("A") => c.a += n,
+                    _ => {}
+                },
+                Err(_) => {}
+            }
+        }
+        c
+    }
+
+    fn add(&mut self, o: &Self) {
+        self.drafts += o.drafts;
+        self.invalid += o.invalid;
+        self.w += o.w;
+        self.o += o.o;
+        self.a += o.a;
+        self.rejected += o.rejected;
+    }
+}
+
+#[derive(Template)]
+#[template(path = "panel/dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    clients: Vec<ClientRow>,
+    total: Counts,
+}
+
+fn row(c: ClientView, counts: Counts) -> ClientRow {
+    ClientRow {
+        policy: policy_pl(&c.send_policy),
+        credential: c.credential.map(|k| CredentialRow {
+            fingerprint: k.fingerprint,
+            last_ok: k.last_auth_ok_at.map_or_else(|| "jeszcze nie było".to_owned(), when),
+            last_error: k.last_auth_error,
+            sunset: k.sunset,
+        }),
+        nip: c.nip,
+        name: c.name,
+        paused_reason: c.paused_reason,
+        counts,
+    }
+}
+
+#[get("/")]
+async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpResponse, PanelError> {
+    let visible = clients::list_visible(&st, &me.caller).await?;
+    let mut total = Counts::default();
+    let mut rows = Vec::with_capacity(visible.len());
+    for c in visible {
+        let counts = Counts::from_states(&panel_views::state_counts(&st, &me.caller, &c.id).await?);
+        total.add(&counts);
+        rows.push(row(c, counts));
+    }
+    ok(&DashboardPage { layout: Layout::for_user("Pulpit", &me), clients: rows, total })
+}

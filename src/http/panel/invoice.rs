@@ -1,0 +1,131 @@
+//! `GET /faktury/{id}`: one invoice in full (identifiers, findings, timeline with people, UPO,
+//! QR code KOD I) in a layout that prints well; its QR image; and the four-eyes approval.
+
+use std::collections::HashMap;
+
+use actix_web::{get, post, web, HttpResponse};
+use askama::Template;
+
+use super::forms::Fields;
+use super::labels::{state_pl, when, FindingRow};
+use super::{may, ok, see_other, Layout, PanelError, PanelUser};
+use crate::domain::{InvoiceState, SendPolicy};
+use crate::service::clients::{self, ClientView};
+use crate::service::decisions;
+use crate::service::findings::Lang;
+use crate::service::invoices::{self, InvoiceView};
+use crate::service::panel_views;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(invoice_page).service(qr_image).service(approve);
+}
+
+struct Step {
+    at: String,
+    state: String,
+    actor: String,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "panel/invoice.html")]
+struct InvoicePage {
+    layout: Layout,
+    inv: InvoiceView,
+    client: ClientView,
+    state: String,
+    findings: Vec<FindingRow>,
+    steps: Vec<Step>,
+    /// The QR label: the KSeF number, or OFFLINE before KSeF assigned one.
+    qr_label: String,
+    /// The end of the legal deadline of an offline invoice, in Warsaw time.
+    offline_deadline: Option<String>,
+    has_qr: bool,
+    has_upo: bool,
+    can_approve: bool,
+}
+
+/// How a timeline names an actor: the person's e-mail where known, else the label as stored.
+fn actor_name(label: &str, emails: &HashMap<String, String>) -> String {
+    match (emails.get(label), label.strip_prefix("apikey:")) {
+        (Some(email), _) => email.clone(),
+        (None, Some(key)) => format!("klucz API {key}"),
+        (None, None) => label.to_owned(),
+    }
+}
+
+#[get("/faktury/{id}")]
+async fn invoice_page(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PanelError> {
+    let inv = invoices::get(&st, &me.caller, &id, Lang::Pl).await?;
+    let client = clients::list_visible(&st, &me.caller)
+        .await?
+        .into_iter()
+        .find(|c| c.id == inv.client_id)
+        .ok_or(crate::error::AppError::NotFound)?;
+    let emails =
+        panel_views::actor_emails(&st, inv.timeline.iter().map(|t| t.actor.clone()).collect()).await?;
+    let preparer = inv.timeline.first().map(|t| t.actor.clone());
+    let state = InvoiceState::parse(&inv.state).ok();
+    let can_approve = client.send_policy == SendPolicy::FourEyes.as_str()
+        && state == Some(InvoiceState::Draft)
+        && may(&client, crate::auth::Permission::Approve)
+        && preparer.as_deref() != Some(me.caller.label().as_str());
+    let page = InvoicePage {
+        layout: Layout::for_user(format!("Faktura {}", inv.number.as_deref().unwrap_or("")), &me),
+        state: state_pl(&inv.state),
+        findings: inv.findings.iter().map(FindingRow::from).collect(),
+        steps: inv
+            .timeline
+            .iter()
+            .map(|t| Step {
+                at: when(t.at),
+                state: state_pl(&t.state),
+                actor: actor_name(&t.actor, &emails),
+                note: t.note.clone().unwrap_or_default(),
+            })
+            .collect(),
+        offline_deadline: inv.offline_deadline.map(when),
+        qr_label: inv.ksef_number.clone().unwrap_or_else(|| "OFFLINE".to_owned()),
+        has_qr: state != Some(InvoiceState::Invalid) && inv.seller_nip.is_some() && inv.issue_date.is_some(),
+        has_upo: state == Some(InvoiceState::Accepted),
+        can_approve,
+        client,
+        inv,
+    };
+    ok(&page)
+}
+
+/// `GET /faktury/{id}/kod-qr.svg`: KOD I as an image (an `<img>` cannot ask the API for SVG
+/// with an Accept header, so the panel serves it itself, through the same service).
+#[get("/faktury/{id}/kod-qr.svg")]
+async fn qr_image(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PanelError> {
+    let (_, link) = invoices::qr_link(&st, &me.caller, &id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-store"))
+        .body(crate::http::qr_svg::render(&link)?))
+}
+
+/// `POST /faktury/{id}/zatwierdz`: the second person approves the exact bytes they saw (the
+/// hash on the page travels with the form, and the service refuses if it changed).
+#[post("/faktury/{id}/zatwierdz")]
+async fn approve(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    id: web::Path<String>,
+    form: Fields,
+) -> Result<HttpResponse, PanelError> {
+    me.check_csrf(&st, form.csrf())?;
+    let seen = form.get("sha256").map(str::to_owned);
+    let inv = decisions::approve(&st, &me.caller, &id, seen).await?;
+    Ok(see_other(&format!("/faktury/{}", inv.id)))
+}

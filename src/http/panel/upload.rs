@@ -1,0 +1,105 @@
+//! `POST /klienci/{nip}/wgraj`: one FA(3) XML or a zip of many, from the page's file input,
+//! through `intake::submit`; the answer lists each file with its state and findings.
+
+use actix_multipart::Multipart;
+use actix_web::{post, web, HttpResponse};
+use askama::Template;
+use futures_util::StreamExt;
+
+use super::labels::{state_pl, FindingRow};
+use super::{ok, Layout, PanelError, PanelUser};
+use crate::domain::InvoiceState;
+use crate::error::AppError;
+use crate::service::clients::{self, ClientView};
+use crate::service::findings::Lang;
+use crate::service::intake::{self, IntakeResult, Source};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(upload);
+}
+
+/// The form's two fields: the CSRF token and the file.
+#[derive(Default)]
+struct UploadForm {
+    csrf: Option<String>,
+    file_name: Option<String>,
+    bytes: Vec<u8>,
+}
+
+/// Reads the multipart body, refusing more than `limit` bytes in all.
+async fn read_form(mut mp: Multipart, limit: usize) -> Result<UploadForm, PanelError> {
+    let mut form = UploadForm::default();
+    let mut total = 0usize;
+    while let Some(field) = mp.next().await {
+        let mut field = field.map_err(|e| AppError::invalid(format!("upload: {e}")))?;
+        let name = field.name().unwrap_or("").to_owned();
+        let file_name = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_owned);
+        let mut buf = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| AppError::invalid(format!("upload: {e}")))?;
+            total += chunk.len();
+            if total > limit {
+                return Err(AppError::TooLarge(format!("at most {limit} bytes per upload")).into());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "csrf" => form.csrf = Some(String::from_utf8_lossy(&buf).into_owned()),
+            "plik" => {
+                form.file_name = file_name;
+                form.bytes = buf;
+            }
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+struct FileResult {
+    name: String,
+    id: String,
+    number: String,
+    state: String,
+    valid: bool,
+    findings: Vec<FindingRow>,
+}
+
+impl FileResult {
+    fn new(r: &IntakeResult, upload_name: &str) -> Self {
+        Self {
+            name: r.file.clone().unwrap_or_else(|| upload_name.to_owned()),
+            id: r.invoice.id.clone(),
+            number: r.invoice.number.clone().unwrap_or_else(|| "(bez numeru)".into()),
+            state: state_pl(&r.invoice.state),
+            valid: r.invoice.state == InvoiceState::Draft.as_str(),
+            findings: r.findings.iter().map(|f| FindingRow::from(&f.view(Lang::Pl))).collect(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "panel/upload_result.html")]
+struct UploadPage {
+    layout: Layout,
+    client: ClientView,
+    files: Vec<FileResult>,
+    valid: usize,
+}
+
+#[post("/klienci/{nip}/wgraj")]
+async fn upload(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    nip: web::Path<String>,
+    mp: Multipart,
+) -> Result<HttpResponse, PanelError> {
+    let form = read_form(mp, st.settings.intake.max_upload_bytes).await?;
+    me.check_csrf(&st, form.csrf.as_deref())?;
+    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let results = intake::submit(&st, &me.caller, &client.id, form.bytes, Source::Panel).await?;
+    let upload_name = form.file_name.unwrap_or_else(|| "plik".into());
+    let files: Vec<FileResult> = results.iter().map(|r| FileResult::new(r, &upload_name)).collect();
+    let valid = files.iter().filter(|f| f.valid).count();
+    ok(&UploadPage { layout: Layout::for_user("Wynik wgrywania", &me), client, files, valid })
+}

@@ -1,0 +1,43 @@
+//! Read models only the panel needs, beyond what the API returns: invoice counts per state for
+//! the dashboard, and the people behind the actor labels of a timeline. Both go through
+//! `access` like every other read.
+
+use std::collections::HashMap;
+
+use crate::auth::Permission;
+use crate::db::models::{Invoice, User};
+use crate::error::AppError;
+use crate::service::access::{self, Caller};
+use crate::state::AppState;
+
+/// How many of the client's invoices are in each state (states with none are left out).
+pub async fn state_counts(
+    st: &AppState,
+    caller: &Caller,
+    client_id: &str,
+) -> Result<Vec<(String, i64)>, AppError> {
+    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    st.db
+        .tx(move |conn| {
+            access::require(conn, &caller, &client_id, Permission::Read)?;
+            Ok(Invoice::count_by_state(conn, &client_id)?)
+        })
+        .await
+}
+
+/// The e-mail addresses behind `user:<id>` actor labels (other labels are left out). The
+/// caller passes labels from a timeline it was allowed to read.
+pub async fn actor_emails(st: &AppState, labels: Vec<String>) -> Result<HashMap<String, String>, AppError> {
+    st.db
+        .tx(move |conn| {
+            let mut out = HashMap::new();
+            for label in labels {
+                let Some(id) = label.strip_prefix("user:") else { continue };
+                if let Some(u) = User::find(conn, id)? {
+                    out.insert(label.clone(), u.email);
+                }
+            }
+            Ok::<_, AppError>(out)
+        })
+        .await
+}

@@ -1,0 +1,272 @@
+//! The panel in a real headless Chromium, driven over W3C WebDriver by `chromedriver`: log in,
+//! open the client, upload the sample invoice through the file input, see it as a draft, open
+//! it and see its hash, log out. Screenshots go to /tmp/panel-*.png for a person to look at.
+//!
+//! Skipped (with a notice) only when `chromedriver` is not installed; CI installs the Debian
+//! packages `chromium` and `chromium-driver`, so there it runs.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::common::{Backend, TestDb};
+use crate::panel::{seed, EMAIL, PASSWORD, SAMPLE, SELLER_NIP};
+
+/// W3C WebDriver's key of an element reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// chromedriver as a child process, killed when the test ends however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A tiny WebDriver client: just what the flow needs.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    /// chromedriver's address and the session id, for ending the session in `Drop`.
+    driver: String,
+    sid: String,
+}
+
+/// Ends the WebDriver session however the test ends (a failed assertion included), so that
+/// chromedriver closes Chromium instead of leaving it running once chromedriver is killed.
+/// A blocking request by hand, since `Drop` cannot await.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        use std::io::{Read, Write};
+        if let Ok(mut s) = std::net::TcpStream::connect(&self.driver) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let req = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                self.sid, self.driver
+            );
+            let _ = s.write_all(req.as_bytes());
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+    }
+}
+
+impl Browser {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap();
+        assert!(status.is_success(), "WebDriver {path}: {status} {v}");
+        v["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+
+    async fn try_find(&self, css: &str) -> Option<String> {
+        let resp = self
+            .http
+            .post(format!("{}/element", self.base))
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .await
+            .unwrap();
+        let ok = resp.status().is_success();
+        let v: Value = resp.json().await.unwrap();
+        ok.then(|| v["value"][ELEMENT].as_str().unwrap().to_owned())
+    }
+
+    /// Waits (up to 10 s) for an element: page loads after a click finish asynchronously.
+    async fn find(&self, css: &str) -> String {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(id) = self.try_find(css).await {
+                return id;
+            }
+            assert!(Instant::now() < until, "no element {css:?} in:\n{}", self.source().await);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": text })))
+            .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{el}/text"), None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or("").to_owned()
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap();
+        std::fs::write(format!("/tmp/panel-{name}.png"), png).unwrap();
+    }
+}
+
+/// Starts chromedriver and waits until it answers.
+async fn start_driver(exe: &PathBuf) -> (Driver, String) {
+    let port = free_port();
+    let child = Command::new(exe)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let driver = Driver(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let until = Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{url}/status")).send().await.is_err() {
+        assert!(Instant::now() < until, "chromedriver did not start on {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (driver, url)
+}
+
+/// Opens a headless Chromium session with its own profile directory.
+async fn open_browser(driver_url: &str, profile: &std::path::Path) -> Browser {
+    let http = reqwest::Client::new();
+    let mut options = json!({"args": [
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--window-size=1280,1000", "--lang=pl-PL",
+        format!("--user-data-dir={}", profile.display()),
+    ]});
+    if let Some(bin) = ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|n| find_in_path(n))
+    {
+        options["binary"] = json!(bin);
+    }
+    let caps =
+        json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}});
+    let resp = http.post(format!("{driver_url}/session")).json(&caps).send().await.unwrap();
+    let v: Value = resp.json().await.unwrap();
+    let sid =
+        v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no WebDriver session: {v}")).to_owned();
+    let driver = driver_url.trim_start_matches("http://").to_owned();
+    Browser { http, base: format!("{driver_url}/session/{sid}"), driver, sid }
+}
+
+/// The gateway on a real port, in its own actix system on its own thread (as `serve` runs it).
+fn start_gateway(t: &TestDb) -> (String, ksef_gateway::state::AppState) {
+    let mut s = t.settings();
+    s.auth.cookie_secure = false; // plain http on 127.0.0.1: a Secure cookie would never come back
+    s.server.workers = 1;
+    let st = t.state_with(s);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server_state = st.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(ksef_gateway::server::run(server_state, listener)).unwrap();
+    });
+    (url, st)
+}
+
+#[actix_web::test]
+async fn panel_in_headless_chromium() {
+    let Some(exe) = find_in_path("chromedriver") else {
+        eprintln!("skipped: chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let t = TestDb::new(Backend::Sqlite).unwrap();
+    let (gw, st) = start_gateway(&t);
+    seed(&st).await;
+    let (_driver, driver_url) = start_driver(&exe).await;
+    let profile = tempfile::tempdir().unwrap();
+    let b = open_browser(&driver_url, profile.path()).await;
+
+    b.goto(&format!("{gw}/")).await;
+    b.find("form[action='/login']").await;
+    b.type_into("#email", EMAIL).await;
+    b.type_into("#password", PASSWORD).await;
+    b.click("#zaloguj").await;
+    b.find("table.data").await;
+    assert!(b.source().await.contains("ABC AGD"), "the dashboard lists the client");
+    b.screenshot("dashboard").await;
+
+    b.click(&format!("a[href='/klienci/{SELLER_NIP}']")).await;
+    b.type_into("#plik", SAMPLE).await;
+    b.click("#wgraj").await;
+    b.find("section.file").await;
+    assert!(b.source().await.contains("szkic"), "the sample invoice is stored as a draft");
+
+    b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
+    let listed = b.text("#faktury").await;
+    assert!(listed.contains("FV2026/02/150") && listed.contains("szkic"), "{listed}");
+    b.screenshot("client").await;
+
+    b.click("#faktury a[href^='/faktury/']").await;
+    let sha = b.text("#sha256").await;
+    let bytes = std::fs::read(SAMPLE).unwrap();
+    assert_eq!(sha, ksef_gateway::service::intake::invoice_hash(&bytes));
+    assert_eq!(b.text("#etykieta-qr").await, "OFFLINE", "no KSeF number yet");
+    b.screenshot("invoice").await;
+
+    // Offline issuing: the confirmation page explains the mode; the browser itself will not
+    // submit it until the conscious-confirmation checkbox is ticked.
+    b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
+    b.click("#faktury input[name='ids']").await;
+    b.click("#offline").await;
+    // Every read after a click first waits for an element only the next page has: the click
+    // returns before the new page replaces the old one.
+    b.find("#swiadomie").await;
+    let explained = b.text("main").await;
+    assert!(explained.contains("następnego dnia roboczego") && explained.contains(&sha), "{explained}");
+    b.screenshot("offline").await;
+    b.click("#potwierdz").await;
+    assert!(b.try_find("#swiadomie").await.is_some(), "without the checkbox the form stays on the page");
+    b.click("#swiadomie").await;
+    b.click("#potwierdz").await;
+    assert!(b.text("#decyzja").await.contains("Decyzja zapisana"));
+    b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
+    b.click("#faktury a[href^='/faktury/']").await;
+    b.find("#sha256").await;
+    let issued = b.text("main").await;
+    assert!(
+        issued.contains("wystawiona offline") && issued.contains("termin przesłania do KSeF"),
+        "{issued}"
+    );
+    b.goto(&format!("{gw}/")).await;
+    b.find("table.data").await;
+    b.screenshot("dashboard-after").await;
+
+    b.click("#wyloguj").await;
+    b.find("form[action='/login']").await;
+    b.goto(&format!("{gw}/")).await;
+    b.find("form[action='/login']").await;
+
+    drop(b); // ends the session (and Chromium) before chromedriver is stopped
+}
