@@ -265,14 +265,26 @@ impl Write for Captured {
     }
 }
 
+/// Everything this test binary logs at any level, from the moment the first secrets test runs.
+/// A global subscriber, because a thread-local one misses events whose call sites other test
+/// threads already registered while nobody listened.
+fn captured_logs() -> Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        logs
+    })
+    .clone()
+}
+
 async fn no_secret_in_storage_or_logs(b: Backend) {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = captured_logs();
     let Some((db, o)) = office(b).await else { return };
     let app = app(&o.st).await;
     let admin = login(&app, ADMIN).await;
