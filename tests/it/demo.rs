@@ -94,8 +94,12 @@ fn the_demo_runs_with_an_office_in_every_state() {
         let (code, body) = get(port, "/api/v1/invoices?limit=1000", Some(&cookie));
         assert_eq!(code, 200, "{body}");
         let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
-        let states: std::collections::BTreeSet<String> =
-            listed["invoices"].as_array().unwrap().iter().map(|i| i["state"].as_str().unwrap().to_owned()).collect();
+        let states: std::collections::BTreeSet<String> = listed["invoices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["state"].as_str().unwrap().to_owned())
+            .collect();
         if wanted.iter().all(|s| states.contains(*s)) || Instant::now() > deadline {
             break states;
         }
