@@ -25,10 +25,44 @@ pub enum ClientCommand {
         #[arg(long, default_value = "manual")]
         policy: String,
     },
+    /// Store a client's KSeF certificate (PEM) with its private key (PEM file, mode 0600
+    /// recommended); from then on the client authenticates to KSeF with it instead of a token.
+    Certificate {
+        #[arg(long)]
+        nip: String,
+        /// The certificate, PEM.
+        #[arg(long, value_name = "FILE")]
+        cert: std::path::PathBuf,
+        /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, value_name = "FILE")]
+        key: std::path::PathBuf,
+    },
 }
 
 pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
     match cmd {
+        ClientCommand::Certificate { nip, cert, key } => {
+            let nip = Nip::parse(nip).map_err(|e| StartError::Command(format!("--nip: {e}")))?;
+            let cert_pem = std::fs::read_to_string(cert)?;
+            let key_pem = secrecy::SecretString::from(std::fs::read_to_string(key)?);
+            let state = server::bootstrap(settings)?;
+            let nip_text = nip.as_str().to_owned();
+            let client =
+                super::block_on(state.db.tx(move |c| crate::db::models::Client::find_by_nip(c, &nip_text)))??
+                    .ok_or_else(|| StartError::Command(format!("no client with NIP {nip}")))?;
+            let caller = crate::service::access::Caller::Operator;
+            let view = super::block_on(crate::service::clients::store_certificate(
+                &state, &caller, &client.id, &cert_pem, &key_pem,
+            ))?
+            .map_err(|e| StartError::Command(e.to_string()))?;
+            println!(
+                "stored the KSeF certificate {} for {} (valid until {}), sealed in the vault",
+                view.fingerprint,
+                nip,
+                view.valid_until.map(|t| t.to_string()).unwrap_or_default()
+            );
+            Ok(())
+        }
         ClientCommand::Add { nip, name, ksef, policy } => {
             let bad = |key: &str, e: String| StartError::Command(format!("--{key}: {e}"));
             let input = NewClientInput {

@@ -117,10 +117,10 @@ impl Engine {
     /// The client's context with a token manager for its current credential; None when the
     /// client has no credential (the caller pauses it).
     pub async fn client_ctx(&self, client: &Client) -> Result<Option<Arc<ClientCtx>>, TurnError> {
-        let opened = crate::service::credentials::open_ksef_token(&self.st, client)
+        let opened = crate::service::credentials::open_credential(&self.st, client)
             .await
-            .map_err(|e| TurnError::Setup(format!("cannot open the stored KSeF token: {e}")))?;
-        let Some((cred, token)) = opened else { return Ok(None) };
+            .map_err(|e| TurnError::Setup(format!("cannot open the stored KSeF credential: {e}")))?;
+        let Some((cred, credential)) = opened else { return Ok(None) };
         if let Some(ctx) = lock(&self.clients).get(&client.id) {
             if ctx.credential_id == cred.id && ctx.environment == client.ksef_environment {
                 return Ok(Some(ctx.clone()));
@@ -132,7 +132,11 @@ impl Engine {
             nip: client.nip.clone(),
             environment: client.ksef_environment.clone(),
             credential_id: cred.id,
-            tokens: TokenManager::new(ksef.clone(), ContextIdentifier::nip(&client.nip), token),
+            tokens: TokenManager::with_credential(
+                ksef.clone(),
+                ContextIdentifier::nip(&client.nip),
+                credential,
+            ),
             ksef,
             online: tokio::sync::Mutex::new(None),
         });

@@ -155,7 +155,7 @@ pub async fn list_visible(
             let mut out = Vec::with_capacity(clients.len());
             for c in clients {
                 let held = access::permissions_on(conn, &caller, &c.id)?;
-                let credential = Credential::find_active(conn, &c.id, KSEF_TOKEN)?;
+                let credential = Credential::find_preferred(conn, &c.id)?;
                 out.push(ClientView {
                     permissions: held.iter().map(crate::auth::Permission::as_str).collect(),
                     credential: credential.as_ref().map(CredentialView::from),
@@ -218,32 +218,70 @@ pub async fn replace_token(
     client_id: &str,
     ksef_token: SecretString,
 ) -> Result<CredentialView, AppError> {
-    use crate::service::{access, audit};
     let token = ksef_token.expose_secret().trim().to_owned();
     if token.len() < 16 {
         return Err(AppError::invalid("the KSeF token looks too short; paste the whole token"));
     }
+    let secret =
+        NewSecret { kind: KSEF_TOKEN, fingerprint: fingerprint(token.as_bytes()), valid_until: None };
+    store_secret(st, caller, client_id, secret, secrecy::SecretBox::new(Box::new(token.into_bytes()))).await
+}
+
+/// Stores a KSeF certificate with its private key (PEM) as the client's credential; from then
+/// on the client authenticates with it (XAdES) instead of its KSeF token.
+pub async fn store_certificate(
+    st: &AppState,
+    caller: &crate::service::access::Caller,
+    client_id: &str,
+    certificate_pem: &str,
+    private_key_pem: &SecretString,
+) -> Result<CredentialView, AppError> {
+    let parsed = crate::service::certificates::parse(certificate_pem, private_key_pem.expose_secret())?;
+    let secret = NewSecret {
+        kind: crate::service::certificates::KSEF_CERTIFICATE,
+        fingerprint: fingerprint(&parsed.certificate_der),
+        valid_until: Some(parsed.not_after),
+    };
+    store_secret(st, caller, client_id, secret, parsed.secret).await
+}
+
+/// What is known about a secret before it is sealed.
+struct NewSecret {
+    kind: &'static str,
+    fingerprint: String,
+    valid_until: Option<chrono::NaiveDateTime>,
+}
+
+/// Seals a credential for the client, makes it the active one of its kind (retiring the
+/// previous one), lets a paused client send again, and records it in the audit trail.
+async fn store_secret(
+    st: &AppState,
+    caller: &crate::service::access::Caller,
+    client_id: &str,
+    meta: NewSecret,
+    secret: secrecy::SecretBox<Vec<u8>>,
+) -> Result<CredentialView, AppError> {
+    use crate::service::{access, audit};
     let (caller, client_id) = (caller.clone(), client_id.to_owned());
     let keys = st.keys.clone();
     st.db
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, crate::auth::Permission::Credentials)?;
             let client = Client::get(conn, &client_id)?;
-            let sealed = vault::seal(&keys, &client.nip, KSEF_TOKEN, token.as_bytes())
+            let sealed = vault::seal(&keys, &client.nip, meta.kind, secret.expose_secret())
                 .map_err(|e| AppError::Internal(e.into()))?;
-            let fp = fingerprint(token.as_bytes());
             let id = ids::new_id();
             Credential::insert_active(
                 conn,
                 &NewCredential {
                     id: &id,
                     client_id: &client.id,
-                    kind: KSEF_TOKEN,
+                    kind: meta.kind,
                     key_version: i64::from(sealed.key_version),
                     nonce: &sealed.nonce,
                     ciphertext: &sealed.ciphertext,
-                    fingerprint: &fp,
-                    valid_until: None,
+                    fingerprint: &meta.fingerprint,
+                    valid_until: meta.valid_until,
                     active: true,
                     created_by: caller.user().map(|u| u.id.as_str()),
                     created_at: ids::now(),
@@ -257,10 +295,10 @@ pub async fn replace_token(
                     client_id: Some(&client.id),
                     action: "credential.replaced",
                     subject: Some(&id),
-                    payload: serde_json::json!({"kind": KSEF_TOKEN, "fingerprint": fp}),
+                    payload: serde_json::json!({"kind": meta.kind, "fingerprint": meta.fingerprint, "valid_until": meta.valid_until}),
                 },
             )?;
-            let stored = Credential::find_active(conn, &client.id, KSEF_TOKEN)?.ok_or(AppError::NotFound)?;
+            let stored = Credential::find_preferred(conn, &client.id)?.ok_or(AppError::NotFound)?;
             Ok::<_, AppError>(CredentialView::from(&stored))
         })
         .await

@@ -1,9 +1,10 @@
 //! Credential health: does a client's stored KSeF credential really authenticate?
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use crate::db::models::{ids, Client, Credential};
 use crate::error::AppError;
+use crate::service::certificates::{self, KSEF_CERTIFICATE};
 use crate::service::clients::KSEF_TOKEN;
 use crate::state::AppState;
 use crate::vault::{self, Sealed};
@@ -19,7 +20,28 @@ pub enum CredentialHealth {
     Failed(String),
 }
 
-/// The client's active KSeF token, opened from the vault. Never logged, never returned by a route.
+/// Opens a stored credential's secret from the vault. Never logged, never returned by a route.
+fn open_sealed(st: &AppState, client: &Client, cred: &Credential) -> Result<SecretBox<Vec<u8>>, AppError> {
+    let sealed = Sealed {
+        key_version: u32::try_from(cred.key_version).map_err(|e| AppError::Internal(e.into()))?,
+        nonce: cred.nonce.clone(),
+        ciphertext: cred.ciphertext.clone(),
+    };
+    vault::open(&st.keys, &client.nip, &cred.kind, &sealed).map_err(|e| AppError::Internal(e.into()))
+}
+
+impl CredentialHealth {
+    /// In words for an API answer.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Ok => "ok: KSeF accepted the credential".to_owned(),
+            Self::Missing => "missing: no credential stored".to_owned(),
+            Self::Failed(why) => format!("failed: {why}"),
+        }
+    }
+}
+
+/// The client's active KSeF token, opened from the vault.
 pub async fn open_ksef_token(
     st: &AppState,
     client: &Client,
@@ -28,29 +50,47 @@ pub async fn open_ksef_token(
     let Some(cred) = st.db.tx(move |c| Credential::find_active(c, &client_id, KSEF_TOKEN)).await? else {
         return Ok(None);
     };
-    let sealed = Sealed {
-        key_version: u32::try_from(cred.key_version).map_err(|e| AppError::Internal(e.into()))?,
-        nonce: cred.nonce.clone(),
-        ciphertext: cred.ciphertext.clone(),
-    };
-    let plain =
-        vault::open(&st.keys, &client.nip, KSEF_TOKEN, &sealed).map_err(|e| AppError::Internal(e.into()))?;
+    let plain = open_sealed(st, client, &cred)?;
     let token = String::from_utf8(plain.expose_secret().clone()).map_err(|e| AppError::Internal(e.into()))?;
     Ok(Some((cred, SecretString::from(token))))
+}
+
+/// The credential the client authenticates with: its KSeF certificate when it has one (tokens
+/// are being retired), else its KSeF token.
+pub async fn open_credential(
+    st: &AppState,
+    client: &Client,
+) -> Result<Option<(Credential, ksef_client::Credential)>, AppError> {
+    let client_id = client.id.clone();
+    let Some(cred) = st.db.tx(move |c| Credential::find_preferred(c, &client_id)).await? else {
+        return Ok(None);
+    };
+    let plain = open_sealed(st, client, &cred)?;
+    let credential = if cred.kind == KSEF_CERTIFICATE {
+        certificates::to_credential(&plain)?
+    } else {
+        let token =
+            String::from_utf8(plain.expose_secret().clone()).map_err(|e| AppError::Internal(e.into()))?;
+        ksef_client::Credential::KsefToken(SecretString::from(token))
+    };
+    Ok(Some((cred, credential)))
 }
 
 /// Authenticates to the client's KSeF with its stored token and records the result, with the
 /// permissions KSeF reports for the credential in the client's context.
 pub async fn check(st: &AppState, client: &Client) -> Result<CredentialHealth, AppError> {
-    let Some((cred, token)) = open_ksef_token(st, client).await? else {
+    let Some((cred, credential)) = open_credential(st, client).await? else {
         return Ok(CredentialHealth::Missing);
     };
     let context = ksef_client::ContextIdentifier::nip(&client.nip);
     let (outcome, permissions) = match crate::ksef::client_for(&client.ksef_environment) {
-        Ok(ksef) => match ksef.authenticate_with_ksef_token(&context, &token).await {
-            Ok(tokens) => (Ok(()), reported_permissions(&ksef, &tokens, &client.nip).await),
-            Err(e) => (Err(e.to_string()), None),
-        },
+        Ok(ksef) => {
+            let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, credential);
+            match login.access_token().await {
+                Ok(access) => (Ok(()), reported_permissions(&ksef, &access, &client.nip).await),
+                Err(e) => (Err(e.to_string()), None),
+            }
+        }
         Err(e) => (Err(e.to_string()), None),
     };
     let error = outcome.as_ref().err().cloned();
@@ -77,7 +117,7 @@ pub async fn check(st: &AppState, client: &Client) -> Result<CredentialHealth, A
 /// None when KSeF would not say (the check itself still counts as a successful login).
 async fn reported_permissions(
     ksef: &ksef_client::KsefClient,
-    tokens: &ksef_client::AuthTokens,
+    access: &SecretString,
     nip: &str,
 ) -> Option<String> {
     use ksef_client::models::manage::{PersonalPermissionsQuery, TypedIdentifier};
@@ -86,7 +126,7 @@ async fn reported_permissions(
         permission_types: None,
         permission_state: Some("Active".into()),
     };
-    let page = ksef.query_personal_permissions(&tokens.access_token.token, &query, 0, 100).await.ok()?;
+    let page = ksef.query_personal_permissions(access, &query, 0, 100).await.ok()?;
     let mut scopes: Vec<String> = page.permissions.into_iter().map(|p| p.permission_scope).collect();
     scopes.sort();
     scopes.dedup();

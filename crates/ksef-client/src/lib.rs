@@ -31,4 +31,4 @@ pub use models::auth::AuthTokens;
 pub use models::common::{ContextIdentifier, ContextIdentifierType, FormCode, StatusInfo, TokenInfo};
 pub use options::{ClientOptions, PollOptions};
 pub use secrecy::{ExposeSecret, SecretString};
-pub use token_manager::{TokenManager, TokenRenewal};
+pub use token_manager::{Credential, TokenManager, TokenRenewal};

@@ -1,5 +1,6 @@
 //! Keeps one context's access token fresh: refresh shortly before expiry, full re-authentication
-//! with the KSeF token when the refresh token is gone or refused.
+//! with the stored credential (a KSeF token, or a KSeF certificate through XAdES) when the refresh
+//! token is gone or refused.
 
 use std::time::Duration;
 
@@ -12,12 +13,28 @@ use crate::client::KsefClient;
 use crate::error::KsefError;
 use crate::models::auth::AuthTokens;
 use crate::models::common::{ContextIdentifier, TokenInfo};
+use crate::signing::SigningKey;
+use crate::xades::SubjectIdentifierType;
+
+/// What a [`TokenManager`] authenticates with.
+pub enum Credential {
+    /// A KSeF token (RSA-OAEP of `token|timestampMs`).
+    KsefToken(SecretString),
+    /// A KSeF certificate and its private key: XAdES signature of the AuthTokenRequest, the
+    /// subject identified by the certificate's NIP attributes.
+    Certificate {
+        /// The certificate, DER.
+        der: Vec<u8>,
+        /// Its private key.
+        key: SigningKey,
+    },
+}
 
 /// Hands out valid access tokens for one context. Concurrent callers share one refresh.
 pub struct TokenManager {
     client: KsefClient,
     context: ContextIdentifier,
-    ksef_token: SecretString,
+    credential: Credential,
     margin: Duration,
     tokens: Mutex<Option<AuthTokens>>,
 }
@@ -26,7 +43,7 @@ impl std::fmt::Debug for TokenManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenManager")
             .field("context", &self.context)
-            .field("ksef_token", &"[REDACTED]")
+            .field("credential", &"[REDACTED]")
             .finish_non_exhaustive()
     }
 }
@@ -45,7 +62,12 @@ pub enum TokenRenewal {
 impl TokenManager {
     /// A manager that authenticates on first use. Tokens are renewed 60 s before they expire.
     pub fn new(client: KsefClient, context: ContextIdentifier, ksef_token: SecretString) -> Self {
-        Self { client, context, ksef_token, margin: Duration::from_secs(60), tokens: Mutex::new(None) }
+        Self::with_credential(client, context, Credential::KsefToken(ksef_token))
+    }
+
+    /// A manager that authenticates with any credential, e.g. a KSeF certificate.
+    pub fn with_credential(client: KsefClient, context: ContextIdentifier, credential: Credential) -> Self {
+        Self { client, context, credential, margin: Duration::from_secs(60), tokens: Mutex::new(None) }
     }
 
     /// Starts from previously persisted tokens (e.g. after a restart).
@@ -93,7 +115,22 @@ impl TokenManager {
                 }
             }
         }
-        let fresh = self.client.authenticate_with_ksef_token(&self.context, &self.ksef_token).await?;
+        let fresh = match &self.credential {
+            Credential::KsefToken(token) => {
+                self.client.authenticate_with_ksef_token(&self.context, token).await?
+            }
+            Credential::Certificate { der, key } => {
+                self.client
+                    .authenticate_with_xades(
+                        &self.context,
+                        SubjectIdentifierType::CertificateSubject,
+                        der,
+                        key,
+                        false,
+                    )
+                    .await?
+            }
+        };
         let access = fresh.access_token.token.clone();
         *guard = Some(fresh);
         Ok((access, TokenRenewal::Authenticated))

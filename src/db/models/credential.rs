@@ -70,6 +70,15 @@ impl Credential {
             .optional()?)
     }
 
+    /// The credential a client authenticates with: its active KSeF certificate, else its
+    /// active KSeF token (KSeF tokens are being retired).
+    pub fn find_preferred(conn: &mut AnyConn, client_id: &str) -> Result<Option<Self>, DbError> {
+        match Self::find_active(conn, client_id, "ksef_certificate")? {
+            Some(c) => Ok(Some(c)),
+            None => Self::find_active(conn, client_id, "ksef_token"),
+        }
+    }
+
     /// Records the outcome of an authentication with KSeF: success time, or the error in words.
     pub fn record_auth(
         conn: &mut AnyConn,

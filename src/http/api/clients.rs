@@ -203,12 +203,16 @@ async fn set_policy(
     Ok(HttpResponse::Ok().json(json!({"nip": client.nip, "send_policy": policy.as_str()})))
 }
 
+/// A KSeF token, or a KSeF certificate with its private key (PEM).
 #[derive(Deserialize)]
-struct CredentialBody {
-    ksef_token: SecretString,
+#[serde(untagged)]
+enum CredentialBody {
+    Token { ksef_token: SecretString },
+    Certificate { certificate_pem: String, private_key_pem: SecretString },
 }
 
-/// `PUT /api/v1/clients/{nip}/credential`: store a new KSeF token; answers its health only.
+/// `PUT /api/v1/clients/{nip}/credential`: store a new KSeF token or certificate, then check it
+/// against KSeF; answers its health only, never the secret.
 #[put("/clients/{nip}/credential")]
 async fn put_credential(
     st: web::Data<AppState>,
@@ -217,6 +221,17 @@ async fn put_credential(
     body: web::Json<CredentialBody>,
 ) -> Result<HttpResponse, AppError> {
     let client = visible(&st, &caller, &nip).await?;
-    let view = client_svc::replace_token(&st, &caller, &client.id, body.into_inner().ksef_token).await?;
-    Ok(HttpResponse::Ok().json(view))
+    match body.into_inner() {
+        CredentialBody::Token { ksef_token } => {
+            client_svc::replace_token(&st, &caller, &client.id, ksef_token).await?
+        }
+        CredentialBody::Certificate { certificate_pem, private_key_pem } => {
+            client_svc::store_certificate(&st, &caller, &client.id, &certificate_pem, &private_key_pem)
+                .await?
+        }
+    };
+    let stored = st.db.tx(move |c| crate::db::models::Client::get(c, &client.id)).await?;
+    let health = crate::service::credentials::check(&st, &stored).await?;
+    let view = client_svc::find_visible(&st, &caller, &nip).await?.credential;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"credential": view, "check": health.describe()})))
 }

@@ -28,6 +28,7 @@ both_backends!(
     engine_two_engines_never_send_twice,
     engine_watchdog_flags_invoices_stuck_in_registered,
     engine_duplicate_of_our_own_bytes_counts_as_delivered,
+    engine_sends_with_a_ksef_certificate,
 );
 
 async fn engine_three_invoices_go_online_and_are_accepted(b: Backend) {
@@ -306,5 +307,59 @@ async fn engine_duplicate_of_our_own_bytes_counts_as_delivered(b: Backend) {
     let c = rig.sim.counters().per_nip[&client.nip].clone();
     assert_eq!((c.accepted, c.duplicates), (1, 1));
     assert_eq!(rig.count_audit("send.invoice_rejected").await, 0);
+    rig.sim.stop().await;
+}
+
+/// A self-signed KSeF-style seal for `nip` (organizationIdentifier VATPL-nip), PEM.
+fn seal_pem(nip: &str, valid_days: i64) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "Pieczęć firmy");
+    params.distinguished_name.push(rcgen::DnType::CustomDnType(vec![2, 5, 4, 97]), format!("VATPL-{nip}"));
+    let now = rcgen::date_time_ymd(2026, 1, 1);
+    params.not_before = now;
+    params.not_after =
+        if valid_days > 0 { rcgen::date_time_ymd(2030, 1, 1) } else { rcgen::date_time_ymd(2026, 6, 1) };
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// KSeF tokens are being retired: a client whose only working credential is a KSeF
+/// certificate authenticates with XAdES, and its invoices are delivered; the key is sealed.
+async fn engine_sends_with_a_ksef_certificate(b: Backend) {
+    use ksef_gateway::service::access::Caller;
+    use ksef_gateway::service::clients::store_certificate;
+    use ksef_gateway::service::credentials::{check, CredentialHealth};
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let nip = nip(9);
+    let client = rig.client(&nip, false).await; // its KSeF token is unknown to KSeF
+    assert!(matches!(check(&rig.st, &client).await.unwrap(), CredentialHealth::Failed(_)));
+    let (expired_cert, expired_key) = seal_pem(&nip, -1);
+    let refused = store_certificate(
+        &rig.st,
+        &Caller::Operator,
+        &client.id,
+        &expired_cert,
+        &SecretString::from(expired_key),
+    )
+    .await;
+    assert!(refused.is_err(), "an expired certificate is refused");
+    let (cert, key) = seal_pem(&nip, 1);
+    let view =
+        store_certificate(&rig.st, &Caller::Operator, &client.id, &cert, &SecretString::from(key.clone()))
+            .await
+            .unwrap();
+    assert_eq!(view.kind, "ksef_certificate");
+    assert!(view.valid_until.is_some() && view.sunset.is_none());
+    assert_eq!(check(&rig.st, &client).await.unwrap(), CredentialHealth::Ok);
+    let ids = rig.invoices(&client, 2, "cert").await;
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    let dump = crate::common::dump(&rig.db, b);
+    let key_line = key.lines().nth(1).unwrap();
+    assert!(!crate::common::contains(&dump, key_line), "the private key is never stored in clear");
     rig.sim.stop().await;
 }

@@ -1,0 +1,91 @@
+//! KSeF certificates as client credentials (KSeF tokens are being retired): the certificate and
+//! its private key, read from PEM, checked, and sealed in the vault as one secret.
+
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretBox};
+use serde::{Deserialize, Serialize};
+use x509_cert::der::{Decode, Encode};
+
+use crate::error::AppError;
+
+/// The credential kind of a KSeF certificate with its private key.
+pub const KSEF_CERTIFICATE: &str = "ksef_certificate";
+
+/// What is sealed: the certificate and the private key, DER, Base64.
+#[derive(Serialize, Deserialize)]
+struct SealedCertificate {
+    certificate_der: String,
+    private_key_der: String,
+}
+
+/// A certificate ready to be sealed: its secret form and what may be shown about it.
+pub struct ParsedCertificate {
+    /// The sealed form (certificate + private key); never logged.
+    pub secret: SecretBox<Vec<u8>>,
+    pub certificate_der: Vec<u8>,
+    pub not_after: chrono::NaiveDateTime,
+}
+
+fn pem_der(pem_text: &str, what: &str, tags: &[&str]) -> Result<Vec<u8>, AppError> {
+    let block = pem::parse(pem_text.trim())
+        .map_err(|e| AppError::invalid(format!("{what}: not a PEM block ({e})")))?;
+    if !tags.contains(&block.tag()) {
+        return Err(AppError::invalid(format!(
+            "{what}: expected {}, found {}",
+            tags.join(" or "),
+            block.tag()
+        )));
+    }
+    Ok(block.into_contents())
+}
+
+/// Reads and checks a certificate and its private key (PEM). Refuses expired or not yet valid
+/// certificates and keys KSeF cannot sign with.
+pub fn parse(certificate_pem: &str, private_key_pem: &str) -> Result<ParsedCertificate, AppError> {
+    let cert_der = pem_der(certificate_pem, "certificate", &["CERTIFICATE"])?;
+    let key_der =
+        pem_der(private_key_pem, "private key", &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"])?;
+    let cert = x509_cert::Certificate::from_der(&cert_der)
+        .map_err(|e| AppError::invalid(format!("certificate: not an X.509 certificate ({e})")))?;
+    let validity = &cert.tbs_certificate.validity;
+    let not_before = chrono::DateTime::from_timestamp(
+        i64::try_from(validity.not_before.to_unix_duration().as_secs()).unwrap_or(0),
+        0,
+    );
+    let not_after = chrono::DateTime::from_timestamp(
+        i64::try_from(validity.not_after.to_unix_duration().as_secs()).unwrap_or(0),
+        0,
+    )
+    .ok_or_else(|| AppError::invalid("certificate: unreadable expiry"))?;
+    let now = chrono::Utc::now();
+    if not_before.is_some_and(|t| t > now) || not_after <= now {
+        return Err(AppError::invalid(format!("certificate is not valid now (valid until {not_after})")));
+    }
+    ksef_client::signing::SigningKey::from_der(&key_der)
+        .map_err(|e| AppError::invalid(format!("private key: {e}")))?;
+    // Re-encode to be sure what is stored is exactly one well-formed certificate.
+    let certificate_der = cert.to_der().map_err(|e| AppError::invalid(format!("certificate: {e}")))?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let sealed = SealedCertificate {
+        certificate_der: b64.encode(&certificate_der),
+        private_key_der: b64.encode(&key_der),
+    };
+    let json = serde_json::to_vec(&sealed).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(ParsedCertificate {
+        secret: SecretBox::new(Box::new(json)),
+        certificate_der,
+        not_after: not_after.naive_utc(),
+    })
+}
+
+/// The credential KSeF's XAdES login needs, from the opened secret.
+pub fn to_credential(opened: &SecretBox<Vec<u8>>) -> Result<ksef_client::Credential, AppError> {
+    let sealed: SealedCertificate =
+        serde_json::from_slice(opened.expose_secret()).map_err(|e| AppError::Internal(e.into()))?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let der = b64.decode(&sealed.certificate_der).map_err(|e| AppError::Internal(e.into()))?;
+    let key_der = b64.decode(&sealed.private_key_der).map_err(|e| AppError::Internal(e.into()))?;
+    let key =
+        ksef_client::signing::SigningKey::from_der(&key_der).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(ksef_client::Credential::Certificate { der, key })
+}
