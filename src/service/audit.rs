@@ -65,13 +65,14 @@ pub fn record_many<'a>(
         Some((seq, hash)) => (seq, hash),
         None => (0, GENESIS.to_owned()),
     };
+    let mut events = Vec::new();
     for entry in entries {
         seq += 1;
         let event = chained(seq, prev_hash, entry);
-        AuditEvent::insert(conn, &event)?;
-        prev_hash = event.hash;
+        prev_hash = event.hash.clone();
+        events.push(event);
     }
-    Ok(())
+    AuditEvent::insert_many(conn, &events)
 }
 
 fn chained(seq: i64, prev_hash: String, entry: AuditEntry<'_>) -> AuditEvent {

@@ -194,6 +194,7 @@ async fn store(
                 .filter_map(|i| Some(((i.seller_nip.clone()?, i.invoice_type.clone()?, i.number.clone()?), i)))
                 .collect();
             let mut results = Vec::with_capacity(checked.len());
+            let mut documents = Vec::with_capacity(checked.len());
             for Checked { file, bytes, mut report } in checked {
                 let id = ids::new_id();
                 let mut corrects = None;
@@ -232,13 +233,15 @@ async fn store(
                         created_at: now,
                         updated_at: now,
                 };
-                Invoice::insert(conn, &row, &bytes, &label)?;
                 let invoice = row.to_row();
+                documents.push(bytes);
                 if let (Some(f), true) = (facts, state == InvoiceState::Draft) {
                     seen.insert(ksef_fa3::duplicate_key(f), invoice.clone());
                 }
                 results.push(IntakeResult { file, invoice, findings });
             }
+            let rows: Vec<_> = results.iter().zip(&documents).map(|(r, xml)| (r.invoice.as_new(), xml.as_slice())).collect();
+            Invoice::insert_many(conn, &rows, &label)?;
             audit::record_many(
                 conn,
                 results.iter().map(|r| AuditEntry {

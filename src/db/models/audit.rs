@@ -58,6 +58,20 @@ impl AuditEvent {
         Ok(())
     }
 
+    /// Inserts events in order; on PostgreSQL as multi-row statements (one round trip per 500).
+    pub fn insert_many(conn: &mut AnyConn, rows: &[Self]) -> Result<(), DbError> {
+        let AnyConn::Pg(pg) = conn else {
+            for row in rows {
+                Self::insert(conn, row)?;
+            }
+            return Ok(());
+        };
+        for chunk in rows.chunks(500) {
+            diesel::insert_into(audit_events::table).values(chunk).execute(pg)?;
+        }
+        Ok(())
+    }
+
     /// Events with `seq` greater than `after`, in chain order, at most `limit` of them.
     pub fn page(conn: &mut AnyConn, after: i64, limit: i64) -> Result<Vec<Self>, DbError> {
         Ok(audit_events::table

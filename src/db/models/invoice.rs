@@ -153,6 +153,31 @@ impl NewInvoice<'_> {
 }
 
 impl Invoice {
+    /// The insertable form of a row not stored yet (built with [`NewInvoice::to_row`]).
+    pub fn as_new(&self) -> NewInvoice<'_> {
+        NewInvoice {
+            id: &self.id,
+            client_id: &self.client_id,
+            sha256: &self.sha256,
+            size_bytes: self.size_bytes,
+            number: self.number.as_deref(),
+            issue_date: self.issue_date,
+            invoice_type: self.invoice_type.as_deref(),
+            seller_nip: self.seller_nip.as_deref(),
+            buyer_nip: self.buyer_nip.as_deref(),
+            buyer_name: self.buyer_name.as_deref(),
+            currency: self.currency.as_deref(),
+            gross_total: self.gross_total.as_deref(),
+            state: &self.state,
+            findings: &self.findings,
+            corrects_invoice_id: self.corrects_invoice_id.as_deref(),
+            source: &self.source,
+            created_by: self.created_by.as_deref(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+
     /// Stores a new invoice, its exact bytes and the first timeline entry.
     pub fn insert(conn: &mut AnyConn, row: &NewInvoice<'_>, xml: &[u8], actor: &str) -> Result<(), DbError> {
         diesel::insert_into(invoices::table).values(row).execute(conn)?;
@@ -160,6 +185,48 @@ impl Invoice {
             .values((invoice_documents::invoice_id.eq(row.id), invoice_documents::xml.eq(xml)))
             .execute(conn)?;
         add_event(conn, row.id, row.client_id, row.created_at, row.state, actor, None)
+    }
+
+    /// Stores many new invoices (one upload): like [`Invoice::insert`] for each, but on
+    /// PostgreSQL as multi-row statements, since there each statement is a network round trip.
+    pub fn insert_many(
+        conn: &mut AnyConn,
+        rows: &[(NewInvoice<'_>, &[u8])],
+        actor: &str,
+    ) -> Result<(), DbError> {
+        let AnyConn::Pg(pg) = conn else {
+            // SQLite runs in-process: one prepared statement per row is already cheap.
+            for (row, xml) in rows {
+                Self::insert(conn, row, xml, actor)?;
+            }
+            return Ok(());
+        };
+        // 500 rows keep every statement well under PostgreSQL's 65 535 bound parameters.
+        for chunk in rows.chunks(500) {
+            let invoices_rows: Vec<&NewInvoice<'_>> = chunk.iter().map(|(r, _)| r).collect();
+            diesel::insert_into(invoices::table).values(invoices_rows).execute(pg)?;
+            let documents: Vec<_> = chunk
+                .iter()
+                .map(|(r, xml)| (invoice_documents::invoice_id.eq(r.id), invoice_documents::xml.eq(*xml)))
+                .collect();
+            diesel::insert_into(invoice_documents::table).values(documents).execute(pg)?;
+            let ids: Vec<String> = chunk.iter().map(|_| super::ids::new_id()).collect();
+            let events: Vec<NewInvoiceEvent<'_>> = chunk
+                .iter()
+                .zip(&ids)
+                .map(|((r, _), id)| NewInvoiceEvent {
+                    id,
+                    invoice_id: r.id,
+                    client_id: r.client_id,
+                    at: r.created_at,
+                    state: r.state,
+                    actor,
+                    note: None,
+                })
+                .collect();
+            diesel::insert_into(invoice_events::table).values(events).execute(pg)?;
+        }
+        Ok(())
     }
 
     /// The invoice with this id, if the scope lets the caller see it.
