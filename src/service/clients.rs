@@ -154,31 +154,51 @@ pub async fn list_visible(
             };
             let mut out = Vec::with_capacity(clients.len());
             for c in clients {
-                let held = access::permissions_on(conn, &caller, &c.id)?;
-                let credential = Credential::find_preferred(conn, &c.id)?;
-                out.push(ClientView {
-                    permissions: held.iter().map(crate::auth::Permission::as_str).collect(),
-                    credential: credential.as_ref().map(CredentialView::from),
-                    id: c.id,
-                    nip: c.nip,
-                    name: c.name,
-                    send_policy: c.send_policy,
-                    ksef_environment: c.ksef_environment,
-                    paused_reason: c.paused_reason,
-                });
+                out.push(client_view(conn, &caller, c)?);
             }
             Ok::<_, AppError>(out)
         })
         .await
 }
 
-/// The visible client with this NIP (NotFound when the caller may see nothing of it).
+/// What the caller sees of one client: its permissions there and the credential's health.
+fn client_view(
+    conn: &mut crate::db::AnyConn,
+    caller: &crate::service::access::Caller,
+    c: Client,
+) -> Result<ClientView, AppError> {
+    let held = crate::service::access::permissions_on(conn, caller, &c.id)?;
+    let credential = Credential::find_preferred(conn, &c.id)?;
+    Ok(ClientView {
+        permissions: held.iter().map(crate::auth::Permission::as_str).collect(),
+        credential: credential.as_ref().map(CredentialView::from),
+        id: c.id,
+        nip: c.nip,
+        name: c.name,
+        send_policy: c.send_policy,
+        ksef_environment: c.ksef_environment,
+        paused_reason: c.paused_reason,
+    })
+}
+
+/// The client with this NIP as the caller sees it; NotFound unless it may read that client
+/// (the same visibility as [`list_visible`], looked up by NIP instead of listing them all).
 pub async fn find_visible(
     st: &AppState,
     caller: &crate::service::access::Caller,
     nip: &str,
 ) -> Result<ClientView, AppError> {
-    list_visible(st, caller).await?.into_iter().find(|c| c.nip == nip).ok_or(AppError::NotFound)
+    let (caller, nip) = (caller.clone(), nip.to_owned());
+    st.db
+        .tx(move |conn| {
+            let client = Client::find_by_nip(conn, &nip)?.ok_or(AppError::NotFound)?;
+            let scope = crate::service::access::scope(conn, &caller, crate::auth::Permission::Read)?;
+            if !scope.contains(&client.id) {
+                return Err(AppError::NotFound);
+            }
+            client_view(conn, &caller, client)
+        })
+        .await
 }
 
 /// Changes a client's send policy: a permission of its own (`credentials`), and audited.
