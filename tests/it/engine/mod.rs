@@ -1,5 +1,6 @@
 //! The sending engine against the embedded KSeF simulator over real HTTP, on both backends.
 
+mod kill;
 mod rig;
 
 use std::time::Duration;
@@ -15,6 +16,7 @@ use secrecy::SecretString;
 
 use crate::both_backends;
 use crate::common::Backend;
+use kill::engine_kill_9_at_random_points_never_sends_twice;
 use rig::{nip, Rig};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -29,6 +31,7 @@ both_backends!(
     engine_watchdog_flags_invoices_stuck_in_registered,
     engine_duplicate_of_our_own_bytes_counts_as_delivered,
     engine_sends_with_a_ksef_certificate,
+    engine_kill_9_at_random_points_never_sends_twice,
 );
 
 async fn engine_three_invoices_go_online_and_are_accepted(b: Backend) {

@@ -201,6 +201,18 @@ impl Rig {
             .unwrap()
     }
 
+    /// How many different KSeF numbers the invoices carry.
+    pub async fn distinct_ksef_numbers(&self) -> usize {
+        use ksef_gateway::db::schema::invoices;
+        let numbers: Vec<Option<String>> = self
+            .st
+            .db
+            .run(|c| invoices::table.select(invoices::ksef_number).load(c).map_err(DbError::from))
+            .await
+            .unwrap();
+        numbers.into_iter().flatten().collect::<std::collections::HashSet<_>>().len()
+    }
+
     pub async fn count_audit(&self, action: &str) -> i64 {
         let action = action.to_owned();
         self.st

@@ -1,0 +1,137 @@
+//! Exactly once across crashes: the real `ksef-gateway serve` binary sends 2 000 invoices of one
+//! decision and is killed with SIGKILL at random moments, then restarted; the simulator (which
+//! outlives every gateway process) must count each invoice received and accepted exactly once.
+//!
+//! The kill points are drawn from a seed printed at the start; `KSEF_GW_KILL_SEED=<n>` replays a
+//! failing run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ksef_gateway::config::Settings;
+use ksef_gateway::service::audit::{self, ChainVerdict};
+use ksef_simulator::SimulatorConfig;
+
+use super::rig::{nip, Rig};
+use crate::common::Backend;
+
+const INVOICES: usize = 2_000;
+const KILLS: usize = 6;
+const LEASE_TTL_S: u64 = 3;
+
+pub async fn engine_kill_9_at_random_points_never_sends_twice(b: Backend) {
+    let Some(rig) = Rig::with(b, SimulatorConfig::default(), |mut s| {
+        // A dead process's lease must expire quickly for the next one to take over.
+        s.sender.lease_ttl_s = LEASE_TTL_S;
+        s
+    })
+    .await
+    else {
+        return;
+    };
+    let client = rig.client(&nip(40), true).await;
+    let ids = rig.invoices(&client, INVOICES, "kill").await;
+    rig.decide(&client, &ids, false).await;
+    let config = write_config(&rig.st.settings, rig.db.dir.path());
+    let log = rig.db.dir.path().join("gateway.log");
+
+    let seed = std::env::var("KSEF_GW_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| getrandom::u64().unwrap_or(1));
+    eprintln!("kill -9 test: seed {seed} (KSEF_GW_KILL_SEED={seed} replays it)");
+    let mut rng = SplitMix(seed);
+    let mut killed_at = Vec::new();
+    for round in 0..KILLS {
+        if rig.count_state("accepted").await == INVOICES as i64 {
+            break;
+        }
+        let mut gateway = spawn(&config, &log);
+        // After a kill the dead process's lease must expire before the next one starts work,
+        // so the kill point is drawn from the time it actually works.
+        let lease_wait = if round == 0 { 0 } else { LEASE_TTL_S * 1_000 };
+        let after = Duration::from_millis(lease_wait + 100 + rng.next() % 3_000);
+        tokio::time::sleep(after).await;
+        assert!(gateway.try_wait().unwrap().is_none(), "the gateway died by itself; log:\n{}", tail(&log));
+        gateway.kill().unwrap();
+        gateway.wait().unwrap();
+        let accepted = rig.count_state("accepted").await;
+        killed_at.push((after, accepted));
+    }
+    eprintln!("killed after (time, invoices accepted so far): {killed_at:?}");
+
+    let mut gateway = spawn(&config, &log);
+    let start = Instant::now();
+    while rig.count_state("accepted").await < INVOICES as i64 {
+        if start.elapsed() > Duration::from_secs(240) || gateway.try_wait().unwrap().is_some() {
+            let _ = gateway.kill();
+            panic!(
+                "not all accepted after the restarts (seed {seed}): {} accepted, {} rejected; log:\n{}",
+                rig.count_state("accepted").await,
+                rig.count_state("rejected").await,
+                tail(&log)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    gateway.kill().unwrap();
+    gateway.wait().unwrap();
+
+    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    let n = INVOICES as u64;
+    assert_eq!((c.received, c.accepted, c.duplicates), (n, n, 0), "seed {seed}: {c:?}");
+    assert!(c.rejected.is_empty(), "seed {seed}: {c:?}");
+    rig.assert_accepted(&ids).await;
+    let numbers = rig.distinct_ksef_numbers().await;
+    assert_eq!(numbers, INVOICES, "one KSeF number per invoice");
+    let chain = rig.st.db.run(audit::verify).await.unwrap();
+    assert!(matches!(chain, ChainVerdict::Intact { .. }), "the audit chain survives the kills: {chain:?}");
+    rig.sim.stop().await;
+}
+
+/// The test's settings as the child's configuration file (same database, data dir, master key).
+fn write_config(settings: &Settings, dir: &Path) -> PathBuf {
+    let mut s = settings.clone();
+    s.server.listen = free_port();
+    let path = dir.join("gateway.toml");
+    std::fs::write(&path, toml::to_string(&s).unwrap()).unwrap();
+    path
+}
+
+fn free_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+fn spawn(config: &Path, log: &Path) -> Child {
+    let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
+        .arg("--config")
+        .arg(config)
+        .arg("serve")
+        .env("RUST_LOG", "warn,ksef_gateway::engine=info")
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+/// A tiny deterministic generator so a seed replays the same kill points.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
