@@ -2,9 +2,13 @@
 //! penalty box a 429's Retry-After puts a NIP into.
 //!
 //! KSeF counts sliding windows of 1 s, 1 min and 1 h at once. A GCRA (governor) with burst `b`
-//! and a rate of `r` per window lets through up to `b + r` calls in any one window, so each
-//! window gets burst = half the limit and rate = the other half: never more than the limit, and
-//! a quick start for small jobs.
+//! and a rate of `r` per window lets through up to `b + r` calls in any one window, whether the
+//! window is a true sliding log or a weighted pair of fixed windows (the estimate is at most
+//! `b + r - b·f` a fraction `f` into the window), so `b + r` = the limit is never exceeded.
+//! A client's own windows are split half burst, half rate: a client does a handful of calls per
+//! turn and starts them at once. The per-IP window of the public (authentication) endpoints is
+//! shared by every client of the process, so it is mostly rate (a tenth burst): 100 clients
+//! authenticate in 7.5 s instead of 13.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -32,6 +36,10 @@ const WINDOWS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(60),
 /// by every NIP this process works for.
 const PUBLIC_PER_SECOND: u32 = 60;
 
+/// Share of a window's limit given as burst; the rest is the steady rate.
+const PER_CLIENT_BURST: f64 = 0.5;
+const PUBLIC_BURST: f64 = 0.1;
+
 pub struct Limits {
     by_class: HashMap<EndpointClass, Vec<DefaultKeyedRateLimiter<String>>>,
     public: DefaultDirectRateLimiter,
@@ -55,12 +63,12 @@ impl Limits {
                 let limiters = per_window
                     .iter()
                     .zip(WINDOWS)
-                    .map(|(&n, window)| RateLimiter::keyed(quota(n, s.rate_limit_scale, window)))
+                    .map(|(&n, window)| RateLimiter::keyed(quota(n, s.rate_limit_scale, window, PER_CLIENT_BURST)))
                     .collect();
                 (class, limiters)
             })
             .collect();
-        let public = RateLimiter::direct(quota(PUBLIC_PER_SECOND, s.rate_limit_scale, WINDOWS[0]));
+        let public = RateLimiter::direct(quota(PUBLIC_PER_SECOND, s.rate_limit_scale, WINDOWS[0], PUBLIC_BURST));
         Self { by_class, public, blocked_until: Mutex::new(HashMap::new()) }
     }
 
@@ -115,10 +123,10 @@ impl Limits {
     }
 }
 
-fn quota(limit: u32, scale: f64, window: Duration) -> Quota {
+fn quota(limit: u32, scale: f64, window: Duration, burst_share: f64) -> Quota {
     let scaled = ((f64::from(limit) * scale).floor() as u32).max(1);
-    let burst = (scaled / 2).max(1);
-    let rate = (scaled - burst).max(1);
+    let burst = ((f64::from(scaled) * burst_share).floor() as u32).max(1);
+    let rate = scaled.saturating_sub(burst).max(1);
     let period = window / rate;
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
     Quota::with_period(period).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst)
@@ -131,11 +139,15 @@ mod tests {
     #[test]
     fn a_window_never_admits_more_than_its_limit() {
         // 30 per minute: 15 at once, then one every 4 s → at most 30 in any 60 s.
-        let q = quota(30, 1.0, Duration::from_secs(60));
+        let q = quota(30, 1.0, Duration::from_secs(60), PER_CLIENT_BURST);
         assert_eq!(q.burst_size().get(), 15);
         assert_eq!(q.replenish_interval(), Duration::from_secs(4));
+        // The shared public window: 6 at once, then 54 a second.
+        let q = quota(60, 1.0, Duration::from_secs(1), PUBLIC_BURST);
+        assert_eq!(q.burst_size().get(), 6);
+        assert_eq!(q.replenish_interval(), Duration::from_secs(1) / 54);
         // A scale of 10 multiplies, and tiny limits still allow one call.
-        assert_eq!(quota(30, 10.0, Duration::from_secs(60)).burst_size().get(), 150);
-        assert_eq!(quota(1, 1.0, Duration::from_secs(1)).burst_size().get(), 1);
+        assert_eq!(quota(30, 10.0, Duration::from_secs(60), PER_CLIENT_BURST).burst_size().get(), 150);
+        assert_eq!(quota(1, 1.0, Duration::from_secs(1), PER_CLIENT_BURST).burst_size().get(), 1);
     }
 }

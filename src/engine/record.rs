@@ -134,38 +134,69 @@ pub struct Acceptance {
 
 /// KSeF accepted the invoice: KSeF number, UPO and the outbox row done, in one transaction.
 pub async fn accepted(db: &Db, inv: &Invoice, a: Acceptance) -> Result<(), DbError> {
-    let inv = inv.clone();
+    accepted_many(db, vec![(inv.clone(), a)]).await
+}
+
+/// Several acceptances of one session in one transaction, their audit events appended with one
+/// read of the chain head (a batch of thousands is accepted in a few transactions, not thousands).
+pub async fn accepted_many(db: &Db, accepted: Vec<(Invoice, Acceptance)>) -> Result<(), DbError> {
+    if accepted.is_empty() {
+        return Ok(());
+    }
     db.tx(move |c| {
-        let session_id = match &inv.session_reference {
-            Some(r) => KsefSession::find_by_reference(c, r)?.map(|s| s.id),
-            None => None,
-        };
-        Invoice::set_invoice_reference(c, &inv.id, &a.invoice_reference)?;
-        Invoice::set_ksef_outcome(c, &inv.id, Some(&a.ksef_number), 200, &a.description)?;
-        if !Invoice::transition(c, &inv.id, &["sending", "registered"], "accepted", ACTOR, a.note.as_deref())?
-        {
+        let mut sessions: std::collections::HashMap<String, Option<String>> = Default::default();
+        let mut events = Vec::with_capacity(accepted.len());
+        for (inv, a) in &accepted {
+            let session_id = match &inv.session_reference {
+                Some(r) => match sessions.get(r) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let found = KsefSession::find_by_reference(c, r)?.map(|s| s.id);
+                        sessions.insert(r.clone(), found.clone());
+                        found
+                    }
+                },
+                None => None,
+            };
+            Invoice::set_invoice_reference(c, &inv.id, &a.invoice_reference)?;
+            Invoice::set_ksef_outcome(c, &inv.id, Some(&a.ksef_number), 200, &a.description)?;
+            let from = ["sending", "registered"];
+            if !Invoice::transition(c, &inv.id, &from, "accepted", ACTOR, a.note.as_deref())? {
+                continue;
+            }
+            Upo::insert(
+                c,
+                &NewUpo {
+                    id: &ids::new_id(),
+                    client_id: &inv.client_id,
+                    invoice_id: Some(&inv.id),
+                    ksef_session_id: session_id.as_deref(),
+                    sha256: &a.upo_sha256,
+                    xml: &a.upo_xml,
+                    fetched_at: ids::now(),
+                },
+            )?;
+            OutboxEntry::set_status(c, &inv.id, outbox::DONE, None)?;
+            let payload = json!({
+                "sha256": inv.sha256, "ksef_number": a.ksef_number, "upo_sha256": a.upo_sha256,
+                "session_reference": inv.session_reference, "invoice_reference": a.invoice_reference,
+                "note": a.note,
+            });
+            events.push((inv, payload));
+        }
+        if events.is_empty() {
             return Ok(());
         }
-        let upo_id = ids::new_id();
-        Upo::insert(
+        audit::record_many(
             c,
-            &NewUpo {
-                id: &upo_id,
-                client_id: &inv.client_id,
-                invoice_id: Some(&inv.id),
-                ksef_session_id: session_id.as_deref(),
-                sha256: &a.upo_sha256,
-                xml: &a.upo_xml,
-                fetched_at: ids::now(),
-            },
-        )?;
-        OutboxEntry::set_status(c, &inv.id, outbox::DONE, None)?;
-        let payload = json!({
-            "sha256": inv.sha256, "ksef_number": a.ksef_number, "upo_sha256": a.upo_sha256,
-            "session_reference": inv.session_reference, "invoice_reference": a.invoice_reference,
-            "note": a.note,
-        });
-        event(c, &inv.client_id, "send.invoice_accepted", Some(&inv.id), payload)
+            events.into_iter().map(|(inv, payload)| AuditEntry {
+                actor: &AuditActor::System,
+                client_id: Some(&inv.client_id),
+                action: "send.invoice_accepted",
+                subject: Some(&inv.id),
+                payload,
+            }),
+        )
     })
     .await
 }

@@ -52,7 +52,7 @@ impl Default for SenderSettings {
         Self {
             enabled: true,
             max_concurrent: 8,
-            max_invoices_per_turn: 1_000,
+            max_invoices_per_turn: 10_000,
             online_max: 5,
             tick_ms: 250,
             status_poll_ms: 1_000,

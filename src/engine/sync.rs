@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use ksef_client::models::session::SessionInvoiceStatus;
 use ksef_client::upo::Document;
+use futures_util::StreamExt;
+use ksef_client::status::MAX_SESSION_PAGE;
 use ksef_client::{ErrorClass, SecretString};
 
 use super::batch::{is_refused, requeue_all};
@@ -96,14 +98,29 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
             record::session_state(&engine.st.db, &client.client_id, &row.id, CLOSED, Some(code)).await?;
         }
         processed = !status.is_pending();
+        if !processed {
+            // Nothing to learn before processing ends; a 10 000-invoice list is ten calls of
+            // the 20-a-minute budget.
+            return Ok(());
+        }
     }
     let list = cx.list(reference).await?.to_vec();
+    let by_reference: HashMap<&str, &SessionInvoiceStatus> =
+        list.iter().map(|s| (s.reference_number.as_str(), s)).collect();
+    let by_hash: HashMap<&str, &SessionInvoiceStatus> =
+        list.iter().map(|s| (s.invoice_hash.as_str(), s)).collect();
+    let mut accepted = Vec::new();
     for inv in invoices {
-        let found = list.iter().find(|s| {
-            inv.invoice_reference.as_deref() == Some(s.reference_number.as_str())
-                || s.invoice_hash == inv.sha256
-        });
+        let found = inv
+            .invoice_reference
+            .as_deref()
+            .and_then(|r| by_reference.get(r))
+            .or_else(|| by_hash.get(inv.sha256.as_str()))
+            .copied();
         match found {
+            Some(status) if status.is_success() && status.ksef_number.is_some() => {
+                accepted.push((inv, status.clone()))
+            }
             Some(status) => apply(cx, &inv, status).await?,
             None if inv.state == "sending" && processed => {
                 let why = format!("KSeF nie ma tej faktury w sesji {reference}; zostanie wysłana ponownie");
@@ -112,14 +129,51 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
             None => {}
         }
     }
+    accept_all(cx, accepted).await
+}
+
+/// UPOs fetched side by side, acceptances written a few hundred per transaction.
+async fn accept_all(cx: &Ctx<'_>, accepted: Vec<(Invoice, SessionInvoiceStatus)>) -> Result<(), TurnError> {
+    const UPO_DOWNLOADS_AT_ONCE: usize = 16;
+    const PER_TRANSACTION: usize = 250;
+    let mut downloads = futures_util::stream::iter(accepted)
+        .map(|(inv, s)| async move {
+            let session = inv.session_reference.clone().unwrap_or_default();
+            let upo = cx.upo(&session, &s).await?;
+            let number = s.ksef_number.as_deref().unwrap_or_default();
+            Ok::<_, TurnError>((inv, acceptance(number, &s.reference_number, &s.status.description, upo, None)))
+        })
+        .buffer_unordered(UPO_DOWNLOADS_AT_ONCE);
+    let mut chunk = Vec::with_capacity(PER_TRANSACTION);
+    while let Some(done) = downloads.next().await {
+        chunk.push(done?);
+        if chunk.len() == PER_TRANSACTION {
+            record::accepted_many(&cx.engine.st.db, std::mem::take(&mut chunk)).await?;
+        }
+    }
+    record::accepted_many(&cx.engine.st.db, chunk).await?;
     Ok(())
 }
 
 impl Ctx<'_> {
     async fn list(&mut self, reference: &str) -> Result<&[SessionInvoiceStatus], TurnError> {
         if !self.lists.contains_key(reference) {
-            self.engine.limits.acquire(&self.client.nip, EndpointClass::SessionInvoiceList).await;
-            let all = self.client.ksef.all_session_invoices(&self.token, reference).await?;
+            // Page by page: every page is one call against the per-NIP list limit.
+            let mut all = Vec::new();
+            let mut continuation: Option<String> = None;
+            loop {
+                self.engine.limits.acquire(&self.client.nip, EndpointClass::SessionInvoiceList).await;
+                let page = self
+                    .client
+                    .ksef
+                    .session_invoices(&self.token, reference, MAX_SESSION_PAGE, continuation.as_deref())
+                    .await?;
+                all.extend(page.invoices);
+                match page.continuation_token.filter(|t| !t.is_empty()) {
+                    Some(next) => continuation = Some(next),
+                    None => break,
+                }
+            }
             self.lists.insert(reference.to_owned(), all);
         }
         Ok(self.lists.get(reference).map(Vec::as_slice).unwrap_or_default())
@@ -138,19 +192,13 @@ impl Ctx<'_> {
     }
 }
 
+/// Everything but a plain acceptance (see [`accept_all`]): registered, duplicate, rejected, retried.
 async fn apply(cx: &mut Ctx<'_>, inv: &Invoice, s: &SessionInvoiceStatus) -> Result<(), TurnError> {
     let db = &cx.engine.st.db;
-    let session = inv.session_reference.clone().unwrap_or_default();
     if s.is_pending() || (s.is_success() && s.ksef_number.is_none()) {
         if inv.state == "sending" {
             record::registered(db, inv, &s.reference_number).await?;
         }
-        return Ok(());
-    }
-    if let (true, Some(number)) = (s.is_success(), &s.ksef_number) {
-        let upo = cx.upo(&session, s).await?;
-        let a = acceptance(number, &s.reference_number, &s.status.description, upo, None);
-        record::accepted(db, inv, a).await?;
         return Ok(());
     }
     let code = i64::from(s.status.code);
