@@ -1,12 +1,15 @@
 //! Every state change the senders make, each in one transaction with its timeline entry and its
 //! audit event, so the database never says more (or less) than KSeF answered.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use serde_json::json;
 
 use crate::db::models::ksef_session::{KsefSession, NewKsefSession};
 use crate::db::models::outbox::{self, OutboxEntry};
 use crate::db::models::upo::{NewUpo, Upo};
+use crate::db::models::invoice::{add_events, NewInvoiceEvent};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::{AnyConn, Db, DbError};
 use crate::service::audit::{self, AuditActor, AuditEntry};
@@ -86,21 +89,39 @@ pub async fn session_state(
 /// still waiting (a person may have withdrawn one meanwhile; those are left alone).
 pub async fn mark_sending(
     db: &Db,
+    client_id: &str,
     session_id: &str,
     session_reference: &str,
     invoice_ids: Vec<String>,
 ) -> Result<Vec<String>, DbError> {
-    let (session_id, reference) = (session_id.to_owned(), session_reference.to_owned());
+    let (client_id, session_id, reference) =
+        (client_id.to_owned(), session_id.to_owned(), session_reference.to_owned());
     db.tx(move |c| {
+        let now = ids::now();
         let mut moved = Vec::with_capacity(invoice_ids.len());
         for id in invoice_ids {
-            let note = format!("sesja KSeF {reference}");
-            if Invoice::transition(c, &id, &["queued", "offline"], "sending", ACTOR, Some(&note))? {
-                Invoice::set_session(c, &id, &reference)?;
-                OutboxEntry::set_status(c, &id, outbox::SENDING, None)?;
+            if Invoice::start_sending(c, &id, &reference, now)? {
                 moved.push(id);
             }
         }
+        let note = format!("sesja KSeF {reference}");
+        let event_ids: Vec<String> = moved.iter().map(|_| ids::new_id()).collect();
+        let events: Vec<NewInvoiceEvent<'_>> = moved
+            .iter()
+            .zip(&event_ids)
+            .map(|(id, event_id)| NewInvoiceEvent {
+                id: event_id,
+                invoice_id: id,
+                client_id: &client_id,
+                at: now,
+                state: "sending",
+                actor: ACTOR,
+                note: Some(&note),
+            })
+            .collect();
+        add_events(c, &events)?;
+        let moved_refs: Vec<&str> = moved.iter().map(String::as_str).collect();
+        OutboxEntry::set_status_many(c, &moved_refs, outbox::SENDING)?;
         KsefSession::add_invoices(c, &session_id, i64::try_from(moved.len()).unwrap_or(i64::MAX))?;
         Ok(moved)
     })
@@ -137,64 +158,77 @@ pub async fn accepted(db: &Db, inv: &Invoice, a: Acceptance) -> Result<(), DbErr
     accepted_many(db, vec![(inv.clone(), a)]).await
 }
 
-/// Several acceptances of one session in one transaction, their audit events appended with one
-/// read of the chain head (a batch of thousands is accepted in a few transactions, not thousands).
+/// Several acceptances in one transaction: one statement per invoice, then the timeline, UPOs,
+/// outbox rows and audit events as multi-row writes (a batch of thousands is accepted in a few
+/// transactions, not thousands).
 pub async fn accepted_many(db: &Db, accepted: Vec<(Invoice, Acceptance)>) -> Result<(), DbError> {
     if accepted.is_empty() {
         return Ok(());
     }
     db.tx(move |c| {
-        let mut sessions: std::collections::HashMap<String, Option<String>> = Default::default();
-        let mut events = Vec::with_capacity(accepted.len());
+        let now = ids::now();
+        let mut sessions: HashMap<&str, Option<String>> = HashMap::new();
+        let mut moved = Vec::with_capacity(accepted.len());
         for (inv, a) in &accepted {
-            let session_id = match &inv.session_reference {
+            if !Invoice::accept(c, &inv.id, &a.invoice_reference, &a.ksef_number, &a.description, now)? {
+                continue;
+            }
+            let session_id = match inv.session_reference.as_deref() {
                 Some(r) => match sessions.get(r) {
                     Some(known) => known.clone(),
                     None => {
                         let found = KsefSession::find_by_reference(c, r)?.map(|s| s.id);
-                        sessions.insert(r.clone(), found.clone());
+                        sessions.insert(r, found.clone());
                         found
                     }
                 },
                 None => None,
             };
-            Invoice::set_invoice_reference(c, &inv.id, &a.invoice_reference)?;
-            Invoice::set_ksef_outcome(c, &inv.id, Some(&a.ksef_number), 200, &a.description)?;
-            let from = ["sending", "registered"];
-            if !Invoice::transition(c, &inv.id, &from, "accepted", ACTOR, a.note.as_deref())? {
-                continue;
-            }
-            Upo::insert(
-                c,
-                &NewUpo {
-                    id: &ids::new_id(),
-                    client_id: &inv.client_id,
-                    invoice_id: Some(&inv.id),
-                    ksef_session_id: session_id.as_deref(),
-                    sha256: &a.upo_sha256,
-                    xml: &a.upo_xml,
-                    fetched_at: ids::now(),
-                },
-            )?;
-            OutboxEntry::set_status(c, &inv.id, outbox::DONE, None)?;
-            let payload = json!({
-                "sha256": inv.sha256, "ksef_number": a.ksef_number, "upo_sha256": a.upo_sha256,
-                "session_reference": inv.session_reference, "invoice_reference": a.invoice_reference,
-                "note": a.note,
-            });
-            events.push((inv, payload));
+            moved.push((inv, a, session_id, ids::new_id(), ids::new_id()));
         }
-        if events.is_empty() {
+        if moved.is_empty() {
             return Ok(());
         }
+        let events: Vec<NewInvoiceEvent<'_>> = moved
+            .iter()
+            .map(|(inv, a, _, event_id, _)| NewInvoiceEvent {
+                id: event_id,
+                invoice_id: &inv.id,
+                client_id: &inv.client_id,
+                at: now,
+                state: "accepted",
+                actor: ACTOR,
+                note: a.note.as_deref(),
+            })
+            .collect();
+        add_events(c, &events)?;
+        let upos: Vec<NewUpo<'_>> = moved
+            .iter()
+            .map(|(inv, a, session_id, _, upo_id)| NewUpo {
+                id: upo_id,
+                client_id: &inv.client_id,
+                invoice_id: Some(&inv.id),
+                ksef_session_id: session_id.as_deref(),
+                sha256: &a.upo_sha256,
+                xml: &a.upo_xml,
+                fetched_at: now,
+            })
+            .collect();
+        Upo::insert_many(c, &upos)?;
+        let done: Vec<&str> = moved.iter().map(|(inv, ..)| inv.id.as_str()).collect();
+        OutboxEntry::set_status_many(c, &done, outbox::DONE)?;
         audit::record_many(
             c,
-            events.into_iter().map(|(inv, payload)| AuditEntry {
+            moved.iter().map(|(inv, a, ..)| AuditEntry {
                 actor: &AuditActor::System,
                 client_id: Some(&inv.client_id),
                 action: "send.invoice_accepted",
                 subject: Some(&inv.id),
-                payload,
+                payload: json!({
+                    "sha256": inv.sha256, "ksef_number": a.ksef_number, "upo_sha256": a.upo_sha256,
+                    "session_reference": inv.session_reference, "invoice_reference": a.invoice_reference,
+                    "note": a.note,
+                }),
             }),
         )
     })

@@ -82,16 +82,17 @@ pub struct InvoiceEvent {
     pub note: Option<String>,
 }
 
+/// One entry of an invoice's timeline.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = invoice_events)]
-struct NewInvoiceEvent<'a> {
-    id: &'a str,
-    invoice_id: &'a str,
-    client_id: &'a str,
-    at: NaiveDateTime,
-    state: &'a str,
-    actor: &'a str,
-    note: Option<&'a str>,
+pub struct NewInvoiceEvent<'a> {
+    pub id: &'a str,
+    pub invoice_id: &'a str,
+    pub client_id: &'a str,
+    pub at: NaiveDateTime,
+    pub state: &'a str,
+    pub actor: &'a str,
+    pub note: Option<&'a str>,
 }
 
 /// Filters of the invoice list (all optional; the scope is not).
@@ -390,6 +391,20 @@ impl Invoice {
 }
 
 /// Appends one timeline entry.
+/// Appends timeline entries; on PostgreSQL as multi-row statements (one round trip per 500).
+pub fn add_events(conn: &mut AnyConn, events: &[NewInvoiceEvent<'_>]) -> Result<(), DbError> {
+    let AnyConn::Pg(pg) = conn else {
+        for event in events {
+            diesel::insert_into(invoice_events::table).values(event).execute(conn)?;
+        }
+        return Ok(());
+    };
+    for chunk in events.chunks(500) {
+        diesel::insert_into(invoice_events::table).values(chunk).execute(pg)?;
+    }
+    Ok(())
+}
+
 pub fn add_event(
     conn: &mut AnyConn,
     invoice_id: &str,

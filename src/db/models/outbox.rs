@@ -95,6 +95,17 @@ impl OutboxEntry {
     }
 
     /// Sets the status (and the last error, when given) of an invoice's row.
+    /// The same status for many invoices' rows (a batch moved or done at once), 500 per statement.
+    pub fn set_status_many(conn: &mut AnyConn, invoice_ids: &[&str], status: &str) -> Result<(), DbError> {
+        let now = super::ids::now();
+        for chunk in invoice_ids.chunks(500) {
+            diesel::update(outbox::table.filter(outbox::invoice_id.eq_any(chunk)))
+                .set((outbox::status.eq(status), outbox::updated_at.eq(now)))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+
     pub fn set_status(
         conn: &mut AnyConn,
         invoice_id: &str,

@@ -49,6 +49,51 @@ impl Invoice {
         Ok(())
     }
 
+    /// Moves a waiting invoice into `sending` in a session, in one statement; false when it no
+    /// longer waits (a person withdrew it). The caller writes the timeline entry.
+    pub fn start_sending(
+        conn: &mut AnyConn,
+        id: &str,
+        session_reference: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool, DbError> {
+        let changed = diesel::update(
+            invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(["queued", "offline"])),
+        )
+        .set((
+            invoices::state.eq("sending"),
+            invoices::session_reference.eq(Some(session_reference)),
+            invoices::invoice_reference.eq(None::<String>),
+            invoices::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        Ok(changed == 1)
+    }
+
+    /// Moves an in-flight invoice to `accepted` with what KSeF said, in one statement; false
+    /// when it is no longer in flight. The caller writes the timeline entry.
+    pub fn accept(
+        conn: &mut AnyConn,
+        id: &str,
+        invoice_reference: &str,
+        ksef_number: &str,
+        description: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool, DbError> {
+        let changed =
+            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(IN_FLIGHT)))
+                .set((
+                    invoices::state.eq("accepted"),
+                    invoices::invoice_reference.eq(Some(invoice_reference)),
+                    invoices::ksef_number.eq(Some(ksef_number)),
+                    invoices::ksef_status_code.eq(Some(200_i64)),
+                    invoices::ksef_status_description.eq(Some(description)),
+                    invoices::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        Ok(changed == 1)
+    }
+
     /// Records the invoice's reference inside its session.
     pub fn set_invoice_reference(conn: &mut AnyConn, id: &str, reference: &str) -> Result<(), DbError> {
         diesel::update(invoices::table.find(id))

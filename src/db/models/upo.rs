@@ -39,6 +39,21 @@ impl Upo {
         Ok(())
     }
 
+    /// Stores many UPOs (a processed batch); on PostgreSQL 100 per statement.
+    pub fn insert_many(conn: &mut AnyConn, rows: &[NewUpo<'_>]) -> Result<(), DbError> {
+        let AnyConn::Pg(pg) = conn else {
+            for row in rows {
+                Self::insert(conn, row)?;
+            }
+            return Ok(());
+        };
+        // A UPO is a few kilobytes: 100 keep a statement small.
+        for chunk in rows.chunks(100) {
+            diesel::insert_into(upos::table).values(chunk).execute(pg)?;
+        }
+        Ok(())
+    }
+
     /// The newest UPO of an invoice.
     pub fn for_invoice(conn: &mut AnyConn, invoice_id: &str) -> Result<Option<Self>, DbError> {
         Ok(upos::table
