@@ -94,6 +94,10 @@ pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> 
     let shutdown = state.settings.server.shutdown_timeout_s;
     let workers = state.settings.server.workers;
     let engine = state.settings.sender.enabled.then(|| crate::engine::start(state.clone()));
+    let (stop_latarnia, latarnia_stopped) = tokio::sync::watch::channel(false);
+    let every = std::time::Duration::from_secs(state.settings.sender.latarnia_poll_s);
+    let latarnia =
+        tokio::spawn(crate::service::availability::watch_latarnia(state.clone(), every, latarnia_stopped));
     let mut server = HttpServer::new(move || App::new().configure(configure(state.clone())))
         .shutdown_timeout(shutdown)
         .listen(listener)?;
@@ -101,6 +105,8 @@ pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> 
         server = server.workers(workers);
     }
     let served = server.run().await;
+    let _ = stop_latarnia.send(true);
+    let _ = latarnia.await;
     if let Some(engine) = engine {
         engine.stop().await;
     }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub throttles: Arc<Throttles>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    /// Whether KSeF is up, per environment (Latarnia and the senders' experience).
+    pub availability: Arc<crate::service::availability::Availability>,
     /// The official FA(3) schema, compiled once and shared by every intake.
     pub fa3: Fa3Schema,
 }
@@ -48,6 +50,7 @@ impl AppState {
             session_keys,
             throttles,
             trusted_proxies,
+            availability: Arc::default(),
             fa3,
         })
     }

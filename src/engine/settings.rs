@@ -30,6 +30,9 @@ pub struct SenderSettings {
     pub registered_watchdog_s: u64,
     /// An open online session unused this long is closed, in seconds.
     pub online_session_idle_s: u64,
+    /// How often KSeF's Latarnia status service is asked whether KSeF is up, in seconds (also
+    /// when the senders are off: the panel explains outages either way).
+    pub latarnia_poll_s: u64,
     /// Multiplies every limit below (e.g. 10 for an environment with ten times the limits).
     pub rate_limit_scale: f64,
     pub limits: LimitTable,
@@ -61,6 +64,7 @@ impl Default for SenderSettings {
             backoff_max_s: 600,
             registered_watchdog_s: 3_600,
             online_session_idle_s: 60,
+            latarnia_poll_s: 60,
             rate_limit_scale: 1.0,
             limits: LimitTable::default(),
         }
@@ -92,8 +96,10 @@ impl SenderSettings {
         if self.online_max == 0 || self.online_max > self.max_invoices_per_turn {
             return Err("sender.online_max: must be 1..=max_invoices_per_turn".into());
         }
-        if self.tick_ms == 0 || self.status_poll_ms == 0 || self.backoff_base_ms == 0 {
-            return Err("sender.tick_ms, status_poll_ms and backoff_base_ms must be at least 1".into());
+        if self.tick_ms == 0 || self.status_poll_ms == 0 || self.backoff_base_ms == 0 || self.latarnia_poll_s == 0 {
+            return Err(
+                "sender.tick_ms, status_poll_ms, backoff_base_ms and latarnia_poll_s must be at least 1".into()
+            );
         }
         if self.lease_ttl_s < 3 {
             return Err("sender.lease_ttl_s: must be at least 3".into());

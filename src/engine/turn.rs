@@ -115,6 +115,8 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
         .await
         .map_err(|e| fail(e.into()))?;
     if due.is_empty() {
+        // A turn runs when something is in flight or due: here the in-flight poll got answers.
+        engine.st.availability.record_success(&ctx.environment);
         return Ok(());
     }
     // Offline-issued invoices go with offlineMode, which a batch declares for all its invoices.
@@ -130,6 +132,7 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
             super::batch::send(engine, &ctx, lease, group).await.map_err(fail)?;
         }
     }
+    engine.st.availability.record_success(&ctx.environment);
     Ok(())
 }
 
@@ -164,7 +167,14 @@ async fn handle_error(
             }
             None
         }
-        ErrorClass::Transient | ErrorClass::Permanent => {
+        ErrorClass::Transient => {
+            tracing::warn!(client.id = %client_id, error = %err, "Sender turn failed; will retry");
+            if let Some(ctx) = ctx {
+                engine.st.availability.record_failure(&ctx.environment);
+            }
+            None
+        }
+        ErrorClass::Permanent => {
             tracing::warn!(client.id = %client_id, error = %err, "Sender turn failed; will retry");
             None
         }

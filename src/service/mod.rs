@@ -3,6 +3,7 @@
 pub mod access;
 pub mod apikeys;
 pub mod audit;
+pub mod availability;
 pub mod certificates;
 pub mod clients;
 pub mod credentials;

@@ -65,7 +65,10 @@ impl Environment {
         match self {
             Self::Test => Some("https://api-latarnia-test.ksef.mf.gov.pl".into()),
             Self::Prod => Some("https://api-latarnia.ksef.mf.gov.pl".into()),
-            Self::Demo | Self::Custom { .. } => None,
+            Self::Demo => None,
+            // A custom base is the project's simulator (or a proxy in front of KSeF), which
+            // serves Latarnia's two routes under /latarnia on the same origin.
+            Self::Custom { qr_base, .. } => Some(format!("{}/latarnia", qr_base.as_str().trim_end_matches('/'))),
         }
     }
 }

@@ -86,4 +86,9 @@ impl Client {
     pub fn list_all(conn: &mut AnyConn) -> Result<Vec<Self>, DbError> {
         Ok(clients::table.order(clients::name.asc()).select(Self::as_select()).load(conn)?)
     }
+
+    /// The KSeF environments the clients use (`test`, `prod`, an API base URL …), each once.
+    pub fn environments(conn: &mut AnyConn) -> Result<Vec<String>, DbError> {
+        Ok(clients::table.select(clients::ksef_environment).distinct().load(conn)?)
+    }
 }

@@ -84,6 +84,8 @@ struct ClientPage {
     can_upload: bool,
     can_send: bool,
     can_manage: bool,
+    /// KSeF is down or not answering for this client's environment.
+    notice: Option<super::notice::KsefNotice>,
 }
 
 #[derive(Deserialize)]
@@ -119,6 +121,7 @@ async fn client_page(
         can_send: may(&client, Permission::Send),
         can_manage: may(&client, Permission::Users) || may(&client, Permission::Credentials),
         has_decidable: rows.iter().any(|r| r.decidable),
+        notice: super::notice::for_environment(&st, &client.ksef_environment),
         client,
         rows,
         states: state_options()

@@ -79,6 +79,7 @@ struct DashboardPage {
     layout: Layout,
     clients: Vec<ClientRow>,
     total: Counts,
+    notices: Vec<super::notice::KsefNotice>,
 }
 
 fn row(c: ClientView, counts: Counts) -> ClientRow {
@@ -100,6 +101,7 @@ fn row(c: ClientView, counts: Counts) -> ClientRow {
 #[get("/")]
 async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpResponse, PanelError> {
     let visible = clients::list_visible(&st, &me.caller).await?;
+    let notices = super::notice::for_environments(&st, visible.iter().map(|c| c.ksef_environment.as_str()));
     let mut total = Counts::default();
     let mut rows = Vec::with_capacity(visible.len());
     for c in visible {
@@ -107,5 +109,5 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
         total.add(&counts);
         rows.push(row(c, counts));
     }
-    ok(&DashboardPage { layout: Layout::for_user("Pulpit", &me), clients: rows, total })
+    ok(&DashboardPage { layout: Layout::for_user("Pulpit", &me), clients: rows, total, notices })
 }

@@ -16,6 +16,7 @@ mod forms;
 mod invoice;
 mod labels;
 mod login;
+mod notice;
 mod send;
 mod upload;
 

@@ -37,15 +37,19 @@ struct ModeOption {
     name: &'static str,
     rule: &'static str,
     deadline: String,
+    /// Preselected: the mode that fits what Latarnia announced, else offline24.
+    checked: bool,
 }
 
-fn mode_options() -> Vec<ModeOption> {
+fn mode_options(suggested: Option<&str>) -> Vec<ModeOption> {
     let today = today_in_poland();
+    let suggested = suggested.unwrap_or(OfflineMode::Offline24.as_str());
     let opt = |mode: OfflineMode, name, rule| ModeOption {
         value: mode.as_str(),
         name,
         rule,
         deadline: offline::deadline(mode, today).format("%Y-%m-%d").to_string(),
+        checked: mode.as_str() == suggested,
     };
     vec![
         opt(
@@ -74,6 +78,8 @@ struct ConfirmPage {
     chosen: Vec<Chosen>,
     offline: bool,
     modes: Vec<ModeOption>,
+    /// KSeF is down or not answering: explained, with the offline mode offered instead.
+    notice: Option<super::notice::KsefNotice>,
 }
 
 /// The chosen invoices of this client, read through the caller's scope.
@@ -125,7 +131,9 @@ async fn confirm(
     let offline = form.get("tryb") == Some("offline");
     let chosen = chosen(&st, &me, &client, &ids).await?;
     let title = if offline { "Wystawienie w trybie offline" } else { "Potwierdzenie wysyłki do KSeF" };
-    ok(&ConfirmPage { layout: Layout::for_user(title, &me), client, chosen, offline, modes: mode_options() })
+    let notice = super::notice::for_environment(&st, &client.ksef_environment);
+    let modes = mode_options(notice.as_ref().map(|n| n.offline_mode));
+    ok(&ConfirmPage { layout: Layout::for_user(title, &me), client, chosen, offline, modes, notice })
 }
 
 struct Decided {
