@@ -25,6 +25,8 @@ pub struct AppState {
     pub throttles: Arc<Throttles>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpNet>>,
+    /// "Statusy w KSeF" requests for this process's senders.
+    pub status_requests: Arc<crate::engine::StatusRequests>,
     /// Whether KSeF is up, per environment (Latarnia and the senders' experience).
     pub availability: Arc<crate::service::availability::Availability>,
     /// The official FA(3) schema, compiled once and shared by every intake.
@@ -51,6 +53,7 @@ impl AppState {
             throttles,
             trusted_proxies,
             availability: Arc::default(),
+            status_requests: Arc::default(),
             fa3,
         })
     }

@@ -71,7 +71,8 @@ async fn send_one(
     };
     // Exactly once: the session and every invoice's place in it are stored before any upload.
     let session_id = record::session_opened(&engine.st.db, &ctx.client_id, BATCH, &reference, None).await?;
-    let moved = record::mark_sending(&engine.st.db, &ctx.client_id, &session_id, &reference, invoice_ids).await?;
+    let moved =
+        record::mark_sending(&engine.st.db, &ctx.client_id, &session_id, &reference, invoice_ids).await?;
     if moved.len() != group.len() {
         tracing::warn!(ksef.session = %reference, "Some invoices left the queue before upload; they are in the archive anyway and will be reconciled");
     }

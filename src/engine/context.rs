@@ -153,6 +153,15 @@ impl Engine {
         lock(&self.schedule).get(client_id).copied()
     }
 
+    /// A person asked for fresh statuses: the client's next poll (and turn) is due now.
+    pub fn poll_now(&self, client_id: &str) {
+        let now = Instant::now();
+        if let Some(s) = lock(&self.schedule).get_mut(client_id) {
+            s.next_turn = s.next_turn.min(now);
+            s.next_poll = now;
+        }
+    }
+
     /// Records the end of a turn: the next poll, and backoff when it failed.
     pub fn turn_finished(&self, client_id: &str, failed: bool, extra_wait: Option<Duration>) {
         let now = Instant::now();

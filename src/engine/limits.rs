@@ -63,12 +63,15 @@ impl Limits {
                 let limiters = per_window
                     .iter()
                     .zip(WINDOWS)
-                    .map(|(&n, window)| RateLimiter::keyed(quota(n, s.rate_limit_scale, window, PER_CLIENT_BURST)))
+                    .map(|(&n, window)| {
+                        RateLimiter::keyed(quota(n, s.rate_limit_scale, window, PER_CLIENT_BURST))
+                    })
                     .collect();
                 (class, limiters)
             })
             .collect();
-        let public = RateLimiter::direct(quota(PUBLIC_PER_SECOND, s.rate_limit_scale, WINDOWS[0], PUBLIC_BURST));
+        let public =
+            RateLimiter::direct(quota(PUBLIC_PER_SECOND, s.rate_limit_scale, WINDOWS[0], PUBLIC_BURST));
         Self { by_class, public, blocked_until: Mutex::new(HashMap::new()) }
     }
 

@@ -17,6 +17,7 @@ mod limits;
 mod online;
 pub mod reasons;
 mod record;
+mod requests;
 pub mod settings;
 mod supervisor;
 mod sync;
@@ -28,6 +29,7 @@ use ksef_client::KsefError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use requests::StatusRequests;
 pub use settings::{LimitTable, SenderSettings};
 
 use crate::db::DbError;

@@ -87,9 +87,14 @@ pub async fn send(
             },
         };
         let reference = open.session.reference_number.clone();
-        let moved =
-            record::mark_sending(&engine.st.db, &ctx.client_id, &open.row_id, &reference, vec![due.invoice.id.clone()])
-                .await?;
+        let moved = record::mark_sending(
+            &engine.st.db,
+            &ctx.client_id,
+            &open.row_id,
+            &reference,
+            vec![due.invoice.id.clone()],
+        )
+        .await?;
         if moved.is_empty() {
             *slot = Some(open);
             continue;

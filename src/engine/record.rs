@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use serde_json::json;
 
+use crate::db::models::invoice::{add_events, NewInvoiceEvent};
 use crate::db::models::ksef_session::{KsefSession, NewKsefSession};
 use crate::db::models::outbox::{self, OutboxEntry};
 use crate::db::models::upo::{NewUpo, Upo};
-use crate::db::models::invoice::{add_events, NewInvoiceEvent};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::{AnyConn, Db, DbError};
 use crate::service::audit::{self, AuditActor, AuditEntry};

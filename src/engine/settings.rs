@@ -96,9 +96,14 @@ impl SenderSettings {
         if self.online_max == 0 || self.online_max > self.max_invoices_per_turn {
             return Err("sender.online_max: must be 1..=max_invoices_per_turn".into());
         }
-        if self.tick_ms == 0 || self.status_poll_ms == 0 || self.backoff_base_ms == 0 || self.latarnia_poll_s == 0 {
+        if self.tick_ms == 0
+            || self.status_poll_ms == 0
+            || self.backoff_base_ms == 0
+            || self.latarnia_poll_s == 0
+        {
             return Err(
-                "sender.tick_ms, status_poll_ms, backoff_base_ms and latarnia_poll_s must be at least 1".into()
+                "sender.tick_ms, status_poll_ms, backoff_base_ms and latarnia_poll_s must be at least 1"
+                    .into(),
             );
         }
         if self.lease_ttl_s < 3 {

@@ -24,6 +24,7 @@ pub async fn run(engine: Arc<Engine>) {
     let tick = Duration::from_millis(engine.cfg.tick_ms);
     let mut last_housekeeping = Instant::now() - HOUSEKEEPING_EVERY;
     tracing::info!(holder = %engine.holder, "Sending engine started");
+    engine.st.status_requests.serve(true);
     loop {
         tokio::select! {
             _ = stop.changed() => break,
@@ -33,6 +34,9 @@ pub async fn run(engine: Arc<Engine>) {
             break;
         }
         while turns.try_join_next().is_some() {}
+        for client_id in engine.st.status_requests.take() {
+            engine.poll_now(&client_id);
+        }
         match candidates(&engine).await {
             Ok(clients) => {
                 for client_id in clients {
@@ -58,6 +62,7 @@ pub async fn run(engine: Arc<Engine>) {
             housekeeping(&engine).await;
         }
     }
+    engine.st.status_requests.serve(false);
     while turns.join_next().await.is_some() {}
     close_idle_sessions(&engine, true).await;
     tracing::info!(holder = %engine.holder, "Sending engine stopped");

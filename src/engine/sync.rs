@@ -6,10 +6,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use ksef_client::models::session::SessionInvoiceStatus;
-use ksef_client::upo::Document;
 use futures_util::StreamExt;
+use ksef_client::models::session::SessionInvoiceStatus;
 use ksef_client::status::MAX_SESSION_PAGE;
+use ksef_client::upo::Document;
 use ksef_client::{ErrorClass, SecretString};
 
 use super::batch::{is_refused, requeue_all};
@@ -141,7 +141,10 @@ async fn accept_all(cx: &Ctx<'_>, accepted: Vec<(Invoice, SessionInvoiceStatus)>
             let session = inv.session_reference.clone().unwrap_or_default();
             let upo = cx.upo(&session, &s).await?;
             let number = s.ksef_number.as_deref().unwrap_or_default();
-            Ok::<_, TurnError>((inv, acceptance(number, &s.reference_number, &s.status.description, upo, None)))
+            Ok::<_, TurnError>((
+                inv,
+                acceptance(number, &s.reference_number, &s.status.description, upo, None),
+            ))
         })
         .buffer_unordered(UPO_DOWNLOADS_AT_ONCE);
     let mut chunk = Vec::with_capacity(PER_TRANSACTION);

@@ -95,7 +95,11 @@ impl Availability {
 fn latarnia_notice(status: &LighthouseStatus) -> Option<Notice> {
     let (kind, headline, offline_mode) = match status.status.as_str() {
         "AVAILABLE" => return None,
-        "MAINTENANCE" => ("przerwa", "KSeF jest niedostępny: trwa ogłoszona przerwa techniczna", OfflineMode::Unavailability),
+        "MAINTENANCE" => (
+            "przerwa",
+            "KSeF jest niedostępny: trwa ogłoszona przerwa techniczna",
+            OfflineMode::Unavailability,
+        ),
         "TOTAL_FAILURE" => ("awaria", "Awaria całkowita KSeF ogłoszona w Latarni", OfflineMode::Emergency),
         _ => ("awaria", "Awaria KSeF ogłoszona w Latarni", OfflineMode::Emergency),
     };
@@ -115,7 +119,7 @@ fn latarnia_notice(status: &LighthouseStatus) -> Option<Notice> {
 /// Polls Latarnia for every environment the clients use, every `every`, until `stop`.
 pub async fn watch_latarnia(st: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
     loop {
-        poll_once(&st).await;
+        check_latarnia(&st).await;
         tokio::select! {
             _ = stop.changed() => return,
             _ = tokio::time::sleep(every) => {}
@@ -123,7 +127,8 @@ pub async fn watch_latarnia(st: AppState, every: Duration, mut stop: watch::Rece
     }
 }
 
-async fn poll_once(st: &AppState) {
+/// Asks Latarnia once for every environment the clients use and remembers the answers.
+pub async fn check_latarnia(st: &AppState) {
     let environments = match st.db.run(Client::environments).await {
         Ok(e) => e,
         Err(e) => {

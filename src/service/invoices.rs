@@ -253,3 +253,38 @@ pub fn qr_label(inv: &Invoice) -> Option<String> {
         (None, false) => None,
     }
 }
+
+/// What a "Statusy w KSeF" request set in motion.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StatusRefresh {
+    /// The client's invoices waiting for KSeF's word (W sent, O registered).
+    pub in_flight: i64,
+    /// A sender in this process takes the request at once; false when the senders run
+    /// elsewhere (they poll on their own schedule).
+    pub immediate: bool,
+}
+
+/// "Statusy w KSeF": asks the senders to poll KSeF for the client's in-flight invoices now.
+pub async fn refresh_statuses(
+    st: &AppState,
+    caller: &Caller,
+    client_id: &str,
+) -> Result<StatusRefresh, AppError> {
+    let (caller, cid) = (caller.clone(), client_id.to_owned());
+    let in_flight = st
+        .db
+        .run(move |conn| {
+            access::require(conn, &caller, &cid, Permission::Read)?;
+            let by_state = Invoice::count_by_state(conn, &cid)?;
+            Ok::<_, AppError>(
+                by_state
+                    .iter()
+                    .filter(|(s, _)| crate::db::models::sending::IN_FLIGHT.contains(&s.as_str()))
+                    .map(|(_, n)| n)
+                    .sum(),
+            )
+        })
+        .await?;
+    let immediate = in_flight > 0 && st.status_requests.request(client_id);
+    Ok(StatusRefresh { in_flight, immediate })
+}

@@ -30,10 +30,15 @@ pub const PASSWORD: &str = "Anna-ma-dlugie-haslo-2026";
 /// An office with the sample's seller as a client delegated to accountant Anna, and a foreign
 /// client (with one invoice) she has no access to. Returns the foreign invoice's id.
 pub async fn seed(st: &AppState) -> String {
+    seed_at(st, "http://127.0.0.1:9/v2").await
+}
+
+/// [`seed`] with the clients' KSeF at `ksef` (a simulator's base URL).
+pub async fn seed_at(st: &AppState, ksef: &str) -> String {
     let client = |nip: &str, name: &str| NewClientInput {
         nip: Nip::parse(nip).unwrap(),
         name: name.to_owned(),
-        ksef: KsefTarget::parse("http://127.0.0.1:9/v2").unwrap(),
+        ksef: KsefTarget::parse(ksef).unwrap(),
         policy: SendPolicy::Manual,
     };
     let token = || SecretString::from("20261201-EC-TESTTOKEN-0000000001|nip|abc");
@@ -165,8 +170,89 @@ both_backends!(
     panel_foreign_data_is_the_same_404,
     panel_upload_shows_drafts_and_findings,
     panel_send_goes_through_confirmation,
-    panel_access_keys_policy_and_four_eyes
+    panel_access_keys_policy_and_four_eyes,
+    panel_explains_a_ksef_outage_and_offers_offline,
 );
+
+/// Latarnia (here the simulator's) announces a total failure: the dashboard and the send
+/// confirmation explain it and offer the offline mode with the emergency deadline preselected;
+/// once KSeF is back the notice is gone.
+async fn panel_explains_a_ksef_outage_and_offers_offline(b: Backend) {
+    use ksef_gateway::service::availability::check_latarnia;
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let sim = ksef_simulator::start(ksef_simulator::SimulatorConfig::default(), listener).await.unwrap();
+    seed_at(&st, &sim.base_url()).await;
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let s = open_session(&app).await;
+
+    check_latarnia(&st).await;
+    let calm = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
+    assert!(!calm.contains("ksef-notice"), "no notice while Latarnia says AVAILABLE");
+
+    let hour = std::time::Duration::from_secs(3600);
+    sim.faults().outage(ksef_simulator::OutageScope::All, std::time::Duration::ZERO, hour);
+    check_latarnia(&st).await;
+    let dash = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
+    assert!(dash.contains("id=\"ksef-awaria\"") && dash.contains("Awaria całkowita KSeF"), "{dash}");
+    assert!(dash.contains("Niedostępność KSeF (symulator)"), "Latarnia's own message is shown: {dash}");
+    let client_page =
+        body(test::call_service(&app, get(&s.cookie, &format!("/klienci/{SELLER_NIP}"))).await).await;
+    assert!(client_page.contains("ksef-notice"), "{client_page}");
+
+    let sample = std::fs::read(SAMPLE).unwrap();
+    let up = test::call_service(
+        &app,
+        post_file(&s.cookie, &format!("/klienci/{SELLER_NIP}/wgraj"), &s.csrf, "a.xml", &sample),
+    )
+    .await;
+    assert_eq!(up.status(), 200);
+    let invoices =
+        ksef_gateway::service::invoices::list(&st, &Caller::Operator, Default::default()).await.unwrap();
+    let mine = invoices.iter().find(|i| i.nip == SELLER_NIP).unwrap();
+    let send = format!("/klienci/{SELLER_NIP}/wyslij");
+    let online = body(
+        test::call_service(
+            &app,
+            post_form(&s.cookie, &send, &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "online")]),
+        )
+        .await,
+    )
+    .await;
+    assert!(online.contains("ksef-notice") && online.contains("id=\"zamiast-offline\""), "{online}");
+    let offline = body(
+        test::call_service(
+            &app,
+            post_form(&s.cookie, &send, &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "offline")]),
+        )
+        .await,
+    )
+    .await;
+    assert!(offline.contains("value=\"emergency\" checked"), "the emergency mode is preselected: {offline}");
+    assert!(!offline.contains("value=\"offline24\" checked"), "{offline}");
+
+    // "Statusy w KSeF": nothing of this client is in flight (the invoice is a draft), and a
+    // foreign client's statuses are as unknown as the client itself.
+    let statusy = format!("/klienci/{SELLER_NIP}/statusy");
+    let asked = test::call_service(&app, post_form(&s.cookie, &statusy, &[("csrf", &s.csrf)])).await;
+    assert_eq!(asked.status(), 303);
+    let back_to = location(&asked).to_owned();
+    assert!(back_to.contains("statusy=0"), "{back_to}");
+    let page = body(test::call_service(&app, get(&s.cookie, &back_to)).await).await;
+    assert!(page.contains("id=\"statusy-info\"") && page.contains("nie czeka na status"), "{page}");
+    let foreign = format!("/klienci/{FOREIGN_NIP}/statusy");
+    let refused = test::call_service(&app, post_form(&s.cookie, &foreign, &[("csrf", &s.csrf)])).await;
+    assert_eq!(refused.status(), 404);
+    let no_csrf = test::call_service(&app, post_form(&s.cookie, &statusy, &[])).await;
+    assert_eq!(no_csrf.status(), 403);
+
+    sim.faults().end_outage();
+    check_latarnia(&st).await;
+    let back = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
+    assert!(!back.contains("ksef-notice"), "KSeF is back: {back}");
+    sim.stop().await;
+}
 
 async fn panel_login_cookie_csrf_and_logout(b: Backend) {
     let Some(t) = TestDb::new(b) else { return };

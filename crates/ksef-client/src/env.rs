@@ -68,7 +68,9 @@ impl Environment {
             Self::Demo => None,
             // A custom base is the project's simulator (or a proxy in front of KSeF), which
             // serves Latarnia's two routes under /latarnia on the same origin.
-            Self::Custom { qr_base, .. } => Some(format!("{}/latarnia", qr_base.as_str().trim_end_matches('/'))),
+            Self::Custom { qr_base, .. } => {
+                Some(format!("{}/latarnia", qr_base.as_str().trim_end_matches('/')))
+            }
         }
     }
 }

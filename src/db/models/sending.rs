@@ -80,17 +80,18 @@ impl Invoice {
         description: &str,
         now: NaiveDateTime,
     ) -> Result<bool, DbError> {
-        let changed =
-            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(IN_FLIGHT)))
-                .set((
-                    invoices::state.eq("accepted"),
-                    invoices::invoice_reference.eq(Some(invoice_reference)),
-                    invoices::ksef_number.eq(Some(ksef_number)),
-                    invoices::ksef_status_code.eq(Some(200_i64)),
-                    invoices::ksef_status_description.eq(Some(description)),
-                    invoices::updated_at.eq(now),
-                ))
-                .execute(conn)?;
+        let changed = diesel::update(
+            invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(IN_FLIGHT)),
+        )
+        .set((
+            invoices::state.eq("accepted"),
+            invoices::invoice_reference.eq(Some(invoice_reference)),
+            invoices::ksef_number.eq(Some(ksef_number)),
+            invoices::ksef_status_code.eq(Some(200_i64)),
+            invoices::ksef_status_description.eq(Some(description)),
+            invoices::updated_at.eq(now),
+        ))
+        .execute(conn)?;
         Ok(changed == 1)
     }
 

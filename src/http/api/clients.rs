@@ -25,7 +25,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(create_key)
         .service(revoke_key)
         .service(set_policy)
-        .service(put_credential);
+        .service(put_credential)
+        .service(refresh_statuses);
 }
 
 async fn visible(st: &AppState, caller: &Caller, nip: &str) -> Result<ClientView, AppError> {
@@ -234,4 +235,17 @@ async fn put_credential(
     let health = crate::service::credentials::check(&st, &stored).await?;
     let view = client_svc::find_visible(&st, &caller, &nip).await?.credential;
     Ok(HttpResponse::Ok().json(serde_json::json!({"credential": view, "check": health.describe()})))
+}
+
+/// `POST /api/v1/clients/{nip}/status-refresh` ("Statusy w KSeF"): the senders poll KSeF for
+/// the client's in-flight invoices now instead of on their schedule. 202: asked, not yet done.
+#[post("/clients/{nip}/status-refresh")]
+async fn refresh_statuses(
+    st: web::Data<AppState>,
+    caller: Caller,
+    nip: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let client = visible(&st, &caller, &nip).await?;
+    let refresh = crate::service::invoices::refresh_statuses(&st, &caller, &client.id).await?;
+    Ok(HttpResponse::Accepted().json(refresh))
 }

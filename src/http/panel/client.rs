@@ -1,12 +1,13 @@
 //! `GET /klienci/{nip}`: one client's invoices (filterable by state), the upload form, and the
 //! send form with its checkboxes.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use super::forms::Fields;
 use super::labels::{policy_pl, state_options, state_pl};
-use super::{may, ok, Layout, PanelError, PanelUser};
+use super::{may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::Permission;
 use crate::domain::{InvoiceState, SendPolicy};
 use crate::service::clients::{self, ClientView};
@@ -14,7 +15,7 @@ use crate::service::invoices::{self, InvoiceSummary, ListQuery};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(client_page);
+    cfg.service(client_page).service(refresh_statuses);
 }
 
 /// How many invoices the page lists (newest first).
@@ -86,11 +87,41 @@ struct ClientPage {
     can_manage: bool,
     /// KSeF is down or not answering for this client's environment.
     notice: Option<super::notice::KsefNotice>,
+    /// What a "Statusy w KSeF" click just did.
+    refresh_note: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Filter {
     stan: Option<String>,
+    /// Set by the redirect after "Statusy w KSeF": invoices in flight, and whether a sender
+    /// of this process took the request at once.
+    statusy: Option<i64>,
+    od_razu: Option<bool>,
+}
+
+fn refresh_note(in_flight: i64, immediate: bool) -> String {
+    match (in_flight, immediate) {
+        (0, _) => "Żadna faktura tego klienta nie czeka na status z KSeF.".to_owned(),
+        (n, true) => format!("Bramka pyta właśnie KSeF o statusy faktur w drodze ({n}); odśwież stronę za kilka sekund."),
+        (n, false) => format!(
+            "Faktur w drodze: {n}. Wysyłka działa w innej instancji bramki, która pyta KSeF o statusy sama, co kilka sekund."
+        ),
+    }
+}
+
+/// `POST /klienci/{nip}/statusy` ("Statusy w KSeF"): the senders poll KSeF for this client now.
+#[post("/klienci/{nip}/statusy")]
+async fn refresh_statuses(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    nip: web::Path<String>,
+    form: Fields,
+) -> Result<HttpResponse, PanelError> {
+    me.check_csrf(&st, form.csrf())?;
+    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let r = invoices::refresh_statuses(&st, &me.caller, &client.id).await?;
+    Ok(see_other(&format!("/klienci/{}?statusy={}&od_razu={}", client.nip, r.in_flight, r.immediate)))
 }
 
 #[get("/klienci/{nip}")]
@@ -101,7 +132,9 @@ async fn client_page(
     q: web::Query<Filter>,
 ) -> Result<HttpResponse, PanelError> {
     let client = clients::find_visible(&st, &me.caller, &nip).await?;
-    let filter = q.into_inner().stan.filter(|s| !s.is_empty());
+    let q = q.into_inner();
+    let refresh = q.statusy.map(|n| refresh_note(n, q.od_razu.unwrap_or(false)));
+    let filter = q.stan.filter(|s| !s.is_empty());
     let query = ListQuery {
         nip: Some(client.nip.clone()),
         state: filter.clone(),
@@ -122,6 +155,7 @@ async fn client_page(
         can_manage: may(&client, Permission::Users) || may(&client, Permission::Credentials),
         has_decidable: rows.iter().any(|r| r.decidable),
         notice: super::notice::for_environment(&st, &client.ksef_environment),
+        refresh_note: refresh,
         client,
         rows,
         states: state_options()

@@ -41,11 +41,10 @@ pub fn for_environment(st: &AppState, environment: &str) -> Option<KsefNotice> {
 }
 
 /// One notice per environment among `environments` that has one.
-pub fn for_environments<'a>(st: &AppState, environments: impl IntoIterator<Item = &'a str>) -> Vec<KsefNotice> {
+pub fn for_environments<'a>(
+    st: &AppState,
+    environments: impl IntoIterator<Item = &'a str>,
+) -> Vec<KsefNotice> {
     let mut seen = std::collections::BTreeSet::new();
-    environments
-        .into_iter()
-        .filter(|e| seen.insert(*e))
-        .filter_map(|e| for_environment(st, e))
-        .collect()
+    environments.into_iter().filter(|e| seen.insert(*e)).filter_map(|e| for_environment(st, e)).collect()
 }

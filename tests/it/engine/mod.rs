@@ -32,7 +32,42 @@ both_backends!(
     engine_duplicate_of_our_own_bytes_counts_as_delivered,
     engine_sends_with_a_ksef_certificate,
     engine_kill_9_at_random_points_never_sends_twice,
+    engine_status_refresh_on_demand_polls_now,
 );
+
+/// "Statusy w KSeF": with the background poll an hour away, a person's request makes the sender
+/// ask KSeF at once, and the registered invoices come back accepted within seconds.
+async fn engine_status_refresh_on_demand_polls_now(b: Backend) {
+    let sim = SimulatorConfig { processing_delay: Duration::from_millis(300), ..SimulatorConfig::default() };
+    let Some(rig) = Rig::with(b, sim, |mut s| {
+        s.sender.status_poll_ms = 3_600_000;
+        s
+    })
+    .await
+    else {
+        return;
+    };
+    let client = rig.client(&nip(41), true).await;
+    let ids = rig.invoices(&client, 2, "refresh").await;
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "registered", LIMIT).await;
+    // KSeF has long finished processing; without a request the next poll is an hour away.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(rig.count_state("accepted").await, 0, "no poll before the request");
+    let refresh = ksef_gateway::service::invoices::refresh_statuses(
+        &rig.st,
+        &ksef_gateway::service::access::Caller::Operator,
+        &client.id,
+    )
+    .await
+    .unwrap();
+    assert_eq!((refresh.in_flight, refresh.immediate), (2, true));
+    rig.wait_for(&ids, "accepted", Duration::from_secs(10)).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    rig.sim.stop().await;
+}
 
 async fn engine_three_invoices_go_online_and_are_accepted(b: Backend) {
     let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };

@@ -1,0 +1,32 @@
+//! "Statusy w KSeF": a person asks for fresh statuses of a client's invoices now. The request is
+//! left here (shared through the application state) and the supervisor of this process takes
+//! it on its next tick: the client's poll is due at once, and a backoff after failures is
+//! cut short, since a person is waiting. KSeF's limits still apply.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+#[derive(Debug, Default)]
+pub struct StatusRequests {
+    clients: Mutex<HashSet<String>>,
+    /// A supervisor runs in this process and takes the requests.
+    served: AtomicBool,
+}
+
+impl StatusRequests {
+    /// Asks for the client's statuses; false when no sender runs in this process (another
+    /// replica's senders poll on their own schedule).
+    pub fn request(&self, client_id: &str) -> bool {
+        super::context::lock(&self.clients).insert(client_id.to_owned());
+        self.served.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn serve(&self, on: bool) {
+        self.served.store(on, Ordering::Relaxed);
+    }
+
+    pub(super) fn take(&self) -> HashSet<String> {
+        std::mem::take(&mut *super::context::lock(&self.clients))
+    }
+}
