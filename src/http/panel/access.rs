@@ -143,8 +143,7 @@ async fn grant(
     nip: web::Path<String>,
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
-    me.check_csrf(&st, form.csrf())?;
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = me.client_for_form(&st, &nip, &form).await?;
     let permissions = PermissionSet::parse(&form.all("uprawnienia").join(",")).map_err(AppError::invalid)?;
     let input = grants::GrantInput {
         user_email: form.text("email"),
@@ -189,8 +188,7 @@ async fn create_key(
     nip: web::Path<String>,
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
-    me.check_csrf(&st, form.csrf())?;
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = me.client_for_form(&st, &nip, &form).await?;
     let scopes = ScopeSet::parse(&form.all("zakresy").join(",")).map_err(AppError::invalid)?;
     let created = apikeys::create(&st, &me.caller, &client.nip, &form.text("nazwa"), scopes, None).await?;
     let page = KeyCreatedPage {
@@ -226,8 +224,7 @@ async fn policy(
     nip: web::Path<String>,
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
-    me.check_csrf(&st, form.csrf())?;
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = me.client_for_form(&st, &nip, &form).await?;
     let policy = SendPolicy::parse(&form.text("polityka")).map_err(AppError::invalid)?;
     clients::set_policy(&st, &me.caller, &client.id, policy).await?;
     Ok(back(&client.nip))

@@ -118,8 +118,7 @@ async fn refresh_statuses(
     nip: web::Path<String>,
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
-    me.check_csrf(&st, form.csrf())?;
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = me.client_for_form(&st, &nip, &form).await?;
     let r = invoices::refresh_statuses(&st, &me.caller, &client.id).await?;
     Ok(see_other(&format!("/klienci/{}?statusy={}&od_razu={}", client.nip, r.in_flight, r.immediate)))
 }

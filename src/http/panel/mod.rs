@@ -136,6 +136,18 @@ impl PanelUser {
             Err(PanelError::Csrf)
         }
     }
+
+    /// A form posted about one client: its CSRF token checked first, then the client looked up
+    /// in what the caller may see (the same 404 for a foreign client as for none).
+    pub async fn client_for_form(
+        &self,
+        st: &AppState,
+        nip: &str,
+        form: &forms::Fields,
+    ) -> Result<crate::service::clients::ClientView, PanelError> {
+        self.check_csrf(st, form.csrf())?;
+        Ok(crate::service::clients::find_visible(st, &self.caller, nip).await?)
+    }
 }
 
 impl FromRequest for PanelUser {

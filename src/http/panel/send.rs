@@ -11,7 +11,7 @@ use super::{ok, Layout, PanelError, PanelUser};
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
 use crate::offline::{self, OfflineMode};
-use crate::service::clients::{self, ClientView};
+use crate::service::clients::ClientView;
 use crate::service::decisions::{self, SendRequest};
 use crate::service::findings::Lang;
 use crate::service::intake::today_in_poland;
@@ -125,8 +125,7 @@ async fn confirm(
     nip: web::Path<String>,
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
-    me.check_csrf(&st, form.csrf())?;
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = me.client_for_form(&st, &nip, &form).await?;
     let ids = ids_of(&form)?;
     let offline = form.get("tryb") == Some("offline");
     let chosen = chosen(&st, &me, &client, &ids).await?;
@@ -160,8 +159,7 @@ async fn decide(
     nip: web::Path<String>,
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
-    me.check_csrf(&st, form.csrf())?;
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = me.client_for_form(&st, &nip, &form).await?;
     let ids = ids_of(&form)?;
     let offline = match form.get("tryb") {
         Some("offline") => {
