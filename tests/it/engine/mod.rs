@@ -33,7 +33,50 @@ both_backends!(
     engine_sends_with_a_ksef_certificate,
     engine_kill_9_at_random_points_never_sends_twice,
     engine_status_refresh_on_demand_polls_now,
+    engine_correction_is_linked_and_sent_the_same_way,
 );
+
+const CORRECTION: &str =
+    include_str!("../../../crates/ksef-client/tests/fixtures/examples/FA_3_Przyklad_2.xml");
+
+/// A correction (the official KOR sample) naming an accepted invoice's KSeF number is linked to
+/// it at intake and delivered through the same decision and sender path.
+async fn engine_correction_is_linked_and_sent_the_same_way(b: Backend) {
+    use ksef_gateway::service::access::Caller;
+    use ksef_gateway::service::intake::{self, Source};
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(42), true).await;
+    let original = rig.invoices(&client, 1, "orig").await;
+    rig.decide(&client, &original, false).await;
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&original, "accepted", LIMIT).await;
+    let first = rig.invoice(&original[0]).await;
+    let ksef_number = first.ksef_number.clone().unwrap();
+
+    let xml = CORRECTION
+        .replacen("<NIP>9999999999</NIP>", &format!("<NIP>{}</NIP>", client.nip), 1)
+        .replace(
+            "<NrFaKorygowanej>FV2026/02/150</NrFaKorygowanej>",
+            &format!("<NrFaKorygowanej>{}</NrFaKorygowanej>", first.number.as_deref().unwrap()),
+        )
+        .replace("9999999999-20230908-8BEF280C8D35-4D", &ksef_number);
+    let stored =
+        intake::submit(&rig.st, &Caller::Operator, &client.id, xml.into_bytes(), Source::Cli).await.unwrap();
+    let correction = stored[0].invoice.clone();
+    assert_eq!(correction.state, "draft", "{:?}", stored[0]);
+    assert_eq!(
+        correction.corrects_invoice_id.as_deref(),
+        Some(original[0].as_str()),
+        "linked by KSeF number"
+    );
+    rig.decide(&client, std::slice::from_ref(&correction.id), false).await;
+    rig.wait_for(std::slice::from_ref(&correction.id), "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(std::slice::from_ref(&correction.id)).await;
+    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    assert_eq!((c.received, c.accepted, c.duplicates), (2, 2, 0));
+    rig.sim.stop().await;
+}
 
 /// "Statusy w KSeF": with the background poll an hour away, a person's request makes the sender
 /// ask KSeF at once, and the registered invoices come back accepted within seconds.
