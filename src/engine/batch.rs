@@ -118,7 +118,7 @@ pub async fn requeue_all(engine: &Engine, reference: &str, why: &str) -> Result<
         .await?;
     let next = ids::now();
     for inv in invoices {
-        record::requeue(&engine.st.db, &inv, next, why, true).await?;
+        record::requeue(&engine.st, &inv, next, why, true).await?;
     }
     Ok(())
 }

@@ -122,17 +122,17 @@ pub async fn send(
                 match disposition(&e) {
                     Disposition::NotReceived => {
                         let next = engine.retry_at(due.entry.attempts, wait);
-                        record::requeue(&engine.st.db, &inv, next, &why, wait.is_none()).await?;
+                        record::requeue(&engine.st, &inv, next, &why, wait.is_none()).await?;
                         *slot = Some(open);
                         return Err(e.into());
                     }
                     Disposition::SessionGone => {
                         let next = engine.retry_at(0, Some(Duration::ZERO));
-                        record::requeue(&engine.st.db, &inv, next, &why, false).await?;
+                        record::requeue(&engine.st, &inv, next, &why, false).await?;
                         // The next invoice opens a fresh session.
                     }
                     Disposition::Rejected { code, description } => {
-                        record::rejected(&engine.st.db, &inv, code, &description).await?;
+                        record::rejected(&engine.st, &inv, code, &description).await?;
                         *slot = Some(open);
                     }
                     Disposition::Unknown => {

@@ -13,6 +13,7 @@ use crate::db::models::upo::{NewUpo, Upo};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::{AnyConn, Db, DbError};
 use crate::service::audit::{self, AuditActor, AuditEntry};
+use crate::state::AppState;
 
 /// How the senders sign timeline entries.
 pub const ACTOR: &str = "system:sender";
@@ -154,127 +155,144 @@ pub struct Acceptance {
 }
 
 /// KSeF accepted the invoice: KSeF number, UPO and the outbox row done, in one transaction.
-pub async fn accepted(db: &Db, inv: &Invoice, a: Acceptance) -> Result<(), DbError> {
-    accepted_many(db, vec![(inv.clone(), a)]).await
+pub async fn accepted(st: &AppState, inv: &Invoice, a: Acceptance) -> Result<(), DbError> {
+    accepted_many(st, vec![(inv.clone(), a)]).await
 }
 
 /// Several acceptances in one transaction: one statement per invoice, then the timeline, UPOs,
 /// outbox rows and audit events as multi-row writes (a batch of thousands is accepted in a few
 /// transactions, not thousands).
-pub async fn accepted_many(db: &Db, accepted: Vec<(Invoice, Acceptance)>) -> Result<(), DbError> {
+pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) -> Result<(), DbError> {
     if accepted.is_empty() {
         return Ok(());
     }
-    db.tx(move |c| {
-        let now = ids::now();
-        let mut sessions: HashMap<&str, Option<String>> = HashMap::new();
-        let mut moved = Vec::with_capacity(accepted.len());
-        for (inv, a) in &accepted {
-            if !Invoice::accept(c, &inv.id, &a.invoice_reference, &a.ksef_number, &a.description, now)? {
-                continue;
+    let moved = st
+        .db
+        .tx(move |c| {
+            let now = ids::now();
+            let mut sessions: HashMap<&str, Option<String>> = HashMap::new();
+            let mut moved = Vec::with_capacity(accepted.len());
+            for (inv, a) in &accepted {
+                if !Invoice::accept(c, &inv.id, &a.invoice_reference, &a.ksef_number, &a.description, now)? {
+                    continue;
+                }
+                let session_id = match inv.session_reference.as_deref() {
+                    Some(r) => match sessions.get(r) {
+                        Some(known) => known.clone(),
+                        None => {
+                            let found = KsefSession::find_by_reference(c, r)?.map(|s| s.id);
+                            sessions.insert(r, found.clone());
+                            found
+                        }
+                    },
+                    None => None,
+                };
+                moved.push((inv, a, session_id, ids::new_id(), ids::new_id()));
             }
-            let session_id = match inv.session_reference.as_deref() {
-                Some(r) => match sessions.get(r) {
-                    Some(known) => known.clone(),
-                    None => {
-                        let found = KsefSession::find_by_reference(c, r)?.map(|s| s.id);
-                        sessions.insert(r, found.clone());
-                        found
-                    }
-                },
-                None => None,
-            };
-            moved.push((inv, a, session_id, ids::new_id(), ids::new_id()));
-        }
-        if moved.is_empty() {
-            return Ok(());
-        }
-        let events: Vec<NewInvoiceEvent<'_>> = moved
-            .iter()
-            .map(|(inv, a, _, event_id, _)| NewInvoiceEvent {
-                id: event_id,
-                invoice_id: &inv.id,
-                client_id: &inv.client_id,
-                at: now,
-                state: "accepted",
-                actor: ACTOR,
-                note: a.note.as_deref(),
-            })
-            .collect();
-        add_events(c, &events)?;
-        let upos: Vec<NewUpo<'_>> = moved
-            .iter()
-            .map(|(inv, a, session_id, _, upo_id)| NewUpo {
-                id: upo_id,
-                client_id: &inv.client_id,
-                invoice_id: Some(&inv.id),
-                ksef_session_id: session_id.as_deref(),
-                sha256: &a.upo_sha256,
-                xml: &a.upo_xml,
-                fetched_at: now,
-            })
-            .collect();
-        Upo::insert_many(c, &upos)?;
-        let done: Vec<&str> = moved.iter().map(|(inv, ..)| inv.id.as_str()).collect();
-        OutboxEntry::set_status_many(c, &done, outbox::DONE)?;
-        audit::record_many(
-            c,
-            moved.iter().map(|(inv, a, ..)| AuditEntry {
-                actor: &AuditActor::System,
-                client_id: Some(&inv.client_id),
-                action: "send.invoice_accepted",
-                subject: Some(&inv.id),
-                payload: json!({
-                    "sha256": inv.sha256, "ksef_number": a.ksef_number, "upo_sha256": a.upo_sha256,
-                    "session_reference": inv.session_reference, "invoice_reference": a.invoice_reference,
-                    "note": a.note,
+            if moved.is_empty() {
+                return Ok::<_, DbError>(0);
+            }
+            let events: Vec<NewInvoiceEvent<'_>> = moved
+                .iter()
+                .map(|(inv, a, _, event_id, _)| NewInvoiceEvent {
+                    id: event_id,
+                    invoice_id: &inv.id,
+                    client_id: &inv.client_id,
+                    at: now,
+                    state: "accepted",
+                    actor: ACTOR,
+                    note: a.note.as_deref(),
+                })
+                .collect();
+            add_events(c, &events)?;
+            let upos: Vec<NewUpo<'_>> = moved
+                .iter()
+                .map(|(inv, a, session_id, _, upo_id)| NewUpo {
+                    id: upo_id,
+                    client_id: &inv.client_id,
+                    invoice_id: Some(&inv.id),
+                    ksef_session_id: session_id.as_deref(),
+                    sha256: &a.upo_sha256,
+                    xml: &a.upo_xml,
+                    fetched_at: now,
+                })
+                .collect();
+            Upo::insert_many(c, &upos)?;
+            let done: Vec<&str> = moved.iter().map(|(inv, ..)| inv.id.as_str()).collect();
+            OutboxEntry::set_status_many(c, &done, outbox::DONE)?;
+            audit::record_many(
+                c,
+                moved.iter().map(|(inv, a, ..)| AuditEntry {
+                    actor: &AuditActor::System,
+                    client_id: Some(&inv.client_id),
+                    action: "send.invoice_accepted",
+                    subject: Some(&inv.id),
+                    payload: json!({
+                        "sha256": inv.sha256, "ksef_number": a.ksef_number, "upo_sha256": a.upo_sha256,
+                        "session_reference": inv.session_reference, "invoice_reference": a.invoice_reference,
+                        "note": a.note,
+                    }),
                 }),
-            }),
-        )
-    })
-    .await
+            )?;
+            Ok(moved.len())
+        })
+        .await?;
+    st.metrics.count_invoices("accepted", moved);
+    Ok(())
 }
 
 /// KSeF refused the invoice for good.
-pub async fn rejected(db: &Db, inv: &Invoice, code: i64, description: &str) -> Result<(), DbError> {
+pub async fn rejected(st: &AppState, inv: &Invoice, code: i64, description: &str) -> Result<(), DbError> {
     let (inv, description) = (inv.clone(), description.to_owned());
-    db.tx(move |c| {
+    let moved = st.db.tx(move |c| {
         let reason = super::reasons::rejection(code);
         Invoice::set_ksef_outcome(c, &inv.id, None, code, &description)?;
         let from = ["queued", "offline", "sending", "registered"];
         if !Invoice::transition(c, &inv.id, &from, "rejected", ACTOR, Some(&reason))? {
-            return Ok(());
+            return Ok::<_, DbError>(0);
         }
         OutboxEntry::set_status(c, &inv.id, outbox::FAILED, Some(&format!("{code}: {description}")))?;
         let payload = json!({"sha256": inv.sha256, "code": code, "description": description, "reason": reason,
             "session_reference": inv.session_reference, "invoice_reference": inv.invoice_reference});
-        event(c, &inv.client_id, "send.invoice_rejected", Some(&inv.id), payload)
+        event(c, &inv.client_id, "send.invoice_rejected", Some(&inv.id), payload)?;
+        Ok(1)
     })
-    .await
+    .await?;
+    st.metrics.count_invoices("rejected", moved);
+    Ok(())
 }
 
 /// KSeF provably does not have the invoice (or cancelled it): back to waiting, to be sent again
 /// at `next_at`.
 pub async fn requeue(
-    db: &Db,
+    st: &AppState,
     inv: &Invoice,
     next_at: NaiveDateTime,
     why: &str,
     count_attempt: bool,
 ) -> Result<(), DbError> {
     let (inv, why) = (inv.clone(), why.to_owned());
-    db.tx(move |c| {
-        let back =
-            if outbox::decision_is_offline(c, &inv.id)? || inv.offline_mode { "offline" } else { "queued" };
-        if Invoice::transition(c, &inv.id, &["sending", "registered"], back, ACTOR, Some(&why))? {
-            Invoice::clear_session(c, &inv.id)?;
-            let payload =
-                json!({"sha256": inv.sha256, "reason": why, "session_reference": inv.session_reference});
-            event(c, &inv.client_id, "send.invoice_requeued", Some(&inv.id), payload)?;
-        }
-        OutboxEntry::reschedule(c, &inv.id, next_at, &why, count_attempt)
-    })
-    .await
+    let moved = st
+        .db
+        .tx(move |c| {
+            let back = if outbox::decision_is_offline(c, &inv.id)? || inv.offline_mode {
+                "offline"
+            } else {
+                "queued"
+            };
+            let moved = Invoice::transition(c, &inv.id, &["sending", "registered"], back, ACTOR, Some(&why))?;
+            if moved {
+                Invoice::clear_session(c, &inv.id)?;
+                let payload =
+                    json!({"sha256": inv.sha256, "reason": why, "session_reference": inv.session_reference});
+                event(c, &inv.client_id, "send.invoice_requeued", Some(&inv.id), payload)?;
+            }
+            OutboxEntry::reschedule(c, &inv.id, next_at, &why, count_attempt)?;
+            Ok::<_, DbError>(usize::from(moved))
+        })
+        .await?;
+    st.metrics.count_invoices("requeued", moved);
+    Ok(())
 }
 
 /// Outcome unknown (timeout, 5xx): the invoice stays in `sending` to be reconciled; the outbox

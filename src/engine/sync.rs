@@ -43,7 +43,7 @@ pub async fn reconcile(engine: &Engine, client: &ClientCtx) -> Result<(), TurnEr
             Some(r) => by_session.entry(r).or_default().push(inv),
             // The session is recorded before any upload, so this invoice never left.
             None => {
-                record::requeue(&engine.st.db, &inv, ids::now(), "brak sesji KSeF; wysyłka od nowa", false)
+                record::requeue(&engine.st, &inv, ids::now(), "brak sesji KSeF; wysyłka od nowa", false)
                     .await?
             }
         }
@@ -124,7 +124,7 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
             Some(status) => apply(cx, &inv, status).await?,
             None if inv.state == "sending" && processed => {
                 let why = format!("KSeF nie ma tej faktury w sesji {reference}; zostanie wysłana ponownie");
-                record::requeue(&engine.st.db, &inv, ids::now(), &why, true).await?;
+                record::requeue(&engine.st, &inv, ids::now(), &why, true).await?;
             }
             None => {}
         }
@@ -151,10 +151,10 @@ async fn accept_all(cx: &Ctx<'_>, accepted: Vec<(Invoice, SessionInvoiceStatus)>
     while let Some(done) = downloads.next().await {
         chunk.push(done?);
         if chunk.len() == PER_TRANSACTION {
-            record::accepted_many(&cx.engine.st.db, std::mem::take(&mut chunk)).await?;
+            record::accepted_many(&cx.engine.st, std::mem::take(&mut chunk)).await?;
         }
     }
-    record::accepted_many(&cx.engine.st.db, chunk).await?;
+    record::accepted_many(&cx.engine.st, chunk).await?;
     Ok(())
 }
 
@@ -215,7 +215,7 @@ async fn apply(cx: &mut Ctx<'_>, inv: &Invoice, s: &SessionInvoiceStatus) -> Res
                     "KSeF ma już tę fakturę (te same bajty) jako {orig_number} z sesji {orig_session}"
                 );
                 let a = acceptance(&orig_number, &s.reference_number, &s.status.description, upo, Some(note));
-                record::accepted(db, inv, a).await?;
+                record::accepted(&cx.engine.st, inv, a).await?;
                 return Ok(());
             }
         }
@@ -224,15 +224,15 @@ async fn apply(cx: &mut Ctx<'_>, inv: &Invoice, s: &SessionInvoiceStatus) -> Res
     match s.failure_class() {
         Some(ErrorClass::Transient) => {
             let why = format!("KSeF: {code} {description}; {}", reasons::rejection(code));
-            record::requeue(db, inv, cx.engine.retry_at(0, None), &why, true).await?;
+            record::requeue(&cx.engine.st, inv, cx.engine.retry_at(0, None), &why, true).await?;
         }
         Some(ErrorClass::Credential) => {
             let why = format!("KSeF: {code} {description}");
-            record::requeue(db, inv, ids::now(), &why, false).await?;
+            record::requeue(&cx.engine.st, inv, ids::now(), &why, false).await?;
             record::pause_client(db, &inv.client_id, &reasons::credential_pause(&why)).await?;
             return Err(TurnError::Setup("client paused: KSeF refused its permissions".into()));
         }
-        _ => record::rejected(db, inv, code, &description).await?,
+        _ => record::rejected(&cx.engine.st, inv, code, &description).await?,
     }
     Ok(())
 }

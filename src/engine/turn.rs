@@ -42,6 +42,7 @@ pub async fn run(engine: &Engine, client_id: &str) {
     if let Err(e) = engine.st.db.tx(move |c| lease::release(c, &cid, &holder)).await {
         tracing::warn!(client.id = %client_id, error = %e, "Could not release a sender lease; it expires by itself");
     }
+    engine.st.metrics.count_turn(outcome_label(&outcome));
     match outcome {
         Ok(()) => engine.turn_finished(client_id, false, None),
         Err((ctx, e)) => {
@@ -88,6 +89,20 @@ async fn take_lease(engine: &Engine, client_id: &str, ttl: Duration) -> Option<L
 }
 
 type TurnFailure = (Option<Arc<ClientCtx>>, TurnError);
+
+/// The `outcome` label of the turn counter.
+fn outcome_label(outcome: &Result<(), TurnFailure>) -> &'static str {
+    match outcome {
+        Ok(()) => "ok",
+        Err((_, TurnError::Ksef(e))) => match e.class() {
+            ErrorClass::RateLimited { .. } => "rate_limited",
+            ErrorClass::Credential => "credential",
+            ErrorClass::Transient => "transient",
+            ErrorClass::Permanent => "other",
+        },
+        Err(_) => "other",
+    }
+}
 
 async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), TurnFailure> {
     let cid = client_id.to_owned();

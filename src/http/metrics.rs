@@ -17,11 +17,21 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
+/// Labels of the senders' metrics: a fixed, small vocabulary (never a NIP or an id).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
+}
+
 /// The gateway's metrics registry.
 pub struct Metrics {
     registry: Mutex<Registry>,
     pub http_requests: Family<RequestLabels, Counter>,
     pub http_duration: Family<RequestLabels, Histogram>,
+    /// Invoices the senders moved: `accepted`, `rejected`, `requeued`.
+    pub sender_invoices: Family<OutcomeLabels, Counter>,
+    /// Sender turns by how they ended: `ok`, `transient`, `rate_limited`, `credential`, `other`.
+    pub sender_turns: Family<OutcomeLabels, Counter>,
 }
 
 impl Metrics {
@@ -33,7 +43,19 @@ impl Metrics {
         });
         registry.register("http_requests", "HTTP requests served", http_requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", http_duration.clone());
-        Self { registry: Mutex::new(registry), http_requests, http_duration }
+        let sender_invoices = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "sender_invoices",
+            "Invoices the senders moved, by outcome (accepted, rejected, requeued)",
+            sender_invoices.clone(),
+        );
+        let sender_turns = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "sender_turns",
+            "Sender turns by how they ended (ok, transient, rate_limited, credential, other)",
+            sender_turns.clone(),
+        );
+        Self { registry: Mutex::new(registry), http_requests, http_duration, sender_invoices, sender_turns }
     }
 
     /// The registry in Prometheus text exposition format.
@@ -45,6 +67,16 @@ impl Metrics {
             tracing::error!("Encoding metrics failed");
         }
         out
+    }
+}
+
+impl Metrics {
+    pub fn count_invoices(&self, outcome: &'static str, n: usize) {
+        self.sender_invoices.get_or_create(&OutcomeLabels { outcome }).inc_by(n as u64);
+    }
+
+    pub fn count_turn(&self, outcome: &'static str) {
+        self.sender_turns.get_or_create(&OutcomeLabels { outcome }).inc();
     }
 }
 

@@ -129,6 +129,9 @@ async fn engine_three_invoices_go_online_and_are_accepted(b: Backend) {
     assert_eq!((c.received, c.accepted, c.duplicates), (5, 5, 0));
     assert_eq!(rig.count_audit("send.invoice_accepted").await, 5);
     assert_eq!(rig.count_audit("send.invoice_registered").await, 5);
+    let metrics = rig.st.metrics.render();
+    assert!(metrics.contains("ksef_gateway_sender_invoices_total{outcome=\"accepted\"} 5"), "{metrics}");
+    assert!(metrics.contains("ksef_gateway_sender_turns_total{outcome=\"ok\"}"), "{metrics}");
     let first = rig.invoice(&ids[0]).await;
     assert!(first.session_reference.is_some() && first.invoice_reference.is_some());
     assert_eq!(first.ksef_status_code, Some(200));
