@@ -11,7 +11,7 @@ use super::context::{ClientCtx, Engine, OpenOnline};
 use super::limits::EndpointClass;
 use super::turn::Lease;
 use super::{record, TurnError};
-use crate::db::models::ksef_session::ONLINE;
+use crate::db::models::ksef_session::{KsefSession, ABANDONED, CLOSED, ONLINE};
 use crate::db::models::outbox::DueInvoice;
 use crate::db::models::Invoice;
 
@@ -163,4 +163,34 @@ async fn open_session(
         record::session_opened(&engine.st.db, &ctx.client_id, ONLINE, &session.reference_number, valid_until)
             .await?;
     Ok(OpenOnline { session, row_id, last_used: Instant::now() })
+}
+
+/// Online sessions a previous holder of the client's lease left open (it crashed, or lost the
+/// lease): closed now, so KSeF issues their collective UPO and no session stays open for hours.
+/// Runs inside a turn, so the lease guarantees nobody else is using them; the one this process
+/// keeps open for reuse is left alone. A close KSeF refuses (already closed or expired) settles
+/// the row too; an unknown outcome waits for the next turn.
+pub async fn close_orphans(engine: &Engine, ctx: &ClientCtx) -> Result<(), TurnError> {
+    let cid = ctx.client_id.clone();
+    let open = engine.st.db.run(move |c| KsefSession::open_online(c, &cid)).await?;
+    if open.is_empty() {
+        return Ok(());
+    }
+    let ours = ctx.online.lock().await.as_ref().map(|o| o.row_id.clone());
+    for orphan in open.into_iter().filter(|s| Some(&s.id) != ours.as_ref()) {
+        let Some(reference) = orphan.reference.clone() else { continue };
+        let token = ctx.access_token(&engine.limits).await?;
+        engine.limits.acquire(&ctx.nip, EndpointClass::OnlineSession).await;
+        let state = match ctx.ksef.close_online_session(&token, &reference).await {
+            Ok(()) => CLOSED,
+            Err(e) if super::batch::is_refused(&e) => ABANDONED,
+            Err(e) => {
+                tracing::info!(ksef.session = %reference, error = %e, "Closing an orphaned online session failed; next turn");
+                continue;
+            }
+        };
+        tracing::info!(ksef.session = %reference, state, "Orphaned online session settled");
+        record::session_state(&engine.st.db, &ctx.client_id, &orphan.id, state, None).await?;
+    }
+    Ok(())
 }

@@ -118,6 +118,7 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
     };
     let fail = |e: TurnError| (Some(ctx.clone()), e);
     super::sync::reconcile(engine, &ctx).await.map_err(fail)?;
+    super::online::close_orphans(engine, &ctx).await.map_err(fail)?;
     if engine.stopping() {
         return Ok(());
     }

@@ -65,6 +65,17 @@ impl KsefSession {
             .optional()?)
     }
 
+    /// The client's online sessions still recorded as open, oldest first.
+    pub fn open_online(conn: &mut AnyConn, client_id: &str) -> Result<Vec<Self>, DbError> {
+        Ok(ksef_sessions::table
+            .filter(ksef_sessions::client_id.eq(client_id))
+            .filter(ksef_sessions::kind.eq(ONLINE))
+            .filter(ksef_sessions::state.eq(OPEN))
+            .order(ksef_sessions::opened_at.asc())
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
     /// Adds `n` to the count of invoices put into the session.
     pub fn add_invoices(conn: &mut AnyConn, id: &str, n: i64) -> Result<(), DbError> {
         diesel::update(ksef_sessions::table.find(id))

@@ -257,6 +257,9 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
     assert_eq!(rig.invoice(&ids[0]).await.session_reference.as_deref(), Some(reference.as_str()));
     assert_ne!(rig.invoice(&ids[1]).await.session_reference.as_deref(), Some(reference.as_str()));
     assert_eq!(rig.count_audit("send.invoice_requeued").await, 1, "only the one KSeF did not have");
+    let r = reference.clone();
+    let orphan = rig.st.db.run(move |c| KsefSession::find_by_reference(c, &r)).await.unwrap().unwrap();
+    assert_eq!(orphan.state, "closed", "the dead process's online session is closed, not left open");
     rig.sim.stop().await;
 }
 
