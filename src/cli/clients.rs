@@ -5,6 +5,7 @@ use clap::Subcommand;
 use crate::config::Settings;
 use crate::domain::{KsefTarget, Nip, SendPolicy};
 use crate::server::{self, StartError};
+use crate::service::certificates::CertificateUse;
 use crate::service::clients::{add_client, NewClientInput};
 
 #[derive(Debug, Subcommand)]
@@ -36,12 +37,16 @@ pub enum ClientCommand {
         /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
         #[arg(long, value_name = "FILE")]
         key: std::path::PathBuf,
+        /// A KSeF certificate of type Offline: signs KOD II on invoices issued offline and is
+        /// kept beside the login credential (never used to log in).
+        #[arg(long)]
+        offline: bool,
     },
 }
 
 pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
     match cmd {
-        ClientCommand::Certificate { nip, cert, key } => {
+        ClientCommand::Certificate { nip, cert, key, offline } => {
             let nip = Nip::parse(nip).map_err(|e| StartError::Command(format!("--nip: {e}")))?;
             let cert_pem = std::fs::read_to_string(cert)?;
             let key_pem = secrecy::SecretString::from(std::fs::read_to_string(key)?);
@@ -51,12 +56,14 @@ pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
                 super::block_on(state.db.tx(move |c| crate::db::models::Client::find_by_nip(c, &nip_text)))??
                     .ok_or_else(|| StartError::Command(format!("no client with NIP {nip}")))?;
             let caller = crate::service::access::Caller::Operator;
+            let usage = if *offline { CertificateUse::Offline } else { CertificateUse::Authentication };
             let view = super::block_on(crate::service::clients::store_certificate(
-                &state, &caller, &client.id, &cert_pem, &key_pem,
+                &state, &caller, &client.id, usage, &cert_pem, &key_pem,
             ))?
             .map_err(|e| StartError::Command(e.to_string()))?;
             println!(
-                "stored the KSeF certificate {} for {} (valid until {}), sealed in the vault",
+                "stored the KSeF {}certificate {} for {} (valid until {}), sealed in the vault",
+                if *offline { "offline " } else { "" },
                 view.fingerprint,
                 nip,
                 view.valid_until.map(|t| t.to_string()).unwrap_or_default()

@@ -63,6 +63,8 @@ pub struct Schedule {
     pub next_poll: Instant,
     pub failures: u32,
     pub last_turn: Option<Instant>,
+    /// KSeF's Retry-After: no turn before this, whoever asks.
+    pub not_before: Instant,
 }
 
 pub struct Engine {
@@ -153,12 +155,15 @@ impl Engine {
         lock(&self.schedule).get(client_id).copied()
     }
 
-    /// A person asked for fresh statuses: the client's next poll (and turn) is due now.
+    /// A person asked for fresh statuses: the client's next poll (and turn) is due now, a
+    /// failure backoff cut short, but never before a 429's Retry-After (a turn would only sit
+    /// in the penalty box holding a sender slot).
     pub fn poll_now(&self, client_id: &str) {
         let now = Instant::now();
         if let Some(s) = lock(&self.schedule).get_mut(client_id) {
-            s.next_turn = s.next_turn.min(now);
-            s.next_poll = now;
+            let at = now.max(s.not_before);
+            s.next_turn = s.next_turn.min(at);
+            s.next_poll = at;
         }
     }
 
@@ -171,6 +176,7 @@ impl Engine {
             next_poll: now,
             failures: 0,
             last_turn: None,
+            not_before: now,
         });
         s.last_turn = Some(now);
         s.failures = if failed { s.failures.saturating_add(1) } else { 0 };
@@ -179,6 +185,7 @@ impl Engine {
         } else {
             Duration::ZERO
         };
+        s.not_before = now + extra_wait.unwrap_or_default();
         let wait = backoff.max(extra_wait.unwrap_or_default());
         s.next_turn = now + wait;
         s.next_poll = now + Duration::from_millis(self.cfg.status_poll_ms).max(wait);

@@ -167,23 +167,34 @@ async fn open_session(
 
 /// Online sessions a previous holder of the client's lease left open (it crashed, or lost the
 /// lease): closed now, so KSeF issues their collective UPO and no session stays open for hours.
-/// Runs inside a turn, so the lease guarantees nobody else is using them; the one this process
-/// keeps open for reuse is left alone. A close KSeF refuses (already closed or expired) settles
-/// the row too; an unknown outcome waits for the next turn.
-pub async fn close_orphans(engine: &Engine, ctx: &ClientCtx) -> Result<(), TurnError> {
+/// A session counts as orphaned only once unused for longer than any live sender keeps one
+/// (`online_session_idle_s`, after which its holder closes it itself) plus a lease lifetime, so
+/// a session another replica still reuses between its turns is left alone, and so is the one
+/// this process keeps. A close KSeF refuses (already closed or expired) settles the row too; an
+/// unknown outcome waits for the next turn.
+pub async fn close_orphans(engine: &Engine, ctx: &ClientCtx, lease: &Lease) -> Result<(), TurnError> {
     let cid = ctx.client_id.clone();
     let open = engine.st.db.run(move |c| KsefSession::open_online(c, &cid)).await?;
     if open.is_empty() {
         return Ok(());
     }
+    let unused_for = engine.cfg.online_session_idle_s + 2 * engine.cfg.lease_ttl_s;
+    let before = crate::db::models::ids::now()
+        - chrono::Duration::seconds(i64::try_from(unused_for).unwrap_or(i64::MAX));
     let ours = ctx.online.lock().await.as_ref().map(|o| o.row_id.clone());
-    for orphan in open.into_iter().filter(|s| Some(&s.id) != ours.as_ref()) {
+    let orphans = open.into_iter().filter(|s| Some(&s.id) != ours.as_ref() && s.updated_at < before);
+    for orphan in orphans {
         let Some(reference) = orphan.reference.clone() else { continue };
+        lease.check()?;
         let token = ctx.access_token(&engine.limits).await?;
         engine.limits.acquire(&ctx.nip, EndpointClass::OnlineSession).await;
         let state = match ctx.ksef.close_online_session(&token, &reference).await {
             Ok(()) => CLOSED,
             Err(e) if super::batch::is_refused(&e) => ABANDONED,
+            // The turn's error handling puts the NIP in the penalty box or pauses the client.
+            Err(e) if matches!(e.class(), ErrorClass::RateLimited { .. } | ErrorClass::Credential) => {
+                return Err(e.into())
+            }
             Err(e) => {
                 tracing::info!(ksef.session = %reference, error = %e, "Closing an orphaned online session failed; next turn");
                 continue;

@@ -31,11 +31,12 @@ struct Ctx<'a> {
     lists: HashMap<String, Vec<SessionInvoiceStatus>>,
 }
 
-pub async fn reconcile(engine: &Engine, client: &ClientCtx) -> Result<(), TurnError> {
+/// Returns whether there was anything in flight to ask KSeF about.
+pub async fn reconcile(engine: &Engine, client: &ClientCtx) -> Result<bool, TurnError> {
     let cid = client.client_id.clone();
     let in_flight = engine.st.db.run(move |c| Invoice::in_flight(c, &cid, MAX_IN_FLIGHT)).await?;
     if in_flight.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let mut by_session: BTreeMap<String, Vec<Invoice>> = BTreeMap::new();
     for inv in in_flight {
@@ -53,7 +54,7 @@ pub async fn reconcile(engine: &Engine, client: &ClientCtx) -> Result<(), TurnEr
     for (reference, invoices) in by_session {
         sync_session(&mut cx, &reference, invoices).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>) -> Result<(), TurnError> {
@@ -132,7 +133,9 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
     accept_all(cx, accepted).await
 }
 
-/// UPOs fetched side by side, acceptances written a few hundred per transaction.
+/// UPOs fetched side by side, acceptances written a few hundred per transaction. An invoice
+/// whose UPO cannot be fetched stays in flight for the next turn without holding back the
+/// others; a 429 or a refused credential stops the downloads (what was fetched is still written).
 async fn accept_all(cx: &Ctx<'_>, accepted: Vec<(Invoice, SessionInvoiceStatus)>) -> Result<(), TurnError> {
     const UPO_DOWNLOADS_AT_ONCE: usize = 16;
     const PER_TRANSACTION: usize = 250;
@@ -148,14 +151,29 @@ async fn accept_all(cx: &Ctx<'_>, accepted: Vec<(Invoice, SessionInvoiceStatus)>
         })
         .buffer_unordered(UPO_DOWNLOADS_AT_ONCE);
     let mut chunk = Vec::with_capacity(PER_TRANSACTION);
+    let mut failed: Option<TurnError> = None;
     while let Some(done) = downloads.next().await {
-        chunk.push(done?);
-        if chunk.len() == PER_TRANSACTION {
-            record::accepted_many(&cx.engine.st, std::mem::take(&mut chunk)).await?;
+        match done {
+            Ok(accepted) => {
+                chunk.push(accepted);
+                if chunk.len() == PER_TRANSACTION {
+                    record::accepted_many(&cx.engine.st, std::mem::take(&mut chunk)).await?;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "A UPO could not be fetched; the invoice stays in flight for the next turn");
+                let stop = matches!(&e, TurnError::Ksef(k)
+                    if matches!(k.class(), ErrorClass::RateLimited { .. } | ErrorClass::Credential));
+                failed.get_or_insert(e);
+                if stop {
+                    break;
+                }
+            }
         }
     }
+    drop(downloads);
     record::accepted_many(&cx.engine.st, chunk).await?;
-    Ok(())
+    failed.map_or(Ok(()), Err)
 }
 
 impl Ctx<'_> {

@@ -117,8 +117,8 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
         return Ok(());
     };
     let fail = |e: TurnError| (Some(ctx.clone()), e);
-    super::sync::reconcile(engine, &ctx).await.map_err(fail)?;
-    super::online::close_orphans(engine, &ctx).await.map_err(fail)?;
+    let asked_ksef = super::sync::reconcile(engine, &ctx).await.map_err(fail)?;
+    super::online::close_orphans(engine, &ctx, lease).await.map_err(fail)?;
     if engine.stopping() {
         return Ok(());
     }
@@ -131,8 +131,9 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
         .await
         .map_err(|e| fail(e.into()))?;
     if due.is_empty() {
-        // A turn runs when something is in flight or due: here the in-flight poll got answers.
-        engine.st.availability.record_success(&ctx.environment);
+        if asked_ksef {
+            engine.st.availability.record_success(&ctx.environment);
+        }
         return Ok(());
     }
     // Offline-issued invoices go with offlineMode, which a batch declares for all its invoices.

@@ -57,6 +57,12 @@ impl Availability {
         self.update(environment, |h| h.latarnia = Some(status));
     }
 
+    /// Latarnia did not answer: what it said before is no longer known to hold (an old
+    /// FAILURE must not stay on screen); the senders' own experience still speaks.
+    pub fn forget_latarnia(&self, environment: &str) {
+        self.update(environment, |h| h.latarnia = None);
+    }
+
     /// A sender turn could not reach KSeF (timeout, 5xx, connection refused).
     pub fn record_failure(&self, environment: &str) {
         self.update(environment, |h| {
@@ -142,7 +148,10 @@ pub async fn check_latarnia(st: &AppState) {
             Ok(status) => st.availability.record_latarnia(&environment, status),
             // No Latarnia for this environment (DEMO), or it does not answer: the senders'
             // experience still speaks.
-            Err(e) => tracing::debug!(environment = %environment, error = %e, "Latarnia not consulted"),
+            Err(e) => {
+                tracing::debug!(environment = %environment, error = %e, "Latarnia not consulted");
+                st.availability.forget_latarnia(&environment);
+            }
         }
     }
 }
@@ -186,6 +195,15 @@ mod tests {
         assert_eq!((n.kind, n.offline_mode), ("brak-odpowiedzi", OfflineMode::Offline24));
         assert!(n.since.is_some());
         a.record_success("test");
+        assert_eq!(a.notice("test"), None);
+    }
+
+    #[test]
+    fn a_latarnia_that_stops_answering_does_not_keep_an_old_failure_on_screen() {
+        let a = Availability::default();
+        a.record_latarnia("test", status(r#"{"status":"FAILURE","messages":[]}"#));
+        assert!(a.notice("test").is_some());
+        a.forget_latarnia("test");
         assert_eq!(a.notice("test"), None);
     }
 

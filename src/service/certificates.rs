@@ -10,6 +10,27 @@ use crate::error::AppError;
 
 /// The credential kind of a KSeF certificate with its private key.
 pub const KSEF_CERTIFICATE: &str = "ksef_certificate";
+/// The credential kind of a KSeF certificate of type `Offline`: it signs KOD II of invoices
+/// issued offline and is never used to log in (KSeF forbids mixing the two types).
+pub const KSEF_OFFLINE_CERTIFICATE: &str = "ksef_offline_certificate";
+
+/// What a stored KSeF certificate is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateUse {
+    /// Logging in to KSeF (XAdES), instead of a KSeF token.
+    Authentication,
+    /// Signing KOD II on invoices issued offline.
+    Offline,
+}
+
+impl CertificateUse {
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Authentication => KSEF_CERTIFICATE,
+            Self::Offline => KSEF_OFFLINE_CERTIFICATE,
+        }
+    }
+}
 
 /// What is sealed: the certificate and the private key, DER, Base64.
 #[derive(Serialize, Deserialize)]
@@ -78,8 +99,8 @@ pub fn parse(certificate_pem: &str, private_key_pem: &str) -> Result<ParsedCerti
     })
 }
 
-/// The credential KSeF's XAdES login needs, from the opened secret.
-pub fn to_credential(opened: &SecretBox<Vec<u8>>) -> Result<ksef_client::Credential, AppError> {
+/// The certificate (DER) and its signing key, from the opened secret.
+fn open(opened: &SecretBox<Vec<u8>>) -> Result<(Vec<u8>, ksef_client::signing::SigningKey), AppError> {
     let sealed: SealedCertificate =
         serde_json::from_slice(opened.expose_secret()).map_err(|e| AppError::Internal(e.into()))?;
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -87,5 +108,21 @@ pub fn to_credential(opened: &SecretBox<Vec<u8>>) -> Result<ksef_client::Credent
     let key_der = b64.decode(&sealed.private_key_der).map_err(|e| AppError::Internal(e.into()))?;
     let key =
         ksef_client::signing::SigningKey::from_der(&key_der).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((der, key))
+}
+
+/// The credential KSeF's XAdES login needs, from the opened secret.
+pub fn to_credential(opened: &SecretBox<Vec<u8>>) -> Result<ksef_client::Credential, AppError> {
+    let (der, key) = open(opened)?;
     Ok(ksef_client::Credential::Certificate { der, key })
+}
+
+/// The serial number (upper-case hex, as KOD II carries it) and the signing key of an opened
+/// offline certificate.
+pub fn to_offline_signer(
+    opened: &SecretBox<Vec<u8>>,
+) -> Result<(String, ksef_client::signing::SigningKey), AppError> {
+    let (der, key) = open(opened)?;
+    let cert = x509_cert::Certificate::from_der(&der).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((hex::encode_upper(cert.tbs_certificate.serial_number.as_bytes()), key))
 }

@@ -249,16 +249,20 @@ pub async fn replace_token(
 
 /// Stores a KSeF certificate with its private key (PEM) as the client's credential; from then
 /// on the client authenticates with it (XAdES) instead of its KSeF token.
+/// With [`CertificateUse::Offline`] it is stored beside the login credential, to sign KOD II.
+///
+/// [`CertificateUse::Offline`]: crate::service::certificates::CertificateUse::Offline
 pub async fn store_certificate(
     st: &AppState,
     caller: &crate::service::access::Caller,
     client_id: &str,
+    usage: crate::service::certificates::CertificateUse,
     certificate_pem: &str,
     private_key_pem: &SecretString,
 ) -> Result<CredentialView, AppError> {
     let parsed = crate::service::certificates::parse(certificate_pem, private_key_pem.expose_secret())?;
     let secret = NewSecret {
-        kind: crate::service::certificates::KSEF_CERTIFICATE,
+        kind: usage.kind(),
         fingerprint: fingerprint(&parsed.certificate_der),
         valid_until: Some(parsed.not_after),
     };
@@ -273,7 +277,8 @@ struct NewSecret {
 }
 
 /// Seals a credential for the client, makes it the active one of its kind (retiring the
-/// previous one), lets a paused client send again, and records it in the audit trail.
+/// previous one), lets a paused client send again (a login credential), and records it in the
+/// audit trail. Answers the stored credential's health.
 async fn store_secret(
     st: &AppState,
     caller: &crate::service::access::Caller,
@@ -307,7 +312,11 @@ async fn store_secret(
                     created_at: ids::now(),
                 },
             )?;
-            Client::clear_pause(conn, &client.id)?;
+            // A new login credential is what a paused sender waits for; an offline certificate
+            // does not log in, so it changes nothing there.
+            if meta.kind != crate::service::certificates::KSEF_OFFLINE_CERTIFICATE {
+                Client::clear_pause(conn, &client.id)?;
+            }
             audit::record(
                 conn,
                 audit::AuditEntry {
@@ -318,7 +327,7 @@ async fn store_secret(
                     payload: serde_json::json!({"kind": meta.kind, "fingerprint": meta.fingerprint, "valid_until": meta.valid_until}),
                 },
             )?;
-            let stored = Credential::find_preferred(conn, &client.id)?.ok_or(AppError::NotFound)?;
+            let stored = Credential::find_active(conn, &client.id, meta.kind)?.ok_or(AppError::NotFound)?;
             Ok::<_, AppError>(CredentialView::from(&stored))
         })
         .await

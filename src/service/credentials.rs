@@ -21,7 +21,11 @@ pub enum CredentialHealth {
 }
 
 /// Opens a stored credential's secret from the vault. Never logged, never returned by a route.
-fn open_sealed(st: &AppState, client: &Client, cred: &Credential) -> Result<SecretBox<Vec<u8>>, AppError> {
+pub(crate) fn open_sealed(
+    st: &AppState,
+    client: &Client,
+    cred: &Credential,
+) -> Result<SecretBox<Vec<u8>>, AppError> {
     let sealed = Sealed {
         key_version: u32::try_from(cred.key_version).map_err(|e| AppError::Internal(e.into()))?,
         nonce: cred.nonce.clone(),

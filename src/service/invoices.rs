@@ -244,6 +244,41 @@ pub async fn qr_link(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoic
     Ok((inv, link))
 }
 
+/// KOD II of an invoice issued offline, when the client has a KSeF certificate of type Offline:
+/// the certificate verification link signed with its key, as KSeF specifies (caption
+/// `CERTYFIKAT`). None for an invoice not issued offline or a client without such a certificate.
+pub async fn certificate_link(st: &AppState, caller: &Caller, id: &str) -> Result<Option<String>, AppError> {
+    use crate::db::models::Credential;
+    use crate::service::certificates::{self, KSEF_OFFLINE_CERTIFICATE};
+    let (caller, id) = (caller.clone(), id.to_owned());
+    let found = st
+        .db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            let inv = Invoice::get(conn, &scope, &id)?;
+            if !inv.offline_mode {
+                return Ok::<_, AppError>(None);
+            }
+            let client = Client::get(conn, &inv.client_id)?;
+            let cred = Credential::find_active(conn, &client.id, KSEF_OFFLINE_CERTIFICATE)?;
+            Ok(cred.map(|c| (inv, client, c)))
+        })
+        .await?;
+    let Some((inv, client, cred)) = found else { return Ok(None) };
+    let Some(seller_nip) = inv.seller_nip.as_deref() else { return Ok(None) };
+    let opened = crate::service::credentials::open_sealed(st, &client, &cred)?;
+    let (serial, key) = certificates::to_offline_signer(&opened)?;
+    let ksef = crate::ksef::client_for(&client.ksef_environment).map_err(|e| AppError::Internal(e.into()))?;
+    let context = ksef_client::ContextIdentifier::nip(&client.nip);
+    let link = ksef_client::qr::CertificateLink {
+        context: &context,
+        seller_nip,
+        certificate_serial: &serial,
+        invoice_hash: &inv.sha256,
+    };
+    Ok(Some(link.sign(&ksef.qr_base(), &key)))
+}
+
 /// The caption KSeF prescribes under KOD I: the KSeF number once assigned, `OFFLINE` for an
 /// invoice issued in an offline mode; None while the invoice is neither (not yet printable).
 pub fn qr_label(inv: &Invoice) -> Option<String> {

@@ -390,7 +390,6 @@ impl Invoice {
     }
 }
 
-/// Appends one timeline entry.
 /// Appends timeline entries; on PostgreSQL as multi-row statements (one round trip per 500).
 pub fn add_events(conn: &mut AnyConn, events: &[NewInvoiceEvent<'_>]) -> Result<(), DbError> {
     let AnyConn::Pg(pg) = conn else {
@@ -405,6 +404,7 @@ pub fn add_events(conn: &mut AnyConn, events: &[NewInvoiceEvent<'_>]) -> Result<
     Ok(())
 }
 
+/// Appends one timeline entry.
 pub fn add_event(
     conn: &mut AnyConn,
     invoice_id: &str,

@@ -94,7 +94,6 @@ impl OutboxEntry {
             .optional()?)
     }
 
-    /// Sets the status (and the last error, when given) of an invoice's row.
     /// The same status for many invoices' rows (a batch moved or done at once), 500 per statement.
     pub fn set_status_many(conn: &mut AnyConn, invoice_ids: &[&str], status: &str) -> Result<(), DbError> {
         let now = super::ids::now();
@@ -106,6 +105,7 @@ impl OutboxEntry {
         Ok(())
     }
 
+    /// Sets the status (and the last error, when given) of an invoice's row.
     pub fn set_status(
         conn: &mut AnyConn,
         invoice_id: &str,

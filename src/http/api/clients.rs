@@ -204,12 +204,20 @@ async fn set_policy(
     Ok(HttpResponse::Ok().json(json!({"nip": client.nip, "send_policy": policy.as_str()})))
 }
 
-/// A KSeF token, or a KSeF certificate with its private key (PEM).
+/// A KSeF token, or a KSeF certificate with its private key (PEM); `offline: true` for a
+/// certificate of type Offline (signs KOD II, never logs in).
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum CredentialBody {
-    Token { ksef_token: SecretString },
-    Certificate { certificate_pem: String, private_key_pem: SecretString },
+    Token {
+        ksef_token: SecretString,
+    },
+    Certificate {
+        certificate_pem: String,
+        private_key_pem: SecretString,
+        #[serde(default)]
+        offline: bool,
+    },
 }
 
 /// `PUT /api/v1/clients/{nip}/credential`: store a new KSeF token or certificate, then check it
@@ -221,13 +229,29 @@ async fn put_credential(
     nip: web::Path<String>,
     body: web::Json<CredentialBody>,
 ) -> Result<HttpResponse, AppError> {
+    use crate::service::certificates::CertificateUse;
     let client = visible(&st, &caller, &nip).await?;
     match body.into_inner() {
         CredentialBody::Token { ksef_token } => {
             client_svc::replace_token(&st, &caller, &client.id, ksef_token).await?
         }
-        CredentialBody::Certificate { certificate_pem, private_key_pem } => {
-            client_svc::store_certificate(&st, &caller, &client.id, &certificate_pem, &private_key_pem)
+        CredentialBody::Certificate { certificate_pem, private_key_pem, offline: true } => {
+            let usage = CertificateUse::Offline;
+            let view = client_svc::store_certificate(
+                &st,
+                &caller,
+                &client.id,
+                usage,
+                &certificate_pem,
+                &private_key_pem,
+            )
+            .await?;
+            // It never logs in, so there is nothing to check against KSeF.
+            return Ok(HttpResponse::Ok().json(json!({"offline_certificate": view})));
+        }
+        CredentialBody::Certificate { certificate_pem, private_key_pem, offline: false } => {
+            let usage = CertificateUse::Authentication;
+            client_svc::store_certificate(&st, &caller, &client.id, usage, &certificate_pem, &private_key_pem)
                 .await?
         }
     };

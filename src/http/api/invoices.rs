@@ -195,8 +195,9 @@ async fn upo(
         .body(bytes))
 }
 
-/// `GET /api/v1/invoices/{id}/qr`: the KOD I verification link, as JSON, or as an SVG image
-/// when asked with `Accept: image/svg+xml`.
+/// `GET /api/v1/invoices/{id}/qr`: the KOD I verification link (and KOD II, the signed
+/// certificate link, for an invoice issued offline by a client with an offline certificate), as
+/// JSON, or KOD I as an SVG image when asked with `Accept: image/svg+xml`.
 #[get("/invoices/{id}/qr")]
 async fn qr(
     st: web::Data<AppState>,
@@ -215,7 +216,9 @@ async fn qr(
             .content_type("image/svg+xml")
             .body(crate::http::qr_svg::render(&link)?));
     }
+    let kod2 = invoices::certificate_link(&st, &caller, &id).await?;
     Ok(HttpResponse::Ok().json(json!({
         "kod1": link, "label": crate::service::invoices::qr_label(&inv), "ksef_number": inv.ksef_number,
+        "kod2": kod2, "kod2_label": kod2.as_ref().map(|_| "CERTYFIKAT"),
     })))
 }

@@ -18,7 +18,7 @@ use crate::service::panel_views;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(invoice_page).service(qr_image).service(approve);
+    cfg.service(invoice_page).service(qr_image).service(certificate_qr_image).service(approve);
 }
 
 struct Step {
@@ -42,6 +42,8 @@ struct InvoicePage {
     /// The end of the legal deadline of an offline invoice, in Warsaw time.
     offline_deadline: Option<String>,
     has_qr: bool,
+    /// KOD II is printed too (offline invoice, client with an offline certificate).
+    has_kod2: bool,
     has_upo: bool,
     can_approve: bool,
 }
@@ -92,6 +94,7 @@ async fn invoice_page(
         offline_deadline: inv.offline_deadline.map(when),
         qr_label: inv.ksef_number.clone().unwrap_or_else(|| "OFFLINE".to_owned()),
         has_qr: state != Some(InvoiceState::Invalid) && inv.seller_nip.is_some() && inv.issue_date.is_some(),
+        has_kod2: invoices::certificate_link(&st, &me.caller, &inv.id).await?.is_some(),
         has_upo: state == Some(InvoiceState::Accepted),
         can_approve,
         client,
@@ -109,6 +112,21 @@ async fn qr_image(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
     let (_, link) = invoices::qr_link(&st, &me.caller, &id).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-store"))
+        .body(crate::http::qr_svg::render(&link)?))
+}
+
+/// `GET /faktury/{id}/kod-qr-certyfikat.svg`: KOD II as an image; 404 when the invoice has none.
+#[get("/faktury/{id}/kod-qr-certyfikat.svg")]
+async fn certificate_qr_image(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PanelError> {
+    let link =
+        invoices::certificate_link(&st, &me.caller, &id).await?.ok_or(crate::error::AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-store"))

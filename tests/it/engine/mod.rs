@@ -34,7 +34,63 @@ both_backends!(
     engine_kill_9_at_random_points_never_sends_twice,
     engine_status_refresh_on_demand_polls_now,
     engine_correction_is_linked_and_sent_the_same_way,
+    engine_offline_invoice_gets_kod_ii_signed_with_the_offline_certificate,
 );
+
+/// An invoice issued offline by a client with a KSeF certificate of type Offline carries KOD II:
+/// the certificate link KSeF specifies, signed with that certificate's key (verified here with
+/// the certificate). The offline certificate never replaces the login credential.
+async fn engine_offline_invoice_gets_kod_ii_signed_with_the_offline_certificate(b: Backend) {
+    use ksef_gateway::offline::OfflineMode;
+    use ksef_gateway::service::access::Caller;
+    use ksef_gateway::service::certificates::CertificateUse;
+    use ksef_gateway::service::clients::store_certificate;
+    use ksef_gateway::service::decisions::{decide_send, SendRequest};
+    use ksef_gateway::service::invoices::certificate_link;
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(43), true).await;
+    let (cert, key) = seal_pem(&client.nip, 1);
+    let view = store_certificate(
+        &rig.st,
+        &Caller::Operator,
+        &client.id,
+        CertificateUse::Offline,
+        &cert,
+        &SecretString::from(key),
+    )
+    .await
+    .unwrap();
+    assert_eq!(view.kind, "ksef_offline_certificate");
+    let ids = rig.invoices(&client, 2, "kod2").await;
+    let (offline, online) = (ids[0].clone(), ids[1].clone());
+    for (id, mode) in [(&offline, Some(OfflineMode::Offline24)), (&online, None)] {
+        let req = SendRequest { invoice_ids: vec![id.clone()], offline: mode, source_ip: None };
+        decide_send(&rig.st, &Caller::Operator, req).await.unwrap();
+    }
+    assert_eq!(
+        certificate_link(&rig.st, &Caller::Operator, &online).await.unwrap(),
+        None,
+        "online: KOD I only"
+    );
+    let link = certificate_link(&rig.st, &Caller::Operator, &offline).await.unwrap().unwrap();
+    let inv = rig.invoice(&offline).await;
+    let (signed, signature) = link.rsplit_once('/').unwrap();
+    let signed = signed.split_once("://").unwrap().1;
+    let hash = ksef_client::crypto::sha256_b64url(
+        &rig.st.db.run(move |c| ksef_gateway::db::models::Invoice::document(c, &inv.id)).await.unwrap(),
+    );
+    assert!(signed.contains(&format!("/certificate/Nip/{0}/{0}/", client.nip)), "{link}");
+    assert!(signed.ends_with(&hash), "KOD II carries the invoice hash: {link}");
+    let der = pem::parse(&cert).unwrap().into_contents();
+    ksef_client::qr::verify_certificate_link_signature(signed, signature, &der).unwrap();
+
+    // Sending still logs in with the KSeF token, and the offline invoice is delivered.
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    rig.sim.stop().await;
+}
 
 const CORRECTION: &str =
     include_str!("../../../crates/ksef-client/tests/fixtures/examples/FA_3_Przyklad_2.xml");
@@ -222,7 +278,8 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
         .st
         .db
         .tx(move |c| {
-            let now = ids::now();
+            // Left by the dead process ten minutes ago.
+            let now = ids::now() - chrono::Duration::minutes(10);
             KsefSession::insert(
                 c,
                 &NewKsefSession {
@@ -415,6 +472,7 @@ fn seal_pem(nip: &str, valid_days: i64) -> (String, String) {
 /// certificate authenticates with XAdES, and its invoices are delivered; the key is sealed.
 async fn engine_sends_with_a_ksef_certificate(b: Backend) {
     use ksef_gateway::service::access::Caller;
+    use ksef_gateway::service::certificates::CertificateUse;
     use ksef_gateway::service::clients::store_certificate;
     use ksef_gateway::service::credentials::{check, CredentialHealth};
     let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
@@ -426,16 +484,23 @@ async fn engine_sends_with_a_ksef_certificate(b: Backend) {
         &rig.st,
         &Caller::Operator,
         &client.id,
+        CertificateUse::Authentication,
         &expired_cert,
         &SecretString::from(expired_key),
     )
     .await;
     assert!(refused.is_err(), "an expired certificate is refused");
     let (cert, key) = seal_pem(&nip, 1);
-    let view =
-        store_certificate(&rig.st, &Caller::Operator, &client.id, &cert, &SecretString::from(key.clone()))
-            .await
-            .unwrap();
+    let view = store_certificate(
+        &rig.st,
+        &Caller::Operator,
+        &client.id,
+        CertificateUse::Authentication,
+        &cert,
+        &SecretString::from(key.clone()),
+    )
+    .await
+    .unwrap();
     assert_eq!(view.kind, "ksef_certificate");
     assert!(view.valid_until.is_some() && view.sunset.is_none());
     assert_eq!(check(&rig.st, &client).await.unwrap(), CredentialHealth::Ok);
