@@ -108,6 +108,21 @@ fn the_demo_runs_with_an_office_in_every_state() {
     for s in wanted {
         assert!(states.contains(s), "no {s} invoice in the demo: {states:?}");
     }
+    // The invoice issued offline carries KOD II, signed with the bakery's offline certificate.
+    let (_, body) = get(port, "/api/v1/invoices?limit=1000", Some(&cookie));
+    let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let offline = listed["invoices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["number"].as_str().is_some_and(|n| n.starts_with("FV/7/")))
+        .unwrap();
+    let (code, qr) =
+        get(port, &format!("/api/v1/invoices/{}/qr", offline["id"].as_str().unwrap()), Some(&cookie));
+    assert_eq!(code, 200, "{qr}");
+    let qr: serde_json::Value = serde_json::from_str(&qr).unwrap();
+    assert!(qr["kod2"].as_str().is_some_and(|l| l.contains("/certificate/Nip/5260250274/")), "{qr}");
+    assert_eq!(qr["kod2_label"], "CERTYFIKAT");
     let (code, page) = get(port, "/", Some(&cookie));
     assert_eq!(code, 200);
     assert!(page.contains("Piekarnia"), "the panel's dashboard lists the demo clients");

@@ -95,6 +95,8 @@ pub async fn seed(
         .replace("<P_2>", "<P_2X>")
         .into_bytes();
     upload(st, &assistant, &bakery, broken).await?;
+    // Issued offline; the bakery has a KSeF offline certificate, so it carries KOD II too.
+    super::certificate::seed_offline(st, &bakery, "5260250274").await?;
     let offline =
         upload(st, &accountant, &bakery, demo_invoice("5260250274", &format!("FV/7/{year}"))).await?;
     send(st, &accountant, vec![offline], Some(OfflineMode::Offline24)).await?;

@@ -1,6 +1,7 @@
 //! `ksef-gateway demo`: the gateway on SQLite with the embedded KSeF simulator and a demo office,
 //! ready to look at. Each feature shows up here as it lands.
 
+mod certificate;
 mod invoices;
 mod outside;
 mod people;
@@ -147,6 +148,8 @@ fn print_banner(
         Some(key) => println!("  API key of Sklep Internetowy Kowalski (submit, read, send; shown once):\n    {key}"),
         None => println!("  API key of Sklep Internetowy Kowalski: created at the first start (delete ./data/demo for a new one)"),
     }
+    println!("  to look at: Piekarnia's FV/7 (issued offline: KOD I + KOD II, legal deadline), FV/8 (rejected,");
+    println!("    440 duplicate), Hurtownia's HB/1 (awaits a second person's approval), \"Statusy w KSeF\" on a client");
     println!("Press Ctrl-C to stop.");
     Ok(())
 }
