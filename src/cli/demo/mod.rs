@@ -148,7 +148,9 @@ fn print_banner(
         Some(key) => println!("  API key of Sklep Internetowy Kowalski (submit, read, send; shown once):\n    {key}"),
         None => println!("  API key of Sklep Internetowy Kowalski: created at the first start (delete ./data/demo for a new one)"),
     }
-    println!("  to look at: Piekarnia's FV/7 (issued offline: KOD I + KOD II, legal deadline), FV/8 (rejected,");
+    println!(
+        "  to look at: Piekarnia's FV/7 (issued offline: KOD I + KOD II, legal deadline), FV/8 (rejected,"
+    );
     println!("    440 duplicate), Hurtownia's HB/1 (awaits a second person's approval), \"Statusy w KSeF\" on a client");
     println!("Press Ctrl-C to stop.");
     Ok(())

@@ -33,7 +33,7 @@ pub async fn engine_kill_9_at_random_points_never_sends_twice(b: Backend) {
     let client = rig.client(&nip(40), true).await;
     let ids = rig.invoices(&client, INVOICES, "kill").await;
     rig.decide(&client, &ids, false).await;
-    let config = write_config(&rig.st.settings, rig.db.dir.path());
+    let config = write_config(&rig.st.settings, rig.db.dir.path(), "gateway");
     let log = rig.db.dir.path().join("gateway.log");
 
     let seed = std::env::var("KSEF_GW_KILL_SEED")
@@ -90,11 +90,12 @@ pub async fn engine_kill_9_at_random_points_never_sends_twice(b: Backend) {
     rig.sim.stop().await;
 }
 
-/// The test's settings as the child's configuration file (same database, data dir, master key).
-fn write_config(settings: &Settings, dir: &Path) -> PathBuf {
+/// The test's settings as a child's configuration file `<name>.toml` (same database, data dir,
+/// master key; a port of its own).
+fn write_config(settings: &Settings, dir: &Path, name: &str) -> PathBuf {
     let mut s = settings.clone();
     s.server.listen = free_port();
-    let path = dir.join("gateway.toml");
+    let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, toml::to_string(&s).unwrap()).unwrap();
     path
 }
@@ -134,4 +135,74 @@ impl SplitMix {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
+}
+
+/// Two `serve` processes on one PostgreSQL database share six clients' work (each may run one
+/// sender at a time, so neither can take everything): every invoice accepted exactly once,
+/// and both processes uploaded. SQLite is a one-process database, so only PostgreSQL runs it.
+pub async fn engine_two_serve_processes_share_one_database(b: Backend) {
+    const CLIENTS: u32 = 6;
+    const EACH: usize = 150;
+    if b == Backend::Sqlite {
+        eprintln!("skipped: SQLite is a one-process database");
+        return;
+    }
+    let Some(rig) = Rig::with(b, SimulatorConfig::default(), |mut s| {
+        s.sender.max_concurrent = 1;
+        s
+    })
+    .await
+    else {
+        return;
+    };
+    let mut all = Vec::new();
+    for i in 0..CLIENTS {
+        let client = rig.client(&nip(50 + i), true).await;
+        let ids = rig.invoices(&client, EACH, "two").await;
+        all.push((client, ids));
+    }
+    let dir = rig.db.dir.path();
+    let logs = [dir.join("first.log"), dir.join("second.log")];
+    let mut gateways = Vec::new();
+    for (name, log) in ["first", "second"].into_iter().zip(&logs) {
+        gateways.push(spawn(&write_config(&rig.st.settings, dir, name), log));
+    }
+    // Both senders are up before there is any work.
+    let start = Instant::now();
+    while !logs
+        .iter()
+        .all(|l| std::fs::read_to_string(l).unwrap_or_default().contains("Sending engine started"))
+    {
+        assert!(start.elapsed() < Duration::from_secs(60), "the gateways did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (client, ids) in &all {
+        rig.decide(client, ids, false).await;
+    }
+    let total = (CLIENTS as usize * EACH) as i64;
+    let start = Instant::now();
+    while rig.count_state("accepted").await < total {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "not all accepted; logs:\n{}\n{}",
+            tail(&logs[0]),
+            tail(&logs[1])
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for g in &mut gateways {
+        g.kill().unwrap();
+        g.wait().unwrap();
+    }
+    let counters = rig.sim.counters();
+    for (client, ids) in &all {
+        let c = counters.per_nip[&client.nip].clone();
+        let n = ids.len() as u64;
+        assert_eq!((c.received, c.accepted, c.duplicates), (n, n, 0), "{}: {c:?}", client.nip);
+    }
+    for log in &logs {
+        let text = std::fs::read_to_string(log).unwrap();
+        assert!(text.contains("Uploading a batch"), "each process did part of the work:\n{text}");
+    }
+    rig.sim.stop().await;
 }
