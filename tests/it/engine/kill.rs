@@ -21,9 +21,13 @@ const KILLS: usize = 6;
 const LEASE_TTL_S: u64 = 3;
 
 pub async fn engine_kill_9_at_random_points_never_sends_twice(b: Backend) {
-    let Some(rig) = Rig::with(b, SimulatorConfig::default(), |mut s| {
+    // Batches of 250 and a KSeF that takes 300 ms per batch stretch the send over several
+    // seconds of sessions opened, uploaded, processed and accepted, for the kills to land in.
+    let sim = SimulatorConfig { processing_delay: Duration::from_millis(300), ..SimulatorConfig::default() };
+    let Some(rig) = Rig::with(b, sim, |mut s| {
         // A dead process's lease must expire quickly for the next one to take over.
         s.sender.lease_ttl_s = LEASE_TTL_S;
+        s.sender.max_invoices_per_turn = 250;
         s
     })
     .await
@@ -51,7 +55,7 @@ pub async fn engine_kill_9_at_random_points_never_sends_twice(b: Backend) {
         // After a kill the dead process's lease must expire before the next one starts work,
         // so the kill point is drawn from the time it actually works.
         let lease_wait = if round == 0 { 0 } else { LEASE_TTL_S * 1_000 };
-        let after = Duration::from_millis(lease_wait + 100 + rng.next() % 3_000);
+        let after = Duration::from_millis(lease_wait + 100 + rng.next() % 2_500);
         tokio::time::sleep(after).await;
         assert!(gateway.try_wait().unwrap().is_none(), "the gateway died by itself; log:\n{}", tail(&log));
         gateway.kill().unwrap();
