@@ -25,6 +25,22 @@ pub async fn state_counts(
         .await
 }
 
+/// Invoices issued offline that are not in KSeF yet and whose legal deadline ends within
+/// `within` (or has passed), soonest first, with their client's NIP: the dashboard warns.
+pub async fn offline_due(
+    st: &AppState,
+    caller: &Caller,
+    within: chrono::Duration,
+) -> Result<Vec<(Invoice, String)>, AppError> {
+    let caller = caller.clone();
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            Ok(Invoice::offline_due(conn, &scope, crate::db::models::ids::now() + within, 100)?)
+        })
+        .await
+}
+
 /// The e-mail addresses behind `user:<id>` actor labels (other labels are left out). The
 /// caller passes labels from a timeline it was allowed to read.
 pub async fn actor_emails(st: &AppState, labels: Vec<String>) -> Result<HashMap<String, String>, AppError> {

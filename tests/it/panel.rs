@@ -172,7 +172,57 @@ both_backends!(
     panel_send_goes_through_confirmation,
     panel_access_keys_policy_and_four_eyes,
     panel_explains_a_ksef_outage_and_offers_offline,
+    panel_warns_about_offline_deadlines,
 );
+
+/// The dashboard lists offline invoices whose deadline for reaching KSeF is near or past, and
+/// only the caller's: a foreign client's overdue invoice stays invisible.
+async fn panel_warns_about_offline_deadlines(b: Backend) {
+    use ksef_gateway::db::models::{ids, ClientScope, Invoice};
+    use ksef_gateway::offline::OfflineMode;
+    use ksef_gateway::service::decisions::{decide_send, SendRequest};
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    let foreign = seed(&st).await;
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let s = open_session(&app).await;
+    let calm = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
+    assert!(!calm.contains("terminy-offline"), "nothing offline yet");
+
+    let sample = std::fs::read(SAMPLE).unwrap();
+    let up = test::call_service(
+        &app,
+        post_file(&s.cookie, &format!("/klienci/{SELLER_NIP}/wgraj"), &s.csrf, "a.xml", &sample),
+    )
+    .await;
+    assert_eq!(up.status(), 200);
+    let invoices =
+        ksef_gateway::service::invoices::list(&st, &Caller::Operator, Default::default()).await.unwrap();
+    let mine = invoices.iter().find(|i| i.nip == SELLER_NIP).unwrap().id.clone();
+    let req = SendRequest {
+        invoice_ids: vec![mine.clone()],
+        offline: Some(OfflineMode::Offline24),
+        source_ip: None,
+    };
+    decide_send(&st, &Caller::Operator, req).await.unwrap();
+    // The foreign client's invoice (the sample under another NIP) is put offline directly.
+    let f = foreign.clone();
+    st.db
+        .tx(move |c| Invoice::transition(c, &f, &["invalid", "draft"], "offline", "user:test", None))
+        .await
+        .unwrap();
+    // Both were issued offline long ago: their deadlines passed an hour ago.
+    let passed = ids::now() - chrono::Duration::hours(1);
+    for id in [mine.clone(), foreign.clone()] {
+        st.db.tx(move |c| Invoice::mark_offline(c, &id, passed)).await.unwrap();
+    }
+    let dash = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
+    assert!(dash.contains("terminy-offline") && dash.contains(&format!("/faktury/{mine}")), "{dash}");
+    assert!(dash.contains("termin minął"), "{dash}");
+    assert!(!dash.contains(&foreign), "a foreign client's invoice is never listed");
+    let inv = st.db.tx(move |c| Invoice::get(c, &ClientScope::All, &mine)).await.unwrap();
+    assert_eq!(inv.state, "offline");
+}
 
 /// Latarnia (here the simulator's) announces a total failure: the dashboard and the send
 /// confirmation explain it and offer the offline mode with the emergency deadline preselected;

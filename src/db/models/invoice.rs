@@ -230,6 +230,27 @@ impl Invoice {
         Ok(())
     }
 
+    /// Invoices issued offline and not yet in KSeF (waiting or on their way) whose legal
+    /// deadline ends before `before`, soonest first, with their client's NIP.
+    pub fn offline_due(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> Result<Vec<(Self, String)>, DbError> {
+        let query = invoices::table
+            .inner_join(clients::table)
+            .filter(invoices::offline_mode.eq(true))
+            .filter(invoices::state.eq_any(["offline", "sending"]))
+            .filter(invoices::offline_deadline.lt(before))
+            .into_boxed();
+        Ok(scoped!(query, scope)
+            .order(invoices::offline_deadline.asc())
+            .limit(limit)
+            .select((Self::as_select(), clients::nip))
+            .load(conn)?)
+    }
+
     /// The invoice with this id, if the scope lets the caller see it.
     pub fn find(conn: &mut AnyConn, scope: &ClientScope, id: &str) -> Result<Option<Self>, DbError> {
         let query = invoices::table.filter(invoices::id.eq(id)).into_boxed();

@@ -80,7 +80,20 @@ struct DashboardPage {
     clients: Vec<ClientRow>,
     total: Counts,
     notices: Vec<super::notice::KsefNotice>,
+    offline_due: Vec<OfflineDue>,
 }
+
+/// An invoice issued offline whose deadline for reaching KSeF is near or past.
+struct OfflineDue {
+    id: String,
+    nip: String,
+    number: String,
+    deadline: String,
+    passed: bool,
+}
+
+/// Deadlines within this window are shown on the dashboard.
+const DEADLINE_WARNING_HOURS: i64 = 36;
 
 fn row(c: ClientView, counts: Counts) -> ClientRow {
     ClientRow {
@@ -109,5 +122,18 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
         total.add(&counts);
         rows.push(row(c, counts));
     }
-    ok(&DashboardPage { layout: Layout::for_user("Pulpit", &me), clients: rows, total, notices })
+    let now = crate::db::models::ids::now();
+    let offline_due =
+        panel_views::offline_due(&st, &me.caller, chrono::Duration::hours(DEADLINE_WARNING_HOURS))
+            .await?
+            .into_iter()
+            .map(|(inv, nip)| OfflineDue {
+                passed: inv.offline_deadline.is_some_and(|d| d < now),
+                deadline: inv.offline_deadline.map(when).unwrap_or_default(),
+                number: inv.number.unwrap_or_else(|| "(bez numeru)".into()),
+                id: inv.id,
+                nip,
+            })
+            .collect();
+    ok(&DashboardPage { layout: Layout::for_user("Pulpit", &me), clients: rows, total, notices, offline_due })
 }
