@@ -161,6 +161,28 @@ fn post_file(cookie: &str, uri: &str, csrf: &str, name: &str, bytes: &[u8]) -> a
         .to_request()
 }
 
+/// Uploads the official sample for the seller through the panel as the session's user, and
+/// returns it as the invoice list shows it.
+async fn upload_sample<S>(
+    app: &S,
+    s: &Session,
+    st: &AppState,
+) -> ksef_gateway::service::invoices::InvoiceSummary
+where
+    S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let sample = std::fs::read(SAMPLE).unwrap();
+    let up = test::call_service(
+        app,
+        post_file(&s.cookie, &format!("/klienci/{SELLER_NIP}/wgraj"), &s.csrf, "a.xml", &sample),
+    )
+    .await;
+    assert_eq!(up.status(), 200);
+    let invoices =
+        ksef_gateway::service::invoices::list(st, &Caller::Operator, Default::default()).await.unwrap();
+    invoices.into_iter().find(|i| i.nip == SELLER_NIP).unwrap()
+}
+
 fn location(resp: &ServiceResponse) -> &str {
     resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
@@ -189,16 +211,7 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     let calm = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
     assert!(!calm.contains("terminy-offline"), "nothing offline yet");
 
-    let sample = std::fs::read(SAMPLE).unwrap();
-    let up = test::call_service(
-        &app,
-        post_file(&s.cookie, &format!("/klienci/{SELLER_NIP}/wgraj"), &s.csrf, "a.xml", &sample),
-    )
-    .await;
-    assert_eq!(up.status(), 200);
-    let invoices =
-        ksef_gateway::service::invoices::list(&st, &Caller::Operator, Default::default()).await.unwrap();
-    let mine = invoices.iter().find(|i| i.nip == SELLER_NIP).unwrap().id.clone();
+    let mine = upload_sample(&app, &s, &st).await.id;
     let req = SendRequest {
         invoice_ids: vec![mine.clone()],
         offline: Some(OfflineMode::Offline24),
@@ -251,16 +264,7 @@ async fn panel_explains_a_ksef_outage_and_offers_offline(b: Backend) {
         body(test::call_service(&app, get(&s.cookie, &format!("/klienci/{SELLER_NIP}"))).await).await;
     assert!(client_page.contains("ksef-notice"), "{client_page}");
 
-    let sample = std::fs::read(SAMPLE).unwrap();
-    let up = test::call_service(
-        &app,
-        post_file(&s.cookie, &format!("/klienci/{SELLER_NIP}/wgraj"), &s.csrf, "a.xml", &sample),
-    )
-    .await;
-    assert_eq!(up.status(), 200);
-    let invoices =
-        ksef_gateway::service::invoices::list(&st, &Caller::Operator, Default::default()).await.unwrap();
-    let mine = invoices.iter().find(|i| i.nip == SELLER_NIP).unwrap();
+    let mine = &upload_sample(&app, &s, &st).await;
     let send = format!("/klienci/{SELLER_NIP}/wyslij");
     let online = body(
         test::call_service(
@@ -465,16 +469,7 @@ async fn panel_send_goes_through_confirmation(b: Backend) {
     seed(&st).await;
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let s = open_session(&app).await;
-    let sample = std::fs::read(SAMPLE).unwrap();
-    let up = test::call_service(
-        &app,
-        post_file(&s.cookie, &format!("/klienci/{SELLER_NIP}/wgraj"), &s.csrf, "a.xml", &sample),
-    )
-    .await;
-    assert_eq!(up.status(), 200);
-    let invoices =
-        ksef_gateway::service::invoices::list(&st, &Caller::Operator, Default::default()).await.unwrap();
-    let mine = invoices.iter().find(|i| i.nip == SELLER_NIP).unwrap();
+    let mine = &upload_sample(&app, &s, &st).await;
 
     let send = format!("/klienci/{SELLER_NIP}/wyslij");
     let confirm = test::call_service(
