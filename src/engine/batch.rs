@@ -41,7 +41,7 @@ async fn send_one(
     let docs = engine
         .st
         .db
-        .run(move |c| ids_for_read.iter().map(|id| Invoice::document(c, id)).collect::<Result<Vec<_>, _>>())
+        .run(move |c| Invoice::documents(c, &ids_for_read))
         .await?;
     let files: Vec<BatchInvoice> = invoice_ids
         .iter()

@@ -91,8 +91,12 @@ pub async fn decide_send(
             let mut unique = req.invoice_ids.clone();
             unique.sort();
             unique.dedup();
-            for id in &unique {
-                let inv = Invoice::get(conn, &scope, id)?;
+            let found = Invoice::find_many(conn, &scope, &unique)?;
+            if found.len() != unique.len() {
+                // One of them does not exist or is foreign: the same answer as for one invoice.
+                return Err(AppError::NotFound);
+            }
+            for inv in found {
                 by_client.entry(inv.client_id.clone()).or_default().push(inv);
             }
             let mut out = Vec::new();
@@ -141,15 +145,14 @@ fn record_decision(
     let target = if req.offline.is_some() { InvoiceState::Offline } else { InvoiceState::Queued };
     let from = [InvoiceState::Draft.as_str(), InvoiceState::Approved.as_str()];
     let deadline = req.offline.map(offline_deadline);
-    for inv in invoices {
-        let note =
-            deadline.map(|d| format!("tryb offline, termin wysyłki do KSeF: {}", d.format("%Y-%m-%d %H:%M")));
-        if !Invoice::transition(conn, &inv.id, &from, target.as_str(), &caller.label(), note.as_deref())? {
-            return Err(AppError::Conflict(format!("invoice {} changed while deciding; try again", inv.id)));
-        }
-        if let Some(d) = deadline {
-            Invoice::mark_offline(conn, &inv.id, d)?;
-        }
+    let note =
+        deadline.map(|d| format!("tryb offline, termin wysyłki do KSeF: {}", d.format("%Y-%m-%d %H:%M")));
+    if !Invoice::transition_all(conn, invoices, &from, target.as_str(), &caller.label(), note.as_deref())? {
+        return Err(AppError::Conflict("an invoice changed while deciding; try again".into()));
+    }
+    if let Some(d) = deadline {
+        let all: Vec<&str> = ids.iter().map(String::as_str).collect();
+        Invoice::mark_all_offline(conn, &all, d)?;
     }
     audit::record(
         conn,

@@ -29,12 +29,13 @@ impl SendDecision {
     /// Stores the decision and one pending outbox entry per invoice, due now.
     pub fn insert_with_outbox(conn: &mut AnyConn, row: &Self, invoice_ids: &[String]) -> Result<(), DbError> {
         diesel::insert_into(send_decisions::table).values(row).execute(conn)?;
-        // One statement per row: the multi-backend connection has no batch insert, and the
-        // statement is prepared once and reused, so this stays fast inside one transaction.
-        for invoice_id in invoice_ids {
-            diesel::insert_into(outbox::table)
-                .values((
-                    outbox::id.eq(super::ids::new_id()),
+        let ids: Vec<String> = invoice_ids.iter().map(|_| super::ids::new_id()).collect();
+        let rows: Vec<_> = invoice_ids
+            .iter()
+            .zip(&ids)
+            .map(|(invoice_id, id)| {
+                (
+                    outbox::id.eq(id),
                     outbox::invoice_id.eq(invoice_id),
                     outbox::client_id.eq(&row.client_id),
                     outbox::decision_id.eq(&row.id),
@@ -43,8 +44,22 @@ impl SendDecision {
                     outbox::next_attempt_at.eq(row.created_at),
                     outbox::created_at.eq(row.created_at),
                     outbox::updated_at.eq(row.created_at),
-                ))
-                .execute(conn)?;
+                )
+            })
+            .collect();
+        match conn {
+            // On PostgreSQL each statement is a network round trip: 500 rows per statement.
+            AnyConn::Pg(pg) => {
+                for chunk in rows.chunks(500) {
+                    diesel::insert_into(outbox::table).values(chunk).execute(pg)?;
+                }
+            }
+            // SQLite runs in-process: one prepared statement per row is already cheap.
+            _ => {
+                for r in rows {
+                    diesel::insert_into(outbox::table).values(r).execute(conn)?;
+                }
+            }
         }
         Ok(())
     }

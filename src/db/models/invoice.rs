@@ -257,6 +257,57 @@ impl Invoice {
         Ok(scoped!(query, scope).select(Self::as_select()).first(conn).optional()?)
     }
 
+    /// The invoices with these ids that the scope lets the caller see (500 per query), in no
+    /// particular order; a missing or foreign id is simply absent.
+    pub fn find_many(conn: &mut AnyConn, scope: &ClientScope, ids: &[String]) -> Result<Vec<Self>, DbError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let query = invoices::table.filter(invoices::id.eq_any(chunk)).into_boxed();
+            out.extend(scoped!(query, scope).select(Self::as_select()).load(conn)?);
+        }
+        Ok(out)
+    }
+
+    /// Moves every one of `invoices` from one of the `from` states to `to`, one UPDATE each and
+    /// the timeline entries as multi-row inserts. False, with the entries not written, as soon
+    /// as one is no longer in `from` (someone changed it meanwhile): the caller rolls back.
+    pub fn transition_all(
+        conn: &mut AnyConn,
+        invoices: &[Invoice],
+        from: &[&str],
+        to: &str,
+        actor: &str,
+        note: Option<&str>,
+    ) -> Result<bool, DbError> {
+        let now = super::ids::now();
+        for inv in invoices {
+            let changed = diesel::update(
+                invoices::table.filter(invoices::id.eq(&inv.id)).filter(invoices::state.eq_any(from)),
+            )
+            .set((invoices::state.eq(to), invoices::updated_at.eq(now)))
+            .execute(conn)?;
+            if changed == 0 {
+                return Ok(false);
+            }
+        }
+        let event_ids: Vec<String> = invoices.iter().map(|_| super::ids::new_id()).collect();
+        let events: Vec<NewInvoiceEvent<'_>> = invoices
+            .iter()
+            .zip(&event_ids)
+            .map(|(inv, id)| NewInvoiceEvent {
+                id,
+                invoice_id: &inv.id,
+                client_id: &inv.client_id,
+                at: now,
+                state: to,
+                actor,
+                note,
+            })
+            .collect();
+        add_events(conn, &events)?;
+        Ok(true)
+    }
+
     /// Like [`Invoice::find`], with a missing (or foreign) invoice as `NotFound`.
     pub fn get(conn: &mut AnyConn, scope: &ClientScope, id: &str) -> Result<Self, DbError> {
         Self::find(conn, scope, id)?.ok_or(DbError::NotFound)
@@ -297,6 +348,20 @@ impl Invoice {
             .group_by(invoices::state)
             .select((invoices::state, diesel::dsl::count_star()))
             .load(conn)?)
+    }
+
+    /// The exact bytes of many invoices, in the order of `ids` (500 per query); a missing one
+    /// is `NotFound`. The caller has already found the invoices in its scope.
+    pub fn documents(conn: &mut AnyConn, ids: &[String]) -> Result<Vec<Vec<u8>>, DbError> {
+        let mut by_id = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows: Vec<(String, Vec<u8>)> = invoice_documents::table
+                .filter(invoice_documents::invoice_id.eq_any(chunk))
+                .select((invoice_documents::invoice_id, invoice_documents::xml))
+                .load(conn)?;
+            by_id.extend(rows);
+        }
+        ids.iter().map(|id| by_id.remove(id).ok_or(DbError::NotFound)).collect()
     }
 
     /// The exact bytes of an invoice (the caller has already found the invoice in its scope).
@@ -384,9 +449,20 @@ impl Invoice {
 
     /// Marks an invoice as issued offline, with the legal deadline for sending it to KSeF.
     pub fn mark_offline(conn: &mut AnyConn, id: &str, deadline: NaiveDateTime) -> Result<(), DbError> {
-        diesel::update(invoices::table.find(id))
-            .set((invoices::offline_mode.eq(true), invoices::offline_deadline.eq(Some(deadline))))
-            .execute(conn)?;
+        Self::mark_all_offline(conn, &[id], deadline)
+    }
+
+    /// [`Invoice::mark_offline`] for many invoices of one decision, 500 per statement.
+    pub fn mark_all_offline(
+        conn: &mut AnyConn,
+        ids: &[&str],
+        deadline: NaiveDateTime,
+    ) -> Result<(), DbError> {
+        for chunk in ids.chunks(500) {
+            diesel::update(invoices::table.filter(invoices::id.eq_any(chunk)))
+                .set((invoices::offline_mode.eq(true), invoices::offline_deadline.eq(Some(deadline))))
+                .execute(conn)?;
+        }
         Ok(())
     }
 
