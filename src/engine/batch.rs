@@ -38,11 +38,7 @@ async fn send_one(
     let offline = group.first().is_some_and(|d| d.offline);
     let invoice_ids: Vec<String> = group.iter().map(|d| d.invoice.id.clone()).collect();
     let ids_for_read = invoice_ids.clone();
-    let docs = engine
-        .st
-        .db
-        .run(move |c| Invoice::documents(c, &ids_for_read))
-        .await?;
+    let docs = engine.st.db.run(move |c| Invoice::documents(c, &ids_for_read)).await?;
     let files: Vec<BatchInvoice> = invoice_ids
         .iter()
         .zip(docs)

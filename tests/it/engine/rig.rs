@@ -1,18 +1,19 @@
 //! Test rig for the sending engine: a database, the embedded simulator over real HTTP, clients
-//! with simulator tokens, official sample invoices made unique, and decisions recorded the way
-//! the decision service records them (a stand-in until that service lands on main).
+//! with simulator tokens, official sample invoices made unique, and decisions recorded through
+//! the decision service.
 
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use ksef_gateway::config::Settings;
-use ksef_gateway::db::models::SendDecision;
 use ksef_gateway::db::models::{ids, Client, Invoice, NewInvoice};
 use ksef_gateway::db::schema::{audit_events, upos};
 use ksef_gateway::db::DbError;
 use ksef_gateway::domain::{KsefTarget, Nip, SendPolicy};
-use ksef_gateway::service::audit::{self, AuditActor, AuditEntry};
+use ksef_gateway::offline::OfflineMode;
+use ksef_gateway::service::access::Caller;
 use ksef_gateway::service::clients::{add_client, NewClientInput};
+use ksef_gateway::service::decisions::{decide_send, SendRequest};
 use ksef_gateway::state::AppState;
 use ksef_simulator::{RunningSimulator, SimulatorConfig};
 use secrecy::SecretString;
@@ -113,50 +114,15 @@ impl Rig {
         out
     }
 
-    /// Records a decision to send as the decision service does (its storage call, without the
-    /// permission and policy checks that the service's own tests cover).
-    pub async fn decide(&self, client: &Client, invoice_ids: &[String], offline: bool) {
-        let (cid, ids_) = (client.id.clone(), invoice_ids.to_vec());
-        self.st
-            .db
-            .tx(move |c| {
-                let now = ids::now();
-                let decision = ids::new_id();
-                let invoices: Vec<Invoice> = ids_
-                    .iter()
-                    .map(|id| Invoice::get(c, &ksef_gateway::db::models::ClientScope::All, id))
-                    .collect::<Result<_, _>>()?;
-                let hashes: Vec<&str> = invoices.iter().map(|i| i.sha256.as_str()).collect();
-                let row = SendDecision {
-                    id: decision.clone(),
-                    client_id: cid.clone(),
-                    actor_kind: "user".into(),
-                    actor_id: "test".into(),
-                    source_ip: None,
-                    policy: "manual".into(),
-                    offline,
-                    invoice_count: ids_.len() as i64,
-                    invoice_hashes: serde_json::to_string(&hashes).unwrap(),
-                    created_at: now,
-                };
-                SendDecision::insert_with_outbox(c, &row, &ids_)?;
-                for id in &ids_ {
-                    let to = if offline { "offline" } else { "queued" };
-                    assert!(Invoice::transition(c, id, &["draft", "approved"], to, "user:test", None)?);
-                }
-                audit::record(
-                    c,
-                    AuditEntry {
-                        actor: &AuditActor::User("test".into()),
-                        client_id: Some(&cid),
-                        action: "send.decided",
-                        subject: Some(&decision),
-                        payload: serde_json::json!({"invoice_hashes": hashes, "offline": offline}),
-                    },
-                )
-            })
-            .await
-            .unwrap();
+    /// Records a decision to send through the decision service, as the office's operator
+    /// (offline: the offline24 mode).
+    pub async fn decide(&self, _client: &Client, invoice_ids: &[String], offline: bool) {
+        let req = SendRequest {
+            invoice_ids: invoice_ids.to_vec(),
+            offline: offline.then_some(OfflineMode::Offline24),
+            source_ip: None,
+        };
+        decide_send(&self.st, &Caller::Operator, req).await.unwrap();
     }
 
     pub async fn invoice(&self, id: &str) -> Invoice {
