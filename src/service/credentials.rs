@@ -80,6 +80,13 @@ pub async fn open_credential(
     Ok(Some((cred, credential)))
 }
 
+/// [`check`] for the client with this id (after its credential was just replaced).
+pub async fn check_client(st: &AppState, client_id: &str) -> Result<CredentialHealth, AppError> {
+    let id = client_id.to_owned();
+    let client = st.db.tx(move |c| Client::get(c, &id)).await?;
+    check(st, &client).await
+}
+
 /// Authenticates to the client's KSeF with its stored token and records the result, with the
 /// permissions KSeF reports for the credential in the client's context.
 pub async fn check(st: &AppState, client: &Client) -> Result<CredentialHealth, AppError> {

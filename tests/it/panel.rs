@@ -195,7 +195,63 @@ both_backends!(
     panel_access_keys_policy_and_four_eyes,
     panel_explains_a_ksef_outage_and_offers_offline,
     panel_warns_about_offline_deadlines,
+    panel_replaces_a_paused_clients_credential,
 );
+
+/// An office admin replaces a paused client's KSeF token from the access page: a token KSeF
+/// accepts resumes the sender and shows the successful login; a too short one is refused in
+/// Polish; the token never appears on a page; an accountant without the credentials
+/// permission cannot do it.
+async fn panel_replaces_a_paused_clients_credential(b: Backend) {
+    use ksef_gateway::db::models::Client;
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let sim = ksef_simulator::start(ksef_simulator::SimulatorConfig::default(), listener).await.unwrap();
+    seed_at(&st, &sim.base_url()).await;
+    let admin = NewUserInput {
+        email: "szefowa@biuro.test".into(),
+        display_name: "Szefowa".into(),
+        role: Role::OfficeAdmin,
+        nip: None,
+    };
+    users::create_user(&st, &Caller::Operator, admin, SecretString::from(PASSWORD)).await.unwrap();
+    let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    let cid = client.id.clone();
+    st.db.tx(move |c| Client::set_paused(c, &cid, Some("KSeF odrzucił token (401)"))).await.unwrap();
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let s = open_session_as(&app, "szefowa@biuro.test", PASSWORD).await;
+    let page_uri = format!("/klienci/{SELLER_NIP}/dostepy");
+    let page = body(test::call_service(&app, get(&s.cookie, &page_uri)).await).await;
+    assert!(page.contains("id=\"wstrzymana\"") && page.contains("poswiadczenie-h"), "{page}");
+
+    let post = format!("/klienci/{SELLER_NIP}/poswiadczenie/token");
+    let short =
+        test::call_service(&app, post_form(&s.cookie, &post, &[("csrf", &s.csrf), ("token", "krotki")]))
+            .await;
+    assert_eq!(short.status(), 422);
+    let token = format!("20261202-EC-{SELLER_NIP}-NOWYTOKEN-01|nip-{SELLER_NIP}|fedcba9876543210");
+    sim.add_token(SELLER_NIP, &token, &["InvoiceWrite", "InvoiceRead"]);
+    let stored =
+        test::call_service(&app, post_form(&s.cookie, &post, &[("csrf", &s.csrf), ("token", &token)])).await;
+    assert_eq!(stored.status(), 303);
+    let page = body(test::call_service(&app, get(&s.cookie, &page_uri)).await).await;
+    assert!(!page.contains("id=\"wstrzymana\""), "the sender is resumed: {page}");
+    assert!(
+        !page.contains("jeszcze nie było") && !page.contains("blad-poswiadczenia"),
+        "KSeF accepted it: {page}"
+    );
+    assert!(!page.contains("fedcba9876543210"), "the token is never shown");
+    let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    assert_eq!(client.paused_reason, None);
+
+    let anna = open_session(&app).await;
+    let refused =
+        test::call_service(&app, post_form(&anna.cookie, &post, &[("csrf", &anna.csrf), ("token", &token)]))
+            .await;
+    assert_eq!(refused.status(), 403, "read, upload and send do not include the credential");
+    sim.stop().await;
+}
 
 /// The dashboard lists offline invoices whose deadline for reaching KSeF is near or past, and
 /// only the caller's: a foreign client's overdue invoice stays invisible.

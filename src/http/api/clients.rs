@@ -255,8 +255,7 @@ async fn put_credential(
                 .await?
         }
     };
-    let stored = st.db.tx(move |c| crate::db::models::Client::get(c, &client.id)).await?;
-    let health = crate::service::credentials::check(&st, &stored).await?;
+    let health = crate::service::credentials::check_client(&st, &client.id).await?;
     let view = client_svc::find_visible(&st, &caller, &nip).await?.credential;
     Ok(HttpResponse::Ok().json(serde_json::json!({"credential": view, "check": health.describe()})))
 }

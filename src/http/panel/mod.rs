@@ -10,6 +10,7 @@ mod access;
 mod assets;
 mod audit;
 mod client;
+mod credential;
 mod dashboard;
 mod error;
 mod forms;
@@ -45,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(client::routes)
         .configure(invoice::routes)
         .configure(access::routes)
+        .configure(credential::routes)
         .configure(audit::routes);
 }
 
