@@ -123,6 +123,7 @@ pub fn to_offline_signer(
     opened: &SecretBox<Vec<u8>>,
 ) -> Result<(String, ksef_client::signing::SigningKey), AppError> {
     let (der, key) = open(opened)?;
-    let cert = x509_cert::Certificate::from_der(&der).map_err(|e| AppError::Internal(e.into()))?;
-    Ok((hex::encode_upper(cert.tbs_certificate.serial_number.as_bytes()), key))
+    // The serial as KSeF knows it: without the 0x00 DER puts before a serial whose top bit is set.
+    let info = ksef_client::crypto::parse_certificate(&der).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((info.serial_hex, key))
 }

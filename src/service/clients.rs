@@ -312,9 +312,10 @@ async fn store_secret(
                     created_at: ids::now(),
                 },
             )?;
-            // A new login credential is what a paused sender waits for; an offline certificate
-            // does not log in, so it changes nothing there.
-            if meta.kind != crate::service::certificates::KSEF_OFFLINE_CERTIFICATE {
+            // A new login credential is what a paused sender waits for, but only the one the
+            // senders will log in with (a certificate wins over a token); an offline certificate
+            // never logs in.
+            if Credential::find_preferred(conn, &client.id)?.is_some_and(|c| c.id == id) {
                 Client::clear_pause(conn, &client.id)?;
             }
             audit::record(

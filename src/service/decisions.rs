@@ -91,7 +91,8 @@ pub async fn decide_send(
             let mut unique = req.invoice_ids.clone();
             unique.sort();
             unique.dedup();
-            let found = Invoice::find_many(conn, &scope, &unique)?;
+            let mut found = Invoice::find_many(conn, &scope, &unique)?;
+            found.sort_by(|a, b| a.id.cmp(&b.id));
             if found.len() != unique.len() {
                 // One of them does not exist or is foreign: the same answer as for one invoice.
                 return Err(AppError::NotFound);

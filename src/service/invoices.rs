@@ -260,7 +260,9 @@ pub async fn certificate_link(st: &AppState, caller: &Caller, id: &str) -> Resul
                 return Ok::<_, AppError>(None);
             }
             let client = Client::get(conn, &inv.client_id)?;
-            let cred = Credential::find_active(conn, &client.id, KSEF_OFFLINE_CERTIFICATE)?;
+            // An expired certificate signs nothing: the page then says KOD II is missing.
+            let cred = Credential::find_active(conn, &client.id, KSEF_OFFLINE_CERTIFICATE)?
+                .filter(|c| c.valid_until.is_none_or(|until| until > crate::db::models::ids::now()));
             Ok(cred.map(|c| (inv, client, c)))
         })
         .await?;

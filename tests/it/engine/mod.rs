@@ -50,7 +50,8 @@ async fn engine_offline_invoice_gets_kod_ii_signed_with_the_offline_certificate(
     use ksef_gateway::service::invoices::certificate_link;
     let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
     let client = rig.client(&nip(43), true).await;
-    let (cert, key) = seal_pem(&client.nip, 1);
+    // A serial whose top bit is set: DER stores it with a leading 0x00 that KOD II must not carry.
+    let (cert, key) = seal_pem_with_serial(&client.nip, 1, Some(&[0x9A, 0x01, 0x02, 0x03]));
     let view = store_certificate(
         &rig.st,
         &Caller::Operator,
@@ -80,7 +81,7 @@ async fn engine_offline_invoice_gets_kod_ii_signed_with_the_offline_certificate(
     let hash = ksef_client::crypto::sha256_b64url(
         &rig.st.db.run(move |c| ksef_gateway::db::models::Invoice::document(c, &inv.id)).await.unwrap(),
     );
-    assert!(signed.contains(&format!("/certificate/Nip/{0}/{0}/", client.nip)), "{link}");
+    assert!(signed.contains(&format!("/certificate/Nip/{0}/{0}/9A010203/", client.nip)), "{link}");
     assert!(signed.ends_with(&hash), "KOD II carries the invoice hash: {link}");
     let der = pem::parse(&cert).unwrap().into_contents();
     ksef_client::qr::verify_certificate_link_signature(signed, signature, &der).unwrap();
@@ -457,8 +458,14 @@ async fn engine_duplicate_of_our_own_bytes_counts_as_delivered(b: Backend) {
 
 /// A self-signed KSeF-style seal for `nip` (organizationIdentifier VATPL-nip), PEM.
 fn seal_pem(nip: &str, valid_days: i64) -> (String, String) {
+    seal_pem_with_serial(nip, valid_days, None)
+}
+
+/// [`seal_pem`] with a chosen serial number.
+fn seal_pem_with_serial(nip: &str, valid_days: i64, serial: Option<&[u8]>) -> (String, String) {
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::default();
+    params.serial_number = serial.map(rcgen::SerialNumber::from_slice);
     params.distinguished_name.push(rcgen::DnType::CommonName, "Pieczęć firmy");
     params.distinguished_name.push(rcgen::DnType::CustomDnType(vec![2, 5, 4, 97]), format!("VATPL-{nip}"));
     let now = rcgen::date_time_ymd(2026, 1, 1);
