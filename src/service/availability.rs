@@ -33,7 +33,7 @@ pub struct Availability {
 }
 
 /// Why KSeF is (or may be) unavailable, in the panel's words.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Notice {
     /// `awaria` (failure announced), `przerwa` (maintenance) or `brak-odpowiedzi` (our senders
     /// cannot reach KSeF, nothing announced).
@@ -44,6 +44,7 @@ pub struct Notice {
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     /// The offline mode that fits, preselected on the offline confirmation page.
+    #[serde(serialize_with = "mode_name")]
     pub offline_mode: OfflineMode,
 }
 
@@ -96,6 +97,10 @@ impl Availability {
             offline_mode: OfflineMode::Offline24,
         })
     }
+}
+
+fn mode_name<S: serde::Serializer>(mode: &OfflineMode, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(mode.as_str())
 }
 
 fn latarnia_notice(status: &LighthouseStatus) -> Option<Notice> {

@@ -319,6 +319,17 @@ async fn panel_explains_a_ksef_outage_and_offers_offline(b: Backend) {
     let client_page =
         body(test::call_service(&app, get(&s.cookie, &format!("/klienci/{SELLER_NIP}"))).await).await;
     assert!(client_page.contains("ksef-notice"), "{client_page}");
+    // The same through the API, for a client's own system.
+    let status_uri = format!("/api/v1/clients/{SELLER_NIP}/ksef-status");
+    let status: serde_json::Value =
+        test::read_body_json(test::call_service(&app, get(&s.cookie, &status_uri)).await).await;
+    assert_eq!(
+        (status["available"].as_bool(), status["notice"]["kind"].as_str()),
+        (Some(false), Some("awaria"))
+    );
+    assert_eq!(status["notice"]["offline_mode"], "emergency");
+    let foreign_status = format!("/api/v1/clients/{FOREIGN_NIP}/ksef-status");
+    assert_eq!(test::call_service(&app, get(&s.cookie, &foreign_status)).await.status(), 404);
 
     let mine = &upload_sample(&app, &s, &st).await;
     let send = format!("/klienci/{SELLER_NIP}/wyslij");
@@ -361,6 +372,9 @@ async fn panel_explains_a_ksef_outage_and_offers_offline(b: Backend) {
     check_latarnia(&st).await;
     let back = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
     assert!(!back.contains("ksef-notice"), "KSeF is back: {back}");
+    let status: serde_json::Value =
+        test::read_body_json(test::call_service(&app, get(&s.cookie, &status_uri)).await).await;
+    assert_eq!((status["available"].as_bool(), status["notice"].is_null()), (Some(true), true));
     sim.stop().await;
 }
 

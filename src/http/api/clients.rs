@@ -26,7 +26,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(revoke_key)
         .service(set_policy)
         .service(put_credential)
-        .service(refresh_statuses);
+        .service(refresh_statuses)
+        .service(ksef_status);
 }
 
 async fn visible(st: &AppState, caller: &Caller, nip: &str) -> Result<ClientView, AppError> {
@@ -271,4 +272,18 @@ async fn refresh_statuses(
     let client = visible(&st, &caller, &nip).await?;
     let refresh = crate::service::invoices::refresh_statuses(&st, &caller, &client.id).await?;
     Ok(HttpResponse::Accepted().json(refresh))
+}
+
+/// `GET /api/v1/clients/{nip}/ksef-status`: is the client's KSeF up, as the gateway knows it
+/// (Latarnia and its senders' experience); with the notice and the offline mode that fits when
+/// not, for a client system that has to decide whether to issue offline.
+#[get("/clients/{nip}/ksef-status")]
+async fn ksef_status(
+    st: web::Data<AppState>,
+    caller: Caller,
+    nip: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let client = visible(&st, &caller, &nip).await?;
+    let notice = st.availability.notice(&client.ksef_environment);
+    Ok(HttpResponse::Ok().json(json!({"nip": client.nip, "available": notice.is_none(), "notice": notice})))
 }
