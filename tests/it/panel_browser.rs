@@ -235,14 +235,34 @@ async fn panel_in_headless_chromium() {
     assert_eq!(b.text("#etykieta-qr").await, "OFFLINE", "no KSeF number yet");
     b.screenshot("invoice").await;
 
-    // Offline issuing: the confirmation page explains the mode; the browser itself will not
-    // submit it until the conscious-confirmation checkbox is ticked.
+    // "Statusy w KSeF": nothing of this client is in flight yet, and the page says so.
     b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
+    b.click("#statusy").await;
+    assert!(b.text("#statusy-info").await.contains("nie czeka na status"));
+
+    // Latarnia announces a failure of the client's KSeF: the notice is on the client page.
+    let environment = {
+        use ksef_gateway::db::models::Client;
+        st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap().ksef_environment
+    };
+    let failure = serde_json::from_value(json!({"status": "FAILURE", "messages": [{
+        "id": 1, "eventId": 1, "category": "FAILURE", "type": "FAILURE_START", "title": "Awaria KSeF",
+        "text": "Trwa usuwanie awarii.", "start": "2026-12-02T08:00:00Z", "end": "2026-12-02T16:00:00Z"}]}))
+    .unwrap();
+    st.availability.record_latarnia(&environment, failure);
+    b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
+    assert!(b.text("#ksef-awaria").await.contains("Trwa usuwanie awarii"));
+    b.screenshot("client-outage").await;
+
+    // Offline issuing: the confirmation page explains the mode (the emergency one preselected
+    // during the announced failure); the browser itself will not submit it until the
+    // conscious-confirmation checkbox is ticked.
     b.click("#faktury input[name='ids']").await;
     b.click("#offline").await;
     // Every read after a click first waits for an element only the next page has: the click
     // returns before the new page replaces the old one.
     b.find("#swiadomie").await;
+    assert!(b.source().await.contains("value=\"emergency\" checked"), "the mode that fits a failure");
     let explained = b.text("main").await;
     assert!(explained.contains("następnego dnia roboczego") && explained.contains(&sha), "{explained}");
     b.screenshot("offline").await;
