@@ -143,6 +143,36 @@ pub async fn registered(db: &Db, inv: &Invoice, invoice_reference: &str) -> Resu
     .await
 }
 
+/// A closed batch session KSeF is processing: its invoices still `sending` are registered (O)
+/// at once, their invoice references to come with the session's list. All or none: if one of
+/// them moved meanwhile, nothing is written and the next poll tries again.
+pub async fn registered_in_batch(st: &AppState, invoices: Vec<Invoice>) -> Result<(), DbError> {
+    if invoices.is_empty() {
+        return Ok(());
+    }
+    st.db
+        .tx(move |c| {
+            let note = "KSeF przetwarza sesję wsadową";
+            if !Invoice::transition_all(c, &invoices, &["sending"], "registered", ACTOR, Some(note))? {
+                return Err(DbError::Conflict(
+                    "an invoice of the batch changed while it was registered".into(),
+                ));
+            }
+            audit::record_many(
+                c,
+                invoices.iter().map(|inv| AuditEntry {
+                    actor: &AuditActor::System,
+                    client_id: Some(&inv.client_id),
+                    action: "send.invoice_registered",
+                    subject: Some(&inv.id),
+                    payload: json!({"sha256": inv.sha256, "session_reference": inv.session_reference,
+                        "invoice_reference": null}),
+                }),
+            )
+        })
+        .await
+}
+
 /// What an acceptance carries.
 pub struct Acceptance {
     pub ksef_number: String,

@@ -100,8 +100,11 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
         }
         processed = !status.is_pending();
         if !processed {
-            // Nothing to learn before processing ends; a 10 000-invoice list is ten calls of
-            // the 20-a-minute budget.
+            // KSeF has the closed batch and processes it: its invoices are registered (O) now,
+            // their references and KSeF numbers come with the list once processing ends (not
+            // listed before: a 10 000-invoice list is ten calls of the 20-a-minute budget).
+            let waiting: Vec<Invoice> = invoices.into_iter().filter(|i| i.state == "sending").collect();
+            record::registered_in_batch(&engine.st, waiting).await?;
             return Ok(());
         }
     }
