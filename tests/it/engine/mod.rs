@@ -198,7 +198,8 @@ async fn engine_three_invoices_go_online_and_are_accepted(b: Backend) {
 
 async fn engine_twelve_invoices_go_in_one_batch(b: Backend) {
     // KSeF takes a moment to process the batch: meanwhile its invoices show O, not W.
-    let sim = SimulatorConfig { processing_delay: Duration::from_millis(1_500), ..SimulatorConfig::default() };
+    let sim =
+        SimulatorConfig { processing_delay: Duration::from_millis(1_500), ..SimulatorConfig::default() };
     let Some(rig) = Rig::new(b, sim).await else { return };
     let client = rig.client(&nip(2), true).await;
     let ids = rig.invoices(&client, 12, "batch").await;
