@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use crate::db::models::invoice::{add_events, NewInvoiceEvent};
+use crate::db::models::invoice::add_timeline;
 use crate::db::models::ksef_session::{KsefSession, NewKsefSession};
 use crate::db::models::outbox::{self, OutboxEntry};
 use crate::db::models::upo::{NewUpo, Upo};
@@ -106,21 +106,9 @@ pub async fn mark_sending(
             }
         }
         let note = format!("sesja KSeF {reference}");
-        let event_ids: Vec<String> = moved.iter().map(|_| ids::new_id()).collect();
-        let events: Vec<NewInvoiceEvent<'_>> = moved
-            .iter()
-            .zip(&event_ids)
-            .map(|(id, event_id)| NewInvoiceEvent {
-                id: event_id,
-                invoice_id: id,
-                client_id: &client_id,
-                at: now,
-                state: "sending",
-                actor: ACTOR,
-                note: Some(&note),
-            })
-            .collect();
-        add_events(c, &events)?;
+        let entries: Vec<_> =
+            moved.iter().map(|id| (id.as_str(), client_id.as_str(), Some(note.as_str()))).collect();
+        add_timeline(c, &entries, now, "sending", ACTOR)?;
         let moved_refs: Vec<&str> = moved.iter().map(String::as_str).collect();
         OutboxEntry::set_status_many(c, &moved_refs, outbox::SENDING)?;
         KsefSession::add_invoices(c, &session_id, i64::try_from(moved.len()).unwrap_or(i64::MAX))?;
@@ -217,27 +205,19 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
                     },
                     None => None,
                 };
-                moved.push((inv, a, session_id, ids::new_id(), ids::new_id()));
+                moved.push((inv, a, session_id, ids::new_id()));
             }
             if moved.is_empty() {
                 return Ok::<_, DbError>(0);
             }
-            let events: Vec<NewInvoiceEvent<'_>> = moved
+            let entries: Vec<_> = moved
                 .iter()
-                .map(|(inv, a, _, event_id, _)| NewInvoiceEvent {
-                    id: event_id,
-                    invoice_id: &inv.id,
-                    client_id: &inv.client_id,
-                    at: now,
-                    state: "accepted",
-                    actor: ACTOR,
-                    note: a.note.as_deref(),
-                })
+                .map(|(inv, a, ..)| (inv.id.as_str(), inv.client_id.as_str(), a.note.as_deref()))
                 .collect();
-            add_events(c, &events)?;
+            add_timeline(c, &entries, now, "accepted", ACTOR)?;
             let upos: Vec<NewUpo<'_>> = moved
                 .iter()
-                .map(|(inv, a, session_id, _, upo_id)| NewUpo {
+                .map(|(inv, a, session_id, upo_id)| NewUpo {
                     id: upo_id,
                     client_id: &inv.client_id,
                     invoice_id: Some(&inv.id),

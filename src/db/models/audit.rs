@@ -53,22 +53,9 @@ impl AuditEvent {
             .optional()?)
     }
 
-    pub fn insert(conn: &mut AnyConn, row: &Self) -> Result<(), DbError> {
-        diesel::insert_into(audit_events::table).values(row).execute(conn)?;
-        Ok(())
-    }
-
     /// Inserts events in order; on PostgreSQL as multi-row statements (one round trip per 500).
     pub fn insert_many(conn: &mut AnyConn, rows: &[Self]) -> Result<(), DbError> {
-        let AnyConn::Pg(pg) = conn else {
-            for row in rows {
-                Self::insert(conn, row)?;
-            }
-            return Ok(());
-        };
-        for chunk in rows.chunks(500) {
-            diesel::insert_into(audit_events::table).values(chunk).execute(pg)?;
-        }
+        insert_rows!(conn, audit_events::table, rows, 500);
         Ok(())
     }
 

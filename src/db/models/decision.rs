@@ -47,20 +47,7 @@ impl SendDecision {
                 )
             })
             .collect();
-        match conn {
-            // On PostgreSQL each statement is a network round trip: 500 rows per statement.
-            AnyConn::Pg(pg) => {
-                for chunk in rows.chunks(500) {
-                    diesel::insert_into(outbox::table).values(chunk).execute(pg)?;
-                }
-            }
-            // SQLite runs in-process: one prepared statement per row is already cheap.
-            _ => {
-                for r in rows {
-                    diesel::insert_into(outbox::table).values(r).execute(conn)?;
-                }
-            }
-        }
+        insert_rows!(conn, outbox::table, rows, 500);
         Ok(())
     }
 

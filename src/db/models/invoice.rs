@@ -82,17 +82,16 @@ pub struct InvoiceEvent {
     pub note: Option<String>,
 }
 
-/// One entry of an invoice's timeline.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = invoice_events)]
-pub struct NewInvoiceEvent<'a> {
-    pub id: &'a str,
-    pub invoice_id: &'a str,
-    pub client_id: &'a str,
-    pub at: NaiveDateTime,
-    pub state: &'a str,
-    pub actor: &'a str,
-    pub note: Option<&'a str>,
+struct NewInvoiceEvent<'a> {
+    id: &'a str,
+    invoice_id: &'a str,
+    client_id: &'a str,
+    at: NaiveDateTime,
+    state: &'a str,
+    actor: &'a str,
+    note: Option<&'a str>,
 }
 
 /// Filters of the invoice list (all optional; the scope is not).
@@ -281,30 +280,13 @@ impl Invoice {
     ) -> Result<bool, DbError> {
         let now = super::ids::now();
         for inv in invoices {
-            let changed = diesel::update(
-                invoices::table.filter(invoices::id.eq(&inv.id)).filter(invoices::state.eq_any(from)),
-            )
-            .set((invoices::state.eq(to), invoices::updated_at.eq(now)))
-            .execute(conn)?;
-            if changed == 0 {
+            if !move_state(conn, &inv.id, from, to, now)? {
                 return Ok(false);
             }
         }
-        let event_ids: Vec<String> = invoices.iter().map(|_| super::ids::new_id()).collect();
-        let events: Vec<NewInvoiceEvent<'_>> = invoices
-            .iter()
-            .zip(&event_ids)
-            .map(|(inv, id)| NewInvoiceEvent {
-                id,
-                invoice_id: &inv.id,
-                client_id: &inv.client_id,
-                at: now,
-                state: to,
-                actor,
-                note,
-            })
-            .collect();
-        add_events(conn, &events)?;
+        let entries: Vec<_> =
+            invoices.iter().map(|inv| (inv.id.as_str(), inv.client_id.as_str(), note)).collect();
+        add_timeline(conn, &entries, now, to, actor)?;
         Ok(true)
     }
 
@@ -435,11 +417,7 @@ impl Invoice {
         note: Option<&str>,
     ) -> Result<bool, DbError> {
         let now = super::ids::now();
-        let changed =
-            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)))
-                .set((invoices::state.eq(to), invoices::updated_at.eq(now)))
-                .execute(conn)?;
-        if changed == 0 {
+        if !move_state(conn, id, from, to, now)? {
             return Ok(false);
         }
         let client_id: String = invoices::table.find(id).select(invoices::client_id).first(conn)?;
@@ -487,17 +465,46 @@ impl Invoice {
     }
 }
 
-/// Appends timeline entries; on PostgreSQL as multi-row statements (one round trip per 500).
-pub fn add_events(conn: &mut AnyConn, events: &[NewInvoiceEvent<'_>]) -> Result<(), DbError> {
-    let AnyConn::Pg(pg) = conn else {
-        for event in events {
-            diesel::insert_into(invoice_events::table).values(event).execute(conn)?;
-        }
-        return Ok(());
-    };
-    for chunk in events.chunks(500) {
-        diesel::insert_into(invoice_events::table).values(chunk).execute(pg)?;
-    }
+/// Sets the state of an invoice still in one of `from` (the guard that keeps two writers from
+/// both moving it); false when it no longer was.
+fn move_state(
+    conn: &mut AnyConn,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let changed =
+        diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)))
+            .set((invoices::state.eq(to), invoices::updated_at.eq(now)))
+            .execute(conn)?;
+    Ok(changed > 0)
+}
+
+/// Appends the same step to many invoices' timelines, each `(invoice id, client id, note)`;
+/// on PostgreSQL 500 entries per statement.
+pub fn add_timeline(
+    conn: &mut AnyConn,
+    entries: &[(&str, &str, Option<&str>)],
+    at: NaiveDateTime,
+    state: &str,
+    actor: &str,
+) -> Result<(), DbError> {
+    let ids: Vec<String> = entries.iter().map(|_| super::ids::new_id()).collect();
+    let events: Vec<NewInvoiceEvent<'_>> = entries
+        .iter()
+        .zip(&ids)
+        .map(|(&(invoice_id, client_id, note), id)| NewInvoiceEvent {
+            id,
+            invoice_id,
+            client_id,
+            at,
+            state,
+            actor,
+            note,
+        })
+        .collect();
+    insert_rows!(conn, invoice_events::table, events, 500);
     Ok(())
 }
 

@@ -1,3 +1,24 @@
+/// Inserts `rows` (a slice of insertable rows) into `table`: on PostgreSQL `chunk` rows per
+/// statement, since there every statement is a network round trip; on SQLite, which runs
+/// in-process and whose multi-backend connection has no batch insert, one prepared statement
+/// per row. Needs `diesel::prelude::*` and `AnyConn` in scope.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {
+        match $conn {
+            AnyConn::Pg(pg) => {
+                for chunk in $rows.chunks($chunk) {
+                    diesel::insert_into($table).values(chunk).execute(pg)?;
+                }
+            }
+            other => {
+                for row in $rows.iter() {
+                    diesel::insert_into($table).values(row).execute(other)?;
+                }
+            }
+        }
+    };
+}
+
 pub mod api_key;
 pub mod audit;
 pub mod client;

@@ -38,17 +38,6 @@ impl Invoice {
             .load(conn)?)
     }
 
-    /// Records the session an invoice is about to be uploaded in (before the upload).
-    pub fn set_session(conn: &mut AnyConn, id: &str, session_reference: &str) -> Result<(), DbError> {
-        diesel::update(invoices::table.find(id))
-            .set((
-                invoices::session_reference.eq(Some(session_reference)),
-                invoices::invoice_reference.eq(None::<String>),
-            ))
-            .execute(conn)?;
-        Ok(())
-    }
-
     /// Moves a waiting invoice into `sending` in a session, in one statement; false when it no
     /// longer waits (a person withdrew it). The caller writes the timeline entry.
     pub fn start_sending(

@@ -34,23 +34,10 @@ pub struct NewUpo<'a> {
 }
 
 impl Upo {
-    pub fn insert(conn: &mut AnyConn, row: &NewUpo<'_>) -> Result<(), DbError> {
-        diesel::insert_into(upos::table).values(row).execute(conn)?;
-        Ok(())
-    }
-
     /// Stores many UPOs (a processed batch); on PostgreSQL 100 per statement.
     pub fn insert_many(conn: &mut AnyConn, rows: &[NewUpo<'_>]) -> Result<(), DbError> {
-        let AnyConn::Pg(pg) = conn else {
-            for row in rows {
-                Self::insert(conn, row)?;
-            }
-            return Ok(());
-        };
         // A UPO is a few kilobytes: 100 keep a statement small.
-        for chunk in rows.chunks(100) {
-            diesel::insert_into(upos::table).values(chunk).execute(pg)?;
-        }
+        insert_rows!(conn, upos::table, rows, 100);
         Ok(())
     }
 

@@ -302,8 +302,7 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
                 },
             )?;
             for id in &ids2 {
-                assert!(Invoice::transition(c, id, &["queued"], "sending", "system:sender", None)?);
-                Invoice::set_session(c, id, &r)?;
+                assert!(Invoice::start_sending(c, id, &r, now)?);
                 OutboxEntry::set_status(c, id, outbox::SENDING, None)?;
             }
             Invoice::document(c, &ids2[0])
