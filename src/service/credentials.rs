@@ -54,9 +54,14 @@ pub async fn open_ksef_token(
     let Some(cred) = st.db.tx(move |c| Credential::find_active(c, &client_id, KSEF_TOKEN)).await? else {
         return Ok(None);
     };
-    let plain = open_sealed(st, client, &cred)?;
+    let token = token_of(&open_sealed(st, client, &cred)?)?;
+    Ok(Some((cred, token)))
+}
+
+/// A KSeF token from its opened secret.
+fn token_of(plain: &SecretBox<Vec<u8>>) -> Result<SecretString, AppError> {
     let token = String::from_utf8(plain.expose_secret().clone()).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(Some((cred, SecretString::from(token))))
+    Ok(SecretString::from(token))
 }
 
 /// The credential the client authenticates with: its KSeF certificate when it has one (tokens
@@ -73,9 +78,7 @@ pub async fn open_credential(
     let credential = if cred.kind == KSEF_CERTIFICATE {
         certificates::to_credential(&plain)?
     } else {
-        let token =
-            String::from_utf8(plain.expose_secret().clone()).map_err(|e| AppError::Internal(e.into()))?;
-        ksef_client::Credential::KsefToken(SecretString::from(token))
+        ksef_client::Credential::KsefToken(token_of(&plain)?)
     };
     Ok(Some((cred, credential)))
 }

@@ -244,19 +244,22 @@ pub async fn qr_link(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoic
     Ok((inv, link))
 }
 
-/// KOD II of an invoice issued offline, when the client has a KSeF certificate of type Offline:
-/// the certificate verification link signed with its key, as KSeF specifies (caption
-/// `CERTYFIKAT`). None for an invoice not issued offline or a client without such a certificate.
-pub async fn certificate_link(st: &AppState, caller: &Caller, id: &str) -> Result<Option<String>, AppError> {
+/// The invoice (seen through the caller's scope), its client and the offline certificate that
+/// signs its KOD II; None for an invoice not issued offline, without a seller NIP, or of a client
+/// without an unexpired certificate of type Offline. The database only: nothing opened or signed.
+async fn kod2_signer(
+    st: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Option<(Invoice, Client, crate::db::models::Credential)>, AppError> {
     use crate::db::models::Credential;
-    use crate::service::certificates::{self, KSEF_OFFLINE_CERTIFICATE};
+    use crate::service::certificates::KSEF_OFFLINE_CERTIFICATE;
     let (caller, id) = (caller.clone(), id.to_owned());
-    let found = st
-        .db
+    st.db
         .tx(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
             let inv = Invoice::get(conn, &scope, &id)?;
-            if !inv.offline_mode {
+            if !inv.offline_mode || inv.seller_nip.is_none() {
                 return Ok::<_, AppError>(None);
             }
             let client = Client::get(conn, &inv.client_id)?;
@@ -265,11 +268,22 @@ pub async fn certificate_link(st: &AppState, caller: &Caller, id: &str) -> Resul
                 .filter(|c| c.valid_until.is_none_or(|until| until > crate::db::models::ids::now()));
             Ok(cred.map(|c| (inv, client, c)))
         })
-        .await?;
-    let Some((inv, client, cred)) = found else { return Ok(None) };
-    let Some(seller_nip) = inv.seller_nip.as_deref() else { return Ok(None) };
+        .await
+}
+
+/// Whether the invoice carries KOD II (see [`certificate_link`]), without signing anything.
+pub async fn has_certificate_link(st: &AppState, caller: &Caller, id: &str) -> Result<bool, AppError> {
+    Ok(kod2_signer(st, caller, id).await?.is_some())
+}
+
+/// KOD II of an invoice issued offline, when the client has a KSeF certificate of type Offline:
+/// the certificate verification link signed with its key, as KSeF specifies (caption
+/// `CERTYFIKAT`). None for an invoice not issued offline or a client without such a certificate.
+pub async fn certificate_link(st: &AppState, caller: &Caller, id: &str) -> Result<Option<String>, AppError> {
+    let Some((inv, client, cred)) = kod2_signer(st, caller, id).await? else { return Ok(None) };
+    let seller_nip = inv.seller_nip.as_deref().unwrap_or_default();
     let opened = crate::service::credentials::open_sealed(st, &client, &cred)?;
-    let (serial, key) = certificates::to_offline_signer(&opened)?;
+    let (serial, key) = crate::service::certificates::to_offline_signer(&opened)?;
     let ksef = crate::ksef::client_for(&client.ksef_environment).map_err(|e| AppError::Internal(e.into()))?;
     let context = ksef_client::ContextIdentifier::nip(&client.nip);
     let link = ksef_client::qr::CertificateLink {

@@ -123,6 +123,14 @@ fn the_demo_runs_with_an_office_in_every_state() {
     let qr: serde_json::Value = serde_json::from_str(&qr).unwrap();
     assert!(qr["kod2"].as_str().is_some_and(|l| l.contains("/certificate/Nip/5260250274/")), "{qr}");
     assert_eq!(qr["kod2_label"], "CERTYFIKAT");
+    // And on the panel's invoice page, with its image.
+    let id = offline["id"].as_str().unwrap();
+    let (code, page) = get(port, &format!("/faktury/{id}"), Some(&cookie));
+    assert_eq!(code, 200);
+    assert!(page.contains("id=\"etykieta-kod2\""), "the invoice page shows KOD II: {page}");
+    let (code, svg) = get(port, &format!("/faktury/{id}/kod-qr-certyfikat.svg"), Some(&cookie));
+    assert_eq!(code, 200);
+    assert!(svg.contains("<svg"), "{svg}");
     let (code, page) = get(port, "/", Some(&cookie));
     assert_eq!(code, 200);
     assert!(page.contains("Piekarnia"), "the panel's dashboard lists the demo clients");

@@ -236,8 +236,8 @@ async fn put_credential(
         CredentialBody::Token { ksef_token } => {
             client_svc::replace_token(&st, &caller, &client.id, ksef_token).await?
         }
-        CredentialBody::Certificate { certificate_pem, private_key_pem, offline: true } => {
-            let usage = CertificateUse::Offline;
+        CredentialBody::Certificate { certificate_pem, private_key_pem, offline } => {
+            let usage = if offline { CertificateUse::Offline } else { CertificateUse::Authentication };
             let view = client_svc::store_certificate(
                 &st,
                 &caller,
@@ -247,13 +247,11 @@ async fn put_credential(
                 &private_key_pem,
             )
             .await?;
-            // It never logs in, so there is nothing to check against KSeF.
-            return Ok(HttpResponse::Ok().json(json!({"offline_certificate": view})));
-        }
-        CredentialBody::Certificate { certificate_pem, private_key_pem, offline: false } => {
-            let usage = CertificateUse::Authentication;
-            client_svc::store_certificate(&st, &caller, &client.id, usage, &certificate_pem, &private_key_pem)
-                .await?
+            if offline {
+                // It never logs in, so there is nothing to check against KSeF.
+                return Ok(HttpResponse::Ok().json(json!({"offline_certificate": view})));
+            }
+            view
         }
     };
     let health = crate::service::credentials::check_client(&st, &client.id).await?;

@@ -94,14 +94,8 @@ async fn invoice_page(
         offline_deadline: inv.offline_deadline.map(when),
         qr_label: inv.ksef_number.clone().unwrap_or_else(|| "OFFLINE".to_owned()),
         has_qr: state != Some(InvoiceState::Invalid) && inv.seller_nip.is_some() && inv.issue_date.is_some(),
-        has_kod2: match invoices::certificate_link(&st, &me.caller, &inv.id).await {
-            Ok(link) => link.is_some(),
-            // The page still shows the invoice; the KOD II image route reports the error.
-            Err(e) => {
-                tracing::warn!(invoice.id = %inv.id, error = %e, "KOD II could not be made");
-                false
-            }
-        },
+        // Only whether there is one: the image route opens the certificate and signs.
+        has_kod2: invoices::has_certificate_link(&st, &me.caller, &inv.id).await?,
         has_upo: state == Some(InvoiceState::Accepted),
         can_approve,
         client,
