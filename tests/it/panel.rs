@@ -245,6 +245,34 @@ async fn panel_replaces_a_paused_clients_credential(b: Backend) {
     let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
     assert_eq!(client.paused_reason, None);
 
+    // An offline certificate (for KOD II) is stored beside the token, which stays the login.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2030, 1, 1);
+    let cert = params.self_signed(&key).unwrap().pem();
+    let key_pem = key.serialize_pem();
+    let cert_uri = format!("/klienci/{SELLER_NIP}/poswiadczenie/certyfikat");
+    let fields = [("csrf", s.csrf.as_str()), ("certyfikat", &cert), ("klucz", &key_pem), ("offline", "tak")];
+    let stored = test::call_service(&app, post_form(&s.cookie, &cert_uri, &fields)).await;
+    assert_eq!(stored.status(), 303);
+    let cid = client.id.clone();
+    let (offline, login) = st
+        .db
+        .tx(move |c| {
+            use ksef_gateway::db::models::Credential;
+            Ok::<_, ksef_gateway::db::DbError>((
+                Credential::find_active(c, &cid, "ksef_offline_certificate")?,
+                Credential::find_preferred(c, &cid)?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert!(offline.is_some(), "the offline certificate is stored");
+    assert_eq!(login.unwrap().kind, "ksef_token", "and never becomes the login credential");
+    let page = body(test::call_service(&app, get(&s.cookie, &page_uri)).await).await;
+    assert!(!page.contains(key_pem.lines().nth(1).unwrap()), "the key is never shown");
+
     let anna = open_session(&app).await;
     let refused =
         test::call_service(&app, post_form(&anna.cookie, &post, &[("csrf", &anna.csrf), ("token", &token)]))

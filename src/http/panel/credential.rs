@@ -18,11 +18,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(token).service(certificate);
 }
 
+/// Back to the credential section of the client's access page.
+fn back(client: &ClientView) -> HttpResponse {
+    see_other(&format!("/klienci/{}/dostepy#poswiadczenie-h", client.nip))
+}
+
 /// Checks the client's login credential against KSeF (the result lands on the credential row,
 /// shown by the access page), then back to that page.
 async fn checked(st: &AppState, client: &ClientView) -> Result<HttpResponse, PanelError> {
     credentials::check_client(st, &client.id).await?;
-    Ok(see_other(&format!("/klienci/{}/dostepy#poswiadczenie-h", client.nip)))
+    Ok(back(client))
 }
 
 /// `POST /klienci/{nip}/poswiadczenie/token`: a new KSeF token.
@@ -55,6 +60,6 @@ async fn certificate(
     match usage {
         CertificateUse::Authentication => checked(&st, &client).await,
         // It never logs in: nothing to check against KSeF.
-        CertificateUse::Offline => Ok(see_other(&format!("/klienci/{}/dostepy#poswiadczenie-h", client.nip))),
+        CertificateUse::Offline => Ok(back(&client)),
     }
 }
