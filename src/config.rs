@@ -43,7 +43,7 @@ pub struct AuthSettings {
     /// Reverse proxies (IPs or CIDRs) whose `X-Forwarded-For` is believed; from anyone else the
     /// peer address is the client's.
     pub trusted_proxies: Vec<String>,
-    /// Failed logins allowed per account per minute (burst), before 429.
+    /// Login attempts allowed per account from one source IP per minute (burst), before 429.
     pub login_per_account_per_min: u32,
     /// Login attempts allowed per client IP per minute (burst), before 429.
     pub login_per_ip_per_min: u32,

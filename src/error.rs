@@ -25,6 +25,16 @@ pub enum AppError {
     /// Input refused with a precise, stable code of its own (e.g. `package_too_large`).
     #[error("{message}")]
     Refused { code: &'static str, message: String },
+    /// A caller that may see the thing but not do this, with a precise code (`csrf_failed`,
+    /// `scope_not_held`, `origin_mismatch`): 403.
+    #[error("{message}")]
+    Denied { code: &'static str, message: String },
+    /// A malformed request rather than bad data in it (query string, unsupported format,
+    /// an inverted range), with a precise code: 400.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
     #[error("request body too large: {0}")]
     TooLarge(String),
     #[error("too many requests")]
@@ -53,6 +63,11 @@ impl AppError {
         Self::Invalid { message: message.into(), details: Vec::new() }
     }
 
+    /// A 400 `invalid_query`: the query string does not fit the route.
+    pub fn bad_query(message: impl Into<String>) -> Self {
+        Self::BadRequest { code: "invalid_query", message: message.into() }
+    }
+
     /// The one table of variant → (HTTP status, stable code).
     pub fn meta(&self) -> (StatusCode, &'static str) {
         match self {
@@ -62,6 +77,9 @@ impl AppError {
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            Self::Denied { code, .. } => (StatusCode::FORBIDDEN, code),
+            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -77,6 +95,7 @@ impl AppError {
         "invalid_input",
         "conflict",
         "payload_too_large",
+        "method_not_allowed",
         "rate_limited",
         "unavailable",
         "internal",
@@ -145,6 +164,7 @@ mod tests {
             AppError::invalid("x"),
             AppError::Conflict("x".into()),
             AppError::TooLarge("x".into()),
+            AppError::MethodNotAllowed,
             AppError::RateLimited { retry_after_s: 1 },
             AppError::Unavailable("x".into()),
             AppError::Internal(anyhow::anyhow!("x")),

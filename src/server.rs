@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
@@ -18,10 +18,14 @@ use crate::vault::Keyring;
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let payload = web::PayloadConfig::new(state.settings.intake.max_upload_bytes);
-        cfg.app_data(web::Data::new(state)).app_data(json_config()).app_data(payload).service(
+        cfg.app_data(web::Data::new(state))
+            .app_data(json_config())
+            .app_data(query_config())
+            .app_data(payload)
+            .service(
             web::scope("")
                 .configure(http::routes)
-                .default_service(web::to(not_found))
+                .default_service(web::to(http::fallback))
                 .wrap(from_fn(http::auth::authenticate))
                 .wrap(middleware::security_headers())
                 .wrap(from_fn(middleware::observe))
@@ -30,15 +34,22 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// Malformed JSON bodies get the same error shape as everything else.
+/// Malformed JSON bodies get the same error shape as everything else; one over the limit is
+/// a 413 like any other body that is too large.
 fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(1 << 20)
-        .error_handler(|err, _req| AppError::invalid(format!("invalid JSON body: {err}")).into())
+    web::JsonConfig::default().limit(1 << 20).error_handler(|err, _req| match err {
+        actix_web::error::JsonPayloadError::Overflow { limit } | actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            AppError::TooLarge(format!("JSON body over {limit} bytes")).into()
+        }
+        other => AppError::invalid(format!("invalid JSON body: {other}")).into(),
+    })
 }
 
-async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound)
+/// A query string that does not fit the route (an unknown parameter, `limit=abc`) is a 400
+/// in the API's error shape, naming what was wrong.
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _req| AppError::bad_query(format!("query string: {err}")).into())
 }
 
 /// Why the gateway could not start; each maps to a distinct exit code.

@@ -212,6 +212,11 @@ impl ScopeSet {
         self.0.contains(&s)
     }
 
+    /// The permissions the key's scopes stand for: what its creator must hold to issue it.
+    pub fn permissions(&self) -> PermissionSet {
+        self.0.iter().map(|s| s.permission()).collect()
+    }
+
     /// True when some scope of the key stands for `p`.
     pub fn allows(&self, p: Permission) -> bool {
         self.0.iter().any(|s| s.permission() == p)
@@ -243,6 +248,8 @@ mod tests {
         let s = ScopeSet::parse("submit,read").unwrap_or_default();
         assert!(s.allows(Permission::Upload) && s.allows(Permission::Read));
         assert!(!s.allows(Permission::Send));
+        let all = ScopeSet::parse("read,submit,send,purchase").unwrap_or_default();
+        assert_eq!(all.permissions().to_string(), "read,upload,send");
         assert!(ScopeSet::parse("").is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! Request throttles: logins per account and per IP, requests per API key. Keyed governor
+//! Request throttles: logins per account and source IP, and per IP, requests per API key. Keyed governor
 //! limiters in memory; idle keys are pruned by `retain_recent` so memory stays bounded.
 
 use std::hash::Hash;
@@ -48,10 +48,14 @@ impl Throttles {
         })
     }
 
-    /// One login attempt for this account from this IP.
+    /// One login attempt for this account from this IP. The account's budget is kept per
+    /// source IP: someone guessing from one address exhausts it there only, and cannot lock
+    /// the owner out of their own account by failing on purpose (the per-IP budget still
+    /// caps how many accounts one address may try).
     pub fn login(&self, email: &str, ip: Option<&str>) -> Result<(), AppError> {
-        self.check(&self.login_ip, &ip.unwrap_or("unknown").to_owned())?;
-        self.check(&self.login_account, &email.trim().to_lowercase())
+        let ip = ip.unwrap_or("unknown");
+        self.check(&self.login_ip, &ip.to_owned())?;
+        self.check(&self.login_account, &format!("{}\n{ip}", email.trim().to_lowercase()))
     }
 
     /// One request with this API key.

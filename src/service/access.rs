@@ -6,7 +6,7 @@
 //! act on in this way is `Forbidden`.
 
 use crate::auth::{Permission, PermissionSet, Role, ScopeSet};
-use crate::db::models::{ClientScope, Grant};
+use crate::db::models::{ClientScope, Grant, Invoice};
 use crate::db::{AnyConn, DbError};
 use crate::error::AppError;
 use crate::service::audit::AuditActor;
@@ -99,8 +99,18 @@ pub fn permissions_on(
 
 /// Checks that the caller may do `p` on the client.
 pub fn require(conn: &mut AnyConn, caller: &Caller, client_id: &str, p: Permission) -> Result<(), AppError> {
+    require_any(conn, caller, client_id, &[p])
+}
+
+/// Checks that the caller may do at least one of `ps` on the client.
+pub fn require_any(
+    conn: &mut AnyConn,
+    caller: &Caller,
+    client_id: &str,
+    ps: &[Permission],
+) -> Result<(), AppError> {
     let held = permissions_on(conn, caller, client_id)?;
-    if held.contains(p) {
+    if ps.iter().any(|p| held.contains(*p)) {
         Ok(())
     } else if held.is_empty() {
         Err(AppError::NotFound)
@@ -109,21 +119,76 @@ pub fn require(conn: &mut AnyConn, caller: &Caller, client_id: &str, p: Permissi
     }
 }
 
+/// The one rule of every delegation (a grant to another person, an API key for a client
+/// system): nobody hands on what they do not hold on that client themselves. Office admins
+/// and the operator hold everything, so they may hand on anything; an accountant with only
+/// `users` may manage access but not mint a key that reads, uploads or sends.
+pub fn require_held(
+    conn: &mut AnyConn,
+    caller: &Caller,
+    client_id: &str,
+    wanted: PermissionSet,
+) -> Result<(), AppError> {
+    let held = permissions_on(conn, caller, client_id)?;
+    if held.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let missing: PermissionSet = wanted.iter().filter(|p| !held.contains(*p)).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Denied {
+            code: "scope_not_held",
+            message: format!(
+                "you cannot hand on what you do not hold on this client yourself; missing permissions: {missing}"
+            ),
+        })
+    }
+}
+
+/// The invoice `id` when the caller may do `p` on its client: `NotFound` when it lies outside
+/// every client the caller can see (or does not exist), `Forbidden` when its client is visible
+/// but `p` is not held there. Looking it up among the visible clients (not only those where
+/// `p` is held) is what tells the two apart.
+pub fn invoice(conn: &mut AnyConn, caller: &Caller, id: &str, p: Permission) -> Result<Invoice, AppError> {
+    let scope = visible(conn, caller)?;
+    let inv = Invoice::get(conn, &scope, id)?;
+    require(conn, caller, &inv.client_id, p)?;
+    Ok(inv)
+}
+
 /// The clients on which the caller may do `p`.
 pub fn scope(conn: &mut AnyConn, caller: &Caller, p: Permission) -> Result<ClientScope, DbError> {
+    scope_where(conn, caller, |held| held.contains(p))
+}
+
+/// The clients on which the caller holds anything at all: those it may know exist. Outside
+/// them everything is `NotFound`; inside them a missing permission is `Forbidden`.
+pub fn visible(conn: &mut AnyConn, caller: &Caller) -> Result<ClientScope, DbError> {
+    scope_where(conn, caller, |held| !held.is_empty())
+}
+
+fn scope_where(
+    conn: &mut AnyConn,
+    caller: &Caller,
+    wanted: impl Fn(PermissionSet) -> bool,
+) -> Result<ClientScope, DbError> {
     Ok(match caller {
         c if c.is_office_wide() => ClientScope::All,
         Caller::User(u) if u.role == Role::BoardMember => {
             ClientScope::Only(u.client_id.iter().cloned().collect())
         }
-        Caller::User(u) => ClientScope::Only(
-            Grant::live_for_user(conn, &u.id, None)?
+        Caller::User(u) => {
+            let mut ids: Vec<String> = Grant::live_for_user(conn, &u.id, None)?
                 .into_iter()
-                .filter(|g| PermissionSet::parse(&g.permissions).is_ok_and(|s| s.contains(p)))
+                .filter(|g| PermissionSet::parse(&g.permissions).is_ok_and(&wanted))
                 .map(|g| g.client_id)
-                .collect(),
-        ),
-        Caller::ApiKey(k) if k.scopes.allows(p) => ClientScope::Only(vec![k.client_id.clone()]),
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ClientScope::Only(ids)
+        }
+        Caller::ApiKey(k) if wanted(k.scopes.permissions()) => ClientScope::Only(vec![k.client_id.clone()]),
         _ => ClientScope::Only(Vec::new()),
     })
 }

@@ -11,6 +11,7 @@ use crate::db::DbError;
 use crate::error::AppError;
 use crate::service::access::{self, Caller, KeyCaller};
 use crate::service::audit::{self, AuditEntry};
+use crate::service::validate;
 use crate::state::AppState;
 
 /// A key just created: its row and the key itself, to be shown once.
@@ -19,7 +20,8 @@ pub struct CreatedKey {
     pub plaintext: SecretString,
 }
 
-/// Creates a key for the client with this NIP.
+/// Creates a key for the client with this NIP. The caller needs `users` there and must hold
+/// every permission the scopes stand for (`access::require_held`).
 pub async fn create(
     st: &AppState,
     caller: &Caller,
@@ -28,10 +30,13 @@ pub async fn create(
     scopes: ScopeSet,
     expires_at: Option<NaiveDateTime>,
 ) -> Result<CreatedKey, AppError> {
+    let name = match validate::optional_name("name", name)? {
+        n if n.is_empty() => "API".to_owned(),
+        n => n,
+    };
     let generated = apikey::generate().map_err(|e| AppError::Internal(anyhow::anyhow!("random: {e}")))?;
     let caller = caller.clone();
     let nip = nip.to_owned();
-    let name = if name.trim().is_empty() { "API".to_owned() } else { name.trim().to_owned() };
     let id = ids::new_id();
     let (prefix, hash) = (generated.prefix.clone(), generated.hash.clone());
     let key = st
@@ -39,6 +44,8 @@ pub async fn create(
         .tx(move |conn| {
             let client = Client::find_by_nip(conn, &nip)?.ok_or(AppError::NotFound)?;
             access::require(conn, &caller, &client.id, Permission::Users)?;
+            // Managing access is not holding it: a key may do only what its creator may.
+            access::require_held(conn, &caller, &client.id, scopes.permissions())?;
             let scopes_text = scopes.to_string();
             ApiKey::insert(
                 conn,

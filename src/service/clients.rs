@@ -29,10 +29,7 @@ pub async fn add_client(
     ksef_token: SecretString,
     actor: Option<String>,
 ) -> Result<Client, AppError> {
-    let name = input.name.trim().to_owned();
-    if name.is_empty() {
-        return Err(AppError::invalid("client name must not be empty"));
-    }
+    let name = crate::service::validate::name("name", &input.name)?;
     let token = ksef_token.expose_secret().trim();
     if token.len() < 16 {
         return Err(AppError::invalid("the KSeF token looks too short; paste the whole token"));
@@ -147,7 +144,7 @@ pub async fn list_visible(
     let caller = caller.clone();
     st.db
         .tx(move |conn| {
-            let scope = access::scope(conn, &caller, crate::auth::Permission::Read)?;
+            let scope = access::visible(conn, &caller)?;
             let clients = match scope {
                 crate::db::models::ClientScope::All => Client::list_all(conn)?,
                 crate::db::models::ClientScope::Only(ids) => Client::list_by_ids(conn, &ids)?,
@@ -181,7 +178,7 @@ fn client_view(
     })
 }
 
-/// The client with this NIP as the caller sees it; NotFound unless it may read that client
+/// The client with this NIP as the caller sees it; NotFound unless it holds anything there
 /// (the same visibility as [`list_visible`], looked up by NIP instead of listing them all).
 pub async fn find_visible(
     st: &AppState,
@@ -192,7 +189,7 @@ pub async fn find_visible(
     st.db
         .tx(move |conn| {
             let client = Client::find_by_nip(conn, &nip)?.ok_or(AppError::NotFound)?;
-            let scope = crate::service::access::scope(conn, &caller, crate::auth::Permission::Read)?;
+            let scope = crate::service::access::visible(conn, &caller)?;
             if !scope.contains(&client.id) {
                 return Err(AppError::NotFound);
             }

@@ -86,7 +86,9 @@ pub async fn decide_send(
     let caller = caller.clone();
     st.db
         .tx(move |conn| {
-            let scope = access::scope(conn, &caller, Permission::Read)?;
+            // Found among the visible clients, so that a client seen but without `send`
+            // answers 403 below, while foreign invoices stay 404.
+            let scope = access::visible(conn, &caller)?;
             let mut by_client: BTreeMap<String, Vec<Invoice>> = BTreeMap::new();
             let mut unique = req.invoice_ids.clone();
             unique.sort();
@@ -198,9 +200,7 @@ pub async fn approve(
     let (caller, invoice_id) = (caller.clone(), invoice_id.to_owned());
     st.db
         .tx(move |conn| {
-            let scope = access::scope(conn, &caller, Permission::Read)?;
-            let inv = Invoice::get(conn, &scope, &invoice_id)?;
-            access::require(conn, &caller, &inv.client_id, Permission::Approve)?;
+            let inv = access::invoice(conn, &caller, &invoice_id, Permission::Approve)?;
             let Some(user) = caller.user() else {
                 return Err(refuse("approval_by_person", "only a person can approve"));
             };

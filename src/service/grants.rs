@@ -32,6 +32,7 @@ fn delegating_grant(
     wanted: PermissionSet,
 ) -> Result<Option<Grant>, AppError> {
     access::require(conn, caller, client_id, Permission::Users)?;
+    access::require_held(conn, caller, client_id, wanted)?;
     match caller {
         Caller::Operator => Ok(None),
         Caller::User(u) if u.role == Role::OfficeAdmin => Ok(None),
@@ -57,7 +58,7 @@ pub async fn grant(st: &AppState, caller: &Caller, input: GrantInput) -> Result<
     st.db
         .tx(move |conn| {
             let parent = delegating_grant(conn, &caller, &input.client_id, input.permissions)?;
-            let email = input.user_email.trim().to_lowercase();
+            let email = crate::service::validate::email(&input.user_email)?;
             let grantee = User::find_by_email(conn, &email)?
                 .ok_or_else(|| AppError::invalid(format!("no user with e-mail {email}")))?;
             let role = Role::parse(&grantee.role).map_err(AppError::invalid)?;

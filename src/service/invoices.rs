@@ -10,6 +10,7 @@ use crate::domain::InvoiceState;
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
+use crate::service::validate;
 use crate::state::AppState;
 
 /// One timeline entry as the API shows it.
@@ -146,11 +147,17 @@ pub struct ListQuery {
     pub offset: Option<i64>,
 }
 
+/// The most invoices one list answer holds.
+pub const MAX_PAGE: i64 = 1000;
+
 /// The caller's invoices, newest first.
 pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Vec<InvoiceSummary>, AppError> {
     if let Some(s) = &q.state {
         InvoiceState::parse(s).map_err(AppError::invalid)?;
     }
+    validate::range(q.from, q.to)?;
+    let limit = validate::bounded("limit", q.limit, 1, MAX_PAGE)?.unwrap_or(100);
+    let offset = validate::bounded("offset", q.offset, 0, i64::MAX)?.unwrap_or(0);
     let caller = caller.clone();
     st.db
         .tx(move |conn| {
@@ -168,8 +175,8 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Vec<In
                 state: q.state,
                 from: q.from,
                 to: q.to,
-                limit: q.limit.unwrap_or(100),
-                offset: q.offset.unwrap_or(0),
+                limit,
+                offset,
             };
             Ok(Invoice::list(conn, &scope, &filter)?
                 .into_iter()
@@ -184,8 +191,7 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str, lang: Lang) -> Result
     let (caller, id) = (caller.clone(), id.to_owned());
     st.db
         .tx(move |conn| {
-            let scope = access::scope(conn, &caller, Permission::Read)?;
-            let inv = Invoice::get(conn, &scope, &id)?;
+            let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
             let nip = Client::get(conn, &inv.client_id)?.nip;
             let timeline = Invoice::events(conn, &inv.id)?
                 .into_iter()
@@ -201,8 +207,7 @@ pub async fn xml(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoice, V
     let (caller, id) = (caller.clone(), id.to_owned());
     st.db
         .tx(move |conn| {
-            let scope = access::scope(conn, &caller, Permission::Read)?;
-            let inv = Invoice::get(conn, &scope, &id)?;
+            let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
             let bytes = Invoice::document(conn, &inv.id)?;
             Ok((inv, bytes))
         })
@@ -214,8 +219,7 @@ pub async fn upo(st: &AppState, caller: &Caller, id: &str) -> Result<Vec<u8>, Ap
     let (caller, id) = (caller.clone(), id.to_owned());
     st.db
         .tx(move |conn| {
-            let scope = access::scope(conn, &caller, Permission::Read)?;
-            let inv = Invoice::get(conn, &scope, &id)?;
+            let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
             Invoice::upo(conn, &inv.id)?.ok_or_else(|| AppError::Refused {
                 code: "upo_not_ready",
                 message: format!("KSeF has not issued a UPO for this invoice yet (state {})", inv.state),
@@ -257,8 +261,7 @@ async fn kod2_signer(
     let (caller, id) = (caller.clone(), id.to_owned());
     st.db
         .tx(move |conn| {
-            let scope = access::scope(conn, &caller, Permission::Read)?;
-            let inv = Invoice::get(conn, &scope, &id)?;
+            let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
             if !inv.offline_mode || inv.seller_nip.is_none() {
                 return Ok::<_, AppError>(None);
             }
@@ -325,7 +328,8 @@ pub async fn refresh_statuses(
     let in_flight = st
         .db
         .run(move |conn| {
-            access::require(conn, &caller, &cid, Permission::Read)?;
+            // Asking KSeF now is part of sending, not of reading: a read-only key may not.
+            access::require_any(conn, &caller, &cid, &[Permission::Upload, Permission::Send])?;
             let by_state = Invoice::count_by_state(conn, &cid)?;
             Ok::<_, AppError>(
                 by_state

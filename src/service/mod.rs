@@ -16,3 +16,4 @@ pub mod keys;
 pub mod panel_views;
 pub mod reports;
 pub mod users;
+pub mod validate;

@@ -60,6 +60,7 @@ pub struct Report {
 
 /// Collects the events the caller may read, records the export, and checks the chain.
 pub async fn collect(st: &AppState, caller: &Caller, q: ReportQuery) -> Result<Report, AppError> {
+    crate::service::validate::range(q.from, q.to)?;
     let caller = caller.clone();
     st.db
         .tx(move |conn| {

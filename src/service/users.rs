@@ -36,10 +36,8 @@ pub async fn create_user(
     {
         return Err(AppError::Forbidden);
     }
-    let email = input.email.trim().to_lowercase();
-    if !email.contains('@') || email.len() > 254 {
-        return Err(AppError::invalid("e-mail address is not valid"));
-    }
+    let email = crate::service::validate::email(&input.email)?;
+    let display_name = crate::service::validate::optional_name("display_name", &input.display_name)?;
     if input.role == Role::BoardMember && input.nip.is_none() {
         return Err(AppError::invalid("a board member needs --nip of their company"));
     }
@@ -65,11 +63,7 @@ pub async fn create_user(
             if User::find_by_email(conn, &email)?.is_some() {
                 return Err(DbError::Conflict(format!("a user with e-mail {email} already exists")));
             }
-            let display_name = if input.display_name.trim().is_empty() {
-                email.clone()
-            } else {
-                input.display_name.trim().to_owned()
-            };
+            let display_name = if display_name.is_empty() { email.clone() } else { display_name };
             User::insert(
                 conn,
                 &NewUser {

@@ -59,12 +59,12 @@ async fn sessions_are_strict_and_logout_really_ends_them(b: Backend) {
     let r = call(&app, no_csrf).await;
     assert_eq!(
         (r.status, r.json()["error"]["code"].clone()),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!("csrf_failed"))
+        (StatusCode::FORBIDDEN, json!("csrf_failed"))
     );
     let wrong = Who::Session { cookie: cookie.clone(), csrf: "00".repeat(32) };
     assert_eq!(
         upload(&app, &wrong, Some(NIP_A), invoice(NIP_A, "FV/CSRF/2")).await.status,
-        StatusCode::UNPROCESSABLE_ENTITY
+        StatusCode::FORBIDDEN
     );
     assert_eq!(
         upload(&app, &who, Some(NIP_A), invoice(NIP_A, "FV/CSRF/3")).await.status,

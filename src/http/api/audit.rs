@@ -13,11 +13,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Params {
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     nip: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     user: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     from: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     to: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     format: Option<String>,
 }
 
@@ -28,7 +34,10 @@ async fn export(
     q: web::Query<Params>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
-    let format = ReportFormat::parse(q.format.as_deref().unwrap_or("json")).map_err(AppError::invalid)?;
+    // A format we cannot render is refused outright: answering another one instead would
+    // hand an auditor a file that is not what was asked for.
+    let format = ReportFormat::parse(q.format.as_deref().unwrap_or("json"))
+        .map_err(|message| AppError::BadRequest { code: "unsupported_format", message })?;
     let query = ReportQuery {
         nip: q.nip,
         user_id: q.user,

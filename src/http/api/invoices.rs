@@ -34,7 +34,9 @@ fn lang(req: &HttpRequest) -> Lang {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct UploadQuery {
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     nip: Option<String>,
 }
 
@@ -81,12 +83,19 @@ async fn upload(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ListParams {
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     nip: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     state: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     from: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     to: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     limit: Option<i64>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     offset: Option<i64>,
 }
 

@@ -16,7 +16,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(invoices::routes)
             .configure(clients::routes)
             .configure(audit::routes)
-            .default_service(web::to(not_found)),
+            .default_service(web::to(crate::http::fallback))
+            .wrap(actix_web::middleware::from_fn(crate::http::middleware::json_errors)),
     );
 }
 
@@ -28,9 +29,19 @@ async fn openapi() -> actix_web::HttpResponse {
         .body(include_str!("../../../docs/openapi.json"))
 }
 
-/// Unknown API routes answer in the API's error shape.
-async fn not_found() -> Result<actix_web::HttpResponse, crate::error::AppError> {
-    Err(crate::error::AppError::NotFound)
+/// An optional query parameter: absent and empty (`?from=`) both mean "not given" (forms and
+/// scripts send empty fields); anything else must parse as `T`, or the request is refused.
+pub(crate) fn blank_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let raw: Option<String> = serde::Deserialize::deserialize(d)?;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|e| serde::de::Error::custom(format!("{v:?}: {e}"))),
+    }
 }
 
 /// A query parameter date `YYYY-MM-DD` (start of that day, UTC) or a full timestamp.

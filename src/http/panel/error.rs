@@ -61,6 +61,10 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "empty_body" => "Nie wybrano pliku albo plik jest pusty.",
         "package_empty" => "Archiwum zip nie zawiera żadnego pliku .xml.",
         "upo_not_ready" => "KSeF nie wystawił jeszcze UPO dla tej faktury.",
+        "scope_not_held" => "Nie możesz przekazać uprawnień ani zakresów klucza API, których sam nie masz u tego klienta. Wybierz tylko te, które posiadasz, albo poproś administratora biura.",
+        "csrf_failed" | "origin_mismatch" => "Formularz nie pochodzi z tej sesji panelu. Odśwież stronę i spróbuj ponownie.",
+        "invalid_range" => "Data początkowa jest późniejsza niż data końcowa. Popraw zakres dat.",
+        "unsupported_format" => "Ten format raportu nie jest dostępny. Wybierz CSV albo JSON.",
         "qr_needs_valid_invoice" => "Kod QR można utworzyć tylko dla poprawnej faktury (NIP sprzedawcy i data wystawienia).",
         _ => return None,
     })
@@ -95,6 +99,18 @@ impl PanelError {
                 AppError::Refused { code, message } => (
                     "Nie można tego zrobić",
                     refusal_pl(code).map_or_else(|| format!("Odmowa: {message}"), str::to_owned),
+                ),
+                AppError::Denied { code, message } => (
+                    "Brak uprawnień",
+                    refusal_pl(code).map_or_else(|| format!("Odmowa: {message}"), str::to_owned),
+                ),
+                AppError::BadRequest { code, message } => (
+                    "Nieprawidłowe zapytanie",
+                    refusal_pl(code).map_or_else(|| format!("Popraw zapytanie. Szczegóły: {message}"), str::to_owned),
+                ),
+                AppError::MethodNotAllowed => (
+                    "Niedozwolona operacja",
+                    "Ta strona nie przyjmuje takiego żądania. Wróć i skorzystaj z formularza.".into(),
                 ),
                 AppError::Invalid { message, .. } => ("Nieprawidłowe dane", format!("Popraw dane i spróbuj ponownie. Szczegóły: {message}")),
                 AppError::Conflict(message) => ("Konflikt", format!("Dane zmieniły się w międzyczasie lub już istnieją. Szczegóły: {message}")),

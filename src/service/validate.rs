@@ -1,0 +1,128 @@
+//! Checks of free text and ranges that come from people and client systems, in one place so
+//! that the API, the panel and the CLI refuse the same things with the same words.
+//!
+//! Names end up in HTML pages, CSV exports and audit reports: control characters and Unicode
+//! bidirectional overrides there can hide or reorder what a reader sees (a name that displays
+//! as one company while being another), so they are refused on input rather than escaped on
+//! every output.
+
+use chrono::NaiveDateTime;
+
+use crate::error::AppError;
+
+/// The longest name accepted (client, person, API key).
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// The longest e-mail address (RFC 5321 path limit).
+const MAX_EMAIL_CHARS: usize = 254;
+
+/// Characters that reorder or hide text when displayed: the bidi embeddings and overrides
+/// U+202A–U+202E, the isolates U+2066–U+2069, and the implicit marks U+200E/U+200F/U+061C.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// A name as typed (trimmed); refused when empty, too long, or carrying control characters.
+pub fn name(field: &str, raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid(format!("{field}: must not be empty")));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(AppError::invalid(format!("{field}: at most {MAX_NAME_CHARS} characters")));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
+        return Err(AppError::invalid(format!(
+            "{field}: contains the control character U+{:04X}; type the name without it",
+            u32::from(c)
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// An optional name: empty stays empty, anything else is checked as [`name`].
+pub fn optional_name(field: &str, raw: &str) -> Result<String, AppError> {
+    if raw.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        name(field, raw)
+    }
+}
+
+/// An e-mail address, lower-cased: `local@domain` with the characters addresses of people
+/// actually use (RFC 5322 atoms, no quoted local parts) and a domain of dot-separated labels.
+pub fn email(raw: &str) -> Result<String, AppError> {
+    let email = raw.trim().to_lowercase();
+    let refuse = || AppError::invalid(format!("e-mail address {email:?} is not valid (expected name@domain.tld)"));
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return Err(refuse());
+    }
+    let Some((local, domain)) = email.split_once('@') else { return Err(refuse()) };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if local_ok && domain_ok {
+        Ok(email)
+    } else {
+        Err(refuse())
+    }
+}
+
+/// A period `from`..`to`: refused when it ends before it begins (it could only ever be empty,
+/// which would pass for "nothing happened").
+pub fn range(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Result<(), AppError> {
+    match (from, to) {
+        (Some(f), Some(t)) if f > t => Err(AppError::BadRequest {
+            code: "invalid_range",
+            message: format!("from ({f}) is after to ({t})"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// An optional number of the query string within `min..=max`.
+pub fn bounded(field: &str, value: Option<i64>, min: i64, max: i64) -> Result<Option<i64>, AppError> {
+    match value {
+        Some(v) if !(min..=max).contains(&v) => {
+            let bound = if max == i64::MAX { format!("at least {min}") } else { format!("{min}..={max}") };
+            Err(AppError::bad_query(format!("{field}: expected {bound}, got {v}")))
+        }
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_control_or_bidi_characters_are_refused() {
+        assert_eq!(name("name", "  Firma ABC sp. z o.o. ").ok().as_deref(), Some("Firma ABC sp. z o.o."));
+        assert!(name("name", "Zażółć gęślą jaźń").is_ok());
+        for bad in ["a\u{0}b", "a\u{7}b", "Firma\u{202E}cba", "x\u{2066}y", "a\nb", "", "   "] {
+            assert!(name("name", bad).is_err(), "{bad:?}");
+        }
+        assert!(name("name", &"a".repeat(MAX_NAME_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn emails_are_plain_addresses() {
+        assert_eq!(email(" Anna@Biuro.Test ").ok().as_deref(), Some("anna@biuro.test"));
+        assert!(email("zarzad@firma-a.test").is_ok());
+        for bad in ["\"><script>@x", "a@x", "a@@b.pl", "a b@c.pl", "@b.pl", "a@.pl", "a@b..pl", "a\u{202E}@b.pl", "noat"] {
+            assert!(email(bad).is_err(), "{bad:?}");
+        }
+    }
+}
