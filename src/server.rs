@@ -23,14 +23,14 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(query_config())
             .app_data(payload)
             .service(
-            web::scope("")
-                .configure(http::routes)
-                .default_service(web::to(http::fallback))
-                .wrap(from_fn(http::auth::authenticate))
-                .wrap(middleware::security_headers())
-                .wrap(from_fn(middleware::observe))
-                .wrap(TracingLogger::default()),
-        );
+                web::scope("")
+                    .configure(http::routes)
+                    .default_service(web::to(http::fallback))
+                    .wrap(from_fn(http::auth::authenticate))
+                    .wrap(middleware::security_headers())
+                    .wrap(from_fn(middleware::observe))
+                    .wrap(TracingLogger::default()),
+            );
     }
 }
 
@@ -38,7 +38,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 /// a 413 like any other body that is too large.
 fn json_config() -> web::JsonConfig {
     web::JsonConfig::default().limit(1 << 20).error_handler(|err, _req| match err {
-        actix_web::error::JsonPayloadError::Overflow { limit } | actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. } => {
+        actix_web::error::JsonPayloadError::Overflow { limit }
+        | actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. } => {
             AppError::TooLarge(format!("JSON body over {limit} bytes")).into()
         }
         other => AppError::invalid(format!("invalid JSON body: {other}")).into(),

@@ -76,10 +76,8 @@ fn bearer_token(value: &str) -> Option<String> {
 /// browsers, privacy settings) relies on the token alone.
 fn same_origin(req: &ServiceRequest) -> bool {
     let headers = req.headers();
-    let source = headers
-        .get(header::ORIGIN)
-        .or_else(|| headers.get(header::REFERER))
-        .and_then(|v| v.to_str().ok());
+    let source =
+        headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
     let Some(source) = source else { return true };
     let Ok(url) = url::Url::parse(source) else { return false };
     let Some(host) = url.host_str() else { return false };
@@ -92,7 +90,8 @@ fn same_origin(req: &ServiceRequest) -> bool {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_else(|| req.connection_info().host().to_owned());
-    source_authority.eq_ignore_ascii_case(&target) || without_default_port(&target).eq_ignore_ascii_case(&source_authority)
+    source_authority.eq_ignore_ascii_case(&target)
+        || without_default_port(&target).eq_ignore_ascii_case(&source_authority)
 }
 
 /// `host:80` and `host:443` name the same site as `host` (browsers omit default ports in `Origin`).
@@ -109,7 +108,8 @@ pub async fn authenticate(
     let Some(st) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await;
     };
-    let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
+    let bearer =
+        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
     let mut refreshed = None;
     if let Some(key) = bearer {
         let caller = apikeys::authenticate(&st, &key).await?.ok_or(AppError::Unauthenticated)?;

@@ -7,8 +7,8 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::ResponseError;
 use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::ResponseError;
 use actix_web::{web, HttpMessage};
 use tracing_actix_web::RequestId;
 

@@ -24,7 +24,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Requests no route takes: 405 when the path is a known route asked with another method (so a
 /// client learns its method is wrong, not that the route is missing), 404 otherwise; both in
 /// the API's error shape.
-pub async fn fallback(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, crate::error::AppError> {
+pub async fn fallback(
+    req: actix_web::HttpRequest,
+) -> Result<actix_web::HttpResponse, crate::error::AppError> {
     if req.resource_map().has_resource(req.path()) {
         Err(crate::error::AppError::MethodNotAllowed)
     } else {

@@ -170,14 +170,7 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Vec<In
                 }
                 None => None,
             };
-            let filter = InvoiceFilter {
-                client_id,
-                state: q.state,
-                from: q.from,
-                to: q.to,
-                limit,
-                offset,
-            };
+            let filter = InvoiceFilter { client_id, state: q.state, from: q.from, to: q.to, limit, offset };
             Ok(Invoice::list(conn, &scope, &filter)?
                 .into_iter()
                 .map(|(inv, nip)| InvoiceSummary::from_row(inv, nip))

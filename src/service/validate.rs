@@ -53,7 +53,8 @@ pub fn optional_name(field: &str, raw: &str) -> Result<String, AppError> {
 /// actually use (RFC 5322 atoms, no quoted local parts) and a domain of dot-separated labels.
 pub fn email(raw: &str) -> Result<String, AppError> {
     let email = raw.trim().to_lowercase();
-    let refuse = || AppError::invalid(format!("e-mail address {email:?} is not valid (expected name@domain.tld)"));
+    let refuse =
+        || AppError::invalid(format!("e-mail address {email:?} is not valid (expected name@domain.tld)"));
     if email.chars().count() > MAX_EMAIL_CHARS {
         return Err(refuse());
     }
@@ -121,7 +122,17 @@ mod tests {
     fn emails_are_plain_addresses() {
         assert_eq!(email(" Anna@Biuro.Test ").ok().as_deref(), Some("anna@biuro.test"));
         assert!(email("zarzad@firma-a.test").is_ok());
-        for bad in ["\"><script>@x", "a@x", "a@@b.pl", "a b@c.pl", "@b.pl", "a@.pl", "a@b..pl", "a\u{202E}@b.pl", "noat"] {
+        for bad in [
+            "\"><script>@x",
+            "a@x",
+            "a@@b.pl",
+            "a b@c.pl",
+            "@b.pl",
+            "a@.pl",
+            "a@b..pl",
+            "a\u{202E}@b.pl",
+            "noat",
+        ] {
             assert!(email(bad).is_err(), "{bad:?}");
         }
     }

@@ -57,10 +57,7 @@ async fn sessions_are_strict_and_logout_really_ends_them(b: Backend) {
         .insert_header((header::COOKIE, format!("kgw_session={cookie}")))
         .set_payload(invoice(NIP_A, "FV/CSRF/1"));
     let r = call(&app, no_csrf).await;
-    assert_eq!(
-        (r.status, r.json()["error"]["code"].clone()),
-        (StatusCode::FORBIDDEN, json!("csrf_failed"))
-    );
+    assert_eq!((r.status, r.json()["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("csrf_failed")));
     let wrong = Who::Session { cookie: cookie.clone(), csrf: "00".repeat(32) };
     assert_eq!(
         upload(&app, &wrong, Some(NIP_A), invoice(NIP_A, "FV/CSRF/2")).await.status,

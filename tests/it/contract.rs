@@ -17,9 +17,7 @@ use ksef_gateway::service::{apikeys, clients, users};
 
 use crate::both_backends;
 use crate::common::{Backend, TestDb};
-use crate::office::{
-    app, call, invoice, login, office, upload, Resp, Who, ADMIN, NIP_A, NIP_B, PASSWORD,
-};
+use crate::office::{app, call, invoice, login, office, upload, Resp, Who, ADMIN, NIP_A, NIP_B, PASSWORD};
 
 both_backends!(
     visible_but_not_permitted_is_403,
@@ -61,7 +59,11 @@ async fn visible_but_not_permitted_is_403(b: Backend) {
     assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found".into()));
     // A read-only key may not decide to send its client's invoice: 403, not 404.
     let read = key(&o.st, NIP_A, "read").await;
-    let r = call(&app, read.apply(TestRequest::post().uri("/api/v1/invoices/send").set_json(json!({"ids": [id]})))).await;
+    let r = call(
+        &app,
+        read.apply(TestRequest::post().uri("/api/v1/invoices/send").set_json(json!({"ids": [id]}))),
+    )
+    .await;
     assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "forbidden".into()), "{}", r.text());
     // "Statusy w KSeF" sets the senders going: a write scope, not a read one.
     let refresh = format!("/api/v1/clients/{NIP_A}/status-refresh");
@@ -69,14 +71,18 @@ async fn visible_but_not_permitted_is_403(b: Backend) {
     assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "forbidden".into()), "{}", r.text());
     let r = call(&app, submit.apply(TestRequest::post().uri(&refresh))).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
-    let r = call(&app, read.apply(TestRequest::post().uri(&format!("/api/v1/clients/{NIP_B}/status-refresh")))).await;
+    let r =
+        call(&app, read.apply(TestRequest::post().uri(&format!("/api/v1/clients/{NIP_B}/status-refresh"))))
+            .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // The auth scheme is case-insensitive.
     let Who::Key(k) = &read else { unreachable!() };
     for scheme in ["bearer", "BEARER", "Bearer"] {
         let r = call(
             &app,
-            TestRequest::get().uri("/api/v1/me").insert_header((header::AUTHORIZATION, format!("{scheme} {k}"))),
+            TestRequest::get()
+                .uri("/api/v1/me")
+                .insert_header((header::AUTHORIZATION, format!("{scheme} {k}"))),
         )
         .await;
         assert_eq!(r.status, StatusCode::OK, "{scheme}: {}", r.text());
@@ -150,11 +156,21 @@ async fn errors_keep_the_json_shape(b: Backend) {
     let app = app(&st).await;
     // A body over the upload limit: 413, in the error shape, not actix's plain text.
     let r = upload(&app, &submit, None, vec![b'x'; 10_000]).await;
-    assert_eq!((r.status, code(&r)), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()), "{}", r.text());
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()),
+        "{}",
+        r.text()
+    );
     // A JSON body over its limit likewise.
     let big = json!({"email": "a@b.pl", "password": "x".repeat(2 << 20)});
     let r = call(&app, TestRequest::post().uri("/api/v1/session").set_json(big)).await;
-    assert_eq!((r.status, code(&r)), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()), "{}", r.text());
+    assert_eq!(
+        (r.status, code(&r)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large".into()),
+        "{}",
+        r.text()
+    );
     // Known routes asked with a method they do not take: 405; unknown routes: 404.
     for (method, uri) in [
         ("DELETE", "/api/v1/invoices".to_owned()),
@@ -162,8 +178,14 @@ async fn errors_keep_the_json_shape(b: Backend) {
         ("GET", format!("/api/v1/clients/{NIP_A}/status-refresh")),
         ("PATCH", "/api/v1/session".to_owned()),
     ] {
-        let r = call(&app, submit.apply(TestRequest::default().method(method.parse().unwrap()).uri(&uri))).await;
-        assert_eq!((r.status, code(&r)), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into()), "{method} {uri}: {}", r.text());
+        let r =
+            call(&app, submit.apply(TestRequest::default().method(method.parse().unwrap()).uri(&uri))).await;
+        assert_eq!(
+            (r.status, code(&r)),
+            (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed".into()),
+            "{method} {uri}: {}",
+            r.text()
+        );
     }
     let r = call(&app, submit.apply(TestRequest::delete().uri("/api/v1/nothing-here"))).await;
     assert_eq!((r.status, code(&r)), (StatusCode::NOT_FOUND, "not_found".into()));
@@ -183,7 +205,10 @@ async fn errors_keep_the_json_shape(b: Backend) {
             .set_json(json!({"email": "owner@biuro.test", "password": password}))
     };
     for _ in 0..5 {
-        assert_eq!(call(&app, attempt("198.51.100.66", "wrong password here")).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            call(&app, attempt("198.51.100.66", "wrong password here")).await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let r = call(&app, attempt("198.51.100.66", PASSWORD)).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "the guessing address is throttled");
@@ -262,7 +287,11 @@ async fn names_and_emails_are_checked_on_input(b: Backend) {
         ("anna@biuro.test", "Anna\u{1b}[31m"),
     ] {
         let r = call(&app, user(email, name)).await;
-        assert_eq!((r.status, code(&r)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input".into()), "{email:?} {name:?}");
+        assert_eq!(
+            (r.status, code(&r)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input".into()),
+            "{email:?} {name:?}"
+        );
     }
     let r = call(&app, user("Anna@Biuro.Test", "Anna Nowak-Żółć")).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
@@ -284,6 +313,8 @@ async fn names_and_emails_are_checked_on_input(b: Backend) {
         ksef: KsefTarget::parse("http://127.0.0.1:9/v2").unwrap(),
         policy: SendPolicy::Manual,
     };
-    let refused = clients::add_client(&o.st, input, SecretString::from("20261201-EC-TEST-token-secret-value"), None).await;
+    let refused =
+        clients::add_client(&o.st, input, SecretString::from("20261201-EC-TEST-token-secret-value"), None)
+            .await;
     assert!(matches!(refused, Err(ksef_gateway::error::AppError::Invalid { .. })));
 }

@@ -16,7 +16,9 @@ use ksef_gateway::service::grants;
 
 use crate::both_backends;
 use crate::common::Backend;
-use crate::office::{app, call, login, office, Office, Who, ACC_NONE, ACC_READ, ADMIN, BOARD_A, BOARD_B, NIP_A};
+use crate::office::{
+    app, call, login, office, Office, Who, ACC_NONE, ACC_READ, ADMIN, BOARD_A, BOARD_B, NIP_A,
+};
 
 both_backends!(api_key_scopes_are_covered_by_the_creator, grants_are_covered_by_the_grantor);
 
@@ -29,7 +31,8 @@ fn subsets<T: Copy>(items: &[T]) -> Vec<Vec<T>> {
 
 /// The permissions the accountant may hold on client A in the matrix: every subset of these
 /// (the empty one included: nothing at all there).
-const HELD_AXES: [Permission; 4] = [Permission::Read, Permission::Upload, Permission::Send, Permission::Users];
+const HELD_AXES: [Permission; 4] =
+    [Permission::Read, Permission::Upload, Permission::Send, Permission::Users];
 
 /// Replaces whatever ACC_READ holds on A (the office's own `read` grant included) by `held`
 /// (nothing when empty).
@@ -157,9 +160,11 @@ async fn api_key_scopes_are_covered_by_the_creator(b: Backend) {
     let board_b = login(&app, BOARD_B).await;
     for scopes in &scope_sets {
         let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
-        for (who, status) in
-            [(&admin, StatusCode::CREATED), (&board_a, StatusCode::CREATED), (&board_b, StatusCode::NOT_FOUND)]
-        {
+        for (who, status) in [
+            (&admin, StatusCode::CREATED),
+            (&board_a, StatusCode::CREATED),
+            (&board_b, StatusCode::NOT_FOUND),
+        ] {
             let r = call(
                 &app,
                 who.apply(
@@ -196,7 +201,10 @@ async fn api_key_scopes_are_covered_by_the_creator(b: Backend) {
         ),
     )
     .await;
-    assert_eq!((r.status, r.json()["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("scope_not_held")));
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("scope_not_held"))
+    );
 }
 
 async fn grants_are_covered_by_the_grantor(b: Backend) {
