@@ -72,7 +72,8 @@ async fn unknown_routes_get_the_json_error_contract() {
 }
 
 /// The served OpenAPI document and the routes agree: every documented operation exists and
-/// asks for authentication (or, for login, answers without it), and unknown routes are 404.
+/// asks for authentication (or, for login, answers without it) and documents 403 and 405, any
+/// other method on a documented path is 405, and unknown routes are 404.
 #[actix_web::test]
 async fn openapi_document_matches_the_routes() {
     let t = TestDb::new(Backend::Sqlite).unwrap();
@@ -97,8 +98,19 @@ async fn openapi_document_matches_the_routes() {
             } else {
                 assert_eq!(resp.status(), 401, "{method} {path} must exist and require authentication");
             }
+            let documented: &[&str] = if public { &["405"] } else { &["401", "403", "405"] };
+            for status in documented {
+                assert!(op["responses"].get(*status).is_some(), "{method} {path} documents {status}");
+            }
             operations += 1;
         }
+        // Any method the path does not take is 405 in the error shape, documented or not.
+        let uri = path.replace("{id}", "01900000-0000-7000-8000-000000000000").replace("{nip}", "9999999999");
+        let req = test::TestRequest::default().method(actix_web::http::Method::PATCH).uri(&uri).to_request();
+        let resp = test::call_service(&app, req).await;
+        assert_eq!(resp.status(), 405, "PATCH {path}");
+        let body: Value = test::read_body_json(resp).await;
+        assert_eq!(body["error"]["code"], "method_not_allowed", "PATCH {path}");
     }
     assert!(operations >= 20, "{operations}");
 }
