@@ -133,6 +133,12 @@ async fn query_strings_are_checked_strictly(b: Backend) {
         let r = call(&app, get(&uri)).await;
         assert_eq!(r.status, StatusCode::OK, "{uri}: {}", r.text());
     }
+    // The panel's export form says so in Polish before sending the browser to the API.
+    let r = call(&app, get("/audyt/pobierz?from=2026-12-05&to=2026-12-01&format=csv")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(r.text().contains("Data początkowa jest późniejsza"), "{}", r.text());
+    let r = call(&app, get("/audyt/pobierz?from=2026-12-01&to=2026-12-01&format=csv")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "one day is a valid range");
     let r = call(&app, get("/api/v1/audit?format=json")).await;
     assert!(r.headers.get(header::CONTENT_TYPE).unwrap().to_str().unwrap().starts_with("application/json"));
 }

@@ -65,10 +65,14 @@ async fn download(_me: PanelUser, q: web::Query<ExportForm>) -> Result<HttpRespo
     if !q.nip.trim().is_empty() {
         url.append_pair("nip", q.nip.trim());
     }
-    if let Some(from) = day("od dnia", &q.from)? {
+    let (from, to) = (day("od dnia", &q.from)?, day("do dnia", &q.to)?);
+    // Refused here, on a Polish page, rather than by the API the browser is sent to.
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    crate::service::validate::range(from.map(midnight), to.map(midnight))?;
+    if let Some(from) = from {
         url.append_pair("from", &from.to_string());
     }
-    if let Some(to) = day("do dnia", &q.to)? {
+    if let Some(to) = to {
         let next = to.checked_add_days(Days::new(1)).unwrap_or(to);
         url.append_pair("to", &next.to_string());
     }
