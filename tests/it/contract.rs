@@ -10,14 +10,16 @@ use actix_web::test::TestRequest;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use ksef_gateway::auth::{Role, ScopeSet};
+use ksef_gateway::auth::{PermissionSet, Role, ScopeSet};
 use ksef_gateway::domain::{KsefTarget, Nip, SendPolicy};
 use ksef_gateway::service::access::Caller;
-use ksef_gateway::service::{apikeys, clients, users};
+use ksef_gateway::service::{apikeys, clients, grants, users};
 
 use crate::both_backends;
 use crate::common::{Backend, TestDb};
-use crate::office::{app, call, invoice, login, office, upload, Resp, Who, ADMIN, NIP_A, NIP_B, PASSWORD};
+use crate::office::{
+    app, call, invoice, login, office, upload, Resp, Who, ACC_NONE, ADMIN, NIP_A, NIP_B, PASSWORD,
+};
 
 both_backends!(
     visible_but_not_permitted_is_403,
@@ -75,6 +77,36 @@ async fn visible_but_not_permitted_is_403(b: Backend) {
         call(&app, read.apply(TestRequest::post().uri(&format!("/api/v1/clients/{NIP_B}/status-refresh"))))
             .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // An accountant who manages access to A without reading its invoices: A is visible (the
+    // API's key list, the panel's dashboard and pages), its invoices are 403, B stays 404.
+    let input = grants::GrantInput {
+        user_email: ACC_NONE.into(),
+        client_id: o.a.id.clone(),
+        permissions: PermissionSet::parse("users").unwrap(),
+        can_delegate: false,
+    };
+    grants::grant(&o.st, &Caller::Operator, input).await.unwrap();
+    let manager = login(&app, ACC_NONE).await;
+    let r =
+        call(&app, manager.apply(TestRequest::get().uri(&format!("/api/v1/clients/{NIP_A}/api-keys")))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = call(&app, manager.apply(TestRequest::get().uri("/api/v1/clients"))).await;
+    assert_eq!(r.json()["clients"].as_array().map(Vec::len), Some(1), "{}", r.text());
+    let r = call(&app, manager.apply(TestRequest::get().uri(&format!("/api/v1/invoices?nip={NIP_A}")))).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "forbidden".into()));
+    let r = call(&app, manager.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{id}")))).await;
+    assert_eq!((r.status, code(&r)), (StatusCode::FORBIDDEN, "forbidden".into()));
+    let r =
+        call(&app, manager.apply(TestRequest::get().uri(&format!("/api/v1/clients/{NIP_B}/api-keys")))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = call(&app, manager.apply(TestRequest::get().uri("/"))).await;
+    assert!(r.status == StatusCode::OK && r.text().contains(NIP_A), "{}", r.text());
+    let r = call(&app, manager.apply(TestRequest::get().uri(&format!("/klienci/{NIP_A}")))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(!r.text().contains("FV/403/1") && !r.text().contains("id=\"statusy\""), "{}", r.text());
+    let r = call(&app, manager.apply(TestRequest::get().uri(&format!("/klienci/{NIP_A}/dostepy")))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+
     // The auth scheme is case-insensitive.
     let Who::Key(k) = &read else { unreachable!() };
     for scheme in ["bearer", "BEARER", "Bearer"] {

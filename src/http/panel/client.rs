@@ -84,6 +84,8 @@ struct ClientPage {
     states: Vec<StateOption>,
     can_upload: bool,
     can_send: bool,
+    /// "Statusy w KSeF" sets the senders going: for those who upload or send.
+    can_refresh: bool,
     can_manage: bool,
     /// KSeF is down or not answering for this client's environment.
     notice: Option<super::notice::KsefNotice>,
@@ -141,16 +143,22 @@ async fn client_page(
         ..ListQuery::default()
     };
     let four_eyes = client.send_policy == SendPolicy::FourEyes.as_str();
-    let rows: Vec<InvoiceRow> = invoices::list(&st, &me.caller, query)
-        .await?
-        .into_iter()
-        .map(|s| InvoiceRow::new(s, four_eyes))
-        .collect();
+    // Someone who manages access without reading invoices sees the page without its list.
+    let rows: Vec<InvoiceRow> = if may(&client, Permission::Read) {
+        invoices::list(&st, &me.caller, query)
+            .await?
+            .into_iter()
+            .map(|s| InvoiceRow::new(s, four_eyes))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = ClientPage {
         layout: Layout::for_user(format!("{} – faktury", client.name), &me),
         policy: policy_pl(&client.send_policy),
         can_upload: may(&client, Permission::Upload),
         can_send: may(&client, Permission::Send),
+        can_refresh: may(&client, Permission::Upload) || may(&client, Permission::Send),
         can_manage: may(&client, Permission::Users) || may(&client, Permission::Credentials),
         has_decidable: rows.iter().any(|r| r.decidable),
         notice: super::notice::for_environment(&st, &client.ksef_environment),

@@ -118,7 +118,12 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
     let mut total = Counts::default();
     let mut rows = Vec::with_capacity(visible.len());
     for c in visible {
-        let counts = Counts::from_states(&panel_views::state_counts(&st, &me.caller, &c.id).await?);
+        // A client may be visible through `users` alone: listed, with no invoices shown.
+        let counts = if super::may(&c, crate::auth::Permission::Read) {
+            Counts::from_states(&panel_views::state_counts(&st, &me.caller, &c.id).await?)
+        } else {
+            Counts::default()
+        };
         total.add(&counts);
         rows.push(row(c, counts));
     }
