@@ -106,6 +106,10 @@ async fn visible_but_not_permitted_is_403(b: Backend) {
     assert!(!r.text().contains("FV/403/1") && !r.text().contains("id=\"statusy\""), "{}", r.text());
     let r = call(&app, manager.apply(TestRequest::get().uri(&format!("/klienci/{NIP_A}/dostepy")))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // Its forms offer only what the manager holds: `users` to delegate, no key scope at all.
+    let page = r.text();
+    assert!(page.contains("id=\"p-users\"") && !page.contains("id=\"p-read\""), "{page}");
+    assert!(!page.contains("id=\"z-read\"") && !page.contains("id=\"z-send\""), "{page}");
 
     // The auth scheme is case-insensitive.
     let Who::Key(k) = &read else { unreachable!() };

@@ -120,8 +120,17 @@ async fn access_page(
                 prefix: k.prefix,
             })
             .collect(),
-        permissions: Permission::ALL.iter().map(|p| (p.as_str(), p.label_pl())).collect(),
-        scopes: ApiScope::ALL.iter().map(|s| (s.as_str(), scope_pl(*s))).collect(),
+        // Only what the caller holds itself is offered (the service refuses the rest anyway).
+        permissions: Permission::ALL
+            .iter()
+            .filter(|p| may(&client, **p))
+            .map(|p| (p.as_str(), p.label_pl()))
+            .collect(),
+        scopes: ApiScope::ALL
+            .iter()
+            .filter(|s| may(&client, s.permission()))
+            .map(|s| (s.as_str(), scope_pl(*s)))
+            .collect(),
         policies: [SendPolicy::Manual, SendPolicy::FourEyes, SendPolicy::ApiAuto]
             .iter()
             .map(|p| (p.as_str(), policy_pl(p.as_str())))
