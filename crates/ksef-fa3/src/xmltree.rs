@@ -26,6 +26,8 @@ pub(crate) struct Node {
     pub text: String,
     /// Attributes by local name.
     pub attrs: Vec<(String, String)>,
+    /// 1-based position among same-named siblings, when there are several (for paths).
+    pub position: Option<usize>,
 }
 
 /// The parsed document; node 0 is the root element.
@@ -50,11 +52,19 @@ pub(crate) fn parse_invoice(xml: &[u8]) -> Result<Tree, Finding> {
     Ok(tree)
 }
 
+/// An open element: its node and how many namespaces it declared.
+struct Frame {
+    node: usize,
+    namespaces: usize,
+}
+
 struct Builder<'a> {
     text: &'a str,
     limits: Limits,
     nodes: Vec<Node>,
-    stack: Vec<usize>,
+    stack: Vec<Frame>,
+    /// Namespace declarations on the open elements, summed.
+    namespaces_in_scope: usize,
     /// Newlines counted up to `counted`.
     line: u32,
     counted: usize,
@@ -62,7 +72,15 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn new(text: &'a str, limits: Limits) -> Self {
-        Self { text, limits, nodes: Vec::new(), stack: Vec::new(), line: 1, counted: 0 }
+        Self {
+            text,
+            limits,
+            nodes: Vec::new(),
+            stack: Vec::new(),
+            namespaces_in_scope: 0,
+            line: 1,
+            counted: 0,
+        }
     }
 
     /// 1-based line of a byte offset; offsets must not decrease between calls.
@@ -93,11 +111,9 @@ impl<'a> Builder<'a> {
                 Event::Start(tag) => self.open(&tag, start, end)?,
                 Event::Empty(tag) => {
                     self.open(&tag, start, end)?;
-                    self.stack.pop();
+                    self.close();
                 }
-                Event::End(_) => {
-                    self.stack.pop();
-                }
+                Event::End(_) => self.close(),
                 Event::Text(text) => {
                     let chunk = text.decode().map_err(|e| malformed(&e.to_string(), self.line))?;
                     self.push_text(&chunk);
@@ -157,7 +173,7 @@ impl<'a> Builder<'a> {
             )
             .at_line(Some(line)));
         }
-        Ok(Tree { nodes: self.nodes })
+        Ok(Tree::new(self.nodes))
     }
 
     fn open(&mut self, tag: &BytesStart<'_>, start: u64, end: u64) -> Result<(), Finding> {
@@ -180,19 +196,23 @@ impl<'a> Builder<'a> {
             )
             .at_line(Some(line)));
         }
-        let name = String::from_utf8_lossy(tag.local_name().as_ref()).into_owned();
-        let mut attrs = Vec::new();
-        for attr in tag.attributes() {
-            let attr = attr.map_err(|e| malformed(&e.to_string(), line))?;
-            let value = attr.unescape_value().map_err(|e| malformed(&e.to_string(), line))?;
-            attrs.push((
-                String::from_utf8_lossy(attr.key.local_name().as_ref()).into_owned(),
-                value.into_owned(),
-            ));
+        check_name(tag.name().as_ref(), line)?;
+        let (attrs, declared) = attributes(tag, line)?;
+        let in_scope = self.namespaces_in_scope + declared;
+        if in_scope > hostile::MAX_NAMESPACES {
+            return Err(hostile::over_limit(
+                "xml_too_many_namespaces",
+                "Element i jego przodkowie deklarują zbyt wiele przestrzeni nazw (xmlns)",
+                "An element and its ancestors declare too many namespaces (xmlns)",
+                hostile::MAX_NAMESPACES,
+            )
+            .at_line(Some(line)));
         }
+        self.namespaces_in_scope = in_scope;
+        let name = String::from_utf8_lossy(tag.local_name().as_ref()).into_owned();
         let line_end = self.line_of(end);
         let id = self.nodes.len();
-        let parent = self.stack.last().copied();
+        let parent = self.stack.last().map(|frame| frame.node);
         if let Some(parent) = parent {
             self.nodes[parent].children.push(id);
         }
@@ -204,20 +224,78 @@ impl<'a> Builder<'a> {
             line_end,
             text: String::new(),
             attrs,
+            position: None,
         });
-        self.stack.push(id);
+        self.stack.push(Frame { node: id, namespaces: declared });
         Ok(())
+    }
+
+    fn close(&mut self) {
+        if let Some(frame) = self.stack.pop() {
+            self.namespaces_in_scope -= frame.namespaces;
+        }
     }
 
     /// Keeps text of leaf elements only (FA(3) has no mixed content).
     fn push_text(&mut self, chunk: &str) {
-        if let Some(&id) = self.stack.last() {
-            let node = &mut self.nodes[id];
+        if let Some(frame) = self.stack.last() {
+            let node = &mut self.nodes[frame.node];
             if node.children.is_empty() {
                 node.text.push_str(chunk);
             }
         }
     }
+}
+
+/// Refuses an element or attribute name longer than the gate allows.
+fn check_name(name: &[u8], line: u32) -> Result<(), Finding> {
+    if name.len() > hostile::MAX_NAME_BYTES {
+        return Err(hostile::over_limit(
+            "xml_name_too_long",
+            "Nazwa elementu lub atrybutu jest za długa",
+            "An element or attribute name is too long",
+            hostile::MAX_NAME_BYTES,
+        )
+        .at_line(Some(line)));
+    }
+    Ok(())
+}
+
+/// The attributes of a start tag by local name, and how many of them declare a namespace.
+///
+/// quick-xml's own duplicate check compares each attribute with every earlier one, so it runs
+/// unchecked here and stops at [`hostile::MAX_ATTRIBUTES`]; duplicates are then looked for
+/// among that bounded few.
+fn attributes(tag: &BytesStart<'_>, line: u32) -> Result<(Vec<(String, String)>, usize), Finding> {
+    let mut keys: Vec<&[u8]> = Vec::new();
+    let mut attrs = Vec::new();
+    let mut declared = 0;
+    for attr in tag.attributes().with_checks(false) {
+        let attr = attr.map_err(|e| malformed(&e.to_string(), line))?;
+        if attrs.len() == hostile::MAX_ATTRIBUTES {
+            return Err(hostile::over_limit(
+                "xml_too_many_attributes",
+                "Element ma zbyt wiele atrybutów",
+                "An element has too many attributes",
+                hostile::MAX_ATTRIBUTES,
+            )
+            .at_line(Some(line)));
+        }
+        let key = attr.key.0;
+        check_name(key, line)?;
+        if keys.contains(&key) {
+            let name = String::from_utf8_lossy(key);
+            return Err(malformed(&format!("duplicate attribute '{name}'"), line));
+        }
+        keys.push(key);
+        if attr.key.as_namespace_binding().is_some() {
+            declared += 1;
+        }
+        let value = attr.unescape_value().map_err(|e| malformed(&e.to_string(), line))?;
+        attrs
+            .push((String::from_utf8_lossy(attr.key.local_name().as_ref()).into_owned(), value.into_owned()));
+    }
+    Ok((attrs, declared))
 }
 
 /// The five predefined entities and character references; anything else would need a DTD.
@@ -282,6 +360,26 @@ pub(crate) fn malformed(detail: &str, line: u32) -> Finding {
 }
 
 impl Tree {
+    /// Numbers repeated siblings once, so [`Tree::path`] costs the depth, not the siblings.
+    fn new(mut nodes: Vec<Node>) -> Self {
+        let mut siblings: std::collections::HashMap<(usize, &str), Vec<usize>> =
+            std::collections::HashMap::new();
+        for (id, node) in nodes.iter().enumerate() {
+            if let Some(parent) = node.parent {
+                siblings.entry((parent, node.name.as_str())).or_default().push(id);
+            }
+        }
+        let positions: Vec<(usize, usize)> = siblings
+            .into_values()
+            .filter(|ids| ids.len() > 1)
+            .flat_map(|ids| ids.into_iter().enumerate().map(|(i, id)| (id, i + 1)))
+            .collect();
+        for (id, position) in positions {
+            nodes[id].position = Some(position);
+        }
+        Self { nodes }
+    }
+
     /// First child of `id` named `name`.
     pub fn child(&self, id: usize, name: &str) -> Option<usize> {
         self.nodes[id].children.iter().copied().find(|&c| self.nodes[c].name == name)
@@ -325,12 +423,7 @@ impl Tree {
         while let Some(node) = at {
             let name = self.nodes[node].name.as_str();
             let parent = self.nodes[node].parent;
-            let position = parent.and_then(|p| {
-                let siblings: Vec<usize> = self.children(p, name).collect();
-                let index = siblings.iter().position(|&s| s == node)?;
-                (siblings.len() > 1).then_some(index + 1)
-            });
-            steps.push(match position {
+            steps.push(match self.nodes[node].position {
                 Some(position) => format!("{name}[{position}]"),
                 None => name.to_owned(),
             });
