@@ -362,20 +362,26 @@ pub(crate) fn malformed(detail: &str, line: u32) -> Finding {
 impl Tree {
     /// Numbers repeated siblings once, so [`Tree::path`] costs the depth, not the siblings.
     fn new(mut nodes: Vec<Node>) -> Self {
-        let mut siblings: std::collections::HashMap<(usize, &str), Vec<usize>> =
-            std::collections::HashMap::new();
-        for (id, node) in nodes.iter().enumerate() {
+        // (parent, name) → (siblings of that name, how many numbered so far)
+        let mut counts: std::collections::HashMap<(usize, &str), (usize, usize)> =
+            std::collections::HashMap::with_capacity(nodes.len());
+        for node in &nodes {
             if let Some(parent) = node.parent {
-                siblings.entry((parent, node.name.as_str())).or_default().push(id);
+                counts.entry((parent, node.name.as_str())).or_default().0 += 1;
             }
         }
-        let positions: Vec<(usize, usize)> = siblings
-            .into_values()
-            .filter(|ids| ids.len() > 1)
-            .flat_map(|ids| ids.into_iter().enumerate().map(|(i, id)| (id, i + 1)))
-            .collect();
-        for (id, position) in positions {
-            nodes[id].position = Some(position);
+        let mut positions = vec![None; nodes.len()];
+        for (id, node) in nodes.iter().enumerate() {
+            if let Some(&mut (total, ref mut numbered)) =
+                node.parent.and_then(|parent| counts.get_mut(&(parent, node.name.as_str())))
+            {
+                *numbered += 1;
+                positions[id] = (total > 1).then_some(*numbered);
+            }
+        }
+        drop(counts);
+        for (node, position) in nodes.iter_mut().zip(positions) {
+            node.position = position;
         }
         Self { nodes }
     }
