@@ -18,7 +18,13 @@ use crate::vault::Keyring;
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let payload = web::PayloadConfig::new(state.settings.intake.max_upload_bytes);
-        cfg.app_data(web::Data::new(state)).app_data(json_config()).app_data(payload).service(
+        let metrics_here = state.settings.metrics.listen.is_none();
+        cfg.app_data(web::Data::new(state)).app_data(json_config()).app_data(payload);
+        if metrics_here {
+            // Ahead of the scope, outside `authenticate`: its bearer token is not an API key.
+            cfg.service(http::health::metrics);
+        }
+        cfg.service(
             web::scope("")
                 .configure(http::routes)
                 .default_service(web::to(not_found))
@@ -27,6 +33,15 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::default()),
         );
+    }
+}
+
+/// The app of the separate metrics listener (`metrics.listen`): `/metrics` and nothing else.
+pub fn configure_metrics(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state))
+            .service(http::health::metrics)
+            .default_service(web::to(not_found));
     }
 }
 
@@ -91,6 +106,21 @@ pub fn bootstrap(settings: Settings) -> Result<AppState, StartError> {
 /// The sending engine runs alongside (unless `sender.enabled` is false) and stops after the
 /// HTTP server, finishing its current turns.
 pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+    let metrics = match state.settings.metrics.listen {
+        Some(addr) => Some(TcpListener::bind(addr).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("metrics.listen: cannot listen on {addr}: {e}"))
+        })?),
+        None => None,
+    };
+    run_with_metrics(state, listener, metrics).await
+}
+
+/// [`run`] with the metrics listener already bound (tests bind port 0 and read the address).
+pub async fn run_with_metrics(
+    state: AppState,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+) -> std::io::Result<()> {
     let shutdown = state.settings.server.shutdown_timeout_s;
     let workers = state.settings.server.workers;
     let engine = state.settings.sender.enabled.then(|| crate::engine::start(state.clone()));
@@ -98,6 +128,21 @@ pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> 
     let every = std::time::Duration::from_secs(state.settings.sender.latarnia_poll_s);
     let latarnia =
         tokio::spawn(crate::service::availability::watch_latarnia(state.clone(), every, latarnia_stopped));
+    let metrics_server = match metrics {
+        Some(listener) => {
+            tracing::info!(listen = ?listener.local_addr().ok(), "Serving /metrics on a separate listener");
+            let state = state.clone();
+            let server = HttpServer::new(move || App::new().configure(configure_metrics(state.clone())))
+                .workers(1)
+                .shutdown_timeout(shutdown)
+                .listen(listener)?
+                .run();
+            Some(server)
+        }
+        None => None,
+    };
+    let metrics_handle = metrics_server.as_ref().map(actix_web::dev::Server::handle);
+    let metrics_task = metrics_server.map(tokio::spawn);
     let mut server = HttpServer::new(move || App::new().configure(configure(state.clone())))
         .shutdown_timeout(shutdown)
         .listen(listener)?;
@@ -105,6 +150,12 @@ pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> 
         server = server.workers(workers);
     }
     let served = server.run().await;
+    if let Some(handle) = metrics_handle {
+        handle.stop(true).await;
+    }
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     let _ = stop_latarnia.send(true);
     let _ = latarnia.await;
     if let Some(engine) = engine {
