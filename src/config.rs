@@ -268,9 +268,9 @@ impl Settings {
         Ok(())
     }
 
-    /// The data directory, created if missing.
+    /// The data directory, created (mode 0700) if missing.
     pub fn ensure_data_dir(&self) -> std::io::Result<&Path> {
-        std::fs::create_dir_all(&self.data_dir)?;
+        crate::private_fs::create_dir(&self.data_dir)?;
         Ok(&self.data_dir)
     }
 }

@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::db::{run_migrations, Db, DbError, DbUrl};
 use crate::error::AppError;
 use crate::http::{self, middleware};
+use crate::service::master_key::{self, KeyCheckError};
 use crate::state::AppState;
 use crate::vault::Keyring;
 
@@ -67,15 +68,19 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Vault(#[from] crate::vault::KeyringError),
+    /// The master key cannot be used with this database (missing, or does not open its data).
+    #[error("{0}")]
+    MasterKey(String),
     #[error("{0}")]
     Command(String),
 }
 
 impl StartError {
-    /// 2 for configuration mistakes (the user must fix a setting), 1 for everything else.
+    /// 2 for configuration mistakes (the user must fix a setting or the master key file), 1 for
+    /// everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) => 2,
+            Self::Config(_) | Self::Vault(_) | Self::MasterKey(_) => 2,
             _ => 1,
         }
     }
@@ -97,9 +102,41 @@ pub fn bootstrap(settings: Settings) -> Result<AppState, StartError> {
             tracing::info!(migrations = ?applied, "Applied {} database migrations", applied.len());
         }
     }
-    let keys = Keyring::load(&settings.vault.master_key_file, settings.vault.master_key.as_ref())?;
+    let keys = master_keys(&settings, &db)?;
     let fa3 = ksef_fa3::Fa3Schema::load().map_err(|e| StartError::Command(format!("FA(3) schema: {e}")))?;
     Ok(AppState::new(settings, db, keys, fa3)?)
+}
+
+/// The vault's keys, checked against the database before anything is served: a key is generated
+/// only when the key file is missing and the database holds nothing sealed, and a key that does
+/// not open the database's sealed data stops the start (exit code 2, naming the key's source).
+fn master_keys(settings: &Settings, db: &Db) -> Result<Keyring, StartError> {
+    let file = &settings.vault.master_key_file;
+    let inline = settings.vault.master_key.as_ref();
+    let keys = if inline.is_none() && !file.exists() {
+        if master_key::sealed_data_exists(db)? {
+            return Err(StartError::MasterKey(format!(
+                "master key file {} is missing, but the database holds credentials sealed with a master key; \
+                 restore the file from your backup (a new key would not open them)",
+                file.display()
+            )));
+        }
+        Keyring::create(file)?
+    } else {
+        Keyring::load(file, inline)?
+    };
+    keys.warn_if_exposed();
+    let source = match keys.file() {
+        Some(path) => format!("master key file {}", path.display()),
+        None => "vault.master_key".to_owned(),
+    };
+    master_key::verify_at_start(db, &keys).map_err(|e| match e {
+        KeyCheckError::Db(e) => StartError::Database(e),
+        KeyCheckError::WrongKey(why) => StartError::MasterKey(format!(
+            "{source} is not the key this database was sealed with: {why}; restore the right key file"
+        )),
+    })?;
+    Ok(keys)
 }
 
 /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish within the shutdown timeout.

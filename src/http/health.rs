@@ -14,11 +14,13 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// The process can do its work: the database answers a query.
+/// The process can do its work: the database answers a query and the master key opens the
+/// vault (a key file replaced under a running server makes every credential unreadable).
 #[get("/readyz")]
 pub async fn readyz(st: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let backend = st.db.backend();
     st.db.ping().await.map_err(|e| AppError::Unavailable(format!("database not ready: {e}")))?;
+    crate::service::master_key::verify(&st).await?;
     Ok(HttpResponse::Ok().json(json!({"status": "ready", "database": format!("{backend:?}").to_lowercase()})))
 }
 

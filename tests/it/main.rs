@@ -12,6 +12,7 @@ mod demo;
 mod engine;
 mod http_basics;
 mod intake;
+mod master_key;
 mod metrics;
 mod office;
 mod panel;
