@@ -20,7 +20,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let payload = web::PayloadConfig::new(state.settings.intake.max_upload_bytes);
         let metrics_here = state.settings.metrics.listen.is_none();
-        cfg.app_data(web::Data::new(state)).app_data(json_config()).app_data(payload);
+        cfg.app_data(web::Data::new(state))
+            .app_data(json_config())
+            .app_data(query_config())
+            .app_data(path_config())
+            .app_data(payload);
         if metrics_here {
             // Ahead of the scope, outside `authenticate`: its bearer token is not an API key.
             cfg.service(http::health::metrics);
@@ -51,6 +55,18 @@ fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(1 << 20)
         .error_handler(|err, _req| AppError::invalid(format!("invalid JSON body: {err}")).into())
+}
+
+/// Malformed query strings too (`?limit=abc`), instead of actix's plain-text 400.
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _req| AppError::invalid(format!("invalid query parameter: {err}")).into())
+}
+
+/// And path segments that do not parse.
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|err, _req| AppError::invalid(format!("invalid path parameter: {err}")).into())
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

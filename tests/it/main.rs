@@ -17,5 +17,6 @@ mod metrics;
 mod office;
 mod panel;
 mod panel_browser;
+mod schema_fuzz;
 mod storage;
 mod vault;
