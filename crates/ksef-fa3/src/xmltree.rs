@@ -5,6 +5,8 @@
 //! libxml2 only ever parses documents that already passed it. The tree keeps local names,
 //! lines and text: enough for facts, semantic checks and for placing XSD errors on a path.
 
+use std::collections::HashMap;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -14,8 +16,9 @@ use crate::hostile::{self, Limits};
 /// One element.
 #[derive(Debug)]
 pub(crate) struct Node {
-    /// Local name (prefix stripped).
-    pub name: String,
+    /// Local name (prefix stripped), as an index into [`Tree::names`]: one string per distinct
+    /// name instead of one per element, and integer comparisons when looking children up.
+    pub name: u32,
     pub parent: Option<usize>,
     pub children: Vec<usize>,
     /// Line of the `<` of the start tag.
@@ -34,6 +37,10 @@ pub(crate) struct Node {
 #[derive(Debug)]
 pub(crate) struct Tree {
     pub nodes: Vec<Node>,
+    /// Distinct local names; `Node::name` indexes this.
+    names: Vec<String>,
+    /// Name → index into `names`.
+    ids: HashMap<String, u32>,
 }
 
 /// Checks the bytes and parses them into a tree, or explains why not.
@@ -65,6 +72,8 @@ struct Builder<'a> {
     stack: Vec<Frame>,
     /// Namespace declarations on the open elements, summed.
     namespaces_in_scope: usize,
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
     /// Newlines counted up to `counted`.
     line: u32,
     counted: usize,
@@ -78,6 +87,8 @@ impl<'a> Builder<'a> {
             nodes: Vec::new(),
             stack: Vec::new(),
             namespaces_in_scope: 0,
+            names: Vec::new(),
+            ids: HashMap::new(),
             line: 1,
             counted: 0,
         }
@@ -173,7 +184,7 @@ impl<'a> Builder<'a> {
             )
             .at_line(Some(line)));
         }
-        Ok(Tree::new(self.nodes))
+        Ok(Tree::new(self.nodes, self.names, self.ids))
     }
 
     fn open(&mut self, tag: &BytesStart<'_>, start: u64, end: u64) -> Result<(), Finding> {
@@ -209,7 +220,7 @@ impl<'a> Builder<'a> {
             .at_line(Some(line)));
         }
         self.namespaces_in_scope = in_scope;
-        let name = String::from_utf8_lossy(tag.local_name().as_ref()).into_owned();
+        let name = self.intern(&String::from_utf8_lossy(tag.local_name().as_ref()));
         let line_end = self.line_of(end);
         let id = self.nodes.len();
         let parent = self.stack.last().map(|frame| frame.node);
@@ -228,6 +239,17 @@ impl<'a> Builder<'a> {
         });
         self.stack.push(Frame { node: id, namespaces: declared });
         Ok(())
+    }
+
+    /// The index of `name` in the name table, adding it when new.
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
     }
 
     fn close(&mut self) {
@@ -360,40 +382,54 @@ pub(crate) fn malformed(detail: &str, line: u32) -> Finding {
 }
 
 impl Tree {
-    /// Numbers repeated siblings once, so [`Tree::path`] costs the depth, not the siblings.
-    fn new(mut nodes: Vec<Node>) -> Self {
-        // (parent, name) → (siblings of that name, how many numbered so far)
-        let mut counts: std::collections::HashMap<(usize, &str), (usize, usize)> =
-            std::collections::HashMap::with_capacity(nodes.len());
-        for node in &nodes {
-            if let Some(parent) = node.parent {
-                counts.entry((parent, node.name.as_str())).or_default().0 += 1;
+    /// Numbers repeated siblings once, so [`Tree::path`] costs the depth, not the siblings:
+    /// per parent, one pass counts its children by name and one numbers them (names are small
+    /// integers, so the counters are a vector reset after each parent).
+    fn new(mut nodes: Vec<Node>, names: Vec<String>, ids: HashMap<String, u32>) -> Self {
+        let mut count = vec![0usize; names.len()];
+        let mut numbered = vec![0usize; names.len()];
+        for parent in 0..nodes.len() {
+            let children = std::mem::take(&mut nodes[parent].children);
+            for &c in &children {
+                count[nodes[c].name as usize] += 1;
             }
-        }
-        let mut positions = vec![None; nodes.len()];
-        for (id, node) in nodes.iter().enumerate() {
-            if let Some(&mut (total, ref mut numbered)) =
-                node.parent.and_then(|parent| counts.get_mut(&(parent, node.name.as_str())))
-            {
-                *numbered += 1;
-                positions[id] = (total > 1).then_some(*numbered);
+            for &c in &children {
+                let name = nodes[c].name as usize;
+                if count[name] > 1 {
+                    numbered[name] += 1;
+                    nodes[c].position = Some(numbered[name]);
+                }
             }
+            for &c in &children {
+                let name = nodes[c].name as usize;
+                count[name] = 0;
+                numbered[name] = 0;
+            }
+            nodes[parent].children = children;
         }
-        drop(counts);
-        for (node, position) in nodes.iter_mut().zip(positions) {
-            node.position = position;
-        }
-        Self { nodes }
+        Self { nodes, names, ids }
+    }
+
+    /// The index of a local name, when some element has it.
+    fn name_id(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// An element's local name.
+    pub fn name(&self, id: usize) -> &str {
+        self.names.get(self.nodes[id].name as usize).map_or("", String::as_str)
     }
 
     /// First child of `id` named `name`.
     pub fn child(&self, id: usize, name: &str) -> Option<usize> {
+        let name = self.name_id(name)?;
         self.nodes[id].children.iter().copied().find(|&c| self.nodes[c].name == name)
     }
 
     /// All children of `id` named `name`.
     pub fn children<'s>(&'s self, id: usize, name: &'s str) -> impl Iterator<Item = usize> + 's {
-        self.nodes[id].children.iter().copied().filter(move |&c| self.nodes[c].name == name)
+        let name = self.name_id(name);
+        self.nodes[id].children.iter().copied().filter(move |&c| Some(self.nodes[c].name) == name)
     }
 
     /// Follows child names from `id`.
@@ -427,7 +463,7 @@ impl Tree {
         let mut steps = Vec::new();
         let mut at = Some(id);
         while let Some(node) = at {
-            let name = self.nodes[node].name.as_str();
+            let name = self.name(node);
             let parent = self.nodes[node].parent;
             steps.push(match self.nodes[node].position {
                 Some(position) => format!("{name}[{position}]"),
@@ -449,6 +485,7 @@ impl Tree {
 
     /// The element named `name` whose start tag covers `line` (how libxml2 reports nodes).
     pub fn find_on_line(&self, name: &str, line: u32) -> Option<usize> {
+        let name = self.name_id(name)?;
         self.nodes.iter().position(|n| n.name == name && n.line <= line && line <= n.line_end)
     }
 }
