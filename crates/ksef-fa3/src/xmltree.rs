@@ -27,8 +27,12 @@ pub(crate) struct Node {
     pub line_end: u32,
     /// Text content of a leaf element (entities resolved, not trimmed).
     pub text: String,
-    /// Attributes by local name.
-    pub attrs: Vec<(String, String)>,
+    /// The start tag's content (name and attributes) when it has attributes, read again by
+    /// [`Tree::attr`]: the gate checks every attribute, but only a few are ever looked up, so
+    /// they are not copied out one by one.
+    pub tag: Option<Box<str>>,
+    /// Length of the qualified name at the start of `tag`.
+    pub name_len: usize,
     /// 1-based position among same-named siblings, when there are several (for paths).
     pub position: Option<usize>,
 }
@@ -208,7 +212,7 @@ impl<'a> Builder<'a> {
             .at_line(Some(line)));
         }
         check_name(tag.name().as_ref(), line)?;
-        let (attrs, declared) = attributes(tag, line)?;
+        let (count, declared) = check_attributes(tag, line)?;
         let in_scope = self.namespaces_in_scope + declared;
         if in_scope > hostile::MAX_NAMESPACES {
             return Err(hostile::over_limit(
@@ -234,7 +238,8 @@ impl<'a> Builder<'a> {
             line,
             line_end,
             text: String::new(),
-            attrs,
+            tag: (count > 0).then(|| String::from_utf8_lossy(tag).into()),
+            name_len: tag.name().as_ref().len(),
             position: None,
         });
         self.stack.push(Frame { node: id, namespaces: declared });
@@ -283,18 +288,18 @@ fn check_name(name: &[u8], line: u32) -> Result<(), Finding> {
     Ok(())
 }
 
-/// The attributes of a start tag by local name, and how many of them declare a namespace.
+/// Checks the attributes of a start tag; returns how many there are and how many of them
+/// declare a namespace.
 ///
 /// quick-xml's own duplicate check compares each attribute with every earlier one, so it runs
 /// unchecked here and stops at [`hostile::MAX_ATTRIBUTES`]; duplicates are then looked for
 /// among that bounded few.
-fn attributes(tag: &BytesStart<'_>, line: u32) -> Result<(Vec<(String, String)>, usize), Finding> {
+fn check_attributes(tag: &BytesStart<'_>, line: u32) -> Result<(usize, usize), Finding> {
     let mut keys: Vec<&[u8]> = Vec::new();
-    let mut attrs = Vec::new();
     let mut declared = 0;
     for attr in tag.attributes().with_checks(false) {
         let attr = attr.map_err(|e| malformed(&e.to_string(), line))?;
-        if attrs.len() == hostile::MAX_ATTRIBUTES {
+        if keys.len() == hostile::MAX_ATTRIBUTES {
             return Err(hostile::over_limit(
                 "xml_too_many_attributes",
                 "Element ma zbyt wiele atrybutów",
@@ -313,11 +318,9 @@ fn attributes(tag: &BytesStart<'_>, line: u32) -> Result<(Vec<(String, String)>,
         if attr.key.as_namespace_binding().is_some() {
             declared += 1;
         }
-        let value = attr.unescape_value().map_err(|e| malformed(&e.to_string(), line))?;
-        attrs
-            .push((String::from_utf8_lossy(attr.key.local_name().as_ref()).into_owned(), value.into_owned()));
+        attr.unescape_value().map_err(|e| malformed(&e.to_string(), line))?;
     }
-    Ok((attrs, declared))
+    Ok((keys.len(), declared))
 }
 
 /// The five predefined entities and character references; anything else would need a DTD.
@@ -452,9 +455,16 @@ impl Tree {
         self.walk(id, names).map(|n| self.text(n)).filter(|t| !t.is_empty())
     }
 
-    /// An attribute of an element.
-    pub fn attr(&self, id: usize, name: &str) -> Option<&str> {
-        self.nodes[id].attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    /// An attribute of an element, by local name (entities resolved).
+    pub fn attr(&self, id: usize, name: &str) -> Option<String> {
+        let node = &self.nodes[id];
+        let tag = BytesStart::from_content(node.tag.as_deref()?, node.name_len);
+        let found = tag
+            .attributes()
+            .with_checks(false)
+            .flatten()
+            .find(|a| a.key.local_name().as_ref() == name.as_bytes())?;
+        found.unescape_value().ok().map(std::borrow::Cow::into_owned)
     }
 
     /// `/Faktura/Fa/P_2`-style path of an element; repeated siblings get an XPath position,
