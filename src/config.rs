@@ -25,6 +25,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub intake: IntakeSettings,
     pub log: LogSettings,
+    /// Where `/metrics` is served and whether it needs a token.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
     /// The sending engine (`src/engine`).
     #[serde(default)]
     pub sender: crate::engine::SenderSettings,
@@ -103,6 +106,21 @@ impl std::fmt::Debug for VaultSettings {
     }
 }
 
+/// `/metrics` is unauthenticated by default, like most Prometheus targets; these settings move
+/// it off the public listener or put a bearer token in front of it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` only on this separate address (the main listener then answers 404);
+    /// unset means on the main listener.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
+    /// Hex SHA-256 of the bearer token `/metrics` requires (`printf %s "$TOKEN" | sha256sum`);
+    /// empty means no token. Only the hash is configured, so the file holds no usable secret.
+    #[serde(default)]
+    pub token_sha256: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -146,6 +164,7 @@ impl Default for Settings {
             },
             intake: IntakeSettings { max_upload_bytes: 64 * 1024 * 1024, max_files_per_upload: 10_000 },
             log: LogSettings { format: LogFormat::Text, level: "info".to_owned() },
+            metrics: MetricsSettings::default(),
             sender: crate::engine::SenderSettings::default(),
         }
     }
@@ -233,15 +252,25 @@ impl Settings {
                 return Err(ConfigError(format!("{key}: must be at least 1")));
             }
         }
+        let token = self.metrics.token_sha256.trim();
+        if !token.is_empty() && hex::decode(token).map_or(true, |h| h.len() != 32) {
+            return Err(ConfigError(
+                "metrics.token_sha256: must be the 64 hex digits of a SHA-256 (printf %s \"$TOKEN\" | sha256sum)"
+                    .into(),
+            ));
+        }
+        if self.metrics.listen.is_some_and(|m| m == self.server.listen) {
+            return Err(ConfigError("metrics.listen: must differ from server.listen".into()));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError(format!("log.level: {e}")))?;
         self.sender.validate().map_err(ConfigError)?;
         Ok(())
     }
 
-    /// The data directory, created if missing.
+    /// The data directory, created (mode 0700) if missing.
     pub fn ensure_data_dir(&self) -> std::io::Result<&Path> {
-        std::fs::create_dir_all(&self.data_dir)?;
+        crate::private_fs::create_dir(&self.data_dir)?;
         Ok(&self.data_dir)
     }
 }
@@ -313,6 +342,15 @@ mod tests {
         assert!(err.0.starts_with("database.url"), "{}", err.0);
         let err = Settings::from_toml_str("[database]\nurl = \"/bare/path.db\"\n").unwrap_err();
         assert!(err.0.starts_with("database.url"), "{}", err.0);
+    }
+
+    #[test]
+    fn metrics_token_must_be_a_sha256() {
+        let err = Settings::from_toml_str("[metrics]\ntoken_sha256 = \"secret\"\n").unwrap_err();
+        assert!(err.0.starts_with("metrics.token_sha256"), "{}", err.0);
+        let ok = format!("[metrics]\ntoken_sha256 = \"{}\"\nlisten = \"127.0.0.1:9100\"\n", "ab".repeat(32));
+        let s = Settings::from_toml_str(&ok).unwrap();
+        assert_eq!(s.metrics.listen.map(|a| a.port()), Some(9100));
     }
 
     #[test]

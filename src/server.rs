@@ -11,6 +11,7 @@ use crate::config::Settings;
 use crate::db::{run_migrations, Db, DbError, DbUrl};
 use crate::error::AppError;
 use crate::http::{self, middleware};
+use crate::service::master_key::{self, KeyCheckError};
 use crate::state::AppState;
 use crate::vault::Keyring;
 
@@ -18,19 +19,34 @@ use crate::vault::Keyring;
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let payload = web::PayloadConfig::new(state.settings.intake.max_upload_bytes);
+        let metrics_here = state.settings.metrics.listen.is_none();
         cfg.app_data(web::Data::new(state))
             .app_data(json_config())
             .app_data(query_config())
-            .app_data(payload)
-            .service(
-                web::scope("")
-                    .configure(http::routes)
-                    .default_service(web::to(http::fallback))
-                    .wrap(from_fn(http::auth::authenticate))
-                    .wrap(middleware::security_headers())
-                    .wrap(from_fn(middleware::observe))
-                    .wrap(TracingLogger::default()),
-            );
+            .app_data(path_config())
+            .app_data(payload);
+        if metrics_here {
+            // Ahead of the scope, outside `authenticate`: its bearer token is not an API key.
+            cfg.service(http::health::metrics);
+        }
+        cfg.service(
+            web::scope("")
+                .configure(http::routes)
+                .default_service(web::to(http::fallback))
+                .wrap(from_fn(http::auth::authenticate))
+                .wrap(middleware::security_headers())
+                .wrap(from_fn(middleware::observe))
+                .wrap(TracingLogger::default()),
+        );
+    }
+}
+
+/// The app of the separate metrics listener (`metrics.listen`): `/metrics` and nothing else.
+pub fn configure_metrics(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state))
+            .service(http::health::metrics)
+            .default_service(web::to(http::fallback));
     }
 }
 
@@ -53,6 +69,12 @@ fn query_config() -> web::QueryConfig {
         .error_handler(|err, _req| AppError::bad_query(format!("query string: {err}")).into())
 }
 
+/// And path segments that do not parse.
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|err, _req| AppError::bad_query(format!("path parameter: {err}")).into())
+}
+
 /// Why the gateway could not start; each maps to a distinct exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -64,15 +86,19 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Vault(#[from] crate::vault::KeyringError),
+    /// The master key cannot be used with this database (missing, or does not open its data).
+    #[error("{0}")]
+    MasterKey(String),
     #[error("{0}")]
     Command(String),
 }
 
 impl StartError {
-    /// 2 for configuration mistakes (the user must fix a setting), 1 for everything else.
+    /// 2 for configuration mistakes (the user must fix a setting or the master key file), 1 for
+    /// everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Config(_) => 2,
+            Self::Config(_) | Self::Vault(_) | Self::MasterKey(_) => 2,
             _ => 1,
         }
     }
@@ -94,15 +120,62 @@ pub fn bootstrap(settings: Settings) -> Result<AppState, StartError> {
             tracing::info!(migrations = ?applied, "Applied {} database migrations", applied.len());
         }
     }
-    let keys = Keyring::load(&settings.vault.master_key_file, settings.vault.master_key.as_ref())?;
+    let keys = master_keys(&settings, &db)?;
     let fa3 = ksef_fa3::Fa3Schema::load().map_err(|e| StartError::Command(format!("FA(3) schema: {e}")))?;
     Ok(AppState::new(settings, db, keys, fa3)?)
+}
+
+/// The vault's keys, checked against the database before anything is served: a key is generated
+/// only when the key file is missing and the database holds nothing sealed, and a key that does
+/// not open the database's sealed data stops the start (exit code 2, naming the key's source).
+fn master_keys(settings: &Settings, db: &Db) -> Result<Keyring, StartError> {
+    let file = &settings.vault.master_key_file;
+    let inline = settings.vault.master_key.as_ref();
+    let keys = if inline.is_none() && !file.exists() {
+        if master_key::sealed_data_exists(db)? {
+            return Err(StartError::MasterKey(format!(
+                "master key file {} is missing, but the database holds credentials sealed with a master key; \
+                 restore the file from your backup (a new key would not open them)",
+                file.display()
+            )));
+        }
+        Keyring::create(file)?
+    } else {
+        Keyring::load(file, inline)?
+    };
+    keys.warn_if_exposed();
+    let source = match keys.file() {
+        Some(path) => format!("master key file {}", path.display()),
+        None => "vault.master_key".to_owned(),
+    };
+    master_key::verify_at_start(db, &keys).map_err(|e| match e {
+        KeyCheckError::Db(e) => StartError::Database(e),
+        KeyCheckError::WrongKey(why) => StartError::MasterKey(format!(
+            "{source} is not the key this database was sealed with: {why}; restore the right key file"
+        )),
+    })?;
+    Ok(keys)
 }
 
 /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish within the shutdown timeout.
 /// The sending engine runs alongside (unless `sender.enabled` is false) and stops after the
 /// HTTP server, finishing its current turns.
 pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
+    let metrics = match state.settings.metrics.listen {
+        Some(addr) => Some(TcpListener::bind(addr).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("metrics.listen: cannot listen on {addr}: {e}"))
+        })?),
+        None => None,
+    };
+    run_with_metrics(state, listener, metrics).await
+}
+
+/// [`run`] with the metrics listener already bound (tests bind port 0 and read the address).
+pub async fn run_with_metrics(
+    state: AppState,
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+) -> std::io::Result<()> {
     let shutdown = state.settings.server.shutdown_timeout_s;
     let workers = state.settings.server.workers;
     let engine = state.settings.sender.enabled.then(|| crate::engine::start(state.clone()));
@@ -110,6 +183,21 @@ pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> 
     let every = std::time::Duration::from_secs(state.settings.sender.latarnia_poll_s);
     let latarnia =
         tokio::spawn(crate::service::availability::watch_latarnia(state.clone(), every, latarnia_stopped));
+    let metrics_server = match metrics {
+        Some(listener) => {
+            tracing::info!(listen = ?listener.local_addr().ok(), "Serving /metrics on a separate listener");
+            let state = state.clone();
+            let server = HttpServer::new(move || App::new().configure(configure_metrics(state.clone())))
+                .workers(1)
+                .shutdown_timeout(shutdown)
+                .listen(listener)?
+                .run();
+            Some(server)
+        }
+        None => None,
+    };
+    let metrics_handle = metrics_server.as_ref().map(actix_web::dev::Server::handle);
+    let metrics_task = metrics_server.map(tokio::spawn);
     let mut server = HttpServer::new(move || App::new().configure(configure(state.clone())))
         .shutdown_timeout(shutdown)
         .listen(listener)?;
@@ -117,6 +205,12 @@ pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> 
         server = server.workers(workers);
     }
     let served = server.run().await;
+    if let Some(handle) = metrics_handle {
+        handle.stop(true).await;
+    }
+    if let Some(task) = metrics_task {
+        let _ = task.await;
+    }
     let _ = stop_latarnia.send(true);
     let _ = latarnia.await;
     if let Some(engine) = engine {

@@ -93,14 +93,18 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Connects once, eagerly, so a wrong URL, an unreachable server or a corrupt file is
     /// reported at start in plain words; then builds the pool. A SQLite file's directory is
-    /// created, but an existing file is never replaced.
+    /// created (0700) and a new file is created 0600 before SQLite opens it (SQLite gives its
+    /// `-wal` and `-shm` files the database file's mode); an existing file is never replaced.
     pub fn connect(url: &DbUrl, pool_size: u32, pool_timeout: Duration) -> Result<Self, DbError> {
         if let DbUrl::Sqlite(path) = url {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| {
+                crate::private_fs::create_dir(dir).map_err(|e| {
                     DbError::Unavailable(format!("cannot create directory {}: {e}", dir.display()))
                 })?;
             }
+            crate::private_fs::create_file(path).map_err(|e| {
+                DbError::Unavailable(format!("cannot create SQLite database {}: {e}", path.display()))
+            })?;
         }
         let manager = Manager { url: url.clone() };
         let mut probe = manager.open()?;

@@ -243,6 +243,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    vault_canary (id) {
+        ciphertext -> Binary,
+        created_at -> Timestamp,
+        id -> Text,
+        key_version -> BigInt,
+        nonce -> Binary,
+    }
+}
+
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(user_sessions -> users (user_id));
 diesel::joinable!(grants -> users (user_id));
@@ -284,4 +294,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     upos,
     user_sessions,
     users,
+    vault_canary,
 );

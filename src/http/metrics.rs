@@ -2,19 +2,52 @@
 
 use std::sync::Mutex;
 
+use actix_web::http::Method;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-/// Labels of an HTTP request metric: the matched route pattern, never the raw path, so ids in
-/// URLs do not explode the series count.
+/// Labels of an HTTP request metric, all from closed sets so that no request, authenticated
+/// or not, can add a series: a known method or `other`, the matched route pattern (never the
+/// raw path) or `unmatched`, and the status code.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
+    pub method: &'static str,
     pub route: String,
     pub status: u16,
+}
+
+impl RequestLabels {
+    /// Labels for a request; `pattern` is actix's matched pattern, `None` when no route matched.
+    pub fn new(method: &Method, pattern: Option<String>, status: u16) -> Self {
+        let route = pattern.filter(|p| !p.is_empty()).unwrap_or_else(|| "unmatched".to_owned());
+        Self { method: method_label(method), route, status }
+    }
+}
+
+/// The standard methods by name; any other method (HTTP allows arbitrary tokens) is `other`.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"];
+    KNOWN.iter().copied().find(|known| *known == method.as_str()).unwrap_or("other")
+}
+
+/// Whether a request may read `/metrics`: always when no token is configured, otherwise when
+/// the presented bearer token hashes to `expected_sha256_hex` (compared in constant time).
+pub fn token_accepted(expected_sha256_hex: &str, presented: Option<&str>) -> bool {
+    let expected = expected_sha256_hex.trim();
+    if expected.is_empty() {
+        return true;
+    }
+    let (Ok(expected), Some(presented)) = (hex::decode(expected), presented) else {
+        return false;
+    };
+    let hash = Sha256::digest(presented.as_bytes());
+    expected.len() == hash.len() && bool::from(hash.as_slice().ct_eq(&expected))
 }
 
 /// Labels of the senders' metrics: a fixed, small vocabulary (never a NIP or an id).

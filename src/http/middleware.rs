@@ -32,7 +32,7 @@ pub async fn observe(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
+    let method = req.method().clone();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let request_id = req.extensions().get::<RequestId>().map(ToString::to_string);
     let mut res = next.call(req).await?;
@@ -40,8 +40,7 @@ pub async fn observe(
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), id);
     }
     if let Some(state) = state {
-        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
-        let labels = RequestLabels { method, route, status: res.status().as_u16() };
+        let labels = RequestLabels::new(&method, res.request().match_pattern(), res.status().as_u16());
         state.metrics.http_requests.get_or_create(&labels).inc();
         state.metrics.http_duration.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
     }

@@ -12,13 +12,10 @@ pub mod throttle;
 
 use actix_web::web;
 
-/// Registers every route. Used by `serve`, `demo` and the tests alike.
+/// Registers every authenticated-scope route (all but `/metrics`, see `server::configure`).
+/// Used by `serve`, `demo` and the tests alike.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(health::healthz)
-        .service(health::readyz)
-        .service(health::metrics)
-        .configure(api::routes)
-        .configure(panel::routes);
+    cfg.service(health::healthz).service(health::readyz).configure(api::routes).configure(panel::routes);
 }
 
 /// Requests no route takes: 405 when the path is a known route asked with another method (so a

@@ -1,4 +1,5 @@
-//! `keys rotate`: a new master key, every credential re-sealed under it, old keys retired.
+//! `keys rotate`: a new master key, every credential (and the vault canary) re-sealed under it,
+//! old keys retired.
 //!
 //! Servers keep running throughout: the new key is written to the key file before anything is
 //! re-sealed, and a server meeting an unknown key version re-reads the file (see `Keyring`).
@@ -41,6 +42,7 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
                 Credential::reseal(conn, &cred.id, i64::from(new.key_version), &new.nonce, &new.ciphertext)?;
                 count += 1;
             }
+            crate::service::master_key::reseal_canary(conn, &keys)?;
             Ok::<_, DbError>(count)
         })
         .await?;

@@ -13,6 +13,7 @@ pub mod grants;
 pub mod intake;
 pub mod invoices;
 pub mod keys;
+pub mod master_key;
 pub mod panel_views;
 pub mod reports;
 pub mod users;

@@ -16,6 +16,8 @@ pub type MasterKey = SecretBox<[u8; 32]>;
 pub enum KeyringError {
     #[error("master key file {0}: {1}")]
     Io(PathBuf, std::io::Error),
+    #[error("master key file {0} does not exist")]
+    Missing(PathBuf),
     #[error("master key file {path}, line {line}: {why}")]
     Malformed { path: PathBuf, line: usize, why: &'static str },
     #[error("vault.master_key: {0}")]
@@ -39,22 +41,51 @@ impl std::fmt::Debug for Keyring {
 }
 
 impl Keyring {
-    /// An inline key from configuration (version 1), or the key file, created with a fresh key
-    /// (mode 0600) when it does not exist yet.
+    /// An inline key from configuration (version 1), or the key file, which must exist
+    /// ([`Keyring::create`] makes one; `server::bootstrap` decides when that is safe).
     pub fn load(file: &Path, inline: Option<&SecretString>) -> Result<Self, KeyringError> {
         if let Some(hex_key) = inline {
             let key = parse_key(hex_key.expose_secret()).map_err(KeyringError::BadInlineKey)?;
             return Ok(Self { keys: RwLock::new(BTreeMap::from([(1, key)])), file: None });
         }
         if !file.exists() {
-            let ring =
-                Self { keys: RwLock::new(BTreeMap::from([(1, random_key()?)])), file: Some(file.into()) };
-            ring.save()?;
-            tracing::warn!(path = %file.display(), "Generated a new master key; back it up, losing it loses every stored credential");
-            return Ok(ring);
+            return Err(KeyringError::Missing(file.into()));
         }
         let keys = read_file(file)?;
         Ok(Self { keys: RwLock::new(keys), file: Some(file.into()) })
+    }
+
+    /// A fresh key written to `file` (mode 0600).
+    pub fn create(file: &Path) -> Result<Self, KeyringError> {
+        let ring = Self { keys: RwLock::new(BTreeMap::from([(1, random_key()?)])), file: Some(file.into()) };
+        ring.save()?;
+        tracing::warn!(path = %file.display(), "Generated a new master key; back it up, losing it loses every stored credential");
+        Ok(ring)
+    }
+
+    /// The key file, when the keys come from one (not from `vault.master_key`).
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Warns when the key file can be read by anyone but its owner: whoever reads it can open
+    /// every stored credential.
+    pub fn warn_if_exposed(&self) {
+        #[cfg(unix)]
+        if let Some(file) = &self.file {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(meta) = std::fs::metadata(file) {
+                let mode = meta.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    tracing::warn!(
+                        path = %file.display(),
+                        mode = format!("{mode:o}"),
+                        "Master key file {} is readable by group or others (mode {mode:o}); run chmod 600 on it",
+                        file.display()
+                    );
+                }
+            }
+        }
     }
 
     /// An in-memory keyring for tests and one-off tools.
@@ -120,7 +151,7 @@ impl Keyring {
         let Some(file) = &self.file else { return Ok(()) };
         let io = |e| KeyringError::Io(file.clone(), e);
         if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            crate::private_fs::create_dir(dir).map_err(io)?;
         }
         let tmp = file.with_extension("tmp");
         let mut text = String::from(
@@ -134,6 +165,8 @@ impl Keyring {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         let mut f = opts.open(&tmp).map_err(io)?;
+        // The mode above applies only to a new file and passes through the umask; set it outright.
+        crate::private_fs::set_mode(&tmp, 0o600).map_err(io)?;
         f.write_all(text.as_bytes()).map_err(io)?;
         f.sync_all().map_err(io)?;
         std::fs::rename(&tmp, file).map_err(io)

@@ -105,7 +105,8 @@ mod tests {
     fn key_file_rotation_is_seen_by_another_process() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("master.key");
-        let server = Keyring::load(&path, None).unwrap();
+        assert!(matches!(Keyring::load(&path, None), Err(KeyringError::Missing(_))));
+        let server = Keyring::create(&path).unwrap();
         let old = seal(&server, "5260250274", "ksef_token", TOKEN).unwrap();
         // `keys rotate` in another process adds version 2 and re-seals.
         let rotator = Keyring::load(&path, None).unwrap();

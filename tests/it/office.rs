@@ -64,11 +64,21 @@ pub async fn office(b: Backend) -> Option<(TestDb, Office)> {
 }
 
 pub async fn office_with(b: Backend, policy_a: SendPolicy) -> Option<(TestDb, Office)> {
+    office_tuned(b, policy_a, |_| ()).await
+}
+
+/// [`office_with`] with its settings adjusted by `tune` before the state is built.
+pub async fn office_tuned(
+    b: Backend,
+    policy_a: SendPolicy,
+    tune: impl FnOnce(&mut ksef_gateway::config::Settings),
+) -> Option<(TestDb, Office)> {
     let t = TestDb::new(b)?;
     let mut settings = t.settings();
     settings.auth.cookie_secure = false;
     settings.auth.login_per_account_per_min = 1000;
     settings.auth.login_per_ip_per_min = 1000;
+    tune(&mut settings);
     let st = t.state_with(settings);
     let ksef = KsefTarget::parse("http://127.0.0.1:9/v2").unwrap();
     let mk = |nip: &str, policy| clients::NewClientInput {

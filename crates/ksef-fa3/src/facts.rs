@@ -93,8 +93,8 @@ pub(crate) fn facts_from(tree: &Tree) -> Result<InvoiceFacts, Finding> {
         gross_total: tree.text_at(fa, &["P_15"]).and_then(parse_amount),
         corrected: tree.children(fa, "DaneFaKorygowanej").map(|c| corrected_ref(tree, c)).collect(),
         has_attachment: tree.at(&["Zalacznik"]).is_some(),
-        form_code: form.and_then(|f| tree.attr(f, "kodSystemowy")).unwrap_or_default().to_owned(),
-        schema_version: form.and_then(|f| tree.attr(f, "wersjaSchemy")).unwrap_or_default().to_owned(),
+        form_code: form.and_then(|f| tree.attr(f, "kodSystemowy")).unwrap_or_default(),
+        schema_version: form.and_then(|f| tree.attr(f, "wersjaSchemy")).unwrap_or_default(),
     })
 }
 

@@ -12,6 +12,15 @@ pub const MAX_INVOICE_BYTES: usize = 1_000_000;
 pub const MAX_INVOICE_WITH_ATTACHMENT_BYTES: usize = 3_000_000;
 /// Deepest element nesting we parse; FA(3) itself needs fewer than 12 levels.
 pub const MAX_DEPTH: usize = 64;
+/// Most attributes (namespace declarations included) on one element. FA(3) and UPO elements
+/// carry at most a handful; the bound keeps duplicate-attribute checks (ours and libxml2's,
+/// quadratic in the count) linear in the document's size.
+pub const MAX_ATTRIBUTES: usize = 64;
+/// Most namespace declarations in scope at once (on an element and its ancestors), so namespace
+/// lookups in libxml2 stay cheap per element.
+pub const MAX_NAMESPACES: usize = 64;
+/// Longest element or attribute name, prefix included, in bytes; FA(3) names are under 40.
+pub const MAX_NAME_BYTES: usize = 256;
 
 /// Limits for one document.
 #[derive(Clone, Copy, Debug)]
@@ -79,6 +88,16 @@ pub(crate) fn too_large(len: usize, max: usize) -> Finding {
         Some(KSEF_FILE_ERROR),
         format!("Plik ma {len} bajtów; KSeF przyjmuje faktury do {max} bajtów."),
         format!("The file has {len} bytes; KSeF accepts invoices up to {max} bytes."),
+    )
+}
+
+/// A structural bound of the gate (attributes, namespaces, name length) was exceeded.
+pub(crate) fn over_limit(code: &'static str, what_pl: &str, what_en: &str, max: usize) -> Finding {
+    Finding::error(
+        code,
+        Some(KSEF_FILE_ERROR),
+        format!("{what_pl} (najwięcej {max}); to nie jest faktura FA(3)."),
+        format!("{what_en} (at most {max}); this is not an FA(3) invoice."),
     )
 }
 

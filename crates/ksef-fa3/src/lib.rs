@@ -20,6 +20,9 @@ pub use facts::{extract_facts, CorrectedRef, InvoiceFacts};
 pub use finding::{
     Finding, Severity, KSEF_DUPLICATE, KSEF_FILE_ERROR, KSEF_PERMISSION_ERROR, KSEF_SEMANTIC_ERROR,
 };
-pub use hostile::{MAX_DEPTH, MAX_INVOICE_BYTES, MAX_INVOICE_WITH_ATTACHMENT_BYTES};
+pub use hostile::{
+    MAX_ATTRIBUTES, MAX_DEPTH, MAX_INVOICE_BYTES, MAX_INVOICE_WITH_ATTACHMENT_BYTES, MAX_NAMESPACES,
+    MAX_NAME_BYTES,
+};
 pub use preflight::{duplicate_key, preflight, PreflightContext, PreflightReport};
 pub use schema::{Fa3Schema, UpoSchema};

@@ -5,6 +5,8 @@
 //! libxml2 only ever parses documents that already passed it. The tree keeps local names,
 //! lines and text: enough for facts, semantic checks and for placing XSD errors on a path.
 
+use std::collections::HashMap;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -14,8 +16,9 @@ use crate::hostile::{self, Limits};
 /// One element.
 #[derive(Debug)]
 pub(crate) struct Node {
-    /// Local name (prefix stripped).
-    pub name: String,
+    /// Local name (prefix stripped), as an index into [`Tree::names`]: one string per distinct
+    /// name instead of one per element, and integer comparisons when looking children up.
+    pub name: u32,
     pub parent: Option<usize>,
     pub children: Vec<usize>,
     /// Line of the `<` of the start tag.
@@ -24,14 +27,24 @@ pub(crate) struct Node {
     pub line_end: u32,
     /// Text content of a leaf element (entities resolved, not trimmed).
     pub text: String,
-    /// Attributes by local name.
-    pub attrs: Vec<(String, String)>,
+    /// The start tag's content (name and attributes) when it has attributes, read again by
+    /// [`Tree::attr`]: the gate checks every attribute, but only a few are ever looked up, so
+    /// they are not copied out one by one.
+    pub tag: Option<Box<str>>,
+    /// Length of the qualified name at the start of `tag`.
+    pub name_len: usize,
+    /// 1-based position among same-named siblings, when there are several (for paths).
+    pub position: Option<usize>,
 }
 
 /// The parsed document; node 0 is the root element.
 #[derive(Debug)]
 pub(crate) struct Tree {
     pub nodes: Vec<Node>,
+    /// Distinct local names; `Node::name` indexes this.
+    names: Vec<String>,
+    /// Name → index into `names`.
+    ids: HashMap<String, u32>,
 }
 
 /// Checks the bytes and parses them into a tree, or explains why not.
@@ -50,11 +63,21 @@ pub(crate) fn parse_invoice(xml: &[u8]) -> Result<Tree, Finding> {
     Ok(tree)
 }
 
+/// An open element: its node and how many namespaces it declared.
+struct Frame {
+    node: usize,
+    namespaces: usize,
+}
+
 struct Builder<'a> {
     text: &'a str,
     limits: Limits,
     nodes: Vec<Node>,
-    stack: Vec<usize>,
+    stack: Vec<Frame>,
+    /// Namespace declarations on the open elements, summed.
+    namespaces_in_scope: usize,
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
     /// Newlines counted up to `counted`.
     line: u32,
     counted: usize,
@@ -62,7 +85,17 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn new(text: &'a str, limits: Limits) -> Self {
-        Self { text, limits, nodes: Vec::new(), stack: Vec::new(), line: 1, counted: 0 }
+        Self {
+            text,
+            limits,
+            nodes: Vec::new(),
+            stack: Vec::new(),
+            namespaces_in_scope: 0,
+            names: Vec::new(),
+            ids: HashMap::new(),
+            line: 1,
+            counted: 0,
+        }
     }
 
     /// 1-based line of a byte offset; offsets must not decrease between calls.
@@ -93,11 +126,9 @@ impl<'a> Builder<'a> {
                 Event::Start(tag) => self.open(&tag, start, end)?,
                 Event::Empty(tag) => {
                     self.open(&tag, start, end)?;
-                    self.stack.pop();
+                    self.close();
                 }
-                Event::End(_) => {
-                    self.stack.pop();
-                }
+                Event::End(_) => self.close(),
                 Event::Text(text) => {
                     let chunk = text.decode().map_err(|e| malformed(&e.to_string(), self.line))?;
                     self.push_text(&chunk);
@@ -157,7 +188,7 @@ impl<'a> Builder<'a> {
             )
             .at_line(Some(line)));
         }
-        Ok(Tree { nodes: self.nodes })
+        Ok(Tree::new(self.nodes, self.names, self.ids))
     }
 
     fn open(&mut self, tag: &BytesStart<'_>, start: u64, end: u64) -> Result<(), Finding> {
@@ -180,19 +211,23 @@ impl<'a> Builder<'a> {
             )
             .at_line(Some(line)));
         }
-        let name = String::from_utf8_lossy(tag.local_name().as_ref()).into_owned();
-        let mut attrs = Vec::new();
-        for attr in tag.attributes() {
-            let attr = attr.map_err(|e| malformed(&e.to_string(), line))?;
-            let value = attr.unescape_value().map_err(|e| malformed(&e.to_string(), line))?;
-            attrs.push((
-                String::from_utf8_lossy(attr.key.local_name().as_ref()).into_owned(),
-                value.into_owned(),
-            ));
+        check_name(tag.name().as_ref(), line)?;
+        let (count, declared) = check_attributes(tag, line)?;
+        let in_scope = self.namespaces_in_scope + declared;
+        if in_scope > hostile::MAX_NAMESPACES {
+            return Err(hostile::over_limit(
+                "xml_too_many_namespaces",
+                "Element i jego przodkowie deklarują zbyt wiele przestrzeni nazw (xmlns)",
+                "An element and its ancestors declare too many namespaces (xmlns)",
+                hostile::MAX_NAMESPACES,
+            )
+            .at_line(Some(line)));
         }
+        self.namespaces_in_scope = in_scope;
+        let name = self.intern(&String::from_utf8_lossy(tag.local_name().as_ref()));
         let line_end = self.line_of(end);
         let id = self.nodes.len();
-        let parent = self.stack.last().copied();
+        let parent = self.stack.last().map(|frame| frame.node);
         if let Some(parent) = parent {
             self.nodes[parent].children.push(id);
         }
@@ -203,21 +238,89 @@ impl<'a> Builder<'a> {
             line,
             line_end,
             text: String::new(),
-            attrs,
+            tag: (count > 0).then(|| String::from_utf8_lossy(tag).into()),
+            name_len: tag.name().as_ref().len(),
+            position: None,
         });
-        self.stack.push(id);
+        self.stack.push(Frame { node: id, namespaces: declared });
         Ok(())
+    }
+
+    /// The index of `name` in the name table, adding it when new.
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+
+    fn close(&mut self) {
+        if let Some(frame) = self.stack.pop() {
+            self.namespaces_in_scope -= frame.namespaces;
+        }
     }
 
     /// Keeps text of leaf elements only (FA(3) has no mixed content).
     fn push_text(&mut self, chunk: &str) {
-        if let Some(&id) = self.stack.last() {
-            let node = &mut self.nodes[id];
+        if let Some(frame) = self.stack.last() {
+            let node = &mut self.nodes[frame.node];
             if node.children.is_empty() {
                 node.text.push_str(chunk);
             }
         }
     }
+}
+
+/// Refuses an element or attribute name longer than the gate allows.
+fn check_name(name: &[u8], line: u32) -> Result<(), Finding> {
+    if name.len() > hostile::MAX_NAME_BYTES {
+        return Err(hostile::over_limit(
+            "xml_name_too_long",
+            "Nazwa elementu lub atrybutu jest za długa",
+            "An element or attribute name is too long",
+            hostile::MAX_NAME_BYTES,
+        )
+        .at_line(Some(line)));
+    }
+    Ok(())
+}
+
+/// Checks the attributes of a start tag; returns how many there are and how many of them
+/// declare a namespace.
+///
+/// quick-xml's own duplicate check compares each attribute with every earlier one, so it runs
+/// unchecked here and stops at [`hostile::MAX_ATTRIBUTES`]; duplicates are then looked for
+/// among that bounded few.
+fn check_attributes(tag: &BytesStart<'_>, line: u32) -> Result<(usize, usize), Finding> {
+    let mut keys: Vec<&[u8]> = Vec::new();
+    let mut declared = 0;
+    for attr in tag.attributes().with_checks(false) {
+        let attr = attr.map_err(|e| malformed(&e.to_string(), line))?;
+        if keys.len() == hostile::MAX_ATTRIBUTES {
+            return Err(hostile::over_limit(
+                "xml_too_many_attributes",
+                "Element ma zbyt wiele atrybutów",
+                "An element has too many attributes",
+                hostile::MAX_ATTRIBUTES,
+            )
+            .at_line(Some(line)));
+        }
+        let key = attr.key.0;
+        check_name(key, line)?;
+        if keys.contains(&key) {
+            let name = String::from_utf8_lossy(key);
+            return Err(malformed(&format!("duplicate attribute '{name}'"), line));
+        }
+        keys.push(key);
+        if attr.key.as_namespace_binding().is_some() {
+            declared += 1;
+        }
+        attr.unescape_value().map_err(|e| malformed(&e.to_string(), line))?;
+    }
+    Ok((keys.len(), declared))
 }
 
 /// The five predefined entities and character references; anything else would need a DTD.
@@ -282,14 +385,54 @@ pub(crate) fn malformed(detail: &str, line: u32) -> Finding {
 }
 
 impl Tree {
+    /// Numbers repeated siblings once, so [`Tree::path`] costs the depth, not the siblings:
+    /// per parent, one pass counts its children by name and one numbers them (names are small
+    /// integers, so the counters are a vector reset after each parent).
+    fn new(mut nodes: Vec<Node>, names: Vec<String>, ids: HashMap<String, u32>) -> Self {
+        let mut count = vec![0usize; names.len()];
+        let mut numbered = vec![0usize; names.len()];
+        for parent in 0..nodes.len() {
+            let children = std::mem::take(&mut nodes[parent].children);
+            for &c in &children {
+                count[nodes[c].name as usize] += 1;
+            }
+            for &c in &children {
+                let name = nodes[c].name as usize;
+                if count[name] > 1 {
+                    numbered[name] += 1;
+                    nodes[c].position = Some(numbered[name]);
+                }
+            }
+            for &c in &children {
+                let name = nodes[c].name as usize;
+                count[name] = 0;
+                numbered[name] = 0;
+            }
+            nodes[parent].children = children;
+        }
+        Self { nodes, names, ids }
+    }
+
+    /// The index of a local name, when some element has it.
+    fn name_id(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// An element's local name.
+    pub fn name(&self, id: usize) -> &str {
+        self.names.get(self.nodes[id].name as usize).map_or("", String::as_str)
+    }
+
     /// First child of `id` named `name`.
     pub fn child(&self, id: usize, name: &str) -> Option<usize> {
+        let name = self.name_id(name)?;
         self.nodes[id].children.iter().copied().find(|&c| self.nodes[c].name == name)
     }
 
     /// All children of `id` named `name`.
     pub fn children<'s>(&'s self, id: usize, name: &'s str) -> impl Iterator<Item = usize> + 's {
-        self.nodes[id].children.iter().copied().filter(move |&c| self.nodes[c].name == name)
+        let name = self.name_id(name);
+        self.nodes[id].children.iter().copied().filter(move |&c| Some(self.nodes[c].name) == name)
     }
 
     /// Follows child names from `id`.
@@ -312,9 +455,16 @@ impl Tree {
         self.walk(id, names).map(|n| self.text(n)).filter(|t| !t.is_empty())
     }
 
-    /// An attribute of an element.
-    pub fn attr(&self, id: usize, name: &str) -> Option<&str> {
-        self.nodes[id].attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    /// An attribute of an element, by local name (entities resolved).
+    pub fn attr(&self, id: usize, name: &str) -> Option<String> {
+        let node = &self.nodes[id];
+        let tag = BytesStart::from_content(node.tag.as_deref()?, node.name_len);
+        let found = tag
+            .attributes()
+            .with_checks(false)
+            .flatten()
+            .find(|a| a.key.local_name().as_ref() == name.as_bytes())?;
+        found.unescape_value().ok().map(std::borrow::Cow::into_owned)
     }
 
     /// `/Faktura/Fa/P_2`-style path of an element; repeated siblings get an XPath position,
@@ -323,14 +473,9 @@ impl Tree {
         let mut steps = Vec::new();
         let mut at = Some(id);
         while let Some(node) = at {
-            let name = self.nodes[node].name.as_str();
+            let name = self.name(node);
             let parent = self.nodes[node].parent;
-            let position = parent.and_then(|p| {
-                let siblings: Vec<usize> = self.children(p, name).collect();
-                let index = siblings.iter().position(|&s| s == node)?;
-                (siblings.len() > 1).then_some(index + 1)
-            });
-            steps.push(match position {
+            steps.push(match self.nodes[node].position {
                 Some(position) => format!("{name}[{position}]"),
                 None => name.to_owned(),
             });
@@ -350,6 +495,7 @@ impl Tree {
 
     /// The element named `name` whose start tag covers `line` (how libxml2 reports nodes).
     pub fn find_on_line(&self, name: &str, line: u32) -> Option<usize> {
+        let name = self.name_id(name)?;
         self.nodes.iter().position(|n| n.name == name && n.line <= line && line <= n.line_end)
     }
 }

@@ -116,6 +116,16 @@ impl Credential {
             .load(conn)?)
     }
 
+    /// Any one stored credential with its client's NIP (to try the master key on).
+    pub fn first_with_nip(conn: &mut AnyConn) -> Result<Option<(Self, String)>, DbError> {
+        Ok(credentials::table
+            .inner_join(clients::table)
+            .select((Self::as_select(), clients::nip))
+            .order(credentials::id.asc())
+            .first(conn)
+            .optional()?)
+    }
+
     /// Replaces the sealed bytes of one credential (after re-sealing under a new key).
     pub fn reseal(
         conn: &mut AnyConn,

@@ -29,6 +29,7 @@ pub mod ids;
 pub mod invoice;
 pub mod scope;
 pub mod user;
+pub mod vault_canary;
 
 pub use api_key::{ApiKey, NewApiKey};
 pub use client::{Client, NewClient};
@@ -38,6 +39,7 @@ pub use grant::{Grant, NewGrant};
 pub use invoice::{Invoice, InvoiceEvent, InvoiceFilter, NewInvoice};
 pub use scope::ClientScope;
 pub use user::{NewUser, User, UserSession};
+pub use vault_canary::VaultCanary;
 
 // Sending engine (src/engine): outbox, KSeF sessions, UPOs, sender leases.
 pub mod ksef_session;

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use ksef_fa3::{extract_facts, Finding};
 
-use crate::{fa3, sample, upo};
+use crate::{fa3, sample, shapes, upo};
 
 const DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
 
@@ -209,4 +209,61 @@ fn schema_location_hints_are_never_fetched() {
     assert_eq!(fa3().validate(xml.as_bytes()), vec![]);
     let err = listener.accept().expect_err("nobody may connect");
     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+}
+
+/// Each shape of about 1 MB is decided at once: refused by the gate with its own code, or (for
+/// the shapes just inside the bounds, code prefix `xsd_`) refused by the XSD, without time growing faster than size.
+/// The budget is loose because this runs unoptimised on a shared machine (before the bounds the
+/// first shape took minutes); `benches/hostile.rs` measures the real time.
+#[test]
+fn worst_case_shapes_are_decided_fast() {
+    let expected = [
+        ("many_attributes", "xml_too_many_attributes"),
+        ("many_namespaces", "xml_too_many_attributes"),
+        ("deep_nesting", "xml_too_deep"),
+        ("long_element_name", "xml_name_too_long"),
+        ("long_attribute_name", "xml_name_too_long"),
+        ("many_tiny_elements", "xsd_"),
+        ("many_elements_at_attribute_limit", "xsd_"),
+        ("nesting_at_depth_limit", "xsd_"),
+        ("prefixed_elements_under_many_namespaces", "xsd_"),
+    ];
+    for (name, xml) in shapes::all() {
+        assert!(xml.len() <= ksef_fa3::MAX_INVOICE_BYTES, "{name}: {}", xml.len());
+        let code = expected.iter().find(|(n, _)| *n == name).map(|(_, c)| *c).expect("expected code");
+        let started = Instant::now();
+        let findings = fa3().validate(&xml);
+        let facts = extract_facts(&xml);
+        let upo_findings = upo().validate(&xml);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "{name}: took {took:?}");
+        let first = findings.first().map_or("", |f| f.code);
+        assert!(first == code || (code == "xsd_" && first.starts_with(code)), "{name}: {findings:#?}");
+        assert!(findings.len() < 10, "{name}: {} findings", findings.len());
+        assert!(facts.is_err(), "{name}");
+        if code.starts_with("xml_") {
+            assert_eq!(upo_findings.first().map(|f| f.code), Some(code), "{name} through the UPO gate");
+        }
+    }
+}
+
+#[test]
+fn too_many_namespaces_in_scope() {
+    // Eight nested elements declaring nine namespaces each: every one is within the attribute
+    // bound, together they exceed the namespaces in scope.
+    let nested: String = (0..8)
+        .map(|e| {
+            let decls: String = (0..9).map(|i| format!(" xmlns:p{e}x{i}=\"urn:{i}\"")).collect();
+            format!("<a{decls}>")
+        })
+        .collect();
+    let xml = sample(1).replacen("<P_2>", &format!("{nested}<P_2>"), 1);
+    rejected(xml.as_bytes(), "xml_too_many_namespaces");
+}
+
+#[test]
+fn bounds_leave_real_invoices_alone() {
+    for (name, xml) in crate::fixtures("fa3") {
+        assert_eq!(fa3().validate(&xml), vec![], "{name}");
+    }
 }

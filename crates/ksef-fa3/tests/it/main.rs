@@ -6,6 +6,7 @@ mod facts;
 mod hostile;
 mod package;
 mod preflight;
+mod shapes;
 mod validation;
 
 use std::path::PathBuf;
