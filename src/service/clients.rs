@@ -110,8 +110,11 @@ pub struct ClientView {
 pub struct CredentialView {
     pub kind: String,
     pub fingerprint: String,
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub valid_until: Option<chrono::NaiveDateTime>,
+    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub last_auth_ok_at: Option<chrono::NaiveDateTime>,
     pub last_auth_error: Option<String>,
     pub ksef_permissions: Option<String>,

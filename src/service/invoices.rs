@@ -15,6 +15,7 @@ use crate::state::AppState;
 /// One timeline entry as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct TimelineEntry {
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub at: NaiveDateTime,
     pub state: String,
     pub actor: String,
@@ -46,12 +47,15 @@ pub struct InvoiceView {
     pub ksef_status_code: Option<i64>,
     pub ksef_status_description: Option<String>,
     pub offline: bool,
+    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub offline_deadline: Option<NaiveDateTime>,
     pub corrects_invoice_id: Option<String>,
     pub approved_by: Option<String>,
     pub size_bytes: i64,
     pub source: String,
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -71,6 +75,7 @@ pub struct InvoiceSummary {
     pub currency: Option<String>,
     pub errors: usize,
     pub warnings: usize,
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: NaiveDateTime,
 }
 
@@ -298,8 +303,14 @@ pub async fn certificate_link(st: &AppState, caller: &Caller, id: &str) -> Resul
 /// The caption KSeF prescribes under KOD I: the KSeF number once assigned, `OFFLINE` for an
 /// invoice issued in an offline mode; None while the invoice is neither (not yet printable).
 pub fn qr_label(inv: &Invoice) -> Option<String> {
-    match (&inv.ksef_number, inv.offline_mode) {
-        (Some(n), _) => Some(n.clone()),
+    kod1_caption(inv.ksef_number.as_deref(), inv.offline_mode)
+}
+
+/// [`qr_label`] from the two facts it depends on. A draft, an invalid or a rejected invoice
+/// that was never issued offline has no KOD I at all: nothing to show or print.
+pub fn kod1_caption(ksef_number: Option<&str>, offline: bool) -> Option<String> {
+    match (ksef_number, offline) {
+        (Some(n), _) => Some(n.to_owned()),
         (None, true) => Some("OFFLINE".to_owned()),
         (None, false) => None,
     }

@@ -298,7 +298,8 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     let mine = upload_sample(&app, &s, &st).await.id;
     let req = SendRequest {
         invoice_ids: vec![mine.clone()],
-        offline: Some(OfflineMode::Offline24),
+        offline: Some(OfflineMode::Offline24.into()),
+        failure_confirmed: false,
         source_ip: None,
     };
     decide_send(&st, &Caller::Operator, req).await.unwrap();

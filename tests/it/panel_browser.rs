@@ -232,7 +232,10 @@ async fn panel_in_headless_chromium() {
     let sha = b.text("#sha256").await;
     let bytes = std::fs::read(SAMPLE).unwrap();
     assert_eq!(sha, ksef_gateway::service::intake::invoice_hash(&bytes));
-    assert_eq!(b.text("#etykieta-qr").await, "OFFLINE", "no KSeF number yet");
+    // A draft is neither in KSeF nor issued offline: no KOD I, and no "OFFLINE" caption.
+    assert!(b.try_find("#etykieta-qr").await.is_none(), "a draft has no KOD I");
+    b.find("#bez-kodu-qr").await;
+    assert_eq!(b.text("#data-wystawienia").await, "15.02.2026", "P_1 in the panel's format");
     b.screenshot("invoice").await;
 
     // "Statusy w KSeF": nothing of this client is in flight yet, and the page says so.
@@ -268,6 +271,11 @@ async fn panel_in_headless_chromium() {
     b.screenshot("offline").await;
     b.click("#potwierdz").await;
     assert!(b.try_find("#swiadomie").await.is_some(), "without the checkbox the form stays on the page");
+    // The page shows each mode's deadline of this invoice: the failure's from its end
+    // (Wednesday 02.12.2026 + 7 business days), offline24's from P_1 (Sunday 15.02.2026).
+    assert_eq!(b.text("#termin-emergency").await, "11.12.2026 23:59");
+    assert_eq!(b.text("#termin-offline24").await, "16.02.2026 23:59");
+    b.click("#tryb-offline24").await;
     b.click("#swiadomie").await;
     b.click("#potwierdz").await;
     assert!(b.text("#decyzja").await.contains("Decyzja zapisana"));
@@ -279,6 +287,13 @@ async fn panel_in_headless_chromium() {
         issued.contains("wystawiona offline") && issued.contains("termin przesłania do KSeF"),
         "{issued}"
     );
+    assert_eq!(b.text("#etykieta-qr").await, "OFFLINE", "issued offline, no KSeF number yet");
+    // offline24: the next business day after the issue date (P_1), not after the day of the
+    // click, to the end of that day in Warsaw time; the timeline note says the very same time.
+    assert_eq!(b.text("#termin-offline").await, "16.02.2026 23:59");
+    let history = b.text("#historia").await;
+    assert!(history.contains("termin przesłania do KSeF: 16.02.2026 23:59"), "{history}");
+    assert!(!issued.contains("22:59"), "no UTC time leaks onto the page: {issued}");
     b.goto(&format!("{gw}/")).await;
     b.find("table.data").await;
     b.screenshot("dashboard-after").await;

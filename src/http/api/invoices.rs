@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::db::models::Client;
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
-use crate::offline::OfflineMode;
+use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::Caller;
 use crate::service::decisions::{self, SendRequest};
 use crate::service::findings::Lang;
@@ -127,6 +127,13 @@ struct SendBody {
     offline: bool,
     /// offline24 (default when offline), unavailability, emergency.
     offline_mode: Option<String>,
+    /// unavailability / emergency: the day (YYYY-MM-DD, Warsaw) the announced period ended;
+    /// taken from Latarnia's announcement when left out.
+    offline_period_end: Option<chrono::NaiveDate>,
+    /// emergency without a failure announced in Latarnia: the caller confirms the Ministry
+    /// declared one.
+    #[serde(default)]
+    failure_confirmed: bool,
 }
 
 /// `POST /api/v1/invoices/send`: records the decision; 202, the senders do the rest.
@@ -141,9 +148,17 @@ async fn send(
     let offline = match (body.offline, body.offline_mode.as_deref()) {
         (false, None) => None,
         (false, Some(_)) => return Err(AppError::invalid("offline_mode needs \"offline\": true")),
-        (true, mode) => Some(OfflineMode::parse(mode.unwrap_or("offline24")).map_err(AppError::invalid)?),
+        (true, mode) => Some(OfflineIssue {
+            mode: OfflineMode::parse(mode.unwrap_or("offline24")).map_err(AppError::invalid)?,
+            period_end: body.offline_period_end,
+        }),
     };
-    let request = SendRequest { invoice_ids: body.ids, offline, source_ip: client_ip_text(&req, &st) };
+    let request = SendRequest {
+        invoice_ids: body.ids,
+        offline,
+        failure_confirmed: body.failure_confirmed,
+        source_ip: client_ip_text(&req, &st),
+    };
     let decisions = decisions::decide_send(&st, &caller, request).await?;
     Ok(HttpResponse::Accepted().json(json!({"decisions": decisions})))
 }

@@ -56,6 +56,9 @@ struct AccessPage {
     permissions: Vec<(&'static str, &'static str)>,
     scopes: Vec<(&'static str, &'static str)>,
     policies: Vec<(&'static str, &'static str)>,
+    /// The credential's last successful login and expiry, in the panel's time format.
+    last_auth_ok: Option<String>,
+    valid_until: Option<String>,
 }
 
 fn permissions_pl(raw: &str) -> String {
@@ -126,6 +129,8 @@ async fn access_page(
             .iter()
             .map(|p| (p.as_str(), policy_pl(p.as_str())))
             .collect(),
+        last_auth_ok: client.credential.as_ref().and_then(|k| k.last_auth_ok_at).map(when),
+        valid_until: client.credential.as_ref().and_then(|k| k.valid_until).map(when),
         client,
     };
     ok(&page)
