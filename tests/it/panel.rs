@@ -230,6 +230,45 @@ async fn panel_replaces_a_paused_clients_credential(b: Backend) {
         test::call_service(&app, post_form(&s.cookie, &post, &[("csrf", &s.csrf), ("token", "krotki")]))
             .await;
     assert_eq!(short.status(), 422);
+    let short = body(short).await;
+    assert!(
+        short.contains("id=\"blad-token\"") && short.contains("za krótki"),
+        "Polish, beside the field: {short}"
+    );
+    assert!(
+        short.contains("Wyloguj") && short.contains("Dziennik audytu"),
+        "inside the page with navigation"
+    );
+
+    // A token KSeF refuses (the simulator does not know it) is never stored: the previous
+    // credential stays, and the page says why in Polish beside the field.
+    let before = {
+        let cid = client.id.clone();
+        st.db
+            .tx(move |c| ksef_gateway::db::models::Credential::find_preferred(c, &cid))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let wrong = "20261202-EC-NIEZNANY-TOKEN-01|nip-9999999999|0123456789abcdef";
+    let refused =
+        test::call_service(&app, post_form(&s.cookie, &post, &[("csrf", &s.csrf), ("token", wrong)])).await;
+    assert_eq!(refused.status(), 422);
+    let refused = body(refused).await;
+    assert!(
+        refused.contains("id=\"blad-token\"") && refused.contains("KSeF nie przyjął tego poświadczenia"),
+        "{refused}"
+    );
+    assert!(!refused.contains("0123456789abcdef"), "the token typed never comes back");
+    let after = {
+        let cid = client.id.clone();
+        st.db
+            .tx(move |c| ksef_gateway::db::models::Credential::find_preferred(c, &cid))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!((after.id, after.fingerprint), (before.id, before.fingerprint), "the previous one stays");
     let token = format!("20261202-EC-{SELLER_NIP}-NOWYTOKEN-01|nip-{SELLER_NIP}|fedcba9876543210");
     sim.add_token(SELLER_NIP, &token, &["InvoiceWrite", "InvoiceRead"]);
     let stored =

@@ -48,10 +48,39 @@ struct ErrorPage {
     message: String,
 }
 
+/// Polish words for the reasons of invalid input the services name with a stable code
+/// (`AppError::invalid_field`): the one table, shown beside the field or on the error page.
+fn reason_pl(reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "token_too_short" => "Token KSeF wygląda na za krótki – wklej cały token.",
+        "not_pem" => "To nie jest blok PEM (tekst zaczynający się od „-----BEGIN …”).",
+        "wrong_pem_type" => {
+            "To inny rodzaj bloku PEM niż oczekiwany (certyfikat: CERTIFICATE, klucz: PRIVATE KEY)."
+        }
+        "not_x509" => "To nie jest poprawny certyfikat X.509.",
+        "certificate_not_valid_now" => {
+            "Certyfikat nie jest teraz ważny (wygasł albo jeszcze nie obowiązuje)."
+        }
+        "unusable_key" => {
+            "Tym kluczem prywatnym nie da się podpisywać (KSeF przyjmuje RSA 2048+ lub EC P-256)."
+        }
+        "no_permission_chosen" => "Zaznacz co najmniej jedno uprawnienie.",
+        "no_such_user" => "W bramce nie ma użytkownika o tym adresie e-mail.",
+        "not_an_accountant" => {
+            "Uprawnienia nadaje się księgowym; administratorzy i członkowie zarządu mają swoje z racji roli."
+        }
+        _ => return None,
+    })
+}
+
 /// Polish words for the refusals the services give with a stable code; anything else shows
 /// the service's own message under a Polish heading.
 fn refusal_pl(code: &str) -> Option<&'static str> {
     Some(match code {
+        "credential_refused" => "KSeF nie przyjął tego poświadczenia, więc nie zostało zapisane – dotychczasowe poświadczenie działa dalej.",
+        "failure_not_announced" => "Tryb awarii KSeF wymaga awarii ogłoszonej w Latarni albo Twojego potwierdzenia, że Ministerstwo Finansów ją ogłosiło.",
+        "policy_requires_person" => "O wysyłce faktur tego klienta decyduje osoba.",
+        "approval_by_person" => "Zatwierdzić fakturę może tylko osoba.",
         "approval_required" => "Ta faktura wymaga najpierw zatwierdzenia przez drugą osobę (zasada dwóch par oczu).",
         "invoice_not_sendable" => "Wybrana faktura nie może zostać wysłana w obecnym stanie (wysłać można tylko szkic lub fakturę zatwierdzoną).",
         "client_paused" => "Wysyłka dla tego klienta jest wstrzymana. Sprawdź poświadczenie KSeF na pulpicie.",
@@ -64,6 +93,60 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "qr_needs_valid_invoice" => "Kod QR można utworzyć tylko dla poprawnej faktury (NIP sprzedawcy i data wystawienia).",
         _ => return None,
     })
+}
+
+/// A refusal in Polish; KSeF's own answer (its words, not ours) quoted after it when there is one.
+fn refusal_text(code: &str, message: &str) -> String {
+    let quoted = message.split_once(crate::service::clients::KSEF_SAID).map(|(_, why)| why);
+    match (refusal_pl(code), quoted) {
+        (Some(pl), Some(why)) => format!("{pl} Odpowiedź KSeF: {why}"),
+        (Some(pl), None) => pl.to_owned(),
+        (None, _) => {
+            tracing::info!(code, message, "A refusal without Polish words");
+            "Tej czynności nie można teraz wykonać.".to_owned()
+        }
+    }
+}
+
+/// Invalid input in Polish: the reason's words, or the message itself when the panel wrote it
+/// (the panel's own checks speak Polish already).
+fn invalid_text(e: &AppError, message: &str) -> String {
+    match e.field_reason() {
+        Some((_, reason)) => {
+            reason_pl(reason).map_or_else(|| "Popraw dane i spróbuj ponownie.".to_owned(), str::to_owned)
+        }
+        None => message.to_owned(),
+    }
+}
+
+/// What a form shows beside one of its fields after a failed submit: which field (the API's name
+/// of it, from the service) and the Polish sentence.
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    /// The error a form can show beside a field: invalid input naming its field, or a refusal
+    /// (shown at the form's main field `default_field`). None for anything else (the error page
+    /// handles those).
+    pub fn of(e: &AppError, default_field: &str) -> Option<Self> {
+        match e {
+            AppError::Invalid { message, .. } => Some(Self {
+                field: e.field_reason().map_or(default_field, |(f, _)| f).to_owned(),
+                message: invalid_text(e, message),
+            }),
+            AppError::Refused { code, message } => {
+                Some(Self { field: default_field.to_owned(), message: refusal_text(code, message) })
+            }
+            _ => None,
+        }
+    }
+
+    /// The message when it belongs beside `field`.
+    pub fn at(this: &Option<Self>, field: &str) -> Option<String> {
+        this.as_ref().filter(|e| e.field == field).map(|e| e.message.clone())
+    }
 }
 
 impl PanelError {
@@ -92,11 +175,8 @@ impl PanelError {
                     "Brak uprawnień",
                     "Nie masz uprawnień do tej czynności u tego klienta. O dostęp poproś administratora biura lub członka zarządu klienta.".into(),
                 ),
-                AppError::Refused { code, message } => (
-                    "Nie można tego zrobić",
-                    refusal_pl(code).map_or_else(|| format!("Odmowa: {message}"), str::to_owned),
-                ),
-                AppError::Invalid { message, .. } => ("Nieprawidłowe dane", format!("Popraw dane i spróbuj ponownie. Szczegóły: {message}")),
+                AppError::Refused { code, message } => ("Nie można tego zrobić", refusal_text(code, message)),
+                AppError::Invalid { message, .. } => ("Nieprawidłowe dane", invalid_text(e, message)),
                 AppError::Conflict(message) => ("Konflikt", format!("Dane zmieniły się w międzyczasie lub już istnieją. Szczegóły: {message}")),
                 AppError::TooLarge(_) => ("Plik jest za duży", "Przesłany plik przekracza dopuszczalny rozmiar.".into()),
                 AppError::RateLimited { retry_after_s } => (
