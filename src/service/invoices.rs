@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::auth::Permission;
-use crate::db::models::{Client, Invoice, InvoiceFilter};
+use crate::db::models::{Client, Invoice, InvoiceFilter, Keyset};
 use crate::domain::InvoiceState;
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
@@ -148,14 +148,60 @@ pub struct ListQuery {
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    /// A page's `next_cursor` or `prev_cursor`, as the previous answer gave it.
+    pub cursor: Option<String>,
 }
 
-/// The caller's invoices, newest first.
-pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Vec<InvoiceSummary>, AppError> {
+/// One page of the invoice list, with what it takes to show "201–400 of 2000" and go on.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoicePage {
+    pub invoices: Vec<InvoiceSummary>,
+    /// Every invoice matching the filter, on all pages.
+    pub total: i64,
+    /// How many matching invoices come before this page (0 on the first).
+    pub offset: i64,
+    /// The next (older) page, None on the last.
+    pub next_cursor: Option<String>,
+    /// The previous (newer) page, None on the first.
+    pub prev_cursor: Option<String>,
+}
+
+/// An opaque cursor: which side of which invoice, `a`fter or `b`efore, with its (created_at,
+/// id) key, in URL-safe Base64 so it travels in a query string unchanged.
+fn encode_cursor(keyset: &Keyset) -> String {
+    use base64::Engine;
+    let (side, at, id) = match keyset {
+        Keyset::After(at, id) => ('a', at, id),
+        Keyset::Before(at, id) => ('b', at, id),
+    };
+    // Nanoseconds: SQLite keeps the stored time to the nanosecond, and the key must match exactly.
+    let raw = format!("{side}{}.{id}", at.and_utc().timestamp_nanos_opt().unwrap_or_default());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_cursor(raw: &str) -> Result<Keyset, AppError> {
+    use base64::Engine;
+    let bad = || AppError::invalid_field("cursor", "bad_cursor", "cursor: not one this list gave out");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let mut chars = text.chars();
+    let side = chars.next().ok_or_else(bad)?;
+    let (nanos, id) = chars.as_str().split_once('.').ok_or_else(bad)?;
+    let at = chrono::DateTime::from_timestamp_nanos(nanos.parse::<i64>().map_err(|_| bad())?).naive_utc();
+    match side {
+        'a' => Ok(Keyset::After(at, id.to_owned())),
+        'b' => Ok(Keyset::Before(at, id.to_owned())),
+        _ => Err(bad()),
+    }
+}
+
+/// The caller's invoices, newest first, one page at a time (keyset pagination on
+/// (created_at, id)), with the total count.
+pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<InvoicePage, AppError> {
     if let Some(s) = &q.state {
         InvoiceState::parse(s).map_err(AppError::invalid)?;
     }
+    let keyset = q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
     let caller = caller.clone();
     st.db
         .tx(move |conn| {
@@ -168,18 +214,32 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Vec<In
                 }
                 None => None,
             };
-            let filter = InvoiceFilter {
-                client_id,
-                state: q.state,
-                from: q.from,
-                to: q.to,
-                limit: q.limit.unwrap_or(100),
-                offset: q.offset.unwrap_or(0),
+            let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+            let filter = InvoiceFilter { client_id, state: q.state, from: q.from, to: q.to, limit, keyset };
+            let rows = Invoice::list(conn, &scope, &filter)?;
+            let total = Invoice::count(conn, &scope, &filter)?;
+            let offset = match rows.first() {
+                Some((first, _)) if filter.keyset.is_some() => {
+                    Invoice::count_newer(conn, &scope, &filter, first.created_at, &first.id)?
+                }
+                _ => 0,
             };
-            Ok(Invoice::list(conn, &scope, &filter)?
-                .into_iter()
-                .map(|(inv, nip)| InvoiceSummary::from_row(inv, nip))
-                .collect())
+            let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            let next_cursor = rows
+                .last()
+                .filter(|_| offset + shown < total)
+                .map(|(last, _)| encode_cursor(&Keyset::After(last.created_at, last.id.clone())));
+            let prev_cursor = rows
+                .first()
+                .filter(|_| offset > 0)
+                .map(|(first, _)| encode_cursor(&Keyset::Before(first.created_at, first.id.clone())));
+            Ok(InvoicePage {
+                invoices: rows.into_iter().map(|(inv, nip)| InvoiceSummary::from_row(inv, nip)).collect(),
+                total,
+                offset,
+                next_cursor,
+                prev_cursor,
+            })
         })
         .await
 }

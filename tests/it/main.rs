@@ -13,6 +13,7 @@ mod engine;
 mod http_basics;
 mod intake;
 mod office;
+mod pagination;
 mod panel;
 mod panel_browser;
 mod storage;

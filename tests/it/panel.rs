@@ -180,7 +180,7 @@ where
     assert_eq!(up.status(), 200);
     let invoices =
         ksef_gateway::service::invoices::list(st, &Caller::Operator, Default::default()).await.unwrap();
-    invoices.into_iter().find(|i| i.nip == SELLER_NIP).unwrap()
+    invoices.invoices.into_iter().find(|i| i.nip == SELLER_NIP).unwrap()
 }
 
 fn location(resp: &ServiceResponse) -> &str {

@@ -87,10 +87,12 @@ struct ListParams {
     from: Option<String>,
     to: Option<String>,
     limit: Option<i64>,
-    offset: Option<i64>,
+    cursor: Option<String>,
 }
 
-/// `GET /api/v1/invoices?nip=&state=&from=&to=&limit=&offset=`.
+/// `GET /api/v1/invoices?nip=&state=&from=&to=&limit=&cursor=`: one page, newest first, with
+/// `total` (all matching), `offset` (how many come before this page) and `next_cursor` /
+/// `prev_cursor` (null at either end) to pass back as `cursor`.
 #[get("/invoices")]
 async fn list(
     st: web::Data<AppState>,
@@ -104,9 +106,9 @@ async fn list(
         from: q.from.as_deref().map(|v| super::parse_time("from", v)).transpose()?,
         to: q.to.as_deref().map(|v| super::parse_time("to", v)).transpose()?,
         limit: q.limit,
-        offset: q.offset,
+        cursor: q.cursor,
     };
-    Ok(HttpResponse::Ok().json(json!({"invoices": invoices::list(&st, &caller, query).await?})))
+    Ok(HttpResponse::Ok().json(invoices::list(&st, &caller, query).await?))
 }
 
 /// `GET /api/v1/invoices/{id}`.
