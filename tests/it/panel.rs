@@ -537,6 +537,11 @@ async fn panel_foreign_data_is_the_same_404(b: Backend) {
     }
     assert!(pages[0].contains("Nie znaleziono") && pages[0].contains("lang=\"pl\""), "{}", pages[0]);
     assert!(pages.iter().all(|p| *p == pages[0]), "foreign and missing data answer the very same page");
+    assert!(
+        pages[0].contains("id=\"wyloguj\"") && pages[0].contains("href=\"/audyt\""),
+        "an error page keeps the navigation of the person logged in: {}",
+        pages[0]
+    );
     assert!(!pages[0].contains(FOREIGN_NIP) && !pages[0].contains("Obca"));
 
     // A foreign invoice cannot be sent through the panel either.
@@ -681,6 +686,23 @@ async fn panel_access_keys_policy_and_four_eyes(b: Backend) {
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let admin = open_session_as(&app, "szef@biuro.test", admin_pw).await;
     let anna = open_session(&app).await;
+
+    // Delegating to an e-mail nobody has: the form comes back filled in, the Polish reason
+    // beside the e-mail field, inside the page with its navigation; nothing is granted.
+    let grant_uri = format!("/klienci/{SELLER_NIP}/dostepy/nadaj");
+    let fields = [("csrf", admin.csrf.as_str()), ("email", "nikt@biuro.test"), ("uprawnienia", "read")];
+    let refused = test::call_service(&app, post_form(&admin.cookie, &grant_uri, &fields)).await;
+    assert_eq!(refused.status(), 422);
+    let refused = body(refused).await;
+    assert!(
+        refused.contains("id=\"blad-email\"") && refused.contains("nie ma użytkownika o tym adresie"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("value=\"nikt@biuro.test\"") && refused.contains("id=\"p-read\" checked"),
+        "{refused}"
+    );
+    assert!(refused.contains("id=\"wyloguj\"") && !refused.contains("no user with"), "{refused}");
     let access = format!("/klienci/{SELLER_NIP}/dostepy");
 
     let page = body(test::call_service(&app, get(&admin.cookie, &access)).await).await;

@@ -67,13 +67,18 @@ struct AccessPage {
     form: CredentialForm,
 }
 
-/// The credential forms as a failed submit leaves them.
+/// The page's forms as a failed submit leaves them: the error beside its field and what was
+/// typed (secrets excepted).
 #[derive(Default)]
 pub struct CredentialForm {
     pub error: Option<FieldError>,
     /// The certificate (PEM) typed in: not a secret, so it comes back; the key and the token never do.
     pub certificate_pem: String,
     pub offline: bool,
+    /// The grant form: the e-mail, the permissions ticked and "may pass on".
+    pub grant_email: String,
+    pub grant_permissions: Vec<String>,
+    pub grant_onward: bool,
 }
 
 impl CredentialForm {
@@ -185,15 +190,32 @@ async fn grant(
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
     let client = me.client_for_form(&st, &nip, &form).await?;
-    let permissions = PermissionSet::parse(&form.all("uprawnienia").join(",")).map_err(AppError::invalid)?;
+    let ticked = form.all("uprawnienia");
+    let permissions = PermissionSet::parse(&ticked.join(","))
+        .map_err(|e| AppError::invalid_field("permissions", "unknown_permission", e))?;
     let input = grants::GrantInput {
         user_email: form.text("email"),
-        client_id: client.id,
+        client_id: client.id.clone(),
         permissions,
         can_delegate: form.ticked("dalej"),
     };
-    grants::grant(&st, &me.caller, input).await?;
-    Ok(back(&client.nip))
+    match grants::grant(&st, &me.caller, input).await {
+        Ok(_) => Ok(back(&client.nip)),
+        Err(e) => match FieldError::of(&e, "user_email") {
+            // The form again, filled in as sent, with the reason beside its field.
+            Some(error) => {
+                let typed = CredentialForm {
+                    error: Some(error),
+                    grant_email: form.text("email"),
+                    grant_permissions: ticked,
+                    grant_onward: form.ticked("dalej"),
+                    ..CredentialForm::default()
+                };
+                render(&st, &me, client, typed, StatusCode::UNPROCESSABLE_ENTITY).await
+            }
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// `POST /klienci/{nip}/dostepy/{id}/odbierz`: revoke a grant and all derived from it.

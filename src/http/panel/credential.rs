@@ -75,6 +75,7 @@ async fn certificate(
     let key = SecretString::from(form.text("klucz"));
     let pem = form.text("certyfikat");
     let stored = clients::store_certificate(&st, &me.caller, &client.id, usage, &pem, &key).await;
-    let typed = CredentialForm { error: None, certificate_pem: pem, offline: form.ticked("offline") };
+    let typed =
+        CredentialForm { certificate_pem: pem, offline: form.ticked("offline"), ..CredentialForm::default() };
     answer(&st, &me, client, stored, typed, "certificate_pem").await
 }

@@ -19,12 +19,26 @@ pub enum PanelError {
     /// A POST form without this session's CSRF token.
     Csrf,
     App(AppError),
+    /// A failure inside the gateway: logged once, when it happens, under the incident id the
+    /// page repeats (however many times the page is rendered).
+    Internal {
+        incident: uuid::Uuid,
+    },
 }
 
 impl From<AppError> for PanelError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::Unauthenticated => Self::Login,
+            AppError::Internal(err) => {
+                let incident = uuid::Uuid::now_v7();
+                tracing::error!(incident = %incident, error = ?err, "Panel request failed with an internal error");
+                Self::Internal { incident }
+            }
+            AppError::Unavailable(why) => {
+                tracing::warn!(reason = %why, "Panel request answered 503");
+                Self::App(AppError::Unavailable(why))
+            }
             other => Self::App(other),
         }
     }
@@ -36,6 +50,7 @@ impl fmt::Display for PanelError {
             Self::Login => f.write_str("login required"),
             Self::Csrf => f.write_str("CSRF token missing or wrong"),
             Self::App(e) => write!(f, "{e}"),
+            Self::Internal { incident } => write!(f, "internal error {incident}"),
         }
     }
 }
@@ -65,6 +80,8 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
             "Tym kluczem prywatnym nie da się podpisywać (KSeF przyjmuje RSA 2048+ lub EC P-256)."
         }
         "no_permission_chosen" => "Zaznacz co najmniej jedno uprawnienie.",
+        "unknown_permission" => "Nieznane uprawnienie – odśwież stronę i zaznacz uprawnienia ponownie.",
+        "bad_cursor" => "Nie ma takiej strony listy – wróć do pierwszej strony.",
         "no_such_user" => "W bramce nie ma użytkownika o tym adresie e-mail.",
         "not_an_accountant" => {
             "Uprawnienia nadaje się księgowym; administratorzy i członkowie zarządu mają swoje z racji roli."
@@ -155,6 +172,7 @@ impl PanelError {
             Self::Login => StatusCode::SEE_OTHER,
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::App(e) => e.meta().0,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -177,25 +195,54 @@ impl PanelError {
                 ),
                 AppError::Refused { code, message } => ("Nie można tego zrobić", refusal_text(code, message)),
                 AppError::Invalid { message, .. } => ("Nieprawidłowe dane", invalid_text(e, message)),
-                AppError::Conflict(message) => ("Konflikt", format!("Dane zmieniły się w międzyczasie lub już istnieją. Szczegóły: {message}")),
+                AppError::Conflict(_) => (
+                    "Konflikt",
+                    "Dane zmieniły się w międzyczasie albo już istnieją. Odśwież stronę i spróbuj ponownie.".into(),
+                ),
                 AppError::TooLarge(_) => ("Plik jest za duży", "Przesłany plik przekracza dopuszczalny rozmiar.".into()),
                 AppError::RateLimited { retry_after_s } => (
                     "Zbyt wiele żądań",
                     format!("Odczekaj {retry_after_s} s i spróbuj ponownie."),
                 ),
-                AppError::Unavailable(why) => {
-                    tracing::warn!(reason = %why, "Panel request answered 503");
-                    ("Usługa chwilowo niedostępna", "Spróbuj ponownie za chwilę.".into())
-                }
-                AppError::Internal(err) => {
-                    let incident = uuid::Uuid::now_v7();
-                    tracing::error!(incident = %incident, error = ?err, "Panel request failed with an internal error");
-                    ("Błąd wewnętrzny", format!("Coś poszło nie tak po stronie bramki. Numer zgłoszenia: {incident}."))
-                }
+                AppError::Unavailable(_) => ("Usługa chwilowo niedostępna", "Spróbuj ponownie za chwilę.".into()),
+                AppError::Internal(_) => ("Błąd wewnętrzny", "Coś poszło nie tak po stronie bramki.".into()),
                 AppError::Unauthenticated => ("Zaloguj się", String::new()),
             },
+            Self::Internal { incident } => (
+                "Błąd wewnętrzny",
+                format!("Coś poszło nie tak po stronie bramki. Numer zgłoszenia: {incident}."),
+            ),
         }
     }
+
+    /// The error page in the given frame (anonymous, or the person's with the navigation).
+    fn page(&self, layout: Layout) -> Result<String, askama::Error> {
+        let (heading, message) = self.words();
+        askama::Template::render(&ErrorPage { layout, heading, message })
+    }
+}
+
+/// Panel errors come back inside the normal layout with the navigation of whoever is logged in
+/// (`ResponseError` renders them without knowing the request, so with an anonymous frame; this
+/// middleware, which sees the request, renders the same page again in the person's frame).
+pub async fn with_layout(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::body::EitherBody;
+    let res = next.call(req).await?;
+    let framed = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<PanelError>())
+        .filter(|e| !matches!(e, PanelError::Login))
+        .and_then(|e| {
+            let me = super::PanelUser::of(res.request())?;
+            let title = e.words().0;
+            e.page(Layout::for_user(title, &me)).ok()
+        });
+    let Some(body) = framed else { return Ok(res.map_body(|_, b| EitherBody::left(b))) };
+    Ok(res.map_body(|_, _| EitherBody::right(actix_web::body::BoxBody::new(body))))
 }
 
 impl ResponseError for PanelError {
@@ -207,13 +254,12 @@ impl ResponseError for PanelError {
         if matches!(self, Self::Login) {
             return super::see_other("/login");
         }
-        let (heading, message) = self.words();
-        let page = ErrorPage { layout: Layout::anonymous(heading), heading, message };
+        let heading = self.words().0;
         let mut resp = HttpResponse::build(self.status());
         if let Self::App(AppError::RateLimited { retry_after_s }) = self {
             resp.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
         }
-        match askama::Template::render(&page) {
+        match self.page(Layout::anonymous(heading)) {
             Ok(body) => resp
                 .content_type("text/html; charset=utf-8")
                 .insert_header((header::CACHE_CONTROL, "no-store"))
