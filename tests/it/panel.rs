@@ -359,6 +359,20 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     assert!(!dash.contains(&foreign), "a foreign client's invoice is never listed");
     let inv = st.db.tx(move |c| Invoice::get(c, &ClientScope::All, &mine)).await.unwrap();
     assert_eq!(inv.state, "offline");
+
+    // More than the dashboard lists: it says how many there are in all.
+    let client =
+        st.db.tx(|c| ksef_gateway::db::models::Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    let ids = crate::pagination::store_many(&st, &client.id, SELLER_NIP, 120).await;
+    let req = SendRequest {
+        invoice_ids: ids,
+        offline: Some(OfflineMode::Offline24.into()),
+        failure_confirmed: false,
+        source_ip: None,
+    };
+    decide_send(&st, &Caller::Operator, req).await.unwrap();
+    let dash = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
+    assert!(dash.contains("Pokazano 100 z 121"), "{dash}");
 }
 
 /// Latarnia (here the simulator's) announces a total failure: the dashboard and the send

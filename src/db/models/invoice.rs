@@ -284,6 +284,20 @@ impl Invoice {
             .load(conn)?)
     }
 
+    /// How many invoices [`Invoice::offline_due`] would list without its limit.
+    pub fn count_offline_due(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        before: NaiveDateTime,
+    ) -> Result<i64, DbError> {
+        let query = invoices::table
+            .filter(invoices::offline_mode.eq(true))
+            .filter(invoices::state.eq_any(["offline", "sending"]))
+            .filter(invoices::offline_deadline.lt(before))
+            .into_boxed();
+        Ok(scoped!(query, scope).count().get_result(conn)?)
+    }
+
     /// The invoice with this id, if the scope lets the caller see it.
     pub fn find(conn: &mut AnyConn, scope: &ClientScope, id: &str) -> Result<Option<Self>, DbError> {
         let query = invoices::table.filter(invoices::id.eq(id)).into_boxed();
