@@ -26,6 +26,16 @@ pub fn end_of_day_utc(d: NaiveDate) -> NaiveDateTime {
     Warsaw.from_local_datetime(&end).earliest().map_or(end, |t| t.naive_utc())
 }
 
+/// Midnight at the start of a Warsaw calendar day, as RFC 3339 with its offset
+/// (`2026-12-01T00:00:00+01:00`): a panel "day" handed to the API, which counts in UTC.
+pub fn start_of_day_rfc3339(d: NaiveDate) -> String {
+    let midnight = d.and_time(NaiveTime::MIN);
+    Warsaw.from_local_datetime(&midnight).earliest().map_or_else(
+        || midnight.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
+}
+
 /// The Warsaw calendar day of a stored UTC time.
 pub fn warsaw_date(t: NaiveDateTime) -> NaiveDate {
     t.and_utc().with_timezone(&Warsaw).date_naive()
@@ -60,6 +70,8 @@ mod tests {
         let end = end_of_day_utc(NaiveDate::from_ymd_opt(2026, 12, 3).unwrap_or_default());
         assert_eq!(display(end), "03.12.2026 23:59");
         assert_eq!(end.format("%H:%M").to_string(), "22:59");
+        let day = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap_or_default();
+        assert_eq!(start_of_day_rfc3339(day), "2026-07-01T00:00:00+02:00");
     }
 
     #[test]

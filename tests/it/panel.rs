@@ -821,7 +821,11 @@ async fn panel_access_keys_policy_and_four_eyes(b: Backend) {
     )
     .await;
     assert_eq!(to.status(), 303);
-    assert_eq!(location(&to), format!("/api/v1/audit?nip={SELLER_NIP}&to=2026-12-02&format=csv"));
+    // "To 1 December" includes that whole Warsaw day: up to midnight at its end, with offset.
+    assert_eq!(
+        location(&to),
+        format!("/api/v1/audit?nip={SELLER_NIP}&to=2026-12-02T00%3A00%3A00%2B01%3A00&format=csv")
+    );
     let report = test::call_service(&app, get(&anna.cookie, location(&to))).await;
     assert_eq!(report.status(), 403, "Anna has no audit permission on the client");
     let report =
