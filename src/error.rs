@@ -68,6 +68,21 @@ impl AppError {
         Self::BadRequest { code: "invalid_query", message: message.into() }
     }
 
+    /// A 422 about one input field, with a stable reason code in the details
+    /// (`{"field": …, "reason": …}`) that the panel turns into Polish words beside that field.
+    pub fn invalid_field(field: &'static str, reason: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            message: message.into(),
+            details: vec![serde_json::json!({"field": field, "reason": reason})],
+        }
+    }
+
+    /// The field and reason of an [`AppError::invalid_field`] error.
+    pub fn field_reason(&self) -> Option<(&str, &str)> {
+        let Self::Invalid { details, .. } = self else { return None };
+        details.iter().find_map(|d| Some((d.get("field")?.as_str()?, d.get("reason")?.as_str()?)))
+    }
+
     /// The one table of variant → (HTTP status, stable code).
     pub fn meta(&self) -> (StatusCode, &'static str) {
         match self {

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod ksef;
+pub mod local_time;
 pub mod offline;
 pub mod private_fs;
 pub mod server;

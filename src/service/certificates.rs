@@ -47,15 +47,20 @@ pub struct ParsedCertificate {
     pub not_after: chrono::NaiveDateTime,
 }
 
+/// The API's names of the two inputs (the panel shows its errors beside its own fields).
+const CERTIFICATE_FIELD: &str = "certificate_pem";
+const KEY_FIELD: &str = "private_key_pem";
+
 fn pem_der(pem_text: &str, what: &str, tags: &[&str]) -> Result<Vec<u8>, AppError> {
+    let field = if what == "certificate" { CERTIFICATE_FIELD } else { KEY_FIELD };
     let block = pem::parse(pem_text.trim())
-        .map_err(|e| AppError::invalid(format!("{what}: not a PEM block ({e})")))?;
+        .map_err(|e| AppError::invalid_field(field, "not_pem", format!("{what}: not a PEM block ({e})")))?;
     if !tags.contains(&block.tag()) {
-        return Err(AppError::invalid(format!(
-            "{what}: expected {}, found {}",
-            tags.join(" or "),
-            block.tag()
-        )));
+        return Err(AppError::invalid_field(
+            field,
+            "wrong_pem_type",
+            format!("{what}: expected {}, found {}", tags.join(" or "), block.tag()),
+        ));
     }
     Ok(block.into_contents())
 }
@@ -66,8 +71,13 @@ pub fn parse(certificate_pem: &str, private_key_pem: &str) -> Result<ParsedCerti
     let cert_der = pem_der(certificate_pem, "certificate", &["CERTIFICATE"])?;
     let key_der =
         pem_der(private_key_pem, "private key", &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"])?;
-    let cert = x509_cert::Certificate::from_der(&cert_der)
-        .map_err(|e| AppError::invalid(format!("certificate: not an X.509 certificate ({e})")))?;
+    let cert = x509_cert::Certificate::from_der(&cert_der).map_err(|e| {
+        AppError::invalid_field(
+            CERTIFICATE_FIELD,
+            "not_x509",
+            format!("certificate: not an X.509 certificate ({e})"),
+        )
+    })?;
     let validity = &cert.tbs_certificate.validity;
     let not_before = chrono::DateTime::from_timestamp(
         i64::try_from(validity.not_before.to_unix_duration().as_secs()).unwrap_or(0),
@@ -77,15 +87,23 @@ pub fn parse(certificate_pem: &str, private_key_pem: &str) -> Result<ParsedCerti
         i64::try_from(validity.not_after.to_unix_duration().as_secs()).unwrap_or(0),
         0,
     )
-    .ok_or_else(|| AppError::invalid("certificate: unreadable expiry"))?;
+    .ok_or_else(|| {
+        AppError::invalid_field(CERTIFICATE_FIELD, "not_x509", "certificate: unreadable expiry")
+    })?;
     let now = chrono::Utc::now();
     if not_before.is_some_and(|t| t > now) || not_after <= now {
-        return Err(AppError::invalid(format!("certificate is not valid now (valid until {not_after})")));
+        return Err(AppError::invalid_field(
+            CERTIFICATE_FIELD,
+            "certificate_not_valid_now",
+            format!("certificate is not valid now (valid until {not_after})"),
+        ));
     }
     ksef_client::signing::SigningKey::from_der(&key_der)
-        .map_err(|e| AppError::invalid(format!("private key: {e}")))?;
+        .map_err(|e| AppError::invalid_field(KEY_FIELD, "unusable_key", format!("private key: {e}")))?;
     // Re-encode to be sure what is stored is exactly one well-formed certificate.
-    let certificate_der = cert.to_der().map_err(|e| AppError::invalid(format!("certificate: {e}")))?;
+    let certificate_der = cert
+        .to_der()
+        .map_err(|e| AppError::invalid_field(CERTIFICATE_FIELD, "not_x509", format!("certificate: {e}")))?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let sealed = SealedCertificate {
         certificate_der: b64.encode(&certificate_der),

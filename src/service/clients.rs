@@ -107,8 +107,11 @@ pub struct ClientView {
 pub struct CredentialView {
     pub kind: String,
     pub fingerprint: String,
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: chrono::NaiveDateTime,
+    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub valid_until: Option<chrono::NaiveDateTime>,
+    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub last_auth_ok_at: Option<chrono::NaiveDateTime>,
     pub last_auth_error: Option<String>,
     pub ksef_permissions: Option<String>,
@@ -237,7 +240,11 @@ pub async fn replace_token(
 ) -> Result<CredentialView, AppError> {
     let token = ksef_token.expose_secret().trim().to_owned();
     if token.len() < 16 {
-        return Err(AppError::invalid("the KSeF token looks too short; paste the whole token"));
+        return Err(AppError::invalid_field(
+            "ksef_token",
+            "token_too_short",
+            "the KSeF token looks too short; paste the whole token",
+        ));
     }
     let secret =
         NewSecret { kind: KSEF_TOKEN, fingerprint: fingerprint(token.as_bytes()), valid_until: None };
@@ -273,9 +280,42 @@ struct NewSecret {
     valid_until: Option<chrono::NaiveDateTime>,
 }
 
-/// Seals a credential for the client, makes it the active one of its kind (retiring the
-/// previous one), lets a paused client send again (a login credential), and records it in the
-/// audit trail. Answers the stored credential's health.
+/// The stable code of a credential KSeF would not log in with (nothing was stored).
+pub const CREDENTIAL_REFUSED: &str = "credential_refused";
+
+/// What precedes KSeF's own answer in a [`CREDENTIAL_REFUSED`] message (the panel quotes it).
+pub const KSEF_SAID: &str = "KSeF said: ";
+
+/// Logs in to KSeF with a login credential before it is stored: one KSeF refuses (or that
+/// cannot be checked) must never replace a working one. An offline certificate never logs in,
+/// so there is nothing to check. Ok with the permissions KSeF reports (when it says).
+async fn check_before_storing(
+    client: &Client,
+    kind: &str,
+    secret: &secrecy::SecretBox<Vec<u8>>,
+) -> Result<Option<String>, AppError> {
+    use crate::service::{certificates, credentials};
+    let credential = match kind {
+        KSEF_TOKEN => ksef_client::Credential::KsefToken(credentials::token_of(secret)?),
+        certificates::KSEF_CERTIFICATE => certificates::to_credential(secret)?,
+        _ => return Ok(None),
+    };
+    credentials::probe(client, credential).await.map_err(|why| {
+        tracing::warn!(client.id = %client.id, error = %why, "A new KSeF credential failed its check; not stored");
+        AppError::Refused {
+            code: CREDENTIAL_REFUSED,
+            message: format!(
+                "KSeF did not accept the credential, so it was not stored and the previous one stays. {KSEF_SAID}{why}"
+            ),
+        }
+    })
+}
+
+/// Checks a login credential against KSeF first (see [`check_before_storing`]), then seals it
+/// for the client, makes it the active one of its kind (retiring the previous one), records the
+/// successful check on it, lets a paused client send again (a login credential), and records
+/// it in the audit trail. Answers the stored credential's health. The one way the CLI, the
+/// panel and the API store a credential.
 async fn store_secret(
     st: &AppState,
     caller: &crate::service::access::Caller,
@@ -285,6 +325,18 @@ async fn store_secret(
 ) -> Result<CredentialView, AppError> {
     use crate::service::{access, audit};
     let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    // Who may do it is settled before KSeF is asked anything.
+    let client = {
+        let (caller, client_id) = (caller.clone(), client_id.clone());
+        st.db
+            .tx(move |conn| {
+                access::require(conn, &caller, &client_id, crate::auth::Permission::Credentials)?;
+                Ok::<_, AppError>(Client::get(conn, &client_id)?)
+            })
+            .await?
+    };
+    let checked = check_before_storing(&client, meta.kind, &secret).await?;
+    let logs_in = matches!(meta.kind, KSEF_TOKEN | crate::service::certificates::KSEF_CERTIFICATE);
     let keys = st.keys.clone();
     st.db
         .tx(move |conn| {
@@ -309,6 +361,12 @@ async fn store_secret(
                     created_at: ids::now(),
                 },
             )?;
+            if logs_in {
+                Credential::record_auth(conn, &id, ids::now(), None)?;
+                if let Some(p) = &checked {
+                    Credential::record_permissions(conn, &id, p)?;
+                }
+            }
             // A new login credential is what a paused sender waits for, but only the one the
             // senders will log in with (a certificate wins over a token); an offline certificate
             // never logs in.

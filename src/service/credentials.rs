@@ -59,7 +59,7 @@ pub async fn open_ksef_token(
 }
 
 /// A KSeF token from its opened secret.
-fn token_of(plain: &SecretBox<Vec<u8>>) -> Result<SecretString, AppError> {
+pub(crate) fn token_of(plain: &SecretBox<Vec<u8>>) -> Result<SecretString, AppError> {
     let token = String::from_utf8(plain.expose_secret().clone()).map_err(|e| AppError::Internal(e.into()))?;
     Ok(SecretString::from(token))
 }
@@ -83,29 +83,15 @@ pub async fn open_credential(
     Ok(Some((cred, credential)))
 }
 
-/// [`check`] for the client with this id (after its credential was just replaced).
-pub async fn check_client(st: &AppState, client_id: &str) -> Result<CredentialHealth, AppError> {
-    let id = client_id.to_owned();
-    let client = st.db.tx(move |c| Client::get(c, &id)).await?;
-    check(st, &client).await
-}
-
 /// Authenticates to the client's KSeF with its stored token and records the result, with the
 /// permissions KSeF reports for the credential in the client's context.
 pub async fn check(st: &AppState, client: &Client) -> Result<CredentialHealth, AppError> {
     let Some((cred, credential)) = open_credential(st, client).await? else {
         return Ok(CredentialHealth::Missing);
     };
-    let context = ksef_client::ContextIdentifier::nip(&client.nip);
-    let (outcome, permissions) = match crate::ksef::client_for(&client.ksef_environment) {
-        Ok(ksef) => {
-            let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, credential);
-            match login.access_token().await {
-                Ok(access) => (Ok(()), reported_permissions(&ksef, &access, &client.nip).await),
-                Err(e) => (Err(e.to_string()), None),
-            }
-        }
-        Err(e) => (Err(e.to_string()), None),
+    let (outcome, permissions) = match probe(client, credential).await {
+        Ok(permissions) => (Ok(()), permissions),
+        Err(e) => (Err(e), None),
     };
     let error = outcome.as_ref().err().cloned();
     let cred_id = cred.id.clone();
@@ -125,6 +111,19 @@ pub async fn check(st: &AppState, client: &Client) -> Result<CredentialHealth, A
             CredentialHealth::Failed(e)
         }
     })
+}
+
+/// Logs in to the client's KSeF with `credential` (stored or not yet): Ok with the permissions
+/// KSeF reports for it in the client's context, or why it failed (never the secret itself).
+pub(crate) async fn probe(
+    client: &Client,
+    credential: ksef_client::Credential,
+) -> Result<Option<String>, String> {
+    let context = ksef_client::ContextIdentifier::nip(&client.nip);
+    let ksef = crate::ksef::client_for(&client.ksef_environment).map_err(|e| e.to_string())?;
+    let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, credential);
+    let access = login.access_token().await.map_err(|e| e.to_string())?;
+    Ok(reported_permissions(&ksef, &access, &client.nip).await)
 }
 
 /// What KSeF says the credential may do in the client's context (`InvoiceWrite,InvoiceRead…`);

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveTime, TimeZone};
+use chrono::NaiveDateTime;
 use serde_json::json;
 
 use crate::auth::{ApiScope, Permission};
@@ -13,7 +13,7 @@ use crate::db::models::{ids, Client, ClientScope, Invoice, SendDecision};
 use crate::db::AnyConn;
 use crate::domain::{InvoiceState, SendPolicy};
 use crate::error::AppError;
-use crate::offline::{self, OfflineMode};
+use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
 use crate::state::AppState;
@@ -23,7 +23,10 @@ use crate::state::AppState;
 pub struct SendRequest {
     pub invoice_ids: Vec<String>,
     /// Issue offline (KSeF unavailable), confirmed consciously by the caller.
-    pub offline: Option<OfflineMode>,
+    pub offline: Option<OfflineIssue>,
+    /// For the failure (awaria) mode when Latarnia announced none: the caller consciously
+    /// confirms that the Ministry declared one (and says when it ended in `offline`).
+    pub failure_confirmed: bool,
     pub source_ip: Option<String>,
 }
 
@@ -35,6 +38,10 @@ pub struct DecisionOutcome {
     pub policy: String,
     pub invoice_ids: Vec<String>,
     pub state: String,
+    /// Offline: the earliest end of the legal deadlines of these invoices (each counts from its
+    /// own issue date).
+    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
+    pub offline_deadline: Option<NaiveDateTime>,
 }
 
 fn refuse(code: &'static str, message: impl Into<String>) -> AppError {
@@ -84,6 +91,7 @@ pub async fn decide_send(
         return Err(AppError::invalid("ids: choose at least one invoice"));
     }
     let caller = caller.clone();
+    let availability = st.availability.clone();
     st.db
         .tx(move |conn| {
             // Found among the visible clients, so that a client seen but without `send`
@@ -109,11 +117,49 @@ pub async fn decide_send(
                 for inv in &invoices {
                     check_decidable(&caller, &client, inv)?;
                 }
-                out.push(record_decision(conn, &caller, &client, &invoices, &req)?);
+                let offline = req
+                    .offline
+                    .map(|o| offline_issue(&availability, &client, o, req.failure_confirmed))
+                    .transpose()?;
+                out.push(record_decision(conn, &caller, &client, &invoices, &req, offline)?);
             }
             Ok(out)
         })
         .await
+}
+
+/// The offline mode as it applies to this client: the failure (awaria) mode only when Latarnia
+/// announced a failure of the client's KSeF or the caller consciously confirms one; its end
+/// taken from the announcement unless the caller gave it.
+fn offline_issue(
+    availability: &crate::service::availability::Availability,
+    client: &Client,
+    issue: OfflineIssue,
+    failure_confirmed: bool,
+) -> Result<OfflineIssue, AppError> {
+    let notice = availability.notice(&client.ksef_environment);
+    let announced_end = notice
+        .as_ref()
+        .filter(|n| n.offline_mode == issue.mode)
+        .and_then(|n| n.until)
+        .map(|t| crate::local_time::warsaw_date(t.naive_utc()));
+    if issue.mode == OfflineMode::Emergency {
+        let announced = notice.as_ref().is_some_and(|n| n.offline_mode == OfflineMode::Emergency);
+        if !announced && !failure_confirmed {
+            return Err(refuse(
+                "failure_not_announced",
+                "the failure (awaria) mode needs a failure of KSeF announced in Latarnia, or your conscious confirmation that the Ministry declared one",
+            ));
+        }
+    }
+    Ok(OfflineIssue { period_end: issue.period_end.or(announced_end), ..issue })
+}
+
+/// The end (23:59:59 Warsaw time, stored as UTC) of the legal deadline of an invoice issued
+/// offline: from its own issue date (P_1), never from the day of the decision.
+fn offline_deadline(issue: OfflineIssue, inv: &Invoice) -> NaiveDateTime {
+    let today = crate::local_time::today();
+    crate::local_time::end_of_day_utc(issue.deadline(inv.issue_date.unwrap_or(today), today))
 }
 
 fn record_decision(
@@ -122,6 +168,7 @@ fn record_decision(
     client: &Client,
     invoices: &[Invoice],
     req: &SendRequest,
+    offline: Option<OfflineIssue>,
 ) -> Result<DecisionOutcome, AppError> {
     let now = ids::now();
     let actor = caller.audit_actor();
@@ -145,29 +192,38 @@ fn record_decision(
     };
     let ids: Vec<String> = invoices.iter().map(|i| i.id.clone()).collect();
     SendDecision::insert_with_outbox(conn, &decision, &ids)?;
-    let target = if req.offline.is_some() { InvoiceState::Offline } else { InvoiceState::Queued };
+    let target = if offline.is_some() { InvoiceState::Offline } else { InvoiceState::Queued };
     let from = [InvoiceState::Draft.as_str(), InvoiceState::Approved.as_str()];
-    let deadline = req.offline.map(offline_deadline);
-    let note =
-        deadline.map(|d| format!("tryb offline, termin wysyłki do KSeF: {}", d.format("%Y-%m-%d %H:%M")));
-    if !Invoice::transition_all(conn, invoices, &from, target.as_str(), &caller.label(), note.as_deref())? {
-        return Err(AppError::Conflict("an invoice changed while deciding; try again".into()));
+    // Each invoice's deadline follows its own issue date: one group (one state move, one
+    // timeline note) per deadline.
+    let mut groups: BTreeMap<Option<NaiveDateTime>, Vec<Invoice>> = BTreeMap::new();
+    for inv in invoices {
+        groups.entry(offline.map(|o| offline_deadline(o, inv))).or_default().push(inv.clone());
     }
-    if let Some(d) = deadline {
-        let all: Vec<&str> = ids.iter().map(String::as_str).collect();
-        Invoice::mark_all_offline(conn, &all, d)?;
+    for (deadline, group) in &groups {
+        let note = deadline
+            .map(|d| format!("tryb offline, termin przesłania do KSeF: {}", crate::local_time::display(d)));
+        if !Invoice::transition_all(conn, group, &from, target.as_str(), &caller.label(), note.as_deref())? {
+            return Err(AppError::Conflict("an invoice changed while deciding; try again".into()));
+        }
+        if let Some(d) = deadline {
+            let all: Vec<&str> = group.iter().map(|i| i.id.as_str()).collect();
+            Invoice::mark_all_offline(conn, &all, *d)?;
+        }
     }
     audit::record(
         conn,
         AuditEntry {
             actor: &actor,
             client_id: Some(&client.id),
-            action: if req.offline.is_some() { "send.decided_offline" } else { "send.decided" },
+            action: if offline.is_some() { "send.decided_offline" } else { "send.decided" },
             subject: Some(&decision.id),
             payload: json!({
                 "invoices": invoices.iter().map(|i| json!({"id": i.id, "sha256": i.sha256, "number": i.number})).collect::<Vec<_>>(),
                 "policy": client.send_policy, "ip": req.source_ip,
-                "offline_mode": req.offline.map(OfflineMode::as_str),
+                "offline_mode": offline.map(|o| o.mode.as_str()),
+                "offline_period_end": offline.and_then(|o| o.period_end),
+                "failure_confirmed": req.failure_confirmed,
                 "approved_by": invoices.iter().filter_map(|i| i.approved_by.clone()).collect::<Vec<_>>(),
             }),
         },
@@ -178,15 +234,8 @@ fn record_decision(
         policy: client.send_policy.clone(),
         invoice_ids: ids,
         state: target.as_str().to_owned(),
+        offline_deadline: groups.keys().flatten().min().copied(),
     })
-}
-
-/// The end (23:59:59 Warsaw time, stored as UTC) of the legal deadline for an invoice issued
-/// offline today.
-fn offline_deadline(mode: OfflineMode) -> chrono::NaiveDateTime {
-    let day = offline::deadline(mode, crate::service::intake::today_in_poland());
-    let end = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default());
-    chrono_tz::Europe::Warsaw.from_local_datetime(&end).earliest().map_or(end, |t| t.naive_utc())
 }
 
 /// A second person approves an invoice's exact bytes (four-eyes policy). The preparer may not

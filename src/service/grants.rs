@@ -51,7 +51,11 @@ fn delegating_grant(
 /// Delegates permissions on a client to a user.
 pub async fn grant(st: &AppState, caller: &Caller, input: GrantInput) -> Result<Grant, AppError> {
     if input.permissions.is_empty() {
-        return Err(AppError::invalid("choose at least one permission"));
+        return Err(AppError::invalid_field(
+            "permissions",
+            "no_permission_chosen",
+            "choose at least one permission",
+        ));
     }
     let caller = caller.clone();
     let id = ids::new_id();
@@ -59,11 +63,14 @@ pub async fn grant(st: &AppState, caller: &Caller, input: GrantInput) -> Result<
         .tx(move |conn| {
             let parent = delegating_grant(conn, &caller, &input.client_id, input.permissions)?;
             let email = crate::service::validate::email(&input.user_email)?;
-            let grantee = User::find_by_email(conn, &email)?
-                .ok_or_else(|| AppError::invalid(format!("no user with e-mail {email}")))?;
+            let grantee = User::find_by_email(conn, &email)?.ok_or_else(|| {
+                AppError::invalid_field("user_email", "no_such_user", format!("no user with e-mail {email}"))
+            })?;
             let role = Role::parse(&grantee.role).map_err(AppError::invalid)?;
             if role != Role::Accountant {
-                return Err(AppError::invalid(
+                return Err(AppError::invalid_field(
+                    "user_email",
+                    "not_an_accountant",
                     "permissions are delegated to accountants; admins and board members hold theirs by role",
                 ));
             }

@@ -53,7 +53,7 @@ fn is_zip(body: &[u8]) -> bool {
 
 /// Today in Poland: KSeF compares P_1 with the Warsaw calendar day.
 pub fn today_in_poland() -> NaiveDate {
-    chrono::Utc::now().with_timezone(&chrono_tz::Europe::Warsaw).date_naive()
+    crate::local_time::today()
 }
 
 /// Stores the invoices of one upload for the client. The whole upload is one transaction:

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::auth::Permission;
-use crate::db::models::{Client, Invoice, InvoiceFilter};
+use crate::db::models::{Client, Invoice, InvoiceFilter, Keyset};
 use crate::domain::InvoiceState;
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
@@ -16,6 +16,7 @@ use crate::state::AppState;
 /// One timeline entry as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct TimelineEntry {
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub at: NaiveDateTime,
     pub state: String,
     pub actor: String,
@@ -47,12 +48,15 @@ pub struct InvoiceView {
     pub ksef_status_code: Option<i64>,
     pub ksef_status_description: Option<String>,
     pub offline: bool,
+    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub offline_deadline: Option<NaiveDateTime>,
     pub corrects_invoice_id: Option<String>,
     pub approved_by: Option<String>,
     pub size_bytes: i64,
     pub source: String,
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -72,6 +76,7 @@ pub struct InvoiceSummary {
     pub currency: Option<String>,
     pub errors: usize,
     pub warnings: usize,
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: NaiveDateTime,
 }
 
@@ -144,20 +149,65 @@ pub struct ListQuery {
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    /// A page's `next_cursor` or `prev_cursor`, as the previous answer gave it.
+    pub cursor: Option<String>,
 }
 
 /// The most invoices one list answer holds.
 pub const MAX_PAGE: i64 = 1000;
 
-/// The caller's invoices, newest first.
-pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Vec<InvoiceSummary>, AppError> {
+/// One page of the invoice list, with what it takes to show "201–400 of 2000" and go on.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InvoicePage {
+    pub invoices: Vec<InvoiceSummary>,
+    /// Every invoice matching the filter, on all pages.
+    pub total: i64,
+    /// How many matching invoices come before this page (0 on the first).
+    pub offset: i64,
+    /// The next (older) page, None on the last.
+    pub next_cursor: Option<String>,
+    /// The previous (newer) page, None on the first.
+    pub prev_cursor: Option<String>,
+}
+
+/// An opaque cursor: which side of which invoice, `a`fter or `b`efore, with its (created_at,
+/// id) key, in URL-safe Base64 so it travels in a query string unchanged.
+fn encode_cursor(keyset: &Keyset) -> String {
+    use base64::Engine;
+    let (side, at, id) = match keyset {
+        Keyset::After(at, id) => ('a', at, id),
+        Keyset::Before(at, id) => ('b', at, id),
+    };
+    // Nanoseconds: SQLite keeps the stored time to the nanosecond, and the key must match exactly.
+    let raw = format!("{side}{}.{id}", at.and_utc().timestamp_nanos_opt().unwrap_or_default());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_cursor(raw: &str) -> Result<Keyset, AppError> {
+    use base64::Engine;
+    let bad = || AppError::invalid_field("cursor", "bad_cursor", "cursor: not one this list gave out");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let mut chars = text.chars();
+    let side = chars.next().ok_or_else(bad)?;
+    let (nanos, id) = chars.as_str().split_once('.').ok_or_else(bad)?;
+    let at = chrono::DateTime::from_timestamp_nanos(nanos.parse::<i64>().map_err(|_| bad())?).naive_utc();
+    match side {
+        'a' => Ok(Keyset::After(at, id.to_owned())),
+        'b' => Ok(Keyset::Before(at, id.to_owned())),
+        _ => Err(bad()),
+    }
+}
+
+/// The caller's invoices, newest first, one page at a time (keyset pagination on
+/// (created_at, id)), with the total count.
+pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<InvoicePage, AppError> {
     if let Some(s) = &q.state {
         InvoiceState::parse(s).map_err(AppError::invalid)?;
     }
     validate::range(q.from, q.to)?;
     let limit = validate::bounded("limit", q.limit, 1, MAX_PAGE)?.unwrap_or(100);
-    let offset = validate::bounded("offset", q.offset, 0, i64::MAX)?.unwrap_or(0);
+    let keyset = q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
     let caller = caller.clone();
     st.db
         .tx(move |conn| {
@@ -170,11 +220,31 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Vec<In
                 }
                 None => None,
             };
-            let filter = InvoiceFilter { client_id, state: q.state, from: q.from, to: q.to, limit, offset };
-            Ok(Invoice::list(conn, &scope, &filter)?
-                .into_iter()
-                .map(|(inv, nip)| InvoiceSummary::from_row(inv, nip))
-                .collect())
+            let filter = InvoiceFilter { client_id, state: q.state, from: q.from, to: q.to, limit, keyset };
+            let rows = Invoice::list(conn, &scope, &filter)?;
+            let total = Invoice::count(conn, &scope, &filter)?;
+            let offset = match rows.first() {
+                Some((first, _)) if filter.keyset.is_some() => {
+                    Invoice::count_newer(conn, &scope, &filter, first.created_at, &first.id)?
+                }
+                _ => 0,
+            };
+            let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            let next_cursor = rows
+                .last()
+                .filter(|_| offset + shown < total)
+                .map(|(last, _)| encode_cursor(&Keyset::After(last.created_at, last.id.clone())));
+            let prev_cursor = rows
+                .first()
+                .filter(|_| offset > 0)
+                .map(|(first, _)| encode_cursor(&Keyset::Before(first.created_at, first.id.clone())));
+            Ok(InvoicePage {
+                invoices: rows.into_iter().map(|(inv, nip)| InvoiceSummary::from_row(inv, nip)).collect(),
+                total,
+                offset,
+                next_cursor,
+                prev_cursor,
+            })
         })
         .await
 }
@@ -294,8 +364,14 @@ pub async fn certificate_link(st: &AppState, caller: &Caller, id: &str) -> Resul
 /// The caption KSeF prescribes under KOD I: the KSeF number once assigned, `OFFLINE` for an
 /// invoice issued in an offline mode; None while the invoice is neither (not yet printable).
 pub fn qr_label(inv: &Invoice) -> Option<String> {
-    match (&inv.ksef_number, inv.offline_mode) {
-        (Some(n), _) => Some(n.clone()),
+    kod1_caption(inv.ksef_number.as_deref(), inv.offline_mode)
+}
+
+/// [`qr_label`] from the two facts it depends on. A draft, an invalid or a rejected invoice
+/// that was never issued offline has no KOD I at all: nothing to show or print.
+pub fn kod1_caption(ksef_number: Option<&str>, offline: bool) -> Option<String> {
+    match (ksef_number, offline) {
+        (Some(n), _) => Some(n.to_owned()),
         (None, true) => Some("OFFLINE".to_owned()),
         (None, false) => None,
     }

@@ -25,18 +25,25 @@ pub async fn state_counts(
         .await
 }
 
+/// How many offline invoices the dashboard lists at most (soonest deadline first); it says how
+/// many there are in all, and each client's page lists the rest (filter "wystawiona offline").
+pub const OFFLINE_DUE_SHOWN: i64 = 100;
+
 /// Invoices issued offline that are not in KSeF yet and whose legal deadline ends within
-/// `within` (or has passed), soonest first, with their client's NIP: the dashboard warns.
+/// `within` (or has passed), soonest first, with their client's NIP (at most
+/// [`OFFLINE_DUE_SHOWN`]), and how many there are in all: the dashboard warns.
 pub async fn offline_due(
     st: &AppState,
     caller: &Caller,
     within: chrono::Duration,
-) -> Result<Vec<(Invoice, String)>, AppError> {
+) -> Result<(Vec<(Invoice, String)>, i64), AppError> {
     let caller = caller.clone();
     st.db
         .tx(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
-            Ok(Invoice::offline_due(conn, &scope, crate::db::models::ids::now() + within, 100)?)
+            let before = crate::db::models::ids::now() + within;
+            let shown = Invoice::offline_due(conn, &scope, before, OFFLINE_DUE_SHOWN)?;
+            Ok((shown, Invoice::count_offline_due(conn, &scope, before)?))
         })
         .await
 }

@@ -141,6 +141,11 @@ async fn permission_matrix(b: Backend) {
                     // may not decide; that is a business rule, not a permission denial.
                     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{ctx}");
                     assert_eq!(r.json()["error"]["code"], "policy_requires_person", "{ctx}");
+                } else if holds.contains(&route.needs) && route.name == "credential" {
+                    // Authorised, but this office's KSeF cannot be reached: a credential that
+                    // fails its check is never stored.
+                    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{ctx}");
+                    assert_eq!(r.json()["error"]["code"], "credential_refused", "{ctx}");
                 } else if holds.contains(&route.needs) {
                     assert!(r.status.is_success(), "{ctx}");
                 } else {

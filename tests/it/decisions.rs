@@ -18,6 +18,7 @@ both_backends!(
     four_eyes_needs_a_second_person_on_the_exact_bytes,
     api_auto_lets_the_clients_key_send,
     offline_issuing_is_recorded_with_its_deadline,
+    failure_mode_needs_an_announcement_or_a_confirmation,
 );
 
 fn send(ids: &[&str]) -> TestRequest {
@@ -151,12 +152,31 @@ async fn offline_issuing_is_recorded_with_its_deadline(b: Backend) {
         (v["state"].as_str(), v["status_letter"].as_str(), v["offline"].as_bool()),
         (Some("offline"), Some("W"), Some(true))
     );
-    let deadline =
-        chrono::NaiveDateTime::parse_from_str(v["offline_deadline"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S")
-            .unwrap();
-    let now = chrono::Utc::now().naive_utc();
-    assert!(deadline > now && deadline < now + chrono::Duration::days(6), "next business day: {deadline}");
+    // Counted from the invoice's issue date (P_1 = Sunday 15.02.2026), not from today: the end
+    // of Monday 16.02 in Warsaw, written with its offset.
+    assert_eq!(v["offline_deadline"], "2026-02-16T22:59:59Z", "{v}");
+    assert!(v["created_at"].as_str().unwrap().ends_with('Z'), "API times carry their offset: {v}");
     let qr = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{id}/qr")))).await.json();
     assert_eq!(qr["label"], "OFFLINE");
     assert!(qr["kod1"].as_str().unwrap().contains(&format!("/{NIP_A}/")), "{qr}");
+}
+
+/// The failure (awaria) mode is there only when KSeF announced a failure or the caller
+/// consciously confirms one; its deadline is 7 business days after the failure's end.
+async fn failure_mode_needs_an_announcement_or_a_confirmation(b: Backend) {
+    let Some((_db, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let acc = login(&app, ACC_FULL).await;
+    let (id, _) = draft(&app, &acc, "FV/AWARIA/1").await;
+    let send = |body: serde_json::Value| TestRequest::post().uri("/api/v1/invoices/send").set_json(body);
+    let r =
+        call(&app, acc.apply(send(json!({"ids": [id], "offline": true, "offline_mode": "emergency"})))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "failure_not_announced");
+    let body = json!({"ids": [id], "offline": true, "offline_mode": "emergency",
+        "failure_confirmed": true, "offline_period_end": "2026-02-20"});
+    let r = call(&app, acc.apply(send(body))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    // Failure ended Friday 20.02.2026: 23, 24, 25, 26, 27 Feb, 2, 3 Mar.
+    assert_eq!(r.json()["decisions"][0]["offline_deadline"], "2026-03-03T22:59:59Z", "{}", r.text());
 }

@@ -17,6 +17,7 @@ mod intake;
 mod master_key;
 mod metrics;
 mod office;
+mod pagination;
 mod panel;
 mod panel_browser;
 mod schema_fuzz;

@@ -180,7 +180,7 @@ where
     assert_eq!(up.status(), 200);
     let invoices =
         ksef_gateway::service::invoices::list(st, &Caller::Operator, Default::default()).await.unwrap();
-    invoices.into_iter().find(|i| i.nip == SELLER_NIP).unwrap()
+    invoices.invoices.into_iter().find(|i| i.nip == SELLER_NIP).unwrap()
 }
 
 fn location(resp: &ServiceResponse) -> &str {
@@ -230,6 +230,45 @@ async fn panel_replaces_a_paused_clients_credential(b: Backend) {
         test::call_service(&app, post_form(&s.cookie, &post, &[("csrf", &s.csrf), ("token", "krotki")]))
             .await;
     assert_eq!(short.status(), 422);
+    let short = body(short).await;
+    assert!(
+        short.contains("id=\"blad-token\"") && short.contains("za krótki"),
+        "Polish, beside the field: {short}"
+    );
+    assert!(
+        short.contains("Wyloguj") && short.contains("Dziennik audytu"),
+        "inside the page with navigation"
+    );
+
+    // A token KSeF refuses (the simulator does not know it) is never stored: the previous
+    // credential stays, and the page says why in Polish beside the field.
+    let before = {
+        let cid = client.id.clone();
+        st.db
+            .tx(move |c| ksef_gateway::db::models::Credential::find_preferred(c, &cid))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let wrong = "20261202-EC-NIEZNANY-TOKEN-01|nip-9999999999|0123456789abcdef";
+    let refused =
+        test::call_service(&app, post_form(&s.cookie, &post, &[("csrf", &s.csrf), ("token", wrong)])).await;
+    assert_eq!(refused.status(), 422);
+    let refused = body(refused).await;
+    assert!(
+        refused.contains("id=\"blad-token\"") && refused.contains("KSeF nie przyjął tego poświadczenia"),
+        "{refused}"
+    );
+    assert!(!refused.contains("0123456789abcdef"), "the token typed never comes back");
+    let after = {
+        let cid = client.id.clone();
+        st.db
+            .tx(move |c| ksef_gateway::db::models::Credential::find_preferred(c, &cid))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!((after.id, after.fingerprint), (before.id, before.fingerprint), "the previous one stays");
     let token = format!("20261202-EC-{SELLER_NIP}-NOWYTOKEN-01|nip-{SELLER_NIP}|fedcba9876543210");
     sim.add_token(SELLER_NIP, &token, &["InvoiceWrite", "InvoiceRead"]);
     let stored =
@@ -298,7 +337,8 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     let mine = upload_sample(&app, &s, &st).await.id;
     let req = SendRequest {
         invoice_ids: vec![mine.clone()],
-        offline: Some(OfflineMode::Offline24),
+        offline: Some(OfflineMode::Offline24.into()),
+        failure_confirmed: false,
         source_ip: None,
     };
     decide_send(&st, &Caller::Operator, req).await.unwrap();
@@ -319,6 +359,20 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     assert!(!dash.contains(&foreign), "a foreign client's invoice is never listed");
     let inv = st.db.tx(move |c| Invoice::get(c, &ClientScope::All, &mine)).await.unwrap();
     assert_eq!(inv.state, "offline");
+
+    // More than the dashboard lists: it says how many there are in all.
+    let client =
+        st.db.tx(|c| ksef_gateway::db::models::Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    let ids = crate::pagination::store_many(&st, &client.id, SELLER_NIP, 120).await;
+    let req = SendRequest {
+        invoice_ids: ids,
+        offline: Some(OfflineMode::Offline24.into()),
+        failure_confirmed: false,
+        source_ip: None,
+    };
+    decide_send(&st, &Caller::Operator, req).await.unwrap();
+    let dash = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
+    assert!(dash.contains("Pokazano 100 z 121"), "{dash}");
 }
 
 /// Latarnia (here the simulator's) announces a total failure: the dashboard and the send
@@ -497,6 +551,11 @@ async fn panel_foreign_data_is_the_same_404(b: Backend) {
     }
     assert!(pages[0].contains("Nie znaleziono") && pages[0].contains("lang=\"pl\""), "{}", pages[0]);
     assert!(pages.iter().all(|p| *p == pages[0]), "foreign and missing data answer the very same page");
+    assert!(
+        pages[0].contains("id=\"wyloguj\"") && pages[0].contains("href=\"/audyt\""),
+        "an error page keeps the navigation of the person logged in: {}",
+        pages[0]
+    );
     assert!(!pages[0].contains(FOREIGN_NIP) && !pages[0].contains("Obca"));
 
     // A foreign invoice cannot be sent through the panel either.
@@ -641,6 +700,23 @@ async fn panel_access_keys_policy_and_four_eyes(b: Backend) {
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let admin = open_session_as(&app, "szef@biuro.test", admin_pw).await;
     let anna = open_session(&app).await;
+
+    // Delegating to an e-mail nobody has: the form comes back filled in, the Polish reason
+    // beside the e-mail field, inside the page with its navigation; nothing is granted.
+    let grant_uri = format!("/klienci/{SELLER_NIP}/dostepy/nadaj");
+    let fields = [("csrf", admin.csrf.as_str()), ("email", "nikt@biuro.test"), ("uprawnienia", "read")];
+    let refused = test::call_service(&app, post_form(&admin.cookie, &grant_uri, &fields)).await;
+    assert_eq!(refused.status(), 422);
+    let refused = body(refused).await;
+    assert!(
+        refused.contains("id=\"blad-email\"") && refused.contains("nie ma użytkownika o tym adresie"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("value=\"nikt@biuro.test\"") && refused.contains("id=\"p-read\" checked"),
+        "{refused}"
+    );
+    assert!(refused.contains("id=\"wyloguj\"") && !refused.contains("no user with"), "{refused}");
     let access = format!("/klienci/{SELLER_NIP}/dostepy");
 
     let page = body(test::call_service(&app, get(&admin.cookie, &access)).await).await;
@@ -745,7 +821,11 @@ async fn panel_access_keys_policy_and_four_eyes(b: Backend) {
     )
     .await;
     assert_eq!(to.status(), 303);
-    assert_eq!(location(&to), format!("/api/v1/audit?nip={SELLER_NIP}&to=2026-12-02&format=csv"));
+    // "To 1 December" includes that whole Warsaw day: up to midnight at its end, with offset.
+    assert_eq!(
+        location(&to),
+        format!("/api/v1/audit?nip={SELLER_NIP}&to=2026-12-02T00%3A00%3A00%2B01%3A00&format=csv")
+    );
     let report = test::call_service(&app, get(&anna.cookie, location(&to))).await;
     assert_eq!(report.status(), 403, "Anna has no audit permission on the client");
     let report =

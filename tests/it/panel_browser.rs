@@ -232,7 +232,10 @@ async fn panel_in_headless_chromium() {
     let sha = b.text("#sha256").await;
     let bytes = std::fs::read(SAMPLE).unwrap();
     assert_eq!(sha, ksef_gateway::service::intake::invoice_hash(&bytes));
-    assert_eq!(b.text("#etykieta-qr").await, "OFFLINE", "no KSeF number yet");
+    // A draft is neither in KSeF nor issued offline: no KOD I, and no "OFFLINE" caption.
+    assert!(b.try_find("#etykieta-qr").await.is_none(), "a draft has no KOD I");
+    b.find("#bez-kodu-qr").await;
+    assert_eq!(b.text("#data-wystawienia").await, "15.02.2026", "P_1 in the panel's format");
     b.screenshot("invoice").await;
 
     // "Statusy w KSeF": nothing of this client is in flight yet, and the page says so.
@@ -268,6 +271,11 @@ async fn panel_in_headless_chromium() {
     b.screenshot("offline").await;
     b.click("#potwierdz").await;
     assert!(b.try_find("#swiadomie").await.is_some(), "without the checkbox the form stays on the page");
+    // The page shows each mode's deadline of this invoice: the failure's from its end
+    // (Wednesday 02.12.2026 + 7 business days), offline24's from P_1 (Sunday 15.02.2026).
+    assert_eq!(b.text("#termin-emergency").await, "11.12.2026 23:59");
+    assert_eq!(b.text("#termin-offline24").await, "16.02.2026 23:59");
+    b.click("#tryb-offline24").await;
     b.click("#swiadomie").await;
     b.click("#potwierdz").await;
     assert!(b.text("#decyzja").await.contains("Decyzja zapisana"));
@@ -279,6 +287,13 @@ async fn panel_in_headless_chromium() {
         issued.contains("wystawiona offline") && issued.contains("termin przesłania do KSeF"),
         "{issued}"
     );
+    assert_eq!(b.text("#etykieta-qr").await, "OFFLINE", "issued offline, no KSeF number yet");
+    // offline24: the next business day after the issue date (P_1), not after the day of the
+    // click, to the end of that day in Warsaw time; the timeline note says the very same time.
+    assert_eq!(b.text("#termin-offline").await, "16.02.2026 23:59");
+    let history = b.text("#historia").await;
+    assert!(history.contains("termin przesłania do KSeF: 16.02.2026 23:59"), "{history}");
+    assert!(!issued.contains("22:59"), "no UTC time leaks onto the page: {issued}");
     b.goto(&format!("{gw}/")).await;
     b.find("table.data").await;
     b.screenshot("dashboard-after").await;
@@ -289,4 +304,93 @@ async fn panel_in_headless_chromium() {
     b.find("form[action='/login']").await;
 
     drop(b); // ends the session (and Chromium) before chromedriver is stopped
+}
+
+/// chromedriver and a headless Chromium logged in to the gateway at `gw` as `email`; None
+/// (with a notice) when chromedriver is not installed.
+async fn logged_in(gw: &str, email: &str, password: &str) -> Option<(Driver, Browser, tempfile::TempDir)> {
+    let Some(exe) = find_in_path("chromedriver") else {
+        eprintln!("skipped: chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return None;
+    };
+    let (driver, driver_url) = start_driver(&exe).await;
+    let profile = tempfile::tempdir().unwrap();
+    let b = open_browser(&driver_url, profile.path()).await;
+    b.goto(&format!("{gw}/")).await;
+    b.find("form[action='/login']").await;
+    b.type_into("#email", email).await;
+    b.type_into("#password", password).await;
+    b.click("#zaloguj").await;
+    b.find("table.data").await;
+    Some((driver, b, profile))
+}
+
+/// 2,000 invoices of one client: the panel lists the newest 200 and says "1–200 z 2000"; the
+/// next page shows exactly the next 200, whose invoices can be opened and chosen for sending.
+#[actix_web::test]
+async fn page_two_of_two_thousand_invoices_in_headless_chromium() {
+    use ksef_gateway::db::models::Client;
+    let t = TestDb::new(Backend::Sqlite).unwrap();
+    let (gw, st) = start_gateway(&t);
+    seed(&st).await;
+    let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    let expected = crate::pagination::store_many(&st, &client.id, SELLER_NIP, 2_000).await;
+    let Some((_driver, b, _profile)) = logged_in(&gw, EMAIL, PASSWORD).await else { return };
+
+    b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
+    assert_eq!(b.text("#zakres").await, "1–200 z 2000");
+    let first_page = b.source().await;
+    assert!(
+        first_page.contains(&format!("/faktury/{}", expected[0])) && !first_page.contains(&expected[200])
+    );
+    b.click("#nastepna").await;
+    b.find("#poprzednia").await;
+    assert_eq!(b.text("#zakres").await, "201–400 z 2000");
+    let second = b.source().await;
+    for id in &expected[200..400] {
+        assert!(second.contains(&format!("href=\"/faktury/{id}\"")), "page 2 lists {id}");
+    }
+    assert!(!second.contains(&expected[199]) && !second.contains(&expected[400]), "and nothing else");
+    assert!(b.try_find(&format!("#w-{}", expected[399])).await.is_some(), "an older invoice can be chosen");
+    b.screenshot("page-2").await;
+    b.click(&format!("a[href='/faktury/{}']", expected[250])).await;
+    b.find("#sha256").await;
+    assert!(b.source().await.contains(&expected[250]), "and opened");
+    drop(b);
+}
+
+/// A token KSeF refuses is not stored: the access page says why in Polish beside the field,
+/// inside the normal layout, and the working credential (its fingerprint) stays.
+#[actix_web::test]
+async fn a_refused_token_keeps_the_working_one_in_headless_chromium() {
+    use ksef_gateway::auth::Role;
+    use ksef_gateway::service::access::Caller;
+    use ksef_gateway::service::users::{self, NewUserInput};
+    let t = TestDb::new(Backend::Sqlite).unwrap();
+    let (gw, st) = start_gateway(&t);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let sim = ksef_simulator::start(ksef_simulator::SimulatorConfig::default(), listener).await.unwrap();
+    crate::panel::seed_at(&st, &sim.base_url()).await;
+    let admin = NewUserInput {
+        email: "szefowa@biuro.test".into(),
+        display_name: "Szefowa".into(),
+        role: Role::OfficeAdmin,
+        nip: None,
+    };
+    users::create_user(&st, &Caller::Operator, admin, secrecy::SecretString::from(PASSWORD)).await.unwrap();
+    let Some((_driver, b, _profile)) = logged_in(&gw, "szefowa@biuro.test", PASSWORD).await else { return };
+
+    b.goto(&format!("{gw}/klienci/{SELLER_NIP}/dostepy")).await;
+    let before = b.text("#biezace-poswiadczenie").await;
+    b.type_into("#token", "20261203-EC-ODRZUCONY-TOKEN-01|nip-9999999999|0badc0ffee0badc0").await;
+    b.click("#zapisz-token").await;
+    let why = b.text("#blad-token").await;
+    assert!(why.contains("KSeF nie przyjął tego poświadczenia") && why.contains("dotychczasowe"), "{why}");
+    let page = b.source().await;
+    assert!(page.contains("id=\"wyloguj\"") && page.contains("Dziennik audytu"), "inside the normal layout");
+    assert!(!page.contains("0badc0ffee0badc0"), "the token typed never comes back");
+    assert_eq!(b.text("#biezace-poswiadczenie").await, before, "the working credential stays");
+    b.screenshot("token-refused").await;
+    drop(b);
+    sim.stop().await;
 }

@@ -49,7 +49,12 @@ async fn send(
     decisions::decide_send(
         st,
         who,
-        SendRequest { invoice_ids: ids, offline, source_ip: Some("127.0.0.1".into()) },
+        SendRequest {
+            invoice_ids: ids,
+            offline: offline.map(Into::into),
+            failure_confirmed: false,
+            source_ip: Some("127.0.0.1".into()),
+        },
     )
     .await?;
     Ok(())

@@ -102,7 +102,19 @@ pub struct InvoiceFilter {
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     pub limit: i64,
-    pub offset: i64,
+    /// Where the page starts, in the list's order (newest first): a keyset, never an OFFSET,
+    /// so a page deep in a long list costs what the first one does and nothing shifts when
+    /// new invoices arrive.
+    pub keyset: Option<Keyset>,
+}
+
+/// A position in the invoice list, which is ordered by (created_at, id), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyset {
+    /// The invoices after this one (older): the next page.
+    After(NaiveDateTime, String),
+    /// The invoices before this one (newer): the previous page.
+    Before(NaiveDateTime, String),
 }
 
 /// Applies a client scope to a boxed invoices query.
@@ -113,6 +125,28 @@ macro_rules! scoped {
             ClientScope::Only(ids) => $query.filter(invoices::client_id.eq_any(ids.clone())),
         }
     };
+}
+
+/// Applies the scope and the filter's conditions (not its keyset or limit) to a boxed query on
+/// invoices (joined or not), so the list and its counts always agree.
+macro_rules! filtered {
+    ($query:expr, $scope:expr, $filter:expr) => {{
+        let filter: &InvoiceFilter = $filter;
+        let mut query = scoped!($query, $scope);
+        if let Some(c) = &filter.client_id {
+            query = query.filter(invoices::client_id.eq(c.clone()));
+        }
+        if let Some(s) = &filter.state {
+            query = query.filter(invoices::state.eq(s.clone()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(invoices::created_at.ge(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(invoices::created_at.lt(to));
+        }
+        query
+    }};
 }
 
 impl NewInvoice<'_> {
@@ -250,6 +284,20 @@ impl Invoice {
             .load(conn)?)
     }
 
+    /// How many invoices [`Invoice::offline_due`] would list without its limit.
+    pub fn count_offline_due(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        before: NaiveDateTime,
+    ) -> Result<i64, DbError> {
+        let query = invoices::table
+            .filter(invoices::offline_mode.eq(true))
+            .filter(invoices::state.eq_any(["offline", "sending"]))
+            .filter(invoices::offline_deadline.lt(before))
+            .into_boxed();
+        Ok(scoped!(query, scope).count().get_result(conn)?)
+    }
+
     /// The invoice with this id, if the scope lets the caller see it.
     pub fn find(conn: &mut AnyConn, scope: &ClientScope, id: &str) -> Result<Option<Self>, DbError> {
         let query = invoices::table.filter(invoices::id.eq(id)).into_boxed();
@@ -295,32 +343,55 @@ impl Invoice {
         Self::find(conn, scope, id)?.ok_or(DbError::NotFound)
     }
 
-    /// Invoices in the scope, newest first, with the client's NIP.
+    /// Invoices in the scope matching the filter, newest first, with the client's NIP: one page
+    /// of at most `limit` (1..=1000) from the filter's keyset on.
     pub fn list(
         conn: &mut AnyConn,
         scope: &ClientScope,
         filter: &InvoiceFilter,
     ) -> Result<Vec<(Self, String)>, DbError> {
-        let mut query = invoices::table.inner_join(clients::table).into_boxed();
-        query = scoped!(query, scope);
-        if let Some(c) = &filter.client_id {
-            query = query.filter(invoices::client_id.eq(c.clone()));
-        }
-        if let Some(s) = &filter.state {
-            query = query.filter(invoices::state.eq(s.clone()));
-        }
-        if let Some(from) = filter.from {
-            query = query.filter(invoices::created_at.ge(from));
-        }
-        if let Some(to) = filter.to {
-            query = query.filter(invoices::created_at.lt(to));
-        }
-        Ok(query
-            .order((invoices::created_at.desc(), invoices::id.desc()))
-            .limit(filter.limit.clamp(1, 1000))
-            .offset(filter.offset.max(0))
-            .select((Self::as_select(), clients::nip))
-            .load(conn)?)
+        use invoices::{created_at, id};
+        let limit = filter.limit.clamp(1, 1000);
+        let query = filtered!(invoices::table.inner_join(clients::table).into_boxed(), scope, filter)
+            .select((Self::as_select(), clients::nip));
+        Ok(match &filter.keyset {
+            None => query.order((created_at.desc(), id.desc())).limit(limit).load(conn)?,
+            Some(Keyset::After(at, last)) => query
+                .filter(created_at.lt(*at).or(created_at.eq(*at).and(id.lt(last.clone()))))
+                .order((created_at.desc(), id.desc()))
+                .limit(limit)
+                .load(conn)?,
+            Some(Keyset::Before(at, first)) => {
+                let mut rows: Vec<(Self, String)> = query
+                    .filter(created_at.gt(*at).or(created_at.eq(*at).and(id.gt(first.clone()))))
+                    .order((created_at.asc(), id.asc()))
+                    .limit(limit)
+                    .load(conn)?;
+                rows.reverse();
+                rows
+            }
+        })
+    }
+
+    /// How many invoices match the filter (its keyset and limit aside).
+    pub fn count(conn: &mut AnyConn, scope: &ClientScope, filter: &InvoiceFilter) -> Result<i64, DbError> {
+        Ok(filtered!(invoices::table.into_boxed(), scope, filter).count().get_result(conn)?)
+    }
+
+    /// How many matching invoices come before (are newer than) the one at (`at`, `id`) in the
+    /// list's order: where a page starts, for "201–400 of 2000".
+    pub fn count_newer(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        filter: &InvoiceFilter,
+        at: NaiveDateTime,
+        id: &str,
+    ) -> Result<i64, DbError> {
+        use invoices::{created_at, id as iid};
+        Ok(filtered!(invoices::table.into_boxed(), scope, filter)
+            .filter(created_at.gt(at).or(created_at.eq(at).and(iid.gt(id.to_owned()))))
+            .count()
+            .get_result(conn)?)
     }
 
     /// Counts of the client's invoices per state.

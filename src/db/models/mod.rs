@@ -36,7 +36,7 @@ pub use client::{Client, NewClient};
 pub use credential::{Credential, NewCredential};
 pub use decision::SendDecision;
 pub use grant::{Grant, NewGrant};
-pub use invoice::{Invoice, InvoiceEvent, InvoiceFilter, NewInvoice};
+pub use invoice::{Invoice, InvoiceEvent, InvoiceFilter, Keyset, NewInvoice};
 pub use scope::ClientScope;
 pub use user::{NewUser, User, UserSession};
 pub use vault_canary::VaultCanary;

@@ -221,8 +221,9 @@ enum CredentialBody {
     },
 }
 
-/// `PUT /api/v1/clients/{nip}/credential`: store a new KSeF token or certificate, then check it
-/// against KSeF; answers its health only, never the secret.
+/// `PUT /api/v1/clients/{nip}/credential`: store a new KSeF token or certificate once KSeF
+/// accepts it (422 `credential_refused`, nothing stored, when it does not); answers its health
+/// only, never the secret.
 #[put("/clients/{nip}/credential")]
 async fn put_credential(
     st: web::Data<AppState>,
@@ -254,7 +255,8 @@ async fn put_credential(
             view
         }
     };
-    let health = crate::service::credentials::check_client(&st, &client.id).await?;
+    // Stored means KSeF accepted it just now: the service logs in with it before storing.
+    let health = crate::service::credentials::CredentialHealth::Ok;
     let view = client_svc::find_visible(&st, &caller, &nip).await?.credential;
     Ok(HttpResponse::Ok().json(serde_json::json!({"credential": view, "check": health.describe()})))
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::db::models::Client;
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
-use crate::offline::OfflineMode;
+use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::Caller;
 use crate::service::decisions::{self, SendRequest};
 use crate::service::findings::Lang;
@@ -96,10 +96,12 @@ struct ListParams {
     #[serde(default, deserialize_with = "super::blank_as_none")]
     limit: Option<i64>,
     #[serde(default, deserialize_with = "super::blank_as_none")]
-    offset: Option<i64>,
+    cursor: Option<String>,
 }
 
-/// `GET /api/v1/invoices?nip=&state=&from=&to=&limit=&offset=`.
+/// `GET /api/v1/invoices?nip=&state=&from=&to=&limit=&cursor=`: one page, newest first, with
+/// `total` (all matching), `offset` (how many come before this page) and `next_cursor` /
+/// `prev_cursor` (null at either end) to pass back as `cursor`.
 #[get("/invoices")]
 async fn list(
     st: web::Data<AppState>,
@@ -113,9 +115,9 @@ async fn list(
         from: q.from.as_deref().map(|v| super::parse_time("from", v)).transpose()?,
         to: q.to.as_deref().map(|v| super::parse_time("to", v)).transpose()?,
         limit: q.limit,
-        offset: q.offset,
+        cursor: q.cursor,
     };
-    Ok(HttpResponse::Ok().json(json!({"invoices": invoices::list(&st, &caller, query).await?})))
+    Ok(HttpResponse::Ok().json(invoices::list(&st, &caller, query).await?))
 }
 
 /// `GET /api/v1/invoices/{id}`.
@@ -136,6 +138,13 @@ struct SendBody {
     offline: bool,
     /// offline24 (default when offline), unavailability, emergency.
     offline_mode: Option<String>,
+    /// unavailability / emergency: the day (YYYY-MM-DD, Warsaw) the announced period ended;
+    /// taken from Latarnia's announcement when left out.
+    offline_period_end: Option<chrono::NaiveDate>,
+    /// emergency without a failure announced in Latarnia: the caller confirms the Ministry
+    /// declared one.
+    #[serde(default)]
+    failure_confirmed: bool,
 }
 
 /// `POST /api/v1/invoices/send`: records the decision; 202, the senders do the rest.
@@ -150,9 +159,17 @@ async fn send(
     let offline = match (body.offline, body.offline_mode.as_deref()) {
         (false, None) => None,
         (false, Some(_)) => return Err(AppError::invalid("offline_mode needs \"offline\": true")),
-        (true, mode) => Some(OfflineMode::parse(mode.unwrap_or("offline24")).map_err(AppError::invalid)?),
+        (true, mode) => Some(OfflineIssue {
+            mode: OfflineMode::parse(mode.unwrap_or("offline24")).map_err(AppError::invalid)?,
+            period_end: body.offline_period_end,
+        }),
     };
-    let request = SendRequest { invoice_ids: body.ids, offline, source_ip: client_ip_text(&req, &st) };
+    let request = SendRequest {
+        invoice_ids: body.ids,
+        offline,
+        failure_confirmed: body.failure_confirmed,
+        source_ip: client_ip_text(&req, &st),
+    };
     let decisions = decisions::decide_send(&st, &caller, request).await?;
     Ok(HttpResponse::Accepted().json(json!({"decisions": decisions})))
 }

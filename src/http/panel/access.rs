@@ -6,9 +6,12 @@ use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use secrecy::ExposeSecret;
 
+use actix_web::http::StatusCode;
+
+use super::error::FieldError;
 use super::forms::Fields;
 use super::labels::{policy_pl, when, when_opt};
-use super::{may, ok, see_other, Layout, PanelError, PanelUser};
+use super::{html, may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::{ApiScope, Permission, PermissionSet, ScopeSet};
 use crate::domain::SendPolicy;
 use crate::error::AppError;
@@ -56,6 +59,34 @@ struct AccessPage {
     permissions: Vec<(&'static str, &'static str)>,
     scopes: Vec<(&'static str, &'static str)>,
     policies: Vec<(&'static str, &'static str)>,
+    /// The credential's last successful login and expiry, in the panel's time format.
+    last_auth_ok: Option<String>,
+    valid_until: Option<String>,
+    /// The credential forms after a failed submit: the error beside its field, what was typed
+    /// (secrets excepted).
+    form: CredentialForm,
+}
+
+/// The page's forms as a failed submit leaves them: the error beside its field and what was
+/// typed (secrets excepted).
+#[derive(Default)]
+pub struct CredentialForm {
+    pub error: Option<FieldError>,
+    /// The certificate (PEM) typed in: not a secret, so it comes back; the key and the token never do.
+    pub certificate_pem: String,
+    pub offline: bool,
+    /// The grant form: the e-mail, the permissions ticked and "may pass on".
+    pub grant_email: String,
+    pub grant_permissions: Vec<String>,
+    pub grant_onward: bool,
+}
+
+impl CredentialForm {
+    /// The Polish error beside the field the service named (`ksef_token`, `certificate_pem`,
+    /// `private_key_pem`).
+    fn error_at(&self, field: &str) -> Option<String> {
+        FieldError::at(&self.error, field)
+    }
 }
 
 fn permissions_pl(raw: &str) -> String {
@@ -85,16 +116,28 @@ async fn access_page(
     nip: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
     let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    render(&st, &me, client, CredentialForm::default(), StatusCode::OK).await
+}
+
+/// The access page, with the credential forms as given (after a failed submit: 422 and the
+/// error beside its field, inside the page itself).
+pub(super) async fn render(
+    st: &AppState,
+    me: &PanelUser,
+    client: ClientView,
+    form: CredentialForm,
+    status: StatusCode,
+) -> Result<HttpResponse, PanelError> {
     let can_users = may(&client, Permission::Users);
     let (grants, keys) = if can_users {
-        let g = grants::list_for_client(&st, &me.caller, &client.id).await?;
-        let k = apikeys::list(&st, &me.caller, &client.id).await?;
+        let g = grants::list_for_client(st, &me.caller, &client.id).await?;
+        let k = apikeys::list(st, &me.caller, &client.id).await?;
         (g, k)
     } else {
         (Vec::new(), Vec::new())
     };
     let page = AccessPage {
-        layout: Layout::for_user(format!("{} – dostępy", client.name), &me),
+        layout: Layout::for_user(format!("{} – dostępy", client.name), me),
         can_users,
         can_policy: may(&client, Permission::Credentials),
         grants: grants
@@ -135,9 +178,12 @@ async fn access_page(
             .iter()
             .map(|p| (p.as_str(), policy_pl(p.as_str())))
             .collect(),
+        last_auth_ok: client.credential.as_ref().and_then(|k| k.last_auth_ok_at).map(when),
+        valid_until: client.credential.as_ref().and_then(|k| k.valid_until).map(when),
+        form,
         client,
     };
-    ok(&page)
+    html(status, &page)
 }
 
 fn back(nip: &str) -> HttpResponse {
@@ -153,15 +199,32 @@ async fn grant(
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
     let client = me.client_for_form(&st, &nip, &form).await?;
-    let permissions = PermissionSet::parse(&form.all("uprawnienia").join(",")).map_err(AppError::invalid)?;
+    let ticked = form.all("uprawnienia");
+    let permissions = PermissionSet::parse(&ticked.join(","))
+        .map_err(|e| AppError::invalid_field("permissions", "unknown_permission", e))?;
     let input = grants::GrantInput {
         user_email: form.text("email"),
-        client_id: client.id,
+        client_id: client.id.clone(),
         permissions,
         can_delegate: form.ticked("dalej"),
     };
-    grants::grant(&st, &me.caller, input).await?;
-    Ok(back(&client.nip))
+    match grants::grant(&st, &me.caller, input).await {
+        Ok(_) => Ok(back(&client.nip)),
+        Err(e) => match FieldError::of(&e, "user_email") {
+            // The form again, filled in as sent, with the reason beside its field.
+            Some(error) => {
+                let typed = CredentialForm {
+                    error: Some(error),
+                    grant_email: form.text("email"),
+                    grant_permissions: ticked,
+                    grant_onward: form.ticked("dalej"),
+                    ..CredentialForm::default()
+                };
+                render(&st, &me, client, typed, StatusCode::UNPROCESSABLE_ENTITY).await
+            }
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// `POST /klienci/{nip}/dostepy/{id}/odbierz`: revoke a grant and all derived from it.

@@ -1,7 +1,7 @@
 //! `GET /audyt`: the audit export form. The report itself comes from the API
 //! (`/api/v1/audit`), which checks the caller's `audit` permission and records the export;
 //! `/audyt/pobierz` only turns the form's fields into that API's query: blank fields are left
-//! out, and "to day X" includes day X (the API's `to` is exclusive).
+//! out, and "to day X" includes day X (the API's `to` is exclusive); days are Warsaw days.
 
 use actix_web::{get, web, HttpResponse};
 use askama::Template;
@@ -54,7 +54,7 @@ fn day(field: &str, raw: &str) -> Result<Option<NaiveDate>, AppError> {
     }
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| AppError::invalid(format!("{field}: podaj datę w postaci RRRR-MM-DD")))
+        .map_err(|_| AppError::invalid(format!("{field}: podaj datę (dd.mm.rrrr)")))
 }
 
 /// `GET /audyt/pobierz`: redirects to the API's report with the form's non-empty fields.
@@ -69,12 +69,13 @@ async fn download(_me: PanelUser, q: web::Query<ExportForm>) -> Result<HttpRespo
     // Refused here, on a Polish page, rather than by the API the browser is sent to.
     let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default();
     crate::service::validate::range(from.map(midnight), to.map(midnight))?;
+    // The days are Warsaw days, as everywhere in the panel; the API gets their bounds with offset.
     if let Some(from) = from {
-        url.append_pair("from", &from.to_string());
+        url.append_pair("from", &crate::local_time::start_of_day_rfc3339(from));
     }
     if let Some(to) = to {
         let next = to.checked_add_days(Days::new(1)).unwrap_or(to);
-        url.append_pair("to", &next.to_string());
+        url.append_pair("to", &crate::local_time::start_of_day_rfc3339(next));
     }
     url.append_pair("format", if q.format == "json" { "json" } else { "csv" });
     Ok(see_other(&format!("/api/v1/audit?{}", url.finish())))

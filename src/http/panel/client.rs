@@ -18,8 +18,28 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(client_page).service(refresh_statuses);
 }
 
-/// How many invoices the page lists (newest first).
+/// How many invoices one page lists (newest first); the rest are a "next page" away.
 const PAGE_SIZE: i64 = 200;
+
+/// Where the list is: "201–400 z 2000", and the links to the pages around it.
+struct Paging {
+    /// 1-based position of the first row shown, and of the last.
+    first: i64,
+    last: i64,
+    total: i64,
+    next: Option<String>,
+    prev: Option<String>,
+}
+
+/// The client page's URL for a cursor, keeping the state filter.
+fn page_link(nip: &str, filter: Option<&str>, cursor: &str) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(f) = filter {
+        q.append_pair("stan", f);
+    }
+    q.append_pair("strona", cursor);
+    format!("/klienci/{nip}?{}", q.finish())
+}
 
 pub struct InvoiceRow {
     id: String,
@@ -78,6 +98,7 @@ struct ClientPage {
     client: ClientView,
     policy: &'static str,
     rows: Vec<InvoiceRow>,
+    paging: Paging,
     /// Some listed invoice may be chosen for sending (else the send buttons are left out).
     has_decidable: bool,
     filter: String,
@@ -100,6 +121,8 @@ struct Filter {
     /// of this process took the request at once.
     statusy: Option<i64>,
     od_razu: Option<bool>,
+    /// The page's cursor (from a "next"/"previous" link).
+    strona: Option<String>,
 }
 
 fn refresh_note(in_flight: i64, immediate: bool) -> String {
@@ -140,19 +163,26 @@ async fn client_page(
         nip: Some(client.nip.clone()),
         state: filter.clone(),
         limit: Some(PAGE_SIZE),
+        cursor: q.strona,
         ..ListQuery::default()
     };
     let four_eyes = client.send_policy == SendPolicy::FourEyes.as_str();
     // Someone who manages access without reading invoices sees the page without its list.
-    let rows: Vec<InvoiceRow> = if may(&client, Permission::Read) {
-        invoices::list(&st, &me.caller, query)
-            .await?
-            .into_iter()
-            .map(|s| InvoiceRow::new(s, four_eyes))
-            .collect()
+    let page = if may(&client, Permission::Read) {
+        invoices::list(&st, &me.caller, query).await?
     } else {
-        Vec::new()
+        invoices::InvoicePage::default()
     };
+    let shown = i64::try_from(page.invoices.len()).unwrap_or(i64::MAX);
+    let link = |c: &String| page_link(&client.nip, filter.as_deref(), c);
+    let paging = Paging {
+        first: if shown == 0 { 0 } else { page.offset + 1 },
+        last: page.offset + shown,
+        total: page.total,
+        next: page.next_cursor.as_ref().map(link),
+        prev: page.prev_cursor.as_ref().map(link),
+    };
+    let rows: Vec<InvoiceRow> = page.invoices.into_iter().map(|s| InvoiceRow::new(s, four_eyes)).collect();
     let page = ClientPage {
         layout: Layout::for_user(format!("{} – faktury", client.name), &me),
         policy: policy_pl(&client.send_policy),
@@ -165,6 +195,7 @@ async fn client_page(
         refresh_note: refresh,
         client,
         rows,
+        paging,
         states: state_options()
             .into_iter()
             .map(|(value, label)| StateOption { value, label, selected: filter.as_deref() == Some(value) })

@@ -1,36 +1,52 @@
 //! Replacing a client's KSeF credential from the panel (the access page shows the forms to
 //! whoever holds the `credentials` permission): a new KSeF token, a KSeF certificate to log in
 //! with, or a certificate of type Offline for KOD II. A new login credential is checked against
-//! KSeF at once and resumes a sender paused for a refused credential. Secrets go straight to the
-//! vault; the answer is the access page with the credential's health, never the secret.
+//! KSeF before it is stored (one KSeF refuses never replaces a working one) and resumes a sender
+//! paused for a refused credential. Secrets go straight to the vault; the answer is the access
+//! page with the credential's health, never the secret.
 
+use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpResponse};
 use secrecy::SecretString;
 
+use super::access::CredentialForm;
+use super::error::FieldError;
 use super::forms::Fields;
 use super::{see_other, PanelError, PanelUser};
+use crate::error::AppError;
 use crate::service::certificates::CertificateUse;
-use crate::service::clients::{self, ClientView};
-use crate::service::credentials;
+use crate::service::clients::{self, ClientView, CredentialView};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(token).service(certificate);
 }
 
-/// Back to the credential section of the client's access page.
-fn back(client: &ClientView) -> HttpResponse {
-    see_other(&format!("/klienci/{}/dostepy#poswiadczenie-h", client.nip))
+/// After a store: back to the credential section of the access page; after a refusal or bad
+/// input, that page again with the Polish reason beside the field and what was typed (secrets
+/// excepted). The previous credential is untouched either way (the service checks first).
+async fn answer(
+    st: &AppState,
+    me: &PanelUser,
+    client: ClientView,
+    stored: Result<CredentialView, AppError>,
+    mut form: CredentialForm,
+    main_field: &str,
+) -> Result<HttpResponse, PanelError> {
+    match stored {
+        Ok(_) => Ok(see_other(&format!("/klienci/{}/dostepy#poswiadczenie-h", client.nip))),
+        Err(e) => match FieldError::of(&e, main_field) {
+            Some(error) => {
+                form.error = Some(error);
+                let fresh = clients::find_visible(st, &me.caller, &client.nip).await?;
+                super::access::render(st, me, fresh, form, StatusCode::UNPROCESSABLE_ENTITY).await
+            }
+            None => Err(e.into()),
+        },
+    }
 }
 
-/// Checks the client's login credential against KSeF (the result lands on the credential row,
-/// shown by the access page), then back to that page.
-async fn checked(st: &AppState, client: &ClientView) -> Result<HttpResponse, PanelError> {
-    credentials::check_client(st, &client.id).await?;
-    Ok(back(client))
-}
-
-/// `POST /klienci/{nip}/poswiadczenie/token`: a new KSeF token.
+/// `POST /klienci/{nip}/poswiadczenie/token`: a new KSeF token, stored only once KSeF accepts it.
 #[post("/klienci/{nip}/poswiadczenie/token")]
 async fn token(
     st: web::Data<AppState>,
@@ -40,12 +56,13 @@ async fn token(
 ) -> Result<HttpResponse, PanelError> {
     let client = me.client_for_form(&st, &nip, &form).await?;
     let token = SecretString::from(form.text("token"));
-    clients::replace_token(&st, &me.caller, &client.id, token).await?;
-    checked(&st, &client).await
+    let stored = clients::replace_token(&st, &me.caller, &client.id, token).await;
+    answer(&st, &me, client, stored, CredentialForm::default(), "ksef_token").await
 }
 
 /// `POST /klienci/{nip}/poswiadczenie/certyfikat`: a KSeF certificate and its private key (PEM);
-/// `offline` ticked for a certificate of type Offline.
+/// `offline` ticked for a certificate of type Offline. A login certificate is stored only once
+/// KSeF accepts it.
 #[post("/klienci/{nip}/poswiadczenie/certyfikat")]
 async fn certificate(
     st: web::Data<AppState>,
@@ -56,10 +73,9 @@ async fn certificate(
     let client = me.client_for_form(&st, &nip, &form).await?;
     let usage = if form.ticked("offline") { CertificateUse::Offline } else { CertificateUse::Authentication };
     let key = SecretString::from(form.text("klucz"));
-    clients::store_certificate(&st, &me.caller, &client.id, usage, &form.text("certyfikat"), &key).await?;
-    match usage {
-        CertificateUse::Authentication => checked(&st, &client).await,
-        // It never logs in: nothing to check against KSeF.
-        CertificateUse::Offline => Ok(back(&client)),
-    }
+    let pem = form.text("certyfikat");
+    let stored = clients::store_certificate(&st, &me.caller, &client.id, usage, &pem, &key).await;
+    let typed =
+        CredentialForm { certificate_pem: pem, offline: form.ticked("offline"), ..CredentialForm::default() };
+    answer(&st, &me, client, stored, typed, "certificate_pem").await
 }

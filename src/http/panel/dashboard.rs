@@ -81,6 +81,8 @@ struct DashboardPage {
     total: Counts,
     notices: Vec<super::notice::KsefNotice>,
     offline_due: Vec<OfflineDue>,
+    /// All of them, when there are more than the list shows.
+    offline_due_total: i64,
 }
 
 /// An invoice issued offline whose deadline for reaching KSeF is near or past.
@@ -128,17 +130,25 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
         rows.push(row(c, counts));
     }
     let now = crate::db::models::ids::now();
-    let offline_due =
-        panel_views::offline_due(&st, &me.caller, chrono::Duration::hours(DEADLINE_WARNING_HOURS))
-            .await?
-            .into_iter()
-            .map(|(inv, nip)| OfflineDue {
-                passed: inv.offline_deadline.is_some_and(|d| d < now),
-                deadline: inv.offline_deadline.map(when).unwrap_or_default(),
-                number: inv.number.unwrap_or_else(|| "(bez numeru)".into()),
-                id: inv.id,
-                nip,
-            })
-            .collect();
-    ok(&DashboardPage { layout: Layout::for_user("Pulpit", &me), clients: rows, total, notices, offline_due })
+    let (due, offline_due_total) =
+        panel_views::offline_due(&st, &me.caller, chrono::Duration::hours(DEADLINE_WARNING_HOURS)).await?;
+    let offline_due = due
+        .into_iter()
+        .map(|(inv, nip)| OfflineDue {
+            passed: inv.offline_deadline.is_some_and(|d| d < now),
+            deadline: inv.offline_deadline.map(when).unwrap_or_default(),
+            number: inv.number.unwrap_or_else(|| "(bez numeru)".into()),
+            id: inv.id,
+            nip,
+        })
+        .collect();
+    let page = DashboardPage {
+        layout: Layout::for_user("Pulpit", &me),
+        clients: rows,
+        total,
+        notices,
+        offline_due,
+        offline_due_total,
+    };
+    ok(&page)
 }

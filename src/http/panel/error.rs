@@ -19,12 +19,26 @@ pub enum PanelError {
     /// A POST form without this session's CSRF token.
     Csrf,
     App(AppError),
+    /// A failure inside the gateway: logged once, when it happens, under the incident id the
+    /// page repeats (however many times the page is rendered).
+    Internal {
+        incident: uuid::Uuid,
+    },
 }
 
 impl From<AppError> for PanelError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::Unauthenticated => Self::Login,
+            AppError::Internal(err) => {
+                let incident = uuid::Uuid::now_v7();
+                tracing::error!(incident = %incident, error = ?err, "Panel request failed with an internal error");
+                Self::Internal { incident }
+            }
+            AppError::Unavailable(why) => {
+                tracing::warn!(reason = %why, "Panel request answered 503");
+                Self::App(AppError::Unavailable(why))
+            }
             other => Self::App(other),
         }
     }
@@ -36,6 +50,7 @@ impl fmt::Display for PanelError {
             Self::Login => f.write_str("login required"),
             Self::Csrf => f.write_str("CSRF token missing or wrong"),
             Self::App(e) => write!(f, "{e}"),
+            Self::Internal { incident } => write!(f, "internal error {incident}"),
         }
     }
 }
@@ -48,10 +63,41 @@ struct ErrorPage {
     message: String,
 }
 
+/// Polish words for the reasons of invalid input the services name with a stable code
+/// (`AppError::invalid_field`): the one table, shown beside the field or on the error page.
+fn reason_pl(reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "token_too_short" => "Token KSeF wygląda na za krótki – wklej cały token.",
+        "not_pem" => "To nie jest blok PEM (tekst zaczynający się od „-----BEGIN …”).",
+        "wrong_pem_type" => {
+            "To inny rodzaj bloku PEM niż oczekiwany (certyfikat: CERTIFICATE, klucz: PRIVATE KEY)."
+        }
+        "not_x509" => "To nie jest poprawny certyfikat X.509.",
+        "certificate_not_valid_now" => {
+            "Certyfikat nie jest teraz ważny (wygasł albo jeszcze nie obowiązuje)."
+        }
+        "unusable_key" => {
+            "Tym kluczem prywatnym nie da się podpisywać (KSeF przyjmuje RSA 2048+ lub EC P-256)."
+        }
+        "no_permission_chosen" => "Zaznacz co najmniej jedno uprawnienie.",
+        "unknown_permission" => "Nieznane uprawnienie – odśwież stronę i zaznacz uprawnienia ponownie.",
+        "bad_cursor" => "Nie ma takiej strony listy – wróć do pierwszej strony.",
+        "no_such_user" => "W bramce nie ma użytkownika o tym adresie e-mail.",
+        "not_an_accountant" => {
+            "Uprawnienia nadaje się księgowym; administratorzy i członkowie zarządu mają swoje z racji roli."
+        }
+        _ => return None,
+    })
+}
+
 /// Polish words for the refusals the services give with a stable code; anything else shows
 /// the service's own message under a Polish heading.
 fn refusal_pl(code: &str) -> Option<&'static str> {
     Some(match code {
+        "credential_refused" => "KSeF nie przyjął tego poświadczenia, więc nie zostało zapisane – dotychczasowe poświadczenie działa dalej.",
+        "failure_not_announced" => "Tryb awarii KSeF wymaga awarii ogłoszonej w Latarni albo Twojego potwierdzenia, że Ministerstwo Finansów ją ogłosiło.",
+        "policy_requires_person" => "O wysyłce faktur tego klienta decyduje osoba.",
+        "approval_by_person" => "Zatwierdzić fakturę może tylko osoba.",
         "approval_required" => "Ta faktura wymaga najpierw zatwierdzenia przez drugą osobę (zasada dwóch par oczu).",
         "invoice_not_sendable" => "Wybrana faktura nie może zostać wysłana w obecnym stanie (wysłać można tylko szkic lub fakturę zatwierdzoną).",
         "client_paused" => "Wysyłka dla tego klienta jest wstrzymana. Sprawdź poświadczenie KSeF na pulpicie.",
@@ -70,12 +116,67 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
     })
 }
 
+/// A refusal in Polish; KSeF's own answer (its words, not ours) quoted after it when there is one.
+fn refusal_text(code: &str, message: &str) -> String {
+    let quoted = message.split_once(crate::service::clients::KSEF_SAID).map(|(_, why)| why);
+    match (refusal_pl(code), quoted) {
+        (Some(pl), Some(why)) => format!("{pl} Odpowiedź KSeF: {why}"),
+        (Some(pl), None) => pl.to_owned(),
+        (None, _) => {
+            tracing::info!(code, message, "A refusal without Polish words");
+            "Tej czynności nie można teraz wykonać.".to_owned()
+        }
+    }
+}
+
+/// Invalid input in Polish: the reason's words, or the message itself when the panel wrote it
+/// (the panel's own checks speak Polish already).
+fn invalid_text(e: &AppError, message: &str) -> String {
+    match e.field_reason() {
+        Some((_, reason)) => {
+            reason_pl(reason).map_or_else(|| "Popraw dane i spróbuj ponownie.".to_owned(), str::to_owned)
+        }
+        None => message.to_owned(),
+    }
+}
+
+/// What a form shows beside one of its fields after a failed submit: which field (the API's name
+/// of it, from the service) and the Polish sentence.
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    /// The error a form can show beside a field: invalid input naming its field, or a refusal
+    /// (shown at the form's main field `default_field`). None for anything else (the error page
+    /// handles those).
+    pub fn of(e: &AppError, default_field: &str) -> Option<Self> {
+        match e {
+            AppError::Invalid { message, .. } => Some(Self {
+                field: e.field_reason().map_or(default_field, |(f, _)| f).to_owned(),
+                message: invalid_text(e, message),
+            }),
+            AppError::Refused { code, message } => {
+                Some(Self { field: default_field.to_owned(), message: refusal_text(code, message) })
+            }
+            _ => None,
+        }
+    }
+
+    /// The message when it belongs beside `field`.
+    pub fn at(this: &Option<Self>, field: &str) -> Option<String> {
+        this.as_ref().filter(|e| e.field == field).map(|e| e.message.clone())
+    }
+}
+
 impl PanelError {
     fn status(&self) -> StatusCode {
         match self {
             Self::Login => StatusCode::SEE_OTHER,
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::App(e) => e.meta().0,
+            Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -96,42 +197,62 @@ impl PanelError {
                     "Brak uprawnień",
                     "Nie masz uprawnień do tej czynności u tego klienta. O dostęp poproś administratora biura lub członka zarządu klienta.".into(),
                 ),
-                AppError::Refused { code, message } => (
-                    "Nie można tego zrobić",
-                    refusal_pl(code).map_or_else(|| format!("Odmowa: {message}"), str::to_owned),
+                AppError::Refused { code, message } => ("Nie można tego zrobić", refusal_text(code, message)),
+                AppError::Invalid { message, .. } => ("Nieprawidłowe dane", invalid_text(e, message)),
+                AppError::Conflict(_) => (
+                    "Konflikt",
+                    "Dane zmieniły się w międzyczasie albo już istnieją. Odśwież stronę i spróbuj ponownie.".into(),
                 ),
-                AppError::Denied { code, message } => (
-                    "Brak uprawnień",
-                    refusal_pl(code).map_or_else(|| format!("Odmowa: {message}"), str::to_owned),
-                ),
-                AppError::BadRequest { code, message } => (
-                    "Nieprawidłowe zapytanie",
-                    refusal_pl(code).map_or_else(|| format!("Popraw zapytanie. Szczegóły: {message}"), str::to_owned),
-                ),
+                AppError::Denied { code, message } => ("Brak uprawnień", refusal_text(code, message)),
+                AppError::BadRequest { code, message } => ("Nieprawidłowe zapytanie", refusal_text(code, message)),
                 AppError::MethodNotAllowed => (
                     "Niedozwolona operacja",
                     "Ta strona nie przyjmuje takiego żądania. Wróć i skorzystaj z formularza.".into(),
                 ),
-                AppError::Invalid { message, .. } => ("Nieprawidłowe dane", format!("Popraw dane i spróbuj ponownie. Szczegóły: {message}")),
-                AppError::Conflict(message) => ("Konflikt", format!("Dane zmieniły się w międzyczasie lub już istnieją. Szczegóły: {message}")),
                 AppError::TooLarge(_) => ("Plik jest za duży", "Przesłany plik przekracza dopuszczalny rozmiar.".into()),
                 AppError::RateLimited { retry_after_s } => (
                     "Zbyt wiele żądań",
                     format!("Odczekaj {retry_after_s} s i spróbuj ponownie."),
                 ),
-                AppError::Unavailable(why) => {
-                    tracing::warn!(reason = %why, "Panel request answered 503");
-                    ("Usługa chwilowo niedostępna", "Spróbuj ponownie za chwilę.".into())
-                }
-                AppError::Internal(err) => {
-                    let incident = uuid::Uuid::now_v7();
-                    tracing::error!(incident = %incident, error = ?err, "Panel request failed with an internal error");
-                    ("Błąd wewnętrzny", format!("Coś poszło nie tak po stronie bramki. Numer zgłoszenia: {incident}."))
-                }
+                AppError::Unavailable(_) => ("Usługa chwilowo niedostępna", "Spróbuj ponownie za chwilę.".into()),
+                AppError::Internal(_) => ("Błąd wewnętrzny", "Coś poszło nie tak po stronie bramki.".into()),
                 AppError::Unauthenticated => ("Zaloguj się", String::new()),
             },
+            Self::Internal { incident } => (
+                "Błąd wewnętrzny",
+                format!("Coś poszło nie tak po stronie bramki. Numer zgłoszenia: {incident}."),
+            ),
         }
     }
+
+    /// The error page in the given frame (anonymous, or the person's with the navigation).
+    fn page(&self, layout: Layout) -> Result<String, askama::Error> {
+        let (heading, message) = self.words();
+        askama::Template::render(&ErrorPage { layout, heading, message })
+    }
+}
+
+/// Panel errors come back inside the normal layout with the navigation of whoever is logged in
+/// (`ResponseError` renders them without knowing the request, so with an anonymous frame; this
+/// middleware, which sees the request, renders the same page again in the person's frame).
+pub async fn with_layout(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::body::EitherBody;
+    let res = next.call(req).await?;
+    let framed = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<PanelError>())
+        .filter(|e| !matches!(e, PanelError::Login))
+        .and_then(|e| {
+            let me = super::PanelUser::of(res.request())?;
+            let title = e.words().0;
+            e.page(Layout::for_user(title, &me)).ok()
+        });
+    let Some(body) = framed else { return Ok(res.map_body(|_, b| EitherBody::left(b))) };
+    Ok(res.map_body(|_, _| EitherBody::right(actix_web::body::BoxBody::new(body))))
 }
 
 impl ResponseError for PanelError {
@@ -143,13 +264,12 @@ impl ResponseError for PanelError {
         if matches!(self, Self::Login) {
             return super::see_other("/login");
         }
-        let (heading, message) = self.words();
-        let page = ErrorPage { layout: Layout::anonymous(heading), heading, message };
+        let heading = self.words().0;
         let mut resp = HttpResponse::build(self.status());
         if let Self::App(AppError::RateLimited { retry_after_s }) = self {
             resp.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
         }
-        match askama::Template::render(&page) {
+        match self.page(Layout::anonymous(heading)) {
             Ok(body) => resp
                 .content_type("text/html; charset=utf-8")
                 .insert_header((header::CACHE_CONTROL, "no-store"))

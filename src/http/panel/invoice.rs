@@ -7,7 +7,7 @@ use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 
 use super::forms::Fields;
-use super::labels::{state_pl, when, FindingRow};
+use super::labels::{day, state_pl, when, FindingRow};
 use super::{may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::domain::{InvoiceState, SendPolicy};
 use crate::service::clients::{self, ClientView};
@@ -37,11 +37,13 @@ struct InvoicePage {
     state: String,
     findings: Vec<FindingRow>,
     steps: Vec<Step>,
-    /// The QR label: the KSeF number, or OFFLINE before KSeF assigned one.
-    qr_label: String,
+    /// KOD I's caption: the KSeF number, or OFFLINE for an invoice issued offline before KSeF
+    /// assigned one; None (no KOD I shown or printed) for any other invoice.
+    qr_label: Option<String>,
     /// The end of the legal deadline of an offline invoice, in Warsaw time.
     offline_deadline: Option<String>,
-    has_qr: bool,
+    /// P_1 as the panel shows dates.
+    issued: String,
     /// KOD II is printed too (offline invoice, client with an offline certificate).
     has_kod2: bool,
     has_upo: bool,
@@ -92,8 +94,9 @@ async fn invoice_page(
             })
             .collect(),
         offline_deadline: inv.offline_deadline.map(when),
-        qr_label: inv.ksef_number.clone().unwrap_or_else(|| "OFFLINE".to_owned()),
-        has_qr: state != Some(InvoiceState::Invalid) && inv.seller_nip.is_some() && inv.issue_date.is_some(),
+        issued: inv.issue_date.map_or_else(|| "—".to_owned(), day),
+        qr_label: invoices::kod1_caption(inv.ksef_number.as_deref(), inv.offline)
+            .filter(|_| inv.seller_nip.is_some() && inv.issue_date.is_some()),
         // Only whether there is one: the image route opens the certificate and signs.
         has_kod2: invoices::has_certificate_link(&st, &me.caller, &inv.id).await?,
         has_upo: state == Some(InvoiceState::Accepted),
@@ -112,7 +115,11 @@ async fn qr_image(
     me: PanelUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
-    let (_, link) = invoices::qr_link(&st, &me.caller, &id).await?;
+    let (inv, link) = invoices::qr_link(&st, &me.caller, &id).await?;
+    if invoices::qr_label(&inv).is_none() {
+        // Not issued offline and not in KSeF: the invoice carries no KOD I.
+        return Err(crate::error::AppError::NotFound.into());
+    }
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-store"))

@@ -19,9 +19,14 @@ pub fn state_pl(raw: &str) -> String {
     InvoiceState::parse(raw).map_or_else(|_| raw.to_owned(), |s| s.label_pl().to_owned())
 }
 
-/// A stored UTC time in Warsaw local time, as Polish users read dates.
+/// A stored UTC time in Warsaw local time, as Polish users read dates (the one format).
 pub fn when(t: NaiveDateTime) -> String {
-    t.and_utc().with_timezone(&chrono_tz::Europe::Warsaw).format("%Y-%m-%d %H:%M").to_string()
+    crate::local_time::display(t)
+}
+
+/// A calendar day (P_1, a deadline's day) as the panel shows it.
+pub fn day(d: chrono::NaiveDate) -> String {
+    crate::local_time::display_date(d)
 }
 
 pub fn when_opt(t: Option<NaiveDateTime>) -> String {

@@ -27,7 +27,7 @@ use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 
-pub use error::PanelError;
+pub use error::{with_layout, PanelError};
 
 use crate::auth::Permission;
 use crate::error::AppError;
@@ -152,20 +152,27 @@ impl PanelUser {
     }
 }
 
+impl PanelUser {
+    /// The person logged in to the panel on this request, if any.
+    pub fn of(req: &HttpRequest) -> Option<Self> {
+        let auth = req.extensions().get::<Authenticated>().cloned();
+        let st = req.app_data::<web::Data<AppState>>()?;
+        match auth {
+            Some(Authenticated { caller: Caller::User(user), via: Via::Cookie }) => Some(Self {
+                csrf: st.session_keys.csrf_token(&user.session_id),
+                caller: Caller::User(user.clone()),
+                user,
+            }),
+            _ => None,
+        }
+    }
+}
+
 impl FromRequest for PanelUser {
     type Error = PanelError;
     type Future = Ready<Result<Self, PanelError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let auth = req.extensions().get::<Authenticated>().cloned();
-        let st = req.app_data::<web::Data<AppState>>();
-        ready(match (auth, st) {
-            (Some(Authenticated { caller: Caller::User(user), via: Via::Cookie }), Some(st)) => Ok(Self {
-                csrf: st.session_keys.csrf_token(&user.session_id),
-                caller: Caller::User(user.clone()),
-                user,
-            }),
-            _ => Err(PanelError::Login),
-        })
+        ready(Self::of(req).ok_or(PanelError::Login))
     }
 }

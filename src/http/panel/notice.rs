@@ -12,8 +12,6 @@ pub struct KsefNotice {
     pub message: Option<String>,
     /// "od … do …" in Polish time, when known.
     pub period: Option<String>,
-    /// The offline mode that fits (its form value).
-    pub offline_mode: &'static str,
 }
 
 impl From<Notice> for KsefNotice {
@@ -25,13 +23,7 @@ impl From<Notice> for KsefNotice {
             (None, Some(u)) => Some(format!("do {} (zapowiedź)", at(u))),
             (None, None) => None,
         };
-        Self {
-            kind: n.kind,
-            headline: n.headline,
-            message: n.message,
-            period,
-            offline_mode: n.offline_mode.as_str(),
-        }
+        Self { kind: n.kind, headline: n.headline, message: n.message, period }
     }
 }
 

@@ -6,15 +6,17 @@
 use actix_web::{post, web, HttpRequest, HttpResponse};
 use askama::Template;
 
+use chrono::NaiveDate;
+
 use super::forms::Fields;
+use super::labels::{day, when};
 use super::{ok, Layout, PanelError, PanelUser};
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
-use crate::offline::{self, OfflineMode};
+use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::clients::ClientView;
 use crate::service::decisions::{self, SendRequest};
 use crate::service::findings::Lang;
-use crate::service::intake::today_in_poland;
 use crate::service::invoices;
 use crate::state::AppState;
 
@@ -29,9 +31,12 @@ struct Chosen {
     sha256: String,
     buyer: String,
     gross: String,
+    /// P_1, the date the deadlines count from.
+    issued: Option<NaiveDate>,
+    issued_text: String,
 }
 
-/// An offline mode with its explanation and the deadline if issued today.
+/// An offline mode with its explanation and the deadline of the chosen invoices.
 struct ModeOption {
     value: &'static str,
     name: &'static str,
@@ -41,15 +46,46 @@ struct ModeOption {
     checked: bool,
 }
 
-fn mode_options(suggested: Option<&str>) -> Vec<ModeOption> {
-    let today = today_in_poland();
-    let suggested = suggested.unwrap_or(OfflineMode::Offline24.as_str());
-    let opt = |mode: OfflineMode, name, rule| ModeOption {
-        value: mode.as_str(),
-        name,
-        rule,
-        deadline: offline::deadline(mode, today).format("%Y-%m-%d").to_string(),
-        checked: mode.as_str() == suggested,
+/// What Latarnia announced for the client's KSeF: the mode that fits, and the day the
+/// unavailability or failure ends (when it says).
+struct Announced {
+    mode: OfflineMode,
+    end: Option<NaiveDate>,
+}
+
+fn announced(st: &AppState, client: &ClientView) -> Option<Announced> {
+    st.availability.notice(&client.ksef_environment).map(|n| Announced {
+        mode: n.offline_mode,
+        end: n.until.map(|t| crate::local_time::warsaw_date(t.naive_utc())),
+    })
+}
+
+/// The deadline of the chosen invoices in one mode: each counts from its own issue date, so
+/// several invoices may end on different days (then the earliest and the latest are shown).
+fn deadline_text(issue: OfflineIssue, chosen: &[Chosen]) -> String {
+    let today = crate::local_time::today();
+    let ends: Vec<_> = chosen
+        .iter()
+        .map(|c| crate::local_time::end_of_day_utc(issue.deadline(c.issued.unwrap_or(today), today)))
+        .collect();
+    match (ends.iter().min(), ends.iter().max()) {
+        (Some(a), Some(b)) if a == b => when(*a),
+        (Some(a), Some(b)) => format!("od {} do {} (zależnie od daty wystawienia)", when(*a), when(*b)),
+        _ => String::new(),
+    }
+}
+
+fn mode_options(announced: Option<&Announced>, chosen: &[Chosen]) -> Vec<ModeOption> {
+    let suggested = announced.map_or(OfflineMode::Offline24, |a| a.mode);
+    let opt = |mode: OfflineMode, name, rule| {
+        let end = announced.filter(|a| a.mode == mode).and_then(|a| a.end);
+        ModeOption {
+            value: mode.as_str(),
+            name,
+            rule,
+            deadline: deadline_text(OfflineIssue { mode, period_end: end }, chosen),
+            checked: mode == suggested,
+        }
     };
     vec![
         opt(
@@ -78,6 +114,10 @@ struct ConfirmPage {
     chosen: Vec<Chosen>,
     offline: bool,
     modes: Vec<ModeOption>,
+    /// Latarnia announced a failure: the failure (awaria) mode needs no extra confirmation.
+    failure_announced: bool,
+    /// The announced end of the unavailability or failure, for the form's date field.
+    period_end: String,
     /// KSeF is down or not answering: explained, with the offline mode offered instead.
     notice: Option<super::notice::KsefNotice>,
 }
@@ -103,6 +143,8 @@ async fn chosen(
                 .gross_total
                 .map(|g| format!("{g} {}", inv.currency.unwrap_or_default()))
                 .unwrap_or_default(),
+            issued_text: inv.issue_date.map(day).unwrap_or_else(|| "—".into()),
+            issued: inv.issue_date,
             id: inv.id,
         });
     }
@@ -131,14 +173,39 @@ async fn confirm(
     let chosen = chosen(&st, &me, &client, &ids).await?;
     let title = if offline { "Wystawienie w trybie offline" } else { "Potwierdzenie wysyłki do KSeF" };
     let notice = super::notice::for_environment(&st, &client.ksef_environment);
-    let modes = mode_options(notice.as_ref().map(|n| n.offline_mode));
-    ok(&ConfirmPage { layout: Layout::for_user(title, &me), client, chosen, offline, modes, notice })
+    let announced = announced(&st, &client);
+    let modes = mode_options(announced.as_ref(), &chosen);
+    let page = ConfirmPage {
+        layout: Layout::for_user(title, &me),
+        failure_announced: announced.as_ref().is_some_and(|a| a.mode == OfflineMode::Emergency),
+        period_end: announced.and_then(|a| a.end).map(|d| d.to_string()).unwrap_or_default(),
+        client,
+        chosen,
+        offline,
+        modes,
+        notice,
+    };
+    ok(&page)
 }
 
 struct Decided {
     count: usize,
     state: &'static str,
     deadline: Option<String>,
+}
+
+/// The offline mode the confirmation form chose, with the end of the announced period when the
+/// person gave one (`koniec`, a date field).
+fn offline_choice(form: &Fields) -> Result<OfflineIssue, PanelError> {
+    let mode = OfflineMode::parse(form.get("tryb_offline").unwrap_or("offline24"))
+        .map_err(|_| AppError::invalid("wybierz jeden z trybów offline"))?;
+    let period_end = match form.text("koniec") {
+        raw if raw.is_empty() => None,
+        raw => Some(NaiveDate::parse_from_str(&raw, "%Y-%m-%d").map_err(|_| {
+            AppError::invalid("dzień zakończenia niedostępności lub awarii: podaj datę (dd.mm.rrrr)")
+        })?),
+    };
+    Ok(OfflineIssue { mode, period_end })
 }
 
 #[derive(Template)]
@@ -169,22 +236,24 @@ async fn decide(
                 )
                 .into());
             }
-            Some(
-                OfflineMode::parse(form.get("tryb_offline").unwrap_or("offline24"))
-                    .map_err(AppError::invalid)?,
-            )
+            Some(offline_choice(&form)?)
         }
         _ => None,
     };
     // The decision covers only this client's invoices, as the confirmation page showed them.
     chosen(&st, &me, &client, &ids).await?;
-    let request = SendRequest { invoice_ids: ids, offline, source_ip: client_ip_text(&req, &st) };
+    let request = SendRequest {
+        invoice_ids: ids,
+        offline,
+        failure_confirmed: form.ticked("awaria_potwierdzona"),
+        source_ip: client_ip_text(&req, &st),
+    };
     let outcomes = decisions::decide_send(&st, &me.caller, request).await?;
     let count = outcomes.iter().map(|d| d.invoice_ids.len()).sum();
     let decided = Decided {
         count,
         state: if offline.is_some() { "wystawione offline (W)" } else { "w kolejce do wysyłki (W)" },
-        deadline: offline.map(|m| offline::deadline(m, today_in_poland()).format("%Y-%m-%d").to_string()),
+        deadline: outcomes.iter().filter_map(|d| d.offline_deadline).min().map(when),
     };
     ok(&DonePage { layout: Layout::for_user("Decyzja zapisana", &me), client, decided })
 }

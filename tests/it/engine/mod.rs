@@ -66,7 +66,12 @@ async fn engine_offline_invoice_gets_kod_ii_signed_with_the_offline_certificate(
     let ids = rig.invoices(&client, 2, "kod2").await;
     let (offline, online) = (ids[0].clone(), ids[1].clone());
     for (id, mode) in [(&offline, Some(OfflineMode::Offline24)), (&online, None)] {
-        let req = SendRequest { invoice_ids: vec![id.clone()], offline: mode, source_ip: None };
+        let req = SendRequest {
+            invoice_ids: vec![id.clone()],
+            offline: mode.map(Into::into),
+            failure_confirmed: false,
+            source_ip: None,
+        };
         decide_send(&rig.st, &Caller::Operator, req).await.unwrap();
     }
     assert_eq!(

@@ -119,7 +119,8 @@ impl Rig {
     pub async fn decide(&self, _client: &Client, invoice_ids: &[String], offline: bool) {
         let req = SendRequest {
             invoice_ids: invoice_ids.to_vec(),
-            offline: offline.then_some(OfflineMode::Offline24),
+            offline: offline.then_some(OfflineMode::Offline24.into()),
+            failure_confirmed: false,
             source_ip: None,
         };
         decide_send(&self.st, &Caller::Operator, req).await.unwrap();
