@@ -146,7 +146,6 @@ async fn query_strings_are_checked_strictly(b: Backend) {
         ("/api/v1/invoices?limit=-1", StatusCode::BAD_REQUEST, "invalid_query"),
         ("/api/v1/invoices?limit=0", StatusCode::BAD_REQUEST, "invalid_query"),
         ("/api/v1/invoices?limit=1001", StatusCode::BAD_REQUEST, "invalid_query"),
-        ("/api/v1/invoices?offset=-5", StatusCode::BAD_REQUEST, "invalid_query"),
         ("/api/v1/invoices?number=FV1", StatusCode::BAD_REQUEST, "invalid_query"),
         ("/api/v1/invoices?from=2026-12-02&to=2026-12-01", StatusCode::BAD_REQUEST, "invalid_range"),
         ("/api/v1/audit?format=pdf", StatusCode::BAD_REQUEST, "unsupported_format"),
@@ -160,7 +159,7 @@ async fn query_strings_are_checked_strictly(b: Backend) {
     }
     // Empty optional parameters (as forms send them) mean "not given".
     for uri in [
-        format!("/api/v1/invoices?nip={NIP_A}&state=&from=&to=&limit=&offset="),
+        format!("/api/v1/invoices?nip={NIP_A}&state=&from=&to=&limit=&cursor="),
         "/api/v1/invoices?limit=1".to_owned(),
         "/api/v1/invoices?limit=1000".to_owned(),
         "/api/v1/audit?from=&to=&nip=&user=&format=".to_owned(),
