@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod ksef;
 pub mod offline;
+pub mod pdf;
 pub mod server;
 pub mod service;
 pub mod state;

@@ -15,5 +15,6 @@ mod intake;
 mod office;
 mod panel;
 mod panel_browser;
+mod reports;
 mod storage;
 mod vault;

@@ -72,6 +72,11 @@ async fn download(_me: PanelUser, q: web::Query<ExportForm>) -> Result<HttpRespo
         let next = to.checked_add_days(Days::new(1)).unwrap_or(to);
         url.append_pair("to", &next.to_string());
     }
-    url.append_pair("format", if q.format == "json" { "json" } else { "csv" });
+    let format = match q.format.as_str() {
+        "json" => "json",
+        "pdf" => "pdf",
+        _ => "csv",
+    };
+    url.append_pair("format", format);
     Ok(see_other(&format!("/api/v1/audit?{}", url.finish())))
 }

@@ -1,0 +1,176 @@
+//! PDF reports as a reader gets them: the audit report through the API (streamed), read back
+//! with poppler's `pdftotext`, which sees only what the PDF really contains as text.
+
+use std::process::Command;
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+use serde_json::json;
+
+use ksef_gateway::db::models::audit::AuditEvent;
+use ksef_gateway::db::DbError;
+use ksef_gateway::service::audit::{self, AuditActor, AuditEntry};
+
+use crate::both_backends;
+use crate::common::Backend;
+use crate::office::{
+    app, call, invoice, login, office, upload, ACC_FULL, ACC_NONE, ACC_READ, BOARD_B, NIP_A,
+};
+
+both_backends!(audit_pdf_shows_decisions_pages_and_chain_head, audit_pdf_scope_and_bad_input);
+
+/// The text of a PDF, page by page (pdftotext separates pages with a form feed).
+pub fn pdf_pages(pdf: &[u8]) -> Vec<String> {
+    assert!(
+        pdf.starts_with(b"%PDF-"),
+        "not a PDF: {:?}",
+        String::from_utf8_lossy(&pdf[..pdf.len().min(200)])
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext").arg(&path).arg("-").output().unwrap(); // poppler-utils
+    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut pages: Vec<String> = text.split('\u{c}').map(str::to_owned).collect();
+    if pages.last().is_some_and(|p| p.trim().is_empty()) {
+        pages.pop();
+    }
+    pages
+}
+
+async fn audit_pdf_shows_decisions_pages_and_chain_head(b: Backend) {
+    let Some((_db, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let acc = login(&app, ACC_FULL).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let r = upload(&app, &acc, Some(NIP_A), invoice(NIP_A, &format!("FV/PDF/{i}"))).await;
+        ids.push(r.json()["invoices"][0]["id"].as_str().unwrap().to_owned());
+    }
+    let send = TestRequest::post().uri("/api/v1/invoices/send").set_json(json!({"ids": ids}));
+    assert_eq!(call(&app, acc.apply(send)).await.status, StatusCode::ACCEPTED);
+    // Enough further events to fill several pages.
+    let client_id = o.a.id.clone();
+    o.st.db
+        .tx(move |c| {
+            audit::record_many(
+                c,
+                (0..150).map(|i| AuditEntry {
+                    actor: &AuditActor::System,
+                    client_id: Some(&client_id),
+                    action: "send.session_opened",
+                    subject: None,
+                    payload: json!({"session_reference": format!("20261203-SO-{i:010}")}),
+                }),
+            )
+        })
+        .await
+        .unwrap();
+
+    let r =
+        call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/audit?nip={NIP_A}&format=pdf")))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers.get("content-type").unwrap(), "application/pdf");
+    let pages = pdf_pages(&r.body);
+    let n = pages.len();
+    assert!(n >= 3, "{n} pages");
+    let all = pages.join("\n");
+    for want in [
+        "Raport audytu",
+        "Wygenerował:",
+        "Zakres:",
+        "Firma 9999999999 (NIP 9999999999)",
+        "Jak sprawdzić ten raport",
+    ] {
+        assert!(all.contains(want), "missing {want:?} in:\n{all}");
+    }
+    assert!(all.contains(ACC_FULL), "who generated it");
+    // The decision row: what was decided, by whom, on which exact invoices, under which policy.
+    let decision = pages.iter().find(|p| p.contains("Decyzja o wysyłce do KSeF")).unwrap();
+    for want in ["FV/PDF/0", "FV/PDF/2", "Polityka: manual"] {
+        assert!(decision.contains(want), "missing {want:?} in the decision page:\n{decision}");
+    }
+    let sha = {
+        let v = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{}", ids[0]))))
+            .await
+            .json();
+        v["sha256"].as_str().unwrap().to_owned()
+    };
+    assert!(all.replace('\n', "").contains(&sha), "the invoice's hash {sha}");
+    // Every page numbered "Strona i z N", and the table header repeats on the pages it runs onto.
+    for (i, page) in pages.iter().enumerate() {
+        assert!(page.contains(&format!("Strona {} z {n}", i + 1)), "page {} footer:\n{page}", i + 1);
+    }
+    let headed = pages.iter().filter(|p| p.contains("Zdarzenie i szczegóły")).count();
+    assert!(headed >= n - 2, "table header on {headed} of {n} pages");
+    // The chain head the report names is the trail's head (the export's own event).
+    let (head_seq, head_hash) = o.st.db.tx(AuditEvent::head).await.unwrap().unwrap();
+    assert!(all.contains(&head_hash), "chain head {head_hash}");
+    assert!(all.contains(&format!("Głowa łańcucha, zdarzenie nr {head_seq}")));
+    let exported =
+        o.st.db.tx(move |c| Ok::<_, DbError>(AuditEvent::page(c, head_seq - 1, 1)?.remove(0))).await.unwrap();
+    assert_eq!(exported.action, "audit.exported");
+    assert!(exported.payload.contains("\"format\":\"pdf\""), "{}", exported.payload);
+
+    // English on request.
+    let en = call(
+        &app,
+        acc.apply(
+            TestRequest::get()
+                .uri(&format!("/api/v1/audit?nip={NIP_A}&format=pdf"))
+                .insert_header(("Accept-Language", "en-GB,en;q=0.9")),
+        ),
+    )
+    .await;
+    let en = pdf_pages(&en.body);
+    assert!(
+        en[0].contains("Audit report") && en[0].contains(&format!("Page 1 of {}", en.len())),
+        "{}",
+        en[0]
+    );
+    assert!(en.join("\n").contains("Decision to send to KSeF"));
+}
+
+async fn audit_pdf_scope_and_bad_input(b: Backend) {
+    let Some((_db, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let acc = login(&app, ACC_FULL).await;
+    let get = |q: &str| TestRequest::get().uri(&format!("/api/v1/audit?{q}"));
+
+    // An empty period still gives a report, and it says so.
+    let r =
+        call(&app, acc.apply(get(&format!("nip={NIP_A}&format=pdf&from=2001-01-01&to=2001-02-01")))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let all = pdf_pages(&r.body).join("\n");
+    assert!(all.contains("Brak zdarzeń w wybranym zakresie i okresie."), "{all}");
+
+    // A person filter narrows to that person's events; an unknown person is a 404.
+    let r = call(&app, acc.apply(get(&format!("nip={NIP_A}&format=json&user={ACC_FULL}")))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let events = r.json()["events"].as_array().unwrap().clone();
+    assert!(!events.is_empty());
+    assert!(events.iter().all(|e| e["actor_kind"] == "user"), "{events:?}");
+    let r = call(&app, acc.apply(get(&format!("nip={NIP_A}&format=pdf&user=nobody@biuro.test")))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+
+    // An unknown client is a 404; a client outside the caller's reach too; no audit permission
+    // is 403; nobody gets a PDF they may not read.
+    let r = call(&app, acc.apply(get("nip=1111111111&format=pdf"))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    let foreign = login(&app, BOARD_B).await;
+    let r = call(&app, foreign.apply(get(&format!("nip={NIP_A}&format=pdf")))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert!(!r.body.starts_with(b"%PDF"));
+    let reader = login(&app, ACC_READ).await;
+    let r = call(&app, reader.apply(get(&format!("nip={NIP_A}&format=pdf")))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let none = login(&app, ACC_NONE).await;
+    let r = call(&app, none.apply(get("format=pdf"))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    // A board member's report holds only their own company's events.
+    let r = call(&app, foreign.apply(get("format=pdf"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let all = pdf_pages(&r.body).join("\n");
+    assert!(all.contains("NIP 5260250274") && !all.contains("9999999999"), "{all}");
+}
