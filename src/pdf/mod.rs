@@ -15,8 +15,9 @@ use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
 use pdf_writer::writers::{Catalog, DocumentInfo};
 use pdf_writer::{Chunk, Content, Filter, Finish, Name, Rect, Ref, Str, TextStr};
 
+pub use crate::domain::Lang;
 pub use font::DocFont;
-pub use layout::{Column, Flow};
+pub use layout::{Column, Flow, MARGIN};
 
 /// A4 portrait, in points.
 pub const PAGE_W: f32 = 595.28;
@@ -27,47 +28,6 @@ const TOTAL: Name<'static> = Name(b"Total");
 /// Size of the deferred page count (it is drawn inside a form object at this fixed size).
 pub const FOOTER_SIZE: f32 = 8.0;
 const SUBSET_NAME: &[u8] = b"KSEFGW+DejaVuSans";
-
-/// The language of a document's fixed texts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Pl,
-    En,
-}
-
-impl Lang {
-    /// `pl`/`en`, or the first of those named by an `Accept-Language` header (Polish otherwise).
-    pub fn from_accept_language(header: Option<&str>) -> Self {
-        let Some(h) = header else { return Self::Pl };
-        for part in h.split(',') {
-            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            if tag.starts_with("pl") {
-                return Self::Pl;
-            }
-            if tag.starts_with("en") {
-                return Self::En;
-            }
-        }
-        Self::Pl
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw {
-            "pl" => Ok(Self::Pl),
-            "en" => Ok(Self::En),
-            other => Err(format!("unknown language {other:?} (pl, en)")),
-        }
-    }
-
-    /// Picks the text in this language.
-    pub fn t<'a>(self, pl: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Self::Pl => pl,
-            Self::En => en,
-        }
-    }
-}
 
 /// A PDF being written to `out`, one page at a time.
 pub struct PdfDoc<W: Write> {

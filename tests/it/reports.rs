@@ -17,7 +17,11 @@ use crate::office::{
     app, call, invoice, login, office, upload, ACC_FULL, ACC_NONE, ACC_READ, BOARD_B, NIP_A,
 };
 
-both_backends!(audit_pdf_shows_decisions_pages_and_chain_head, audit_pdf_scope_and_bad_input);
+both_backends!(
+    audit_pdf_shows_decisions_pages_and_chain_head,
+    audit_pdf_scope_and_bad_input,
+    invoice_pdf_of_every_official_sample,
+);
 
 /// The text of a PDF, page by page (pdftotext separates pages with a form feed).
 pub fn pdf_pages(pdf: &[u8]) -> Vec<String> {
@@ -173,4 +177,106 @@ async fn audit_pdf_scope_and_bad_input(b: Backend) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let all = pdf_pages(&r.body).join("\n");
     assert!(all.contains("NIP 5260250274") && !all.contains("9999999999"), "{all}");
+}
+
+/// Every QR code on every page of a PDF, decoded from the page as poppler rasterises it.
+fn pdf_qr_codes(pdf: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("i.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftoppm")
+        .args(["-r", "150", "-gray"])
+        .arg(&path)
+        .arg(dir.path().join("p"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pdftoppm: {}", String::from_utf8_lossy(&out.stderr));
+    let mut pages: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pgm"))
+        .collect();
+    pages.sort();
+    let mut found = Vec::new();
+    for page in pages {
+        let (w, h, pixels) = read_pgm(&std::fs::read(page).unwrap());
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| pixels[y * w + x]);
+        for grid in img.detect_grids() {
+            found.push(grid.decode().unwrap().1);
+        }
+    }
+    found
+}
+
+/// A binary PGM (P5, 8-bit), as `pdftoppm -gray` writes it.
+fn read_pgm(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8(bytes[start..at].to_vec()).unwrap());
+    }
+    assert_eq!(fields[0], "P5");
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let data = bytes[at + 1..].to_vec();
+    assert_eq!(data.len(), w * h);
+    (w, h, data)
+}
+
+async fn invoice_pdf_of_every_official_sample(b: Backend) {
+    let Some((_db, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let acc = login(&app, ACC_FULL).await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/ksef-fa3/tests/fixtures/fa3");
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 20);
+    let foreign = login(&app, BOARD_B).await;
+    for (i, path) in files.iter().enumerate() {
+        let xml = std::fs::read(path).unwrap();
+        let facts = ksef_fa3::extract_facts(&xml).unwrap();
+        let r = upload(&app, &acc, Some(NIP_A), xml).await;
+        let id = r.json()["invoices"][0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path:?}: {}", r.text()))
+            .to_owned();
+        let url = format!("/api/v1/invoices/{id}/pdf");
+        let r = call(&app, acc.apply(TestRequest::get().uri(&url))).await;
+        assert_eq!(r.status, StatusCode::OK, "{path:?}: {}", r.text());
+        assert_eq!(r.headers.get("content-type").unwrap(), "application/pdf");
+        let text = pdf_pages(&r.body).join("\n");
+        let flat = text.replace('\n', "");
+        let gross = facts.gross_total.unwrap().to_string();
+        assert!(text.contains(&format!("{gross} {}", facts.currency)), "{path:?}: total {gross} in\n{text}");
+        assert!(text.contains(&facts.invoice_number), "{path:?}");
+        assert!(text.contains("Sprzedawca") && text.contains("KOD I"), "{path:?}");
+        if facts.invoice_type.starts_with("KOR") {
+            assert!(
+                text.contains("Korygowana faktura"),
+                "{path:?}: a correction says what it corrects\n{text}"
+            );
+        }
+        // The QR code on the page encodes exactly the KOD I link the API gives, printed below it.
+        let kod1 = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{id}/qr"))))
+            .await
+            .json()["kod1"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(flat.contains(&kod1), "{path:?}: link text {kod1}");
+        if i % 5 == 0 {
+            // Rasterising is the slow part: every fifth sample is decoded (all kinds are covered).
+            assert_eq!(pdf_qr_codes(&r.body), vec![kod1.clone()], "{path:?}");
+        }
+        // A caller outside the client gets nothing.
+        let r = call(&app, foreign.apply(TestRequest::get().uri(&url))).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path:?}");
+        assert!(!r.body.starts_with(b"%PDF"));
+    }
 }
