@@ -21,6 +21,7 @@ both_backends!(
     audit_pdf_shows_decisions_pages_and_chain_head,
     audit_pdf_scope_and_bad_input,
     invoice_pdf_of_every_official_sample,
+    cli_export_writes_pdf_and_refuses_unknown_names,
 );
 
 /// The text of a PDF, page by page (pdftotext separates pages with a form feed).
@@ -278,5 +279,43 @@ async fn invoice_pdf_of_every_official_sample(b: Backend) {
         let r = call(&app, foreign.apply(TestRequest::get().uri(&url))).await;
         assert_eq!(r.status, StatusCode::NOT_FOUND, "{path:?}");
         assert!(!r.body.starts_with(b"%PDF"));
+    }
+}
+
+async fn cli_export_writes_pdf_and_refuses_unknown_names(b: Backend) {
+    let Some((db, _o)) = office(b).await else { return };
+    let out = db.dir.path().join("raport.pdf");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
+            .args(["audit", "export", "--out"])
+            .arg(&out)
+            .args(args)
+            .arg("--data-dir")
+            .arg(db.dir.path())
+            .env("KSEF_GW__DATABASE__URL", &db.url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["--format", "pdf", "--nip", NIP_A, "--lang", "en"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("events to"));
+    let pages = pdf_pages(&std::fs::read(&out).unwrap());
+    assert!(
+        pages[0].contains("Audit report") && pages[0].contains("operator (command line)"),
+        "{}",
+        pages[0]
+    );
+    assert!(pages.join("\n").contains("Permissions granted"));
+    for (args, key) in [
+        (vec!["--format", "pdf", "--nip", "1111111111"], "--nip"),
+        (vec!["--format", "pdf", "--user", "nikt@biuro.test"], "--user"),
+        (vec!["--format", "docx"], "--format"),
+        (vec!["--format", "pdf", "--lang", "de"], "--lang"),
+    ] {
+        let r = run(&args);
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(key), "{args:?}: {stderr}");
     }
 }
