@@ -39,6 +39,9 @@ async fn audit_page(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespon
 struct ExportForm {
     #[serde(default)]
     nip: String,
+    /// A person's e-mail address (or user id).
+    #[serde(default)]
+    user: String,
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -64,6 +67,9 @@ async fn download(_me: PanelUser, q: web::Query<ExportForm>) -> Result<HttpRespo
     let mut url = url::form_urlencoded::Serializer::new(String::new());
     if !q.nip.trim().is_empty() {
         url.append_pair("nip", q.nip.trim());
+    }
+    if !q.user.trim().is_empty() {
+        url.append_pair("user", q.user.trim());
     }
     if let Some(from) = day("od dnia", &q.from)? {
         url.append_pair("from", &from.to_string());
