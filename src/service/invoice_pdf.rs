@@ -81,7 +81,16 @@ fn write(inv: &Invoice, xml: &[u8], extras: &Extras, l: Lang) -> Result<Vec<u8>,
     (|| -> io::Result<()> {
         flow.para(18.0, &title)?;
         match (&inv.ksef_number, inv.offline_mode) {
-            (Some(n), _) => flow.field(BODY, l.t("Numer KSeF:", "KSeF number:"), n)?,
+            (Some(n), offline) => {
+                flow.field(BODY, l.t("Numer KSeF:", "KSeF number:"), n)?;
+                if offline {
+                    flow.field(
+                        BODY,
+                        l.t("Tryb wystawienia:", "Issued:"),
+                        l.t("offline, wysłana później do KSeF", "offline, sent to KSeF afterwards"),
+                    )?;
+                }
+            }
             (None, true) => flow.field(
                 BODY,
                 l.t("Numer KSeF:", "KSeF number:"),

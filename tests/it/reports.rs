@@ -181,7 +181,7 @@ async fn audit_pdf_scope_and_bad_input(b: Backend) {
 }
 
 /// Every QR code on every page of a PDF, decoded from the page as poppler rasterises it.
-fn pdf_qr_codes(pdf: &[u8]) -> Vec<String> {
+pub fn pdf_qr_codes(pdf: &[u8]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("i.pdf");
     std::fs::write(&path, pdf).unwrap();

@@ -152,6 +152,8 @@ fn print_banner(
         "  to look at: Piekarnia's FV/7 (issued offline: KOD I + KOD II, legal deadline), FV/8 (rejected,"
     );
     println!("    440 duplicate), Hurtownia's HB/1 (awaits a second person's approval), \"Statusy w KSeF\" on a client");
+    println!("  PDF:       each invoice page's \"Pobierz PDF\" ({base}/api/v1/invoices/<id>/pdf); the audit report");
+    println!("             {base}/audyt or {base}/api/v1/audit?format=pdf (after logging in)");
     println!("Press Ctrl-C to stop.");
     Ok(())
 }
