@@ -22,6 +22,7 @@ both_backends!(
     audit_pdf_scope_and_bad_input,
     invoice_pdf_of_every_official_sample,
     cli_export_writes_pdf_and_refuses_unknown_names,
+    large_export_streams_every_event_once_in_order,
 );
 
 /// The text of a PDF, page by page (pdftotext separates pages with a form feed).
@@ -318,4 +319,44 @@ async fn cli_export_writes_pdf_and_refuses_unknown_names(b: Backend) {
         assert_eq!(r.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(key), "{args:?}: {stderr}");
     }
+}
+
+async fn large_export_streams_every_event_once_in_order(b: Backend) {
+    let Some((_db, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let acc = login(&app, ACC_FULL).await;
+    // More events than one keyset page (1 000), so page boundaries are crossed.
+    let client_id = o.a.id.clone();
+    o.st.db
+        .tx(move |c| {
+            audit::record_many(
+                c,
+                (0..2_500).map(|i| AuditEntry {
+                    actor: &AuditActor::System,
+                    client_id: Some(&client_id),
+                    action: "send.session_opened",
+                    subject: None,
+                    payload: json!({"n": i}),
+                }),
+            )
+        })
+        .await
+        .unwrap();
+    let r =
+        call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/audit?nip={NIP_A}&format=csv")))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers.get("content-length").is_none(), "streamed, not sized up front: {:?}", r.headers);
+    let text = r.text();
+    let seqs: Vec<i64> =
+        text.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in chain order, each once");
+    assert_eq!(text.matches("send.session_opened").count(), 2_500);
+    let (head, _) = o.st.db.tx(AuditEvent::head).await.unwrap().unwrap();
+    assert_eq!(*seqs.last().unwrap(), head, "up to and including the export's own event");
+    let r = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/audit?nip={NIP_A}&format=json"))))
+        .await;
+    let v = r.json();
+    assert_eq!(v["chain"]["intact"], true, "{}", &r.text()[..200]);
+    let n = v["events"].as_array().unwrap().iter().filter(|e| e["action"] == "send.session_opened").count();
+    assert_eq!(n, 2_500);
 }
