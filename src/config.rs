@@ -28,6 +28,16 @@ pub struct Settings {
     /// The sending engine (`src/engine`).
     #[serde(default)]
     pub sender: crate::engine::SenderSettings,
+    /// The office itself, as reports name it.
+    #[serde(default)]
+    pub office: OfficeSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeSettings {
+    /// The accounting office's name, printed on the title page of audit reports.
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -147,6 +157,7 @@ impl Default for Settings {
             intake: IntakeSettings { max_upload_bytes: 64 * 1024 * 1024, max_files_per_upload: 10_000 },
             log: LogSettings { format: LogFormat::Text, level: "info".to_owned() },
             sender: crate::engine::SenderSettings::default(),
+            office: OfficeSettings::default(),
         }
     }
 }

@@ -90,6 +90,8 @@ pub struct ReportPlan {
     pub person: Option<String>,
     pub query: ReportQuery,
     pub lang: Lang,
+    /// The office's name from the configuration (`office.name`).
+    pub office: String,
     users: HashMap<String, String>,
     clients: HashMap<String, String>,
 }
@@ -104,6 +106,7 @@ pub async fn plan(
     lang: Lang,
 ) -> Result<ReportPlan, AppError> {
     let caller = caller.clone();
+    let office = st.settings.office.name.trim().to_owned();
     let mut plan = st
         .db
         .tx(move |conn| {
@@ -171,6 +174,7 @@ pub async fn plan(
                 person: person.map(|p| p.email),
                 query: q,
                 lang,
+                office: if office.is_empty() { "ksef-gateway".to_owned() } else { office },
                 users,
                 clients,
             })
@@ -491,11 +495,7 @@ impl<W: Write> PdfSink<W> {
                 to.unwrap_or_else(|| l.t("teraz", "now").to_owned())
             ),
         };
-        flow.field(
-            BODY,
-            l.t("Biuro:", "Office:"),
-            l.t("ksef-gateway (biuro rachunkowe)", "ksef-gateway (accounting office)"),
-        )?;
+        flow.field(BODY, l.t("Biuro:", "Office:"), &plan.office)?;
         flow.field(BODY, l.t("Zakres:", "Scope:"), &scope)?;
         if let Some(p) = &plan.person {
             flow.field(BODY, l.t("Osoba:", "Person:"), p)?;

@@ -168,6 +168,7 @@ fn the_demo_runs_with_an_office_in_every_state() {
     let text = crate::reports::pdf_pages(&pdf).join("\n");
     let flat = text.replace('\n', "");
     assert!(text.contains("KSeF nadał numer (A)"), "{text}");
+    assert!(text.contains("Biuro Rachunkowe Demo sp. z o.o."), "the demo office's name: {text}");
     for key in ["ksef_number", "upo_sha256", "session_reference"] {
         let want = accepted[key].as_str().unwrap();
         assert!(flat.contains(want), "{key} {want} missing from the audit PDF");

@@ -298,7 +298,15 @@ async fn cli_export_writes_pdf_and_refuses_unknown_names(b: Backend) {
             .output()
             .unwrap()
     };
-    let ok = run(&["--format", "pdf", "--nip", NIP_A, "--lang", "en"]);
+    let ok = Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
+        .args(["audit", "export", "--out"])
+        .arg(&out)
+        .args(["--format", "pdf", "--nip", NIP_A, "--lang", "en", "--data-dir"])
+        .arg(db.dir.path())
+        .env("KSEF_GW__DATABASE__URL", &db.url)
+        .env("KSEF_GW__OFFICE__NAME", "Biuro Rachunkowe Żółw")
+        .output()
+        .unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("events to"));
     let pages = pdf_pages(&std::fs::read(&out).unwrap());

@@ -39,6 +39,9 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
     let mut settings = Settings::load(&sources)?;
     // The demo serves plain HTTP on localhost; production keeps Secure cookies (HTTPS only).
     settings.auth.cookie_secure = false;
+    if settings.office.name.is_empty() {
+        settings.office.name = "Biuro Rachunkowe Demo sp. z o.o.".to_owned();
+    }
     crate::telemetry::init(&settings.log);
     let state = server::bootstrap(settings)?;
     let listener = TcpListener::bind(listen)
