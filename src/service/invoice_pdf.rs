@@ -6,6 +6,7 @@
 
 use std::io;
 
+use ksef_fa3::PaymentField;
 use qrcode::{EcLevel, QrCode};
 
 use crate::db::models::Invoice;
@@ -203,8 +204,9 @@ fn write(inv: &Invoice, xml: &[u8], extras: &Extras, l: Lang) -> Result<Vec<u8>,
         }
         if !v.payment.is_empty() {
             flow.heading(11.0, l.t("Płatność", "Payment"))?;
-            for (k, val) in &v.payment {
-                flow.field(BODY, &format!("{}:", payment_label(k, l)), val)?;
+            for (field, val) in &v.payment {
+                let (label, val) = payment_line(*field, val, l);
+                flow.field(BODY, label, val)?;
             }
         }
         if let Some(u) = &extras.upo {
@@ -251,12 +253,23 @@ fn amount(a: Option<&impl std::fmt::Display>, currency: &str) -> Option<String> 
     a.map(|d| format!("{d} {currency}"))
 }
 
-fn payment_label(k: &str, l: Lang) -> &str {
-    match k {
-        "Zapłacono" => l.t("Zapłacono", "Paid on"),
-        "Termin płatności" => l.t("Termin płatności", "Due date"),
-        "Forma płatności" => l.t("Forma płatności", "Payment method"),
-        "Rachunek" => l.t("Rachunek", "Bank account"),
-        other => other,
+fn payment_line(field: PaymentField, value: &str, l: Lang) -> (&'static str, &str) {
+    match field {
+        PaymentField::PaidOn => (l.t("Zapłacono:", "Paid on:"), value),
+        PaymentField::DueDate => (l.t("Termin płatności:", "Due date:"), value),
+        PaymentField::BankAccount => (l.t("Rachunek:", "Bank account:"), value),
+        PaymentField::Form => {
+            let form = match value {
+                "1" => l.t("gotówka", "cash"),
+                "2" => l.t("karta", "card"),
+                "3" => l.t("bon", "voucher"),
+                "4" => l.t("czek", "cheque"),
+                "5" => l.t("kredyt", "credit"),
+                "6" => l.t("przelew", "bank transfer"),
+                "7" => l.t("płatność mobilna", "mobile payment"),
+                other => other,
+            };
+            (l.t("Forma płatności:", "Payment method:"), form)
+        }
     }
 }

@@ -167,6 +167,7 @@ pub async fn plan(
                 filter,
                 upto,
                 head_hash,
+                // Set below, once the chain has been walked outside this transaction.
                 verdict: ChainVerdict::Intact { events: 0 },
                 generated_at: crate::db::models::ids::now(),
                 generated_by,

@@ -258,6 +258,13 @@ async fn invoice_pdf_of_every_official_sample(b: Backend) {
         assert!(text.contains(&format!("{gross} {}", facts.currency)), "{path:?}: total {gross} in\n{text}");
         assert!(text.contains(&facts.invoice_number), "{path:?}");
         assert!(text.contains("Sprzedawca") && text.contains("KOD I"), "{path:?}");
+        let xml_text = std::fs::read_to_string(path).unwrap();
+        if xml_text.contains("<FormaPlatnosci>6</FormaPlatnosci>") {
+            assert!(
+                text.contains("Forma płatności:") && text.contains("przelew"),
+                "{path:?}: payment\n{text}"
+            );
+        }
         if facts.invoice_type.starts_with("KOR") {
             assert!(
                 text.contains("Korygowana faktura"),

@@ -24,4 +24,4 @@ pub use finding::{
 pub use hostile::{MAX_DEPTH, MAX_INVOICE_BYTES, MAX_INVOICE_WITH_ATTACHMENT_BYTES};
 pub use preflight::{duplicate_key, preflight, PreflightContext, PreflightReport};
 pub use schema::{Fa3Schema, UpoSchema};
-pub use visual::{extract_visual, InvoiceVisual, Line, Party, VatRow};
+pub use visual::{extract_visual, InvoiceVisual, Line, Party, PaymentField, VatRow};

@@ -55,10 +55,23 @@ pub struct InvoiceVisual {
     pub sale_date: Option<String>,
     pub lines: Vec<Line>,
     pub vat: Vec<VatRow>,
-    /// `Platnosc`: due dates, form, bank accounts, whether paid.
-    pub payment: Vec<(String, String)>,
+    /// `Platnosc`: whether paid, due dates, form, bank accounts, in the file's order.
+    pub payment: Vec<(PaymentField, String)>,
     /// `PrzyczynaKorekty` of a correction.
     pub correction_reason: Option<String>,
+}
+
+/// What one payment entry is; the value is as the file holds it (`FormaPlatnosci` as its code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum PaymentField {
+    /// `Zaplacono` = 1, with `DataZaplaty`.
+    PaidOn,
+    /// `TerminPlatnosci/Termin`.
+    DueDate,
+    /// `FormaPlatnosci`: 1 cash, 2 card, 3 voucher, 4 cheque, 5 credit, 6 transfer, 7 mobile.
+    Form,
+    /// `RachunekBankowy/NrRB`.
+    BankAccount,
 }
 
 /// (net element, VAT element, Polish caption, English caption), in the form's order.
@@ -77,19 +90,6 @@ const VAT_PAIRS: &[(&str, Option<&str>, &str, &str)] = &[
     ("P_13_10", None, "odwrotne obciążenie", "reverse charge"),
     ("P_13_11", None, "procedura marży", "margin scheme"),
 ];
-
-fn payment_form(code: &str) -> &str {
-    match code {
-        "1" => "gotówka",
-        "2" => "karta",
-        "3" => "bon",
-        "4" => "czek",
-        "5" => "kredyt",
-        "6" => "przelew",
-        "7" => "mobilna",
-        other => other,
-    }
-}
 
 fn party(tree: &Tree, at: Option<usize>) -> Party {
     let Some(p) = at else { return Party::default() };
@@ -137,19 +137,19 @@ pub fn extract_visual(xml: &[u8]) -> Result<InvoiceVisual, Finding> {
     if let Some(p) = tree.child(fa, "Platnosc") {
         if text(p, "Zaplacono").as_deref() == Some("1") {
             let when = text(p, "DataZaplaty").unwrap_or_default();
-            payment.push(("Zapłacono".to_owned(), when));
+            payment.push((PaymentField::PaidOn, when));
         }
         for t in tree.children(p, "TerminPlatnosci") {
             if let Some(d) = text(t, "Termin") {
-                payment.push(("Termin płatności".to_owned(), d));
+                payment.push((PaymentField::DueDate, d));
             }
         }
         if let Some(f) = text(p, "FormaPlatnosci") {
-            payment.push(("Forma płatności".to_owned(), payment_form(&f).to_owned()));
+            payment.push((PaymentField::Form, f));
         }
         for r in tree.children(p, "RachunekBankowy") {
             if let Some(nr) = text(r, "NrRB") {
-                payment.push(("Rachunek".to_owned(), nr));
+                payment.push((PaymentField::BankAccount, nr));
             }
         }
     }
