@@ -1,5 +1,5 @@
 //! The audit trail is tamper-evident: a changed, removed or reordered event breaks the chain
-//! at that event; reports come as CSV and JSON.
+//! at that event; reports come as CSV, JSON and PDF (the PDF in `reports.rs`).
 
 use diesel::connection::SimpleConnection;
 

@@ -279,6 +279,17 @@ async fn invoice_pdf_of_every_official_sample(b: Backend) {
             .unwrap()
             .to_owned();
         assert!(flat.contains(&kod1), "{path:?}: link text {kod1}");
+        if i == 0 {
+            let en =
+                call(&app, acc.apply(TestRequest::get().uri(&url).insert_header(("Accept-Language", "en"))))
+                    .await;
+            let en = pdf_pages(&en.body).join("\n");
+            for want in
+                ["Seller", "Buyer", "Total due (gross):", "KOD I — Verify the invoice in KSeF", "Page 1 of"]
+            {
+                assert!(en.contains(want), "{path:?}: {want:?} in the English PDF\n{en}");
+            }
+        }
         if i % 5 == 0 {
             // Rasterising is the slow part: every fifth sample is decoded (all kinds are covered).
             assert_eq!(pdf_qr_codes(&r.body), vec![kod1.clone()], "{path:?}");
