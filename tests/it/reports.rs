@@ -37,6 +37,8 @@ pub fn pdf_pages(pdf: &[u8]) -> Vec<String> {
     std::fs::write(&path, pdf).unwrap();
     let out = Command::new("pdftotext").arg(&path).arg("-").output().unwrap(); // poppler-utils
     assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+    // poppler reports a broken cross-reference table or object syntax on stderr (and repairs it).
+    assert!(out.stderr.is_empty(), "pdftotext complains: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     let mut pages: Vec<String> = text.split('\u{c}').map(str::to_owned).collect();
     if pages.last().is_some_and(|p| p.trim().is_empty()) {
