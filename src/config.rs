@@ -31,6 +31,16 @@ pub struct Settings {
     /// The sending engine (`src/engine`).
     #[serde(default)]
     pub sender: crate::engine::SenderSettings,
+    /// The office itself, as reports name it.
+    #[serde(default)]
+    pub office: OfficeSettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeSettings {
+    /// The accounting office's name, printed on the title page of audit reports.
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -166,6 +176,7 @@ impl Default for Settings {
             log: LogSettings { format: LogFormat::Text, level: "info".to_owned() },
             metrics: MetricsSettings::default(),
             sender: crate::engine::SenderSettings::default(),
+            office: OfficeSettings::default(),
         }
     }
 }

@@ -210,3 +210,45 @@ mod tests {
         assert!(KsefTarget::parse("ftp://x").is_err());
     }
 }
+
+/// The language a reader asked for (API messages, PDF documents).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Pl,
+    En,
+}
+
+impl Lang {
+    /// From an `Accept-Language` header: English when English comes before Polish, else Polish.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let Some(h) = header else { return Self::Pl };
+        for part in h.split(',') {
+            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            if tag.starts_with("pl") {
+                return Self::Pl;
+            }
+            if tag.starts_with("en") {
+                return Self::En;
+            }
+        }
+        Self::Pl
+    }
+
+    /// `pl` or `en` (the CLI's `--lang`).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "pl" => Ok(Self::Pl),
+            "en" => Ok(Self::En),
+            other => Err(format!("unknown language {other:?} (pl, en)")),
+        }
+    }
+
+    /// The text in this language.
+    pub fn t<'a>(self, pl: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Self::Pl => pl,
+            Self::En => en,
+        }
+    }
+}

@@ -14,6 +14,7 @@ pub mod http;
 pub mod ksef;
 pub mod local_time;
 pub mod offline;
+pub mod pdf;
 pub mod private_fs;
 pub mod server;
 pub mod service;

@@ -4,7 +4,11 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use indicatif::{ProgressBar, ProgressStyle};
+
 use crate::config::Settings;
+use crate::error::AppError;
+use crate::pdf::Lang;
 use crate::server::{self, StartError};
 use crate::service::access::Caller;
 use crate::service::audit::{self, ChainVerdict};
@@ -16,11 +20,15 @@ pub enum AuditCommand {
     Verify,
     /// Write an audit report.
     Export {
-        /// csv or json.
+        /// csv, json or pdf.
         #[arg(long)]
         format: String,
+        /// One client's events only.
         #[arg(long)]
         nip: Option<String>,
+        /// One person's events only (user id or e-mail address).
+        #[arg(long)]
+        user: Option<String>,
         /// First day (YYYY-MM-DD), inclusive.
         #[arg(long)]
         from: Option<String>,
@@ -29,6 +37,9 @@ pub enum AuditCommand {
         to: Option<String>,
         #[arg(long)]
         out: PathBuf,
+        /// Language of the PDF report: pl or en.
+        #[arg(long, default_value = "pl")]
+        lang: String,
     },
 }
 
@@ -36,7 +47,7 @@ fn day(key: &str, raw: Option<&String>) -> Result<Option<chrono::NaiveDateTime>,
     raw.map(|d| {
         chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
-            .map_err(|e| StartError::Command(format!("--{key}: {e}")))
+            .map_err(|e| usage(format!("--{key}: {e}")))
     })
     .transpose()
 }
@@ -56,21 +67,45 @@ pub fn run(settings: Settings, cmd: &AuditCommand) -> Result<(), StartError> {
                 }
             }
         }
-        AuditCommand::Export { format, nip, from, to, out } => {
-            let format =
-                ReportFormat::parse(format).map_err(|e| StartError::Command(format!("--format: {e}")))?;
+        AuditCommand::Export { format, nip, user, from, to, out, lang } => {
+            let format = ReportFormat::parse(format).map_err(|e| usage(format!("--format: {e}")))?;
+            let lang = Lang::parse(lang).map_err(|e| usage(format!("--lang: {e}")))?;
             let query = ReportQuery {
                 nip: nip.clone(),
-                user_id: None,
+                user_id: user.clone(),
                 from: day("from", from.as_ref())?,
                 to: day("to", to.as_ref())?,
             };
-            let report = super::block_on(reports::collect(&state, &Caller::Operator, query))?
+            let plan = super::block_on(reports::plan(&state, &Caller::Operator, query, format, lang))?
+                .map_err(|e| match e {
+                    AppError::NotFound => usage(unknown(nip.as_deref(), user.as_deref())),
+                    other => StartError::Command(other.to_string()),
+                })?;
+            let file = std::io::BufWriter::new(std::fs::File::create(out)?);
+            let bar = ProgressBar::new_spinner().with_message("events written");
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {pos} {msg} ({per_sec})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            let written = reports::write(&state.db, &plan, format, file, &mut |n| bar.set_position(n))
                 .map_err(|e| StartError::Command(e.to_string()))?;
-            let bytes = reports::render(&report, format).map_err(|e| StartError::Command(e.to_string()))?;
-            std::fs::write(out, bytes)?;
-            println!("wrote {} events to {}", report.events.len(), out.display());
+            bar.finish_and_clear();
+            println!("wrote {written} events to {}", out.display());
             Ok(())
         }
+    }
+}
+
+/// A mistake in the command line: exit code 2, naming the option.
+fn usage(message: String) -> StartError {
+    StartError::Config(crate::config::ConfigError(message))
+}
+
+fn unknown(nip: Option<&str>, user: Option<&str>) -> String {
+    match (nip, user) {
+        (Some(nip), Some(user)) => format!("--nip {nip} / --user {user}: no such client or person"),
+        (Some(nip), None) => format!("--nip {nip}: no such client"),
+        (None, Some(user)) => format!("--user {user}: no such person"),
+        (None, None) => "nothing to report".to_owned(),
     }
 }

@@ -170,7 +170,13 @@ pub fn verify(conn: &mut AnyConn) -> Result<ChainVerdict, DbError> {
     Ok(ChainVerdict::Intact { events: u64::try_from(expected_seq - 1).unwrap_or(0) })
 }
 
-/// Events for a report.
-pub fn list(conn: &mut AnyConn, filter: &AuditFilter) -> Result<Vec<AuditEvent>, DbError> {
-    AuditEvent::list(conn, filter)
+/// One keyset page of a report's events (`after < seq <= upto`).
+pub fn page(
+    conn: &mut AnyConn,
+    filter: &AuditFilter,
+    after: i64,
+    upto: i64,
+    limit: i64,
+) -> Result<Vec<AuditEvent>, DbError> {
+    AuditEvent::page_filtered(conn, filter, after, upto, limit)
 }

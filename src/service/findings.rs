@@ -29,29 +29,7 @@ impl From<&ksef_fa3::Finding> for StoredFinding {
     }
 }
 
-/// The language a reader asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Pl,
-    En,
-}
-
-impl Lang {
-    /// From an `Accept-Language` header: English when English comes before Polish, else Polish.
-    pub fn from_accept_language(header: Option<&str>) -> Self {
-        let Some(h) = header else { return Self::Pl };
-        for part in h.split(',') {
-            let tag = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            if tag.starts_with("pl") {
-                return Self::Pl;
-            }
-            if tag.starts_with("en") {
-                return Self::En;
-            }
-        }
-        Self::Pl
-    }
-}
+pub use crate::domain::Lang;
 
 /// A finding as the API returns it (DESIGN.md's invoice shape).
 #[derive(Debug, Clone, Serialize)]

@@ -296,6 +296,12 @@ pub async fn upo(st: &AppState, caller: &Caller, id: &str) -> Result<Vec<u8>, Ap
 /// number is known (offline invoices carry it too).
 pub async fn qr_link(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoice, String), AppError> {
     let (inv, bytes) = xml(st, caller, id).await?;
+    let link = kod1(st, &inv, &bytes).await?;
+    Ok((inv, link))
+}
+
+/// KOD I of an invoice already read (with its exact bytes).
+pub(crate) async fn kod1(st: &AppState, inv: &Invoice, bytes: &[u8]) -> Result<String, AppError> {
     let (Some(nip), Some(date)) = (inv.seller_nip.clone(), inv.issue_date) else {
         return Err(AppError::Refused {
             code: "qr_needs_valid_invoice",
@@ -307,8 +313,42 @@ pub async fn qr_link(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoic
         st.db.tx(move |c| Client::get(c, &cid)).await?.ksef_environment
     };
     let client = crate::ksef::client_for(&env).map_err(|e| AppError::Internal(e.into()))?;
-    let link = ksef_client::qr::invoice_link(&client.qr_base(), &nip, date, &bytes);
-    Ok((inv, link))
+    Ok(ksef_client::qr::invoice_link(&client.qr_base(), &nip, date, bytes))
+}
+
+/// Who received an invoice's UPO and when, and the receipt's hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpoSummary {
+    /// The receiving body named in the UPO (`NazwaPodmiotuPrzyjmujacego`).
+    pub received_by: Option<String>,
+    pub fetched_at: NaiveDateTime,
+    pub sha256: String,
+}
+
+/// The UPO summary of an invoice, once KSeF issued one.
+pub async fn upo_summary(st: &AppState, caller: &Caller, id: &str) -> Result<Option<UpoSummary>, AppError> {
+    let (caller, id) = (caller.clone(), id.to_owned());
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            let inv = Invoice::get(conn, &scope, &id)?;
+            let upo = crate::db::models::upo::Upo::for_invoice(conn, &inv.id)?;
+            Ok::<_, AppError>(upo.map(|u| UpoSummary {
+                received_by: element_text(&u.xml, "NazwaPodmiotuPrzyjmujacego"),
+                fetched_at: u.fetched_at,
+                sha256: u.sha256,
+            }))
+        })
+        .await
+}
+
+/// The text of the first `<name>` in a small document KSeF produced (the UPO); None when absent.
+fn element_text(xml: &[u8], name: &str) -> Option<String> {
+    let text = std::str::from_utf8(xml).ok()?;
+    let open = format!("<{name}>");
+    let start = text.find(&open)? + open.len();
+    let end = text[start..].find('<')? + start;
+    Some(text[start..end].trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 /// The invoice (seen through the caller's scope), its client and the offline certificate that

@@ -11,6 +11,7 @@ pub mod decisions;
 pub mod findings;
 pub mod grants;
 pub mod intake;
+pub mod invoice_pdf;
 pub mod invoices;
 pub mod keys;
 pub mod master_key;

@@ -1,9 +1,10 @@
 //! The audit trail is tamper-evident: a changed, removed or reordered event breaks the chain
-//! at that event; reports come as CSV and JSON.
+//! at that event; reports come as CSV, JSON and PDF (the PDF in `reports.rs`).
 
 use diesel::connection::SimpleConnection;
 
 use ksef_gateway::db::AnyConn;
+use ksef_gateway::pdf::Lang;
 use ksef_gateway::service::access::Caller;
 use ksef_gateway::service::audit::{self, ChainVerdict};
 use ksef_gateway::service::reports::{self, ReportFormat, ReportQuery};
@@ -35,14 +36,11 @@ async fn tampering_is_detected_where_it_happened(b: Backend) {
     let ChainVerdict::Intact { events } = verdict(&o.st).await else { panic!("a fresh trail is intact") };
     assert!(events >= 15, "users, grants, keys, logins, uploads: {events}");
 
-    let report = reports::collect(
-        &o.st,
-        &Caller::Operator,
-        ReportQuery { nip: Some(NIP_A.into()), ..ReportQuery::default() },
-    )
-    .await
-    .unwrap();
-    let csv = String::from_utf8(reports::render(&report, ReportFormat::Csv).unwrap()).unwrap();
+    let query = ReportQuery { nip: Some(NIP_A.into()), ..ReportQuery::default() };
+    let plan = reports::plan(&o.st, &Caller::Operator, query, ReportFormat::Csv, Lang::Pl).await.unwrap();
+    let mut csv = Vec::new();
+    reports::write(&o.st.db, &plan, ReportFormat::Csv, &mut csv, &mut |_| {}).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
     assert!(
         csv.starts_with("seq,at_utc,actor_kind,actor_id,client_id,action,subject,payload,prev_hash,hash\n")
     );

@@ -148,7 +148,7 @@ async fn query_strings_are_checked_strictly(b: Backend) {
         ("/api/v1/invoices?limit=1001", StatusCode::BAD_REQUEST, "invalid_query"),
         ("/api/v1/invoices?number=FV1", StatusCode::BAD_REQUEST, "invalid_query"),
         ("/api/v1/invoices?from=2026-12-02&to=2026-12-01", StatusCode::BAD_REQUEST, "invalid_range"),
-        ("/api/v1/audit?format=pdf", StatusCode::BAD_REQUEST, "unsupported_format"),
+        ("/api/v1/audit?format=xlsx", StatusCode::BAD_REQUEST, "unsupported_format"),
         ("/api/v1/audit?from=2026-12-02&to=2026-12-01", StatusCode::BAD_REQUEST, "invalid_range"),
         ("/api/v1/audit?number=1", StatusCode::BAD_REQUEST, "invalid_query"),
     ] {

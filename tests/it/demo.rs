@@ -70,6 +70,7 @@ fn the_demo_runs_with_an_office_in_every_state() {
         "credential OK",
         "kgw_",
         "/api/v1/openapi.json",
+        "/api/v1/audit?format=pdf",
     ] {
         assert!(banner.contains(expected), "banner lacks {expected}:\n{banner}");
     }
@@ -134,4 +135,55 @@ fn the_demo_runs_with_an_office_in_every_state() {
     let (code, page) = get(port, "/", Some(&cookie));
     assert_eq!(code, 200);
     assert!(page.contains("Piekarnia"), "the panel's dashboard lists the demo clients");
+
+    // The offline invoice's PDF: its caption (the KSeF number once sent, else OFFLINE), KOD I and
+    // KOD II, both decodable.
+    let pdf = download(port, &format!("/api/v1/invoices/{id}/pdf"), &cookie, dir.path());
+    let text = crate::reports::pdf_pages(&pdf).join("\n");
+    let caption = qr["label"].as_str().unwrap();
+    assert!(text.contains(caption) && text.contains("KOD II") && text.contains("CERTYFIKAT"), "{text}");
+    assert!(text.contains("offline"), "{text}");
+    let mut codes = crate::reports::pdf_qr_codes(&pdf);
+    codes.sort();
+    let mut links = vec![qr["kod1"].as_str().unwrap().to_owned()];
+    links.extend(qr["kod2"].as_str().map(str::to_owned));
+    links.sort();
+    assert_eq!(codes.len(), 2, "{codes:?}");
+    // KOD II is signed afresh on each request, so only its unsigned part is stable.
+    assert_eq!(codes[0], links[0]);
+    let stable = |l: &str| l.rsplit_once('/').map(|(head, _)| head.to_owned()).unwrap_or_default();
+    assert_eq!(stable(&codes[1]), stable(&links[1]));
+
+    // The audit report names what KSeF answered: KSeF numbers and UPO hashes of accepted invoices.
+    let (_, trail) = get(port, "/api/v1/audit?format=json", Some(&cookie));
+    let trail: serde_json::Value = serde_json::from_str(&trail).unwrap();
+    let accepted: serde_json::Value = trail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "send.invoice_accepted")
+        .map(|e| serde_json::from_str(e["payload"].as_str().unwrap()).unwrap())
+        .unwrap();
+    let pdf = download(port, "/api/v1/audit?format=pdf", &cookie, dir.path());
+    let text = crate::reports::pdf_pages(&pdf).join("\n");
+    let flat = text.replace('\n', "");
+    assert!(text.contains("KSeF nadał numer (A)"), "{text}");
+    assert!(text.contains("Biuro Rachunkowe Demo sp. z o.o."), "the demo office's name: {text}");
+    for key in ["ksef_number", "upo_sha256", "session_reference"] {
+        let want = accepted[key].as_str().unwrap();
+        assert!(flat.contains(want), "{key} {want} missing from the audit PDF");
+    }
+}
+
+/// A binary download through the demo's HTTP server.
+fn download(port: u16, path: &str, cookie: &str, dir: &std::path::Path) -> Vec<u8> {
+    let file = dir.join("download.bin");
+    let out = Command::new("curl")
+        .args(["-s", "-f", "-o"])
+        .arg(&file)
+        .args(["-H", &format!("Cookie: {cookie}"), &format!("http://127.0.0.1:{port}{path}")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "GET {path}: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read(file).unwrap()
 }

@@ -20,6 +20,7 @@ mod office;
 mod pagination;
 mod panel;
 mod panel_browser;
+mod reports;
 mod schema_fuzz;
 mod storage;
 mod vault;

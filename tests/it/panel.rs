@@ -642,6 +642,12 @@ async fn panel_send_goes_through_confirmation(b: Backend) {
     );
     let page = body(test::call_service(&app, get(&s.cookie, &format!("/faktury/{}", mine.id))).await).await;
     assert!(page.contains("szkic"), "the confirmation page records nothing");
+    // The invoice page links its PDF visualisation, which the panel session may download.
+    let pdf = format!("/api/v1/invoices/{}/pdf", mine.id);
+    assert!(page.contains(&format!("href=\"{pdf}\"")), "{page}");
+    let resp = test::call_service(&app, get(&s.cookie, &pdf)).await;
+    assert_eq!(resp.status(), 200);
+    assert!(test::read_body(resp).await.starts_with(b"%PDF-"));
 
     // Offline needs the conscious confirmation ticked.
     let offline = test::call_service(
@@ -832,4 +838,21 @@ async fn panel_access_keys_policy_and_four_eyes(b: Backend) {
         test::call_service(&app, get(&admin.cookie, &format!("/api/v1/audit?nip={SELLER_NIP}&format=csv")))
             .await;
     assert_eq!(report.status(), 200);
+    // The PDF report for one person, from the same form.
+    let admin_email = "szef@biuro.test";
+    let to = test::call_service(
+        &app,
+        get(
+            &admin.cookie,
+            &format!("/audyt/pobierz?nip={SELLER_NIP}&user={admin_email}&from=&to=&format=pdf"),
+        ),
+    )
+    .await;
+    assert_eq!(
+        location(&to),
+        format!("/api/v1/audit?nip={SELLER_NIP}&user={}&format=pdf", admin_email.replace('@', "%40"))
+    );
+    let report = test::call_service(&app, get(&admin.cookie, location(&to))).await;
+    assert_eq!(report.status(), 200);
+    assert!(test::read_body(report).await.starts_with(b"%PDF-"));
 }

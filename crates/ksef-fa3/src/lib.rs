@@ -1,6 +1,6 @@
 //! FA(3) e-invoices for KSeF 2.0: hostile-input gate, XSD validation (libxml2, embedded official
 //! schemas, no network), the facts people search by, pre-flight checks that predict KSeF's
-//! answer, and safe reading of ZIP packages.
+//! answer, what a printed invoice shows, and safe reading of ZIP packages.
 
 mod checks;
 mod error;
@@ -11,6 +11,7 @@ mod labels;
 pub mod package;
 mod preflight;
 mod schema;
+mod visual;
 mod xmltree;
 mod xsd_messages;
 
@@ -26,3 +27,4 @@ pub use hostile::{
 };
 pub use preflight::{duplicate_key, preflight, PreflightContext, PreflightReport};
 pub use schema::{Fa3Schema, UpoSchema};
+pub use visual::{extract_visual, InvoiceVisual, Line, Party, PaymentField, VatRow};

@@ -39,6 +39,9 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
     let mut settings = Settings::load(&sources)?;
     // The demo serves plain HTTP on localhost; production keeps Secure cookies (HTTPS only).
     settings.auth.cookie_secure = false;
+    if settings.office.name.is_empty() {
+        settings.office.name = "Biuro Rachunkowe Demo sp. z o.o.".to_owned();
+    }
     crate::telemetry::init(&settings.log);
     let state = server::bootstrap(settings)?;
     let listener = TcpListener::bind(listen)
@@ -152,6 +155,8 @@ fn print_banner(
         "  to look at: Piekarnia's FV/7 (issued offline: KOD I + KOD II, legal deadline), FV/8 (rejected,"
     );
     println!("    440 duplicate), Hurtownia's HB/1 (awaits a second person's approval), \"Statusy w KSeF\" on a client");
+    println!("  PDF:       each invoice page's \"Pobierz PDF\" ({base}/api/v1/invoices/<id>/pdf); the audit report");
+    println!("             {base}/audyt or {base}/api/v1/audit?format=pdf (after logging in)");
     println!("Press Ctrl-C to stop.");
     Ok(())
 }

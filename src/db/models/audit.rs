@@ -69,9 +69,19 @@ impl AuditEvent {
             .load(conn)?)
     }
 
-    /// Events matching the filter, in chain order.
-    pub fn list(conn: &mut AnyConn, filter: &AuditFilter) -> Result<Vec<Self>, DbError> {
-        let mut query = audit_events::table.into_boxed();
+    /// Events matching the filter with `after < seq <= upto`, in chain order, at most `limit`:
+    /// one keyset page of a report, so a report of any size is read in bounded memory.
+    pub fn page_filtered(
+        conn: &mut AnyConn,
+        filter: &AuditFilter,
+        after: i64,
+        upto: i64,
+        limit: i64,
+    ) -> Result<Vec<Self>, DbError> {
+        let mut query = audit_events::table
+            .filter(audit_events::seq.gt(after))
+            .filter(audit_events::seq.le(upto))
+            .into_boxed();
         if let Some(ids) = &filter.client_ids {
             query = query.filter(audit_events::client_id.eq_any(ids.clone()));
         }
@@ -84,6 +94,6 @@ impl AuditEvent {
         if let Some(to) = filter.to {
             query = query.filter(audit_events::at.lt(to));
         }
-        Ok(query.order(audit_events::seq.asc()).select(Self::as_select()).load(conn)?)
+        Ok(query.order(audit_events::seq.asc()).limit(limit).select(Self::as_select()).load(conn)?)
     }
 }

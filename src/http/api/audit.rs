@@ -1,9 +1,11 @@
-//! `GET /api/v1/audit`: the audit report as CSV or JSON.
+//! `GET /api/v1/audit`: the audit report as CSV, JSON or PDF, streamed as it is written.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::error::AppError;
+use crate::pdf::Lang;
 use crate::service::access::Caller;
 use crate::service::reports::{self, ReportFormat, ReportQuery};
 use crate::state::AppState;
@@ -31,6 +33,7 @@ struct Params {
 async fn export(
     st: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     q: web::Query<Params>,
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
@@ -44,13 +47,16 @@ async fn export(
         from: q.from.as_deref().map(|v| super::parse_time("from", v)).transpose()?,
         to: q.to.as_deref().map(|v| super::parse_time("to", v)).transpose()?,
     };
-    let report = reports::collect(&st, &caller, query).await?;
-    let body = reports::render(&report, format)?;
+    let lang = Lang::from_accept_language(
+        req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+    );
+    let plan = reports::plan(&st, &caller, query, format, lang).await?;
+    let body = reports::stream(st.db.clone(), plan, format).map(|chunk| chunk.map(web::Bytes::from));
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
         .insert_header((
             "Content-Disposition",
             format!("attachment; filename=\"audit.{}\"", format.extension()),
         ))
-        .body(body))
+        .streaming(body))
 }

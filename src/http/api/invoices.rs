@@ -26,7 +26,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(approve)
         .service(xml)
         .service(upo)
-        .service(qr);
+        .service(qr)
+        .service(pdf);
 }
 
 fn lang(req: &HttpRequest) -> Lang {
@@ -247,4 +248,21 @@ async fn qr(
         "kod1": link, "label": crate::service::invoices::qr_label(&inv), "ksef_number": inv.ksef_number,
         "kod2": kod2, "kod2_label": kod2.as_ref().map(|_| "CERTYFIKAT"),
     })))
+}
+
+/// `GET /api/v1/invoices/{id}/pdf`: the invoice's visualisation (parties, lines, VAT, totals,
+/// payment, KSeF number or OFFLINE, KOD I/KOD II with captions, UPO summary), in Polish or,
+/// with `Accept-Language: en`, English.
+#[get("/invoices/{id}/pdf")]
+async fn pdf(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (inv, bytes) = crate::service::invoice_pdf::render(&st, &caller, &id, lang(&req)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header(("Content-Disposition", format!("inline; filename=\"{}.pdf\"", inv.id)))
+        .body(bytes))
 }

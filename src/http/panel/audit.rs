@@ -39,6 +39,9 @@ async fn audit_page(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespon
 struct ExportForm {
     #[serde(default)]
     nip: String,
+    /// A person's e-mail address (or user id).
+    #[serde(default)]
+    user: String,
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -65,6 +68,9 @@ async fn download(_me: PanelUser, q: web::Query<ExportForm>) -> Result<HttpRespo
     if !q.nip.trim().is_empty() {
         url.append_pair("nip", q.nip.trim());
     }
+    if !q.user.trim().is_empty() {
+        url.append_pair("user", q.user.trim());
+    }
     let (from, to) = (day("od dnia", &q.from)?, day("do dnia", &q.to)?);
     // Refused here, on a Polish page, rather than by the API the browser is sent to.
     let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default();
@@ -77,6 +83,11 @@ async fn download(_me: PanelUser, q: web::Query<ExportForm>) -> Result<HttpRespo
         let next = to.checked_add_days(Days::new(1)).unwrap_or(to);
         url.append_pair("to", &crate::local_time::start_of_day_rfc3339(next));
     }
-    url.append_pair("format", if q.format == "json" { "json" } else { "csv" });
+    let format = match q.format.as_str() {
+        "json" => "json",
+        "pdf" => "pdf",
+        _ => "csv",
+    };
+    url.append_pair("format", format);
     Ok(see_other(&format!("/api/v1/audit?{}", url.finish())))
 }

@@ -110,7 +110,7 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "scope_not_held" => "Nie możesz przekazać uprawnień ani zakresów klucza API, których sam nie masz u tego klienta. Wybierz tylko te, które posiadasz, albo poproś administratora biura.",
         "csrf_failed" | "origin_mismatch" => "Formularz nie pochodzi z tej sesji panelu. Odśwież stronę i spróbuj ponownie.",
         "invalid_range" => "Data początkowa jest późniejsza niż data końcowa. Popraw zakres dat.",
-        "unsupported_format" => "Ten format raportu nie jest dostępny. Wybierz CSV albo JSON.",
+        "unsupported_format" => "Ten format raportu nie jest dostępny. Wybierz CSV, JSON albo PDF.",
         "qr_needs_valid_invoice" => "Kod QR można utworzyć tylko dla poprawnej faktury (NIP sprzedawcy i data wystawienia).",
         _ => return None,
     })

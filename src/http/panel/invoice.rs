@@ -1,5 +1,6 @@
 //! `GET /faktury/{id}`: one invoice in full (identifiers, findings, timeline with people, UPO,
-//! QR code KOD I) in a layout that prints well; its QR image; and the four-eyes approval.
+//! QR code KOD I, a link to the PDF visualisation) in a layout that prints well; its QR image;
+//! and the four-eyes approval.
 
 use std::collections::HashMap;
 
@@ -47,6 +48,9 @@ struct InvoicePage {
     /// KOD II is printed too (offline invoice, client with an offline certificate).
     has_kod2: bool,
     has_upo: bool,
+    /// Who received the UPO, when, and its hash (once KSeF issued it).
+    upo: Option<invoices::UpoSummary>,
+    upo_fetched: String,
     can_approve: bool,
 }
 
@@ -79,7 +83,10 @@ async fn invoice_page(
         && state == Some(InvoiceState::Draft)
         && may(&client, crate::auth::Permission::Approve)
         && preparer.as_deref() != Some(me.caller.label().as_str());
+    let upo = invoices::upo_summary(&st, &me.caller, &inv.id).await?;
     let page = InvoicePage {
+        upo_fetched: upo.as_ref().map(|u| when(u.fetched_at)).unwrap_or_default(),
+        upo,
         layout: Layout::for_user(format!("Faktura {}", inv.number.as_deref().unwrap_or("")), &me),
         state: state_pl(&inv.state),
         findings: inv.findings.iter().map(FindingRow::from).collect(),
