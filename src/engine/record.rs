@@ -330,6 +330,12 @@ pub async fn postpone(
     .await
 }
 
+/// What the sender's own login with the credential ended in (the panel shows the last error).
+pub async fn credential_auth(db: &Db, credential_id: &str, error: Option<&str>) -> Result<(), DbError> {
+    let (id, error) = (credential_id.to_owned(), error.map(str::to_owned));
+    db.tx(move |c| crate::db::models::Credential::record_auth(c, &id, ids::now(), error.as_deref())).await
+}
+
 /// Stops the client's sender until a person clears the reason.
 pub async fn pause_client(db: &Db, client_id: &str, reason: &str) -> Result<(), DbError> {
     let (client_id, reason) = (client_id.to_owned(), reason.to_owned());

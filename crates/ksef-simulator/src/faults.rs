@@ -119,6 +119,37 @@ impl FaultHandle {
         }
     }
 
+    /// Forgets every access, refresh and authentication token (a new signing secret, auth
+    /// operations dropped): the next call with an old token gets 401, as after a KSeF restart.
+    /// KSeF tokens, sessions and invoices stay.
+    pub fn forget_tokens(&self) {
+        self.state.jwt.rotate();
+        let mut db = self.state.db.lock();
+        db.auth_ops.clear();
+        db.challenges.clear();
+    }
+
+    /// Forgets one session and the invoices received in it (21173 for it from now on).
+    /// Returns how many invoices were forgotten.
+    pub fn forget_session(&self, reference: &str) -> usize {
+        self.forget(|s| s.reference == reference)
+    }
+
+    /// A restart with memory lost: every token, session and invoice received is forgotten; KSeF
+    /// tokens (credentials) stay. Returns how many invoices were forgotten.
+    pub fn forget_everything(&self) -> usize {
+        self.forget_tokens();
+        self.forget(|_| true)
+    }
+
+    fn forget(&self, which: impl Fn(&crate::state::Session) -> bool) -> usize {
+        let nips = self.state.db.lock().forget_sessions(which);
+        for nip in &nips {
+            self.state.counters.forgotten(nip);
+        }
+        nips.len()
+    }
+
     /// Clears every fault.
     pub fn reset(&self) {
         self.apply(FaultSettings::default());

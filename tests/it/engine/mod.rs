@@ -1,6 +1,7 @@
 //! The sending engine against the embedded KSeF simulator over real HTTP, on both backends.
 
 mod kill;
+mod restart;
 mod rig;
 
 use std::time::Duration;
@@ -17,6 +18,10 @@ use secrecy::SecretString;
 use crate::both_backends;
 use crate::common::Backend;
 use kill::{engine_kill_9_at_random_points_never_sends_twice, engine_two_serve_processes_share_one_database};
+use restart::{
+    engine_ksef_forgetting_access_tokens_does_not_pause_the_client,
+    engine_refused_fresh_login_after_a_restart_pauses_with_the_reason,
+};
 use rig::{nip, Rig};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -36,6 +41,8 @@ both_backends!(
     engine_status_refresh_on_demand_polls_now,
     engine_correction_is_linked_and_sent_the_same_way,
     engine_offline_invoice_gets_kod_ii_signed_with_the_offline_certificate,
+    engine_ksef_forgetting_access_tokens_does_not_pause_the_client,
+    engine_refused_fresh_login_after_a_restart_pauses_with_the_reason,
 );
 
 /// An invoice issued offline by a client with a KSeF certificate of type Offline carries KOD II:
