@@ -19,7 +19,9 @@ use crate::both_backends;
 use crate::common::Backend;
 use kill::{engine_kill_9_at_random_points_never_sends_twice, engine_two_serve_processes_share_one_database};
 use restart::{
+    engine_batch_session_ksef_forgot_is_resent_exactly_once,
     engine_ksef_forgetting_access_tokens_does_not_pause_the_client,
+    engine_online_session_ksef_forgot_is_resent_exactly_once,
     engine_refused_fresh_login_after_a_restart_pauses_with_the_reason,
 };
 use rig::{nip, Rig};
@@ -43,6 +45,8 @@ both_backends!(
     engine_offline_invoice_gets_kod_ii_signed_with_the_offline_certificate,
     engine_ksef_forgetting_access_tokens_does_not_pause_the_client,
     engine_refused_fresh_login_after_a_restart_pauses_with_the_reason,
+    engine_batch_session_ksef_forgot_is_resent_exactly_once,
+    engine_online_session_ksef_forgot_is_resent_exactly_once,
 );
 
 /// An invoice issued offline by a client with a KSeF certificate of type Offline carries KOD II:

@@ -123,3 +123,56 @@ pub async fn engine_refused_fresh_login_after_a_restart_pauses_with_the_reason(b
     assert!(cred.last_auth_error.as_deref().is_some_and(|e| e.contains("450")), "{:?}", cred.last_auth_error);
     rig.sim.stop().await;
 }
+
+/// 300 invoices in one batch session KSeF is processing; KSeF then forgets the session (21173
+/// for it from now on). The sender finds that KSeF's session list does not have it either, sends
+/// the invoices once more in a new session, and KSeF ends up holding each exactly once.
+pub async fn engine_batch_session_ksef_forgot_is_resent_exactly_once(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    rig.sim.faults().hold_invoices(true);
+    let client = rig.client(&nip(62), true).await;
+    let ids = rig.invoices(&client, 300, "forgot").await;
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "registered", LIMIT).await;
+    let first = rig.invoice(&ids[0]).await.session_reference.unwrap();
+    assert_eq!(rig.sim.faults().forget_session(&first), 300);
+    rig.sim.faults().hold_invoices(false);
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    assert_accepted_once_by_ksef(&rig, &client, &ids).await;
+    assert_ne!(rig.invoice(&ids[0]).await.session_reference.as_deref(), Some(first.as_str()));
+    assert_eq!(rig.count_audit("send.invoice_requeued").await, 300);
+    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    assert_eq!((c.received, c.forgotten, c.duplicates), (600, 300, 0), "{c:?}");
+    let f = first.clone();
+    let row = rig
+        .st
+        .db
+        .run(move |c| ksef_gateway::db::models::ksef_session::KsefSession::find_by_reference(c, &f))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.state, "abandoned");
+    rig.sim.stop().await;
+}
+
+/// Invoices left in `sending` in an online session (uploads whose answers were lost) when KSeF
+/// forgets that session: each is sent again once and accepted once.
+pub async fn engine_online_session_ksef_forgot_is_resent_exactly_once(b: Backend) {
+    let sim = SimulatorConfig { processing_delay: Duration::from_millis(300), ..SimulatorConfig::default() };
+    let Some(rig) = Rig::new(b, sim).await else { return };
+    let client = rig.client(&nip(63), true).await;
+    let ids = rig.invoices(&client, 4, "online-forgot").await;
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    wait_until_some_taken(&rig, &ids, 1).await;
+    let first = rig.invoice(&ids[0]).await.session_reference.unwrap();
+    rig.sim.faults().forget_session(&first);
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    assert_accepted_once_by_ksef(&rig, &client, &ids).await;
+    rig.sim.stop().await;
+}
