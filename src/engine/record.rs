@@ -346,25 +346,26 @@ pub async fn pause_client(db: &Db, client_id: &str, reason: &str) -> Result<(), 
     .await
 }
 
-/// The watchdog's flag on an invoice that waits too long for its KSeF number.
+/// The watchdog's flag on an invoice that stays too long in its state.
 pub async fn flag_stuck(db: &Db, inv: &Invoice, waited_s: i64) -> Result<(), DbError> {
     let inv = inv.clone();
     db.tx(move |c| {
         let note = format!(
-            "{} faktura czeka na numer KSeF od {} min (status O); sprawdź status sesji w KSeF",
+            "{}{} {}",
             crate::db::models::sending::WATCHDOG_NOTE,
-            waited_s / 60
+            inv.state,
+            super::reasons::stuck(&inv.state, waited_s / 60)
         );
         crate::db::models::invoice::add_event(
             c,
             &inv.id,
             &inv.client_id,
             ids::now(),
-            "registered",
+            &inv.state,
             ACTOR,
             Some(&note),
         )?;
-        let payload = json!({"sha256": inv.sha256, "waited_s": waited_s,
+        let payload = json!({"sha256": inv.sha256, "state": inv.state, "waited_s": waited_s,
             "session_reference": inv.session_reference, "invoice_reference": inv.invoice_reference});
         event(c, &inv.client_id, "send.invoice_stuck", Some(&inv.id), payload)
     })

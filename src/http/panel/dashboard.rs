@@ -81,6 +81,16 @@ struct DashboardPage {
     total: Counts,
     notices: Vec<super::notice::KsefNotice>,
     offline_due: Vec<OfflineDue>,
+    stuck: Vec<Stuck>,
+}
+
+/// Invoices of one client stuck in one state beyond the watchdog's limit.
+struct Stuck {
+    nip: String,
+    letter: &'static str,
+    label: &'static str,
+    count: i64,
+    since: String,
 }
 
 /// An invoice issued offline whose deadline for reaching KSeF is near or past.
@@ -135,5 +145,26 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
                 nip,
             })
             .collect();
-    ok(&DashboardPage { layout: Layout::for_user("Pulpit", &me), clients: rows, total, notices, offline_due })
+    let stuck = panel_views::stuck(&st, &me.caller)
+        .await?
+        .into_iter()
+        .filter_map(|g| {
+            let state = InvoiceState::parse(&g.state).ok()?;
+            Some(Stuck {
+                nip: g.nip,
+                letter: state.status_letter().unwrap_or("W"),
+                label: state.label_pl(),
+                count: g.count,
+                since: when(g.oldest),
+            })
+        })
+        .collect();
+    ok(&DashboardPage {
+        layout: Layout::for_user("Pulpit", &me),
+        clients: rows,
+        total,
+        notices,
+        offline_due,
+        stuck,
+    })
 }
