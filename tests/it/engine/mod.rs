@@ -1,5 +1,6 @@
 //! The sending engine against the embedded KSeF simulator over real HTTP, on both backends.
 
+mod faults;
 mod kill;
 mod restart;
 mod rig;
@@ -17,6 +18,7 @@ use secrecy::SecretString;
 
 use crate::both_backends;
 use crate::common::Backend;
+use faults::engine_fault_suite;
 use kill::{engine_kill_9_at_random_points_never_sends_twice, engine_two_serve_processes_share_one_database};
 use restart::{
     engine_batch_session_ksef_forgot_is_resent_exactly_once,
@@ -48,6 +50,7 @@ both_backends!(
     engine_batch_session_ksef_forgot_is_resent_exactly_once,
     engine_online_session_ksef_forgot_is_resent_exactly_once,
     engine_watchdog_flags_invoices_stuck_in_the_queue,
+    engine_fault_suite,
 );
 
 /// An invoice issued offline by a client with a KSeF certificate of type Offline carries KOD II:
