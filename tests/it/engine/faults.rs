@@ -86,6 +86,9 @@ async fn fault_suite(b: Backend, n: usize, limit: Duration) {
     for i in (1..faults.len()).rev() {
         faults.swap(i, (rng.next() % (i as u64 + 1)) as usize);
     }
+    // Where each fault lands, in decided invoices (up to a third beyond the end: in flight only).
+    let mut at: Vec<usize> = faults.iter().map(|_| (rng.next() % (n as u64 * 4 / 3)) as usize).collect();
+    at.sort_unstable_by(|a, b| b.cmp(a));
     let started = Instant::now();
     let engine = engine::start(rig.st.clone());
     let mut all: Vec<Vec<String>> = vec![Vec::new(); clients.len()];
@@ -104,10 +107,14 @@ async fn fault_suite(b: Backend, n: usize, limit: Duration) {
             decided += size;
             round += 1;
         }
-        if rng.next().is_multiple_of(2) {
+        // Each fault lands at a drawn share of the decisions, or after the last of them.
+        while faults.last().is_some_and(|_| decided >= at[faults.len() - 1] || decided >= n) {
             if let Some(fault) = faults.pop() {
                 eprintln!("fault suite: {fault:?} at {:?}, {decided} decided", started.elapsed());
                 inject(&rig, fault).await;
+                if decided >= n {
+                    break;
+                }
             }
         }
         tokio::time::sleep(Duration::from_millis(200 + rng.next() % 600)).await;
@@ -142,8 +149,8 @@ async fn fault_suite(b: Backend, n: usize, limit: Duration) {
 async fn inject(rig: &Rig, fault: Fault) {
     let f = rig.sim.faults();
     match fault {
-        Fault::Html503Burst => f.html_503_burst(25),
-        Fault::RateLimitStorm => f.rate_limit_storm(40, Duration::from_secs(1)),
+        Fault::Html503Burst => f.html_503_burst(10),
+        Fault::RateLimitStorm => f.rate_limit_storm(10, Duration::from_secs(1)),
         Fault::SlowKsef => {
             f.set_latency(Duration::from_millis(1_500));
             tokio::time::sleep(Duration::from_secs(4)).await;
