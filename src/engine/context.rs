@@ -2,6 +2,7 @@
 //! sessions for reuse, and when each client is next due.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,8 @@ pub struct ClientCtx {
     pub ksef: KsefClient,
     pub tokens: TokenManager,
     pub online: tokio::sync::Mutex<Option<OpenOnline>>,
+    /// Fresh logins after a 401 since the last turn that went through.
+    pub relogins: AtomicU32,
 }
 
 /// Public calls of a full KSeF-token authentication: challenge, ksef-token, status, redeem.
@@ -141,9 +144,15 @@ impl Engine {
             ),
             ksef,
             online: tokio::sync::Mutex::new(None),
+            relogins: AtomicU32::new(0),
         });
         lock(&self.clients).insert(client.id.clone(), ctx.clone());
         Ok(Some(ctx))
+    }
+
+    /// The cached context of one client, if any.
+    pub fn cached_context(&self, client_id: &str) -> Option<Arc<ClientCtx>> {
+        lock(&self.clients).get(client_id).cloned()
     }
 
     /// Contexts that are cached (to close idle sessions).

@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use requests::StatusRequests;
-pub use settings::{LimitTable, SenderSettings};
+pub use settings::{LimitTable, SenderSettings, StuckCutoffs};
 
 use crate::db::DbError;
 use crate::state::AppState;

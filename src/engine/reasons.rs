@@ -34,3 +34,21 @@ pub fn credential_pause(detail: &str) -> String {
 /// Why a client's sender stopped because no credential is stored.
 pub const NO_CREDENTIAL: &str =
     "Wysyłka wstrzymana: firma nie ma aktywnego tokenu KSeF. Dodaj token, a następnie wznów wysyłkę.";
+
+/// The watchdog's note on an invoice stuck in `state` for `minutes`.
+pub fn stuck(state: &str, minutes: i64) -> String {
+    match state {
+        "registered" => format!(
+            "faktura czeka na numer KSeF od {minutes} min (status O); sprawdź status sesji w KSeF"
+        ),
+        "sending" => format!(
+            "faktura jest w wysyłce od {minutes} min (status W), a KSeF jej nie potwierdził; bramka uzgadnia jej stan z KSeF"
+        ),
+        "offline" => format!(
+            "faktura offline czeka na wysłanie od {minutes} min (status W); sprawdź, czy KSeF działa i czy wysyłka nie jest wstrzymana"
+        ),
+        _ => format!(
+            "faktura czeka w kolejce do KSeF od {minutes} min (status W); sprawdź, czy wysyłka klienta nie jest wstrzymana"
+        ),
+    }
+}

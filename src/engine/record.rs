@@ -330,6 +330,12 @@ pub async fn postpone(
     .await
 }
 
+/// What the sender's own login with the credential ended in (the panel shows the last error).
+pub async fn credential_auth(db: &Db, credential_id: &str, error: Option<&str>) -> Result<(), DbError> {
+    let (id, error) = (credential_id.to_owned(), error.map(str::to_owned));
+    db.tx(move |c| crate::db::models::Credential::record_auth(c, &id, ids::now(), error.as_deref())).await
+}
+
 /// Stops the client's sender until a person clears the reason.
 pub async fn pause_client(db: &Db, client_id: &str, reason: &str) -> Result<(), DbError> {
     let (client_id, reason) = (client_id.to_owned(), reason.to_owned());
@@ -340,25 +346,26 @@ pub async fn pause_client(db: &Db, client_id: &str, reason: &str) -> Result<(), 
     .await
 }
 
-/// The watchdog's flag on an invoice that waits too long for its KSeF number.
+/// The watchdog's flag on an invoice that stays too long in its state.
 pub async fn flag_stuck(db: &Db, inv: &Invoice, waited_s: i64) -> Result<(), DbError> {
     let inv = inv.clone();
     db.tx(move |c| {
         let note = format!(
-            "{} faktura czeka na numer KSeF od {} min (status O); sprawdź status sesji w KSeF",
+            "{}{} {}",
             crate::db::models::sending::WATCHDOG_NOTE,
-            waited_s / 60
+            inv.state,
+            super::reasons::stuck(&inv.state, waited_s / 60)
         );
         crate::db::models::invoice::add_event(
             c,
             &inv.id,
             &inv.client_id,
             ids::now(),
-            "registered",
+            &inv.state,
             ACTOR,
             Some(&note),
         )?;
-        let payload = json!({"sha256": inv.sha256, "waited_s": waited_s,
+        let payload = json!({"sha256": inv.sha256, "state": inv.state, "waited_s": waited_s,
             "session_reference": inv.session_reference, "invoice_reference": inv.invoice_reference});
         event(c, &inv.client_id, "send.invoice_stuck", Some(&inv.id), payload)
     })

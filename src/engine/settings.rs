@@ -28,6 +28,10 @@ pub struct SenderSettings {
     pub backoff_max_s: u64,
     /// Flag invoices that stay in `registered` (O) longer than this, in seconds.
     pub registered_watchdog_s: u64,
+    /// Flag invoices that stay on their way (W: `queued`, `offline`, `sending`) longer than this,
+    /// in seconds.
+    #[serde(default = "default_waiting_watchdog_s")]
+    pub waiting_watchdog_s: u64,
     /// An open online session unused this long is closed, in seconds.
     pub online_session_idle_s: u64,
     /// How often KSeF's Latarnia status service is asked whether KSeF is up, in seconds (also
@@ -63,6 +67,7 @@ impl Default for SenderSettings {
             backoff_base_ms: 1_000,
             backoff_max_s: 600,
             registered_watchdog_s: 3_600,
+            waiting_watchdog_s: default_waiting_watchdog_s(),
             online_session_idle_s: 60,
             latarnia_poll_s: 60,
             rate_limit_scale: 1.0,
@@ -84,7 +89,38 @@ impl Default for LimitTable {
     }
 }
 
+fn default_waiting_watchdog_s() -> u64 {
+    900
+}
+
+/// Invoices last changed before these moments count as stuck (the watchdog flags them, the
+/// dashboard and the metrics show them).
+#[derive(Debug, Clone, Copy)]
+pub struct StuckCutoffs {
+    /// For W: `queued`, `offline`, `sending`.
+    pub waiting: chrono::NaiveDateTime,
+    /// For O: `registered`.
+    pub registered: chrono::NaiveDateTime,
+}
+
+impl StuckCutoffs {
+    /// The cutoff for an invoice in `state`.
+    pub fn for_state(&self, state: &str) -> chrono::NaiveDateTime {
+        if state == "registered" {
+            self.registered
+        } else {
+            self.waiting
+        }
+    }
+}
+
 impl SenderSettings {
+    /// The stuck cutoffs as of `now`.
+    pub fn stuck_cutoffs(&self, now: chrono::NaiveDateTime) -> StuckCutoffs {
+        let back = |s: u64| now - chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000));
+        StuckCutoffs { waiting: back(self.waiting_watchdog_s), registered: back(self.registered_watchdog_s) }
+    }
+
     /// Checks the values, naming the key at fault.
     pub fn validate(&self) -> Result<(), String> {
         if self.max_concurrent == 0 {
@@ -100,9 +136,11 @@ impl SenderSettings {
             || self.status_poll_ms == 0
             || self.backoff_base_ms == 0
             || self.latarnia_poll_s == 0
+            || self.registered_watchdog_s == 0
+            || self.waiting_watchdog_s == 0
         {
             return Err(
-                "sender.tick_ms, status_poll_ms, backoff_base_ms and latarnia_poll_s must be at least 1"
+                "sender.tick_ms, status_poll_ms, backoff_base_ms, latarnia_poll_s, registered_watchdog_s and waiting_watchdog_s must be at least 1"
                     .into(),
             );
         }

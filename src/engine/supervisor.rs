@@ -12,7 +12,8 @@ use super::context::{lock, Engine};
 use super::record;
 use crate::db::models::ksef_session::CLOSED;
 use crate::db::models::outbox::OutboxEntry;
-use crate::db::models::{ids, Invoice};
+use crate::db::models::sending::WATCHED;
+use crate::db::models::{ids, ClientScope, Invoice};
 
 /// How often the watchdog and the housekeeping run.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
@@ -109,19 +110,30 @@ async fn housekeeping(engine: &Engine) {
     }
 }
 
-/// Flags invoices that stay in `registered` (O) longer than the configured time.
+/// Flags invoices that stay in a state on their way to KSeF (W or O) longer than the
+/// configured time, once per state, and publishes how many are stuck now per state.
 async fn watchdog(engine: &Engine) -> Result<(), crate::db::DbError> {
-    let limit =
-        chrono::Duration::seconds(i64::try_from(engine.cfg.registered_watchdog_s).unwrap_or(i64::MAX));
-    let before = ids::now() - limit;
-    let stuck = engine.st.db.run(move |c| Invoice::stuck_registered(c, before, 500)).await?;
-    for inv in stuck {
-        let waited = (ids::now() - inv.updated_at).num_seconds();
-        tracing::warn!(invoice.id = %inv.id, waited_s = waited, "Invoice waits too long for its KSeF number");
-        record::flag_stuck(&engine.st.db, &inv, waited).await?;
+    let cutoffs = engine.cfg.stuck_cutoffs(ids::now());
+    for state in WATCHED {
+        let before = cutoffs.for_state(state);
+        let stuck = engine.st.db.run(move |c| Invoice::stuck_unflagged(c, state, before, 500)).await?;
+        for inv in stuck {
+            let waited = (ids::now() - inv.updated_at).num_seconds();
+            tracing::warn!(invoice.id = %inv.id, state, waited_s = waited, "Invoice stays too long in its state");
+            record::flag_stuck(&engine.st.db, &inv, waited).await?;
+        }
+    }
+    let groups =
+        engine.st.db.run(move |c| Invoice::stuck(c, &ClientScope::All, &cutoffs, STUCK_COUNTED)).await?;
+    for state in WATCHED {
+        let n: i64 = groups.iter().filter(|g| g.state == state).map(|g| g.count).sum();
+        engine.st.metrics.set_stuck(state, n);
     }
     Ok(())
 }
+
+/// Stuck invoices counted for the metric at most (the count says "at least" beyond it).
+const STUCK_COUNTED: i64 = 100_000;
 
 /// Closes online sessions unused for `online_session_idle_s` (all of them when stopping), so
 /// KSeF generates their collective UPO. Sessions of a client whose turn is running are skipped.

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use futures_util::StreamExt;
-use ksef_client::models::session::SessionInvoiceStatus;
+use ksef_client::models::session::{SessionInvoiceStatus, SessionQuery, SessionType};
 use ksef_client::status::MAX_SESSION_PAGE;
 use ksef_client::upo::Document;
 use ksef_client::{ErrorClass, SecretString};
@@ -66,7 +66,11 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
     let mut processed = online;
     if !online {
         engine.limits.acquire(&client.nip, EndpointClass::SessionMisc).await;
-        let status = client.ksef.session_status(&cx.token, reference).await?;
+        let status = match client.ksef.session_status(&cx.token, reference).await {
+            Ok(status) => status,
+            Err(e) if session_unknown(&e) => return forgotten(cx, reference, row.as_ref(), invoices).await,
+            Err(e) => return Err(e.into()),
+        };
         let code = i64::from(status.status.code);
         if let Some(row) = row.as_ref().filter(|s| s.state == OPEN) {
             if status.status.code == 100 {
@@ -108,7 +112,13 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
             return Ok(());
         }
     }
-    let list = cx.list(reference).await?.to_vec();
+    let list = match cx.list(reference).await {
+        Ok(list) => list.to_vec(),
+        Err(TurnError::Ksef(e)) if session_unknown(&e) => {
+            return forgotten(cx, reference, row.as_ref(), invoices).await
+        }
+        Err(e) => return Err(e),
+    };
     let by_reference: HashMap<&str, &SessionInvoiceStatus> =
         list.iter().map(|s| (s.reference_number.as_str(), s)).collect();
     let by_hash: HashMap<&str, &SessionInvoiceStatus> =
@@ -134,6 +144,52 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
         }
     }
     accept_all(cx, accepted).await
+}
+
+/// KSeF's 21173: it has no session with this reference.
+fn session_unknown(e: &ksef_client::KsefError) -> bool {
+    e.api().is_some_and(|api| api.has_code(21173))
+}
+
+/// KSeF answered 21173 for a session we recorded (it restarted and lost it, or never committed
+/// its opening). Asked once more through its session list: a session KSeF does not list holds
+/// nothing KSeF has, so its invoices go back to the queue and are sent once more, through a new
+/// session (should KSeF still have one of them after all, it answers the resend with a duplicate
+/// naming the original, which counts as delivered). A session KSeF still lists stays in flight
+/// for the next turn; the watchdog raises it if that lasts.
+async fn forgotten(
+    cx: &mut Ctx<'_>,
+    reference: &str,
+    row: Option<&KsefSession>,
+    invoices: Vec<Invoice>,
+) -> Result<(), TurnError> {
+    let (engine, client) = (cx.engine, cx.client);
+    let kind = if row.is_some_and(|s| s.kind == ONLINE) { SessionType::Online } else { SessionType::Batch };
+    let mut query = SessionQuery::of(kind);
+    query.reference_number = Some(reference.to_owned());
+    engine.limits.acquire(&client.nip, EndpointClass::SessionMisc).await;
+    let listed = client.ksef.list_sessions(&cx.token, &query, 10, None).await?;
+    if listed.sessions.iter().any(|s| s.reference_number == reference) {
+        tracing::warn!(ksef.session = %reference, "KSeF answers 21173 for a session it still lists; asking again next turn");
+        return Ok(());
+    }
+    tracing::warn!(ksef.session = %reference, invoices = invoices.len(), "KSeF does not know this session; its invoices are sent again");
+    {
+        let mut slot = client.online.lock().await;
+        if slot.as_ref().is_some_and(|o| o.session.reference_number == reference) {
+            *slot = None;
+        }
+    }
+    if let Some(row) = row.filter(|s| s.state != ABANDONED) {
+        record::session_state(&engine.st.db, &client.client_id, &row.id, ABANDONED, None).await?;
+    }
+    let why = format!(
+        "KSeF nie zna sesji {reference} (kod 21173, brak jej na liście sesji); faktura zostanie wysłana ponownie"
+    );
+    for inv in invoices {
+        record::requeue(&engine.st, &inv, ids::now(), &why, false).await?;
+    }
+    Ok(())
 }
 
 /// UPOs fetched side by side, acceptances written a few hundred per transaction. An invoice

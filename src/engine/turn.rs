@@ -44,7 +44,12 @@ pub async fn run(engine: &Engine, client_id: &str) {
     }
     engine.st.metrics.count_turn(outcome_label(&outcome));
     match outcome {
-        Ok(()) => engine.turn_finished(client_id, false, None),
+        Ok(()) => {
+            if let Some(ctx) = engine.cached_context(client_id) {
+                ctx.relogins.store(0, Ordering::SeqCst);
+            }
+            engine.turn_finished(client_id, false, None)
+        }
         Err((ctx, e)) => {
             let wait = handle_error(engine, client_id, ctx.as_deref(), &e).await;
             engine.turn_finished(client_id, true, wait);
@@ -174,15 +179,16 @@ async fn handle_error(
             Some(retry_after)
         }
         ErrorClass::Credential => {
-            let reason = reasons::credential_pause(&err.to_string());
-            tracing::warn!(client.id = %client_id, error = %err, "KSeF refused the client's credential; sender paused");
-            if let Some(ctx) = ctx {
-                ctx.tokens.reset().await;
+            let Some(ctx) = ctx else {
+                pause(engine, client_id, err).await;
+                return None;
+            };
+            ctx.tokens.reset().await;
+            if err.http_status() != Some(401) {
+                pause(engine, client_id, err).await;
+                return None;
             }
-            if let Err(db) = record::pause_client(&engine.st.db, client_id, &reason).await {
-                tracing::error!(client.id = %client_id, error = %db, "Could not record the pause");
-            }
-            None
+            relogin(engine, ctx, err).await
         }
         ErrorClass::Transient => {
             tracing::warn!(client.id = %client_id, error = %err, "Sender turn failed; will retry");
@@ -195,5 +201,57 @@ async fn handle_error(
             tracing::warn!(client.id = %client_id, error = %err, "Sender turn failed; will retry");
             None
         }
+    }
+}
+
+/// Fresh logins after a 401 in a row, without a turn that went through, before the credential
+/// is judged refused after all (KSeF keeps refusing the tokens it has just issued).
+const MAX_RELOGINS: u32 = 3;
+
+/// A 401 on an access token KSeF issued means KSeF no longer knows the token (it restarted, or
+/// revoked the session), not that the credential is bad: log in afresh, and pause only when
+/// that login is refused, with KSeF's reason. Returns an extra wait before the next turn.
+async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefError) -> Option<Duration> {
+    let tries = ctx.relogins.fetch_add(1, Ordering::SeqCst) + 1;
+    if tries > MAX_RELOGINS {
+        tracing::warn!(client.id = %ctx.client_id, error = %first, "KSeF refuses every fresh access token; sender paused");
+        let why = format!("KSeF odrzuca każdy nowy token dostępu ({tries} logowania z rzędu): {first}");
+        pause_with(engine, &ctx.client_id, &why).await;
+        return None;
+    }
+    let outcome = ctx.access_token(&engine.limits).await;
+    let error = outcome.as_ref().err().map(ToString::to_string);
+    if let Err(db) = record::credential_auth(&engine.st.db, &ctx.credential_id, error.as_deref()).await {
+        tracing::warn!(client.id = %ctx.client_id, error = %db, "Could not record the login outcome");
+    }
+    match outcome {
+        Ok(_) => {
+            tracing::info!(client.id = %ctx.client_id, error = %first, "KSeF no longer knew the access token; logged in afresh");
+            Some(Duration::ZERO)
+        }
+        Err(fresh) if fresh.class() == ErrorClass::Credential => {
+            pause(engine, &ctx.client_id, &fresh).await;
+            None
+        }
+        Err(fresh) => {
+            tracing::warn!(client.id = %ctx.client_id, error = %fresh, "A fresh KSeF login failed; will retry");
+            engine.st.availability.record_failure(&ctx.environment);
+            None
+        }
+    }
+}
+
+/// Pauses the client because KSeF refused its credential, saying why.
+async fn pause(engine: &Engine, client_id: &str, err: &ksef_client::KsefError) {
+    tracing::warn!(client.id = %client_id, error = %err, "KSeF refused the client's credential; sender paused");
+    let detail = err.to_string();
+    let detail = if detail.trim().is_empty() { err.code().to_owned() } else { detail };
+    pause_with(engine, client_id, &detail).await;
+}
+
+async fn pause_with(engine: &Engine, client_id: &str, detail: &str) {
+    let reason = reasons::credential_pause(detail);
+    if let Err(db) = record::pause_client(&engine.st.db, client_id, &reason).await {
+        tracing::error!(client.id = %client_id, error = %db, "Could not record the pause");
     }
 }

@@ -9,6 +9,7 @@ use subtle::ConstantTimeEq;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -56,6 +57,12 @@ pub struct OutcomeLabels {
     pub outcome: &'static str,
 }
 
+/// Labels of the stuck-invoice gauge: one of the watched invoice states.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: &'static str,
+}
+
 /// The gateway's metrics registry.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -65,6 +72,8 @@ pub struct Metrics {
     pub sender_invoices: Family<OutcomeLabels, Counter>,
     /// Sender turns by how they ended: `ok`, `transient`, `rate_limited`, `credential`, `other`.
     pub sender_turns: Family<OutcomeLabels, Counter>,
+    /// Invoices stuck beyond the watchdog's limit, by state, as of its last run.
+    pub invoices_stuck: Family<StateLabels, Gauge>,
 }
 
 impl Metrics {
@@ -88,7 +97,20 @@ impl Metrics {
             "Sender turns by how they ended (ok, transient, rate_limited, credential, other)",
             sender_turns.clone(),
         );
-        Self { registry: Mutex::new(registry), http_requests, http_duration, sender_invoices, sender_turns }
+        let invoices_stuck = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "invoices_stuck",
+            "Invoices in queued, offline, sending or registered longer than the watchdog allows",
+            invoices_stuck.clone(),
+        );
+        Self {
+            registry: Mutex::new(registry),
+            http_requests,
+            http_duration,
+            sender_invoices,
+            sender_turns,
+            invoices_stuck,
+        }
     }
 
     /// The registry in Prometheus text exposition format.
@@ -110,6 +132,10 @@ impl Metrics {
 
     pub fn count_turn(&self, outcome: &'static str) {
         self.sender_turns.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn set_stuck(&self, state: &'static str, n: i64) {
+        self.invoices_stuck.get_or_create(&StateLabels { state }).set(n);
     }
 }
 

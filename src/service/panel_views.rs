@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use crate::auth::Permission;
+use crate::db::models::sending::StuckGroup;
 use crate::db::models::{Invoice, User};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
@@ -44,6 +45,19 @@ pub async fn offline_due(
             let before = crate::db::models::ids::now() + within;
             let shown = Invoice::offline_due(conn, &scope, before, OFFLINE_DUE_SHOWN)?;
             Ok((shown, Invoice::count_offline_due(conn, &scope, before)?))
+        })
+        .await
+}
+
+/// Invoices of the caller's clients stuck on their way to KSeF beyond the watchdog's limits
+/// (`[sender]` waiting_watchdog_s for W, registered_watchdog_s for O), per client and state.
+pub async fn stuck(st: &AppState, caller: &Caller) -> Result<Vec<StuckGroup>, AppError> {
+    let caller = caller.clone();
+    let cutoffs = st.settings.sender.stuck_cutoffs(crate::db::models::ids::now());
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            Ok(Invoice::stuck(conn, &scope, &cutoffs, 10_000)?)
         })
         .await
 }

@@ -188,6 +188,7 @@ fn location(resp: &ServiceResponse) -> &str {
 }
 
 both_backends!(
+    panel_lists_invoices_stuck_on_their_way,
     panel_login_cookie_csrf_and_logout,
     panel_foreign_data_is_the_same_404,
     panel_upload_shows_drafts_and_findings,
@@ -373,6 +374,45 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     decide_send(&st, &Caller::Operator, req).await.unwrap();
     let dash = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
     assert!(dash.contains("Pokazano 100 z 121"), "{dash}");
+}
+
+/// Invoices waiting on their way to KSeF beyond the watchdog's limit are listed on the
+/// dashboard per client and state; a foreign client's never are.
+async fn panel_lists_invoices_stuck_on_their_way(b: Backend) {
+    use diesel::prelude::*;
+    use ksef_gateway::db::models::{ids, Invoice};
+    use ksef_gateway::db::schema::invoices;
+    use ksef_gateway::service::decisions::{decide_send, SendRequest};
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    let foreign = seed(&st).await;
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let s = open_session(&app).await;
+    let mine = upload_sample(&app, &s, &st).await.id;
+    let req = SendRequest { invoice_ids: vec![mine.clone()], offline: None, source_ip: None };
+    decide_send(&st, &Caller::Operator, req).await.unwrap();
+    let calm = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
+    assert!(!calm.contains("utkniete"), "just queued is not stuck");
+    let f = foreign.clone();
+    st.db
+        .tx(move |c| Invoice::transition(c, &f, &["invalid", "draft"], "queued", "user:test", None))
+        .await
+        .unwrap();
+    // Both have waited in the queue for two hours.
+    let long_ago = ids::now() - chrono::Duration::hours(2);
+    for id in [mine.clone(), foreign.clone()] {
+        st.db
+            .tx(move |c| {
+                diesel::update(invoices::table.find(id)).set(invoices::updated_at.eq(long_ago)).execute(c)?;
+                Ok::<_, ksef_gateway::db::DbError>(())
+            })
+            .await
+            .unwrap();
+    }
+    let dash = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
+    assert!(dash.contains("id=\"utkniete\"") && dash.contains(&format!("NIP {SELLER_NIP}")), "{dash}");
+    assert!(dash.contains("w kolejce"), "{dash}");
+    assert!(!dash.contains(&format!("NIP {FOREIGN_NIP}")), "a foreign client's invoices are never listed");
 }
 
 /// Latarnia (here the simulator's) announces a total failure: the dashboard and the send

@@ -18,6 +18,8 @@ pub struct NipCounters {
     pub duplicates: u64,
     /// 429 answers served.
     pub rate_limited: u64,
+    /// Received invoices the simulator later forgot (a session forgotten or memory lost).
+    pub forgotten: u64,
 }
 
 /// A snapshot of all counters.
@@ -55,6 +57,10 @@ impl CounterStore {
                 c.duplicates += 1;
             }
         });
+    }
+
+    pub fn forgotten(&self, nip: &str) {
+        self.update(nip, |c| c.forgotten += 1);
     }
 
     /// A 429 served; `key` is the context NIP, or `ip:<addr>` for public endpoints.

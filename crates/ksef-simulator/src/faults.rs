@@ -45,6 +45,20 @@ pub struct FaultSettings {
     pub hang_ms: u64,
     /// New invoices stay in status 150 until this is switched off.
     pub hold_invoices: bool,
+    /// The next this many `/v2` requests get the front proxy's HTML 503 page (not KSeF's JSON).
+    pub html_503_next: u32,
+    /// The next this many `/v2` requests get 429 with `Retry-After: rate_limit_retry_after_s`.
+    pub rate_limit_next: u32,
+    pub rate_limit_retry_after_s: u64,
+}
+
+/// A one-off answer taken from a burst of scripted faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Burst {
+    /// The front proxy's HTML 503 page.
+    Html503,
+    /// 429 with this Retry-After, in seconds.
+    TooManyRequests(u64),
 }
 
 /// An outage window.
@@ -117,6 +131,64 @@ impl FaultHandle {
         if !hold {
             self.release_held_invoices();
         }
+    }
+
+    /// Forgets every access, refresh and authentication token (a new signing secret, auth
+    /// operations dropped): the next call with an old token gets 401, as after a KSeF restart.
+    /// KSeF tokens, sessions and invoices stay.
+    pub fn forget_tokens(&self) {
+        self.state.jwt.rotate();
+        let mut db = self.state.db.lock();
+        db.auth_ops.clear();
+        db.challenges.clear();
+    }
+
+    /// Forgets one session and the invoices received in it (21173 for it from now on).
+    /// Returns how many invoices were forgotten.
+    pub fn forget_session(&self, reference: &str) -> usize {
+        self.forget(|s| s.reference == reference)
+    }
+
+    /// A restart with memory lost: every token, session and invoice received is forgotten; KSeF
+    /// tokens (credentials) stay. Returns how many invoices were forgotten.
+    pub fn forget_everything(&self) -> usize {
+        self.forget_tokens();
+        self.forget(|_| true)
+    }
+
+    fn forget(&self, which: impl Fn(&crate::state::Session) -> bool) -> usize {
+        let nips = self.state.db.lock().forget_sessions(which);
+        for nip in &nips {
+            self.state.counters.forgotten(nip);
+        }
+        nips.len()
+    }
+
+    /// The next `count` requests get the front proxy's HTML 503 page.
+    pub fn html_503_burst(&self, count: u32) {
+        self.edit(|s| s.html_503_next = count);
+    }
+
+    /// The next `count` requests get 429 with `Retry-After: retry_after`.
+    pub fn rate_limit_storm(&self, count: u32, retry_after: Duration) {
+        self.edit(|s| {
+            s.rate_limit_next = count;
+            s.rate_limit_retry_after_s = retry_after.as_secs().max(1);
+        });
+    }
+
+    /// Takes one answer from a scripted burst, if one is under way.
+    pub(crate) fn take_burst(&self) -> Option<Burst> {
+        let mut s = self.state.faults.write();
+        if s.html_503_next > 0 {
+            s.html_503_next -= 1;
+            return Some(Burst::Html503);
+        }
+        if s.rate_limit_next > 0 {
+            s.rate_limit_next -= 1;
+            return Some(Burst::TooManyRequests(s.rate_limit_retry_after_s.max(1)));
+        }
+        None
     }
 
     /// Clears every fault.

@@ -10,7 +10,7 @@ use rand::Rng;
 
 use crate::app::{client_ip, AppState};
 use crate::errors::ApiError;
-use crate::faults::OutageScope;
+use crate::faults::{Burst, FaultHandle, OutageScope};
 use crate::jwt::bearer;
 use crate::limits::group_of;
 use crate::routes;
@@ -85,6 +85,20 @@ async fn gate(
         }
         _ => {}
     }
+    if faults.html_503_next > 0 || faults.rate_limit_next > 0 {
+        match (FaultHandle { state: state.clone() }).take_burst() {
+            Some(Burst::Html503) => {
+                state.counters.fault();
+                return Ok(req.into_response(proxy_page()));
+            }
+            Some(Burst::TooManyRequests(retry_after_secs)) => {
+                state.counters.fault();
+                let detail = format!("Przekroczono limit żądań. Spróbuj ponownie za {retry_after_secs} s.");
+                return Ok(early(req, &ApiError::TooManyRequests { retry_after_secs, detail }, problem));
+            }
+            None => {}
+        }
+    }
     if faults.error_rate > 0.0 && rand::thread_rng().gen_bool(faults.error_rate.clamp(0.0, 1.0)) {
         state.counters.fault();
         let status = [500, 502, 503][rand::thread_rng().gen_range(0..3)];
@@ -120,6 +134,14 @@ async fn gate(
         }
         None => Ok(res),
     }
+}
+
+/// What KSeF's front proxy answers when the service behind it is down: an HTML page.
+fn proxy_page() -> HttpResponse {
+    HttpResponse::ServiceUnavailable().content_type("text/html; charset=utf-8").body(
+        "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>\
+         <body><h1>Service Unavailable</h1><p>The server is temporarily unable to service your request.</p></body></html>",
+    )
 }
 
 fn unavailable(state: &AppState, req: ServiceRequest, problem: bool) -> ServiceResponse<BoxBody> {

@@ -59,19 +59,28 @@ impl Claims {
     }
 }
 
-/// Signs and verifies tokens.
+/// Signs and verifies tokens. The secret can be replaced at run time: every token issued
+/// before is then refused with 401, as after a restart of KSeF.
 pub struct JwtKeys {
-    enc: EncodingKey,
-    dec: DecodingKey,
+    keys: parking_lot::RwLock<(EncodingKey, DecodingKey)>,
 }
 
 const ISSUER: &str = "ksef-simulator";
 
 impl JwtKeys {
     pub fn random() -> Self {
+        Self { keys: parking_lot::RwLock::new(Self::fresh()) }
+    }
+
+    fn fresh() -> (EncodingKey, DecodingKey) {
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
-        Self { enc: EncodingKey::from_secret(&secret), dec: DecodingKey::from_secret(&secret) }
+        (EncodingKey::from_secret(&secret), DecodingKey::from_secret(&secret))
+    }
+
+    /// A new secret: every token issued so far stops being accepted.
+    pub fn rotate(&self) {
+        *self.keys.write() = Self::fresh();
     }
 
     /// A signed token of `kind` valid for `ttl`; returns the token and its expiry.
@@ -85,7 +94,7 @@ impl JwtKeys {
         claims.exp = exp.timestamp();
         claims.jti = crate::ids::reference_number("JT", now);
         // HS256 encoding of serialisable claims cannot fail.
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.enc).unwrap_or_default();
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.keys.read().0).unwrap_or_default();
         (token, DateTime::from_timestamp(claims.exp, 0).unwrap_or(exp))
     }
 
@@ -107,7 +116,7 @@ impl JwtKeys {
         validation.set_audience(&[ISSUER]);
         validation.set_issuer(&[ISSUER]);
         validation.leeway = 0;
-        decode::<Claims>(token, &self.dec, &validation)
+        decode::<Claims>(token, &self.keys.read().1, &validation)
             .map(|d| d.claims)
             .map_err(|e| ApiError::Unauthorized(format!("Nieprawidłowy lub wygasły token: {e}")))
     }

@@ -129,6 +129,19 @@ impl RunningSimulator {
         self.state.counters.snapshot()
     }
 
+    /// Revokes a KSeF token (logins with it end in 450 from now on).
+    pub fn revoke_token(&self, token: &str) {
+        if let Some(t) = self.state.db.lock().tokens.get_mut(token) {
+            t.status = "Revoked";
+        }
+    }
+
+    /// SHA-256 hashes of the invoices of `nip` KSeF holds as accepted: a hash listed twice
+    /// would be one invoice delivered twice.
+    pub fn accepted_hashes(&self, nip: &str) -> Vec<String> {
+        self.state.db.lock().accepted_hashes(nip)
+    }
+
     /// Handle to script faults.
     pub fn faults(&self) -> FaultHandle {
         FaultHandle { state: self.state.clone() }

@@ -218,6 +218,38 @@ impl Db {
         self.sessions.insert(session.reference.clone(), session);
     }
 
+    /// Forgets the sessions `which` picks and every invoice received in them, with their KSeF
+    /// numbers and duplicate keys, as a KSeF that lost its memory would. Returns the context NIP
+    /// of every invoice forgotten.
+    pub fn forget_sessions(&mut self, which: impl Fn(&Session) -> bool) -> Vec<String> {
+        let gone: Vec<String> =
+            self.sessions.values().filter(|s| which(s)).map(|s| s.reference.clone()).collect();
+        let mut nips = Vec::new();
+        for reference in &gone {
+            let Some(session) = self.sessions.remove(reference) else { continue };
+            for inv in session.invoices.iter().filter_map(|r| self.invoices.remove(r)) {
+                if let Outcome::Accepted(a) = &inv.outcome {
+                    self.by_ksef.remove(&a.ksef_number);
+                }
+                nips.push(session.nip.clone());
+            }
+        }
+        self.session_order.retain(|r| self.sessions.contains_key(r));
+        self.accepted_order.retain(|r| self.invoices.contains_key(r));
+        self.duplicates.retain(|_, (_, session)| !gone.contains(session));
+        nips
+    }
+
+    /// Hashes of the invoices of `nip` accepted and still known, in acceptance order.
+    pub fn accepted_hashes(&self, nip: &str) -> Vec<String> {
+        self.accepted_order
+            .iter()
+            .filter_map(|r| self.invoices.get(r))
+            .filter(|i| self.sessions.get(&i.session_ref).is_some_and(|s| s.nip == nip))
+            .map(|i| i.hash.clone())
+            .collect()
+    }
+
     /// The token record with this reference number.
     pub fn token_by_ref(&self, reference: &str) -> Option<(&String, &KsefTokenRec)> {
         self.tokens.iter().find(|(_, t)| t.reference == reference)

@@ -6,13 +6,19 @@ use diesel::prelude::*;
 
 use super::client::Client;
 use super::invoice::Invoice;
+use super::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
+use crate::engine::StuckCutoffs;
 
 /// Invoices a sender still has to follow: in a session, outcome or KSeF number awaited.
 pub const IN_FLIGHT: [&str; 2] = ["sending", "registered"];
 
-/// Prefix of the timeline note the watchdog leaves, so it flags an invoice once.
+/// States in which an invoice waits for the sender or for KSeF (W and O): the watchdog's ground.
+pub const WATCHED: [&str; 4] = ["queued", "offline", "sending", "registered"];
+
+/// Prefix of the timeline note the watchdog leaves (followed by the state), so it flags an
+/// invoice once per state.
 pub const WATCHDOG_NOTE: &str = "watchdog:";
 
 impl Invoice {
@@ -121,23 +127,72 @@ impl Invoice {
         Ok(())
     }
 
-    /// Invoices in `registered` since before `before` that the watchdog has not flagged yet.
-    pub fn stuck_registered(
+    /// Invoices in `state` since before `before` that the watchdog has not flagged in that
+    /// state yet.
+    pub fn stuck_unflagged(
         conn: &mut AnyConn,
+        state: &str,
         before: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<Invoice>, DbError> {
         let flagged = invoice_events::table
             .filter(invoice_events::invoice_id.eq(invoices::id))
-            .filter(invoice_events::note.like(format!("{WATCHDOG_NOTE}%")));
+            .filter(invoice_events::note.like(format!("{WATCHDOG_NOTE}{state} %")));
         Ok(invoices::table
-            .filter(invoices::state.eq("registered"))
+            .filter(invoices::state.eq(state))
             .filter(invoices::updated_at.lt(before))
             .filter(diesel::dsl::not(diesel::dsl::exists(flagged)))
             .limit(limit)
             .select(Invoice::as_select())
             .load(conn)?)
     }
+
+    /// Stuck invoices the scope lets the caller see, per client NIP and state: how many, and
+    /// since when the oldest waits. At most `limit` invoices are looked at.
+    pub fn stuck(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        cutoffs: &StuckCutoffs,
+        limit: i64,
+    ) -> Result<Vec<StuckGroup>, DbError> {
+        let waiting: Vec<&str> = WATCHED.iter().copied().filter(|s| *s != "registered").collect();
+        let query = invoices::table
+            .inner_join(clients::table)
+            .filter(
+                invoices::state
+                    .eq_any(waiting)
+                    .and(invoices::updated_at.lt(cutoffs.waiting))
+                    .or(invoices::state.eq("registered").and(invoices::updated_at.lt(cutoffs.registered))),
+            )
+            .into_boxed();
+        let query = match scope {
+            ClientScope::All => query,
+            ClientScope::Only(ids) => query.filter(invoices::client_id.eq_any(ids.clone())),
+        };
+        let rows: Vec<(String, String, NaiveDateTime)> = query
+            .order(invoices::updated_at.asc())
+            .limit(limit)
+            .select((clients::nip, invoices::state, invoices::updated_at))
+            .load(conn)?;
+        let mut groups: Vec<StuckGroup> = Vec::new();
+        for (nip, state, since) in rows {
+            match groups.iter_mut().find(|g| g.nip == nip && g.state == state) {
+                Some(g) => g.count += 1,
+                None => groups.push(StuckGroup { nip, state, count: 1, oldest: since }),
+            }
+        }
+        Ok(groups)
+    }
+}
+
+/// Stuck invoices of one client in one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StuckGroup {
+    pub nip: String,
+    pub state: String,
+    pub count: i64,
+    /// When the longest-waiting one last changed.
+    pub oldest: NaiveDateTime,
 }
 
 impl Client {

@@ -83,6 +83,16 @@ struct DashboardPage {
     offline_due: Vec<OfflineDue>,
     /// All of them, when there are more than the list shows.
     offline_due_total: i64,
+    stuck: Vec<Stuck>,
+}
+
+/// Invoices of one client stuck in one state beyond the watchdog's limit.
+struct Stuck {
+    nip: String,
+    letter: &'static str,
+    label: &'static str,
+    count: i64,
+    since: String,
 }
 
 /// An invoice issued offline whose deadline for reaching KSeF is near or past.
@@ -142,6 +152,20 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
             nip,
         })
         .collect();
+    let stuck = panel_views::stuck(&st, &me.caller)
+        .await?
+        .into_iter()
+        .filter_map(|g| {
+            let state = InvoiceState::parse(&g.state).ok()?;
+            Some(Stuck {
+                nip: g.nip,
+                letter: state.status_letter().unwrap_or("W"),
+                label: state.label_pl(),
+                count: g.count,
+                since: when(g.oldest),
+            })
+        })
+        .collect();
     let page = DashboardPage {
         layout: Layout::for_user("Pulpit", &me),
         clients: rows,
@@ -149,6 +173,7 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
         notices,
         offline_due,
         offline_due_total,
+        stuck,
     };
     ok(&page)
 }

@@ -1,6 +1,8 @@
 //! The sending engine against the embedded KSeF simulator over real HTTP, on both backends.
 
+mod faults;
 mod kill;
+mod restart;
 mod rig;
 
 use std::time::Duration;
@@ -16,7 +18,14 @@ use secrecy::SecretString;
 
 use crate::both_backends;
 use crate::common::Backend;
+use faults::engine_fault_suite;
 use kill::{engine_kill_9_at_random_points_never_sends_twice, engine_two_serve_processes_share_one_database};
+use restart::{
+    engine_batch_session_ksef_forgot_is_resent_exactly_once,
+    engine_ksef_forgetting_access_tokens_does_not_pause_the_client,
+    engine_online_session_ksef_forgot_is_resent_exactly_once,
+    engine_refused_fresh_login_after_a_restart_pauses_with_the_reason,
+};
 use rig::{nip, Rig};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -36,6 +45,12 @@ both_backends!(
     engine_status_refresh_on_demand_polls_now,
     engine_correction_is_linked_and_sent_the_same_way,
     engine_offline_invoice_gets_kod_ii_signed_with_the_offline_certificate,
+    engine_ksef_forgetting_access_tokens_does_not_pause_the_client,
+    engine_refused_fresh_login_after_a_restart_pauses_with_the_reason,
+    engine_batch_session_ksef_forgot_is_resent_exactly_once,
+    engine_online_session_ksef_forgot_is_resent_exactly_once,
+    engine_watchdog_flags_invoices_stuck_in_the_queue,
+    engine_fault_suite,
 );
 
 /// An invoice issued offline by a client with a KSeF certificate of type Offline carries KOD II:
@@ -426,12 +441,62 @@ async fn engine_watchdog_flags_invoices_stuck_in_registered(b: Backend) {
     }
     let id = ids[0].clone();
     let events = rig.st.db.run(move |c| Invoice::events(c, &id)).await.unwrap();
-    assert!(events.iter().any(|e| e.note.as_deref().is_some_and(|n| n.starts_with("watchdog:"))));
+    assert!(events.iter().any(|e| e.note.as_deref().is_some_and(|n| n.starts_with("watchdog:registered "))));
+    let metrics = rig.st.metrics.render();
+    assert!(metrics.contains("ksef_gateway_invoices_stuck{state=\"registered\"} 2"), "{metrics}");
     rig.sim.faults().hold_invoices(false);
     rig.wait_for(&ids, "accepted", LIMIT).await;
     engine.stop().await;
     assert_eq!(rig.count_audit("send.invoice_stuck").await, 2, "flagged once each");
     let _ = ClientScope::All;
+    rig.sim.stop().await;
+}
+
+/// The watchdog watches every state on the way to KSeF, not only O: invoices of a paused client
+/// wait in the queue (W), get flagged once with a note that says why to look, are counted in the
+/// metric, and listed as stuck for the dashboard.
+async fn engine_watchdog_flags_invoices_stuck_in_the_queue(b: Backend) {
+    use ksef_gateway::service::access::Caller;
+    let Some(rig) = Rig::with(b, SimulatorConfig::default(), |mut s| {
+        s.sender.waiting_watchdog_s = 1;
+        s
+    })
+    .await
+    else {
+        return;
+    };
+    let client = rig.client(&nip(12), false).await; // KSeF refuses its token: paused
+    let ids = rig.invoices(&client, 2, "queued").await;
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    let start = std::time::Instant::now();
+    while rig.count_audit("send.invoice_stuck").await < 2 {
+        assert!(start.elapsed() < LIMIT, "watchdog did not flag queued invoices");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let start = std::time::Instant::now();
+    loop {
+        let metrics = rig.st.metrics.render();
+        if metrics.contains("ksef_gateway_invoices_stuck{state=\"queued\"} 2") {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(5_500)).await; // another watchdog run
+    engine.stop().await;
+    assert_eq!(rig.count_audit("send.invoice_stuck").await, 2, "flagged once each");
+    let id = ids[0].clone();
+    let events = rig.st.db.run(move |c| Invoice::events(c, &id)).await.unwrap();
+    let note =
+        events.iter().filter_map(|e| e.note.clone()).find(|n| n.starts_with("watchdog:queued ")).unwrap();
+    assert!(note.contains("wstrzymana"), "{note}");
+    let stuck = ksef_gateway::service::panel_views::stuck(&rig.st, &Caller::Operator).await.unwrap();
+    assert_eq!(stuck.len(), 1, "{stuck:?}");
+    assert_eq!(
+        (stuck[0].nip.as_str(), stuck[0].state.as_str(), stuck[0].count),
+        (client.nip.as_str(), "queued", 2)
+    );
     rig.sim.stop().await;
 }
 

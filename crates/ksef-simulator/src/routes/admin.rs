@@ -11,7 +11,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sim/admin/faults", web::put().to(put_faults))
         .route("/sim/admin/counters", web::get().to(counters))
         .route("/sim/admin/counters/reset", web::post().to(reset_counters))
-        .route("/sim/admin/tokens", web::post().to(add_token));
+        .route("/sim/admin/tokens", web::post().to(add_token))
+        .route("/sim/admin/forget", web::post().to(forget));
 }
 
 fn handle(state: web::Data<AppState>) -> FaultHandle {
@@ -48,4 +49,31 @@ struct TokenRequest {
 async fn add_token(state: web::Data<AppState>, body: web::Json<TokenRequest>) -> HttpResponse {
     crate::add_token(&state, &body.nip, &body.token, &body.permissions);
     HttpResponse::NoContent().finish()
+}
+
+/// What `POST /sim/admin/forget` drops: `{"tokens": true}` acts as a KSeF restart (access and
+/// refresh tokens refused), `{"session": "REF"}` forgets one session and its invoices,
+/// `{"everything": true}` a restart with memory lost.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ForgetRequest {
+    tokens: bool,
+    session: Option<String>,
+    everything: bool,
+}
+
+async fn forget(state: web::Data<AppState>, body: web::Json<ForgetRequest>) -> HttpResponse {
+    let h = handle(state);
+    let req = body.into_inner();
+    let mut invoices = 0;
+    if req.everything {
+        invoices += h.forget_everything();
+    }
+    if req.tokens {
+        h.forget_tokens();
+    }
+    if let Some(reference) = &req.session {
+        invoices += h.forget_session(reference);
+    }
+    HttpResponse::Ok().json(serde_json::json!({"forgottenInvoices": invoices}))
 }
