@@ -7,6 +7,7 @@ pub mod introspect;
 mod migrate;
 pub mod models;
 pub mod schema;
+pub mod transfer;
 mod url;
 
 pub use conn::{AnyConn, Db};

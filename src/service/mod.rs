@@ -7,6 +7,7 @@ pub mod availability;
 pub mod certificates;
 pub mod clients;
 pub mod credentials;
+pub mod data_migration;
 pub mod decisions;
 pub mod findings;
 pub mod grants;
