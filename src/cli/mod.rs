@@ -2,6 +2,7 @@
 
 mod apikeys;
 mod audit;
+mod backup;
 mod clients;
 mod demo;
 mod keys;
@@ -51,6 +52,10 @@ pub enum Command {
     Migrate,
     /// Copy every table from one database into an empty one (SQLite -> PostgreSQL) and verify it.
     MigrateData(migrate_data::MigrateDataArgs),
+    /// Write a consistent copy of the SQLite database while the server runs.
+    Backup(backup::BackupArgs),
+    /// Replace the SQLite database with a backup (servers stopped); checks the master key first.
+    Restore(backup::RestoreArgs),
     /// Run the local KSeF 2.0 simulator (what the demo, tests and benchmarks talk to).
     Simulator(ksef_simulator::SimulatorArgs),
     /// Manage client companies.
@@ -104,6 +109,8 @@ fn dispatch(cli: &Cli) -> Result<(), StartError> {
         Command::Serve { listen } => serve::run(load(&cli.sources(*listen))?),
         Command::Migrate => migrate::run(load(&cli.sources(None))?),
         Command::MigrateData(args) => migrate_data::run(args),
+        Command::Backup(args) => backup::run_backup(&load(&cli.sources(None))?, args),
+        Command::Restore(args) => backup::run_restore(&load(&cli.sources(None))?, args),
         Command::Simulator(args) => {
             crate::telemetry::init(&crate::config::LogSettings {
                 format: crate::config::LogFormat::Text,

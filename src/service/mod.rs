@@ -4,6 +4,7 @@ pub mod access;
 pub mod apikeys;
 pub mod audit;
 pub mod availability;
+pub mod backup;
 pub mod certificates;
 pub mod clients;
 pub mod credentials;

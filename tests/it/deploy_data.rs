@@ -150,3 +150,72 @@ fn the_copy_covers_every_column_of_the_schema() {
     listed.sort();
     assert_eq!(listed, live);
 }
+
+fn run_in(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> (Option<i32>, String) {
+    let out = bin().arg("--data-dir").arg(dir).args(args).envs(envs.iter().copied()).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), text)
+}
+
+/// The drill an office should rehearse: back up a live database, lose it, restore it, verify.
+#[test]
+fn backup_wipe_restore_and_the_audit_trail_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    populated_demo(dir.path());
+    let vault = tempfile::tempdir().unwrap();
+    let copy = vault.path().join("gateway-backup.db");
+    let copy_arg = copy.to_str().unwrap();
+    let (code, out) = run_in(dir.path(), &["backup", "--out", copy_arg], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("master key file"), "the backup reminds of the key: {out}");
+    let before = row_counts(&open(&format!("sqlite://{}", copy.display()))).unwrap();
+
+    // A second backup to the same file is refused rather than overwriting it.
+    let (code, out) = run_in(dir.path(), &["backup", "--out", copy_arg], &[]);
+    assert_eq!(code, Some(2), "{out}");
+
+    // The live database holds data: a restore without --force is refused and changes nothing.
+    let (code, out) = run_in(dir.path(), &["restore", "--from", copy_arg], &[]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("not empty") && out.contains("--force"), "{out}");
+
+    // Wipe.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.file_name().unwrap().to_string_lossy().starts_with("gateway.db") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+
+    // The wrong master key is caught before anything is put in place, naming the key file.
+    let wrong = vault.path().join("other.key");
+    std::fs::write(&wrong, format!("1:{}\n", "ab".repeat(32))).unwrap();
+    let wrong_env = ("KSEF_GW__VAULT__MASTER_KEY_FILE", wrong.to_str().unwrap());
+    let (code, out) = run_in(dir.path(), &["restore", "--from", copy_arg], &[wrong_env]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains(wrong.to_str().unwrap()) && out.contains("does not open"), "{out}");
+    assert!(!dir.path().join("gateway.db").exists(), "nothing restored with the wrong key");
+
+    let (code, out) = run_in(dir.path(), &["restore", "--from", copy_arg], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("the master key opens its credentials"), "{out}");
+    let (code, out) = run_in(dir.path(), &["audit", "verify"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("audit trail intact"), "{out}");
+    let after = row_counts(&open(&format!("sqlite://{}", dir.path().join("gateway.db").display()))).unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn backup_of_a_postgres_installation_points_to_pg_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.db");
+    let (code, text) = run_in(
+        dir.path(),
+        &["backup", "--out", out.to_str().unwrap()],
+        &[("KSEF_GW__DATABASE__URL", "postgres://postgres@127.0.0.1:5432/none")],
+    );
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("pg_dump") && text.contains("OPERATIONS.md"), "{text}");
+    assert!(!out.exists());
+}
