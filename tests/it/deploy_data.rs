@@ -1,7 +1,7 @@
 //! Moving and safeguarding a gateway's data: `migrate-data` from SQLite into PostgreSQL, and
 //! the copy's column lists against the migrated schema.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -218,4 +218,60 @@ fn backup_of_a_postgres_installation_points_to_pg_dump() {
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("pg_dump") && text.contains("OPERATIONS.md"), "{text}");
     assert!(!out.exists());
+}
+
+/// An orchestrator stops a replica with SIGTERM and waits `terminationGracePeriodSeconds`:
+/// the server must drain and exit 0 within its configured bound, not be killed half-way.
+#[test]
+fn serve_drains_and_exits_zero_on_sigterm_within_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = bin()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("KSEF_GW__SERVER__SHUTDOWN_TIMEOUT_S", "3")
+        .env("KSEF_GW__LOG__FORMAT", "text")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        assert!(child.try_wait().unwrap().is_none(), "serve exited at start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // An idle keep-alive connection must not hold the shutdown up to the bound and beyond.
+    let _idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let started = Instant::now();
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(8) {
+            let _ = child.kill();
+            panic!("serve still running {:?} after SIGTERM (bound 3 s)", started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = started.elapsed();
+    let mut log = String::new();
+    for mut pipe in [
+        child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read>),
+        child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        pipe.read_to_string(&mut log).unwrap();
+    }
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(log.contains("Shutting down") && log.contains("SIGTERM"), "{log}");
+    assert!(log.contains("Sending engine stopped"), "the senders were drained: {log}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "no longer accepting");
 }
