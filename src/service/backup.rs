@@ -148,6 +148,9 @@ pub fn restore(settings: &Settings, from: &Path, force: bool) -> Result<RestoreR
 
     // Copy next to the target and rename, so the database is either the old one or the whole
     // backup; the old WAL belongs to the old file and must not be replayed onto the new one.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
     let staging = path.with_extension("restore-tmp");
     std::fs::copy(from, &staging)?;
     std::fs::File::open(&staging)?.sync_all()?;

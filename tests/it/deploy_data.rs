@@ -204,6 +204,14 @@ fn backup_wipe_restore_and_the_audit_trail_verifies() {
     assert!(out.contains("audit trail intact"), "{out}");
     let after = row_counts(&open(&format!("sqlite://{}", dir.path().join("gateway.db").display()))).unwrap();
     assert_eq!(before, after);
+
+    // On a new machine the database's directory may not exist yet.
+    let fresh = vault.path().join("new-host").join("db").join("gateway.db");
+    let fresh_url = format!("sqlite://{}", fresh.display());
+    let (code, out) =
+        run_in(dir.path(), &["restore", "--from", copy_arg], &[("KSEF_GW__DATABASE__URL", &fresh_url)]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(row_counts(&open(&fresh_url)).unwrap(), before);
 }
 
 #[test]
