@@ -158,9 +158,12 @@ fn master_keys(settings: &Settings, db: &Db) -> Result<Keyring, StartError> {
     Ok(keys)
 }
 
-/// Serves until SIGINT/SIGTERM, then lets in-flight requests finish within the shutdown timeout.
-/// The sending engine runs alongside (unless `sender.enabled` is false) and stops after the
-/// HTTP server, finishing its current turns.
+/// Serves until SIGINT/SIGTERM, then drains within `server.shutdown_timeout_s`: the listener
+/// closes at once (the load balancer's next attempt goes to another replica), in-flight
+/// requests get the bound to finish, and at the same time the sending engine stops taking new
+/// turns, lets running ones end (they release their leases) and closes its online sessions.
+/// Turns still running at the bound are abandoned; their leases expire by themselves, so
+/// another replica takes the clients over without a double send.
 pub async fn run(state: AppState, listener: TcpListener) -> std::io::Result<()> {
     let metrics = match state.settings.metrics.listen {
         Some(addr) => Some(TcpListener::bind(addr).map_err(|e| {
@@ -191,6 +194,7 @@ pub async fn run_with_metrics(
             let server = HttpServer::new(move || App::new().configure(configure_metrics(state.clone())))
                 .workers(1)
                 .shutdown_timeout(shutdown)
+                .disable_signals()
                 .listen(listener)?
                 .run();
             Some(server)
@@ -199,13 +203,43 @@ pub async fn run_with_metrics(
     };
     let metrics_handle = metrics_server.as_ref().map(actix_web::dev::Server::handle);
     let metrics_task = metrics_server.map(tokio::spawn);
+    // actix would handle the signals itself but stop only the HTTP side; the engine must start
+    // draining at the same moment, not after the HTTP drain, to fit in one bound.
     let mut server = HttpServer::new(move || App::new().configure(configure(state.clone())))
         .shutdown_timeout(shutdown)
+        .disable_signals()
         .listen(listener)?;
     if workers > 0 {
         server = server.workers(workers);
     }
-    let served = server.run().await;
+    let server = server.run();
+    let handle = server.handle();
+    let mut http = actix_web::rt::spawn(server);
+    let served = tokio::select! {
+        signal = shutdown_signal() => {
+            tracing::info!(signal, timeout_s = shutdown, "Shutting down: no new connections, draining requests and sender turns");
+            let drain_engine = async {
+                if let Some(engine) = engine {
+                    let bound = Duration::from_secs(shutdown);
+                    if tokio::time::timeout(bound, engine.stop()).await.is_err() {
+                        tracing::warn!(timeout_s = shutdown, "Sender turns still running at the shutdown bound were abandoned; their leases expire by themselves");
+                    }
+                }
+            };
+            let (_, served) = tokio::join!(drain_engine, async {
+                handle.stop(true).await;
+                (&mut http).await
+            });
+            served
+        }
+        served = &mut http => {
+            if let Some(engine) = engine {
+                engine.stop().await;
+            }
+            served
+        }
+    };
+    // Metrics stay scrapeable through the drain and stop last.
     if let Some(handle) = metrics_handle {
         handle.stop(true).await;
     }
@@ -214,8 +248,30 @@ pub async fn run_with_metrics(
     }
     let _ = stop_latarnia.send(true);
     let _ = latarnia.await;
-    if let Some(engine) = engine {
-        engine.stop().await;
+    tracing::info!("Stopped");
+    served.map_err(|e| std::io::Error::other(format!("server task: {e}")))?
+}
+
+/// Resolves with the name of the first SIGTERM (orchestrators) or SIGINT (Ctrl-C) received.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
     }
-    served
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
 }

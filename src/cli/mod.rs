@@ -2,10 +2,12 @@
 
 mod apikeys;
 mod audit;
+mod backup;
 mod clients;
 mod demo;
 mod keys;
 mod migrate;
+mod migrate_data;
 mod serve;
 mod users;
 
@@ -48,6 +50,12 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy every table from one database into an empty one (SQLite -> PostgreSQL) and verify it.
+    MigrateData(migrate_data::MigrateDataArgs),
+    /// Write a consistent copy of the SQLite database while the server runs.
+    Backup(backup::BackupArgs),
+    /// Replace the SQLite database with a backup (servers stopped); checks the master key first.
+    Restore(backup::RestoreArgs),
     /// Run the local KSeF 2.0 simulator (what the demo, tests and benchmarks talk to).
     Simulator(ksef_simulator::SimulatorArgs),
     /// Manage client companies.
@@ -100,6 +108,9 @@ fn dispatch(cli: &Cli) -> Result<(), StartError> {
         Command::Demo { listen } => demo::run(cli.sources(*listen)),
         Command::Serve { listen } => serve::run(load(&cli.sources(*listen))?),
         Command::Migrate => migrate::run(load(&cli.sources(None))?),
+        Command::MigrateData(args) => migrate_data::run(args),
+        Command::Backup(args) => backup::run_backup(&load(&cli.sources(None))?, args),
+        Command::Restore(args) => backup::run_restore(&load(&cli.sources(None))?, args),
         Command::Simulator(args) => {
             crate::telemetry::init(&crate::config::LogSettings {
                 format: crate::config::LogFormat::Text,

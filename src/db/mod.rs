@@ -1,12 +1,14 @@
 //! Storage: one connection type over SQLite and PostgreSQL, one schema, embedded migrations.
 //! This is the only module that talks to diesel; everything above it goes through [`Db`].
 
+pub mod backup;
 mod conn;
 mod error;
 pub mod introspect;
 mod migrate;
 pub mod models;
 pub mod schema;
+pub mod transfer;
 mod url;
 
 pub use conn::{AnyConn, Db};

@@ -11,6 +11,7 @@ mod credential_health;
 mod decisions;
 mod delegation;
 mod demo;
+mod deploy_data;
 mod engine;
 mod http_basics;
 mod intake;

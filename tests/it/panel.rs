@@ -389,7 +389,12 @@ async fn panel_lists_invoices_stuck_on_their_way(b: Backend) {
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let s = open_session(&app).await;
     let mine = upload_sample(&app, &s, &st).await.id;
-    let req = SendRequest { invoice_ids: vec![mine.clone()], offline: None, source_ip: None };
+    let req = SendRequest {
+        invoice_ids: vec![mine.clone()],
+        offline: None,
+        failure_confirmed: false,
+        source_ip: None,
+    };
     decide_send(&st, &Caller::Operator, req).await.unwrap();
     let calm = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
     assert!(!calm.contains("utkniete"), "just queued is not stuck");

@@ -210,3 +210,60 @@ pub async fn engine_two_serve_processes_share_one_database(b: Backend) {
     }
     rig.sim.stop().await;
 }
+
+/// SIGTERM while a turn waits on a slow KSeF: the process must not wait for KSeF (the turn's
+/// request could last the client's whole 30 s timeout) but exit 0 within
+/// `server.shutdown_timeout_s`; the abandoned turn's lease simply expires.
+pub async fn engine_sigterm_exits_within_the_bound_while_a_turn_waits_on_ksef(b: Backend) {
+    const BOUND_S: u64 = 2;
+    let Some(rig) = Rig::with(b, SimulatorConfig::default(), |mut s| {
+        s.server.shutdown_timeout_s = BOUND_S;
+        s
+    })
+    .await
+    else {
+        return;
+    };
+    let client = rig.client(&nip(41), true).await;
+    let ids = rig.invoices(&client, 3, "drain").await;
+    rig.decide(&client, &ids, false).await;
+    rig.sim.faults().set_latency(Duration::from_secs(25));
+    let config = write_config(&rig.st.settings, rig.db.dir.path(), "gateway");
+    let log = rig.db.dir.path().join("gateway.log");
+    let mut gateway = spawn(&config, &log);
+
+    // The turn is under way once it holds the client's lease; then it waits on KSeF.
+    let start = Instant::now();
+    loop {
+        let db = rig.st.db.clone();
+        let leases = tokio::task::spawn_blocking(move || ksef_gateway::db::transfer::row_counts(&db))
+            .await
+            .unwrap()
+            .unwrap();
+        if leases.iter().any(|(t, n)| *t == "sender_leases" && *n > 0) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no turn started; log:\n{}", tail(&log));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let signalled = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &gateway.id().to_string()]).status().unwrap().success());
+    let status = loop {
+        if let Some(status) = gateway.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > Duration::from_secs(15) {
+            let _ = gateway.kill();
+            panic!("still running 15 s after SIGTERM (bound {BOUND_S} s); log:\n{}", tail(&log));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let took = signalled.elapsed();
+    assert_eq!(status.code(), Some(0), "log:\n{}", tail(&log));
+    assert!(took < Duration::from_secs(BOUND_S + 2), "exited after {took:?}; log:\n{}", tail(&log));
+    assert!(tail(&log).contains("abandoned"), "the abandoned turn is logged:\n{}", tail(&log));
+    rig.sim.faults().set_latency(Duration::ZERO);
+    rig.sim.stop().await;
+}

@@ -19,7 +19,11 @@ use secrecy::SecretString;
 use crate::both_backends;
 use crate::common::Backend;
 use faults::engine_fault_suite;
-use kill::{engine_kill_9_at_random_points_never_sends_twice, engine_two_serve_processes_share_one_database};
+use kill::{
+    engine_kill_9_at_random_points_never_sends_twice,
+    engine_sigterm_exits_within_the_bound_while_a_turn_waits_on_ksef,
+    engine_two_serve_processes_share_one_database,
+};
 use restart::{
     engine_batch_session_ksef_forgot_is_resent_exactly_once,
     engine_ksef_forgetting_access_tokens_does_not_pause_the_client,
@@ -42,6 +46,7 @@ both_backends!(
     engine_sends_with_a_ksef_certificate,
     engine_kill_9_at_random_points_never_sends_twice,
     engine_two_serve_processes_share_one_database,
+    engine_sigterm_exits_within_the_bound_while_a_turn_waits_on_ksef,
     engine_status_refresh_on_demand_polls_now,
     engine_correction_is_linked_and_sent_the_same_way,
     engine_offline_invoice_gets_kod_ii_signed_with_the_offline_certificate,
