@@ -156,6 +156,7 @@ transfer_tables! {
         revoked_at, scopes];
     credentials by id [active, ciphertext, client_id, created_at, created_by, fingerprint, id, key_version, kind,
         ksef_permissions, last_auth_error, last_auth_ok_at, nonce, retired_at, valid_until];
+    vault_canary by id [ciphertext, created_at, id, key_version, nonce];
     send_decisions by id [actor_id, actor_kind, client_id, created_at, id, invoice_count, invoice_hashes, offline,
         policy, source_ip];
     invoices by id [approved_at, approved_by, buyer_name, buyer_nip, client_id, created_at, created_by, currency,
