@@ -79,6 +79,9 @@ pub fn run(settings: Settings, cmd: &AuditCommand) -> Result<(), StartError> {
             let plan = super::block_on(reports::plan(&state, &Caller::Operator, query, format, lang))?
                 .map_err(|e| match e {
                     AppError::NotFound => usage(unknown(nip.as_deref(), user.as_deref())),
+                    AppError::BadRequest { code: "invalid_range", .. } => {
+                        usage("--from / --to: the start of the period is after its end".to_owned())
+                    }
                     other => StartError::Command(other.to_string()),
                 })?;
             let file = std::io::BufWriter::new(std::fs::File::create(out)?);

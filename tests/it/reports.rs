@@ -341,6 +341,8 @@ async fn cli_export_writes_pdf_and_refuses_unknown_names(b: Backend) {
         (vec!["--format", "pdf", "--user", "nikt@biuro.test"], "--user"),
         (vec!["--format", "docx"], "--format"),
         (vec!["--format", "pdf", "--lang", "de"], "--lang"),
+        (vec!["--format", "csv", "--from", "2026-12-05", "--to", "2026-12-01"], "--from"),
+        (vec!["--format", "csv", "--from", "05.12.2026"], "--from"),
     ] {
         let r = run(&args);
         let stderr = String::from_utf8_lossy(&r.stderr);
