@@ -4,7 +4,8 @@
 //! each as a QR code with its caption and its link as text; the UPO summary. A correction says
 //! which invoice it corrects and why.
 
-use std::io;
+use std::collections::HashSet;
+use std::io::{self, Write};
 
 use ksef_fa3::PaymentField;
 use qrcode::{EcLevel, QrCode};
@@ -48,6 +49,84 @@ pub async fn render(
     })
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("invoice PDF: {e}")))?
+}
+
+/// How many invoices one bulk download may hold: a zip of this many PDFs (tens of kB each) is
+/// built in memory, so the bound keeps one request's memory and time in check.
+pub const MAX_BULK: usize = 500;
+
+/// The PDFs of the chosen invoices as one zip, one `<number>.pdf` each, in the order asked
+/// (an id given twice is one entry). Every invoice must be readable by the caller (and, with
+/// `client_id`, belong to that client), else the whole request is not found: nothing is
+/// returned half-way.
+pub async fn render_zip(
+    st: &AppState,
+    caller: &Caller,
+    ids: &[String],
+    client_id: Option<&str>,
+    lang: Lang,
+) -> Result<Vec<u8>, AppError> {
+    let mut seen = HashSet::new();
+    let ids: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
+    if ids.is_empty() {
+        return Err(AppError::invalid_field(
+            "invoice_ids",
+            "no_invoice_chosen",
+            "invoice_ids: choose at least one invoice",
+        ));
+    }
+    if ids.len() > MAX_BULK {
+        return Err(AppError::invalid_field(
+            "invoice_ids",
+            "too_many_invoices",
+            format!("invoice_ids: at most {MAX_BULK} invoices in one download (got {})", ids.len()),
+        ));
+    }
+    let mut names = HashSet::new();
+    let mut entries = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (inv, pdf) = render(st, caller, id, lang).await?;
+        if client_id.is_some_and(|c| c != inv.client_id) {
+            return Err(AppError::NotFound);
+        }
+        entries.push((entry_name(&inv, &mut names), pdf));
+    }
+    tokio::task::spawn_blocking(move || write_zip(entries))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("invoice PDF zip: {e}")))?
+}
+
+/// A file name for the invoice's PDF in the zip: its number with anything but letters, digits,
+/// `.`, `-` and `_` made `_` (so `FV/1/2026` is `FV_1_2026.pdf`, safe on every unpacking
+/// system), the id when there is no number, and the id appended when two numbers look alike.
+fn entry_name(inv: &Invoice, taken: &mut HashSet<String>) -> String {
+    let clean = |s: &str| -> String {
+        let out: String = s
+            .chars()
+            .take(100)
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+            .collect();
+        // No hidden or relative names ("..", ".x").
+        out.trim_start_matches('.').to_owned()
+    };
+    let base = inv.number.as_deref().map(clean).filter(|s| !s.is_empty()).unwrap_or_else(|| clean(&inv.id));
+    let mut name = format!("{base}.pdf");
+    if !taken.insert(name.clone()) {
+        name = format!("{base}-{}.pdf", clean(&inv.id));
+        taken.insert(name.clone());
+    }
+    name
+}
+
+fn write_zip(entries: Vec<(String, Vec<u8>)>) -> Result<Vec<u8>, AppError> {
+    let err = |e: &dyn std::fmt::Display| AppError::Internal(anyhow::anyhow!("invoice PDF zip: {e}"));
+    let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, pdf) in entries {
+        w.start_file(name, opts).map_err(|e| err(&e))?;
+        w.write_all(&pdf).map_err(|e| err(&e))?;
+    }
+    Ok(w.finish().map_err(|e| err(&e))?.into_inner())
 }
 
 fn when(t: chrono::NaiveDateTime) -> String {

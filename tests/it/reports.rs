@@ -23,6 +23,8 @@ both_backends!(
     invoice_pdf_of_every_official_sample,
     cli_export_writes_pdf_and_refuses_unknown_names,
     large_export_streams_every_event_once_in_order,
+    invoice_pdfs_in_bulk_as_zip,
+    invoice_pdfs_zip_from_the_panel_list,
 );
 
 /// The text of a PDF, page by page (pdftotext separates pages with a form feed).
@@ -389,4 +391,148 @@ async fn large_export_streams_every_event_once_in_order(b: Backend) {
     assert_eq!(v["chain"]["intact"], true, "{}", &r.text()[..200]);
     let n = v["events"].as_array().unwrap().iter().filter(|e| e["action"] == "send.session_opened").count();
     assert_eq!(n, 2_500);
+}
+
+/// The entries of a zip, by name, in order.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut out = Vec::new();
+            f.read_to_end(&mut out).unwrap();
+            (f.name().to_owned(), out)
+        })
+        .collect()
+}
+
+/// Three official samples uploaded for client A: (id, invoice number) each.
+async fn three_samples<S, B>(app: &S, acc: &crate::office::Who) -> Vec<(String, String)>
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/crates/ksef-fa3/tests/fixtures/fa3");
+    let mut out = Vec::new();
+    for n in [1, 2, 3] {
+        let xml = std::fs::read(format!("{dir}/FA_3_Przykład_{n}.xml")).unwrap();
+        let number = ksef_fa3::extract_facts(&xml).unwrap().invoice_number;
+        let r = upload(app, acc, Some(NIP_A), xml).await;
+        let id = r.json()["invoices"][0]["id"].as_str().unwrap_or_else(|| panic!("{}", r.text())).to_owned();
+        out.push((id, number));
+    }
+    out
+}
+
+/// Each entry is its invoice's PDF under its number (made safe as a file name), names unique.
+fn assert_zip_of(zip: &[u8], invoices: &[(String, String)]) {
+    let entries = unzip(zip);
+    assert_eq!(entries.len(), invoices.len());
+    let names: std::collections::HashSet<_> = entries.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names.len(), entries.len(), "unique names: {names:?}");
+    for ((name, pdf), (_, number)) in entries.iter().zip(invoices) {
+        let safe: String = number
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+            .collect();
+        assert!(name.starts_with(&safe) && name.ends_with(".pdf"), "{name} for {number}");
+        assert!(!name.contains('/') && !name.contains('\\'), "{name}");
+        let text = pdf_pages(pdf).join("\n");
+        assert!(text.contains(number.as_str()), "{name}: {number} in\n{text}");
+    }
+}
+
+async fn invoice_pdfs_in_bulk_as_zip(b: Backend) {
+    let Some((_db, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let acc = login(&app, ACC_FULL).await;
+    let invoices = three_samples(&app, &acc).await;
+    let ids: Vec<&str> = invoices.iter().map(|(id, _)| id.as_str()).collect();
+    let bulk = |body: serde_json::Value| TestRequest::post().uri("/api/v1/invoices/pdf").set_json(body);
+
+    let r = call(&app, acc.apply(bulk(json!({"invoice_ids": ids})))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers.get("content-type").unwrap(), "application/zip");
+    assert_zip_of(&r.body, &invoices);
+    // An id given twice is one entry.
+    let twice = [ids[0], ids[0]];
+    let r = call(&app, acc.apply(bulk(json!({"invoice_ids": twice})))).await;
+    assert_eq!(unzip(&r.body).len(), 1);
+
+    // Someone of another client: not found, and no zip (not even the part before).
+    let foreign = login(&app, BOARD_B).await;
+    let r = call(&app, foreign.apply(bulk(json!({"invoice_ids": ids})))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    assert_eq!(r.json()["error"]["code"], "not_found");
+    assert!(!r.body.starts_with(b"PK"));
+    let r = call(&app, acc.apply(bulk(json!({"invoice_ids": [ids[0], "no-such-invoice"]})))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(!r.body.starts_with(b"PK"));
+    let none = login(&app, ACC_NONE).await;
+    assert_eq!(call(&app, none.apply(bulk(json!({"invoice_ids": ids})))).await.status, StatusCode::NOT_FOUND);
+
+    // Bounds: nothing chosen, or more than one download may hold.
+    let r = call(&app, acc.apply(bulk(json!({"invoice_ids": []})))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["error"]["code"], "invalid_input");
+    assert_eq!(r.json()["error"]["details"][0]["reason"], "no_invoice_chosen");
+    let many: Vec<String> = (0..501).map(|i| format!("id-{i}")).collect();
+    let r = call(&app, acc.apply(bulk(json!({"invoice_ids": many})))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.json()["error"]["details"][0]["reason"], "too_many_invoices");
+}
+
+async fn invoice_pdfs_zip_from_the_panel_list(b: Backend) {
+    use actix_web::http::header;
+    let Some((_db, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let acc = login(&app, ACC_FULL).await;
+    let crate::office::Who::Session { cookie, csrf } = acc.clone() else { unreachable!() };
+    let invoices = three_samples(&app, &acc).await;
+    let cookie = format!("kgw_session={cookie}");
+
+    let page = call(
+        &app,
+        TestRequest::get().uri(&format!("/klienci/{NIP_A}")).insert_header((header::COOKIE, cookie.clone())),
+    )
+    .await;
+    let html = page.text();
+    assert!(
+        html.contains(&format!("formaction=\"/klienci/{NIP_A}/pdf\"")) && html.contains("Pobierz PDF (zip)"),
+        "{html}"
+    );
+    let form = |fields: &[(&str, &str)]| {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        TestRequest::post()
+            .uri(&format!("/klienci/{NIP_A}/pdf"))
+            .insert_header((header::COOKIE, cookie.clone()))
+            .insert_header((header::CONTENT_TYPE, "application/x-www-form-urlencoded"))
+            .set_payload(body)
+    };
+    // Sendable rows carry `ids`, the others `pdf_ids`: both are taken.
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("tryb", "online"),
+        ("ids", invoices[0].0.as_str()),
+        ("ids", invoices[1].0.as_str()),
+        ("pdf_ids", invoices[2].0.as_str()),
+    ];
+    let r = call(&app, form(&fields)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers.get("content-type").unwrap(), "application/zip");
+    let disposition = r.headers.get("content-disposition").unwrap().to_str().unwrap();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert_zip_of(&r.body, &invoices);
+
+    let r = call(&app, form(&[("csrf", csrf.as_str())])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("Zaznacz co najmniej jedną fakturę."), "{}", r.text());
+    let r = call(&app, form(&[("ids", invoices[0].0.as_str())])).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token, no download");
+    assert!(!r.body.starts_with(b"PK"));
 }

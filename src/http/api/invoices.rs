@@ -18,8 +18,9 @@ use crate::service::invoices::{self, ListQuery};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    // `send` is registered before `{id}` so it is never taken for an id.
+    // `send` and `pdf` are registered before `{id}` so they are never taken for an id.
     cfg.service(send)
+        .service(pdf_zip)
         .service(upload)
         .service(list)
         .service(get_one)
@@ -265,4 +266,28 @@ async fn pdf(
         .content_type("application/pdf")
         .insert_header(("Content-Disposition", format!("inline; filename=\"{}.pdf\"", inv.id)))
         .body(bytes))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PdfZipRequest {
+    invoice_ids: Vec<String>,
+}
+
+/// `POST /api/v1/invoices/pdf` with `{"invoice_ids": [...]}` (1 to 500): the visualisations of
+/// those invoices as one zip, one `<number>.pdf` each. Any invoice the caller may not read makes
+/// the whole answer 404.
+#[post("/invoices/pdf")]
+async fn pdf_zip(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    body: web::Json<PdfZipRequest>,
+) -> Result<HttpResponse, AppError> {
+    let zip =
+        crate::service::invoice_pdf::render_zip(&st, &caller, &body.invoice_ids, None, lang(&req)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header(("Content-Disposition", "attachment; filename=\"faktury-pdf.zip\""))
+        .body(zip))
 }

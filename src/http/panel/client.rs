@@ -11,11 +11,12 @@ use super::{may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::Permission;
 use crate::domain::{InvoiceState, SendPolicy};
 use crate::service::clients::{self, ClientView};
+use crate::service::findings::Lang;
 use crate::service::invoices::{self, InvoiceSummary, ListQuery};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(client_page).service(refresh_statuses);
+    cfg.service(client_page).service(refresh_statuses).service(pdf_zip);
 }
 
 /// How many invoices one page lists (newest first); the rest are a "next page" away.
@@ -146,6 +147,30 @@ async fn refresh_statuses(
     let client = me.client_for_form(&st, &nip, &form).await?;
     let r = invoices::refresh_statuses(&st, &me.caller, &client.id).await?;
     Ok(see_other(&format!("/klienci/{}?statusy={}&od_razu={}", client.nip, r.in_flight, r.immediate)))
+}
+
+/// `POST /klienci/{nip}/pdf` ("Pobierz PDF (zip)"): the checked invoices' visualisations as one
+/// zip, through the same form (and CSRF token) as the send buttons.
+#[post("/klienci/{nip}/pdf")]
+async fn pdf_zip(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    nip: web::Path<String>,
+    form: Fields,
+) -> Result<HttpResponse, PanelError> {
+    let client = me.client_for_form(&st, &nip, &form).await?;
+    // Rows that may be sent carry `ids` (the send buttons' field), the others `pdf_ids`.
+    let mut ids = form.all("ids");
+    ids.extend(form.all("pdf_ids"));
+    let zip =
+        crate::service::invoice_pdf::render_zip(&st, &me.caller, &ids, Some(&client.id), Lang::Pl).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"faktury-{}.zip\"", client.nip),
+        ))
+        .body(zip))
 }
 
 #[get("/klienci/{nip}")]

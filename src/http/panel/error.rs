@@ -81,6 +81,10 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         }
         "no_permission_chosen" => "Zaznacz co najmniej jedno uprawnienie.",
         "unknown_permission" => "Nieznane uprawnienie – odśwież stronę i zaznacz uprawnienia ponownie.",
+        "no_invoice_chosen" => "Zaznacz co najmniej jedną fakturę.",
+        "too_many_invoices" => {
+            "Za dużo zaznaczonych faktur – jednorazowo można pobrać PDF najwyżej 500 faktur."
+        }
         "bad_cursor" => "Nie ma takiej strony listy – wróć do pierwszej strony.",
         "no_such_user" => "W bramce nie ma użytkownika o tym adresie e-mail.",
         "not_an_accountant" => {
@@ -106,6 +110,7 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "invoice_not_draft" => "Zatwierdzić można tylko szkic faktury.",
         "empty_body" => "Nie wybrano pliku albo plik jest pusty.",
         "package_empty" => "Archiwum zip nie zawiera żadnego pliku .xml.",
+        "invoice_not_printable" => "Pliku tej faktury nie da się odczytać, więc nie można utworzyć jej PDF.",
         "upo_not_ready" => "KSeF nie wystawił jeszcze UPO dla tej faktury.",
         "scope_not_held" => "Nie możesz przekazać uprawnień ani zakresów klucza API, których sam nie masz u tego klienta. Wybierz tylko te, które posiadasz, albo poproś administratora biura.",
         "csrf_failed" | "origin_mismatch" => "Formularz nie pochodzi z tej sesji panelu. Odśwież stronę i spróbuj ponownie.",
