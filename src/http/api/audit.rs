@@ -5,7 +5,6 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use crate::error::AppError;
-use crate::pdf::Lang;
 use crate::service::access::Caller;
 use crate::service::reports::{self, ReportFormat, ReportQuery};
 use crate::state::AppState;
@@ -47,10 +46,7 @@ async fn export(
         from: q.from.as_deref().map(|v| super::parse_time("from", v)).transpose()?,
         to: q.to.as_deref().map(|v| super::parse_time("to", v)).transpose()?,
     };
-    let lang = Lang::from_accept_language(
-        req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
-    );
-    let plan = reports::plan(&st, &caller, query, format, lang).await?;
+    let plan = reports::plan(&st, &caller, query, format, super::lang(&req)).await?;
     let body = reports::stream(st.db.clone(), plan, format).map(|chunk| chunk.map(web::Bytes::from));
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())

@@ -12,7 +12,6 @@ use crate::http::auth::client_ip_text;
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::Caller;
 use crate::service::decisions::{self, SendRequest};
-use crate::service::findings::Lang;
 use crate::service::intake::{self, Source};
 use crate::service::invoices::{self, ListQuery};
 use crate::state::AppState;
@@ -29,10 +28,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(upo)
         .service(qr)
         .service(pdf);
-}
-
-fn lang(req: &HttpRequest) -> Lang {
-    Lang::from_accept_language(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
 }
 
 #[derive(Deserialize)]
@@ -67,7 +62,7 @@ async fn upload(
     let client_id = upload_client(&st, &caller, q.into_inner().nip).await?;
     let source = if matches!(caller, Caller::User(_)) { Source::Panel } else { Source::Api };
     let results = intake::submit(&st, &caller, &client_id, body.to_vec(), source).await?;
-    let lang = lang(&req);
+    let lang = super::lang(&req);
     let items: Vec<_> = results
         .iter()
         .map(|r| {
@@ -130,7 +125,7 @@ async fn get_one(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &id, lang(&req)).await?))
+    Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &id, super::lang(&req)).await?))
 }
 
 #[derive(Deserialize)]
@@ -192,7 +187,7 @@ async fn approve(
 ) -> Result<HttpResponse, AppError> {
     let seen = body.and_then(|b| b.into_inner().sha256);
     let inv = decisions::approve(&st, &caller, &id, seen).await?;
-    Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &inv.id, lang(&req)).await?))
+    Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &inv.id, super::lang(&req)).await?))
 }
 
 /// `GET /api/v1/invoices/{id}/xml`: the exact bytes.
@@ -261,7 +256,7 @@ async fn pdf(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (inv, bytes) = crate::service::invoice_pdf::render(&st, &caller, &id, lang(&req)).await?;
+    let (inv, bytes) = crate::service::invoice_pdf::render(&st, &caller, &id, super::lang(&req)).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header(("Content-Disposition", format!("inline; filename=\"{}.pdf\"", inv.id)))
@@ -285,7 +280,8 @@ async fn pdf_zip(
     body: web::Json<PdfZipRequest>,
 ) -> Result<HttpResponse, AppError> {
     let zip =
-        crate::service::invoice_pdf::render_zip(&st, &caller, &body.invoice_ids, None, lang(&req)).await?;
+        crate::service::invoice_pdf::render_zip(&st, &caller, &body.invoice_ids, None, super::lang(&req))
+            .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/zip")
         .insert_header(("Content-Disposition", "attachment; filename=\"faktury-pdf.zip\""))

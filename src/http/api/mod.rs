@@ -29,6 +29,14 @@ async fn openapi() -> actix_web::HttpResponse {
         .body(include_str!("../../../docs/openapi.json"))
 }
 
+/// The language an answer is written in (PDFs, findings): English for `Accept-Language: en`,
+/// Polish otherwise.
+pub(crate) fn lang(req: &actix_web::HttpRequest) -> crate::domain::Lang {
+    crate::domain::Lang::from_accept_language(
+        req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+    )
+}
+
 /// An optional query parameter: absent and empty (`?from=`) both mean "not given" (forms and
 /// scripts send empty fields); anything else must parse as `T`, or the request is refused.
 pub(crate) fn blank_as_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
