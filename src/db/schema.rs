@@ -167,18 +167,43 @@ diesel::table! {
 
 diesel::table! {
     purchase_invoices (id) {
+        acquisition_date -> Timestamp,
+        buyer_name -> Nullable<Text>,
+        buyer_nip -> Nullable<Text>,
         client_id -> Text,
         currency -> Text,
-        gross_total -> Nullable<Text>,
+        gross_amount -> BigInt,
         id -> Text,
         invoice_hash -> Text,
         invoice_number -> Text,
+        invoice_type -> Text,
         issue_date -> Date,
         ksef_number -> Text,
+        net_amount -> BigInt,
+        permanent_storage_date -> Timestamp,
         seller_name -> Nullable<Text>,
         seller_nip -> Text,
+        subject_type -> Text,
         synced_at -> Timestamp,
+        vat_amount -> BigInt,
         xml -> Nullable<Binary>,
+        xml_fetched_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    purchase_sync (id) {
+        client_id -> Text,
+        cursor_from -> Timestamp,
+        gap_count -> BigInt,
+        hwm -> Nullable<Timestamp>,
+        id -> Text,
+        last_checked_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        last_run_at -> Nullable<Timestamp>,
+        next_run_at -> Timestamp,
+        subject_type -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -275,6 +300,7 @@ diesel::joinable!(upos -> clients (client_id));
 diesel::joinable!(upos -> invoices (invoice_id));
 diesel::joinable!(upos -> ksef_sessions (ksef_session_id));
 diesel::joinable!(purchase_invoices -> clients (client_id));
+diesel::joinable!(purchase_sync -> clients (client_id));
 diesel::joinable!(sender_leases -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -289,6 +315,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ksef_sessions,
     outbox,
     purchase_invoices,
+    purchase_sync,
     send_decisions,
     sender_leases,
     upos,

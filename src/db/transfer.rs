@@ -170,8 +170,11 @@ transfer_tables! {
     ksef_sessions by id [client_id, closed_at, id, invoice_count, kind, opened_at, reference, state, status_code,
         updated_at, valid_until, wrapped_key];
     upos by id [client_id, fetched_at, id, invoice_id, ksef_session_id, sha256, xml];
-    purchase_invoices by id [client_id, currency, gross_total, id, invoice_hash, invoice_number, issue_date,
-        ksef_number, seller_name, seller_nip, synced_at, xml];
+    purchase_invoices by id [acquisition_date, buyer_name, buyer_nip, client_id, currency, gross_amount, id,
+        invoice_hash, invoice_number, invoice_type, issue_date, ksef_number, net_amount, permanent_storage_date,
+        seller_name, seller_nip, subject_type, synced_at, vat_amount, xml, xml_fetched_at];
+    purchase_sync by id [client_id, cursor_from, gap_count, hwm, id, last_checked_at, last_error, last_run_at,
+        next_run_at, subject_type, updated_at];
     sender_leases by client_id [acquired_at, client_id, expires_at, holder];
     audit_events by seq [action, actor_id, actor_kind, at, client_id, hash, id, payload, prev_hash, seq, subject];
 }

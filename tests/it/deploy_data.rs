@@ -115,7 +115,8 @@ fn migrate_data_copies_a_demo_office_into_postgres_and_refuses_a_non_empty_targe
     for table in transfer::TABLES {
         let n = before.iter().find(|(t, _)| t == table).unwrap().1;
         // Leases and sessions of a stopped demo may legitimately be gone; everything else is there.
-        if !["sender_leases", "user_sessions", "purchase_invoices"].contains(table) {
+        // The purchase tables stay exempt until the demo syncs purchase invoices (issue 15).
+        if !["sender_leases", "user_sessions", "purchase_invoices", "purchase_sync"].contains(table) {
             assert!(n > 0, "the demo left {table} empty, so the copy of it is untested: {before:?}");
         }
     }

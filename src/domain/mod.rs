@@ -2,6 +2,11 @@
 
 use std::fmt;
 
+mod purchase;
+mod text_enum;
+
+pub use purchase::{minor_units, PurchaseRole};
+
 /// A Polish tax identification number with a valid checksum.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Nip(String);
