@@ -175,6 +175,10 @@ transfer_tables! {
         seller_name, seller_nip, subject_type, synced_at, vat_amount, xml, xml_fetched_at];
     purchase_sync by id [client_id, cursor_from, gap_count, hwm, id, last_checked_at, last_error, last_run_at,
         next_run_at, subject_type, updated_at];
+    webhook_endpoints by id [active, client_id, created_at, created_by, deleted_at, events, id, secret_ciphertext,
+        secret_key_version, secret_nonce, updated_at, url];
+    webhook_deliveries by id [attempts, claimed_until, client_id, created_at, delivered_at, endpoint_id, event_id,
+        event_type, id, last_error, last_status_code, next_attempt_at, payload, status, updated_at];
     sender_leases by client_id [acquired_at, client_id, expires_at, holder];
     audit_events by seq [action, actor_id, actor_kind, at, client_id, hash, id, payload, prev_hash, seq, subject];
 }

@@ -74,6 +74,17 @@ pub struct Metrics {
     pub sender_turns: Family<OutcomeLabels, Counter>,
     /// Invoices stuck beyond the watchdog's limit, by state, as of its last run.
     pub invoices_stuck: Family<StateLabels, Gauge>,
+    /// Webhook attempts by outcome: `delivered`, `http_error`, `timeout`, `connect`, `refused`,
+    /// and `gave_up` when an attempt was the last one allowed.
+    pub webhook_deliveries: Family<OutcomeLabels, Counter>,
+    /// Webhook deliveries waiting (`pending`) or given up (`failed`), as of the worker's last round.
+    pub webhook_backlog: Family<StatusLabels, Gauge>,
+}
+
+/// Labels of the webhook backlog gauge: `pending` or `failed`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub status: &'static str,
 }
 
 impl Metrics {
@@ -103,8 +114,22 @@ impl Metrics {
             "Invoices in queued, offline, sending or registered longer than the watchdog allows",
             invoices_stuck.clone(),
         );
+        let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, http_error, timeout, connect, refused, gave_up)",
+            webhook_deliveries.clone(),
+        );
+        let webhook_backlog = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "webhook_backlog",
+            "Webhook deliveries pending or failed (given up), as of the worker's last round",
+            webhook_backlog.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
+            webhook_deliveries,
+            webhook_backlog,
             http_requests,
             http_duration,
             sender_invoices,
@@ -136,6 +161,14 @@ impl Metrics {
 
     pub fn set_stuck(&self, state: &'static str, n: i64) {
         self.invoices_stuck.get_or_create(&StateLabels { state }).set(n);
+    }
+
+    pub fn count_webhook(&self, outcome: &'static str) {
+        self.webhook_deliveries.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn set_webhook_backlog(&self, status: &'static str, n: i64) {
+        self.webhook_backlog.get_or_create(&StatusLabels { status }).set(n);
     }
 }
 

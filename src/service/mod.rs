@@ -21,3 +21,4 @@ pub mod panel_views;
 pub mod reports;
 pub mod users;
 pub mod validate;
+pub mod webhooks;

@@ -24,7 +24,7 @@ pub mod upo;
 pub mod xades;
 
 pub use classify::ErrorClass;
-pub use client::KsefClient;
+pub use client::{platform_tls_config, KsefClient};
 pub use env::Environment;
 pub use error::{ApiError, KsefError};
 pub use models::auth::AuthTokens;

@@ -31,6 +31,7 @@ pub mod purchase;
 pub mod scope;
 pub mod user;
 pub mod vault_canary;
+pub mod webhook;
 
 pub use api_key::{ApiKey, NewApiKey};
 pub use client::{Client, NewClient};
@@ -42,6 +43,7 @@ pub use purchase::{NewPurchaseInvoice, NewPurchaseSync, PurchaseInvoice, Purchas
 pub use scope::ClientScope;
 pub use user::{NewUser, User, UserSession};
 pub use vault_canary::VaultCanary;
+pub use webhook::{NewWebhookDelivery, NewWebhookEndpoint, WebhookDelivery, WebhookEndpoint};
 
 // Sending engine (src/engine): outbox, KSeF sessions, UPOs, sender leases.
 pub mod ksef_session;
