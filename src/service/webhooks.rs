@@ -286,23 +286,27 @@ pub async fn deliveries(
         .await
 }
 
-/// "Wyślij ponownie": one more attempt now, whatever the delivery's status (a cancelled one
-/// excepted: its endpoint is gone).
+/// "Wyślij ponownie": one more attempt now, whatever the delivery's status (the endpoint must
+/// still exist: a deleted one is NotFound, there is nowhere to send it).
 pub async fn redeliver(
     st: &AppState,
     caller: &Caller,
     client_id: &str,
+    endpoint_id: &str,
     delivery_id: &str,
 ) -> Result<DeliveryView, AppError> {
-    let (caller, client_id, delivery_id) = (caller.clone(), client_id.to_owned(), delivery_id.to_owned());
+    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    let (endpoint_id, delivery_id) = (endpoint_id.to_owned(), delivery_id.to_owned());
     st.db
         .tx(move |conn| {
             managed(conn, &caller, &client_id)?;
+            let endpoint = WebhookEndpoint::get(conn, &client_id, &endpoint_id)?;
             let delivery = WebhookDelivery::get(conn, &client_id, &delivery_id)?;
-            // A deleted endpoint is NotFound here: there is nowhere to send it.
-            WebhookEndpoint::get(conn, &client_id, &delivery.endpoint_id)?;
+            if delivery.endpoint_id != endpoint.id {
+                return Err(AppError::NotFound);
+            }
             WebhookDelivery::redeliver(conn, &delivery.id, ids::now())?;
-            let payload = json!({"endpoint_id": delivery.endpoint_id, "event_id": delivery.event_id});
+            let payload = json!({"endpoint_id": endpoint.id, "event_id": delivery.event_id});
             record(conn, &caller, &client_id, "webhook.redelivery_requested", &delivery.id, payload)?;
             Ok(WebhookDelivery::get(conn, &client_id, &delivery_id)?.into())
         })

@@ -58,9 +58,8 @@ pub async fn attempt(
 ) -> Attempt {
     // The configuration may have changed since the endpoint was stored; IP literals never reach
     // the resolver, so their address is checked here.
-    if let Err(refusal) = policy.check_form(url) {
-        let why = super::guard::UrlRefusal::message_pl(refusal.reason())
-            .unwrap_or("Adres odbiorcy jest niedozwolony.");
+    if policy.check_form(url).is_err() {
+        let why = "Konfiguracja bramki nie pozwala już na ten adres (https, sieci prywatne) – popraw punkt odbioru.";
         return Attempt::failed("refused", None, why.to_owned());
     }
     let body = delivery.payload.clone().into_bytes();

@@ -51,22 +51,6 @@ impl UrlRefusal {
             ),
         }
     }
-
-    /// Polish words for the panel.
-    pub fn message_pl(reason: &str) -> Option<&'static str> {
-        Some(match reason {
-            "url_malformed" => "To nie jest pełny adres URL (np. https://erp.example.pl/ksef/webhook).",
-            "url_scheme" | "url_http_not_allowed" => {
-                "Adres musi zaczynać się od https:// (http:// tylko do hostów dozwolonych w konfiguracji bramki)."
-            }
-            "url_credentials" => "Adres nie może zawierać nazwy użytkownika ani hasła.",
-            "url_unresolvable" => "Nazwa hosta z adresu nie istnieje w DNS.",
-            "url_private_address" => {
-                "Adres wskazuje na sieć lokalną, prywatną lub pętlę zwrotną, na które konfiguracja bramki nie pozwala."
-            }
-            _ => return None,
-        })
-    }
 }
 
 impl From<UrlRefusal> for AppError {

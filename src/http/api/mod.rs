@@ -5,6 +5,7 @@ mod audit;
 mod clients;
 mod invoices;
 mod session;
+mod webhooks;
 
 use actix_web::web;
 
@@ -16,6 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(invoices::routes)
             .configure(clients::routes)
             .configure(audit::routes)
+            .configure(webhooks::routes)
             .default_service(web::to(crate::http::fallback))
             .wrap(actix_web::middleware::from_fn(crate::http::middleware::json_errors)),
     );

@@ -109,6 +109,8 @@ struct ClientPage {
     /// "Statusy w KSeF" sets the senders going: for those who upload or send.
     can_refresh: bool,
     can_manage: bool,
+    /// Webhooks are managed with the `credentials` permission.
+    can_webhooks: bool,
     /// KSeF is down or not answering for this client's environment.
     notice: Option<super::notice::KsefNotice>,
     /// What a "Statusy w KSeF" click just did.
@@ -215,6 +217,7 @@ async fn client_page(
         can_send: may(&client, Permission::Send),
         can_refresh: may(&client, Permission::Upload) || may(&client, Permission::Send),
         can_manage: may(&client, Permission::Users) || may(&client, Permission::Credentials),
+        can_webhooks: may(&client, Permission::Credentials),
         has_decidable: rows.iter().any(|r| r.decidable),
         notice: super::notice::for_environment(&st, &client.ksef_environment),
         refresh_note: refresh,

@@ -87,6 +87,16 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         }
         "bad_cursor" => "Nie ma takiej strony listy – wróć do pierwszej strony.",
         "no_such_user" => "W bramce nie ma użytkownika o tym adresie e-mail.",
+        "url_malformed" => "To nie jest pełny adres URL (np. https://erp.example.pl/ksef/webhook).",
+        "url_scheme" | "url_http_not_allowed" => {
+            "Adres musi zaczynać się od https:// (http:// tylko do hostów dozwolonych w konfiguracji bramki)."
+        }
+        "url_credentials" => "Adres nie może zawierać nazwy użytkownika ani hasła.",
+        "url_unresolvable" => "Nazwa hosta z adresu nie istnieje w DNS.",
+        "url_private_address" => {
+            "Adres wskazuje na sieć lokalną, prywatną lub pętlę zwrotną, na które konfiguracja bramki nie pozwala."
+        }
+        "unknown_event" => "Zaznacz co najmniej jedno zdarzenie z listy.",
         "not_an_accountant" => {
             "Uprawnienia nadaje się księgowym; administratorzy i członkowie zarządu mają swoje z racji roli."
         }

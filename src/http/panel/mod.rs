@@ -20,6 +20,7 @@ mod login;
 mod notice;
 mod send;
 mod upload;
+mod webhooks;
 
 use std::future::{ready, Ready};
 
@@ -47,7 +48,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(invoice::routes)
         .configure(access::routes)
         .configure(credential::routes)
-        .configure(audit::routes);
+        .configure(audit::routes)
+        .configure(webhooks::routes);
 }
 
 /// What every page's frame shows: the title, and who is logged in (with the CSRF token for the
