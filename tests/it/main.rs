@@ -25,3 +25,4 @@ mod reports;
 mod schema_fuzz;
 mod storage;
 mod vault;
+mod webhooks;

@@ -3,7 +3,7 @@
 mod faults;
 mod kill;
 mod restart;
-mod rig;
+pub mod rig;
 
 use std::time::Duration;
 

@@ -1,0 +1,473 @@
+//! Webhooks end to end, on both backends: a real HTTP receiver on 127.0.0.1 that checks every
+//! signature and timestamp itself (its own HMAC, not the gateway's), fed by the real delivery
+//! worker; invoices sent through the simulator to A; retries, timeouts, redirects, manual
+//! redelivery, deletion; URL rules; secrets never shown twice nor stored in clear.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+
+use ksef_gateway::config::Settings;
+use ksef_gateway::db::models::{ids, NewPurchaseInvoice, PurchaseInvoice};
+use ksef_gateway::domain::{EventSet, PurchaseRole, SendPolicy};
+use ksef_gateway::service::access::Caller;
+use ksef_gateway::service::webhooks;
+use ksef_gateway::state::AppState;
+use ksef_simulator::SimulatorConfig;
+
+use crate::both_backends;
+use crate::common::{contains, dump, Backend};
+use crate::engine::rig::{nip, Rig};
+use crate::office::{app, call, login, office_tuned, Who, ACC_READ, ADMIN, NIP_A};
+
+both_backends!(
+    webhooks_invoice_sent_to_a_emits_exactly_its_signed_state_changes,
+    webhooks_retry_timeout_redirect_redelivery_and_delete,
+    webhooks_urls_refused_unless_the_configuration_allows,
+);
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Webhooks to the test's receiver on 127.0.0.1 allowed; quick retries and timeouts.
+fn local_webhooks(s: &mut Settings) {
+    s.webhooks.allow_http_hosts = vec!["127.0.0.1".into()];
+    s.webhooks.allow_private = vec!["127.0.0.0/8".into()];
+    s.webhooks.tick_ms = 40;
+    s.webhooks.timeout_ms = 400;
+    s.webhooks.backoff_base_ms = 100;
+    s.webhooks.backoff_max_s = 1;
+    s.webhooks.max_attempts = 3;
+}
+
+/// What the receiver answers to the next request.
+enum Plan {
+    Status(u16),
+    Sleep(u64),
+    Redirect,
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Seen {
+    event: String,
+    delivery: String,
+    signature_ok: bool,
+    body: Value,
+}
+
+#[derive(Default)]
+struct Inbox {
+    secret: Vec<u8>,
+    plan: VecDeque<Plan>,
+    seen: Vec<Seen>,
+    redirect_hits: usize,
+}
+
+struct Receiver {
+    url: String,
+    inbox: Arc<Mutex<Inbox>>,
+    server: actix_web::dev::ServerHandle,
+}
+
+/// The receiver's own check, as an integrator would write it: HMAC-SHA256 over "<t>.<body>",
+/// constant-time compare, and `t` within 5 minutes of now.
+fn signature_ok(secret: &[u8], header: &str, body: &[u8]) -> bool {
+    let parts: Vec<(&str, &str)> = header.split(',').filter_map(|p| p.split_once('=')).collect();
+    let t = parts.iter().find(|(k, _)| *k == "t").and_then(|(_, v)| v.parse::<i64>().ok());
+    let v1 = parts.iter().find(|(k, _)| *k == "v1").and_then(|(_, v)| hex::decode(v).ok());
+    let (Some(t), Some(v1)) = (t, v1) else { return false };
+    if (chrono::Utc::now().timestamp() - t).abs() > 300 {
+        return false;
+    }
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(format!("{t}.").as_bytes());
+    mac.update(body);
+    mac.verify_slice(&v1).is_ok()
+}
+
+async fn hook(req: HttpRequest, body: web::Bytes, inbox: web::Data<Arc<Mutex<Inbox>>>) -> HttpResponse {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let plan = {
+        let mut inbox = inbox.lock().unwrap();
+        let ok = signature_ok(&inbox.secret, &header("x-ksef-gateway-signature"), &body);
+        inbox.seen.push(Seen {
+            event: header("x-ksef-gateway-event"),
+            delivery: header("x-ksef-gateway-delivery"),
+            signature_ok: ok,
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        });
+        inbox.plan.pop_front()
+    };
+    match plan {
+        None => HttpResponse::Ok().finish(),
+        Some(Plan::Status(code)) => HttpResponse::build(StatusCode::from_u16(code).unwrap()).body("nope"),
+        Some(Plan::Sleep(ms)) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            HttpResponse::Ok().finish()
+        }
+        Some(Plan::Redirect) => HttpResponse::Found().insert_header(("Location", "/elsewhere")).finish(),
+    }
+}
+
+async fn elsewhere(inbox: web::Data<Arc<Mutex<Inbox>>>) -> HttpResponse {
+    inbox.lock().unwrap().redirect_hits += 1;
+    HttpResponse::Ok().finish()
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        let data = web::Data::new(inbox.clone());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/hook", web::post().to(hook))
+                .route("/elsewhere", web::to(elsewhere))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Self { url, inbox, server: handle }
+    }
+
+    fn set_secret(&self, secret: &str) {
+        self.inbox.lock().unwrap().secret = secret.as_bytes().to_vec();
+    }
+
+    fn plan(&self, steps: Vec<Plan>) {
+        self.inbox.lock().unwrap().plan.extend(steps);
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.inbox.lock().unwrap().seen.clone()
+    }
+
+    /// Waits until the receiver has seen `n` requests.
+    async fn wait_for(&self, n: usize) -> Vec<Seen> {
+        let start = Instant::now();
+        loop {
+            let seen = self.seen();
+            if seen.len() >= n {
+                return seen;
+            }
+            assert!(start.elapsed() < LIMIT, "receiver saw {} of {n}: {seen:?}", seen.len());
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+
+    async fn stop(self) {
+        self.server.stop(false).await;
+    }
+}
+
+/// Waits until `check` holds, polling.
+async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < LIMIT, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+async fn webhooks_invoice_sent_to_a_emits_exactly_its_signed_state_changes(b: Backend) {
+    let tweak = |mut s: Settings| {
+        local_webhooks(&mut s);
+        s
+    };
+    let Some(rig) = Rig::with(b, SimulatorConfig::default(), tweak).await else { return };
+    let receiver = Receiver::start().await;
+    let client = rig.client(&nip(901), true).await;
+    let op = Caller::Operator;
+    let invoices_only = EventSet::parse(&["invoice.state_changed"]).unwrap();
+    let created = webhooks::create(&rig.st, &op, &client.id, &receiver.url, invoices_only).await.unwrap();
+    receiver.set_secret(secrecy::ExposeSecret::expose_secret(&created.secret));
+    // A second endpoint that only wants purchase invoices hears nothing of this.
+    let other = Receiver::start().await;
+    let purchases_only = EventSet::parse(&["purchase_invoice.received"]).unwrap();
+    webhooks::create(&rig.st, &op, &client.id, &other.url, purchases_only).await.unwrap();
+
+    let ids = rig.invoices(&client, 2, "wh").await;
+    rig.decide(&client, &ids, false).await;
+    let engine = ksef_gateway::engine::start(rig.st.clone());
+    let worker = ksef_gateway::webhooks::start(rig.st.clone());
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    // W → O and O → A for each invoice, nothing else.
+    let seen = receiver.wait_for(4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen_after = receiver.seen();
+    assert_eq!(seen_after.len(), 4, "exactly two events per invoice: {seen_after:?}");
+    engine.stop().await;
+    worker.stop().await;
+    assert!(other.seen().is_empty(), "the purchase-only endpoint got invoice events");
+
+    let mut event_ids = std::collections::HashSet::new();
+    for id in &ids {
+        let inv = rig.invoice(id).await;
+        let mine: Vec<&Seen> = seen.iter().filter(|s| s.body["data"]["invoice_id"] == json!(id)).collect();
+        let steps: Vec<(String, String, Value, Value)> = mine
+            .iter()
+            .map(|s| {
+                let d = &s.body["data"];
+                (
+                    d["old_state"].as_str().unwrap().to_owned(),
+                    d["new_state"].as_str().unwrap().to_owned(),
+                    d["status_letter"].clone(),
+                    d["ksef_number"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            steps,
+            vec![
+                ("sending".into(), "registered".into(), json!("O"), Value::Null),
+                ("registered".into(), "accepted".into(), json!("A"), json!(inv.ksef_number.clone().unwrap())),
+            ],
+            "{mine:?}"
+        );
+        for s in mine {
+            assert!(s.signature_ok, "signature and timestamp verify: {s:?}");
+            assert_eq!(s.event, "invoice.state_changed");
+            assert_eq!(s.body["type"], "invoice.state_changed");
+            assert_eq!(s.body["client"]["nip"], json!(client.nip));
+            assert_eq!(s.body["data"]["number"], json!(inv.number));
+            let at = s.body["created_at"].as_str().unwrap();
+            assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.ends_with("+00:00"), "{at}");
+            assert!(!s.delivery.is_empty());
+            assert!(event_ids.insert(s.body["id"].as_str().unwrap().to_owned()), "event ids are unique");
+        }
+    }
+    let metrics = rig.st.metrics.render();
+    assert!(metrics.contains("ksef_gateway_webhook_deliveries_total{outcome=\"delivered\"} 4"), "{metrics}");
+    receiver.stop().await;
+    other.stop().await;
+    rig.sim.stop().await;
+}
+
+/// Purchase invoices stored for the client, as the sync stores them, and their event queued in
+/// the same transaction.
+async fn receive_purchases(st: &AppState, client_id: &str, n: usize) -> Vec<String> {
+    let client_id = client_id.to_owned();
+    st.db
+        .tx(move |c| {
+            let now = ids::now();
+            let rows = (0..n)
+                .map(|i| {
+                    let ksef_number = format!("5260250274-20261206-{}-{i:02}", &ids::new_id()[24..36]);
+                    NewPurchaseInvoice {
+                        id: ids::new_id(),
+                        client_id: client_id.clone(),
+                        subject_type: PurchaseRole::Buyer,
+                        ksef_number,
+                        invoice_number: format!("FZ/{i}/2026"),
+                        invoice_type: "VAT".into(),
+                        issue_date: now.date(),
+                        seller_nip: "5260250274".into(),
+                        seller_name: Some("Dostawca S.A.".into()),
+                        buyer_nip: Some(NIP_A.into()),
+                        buyer_name: None,
+                        net_amount: 10_000,
+                        vat_amount: 2_300,
+                        gross_amount: 12_300,
+                        currency: "PLN".into(),
+                        invoice_hash: "aGFzaA==".into(),
+                        acquisition_date: now,
+                        permanent_storage_date: now,
+                        xml: None,
+                        xml_fetched_at: None,
+                        synced_at: now,
+                    }
+                })
+                .collect();
+            let stored = PurchaseInvoice::insert_new(c, rows)?;
+            webhooks::enqueue_purchase_received(c, &client_id, &stored)?;
+            Ok::<_, ksef_gateway::db::DbError>(stored)
+        })
+        .await
+        .unwrap()
+}
+
+async fn webhooks_retry_timeout_redirect_redelivery_and_delete(b: Backend) {
+    let Some((db, o)) = office_tuned(b, SendPolicy::Manual, local_webhooks).await else { return };
+    let app = app(&o.st).await;
+    let admin = login(&app, ADMIN).await;
+    let receiver = Receiver::start().await;
+    let base = format!("/api/v1/clients/{NIP_A}/webhooks");
+    let r = call(
+        &app,
+        admin.apply(TestRequest::post().uri(&base).set_json(
+            json!({"url": receiver.url, "events": ["purchase_invoice.received", "invoice.state_changed"]}),
+        )),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let created = r.json();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_") && secret.len() == 6 + 64, "{secret}");
+    assert_eq!(created["events"], json!(["invoice.state_changed", "purchase_invoice.received"]));
+    receiver.set_secret(&secret);
+    let endpoint = created["id"].as_str().unwrap().to_owned();
+    let worker = ksef_gateway::webhooks::start(o.st.clone());
+    let log_uri = format!("{base}/{endpoint}/deliveries");
+    let log = |_: &()| {
+        let req = admin.apply(TestRequest::get().uri(&log_uri));
+        let app = &app;
+        async move { call(app, req).await.json()["deliveries"].clone() }
+    };
+
+    // 500, then 200: the same event again, signed again; delivered after two attempts.
+    receiver.plan(vec![Plan::Status(500)]);
+    receive_purchases(&o.st, &o.a.id, 1).await;
+    let seen = receiver.wait_for(2).await;
+    assert_eq!(seen[0].body["id"], seen[1].body["id"], "a retry carries the same event id");
+    assert_eq!(seen[0].delivery, seen[1].delivery);
+    assert!(seen.iter().all(|s| s.signature_ok && s.event == "purchase_invoice.received"));
+    assert_eq!(seen[1].body["data"]["gross_amount_minor"], 12_300);
+    until("delivered", || async { log(&()).await[0]["status"] == "delivered" }).await;
+    let d = &log(&()).await[0];
+    assert_eq!((d["attempts"].clone(), d["last_status_code"].clone()), (json!(2), json!(200)), "{d}");
+
+    // A receiver that never answers in time: three attempts, then failed, in Polish.
+    receiver.plan(vec![Plan::Sleep(1_500), Plan::Sleep(1_500), Plan::Sleep(1_500)]);
+    receive_purchases(&o.st, &o.a.id, 1).await;
+    until("failed", || async { log(&()).await[0]["status"] == "failed" }).await;
+    let failed = log(&()).await[0].clone();
+    assert_eq!(failed["attempts"], 3, "{failed}");
+    assert!(failed["last_error"].as_str().unwrap().contains("nie odpowiedział"), "{failed}");
+    let metrics = o.st.metrics.render();
+    assert!(metrics.contains("ksef_gateway_webhook_deliveries_total{outcome=\"timeout\"} 3"), "{metrics}");
+    assert!(metrics.contains("ksef_gateway_webhook_backlog{status=\"failed\"} 1"), "{metrics}");
+
+    // "Wyślij ponownie": one more attempt now, delivered; the receiver sees the same event id.
+    let before = receiver.seen().len();
+    let delivery = failed["id"].as_str().unwrap();
+    let r =
+        call(&app, admin.apply(TestRequest::post().uri(&format!("{log_uri}/{delivery}/redeliver")))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
+    let seen = receiver.wait_for(before + 1).await;
+    assert_eq!(seen.last().unwrap().body["id"], failed["event_id"]);
+    until("redelivered", || async { log(&()).await[0]["status"] == "delivered" }).await;
+
+    // A redirect is never followed.
+    let before = receiver.seen().len();
+    receiver.plan(vec![Plan::Redirect, Plan::Redirect, Plan::Redirect]);
+    receive_purchases(&o.st, &o.a.id, 1).await;
+    until("redirect gave up", || async { log(&()).await[0]["status"] == "failed" }).await;
+    assert_eq!(receiver.inbox.lock().unwrap().redirect_hits, 0, "the redirect target was never called");
+    assert_eq!(receiver.seen().len(), before + 3);
+    let redirected = log(&()).await[0].clone();
+    assert_eq!(redirected["last_status_code"], 302);
+    assert!(redirected["last_error"].as_str().unwrap().contains("przekierowa"), "{redirected}");
+
+    // The secret is in the creating answer only, and nowhere in the database in clear.
+    for uri in [base.clone(), log_uri.clone()] {
+        let r = call(&app, admin.apply(TestRequest::get().uri(&uri))).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(!r.text().contains(&secret) && !r.text().contains("whsec_"), "{uri}: {}", r.text());
+    }
+    let page =
+        call(&app, admin.apply(TestRequest::get().uri(&format!("/klienci/{NIP_A}/webhooki/{endpoint}"))))
+            .await;
+    assert!(page.text().contains("Wyślij ponownie") && !page.text().contains(&secret), "{}", page.text());
+    assert!(!contains(&dump(&db, b), &secret), "the secret is in the {b:?} database in clear");
+
+    // Deleting stops deliveries: what waits is cancelled, nothing new is queued.
+    receiver.plan((0..10).map(|_| Plan::Status(503)).collect());
+    receive_purchases(&o.st, &o.a.id, 1).await;
+    let before = receiver.wait_for(receiver.seen().len() + 1).await.len();
+    let r = call(&app, admin.apply(TestRequest::delete().uri(&format!("{base}/{endpoint}")))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    receive_purchases(&o.st, &o.a.id, 2).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(receiver.seen().len(), before, "nothing was delivered after the endpoint was deleted");
+    let r = call(&app, admin.apply(TestRequest::get().uri(&base))).await;
+    assert_eq!(r.json()["webhooks"], json!([]));
+    worker.stop().await;
+    let audit: Vec<String> =
+        o.st.db
+            .run(|c| {
+                use diesel::prelude::*;
+                use ksef_gateway::db::schema::audit_events as a;
+                a::table
+                    .filter(a::action.like("webhook.%"))
+                    .select(a::action)
+                    .load(c)
+                    .map_err(ksef_gateway::db::DbError::from)
+            })
+            .await
+            .unwrap();
+    assert_eq!(audit, vec!["webhook.created", "webhook.redelivery_requested", "webhook.deleted"]);
+    receiver.stop().await;
+}
+
+async fn webhooks_urls_refused_unless_the_configuration_allows(b: Backend) {
+    let Some((_db, o)) = office_tuned(b, SendPolicy::Manual, |_| ()).await else { return };
+    let app = app(&o.st).await;
+    let admin = login(&app, ADMIN).await;
+    let base = format!("/api/v1/clients/{NIP_A}/webhooks");
+    for (url, reason) in [
+        ("http://127.0.0.1:9/hook", "url_http_not_allowed"),
+        ("http://erp.example.com/hook", "url_http_not_allowed"),
+        ("https://127.0.0.1/hook", "url_private_address"),
+        ("https://10.1.2.3/hook", "url_private_address"),
+        ("https://169.254.169.254/latest/meta-data", "url_private_address"),
+        ("https://[::1]/hook", "url_private_address"),
+        ("https://localhost/hook", "url_private_address"),
+        ("ftp://erp.example.com/hook", "url_scheme"),
+        ("https://user:pass@erp.example.com/hook", "url_credentials"),
+        ("erp.example.com/hook", "url_malformed"),
+    ] {
+        let body = json!({"url": url, "events": ["invoice.state_changed"]});
+        let r = call(&app, admin.apply(TestRequest::post().uri(&base).set_json(body))).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {}", r.text());
+        assert_eq!(r.json()["error"]["code"], "invalid_input", "{url}");
+        assert_eq!(r.json()["error"]["details"][0], json!({"field": "url", "reason": reason}), "{url}");
+    }
+    let body = json!({"url": "https://erp.example.com/hook", "events": ["invoice.deleted"]});
+    let r = call(&app, admin.apply(TestRequest::post().uri(&base).set_json(body))).await;
+    assert_eq!(r.json()["error"]["details"][0]["reason"], "unknown_event", "{}", r.text());
+    // Nothing was stored.
+    let r = call(&app, admin.apply(TestRequest::get().uri(&base))).await;
+    assert_eq!(r.json()["webhooks"], json!([]));
+
+    // The panel says why in Polish, beside the field, and keeps what was typed.
+    let Who::Session { cookie, csrf } = &admin else { panic!("a session") };
+    let form = format!(
+        "csrf={csrf}&url={}&zdarzenia=invoice.state_changed",
+        url::form_urlencoded::byte_serialize(b"https://192.168.1.10/erp").collect::<String>()
+    );
+    let r = call(
+        &app,
+        TestRequest::post()
+            .uri(&format!("/klienci/{NIP_A}/webhooki"))
+            .insert_header(("Cookie", format!("kgw_session={cookie}")))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(form),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text();
+    assert!(page.contains("id=\"blad-url\"") && page.contains("sieć lokalną, prywatną"), "{page}");
+    assert!(page.contains("https://192.168.1.10/erp"), "what was typed comes back: {page}");
+
+    // Someone who sees the client but lacks `credentials`: 403; a foreign client: 404.
+    let reader = login(&app, ACC_READ).await;
+    let r = call(&app, reader.apply(TestRequest::get().uri(&base))).await;
+    assert_eq!((r.status, r.json()["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")));
+    let foreign = format!("/api/v1/clients/{}/webhooks", o.b.nip);
+    let r = call(&app, reader.apply(TestRequest::get().uri(&foreign))).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = call(&app, reader.apply(TestRequest::get().uri(&format!("/klienci/{NIP_A}/webhooki")))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
