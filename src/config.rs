@@ -434,6 +434,17 @@ mod tests {
     }
 
     #[test]
+    fn webhook_networks_must_parse() {
+        let err = Settings::from_toml_str("[webhooks]\nallow_private = [\"10.0.0.0/33\"]\n").unwrap_err();
+        assert!(err.0.starts_with("webhooks.allow_private"), "{}", err.0);
+        let err = Settings::from_toml_str("[webhooks]\nmax_attempts = 0\n").unwrap_err();
+        assert!(err.0.starts_with("webhooks.max_attempts"), "{}", err.0);
+        let ok = Settings::from_toml_str("[webhooks]\nallow_private = [\"10.20.0.0/16\", \"fd00::/8\"]\n")
+            .unwrap();
+        assert_eq!(ok.webhooks.allow_private.len(), 2);
+    }
+
+    #[test]
     fn master_key_is_never_debug_printed() {
         let s = Settings::from_toml_str("[vault]\nmaster_key = \"00112233\"\n").unwrap();
         assert!(!format!("{s:?}").contains("00112233"));

@@ -30,6 +30,7 @@ both_backends!(
     webhooks_invoice_sent_to_a_emits_exactly_its_signed_state_changes,
     webhooks_retry_timeout_redirect_redelivery_and_delete,
     webhooks_urls_refused_unless_the_configuration_allows,
+    webhooks_two_workers_never_send_one_delivery_twice,
 );
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -359,6 +360,10 @@ async fn webhooks_retry_timeout_redirect_redelivery_and_delete(b: Backend) {
     assert_eq!(seen.last().unwrap().body["id"], failed["event_id"]);
     until("redelivered", || async { log(&()).await[0]["status"] == "delivered" }).await;
 
+    // `keys rotate` re-seals the webhook secret too: it still signs, with the same secret.
+    let rotated = ksef_gateway::service::keys::rotate(&o.st).await.unwrap();
+    assert_eq!(rotated.resealed, 3, "two KSeF tokens and one webhook secret");
+
     // A redirect is never followed.
     let before = receiver.seen().len();
     receiver.plan(vec![Plan::Redirect, Plan::Redirect, Plan::Redirect]);
@@ -366,6 +371,7 @@ async fn webhooks_retry_timeout_redirect_redelivery_and_delete(b: Backend) {
     until("redirect gave up", || async { log(&()).await[0]["status"] == "failed" }).await;
     assert_eq!(receiver.inbox.lock().unwrap().redirect_hits, 0, "the redirect target was never called");
     assert_eq!(receiver.seen().len(), before + 3);
+    assert!(receiver.seen()[before..].iter().all(|s| s.signature_ok), "signed after the key rotation");
     let redirected = log(&()).await[0].clone();
     assert_eq!(redirected["last_status_code"], 302);
     assert!(redirected["last_error"].as_str().unwrap().contains("przekierowa"), "{redirected}");
@@ -470,4 +476,29 @@ async fn webhooks_urls_refused_unless_the_configuration_allows(b: Backend) {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = call(&app, reader.apply(TestRequest::get().uri(&format!("/klienci/{NIP_A}/webhooki")))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+async fn webhooks_two_workers_never_send_one_delivery_twice(b: Backend) {
+    let Some((_db, o)) = office_tuned(b, SendPolicy::Manual, local_webhooks).await else { return };
+    let receiver = Receiver::start().await;
+    // Slow answers: without the claim, the second worker's rounds would pick the same rows up.
+    receiver.plan((0..12).map(|_| Plan::Sleep(150)).collect());
+    let events = EventSet::parse(&["purchase_invoice.received"]).unwrap();
+    let created = webhooks::create(&o.st, &Caller::Operator, &o.a.id, &receiver.url, events).await.unwrap();
+    receiver.set_secret(secrecy::ExposeSecret::expose_secret(&created.secret));
+    receive_purchases(&o.st, &o.a.id, 12).await;
+    // Two replicas: two workers, each with its own state, on one database.
+    let (one, two) =
+        (ksef_gateway::webhooks::start(o.st.clone()), ksef_gateway::webhooks::start(o.st.clone()));
+    let seen = receiver.wait_for(12).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    one.stop().await;
+    two.stop().await;
+    let seen_after = receiver.seen();
+    let sent: Vec<&str> = seen_after.iter().map(|s| s.delivery.as_str()).collect();
+    assert_eq!(sent.len(), 12, "each delivery sent once: {sent:?}");
+    let deliveries: std::collections::HashSet<_> = seen.iter().map(|s| s.delivery.clone()).collect();
+    assert_eq!(deliveries.len(), 12);
+    assert!(seen.iter().all(|s| s.signature_ok));
+    receiver.stop().await;
 }
