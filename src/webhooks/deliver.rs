@@ -82,7 +82,8 @@ pub async fn attempt(
             return Attempt::failed("timeout", None, format!("Odbiorca nie odpowiedział w ciągu {s:.1} s."));
         }
         Err(e) => {
-            tracing::debug!(delivery = %delivery.id, error = %e, "Webhook attempt failed to connect");
+            // Without the URL: an endpoint URL may carry a token of the receiver in its query.
+            tracing::debug!(delivery = %delivery.id, error = %e.without_url(), "Webhook attempt failed to connect");
             return Attempt::failed(
                 "connect",
                 None,

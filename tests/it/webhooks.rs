@@ -173,6 +173,26 @@ impl Receiver {
     }
 }
 
+/// A panel form posted as `who` (with its CSRF token) to `uri`; `fields` are already encoded.
+fn panel_post(who: &Who, uri: &str, fields: &str) -> TestRequest {
+    let Who::Session { cookie, csrf } = who else { panic!("a panel session") };
+    TestRequest::post()
+        .uri(uri)
+        .insert_header(("Cookie", format!("kgw_session={cookie}")))
+        .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+        .set_payload(format!("csrf={csrf}{fields}"))
+}
+
+/// The panel's "Dodaj punkt odbioru" form for client A.
+fn panel_create(who: &Who, url: &str) -> TestRequest {
+    let url = url::form_urlencoded::byte_serialize(url.as_bytes()).collect::<String>();
+    panel_post(
+        who,
+        &format!("/klienci/{NIP_A}/webhooki"),
+        &format!("&url={url}&zdarzenia=invoice.state_changed"),
+    )
+}
+
 /// Waits until `check` holds, polling.
 async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
     let start = Instant::now();
@@ -388,6 +408,35 @@ async fn webhooks_retry_timeout_redirect_redelivery_and_delete(b: Backend) {
     assert!(page.text().contains("Wyślij ponownie") && !page.text().contains(&secret), "{}", page.text());
     assert!(!contains(&dump(&db, b), &secret), "the secret is in the {b:?} database in clear");
 
+    // The panel creates one too, showing its secret on that answer only.
+    let panel_url = format!("{}?from=panel", receiver.url);
+    let r = call(&app, panel_create(&admin, &panel_url)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let shown = r.text();
+    assert!(shown.contains("id=\"sekret\"") && shown.contains("whsec_"), "{shown}");
+    let list = call(&app, admin.apply(TestRequest::get().uri(&format!("/klienci/{NIP_A}/webhooki")))).await;
+    assert!(list.text().contains("?from=panel") && !list.text().contains("whsec_"), "{}", list.text());
+    let panel_endpoint = call(&app, admin.apply(TestRequest::get().uri(&base))).await.json()["webhooks"][1]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (action, status) in [("wylacz", 303), ("sekret", 200), ("usun", 303), ("usun", 404)] {
+        let r = call(
+            &app,
+            panel_post(&admin, &format!("/klienci/{NIP_A}/webhooki/{panel_endpoint}/{action}"), ""),
+        )
+        .await;
+        assert_eq!(r.status.as_u16(), status, "{action}: {}", r.text());
+        if action == "sekret" {
+            assert!(r.text().contains("whsec_"), "the new secret is shown once");
+        }
+        if action == "wylacz" {
+            let listed = call(&app, admin.apply(TestRequest::get().uri(&base))).await.json();
+            assert_eq!(listed["webhooks"][1]["active"], false, "{listed}");
+        }
+    }
+
     // Deleting stops deliveries: what waits is cancelled, nothing new is queued.
     receiver.plan((0..10).map(|_| Plan::Status(503)).collect());
     receive_purchases(&o.st, &o.a.id, 1).await;
@@ -407,13 +456,23 @@ async fn webhooks_retry_timeout_redirect_redelivery_and_delete(b: Backend) {
                 use ksef_gateway::db::schema::audit_events as a;
                 a::table
                     .filter(a::action.like("webhook.%"))
+                    .order(a::seq.asc())
                     .select(a::action)
                     .load(c)
                     .map_err(ksef_gateway::db::DbError::from)
             })
             .await
             .unwrap();
-    assert_eq!(audit, vec!["webhook.created", "webhook.redelivery_requested", "webhook.deleted"]);
+    let expected = [
+        "webhook.created",
+        "webhook.redelivery_requested",
+        "webhook.created",
+        "webhook.deactivated",
+        "webhook.secret_rotated",
+        "webhook.deleted",
+        "webhook.deleted",
+    ];
+    assert_eq!(audit, expected);
     receiver.stop().await;
 }
 
@@ -448,20 +507,7 @@ async fn webhooks_urls_refused_unless_the_configuration_allows(b: Backend) {
     assert_eq!(r.json()["webhooks"], json!([]));
 
     // The panel says why in Polish, beside the field, and keeps what was typed.
-    let Who::Session { cookie, csrf } = &admin else { panic!("a session") };
-    let form = format!(
-        "csrf={csrf}&url={}&zdarzenia=invoice.state_changed",
-        url::form_urlencoded::byte_serialize(b"https://192.168.1.10/erp").collect::<String>()
-    );
-    let r = call(
-        &app,
-        TestRequest::post()
-            .uri(&format!("/klienci/{NIP_A}/webhooki"))
-            .insert_header(("Cookie", format!("kgw_session={cookie}")))
-            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
-            .set_payload(form),
-    )
-    .await;
+    let r = call(&app, panel_create(&admin, "https://192.168.1.10/erp")).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text();
     assert!(page.contains("id=\"blad-url\"") && page.contains("sieć lokalną, prywatną"), "{page}");

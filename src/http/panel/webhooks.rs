@@ -19,14 +19,7 @@ use crate::service::webhooks::{self, DeliveryView, EndpointView, WithSecret};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list_page)
-        .service(create)
-        .service(log)
-        .service(switch_on)
-        .service(switch_off)
-        .service(rotate)
-        .service(remove)
-        .service(redeliver);
+    cfg.service(list_page).service(create).service(log).service(act).service(redeliver);
 }
 
 fn event_pl(e: WebhookEvent) -> &'static str {
@@ -195,68 +188,28 @@ async fn log(
     })
 }
 
-/// The endpoint's client, after the form's CSRF token.
-async fn form_target(
-    st: &AppState,
-    me: &PanelUser,
-    path: (String, String),
-    form: &Fields,
-) -> Result<(ClientView, String), PanelError> {
-    let (nip, id) = path;
-    Ok((me.client_for_form(st, &nip, form).await?, id))
-}
-
-fn back(nip: &str) -> HttpResponse {
-    see_other(&format!("/klienci/{nip}/webhooki"))
-}
-
-#[post("/klienci/{nip}/webhooki/{id}/wlacz")]
-async fn switch_on(
+/// `POST /klienci/{nip}/webhooki/{id}/{akcja}`: `wlacz`, `wylacz`, `usun`, or `sekret` (a new
+/// secret, shown on this answer once).
+#[post("/klienci/{nip}/webhooki/{id}/{akcja}")]
+async fn act(
     st: web::Data<AppState>,
     me: PanelUser,
-    path: web::Path<(String, String)>,
+    path: web::Path<(String, String, String)>,
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
-    let (client, id) = form_target(&st, &me, path.into_inner(), &form).await?;
-    webhooks::set_active(&st, &me.caller, &client.id, &id, true).await?;
-    Ok(back(&client.nip))
-}
-
-#[post("/klienci/{nip}/webhooki/{id}/wylacz")]
-async fn switch_off(
-    st: web::Data<AppState>,
-    me: PanelUser,
-    path: web::Path<(String, String)>,
-    form: Fields,
-) -> Result<HttpResponse, PanelError> {
-    let (client, id) = form_target(&st, &me, path.into_inner(), &form).await?;
-    webhooks::set_active(&st, &me.caller, &client.id, &id, false).await?;
-    Ok(back(&client.nip))
-}
-
-/// `POST /klienci/{nip}/webhooki/{id}/sekret`: a new secret, shown once.
-#[post("/klienci/{nip}/webhooki/{id}/sekret")]
-async fn rotate(
-    st: web::Data<AppState>,
-    me: PanelUser,
-    path: web::Path<(String, String)>,
-    form: Fields,
-) -> Result<HttpResponse, PanelError> {
-    let (client, id) = form_target(&st, &me, path.into_inner(), &form).await?;
-    let shown = webhooks::rotate_secret(&st, &me.caller, &client.id, &id).await?;
-    secret_page(&me, client, &shown)
-}
-
-#[post("/klienci/{nip}/webhooki/{id}/usun")]
-async fn remove(
-    st: web::Data<AppState>,
-    me: PanelUser,
-    path: web::Path<(String, String)>,
-    form: Fields,
-) -> Result<HttpResponse, PanelError> {
-    let (client, id) = form_target(&st, &me, path.into_inner(), &form).await?;
-    webhooks::delete(&st, &me.caller, &client.id, &id).await?;
-    Ok(back(&client.nip))
+    let (nip, id, action) = path.into_inner();
+    let client = me.client_for_form(&st, &nip, &form).await?;
+    match action.as_str() {
+        "wlacz" => webhooks::set_active(&st, &me.caller, &client.id, &id, true).await.map(drop)?,
+        "wylacz" => webhooks::set_active(&st, &me.caller, &client.id, &id, false).await.map(drop)?,
+        "usun" => webhooks::delete(&st, &me.caller, &client.id, &id).await?,
+        "sekret" => {
+            let shown = webhooks::rotate_secret(&st, &me.caller, &client.id, &id).await?;
+            return secret_page(&me, client, &shown);
+        }
+        _ => return Err(AppError::NotFound.into()),
+    }
+    Ok(see_other(&format!("/klienci/{}/webhooki", client.nip)))
 }
 
 /// `POST /klienci/{nip}/webhooki/{id}/dostawy/{delivery}/ponow` ("Wyślij ponownie").
