@@ -293,13 +293,13 @@ impl WebhookDelivery {
     }
 
     /// A person asked for another attempt now (delivered and failed rows included: receivers
-    /// deduplicate by event id).
+    /// deduplicate by event id). A claim in force stays: the attempt in flight finishes first,
+    /// so the row is never sent twice at the same time.
     pub fn redeliver(conn: &mut AnyConn, id: &str, now: NaiveDateTime) -> Result<(), DbError> {
         diesel::update(wd::table.find(id))
             .set((
                 wd::status.eq(DeliveryStatus::Pending.as_str()),
                 wd::next_attempt_at.eq(now),
-                wd::claimed_until.eq(None::<NaiveDateTime>),
                 wd::updated_at.eq(now),
             ))
             .execute(conn)?;
