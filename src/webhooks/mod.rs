@@ -61,8 +61,17 @@ async fn run(st: AppState, mut stopped: watch::Receiver<bool>) {
     };
     let every = Duration::from_millis(cfg.tick_ms);
     loop {
-        if let Err(e) = tick(&st, &http, &policy).await {
-            tracing::warn!(error = %e, "Webhook delivery round failed; retrying on the next tick");
+        // A full round means more is probably due: the next one starts at once (a backlog of
+        // thousands drains at `concurrency` attempts at a time, not one round per tick).
+        let full = match tick(&st, &http, &policy).await {
+            Ok(n) => n >= cfg.concurrency,
+            Err(e) => {
+                tracing::warn!(error = %e, "Webhook delivery round failed; retrying on the next tick");
+                false
+            }
+        };
+        if full && !*stopped.borrow() {
+            continue;
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

@@ -548,3 +548,31 @@ async fn webhooks_two_workers_never_send_one_delivery_twice(b: Backend) {
     assert!(seen.iter().all(|s| s.signature_ok));
     receiver.stop().await;
 }
+
+/// A figure, not a check run in CI: how fast a backlog of 1 000 events drains to a local receiver
+/// (`cargo test -p ksef-gateway --test it -- --ignored webhooks_backlog_of_1000 --nocapture`).
+#[actix_web::test]
+#[ignore = "a measurement"]
+async fn webhooks_backlog_of_1000_drains() {
+    for b in [Backend::Sqlite, Backend::Pg] {
+        let Some((_db, o)) = office_tuned(b, SendPolicy::Manual, local_webhooks).await else { continue };
+        let receiver = Receiver::start().await;
+        let events = EventSet::parse(&["purchase_invoice.received"]).unwrap();
+        let created =
+            webhooks::create(&o.st, &Caller::Operator, &o.a.id, &receiver.url, events).await.unwrap();
+        receiver.set_secret(secrecy::ExposeSecret::expose_secret(&created.secret));
+        receive_purchases(&o.st, &o.a.id, 1_000).await;
+        let start = Instant::now();
+        let worker = ksef_gateway::webhooks::start(o.st.clone());
+        let seen = receiver.wait_for(1_000).await;
+        let took = start.elapsed();
+        worker.stop().await;
+        assert!(seen.iter().all(|s| s.signature_ok));
+        eprintln!(
+            "{b:?}: 1000 webhook deliveries in {:.2} s ({:.0}/s)",
+            took.as_secs_f64(),
+            1000.0 / took.as_secs_f64()
+        );
+        receiver.stop().await;
+    }
+}
