@@ -220,18 +220,48 @@ async fn webhooks_invoice_sent_to_a_emits_exactly_its_signed_state_changes(b: Ba
     webhooks::create(&rig.st, &op, &client.id, &other.url, purchases_only).await.unwrap();
 
     let ids = rig.invoices(&client, 2, "wh").await;
+    // A third one whose number the client already issued elsewhere (other bytes): KSeF rejects it.
+    let rejected = rig.invoices(&client, 1, "whr").await.remove(0);
+    let number = rig.invoice(&rejected).await.number.unwrap();
+    let mut elsewhere = crate::engine::rig::invoice_xml(&client.nip, &number);
+    elsewhere.push(b'\n');
+    issue_elsewhere(&rig, &client.nip, &elsewhere).await;
     rig.decide(&client, &ids, false).await;
+    rig.decide(&client, std::slice::from_ref(&rejected), false).await;
     let engine = ksef_gateway::engine::start(rig.st.clone());
     let worker = ksef_gateway::webhooks::start(rig.st.clone());
     rig.wait_for(&ids, "accepted", LIMIT).await;
-    // W → O and O → A for each invoice, nothing else.
-    let seen = receiver.wait_for(4).await;
+    rig.wait_for(std::slice::from_ref(&rejected), "rejected", LIMIT).await;
+    // One event per change of state into O, A or rejected, as each invoice's timeline has them.
+    let mut expected = Vec::new();
+    for id in ids.iter().chain([&rejected]) {
+        expected.push((id.clone(), changes_in_timeline(&rig, id).await));
+    }
+    let total: usize = expected.iter().map(|(_, steps)| steps.len()).sum();
+    let seen = receiver.wait_for(total).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let seen_after = receiver.seen();
-    assert_eq!(seen_after.len(), 4, "exactly two events per invoice: {seen_after:?}");
+    assert_eq!(seen_after.len(), total, "exactly one event per change: {seen_after:?}");
     engine.stop().await;
     worker.stop().await;
     assert!(other.seen().is_empty(), "the purchase-only endpoint got invoice events");
+    for (id, steps) in &expected {
+        let got: Vec<(String, String)> = seen
+            .iter()
+            .filter(|s| s.body["data"]["invoice_id"] == json!(id))
+            .map(|s| {
+                let d = &s.body["data"];
+                (d["old_state"].as_str().unwrap().to_owned(), d["new_state"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        assert_eq!(&got, steps, "{id}");
+    }
+    let last = seen.iter().rfind(|s| s.body["data"]["invoice_id"] == json!(rejected)).unwrap();
+    assert_eq!(
+        (last.body["data"]["new_state"].clone(), last.body["data"]["status_letter"].clone()),
+        (json!("rejected"), Value::Null)
+    );
+    assert!(last.signature_ok);
 
     let mut event_ids = std::collections::HashSet::new();
     for id in &ids {
@@ -270,10 +300,43 @@ async fn webhooks_invoice_sent_to_a_emits_exactly_its_signed_state_changes(b: Ba
         }
     }
     let metrics = rig.st.metrics.render();
-    assert!(metrics.contains("ksef_gateway_webhook_deliveries_total{outcome=\"delivered\"} 4"), "{metrics}");
+    let delivered = format!("ksef_gateway_webhook_deliveries_total{{outcome=\"delivered\"}} {total}");
+    assert!(metrics.contains(&delivered), "{metrics}");
     receiver.stop().await;
     other.stop().await;
     rig.sim.stop().await;
+}
+
+/// The changes into O, A or rejected in an invoice's timeline, as (old state, new state).
+async fn changes_in_timeline(rig: &Rig, id: &str) -> Vec<(String, String)> {
+    let id = id.to_owned();
+    let events = rig.st.db.run(move |c| ksef_gateway::db::models::Invoice::events(c, &id)).await.unwrap();
+    let mut out = Vec::new();
+    let mut prev: Option<String> = None;
+    for e in events {
+        if prev.as_deref() == Some(e.state.as_str()) {
+            continue;
+        }
+        if ["registered", "accepted", "rejected"].contains(&e.state.as_str()) {
+            out.push((prev.clone().unwrap_or_default(), e.state.clone()));
+        }
+        prev = Some(e.state);
+    }
+    out
+}
+
+/// Sends `xml` for `nip` straight to the simulator with the client's token, as another program
+/// of the client would.
+async fn issue_elsewhere(rig: &Rig, nip: &str, xml: &[u8]) {
+    use ksef_client::online::SendOptions;
+    use ksef_client::{ContextIdentifier, FormCode, SecretString};
+    let ksef = ksef_gateway::ksef::client_for(&rig.sim.base_url()).unwrap();
+    let token = SecretString::from(format!("20261201-EC-{nip}-TESTTOKEN-01|nip-{nip}|0123456789abcdef"));
+    let tokens = ksef.authenticate_with_ksef_token(&ContextIdentifier::nip(nip), &token).await.unwrap();
+    let access = &tokens.access_token.token;
+    let session = ksef.open_online_session(access, &FormCode::fa3()).await.unwrap();
+    ksef.send_invoice(access, &session, xml, &SendOptions::default()).await.unwrap();
+    ksef.close_online_session(access, &session.reference_number).await.unwrap();
 }
 
 /// Purchase invoices stored for the client, as the sync stores them, and their event queued in
