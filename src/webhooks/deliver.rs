@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, USER_AGENT};
+use ksef_client::reqwest;
+use ksef_client::reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, USER_AGENT};
 
 use super::guard::{GuardedResolver, UrlPolicy};
 use super::sign;

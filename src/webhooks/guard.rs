@@ -8,6 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use ipnet::IpNet;
+use ksef_client::reqwest;
 use url::{Host, Url};
 
 use crate::config::WebhookSettings;

@@ -13,6 +13,7 @@ pub mod sign;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ksef_client::reqwest;
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};

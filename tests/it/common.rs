@@ -142,12 +142,3 @@ pub fn dump(t: &TestDb, b: Backend) -> Vec<u8> {
 pub fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
-
-/// An HTTP client for tests, with the TLS setup the gateway uses (reqwest is built without a
-/// process-wide TLS provider, so `reqwest::Client::new()` would panic).
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(ksef_client::platform_tls_config().unwrap())
-        .build()
-        .unwrap()
-}

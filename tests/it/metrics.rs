@@ -87,7 +87,7 @@ async fn metrics_on_a_separate_listener() {
         ));
         served.unwrap();
     });
-    let http = crate::common::http_client();
+    let http = reqwest::Client::new();
     let get = |url: String| {
         let http = http.clone();
         async move { http.get(url).send().await.unwrap().status().as_u16() }

@@ -148,7 +148,7 @@ async fn start_driver(exe: &PathBuf) -> (Driver, String) {
         .unwrap();
     let driver = Driver(child);
     let url = format!("http://127.0.0.1:{port}");
-    let http = crate::common::http_client();
+    let http = reqwest::Client::new();
     let until = Instant::now() + Duration::from_secs(20);
     while http.get(format!("{url}/status")).send().await.is_err() {
         assert!(Instant::now() < until, "chromedriver did not start on {url}");
@@ -159,7 +159,7 @@ async fn start_driver(exe: &PathBuf) -> (Driver, String) {
 
 /// Opens a headless Chromium session with its own profile directory.
 async fn open_browser(driver_url: &str, profile: &std::path::Path) -> Browser {
-    let http = crate::common::http_client();
+    let http = reqwest::Client::new();
     let mut options = json!({"args": [
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",

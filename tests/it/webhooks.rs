@@ -23,7 +23,7 @@ use ksef_simulator::SimulatorConfig;
 
 use crate::both_backends;
 use crate::common::{contains, dump, Backend};
-use crate::engine::rig::{nip, Rig};
+use crate::engine::shared_rig::{invoice_xml, nip, Rig};
 use crate::office::{app, call, login, office_tuned, Who, ACC_READ, ADMIN, NIP_A};
 
 both_backends!(
@@ -223,7 +223,7 @@ async fn webhooks_invoice_sent_to_a_emits_exactly_its_signed_state_changes(b: Ba
     // A third one whose number the client already issued elsewhere (other bytes): KSeF rejects it.
     let rejected = rig.invoices(&client, 1, "whr").await.remove(0);
     let number = rig.invoice(&rejected).await.number.unwrap();
-    let mut elsewhere = crate::engine::rig::invoice_xml(&client.nip, &number);
+    let mut elsewhere = invoice_xml(&client.nip, &number);
     elsewhere.push(b'\n');
     issue_elsewhere(&rig, &client.nip, &elsewhere).await;
     rig.decide(&client, &ids, false).await;

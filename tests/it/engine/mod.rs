@@ -3,7 +3,7 @@
 mod faults;
 mod kill;
 mod restart;
-pub mod rig;
+mod rig;
 
 use std::time::Duration;
 
@@ -601,4 +601,9 @@ async fn engine_sends_with_a_ksef_certificate(b: Backend) {
     let key_line = key.lines().nth(1).unwrap();
     assert!(!crate::common::contains(&dump, key_line), "the private key is never stored in clear");
     rig.sim.stop().await;
+}
+
+/// The rig, for other areas' tests that need the engine and the simulator (webhooks).
+pub(crate) mod shared_rig {
+    pub(crate) use super::rig::{invoice_xml, nip, Rig};
 }
