@@ -34,7 +34,7 @@
 //! [`crate::KsefClient::sync_window`] (metadata query) and [`crate::KsefClient::export_window`]
 //! (export package) run one window each and return its [`WindowAdvance`].
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use crate::error::KsefError;
 use crate::models::export::InvoicePackage;
@@ -49,7 +49,8 @@ pub const MAX_RANGE_DAYS: i64 = 100;
 /// current HWM; otherwise it is `from + 100 days` (a first sync of older history then takes several
 /// windows).
 pub fn window_range(from: DateTime<Utc>, now: DateTime<Utc>) -> DateRange {
-    let longest = from + Duration::days(MAX_RANGE_DAYS);
+    // Whole milliseconds, so that KSeF's echo of the end as the HWM compares equal to it.
+    let longest = (from + Duration::days(MAX_RANGE_DAYS)).trunc_subsecs(3);
     DateRange {
         date_type: DateType::PermanentStorage,
         from,

@@ -73,12 +73,14 @@ pub struct Export {
     pub not_before: DateTime<Utc>,
     pub completed: Option<DateTime<Utc>>,
     pub state: ExportState,
+    /// Held at 100 by fault injection until released.
+    pub stuck: bool,
 }
 
 impl Export {
-    /// Whether it counts against the 10 running exports at `now`.
-    pub fn running(&self, now: DateTime<Utc>, held: bool) -> bool {
-        held || now < self.not_before || matches!(self.state, ExportState::Running)
+    /// Whether it shows 100 and counts against the 10 running exports at `now`.
+    pub fn running(&self, now: DateTime<Utc>) -> bool {
+        self.stuck || now < self.not_before || matches!(self.state, ExportState::Running)
     }
 }
 

@@ -53,7 +53,7 @@ pub struct FaultSettings {
     pub rate_limit_retry_after_s: u64,
     /// Limits the 429 burst to one rate-limit group, e.g. `invoiceExport`, `invoiceMetadata`.
     pub rate_limit_group: Option<String>,
-    /// Exports stay at status 100 (and count as running) until this is switched off.
+    /// New exports stay at status 100 (and count as running) until this is switched off.
     pub hold_exports: bool,
     /// The next this many export part downloads serve a corrupted byte (hash mismatch).
     pub corrupt_export_parts: u32,
@@ -96,12 +96,15 @@ impl FaultHandle {
         self.state.faults.read().clone()
     }
 
-    /// Replaces all settings (releases held invoices when `hold_invoices` goes off).
+    /// Replaces all settings (releases held invoices and exports when their holds go off).
     pub fn apply(&self, settings: FaultSettings) {
-        let release = !settings.hold_invoices;
+        let (invoices, exports) = (!settings.hold_invoices, !settings.hold_exports);
         *self.state.faults.write() = settings;
-        if release {
+        if invoices {
             self.release_held_invoices();
+        }
+        if exports {
+            self.release_held_exports();
         }
     }
 
@@ -194,9 +197,18 @@ impl FaultHandle {
         self.edit(|s| s.rate_limit_group = Some(group.to_owned()));
     }
 
-    /// Holds exports at status 100 (`true`), or lets them finish (`false`).
+    /// Holds new exports at status 100 (`true`), or lets every held export finish (`false`).
     pub fn hold_exports(&self, hold: bool) {
         self.edit(|s| s.hold_exports = hold);
+        if !hold {
+            self.release_held_exports();
+        }
+    }
+
+    fn release_held_exports(&self) {
+        for e in self.state.db.lock().exports.values_mut() {
+            e.stuck = false;
+        }
     }
 
     /// The next `count` export part downloads are corrupted in transit.

@@ -71,11 +71,11 @@ async fn start(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -
     let key = unwrap_key(&state, &body.encryption)?;
     let now = Utc::now();
     let window = body.filters.window(now, state.hwm(now))?;
-    let held = state.faults.read().hold_exports;
+    let stuck = state.faults.read().hold_exports;
     let ctx = claims.context_value.clone();
     let reference = reference_number("EH", now);
     let mut db = state.db.lock();
-    let running = db.exports.values().filter(|e| e.nip == ctx && e.running(now, held)).count();
+    let running = db.exports.values().filter(|e| e.nip == ctx && e.running(now)).count();
     if running >= export::MAX_RUNNING {
         return Err(ApiError::exception_with(
             21182,
@@ -106,6 +106,7 @@ async fn start(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -
         not_before: now + state.delay(),
         completed,
         state: job_state,
+        stuck,
     };
     db.exports.insert(reference.clone(), record);
     drop(db);
@@ -186,7 +187,6 @@ async fn status(
     let reference = path.into_inner();
     let now = Utc::now();
     let retention = retention(&state);
-    let held = state.faults.read().hold_exports;
     let db = state.db.lock();
     let e = db.exports.get(&reference).filter(|e| e.nip == claims.context_value).ok_or_else(|| {
         ApiError::exception(21175, "Wynik zapytania o podanym identyfikatorze nie istnieje.")
@@ -195,7 +195,7 @@ async fn status(
     if now >= expires {
         return Err(ApiError::Gone("Operacja wygasła i nie jest już dostępna.".to_owned()));
     }
-    let body = if e.running(now, held) {
+    let body = if e.running(now) {
         json!({"status": {"code": 100, "description": "Eksport faktur w toku"}})
     } else {
         match &e.state {
