@@ -61,6 +61,8 @@ pub enum ExportState {
     Done(Box<Package>),
     /// Failed with an export status (415, 420, 500).
     Failed { code: u16, description: String, details: Vec<String> },
+    /// Past its retention: the package is dropped, the status answers 410.
+    Expired,
 }
 
 /// An export started through `POST /invoices/exports`.

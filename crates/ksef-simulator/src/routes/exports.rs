@@ -75,6 +75,12 @@ async fn start(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -
     let ctx = claims.context_value.clone();
     let reference = reference_number("EH", now);
     let mut db = state.db.lock();
+    // Packages past their retention are dropped (memory); their status keeps answering 410.
+    let retention = retention(&state);
+    let finished = |e: &Export| !matches!(e.state, ExportState::Running);
+    for e in db.exports.values_mut().filter(|e| now >= e.created + retention && finished(e)) {
+        e.state = ExportState::Expired;
+    }
     let running = db.exports.values().filter(|e| e.nip == ctx && e.running(now)).count();
     if running >= export::MAX_RUNNING {
         return Err(ApiError::exception_with(
@@ -192,14 +198,16 @@ async fn status(
         ApiError::exception(21175, "Wynik zapytania o podanym identyfikatorze nie istnieje.")
     })?;
     let expires = e.created + retention;
-    if now >= expires {
+    if now >= expires || matches!(e.state, ExportState::Expired) {
         return Err(ApiError::Gone("Operacja wygasła i nie jest już dostępna.".to_owned()));
     }
     let body = if e.running(now) {
         json!({"status": {"code": 100, "description": "Eksport faktur w toku"}})
     } else {
         match &e.state {
-            ExportState::Running => json!({"status": {"code": 100, "description": "Eksport faktur w toku"}}),
+            ExportState::Running | ExportState::Expired => {
+                json!({"status": {"code": 100, "description": "Eksport faktur w toku"}})
+            }
             ExportState::Failed { code, description, details } => json!({
                 "status": {"code": code, "description": description, "details": details},
                 "completedDate": e.completed.map(time::fmt),
