@@ -162,6 +162,16 @@ impl KsefClient {
                 package.size, options.max_package_size
             )));
         }
+        let summary = |invoices| ExportedPackage {
+            invoices,
+            is_truncated: package.is_truncated,
+            last_permanent_storage_date: package.last_permanent_storage_date,
+            permanent_storage_hwm_date: package.permanent_storage_hwm_date,
+        };
+        // An empty result may come without any part to download.
+        if package.parts.is_empty() && package.invoice_count == 0 {
+            return Ok(summary(Vec::new()));
+        }
         let mut parts: Vec<&InvoicePackagePart> = package.parts.iter().collect();
         parts.sort_by_key(|p| p.ordinal_number);
         let mut archive = Vec::with_capacity(usize::try_from(package.size).unwrap_or(0));
@@ -189,12 +199,7 @@ impl KsefClient {
                 package.invoice_count
             )));
         }
-        Ok(ExportedPackage {
-            invoices,
-            is_truncated: package.is_truncated,
-            last_permanent_storage_date: package.last_permanent_storage_date,
-            permanent_storage_hwm_date: package.permanent_storage_hwm_date,
-        })
+        Ok(summary(invoices))
     }
 
     /// One window of the HWM rule through an export: builds the window from the cursor `from`
