@@ -5,6 +5,7 @@ mod kill;
 mod pg_outage;
 mod restart;
 mod rig;
+mod rolling;
 
 use std::time::Duration;
 
@@ -33,6 +34,7 @@ use restart::{
     engine_refused_fresh_login_after_a_restart_pauses_with_the_reason,
 };
 use rig::{nip, Rig};
+use rolling::engine_rolling_restart_of_two_replicas_sends_each_invoice_once;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -59,6 +61,7 @@ both_backends!(
     engine_watchdog_flags_invoices_stuck_in_the_queue,
     engine_fault_suite,
     engine_postgres_outage_under_load,
+    engine_rolling_restart_of_two_replicas_sends_each_invoice_once,
 );
 
 /// An invoice issued offline by a client with a KSeF certificate of type Offline carries KOD II:
