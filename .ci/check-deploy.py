@@ -20,7 +20,9 @@
 Then a self-test feeds the same checks broken copies of the kit (one mistake each) and fails
 unless each is caught with the expected message, and unless the intact copy passes.
 
-Run: python3 .ci/check-deploy.py  (needs PyYAML; exits 1 with the list of problems)."""
+Run: python3 .ci/check-deploy.py  (needs PyYAML; exits 1 with the list of problems).
+     python3 .ci/check-deploy.py --rendered FILE  checks `kubectl kustomize` output the same way
+     (patches merged, common labels applied: a NetworkPolicy must select the gateway's pods)."""
 
 import copy
 import ipaddress
@@ -224,6 +226,7 @@ KINDS = {
         "podSelector": SELECTOR, "policyTypes": {"list": {"enum": ["Ingress", "Egress"]}},
         "ingress": {"list": {"obj": {"from": {"list": NETPOL_PEER}, "ports": NETPOL_PORTS}}},
         "egress": {"list": {"obj": {"to": {"list": NETPOL_PEER}, "ports": NETPOL_PORTS}}}}}}),
+    "Secret": kind("v1", {"type": "str", "data": {"map": "str"}, "stringData": {"map": "str"}}, req=()),
     "Job": kind("batch/v1", {"spec": {"obj": {
         "backoffLimit": "int", "ttlSecondsAfterFinished": "int", "template": TEMPLATE}, "req": ["template"]}}),
 }
@@ -504,17 +507,30 @@ def kubernetes(docs, deploy):
             need(d.get("apiVersion") == KINDS[k]["api"], f"{where}: {k} is {KINDS[k]['api']}, not {d.get('apiVersion')}")
             validate(d, PATCH if is_patch else KINDS[k]["schema"], where, problems)
             (patches if is_patch else objects).append((where, d))
-    by_kind = {}
-    for where, o in objects:
-        by_kind.setdefault(o["kind"], []).append((where, o))
     names = {(o["kind"], o.get("metadata", {}).get("name")) for _, o in objects}
     for where, p in patches:
         need((p["kind"], p.get("metadata", {}).get("name")) in names, f"{where}: patches no object of the base")
+    return problems + k8s_objects(objects, patches, secrets, rendered=False)
+
+
+def k8s_objects(objects, patches, secrets, rendered):
+    """The objects against each other. `rendered`: the output of `kubectl kustomize`, where
+    the kustomization's common labels are on every selector and pod, so a NetworkPolicy's
+    podSelector can be matched against the pods it must restrict."""
+    problems = []
+
+    def need(cond, what):
+        if not cond:
+            problems.append(what)
+
+    by_kind = {}
+    for where, o in objects:
+        by_kind.setdefault(o["kind"], []).append((where, o))
     configmaps = {o["metadata"].get("name") for _, o in by_kind.get("ConfigMap", [])}
 
     # Workloads: labels, ports, probes, volumes, config and secret references.
     workloads = by_kind.get("Deployment", []) + by_kind.get("Job", [])
-    pods = []  # (labels, container ports by name, numbers)
+    pods = []  # (labels, container ports by name, numbers, kind)
     for where, w in workloads:
         spec = w.get("spec", {})
         tmpl = spec.get("template", {})
@@ -549,7 +565,7 @@ def kubernetes(docs, deploy):
                     need(get.get("path") in ROUTES, f"{where}: {probe} path {get.get('path')} is not a gateway route ({sorted(ROUTES)})")
                     port = get.get("port")
                     need(port in by_name or port in numbers, f"{where}: {probe} port {port} is not a container port")
-        pods.append((labels, by_name, numbers))
+        pods.append((labels, by_name, numbers, w["kind"]))
         if w["kind"] == "Deployment":
             listen = None
             for _, cm in by_kind.get("ConfigMap", []):
@@ -566,7 +582,7 @@ def kubernetes(docs, deploy):
         service_ports[s["metadata"].get("name")] = s.get("spec", {}).get("ports", [])
         for p in s.get("spec", {}).get("ports", []):
             tp = p.get("targetPort", p.get("port"))
-            need(any(tp in by_name or tp in numbers for _, by_name, numbers in targets),
+            need(any(tp in by_name or tp in numbers for _, by_name, numbers, _ in targets),
                  f"{where}: targetPort {tp} is not a port of the selected containers")
     for where, ing in by_kind.get("Ingress", []):
         for rule in ing.get("spec", {}).get("rules", []):
@@ -600,13 +616,18 @@ def kubernetes(docs, deploy):
                         problems.append(f"{where}: bad ipBlock {block}: {e}")
         if "podSelector" in spec:
             need("Egress" in spec.get("policyTypes", []), f"{where}: egress not restricted")
+            if rendered:
+                sel = spec["podSelector"].get("matchLabels") or {}
+                servers = [p[0] for p in pods if p[3] == "Deployment"]
+                need(servers and all(matches(sel, labels) for labels in servers),
+                     f"{where}: podSelector {sel} does not select the gateway's pods")
         ports = {p.get("port") for rule in spec.get("egress", []) for p in rule.get("ports", [])}
         if spec.get("egress"):
             need(ports <= {53, 443, 5432}, f"{where}: egress to more than DNS, KSeF, PostgreSQL: {sorted(ports, key=str)}")
             need({443, 5432} <= ports, f"{where}: no egress to KSeF or PostgreSQL")
         for rule in spec.get("ingress", []):
             for p in rule.get("ports", []):
-                need(any(p.get("port") in numbers for _, _, numbers in pods), f"{where}: ingress port {p.get('port')} is no container port")
+                need(any(p.get("port") in numbers for _, _, numbers, _ in pods), f"{where}: ingress port {p.get('port')} is no container port")
 
     # The deployment's essentials.
     deployments = [d for _, d in by_kind.get("Deployment", []) if d["metadata"].get("name") == "ksef-gateway"]
@@ -691,7 +712,31 @@ def self_test():
     return failures
 
 
+def check_rendered(path):
+    """Every object of a rendered overlay (`kubectl kustomize … > FILE`) against its kind's
+    schema and the others: the overlay's patches merged, names and labels as applied."""
+    problems, objects = [], []
+    for i, d in enumerate(d for d in yaml.safe_load_all(pathlib.Path(path).read_text()) if d):
+        where = f"rendered {d.get('kind')}/{(d.get('metadata') or {}).get('name')}"
+        k = d.get("kind")
+        if k not in KINDS:
+            problems.append(f"{where}: unknown kind {k!r}")
+            continue
+        validate(d, KINDS[k]["schema"], where, problems)
+        objects.append((where, d))
+    secrets = {o["metadata"]["name"] for _, o in objects if o["kind"] == "Secret"}
+    return problems + k8s_objects(objects, [], secrets, rendered=True)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--rendered"]:
+        problems = check_rendered(sys.argv[2])
+        for p in problems:
+            print("  -", p)
+        if problems:
+            sys.exit(1)
+        print("rendered overlay ok: every object against its kind's schema and the others")
+        sys.exit(0)
     problems = check(ROOT / "deploy")
     if problems:
         print("deploy kit problems:")
