@@ -187,12 +187,7 @@ pub async fn engine_two_serve_processes_share_one_database(b: Backend) {
     else {
         return;
     };
-    let mut all = Vec::new();
-    for i in 0..CLIENTS {
-        let client = rig.client(&nip(50 + i), true).await;
-        let ids = rig.invoices(&client, EACH, "two").await;
-        all.push((client, ids));
-    }
+    let all = rig.clients_with_invoices(50, CLIENTS, EACH, "two").await;
     let dir = rig.db.dir.path();
     let logs = [dir.join("first.log"), dir.join("second.log")];
     let mut gateways = Vec::new();

@@ -12,7 +12,7 @@ use ksef_gateway::service::audit::{self, ChainVerdict};
 use ksef_simulator::SimulatorConfig;
 
 use super::kill::{sigterm, spawn, tail, wait_started, write_config};
-use super::rig::{nip, Rig};
+use super::rig::Rig;
 use crate::common::Backend;
 
 /// Seconds the drain may take after SIGTERM (`server.shutdown_timeout_s`).
@@ -39,12 +39,7 @@ async fn rolling_restart(b: Backend, clients: u32, each: usize) {
     else {
         return;
     };
-    let mut all = Vec::new();
-    for i in 0..clients {
-        let client = rig.client(&nip(90 + i), true).await;
-        let ids = rig.invoices(&client, each, "roll").await;
-        all.push((client, ids));
-    }
+    let all = rig.clients_with_invoices(90, clients, each, "roll").await;
     let total = i64::from(clients) * each as i64;
     let dir = rig.db.dir.path();
     let replicas =
