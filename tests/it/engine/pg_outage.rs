@@ -90,6 +90,12 @@ pub async fn engine_postgres_outage_under_load(b: Backend) {
                      WHERE datname = '{name}' AND pid <> pg_backend_pid()"
                 ),
             );
+            // pg_terminate_backend only signals: the outage starts when the backends are gone.
+            let gone = Instant::now();
+            while backends(&mut admin_conn, &name) > 0 {
+                assert!(gone.elapsed() < Duration::from_secs(5), "the test database's backends stay");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             seen.push(http.watch(OUTAGE).await);
             sql(&mut admin_conn, &format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"));
             seen.push(http.recovers().await);
@@ -102,6 +108,12 @@ pub async fn engine_postgres_outage_under_load(b: Backend) {
                 (round + 1) * PER_ROUND
             );
             proxy.stop();
+            // The abort lands on the proxy's own runtime: the outage starts when it refuses.
+            let gone = Instant::now();
+            while TcpStream::connect(proxy.addr).await.is_ok() {
+                assert!(gone.elapsed() < Duration::from_secs(5), "the proxy still accepts connections");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             seen.push(http.watch(OUTAGE).await);
             proxy.resume();
             seen.push(http.recovers().await);
@@ -132,6 +144,17 @@ pub async fn engine_postgres_outage_under_load(b: Backend) {
     assert_eq!(rig.count_audit("send.client_paused").await, 0, "no client was paused");
     http.stop().await;
     rig.sim.stop().await;
+}
+
+/// How many server processes serve database `name`.
+fn backends(conn: &mut PgConnection, name: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let q = format!("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{name}'");
+    diesel::sql_query(&q).get_result::<Count>(conn).unwrap_or_else(|e| panic!("{q}: {e}")).n
 }
 
 fn sql(conn: &mut PgConnection, q: &str) {
