@@ -122,6 +122,9 @@ impl From<DbError> for AppError {
         match e {
             DbError::NotFound => Self::NotFound,
             DbError::Busy => Self::Unavailable("database busy, retry shortly".into()),
+            // The database is away (restarting, refusing connections, a connection cut): 503
+            // with Retry-After, never a 500 or an authentication failure.
+            DbError::Unavailable(why) => Self::Unavailable(why),
             DbError::Conflict(m) => Self::Conflict(m),
             other => Self::Internal(anyhow::Error::new(other)),
         }
