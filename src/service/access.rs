@@ -5,7 +5,7 @@
 //! can see is `NotFound`, exactly as if it did not exist; a client the caller can see but not
 //! act on in this way is `Forbidden`.
 
-use crate::auth::{Permission, PermissionSet, Role, ScopeSet};
+use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
 use crate::db::models::{ClientScope, Grant, Invoice};
 use crate::db::{AnyConn, DbError};
 use crate::error::AppError;
@@ -155,6 +155,26 @@ pub fn invoice(conn: &mut AnyConn, caller: &Caller, id: &str, p: Permission) -> 
     let inv = Invoice::get(conn, &scope, id)?;
     require(conn, caller, &inv.client_id, p)?;
     Ok(inv)
+}
+
+/// Checks that the caller may read the client's purchase invoices: `read` on the client for a
+/// person; for an API key, the `purchase` scope (a key that only reads what the client sent
+/// is refused with 403, as for any other scope it lacks).
+pub fn require_purchase(conn: &mut AnyConn, caller: &Caller, client_id: &str) -> Result<(), AppError> {
+    match caller {
+        Caller::ApiKey(k) if k.client_id == client_id && !k.scopes.contains(ApiScope::Purchase) => {
+            Err(AppError::Forbidden)
+        }
+        _ => require(conn, caller, client_id, Permission::Read),
+    }
+}
+
+/// The clients whose purchase invoices the caller may read (see [`require_purchase`]).
+pub fn purchase_scope(conn: &mut AnyConn, caller: &Caller) -> Result<ClientScope, DbError> {
+    match caller {
+        Caller::ApiKey(k) if !k.scopes.contains(ApiScope::Purchase) => Ok(ClientScope::Only(Vec::new())),
+        _ => scope(conn, caller, Permission::Read),
+    }
 }
 
 /// The clients on which the caller may do `p`.

@@ -21,6 +21,7 @@ mod office;
 mod pagination;
 mod panel;
 mod panel_browser;
+mod purchases;
 mod reports;
 mod schema_fuzz;
 mod storage;
