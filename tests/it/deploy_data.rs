@@ -98,7 +98,7 @@ fn migrate_data_copies_a_demo_office_into_postgres_and_refuses_a_non_empty_targe
     // Someone opened a list in the panel (the demo itself opens none).
     open(&source_url)
         .blocking_tx(|c| {
-            use diesel::{ExpressionMethods, QueryDsl};
+            use diesel::QueryDsl;
             let user: String = ksef_gateway::db::schema::users::table
                 .select(ksef_gateway::db::schema::users::id)
                 .order(ksef_gateway::db::schema::users::id)
