@@ -536,6 +536,14 @@ pub async fn xml(
         .await
 }
 
+/// A download's file name from a KSeF number (letters, digits and `-` only, so it is safe in a
+/// header and on every file system).
+pub fn download_name(ksef_number: &str, ext: &str) -> String {
+    let clean: String =
+        ksef_number.chars().take(64).filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    format!("{clean}.{ext}")
+}
+
 /// "Complete up to" of each client in the caller's purchase scope that has a sync, by client id.
 pub async fn completeness(
     st: &AppState,

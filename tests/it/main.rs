@@ -22,6 +22,7 @@ mod pagination;
 mod panel;
 mod panel_browser;
 mod purchases;
+mod purchases_panel;
 mod reports;
 mod schema_fuzz;
 mod storage;

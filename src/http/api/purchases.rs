@@ -96,13 +96,6 @@ async fn get_one(
     Ok(HttpResponse::Ok().json(purchases::get(&st, &caller, &ksef_number, q.into_inner().nip).await?))
 }
 
-/// A download's file name from a KSeF number (letters, digits and `-` only).
-fn file_name(ksef_number: &str, ext: &str) -> String {
-    let clean: String =
-        ksef_number.chars().take(64).filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-    format!("{clean}.{ext}")
-}
-
 /// `GET /api/v1/purchase-invoices/{ksefNumber}/xml[?nip=]`: the exact bytes;
 /// 404 `xml_not_downloaded` while only the metadata is stored.
 #[get("/purchase-invoices/{ksef_number}/xml")]
@@ -117,7 +110,7 @@ async fn xml(
         .content_type("application/xml")
         .insert_header((
             "Content-Disposition",
-            format!("attachment; filename=\"{}\"", file_name(&inv.ksef_number, "xml")),
+            format!("attachment; filename=\"{}\"", purchases::download_name(&inv.ksef_number, "xml")),
         ))
         .body(bytes))
 }
@@ -140,7 +133,7 @@ async fn pdf(
         .content_type("application/pdf")
         .insert_header((
             "Content-Disposition",
-            format!("inline; filename=\"{}\"", file_name(&inv.ksef_number, "pdf")),
+            format!("inline; filename=\"{}\"", purchases::download_name(&inv.ksef_number, "pdf")),
         ))
         .body(bytes))
 }
