@@ -116,6 +116,31 @@ pub async fn store_many(st: &AppState, client_id: &str, n: usize) -> Vec<NewPurc
     rows
 }
 
+/// Where the client's sync of `role` stands: complete up to `hwm` (as the sync records it).
+pub async fn set_hwm(st: &AppState, client_id: &str, role: PurchaseRole, hwm: NaiveDateTime) {
+    let row = NewPurchaseSync {
+        id: new_id(),
+        client_id: client_id.to_owned(),
+        subject_type: role,
+        cursor_from: hwm,
+        hwm: Some(hwm),
+        next_run_at: hwm,
+        last_run_at: None,
+        last_error: None,
+        last_checked_at: None,
+        gap_count: 0,
+        updated_at: hwm,
+    };
+    st.db
+        .tx(move |c| {
+            use diesel::prelude::*;
+            diesel::insert_into(purchase_sync::table).values(row).execute(c)?;
+            Ok::<_, ksef_gateway::db::DbError>(())
+        })
+        .await
+        .unwrap();
+}
+
 /// A key of client A with these scopes.
 pub async fn key_a(st: &AppState, scopes: &str) -> Who {
     let k = apikeys::create(st, &Caller::Operator, NIP_A, "ERP", ScopeSet::parse(scopes).unwrap(), None)
@@ -463,31 +488,9 @@ async fn purchase_invoice_xml_pdf_and_completeness(b: Backend) {
         );
     }
     // Completeness: the earliest high-water mark over the client's subject types.
-    let hwm = |h: u32| NaiveDate::from_ymd_opt(2026, 12, 5).unwrap().and_hms_opt(h, 0, 0).unwrap();
-    let client_id = o.a.id.clone();
-    o.st.db
-        .tx(move |c| {
-            use diesel::prelude::*;
-            for (role, h) in [(PurchaseRole::Buyer, 10), (PurchaseRole::ThirdParty, 8)] {
-                let row = NewPurchaseSync {
-                    id: new_id(),
-                    client_id: client_id.clone(),
-                    subject_type: role,
-                    cursor_from: hwm(h),
-                    hwm: Some(hwm(h)),
-                    next_run_at: hwm(h),
-                    last_run_at: None,
-                    last_error: None,
-                    last_checked_at: None,
-                    gap_count: 0,
-                    updated_at: hwm(h),
-                };
-                diesel::insert_into(purchase_sync::table).values(row).execute(c)?;
-            }
-            Ok::<_, ksef_gateway::db::DbError>(())
-        })
-        .await
-        .unwrap();
+    let at = |h: u32| NaiveDate::from_ymd_opt(2026, 12, 5).unwrap().and_hms_opt(h, 0, 0).unwrap();
+    set_hwm(&o.st, &o.a.id, PurchaseRole::Buyer, at(10)).await;
+    set_hwm(&o.st, &o.a.id, PurchaseRole::ThirdParty, at(8)).await;
     let v = call(&app, erp.apply(TestRequest::get().uri(&one))).await.json();
     assert_eq!(v["complete_up_to"], "2026-12-05T08:00:00Z");
 }

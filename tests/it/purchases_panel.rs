@@ -6,15 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use chrono::{Duration, NaiveDate};
 
-use ksef_gateway::db::models::ids::{new_id, now};
-use ksef_gateway::db::models::NewPurchaseSync;
-use ksef_gateway::db::schema::purchase_sync;
+use ksef_gateway::db::models::ids::now;
 use ksef_gateway::domain::PurchaseRole;
 
 use crate::both_backends;
 use crate::common::Backend;
 use crate::office::{app, call, login, office, ACC_READ, NIP_A, NIP_B};
-use crate::purchases::{meta_row, sample_row, store, store_many, SAMPLE_KSEF};
+use crate::purchases::{meta_row, sample_row, set_hwm, store, store_many, SAMPLE_KSEF};
 
 both_backends!(purchase_panel_list_badge_and_invoice_page, purchase_panel_csv_for_polish_excel);
 
@@ -87,28 +85,7 @@ async fn purchase_panel_list_badge_and_invoice_page(b: Backend) {
 
     // The client's own list says how complete it is; the foreign client does not exist for her.
     let hwm = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap().and_hms_opt(8, 0, 0).unwrap();
-    let client_id = o.a.id.clone();
-    o.st.db
-        .tx(move |c| {
-            use diesel::prelude::*;
-            let row = NewPurchaseSync {
-                id: new_id(),
-                client_id,
-                subject_type: PurchaseRole::Buyer,
-                cursor_from: hwm,
-                hwm: Some(hwm),
-                next_run_at: hwm,
-                last_run_at: None,
-                last_error: None,
-                last_checked_at: None,
-                gap_count: 0,
-                updated_at: hwm,
-            };
-            diesel::insert_into(purchase_sync::table).values(row).execute(c)?;
-            Ok::<_, ksef_gateway::db::DbError>(())
-        })
-        .await
-        .unwrap();
+    set_hwm(&o.st, &o.a.id, PurchaseRole::Buyer, hwm).await;
     let client_page = call(&app, page(&format!("/klienci/{NIP_A}"))).await.text();
     assert_eq!(href_of(&client_page, "zakupowe"), format!("/klienci/{NIP_A}/faktury-zakupowe"));
     let html = call(&app, page(&format!("/klienci/{NIP_A}/faktury-zakupowe"))).await.text();

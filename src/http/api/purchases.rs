@@ -6,6 +6,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::error::AppError;
+use crate::http::{file, Disposition};
 use crate::service::access::Caller;
 use crate::service::purchases::{self, PurchaseQuery};
 use crate::state::AppState;
@@ -106,13 +107,8 @@ async fn xml(
     q: web::Query<OneParams>,
 ) -> Result<HttpResponse, AppError> {
     let (inv, _, bytes) = purchases::xml(&st, &caller, &ksef_number, q.into_inner().nip).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/xml")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{}\"", purchases::download_name(&inv.ksef_number, "xml")),
-        ))
-        .body(bytes))
+    let name = purchases::download_name(&inv.ksef_number, "xml");
+    Ok(file("application/xml", Disposition::Attachment, &name, bytes))
 }
 
 /// `GET /api/v1/purchase-invoices/{ksefNumber}/pdf[?nip=]`: the visualisation (Polish, or
@@ -129,11 +125,6 @@ async fn pdf(
     let (inv, bytes) =
         crate::service::invoice_pdf::render_purchase(&st, &caller, &ksef_number, nip, super::lang(&req))
             .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            "Content-Disposition",
-            format!("inline; filename=\"{}\"", purchases::download_name(&inv.ksef_number, "pdf")),
-        ))
-        .body(bytes))
+    let name = purchases::download_name(&inv.ksef_number, "pdf");
+    Ok(file("application/pdf", Disposition::Inline, &name, bytes))
 }

@@ -15,6 +15,7 @@ use super::{may, ok, Layout, PanelError, PanelUser};
 use crate::auth::Permission;
 use crate::domain::parse_amount;
 use crate::error::AppError;
+use crate::http::{file, Disposition};
 use crate::service::clients::{self, ClientView};
 use crate::service::findings::Lang;
 use crate::service::purchases::{self, PurchaseAnswer, PurchaseQuery, PurchaseSummary};
@@ -363,11 +364,7 @@ async fn export_csv(
     let mut query = q.query(None).map_err(AppError::invalid)?;
     query.cursor = None;
     let bytes = crate::service::purchase_export::csv(&st, &me.caller, query).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(("Content-Disposition", "attachment; filename=\"faktury-zakupowe.csv\""))
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
+    Ok(file("text/csv; charset=utf-8", Disposition::Attachment, "faktury-zakupowe.csv", bytes))
 }
 
 #[derive(Template)]
@@ -430,13 +427,8 @@ async fn xml(
 ) -> Result<HttpResponse, PanelError> {
     let (nip, ksef_number) = path.into_inner();
     let (inv, _, bytes) = purchases::xml(&st, &me.caller, &ksef_number, Some(nip)).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/xml")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{}\"", purchases::download_name(&inv.ksef_number, "xml")),
-        ))
-        .body(bytes))
+    let name = purchases::download_name(&inv.ksef_number, "xml");
+    Ok(file("application/xml", Disposition::Attachment, &name, bytes))
 }
 
 #[get("/klienci/{nip}/faktury-zakupowe/{ksef_number}/pdf")]
@@ -449,11 +441,6 @@ async fn pdf(
     let (inv, bytes) =
         crate::service::invoice_pdf::render_purchase(&st, &me.caller, &ksef_number, Some(nip), Lang::Pl)
             .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            "Content-Disposition",
-            format!("inline; filename=\"{}\"", purchases::download_name(&inv.ksef_number, "pdf")),
-        ))
-        .body(bytes))
+    let name = purchases::download_name(&inv.ksef_number, "pdf");
+    Ok(file("application/pdf", Disposition::Inline, &name, bytes))
 }
