@@ -35,6 +35,22 @@ both_backends!(
     purchase_invoice_xml_pdf_and_completeness,
 );
 
+mod purchase_list_timings_at_30k {
+    //! Ignored in CI (storing 30 000 rows takes a while): the figures for the README.
+    #[actix_web::test]
+    #[ignore = "timing figures, run by hand"]
+    async fn sqlite() {
+        super::purchase_list_timings_at_30k(crate::common::Backend::Sqlite).await
+    }
+    #[actix_web::test]
+    #[ignore = "timing figures, run by hand"]
+    async fn postgres() {
+        if crate::common::pg_admin_url().is_some() {
+            super::purchase_list_timings_at_30k(crate::common::Backend::Pg).await
+        }
+    }
+}
+
 /// A metadata row as the sync stores it before the bytes: number `i` of a client, with issue
 /// dates, amounts and sellers that repeat (ties the order must break by id), some sellers
 /// without a name, stored `synced_at`.
@@ -493,4 +509,62 @@ async fn purchase_invoice_xml_pdf_and_completeness(b: Backend) {
     set_hwm(&o.st, &o.a.id, PurchaseRole::ThirdParty, at(8)).await;
     let v = call(&app, erp.apply(TestRequest::get().uri(&one))).await.json();
     assert_eq!(v["complete_up_to"], "2026-12-05T08:00:00Z");
+}
+
+/// How long list requests take over 30 000 invoices of one client (printed, with the bound
+/// asserted loosely so that a lost index shows).
+async fn purchase_list_timings_at_30k(b: Backend) {
+    let Some((_db, o)) = office(b).await else { return };
+    let started = std::time::Instant::now();
+    for chunk in 0..6 {
+        let base = now() - Duration::hours(2) + Duration::seconds(chunk);
+        let rows: Vec<_> = (chunk as usize * 5_000..(chunk as usize + 1) * 5_000)
+            .map(|i| meta_row(&o.a.id, i, base + Duration::milliseconds(i as i64)))
+            .collect();
+        store(&o.st, rows).await;
+    }
+    eprintln!("{b:?}: stored 30 000 in {:?}", started.elapsed());
+    let app = app(&o.st).await;
+    let admin = login(&app, ADMIN).await;
+    let mut deep = String::new();
+    for (what, uri) in [
+        ("first page, newest issue date", "/api/v1/purchase-invoices?limit=100".to_owned()),
+        (
+            "first page, one client, by seller",
+            format!("/api/v1/purchase-invoices?nip={NIP_A}&sort=seller&limit=100"),
+        ),
+        ("first page, by gross", "/api/v1/purchase-invoices?sort=-gross&limit=100".to_owned()),
+        ("text search", "/api/v1/purchase-invoices?q=fz/2999&limit=100".to_owned()),
+        (
+            "seller name and amount",
+            "/api/v1/purchase-invoices?seller=dostawca%20012&min_gross=500&limit=100".to_owned(),
+        ),
+        ("ERP increment of 1000", "/api/v1/purchase-invoices?since=0&limit=1000".to_owned()),
+    ] {
+        let t = std::time::Instant::now();
+        let r = call(&app, admin.apply(TestRequest::get().uri(&uri))).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        if deep.is_empty() {
+            deep = r.json()["next_cursor"].as_str().unwrap().to_owned();
+        }
+        eprintln!("{b:?}: {what}: {:?}", t.elapsed());
+        assert!(t.elapsed() < std::time::Duration::from_secs(2), "{what}");
+    }
+    // Page 150 of 300: follow the cursors there, then time one page.
+    for _ in 0..148 {
+        let uri = format!("/api/v1/purchase-invoices?limit=100&cursor={deep}");
+        deep = call(&app, admin.apply(TestRequest::get().uri(&uri))).await.json()["next_cursor"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    let t = std::time::Instant::now();
+    let v = call(
+        &app,
+        admin.apply(TestRequest::get().uri(&format!("/api/v1/purchase-invoices?limit=100&cursor={deep}"))),
+    )
+    .await
+    .json();
+    eprintln!("{b:?}: page 150 of 300 (offset {}): {:?}", v["offset"], t.elapsed());
+    assert_eq!(v["offset"], 14_900);
 }
