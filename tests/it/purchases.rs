@@ -292,6 +292,11 @@ async fn purchase_since_increments_each_invoice_once(b: Backend) {
     assert_ne!(next, since);
     let v = call(&app, poll(&next)).await.json();
     assert!(numbers(&v).is_empty(), "the one being stored waits for the next poll: {v}");
+    // The largest answer still says when more are waiting.
+    let v = call(&app, erp.apply(TestRequest::get().uri("/api/v1/purchase-invoices?since=0&limit=1000")))
+        .await
+        .json();
+    assert_eq!((numbers(&v).len(), v["more"].as_bool()), (1_000, Some(true)));
     // Increments follow filters too; with sort or cursor they are refused.
     let uri = "/api/v1/purchase-invoices?since=0&min_gross=1193.10&max_gross=1193.10&limit=1000";
     let v = call(&app, erp.apply(TestRequest::get().uri(uri))).await.json();

@@ -230,8 +230,8 @@ pub type ListedPurchase = (PurchaseRow, String, String);
 const KEYSET_MISMATCH: &str = "the cursor belongs to another order";
 
 impl PurchaseRow {
-    /// One page of at most `limit` (1..=1000) invoices in the scope matching the filter, in
-    /// `order` from the keyset on (the first page without one).
+    /// One page of at most `limit` invoices (the caller bounds it) in the scope matching the
+    /// filter, in `order` from the keyset on (the first page without one).
     pub fn list(
         conn: &mut AnyConn,
         scope: &ClientScope,
@@ -256,7 +256,7 @@ impl PurchaseRow {
             PurchaseSort::Seller => ordered!(query, coalesce(p::seller_name, ""), descending),
             PurchaseSort::Stored => ordered!(query, p::synced_at, descending),
         };
-        let mut rows: Vec<ListedPurchase> = query.limit(limit.clamp(1, 1000)).load(conn)?;
+        let mut rows: Vec<ListedPurchase> = query.limit(limit.max(1)).load(conn)?;
         if before {
             rows.reverse();
         }
