@@ -132,14 +132,6 @@ pub struct PurchaseIncrement {
     pub more: bool,
 }
 
-/// A list page or an increment: `since` decides which.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum PurchaseAnswer {
-    Page(PurchasePage),
-    Increment(PurchaseIncrement),
-}
-
 /// One purchase invoice in full (its bytes aside).
 #[derive(Debug, Clone, Serialize)]
 pub struct PurchaseView {
@@ -298,17 +290,12 @@ fn list_scope(conn: &mut AnyConn, caller: &Caller, nip: Option<&str>) -> Result<
     }
 }
 
-/// A list page or, with `since`, an ERP's increment.
-pub async fn list(st: &AppState, caller: &Caller, q: PurchaseQuery) -> Result<PurchaseAnswer, AppError> {
+/// One page of the list (`since` belongs to [`increment`]).
+pub async fn list(st: &AppState, caller: &Caller, q: PurchaseQuery) -> Result<PurchasePage, AppError> {
     let limit = validate::bounded("limit", q.limit, 1, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
     let filter = filter_of(&q)?;
     if q.since.is_some() {
-        if q.sort.is_some() || q.cursor.is_some() {
-            return Err(AppError::bad_query(
-                "since: increments come in storage order; leave out sort and cursor",
-            ));
-        }
-        return increment(st, caller, q, filter, limit).await.map(PurchaseAnswer::Increment);
+        return Err(AppError::bad_query("since: an increment, not a page"));
     }
     let requested = match q.sort.as_deref() {
         Some(raw) => Some(parse_sort(raw).ok_or_else(|| {
@@ -329,7 +316,7 @@ pub async fn list(st: &AppState, caller: &Caller, q: PurchaseQuery) -> Result<Pu
     st.db
         .tx(move |conn| {
             let scope = list_scope(conn, &caller, q.nip.as_deref())?;
-            page(conn, &scope, &filter, order, keyset.as_ref(), limit).map(PurchaseAnswer::Page)
+            page(conn, &scope, &filter, order, keyset.as_ref(), limit)
         })
         .await
 }
@@ -367,16 +354,22 @@ fn page(
     })
 }
 
-/// The invoices stored after the ERP's cursor, oldest first (storage order), leaving out the
-/// last [`SINCE_SETTLE`] so that nothing still committing is stepped over.
-async fn increment(
+/// An ERP's increment (`since`): the invoices stored after its cursor, oldest first (storage
+/// order), leaving out the last [`SINCE_SETTLE`] so that nothing still committing is stepped
+/// over. The list's filters apply; its sort and cursor do not.
+pub async fn increment(
     st: &AppState,
     caller: &Caller,
     q: PurchaseQuery,
-    mut filter: PurchaseFilter,
-    limit: i64,
 ) -> Result<PurchaseIncrement, AppError> {
-    let raw = q.since.clone().unwrap_or_default();
+    let limit = validate::bounded("limit", q.limit, 1, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
+    let mut filter = filter_of(&q)?;
+    if q.sort.is_some() || q.cursor.is_some() {
+        return Err(AppError::bad_query(
+            "since: increments come in storage order; leave out sort and cursor",
+        ));
+    }
+    let raw = q.since.clone().unwrap_or_else(|| "0".to_owned());
     let keyset = decode_since(&raw)?;
     filter.stored_until = Some(crate::db::models::ids::now() - SINCE_SETTLE);
     let caller = caller.clone();

@@ -75,7 +75,10 @@ async fn list(
         since: q.since,
         limit: q.limit,
     };
-    Ok(HttpResponse::Ok().json(purchases::list(&st, &caller, query).await?))
+    Ok(match query.since {
+        Some(_) => HttpResponse::Ok().json(purchases::increment(&st, &caller, query).await?),
+        None => HttpResponse::Ok().json(purchases::list(&st, &caller, query).await?),
+    })
 }
 
 /// Which client, when one invoice concerns several of the caller's clients.

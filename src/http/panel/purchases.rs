@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::http::{file, Disposition};
 use crate::service::clients::{self, ClientView};
 use crate::service::findings::Lang;
-use crate::service::purchases::{self, PurchaseAnswer, PurchaseQuery, PurchaseSummary};
+use crate::service::purchases::{self, PurchaseQuery, PurchaseSummary};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -267,10 +267,7 @@ async fn list_page(
         })
         .collect();
     let (page, error) = match form.query(client.as_ref().map(|c| c.nip.clone())) {
-        Ok(q) => match purchases::list(st, &me.caller, q).await? {
-            PurchaseAnswer::Page(p) => (p, None),
-            PurchaseAnswer::Increment(_) => (Default::default(), None),
-        },
+        Ok(q) => (purchases::list(st, &me.caller, q).await?, None),
         Err(why) => (Default::default(), Some(why)),
     };
     let mut pairs = form.filter_pairs();
