@@ -90,9 +90,7 @@ pub fn permissions_on(
             .iter()
             .filter_map(|g| PermissionSet::parse(&g.permissions).ok())
             .fold(PermissionSet::default(), PermissionSet::union),
-        Caller::ApiKey(k) if k.client_id == client_id => {
-            Permission::ALL.into_iter().filter(|p| k.scopes.allows(*p)).collect()
-        }
+        Caller::ApiKey(k) if k.client_id == client_id => key_permissions(k),
         _ => PermissionSet::default(),
     })
 }
@@ -110,9 +108,11 @@ pub fn require_any(
     ps: &[Permission],
 ) -> Result<(), AppError> {
     let held = permissions_on(conn, caller, client_id)?;
+    // An API key always knows its own client (a `purchase`-only key holds no permission there).
+    let own_key_client = matches!(caller, Caller::ApiKey(k) if k.client_id == client_id);
     if ps.iter().any(|p| held.contains(*p)) {
         Ok(())
-    } else if held.is_empty() {
+    } else if held.is_empty() && !own_key_client {
         Err(AppError::NotFound)
     } else {
         Err(AppError::Forbidden)
@@ -162,8 +162,12 @@ pub fn invoice(conn: &mut AnyConn, caller: &Caller, id: &str, p: Permission) -> 
 /// is refused with 403, as for any other scope it lacks).
 pub fn require_purchase(conn: &mut AnyConn, caller: &Caller, client_id: &str) -> Result<(), AppError> {
     match caller {
-        Caller::ApiKey(k) if k.client_id == client_id && !k.scopes.contains(ApiScope::Purchase) => {
-            Err(AppError::Forbidden)
+        Caller::ApiKey(k) if k.client_id == client_id => {
+            if k.scopes.contains(ApiScope::Purchase) {
+                Ok(())
+            } else {
+                Err(AppError::Forbidden)
+            }
         }
         _ => require(conn, caller, client_id, Permission::Read),
     }
@@ -172,7 +176,10 @@ pub fn require_purchase(conn: &mut AnyConn, caller: &Caller, client_id: &str) ->
 /// The clients whose purchase invoices the caller may read (see [`require_purchase`]).
 pub fn purchase_scope(conn: &mut AnyConn, caller: &Caller) -> Result<ClientScope, DbError> {
     match caller {
-        Caller::ApiKey(k) if !k.scopes.contains(ApiScope::Purchase) => Ok(ClientScope::Only(Vec::new())),
+        Caller::ApiKey(k) if k.scopes.contains(ApiScope::Purchase) => {
+            Ok(ClientScope::Only(vec![k.client_id.clone()]))
+        }
+        Caller::ApiKey(_) => Ok(ClientScope::Only(Vec::new())),
         _ => scope(conn, caller, Permission::Read),
     }
 }
@@ -183,9 +190,18 @@ pub fn scope(conn: &mut AnyConn, caller: &Caller, p: Permission) -> Result<Clien
 }
 
 /// The clients on which the caller holds anything at all: those it may know exist. Outside
-/// them everything is `NotFound`; inside them a missing permission is `Forbidden`.
+/// them everything is `NotFound`; inside them a missing permission is `Forbidden`. An API key
+/// always knows its own client (a `purchase`-only key holds no permission there).
 pub fn visible(conn: &mut AnyConn, caller: &Caller) -> Result<ClientScope, DbError> {
-    scope_where(conn, caller, |held| !held.is_empty())
+    match caller {
+        Caller::ApiKey(k) => Ok(ClientScope::Only(vec![k.client_id.clone()])),
+        _ => scope_where(conn, caller, |held| !held.is_empty()),
+    }
+}
+
+/// What an API key's scopes grant on its own client.
+fn key_permissions(k: &KeyCaller) -> PermissionSet {
+    Permission::ALL.into_iter().filter(|p| k.scopes.allows(*p)).collect()
 }
 
 fn scope_where(
@@ -208,7 +224,7 @@ fn scope_where(
             ids.dedup();
             ClientScope::Only(ids)
         }
-        Caller::ApiKey(k) if wanted(k.scopes.permissions()) => ClientScope::Only(vec![k.client_id.clone()]),
+        Caller::ApiKey(k) if wanted(key_permissions(k)) => ClientScope::Only(vec![k.client_id.clone()]),
         _ => ClientScope::Only(Vec::new()),
     })
 }

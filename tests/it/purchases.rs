@@ -424,6 +424,26 @@ async fn purchase_access_scope_and_foreign_clients(b: Backend) {
     let erp = key_a(&o.st, "purchase").await;
     let v = call(&app, get(&erp, "/api/v1/purchase-invoices")).await.json();
     assert_eq!(numbers(&v), vec![SAMPLE_KSEF.to_owned()]);
+    // It fetches purchases only: the client's sales invoices stay closed to it.
+    let sale = ksef_gateway::service::intake::submit(
+        &o.st,
+        &Caller::Operator,
+        &o.a.id,
+        crate::office::invoice(NIP_A, "FV/SPRZEDAZ/1"),
+        ksef_gateway::service::intake::Source::Cli,
+    )
+    .await
+    .unwrap();
+    let r = call(&app, get(&erp, &format!("/api/v1/invoices?nip={NIP_A}"))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(call(&app, get(&erp, "/api/v1/invoices")).await.json()["total"], 0);
+    let r = call(&app, get(&erp, &format!("/api/v1/invoices/{}", sale[0].invoice.id))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(
+        call(&app, get(&read_only, "/api/v1/invoices")).await.json()["total"],
+        1,
+        "as a read key does"
+    );
     assert_eq!(call(&app, get(&erp, &one)).await.status, StatusCode::OK);
     for uri in [&format!("/api/v1/purchase-invoices?nip={NIP_B}") as &str, b_one, &format!("{b_one}/xml")] {
         assert_eq!(call(&app, get(&erp, uri)).await.status, StatusCode::NOT_FOUND, "{uri}");
