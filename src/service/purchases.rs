@@ -391,14 +391,14 @@ pub async fn increment(
         .await
 }
 
-/// Every invoice of a filtered list in its order, page by page (for the CSV export), at most
-/// `cap`; the bool says whether the cap cut it short.
+/// Every invoice of a filtered list in its order, read page by page (for the CSV export);
+/// `export_too_large` when more than `cap` match, nothing read then.
 pub async fn all_matching(
     st: &AppState,
     caller: &Caller,
     q: PurchaseQuery,
-    cap: usize,
-) -> Result<(Vec<PurchaseSummary>, bool), AppError> {
+    cap: i64,
+) -> Result<Vec<PurchaseSummary>, AppError> {
     let filter = filter_of(&q)?;
     let order = match q.sort.as_deref() {
         Some(raw) => parse_sort(raw).ok_or_else(|| AppError::bad_query(format!("sort: {raw:?}")))?,
@@ -408,7 +408,16 @@ pub async fn all_matching(
     st.db
         .tx(move |conn| {
             let scope = list_scope(conn, &caller, q.nip.as_deref())?;
-            let mut out: Vec<PurchaseSummary> = Vec::new();
+            let total = PurchaseRow::count(conn, &scope, &filter)?;
+            if total > cap {
+                return Err(AppError::Refused {
+                    code: "export_too_large",
+                    message: format!(
+                        "{total} invoices match, at most {cap} go into one file; narrow the filter"
+                    ),
+                });
+            }
+            let mut out: Vec<PurchaseSummary> = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
             let mut keyset: Option<PurchaseKeyset> = None;
             loop {
                 let rows = PurchaseRow::list(conn, &scope, &filter, order, keyset.as_ref(), MAX_PAGE)?;
@@ -419,13 +428,8 @@ pub async fn all_matching(
                     before: false,
                 });
                 out.extend(rows.into_iter().map(PurchaseSummary::from_row));
-                if out.len() >= cap {
-                    let cut = out.len() > cap || full;
-                    out.truncate(cap);
-                    return Ok((out, cut));
-                }
                 if !full {
-                    return Ok((out, false));
+                    return Ok(out);
                 }
             }
         })
