@@ -25,7 +25,13 @@ fn badges(html: &str) -> usize {
 fn href_of(html: &str, id: &str) -> String {
     let at = html.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id}"));
     let start = html[..at].rfind("href=\"").unwrap() + 6;
-    html[start..].split('"').next().unwrap().replace("&amp;", "&").replace("&#x3D;", "=")
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+        .replace("&#x3D;", "=")
 }
 
 async fn purchase_panel_list_badge_and_invoice_page(b: Backend) {
@@ -49,6 +55,17 @@ async fn purchase_panel_list_badge_and_invoice_page(b: Backend) {
     let next = href_of(&html, "nastepna");
     let html = call(&app, page(&next)).await.text();
     assert!(html.contains("101–200 z 251"), "{html}");
+
+    // The column headers sort, the other way round on a second click.
+    let by_gross = href_of(&html, "sortuj-brutto");
+    assert!(by_gross.contains("sortuj=-gross"), "{by_gross}");
+    let html = call(&app, page(&by_gross)).await.text();
+    assert!(
+        html.contains("Brutto ↓") && href_of(&html, "sortuj-brutto").contains("sortuj=gross"),
+        "{by_gross}: {html}"
+    );
+    let top = html.find("<tbody>").unwrap();
+    assert!(html[top..].find("11 931,00 zł").is_some(), "the largest amount (97 × 123,00 zł) first");
 
     // Filters: the sample by its number, in Polish formats.
     let html = call(&app, page("/faktury-zakupowe?szukaj=fv2026&sortuj=-gross")).await.text();

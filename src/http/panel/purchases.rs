@@ -184,6 +184,40 @@ impl Row {
     }
 }
 
+/// A column header that sorts the list by its column (the other way round when it already does).
+struct SortHeader {
+    id: &'static str,
+    label: &'static str,
+    href: String,
+    arrow: &'static str,
+}
+
+/// The sorting headers of the list, for the current order.
+fn sort_headers(action: &str, pairs: &[(&'static str, String)], chosen: &str) -> Vec<SortHeader> {
+    [
+        ("sortuj-data", "Data wystawienia", "issue_date", true),
+        ("sortuj-sprzedawca", "Sprzedawca", "seller", false),
+        ("sortuj-brutto", "Brutto", "gross", true),
+    ]
+    .into_iter()
+    .map(|(id, label, key, newest_first)| {
+        let (asc, desc) = (key.to_owned(), format!("-{key}"));
+        let (next, arrow) = if chosen == desc {
+            (asc, " ↓")
+        } else if chosen == asc {
+            (desc, " ↑")
+        } else if newest_first {
+            (desc, "")
+        } else {
+            (asc, "")
+        };
+        let mut p: Vec<(&str, String)> = pairs.iter().filter(|(k, _)| *k != "sortuj").cloned().collect();
+        p.push(("sortuj", next));
+        SortHeader { id, label, href: link(action, &p), arrow }
+    })
+    .collect()
+}
+
 struct Choice {
     value: String,
     label: String,
@@ -223,6 +257,8 @@ struct ListPage {
     next: Option<String>,
     prev: Option<String>,
     csv: String,
+    /// The column headers that sort: (label, link, the arrow of the current order).
+    headers: Vec<SortHeader>,
     completeness: Vec<Completeness>,
     /// A "new since" baseline exists (not the first visit).
     has_baseline: bool,
@@ -318,6 +354,7 @@ async fn list_page(
         prev: page.prev_cursor.as_ref().map(page_link),
         rows: page.invoices.into_iter().map(|s| Row::new(s, new_since)).collect(),
         csv: link("/faktury-zakupowe/eksport.csv", &export_pairs),
+        headers: sort_headers(&action, &pairs, &chosen_sort),
         has_baseline: new_since.is_some(),
         completeness,
         error,
