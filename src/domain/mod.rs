@@ -5,7 +5,7 @@ use std::fmt;
 mod purchase;
 mod text_enum;
 
-pub use purchase::{minor_units, PurchaseRole};
+pub use purchase::{amount_text, minor_units, parse_amount, PurchaseRole};
 
 /// A Polish tax identification number with a valid checksum.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

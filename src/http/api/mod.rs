@@ -4,6 +4,7 @@
 mod audit;
 mod clients;
 mod invoices;
+mod purchases;
 mod session;
 
 use actix_web::web;
@@ -14,6 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(openapi)
             .configure(session::routes)
             .configure(invoices::routes)
+            .configure(purchases::routes)
             .configure(clients::routes)
             .configure(audit::routes)
             .default_service(web::to(crate::http::fallback))

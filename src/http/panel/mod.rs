@@ -18,6 +18,7 @@ mod invoice;
 mod labels;
 mod login;
 mod notice;
+mod purchases;
 mod send;
 mod upload;
 
@@ -47,7 +48,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(invoice::routes)
         .configure(access::routes)
         .configure(credential::routes)
-        .configure(audit::routes);
+        .configure(audit::routes)
+        .configure(purchases::routes);
 }
 
 /// What every page's frame shows: the title, and who is logged in (with the CSRF token for the
