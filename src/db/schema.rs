@@ -151,6 +151,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    list_visits (id) {
+        id -> Text,
+        list_key -> Text,
+        user_id -> Text,
+        visited_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         attempts -> BigInt,
         client_id -> Text,
@@ -317,6 +326,7 @@ diesel::table! {
 
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(user_sessions -> users (user_id));
+diesel::joinable!(list_visits -> users (user_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(grants -> clients (client_id));
 diesel::joinable!(api_keys -> clients (client_id));
@@ -353,6 +363,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoice_events,
     invoices,
     ksef_sessions,
+    list_visits,
     outbox,
     purchase_invoices,
     purchase_sync,

@@ -150,6 +150,7 @@ transfer_tables! {
     clients by id [created_at, id, ksef_environment, name, nip, paused_reason, send_policy, updated_at];
     users by id [client_id, created_at, disabled, display_name, email, id, last_login_at, password_hash, role];
     user_sessions by id [created_at, expires_at, id, ip, revoked_at, user_id];
+    list_visits by id [id, list_key, user_id, visited_at];
     grants by id [can_delegate, client_id, created_at, granted_by, id, permissions, revoked_at, revoked_by,
         user_id] then parent_grant_id;
     api_keys by id [client_id, created_at, created_by, expires_at, id, key_hash, last_used_at, name, prefix,

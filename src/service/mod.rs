@@ -18,6 +18,8 @@ pub mod invoices;
 pub mod keys;
 pub mod master_key;
 pub mod panel_views;
+pub mod purchase_export;
+pub mod purchases;
 pub mod reports;
 pub mod users;
 pub mod validate;

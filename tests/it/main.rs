@@ -21,6 +21,8 @@ mod office;
 mod pagination;
 mod panel;
 mod panel_browser;
+mod purchases;
+mod purchases_panel;
 mod reports;
 mod schema_fuzz;
 mod storage;

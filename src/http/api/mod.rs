@@ -4,6 +4,7 @@
 mod audit;
 mod clients;
 mod invoices;
+mod purchases;
 mod session;
 mod webhooks;
 
@@ -15,6 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(openapi)
             .configure(session::routes)
             .configure(invoices::routes)
+            .configure(purchases::routes)
             .configure(clients::routes)
             .configure(audit::routes)
             .configure(webhooks::routes)

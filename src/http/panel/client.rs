@@ -105,6 +105,8 @@ struct ClientPage {
     filter: String,
     states: Vec<StateOption>,
     can_upload: bool,
+    /// Reads the client's invoices (and so its purchase invoices).
+    can_read: bool,
     can_send: bool,
     /// "Statusy w KSeF" sets the senders going: for those who upload or send.
     can_refresh: bool,
@@ -214,6 +216,7 @@ async fn client_page(
         layout: Layout::for_user(format!("{} – faktury", client.name), &me),
         policy: policy_pl(&client.send_policy),
         can_upload: may(&client, Permission::Upload),
+        can_read: may(&client, Permission::Read),
         can_send: may(&client, Permission::Send),
         can_refresh: may(&client, Permission::Upload) || may(&client, Permission::Send),
         can_manage: may(&client, Permission::Users) || may(&client, Permission::Credentials),

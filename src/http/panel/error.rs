@@ -126,6 +126,9 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "csrf_failed" | "origin_mismatch" => "Formularz nie pochodzi z tej sesji panelu. Odśwież stronę i spróbuj ponownie.",
         "invalid_range" => "Data początkowa jest późniejsza niż data końcowa. Popraw zakres dat.",
         "unsupported_format" => "Ten format raportu nie jest dostępny. Wybierz CSV, JSON albo PDF.",
+        "export_too_large" => "Filtr obejmuje ponad 100 000 faktur – zawęź go (np. do miesiąca), aby pobrać plik CSV.",
+        "xml_not_downloaded" => "Plik XML tej faktury nie został jeszcze pobrany z KSeF; bramka pobierze go przy najbliższej synchronizacji. Spróbuj ponownie później.",
+        "ambiguous_ksef_number" => "Ta faktura dotyczy kilku Twoich klientów – otwórz ją ze strony faktur zakupowych wybranego klienta.",
         "qr_needs_valid_invoice" => "Kod QR można utworzyć tylko dla poprawnej faktury (NIP sprzedawcy i data wystawienia).",
         _ => return None,
     })
@@ -213,6 +216,7 @@ impl PanelError {
                     "Nie masz uprawnień do tej czynności u tego klienta. O dostęp poproś administratora biura lub członka zarządu klienta.".into(),
                 ),
                 AppError::Refused { code, message } => ("Nie można tego zrobić", refusal_text(code, message)),
+                AppError::Absent { code, message } => ("Jeszcze niedostępne", refusal_text(code, message)),
                 AppError::Invalid { message, .. } => ("Nieprawidłowe dane", invalid_text(e, message)),
                 AppError::Conflict(_) => (
                     "Konflikt",

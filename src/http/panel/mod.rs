@@ -18,6 +18,7 @@ mod invoice;
 mod labels;
 mod login;
 mod notice;
+mod purchases;
 mod send;
 mod upload;
 mod webhooks;
@@ -49,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(access::routes)
         .configure(credential::routes)
         .configure(audit::routes)
+        .configure(purchases::routes)
         .configure(webhooks::routes);
 }
 
