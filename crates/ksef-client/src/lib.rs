@@ -21,6 +21,7 @@ pub mod query;
 pub mod sessions;
 pub mod signing;
 pub mod status;
+pub mod testdata;
 pub mod token_manager;
 pub mod upo;
 pub mod xades;

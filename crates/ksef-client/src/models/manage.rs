@@ -16,6 +16,13 @@ pub struct TypedIdentifier {
     pub value: Option<String>,
 }
 
+impl TypedIdentifier {
+    /// A NIP identifier.
+    pub fn nip(nip: impl Into<String>) -> Self {
+        Self { kind: "Nip".to_owned(), value: Some(nip.into()) }
+    }
+}
+
 #[derive(Serialize)]
 pub(crate) struct GenerateTokenRequest<'a> {
     pub permissions: &'a [&'a str],

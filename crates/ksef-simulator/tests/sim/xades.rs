@@ -129,13 +129,28 @@ async fn foreign_seal_needs_a_grant() {
         "permissions": [{"permissionType": "InvoiceRead", "description": "biuro rachunkowe"}]});
     sim.post("/testdata/permissions", None, &grant).await;
     let (_, res) = post_xml(&sim, signed_request(&challenge(&sim).await, NIP, &cert, &key)).await;
-    let st = sim
-        .auth_status(
-            res["referenceNumber"].as_str().unwrap(),
-            res["authenticationToken"]["token"].as_str().unwrap(),
-        )
-        .await;
+    let auth = res["authenticationToken"]["token"].as_str().unwrap();
+    let st = sim.auth_status(res["referenceNumber"].as_str().unwrap(), auth).await;
     assert_eq!(st["status"]["code"], 200);
+    // The permissions the office holds in the client's context, held by the certificate's NIP.
+    let (_, tokens) = sim.post("/auth/token/redeem", Some(auth), &json!(null)).await;
+    let access = tokens["accessToken"]["token"].as_str().unwrap();
+    let (status, page) = sim.post("/permissions/query/personal/grants", Some(access), &json!({})).await;
+    assert_eq!(status, 200, "{page}");
+    let held = &page["permissions"];
+    assert_eq!(held.as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(held[0]["permissionScope"], "InvoiceRead");
+    assert_eq!(held[0]["authorizedIdentifier"], json!({"type": "Nip", "value": "5265877635"}));
+    assert_eq!(held[0]["contextIdentifier"], json!({"type": "Nip", "value": NIP}));
+    // Withdrawn grants end the refresh as well.
+    sim.post("/testdata/permissions/revoke", None, &grant).await;
+    let refresh = tokens["refreshToken"]["token"].as_str().unwrap();
+    let (status, res) = sim.post("/auth/token/refresh", Some(refresh), &json!(null)).await;
+    assert_eq!(
+        (status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()),
+        (400, json!(21301)),
+        "{res}"
+    );
 }
 
 /// KSeF allows inclusive C14N 1.0 and 1.1 besides the exclusive form (ksef-docs auth/podpis-xades.md);
