@@ -2,9 +2,11 @@
 
 mod auth;
 pub mod batch;
+mod certificates;
 pub mod classify;
 mod client;
 pub mod crypto;
+pub mod csr;
 pub mod env;
 pub mod error;
 pub mod export;

@@ -30,7 +30,7 @@ pub const OWNER_PERMISSIONS: [&str; 6] =
     ["InvoiceWrite", "InvoiceRead", "CredentialsManage", "CredentialsRead", "Introspection", "SubunitManage"];
 
 /// Who signed an XAdES authentication, as KSeF identifies the holder of permissions.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Subject {
     Nip(String),
     Pesel(String),
@@ -55,6 +55,13 @@ impl Subject {
     }
 }
 
+/// The signer of a XAdES authentication and the subject DN its certificate gives enrollment data.
+#[derive(Clone)]
+pub struct SignerRec {
+    pub subject: Subject,
+    pub dn: crate::certificates::EnrollmentDn,
+}
+
 /// An authentication operation and its (already decided) outcome.
 pub struct AuthOp {
     pub start: DateTime<Utc>,
@@ -64,7 +71,7 @@ pub struct AuthOp {
     pub method: crate::routes::auth::AuthMethod,
     pub token_ref: Option<String>,
     /// The signer of a XAdES authentication (`None` for a KSeF token: its owner is the token's NIP).
-    pub signer: Option<Subject>,
+    pub signer: Option<SignerRec>,
     /// Permissions decided at authentication (signature authentication has no KSeF token to re-read).
     pub permissions: Vec<String>,
     pub code: u16,
@@ -253,6 +260,13 @@ pub struct Db {
     pub test_subjects: HashSet<String>,
     /// Invoice exports by reference number.
     pub exports: HashMap<String, crate::export::Export>,
+    /// KSeF certificates issued by the simulator CA, by serial number (hex).
+    pub certificates: HashMap<String, crate::certificates::IssuedCert>,
+    pub enrollments: HashMap<String, crate::certificates::Enrollment>,
+    /// SHA-256 of each certified public key → the subject it was certified for.
+    pub certified_keys: HashMap<String, Subject>,
+    /// `/testdata/limits/subject/certificate` overrides: (max enrollments, max active certificates).
+    pub certificate_limits: HashMap<Subject, (Option<u32>, Option<u32>)>,
 }
 
 impl Db {
@@ -276,6 +290,16 @@ impl Db {
         let mut permissions: Vec<String> = granted.into_iter().flatten().cloned().collect();
         permissions.sort();
         permissions
+    }
+
+    /// The authenticated identity behind an access token: the XAdES signer, or the KSeF token's NIP.
+    pub fn identity(&self, auth_ref: &str) -> Option<Subject> {
+        let op = self.auth_ops.get(auth_ref)?;
+        if let Some(signer) = &op.signer {
+            return Some(signer.subject.clone());
+        }
+        let token = op.token_ref.as_deref().and_then(|r| self.token_by_ref(r))?;
+        Some(Subject::Nip(token.1.nip.clone()))
     }
 
     /// Stores a new session (listing keeps creation order).

@@ -2,6 +2,7 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod auth;
+mod certificates;
 mod listing;
 mod purchase;
 mod reading;

@@ -10,7 +10,7 @@ use crate::crypto::{b64_decode, rsa_oaep_decrypt};
 use crate::errors::{ApiError, ApiResult};
 use crate::ids::reference_number;
 use crate::jwt::{Claims, TokenKind, ACCESS_TOKEN_TTL, AUTH_TOKEN_TTL, REFRESH_TOKEN_TTL};
-use crate::state::{AuthOp, ChallengeRec, Db, Subject};
+use crate::state::{AuthOp, ChallengeRec, Db, SignerRec};
 use crate::time;
 
 /// How long a challenge may be used.
@@ -119,6 +119,8 @@ pub enum AuthMethod {
     Token,
     QualifiedSeal,
     QualifiedSignature,
+    /// A KSeF certificate issued through enrollment.
+    InternalCertificate,
 }
 
 impl AuthMethod {
@@ -128,6 +130,7 @@ impl AuthMethod {
             Self::Token => "Token",
             Self::QualifiedSeal => "QualifiedSeal",
             Self::QualifiedSignature => "QualifiedSignature",
+            Self::InternalCertificate => "InternalCertificate",
         }
     }
 
@@ -139,6 +142,9 @@ impl AuthMethod {
             }
             Self::QualifiedSignature => {
                 json!({"category": "XadesSignature", "code": "signature.qualified", "displayName": "Podpis kwalifikowany"})
+            }
+            Self::InternalCertificate => {
+                json!({"category": "XadesSignature", "code": "certificate.ksef", "displayName": "Certyfikat KSeF"})
             }
         }
     }
@@ -152,7 +158,7 @@ pub struct Verdict {
     /// The KSeF token used (token authentication).
     pub token_ref: Option<String>,
     /// The signer of a XAdES authentication.
-    pub signer: Option<Subject>,
+    pub signer: Option<SignerRec>,
     pub permissions: Vec<String>,
 }
 
@@ -335,7 +341,7 @@ fn not_authorised(detail: &str) -> ApiError {
 /// the signer's grants in the context (21301 once the context withdrew them all).
 fn live_permissions(db: &Db, op: &AuthOp) -> ApiResult<Vec<String>> {
     if let Some(signer) = &op.signer {
-        let permissions = db.signer_permissions(&op.nip, signer);
+        let permissions = db.signer_permissions(&op.nip, &signer.subject);
         if permissions.is_empty() {
             return Err(not_authorised("Kontekst wycofał uprawnienia podmiotu."));
         }

@@ -115,11 +115,12 @@ async fn personal_grants(state: web::Data<AppState>, req: HttpRequest) -> ApiRes
     let db = state.db.lock();
     let op = db.auth_ops.get(&claims.auth_ref);
     // The holder: the KSeF token's owner, or the certificate's subject (NIP, PESEL or fingerprint).
-    let author = match (db.token_by_ref(&claims.token_ref), op.and_then(|o| o.signer.as_ref())) {
-        (Some((_, t)), _) => json!({"type": "Nip", "value": t.nip}),
-        (None, Some(s)) => json!({"type": s.kind(), "value": s.value()}),
-        (None, None) => json!({"type": "Nip", "value": claims.context_value}),
-    };
+    let author =
+        match (db.token_by_ref(&claims.token_ref), op.and_then(|o| o.signer.as_ref()).map(|s| &s.subject)) {
+            (Some((_, t)), _) => json!({"type": "Nip", "value": t.nip}),
+            (None, Some(s)) => json!({"type": s.kind(), "value": s.value()}),
+            (None, None) => json!({"type": "Nip", "value": claims.context_value}),
+        };
     let start = db
         .token_by_ref(&claims.token_ref)
         .map(|(_, t)| t.created)

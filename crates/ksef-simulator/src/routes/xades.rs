@@ -7,7 +7,7 @@ use chrono::Utc;
 use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::auth::{start_operation, take_challenge, valid_nip, AuthMethod, Verdict};
-use crate::state::Subject;
+use crate::state::{SignerRec, Subject};
 use crate::xades::tree::{parse, Element, TreeError};
 use crate::xades::verify::{verify, Signer};
 
@@ -97,14 +97,24 @@ async fn xades(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpRe
     })?;
     let (subject_id, method) = subject(&signer, request.by_fingerprint)?;
     let nip = request.context_value;
+    let now = Utc::now();
     let mut db = state.db.lock();
     take_challenge(&mut db, &request.challenge)?;
-    let verdict = if !signer.valid_at(Utc::now()) {
-        Verdict::fail(
-            460,
-            "Uwierzytelnianie zakończone niepowodzeniem z powodu błędu certyfikatu",
-            "Nieważny certyfikat",
-        )
+    // A certificate the simulator CA issued: its KSeF status decides as well.
+    let serial = signer.serial_hex();
+    let issued = db.certificates.get_mut(&serial).filter(|c| c.der == signer.cert_der);
+    let method = if issued.is_some() { AuthMethod::InternalCertificate } else { method };
+    let refusal = issued.and_then(|c| {
+        c.last_use = Some(now);
+        c.login_refusal(now)
+    });
+    let cert_failure = |detail: &str| {
+        Verdict::fail(460, "Uwierzytelnianie zakończone niepowodzeniem z powodu błędu certyfikatu", detail)
+    };
+    let verdict = if !signer.valid_at(now) {
+        cert_failure("Nieważny certyfikat")
+    } else if let Some(detail) = refusal {
+        cert_failure(detail)
     } else if db.blocked_contexts.contains(&nip) {
         Verdict::fail(
             480,
@@ -119,6 +129,7 @@ async fn xades(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpRe
             Verdict::success(None, permissions)
         }
     };
-    let verdict = Verdict { signer: Some(subject_id), ..verdict };
+    let signer = SignerRec { subject: subject_id, dn: crate::certificates::enrollment_dn(&signer) };
+    let verdict = Verdict { signer: Some(signer), ..verdict };
     Ok(start_operation(&state, &mut db, nip, method, verdict))
 }

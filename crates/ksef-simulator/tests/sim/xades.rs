@@ -11,9 +11,14 @@ const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
 /// A self-signed ECDSA P-256 seal certificate for `nip` (organizationIdentifier VATPL-nip).
 fn seal(nip: &str) -> (Vec<u8>, p256::ecdsa::SigningKey) {
+    named_seal(nip, "Pieczęć testowa")
+}
+
+/// The same with the common name `name`.
+pub fn named_seal(nip: &str, name: &str) -> (Vec<u8>, p256::ecdsa::SigningKey) {
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::default();
-    params.distinguished_name.push(rcgen::DnType::CommonName, "Pieczęć testowa");
+    params.distinguished_name.push(rcgen::DnType::CommonName, name);
     params.distinguished_name.push(rcgen::DnType::CustomDnType(vec![2, 5, 4, 97]), format!("VATPL-{nip}"));
     let cert = params.self_signed(&key).unwrap();
     let signing = p256::ecdsa::SigningKey::from_pkcs8_der(&key.serialize_der()).unwrap();
@@ -75,6 +80,24 @@ async fn post_xml(sim: &Sim, xml: String) -> (u16, serde_json::Value) {
 
 async fn challenge(sim: &Sim) -> String {
     sim.post("/auth/challenge", None, &json!(null)).await.1["challenge"].as_str().unwrap().to_owned()
+}
+
+/// XAdES login into `context` with `cert`; the auth status and, on success, the access token.
+pub async fn seal_login(
+    sim: &Sim,
+    context: &str,
+    cert: &[u8],
+    key: &p256::ecdsa::SigningKey,
+) -> (serde_json::Value, Option<String>) {
+    let (status, res) = post_xml(sim, signed_request(&challenge(sim).await, context, cert, key)).await;
+    assert_eq!(status, 202, "{res}");
+    let auth = res["authenticationToken"]["token"].as_str().unwrap();
+    let st = sim.auth_status(res["referenceNumber"].as_str().unwrap(), auth).await;
+    if st["status"]["code"] != 200 {
+        return (st, None);
+    }
+    let (_, tokens) = sim.post("/auth/token/redeem", Some(auth), &json!(null)).await;
+    (st, tokens["accessToken"]["token"].as_str().map(str::to_owned))
 }
 
 #[tokio::test]
