@@ -287,6 +287,12 @@ impl KsefError {
         self.api().is_some_and(|a| a.has_code(classify::CODE_PUBLIC_KEY_UNKNOWN))
     }
 
+    /// True for 400/21184 "Sesja tymczasowo niedostępna": nothing was received; open a new
+    /// session and send there what is still pending (see [`ErrorClass::SessionUnusable`]).
+    pub fn is_session_unavailable(&self) -> bool {
+        self.api().is_some_and(|a| a.has_code(classify::CODE_SESSION_UNAVAILABLE))
+    }
+
     /// True for HTTP 410 Gone: an asynchronous operation (an export, after 7 days) is past its
     /// retention. For an export: start a new one from the same cursor.
     pub fn is_gone(&self) -> bool {

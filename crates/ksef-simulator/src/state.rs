@@ -265,6 +265,8 @@ pub struct Db {
     pub enrollments: HashMap<String, crate::certificates::Enrollment>,
     /// SHA-256 of each certified public key → the subject it was certified for.
     pub certified_keys: HashMap<String, Subject>,
+    /// Online sessions paused by fault injection: sends answer 21184.
+    pub paused_sessions: HashSet<String>,
     /// `/testdata/limits/subject/certificate` overrides: (max enrollments, max active certificates).
     pub certificate_limits: HashMap<Subject, (Option<u32>, Option<u32>)>,
 }

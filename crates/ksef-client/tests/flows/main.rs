@@ -3,6 +3,7 @@
 
 mod auth;
 mod certificates;
+mod currency;
 mod listing;
 mod purchase;
 mod reading;
