@@ -178,7 +178,7 @@ pub async fn close_orphans(engine: &Engine, ctx: &ClientCtx, lease: &Lease) -> R
         let Some(reference) = orphan.reference.clone() else { continue };
         lease.check()?;
         let token = ctx.access_token(&engine.limits).await?;
-        engine.limits.acquire(&ctx.nip, EndpointClass::OnlineSession).await;
+        engine.limits.acquire(&ctx.nip, EndpointClass::OnlineSessionClose).await;
         let state = match ctx.ksef.close_online_session(&token, &reference).await {
             Ok(()) => CLOSED,
             Err(e) if super::batch::is_refused(&e) => ABANDONED,

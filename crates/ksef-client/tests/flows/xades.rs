@@ -17,6 +17,16 @@ fn seal() -> (Vec<u8>, SigningKey) {
     (cert, key)
 }
 
+/// XAdES login with the MF test seal into `context`.
+async fn seal_login(
+    s: &Setup,
+    context: &str,
+    subject: SubjectIdentifierType,
+) -> Result<ksef_client::AuthTokens, KsefError> {
+    let (cert, key) = seal();
+    s.client.authenticate_with_xades(&ContextIdentifier::nip(context), subject, &cert, &key, false).await
+}
+
 #[tokio::test]
 async fn xades_seal_authenticates_as_owner_of_its_nip() {
     let s = setup(fast_limits()).await;
@@ -48,17 +58,7 @@ async fn xades_seal_authenticates_as_owner_of_its_nip() {
     assert_eq!(err.class(), ErrorClass::Credential);
 
     // Another NIP's context without a grant: refused as well.
-    let other = s
-        .client
-        .authenticate_with_xades(
-            &ContextIdentifier::nip(SELLER),
-            SubjectIdentifierType::CertificateSubject,
-            &cert,
-            &key,
-            false,
-        )
-        .await
-        .unwrap_err();
+    let other = seal_login(&s, SELLER, SubjectIdentifierType::CertificateSubject).await.unwrap_err();
     assert!(matches!(other, KsefError::AuthFailed(ref st) if st.code == 415), "{other:?}");
     s.sim.stop().await;
 }
@@ -79,11 +79,7 @@ async fn office_certificate_logs_in_where_the_client_granted_permissions() {
         .await
         .unwrap();
 
-    let tokens = s
-        .client
-        .authenticate_with_xades(&client_ctx, SubjectIdentifierType::CertificateSubject, &cert, &key, false)
-        .await
-        .unwrap();
+    let tokens = seal_login(&s, SELLER, SubjectIdentifierType::CertificateSubject).await.unwrap();
     let page = s
         .client
         .query_personal_permissions(&tokens.access_token.token, &PersonalPermissionsQuery::default(), 0, 10)
@@ -98,17 +94,7 @@ async fn office_certificate_logs_in_where_the_client_granted_permissions() {
     }
 
     // A client that granted nothing refuses the same certificate: 415, a credential problem.
-    let err = s
-        .client
-        .authenticate_with_xades(
-            &ContextIdentifier::nip(BUYER),
-            SubjectIdentifierType::CertificateSubject,
-            &cert,
-            &key,
-            false,
-        )
-        .await
-        .unwrap_err();
+    let err = seal_login(&s, BUYER, SubjectIdentifierType::CertificateSubject).await.unwrap_err();
     assert!(matches!(err, KsefError::AuthFailed(ref st) if st.code == 415), "{err:?}");
     assert_eq!(err.class(), ErrorClass::Credential);
 
@@ -116,7 +102,7 @@ async fn office_certificate_logs_in_where_the_client_granted_permissions() {
     let manager = TokenManager::with_credential(
         s.client.clone(),
         client_ctx.clone(),
-        Credential::Certificate { der: cert.clone(), key: seal().1 },
+        Credential::Certificate { der: cert, key },
     );
     assert_eq!(manager.access_token_with_renewal().await.unwrap().1, TokenRenewal::Authenticated);
 
@@ -124,11 +110,7 @@ async fn office_certificate_logs_in_where_the_client_granted_permissions() {
     s.client.testdata_revoke_permissions(&client_ctx, &office).await.unwrap();
     let refused = s.client.refresh_access_token(&tokens.refresh_token.token).await.unwrap_err();
     assert!(refused.api().is_some_and(|e| e.has_code(21301)), "{refused:?}");
-    let again = s
-        .client
-        .authenticate_with_xades(&client_ctx, SubjectIdentifierType::CertificateSubject, &cert, &key, false)
-        .await
-        .unwrap_err();
+    let again = seal_login(&s, SELLER, SubjectIdentifierType::CertificateSubject).await.unwrap_err();
     assert!(matches!(again, KsefError::AuthFailed(ref st) if st.code == 415), "{again:?}");
     s.sim.stop().await;
 }
