@@ -81,6 +81,8 @@ pub struct Engine {
     clients: Mutex<HashMap<String, Arc<ClientCtx>>>,
     pub running: Mutex<HashSet<String>>,
     pub schedule: Mutex<HashMap<String, Schedule>>,
+    /// Per client: purchase invoice bytes are not fetched before this (a limit or a failure).
+    pub purchase_bytes: Mutex<HashMap<String, Instant>>,
 }
 
 /// Locks a std mutex; a poisoned one only means a panic elsewhere, the data is still usable.
@@ -101,6 +103,7 @@ impl Engine {
             clients: Mutex::new(HashMap::new()),
             running: Mutex::new(HashSet::new()),
             schedule: Mutex::new(HashMap::new()),
+            purchase_bytes: Mutex::new(HashMap::new()),
         }
     }
 

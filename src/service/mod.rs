@@ -18,6 +18,7 @@ pub mod invoices;
 pub mod keys;
 pub mod master_key;
 pub mod panel_views;
+pub mod purchase_sync;
 pub mod reports;
 pub mod users;
 pub mod validate;

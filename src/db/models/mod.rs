@@ -28,6 +28,7 @@ pub mod grant;
 pub mod ids;
 pub mod invoice;
 pub mod purchase;
+mod purchase_sync;
 pub mod scope;
 pub mod user;
 pub mod vault_canary;
