@@ -90,6 +90,8 @@ pub struct StepReport {
     pub limited: bool,
     /// Why the step failed, in Polish.
     pub error: Option<String>,
+    /// After a failure: when to try again (KSeF's Retry-After after a 429).
+    retry_in: Option<Duration>,
 }
 
 impl StepReport {
@@ -192,7 +194,11 @@ pub(super) async fn step(
     let token = match client.access_token(&engine.limits).await {
         Ok(t) => t,
         Err(e) => {
-            let report = StepReport { error: Some(polish(&e.to_string())), ..StepReport::default() };
+            let report = StepReport {
+                error: Some(polish(&e.to_string())),
+                retry_in: Some(retry_after(&e).unwrap_or(FAILURE_RETRY)),
+                ..StepReport::default()
+            };
             finish(engine, client, &due, &report).await?;
             return Err(e.into());
         }
@@ -204,6 +210,10 @@ pub(super) async fn step(
         Ok(()) => None,
         Err(e) => {
             report.error = Some(polish(&e.to_string()));
+            report.retry_in = Some(match &e {
+                TurnError::Ksef(k) => retry_after(k).unwrap_or(FAILURE_RETRY),
+                _ => FAILURE_RETRY,
+            });
             let ends_turn = matches!(&e, TurnError::Ksef(k)
                 if matches!(k.class(), ErrorClass::RateLimited { .. } | ErrorClass::Credential));
             if ends_turn {
@@ -254,8 +264,8 @@ async fn finish(
         .map(|row| {
             let done = report.roles.iter().find(|r| r.role == row.subject_type);
             let caught_up = done.is_some_and(|r| r.caught_up && r.gap_found.unwrap_or(0) == 0);
-            let next = if report.error.is_some() {
-                later(FAILURE_RETRY)
+            let next = if let Some(wait) = report.retry_in {
+                later(wait)
             } else if caught_up {
                 now + poll
             } else if report.limited {
@@ -307,8 +317,8 @@ async fn finish(
         })
         .await?;
     let poll_wait = Duration::from_secs(engine.st.settings.purchase.poll_s);
-    let bytes_wait = if report.error.is_some() {
-        Some(FAILURE_RETRY)
+    let bytes_wait = if let Some(wait) = report.retry_in {
+        Some(wait)
     } else if report.bytes_left && report.limited {
         Some(LIMIT_RETRY)
     } else if report.bytes_left {
@@ -332,6 +342,14 @@ async fn finish(
     m.count_purchase("downloaded", report.downloaded);
     m.count_purchase("hash_mismatch", report.hash_mismatches.len());
     Ok(())
+}
+
+/// KSeF's Retry-After of a 429.
+fn retry_after(e: &ksef_client::KsefError) -> Option<Duration> {
+    match e.class() {
+        ErrorClass::RateLimited { retry_after } => Some(retry_after),
+        _ => None,
+    }
 }
 
 /// A failure as the panel shows it.

@@ -77,7 +77,8 @@ mod tests {
 
     #[test]
     fn history_starts_on_the_first_day_of_the_previous_month_unless_set() {
-        let now = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap().and_hms_opt(10, 0, 0).unwrap();
+        let now =
+            NaiveDateTime::parse_from_str("2026-01-15 10:00:00", "%Y-%m-%d %H:%M:%S").unwrap_or_default();
         let s = PurchaseSettings::default();
         assert_eq!(s.history_start(now).to_string(), "2025-12-01 00:00:00");
         let s = PurchaseSettings { history_start: "2025-06-01".into(), ..s };

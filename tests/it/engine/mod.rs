@@ -2,6 +2,7 @@
 
 mod faults;
 mod kill;
+mod purchase;
 mod restart;
 mod rig;
 
