@@ -31,6 +31,7 @@ both_backends!(
     purchase_bytes_that_do_not_match_the_hash_are_not_stored,
     purchase_recheck_finds_a_gap_and_heals_it,
     purchase_sync_and_sending_share_one_client,
+    purchase_cli_syncs_now_shows_status_and_names_bad_options,
 );
 
 /// Quick polls and re-checks, and limits raised alike in the gateway and the simulator.
@@ -370,5 +371,51 @@ async fn purchase_sync_and_sending_share_one_client(b: Backend) {
     assert!(sending < Duration::from_secs(10), "sending took {sending:?}");
     let c = rig.sim.counters().per_nip[&client.nip].clone();
     assert_eq!((c.received, c.accepted, c.duplicates), (12, 12, 0));
+    rig.sim.stop().await;
+}
+
+/// `ksef-gateway purchase sync | status` on the test's database, as an operator would run them.
+async fn purchase_cli_syncs_now_shows_status_and_names_bad_options(b: Backend) {
+    let Some(rig) = Rig::with(b, sim(), quick).await else { return };
+    let client = rig.client(&nip(270), true).await;
+    let expected = sell(&rig, &nip(271), &client.nip, 3, "cli").await;
+    let (dir, url) = (rig.db.dir.path().to_path_buf(), rig.db.url.clone());
+    // Off the runtime's thread: the simulator serves on it while the command runs.
+    let cli = |args: &[&str]| {
+        let (dir, url) = (dir.clone(), url.clone());
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
+                .arg("--data-dir")
+                .arg(dir)
+                .args(args)
+                .env("KSEF_GW__DATABASE__URL", url)
+                .env("KSEF_GW__SENDER__RATE_LIMIT_SCALE", "50")
+                .env("RUST_LOG", "error")
+                .output()
+                .unwrap();
+            let text =
+                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            (out.status.code(), text)
+        })
+    };
+    let (code, text) = cli(&["purchase", "sync", "--nip", &client.nip]).await.unwrap();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("3 purchase invoices stored, 3 with their XML"), "{text}");
+    assert!(text.contains("buyer: 3 stored, complete up to 20"), "{text}");
+    wait_stored(&rig, &client, &expected).await;
+    let (code, text) = cli(&["purchase", "status"]).await.unwrap();
+    assert_eq!(code, Some(0), "{text}");
+    let line = text.lines().find(|l| l.starts_with(&client.nip)).unwrap_or_default();
+    assert!(line.contains("buyer") && line.contains(" 0  -"), "{text}");
+    for (args, option) in [
+        (vec!["purchase", "sync", "--nip", "123"], "--nip"),
+        (vec!["purchase", "status", "--nip", "5260250275"], "--nip"),
+        (vec!["purchase", "sync", "--nip", &nip(279)], "--nip"),
+    ] {
+        let (code, text) = cli(&args).await.unwrap();
+        assert_eq!(code, Some(2), "{args:?}: {text}");
+        assert!(text.contains(option), "{args:?}: {text}");
+    }
     rig.sim.stop().await;
 }
