@@ -18,7 +18,7 @@ use ksef_gateway::engine;
 use ksef_simulator::SimulatorConfig;
 use secrecy::SecretString;
 
-use super::rig::{invoice_xml, nip, Rig};
+use super::rig::{self, invoice_xml, nip, Rig};
 use crate::both_backends;
 use crate::common::Backend;
 
@@ -417,5 +417,86 @@ async fn purchase_cli_syncs_now_shows_status_and_names_bad_options(b: Backend) {
         assert_eq!(code, Some(2), "{args:?}: {text}");
         assert!(text.contains(option), "{args:?}: {text}");
     }
+    rig.sim.stop().await;
+}
+
+/// Benchmark, not a test: 10 000 purchase invoices of one client from a cold start to all stored
+/// with their bytes. `BENCH_PURCHASE_SCALE` multiplies KSeF's limits in the gateway and the
+/// simulator alike (default 1000: the gateway's own speed); the time the limits add at the
+/// published values follows from the calls made (printed).
+/// `cargo test -p ksef-gateway --test it -- --ignored --nocapture purchase_bench_10000`
+#[actix_web::test]
+#[ignore = "a benchmark: minutes, prints figures"]
+async fn purchase_bench_10000_invoices_of_one_client() {
+    const N: usize = 10_000;
+    let scale: f64 =
+        std::env::var("BENCH_PURCHASE_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1000.0);
+    let sim = SimulatorConfig {
+        processing_delay: Duration::ZERO,
+        rate_limit_scale: scale,
+        ..SimulatorConfig::default()
+    };
+    let tweak = move |mut s: Settings| {
+        s.sender.rate_limit_scale = scale;
+        s.purchase.enabled = false;
+        s.database.pool_size = 8;
+        s
+    };
+    let rig = Rig::with(Backend::Sqlite, sim, tweak).await.unwrap();
+    // The template's buyer, 1111111111 (a valid NIP), is the client whose purchases are fetched;
+    // a seller client sends it 10 000 invoices in one batch through the engine.
+    let seller = rig.client(&nip(280), true).await;
+    let buyer = rig.client("1111111111", true).await;
+    let ids = rig.invoices(&seller, N, "bench").await;
+    rig.decide(&seller, &ids, false).await;
+    let sending = engine::start(rig.st.clone());
+    rig.wait_for(&ids, "accepted", Duration::from_secs(900)).await;
+    sending.stop().await;
+    let mut settings = tweak(rig.db.settings());
+    settings.purchase.enabled = true;
+    settings.purchase.poll_s = 3_600;
+    let st = rig.db.state_with(rig::fast(settings));
+    let before = rig.sim.counters().total.clone();
+    let start = Instant::now();
+    let engine = engine::start(st.clone());
+    let (mut meta_at, mut last) = (None, (0, 0));
+    loop {
+        let cid = buyer.id.clone();
+        let (all, with_xml) = st.db.run(move |c| PurchaseInvoice::counts(c, &cid)).await.unwrap();
+        if meta_at.is_none() && all as usize == N {
+            meta_at = Some(start.elapsed());
+        }
+        if with_xml as usize == N {
+            break;
+        }
+        if (all, with_xml) != last {
+            last = (all, with_xml);
+        }
+        assert!(start.elapsed() < Duration::from_secs(1_800), "stuck at {last:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let total = start.elapsed();
+    engine.stop().await;
+    let after = rig.sim.counters().total.clone();
+    let queries = N.div_ceil(250);
+    // Published limits: metadata 20/h and downloads 64/h per NIP; the gateway spends half of
+    // each hourly window as a burst, then one call per window/(limit - burst).
+    let at_published = |calls: usize, per_hour: usize| {
+        let burst = per_hour / 2;
+        calls.saturating_sub(burst) as f64 * 3_600.0 / (per_hour - burst) as f64
+    };
+    let waits = at_published(queries, 20) + at_published(N, 64);
+    println!(
+        "purchase bench: {N} invoices of one client, limits x{scale}: metadata of all in {:.1} s, all bytes stored in {:.1} s ({:.0} invoices/s); KSeF saw {} rate-limited calls",
+        meta_at.unwrap_or_default().as_secs_f64(),
+        total.as_secs_f64(),
+        N as f64 / total.as_secs_f64(),
+        after.rate_limited - before.rate_limited,
+    );
+    println!(
+        "at KSeF's published limits ({queries} metadata queries at 20/h, {N} downloads at 64/h): {:.1} h waiting on the limits, {:.2} % of the total",
+        waits / 3_600.0,
+        100.0 * waits / (waits + total.as_secs_f64()),
+    );
     rig.sim.stop().await;
 }
