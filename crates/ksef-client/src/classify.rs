@@ -91,6 +91,17 @@ pub fn classify_invoice_status(code: i32) -> Option<ErrorClass> {
     })
 }
 
+/// Class of a final invoice export status (GET /invoices/exports/{ref} `status.code`); `None` for
+/// 100/200. An expired package (210), an undecryptable key (415, e.g. a rotated MF key) and the
+/// system's failures are retried with a new export; a range beyond the HWM (420) is a caller bug.
+pub fn classify_export_status(code: i32) -> Option<ErrorClass> {
+    Some(match code {
+        100 | 200 => return None,
+        210 | 415 | 500 | 550 => ErrorClass::Transient,
+        _ => ErrorClass::Permanent,
+    })
+}
+
 /// Class of a failed session status (GET /sessions/{ref}); `None` while open/processing or on success.
 pub fn classify_session_status(code: i32) -> Option<ErrorClass> {
     Some(match code {
@@ -222,6 +233,12 @@ mod tests {
         }
         for code in [100, 150, 170, 200] {
             assert_eq!(classify_session_status(code), None);
+        }
+        for (code, class) in [(100, None), (200, None), (210, Some(Transient)), (415, Some(Transient))] {
+            assert_eq!(classify_export_status(code), class, "{code}");
+        }
+        for (code, class) in [(420, Some(Permanent)), (500, Some(Transient)), (550, Some(Transient))] {
+            assert_eq!(classify_export_status(code), class, "{code}");
         }
         for (code, class) in [
             (405, Permanent),

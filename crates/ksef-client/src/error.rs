@@ -199,6 +199,10 @@ pub enum KsefError {
     /// Authentication ended with a failure status (GET /auth/{ref} code ≠ 100/200).
     #[error("authentication failed: {} {}", .0.code, .0.description)]
     AuthFailed(StatusInfo),
+    /// An invoice export ended with a failure status (GET /invoices/exports/{ref} code ≠ 100/200):
+    /// 210 expired, 415 key not decryptable, 420 range beyond the HWM, 500, 550 cancelled.
+    #[error("invoice export failed: {} {}", .0.code, .0.description)]
+    ExportFailed(StatusInfo),
     /// Data did not match its declared hash, e.g. a UPO vs `x-ms-meta-hash`.
     #[error("integrity check failed: {0}")]
     Integrity(String),
@@ -229,6 +233,7 @@ impl KsefError {
             Self::Transport { .. } => "transport",
             Self::Decode { .. } => "decode",
             Self::AuthFailed(_) => "auth_failed",
+            Self::ExportFailed(_) => "export_failed",
             Self::Integrity(_) => "integrity",
             Self::PollTimeout { .. } => "poll_timeout",
             Self::Crypto(_) => "crypto",
@@ -243,6 +248,9 @@ impl KsefError {
             Self::Api(api) => classify::classify_api_error(api),
             Self::Transport { .. } | Self::Integrity(_) | Self::PollTimeout { .. } => ErrorClass::Transient,
             Self::AuthFailed(status) => classify::classify_auth_status(status.code),
+            Self::ExportFailed(status) => {
+                classify::classify_export_status(status.code).unwrap_or(ErrorClass::Permanent)
+            }
             Self::Decode { .. } | Self::Crypto(_) | Self::InvalidInput(_) | Self::Config(_) => {
                 ErrorClass::Permanent
             }
@@ -269,6 +277,12 @@ impl KsefError {
     /// key cache and retries once by itself; a caller seeing this can simply retry the operation.
     pub fn is_public_key_rejected(&self) -> bool {
         self.api().is_some_and(|a| a.has_code(classify::CODE_PUBLIC_KEY_UNKNOWN))
+    }
+
+    /// True for HTTP 410 Gone: an asynchronous operation (an export, after 7 days) is past its
+    /// retention. For an export: start a new one from the same cursor.
+    pub fn is_gone(&self) -> bool {
+        self.http_status() == Some(410)
     }
 
     pub(crate) fn decode(context: &str, err: impl std::fmt::Display) -> Self {

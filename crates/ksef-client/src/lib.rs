@@ -7,6 +7,8 @@ mod client;
 pub mod crypto;
 pub mod env;
 pub mod error;
+pub mod export;
+pub mod hwm;
 pub mod keys;
 pub mod ksef_number;
 mod manage;

@@ -1,16 +1,16 @@
-//! Reading invoices: metadata query with paging, incremental sync, download by KSeF number.
+//! Reading invoices: metadata query with paging, incremental sync by the HWM rule, download by
+//! KSeF number.
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 use secrecy::SecretString;
 
 use crate::client::KsefClient;
 use crate::error::KsefError;
-use crate::models::query::{
-    DateRange, DateType, InvoiceMetadata, InvoiceQueryFilters, MetadataPage, SubjectType,
-};
+use crate::hwm::{self, WindowAdvance, WindowResult};
+use crate::models::query::{InvoiceMetadata, InvoiceQueryFilters, MetadataPage, SubjectType};
 use crate::upo::Document;
 
 /// Largest metadata page.
@@ -25,13 +25,26 @@ pub enum SortOrder {
     Desc,
 }
 
+/// One window of a metadata-based incremental sync ([`KsefClient::sync_window`]).
+#[derive(Clone, Debug)]
+pub struct MetadataWindow {
+    /// The filters the window used.
+    pub filters: InvoiceQueryFilters,
+    /// The invoices of the window, ascending by permanent-storage date, without duplicates.
+    pub invoices: Vec<InvoiceMetadata>,
+    /// The next cursor and whether the window reached the HWM.
+    pub advance: WindowAdvance,
+}
+
 /// Outcome of [`KsefClient::sync_invoices`].
 #[derive(Clone, Debug)]
 pub struct SyncResult {
     /// New invoices, oldest first, without duplicates.
     pub invoices: Vec<InvoiceMetadata>,
-    /// Where the next sync should start (the latest permanent-storage date seen, or the old cursor).
+    /// Where the next sync starts (the cursor of the HWM rule, see [`crate::hwm`]).
     pub next_from: DateTime<Utc>,
+    /// Everything up to this HWM has been returned.
+    pub permanent_storage_hwm_date: Option<DateTime<Utc>>,
 }
 
 impl KsefClient {
@@ -70,61 +83,62 @@ impl KsefClient {
         self.get_document(rb, "download invoice").await
     }
 
-    /// Incremental sync of invoices that reached permanent storage in `[from, to)`.
-    ///
-    /// Walks windows of at most 3 months, sorted ascending, following `hasMore` and restarting the
-    /// window at the last record's date when `isTruncated` (the 10 000-record cap). Records seen twice
-    /// at a window edge are dropped. Store `next_from` as the cursor of the next run.
+    /// One window of the HWM rule through the metadata query: the window starting at the cursor
+    /// `from` ([`hwm::window`]), every page (`Asc`, up to the 10 000-record cap), and the next
+    /// cursor ([`hwm::advance`]). Store the invoices and `advance.next_from` together.
+    pub async fn sync_window(
+        &self,
+        access_token: &SecretString,
+        subject_type: SubjectType,
+        from: DateTime<Utc>,
+        page_size: u32,
+    ) -> Result<MetadataWindow, KsefError> {
+        let filters = hwm::window(subject_type, from, Utc::now());
+        let mut seen = HashSet::new();
+        let mut invoices = Vec::new();
+        let mut page = 0;
+        let result = loop {
+            let result = self.query_metadata(access_token, &filters, page, page_size, SortOrder::Asc).await?;
+            let last = result.invoices.last().and_then(|i| i.permanent_storage_date);
+            invoices.extend(result.invoices.into_iter().filter(|i| seen.insert(i.ksef_number.clone())));
+            if !result.has_more || result.is_truncated {
+                break WindowResult {
+                    is_truncated: result.is_truncated,
+                    last_permanent_storage_date: last,
+                    permanent_storage_hwm_date: result.permanent_storage_hwm_date,
+                };
+            }
+            page += 1;
+        };
+        let advance = hwm::advance(&filters.date_range, &result)?;
+        Ok(MetadataWindow { filters, invoices, advance })
+    }
+
+    /// Incremental sync from the cursor `from` up to KSeF's current HWM: [`Self::sync_window`]
+    /// until a window is caught up, deduplicated across windows by KSeF number. Store `next_from`
+    /// as the next cursor. An error loses the windows fetched so far; a caller that must resume
+    /// exactly calls [`Self::sync_window`] and stores each window with its cursor.
     pub async fn sync_invoices(
         &self,
         access_token: &SecretString,
         subject_type: SubjectType,
         from: DateTime<Utc>,
-        to: DateTime<Utc>,
         page_size: u32,
     ) -> Result<SyncResult, KsefError> {
         let mut seen = HashSet::new();
         let mut invoices = Vec::new();
-        let mut next_from = from;
-        let mut window_start = from;
-        while window_start < to {
-            let window_end = window_start.checked_add_months(Months::new(3)).map_or(to, |end| end.min(to));
-            let mut start = window_start;
-            let mut page = 0;
-            loop {
-                let filters = InvoiceQueryFilters::new(
-                    subject_type,
-                    DateRange {
-                        date_type: DateType::PermanentStorage,
-                        from: start,
-                        to: Some(window_end),
-                        restrict_to_permanent_storage_hwm_date: None,
-                    },
-                );
-                let result =
-                    self.query_metadata(access_token, &filters, page, page_size, SortOrder::Asc).await?;
-                let last_date = result.invoices.iter().filter_map(|i| i.permanent_storage_date).max();
-                if let Some(last) = last_date {
-                    next_from = next_from.max(last);
-                }
-                invoices.extend(result.invoices.into_iter().filter(|i| seen.insert(i.ksef_number.clone())));
-                match (result.has_more, result.is_truncated, last_date) {
-                    (false, _, _) => break,
-                    (true, true, Some(last)) if last > start => {
-                        start = last;
-                        page = 0;
-                    }
-                    (true, true, _) => {
-                        return Err(KsefError::decode(
-                            "query invoice metadata",
-                            "truncated result without progress in permanentStorageDate",
-                        ))
-                    }
-                    (true, false, _) => page += 1,
-                }
+        let mut cursor = from;
+        loop {
+            let window = self.sync_window(access_token, subject_type, cursor, page_size).await?;
+            invoices.extend(window.invoices.into_iter().filter(|i| seen.insert(i.ksef_number.clone())));
+            cursor = window.advance.next_from;
+            if window.advance.caught_up {
+                return Ok(SyncResult {
+                    invoices,
+                    next_from: cursor,
+                    permanent_storage_hwm_date: window.advance.permanent_storage_hwm_date,
+                });
             }
-            window_start = window_end;
         }
-        Ok(SyncResult { invoices, next_from })
     }
 }

@@ -54,6 +54,19 @@ impl AppState {
         chrono::Duration::from_std(self.cfg.processing_delay).unwrap_or_default()
     }
 
+    /// Time from acceptance to permanent storage.
+    pub fn storage_lag(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.cfg.permanent_storage_lag).unwrap_or_default()
+    }
+
+    /// KSeF's permanent-storage high-water mark at `now`: every invoice stored up to it is in every
+    /// later answer. Real KSeF keeps it behind now because writes to permanent storage finish out
+    /// of order; the simulator trails now by the storage lag, or stops at a scripted stall.
+    pub fn hwm(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        let trailing = now - self.storage_lag();
+        self.faults.read().hwm_frozen_at.map_or(trailing, |frozen| frozen.min(trailing))
+    }
+
     /// Verifies the bearer token of `kind`.
     pub fn bearer_claims(&self, req: &HttpRequest, kind: TokenKind) -> ApiResult<Claims> {
         let token = bearer(req)

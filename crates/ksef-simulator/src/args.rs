@@ -38,6 +38,9 @@ pub struct SimulatorArgs {
     /// HTTP worker threads.
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
+    /// Time from acceptance to permanent storage (and the lag of the high-water mark), in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub storage_lag_ms: u64,
 }
 
 impl SimulatorArgs {
@@ -52,6 +55,8 @@ impl SimulatorArgs {
             public_base_url: self.public_url.clone(),
             rate_limit_scale: self.rate_limit_scale,
             workers: self.workers,
+            permanent_storage_lag: Duration::from_millis(self.storage_lag_ms),
+            ..SimulatorConfig::default()
         }
     }
 }

@@ -23,6 +23,13 @@ pub struct SimulatorConfig {
     pub rate_limit_scale: f64,
     /// HTTP worker threads; 0 means 2.
     pub workers: usize,
+    /// How long after acceptance an invoice reaches permanent storage (`permanentStorageDate`);
+    /// the high-water mark trails now by the same margin. Default 0.
+    pub permanent_storage_lag: Duration,
+    /// Largest export package part before encryption; 0 means KSeF's 50 MB.
+    pub export_part_size: usize,
+    /// How long an export's status is kept (then 410); 0 means KSeF's 7 days.
+    pub export_retention: Duration,
 }
 
 impl SimulatorConfig {
@@ -32,6 +39,26 @@ impl SimulatorConfig {
             self.rate_limit_scale
         } else {
             1.0
+        }
+    }
+}
+
+impl SimulatorConfig {
+    /// Export part size in force.
+    pub fn effective_export_part_size(&self) -> usize {
+        if self.export_part_size > 0 {
+            self.export_part_size
+        } else {
+            50 * 1024 * 1024
+        }
+    }
+
+    /// Export status retention in force.
+    pub fn effective_export_retention(&self) -> Duration {
+        if self.export_retention.is_zero() {
+            Duration::from_secs(7 * 24 * 3600)
+        } else {
+            self.export_retention
         }
     }
 }

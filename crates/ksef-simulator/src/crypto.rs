@@ -1,6 +1,6 @@
 //! The cryptography KSeF clients use: SHA-256 in Base64, RSA-OAEP-SHA256 unwrapping, AES-256-CBC.
 
-use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, KeyIvInit};
+use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rsa::{Oaep, RsaPrivateKey};
@@ -34,6 +34,11 @@ pub fn rsa_oaep_decrypt(key: &RsaPrivateKey, ciphertext: &[u8]) -> Option<Vec<u8
 /// AES-256-CBC with PKCS#7 padding; the IV is the session IV (the ciphertext carries no IV prefix).
 pub fn aes256cbc_decrypt(key: &[u8; 32], iv: &[u8; 16], ciphertext: &[u8]) -> Option<Vec<u8>> {
     cbc::Decryptor::<aes::Aes256>::new(key.into(), iv.into()).decrypt_padded_vec_mut::<Pkcs7>(ciphertext).ok()
+}
+
+/// AES-256-CBC with PKCS#7 padding (export packages are encrypted with the caller's key and IV).
+pub fn aes256cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], plain: &[u8]) -> Vec<u8> {
+    cbc::Encryptor::<aes::Aes256>::new(key.into(), iv.into()).encrypt_padded_vec_mut::<Pkcs7>(plain)
 }
 
 #[cfg(test)]

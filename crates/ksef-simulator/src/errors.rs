@@ -1,5 +1,5 @@
 //! API errors in the official shapes: `ExceptionResponse` (400), RFC 7807 problem details
-//! (400/429 on request via `X-Error-Format: problem-details`; 401/403 always), the 429 status body.
+//! (400/429 on request via `X-Error-Format: problem-details`; 401/403/410 always), the 429 status body.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -22,6 +22,9 @@ pub enum ApiError {
     /// HTTP 404 for routes and simulator resources outside the KSeF contract.
     #[error("not found: {0}")]
     NotFound(String),
+    /// HTTP 410: an asynchronous operation past its retention (always problem details).
+    #[error("gone: {0}")]
+    Gone(String),
     /// HTTP 429 with `Retry-After`.
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64, detail: String },
@@ -91,6 +94,10 @@ impl ApiError {
                 "title": "Forbidden", "status": 403, "detail": detail, "instance": instance,
                 "reasonCode": reason_code, "security": security, "traceId": trace_id, "timestamp": now,
             })),
+            Self::Gone(detail) => problem(json!({
+                "title": "Gone", "status": 410, "instance": instance, "detail": detail,
+                "timestamp": now, "traceId": trace_id,
+            })),
             Self::NotFound(detail) => {
                 HttpResponse::NotFound().json(json!({"title": "Not Found", "status": 404, "detail": detail}))
             }
@@ -121,6 +128,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Gone(_) => StatusCode::GONE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Server { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -1,4 +1,5 @@
-//! Fault injection: latency, random 5xx, outage windows, failing closes, invoices held in 150.
+//! Fault injection: latency, random 5xx, outage windows, failing closes, invoices held in 150,
+//! 429 bursts (optionally on one limit group), stuck, expired and corrupted exports, a stalled HWM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +51,16 @@ pub struct FaultSettings {
     /// The next this many `/v2` requests get 429 with `Retry-After: rate_limit_retry_after_s`.
     pub rate_limit_next: u32,
     pub rate_limit_retry_after_s: u64,
+    /// Limits the 429 burst to one rate-limit group, e.g. `invoiceExport`, `invoiceMetadata`.
+    pub rate_limit_group: Option<String>,
+    /// New exports stay at status 100 (and count as running) until this is switched off.
+    pub hold_exports: bool,
+    /// The next this many export part downloads serve a corrupted byte (hash mismatch).
+    pub corrupt_export_parts: u32,
+    /// Export status retention in seconds, overriding the configuration (0: every export is 410).
+    pub export_retention_s: Option<u64>,
+    /// Permanent storage stalls: the high-water mark stays at most at this moment.
+    pub hwm_frozen_at: Option<DateTime<Utc>>,
 }
 
 /// A one-off answer taken from a burst of scripted faults.
@@ -85,12 +96,15 @@ impl FaultHandle {
         self.state.faults.read().clone()
     }
 
-    /// Replaces all settings (releases held invoices when `hold_invoices` goes off).
+    /// Replaces all settings (releases held invoices and exports when their holds go off).
     pub fn apply(&self, settings: FaultSettings) {
-        let release = !settings.hold_invoices;
+        let (invoices, exports) = (!settings.hold_invoices, !settings.hold_exports);
         *self.state.faults.write() = settings;
-        if release {
+        if invoices {
             self.release_held_invoices();
+        }
+        if exports {
+            self.release_held_exports();
         }
     }
 
@@ -177,14 +191,57 @@ impl FaultHandle {
         });
     }
 
-    /// Takes one answer from a scripted burst, if one is under way.
-    pub(crate) fn take_burst(&self) -> Option<Burst> {
+    /// The next `count` requests of the rate-limit `group` (e.g. `invoiceExport`) get 429.
+    pub fn rate_limit_storm_on(&self, group: &str, count: u32, retry_after: Duration) {
+        self.rate_limit_storm(count, retry_after);
+        self.edit(|s| s.rate_limit_group = Some(group.to_owned()));
+    }
+
+    /// Holds new exports at status 100 (`true`), or lets every held export finish (`false`).
+    pub fn hold_exports(&self, hold: bool) {
+        self.edit(|s| s.hold_exports = hold);
+        if !hold {
+            self.release_held_exports();
+        }
+    }
+
+    fn release_held_exports(&self) {
+        for e in self.state.db.lock().exports.values_mut() {
+            e.stuck = false;
+        }
+    }
+
+    /// The next `count` export part downloads are corrupted in transit.
+    pub fn corrupt_export_parts(&self, count: u32) {
+        self.edit(|s| s.corrupt_export_parts = count);
+    }
+
+    /// Export statuses are kept `retention` (`None`: the configured 7 days); zero expires every export.
+    pub fn set_export_retention(&self, retention: Option<Duration>) {
+        self.edit(|s| s.export_retention_s = retention.map(|r| r.as_secs()));
+    }
+
+    /// Stalls permanent storage: the HWM stays at most at `at` (`None`: it follows now again).
+    pub fn freeze_hwm(&self, at: Option<DateTime<Utc>>) {
+        self.edit(|s| s.hwm_frozen_at = at);
+    }
+
+    /// Takes one corrupted-part fault, if any is scripted.
+    pub(crate) fn take_corrupt_part(&self) -> bool {
+        let mut s = self.state.faults.write();
+        let take = s.corrupt_export_parts > 0;
+        s.corrupt_export_parts = s.corrupt_export_parts.saturating_sub(1);
+        take
+    }
+
+    /// Takes one answer from a scripted burst for a request of the rate-limit `group`, if one is under way.
+    pub(crate) fn take_burst(&self, group: &str) -> Option<Burst> {
         let mut s = self.state.faults.write();
         if s.html_503_next > 0 {
             s.html_503_next -= 1;
             return Some(Burst::Html503);
         }
-        if s.rate_limit_next > 0 {
+        if s.rate_limit_next > 0 && s.rate_limit_group.as_deref().is_none_or(|g| g == group) {
             s.rate_limit_next -= 1;
             return Some(Burst::TooManyRequests(s.rate_limit_retry_after_s.max(1)));
         }

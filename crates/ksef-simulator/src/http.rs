@@ -37,6 +37,7 @@ pub fn configure(state: Arc<AppState>) -> impl Fn(&mut web::ServiceConfig) + Clo
                     .configure(routes::status::configure)
                     .configure(routes::batch::configure)
                     .configure(routes::invoices::configure)
+                    .configure(routes::exports::configure)
                     .configure(routes::tokens::configure)
                     .configure(routes::misc::configure)
                     .configure(routes::testdata::configure)
@@ -85,8 +86,9 @@ async fn gate(
         }
         _ => {}
     }
+    let group = group_of(req.method().as_str(), &sub_path);
     if faults.html_503_next > 0 || faults.rate_limit_next > 0 {
-        match (FaultHandle { state: state.clone() }).take_burst() {
+        match (FaultHandle { state: state.clone() }).take_burst(group) {
             Some(Burst::Html503) => {
                 state.counters.fault();
                 return Ok(req.into_response(proxy_page()));
@@ -104,7 +106,6 @@ async fn gate(
         let status = [500, 502, 503][rand::thread_rng().gen_range(0..3)];
         return Ok(early(req, &ApiError::Server { status, detail: "Injected fault.".to_owned() }, problem));
     }
-    let group = group_of(req.method().as_str(), &sub_path);
     let ip = client_ip(req.request());
     let key = if group == "public" {
         Some(format!("ip:{ip}"))

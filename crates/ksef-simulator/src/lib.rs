@@ -3,8 +3,8 @@
 //! FA(3) validation, duplicates, asynchronous statuses, KSeF numbers, UPO, metadata queries,
 //! token management, rate limits and fault injection), with in-memory state.
 //!
-//! Simulator-only routes: `/sim/storage/*` (pre-signed UPO downloads and batch uploads),
-//! `/sim/admin/*` (faults, counters) and `/latarnia/status`, `/latarnia/messages` (the separate
+//! Simulator-only routes: `/sim/storage/*` (pre-signed UPO and export part downloads, batch
+//! uploads), `/sim/admin/*` (faults, counters, received invoices from outside sellers) and `/latarnia/status`, `/latarnia/messages` (the separate
 //! "Latarnia" status service of KSeF, served on the same port).
 
 mod app;
@@ -14,13 +14,17 @@ mod config;
 mod counters;
 mod crypto;
 mod errors;
+mod export;
 mod faults;
 mod http;
 mod ids;
 mod jwt;
 mod limits;
 mod package;
+mod podmiot3;
 mod process;
+mod purchase;
+mod query;
 mod routes;
 mod state;
 mod time;
@@ -38,6 +42,7 @@ pub use config::{SeededToken, SimulatorConfig};
 pub use counters::{Counters, NipCounters};
 pub use faults::{CloseFault, FaultHandle, FaultSettings, Outage, OutageScope};
 pub use ids::{crc8, ksef_number_is_valid};
+pub use purchase::{OutsideThirdSubject, ReceivedInvoices};
 
 use app::AppState;
 use state::KsefTokenRec;
@@ -140,6 +145,12 @@ impl RunningSimulator {
     /// would be one invoice delivered twice.
     pub fn accepted_hashes(&self, nip: &str) -> Vec<String> {
         self.state.db.lock().accepted_hashes(nip)
+    }
+
+    /// Stores accepted invoices an outside seller issued (simulator test data, not KSeF's API; see
+    /// [`ReceivedInvoices`]); returns their KSeF numbers in order. Nothing is stored on error.
+    pub fn add_received_invoices(&self, invoices: &ReceivedInvoices) -> Result<Vec<String>, String> {
+        purchase::add(&self.state, invoices)
     }
 
     /// Handle to script faults.

@@ -166,6 +166,13 @@ mod tests {
         assert_eq!(group_of("POST", "/auth/challenge"), "public");
         assert_eq!(group_of("GET", "/auth/sessions"), "other");
         assert_eq!(group_of("GET", "/tokens"), "other");
+        assert_eq!(group_of("POST", "/invoices/query/metadata"), "invoiceMetadata");
+        assert_eq!(group_of("POST", "/invoices/exports"), "invoiceExport");
+        assert_eq!(group_of("GET", "/invoices/exports/R"), "invoiceExportStatus");
+        assert_eq!(group_of("GET", "/invoices/ksef/K"), "invoiceDownload");
+        let hourly = |g: &str| GROUPS.iter().find(|(name, _)| *name == g).and_then(|(_, r)| r.per_hour);
+        assert_eq!([hourly("invoiceMetadata"), hourly("invoiceExport")], [Some(20), Some(20)]);
+        assert_eq!([hourly("invoiceExportStatus"), hourly("invoiceDownload")], [Some(600), Some(64)]);
     }
 
     #[test]

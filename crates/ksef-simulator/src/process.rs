@@ -82,6 +82,7 @@ pub fn register(state: &AppState, db: &mut Db, session_ref: &str, received: Rece
         received: now,
         invoicing,
         ready_at,
+        stored_at: ready_at + state.storage_lag(),
         stuck: state.faults.read().hold_invoices,
         offline,
         outcome,
@@ -169,6 +170,7 @@ fn decide(
         vat: facts.vat,
         gross: facts.gross,
         has_attachment: facts.has_attachment,
+        third_subjects: facts.third_subjects,
     };
     (Outcome::Accepted(Box::new(accepted)), number)
 }

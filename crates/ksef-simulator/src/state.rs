@@ -107,6 +107,17 @@ pub struct Session {
     pub offline_mode: bool,
 }
 
+/// A third party of an invoice (`Podmiot3`) as metadata shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThirdSubject {
+    /// `Nip`, `InternalId`, `VatUe`, `Other` or `None`.
+    pub id_type: &'static str,
+    pub id_value: Option<String>,
+    pub name: Option<String>,
+    /// `Rola` (0 "other" for `RolaInna`).
+    pub role: i32,
+}
+
 /// Facts of an accepted invoice that metadata queries and UPOs need.
 #[derive(Clone)]
 pub struct Accepted {
@@ -122,6 +133,7 @@ pub struct Accepted {
     pub vat: Option<String>,
     pub gross: Option<String>,
     pub has_attachment: bool,
+    pub third_subjects: Vec<ThirdSubject>,
 }
 
 /// The decided outcome of an invoice, shown once it is ready.
@@ -143,7 +155,10 @@ pub struct Invoice {
     pub received: DateTime<Utc>,
     /// `invoicingDate`: time of sending (online) or of opening the session (batch).
     pub invoicing: DateTime<Utc>,
+    /// Accepted with a KSeF number (`acquisitionDate`).
     pub ready_at: DateTime<Utc>,
+    /// In permanent storage (`permanentStorageDate`): `ready_at` plus the storage lag.
+    pub stored_at: DateTime<Utc>,
     /// Held in 150 by fault injection until released.
     pub stuck: bool,
     pub offline: bool,
@@ -163,6 +178,11 @@ impl Invoice {
             Outcome::Accepted(_) => (200, "Sukces"),
             Outcome::Rejected { code, description, .. } => (*code, description),
         }
+    }
+
+    /// The accepted facts once the invoice is in permanent storage (what queries and exports see).
+    pub fn stored_at(&self, now: DateTime<Utc>) -> Option<&Accepted> {
+        self.accepted_at(now).filter(|_| now >= self.stored_at)
     }
 
     /// The accepted facts once the invoice is visibly accepted.
@@ -199,6 +219,8 @@ pub struct Db {
     pub attachments_allowed: HashSet<String>,
     /// Test subjects and persons created through `/testdata/subject` and `/testdata/person`.
     pub test_subjects: HashSet<String>,
+    /// Invoice exports by reference number.
+    pub exports: HashMap<String, crate::export::Export>,
 }
 
 impl Db {

@@ -19,6 +19,7 @@ pub struct Facts {
     pub vat: Option<String>,
     pub gross: Option<String>,
     pub has_attachment: bool,
+    pub third_subjects: Vec<crate::state::ThirdSubject>,
 }
 
 /// A rejection at the gate: invoice status code and details.
@@ -76,6 +77,7 @@ impl Validator {
             vat: f.vat_total.map(|d| d.to_string()),
             gross: f.gross_total.map(|d| d.to_string()),
             has_attachment: f.has_attachment,
+            third_subjects: crate::podmiot3::third_subjects(xml),
         })
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod common;
+pub mod export;
 pub mod manage;
 pub mod query;
 pub mod session;

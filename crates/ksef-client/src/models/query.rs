@@ -29,8 +29,9 @@ pub enum DateType {
     PermanentStorage,
 }
 
-/// Date range (≤ 3 months).
-#[derive(Clone, Debug, Serialize)]
+/// Date range: at most 100 days, every date with an explicit offset (API 2.7.1; `DateTime<Utc>`
+/// serialises with `Z`). [`crate::hwm`] builds the ranges of an incremental sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DateRange {
     /// Date kind.
@@ -45,8 +46,9 @@ pub struct DateRange {
     pub restrict_to_permanent_storage_hwm_date: Option<bool>,
 }
 
-/// `POST /invoices/query/metadata` filters (the commonly used subset; all optional but two).
-#[derive(Clone, Debug, Serialize)]
+/// `POST /invoices/query/metadata` and `POST /invoices/exports` filters (the commonly used subset;
+/// all optional but two).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceQueryFilters {
     /// Role of the context.
@@ -94,7 +96,7 @@ impl InvoiceQueryFilters {
 }
 
 /// Seller of an invoice.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetadataSeller {
     /// NIP.
     pub nip: String,
@@ -104,7 +106,7 @@ pub struct MetadataSeller {
 }
 
 /// Buyer identifier.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BuyerIdentifier {
     /// `Nip`, `VatUe`, `Other`, `None`.
     #[serde(rename = "type")]
@@ -115,7 +117,7 @@ pub struct BuyerIdentifier {
 }
 
 /// Buyer of an invoice.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetadataBuyer {
     /// Identifier.
     pub identifier: BuyerIdentifier,
@@ -124,8 +126,35 @@ pub struct MetadataBuyer {
     pub name: Option<String>,
 }
 
-/// One invoice's metadata. Amounts are JSON numbers, kept as `f64`.
-#[derive(Clone, Debug, Deserialize)]
+/// A third party of an invoice (`Podmiot3`), e.g. an additional buyer or the payer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThirdSubject {
+    /// `Nip`, `InternalId`, `VatUe`, `Other` or `None`, with its value.
+    pub identifier: BuyerIdentifier,
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `Rola` of FA(3): 1 factor, 2 recipient, 3 original subject, 4 additional buyer, 5 issuer,
+    /// 6 payer, 7/8 local government issuer/recipient, 9/10 VAT group member issuer/recipient,
+    /// 11 employee, 0 other.
+    pub role: i32,
+}
+
+/// The authorised subject of an invoice (`PodmiotUpowazniony`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizedSubject {
+    /// NIP.
+    pub nip: String,
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// 1 enforcement authority, 2 bailiff, 3 tax representative.
+    pub role: i32,
+}
+
+/// One invoice's metadata (also the records of an export package's `_metadata.json`).
+/// Amounts are JSON numbers, kept as `f64`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceMetadata {
     /// KSeF number.
@@ -180,6 +209,12 @@ pub struct InvoiceMetadata {
     /// Technical correction of.
     #[serde(default)]
     pub hash_of_corrected_invoice: Option<String>,
+    /// Third parties (`Podmiot3`); the `Subject3` view finds invoices by them.
+    #[serde(default)]
+    pub third_subjects: Option<Vec<ThirdSubject>>,
+    /// Authorised subject (`PodmiotUpowazniony`).
+    #[serde(default)]
+    pub authorized_subject: Option<AuthorizedSubject>,
 }
 
 /// A page of metadata.
@@ -188,7 +223,8 @@ pub struct InvoiceMetadata {
 pub struct MetadataPage {
     /// More pages exist.
     pub has_more: bool,
-    /// The 10 000-record cap was hit: restart from the last record's date with page 0.
+    /// The 10 000-record cap was reached on this page: continue with a new window starting at the
+    /// last record's `permanentStorageDate`, page 0 (see [`crate::hwm`]).
     #[serde(default)]
     pub is_truncated: bool,
     /// Permanent-storage high-water mark.

@@ -3,6 +3,7 @@
 
 mod auth;
 mod listing;
+mod purchase;
 mod reading;
 mod sessions;
 mod xades;

@@ -1,4 +1,5 @@
-//! Simulator-only administration under `/sim/admin/` (not part of KSeF): faults, counters, tokens.
+//! Simulator-only administration under `/sim/admin/` (not part of KSeF): faults, counters, tokens,
+//! received invoices from outside sellers.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -12,7 +13,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sim/admin/counters", web::get().to(counters))
         .route("/sim/admin/counters/reset", web::post().to(reset_counters))
         .route("/sim/admin/tokens", web::post().to(add_token))
-        .route("/sim/admin/forget", web::post().to(forget));
+        .route("/sim/admin/forget", web::post().to(forget))
+        .route("/sim/admin/received-invoices", web::post().to(received_invoices));
 }
 
 fn handle(state: web::Data<AppState>) -> FaultHandle {
@@ -76,4 +78,18 @@ async fn forget(state: web::Data<AppState>, body: web::Json<ForgetRequest>) -> H
         invoices += h.forget_session(reference);
     }
     HttpResponse::Ok().json(serde_json::json!({"forgottenInvoices": invoices}))
+}
+
+/// Stores accepted invoices of an outside seller for a buyer (`ReceivedInvoices` JSON):
+/// 201 `{"ksefNumbers": [...]}`, or 400 `{"error": "..."}` with nothing stored.
+async fn received_invoices(
+    state: web::Data<AppState>,
+    body: web::Json<crate::purchase::ReceivedInvoices>,
+) -> HttpResponse {
+    let req = body.into_inner();
+    match web::block(move || crate::purchase::add(&state, &req)).await {
+        Ok(Ok(numbers)) => HttpResponse::Created().json(serde_json::json!({"ksefNumbers": numbers})),
+        Ok(Err(message)) => HttpResponse::BadRequest().json(serde_json::json!({"error": message})),
+        Err(e) => HttpResponse::InternalServerError().json(serde_json::json!({"error": e.to_string()})),
+    }
 }

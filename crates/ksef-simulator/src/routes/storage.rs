@@ -1,15 +1,19 @@
-//! Pre-signed storage links (no bearer token, not rate limited): UPO downloads and batch part uploads.
+//! Pre-signed storage links (no bearer token, not rate limited): UPO downloads, batch part uploads
+//! and export part downloads.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
+use crate::export::ExportState;
+use crate::faults::FaultHandle;
 use crate::routes::status::{invoice_upo_xml, session_upo_xml, xml_response};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/sim/storage/upo/{session}/{kind}/{id}", web::get().to(download_upo))
-        .route("/sim/storage/batch/{session}/{ordinal}", web::put().to(upload_part));
+        .route("/sim/storage/batch/{session}/{ordinal}", web::put().to(upload_part))
+        .route("/sim/storage/export/{reference}/{ordinal}", web::get().to(download_export_part));
 }
 
 #[derive(Deserialize)]
@@ -44,6 +48,39 @@ async fn download_upo(
         _ => session_upo_xml(&db, &session, &id),
     };
     xml.map(xml_response).ok_or_else(|| ApiError::NotFound("UPO not found".to_owned()))
+}
+
+/// An encrypted export package part, with `x-ms-meta-hash` of the encrypted bytes.
+async fn download_export_part(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, u32)>,
+    q: web::Query<Signed>,
+) -> ApiResult<HttpResponse> {
+    check(&state, &req, &q)?;
+    let (reference, ordinal) = path.into_inner();
+    let (mut bytes, hash) = {
+        let db = state.db.lock();
+        let part = db
+            .exports
+            .get(&reference)
+            .and_then(|e| match &e.state {
+                ExportState::Done(p) => p.parts.iter().find(|p| p.ordinal == ordinal),
+                _ => None,
+            })
+            .ok_or_else(|| ApiError::NotFound("export part".to_owned()))?;
+        (part.encrypted.clone(), part.encrypted_hash.clone())
+    };
+    if (FaultHandle { state: state.clone().into_inner() }).take_corrupt_part() {
+        state.counters.fault();
+        if let Some(b) = bytes.last_mut() {
+            *b ^= 0x5a;
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header(("x-ms-meta-hash", hash))
+        .body(bytes))
 }
 
 async fn upload_part(

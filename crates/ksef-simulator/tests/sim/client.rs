@@ -48,6 +48,11 @@ pub fn aes_encrypt(key: &[u8; 32], iv: &[u8; 16], plain: &[u8]) -> Vec<u8> {
     cbc::Encryptor::<aes::Aes256>::new(key.into(), iv.into()).encrypt_padded_vec_mut::<Pkcs7>(plain)
 }
 
+pub fn aes_decrypt(key: &[u8; 32], iv: &[u8; 16], cipher: &[u8]) -> Vec<u8> {
+    use aes::cipher::BlockDecryptMut;
+    cbc::Decryptor::<aes::Aes256>::new(key.into(), iv.into()).decrypt_padded_vec_mut::<Pkcs7>(cipher).unwrap()
+}
+
 /// A running simulator plus an HTTP client.
 pub struct Sim {
     pub sim: RunningSimulator,
@@ -197,6 +202,17 @@ impl Sim {
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// A `POST /invoices/exports` body for `filters` with a fresh key; returns it with (key, IV).
+    pub async fn export_body(&self, filters: &Value) -> (Value, [u8; 32], [u8; 16]) {
+        let key: [u8; 32] = rand::random();
+        let iv: [u8; 16] = rand::random();
+        let (rsa_key, key_id) = self.public_key("SymmetricKeyEncryption").await;
+        let wrapped = rsa_key.encrypt(&mut rand::rngs::OsRng, Oaep::new::<Sha256>(), &key).unwrap();
+        let body = json!({"filters": filters,
+            "encryption": {"encryptedSymmetricKey": b64(&wrapped), "initializationVector": b64(&iv), "publicKeyId": key_id}});
+        (body, key, iv)
     }
 
     /// The `POST /sessions/batch` body for a ZIP of `files` split into `parts` encrypted parts.

@@ -200,6 +200,26 @@ async fn every_json_answer_matches_the_official_schemas() {
         false,
     )
     .await;
+    // Exports: start, status until done (with its package), unknown reference, past retention.
+    let export_body = sim.export_body(&json!({"subjectType": "Subject1",
+        "dateRange": {"dateType": "PermanentStorage", "from": from, "restrictToPermanentStorageHwmDate": true}}))
+    .await;
+    let started =
+        r.call("POST", "/invoices/exports", "/invoices/exports", a, Some(&export_body.0), false).await;
+    let e = started["referenceNumber"].as_str().unwrap().to_owned();
+    let status_tpl = "/invoices/exports/{referenceNumber}";
+    let status_path = format!("/invoices/exports/{e}");
+    while r.call("GET", status_tpl, &status_path, a, None, false).await["status"]["code"] == 100 {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    assert!(
+        r.seen.iter().any(|s| s.0 == status_tpl && s.4["package"]["parts"].is_array()),
+        "no package checked"
+    );
+    r.call("GET", status_tpl, "/invoices/exports/20260101-EH-0000000000-0000000000-00", a, None, false).await;
+    sim.sim.faults().set_export_retention(Some(std::time::Duration::ZERO));
+    r.call("GET", status_tpl, &status_path, a, None, false).await;
+    sim.sim.faults().set_export_retention(None);
     // Tokens, permissions, limits.
     let created = r
         .call(
@@ -238,7 +258,7 @@ async fn every_json_answer_matches_the_official_schemas() {
     assert!(r.seen.iter().any(|s| s.2 == 429 && s.3.contains("problem")), "no problem+json 429");
     assert!(r.seen.iter().any(|s| s.2 == 429 && !s.3.contains("problem")), "no plain 429");
     let statuses: Vec<u16> = r.seen.iter().map(|s| s.2).collect();
-    for expected in [200, 201, 202, 400, 401, 403, 429] {
+    for expected in [200, 201, 202, 400, 401, 403, 410, 429] {
         assert!(statuses.contains(&expected), "no {expected} answer was checked: {statuses:?}");
     }
     // The checker itself rejects a wrong shape (short challenge, missing fields, bad date-time).

@@ -9,4 +9,5 @@ mod faults;
 mod listing;
 mod manage;
 mod online;
+mod purchase;
 mod xades;
