@@ -4,7 +4,7 @@
 use clap::Subcommand;
 
 use crate::config::Settings;
-use crate::db::models::Client;
+use crate::db::models::{Client, PurchaseInvoice};
 use crate::domain::Nip;
 use crate::error::AppError;
 use crate::server::{self, StartError};
@@ -51,8 +51,9 @@ pub fn run(settings: Settings, cmd: &PurchaseCommand) -> Result<(), StartError> 
             let reports = super::block_on(crate::engine::purchase::sync_client_now(state.clone(), &client))?
                 .map_err(StartError::Command)?;
             let stored: usize = reports.iter().map(|r| r.stored()).sum();
-            let downloaded: usize = reports.iter().map(|r| r.downloaded).sum();
-            println!("client {nip}: {stored} purchase invoices stored, {downloaded} with their XML");
+            let cid = client.id.clone();
+            let (all, with_xml) = super::block_on(state.db.run(move |c| PurchaseInvoice::counts(c, &cid)))??;
+            println!("client {nip}: {stored} purchase invoices stored now; the client has {all}, {with_xml} with their XML");
             for r in reports.iter().flat_map(|r| &r.roles) {
                 println!("  {}: {} stored, complete up to {}", r.role, r.stored, at(r.complete_up_to));
             }

@@ -177,6 +177,26 @@ impl PurchaseInvoice {
             .load(conn)?)
     }
 
+    /// Stores the bytes of a known invoice that has none yet (an export package after the
+    /// metadata query); the caller checked them against KSeF's hash.
+    pub fn fill_xml(
+        conn: &mut AnyConn,
+        client_id: &str,
+        ksef_number: &str,
+        xml: &[u8],
+        at: NaiveDateTime,
+    ) -> Result<(), DbError> {
+        diesel::update(
+            purchase_invoices::table
+                .filter(purchase_invoices::client_id.eq(client_id))
+                .filter(purchase_invoices::ksef_number.eq(ksef_number))
+                .filter(purchase_invoices::xml_fetched_at.is_null()),
+        )
+        .set((purchase_invoices::xml.eq(xml), purchase_invoices::xml_fetched_at.eq(at)))
+        .execute(conn)?;
+        Ok(())
+    }
+
     /// Clients with invoices whose bytes are still to be fetched.
     pub fn clients_missing_xml(conn: &mut AnyConn) -> Result<Vec<String>, DbError> {
         Ok(purchase_invoices::table

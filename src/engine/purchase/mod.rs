@@ -2,11 +2,12 @@
 //! turn, after its sending, through the same per-NIP limits.
 //!
 //! Per client and role (`[purchase] roles`) a `purchase_sync` row holds the cursor: windows of at
-//! most [`window::MAX_WINDOW_DAYS`] days on KSeF's permanent-storage date, asked with
+//! most 100 days on KSeF's permanent-storage date (`ksef_client::hwm`), asked with
 //! `restrictToPermanentStorageHwmDate`, so that what a window returns up to KSeF's high-water
-//! mark is a closed, complete set. Each page of metadata is stored in the transaction that moves
-//! the cursor: a crash resumes from the last page stored, and a page seen twice stores nothing
-//! twice (deduplicated by KSeF number). The invoice's bytes follow (download by KSeF number,
+//! mark is a closed, complete set. Volume (a first sync, older history, a large increment) comes
+//! as export packages with the invoices' bytes; small increments through the metadata query.
+//! Each package or page is stored in the transaction that moves the cursor: a crash resumes from
+//! the last one stored, and one seen twice stores nothing twice (deduplicated by KSeF number). The invoice's bytes follow (download by KSeF number,
 //! checked against KSeF's SHA-256), then a periodic re-count of the last closed window
 //! ([`recheck`]) finds and heals gaps.
 //!
@@ -16,6 +17,7 @@
 //! end the turn, which puts the NIP in the penalty box or pauses the client as for sending.
 
 mod bytes;
+mod export;
 mod now;
 mod recheck;
 pub mod settings;
@@ -90,6 +92,8 @@ pub struct StepReport {
     pub limited: bool,
     /// Why the step failed, in Polish.
     pub error: Option<String>,
+    /// Faults the step worked around (a corrupt export package: the metadata path took over).
+    pub warnings: Vec<String>,
     /// After a failure: when to try again (KSeF's Retry-After after a 429).
     retry_in: Option<Duration>,
 }
@@ -258,7 +262,8 @@ async fn finish(
             report.hash_mismatches.join(", ")
         )
     });
-    let error = report.error.clone().or(mismatch);
+    let worked_around = (!report.warnings.is_empty()).then(|| report.warnings.join("; "));
+    let error = report.error.clone().or(mismatch).or(worked_around);
     let updates: Vec<(String, NaiveDateTime, bool)> = due
         .iter()
         .map(|row| {
@@ -287,11 +292,13 @@ async fn finish(
         "downloaded": report.downloaded,
         "hash_mismatches": report.hash_mismatches,
         "error": report.error,
+        "warnings": report.warnings,
     });
     let worth_an_event = report.stored() > 0
         || report.downloaded > 0
         || !report.hash_mismatches.is_empty()
         || report.error.is_some()
+        || !report.warnings.is_empty()
         || report.roles.iter().any(|r| r.gap_found.unwrap_or(0) > 0);
     let cid = client.client_id.clone();
     engine

@@ -1,5 +1,5 @@
 //! Completeness you can show: the last closed window (up to the role's complete-up-to mark,
-//! at most one window long, not before the history start) is counted again against KSeF's
+//! at most 100 days long, not before the history start) is counted again against KSeF's
 //! metadata. Invoices KSeF lists that are not stored are a gap: recorded (`gap_count`, the
 //! gauge, the audit event) and healed by syncing that window again from its start.
 
@@ -7,12 +7,12 @@ use std::collections::HashSet;
 
 use ksef_client::query::{SortOrder, MAX_METADATA_PAGE};
 
-use super::window::{filters, MAX_WINDOW_DAYS};
 use super::StepCx;
 use crate::db::models::{ids, PurchaseInvoice, PurchaseSync};
 use crate::engine::context::Engine;
 use crate::engine::limits::EndpointClass;
 use crate::engine::TurnError;
+use ksef_client::hwm::{self, MAX_RANGE_DAYS};
 
 /// The role's re-check is due (never ran, or `recheck_s` ago).
 pub fn is_due(engine: &Engine, row: &PurchaseSync) -> bool {
@@ -31,7 +31,7 @@ pub async fn run(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<Option<i64>,
     };
     let Some(hwm) = fresh.hwm else { return Ok(None) };
     let start = cx.engine.st.settings.purchase.history_start(ids::now());
-    let from = (hwm - chrono::Duration::days(MAX_WINDOW_DAYS)).max(start.min(hwm));
+    let from = (hwm - chrono::Duration::days(MAX_RANGE_DAYS)).max(start.min(hwm));
     let (mut from_utc, to_utc) = (from.and_utc(), hwm.and_utc());
     let mut listed = HashSet::new();
     let mut page = 0;
@@ -39,7 +39,8 @@ pub async fn run(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<Option<i64>,
         if cx.out_of_time() || !cx.acquire(EndpointClass::MetadataQuery).await {
             return Ok(None);
         }
-        let mut f = filters(role, from_utc, Some(to_utc));
+        let mut f = hwm::window(role.subject_type(), from_utc, to_utc);
+        f.date_range.to = Some(to_utc);
         f.date_range.restrict_to_permanent_storage_hwm_date = None;
         let result =
             cx.client.ksef.query_metadata(&cx.token, &f, page, MAX_METADATA_PAGE, SortOrder::Asc).await?;

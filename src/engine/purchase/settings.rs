@@ -13,6 +13,9 @@ pub struct PurchaseSettings {
     pub enabled: bool,
     /// The client's roles fetched (`buyer`, `third_party`, `authorized`).
     pub roles: Vec<String>,
+    /// Fetch volume (a first sync, older history, large increments) through export packages;
+    /// off: everything through the metadata query and downloads by KSeF number.
+    pub exports: bool,
     /// A client and role is asked for new invoices at most this often, in seconds.
     pub poll_s: u64,
     /// First day of a first sync (`YYYY-MM-DD`); empty: the first day of the previous month.
@@ -30,6 +33,7 @@ impl Default for PurchaseSettings {
         Self {
             enabled: true,
             roles: vec![PurchaseRole::Buyer.as_str().to_owned()],
+            exports: true,
             poll_s: 900,
             history_start: String::new(),
             recheck_s: 86_400,

@@ -2,8 +2,12 @@
 //! metadata stored with the cursor's move in one transaction.
 
 use chrono::{DateTime, Utc};
-use ksef_client::models::query::{DateRange, DateType, InvoiceMetadata, InvoiceQueryFilters};
+use ksef_client::crypto::sha256_b64;
+use ksef_client::export::ExportedPackage;
+use ksef_client::hwm::{self, WindowAdvance, WindowResult};
+use ksef_client::models::query::InvoiceMetadata;
 use ksef_client::query::{SortOrder, MAX_METADATA_PAGE};
+use ksef_client::KsefError;
 
 use super::{RoleReport, StepCx};
 use crate::db::models::{ids, NewPurchaseInvoice, PurchaseInvoice, PurchaseSync};
@@ -11,31 +15,19 @@ use crate::domain::{minor_units, PurchaseRole};
 use crate::engine::limits::EndpointClass;
 use crate::engine::TurnError;
 
-/// Longest window asked for, in days. KSeF allows 100 since 2.7.1 (3 months before); 90 fits both.
-pub const MAX_WINDOW_DAYS: i64 = 90;
-
-/// The window starting at `from`: `to` omitted (KSeF's high-water mark ends it) when the window
-/// would reach now, else `from` + [`MAX_WINDOW_DAYS`].
-pub fn window(from: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let to = from + chrono::Duration::days(MAX_WINDOW_DAYS);
-    (to < now).then_some(to)
+/// What one request of the walk brought: rows to store, where the cursor goes, and whether the
+/// window was closed there (Some: complete up to that moment).
+struct Fetched {
+    rows: Vec<NewPurchaseInvoice>,
+    next_from: DateTime<Utc>,
+    complete: Option<DateTime<Utc>>,
+    caught_up: bool,
 }
 
-/// The filters of one window: permanent-storage dates, capped at KSeF's high-water mark.
-pub fn filters(role: PurchaseRole, from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> InvoiceQueryFilters {
-    InvoiceQueryFilters::new(
-        role.subject_type(),
-        DateRange {
-            date_type: DateType::PermanentStorage,
-            from,
-            to,
-            restrict_to_permanent_storage_hwm_date: Some(true),
-        },
-    )
-}
-
-/// Walks the role's windows from its cursor until KSeF's high-water mark, the step's time or
-/// a KSeF limit stops it.
+/// Walks the role's windows from its cursor until KSeF's high-water mark, the step's time or a
+/// KSeF limit stops it. A first sync, older history (a window capped at 100 days) and a large
+/// increment (more than one page of metadata) go through exports when `[purchase] exports` is
+/// on; small increments through the metadata query.
 pub async fn walk(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<RoleReport, TurnError> {
     let role = row.subject_type;
     let mut from = row.cursor_from.and_utc();
@@ -48,67 +40,124 @@ pub async fn walk(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<RoleReport,
         caught_up: false,
         gap_found: None,
     };
+    let exports = cx.engine.st.settings.purchase.exports;
+    let mut volume = exports && row.hwm.is_none();
     // Pages follow one another only while records share one storage date (the cursor cannot
     // move past them); otherwise every query starts at page 0 of the moved cursor.
     let mut page = 0;
     while !cx.out_of_time() {
-        let to = window(from, Utc::now());
-        if !cx.acquire(EndpointClass::MetadataQuery).await {
-            break;
-        }
-        let result = cx
-            .client
-            .ksef
-            .query_metadata(&cx.token, &filters(role, from, to), page, MAX_METADATA_PAGE, SortOrder::Asc)
-            .await?;
-        let last = result.invoices.iter().filter_map(|i| i.permanent_storage_date).max();
-        let (next_from, complete) = if result.has_more || result.is_truncated {
-            match last {
-                Some(last) if last > from => {
-                    page = 0;
-                    (last, None)
+        let range = hwm::window_range(from, Utc::now());
+        let fetched = if exports && (volume || range.to.is_some()) {
+            match super::export::window(cx, role, from).await {
+                Ok(Some((package, advance))) => from_package(cx, role, package, advance),
+                Ok(None) => break,
+                Err(TurnError::Ksef(KsefError::Integrity(why))) => {
+                    // A corrupt package: the metadata path fetches the window instead.
+                    tracing::warn!(client.id = %cx.client.client_id, error = %why, "Export package failed its checks; using the metadata query");
+                    cx.report.warnings.push(format!("paczka eksportu KSeF nie przeszła kontroli ({why}); pobrano przez zapytanie o metadane"));
+                    volume = false;
+                    continue;
                 }
-                _ => {
-                    page += 1;
-                    (from, None)
-                }
+                Err(e) => return Err(e),
             }
         } else {
-            page = 0;
-            let hwm = result.permanent_storage_hwm_date.unwrap_or_else(Utc::now);
-            let end = to.map_or(hwm, |t| t.min(hwm)).max(from);
-            (end, Some(end))
+            if !cx.acquire(EndpointClass::MetadataQuery).await {
+                break;
+            }
+            let filters = hwm::window(role.subject_type(), from, Utc::now());
+            let result = cx
+                .client
+                .ksef
+                .query_metadata(&cx.token, &filters, page, MAX_METADATA_PAGE, SortOrder::Asc)
+                .await?;
+            let rows =
+                result.invoices.iter().filter_map(|m| new_row(&cx.client.client_id, role, m)).collect();
+            let last = result.invoices.iter().filter_map(|i| i.permanent_storage_date).max();
+            if result.has_more {
+                // More than a page of news: the rest of the window comes as a package.
+                volume = exports;
+                let moved = last.filter(|l| *l > from);
+                page = if moved.is_some() { 0 } else { page + 1 };
+                Fetched { rows, next_from: moved.unwrap_or(from), complete: None, caught_up: false }
+            } else {
+                page = 0;
+                let window = WindowResult {
+                    is_truncated: result.is_truncated,
+                    last_permanent_storage_date: last,
+                    permanent_storage_hwm_date: result.permanent_storage_hwm_date,
+                };
+                let advance = hwm::advance(&filters.date_range, &window)?;
+                Fetched { rows, ..closed(advance, result.is_truncated) }
+            }
         };
-        let rows: Vec<NewPurchaseInvoice> =
-            result.invoices.iter().filter_map(|m| new_row(&cx.client.client_id, role, m)).collect();
         let (sync_id, cid) = (row.id.clone(), cx.client.client_id.clone());
-        let (cursor, complete_naive) = (next_from.naive_utc(), complete.map(|c| c.naive_utc()));
+        let (cursor, complete) = (fetched.next_from.naive_utc(), fetched.complete.map(|c| c.naive_utc()));
+        let rows = fetched.rows;
         let stored = cx
             .engine
             .st
             .db
             .tx(move |c| {
+                let with_xml: Vec<(String, Vec<u8>)> =
+                    rows.iter().filter_map(|r| Some((r.ksef_number.clone(), r.xml.clone()?))).collect();
                 let stored = PurchaseInvoice::insert_new(c, rows)?;
-                PurchaseSync::advance(c, &sync_id, cursor, complete_naive, ids::now())?;
+                // Invoices known from metadata before their package: their bytes now.
+                for (number, xml) in with_xml {
+                    PurchaseInvoice::fill_xml(c, &cid, &number, &xml, ids::now())?;
+                }
+                PurchaseSync::advance(c, &sync_id, cursor, complete, ids::now())?;
                 crate::service::purchase_sync::announce_received(c, &cid, &stored)?;
                 Ok::<_, crate::db::DbError>(stored)
             })
             .await?;
         report.stored += stored.len();
         report.to = cursor;
-        if complete_naive.is_some() {
-            report.complete_up_to = complete_naive;
+        if complete.is_some() {
+            report.complete_up_to = complete;
         }
-        from = next_from;
-        if let Some(end) = complete {
-            // The window ended at KSeF's high-water mark rather than at its own end: caught up.
-            if to.is_none_or(|t| end < t) {
-                report.caught_up = true;
-                break;
-            }
+        from = fetched.next_from;
+        if fetched.caught_up {
+            report.caught_up = true;
+            break;
         }
     }
     Ok(report)
+}
+
+/// The cursor after a window KSeF answered in full (truncated: from its last record).
+fn closed(advance: WindowAdvance, truncated: bool) -> Fetched {
+    Fetched {
+        rows: Vec::new(),
+        next_from: advance.next_from,
+        complete: (!truncated).then_some(advance.next_from),
+        caught_up: advance.caught_up,
+    }
+}
+
+/// A package's invoices as rows with their bytes (the client crate checked every invoice's
+/// SHA-256 against `_metadata.json`).
+fn from_package(
+    cx: &mut StepCx<'_>,
+    role: PurchaseRole,
+    package: ExportedPackage,
+    advance: WindowAdvance,
+) -> Fetched {
+    let at = ids::now();
+    let rows = package
+        .invoices
+        .into_iter()
+        .filter_map(|inv| {
+            let mut row = new_row(&cx.client.client_id, role, &inv.metadata)?;
+            if sha256_b64(&inv.xml) == row.invoice_hash {
+                row.xml = Some(inv.xml);
+                row.xml_fetched_at = Some(at);
+            } else {
+                cx.report.hash_mismatches.push(row.ksef_number.clone());
+            }
+            Some(row)
+        })
+        .collect();
+    Fetched { rows, ..closed(advance, package.is_truncated) }
 }
 
 /// The row KSeF's metadata describes; None for a record without a permanent-storage date (KSeF
