@@ -23,6 +23,7 @@ mod recheck;
 pub mod settings;
 mod window;
 
+pub use export::PendingExport;
 pub use now::sync_client_now;
 
 use std::time::{Duration, Instant};

@@ -16,6 +16,9 @@ pub struct PurchaseSettings {
     /// Fetch volume (a first sync, older history, large increments) through export packages;
     /// off: everything through the metadata query and downloads by KSeF number.
     pub exports: bool,
+    /// An export KSeF keeps at status 100 longer than this (seconds) is given up for the
+    /// metadata query.
+    pub export_wait_s: u64,
     /// A client and role is asked for new invoices at most this often, in seconds.
     pub poll_s: u64,
     /// First day of a first sync (`YYYY-MM-DD`); empty: the first day of the previous month.
@@ -34,6 +37,7 @@ impl Default for PurchaseSettings {
             enabled: true,
             roles: vec![PurchaseRole::Buyer.as_str().to_owned()],
             exports: true,
+            export_wait_s: 300,
             poll_s: 900,
             history_start: String::new(),
             recheck_s: 86_400,
@@ -68,8 +72,8 @@ impl PurchaseSettings {
         if !h.is_empty() && NaiveDate::parse_from_str(h, "%Y-%m-%d").is_err() {
             return Err(format!("purchase.history_start: {h:?} is not a date YYYY-MM-DD"));
         }
-        if self.poll_s == 0 || self.recheck_s == 0 || self.step_ms == 0 {
-            return Err("purchase.poll_s, recheck_s and step_ms must be at least 1".into());
+        if self.poll_s == 0 || self.recheck_s == 0 || self.step_ms == 0 || self.export_wait_s == 0 {
+            return Err("purchase.poll_s, recheck_s, step_ms and export_wait_s must be at least 1".into());
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use ksef_client::models::query::InvoiceMetadata;
 use ksef_client::query::{SortOrder, MAX_METADATA_PAGE};
 use ksef_client::KsefError;
 
+use super::export::Exported;
 use super::{RoleReport, StepCx};
 use crate::db::models::{ids, NewPurchaseInvoice, PurchaseInvoice, PurchaseSync};
 use crate::domain::{minor_units, PurchaseRole};
@@ -40,8 +41,9 @@ pub async fn walk(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<RoleReport,
         caught_up: false,
         gap_found: None,
     };
-    let exports = cx.engine.st.settings.purchase.exports;
-    let mut volume = exports && row.hwm.is_none();
+    // Exports stay off for the rest of the step once one failed its checks or was late.
+    let mut exports = cx.engine.st.settings.purchase.exports;
+    let mut volume = row.hwm.is_none();
     // Pages follow one another only while records share one storage date (the cursor cannot
     // move past them); otherwise every query starts at page 0 of the moved cursor.
     let mut page = 0;
@@ -49,13 +51,21 @@ pub async fn walk(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<RoleReport,
         let range = hwm::window_range(from, Utc::now());
         let fetched = if exports && (volume || range.to.is_some()) {
             match super::export::window(cx, role, from).await {
-                Ok(Some((package, advance))) => from_package(cx, role, package, advance),
-                Ok(None) => break,
+                Ok(Exported::Done(package, advance)) => from_package(cx, role, package, advance),
+                Ok(Exported::Yielded) => break,
+                Ok(Exported::NotReady(reference)) => {
+                    tracing::info!(client.id = %cx.client.client_id, ksef.export = %reference, "Export not ready; using the metadata query");
+                    cx.report.warnings.push(format!(
+                        "eksport KSeF {reference} nie był gotowy na czas; pobrano przez zapytanie o metadane"
+                    ));
+                    exports = false;
+                    continue;
+                }
                 Err(TurnError::Ksef(KsefError::Integrity(why))) => {
                     // A corrupt package: the metadata path fetches the window instead.
                     tracing::warn!(client.id = %cx.client.client_id, error = %why, "Export package failed its checks; using the metadata query");
                     cx.report.warnings.push(format!("paczka eksportu KSeF nie przeszła kontroli ({why}); pobrano przez zapytanie o metadane"));
-                    volume = false;
+                    exports = false;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -75,7 +85,7 @@ pub async fn walk(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<RoleReport,
             let last = result.invoices.iter().filter_map(|i| i.permanent_storage_date).max();
             if result.has_more {
                 // More than a page of news: the rest of the window comes as a package.
-                volume = exports;
+                volume = true;
                 let moved = last.filter(|l| *l > from);
                 page = if moved.is_some() { 0 } else { page + 1 };
                 Fetched { rows, next_from: moved.unwrap_or(from), complete: None, caught_up: false }
