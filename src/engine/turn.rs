@@ -151,7 +151,7 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
     }
     // Sending went first; the purchase sync takes a bounded step in what is left of the turn.
     lease.check().map_err(fail)?;
-    let budget = super::purchase::Budget::of_turn(engine);
+    let budget = super::purchase::Budget::of_turn(engine, asked_ksef || sent);
     let synced = super::purchase::step(engine, &ctx, budget, false).await.map_err(fail)?;
     if asked_ksef || sent || synced.is_some_and(|r| r.error.is_none()) {
         engine.st.availability.record_success(&ctx.environment);

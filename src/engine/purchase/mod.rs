@@ -52,13 +52,18 @@ pub(super) struct Budget {
 }
 
 impl Budget {
-    /// The configured budget of a step inside a turn.
-    pub(super) fn of_turn(engine: &Engine) -> Self {
+    /// The budget of a step inside a turn. A client with invoices on their way to KSeF (sent
+    /// in this turn or awaiting a status) gives the sync no more than one status-poll interval,
+    /// so that its statuses are polled as often as without the sync.
+    pub(super) fn of_turn(engine: &Engine, sending_busy: bool) -> Self {
         let p = &engine.st.settings.purchase;
-        Self {
-            deadline: Instant::now() + Duration::from_millis(p.step_ms),
-            max_wait: Duration::from_millis(p.max_limit_wait_ms),
+        let (mut step, mut wait) =
+            (Duration::from_millis(p.step_ms), Duration::from_millis(p.max_limit_wait_ms));
+        if sending_busy {
+            let poll = Duration::from_millis(engine.cfg.status_poll_ms);
+            (step, wait) = (step.min(poll), wait.min(poll));
         }
+        Self { deadline: Instant::now() + step, max_wait: wait }
     }
 }
 

@@ -163,9 +163,14 @@ async fn purchase_first_sync_and_increments_store_each_invoice_once(b: Backend) 
     let xml = inv.xml.clone().unwrap();
     assert_eq!(ksef_client::crypto::sha256_b64(&xml), inv.invoice_hash);
     assert!(String::from_utf8_lossy(&xml).contains(&client.nip));
+    // The step's audit event follows its last store.
+    let start = Instant::now();
+    while rig.count_audit("purchase.sync").await == 0 {
+        assert!(start.elapsed() < LIMIT, "no purchase.sync audit event");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let first = sync_row(&rig, &client).await;
     assert!(first.hwm.is_some(), "complete up to KSeF's high-water mark");
-    assert!(rig.count_audit("purchase.sync").await >= 1);
 
     // Increments: invoices arriving while the engine runs, in the open window and right at its
     // edge (sent just after a poll moved the cursor); polls that re-read the edge store nothing.
