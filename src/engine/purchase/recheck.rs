@@ -1,7 +1,9 @@
 //! Completeness you can show: the last closed window (up to the role's complete-up-to mark,
 //! at most 100 days long, not before the history start) is counted again against KSeF's
-//! metadata. Invoices KSeF lists that are not stored are a gap: recorded (`gap_count`, the
-//! gauge, the audit event) and healed by syncing that window again from its start.
+//! metadata, newest first and at most [`PAGES`] pages (KSeF allows 20 metadata queries an hour;
+//! a busier window is checked over its newest part). Invoices KSeF lists that are not stored are
+//! a gap: recorded (`gap_count`, the gauge, the audit event) and healed by syncing the checked
+//! range again from its start.
 
 use std::collections::HashSet;
 
@@ -13,6 +15,9 @@ use crate::engine::context::Engine;
 use crate::engine::limits::EndpointClass;
 use crate::engine::TurnError;
 use ksef_client::hwm::{self, MAX_RANGE_DAYS};
+
+/// Metadata pages one re-check reads at most (newest first).
+const PAGES: u32 = 4;
 
 /// The role's re-check is due (never ran, or `recheck_s` ago).
 pub fn is_due(engine: &Engine, row: &PurchaseSync) -> bool {
@@ -32,30 +37,36 @@ pub async fn run(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<Option<i64>,
     let Some(hwm) = fresh.hwm else { return Ok(None) };
     let start = cx.engine.st.settings.purchase.history_start(ids::now());
     let from = (hwm - chrono::Duration::days(MAX_RANGE_DAYS)).max(start.min(hwm));
-    let (mut from_utc, to_utc) = (from.and_utc(), hwm.and_utc());
-    let mut listed = HashSet::new();
-    let mut page = 0;
-    loop {
+    let mut f = hwm::window(role.subject_type(), from.and_utc(), hwm.and_utc());
+    f.date_range.to = Some(hwm.and_utc());
+    f.date_range.restrict_to_permanent_storage_hwm_date = None;
+    let mut listed = Vec::new();
+    let mut checked_from = from;
+    for page in 0..PAGES {
         if cx.out_of_time() || !cx.acquire(EndpointClass::MetadataQuery).await {
             return Ok(None);
         }
-        let mut f = hwm::window(role.subject_type(), from_utc, to_utc);
-        f.date_range.to = Some(to_utc);
-        f.date_range.restrict_to_permanent_storage_hwm_date = None;
         let result =
-            cx.client.ksef.query_metadata(&cx.token, &f, page, MAX_METADATA_PAGE, SortOrder::Asc).await?;
-        let last = result.invoices.iter().filter_map(|i| i.permanent_storage_date).max();
-        listed.extend(result.invoices.into_iter().map(|i| i.ksef_number));
-        match (result.is_truncated, result.has_more, last) {
-            // KSeF's 10 000-record cap: go on from the last record's date.
-            (true, _, Some(last)) if last > from_utc => {
-                from_utc = last;
-                page = 0;
-            }
-            (_, true, _) | (true, _, _) => page += 1,
-            (false, false, _) => break,
+            cx.client.ksef.query_metadata(&cx.token, &f, page, MAX_METADATA_PAGE, SortOrder::Desc).await?;
+        let oldest = result.invoices.iter().filter_map(|i| i.permanent_storage_date).min();
+        listed.extend(
+            result
+                .invoices
+                .into_iter()
+                .filter_map(|i| Some((i.ksef_number, i.permanent_storage_date?.naive_utc()))),
+        );
+        if !result.has_more && !result.is_truncated {
+            break;
+        }
+        if page + 1 == PAGES {
+            // Only the newest part was listed: check after its oldest date, where the listing
+            // is whole.
+            checked_from = oldest.map_or(hwm, |d| d.naive_utc());
+            listed.retain(|(_, at)| *at > checked_from);
         }
     }
+    let listed: HashSet<String> = listed.into_iter().map(|(n, _)| n).collect();
+    let from = checked_from;
     let cid = row.client_id.clone();
     let stored: HashSet<String> = cx
         .engine
