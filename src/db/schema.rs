@@ -151,6 +151,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    list_visits (id) {
+        id -> Text,
+        list_key -> Text,
+        user_id -> Text,
+        visited_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         attempts -> BigInt,
         client_id -> Text,
@@ -278,8 +287,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        attempts -> BigInt,
+        claimed_until -> Nullable<Timestamp>,
+        client_id -> Text,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        endpoint_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        id -> Text,
+        last_error -> Nullable<Text>,
+        last_status_code -> Nullable<BigInt>,
+        next_attempt_at -> Timestamp,
+        payload -> Text,
+        status -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        active -> Bool,
+        client_id -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamp>,
+        events -> Text,
+        id -> Text,
+        secret_ciphertext -> Binary,
+        secret_key_version -> BigInt,
+        secret_nonce -> Binary,
+        updated_at -> Timestamp,
+        url -> Text,
+    }
+}
+
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(user_sessions -> users (user_id));
+diesel::joinable!(list_visits -> users (user_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(grants -> clients (client_id));
 diesel::joinable!(api_keys -> clients (client_id));
@@ -302,6 +349,9 @@ diesel::joinable!(upos -> ksef_sessions (ksef_session_id));
 diesel::joinable!(purchase_invoices -> clients (client_id));
 diesel::joinable!(purchase_sync -> clients (client_id));
 diesel::joinable!(sender_leases -> clients (client_id));
+diesel::joinable!(webhook_endpoints -> clients (client_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> clients (client_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -313,6 +363,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoice_events,
     invoices,
     ksef_sessions,
+    list_visits,
     outbox,
     purchase_invoices,
     purchase_sync,
@@ -322,4 +373,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_sessions,
     users,
     vault_canary,
+    webhook_deliveries,
+    webhook_endpoints,
 );

@@ -79,12 +79,23 @@ pub struct Metrics {
     pub purchase_invoices: Family<OutcomeLabels, Counter>,
     /// Invoices the last completeness re-checks found missing, by role, summed over clients.
     pub purchase_sync_gaps: Family<RoleLabels, Gauge>,
+    /// Webhook attempts by outcome: `delivered`, `http_error`, `timeout`, `connect`, `refused`,
+    /// and `gave_up` when an attempt was the last one allowed.
+    pub webhook_deliveries: Family<OutcomeLabels, Counter>,
+    /// Webhook deliveries waiting (`pending`) or given up (`failed`), as of the worker's last round.
+    pub webhook_backlog: Family<StatusLabels, Gauge>,
 }
 
 /// Labels of the purchase gauge: one of the purchase roles (`PurchaseRole::as_str`).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RoleLabels {
     pub subject_type: &'static str,
+}
+
+/// Labels of the webhook backlog gauge: `pending` or `failed`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub status: &'static str,
 }
 
 impl Metrics {
@@ -126,8 +137,22 @@ impl Metrics {
             "Purchase invoices KSeF lists that the last completeness re-checks did not find stored",
             purchase_sync_gaps.clone(),
         );
+        let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, http_error, timeout, connect, refused, gave_up)",
+            webhook_deliveries.clone(),
+        );
+        let webhook_backlog = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "webhook_backlog",
+            "Webhook deliveries pending or failed (given up), as of the worker's last round",
+            webhook_backlog.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
+            webhook_deliveries,
+            webhook_backlog,
             purchase_invoices,
             purchase_sync_gaps,
             http_requests,
@@ -171,6 +196,14 @@ impl Metrics {
 
     pub fn set_purchase_gaps(&self, subject_type: &'static str, n: i64) {
         self.purchase_sync_gaps.get_or_create(&RoleLabels { subject_type }).set(n);
+    }
+
+    pub fn count_webhook(&self, outcome: &'static str) {
+        self.webhook_deliveries.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn set_webhook_backlog(&self, status: &'static str, n: i64) {
+        self.webhook_backlog.get_or_create(&StatusLabels { status }).set(n);
     }
 }
 

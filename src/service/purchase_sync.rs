@@ -64,9 +64,8 @@ pub struct MonthCompleteness {
 /// Where a newly stored purchase invoice is announced (webhooks: `purchase_invoice.received`).
 /// Called inside the transaction that stores the invoices, with the ids stored, so that an
 /// announcement exists exactly when its invoice does.
-pub fn announce_received(_conn: &mut AnyConn, _client_id: &str, _ids: &[String]) -> Result<(), DbError> {
-    // The webhook outbox is written here once webhooks are wired in.
-    Ok(())
+pub fn announce_received(conn: &mut AnyConn, client_id: &str, ids: &[String]) -> Result<(), DbError> {
+    crate::service::webhooks::enqueue_purchase_received(conn, client_id, ids)
 }
 
 /// The sync of every client the caller may read (or of the one with `nip`), per role.

@@ -4,7 +4,9 @@
 mod audit;
 mod clients;
 mod invoices;
+mod purchases;
 mod session;
+mod webhooks;
 
 use actix_web::web;
 
@@ -14,8 +16,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(openapi)
             .configure(session::routes)
             .configure(invoices::routes)
+            .configure(purchases::routes)
             .configure(clients::routes)
             .configure(audit::routes)
+            .configure(webhooks::routes)
             .default_service(web::to(crate::http::fallback))
             .wrap(actix_web::middleware::from_fn(crate::http::middleware::json_errors)),
     );

@@ -18,8 +18,10 @@ mod invoice;
 mod labels;
 mod login;
 mod notice;
+mod purchases;
 mod send;
 mod upload;
+mod webhooks;
 
 use std::future::{ready, Ready};
 
@@ -47,7 +49,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(invoice::routes)
         .configure(access::routes)
         .configure(credential::routes)
-        .configure(audit::routes);
+        .configure(audit::routes)
+        .configure(purchases::routes)
+        .configure(webhooks::routes);
 }
 
 /// What every page's frame shows: the title, and who is logged in (with the CSRF token for the
