@@ -31,6 +31,9 @@ pub struct Settings {
     /// The sending engine (`src/engine`).
     #[serde(default)]
     pub sender: crate::engine::SenderSettings,
+    /// Purchase invoices fetched from KSeF by the senders (`src/engine/purchase`).
+    #[serde(default)]
+    pub purchase: crate::engine::PurchaseSettings,
     /// The office itself, as reports name it.
     #[serde(default)]
     pub office: OfficeSettings,
@@ -243,6 +246,7 @@ impl Default for Settings {
             log: LogSettings { format: LogFormat::Text, level: "info".to_owned() },
             metrics: MetricsSettings::default(),
             sender: crate::engine::SenderSettings::default(),
+            purchase: crate::engine::PurchaseSettings::default(),
             office: OfficeSettings::default(),
             webhooks: WebhookSettings::default(),
         }
@@ -344,6 +348,7 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError(format!("log.level: {e}")))?;
         self.sender.validate().map_err(ConfigError)?;
+        self.purchase.validate().map_err(ConfigError)?;
         self.webhooks.validate().map_err(ConfigError)?;
         Ok(())
     }

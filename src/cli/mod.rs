@@ -8,6 +8,7 @@ mod demo;
 mod keys;
 mod migrate;
 mod migrate_data;
+mod purchase;
 mod serve;
 mod users;
 
@@ -78,6 +79,11 @@ pub enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Purchase invoices: fetch a client's now, show how complete they are.
+    Purchase {
+        #[command(subcommand)]
+        command: purchase::PurchaseCommand,
+    },
     /// Manage the vault's master keys.
     Keys {
         #[command(subcommand)]
@@ -125,6 +131,7 @@ fn dispatch(cli: &Cli) -> Result<(), StartError> {
         Command::User { command } => users::run(load(&cli.sources(None))?, command),
         Command::Apikey { command } => apikeys::run(load(&cli.sources(None))?, command),
         Command::Audit { command } => audit::run(load(&cli.sources(None))?, command),
+        Command::Purchase { command } => purchase::run(load(&cli.sources(None))?, command),
     }
 }
 

@@ -81,6 +81,11 @@ pub struct Engine {
     clients: Mutex<HashMap<String, Arc<ClientCtx>>>,
     pub running: Mutex<HashSet<String>>,
     pub schedule: Mutex<HashMap<String, Schedule>>,
+    /// Per client: purchase invoice bytes are not fetched before this (a limit or a failure).
+    pub purchase_bytes: Mutex<HashMap<String, Instant>>,
+    /// Exports KSeF is still packing, per client and role, for the next sync step.
+    pub purchase_exports:
+        Mutex<HashMap<(String, crate::domain::PurchaseRole), super::purchase::PendingExport>>,
 }
 
 /// Locks a std mutex; a poisoned one only means a panic elsewhere, the data is still usable.
@@ -101,6 +106,8 @@ impl Engine {
             clients: Mutex::new(HashMap::new()),
             running: Mutex::new(HashSet::new()),
             schedule: Mutex::new(HashMap::new()),
+            purchase_bytes: Mutex::new(HashMap::new()),
+            purchase_exports: Mutex::new(HashMap::new()),
         }
     }
 

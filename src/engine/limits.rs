@@ -30,6 +30,11 @@ pub enum EndpointClass {
     InvoiceStatus,
     SessionInvoiceList,
     SessionMisc,
+    /// The purchase side: metadata query, exports, export status, download by KSeF number.
+    MetadataQuery,
+    Export,
+    ExportStatus,
+    InvoiceDownload,
 }
 
 const WINDOWS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(60), Duration::from_secs(3600)];
@@ -60,6 +65,10 @@ impl Limits {
             (EndpointClass::InvoiceStatus, l.invoice_status),
             (EndpointClass::SessionInvoiceList, l.session_invoice_list),
             (EndpointClass::SessionMisc, l.session_misc),
+            (EndpointClass::MetadataQuery, l.metadata_query),
+            (EndpointClass::Export, l.export),
+            (EndpointClass::ExportStatus, l.export_status),
+            (EndpointClass::InvoiceDownload, l.invoice_download),
         ];
         let by_class = table
             .into_iter()
@@ -99,6 +108,16 @@ impl Limits {
         for limiter in self.by_class.get(&class).into_iter().flatten() {
             limiter.until_key_ready(&key).await;
         }
+    }
+
+    /// Like [`Limits::acquire`], but gives up (false) when the call could not go out within
+    /// `max_wait`: the purchase sync yields the turn rather than sit out an hourly window.
+    /// A window passed before giving up has counted the call; KSeF's limits stay respected.
+    pub async fn acquire_within(&self, nip: &str, class: EndpointClass, max_wait: Duration) -> bool {
+        if self.penalty(nip).is_some_and(|p| p > max_wait) {
+            return false;
+        }
+        tokio::time::timeout(max_wait, self.acquire(nip, class)).await.is_ok()
     }
 
     /// KSeF answered 429: no calls for `nip` until `retry_after` has passed.

@@ -7,6 +7,7 @@
 //!   per NIP), reconciles what is in flight ([`sync`]) before sending anything new ([`online`],
 //!   [`batch`]).
 //! * [`record`] writes every change with its timeline entry and audit event in one transaction.
+//! * [`purchase`] fetches the client's purchase invoices in the same turn, after sending.
 //! * [`limits`] keeps each NIP inside KSeF's published rate limits; 429s put the NIP in a penalty
 //!   box for Retry-After.
 
@@ -15,6 +16,7 @@ mod batch;
 mod context;
 mod limits;
 mod online;
+pub mod purchase;
 pub mod reasons;
 mod record;
 mod requests;
@@ -29,6 +31,7 @@ use ksef_client::KsefError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use purchase::settings::PurchaseSettings;
 pub use requests::StatusRequests;
 pub use settings::{LimitTable, SenderSettings, StuckCutoffs};
 

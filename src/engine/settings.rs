@@ -57,6 +57,31 @@ pub struct LimitTable {
     pub invoice_status: [u32; 3],
     pub session_invoice_list: [u32; 3],
     pub session_misc: [u32; 3],
+    /// `POST /invoices/query/metadata` (purchase sync).
+    #[serde(default = "default_metadata_query")]
+    pub metadata_query: [u32; 3],
+    /// `POST /invoices/exports`.
+    #[serde(default = "default_metadata_query")]
+    pub export: [u32; 3],
+    /// `GET /invoices/exports/{ref}`.
+    #[serde(default = "default_export_status")]
+    pub export_status: [u32; 3],
+    /// `GET /invoices/ksef/{ksefNumber}` (a purchase invoice's bytes).
+    #[serde(default = "default_invoice_download")]
+    pub invoice_download: [u32; 3],
+}
+
+// KSeF's published limits of the reading endpoints (CHANGES-2.7-2.9, "Received invoices").
+fn default_metadata_query() -> [u32; 3] {
+    [8, 16, 20]
+}
+
+fn default_export_status() -> [u32; 3] {
+    [10, 60, 600]
+}
+
+fn default_invoice_download() -> [u32; 3] {
+    [8, 16, 64]
 }
 
 impl Default for SenderSettings {
@@ -92,6 +117,10 @@ impl Default for LimitTable {
             invoice_status: [30, 120, 1_200],
             session_invoice_list: [10, 20, 200],
             session_misc: [10, 120, 1_200],
+            metadata_query: default_metadata_query(),
+            export: default_metadata_query(),
+            export_status: default_export_status(),
+            invoice_download: default_invoice_download(),
         }
     }
 }
@@ -175,6 +204,10 @@ impl SenderSettings {
             ("invoice_status", l.invoice_status),
             ("session_invoice_list", l.session_invoice_list),
             ("session_misc", l.session_misc),
+            ("metadata_query", l.metadata_query),
+            ("export", l.export),
+            ("export_status", l.export_status),
+            ("invoice_download", l.invoice_download),
         ] {
             if v.contains(&0) {
                 return Err(format!("sender.limits.{name}: every limit must be at least 1"));

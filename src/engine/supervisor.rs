@@ -97,6 +97,19 @@ async fn candidates(engine: &Engine) -> Result<Vec<String>, crate::db::DbError> 
             out.push((s.and_then(|s| s.last_turn), id));
         }
     }
+    // Purchase syncs ride on the same turns, after the clients with sending work.
+    match super::purchase::due_clients(engine).await {
+        Ok(syncs) => {
+            for id in syncs {
+                let s = engine.schedule_of(&id);
+                let turn_due = s.is_none_or(|s| s.next_turn <= now);
+                if turn_due && !running.contains(&id) && !out.iter().any(|(_, c)| *c == id) {
+                    out.push((s.and_then(|s| s.last_turn), id));
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "Could not look for due purchase syncs"),
+    }
     // Clients that never had a turn, then the ones whose last turn is oldest.
     out.sort_by_key(|(last, _)| *last);
     Ok(out.into_iter().map(|(_, id)| id).collect())
@@ -107,6 +120,9 @@ async fn housekeeping(engine: &Engine) {
     close_idle_sessions(engine, false).await;
     if let Err(e) = watchdog(engine).await {
         tracing::warn!(error = %e, "Sending watchdog failed");
+    }
+    if let Err(e) = super::purchase::publish_gaps(engine).await {
+        tracing::warn!(error = %e, "Could not publish the purchase sync gaps");
     }
 }
 

@@ -136,12 +136,7 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
         .run(move |c| OutboxEntry::due_for_client(c, &cid, ids::now(), limit))
         .await
         .map_err(|e| fail(e.into()))?;
-    if due.is_empty() {
-        if asked_ksef {
-            engine.st.availability.record_success(&ctx.environment);
-        }
-        return Ok(());
-    }
+    let sent = !due.is_empty();
     // Offline-issued invoices go with offlineMode, which a batch declares for all its invoices.
     let (offline, normal): (Vec<_>, Vec<_>) = due.into_iter().partition(|d| d.offline);
     for group in [normal, offline] {
@@ -155,7 +150,13 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
             super::batch::send(engine, &ctx, lease, group).await.map_err(fail)?;
         }
     }
-    engine.st.availability.record_success(&ctx.environment);
+    // Sending went first; the purchase sync takes a bounded step in what is left of the turn.
+    lease.check().map_err(fail)?;
+    let budget = super::purchase::Budget::of_turn(engine, asked_ksef || sent);
+    let synced = super::purchase::step(engine, &ctx, budget, false).await.map_err(fail)?;
+    if asked_ksef || sent || synced.is_some_and(|r| r.error.is_none()) {
+        engine.st.availability.record_success(&ctx.environment);
+    }
     Ok(())
 }
 

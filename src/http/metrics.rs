@@ -74,11 +74,22 @@ pub struct Metrics {
     pub sender_turns: Family<OutcomeLabels, Counter>,
     /// Invoices stuck beyond the watchdog's limit, by state, as of its last run.
     pub invoices_stuck: Family<StateLabels, Gauge>,
+    /// Purchase invoices the sync stored: `stored` (metadata, a new KSeF number), `downloaded`
+    /// (exact bytes), `hash_mismatch` (bytes KSeF's hash disowns, not stored).
+    pub purchase_invoices: Family<OutcomeLabels, Counter>,
+    /// Invoices the last completeness re-checks found missing, by role, summed over clients.
+    pub purchase_sync_gaps: Family<RoleLabels, Gauge>,
     /// Webhook attempts by outcome: `delivered`, `http_error`, `timeout`, `connect`, `refused`,
     /// and `gave_up` when an attempt was the last one allowed.
     pub webhook_deliveries: Family<OutcomeLabels, Counter>,
     /// Webhook deliveries waiting (`pending`) or given up (`failed`), as of the worker's last round.
     pub webhook_backlog: Family<StatusLabels, Gauge>,
+}
+
+/// Labels of the purchase gauge: one of the purchase roles (`PurchaseRole::as_str`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RoleLabels {
+    pub subject_type: &'static str,
 }
 
 /// Labels of the webhook backlog gauge: `pending` or `failed`.
@@ -114,6 +125,18 @@ impl Metrics {
             "Invoices in queued, offline, sending or registered longer than the watchdog allows",
             invoices_stuck.clone(),
         );
+        let purchase_invoices = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "purchase_invoices",
+            "Purchase invoices the sync stored, by outcome (stored, downloaded, hash_mismatch)",
+            purchase_invoices.clone(),
+        );
+        let purchase_sync_gaps = Family::<RoleLabels, Gauge>::default();
+        registry.register(
+            "purchase_sync_gaps",
+            "Purchase invoices KSeF lists that the last completeness re-checks did not find stored",
+            purchase_sync_gaps.clone(),
+        );
         let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "webhook_deliveries",
@@ -130,6 +153,8 @@ impl Metrics {
             registry: Mutex::new(registry),
             webhook_deliveries,
             webhook_backlog,
+            purchase_invoices,
+            purchase_sync_gaps,
             http_requests,
             http_duration,
             sender_invoices,
@@ -161,6 +186,16 @@ impl Metrics {
 
     pub fn set_stuck(&self, state: &'static str, n: i64) {
         self.invoices_stuck.get_or_create(&StateLabels { state }).set(n);
+    }
+
+    pub fn count_purchase(&self, outcome: &'static str, n: usize) {
+        if n > 0 {
+            self.purchase_invoices.get_or_create(&OutcomeLabels { outcome }).inc_by(n as u64);
+        }
+    }
+
+    pub fn set_purchase_gaps(&self, subject_type: &'static str, n: i64) {
+        self.purchase_sync_gaps.get_or_create(&RoleLabels { subject_type }).set(n);
     }
 
     pub fn count_webhook(&self, outcome: &'static str) {

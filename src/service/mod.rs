@@ -19,6 +19,7 @@ pub mod keys;
 pub mod master_key;
 pub mod panel_views;
 pub mod purchase_export;
+pub mod purchase_sync;
 pub mod purchases;
 pub mod reports;
 pub mod users;

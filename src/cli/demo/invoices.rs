@@ -28,6 +28,21 @@ pub fn demo_invoice(seller_nip: &str, number: &str) -> Vec<u8> {
         .into_bytes()
 }
 
+/// [`demo_invoice`] sold to `buyer` (NIP, name) instead of the template's buyer, under the
+/// seller's `seller_name`: the demo's clients invoice each other and are invoiced from outside.
+pub fn demo_invoice_between(seller: (&str, &str), buyer: (&str, &str), number: &str) -> Vec<u8> {
+    String::from_utf8_lossy(&demo_invoice(seller.0, number))
+        .replacen("<Nazwa>ABC AGD sp. z o. o.</Nazwa>", &format!("<Nazwa>{}</Nazwa>", seller.1), 1)
+        .replacen("<NIP>1111111111</NIP>", &format!("<NIP>{}</NIP>", buyer.0), 1)
+        .replacen("<Nazwa>F.H.U. Jan Kowalski</Nazwa>", &format!("<Nazwa>{}</Nazwa>", buyer.1), 1)
+        .into_bytes()
+}
+
+/// A demo client as seller or buyer: (NIP, name).
+fn demo_party(nip: &str) -> (&str, &str) {
+    super::DEMO_CLIENTS.iter().find(|(n, _, _)| *n == nip).map_or((nip, ""), |(n, name, _)| (*n, *name))
+}
+
 /// A person of the demo office, as the services see them after logging in.
 async fn person(st: &AppState, email: &str) -> Result<Caller, AppError> {
     let login = users::login(st, email, &super::people::DEMO_PASSWORD.into(), None).await?;
@@ -84,12 +99,14 @@ pub async fn seed(
     let board = person(st, "zarzad@mazur.demo").await?;
     let year = today_in_poland().format("%Y").to_string();
 
-    // Piekarnia (manual): sent ones, drafts prepared by the assistant, an invalid one, offline.
+    // Piekarnia (manual): sent ones (bread for the shop, another demo client: a purchase
+    // invoice there), drafts prepared by the assistant, an invalid one, offline.
+    let (bakery_party, wholesale_party, shop_party) =
+        (demo_party("5260250274"), demo_party("7740001454"), demo_party("1132853869"));
     let mut sent = Vec::new();
     for i in 1..=3 {
-        sent.push(
-            upload(st, &accountant, &bakery, demo_invoice("5260250274", &format!("FV/{i}/{year}"))).await?,
-        );
+        let xml = demo_invoice_between(bakery_party, shop_party, &format!("FV/{i}/{year}"));
+        sent.push(upload(st, &accountant, &bakery, xml).await?);
     }
     send(st, &accountant, sent, None).await?;
     for i in 4..=5 {
@@ -124,8 +141,8 @@ pub async fn seed(
     let approved =
         upload(st, &accountant, &wholesale, demo_invoice("7740001454", &format!("HB/2/{year}"))).await?;
     decisions::approve(st, &board, &approved, None).await?;
-    let to_send =
-        upload(st, &accountant, &wholesale, demo_invoice("7740001454", &format!("HB/3/{year}"))).await?;
+    let hb3 = demo_invoice_between(wholesale_party, bakery_party, &format!("HB/3/{year}"));
+    let to_send = upload(st, &accountant, &wholesale, hb3).await?;
     decisions::approve(st, &board, &to_send, None).await?;
     send(st, &accountant, vec![to_send], None).await?;
 
@@ -139,9 +156,14 @@ pub async fn seed(
     });
     let mut bulk = Vec::new();
     for i in 1..=12 {
-        bulk.push(
-            upload(st, &shop_system, &shop, demo_invoice("1132853869", &format!("SKLEP/{i}/{year}"))).await?,
-        );
+        let number = format!("SKLEP/{i}/{year}");
+        // A few go to the wholesaler, another demo client.
+        let xml = if i <= 4 {
+            demo_invoice_between(shop_party, wholesale_party, &number)
+        } else {
+            demo_invoice("1132853869", &number)
+        };
+        bulk.push(upload(st, &shop_system, &shop, xml).await?);
     }
     send(st, &shop_system, bulk, None).await?;
     Ok(Some(key.plaintext.expose_secret().to_owned()))

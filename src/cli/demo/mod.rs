@@ -6,6 +6,7 @@ mod erp;
 mod invoices;
 mod outside;
 mod people;
+mod purchases;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
     let mut settings = Settings::load(&sources)?;
     // The demo serves plain HTTP on localhost; production keeps Secure cookies (HTTPS only).
     settings.auth.cookie_secure = false;
+    // Purchase invoices show up within seconds of the start rather than after KSeF's 15 minutes.
+    settings.purchase.poll_s = 3;
     // The demo's "ERP" receives webhooks over plain HTTP on localhost.
     settings.webhooks.allow_http_hosts.push("127.0.0.1".to_owned());
     settings.webhooks.allow_private.push("127.0.0.0/8".to_owned());
@@ -75,6 +78,13 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
             None => None,
         };
         let api_key = invoices::seed(&state, &ids, outside).await.map_err(fail)?;
+        let ksef = crate::ksef::client_for(&sim.base_url())
+            .map_err(|e| StartError::Command(format!("demo setup: {e}")))?;
+        let buyers: Vec<(&str, &str)> = DEMO_CLIENTS.iter().map(|(nip, name, _)| (*nip, *name)).collect();
+        let outside_sent = purchases::seed(&sim, &ksef, &buyers)
+            .await
+            .map_err(|e| StartError::Command(format!("demo purchase invoices: {e}")))?;
+        tracing::info!(invoices = outside_sent, "Outside sellers invoiced the demo clients");
         print_banner(&state, &listener, &sim.base_url(), &clients, api_key.as_deref(), &erp)?;
         server::run(state, listener).await?;
         sim.stop().await;
@@ -162,6 +172,8 @@ fn print_banner(
         "  to look at: Piekarnia's FV/7 (issued offline: KOD I + KOD II, legal deadline), FV/8 (rejected,"
     );
     println!("    440 duplicate), Hurtownia's HB/1 (awaits a second person's approval), \"Statusy w KSeF\" on a client");
+    println!("  purchase:  outside sellers and the clients themselves invoiced the demo clients in KSeF;");
+    println!("             the gateway fetches them within seconds (ksef-gateway purchase status)");
     println!("  PDF:       each invoice page's \"Pobierz PDF\" ({base}/api/v1/invoices/<id>/pdf); the audit report");
     println!("             {base}/audyt or {base}/api/v1/audit?format=pdf (after logging in)");
     println!(

@@ -30,6 +30,7 @@ pub mod invoice;
 pub mod list_visit;
 pub mod purchase;
 pub mod purchase_list;
+mod purchase_sync;
 pub mod scope;
 pub mod user;
 pub mod vault_canary;

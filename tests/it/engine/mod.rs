@@ -3,6 +3,7 @@
 mod faults;
 mod kill;
 mod pg_outage;
+mod purchase;
 mod restart;
 mod rig;
 mod rolling;
