@@ -36,6 +36,7 @@ diesel::table! {
 diesel::table! {
     clients (id) {
         created_at -> Timestamp,
+        credential_mode -> Text,
         id -> Text,
         ksef_environment -> Text,
         name -> Text,
@@ -147,6 +148,37 @@ diesel::table! {
         updated_at -> Timestamp,
         valid_until -> Nullable<Timestamp>,
         wrapped_key -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    office_access (client_id) {
+        checked_at -> Timestamp,
+        client_id -> Text,
+        ksef_permissions -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        last_ok_at -> Nullable<Timestamp>,
+        office_credential_id -> Text,
+    }
+}
+
+diesel::table! {
+    office_credentials (id) {
+        active -> Bool,
+        ciphertext -> Binary,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        fingerprint -> Text,
+        id -> Text,
+        key_version -> BigInt,
+        kind -> Text,
+        ksef_environment -> Text,
+        last_auth_error -> Nullable<Text>,
+        last_auth_ok_at -> Nullable<Timestamp>,
+        nonce -> Binary,
+        office_nip -> Text,
+        retired_at -> Nullable<Timestamp>,
+        valid_until -> Nullable<Timestamp>,
     }
 }
 
@@ -302,6 +334,9 @@ diesel::joinable!(upos -> ksef_sessions (ksef_session_id));
 diesel::joinable!(purchase_invoices -> clients (client_id));
 diesel::joinable!(purchase_sync -> clients (client_id));
 diesel::joinable!(sender_leases -> clients (client_id));
+diesel::joinable!(office_credentials -> users (created_by));
+diesel::joinable!(office_access -> clients (client_id));
+diesel::joinable!(office_access -> office_credentials (office_credential_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -313,6 +348,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoice_events,
     invoices,
     ksef_sessions,
+    office_access,
+    office_credentials,
     outbox,
     purchase_invoices,
     purchase_sync,

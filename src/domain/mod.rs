@@ -2,9 +2,11 @@
 
 use std::fmt;
 
+mod credential;
 mod purchase;
 mod text_enum;
 
+pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use purchase::{minor_units, PurchaseRole};
 
 /// A Polish tax identification number with a valid checksum.

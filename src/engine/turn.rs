@@ -116,9 +116,11 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
         return Ok(());
     }
     let Some(ctx) = engine.client_ctx(&client).await.map_err(|e| (None, e))? else {
-        record::pause_client(&engine.st.db, client_id, reasons::NO_CREDENTIAL)
-            .await
-            .map_err(|e| (None, e.into()))?;
+        let reason = match client.credential_mode {
+            crate::domain::CredentialMode::Own => reasons::NO_CREDENTIAL,
+            crate::domain::CredentialMode::Office => reasons::NO_OFFICE_CREDENTIAL,
+        };
+        record::pause_client(&engine.st.db, client_id, reason).await.map_err(|e| (None, e.into()))?;
         return Ok(());
     };
     let fail = |e: TurnError| (Some(ctx.clone()), e);
@@ -180,12 +182,12 @@ async fn handle_error(
         }
         ErrorClass::Credential => {
             let Some(ctx) = ctx else {
-                pause(engine, client_id, err).await;
+                pause(engine, client_id, None, err).await;
                 return None;
             };
             ctx.tokens.reset().await;
             if err.http_status() != Some(401) {
-                pause(engine, client_id, err).await;
+                pause(engine, client_id, Some(&ctx.login), err).await;
                 return None;
             }
             relogin(engine, ctx, err).await
@@ -216,12 +218,13 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
     if tries > MAX_RELOGINS {
         tracing::warn!(client.id = %ctx.client_id, error = %first, "KSeF refuses every fresh access token; sender paused");
         let why = format!("KSeF odrzuca każdy nowy token dostępu ({tries} logowania z rzędu): {first}");
-        pause_with(engine, &ctx.client_id, &why).await;
+        pause_with(engine, &ctx.client_id, &reasons::credential_pause(&why)).await;
         return None;
     }
     let outcome = ctx.access_token(&engine.limits).await;
     let error = outcome.as_ref().err().map(ToString::to_string);
-    if let Err(db) = record::credential_auth(&engine.st.db, &ctx.credential_id, error.as_deref()).await {
+    if let Err(db) = record::login_outcome(&engine.st.db, &ctx.client_id, &ctx.login, error.as_deref()).await
+    {
         tracing::warn!(client.id = %ctx.client_id, error = %db, "Could not record the login outcome");
     }
     match outcome {
@@ -230,7 +233,7 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
             Some(Duration::ZERO)
         }
         Err(fresh) if fresh.class() == ErrorClass::Credential => {
-            pause(engine, &ctx.client_id, &fresh).await;
+            pause(engine, &ctx.client_id, Some(&ctx.login), &fresh).await;
             None
         }
         Err(fresh) => {
@@ -241,17 +244,25 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
     }
 }
 
-/// Pauses the client because KSeF refused its credential, saying why.
-async fn pause(engine: &Engine, client_id: &str, err: &ksef_client::KsefError) {
+/// Pauses the client because KSeF refused its credential (or the office's, in the client's
+/// context), saying why in the words that fit whose credential it was.
+async fn pause(
+    engine: &Engine,
+    client_id: &str,
+    login: Option<&crate::service::credentials::LoginSource>,
+    err: &ksef_client::KsefError,
+) {
     tracing::warn!(client.id = %client_id, error = %err, "KSeF refused the client's credential; sender paused");
-    let detail = err.to_string();
-    let detail = if detail.trim().is_empty() { err.code().to_owned() } else { detail };
-    pause_with(engine, client_id, &detail).await;
+    let refusal = crate::service::credentials::Refusal::from(err);
+    let reason = match login {
+        Some(login) => reasons::pause_for(login, &refusal),
+        None => reasons::credential_pause(&refusal.message),
+    };
+    pause_with(engine, client_id, &reason).await;
 }
 
-async fn pause_with(engine: &Engine, client_id: &str, detail: &str) {
-    let reason = reasons::credential_pause(detail);
-    if let Err(db) = record::pause_client(&engine.st.db, client_id, &reason).await {
+async fn pause_with(engine: &Engine, client_id: &str, reason: &str) {
+    if let Err(db) = record::pause_client(&engine.st.db, client_id, reason).await {
         tracing::error!(client.id = %client_id, error = %db, "Could not record the pause");
     }
 }

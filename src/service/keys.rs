@@ -4,7 +4,7 @@
 //! Servers keep running throughout: the new key is written to the key file before anything is
 //! re-sealed, and a server meeting an unknown key version re-reads the file (see `Keyring`).
 
-use crate::db::models::Credential;
+use crate::db::models::{Credential, OfficeCredential};
 use crate::db::DbError;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -34,12 +34,27 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
                     nonce: cred.nonce.clone(),
                     ciphertext: cred.ciphertext.clone(),
                 };
-                let reseal = || -> Result<Sealed, vault::VaultError> {
-                    let plain = vault::open(&keys, &nip, &cred.kind, &old)?;
-                    vault::seal(&keys, &nip, &cred.kind, secrecy::ExposeSecret::expose_secret(&plain))
-                };
-                let new = reseal().map_err(|e| DbError::Task(format!("credential {}: {e}", cred.id)))?;
+                let new = reseal(&keys, &nip, &cred.kind, &old)
+                    .map_err(|e| DbError::Task(format!("credential {}: {e}", cred.id)))?;
                 Credential::reseal(conn, &cred.id, i64::from(new.key_version), &new.nonce, &new.ciphertext)?;
+                count += 1;
+            }
+            // The office's own credential, bound to the office's NIP and its own kinds.
+            for cred in OfficeCredential::list_all(conn)? {
+                let old = Sealed {
+                    key_version: u32::try_from(cred.key_version).unwrap_or(u32::MAX),
+                    nonce: cred.nonce.clone(),
+                    ciphertext: cred.ciphertext.clone(),
+                };
+                let new = reseal(&keys, &cred.office_nip, cred.kind.vault_kind(), &old)
+                    .map_err(|e| DbError::Task(format!("office credential {}: {e}", cred.id)))?;
+                OfficeCredential::reseal(
+                    conn,
+                    &cred.id,
+                    i64::from(new.key_version),
+                    &new.nonce,
+                    &new.ciphertext,
+                )?;
                 count += 1;
             }
             crate::service::master_key::reseal_canary(conn, &keys)?;
@@ -48,4 +63,10 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
         .await?;
     let retired_versions = st.keys.retire_old_keys().map_err(|e| AppError::Internal(e.into()))?;
     Ok(RotationReport { new_version, resealed, retired_versions })
+}
+
+/// Opens a sealed secret under its old key and seals it under the current one, same binding.
+fn reseal(keys: &vault::Keyring, nip: &str, kind: &str, old: &Sealed) -> Result<Sealed, vault::VaultError> {
+    let plain = vault::open(keys, nip, kind, old)?;
+    vault::seal(keys, nip, kind, secrecy::ExposeSecret::expose_secret(&plain))
 }

@@ -18,6 +18,7 @@ mod invoice;
 mod labels;
 mod login;
 mod notice;
+mod office;
 mod send;
 mod upload;
 
@@ -47,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(invoice::routes)
         .configure(access::routes)
         .configure(credential::routes)
+        .configure(office::routes)
         .configure(audit::routes);
 }
 
@@ -63,6 +65,8 @@ pub struct NavUser {
     pub email: String,
     pub role: &'static str,
     pub csrf: String,
+    /// Office admins see the office's own pages (its KSeF credential).
+    pub office_admin: bool,
 }
 
 impl Layout {
@@ -74,6 +78,7 @@ impl Layout {
                 email: me.user.email.clone(),
                 role: me.user.role.label_pl(),
                 csrf: me.csrf.clone(),
+                office_admin: me.user.role == crate::auth::Role::OfficeAdmin,
             }),
             css: assets::href("panel.css"),
             icon: assets::href("favicon.svg"),
