@@ -63,6 +63,12 @@ pub struct StateLabels {
     pub state: &'static str,
 }
 
+/// Labels of the credential-expiry gauge: how near the end (`expired`, `7d`, `14d`, `30d`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExpiryLabels {
+    pub within: &'static str,
+}
+
 /// The gateway's metrics registry.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -74,6 +80,9 @@ pub struct Metrics {
     pub sender_turns: Family<OutcomeLabels, Counter>,
     /// Invoices stuck beyond the watchdog's limit, by state, as of its last run.
     pub invoices_stuck: Family<StateLabels, Gauge>,
+    /// Stored KSeF credentials (clients' active ones and the office's) near the end of their
+    /// validity, by warning, as of the last scrape.
+    pub credentials_expiring: Family<ExpiryLabels, Gauge>,
 }
 
 impl Metrics {
@@ -103,8 +112,15 @@ impl Metrics {
             "Invoices in queued, offline, sending or registered longer than the watchdog allows",
             invoices_stuck.clone(),
         );
+        let credentials_expiring = Family::<ExpiryLabels, Gauge>::default();
+        registry.register(
+            "credentials_expiring",
+            "Stored KSeF credentials (tokens, certificates, the office's) within 30, 14 or 7 days of their end of validity, or past it",
+            credentials_expiring.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
+            credentials_expiring,
             http_requests,
             http_duration,
             sender_invoices,
@@ -132,6 +148,10 @@ impl Metrics {
 
     pub fn count_turn(&self, outcome: &'static str) {
         self.sender_turns.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn set_expiring(&self, within: &'static str, n: i64) {
+        self.credentials_expiring.get_or_create(&ExpiryLabels { within }).set(n);
     }
 
     pub fn set_stuck(&self, state: &'static str, n: i64) {

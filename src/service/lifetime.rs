@@ -67,6 +67,23 @@ impl ExpiryWarning {
     }
 }
 
+/// How many stored credentials (the clients' active ones and the office's) are within each
+/// warning, every warning listed (zero included) so that the metric's series always exist.
+pub async fn warning_counts(
+    st: &crate::state::AppState,
+) -> Result<Vec<(ExpiryWarning, i64)>, crate::error::AppError> {
+    use crate::db::models::{Credential, OfficeCredential};
+    let mut ends = st.db.tx(Credential::active_valid_until).await?;
+    ends.extend(st.db.tx(OfficeCredential::find_active).await?.and_then(|o| o.valid_until));
+    let now = crate::db::models::ids::now();
+    Ok(ExpiryWarning::ALL
+        .iter()
+        .map(|w| {
+            (*w, ends.iter().filter(|end| ExpiryWarning::of(Some(**end), now) == Some(*w)).count() as i64)
+        })
+        .collect())
+}
+
 /// Whole days left until `valid_until` (negative once past), as of `now`.
 pub fn days_left(valid_until: Option<NaiveDateTime>, now: NaiveDateTime) -> Option<i64> {
     valid_until.map(|v| (v - now).num_days())

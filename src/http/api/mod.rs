@@ -4,6 +4,7 @@
 mod audit;
 mod clients;
 mod invoices;
+mod office;
 mod session;
 
 use actix_web::web;
@@ -15,6 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(session::routes)
             .configure(invoices::routes)
             .configure(clients::routes)
+            .configure(office::routes)
             .configure(audit::routes)
             .default_service(web::to(crate::http::fallback))
             .wrap(actix_web::middleware::from_fn(crate::http::middleware::json_errors)),
