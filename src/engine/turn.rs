@@ -11,6 +11,7 @@ use super::context::{ClientCtx, Engine};
 use super::{reasons, record, TurnError};
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, lease, Client};
+use crate::service::credentials::LoginSource;
 
 /// The lease held for the turn; a background task renews it and notices when it is lost.
 pub struct Lease {
@@ -222,7 +223,10 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
         return None;
     }
     let outcome = ctx.access_token(&engine.limits).await;
-    let error = outcome.as_ref().err().map(ToString::to_string);
+    let error = outcome.as_ref().err().map(|e| match ctx.login.office_nip() {
+        Some(office) => reasons::office_refused(office, &crate::service::credentials::Refusal::from(e)),
+        None => e.to_string(),
+    });
     if let Err(db) = record::login_outcome(&engine.st.db, &ctx.client_id, &ctx.login, error.as_deref()).await
     {
         tracing::warn!(client.id = %ctx.client_id, error = %db, "Could not record the login outcome");
@@ -246,18 +250,20 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
 
 /// Pauses the client because KSeF refused its credential (or the office's, in the client's
 /// context), saying why in the words that fit whose credential it was.
-async fn pause(
-    engine: &Engine,
-    client_id: &str,
-    login: Option<&crate::service::credentials::LoginSource>,
-    err: &ksef_client::KsefError,
-) {
+async fn pause(engine: &Engine, client_id: &str, login: Option<&LoginSource>, err: &ksef_client::KsefError) {
     tracing::warn!(client.id = %client_id, error = %err, "KSeF refused the client's credential; sender paused");
     let refusal = crate::service::credentials::Refusal::from(err);
     let reason = match login {
         Some(login) => reasons::pause_for(login, &refusal),
         None => reasons::credential_pause(&refusal.message),
     };
+    // The office's access to this client is shown from what KSeF last said: this refusal.
+    if let Some(login @ LoginSource::Office { office_nip, .. }) = login {
+        let why = reasons::office_refused(office_nip, &refusal);
+        if let Err(db) = record::login_outcome(&engine.st.db, client_id, login, Some(&why)).await {
+            tracing::warn!(client.id = %client_id, error = %db, "Could not record the login outcome");
+        }
+    }
     pause_with(engine, client_id, &reason).await;
 }
 

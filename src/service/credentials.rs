@@ -220,7 +220,11 @@ pub async fn check_by(
         (Err(refusal), Some(office)) => Err(crate::engine::reasons::office_refused(office, refusal)),
     };
     let (client_id, paused, actor) = (client.id.clone(), client.paused_reason.is_some(), actor.clone());
-    let (login_error, healthy) = (probed.as_ref().err().map(|r| r.message.clone()), verdict.is_ok());
+    // A failed login is recorded in the words the verdict found for it (Polish, naming what to
+    // grant, for the office's credential).
+    let login_error =
+        probed.as_ref().err().map(|r| verdict.as_ref().err().cloned().unwrap_or(r.message.clone()));
+    let healthy = verdict.is_ok();
     st.db
         .tx(move |c| {
             let outcome = match &login_error {

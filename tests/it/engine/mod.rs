@@ -2,6 +2,7 @@
 
 mod faults;
 mod kill;
+mod office_credential;
 mod restart;
 mod rig;
 
