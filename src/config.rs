@@ -34,6 +34,73 @@ pub struct Settings {
     /// The office itself, as reports name it.
     #[serde(default)]
     pub office: OfficeSettings,
+    /// Webhook deliveries to clients' systems.
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
+}
+
+/// Where webhooks may go and how hard the gateway tries to deliver them.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// Run the delivery worker in this process (several replicas may all run it).
+    pub enabled: bool,
+    /// Hosts (names or IP literals) an endpoint may reach over plain `http://`; everything else
+    /// must be `https://`.
+    pub allow_http_hosts: Vec<String>,
+    /// Networks (CIDR) an endpoint's host may resolve into although they are loopback,
+    /// private or link-local, e.g. `10.20.0.0/16` for an ERP inside the office's network.
+    pub allow_private: Vec<String>,
+    /// Whole-request timeout of one attempt, in milliseconds.
+    pub timeout_ms: u64,
+    /// Attempts before a delivery is given up (`failed`, visible in the delivery log).
+    pub max_attempts: u32,
+    /// First retry delay in milliseconds; doubles per attempt, with jitter, up to `backoff_max_s`.
+    pub backoff_base_ms: u64,
+    pub backoff_max_s: u64,
+    /// How often the worker looks for due deliveries, in milliseconds.
+    pub tick_ms: u64,
+    /// Deliveries attempted at once by one worker.
+    pub concurrency: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_http_hosts: Vec::new(),
+            allow_private: Vec::new(),
+            timeout_ms: 10_000,
+            max_attempts: 10,
+            backoff_base_ms: 30_000,
+            backoff_max_s: 6 * 3600,
+            tick_ms: 1_000,
+            concurrency: 8,
+        }
+    }
+}
+
+impl WebhookSettings {
+    fn validate(&self) -> Result<(), String> {
+        for net in &self.allow_private {
+            net.trim()
+                .parse::<ipnet::IpNet>()
+                .map_err(|e| format!("webhooks.allow_private: {net:?} is not a network (CIDR): {e}"))?;
+        }
+        for (key, v) in [
+            ("webhooks.timeout_ms", self.timeout_ms),
+            ("webhooks.max_attempts", u64::from(self.max_attempts)),
+            ("webhooks.backoff_base_ms", self.backoff_base_ms),
+            ("webhooks.backoff_max_s", self.backoff_max_s),
+            ("webhooks.tick_ms", self.tick_ms),
+            ("webhooks.concurrency", self.concurrency as u64),
+        ] {
+            if v == 0 {
+                return Err(format!("{key}: must be at least 1"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -177,6 +244,7 @@ impl Default for Settings {
             metrics: MetricsSettings::default(),
             sender: crate::engine::SenderSettings::default(),
             office: OfficeSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -276,6 +344,7 @@ impl Settings {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError(format!("log.level: {e}")))?;
         self.sender.validate().map_err(ConfigError)?;
+        self.webhooks.validate().map_err(ConfigError)?;
         Ok(())
     }
 
@@ -362,6 +431,17 @@ mod tests {
         let ok = format!("[metrics]\ntoken_sha256 = \"{}\"\nlisten = \"127.0.0.1:9100\"\n", "ab".repeat(32));
         let s = Settings::from_toml_str(&ok).unwrap();
         assert_eq!(s.metrics.listen.map(|a| a.port()), Some(9100));
+    }
+
+    #[test]
+    fn webhook_networks_must_parse() {
+        let err = Settings::from_toml_str("[webhooks]\nallow_private = [\"10.0.0.0/33\"]\n").unwrap_err();
+        assert!(err.0.starts_with("webhooks.allow_private"), "{}", err.0);
+        let err = Settings::from_toml_str("[webhooks]\nmax_attempts = 0\n").unwrap_err();
+        assert!(err.0.starts_with("webhooks.max_attempts"), "{}", err.0);
+        let ok = Settings::from_toml_str("[webhooks]\nallow_private = [\"10.20.0.0/16\", \"fd00::/8\"]\n")
+            .unwrap();
+        assert_eq!(ok.webhooks.allow_private.len(), 2);
     }
 
     #[test]

@@ -14,6 +14,10 @@ use crate::db::DbError;
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// Something that exists but is not there yet or any more, with a precise code of its own
+    /// (`xml_not_downloaded`): 404.
+    #[error("{message}")]
+    Absent { code: &'static str, message: String },
     #[error("authentication required")]
     Unauthenticated,
     #[error("forbidden")]
@@ -87,6 +91,7 @@ impl AppError {
     pub fn meta(&self) -> (StatusCode, &'static str) {
         match self {
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Absent { code, .. } => (StatusCode::NOT_FOUND, code),
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
@@ -122,6 +127,9 @@ impl From<DbError> for AppError {
         match e {
             DbError::NotFound => Self::NotFound,
             DbError::Busy => Self::Unavailable("database busy, retry shortly".into()),
+            // The database is away (restarting, refusing connections, a connection cut): 503
+            // with Retry-After, never a 500 or an authentication failure.
+            DbError::Unavailable(why) => Self::Unavailable(why),
             DbError::Conflict(m) => Self::Conflict(m),
             other => Self::Internal(anyhow::Error::new(other)),
         }

@@ -21,5 +21,6 @@ pub mod service;
 pub mod state;
 pub mod telemetry;
 pub mod vault;
+pub mod webhooks;
 
 pub use server::configure;

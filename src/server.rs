@@ -183,6 +183,7 @@ pub async fn run_with_metrics(
     let shutdown = state.settings.server.shutdown_timeout_s;
     let workers = state.settings.server.workers;
     let engine = state.settings.sender.enabled.then(|| crate::engine::start(state.clone()));
+    let webhooks = state.settings.webhooks.enabled.then(|| crate::webhooks::start(state.clone()));
     let (stop_latarnia, latarnia_stopped) = tokio::sync::watch::channel(false);
     let every = std::time::Duration::from_secs(state.settings.sender.latarnia_poll_s);
     let latarnia =
@@ -248,6 +249,14 @@ pub async fn run_with_metrics(
     }
     let _ = stop_latarnia.send(true);
     let _ = latarnia.await;
+    // Attempts in flight are bounded by webhooks.timeout_ms; one cut short leaves a claim that
+    // expires, and the delivery is sent again (at least once).
+    if let Some(webhooks) = webhooks {
+        let bound = Duration::from_secs(shutdown);
+        if tokio::time::timeout(bound, webhooks.stop()).await.is_err() {
+            tracing::warn!(timeout_s = shutdown, "Webhook attempts still running at the shutdown bound were abandoned; their claims expire and they are sent again");
+        }
+    }
     tracing::info!("Stopped");
     served.map_err(|e| std::io::Error::other(format!("server task: {e}")))?
 }

@@ -217,9 +217,11 @@ impl ScopeSet {
         self.0.iter().map(|s| s.permission()).collect()
     }
 
-    /// True when some scope of the key stands for `p`.
+    /// True when some scope of the key grants `p` on the key's client. `purchase` grants no
+    /// permission of its own: it opens the purchase invoices only (`access::require_purchase`),
+    /// so a key made for fetching purchases does not read the client's sales invoices.
     pub fn allows(&self, p: Permission) -> bool {
-        self.0.iter().any(|s| s.permission() == p)
+        self.0.iter().any(|s| *s != ApiScope::Purchase && s.permission() == p)
     }
 }
 
@@ -251,5 +253,8 @@ mod tests {
         let all = ScopeSet::parse("read,submit,send,purchase").unwrap_or_default();
         assert_eq!(all.permissions().to_string(), "read,upload,send");
         assert!(ScopeSet::parse("").is_err());
+        let purchase = ScopeSet::parse("purchase").unwrap_or_default();
+        assert!(!purchase.allows(Permission::Read), "purchase opens purchase invoices only");
+        assert_eq!(purchase.permissions().to_string(), "read", "but its creator must hold read");
     }
 }

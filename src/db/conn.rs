@@ -28,6 +28,10 @@ const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 50
 #[derive(Debug, Clone)]
 struct Manager {
     url: DbUrl,
+    /// Why the last attempt to open a connection failed, cleared by the next one that works:
+    /// tells a database that is away (restarting, refusing connections) from a pool that is
+    /// merely full when no connection can be had.
+    last_failure: Arc<Mutex<Option<String>>>,
 }
 
 impl Manager {
@@ -61,7 +65,10 @@ impl ManageConnection for Manager {
     type Error = DbError;
 
     fn connect(&self) -> Result<AnyConn, DbError> {
-        self.open()
+        let opened = self.open();
+        let failure = opened.as_ref().err().map(ToString::to_string);
+        *self.last_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = failure;
+        opened
     }
 
     fn is_valid(&self, conn: &mut AnyConn) -> Result<(), DbError> {
@@ -82,7 +89,12 @@ pub struct Db {
     /// writing fail with SQLITE_BUSY at once rather than wait. Writers in this process therefore
     /// queue here; PostgreSQL needs no such gate.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    last_failure: Arc<Mutex<Option<String>>>,
 }
+
+/// How long `/readyz` waits for a connection: orchestrators' probes time out after a second
+/// (Kubernetes' default), so a database that is away must be reported well before that.
+const PING_WAIT: Duration = Duration::from_millis(500);
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -106,7 +118,8 @@ impl Db {
                 DbError::Unavailable(format!("cannot create SQLite database {}: {e}", path.display()))
             })?;
         }
-        let manager = Manager { url: url.clone() };
+        let last_failure = Arc::new(Mutex::new(None));
+        let manager = Manager { url: url.clone(), last_failure: last_failure.clone() };
         let mut probe = manager.open()?;
         check_readable(&mut probe, url)?;
         let pool = r2d2::Pool::builder()
@@ -116,7 +129,7 @@ impl Db {
             .error_handler(Box::new(r2d2::LoggingErrorHandler))
             .build_unchecked(manager);
         let sqlite_writer = (url.backend() == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { pool, url: url.clone(), sqlite_writer })
+        Ok(Self { pool, url: url.clone(), sqlite_writer, last_failure })
     }
 
     /// Which backend this database is.
@@ -139,12 +152,12 @@ impl Db {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
         F: FnOnce(&mut AnyConn) -> Result<T, E> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, failure) = (self.pool.clone(), self.last_failure.clone());
         let gate = self.sqlite_writer.clone();
         tokio::task::spawn_blocking(move || {
             // A poisoned gate only means another writer panicked; the database itself is fine.
             let _turn = gate.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-            let mut conn = pool.get().map_err(|_| E::from(DbError::Busy))?;
+            let mut conn = checkout(&pool, &failure, None).map_err(E::from)?;
             (*conn).transaction(f)
         })
         .await
@@ -158,25 +171,33 @@ impl Db {
         E: From<DbError> + Send + 'static,
         F: FnOnce(&mut AnyConn) -> Result<T, E> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, failure) = (self.pool.clone(), self.last_failure.clone());
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|_| E::from(DbError::Busy))?;
+            let mut conn = checkout(&pool, &failure, None).map_err(E::from)?;
             f(&mut conn)
         })
         .await
         .map_err(|e| E::from(DbError::Task(e.to_string())))?
     }
 
-    /// Checks that the database answers a trivial query.
+    /// Checks that the database answers a trivial query, waiting at most [`PING_WAIT`] for a
+    /// connection (less when the pool timeout is shorter).
     pub async fn ping(&self) -> Result<(), DbError> {
-        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from_diesel)).await
+        let (pool, failure) = (self.pool.clone(), self.last_failure.clone());
+        let wait = PING_WAIT.min(self.pool.connection_timeout());
+        tokio::task::spawn_blocking(move || {
+            let mut conn = checkout(&pool, &failure, Some(wait))?;
+            conn.batch_execute("SELECT 1").map_err(DbError::from_diesel)
+        })
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
     }
 
     /// One transaction for synchronous callers (CLI commands, migrations, tests' setup).
     pub fn blocking_tx<T>(&self, f: impl FnOnce(&mut AnyConn) -> Result<T, DbError>) -> Result<T, DbError> {
         let _turn =
             self.sqlite_writer.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        let mut conn = self.pool.get().map_err(|_| DbError::Busy)?;
+        let mut conn = checkout(&self.pool, &self.last_failure, None)?;
         (*conn).transaction(f)
     }
 
@@ -184,9 +205,28 @@ impl Db {
     pub fn blocking<T>(&self, f: impl FnOnce(&mut AnyConn) -> Result<T, DbError>) -> Result<T, DbError> {
         let _turn =
             self.sqlite_writer.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        let mut conn = self.pool.get().map_err(|_| DbError::Busy)?;
+        let mut conn = checkout(&self.pool, &self.last_failure, None)?;
         f(&mut conn)
     }
+}
+
+/// A pooled connection within `wait` (the pool timeout by default). None to be had means the
+/// pool stayed full (`Busy`) or, when opening a connection failed meanwhile, that the database
+/// is away (`Unavailable`, with the reason). Both are transient: a request answers 503, the
+/// sender retries its turn.
+fn checkout(
+    pool: &r2d2::Pool<Manager>,
+    last_failure: &Mutex<Option<String>>,
+    wait: Option<Duration>,
+) -> Result<r2d2::PooledConnection<Manager>, DbError> {
+    let got = match wait {
+        Some(wait) => pool.get_timeout(wait),
+        None => pool.get(),
+    };
+    got.map_err(|_| match last_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone() {
+        Some(why) => DbError::Unavailable(why),
+        None => DbError::Busy,
+    })
 }
 
 impl From<diesel::result::Error> for DbError {

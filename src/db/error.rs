@@ -35,6 +35,12 @@ impl DbError {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 Self::Conflict(info.message().to_owned())
             }
+            // The server went away under the connection (restart, terminated backend, network):
+            // transient, unlike a bad query; the pool drops the broken connection.
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Self::Unavailable(format!("the database connection was lost: {}", info.message().trim())),
             other => Self::Query(other),
         }
     }

@@ -152,6 +152,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    list_visits (id) {
+        id -> Text,
+        list_key -> Text,
+        user_id -> Text,
+        visited_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     office_access (client_id) {
         checked_at -> Timestamp,
         client_id -> Text,
@@ -310,8 +319,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        attempts -> BigInt,
+        claimed_until -> Nullable<Timestamp>,
+        client_id -> Text,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        endpoint_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        id -> Text,
+        last_error -> Nullable<Text>,
+        last_status_code -> Nullable<BigInt>,
+        next_attempt_at -> Timestamp,
+        payload -> Text,
+        status -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        active -> Bool,
+        client_id -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamp>,
+        events -> Text,
+        id -> Text,
+        secret_ciphertext -> Binary,
+        secret_key_version -> BigInt,
+        secret_nonce -> Binary,
+        updated_at -> Timestamp,
+        url -> Text,
+    }
+}
+
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(user_sessions -> users (user_id));
+diesel::joinable!(list_visits -> users (user_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(grants -> clients (client_id));
 diesel::joinable!(api_keys -> clients (client_id));
@@ -334,6 +381,9 @@ diesel::joinable!(upos -> ksef_sessions (ksef_session_id));
 diesel::joinable!(purchase_invoices -> clients (client_id));
 diesel::joinable!(purchase_sync -> clients (client_id));
 diesel::joinable!(sender_leases -> clients (client_id));
+diesel::joinable!(webhook_endpoints -> clients (client_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> clients (client_id));
 diesel::joinable!(office_credentials -> users (created_by));
 diesel::joinable!(office_access -> clients (client_id));
 diesel::joinable!(office_access -> office_credentials (office_credential_id));
@@ -348,6 +398,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoice_events,
     invoices,
     ksef_sessions,
+    list_visits,
     office_access,
     office_credentials,
     outbox,
@@ -359,4 +410,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_sessions,
     users,
     vault_canary,
+    webhook_deliveries,
+    webhook_endpoints,
 );

@@ -150,6 +150,7 @@ transfer_tables! {
     clients by id [created_at, credential_mode, id, ksef_environment, name, nip, paused_reason, send_policy, updated_at];
     users by id [client_id, created_at, disabled, display_name, email, id, last_login_at, password_hash, role];
     user_sessions by id [created_at, expires_at, id, ip, revoked_at, user_id];
+    list_visits by id [id, list_key, user_id, visited_at];
     grants by id [can_delegate, client_id, created_at, granted_by, id, permissions, revoked_at, revoked_by,
         user_id] then parent_grant_id;
     api_keys by id [client_id, created_at, created_by, expires_at, id, key_hash, last_used_at, name, prefix,
@@ -179,6 +180,10 @@ transfer_tables! {
         seller_name, seller_nip, subject_type, synced_at, vat_amount, xml, xml_fetched_at];
     purchase_sync by id [client_id, cursor_from, gap_count, hwm, id, last_checked_at, last_error, last_run_at,
         next_run_at, subject_type, updated_at];
+    webhook_endpoints by id [active, client_id, created_at, created_by, deleted_at, events, id, secret_ciphertext,
+        secret_key_version, secret_nonce, updated_at, url];
+    webhook_deliveries by id [attempts, claimed_until, client_id, created_at, delivered_at, endpoint_id, event_id,
+        event_type, id, last_error, last_status_code, next_attempt_at, payload, status, updated_at];
     sender_leases by client_id [acquired_at, client_id, expires_at, holder];
     audit_events by seq [action, actor_id, actor_kind, at, client_id, hash, id, payload, prev_hash, seq, subject];
 }

@@ -5,9 +5,11 @@ use std::fmt;
 mod credential;
 mod purchase;
 mod text_enum;
+mod webhook;
 
 pub use credential::{CredentialMode, OfficeCredentialKind};
-pub use purchase::{minor_units, PurchaseRole};
+pub use purchase::{amount_text, minor_units, parse_amount, PurchaseRole};
+pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};
 
 /// A Polish tax identification number with a valid checksum.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

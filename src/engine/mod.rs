@@ -10,7 +10,7 @@
 //! * [`limits`] keeps each NIP inside KSeF's published rate limits; 429s put the NIP in a penalty
 //!   box for Retry-After.
 
-mod backoff;
+pub mod backoff;
 mod batch;
 mod context;
 mod limits;

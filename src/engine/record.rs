@@ -1,5 +1,6 @@
-//! Every state change the senders make, each in one transaction with its timeline entry and its
-//! audit event, so the database never says more (or less) than KSeF answered.
+//! Every state change the senders make, each in one transaction with its timeline entry, its
+//! audit event and (for W → O → A and rejections) its webhook deliveries, so the database never
+//! says more (or less) than KSeF answered.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,9 @@ use crate::db::models::outbox::{self, OutboxEntry};
 use crate::db::models::upo::{NewUpo, Upo};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::{AnyConn, Db, DbError};
+use crate::domain::InvoiceState;
 use crate::service::audit::{self, AuditActor, AuditEntry};
+use crate::service::webhooks::{enqueue_state_changes, StateChange};
 use crate::state::AppState;
 
 /// How the senders sign timeline entries.
@@ -125,6 +128,7 @@ pub async fn registered(db: &Db, inv: &Invoice, invoice_reference: &str) -> Resu
         if Invoice::transition(c, &inv.id, &["sending"], "registered", ACTOR, None)? {
             let payload = json!({"sha256": inv.sha256, "session_reference": inv.session_reference, "invoice_reference": reference});
             event(c, &inv.client_id, "send.invoice_registered", Some(&inv.id), payload)?;
+            enqueue_state_changes(c, &[registered_change(&inv)])?;
         }
         Ok(())
     })
@@ -146,6 +150,8 @@ pub async fn registered_in_batch(st: &AppState, invoices: Vec<Invoice>) -> Resul
                     "an invoice of the batch changed while it was registered".into(),
                 ));
             }
+            let changes: Vec<_> = invoices.iter().map(registered_change).collect();
+            enqueue_state_changes(c, &changes)?;
             audit::record_many(
                 c,
                 invoices.iter().map(|inv| AuditEntry {
@@ -159,6 +165,16 @@ pub async fn registered_in_batch(st: &AppState, invoices: Vec<Invoice>) -> Resul
             )
         })
         .await
+}
+
+/// An invoice the senders moved from `sending` to `registered` (W → O), for its webhook event.
+fn registered_change(inv: &Invoice) -> StateChange<'_> {
+    StateChange {
+        invoice: inv,
+        old_state: InvoiceState::Sending.as_str(),
+        new_state: InvoiceState::Registered,
+        ksef_number: None,
+    }
 }
 
 /// What an acceptance carries.
@@ -228,6 +244,16 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
                 })
                 .collect();
             Upo::insert_many(c, &upos)?;
+            let changes: Vec<_> = moved
+                .iter()
+                .map(|(inv, a, ..)| StateChange {
+                    invoice: inv,
+                    old_state: &inv.state,
+                    new_state: InvoiceState::Accepted,
+                    ksef_number: Some(&a.ksef_number),
+                })
+                .collect();
+            enqueue_state_changes(c, &changes)?;
             let done: Vec<&str> = moved.iter().map(|(inv, ..)| inv.id.as_str()).collect();
             OutboxEntry::set_status_many(c, &done, outbox::DONE)?;
             audit::record_many(
@@ -265,6 +291,9 @@ pub async fn rejected(st: &AppState, inv: &Invoice, code: i64, description: &str
         let payload = json!({"sha256": inv.sha256, "code": code, "description": description, "reason": reason,
             "session_reference": inv.session_reference, "invoice_reference": inv.invoice_reference});
         event(c, &inv.client_id, "send.invoice_rejected", Some(&inv.id), payload)?;
+        let change =
+            StateChange { invoice: &inv, old_state: &inv.state, new_state: InvoiceState::Rejected, ksef_number: None };
+        enqueue_state_changes(c, &[change])?;
         Ok(1)
     })
     .await?;

@@ -83,6 +83,17 @@ pub struct Metrics {
     /// Stored KSeF credentials (clients' active ones and the office's) near the end of their
     /// validity, by warning, as of the last scrape.
     pub credentials_expiring: Family<ExpiryLabels, Gauge>,
+    /// Webhook attempts by outcome: `delivered`, `http_error`, `timeout`, `connect`, `refused`,
+    /// and `gave_up` when an attempt was the last one allowed.
+    pub webhook_deliveries: Family<OutcomeLabels, Counter>,
+    /// Webhook deliveries waiting (`pending`) or given up (`failed`), as of the worker's last round.
+    pub webhook_backlog: Family<StatusLabels, Gauge>,
+}
+
+/// Labels of the webhook backlog gauge: `pending` or `failed`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub status: &'static str,
 }
 
 impl Metrics {
@@ -118,8 +129,22 @@ impl Metrics {
             "Stored KSeF credentials (tokens, certificates, the office's) within 30, 14 or 7 days of their end of validity, or past it",
             credentials_expiring.clone(),
         );
+        let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, http_error, timeout, connect, refused, gave_up)",
+            webhook_deliveries.clone(),
+        );
+        let webhook_backlog = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "webhook_backlog",
+            "Webhook deliveries pending or failed (given up), as of the worker's last round",
+            webhook_backlog.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
+            webhook_deliveries,
+            webhook_backlog,
             credentials_expiring,
             http_requests,
             http_duration,
@@ -156,6 +181,14 @@ impl Metrics {
 
     pub fn set_stuck(&self, state: &'static str, n: i64) {
         self.invoices_stuck.get_or_create(&StateLabels { state }).set(n);
+    }
+
+    pub fn count_webhook(&self, outcome: &'static str) {
+        self.webhook_deliveries.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn set_webhook_backlog(&self, status: &'static str, n: i64) {
+        self.webhook_backlog.get_or_create(&StatusLabels { status }).set(n);
     }
 }
 

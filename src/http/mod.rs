@@ -30,3 +30,29 @@ pub async fn fallback(
         Err(crate::error::AppError::NotFound)
     }
 }
+
+/// How a downloaded file is offered: shown in the browser (a PDF) or saved (XML, CSV).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Inline,
+    Attachment,
+}
+
+/// A file answer: its content type, how it is offered and its name (which the caller made safe
+/// for a header).
+pub fn file(
+    content_type: &str,
+    disposition: Disposition,
+    name: &str,
+    body: Vec<u8>,
+) -> actix_web::HttpResponse {
+    let how = match disposition {
+        Disposition::Inline => "inline",
+        Disposition::Attachment => "attachment",
+    };
+    actix_web::HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((actix_web::http::header::CONTENT_DISPOSITION, format!("{how}; filename=\"{name}\"")))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}

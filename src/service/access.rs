@@ -5,7 +5,7 @@
 //! can see is `NotFound`, exactly as if it did not exist; a client the caller can see but not
 //! act on in this way is `Forbidden`.
 
-use crate::auth::{Permission, PermissionSet, Role, ScopeSet};
+use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
 use crate::db::models::{ClientScope, Grant, Invoice};
 use crate::db::{AnyConn, DbError};
 use crate::error::AppError;
@@ -99,9 +99,7 @@ pub fn permissions_on(
             .iter()
             .filter_map(|g| PermissionSet::parse(&g.permissions).ok())
             .fold(PermissionSet::default(), PermissionSet::union),
-        Caller::ApiKey(k) if k.client_id == client_id => {
-            Permission::ALL.into_iter().filter(|p| k.scopes.allows(*p)).collect()
-        }
+        Caller::ApiKey(k) if k.client_id == client_id => key_permissions(k),
         _ => PermissionSet::default(),
     })
 }
@@ -119,9 +117,11 @@ pub fn require_any(
     ps: &[Permission],
 ) -> Result<(), AppError> {
     let held = permissions_on(conn, caller, client_id)?;
+    // An API key always knows its own client (a `purchase`-only key holds no permission there).
+    let own_key_client = matches!(caller, Caller::ApiKey(k) if k.client_id == client_id);
     if ps.iter().any(|p| held.contains(*p)) {
         Ok(())
-    } else if held.is_empty() {
+    } else if held.is_empty() && !own_key_client {
         Err(AppError::NotFound)
     } else {
         Err(AppError::Forbidden)
@@ -166,15 +166,51 @@ pub fn invoice(conn: &mut AnyConn, caller: &Caller, id: &str, p: Permission) -> 
     Ok(inv)
 }
 
+/// Checks that the caller may read the client's purchase invoices: `read` on the client for a
+/// person; for an API key, the `purchase` scope (a key that only reads what the client sent
+/// is refused with 403, as for any other scope it lacks).
+pub fn require_purchase(conn: &mut AnyConn, caller: &Caller, client_id: &str) -> Result<(), AppError> {
+    match caller {
+        Caller::ApiKey(k) if k.client_id == client_id => {
+            if k.scopes.contains(ApiScope::Purchase) {
+                Ok(())
+            } else {
+                Err(AppError::Forbidden)
+            }
+        }
+        _ => require(conn, caller, client_id, Permission::Read),
+    }
+}
+
+/// The clients whose purchase invoices the caller may read (see [`require_purchase`]).
+pub fn purchase_scope(conn: &mut AnyConn, caller: &Caller) -> Result<ClientScope, DbError> {
+    match caller {
+        Caller::ApiKey(k) if k.scopes.contains(ApiScope::Purchase) => {
+            Ok(ClientScope::Only(vec![k.client_id.clone()]))
+        }
+        Caller::ApiKey(_) => Ok(ClientScope::Only(Vec::new())),
+        _ => scope(conn, caller, Permission::Read),
+    }
+}
+
 /// The clients on which the caller may do `p`.
 pub fn scope(conn: &mut AnyConn, caller: &Caller, p: Permission) -> Result<ClientScope, DbError> {
     scope_where(conn, caller, |held| held.contains(p))
 }
 
 /// The clients on which the caller holds anything at all: those it may know exist. Outside
-/// them everything is `NotFound`; inside them a missing permission is `Forbidden`.
+/// them everything is `NotFound`; inside them a missing permission is `Forbidden`. An API key
+/// always knows its own client (a `purchase`-only key holds no permission there).
 pub fn visible(conn: &mut AnyConn, caller: &Caller) -> Result<ClientScope, DbError> {
-    scope_where(conn, caller, |held| !held.is_empty())
+    match caller {
+        Caller::ApiKey(k) => Ok(ClientScope::Only(vec![k.client_id.clone()])),
+        _ => scope_where(conn, caller, |held| !held.is_empty()),
+    }
+}
+
+/// What an API key's scopes grant on its own client.
+fn key_permissions(k: &KeyCaller) -> PermissionSet {
+    Permission::ALL.into_iter().filter(|p| k.scopes.allows(*p)).collect()
 }
 
 fn scope_where(
@@ -197,7 +233,7 @@ fn scope_where(
             ids.dedup();
             ClientScope::Only(ids)
         }
-        Caller::ApiKey(k) if wanted(k.scopes.permissions()) => ClientScope::Only(vec![k.client_id.clone()]),
+        Caller::ApiKey(k) if wanted(key_permissions(k)) => ClientScope::Only(vec![k.client_id.clone()]),
         _ => ClientScope::Only(Vec::new()),
     })
 }

@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use ksef_fa3::PaymentField;
 use qrcode::{EcLevel, QrCode};
 
-use crate::db::models::Invoice;
+use crate::db::models::{Invoice, PurchaseInvoice};
 use crate::domain::Lang;
 use crate::error::AppError;
 use crate::pdf::{Column, Flow, MARGIN};
@@ -44,11 +44,57 @@ pub async fn render(
     let extras = Extras { kod1, kod2, upo };
     // Parsing, subsetting and compressing are CPU work: off the async workers.
     tokio::task::spawn_blocking(move || {
-        let pdf = write(&inv, &bytes, &extras, lang)?;
+        let pdf = write(&Head::of(&inv), &bytes, &extras, lang)?;
         Ok((inv, pdf))
     })
     .await
     .map_err(|e| AppError::Internal(anyhow::anyhow!("invoice PDF: {e}")))?
+}
+
+/// The PDF of a purchase invoice the caller may read, from its exact bytes: the same
+/// visualisation as a sales invoice, with the KSeF number it was received under.
+pub async fn render_purchase(
+    st: &AppState,
+    caller: &Caller,
+    ksef_number: &str,
+    nip: Option<String>,
+    lang: Lang,
+) -> Result<(PurchaseInvoice, Vec<u8>), AppError> {
+    let (inv, client, bytes) = crate::service::purchases::xml(st, caller, ksef_number, nip).await?;
+    let kod1 = invoices::kod1_link(&client.ksef_environment, &inv.seller_nip, inv.issue_date, &bytes)?;
+    let extras = Extras { kod1, kod2: None, upo: None };
+    tokio::task::spawn_blocking(move || {
+        let head = Head {
+            ksef_number: Some(&inv.ksef_number),
+            offline: false,
+            offline_deadline: None,
+            hash: &inv.invoice_hash,
+        };
+        let pdf = write(&head, &bytes, &extras, lang)?;
+        Ok((inv, pdf))
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("invoice PDF: {e}")))?
+}
+
+/// What the page says about an invoice's way through KSeF, besides its file.
+struct Head<'a> {
+    ksef_number: Option<&'a str>,
+    offline: bool,
+    offline_deadline: Option<chrono::NaiveDateTime>,
+    /// The file's SHA-256 as the gateway or KSeF records it.
+    hash: &'a str,
+}
+
+impl<'a> Head<'a> {
+    fn of(inv: &'a Invoice) -> Self {
+        Self {
+            ksef_number: inv.ksef_number.as_deref(),
+            offline: inv.offline_mode,
+            offline_deadline: inv.offline_deadline,
+            hash: &inv.sha256,
+        }
+    }
 }
 
 /// How many invoices one bulk download may hold: a zip of this many PDFs (tens of kB each) is
@@ -138,7 +184,7 @@ fn qr(data: &str) -> Result<QrCode, AppError> {
         .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code: {e}")))
 }
 
-fn write(inv: &Invoice, xml: &[u8], extras: &Extras, l: Lang) -> Result<Vec<u8>, AppError> {
+fn write(inv: &Head<'_>, xml: &[u8], extras: &Extras, l: Lang) -> Result<Vec<u8>, AppError> {
     let v = ksef_fa3::extract_visual(xml).map_err(|f| AppError::Refused {
         code: "invoice_not_printable",
         message: format!("the invoice file cannot be read: {}", f.message_en),
@@ -160,7 +206,7 @@ fn write(inv: &Invoice, xml: &[u8], extras: &Extras, l: Lang) -> Result<Vec<u8>,
     let mut flow = Flow::new(Vec::new(), &title, footer, l).map_err(io_err)?;
     (|| -> io::Result<()> {
         flow.para(18.0, &title)?;
-        match (&inv.ksef_number, inv.offline_mode) {
+        match (inv.ksef_number, inv.offline) {
             (Some(n), offline) => {
                 flow.field(BODY, l.t("Numer KSeF:", "KSeF number:"), n)?;
                 if offline {
@@ -196,7 +242,7 @@ fn write(inv: &Invoice, xml: &[u8], extras: &Extras, l: Lang) -> Result<Vec<u8>,
         if let Some(d) = &v.sale_date {
             flow.field(BODY, l.t("Data dostawy / usługi:", "Date of supply:"), d)?;
         }
-        flow.field(BODY, l.t("Skrót pliku (SHA-256):", "File hash (SHA-256):"), &inv.sha256)?;
+        flow.field(BODY, l.t("Skrót pliku (SHA-256):", "File hash (SHA-256):"), inv.hash)?;
         for (label, party) in [(l.t("Sprzedawca", "Seller"), &v.seller), (l.t("Nabywca", "Buyer"), &v.buyer)]
         {
             flow.heading(11.0, label)?;
@@ -300,8 +346,8 @@ fn write(inv: &Invoice, xml: &[u8], extras: &Extras, l: Lang) -> Result<Vec<u8>,
     })()
     .map_err(io_err)?;
 
-    let caption =
-        invoices::qr_label(inv).unwrap_or_else(|| l.t("(przed wysyłką)", "(before sending)").to_owned());
+    let caption = invoices::kod1_caption(inv.ksef_number, inv.offline)
+        .unwrap_or_else(|| l.t("(przed wysyłką)", "(before sending)").to_owned());
     let mut codes = vec![(
         "KOD I",
         l.t("Weryfikacja faktury w KSeF", "Verify the invoice in KSeF"),

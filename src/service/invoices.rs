@@ -312,8 +312,19 @@ pub(crate) async fn kod1(st: &AppState, inv: &Invoice, bytes: &[u8]) -> Result<S
         let cid = inv.client_id.clone();
         st.db.tx(move |c| Client::get(c, &cid)).await?.ksef_environment
     };
-    let client = crate::ksef::client_for(&env).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(ksef_client::qr::invoice_link(&client.qr_base(), &nip, date, bytes))
+    kod1_link(&env, &nip, date, bytes)
+}
+
+/// KOD I from its facts: the KSeF environment the invoice is in, the seller's NIP, the issue
+/// date and the exact bytes (for sales and purchase invoices alike).
+pub(crate) fn kod1_link(
+    environment: &str,
+    seller_nip: &str,
+    issue_date: chrono::NaiveDate,
+    bytes: &[u8],
+) -> Result<String, AppError> {
+    let client = crate::ksef::client_for(environment).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(ksef_client::qr::invoice_link(&client.qr_base(), seller_nip, issue_date, bytes))
 }
 
 /// Who received an invoice's UPO and when, and the receipt's hash.

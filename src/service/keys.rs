@@ -1,10 +1,10 @@
-//! `keys rotate`: a new master key, every credential (and the vault canary) re-sealed under it,
-//! old keys retired.
+//! `keys rotate`: a new master key, every credential, webhook secret and the vault canary
+//! re-sealed under it, old keys retired.
 //!
 //! Servers keep running throughout: the new key is written to the key file before anything is
 //! re-sealed, and a server meeting an unknown key version re-reads the file (see `Keyring`).
 
-use crate::db::models::{Credential, OfficeCredential};
+use crate::db::models::{Credential, OfficeCredential, WebhookEndpoint};
 use crate::db::DbError;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -57,6 +57,24 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
                 )?;
                 count += 1;
             }
+            for (endpoint, nip) in WebhookEndpoint::list_sealed_with_nip(conn)? {
+                let kind = crate::webhooks::secret_kind(&endpoint.id);
+                let old = Sealed {
+                    key_version: u32::try_from(endpoint.secret_key_version).unwrap_or(u32::MAX),
+                    nonce: endpoint.secret_nonce.clone(),
+                    ciphertext: endpoint.secret_ciphertext.clone(),
+                };
+                let new = reseal(&keys, &nip, &kind, &old)
+                    .map_err(|e| DbError::Task(format!("webhook endpoint {}: {e}", endpoint.id)))?;
+                WebhookEndpoint::reseal(
+                    conn,
+                    &endpoint.id,
+                    i64::from(new.key_version),
+                    &new.nonce,
+                    &new.ciphertext,
+                )?;
+                count += 1;
+            }
             crate::service::master_key::reseal_canary(conn, &keys)?;
             Ok::<_, DbError>(count)
         })
@@ -65,7 +83,7 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
     Ok(RotationReport { new_version, resealed, retired_versions })
 }
 
-/// Opens a sealed secret under its old key and seals it under the current one, same binding.
+/// `old` opened and sealed again under the current key, with the same binding.
 fn reseal(keys: &vault::Keyring, nip: &str, kind: &str, old: &Sealed) -> Result<Sealed, vault::VaultError> {
     let plain = vault::open(keys, nip, kind, old)?;
     vault::seal(keys, nip, kind, secrecy::ExposeSecret::expose_secret(&plain))

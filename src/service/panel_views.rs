@@ -62,6 +62,22 @@ pub async fn stuck(st: &AppState, caller: &Caller) -> Result<Vec<StuckGroup>, Ap
         .await
 }
 
+/// Records that the person opened the list `list_key` now and returns their previous visit
+/// (None on the first): what was stored since is "nowe" for them on this visit.
+pub async fn visit_list(
+    st: &AppState,
+    user: &crate::service::access::UserCaller,
+    list_key: String,
+) -> Result<Option<chrono::NaiveDateTime>, AppError> {
+    let user_id = user.id.clone();
+    st.db
+        .tx(move |conn| {
+            let now = crate::db::models::ids::now();
+            Ok::<_, AppError>(crate::db::models::list_visit::visit(conn, &user_id, &list_key, now)?)
+        })
+        .await
+}
+
 /// The e-mail addresses behind `user:<id>` actor labels (other labels are left out). The
 /// caller passes labels from a timeline it was allowed to read.
 pub async fn actor_emails(st: &AppState, labels: Vec<String>) -> Result<HashMap<String, String>, AppError> {

@@ -401,6 +401,12 @@ fn action_label(action: &str, lang: Lang) -> &str {
         "send.client_paused" => ("Wstrzymanie wysyłki klienta", "Client's sending paused"),
         "send.invoice_stuck" => ("Faktura długo w stanie O", "Invoice long in state O"),
         "audit.exported" => ("Eksport raportu audytu", "Audit report exported"),
+        "webhook.created" => ("Utworzenie webhooka", "Webhook endpoint created"),
+        "webhook.activated" => ("Włączenie webhooka", "Webhook endpoint activated"),
+        "webhook.deactivated" => ("Wyłączenie webhooka", "Webhook endpoint deactivated"),
+        "webhook.secret_rotated" => ("Nowy sekret webhooka", "Webhook secret rotated"),
+        "webhook.deleted" => ("Usunięcie webhooka", "Webhook endpoint deleted"),
+        "webhook.redelivery_requested" => ("Ponowne wysłanie zdarzenia webhooka", "Webhook event sent again"),
         other if other.starts_with("send.session_") => ("Sesja KSeF", "KSeF session"),
         other => (other, other),
     };

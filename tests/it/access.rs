@@ -104,6 +104,20 @@ const ROUTES: &[Route] = &[
         },
     },
     Route {
+        name: "webhooks",
+        needs: Permission::Credentials,
+        build: |nip, _| TestRequest::get().uri(&format!("/api/v1/clients/{nip}/webhooks")),
+    },
+    Route {
+        name: "webhook create",
+        needs: Permission::Credentials,
+        build: |nip, _| {
+            TestRequest::post()
+                .uri(&format!("/api/v1/clients/{nip}/webhooks"))
+                .set_json(json!({"url": "http://erp.example.com/hook", "events": ["invoice.state_changed"]}))
+        },
+    },
+    Route {
         name: "audit",
         needs: Permission::Audit,
         build: |nip, _| TestRequest::get().uri(&format!("/api/v1/audit?nip={nip}")),
@@ -146,6 +160,11 @@ async fn permission_matrix(b: Backend) {
                     // fails its check is never stored.
                     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{ctx}");
                     assert_eq!(r.json()["error"]["code"], "credential_refused", "{ctx}");
+                } else if holds.contains(&route.needs) && route.name == "webhook create" {
+                    // Authorised, but plain http is not allowed by this office's configuration:
+                    // the permission is checked before the URL, and the refusal stores nothing.
+                    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{ctx}");
+                    assert_eq!(r.json()["error"]["details"][0]["reason"], "url_http_not_allowed", "{ctx}");
                 } else if holds.contains(&route.needs) {
                     assert!(r.status.is_success(), "{ctx}");
                 } else {

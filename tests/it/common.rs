@@ -54,6 +54,11 @@ impl TestDb {
         }
     }
 
+    /// The PostgreSQL database's name (None on SQLite).
+    pub fn pg_name(&self) -> Option<&str> {
+        self.pg.as_ref().map(|(_, name)| name.as_str())
+    }
+
     /// Settings pointing at this database, with the data dir in the test's temp dir.
     pub fn settings(&self) -> Settings {
         let mut s = settings_at(self.dir.path(), &self.url);

@@ -95,6 +95,17 @@ fn migrate_data_copies_a_demo_office_into_postgres_and_refuses_a_non_empty_targe
     }
     let dir = tempfile::tempdir().unwrap();
     let source_url = populated_demo(dir.path());
+    // Someone opened a list in the panel (the demo itself opens none).
+    open(&source_url)
+        .blocking_tx(|c| {
+            use diesel::QueryDsl;
+            let user: String = ksef_gateway::db::schema::users::table
+                .select(ksef_gateway::db::schema::users::id)
+                .order(ksef_gateway::db::schema::users::id)
+                .first(c)?;
+            ksef_gateway::db::models::list_visit::visit(c, &user, "purchases", chrono::Utc::now().naive_utc())
+        })
+        .unwrap();
     let target = TestDb::new(Backend::Pg).unwrap();
 
     // A plain path is accepted for the source, as an operator would type it.

@@ -85,8 +85,10 @@ async fn openapi_document_matches_the_routes() {
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            let uri =
-                path.replace("{id}", "01900000-0000-7000-8000-000000000000").replace("{nip}", "9999999999");
+            let uri = path
+                .replace("{id}", "01900000-0000-7000-8000-000000000000")
+                .replace("{nip}", "9999999999")
+                .replace("{ksefNumber}", "9999999999-20260215-0100001AF629-AF");
             let req = test::TestRequest::default()
                 .method(method.to_uppercase().parse().unwrap())
                 .uri(&uri)
@@ -105,7 +107,10 @@ async fn openapi_document_matches_the_routes() {
             operations += 1;
         }
         // Any method the path does not take is 405 in the error shape, documented or not.
-        let uri = path.replace("{id}", "01900000-0000-7000-8000-000000000000").replace("{nip}", "9999999999");
+        let uri = path
+            .replace("{id}", "01900000-0000-7000-8000-000000000000")
+            .replace("{nip}", "9999999999")
+            .replace("{ksefNumber}", "9999999999-20260215-0100001AF629-AF");
         let req = test::TestRequest::default().method(actix_web::http::Method::PATCH).uri(&uri).to_request();
         let resp = test::call_service(&app, req).await;
         assert_eq!(resp.status(), 405, "PATCH {path}");

@@ -394,3 +394,35 @@ async fn a_refused_token_keeps_the_working_one_in_headless_chromium() {
     drop(b);
     sim.stop().await;
 }
+
+/// "Faktury zakupowe" from the navigation: the list with its counts, a search through the
+/// filter form (which comes back filled in), and the invoice page in Polish formats.
+#[actix_web::test]
+async fn purchase_invoices_in_headless_chromium() {
+    use ksef_gateway::db::models::Client;
+    let t = TestDb::new(Backend::Sqlite).unwrap();
+    let (gw, st) = start_gateway(&t);
+    seed(&st).await;
+    let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    crate::purchases::store_many(&st, &client.id, 150).await;
+    let ksef = crate::purchases::SAMPLE_KSEF;
+    crate::purchases::store(&st, vec![crate::purchases::sample_row(&client.id, 1, ksef)]).await;
+    let Some((_driver, b, _profile)) = logged_in(&gw, EMAIL, PASSWORD).await else { return };
+
+    b.click("nav a[href='/faktury-zakupowe']").await;
+    b.find("#zakupowe").await;
+    assert_eq!(b.text("#zakres").await, "1–100 z 151");
+    b.type_into("#f-szukaj", "FV2026").await;
+    b.click("#filtruj").await;
+    b.find("#zakupowe a[href$='0100001AF629-AF']").await;
+    assert_eq!(b.text("#zakres").await, "1–1 z 1");
+    assert!(b.source().await.contains("value=\"FV2026\""), "the form comes back filled in");
+    b.screenshot("purchases").await;
+    b.click("#zakupowe a[href$='0100001AF629-AF']").await;
+    b.find("#dane").await;
+    assert_eq!(b.text("#brutto").await, "2 051,00 zł");
+    assert_eq!(b.text("#data").await, "15.02.2026");
+    b.find("#pdf").await;
+    b.screenshot("purchase").await;
+    drop(b);
+}

@@ -139,6 +139,13 @@ pub(crate) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
+/// The TLS settings this client uses by default (platform roots, the ring provider), for other
+/// HTTPS clients of the same program that must verify servers the same way (e.g. the gateway's
+/// webhook deliveries), handed to `reqwest::ClientBuilder::tls_backend_preconfigured`.
+pub fn platform_tls_config() -> Result<rustls::ClientConfig, KsefError> {
+    tls_config(&ClientOptions::default())
+}
+
 fn tls_config(options: &ClientOptions) -> Result<rustls::ClientConfig, KsefError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let extra: Vec<CertificateDer<'static>> =

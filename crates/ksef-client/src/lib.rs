@@ -26,11 +26,15 @@ pub mod upo;
 pub mod xades;
 
 pub use classify::ErrorClass;
-pub use client::KsefClient;
+pub use client::{platform_tls_config, KsefClient};
 pub use env::Environment;
 pub use error::{ApiError, KsefError};
 pub use models::auth::AuthTokens;
 pub use models::common::{ContextIdentifier, ContextIdentifierType, FormCode, StatusInfo, TokenInfo};
 pub use options::{ClientOptions, PollOptions};
+/// The HTTP client this crate is built on (rustls without a process-wide provider), for programs
+/// that make other HTTPS calls with [`platform_tls_config`]: the TLS configuration and the client
+/// must come from the same reqwest and rustls versions.
+pub use reqwest;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use token_manager::{Credential, TokenManager, TokenRenewal};

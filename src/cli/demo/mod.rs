@@ -2,6 +2,7 @@
 //! ready to look at. Each feature shows up here as it lands.
 
 mod certificate;
+mod erp;
 mod invoices;
 mod outside;
 mod people;
@@ -48,6 +49,9 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
     let mut settings = Settings::load(&sources)?;
     // The demo serves plain HTTP on localhost; production keeps Secure cookies (HTTPS only).
     settings.auth.cookie_secure = false;
+    // The demo's "ERP" receives webhooks over plain HTTP on localhost.
+    settings.webhooks.allow_http_hosts.push("127.0.0.1".to_owned());
+    settings.webhooks.allow_private.push("127.0.0.0/8".to_owned());
     if settings.office.name.is_empty() {
         settings.office.name = "Biuro Rachunkowe Demo sp. z o.o.".to_owned();
     }
@@ -69,6 +73,8 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
         let ids: Vec<(String, String)> = clients.iter().map(|(c, _)| (c.id.clone(), c.nip.clone())).collect();
         let fail = |e: crate::error::AppError| StartError::Command(format!("demo setup: {e}"));
         people::seed(&state, &ids).await.map_err(fail)?;
+        let erp = erp::start()?;
+        erp::seed(&state, &ids, &erp).await.map_err(fail)?;
         let bakery = clients.iter().map(|(c, _)| c).find(|c| c.nip == DEMO_CLIENTS[0].0);
         let outside = match bakery {
             Some(c) => credentials::open_ksef_token(&state, c)
@@ -78,7 +84,7 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
             None => None,
         };
         let api_key = invoices::seed(&state, &ids, outside).await.map_err(fail)?;
-        print_banner(&state, &listener, &sim.base_url(), &clients, api_key.as_deref())?;
+        print_banner(&state, &listener, &sim.base_url(), &clients, api_key.as_deref(), &erp)?;
         server::run(state, listener).await?;
         sim.stop().await;
         Ok(())
@@ -153,6 +159,7 @@ fn print_banner(
     sim_url: &str,
     clients: &[(Client, CredentialHealth)],
     api_key: Option<&str>,
+    erp: &str,
 ) -> Result<(), StartError> {
     let base = format!("http://{}", listener.local_addr()?);
     println!("ksef-gateway demo is running");
@@ -192,6 +199,9 @@ fn print_banner(
     println!("    440 duplicate), Hurtownia's HB/1 (awaits a second person's approval), \"Statusy w KSeF\" on a client");
     println!("  PDF:       each invoice page's \"Pobierz PDF\" ({base}/api/v1/invoices/<id>/pdf); the audit report");
     println!("             {base}/audyt or {base}/api/v1/audit?format=pdf (after logging in)");
+    println!(
+        "  webhooks:  every client's events go to a demo ERP at {erp} (panel: \"Webhooki\" on a client)"
+    );
     println!("Press Ctrl-C to stop.");
     Ok(())
 }

@@ -27,11 +27,14 @@ pub mod decision;
 pub mod grant;
 pub mod ids;
 pub mod invoice;
+pub mod list_visit;
 pub mod office_credential;
 pub mod purchase;
+pub mod purchase_list;
 pub mod scope;
 pub mod user;
 pub mod vault_canary;
+pub mod webhook;
 
 pub use api_key::{ApiKey, NewApiKey};
 pub use client::{Client, NewClient};
@@ -41,9 +44,11 @@ pub use grant::{Grant, NewGrant};
 pub use invoice::{Invoice, InvoiceEvent, InvoiceFilter, Keyset, NewInvoice};
 pub use office_credential::{NewOfficeCredential, OfficeAccess, OfficeCredential};
 pub use purchase::{NewPurchaseInvoice, NewPurchaseSync, PurchaseInvoice, PurchaseSync};
+pub use purchase_list::{PurchaseFilter, PurchaseKeyset, PurchaseOrder, PurchaseRow, PurchaseSort, SortKey};
 pub use scope::ClientScope;
 pub use user::{NewUser, User, UserSession};
 pub use vault_canary::VaultCanary;
+pub use webhook::{NewWebhookDelivery, NewWebhookEndpoint, WebhookDelivery, WebhookEndpoint};
 
 // Sending engine (src/engine): outbox, KSeF sessions, UPOs, sender leases.
 pub mod ksef_session;

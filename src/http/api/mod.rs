@@ -5,7 +5,9 @@ mod audit;
 mod clients;
 mod invoices;
 mod office;
+mod purchases;
 mod session;
+mod webhooks;
 
 use actix_web::web;
 
@@ -15,9 +17,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(openapi)
             .configure(session::routes)
             .configure(invoices::routes)
+            .configure(purchases::routes)
             .configure(clients::routes)
             .configure(office::routes)
             .configure(audit::routes)
+            .configure(webhooks::routes)
             .default_service(web::to(crate::http::fallback))
             .wrap(actix_web::middleware::from_fn(crate::http::middleware::json_errors)),
     );

@@ -105,10 +105,14 @@ struct ClientPage {
     filter: String,
     states: Vec<StateOption>,
     can_upload: bool,
+    /// Reads the client's invoices (and so its purchase invoices).
+    can_read: bool,
     can_send: bool,
     /// "Statusy w KSeF" sets the senders going: for those who upload or send.
     can_refresh: bool,
     can_manage: bool,
+    /// Webhooks are managed with the `credentials` permission.
+    can_webhooks: bool,
     /// KSeF is down or not answering for this client's environment.
     notice: Option<super::notice::KsefNotice>,
     /// What a "Statusy w KSeF" click just did.
@@ -212,9 +216,11 @@ async fn client_page(
         layout: Layout::for_user(format!("{} – faktury", client.name), &me),
         policy: policy_pl(&client.send_policy),
         can_upload: may(&client, Permission::Upload),
+        can_read: may(&client, Permission::Read),
         can_send: may(&client, Permission::Send),
         can_refresh: may(&client, Permission::Upload) || may(&client, Permission::Send),
         can_manage: may(&client, Permission::Users) || may(&client, Permission::Credentials),
+        can_webhooks: may(&client, Permission::Credentials),
         has_decidable: rows.iter().any(|r| r.decidable),
         notice: super::notice::for_environment(&st, &client.ksef_environment),
         refresh_note: refresh,

@@ -96,6 +96,16 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         }
         "bad_cursor" => "Nie ma takiej strony listy – wróć do pierwszej strony.",
         "no_such_user" => "W bramce nie ma użytkownika o tym adresie e-mail.",
+        "url_malformed" => "To nie jest pełny adres URL (np. https://erp.example.pl/ksef/webhook).",
+        "url_scheme" | "url_http_not_allowed" => {
+            "Adres musi zaczynać się od https:// (http:// tylko do hostów dozwolonych w konfiguracji bramki)."
+        }
+        "url_credentials" => "Adres nie może zawierać nazwy użytkownika ani hasła.",
+        "url_unresolvable" => "Nazwa hosta z adresu nie istnieje w DNS.",
+        "url_private_address" => {
+            "Adres wskazuje na sieć lokalną, prywatną lub pętlę zwrotną, na które konfiguracja bramki nie pozwala."
+        }
+        "unknown_event" => "Zaznacz co najmniej jedno zdarzenie z listy.",
         "not_an_accountant" => {
             "Uprawnienia nadaje się księgowym; administratorzy i członkowie zarządu mają swoje z racji roli."
         }
@@ -125,6 +135,9 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "csrf_failed" | "origin_mismatch" => "Formularz nie pochodzi z tej sesji panelu. Odśwież stronę i spróbuj ponownie.",
         "invalid_range" => "Data początkowa jest późniejsza niż data końcowa. Popraw zakres dat.",
         "unsupported_format" => "Ten format raportu nie jest dostępny. Wybierz CSV, JSON albo PDF.",
+        "export_too_large" => "Filtr obejmuje ponad 100 000 faktur – zawęź go (np. do miesiąca), aby pobrać plik CSV.",
+        "xml_not_downloaded" => "Plik XML tej faktury nie został jeszcze pobrany z KSeF; bramka pobierze go przy najbliższej synchronizacji. Spróbuj ponownie później.",
+        "ambiguous_ksef_number" => "Ta faktura dotyczy kilku Twoich klientów – otwórz ją ze strony faktur zakupowych wybranego klienta.",
         "qr_needs_valid_invoice" => "Kod QR można utworzyć tylko dla poprawnej faktury (NIP sprzedawcy i data wystawienia).",
         _ => return None,
     })
@@ -212,6 +225,7 @@ impl PanelError {
                     "Nie masz uprawnień do tej czynności u tego klienta. O dostęp poproś administratora biura lub członka zarządu klienta.".into(),
                 ),
                 AppError::Refused { code, message } => ("Nie można tego zrobić", refusal_text(code, message)),
+                AppError::Absent { code, message } => ("Jeszcze niedostępne", refusal_text(code, message)),
                 AppError::Invalid { message, .. } => ("Nieprawidłowe dane", invalid_text(e, message)),
                 AppError::Conflict(_) => (
                     "Konflikt",

@@ -29,6 +29,13 @@ pub fn day(d: chrono::NaiveDate) -> String {
     crate::local_time::display_date(d)
 }
 
+/// An amount in minor units as Polish pages show it: `2 051,00 zł` (other currencies by
+/// their code: `12,50 EUR`).
+pub fn money(minor: i64, currency: &str) -> String {
+    let unit = if currency == "PLN" { "zł" } else { currency };
+    format!("{} {unit}", crate::domain::amount_text(minor, ',', Some(' ')))
+}
+
 pub fn when_opt(t: Option<NaiveDateTime>) -> String {
     t.map_or_else(|| "—".to_owned(), when)
 }

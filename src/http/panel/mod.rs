@@ -19,8 +19,10 @@ mod labels;
 mod login;
 mod notice;
 mod office;
+mod purchases;
 mod send;
 mod upload;
+mod webhooks;
 
 use std::future::{ready, Ready};
 
@@ -49,7 +51,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(access::routes)
         .configure(credential::routes)
         .configure(office::routes)
-        .configure(audit::routes);
+        .configure(audit::routes)
+        .configure(purchases::routes)
+        .configure(webhooks::routes);
 }
 
 /// What every page's frame shows: the title, and who is logged in (with the CSRF token for the

@@ -96,7 +96,7 @@ pub async fn engine_kill_9_at_random_points_never_sends_twice(b: Backend) {
 
 /// The test's settings as a child's configuration file `<name>.toml` (same database, data dir,
 /// master key; a port of its own).
-fn write_config(settings: &Settings, dir: &Path, name: &str) -> PathBuf {
+pub(super) fn write_config(settings: &Settings, dir: &Path, name: &str) -> PathBuf {
     let mut s = settings.clone();
     s.server.listen = free_port();
     let path = dir.join(format!("{name}.toml"));
@@ -108,7 +108,7 @@ fn free_port() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
 
-fn spawn(config: &Path, log: &Path) -> Child {
+pub(super) fn spawn(config: &Path, log: &Path) -> Child {
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
     Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
         .arg("--config")
@@ -122,10 +122,38 @@ fn spawn(config: &Path, log: &Path) -> Child {
         .unwrap()
 }
 
-fn tail(log: &Path) -> String {
+pub(super) fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+/// Sends SIGTERM and waits for the process to exit 0 (at most 15 s); returns how long it took.
+pub(super) async fn sigterm(gateway: &mut Child, log: &Path) -> Duration {
+    let signalled = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &gateway.id().to_string()]).status().unwrap().success());
+    let status = loop {
+        if let Some(status) = gateway.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > Duration::from_secs(15) {
+            let _ = gateway.kill();
+            panic!("still running 15 s after SIGTERM; log:\n{}", tail(log));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0), "log:\n{}", tail(log));
+    signalled.elapsed()
+}
+
+/// Waits until `log` says the sending engine started `times` times (a restarted process
+/// appends to the same log).
+pub(super) async fn wait_started(log: &Path, times: usize) {
+    let start = Instant::now();
+    while std::fs::read_to_string(log).unwrap_or_default().matches("Sending engine started").count() < times {
+        assert!(start.elapsed() < Duration::from_secs(60), "the gateway did not start; log:\n{}", tail(log));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A tiny deterministic generator so a seed replays the same kill points.
@@ -159,12 +187,7 @@ pub async fn engine_two_serve_processes_share_one_database(b: Backend) {
     else {
         return;
     };
-    let mut all = Vec::new();
-    for i in 0..CLIENTS {
-        let client = rig.client(&nip(50 + i), true).await;
-        let ids = rig.invoices(&client, EACH, "two").await;
-        all.push((client, ids));
-    }
+    let all = rig.clients_with_invoices(50, CLIENTS, EACH, "two").await;
     let dir = rig.db.dir.path();
     let logs = [dir.join("first.log"), dir.join("second.log")];
     let mut gateways = Vec::new();
@@ -172,13 +195,8 @@ pub async fn engine_two_serve_processes_share_one_database(b: Backend) {
         gateways.push(spawn(&write_config(&rig.st.settings, dir, name), log));
     }
     // Both senders are up before there is any work.
-    let start = Instant::now();
-    while !logs
-        .iter()
-        .all(|l| std::fs::read_to_string(l).unwrap_or_default().contains("Sending engine started"))
-    {
-        assert!(start.elapsed() < Duration::from_secs(60), "the gateways did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    for log in &logs {
+        wait_started(log, 1).await;
     }
     for (client, ids) in &all {
         rig.decide(client, ids, false).await;
@@ -248,20 +266,7 @@ pub async fn engine_sigterm_exits_within_the_bound_while_a_turn_waits_on_ksef(b:
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let signalled = Instant::now();
-    assert!(Command::new("kill").args(["-TERM", &gateway.id().to_string()]).status().unwrap().success());
-    let status = loop {
-        if let Some(status) = gateway.try_wait().unwrap() {
-            break status;
-        }
-        if signalled.elapsed() > Duration::from_secs(15) {
-            let _ = gateway.kill();
-            panic!("still running 15 s after SIGTERM (bound {BOUND_S} s); log:\n{}", tail(&log));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let took = signalled.elapsed();
-    assert_eq!(status.code(), Some(0), "log:\n{}", tail(&log));
+    let took = sigterm(&mut gateway, &log).await;
     assert!(took < Duration::from_secs(BOUND_S + 2), "exited after {took:?}; log:\n{}", tail(&log));
     assert!(tail(&log).contains("abandoned"), "the abandoned turn is logged:\n{}", tail(&log));
     rig.sim.faults().set_latency(Duration::ZERO);

@@ -3,8 +3,10 @@
 mod faults;
 mod kill;
 mod office_credential;
+mod pg_outage;
 mod restart;
 mod rig;
+mod rolling;
 
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ use kill::{
     engine_sigterm_exits_within_the_bound_while_a_turn_waits_on_ksef,
     engine_two_serve_processes_share_one_database,
 };
+use pg_outage::engine_postgres_outage_under_load;
 use restart::{
     engine_batch_session_ksef_forgot_is_resent_exactly_once,
     engine_ksef_forgetting_access_tokens_does_not_pause_the_client,
@@ -32,6 +35,7 @@ use restart::{
     engine_refused_fresh_login_after_a_restart_pauses_with_the_reason,
 };
 use rig::{nip, Rig};
+use rolling::engine_rolling_restart_of_two_replicas_sends_each_invoice_once;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -57,6 +61,8 @@ both_backends!(
     engine_online_session_ksef_forgot_is_resent_exactly_once,
     engine_watchdog_flags_invoices_stuck_in_the_queue,
     engine_fault_suite,
+    engine_postgres_outage_under_load,
+    engine_rolling_restart_of_two_replicas_sends_each_invoice_once,
 );
 
 /// An invoice issued offline by a client with a KSeF certificate of type Offline carries KOD II:
@@ -602,4 +608,9 @@ async fn engine_sends_with_a_ksef_certificate(b: Backend) {
     let key_line = key.lines().nth(1).unwrap();
     assert!(!crate::common::contains(&dump, key_line), "the private key is never stored in clear");
     rig.sim.stop().await;
+}
+
+/// The rig, for other areas' tests that need the engine and the simulator (webhooks).
+pub(crate) mod shared_rig {
+    pub(crate) use super::rig::{invoice_xml, nip, Rig};
 }

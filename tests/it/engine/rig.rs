@@ -72,6 +72,23 @@ impl Rig {
         add_client(&self.st, input, SecretString::from(token), None).await.unwrap()
     }
 
+    /// `clients` clients (NIPs `nip(first)`, `nip(first + 1)`, …) with `each` drafts apiece.
+    pub async fn clients_with_invoices(
+        &self,
+        first: u32,
+        clients: u32,
+        each: usize,
+        tag: &str,
+    ) -> Vec<(Client, Vec<String>)> {
+        let mut all = Vec::new();
+        for i in 0..clients {
+            let client = self.client(&nip(first + i), true).await;
+            let ids = self.invoices(&client, each, tag).await;
+            all.push((client, ids));
+        }
+        all
+    }
+
     /// Stores `n` drafts: the official sample with the client as seller and unique numbers.
     pub async fn invoices(&self, client: &Client, n: usize, tag: &str) -> Vec<String> {
         let mut out = Vec::new();

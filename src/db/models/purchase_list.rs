@@ -1,0 +1,360 @@
+//! Lists of purchase invoices: filtered, sorted and paginated by keyset (never OFFSET), with
+//! their counts, reading only the columns a list shows (never the invoice's bytes).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
+
+use super::scope::ClientScope;
+use crate::db::schema::purchase_invoices as p;
+use crate::db::schema::{clients, purchase_sync};
+use crate::db::{AnyConn, DbError};
+
+diesel::define_sql_function! {
+    /// SQL `COALESCE` of an optional text with a fallback.
+    fn coalesce(x: Nullable<Text>, y: Text) -> Text;
+}
+
+diesel::define_sql_function! {
+    /// SQL `LOWER` (Unicode on PostgreSQL; ASCII letters only on SQLite).
+    fn lower(x: Text) -> Text;
+}
+
+/// What a list shows of a purchase invoice, with its client's NIP and name.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = p)]
+pub struct PurchaseRow {
+    pub id: String,
+    pub client_id: String,
+    pub ksef_number: String,
+    pub invoice_number: String,
+    pub invoice_type: String,
+    pub issue_date: NaiveDate,
+    pub seller_nip: String,
+    pub seller_name: Option<String>,
+    pub net_amount: i64,
+    pub vat_amount: i64,
+    pub gross_amount: i64,
+    pub currency: String,
+    pub acquisition_date: NaiveDateTime,
+    pub permanent_storage_date: NaiveDateTime,
+    /// When the gateway stored it: what "new since your last visit" and the ERP's `since`
+    /// cursor go by.
+    pub synced_at: NaiveDateTime,
+    /// Set once the exact bytes are stored.
+    pub xml_fetched_at: Option<NaiveDateTime>,
+}
+
+crate::text_enum! {
+    /// What a purchase invoice list is ordered by (always then by id, so the order is total).
+    pub enum PurchaseSort ("sort") {
+        IssueDate = "issue_date",
+        Gross = "gross",
+        /// The seller's name (an invoice without one sorts as an empty name).
+        Seller = "seller",
+        /// The order the gateway stored them in: what an ERP pulls increments by.
+        Stored = "stored"
+    }
+}
+
+/// A list's order: a key and a direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurchaseOrder {
+    pub by: PurchaseSort,
+    pub desc: bool,
+}
+
+/// The value of a row's sort key, typed by the order it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    Date(NaiveDate),
+    Amount(i64),
+    Text(String),
+    Time(NaiveDateTime),
+}
+
+impl PurchaseOrder {
+    /// The key of `row` in this order.
+    pub fn key_of(self, row: &PurchaseRow) -> SortKey {
+        match self.by {
+            PurchaseSort::IssueDate => SortKey::Date(row.issue_date),
+            PurchaseSort::Gross => SortKey::Amount(row.gross_amount),
+            PurchaseSort::Seller => SortKey::Text(row.seller_name.clone().unwrap_or_default()),
+            PurchaseSort::Stored => SortKey::Time(row.synced_at),
+        }
+    }
+}
+
+/// Where a page starts: after (the next page) or before (the previous one) the row with this
+/// key and id, in the list's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurchaseKeyset {
+    pub key: SortKey,
+    pub id: String,
+    pub before: bool,
+}
+
+/// Filters of a purchase invoice list (all optional; the scope is not).
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseFilter {
+    pub client_id: Option<String>,
+    /// Issue date (P_1), both ends inclusive.
+    pub issued_from: Option<NaiveDate>,
+    pub issued_to: Option<NaiveDate>,
+    /// Digits: the seller's NIP starts with them; anything else: the seller's name contains it
+    /// (case aside).
+    pub seller: Option<String>,
+    /// Gross amount in minor units, both ends inclusive.
+    pub min_gross: Option<i64>,
+    pub max_gross: Option<i64>,
+    /// Contained (case aside) in the invoice number, the seller's name or the KSeF number.
+    pub text: Option<String>,
+    /// Only what was stored up to here (the ERP's increments leave out what may still be
+    /// committing).
+    pub stored_until: Option<NaiveDateTime>,
+}
+
+/// `%text%` for LIKE, with the text's own `%`, `_` and `\` matched literally (escape `\`).
+fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// The scope and the filter's conditions on a boxed purchase_invoices query (joined or not), so
+/// that a list and its counts always agree.
+macro_rules! filtered {
+    ($query:expr, $scope:expr, $filter:expr) => {{
+        let filter: &PurchaseFilter = $filter;
+        let mut query = match $scope {
+            ClientScope::All => $query,
+            ClientScope::Only(ids) => $query.filter(p::client_id.eq_any(ids.clone())),
+        };
+        if let Some(c) = &filter.client_id {
+            query = query.filter(p::client_id.eq(c.clone()));
+        }
+        if let Some(d) = filter.issued_from {
+            query = query.filter(p::issue_date.ge(d));
+        }
+        if let Some(d) = filter.issued_to {
+            query = query.filter(p::issue_date.le(d));
+        }
+        if let Some(s) = filter.seller.as_deref() {
+            if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+                query = query.filter(p::seller_nip.like(format!("{s}%")));
+            } else {
+                query =
+                    query.filter(lower(coalesce(p::seller_name, "")).like(contains_pattern(s)).escape('\\'));
+            }
+        }
+        if let Some(min) = filter.min_gross {
+            query = query.filter(p::gross_amount.ge(min));
+        }
+        if let Some(max) = filter.max_gross {
+            query = query.filter(p::gross_amount.le(max));
+        }
+        if let Some(t) = filter.text.as_deref() {
+            let pattern = contains_pattern(t);
+            query = query.filter(
+                lower(p::invoice_number)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(coalesce(p::seller_name, "")).like(pattern.clone()).escape('\\'))
+                    .or(lower(p::ksef_number).like(pattern).escape('\\')),
+            );
+        }
+        if let Some(until) = filter.stored_until {
+            query = query.filter(p::synced_at.le(until));
+        }
+        query
+    }};
+}
+
+/// Rows strictly beyond (`descending`: below, else above) the key and id, on one sort column.
+macro_rules! beyond {
+    ($query:expr, $col:expr, $key:expr, $id:expr, $descending:expr) => {{
+        if $descending {
+            $query.filter($col.lt($key.clone()).or($col.eq($key).and(p::id.lt($id))))
+        } else {
+            $query.filter($col.gt($key.clone()).or($col.eq($key).and(p::id.gt($id))))
+        }
+    }};
+}
+
+/// A boxed query ordered by one sort column then id, in either direction.
+macro_rules! ordered {
+    ($query:expr, $col:expr, $descending:expr) => {{
+        if $descending {
+            $query.order(($col.desc(), p::id.desc()))
+        } else {
+            $query.order(($col.asc(), p::id.asc()))
+        }
+    }};
+}
+
+/// Applies "beyond the keyset" for the order's column; a keyset whose key does not fit the
+/// order (a cursor of another list) is refused as `None`.
+macro_rules! keyed {
+    ($query:expr, $order:expr, $keyset:expr, $descending:expr) => {{
+        let q = $query;
+        match ($order.by, $keyset) {
+            (_, None) => Some(q),
+            (PurchaseSort::IssueDate, Some(PurchaseKeyset { key: SortKey::Date(k), id, .. })) => {
+                Some(beyond!(q, p::issue_date, *k, id.clone(), $descending))
+            }
+            (PurchaseSort::Gross, Some(PurchaseKeyset { key: SortKey::Amount(k), id, .. })) => {
+                Some(beyond!(q, p::gross_amount, *k, id.clone(), $descending))
+            }
+            (PurchaseSort::Seller, Some(PurchaseKeyset { key: SortKey::Text(k), id, .. })) => {
+                Some(beyond!(q, coalesce(p::seller_name, ""), k.clone(), id.clone(), $descending))
+            }
+            (PurchaseSort::Stored, Some(PurchaseKeyset { key: SortKey::Time(k), id, .. })) => {
+                Some(beyond!(q, p::synced_at, *k, id.clone(), $descending))
+            }
+            _ => None,
+        }
+    }};
+}
+
+/// A list row with its client's NIP and name.
+pub type ListedPurchase = (PurchaseRow, String, String);
+
+/// The reason a keyset does not fit the order it was used with.
+const KEYSET_MISMATCH: &str = "the cursor belongs to another order";
+
+impl PurchaseRow {
+    /// One page of at most `limit` invoices (the caller bounds it) in the scope matching the
+    /// filter, in `order` from the keyset on (the first page without one).
+    pub fn list(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        filter: &PurchaseFilter,
+        order: PurchaseOrder,
+        keyset: Option<&PurchaseKeyset>,
+        limit: i64,
+    ) -> Result<Vec<ListedPurchase>, DbError> {
+        let before = keyset.is_some_and(|k| k.before);
+        // A previous page is read in the opposite direction, then turned round.
+        let descending = order.desc != before;
+        let query = filtered!(p::table.inner_join(clients::table).into_boxed(), scope, filter).select((
+            Self::as_select(),
+            clients::nip,
+            clients::name,
+        ));
+        let query = keyed!(query, order, keyset, descending)
+            .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
+        let query = match order.by {
+            PurchaseSort::IssueDate => ordered!(query, p::issue_date, descending),
+            PurchaseSort::Gross => ordered!(query, p::gross_amount, descending),
+            PurchaseSort::Seller => ordered!(query, coalesce(p::seller_name, ""), descending),
+            PurchaseSort::Stored => ordered!(query, p::synced_at, descending),
+        };
+        let mut rows: Vec<ListedPurchase> = query.limit(limit.max(1)).load(conn)?;
+        if before {
+            rows.reverse();
+        }
+        Ok(rows)
+    }
+
+    /// How many invoices match the filter.
+    pub fn count(conn: &mut AnyConn, scope: &ClientScope, filter: &PurchaseFilter) -> Result<i64, DbError> {
+        Ok(filtered!(p::table.into_boxed(), scope, filter).count().get_result(conn)?)
+    }
+
+    /// How many matching invoices come before the row at `key`/`id` in `order`: where a page
+    /// starts, for "201–400 z 2000".
+    pub fn count_before(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        filter: &PurchaseFilter,
+        order: PurchaseOrder,
+        key: SortKey,
+        id: &str,
+    ) -> Result<i64, DbError> {
+        let keyset = PurchaseKeyset { key, id: id.to_owned(), before: true };
+        // "Beyond" the row going backwards: the rows before it.
+        let query =
+            keyed!(filtered!(p::table.into_boxed(), scope, filter), order, Some(&keyset), !order.desc)
+                .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
+        Ok(query.count().get_result(conn)?)
+    }
+
+    /// The invoices with this KSeF number among the scope's clients (one per client that holds
+    /// it: the same invoice may concern two clients of the office), with the client's NIP.
+    pub fn by_ksef_number(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        ksef_number: &str,
+    ) -> Result<Vec<(String, String)>, DbError> {
+        let query = p::table.inner_join(clients::table).filter(p::ksef_number.eq(ksef_number)).into_boxed();
+        let query = match scope {
+            ClientScope::All => query,
+            ClientScope::Only(ids) => query.filter(p::client_id.eq_any(ids.clone())),
+        };
+        Ok(query.select((p::client_id, clients::nip)).order(clients::nip.asc()).load(conn)?)
+    }
+}
+
+/// "Complete up to": the high-water mark below which every invoice of the client is stored,
+/// the earliest over its subject types (None while any has none, or before the first sync).
+pub fn complete_up_to(conn: &mut AnyConn, client_id: &str) -> Result<Option<NaiveDateTime>, DbError> {
+    let marks: Vec<Option<NaiveDateTime>> = purchase_sync::table
+        .filter(purchase_sync::client_id.eq(client_id))
+        .select(purchase_sync::hwm)
+        .load(conn)?;
+    Ok(earliest(marks))
+}
+
+/// [`complete_up_to`] for every client in the scope that has a sync, by client id.
+pub fn complete_up_to_all(
+    conn: &mut AnyConn,
+    scope: &ClientScope,
+) -> Result<Vec<(String, Option<NaiveDateTime>)>, DbError> {
+    let query = purchase_sync::table.into_boxed();
+    let query = match scope {
+        ClientScope::All => query,
+        ClientScope::Only(ids) => query.filter(purchase_sync::client_id.eq_any(ids.clone())),
+    };
+    let rows: Vec<(String, Option<NaiveDateTime>)> = query
+        .select((purchase_sync::client_id, purchase_sync::hwm))
+        .order(purchase_sync::client_id)
+        .load(conn)?;
+    let mut out: Vec<(String, Option<NaiveDateTime>)> = Vec::new();
+    for chunk in rows.chunk_by(|a, b| a.0 == b.0) {
+        out.push((chunk[0].0.clone(), earliest(chunk.iter().map(|(_, h)| *h).collect())));
+    }
+    Ok(out)
+}
+
+fn earliest(marks: Vec<Option<NaiveDateTime>>) -> Option<NaiveDateTime> {
+    if marks.is_empty() {
+        return None;
+    }
+    marks.into_iter().collect::<Option<Vec<_>>>()?.into_iter().min()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_match_wildcards_literally() {
+        assert_eq!(contains_pattern("ABC"), "%abc%");
+        assert_eq!(contains_pattern("50%_x\\"), "%50\\%\\_x\\\\%");
+    }
+
+    #[test]
+    fn completeness_is_the_earliest_mark_and_needs_all() {
+        let t = |h| NaiveDate::from_ymd_opt(2026, 12, 1).and_then(|d| d.and_hms_opt(h, 0, 0));
+        assert_eq!(earliest(vec![]), None);
+        assert_eq!(earliest(vec![t(5), t(3)]), t(3));
+        assert_eq!(earliest(vec![t(5), None]), None);
+    }
+}
