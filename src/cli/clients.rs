@@ -77,7 +77,7 @@ pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
                 if *offline { "offline " } else { "" },
                 view.fingerprint,
                 nip,
-                view.valid_until.map(|t| t.to_string()).unwrap_or_default()
+                view.validity.valid_until.map(|t| t.to_string()).unwrap_or_default()
             );
             Ok(())
         }

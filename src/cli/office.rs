@@ -101,10 +101,10 @@ fn option_error(e: &AppError, secret_option: &str) -> StartError {
 }
 
 fn print_view(what: &str, v: &OfficeCredentialView) {
-    let until = v.valid_until.map_or_else(|| "not reported".to_owned(), crate::local_time::display);
+    let until = v.validity.valid_until.map_or_else(|| "not reported".to_owned(), crate::local_time::display);
     println!("{what}: NIP {} {} {} (KSeF {})", v.office_nip, v.kind, v.fingerprint, v.ksef_environment);
     println!(
         "  valid until {until}{}",
-        v.expiry_warning.map(|w| format!(" – {}", w.label_pl())).unwrap_or_default()
+        v.validity.expiry_warning.map(|w| format!(" – {}", w.label_pl())).unwrap_or_default()
     );
 }

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use crate::db::models::{ids, Client, Credential, NewClient, NewCredential, OfficeAccess, OfficeCredential};
 use crate::domain::{CredentialMode, KsefTarget, Nip, SendPolicy};
 use crate::error::AppError;
-use crate::service::lifetime::{days_left, ExpiryWarning};
+use crate::service::lifetime::Validity;
 use crate::state::AppState;
 use crate::vault;
 
@@ -148,12 +148,9 @@ pub struct CredentialView {
     #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: chrono::NaiveDateTime,
     /// A certificate's validTo; a token's end of validity (KSeF's word, else 30.11.2027 for
-    /// tokens issued by 31.12.2026).
-    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
-    pub valid_until: Option<chrono::NaiveDateTime>,
-    pub expires_in_days: Option<i64>,
-    /// `30d`, `14d`, `7d` or `expired` once the end is that near.
-    pub expiry_warning: Option<ExpiryWarning>,
+    /// tokens issued by 31.12.2026), with the days left and the warning.
+    #[serde(flatten)]
+    pub validity: Validity,
     #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub last_auth_ok_at: Option<chrono::NaiveDateTime>,
     pub last_auth_error: Option<String>,
@@ -162,14 +159,11 @@ pub struct CredentialView {
 
 impl From<&Credential> for CredentialView {
     fn from(c: &Credential) -> Self {
-        let now = ids::now();
         Self {
             kind: c.kind.clone(),
             fingerprint: c.fingerprint.clone(),
             created_at: c.created_at,
-            valid_until: c.valid_until,
-            expires_in_days: days_left(c.valid_until, now),
-            expiry_warning: ExpiryWarning::of(c.valid_until, now),
+            validity: Validity::of(c.valid_until),
             last_auth_ok_at: c.last_auth_ok_at,
             last_auth_error: c.last_auth_error.clone(),
             ksef_permissions: c.ksef_permissions.clone(),

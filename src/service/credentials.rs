@@ -86,12 +86,8 @@ pub(crate) fn open_bound(
     nonce: &[u8],
     ciphertext: &[u8],
 ) -> Result<SecretBox<Vec<u8>>, AppError> {
-    let sealed = Sealed {
-        key_version: u32::try_from(key_version).map_err(|e| AppError::Internal(e.into()))?,
-        nonce: nonce.to_vec(),
-        ciphertext: ciphertext.to_vec(),
-    };
-    vault::open(&st.keys, nip, kind, &sealed).map_err(|e| AppError::Internal(e.into()))
+    vault::open(&st.keys, nip, kind, &Sealed::stored(key_version, nonce, ciphertext))
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
 /// The client's active KSeF token, opened from the vault.

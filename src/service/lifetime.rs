@@ -84,6 +84,28 @@ pub async fn warning_counts(
         .collect())
 }
 
+/// A stored credential's end of validity as people and scripts read it: the end, the whole days
+/// left, and the warning (flattened into the credential's view).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Validity {
+    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
+    pub valid_until: Option<NaiveDateTime>,
+    pub expires_in_days: Option<i64>,
+    /// `30d`, `14d`, `7d` or `expired` once the end is that near.
+    pub expiry_warning: Option<ExpiryWarning>,
+}
+
+impl Validity {
+    pub fn of(valid_until: Option<NaiveDateTime>) -> Self {
+        let now = crate::db::models::ids::now();
+        Self {
+            valid_until,
+            expires_in_days: days_left(valid_until, now),
+            expiry_warning: ExpiryWarning::of(valid_until, now),
+        }
+    }
+}
+
 /// Whole days left until `valid_until` (negative once past), as of `now`.
 pub fn days_left(valid_until: Option<NaiveDateTime>, now: NaiveDateTime) -> Option<i64> {
     valid_until.map(|v| (v - now).num_days())

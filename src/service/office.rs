@@ -15,7 +15,7 @@ use crate::service::access::{self, Caller};
 use crate::service::audit;
 use crate::service::clients::{fingerprint, CREDENTIAL_REFUSED, KSEF_SAID};
 use crate::service::credentials::{self, open_bound};
-use crate::service::lifetime::{days_left, ExpiryWarning};
+use crate::service::lifetime::Validity;
 use crate::state::AppState;
 use crate::vault;
 
@@ -56,10 +56,8 @@ pub struct OfficeCredentialView {
     pub ksef_environment: String,
     #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
-    pub valid_until: Option<NaiveDateTime>,
-    pub expires_in_days: Option<i64>,
-    pub expiry_warning: Option<ExpiryWarning>,
+    #[serde(flatten)]
+    pub validity: Validity,
     #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub last_auth_ok_at: Option<NaiveDateTime>,
     pub last_auth_error: Option<String>,
@@ -67,16 +65,13 @@ pub struct OfficeCredentialView {
 
 impl From<&OfficeCredential> for OfficeCredentialView {
     fn from(c: &OfficeCredential) -> Self {
-        let now = ids::now();
         Self {
             office_nip: c.office_nip.clone(),
             kind: c.kind,
             fingerprint: c.fingerprint.clone(),
             ksef_environment: c.ksef_environment.clone(),
             created_at: c.created_at,
-            valid_until: c.valid_until,
-            expires_in_days: days_left(c.valid_until, now),
-            expiry_warning: ExpiryWarning::of(c.valid_until, now),
+            validity: Validity::of(c.valid_until),
             last_auth_ok_at: c.last_auth_ok_at,
             last_auth_error: c.last_auth_error.clone(),
         }

@@ -187,7 +187,7 @@ pub(super) async fn render(
         office_mode: client.credential_mode == CredentialMode::Office,
         office_checked: client.office_access.as_ref().and_then(|a| a.checked_at).map(when),
         last_auth_ok: client.credential.as_ref().and_then(|k| k.last_auth_ok_at).map(when),
-        valid_until: client.credential.as_ref().and_then(|k| k.valid_until).map(when),
+        valid_until: client.credential.as_ref().and_then(|k| k.validity.valid_until).map(when),
         form,
         client,
     };

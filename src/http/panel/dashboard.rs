@@ -140,8 +140,8 @@ fn row(c: ClientView, counts: Counts) -> ClientRow {
             fingerprint: k.fingerprint,
             last_ok: k.last_auth_ok_at.map_or_else(|| "jeszcze nie było".to_owned(), when),
             last_error: k.last_auth_error,
-            valid_until: k.valid_until.map(when),
-            warning: k.expiry_warning,
+            valid_until: k.validity.valid_until.map(when),
+            warning: k.validity.expiry_warning,
         }),
         nip: c.nip,
         name: c.name,
@@ -225,14 +225,14 @@ async fn expiring_of(
             Some(Expiring {
                 whose: c.name.clone(),
                 href: format!("/klienci/{}/dostepy#poswiadczenie-h", c.nip),
-                valid_until: k.valid_until.map(when)?,
-                warning: k.expiry_warning?,
+                valid_until: k.validity.valid_until.map(when)?,
+                warning: k.validity.expiry_warning?,
             })
         })
         .collect();
     if me.user.role == crate::auth::Role::OfficeAdmin {
         if let Some(o) = crate::service::office::show(st, &me.caller).await? {
-            if let (Some(warning), Some(until)) = (o.expiry_warning, o.valid_until) {
+            if let (Some(warning), Some(until)) = (o.validity.expiry_warning, o.validity.valid_until) {
                 out.push(Expiring {
                     whose: format!("biuro (NIP {})", o.office_nip),
                     href: "/biuro/poswiadczenie".to_owned(),

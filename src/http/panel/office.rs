@@ -86,9 +86,9 @@ async fn render(
     };
     let page = OfficePage {
         layout: Layout::for_user("Poświadczenie KSeF biura", me),
-        valid_until: current.as_ref().and_then(|c| c.valid_until).map(when),
+        valid_until: current.as_ref().and_then(|c| c.validity.valid_until).map(when),
         last_ok: current.as_ref().and_then(|c| c.last_auth_ok_at).map(when),
-        warning: current.as_ref().and_then(|c| c.expiry_warning),
+        warning: current.as_ref().and_then(|c| c.validity.expiry_warning),
         current,
         using,
         own,

@@ -289,8 +289,11 @@ async fn office_credential_lifetimes_warn_on_dashboard_metrics_and_api(b: Backen
     // A client with its own token: valid until 30.11.2027, no warning yet.
     let own = rig.client(&nip(45), true).await;
     let view = find_visible(st, &Caller::Operator, &own.nip).await.unwrap().credential.unwrap();
-    assert_eq!(view.valid_until.map(ksef_gateway::local_time::display).as_deref(), Some("30.11.2027 23:59"));
-    assert_eq!(view.expiry_warning, None);
+    assert_eq!(
+        view.validity.valid_until.map(ksef_gateway::local_time::display).as_deref(),
+        Some("30.11.2027 23:59")
+    );
+    assert_eq!(view.validity.expiry_warning, None);
     // Five days left on it; the office's certificate has ten.
     let id = own.id.clone();
     st.db
@@ -306,9 +309,9 @@ async fn office_credential_lifetimes_warn_on_dashboard_metrics_and_api(b: Backen
     let (cert, key) = short_lived(10);
     let office_view =
         office::store(st, &Caller::Operator, input(&rig.target, certificate(&cert, &key))).await.unwrap();
-    assert_eq!(office_view.expiry_warning, Some(ExpiryWarning::Days14));
+    assert_eq!(office_view.validity.expiry_warning, Some(ExpiryWarning::Days14));
     let view = find_visible(st, &Caller::Operator, &own.nip).await.unwrap().credential.unwrap();
-    assert_eq!(view.expiry_warning, Some(ExpiryWarning::Days7));
+    assert_eq!(view.validity.expiry_warning, Some(ExpiryWarning::Days7));
 
     let person = |email: &str, role| ksef_gateway::service::users::NewUserInput {
         email: email.into(),
