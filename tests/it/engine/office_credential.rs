@@ -344,6 +344,29 @@ async fn office_credential_lifetimes_warn_on_dashboard_metrics_and_api(b: Backen
     assert!(!page.contains("2026-12-31"), "the fixed sunset text is gone");
     let page = call(&app, admin.apply(TestRequest::get().uri("/biuro/poswiadczenie"))).await.text();
     assert!(page.contains("id=\"wygasa-biuro\""), "{page}");
+    // The panel's office form: a refused token and a URL that is not KSeF, in Polish, nothing stored.
+    let crate::office::Who::Session { csrf, .. } = &admin else { panic!("a session") };
+    let form = |ksef: &str| {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf", csrf)
+            .append_pair("nip", OFFICE)
+            .append_pair("ksef", ksef)
+            .append_pair("token", "20261201-EC-OFFICE0000-TOKEN00000-09|nip-1070002878|deadbeefdeadbeef")
+            .finish();
+        TestRequest::post()
+            .uri("/biuro/poswiadczenie/token")
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(body)
+    };
+    let r = call(&app, admin.apply(form(&rig.sim.base_url()))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("KSeF nie przyjął tego poświadczenia"), "{}", r.text());
+    let bare = rig.sim.base_url().trim_end_matches("/v2").to_owned();
+    let r = call(&app, admin.apply(form(&bare))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().contains("Pod tym adresem nie odpowiada KSeF"), "{}", r.text());
+    let kept = office::show(st, &Caller::Operator).await.unwrap().unwrap();
+    assert_eq!(kept.fingerprint, office_view.fingerprint, "the certificate stays");
 
     // The API: the office's credential for office admins only; a client switched to it, checked.
     let r = call(&app, admin.apply(TestRequest::get().uri("/api/v1/office/credential"))).await;
