@@ -74,7 +74,7 @@ async fn send_one(
     }
     tracing::info!(ksef.session = %reference, invoices = group.len(), parts = prepared.parts.len(), "Uploading a batch");
     let uploaded = ctx.ksef.upload_parts(prepared.parts, uploads).await;
-    engine.limits.acquire(&ctx.nip, EndpointClass::BatchSession).await;
+    engine.limits.acquire(&ctx.nip, EndpointClass::BatchSessionClose).await;
     let closed = ctx.ksef.close_batch_session(&token, &reference).await;
     match (uploaded, closed) {
         (_, Ok(())) => {

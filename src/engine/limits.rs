@@ -23,8 +23,10 @@ use super::settings::SenderSettings;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EndpointClass {
     OnlineSession,
+    OnlineSessionClose,
     InvoiceSend,
     BatchSession,
+    BatchSessionClose,
     InvoiceStatus,
     SessionInvoiceList,
     SessionMisc,
@@ -51,8 +53,10 @@ impl Limits {
         let l = &s.limits;
         let table = [
             (EndpointClass::OnlineSession, l.online_session),
+            (EndpointClass::OnlineSessionClose, l.online_session_close),
             (EndpointClass::InvoiceSend, l.invoice_send),
             (EndpointClass::BatchSession, l.batch_session),
+            (EndpointClass::BatchSessionClose, l.batch_session_close),
             (EndpointClass::InvoiceStatus, l.invoice_status),
             (EndpointClass::SessionInvoiceList, l.session_invoice_list),
             (EndpointClass::SessionMisc, l.session_misc),

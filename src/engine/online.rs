@@ -18,10 +18,6 @@ use crate::db::models::Invoice;
 /// An online session is not reused this close to its expiry.
 const EXPIRY_MARGIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
-/// 400 codes meaning the session, not the invoice, is the problem: no session, wrong session
-/// state, session invoice limit reached. Nothing was received; open a new session.
-const SESSION_GONE: [i32; 3] = [21173, 21180, 21155];
-
 /// What a failed upload means for the invoice.
 pub enum Disposition {
     /// KSeF provably did not take it (429, 401/403, session problems, checks before sending).
@@ -39,13 +35,8 @@ pub fn disposition(e: &KsefError) -> Disposition {
         (ErrorClass::RateLimited { .. } | ErrorClass::Credential, _) => Disposition::NotReceived,
         (ErrorClass::Transient, Some(api)) if api.status == 400 => Disposition::NotReceived,
         (ErrorClass::Transient, _) => Disposition::Unknown,
-        (ErrorClass::Permanent, Some(api))
-            if api.has_code(SESSION_GONE[0])
-                || api.has_code(SESSION_GONE[1])
-                || api.has_code(SESSION_GONE[2]) =>
-        {
-            Disposition::SessionGone
-        }
+        // Paused (21184), unknown, wrong state or full: nothing was received; open a new session.
+        (ErrorClass::SessionUnusable, _) => Disposition::SessionGone,
         (ErrorClass::Permanent, Some(api)) if api.status == 400 => {
             let first = api.exceptions.first();
             Disposition::Rejected {
@@ -187,7 +178,7 @@ pub async fn close_orphans(engine: &Engine, ctx: &ClientCtx, lease: &Lease) -> R
         let Some(reference) = orphan.reference.clone() else { continue };
         lease.check()?;
         let token = ctx.access_token(&engine.limits).await?;
-        engine.limits.acquire(&ctx.nip, EndpointClass::OnlineSession).await;
+        engine.limits.acquire(&ctx.nip, EndpointClass::OnlineSessionClose).await;
         let state = match ctx.ksef.close_online_session(&token, &reference).await {
             Ok(()) => CLOSED,
             Err(e) if super::batch::is_refused(&e) => ABANDONED,

@@ -47,8 +47,13 @@ pub struct SenderSettings {
 #[serde(deny_unknown_fields)]
 pub struct LimitTable {
     pub online_session: [u32; 3],
+    /// Closing sessions has its own, higher limits since KSeF 2.8.
+    #[serde(default = "online_session_close")]
+    pub online_session_close: [u32; 3],
     pub invoice_send: [u32; 3],
     pub batch_session: [u32; 3],
+    #[serde(default = "batch_session_close")]
+    pub batch_session_close: [u32; 3],
     pub invoice_status: [u32; 3],
     pub session_invoice_list: [u32; 3],
     pub session_misc: [u32; 3],
@@ -80,13 +85,23 @@ impl Default for LimitTable {
     fn default() -> Self {
         Self {
             online_session: [10, 30, 120],
+            online_session_close: online_session_close(),
             invoice_send: [10, 30, 180],
             batch_session: [10, 20, 60],
+            batch_session_close: batch_session_close(),
             invoice_status: [30, 120, 1_200],
             session_invoice_list: [10, 20, 200],
             session_misc: [10, 120, 1_200],
         }
     }
+}
+
+fn online_session_close() -> [u32; 3] {
+    ksef_client::models::manage::published::ONLINE_SESSION_CLOSE
+}
+
+fn batch_session_close() -> [u32; 3] {
+    ksef_client::models::manage::published::BATCH_SESSION_CLOSE
 }
 
 fn default_waiting_watchdog_s() -> u64 {
@@ -153,8 +168,10 @@ impl SenderSettings {
         let l = &self.limits;
         for (name, v) in [
             ("online_session", l.online_session),
+            ("online_session_close", l.online_session_close),
             ("invoice_send", l.invoice_send),
             ("batch_session", l.batch_session),
+            ("batch_session_close", l.batch_session_close),
             ("invoice_status", l.invoice_status),
             ("session_invoice_list", l.session_invoice_list),
             ("session_misc", l.session_misc),

@@ -152,7 +152,7 @@ async fn close_idle_sessions(engine: &Engine, all: bool) {
         let reference = open.session.reference_number.clone();
         let closed = async {
             let token = ctx.access_token(&engine.limits).await?;
-            engine.limits.acquire(&ctx.nip, super::limits::EndpointClass::OnlineSession).await;
+            engine.limits.acquire(&ctx.nip, super::limits::EndpointClass::OnlineSessionClose).await;
             ctx.ksef.close_online_session(&token, &reference).await
         }
         .await;

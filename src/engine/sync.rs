@@ -75,7 +75,7 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
         if let Some(row) = row.as_ref().filter(|s| s.state == OPEN) {
             if status.status.code == 100 {
                 // Our close never got through: close now, then wait for processing.
-                engine.limits.acquire(&client.nip, EndpointClass::BatchSession).await;
+                engine.limits.acquire(&client.nip, EndpointClass::BatchSessionClose).await;
                 match client.ksef.close_batch_session(&cx.token, reference).await {
                     Ok(()) => {
                         record::session_state(&engine.st.db, &client.client_id, &row.id, CLOSED, None).await?

@@ -104,6 +104,7 @@ fn outcome_label(outcome: &Result<(), TurnFailure>) -> &'static str {
             ErrorClass::RateLimited { .. } => "rate_limited",
             ErrorClass::Credential => "credential",
             ErrorClass::Transient => "transient",
+            ErrorClass::SessionUnusable => "session_unusable",
             ErrorClass::Permanent => "other",
         },
         Err(_) => "other",
@@ -200,7 +201,8 @@ async fn handle_error(
             }
             None
         }
-        ErrorClass::Permanent => {
+        // The session is dropped where the error arose; the next turn opens a new one.
+        ErrorClass::SessionUnusable | ErrorClass::Permanent => {
             tracing::warn!(client.id = %client_id, error = %err, "Sender turn failed; will retry");
             None
         }

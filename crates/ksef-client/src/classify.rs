@@ -10,6 +10,9 @@ use crate::error::ApiError;
 /// The 400 exception code for an unknown or withdrawn MF public key (refresh keys, retry).
 pub const CODE_PUBLIC_KEY_UNKNOWN: i32 = 21470;
 
+/// 400 "Sesja tymczasowo niedostępna" (KSeF 2.8): sending in this online session is paused.
+pub const CODE_SESSION_UNAVAILABLE: i32 = 21184;
+
 /// Retry delay assumed for a 429 answer that carries no `Retry-After`.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -22,6 +25,10 @@ pub enum ErrorClass {
     Credential,
     /// Try again later (5xx, timeouts, connection errors, 550 "cancelled by system", key rotation).
     Transient,
+    /// The session, not the request, is the problem (21184 paused, 21173 unknown, 21180 wrong
+    /// state, 21155 invoice limit reached): nothing was received; open a new session and send
+    /// what is still pending there (once).
+    SessionUnusable,
     /// Too many requests: wait at least `retry_after` before the next call in this context.
     RateLimited {
         /// Delay from `Retry-After`.
@@ -31,16 +38,18 @@ pub enum ErrorClass {
 
 /// Class of an HTTP 400 exception code (API docs §14). Unknown codes are permanent.
 pub fn classify_exception_code(code: i32) -> ErrorClass {
-    use ErrorClass::{Credential, Permanent, Transient};
+    use ErrorClass::{Credential, Permanent, SessionUnusable, Transient};
     match code {
         // Auth: bad challenge, certificate, subject, signature type; redeem/refresh refused;
         // auth operation unknown; deceased person's credentials.
         21111 | 21115 | 21117 | 21406 | 21301 | 21304 | 21308 => Credential,
+        // Session paused, unknown, in the wrong state, or full.
+        CODE_SESSION_UNAVAILABLE | 21173 | 21180 | 21155 => SessionUnusable,
         // Not yet downloadable; UPO not generated yet; concurrent export limit; key rotated.
         21165 | 21178 | 21182 | CODE_PUBLIC_KEY_UNKNOWN => Transient,
         // Content, size, hash, state and validation errors.
-        21001 | 21155 | 21157 | 21161 | 21164 | 21166 | 21167 | 21173 | 21175 | 21180 | 21181 | 21183
-        | 21205 | 21208 | 21217 | 21401 | 21402 | 21403 | 21405 | 21418 => Permanent,
+        21001 | 21157 | 21161 | 21164 | 21166 | 21167 | 21175 | 21181 | 21183 | 21205 | 21208 | 21217
+        | 21401 | 21402 | 21403 | 21405 | 21418 => Permanent,
         // Certificate enrollment, token permissions, test data.
         25001..=25011 | 26001 | 26002 | 30001 => Permanent,
         _ => Permanent,
@@ -57,6 +66,8 @@ pub fn classify_api_error(err: &ApiError) -> ErrorClass {
             let classes: Vec<ErrorClass> = err.codes().map(classify_exception_code).collect();
             if classes.contains(&ErrorClass::Credential) {
                 ErrorClass::Credential
+            } else if classes.contains(&ErrorClass::SessionUnusable) {
+                ErrorClass::SessionUnusable
             } else if !classes.is_empty() && classes.iter().all(|c| *c == ErrorClass::Transient) {
                 ErrorClass::Transient
             } else {
@@ -117,7 +128,7 @@ pub fn classify_session_status(code: i32) -> Option<ErrorClass> {
 mod tests {
     use super::*;
     use crate::error::ExceptionDetail;
-    use ErrorClass::{Credential, Permanent, Transient};
+    use ErrorClass::{Credential, Permanent, SessionUnusable, Transient};
 
     fn api(status: u16, codes: &[i32]) -> ApiError {
         ApiError {
@@ -137,20 +148,21 @@ mod tests {
             (21111, Credential),
             (21115, Credential),
             (21117, Credential),
-            (21155, Permanent),
+            (21155, SessionUnusable),
             (21157, Permanent),
             (21161, Permanent),
             (21164, Permanent),
             (21165, Transient),
             (21166, Permanent),
             (21167, Permanent),
-            (21173, Permanent),
+            (21173, SessionUnusable),
             (21175, Permanent),
             (21178, Transient),
-            (21180, Permanent),
+            (21180, SessionUnusable),
             (21181, Permanent),
             (21182, Transient),
             (21183, Permanent),
+            (21184, SessionUnusable),
             (21205, Permanent),
             (21208, Permanent),
             (21217, Permanent),
@@ -202,6 +214,23 @@ mod tests {
         assert_eq!(classify_api_error(&api(400, &[21405, 21301])), Credential);
         assert_eq!(classify_api_error(&api(400, &[21165, 21405])), Permanent);
         assert_eq!(classify_api_error(&api(400, &[21165, 21470])), Transient);
+        assert_eq!(classify_api_error(&api(400, &[21405, 21184])), SessionUnusable);
+    }
+
+    #[test]
+    fn proxy_html_pages_and_bodies_without_timestamp() {
+        // The front proxy's HTML 502/503/504 pages: transient, never a parse error.
+        let page = b"<!DOCTYPE html><html><body><h1>503 Service Unavailable</h1></body></html>";
+        for status in [502, 503, 504] {
+            let err = ApiError::parse(status, None, page);
+            assert_eq!(classify_api_error(&err), Transient, "{status}");
+            assert!(err.detail.as_deref().is_some_and(|d| d.contains("Service Unavailable")), "{err:?}");
+        }
+        // KSeF 2.8.1: a 403 body may lack `timestamp`.
+        let forbidden = br#"{"title":"Forbidden","status":403,"detail":"Brak uprawnien.","reasonCode":"missing-permissions"}"#;
+        let err = ApiError::parse(403, None, forbidden);
+        assert_eq!(err.reason_code.as_deref(), Some("missing-permissions"));
+        assert_eq!(classify_api_error(&err), Credential);
     }
 
     #[test]

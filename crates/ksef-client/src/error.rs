@@ -203,6 +203,9 @@ pub enum KsefError {
     /// 210 expired, 415 key not decryptable, 420 range beyond the HWM, 500, 550 cancelled.
     #[error("invoice export failed: {} {}", .0.code, .0.description)]
     ExportFailed(StatusInfo),
+    /// A certificate enrollment ended with a failure status (400 refused, 500, 550 cancelled).
+    #[error("certificate enrollment failed: {} {}", .0.code, .0.description)]
+    EnrollmentFailed(StatusInfo),
     /// Data did not match its declared hash, e.g. a UPO vs `x-ms-meta-hash`.
     #[error("integrity check failed: {0}")]
     Integrity(String),
@@ -234,6 +237,7 @@ impl KsefError {
             Self::Decode { .. } => "decode",
             Self::AuthFailed(_) => "auth_failed",
             Self::ExportFailed(_) => "export_failed",
+            Self::EnrollmentFailed(_) => "enrollment_failed",
             Self::Integrity(_) => "integrity",
             Self::PollTimeout { .. } => "poll_timeout",
             Self::Crypto(_) => "crypto",
@@ -251,9 +255,13 @@ impl KsefError {
             Self::ExportFailed(status) => {
                 classify::classify_export_status(status.code).unwrap_or(ErrorClass::Permanent)
             }
-            Self::Decode { .. } | Self::Crypto(_) | Self::InvalidInput(_) | Self::Config(_) => {
-                ErrorClass::Permanent
-            }
+            // 550: "cancelled by the system, try again"; 400 and 500 will not change by retrying.
+            Self::EnrollmentFailed(status) if status.code == 550 => ErrorClass::Transient,
+            Self::EnrollmentFailed(_)
+            | Self::Decode { .. }
+            | Self::Crypto(_)
+            | Self::InvalidInput(_)
+            | Self::Config(_) => ErrorClass::Permanent,
         }
     }
 
@@ -277,6 +285,12 @@ impl KsefError {
     /// key cache and retries once by itself; a caller seeing this can simply retry the operation.
     pub fn is_public_key_rejected(&self) -> bool {
         self.api().is_some_and(|a| a.has_code(classify::CODE_PUBLIC_KEY_UNKNOWN))
+    }
+
+    /// True for 400/21184 "Sesja tymczasowo niedostępna": nothing was received; open a new
+    /// session and send there what is still pending (see [`ErrorClass::SessionUnusable`]).
+    pub fn is_session_unavailable(&self) -> bool {
+        self.api().is_some_and(|a| a.has_code(classify::CODE_SESSION_UNAVAILABLE))
     }
 
     /// True for HTTP 410 Gone: an asynchronous operation (an export, after 7 days) is past its

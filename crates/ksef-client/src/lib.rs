@@ -2,9 +2,11 @@
 
 mod auth;
 pub mod batch;
+mod certificates;
 pub mod classify;
 mod client;
 pub mod crypto;
+pub mod csr;
 pub mod env;
 pub mod error;
 pub mod export;
@@ -21,6 +23,7 @@ pub mod query;
 pub mod sessions;
 pub mod signing;
 pub mod status;
+pub mod testdata;
 pub mod token_manager;
 pub mod upo;
 pub mod xades;

@@ -17,6 +17,8 @@ use crate::state::Db;
 pub struct AppState {
     pub cfg: SimulatorConfig,
     pub keys: KeyMaterial,
+    /// Issues KSeF certificates on enrollment.
+    pub ca: crate::certificates::SimulatorCa,
     pub jwt: JwtKeys,
     pub db: Mutex<Db>,
     pub faults: RwLock<FaultSettings>,
@@ -40,6 +42,7 @@ impl AppState {
             validator: crate::validate::Validator::load()?,
             cfg,
             keys,
+            ca: crate::certificates::SimulatorCa::generate()?,
             jwt: JwtKeys::random(),
             db: Mutex::new(Db::default()),
             faults: RwLock::new(faults),

@@ -48,6 +48,11 @@ pub struct FaultSettings {
     pub hold_invoices: bool,
     /// The next this many `/v2` requests get the front proxy's HTML 503 page (not KSeF's JSON).
     pub html_503_next: u32,
+    /// HTTP status of those HTML pages: 502, 503 (default) or 504.
+    pub html_status: Option<u16>,
+    /// The next this many invoice sends pause their online session (KSeF 2.8's 21184 "Sesja
+    /// tymczasowo niedostępna"): that send and every later one into the session answer 21184.
+    pub pause_next_online_sessions: u32,
     /// The next this many `/v2` requests get 429 with `Retry-After: rate_limit_retry_after_s`.
     pub rate_limit_next: u32,
     pub rate_limit_retry_after_s: u64,
@@ -66,8 +71,8 @@ pub struct FaultSettings {
 /// A one-off answer taken from a burst of scripted faults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Burst {
-    /// The front proxy's HTML 503 page.
-    Html503,
+    /// The front proxy's HTML error page with this status (502, 503 or 504).
+    Html(u16),
     /// 429 with this Retry-After, in seconds.
     TooManyRequests(u64),
 }
@@ -180,7 +185,35 @@ impl FaultHandle {
 
     /// The next `count` requests get the front proxy's HTML 503 page.
     pub fn html_503_burst(&self, count: u32) {
-        self.edit(|s| s.html_503_next = count);
+        self.html_burst(count, 503);
+    }
+
+    /// The next `count` requests get the front proxy's HTML page with `status` (502, 503, 504).
+    pub fn html_burst(&self, count: u32, status: u16) {
+        self.edit(|s| {
+            s.html_503_next = count;
+            s.html_status = Some(status);
+        });
+    }
+
+    /// The next `count` invoice sends pause their online sessions (21184 from then on there).
+    pub fn pause_next_online_sessions(&self, count: u32) {
+        self.edit(|s| s.pause_next_online_sessions = count);
+    }
+
+    /// Whether a send into `session` meets 21184: the session was paused, or this send pauses it.
+    pub(crate) fn session_paused(&self, db: &mut crate::state::Db, session: &str) -> bool {
+        if db.paused_sessions.contains(session) {
+            return true;
+        }
+        let mut s = self.state.faults.write();
+        if s.pause_next_online_sessions == 0 {
+            return false;
+        }
+        s.pause_next_online_sessions -= 1;
+        db.paused_sessions.insert(session.to_owned());
+        self.state.counters.fault();
+        true
     }
 
     /// The next `count` requests get 429 with `Retry-After: retry_after`.
@@ -239,7 +272,7 @@ impl FaultHandle {
         let mut s = self.state.faults.write();
         if s.html_503_next > 0 {
             s.html_503_next -= 1;
-            return Some(Burst::Html503);
+            return Some(Burst::Html(s.html_status.filter(|c| [502, 503, 504].contains(c)).unwrap_or(503)));
         }
         if s.rate_limit_next > 0 && s.rate_limit_group.as_deref().is_none_or(|g| g == group) {
             s.rate_limit_next -= 1;

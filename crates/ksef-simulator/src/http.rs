@@ -41,6 +41,7 @@ pub fn configure(state: Arc<AppState>) -> impl Fn(&mut web::ServiceConfig) + Clo
                     .configure(routes::tokens::configure)
                     .configure(routes::misc::configure)
                     .configure(routes::testdata::configure)
+                    .configure(routes::certificates::configure)
                     .default_service(web::to(not_found)),
             )
             .configure(routes::storage::configure)
@@ -89,9 +90,9 @@ async fn gate(
     let group = group_of(req.method().as_str(), &sub_path);
     if faults.html_503_next > 0 || faults.rate_limit_next > 0 {
         match (FaultHandle { state: state.clone() }).take_burst(group) {
-            Some(Burst::Html503) => {
+            Some(Burst::Html(status)) => {
                 state.counters.fault();
-                return Ok(req.into_response(proxy_page()));
+                return Ok(req.into_response(proxy_page(status)));
             }
             Some(Burst::TooManyRequests(retry_after_secs)) => {
                 state.counters.fault();
@@ -138,11 +139,15 @@ async fn gate(
 }
 
 /// What KSeF's front proxy answers when the service behind it is down: an HTML page.
-fn proxy_page() -> HttpResponse {
-    HttpResponse::ServiceUnavailable().content_type("text/html; charset=utf-8").body(
-        "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>\
-         <body><h1>Service Unavailable</h1><p>The server is temporarily unable to service your request.</p></body></html>",
-    )
+fn proxy_page(status: u16) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+    let reason = status.canonical_reason().unwrap_or("Service Unavailable");
+    let code = status.as_u16();
+    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(format!(
+        "<!DOCTYPE html><html><head><title>{code} {reason}</title></head>\
+         <body><h1>{reason}</h1><p>The server is temporarily unable to service your request.</p></body></html>"
+    ))
 }
 
 fn unavailable(state: &AppState, req: ServiceRequest, problem: bool) -> ServiceResponse<BoxBody> {

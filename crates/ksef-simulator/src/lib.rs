@@ -9,6 +9,7 @@
 
 mod app;
 mod args;
+mod certificates;
 mod certs;
 mod config;
 mod counters;

@@ -20,9 +20,11 @@ const fn rates(s: u32, m: u32, h: u32) -> Rates {
 }
 
 /// Group name (as in `EffectiveApiRateLimits`) and default rates.
-pub const GROUPS: [(&str, Rates); 12] = [
+pub const GROUPS: [(&str, Rates); 14] = [
     ("onlineSession", rates(10, 30, 120)),
+    ("onlineSessionClose", rates(20, 60, 240)),
     ("batchSession", rates(10, 20, 60)),
+    ("batchSessionClose", rates(20, 40, 120)),
     ("invoiceSend", rates(10, 30, 180)),
     ("invoiceStatus", rates(30, 120, 1200)),
     ("sessionList", rates(5, 10, 60)),
@@ -35,8 +37,12 @@ pub const GROUPS: [(&str, Rates); 12] = [
     ("other", rates(10, 30, 120)),
 ];
 
-/// Public endpoints: 60 requests per second per IP.
+/// Public endpoints (`anonymous` since 2.8): 60 requests per second per IP.
 pub const PUBLIC: Rates = Rates { per_second: 60, per_minute: None, per_hour: None };
+
+/// What `EffectiveApiRateLimits` reports for a window without a limit (and for `global`, a
+/// future per-IP limit that is off today).
+const UNLIMITED: i64 = -1;
 
 /// The limit group of a `/v2`-relative path, `"public"` for unauthenticated endpoints.
 pub fn group_of(method: &str, path: &str) -> &'static str {
@@ -49,9 +55,11 @@ pub fn group_of(method: &str, path: &str) -> &'static str {
         {
             "public"
         }
-        ("POST", ["sessions", "online"] | ["sessions", "online", _, "close"]) => "onlineSession",
+        ("POST", ["sessions", "online"]) => "onlineSession",
+        ("POST", ["sessions", "online", _, "close"]) => "onlineSessionClose",
         ("POST", ["sessions", "online", _, "invoices"]) => "invoiceSend",
-        ("POST", ["sessions", "batch"] | ["sessions", "batch", _, "close"]) => "batchSession",
+        ("POST", ["sessions", "batch"]) => "batchSession",
+        ("POST", ["sessions", "batch", _, "close"]) => "batchSessionClose",
         ("GET", ["sessions"]) => "sessionList",
         ("GET", ["sessions", _, "invoices"] | ["sessions", _, "invoices", "failed"]) => "sessionInvoiceList",
         ("GET", ["sessions", _, "invoices", _]) => "invoiceStatus",
@@ -138,17 +146,22 @@ impl Limiter {
 
     /// The `EffectiveApiRateLimits` body.
     pub fn effective_json(&self) -> Value {
+        let window = |n: Option<u32>| n.map_or(UNLIMITED, |n| self.scaled(n) as i64);
         let mut out = Map::new();
-        for (group, r) in GROUPS {
+        for (group, r) in GROUPS.into_iter().chain([("anonymous", PUBLIC)]) {
             out.insert(
                 group.to_owned(),
                 json!({
-                    "perSecond": self.scaled(r.per_second) as i64,
-                    "perMinute": self.scaled(r.per_minute.unwrap_or(0)) as i64,
-                    "perHour": self.scaled(r.per_hour.unwrap_or(0)) as i64,
+                    "perSecond": window(Some(r.per_second)),
+                    "perMinute": window(r.per_minute),
+                    "perHour": window(r.per_hour),
                 }),
             );
         }
+        out.insert(
+            "global".to_owned(),
+            json!({"perSecond": UNLIMITED, "perMinute": UNLIMITED, "perHour": UNLIMITED}),
+        );
         Value::Object(out)
     }
 }
@@ -170,6 +183,15 @@ mod tests {
         assert_eq!(group_of("POST", "/invoices/exports"), "invoiceExport");
         assert_eq!(group_of("GET", "/invoices/exports/R"), "invoiceExportStatus");
         assert_eq!(group_of("GET", "/invoices/ksef/K"), "invoiceDownload");
+        assert_eq!(group_of("POST", "/sessions/online"), "onlineSession");
+        assert_eq!(group_of("POST", "/sessions/online/R/close"), "onlineSessionClose");
+        assert_eq!(group_of("POST", "/sessions/batch"), "batchSession");
+        assert_eq!(group_of("POST", "/sessions/batch/R/close"), "batchSessionClose");
+        let rates = |g: &str| {
+            GROUPS.iter().find(|(name, _)| *name == g).map(|(_, r)| (r.per_second, r.per_minute, r.per_hour))
+        };
+        assert_eq!(rates("onlineSessionClose"), Some((20, Some(60), Some(240))));
+        assert_eq!(rates("batchSessionClose"), Some((20, Some(40), Some(120))));
         let hourly = |g: &str| GROUPS.iter().find(|(name, _)| *name == g).and_then(|(_, r)| r.per_hour);
         assert_eq!([hourly("invoiceMetadata"), hourly("invoiceExport")], [Some(20), Some(20)]);
         assert_eq!([hourly("invoiceExportStatus"), hourly("invoiceDownload")], [Some(600), Some(64)]);

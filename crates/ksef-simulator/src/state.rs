@@ -25,6 +25,43 @@ pub struct ChallengeRec {
     pub used: bool,
 }
 
+/// What a context's owner (subject NIP = context NIP) may do there.
+pub const OWNER_PERMISSIONS: [&str; 6] =
+    ["InvoiceWrite", "InvoiceRead", "CredentialsManage", "CredentialsRead", "Introspection", "SubunitManage"];
+
+/// Who signed an XAdES authentication, as KSeF identifies the holder of permissions.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Subject {
+    Nip(String),
+    Pesel(String),
+    /// SHA-256 of the certificate, hex (`certificateFingerprint`).
+    Fingerprint(String),
+}
+
+impl Subject {
+    /// The identifier type as permissions name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Nip(_) => "Nip",
+            Self::Pesel(_) => "Pesel",
+            Self::Fingerprint(_) => "Fingerprint",
+        }
+    }
+
+    pub fn value(&self) -> &str {
+        match self {
+            Self::Nip(v) | Self::Pesel(v) | Self::Fingerprint(v) => v,
+        }
+    }
+}
+
+/// The signer of a XAdES authentication and the subject DN its certificate gives enrollment data.
+#[derive(Clone)]
+pub struct SignerRec {
+    pub subject: Subject,
+    pub dn: crate::certificates::EnrollmentDn,
+}
+
 /// An authentication operation and its (already decided) outcome.
 pub struct AuthOp {
     pub start: DateTime<Utc>,
@@ -33,6 +70,8 @@ pub struct AuthOp {
     pub nip: String,
     pub method: crate::routes::auth::AuthMethod,
     pub token_ref: Option<String>,
+    /// The signer of a XAdES authentication (`None` for a KSeF token: its owner is the token's NIP).
+    pub signer: Option<SignerRec>,
     /// Permissions decided at authentication (signature authentication has no KSeF token to re-read).
     pub permissions: Vec<String>,
     pub code: u16,
@@ -221,6 +260,15 @@ pub struct Db {
     pub test_subjects: HashSet<String>,
     /// Invoice exports by reference number.
     pub exports: HashMap<String, crate::export::Export>,
+    /// KSeF certificates issued by the simulator CA, by serial number (hex).
+    pub certificates: HashMap<String, crate::certificates::IssuedCert>,
+    pub enrollments: HashMap<String, crate::certificates::Enrollment>,
+    /// SHA-256 of each certified public key → the subject it was certified for.
+    pub certified_keys: HashMap<String, Subject>,
+    /// Online sessions paused by fault injection: sends answer 21184.
+    pub paused_sessions: HashSet<String>,
+    /// `/testdata/limits/subject/certificate` overrides: (max enrollments, max active certificates).
+    pub certificate_limits: HashMap<Subject, (Option<u32>, Option<u32>)>,
 }
 
 impl Db {
@@ -232,6 +280,28 @@ impl Db {
         }
         let granted = self.granted.get(&(context.to_owned(), token_nip.to_owned()));
         token_perms.iter().filter(|p| granted.is_some_and(|g| g.contains(*p))).cloned().collect()
+    }
+
+    /// Permissions a certificate's subject holds in `context`: all of the owner's in its own NIP's
+    /// context, elsewhere what that context granted it (a certificate itself carries none).
+    pub fn signer_permissions(&self, context: &str, subject: &Subject) -> Vec<String> {
+        if matches!(subject, Subject::Nip(nip) if nip == context) {
+            return OWNER_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect();
+        }
+        let granted = self.granted.get(&(context.to_owned(), subject.value().to_owned()));
+        let mut permissions: Vec<String> = granted.into_iter().flatten().cloned().collect();
+        permissions.sort();
+        permissions
+    }
+
+    /// The authenticated identity behind an access token: the XAdES signer, or the KSeF token's NIP.
+    pub fn identity(&self, auth_ref: &str) -> Option<Subject> {
+        let op = self.auth_ops.get(auth_ref)?;
+        if let Some(signer) = &op.signer {
+            return Some(signer.subject.clone());
+        }
+        let token = op.token_ref.as_deref().and_then(|r| self.token_by_ref(r))?;
+        Some(Subject::Nip(token.1.nip.clone()))
     }
 
     /// Stores a new session (listing keeps creation order).

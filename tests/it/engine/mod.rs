@@ -32,6 +32,7 @@ use restart::{
     engine_batch_session_ksef_forgot_is_resent_exactly_once,
     engine_ksef_forgetting_access_tokens_does_not_pause_the_client,
     engine_online_session_ksef_forgot_is_resent_exactly_once,
+    engine_online_session_paused_21184_moves_pending_to_a_new_session,
     engine_refused_fresh_login_after_a_restart_pauses_with_the_reason,
 };
 use rig::{nip, Rig};
@@ -59,6 +60,7 @@ both_backends!(
     engine_refused_fresh_login_after_a_restart_pauses_with_the_reason,
     engine_batch_session_ksef_forgot_is_resent_exactly_once,
     engine_online_session_ksef_forgot_is_resent_exactly_once,
+    engine_online_session_paused_21184_moves_pending_to_a_new_session,
     engine_watchdog_flags_invoices_stuck_in_the_queue,
     engine_fault_suite,
     engine_postgres_outage_under_load,

@@ -1,4 +1,5 @@
-//! KSeF restarts and forgets: access tokens it no longer knows, sessions it no longer knows.
+//! KSeF restarts and forgets: access tokens it no longer knows, sessions it no longer knows or
+//! has paused (21184).
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -174,5 +175,30 @@ pub async fn engine_online_session_ksef_forgot_is_resent_exactly_once(b: Backend
     engine.stop().await;
     rig.assert_accepted(&ids).await;
     assert_accepted_once_by_ksef(&rig, &client, &ids).await;
+    rig.sim.stop().await;
+}
+
+/// KSeF 2.8 pauses an online session mid-way (21184 "Sesja tymczasowo niedostępna"): what it
+/// acknowledged there stays, what is still pending goes to a new session, each invoice once.
+pub async fn engine_online_session_paused_21184_moves_pending_to_a_new_session(b: Backend) {
+    let sim = SimulatorConfig { latency: Duration::from_millis(100), ..SimulatorConfig::default() };
+    let Some(rig) = Rig::new(b, sim).await else { return };
+    let client = rig.client(&nip(64), true).await;
+    let ids = rig.invoices(&client, 4, "paused").await;
+    rig.decide(&client, &ids, false).await;
+    let engine = engine::start(rig.st.clone());
+    wait_until_some_taken(&rig, &ids, 1).await;
+    rig.sim.faults().pause_next_online_sessions(1);
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    assert_accepted_once_by_ksef(&rig, &client, &ids).await;
+    let mut sessions = HashSet::new();
+    for id in &ids {
+        sessions.insert(rig.invoice(id).await.session_reference.unwrap());
+    }
+    assert!(sessions.len() >= 2, "the pending invoices went to a new session: {sessions:?}");
+    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    assert_eq!((c.received, c.duplicates), (4, 0));
     rig.sim.stop().await;
 }

@@ -16,6 +16,13 @@ pub struct TypedIdentifier {
     pub value: Option<String>,
 }
 
+impl TypedIdentifier {
+    /// A NIP identifier.
+    pub fn nip(nip: impl Into<String>) -> Self {
+        Self { kind: "Nip".to_owned(), value: Some(nip.into()) }
+    }
+}
+
 #[derive(Serialize)]
 pub(crate) struct GenerateTokenRequest<'a> {
     pub permissions: &'a [&'a str],
@@ -146,16 +153,36 @@ pub struct PersonalPermissionsPage {
     pub has_more: bool,
 }
 
-/// Requests allowed per window for one rate-limit group.
+/// Requests allowed per window for one rate-limit group; [`RateLimitValues::UNLIMITED`] (-1)
+/// for a window without a limit (`anonymous` per minute and hour, every window of `global`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimitValues {
     /// Per second.
-    pub per_second: u32,
+    pub per_second: i32,
     /// Per minute.
-    pub per_minute: u32,
+    pub per_minute: i32,
     /// Per hour.
-    pub per_hour: u32,
+    pub per_hour: i32,
+}
+
+impl RateLimitValues {
+    /// What KSeF reports for a window without a limit.
+    pub const UNLIMITED: i32 = -1;
+
+    /// `[per second, per minute, per hour]`, `None` for an unlimited window.
+    pub fn windows(&self) -> [Option<u32>; 3] {
+        [self.per_second, self.per_minute, self.per_hour].map(|n| u32::try_from(n).ok())
+    }
+}
+
+/// KSeF's published limits (req/s, /min, /h per context and IP) of the groups a sender calls
+/// that KSeF 2.8 added: closing sessions got their own, higher limits than opening them.
+pub mod published {
+    /// `onlineSessionClose`: `POST /sessions/online/{ref}/close`.
+    pub const ONLINE_SESSION_CLOSE: [u32; 3] = [20, 60, 240];
+    /// `batchSessionClose`: `POST /sessions/batch/{ref}/close`.
+    pub const BATCH_SESSION_CLOSE: [u32; 3] = [20, 40, 120];
 }
 
 /// `GET /rate-limits`: group name (`onlineSession`, `invoiceSend`, …) → limits.

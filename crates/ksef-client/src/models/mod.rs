@@ -1,6 +1,7 @@
 //! Request and response bodies (camelCase JSON per the official OpenAPI; unknown fields ignored).
 
 pub mod auth;
+pub mod certificates;
 pub mod common;
 pub mod export;
 pub mod manage;

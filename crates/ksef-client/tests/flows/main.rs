@@ -2,6 +2,8 @@
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
 mod auth;
+mod certificates;
+mod currency;
 mod listing;
 mod purchase;
 mod reading;

@@ -10,7 +10,7 @@ use crate::crypto::{b64_decode, rsa_oaep_decrypt};
 use crate::errors::{ApiError, ApiResult};
 use crate::ids::reference_number;
 use crate::jwt::{Claims, TokenKind, ACCESS_TOKEN_TTL, AUTH_TOKEN_TTL, REFRESH_TOKEN_TTL};
-use crate::state::{AuthOp, ChallengeRec, Db};
+use crate::state::{AuthOp, ChallengeRec, Db, SignerRec};
 use crate::time;
 
 /// How long a challenge may be used.
@@ -119,6 +119,8 @@ pub enum AuthMethod {
     Token,
     QualifiedSeal,
     QualifiedSignature,
+    /// A KSeF certificate issued through enrollment.
+    InternalCertificate,
 }
 
 impl AuthMethod {
@@ -128,6 +130,7 @@ impl AuthMethod {
             Self::Token => "Token",
             Self::QualifiedSeal => "QualifiedSeal",
             Self::QualifiedSignature => "QualifiedSignature",
+            Self::InternalCertificate => "InternalCertificate",
         }
     }
 
@@ -140,6 +143,9 @@ impl AuthMethod {
             Self::QualifiedSignature => {
                 json!({"category": "XadesSignature", "code": "signature.qualified", "displayName": "Podpis kwalifikowany"})
             }
+            Self::InternalCertificate => {
+                json!({"category": "XadesSignature", "code": "certificate.ksef", "displayName": "Certyfikat KSeF"})
+            }
         }
     }
 }
@@ -151,13 +157,31 @@ pub struct Verdict {
     pub details: Vec<String>,
     /// The KSeF token used (token authentication).
     pub token_ref: Option<String>,
+    /// The signer of a XAdES authentication.
+    pub signer: Option<SignerRec>,
     pub permissions: Vec<String>,
 }
 
 impl Verdict {
     /// A failed authentication with one detail.
     pub fn fail(code: u16, description: &'static str, detail: &str) -> Self {
-        Self { code, description, details: vec![detail.to_owned()], token_ref: None, permissions: Vec::new() }
+        Self {
+            code,
+            description,
+            details: vec![detail.to_owned()],
+            token_ref: None,
+            signer: None,
+            permissions: Vec::new(),
+        }
+    }
+
+    /// 415: the subject holds no permission in the context.
+    pub fn no_permissions() -> Self {
+        Self::fail(
+            415,
+            "Uwierzytelnianie zakończone niepowodzeniem z powodu braku nadanych uprawnień",
+            "Brak uprawnień w kontekście.",
+        )
     }
 
     /// A successful authentication with `permissions`.
@@ -167,6 +191,7 @@ impl Verdict {
             description: "Uwierzytelnianie zakończone sukcesem",
             details: Vec::new(),
             token_ref,
+            signer: None,
             permissions,
         }
     }
@@ -204,6 +229,7 @@ pub fn start_operation(
         nip,
         method,
         token_ref: verdict.token_ref,
+        signer: verdict.signer,
         permissions: verdict.permissions,
         code: verdict.code,
         description: verdict.description,
@@ -260,11 +286,7 @@ fn judge(db: &Db, plain: Option<&str>, challenge_ts: i64, nip: &str) -> Verdict 
     }
     let permissions = db.permissions_in(nip, &rec.nip, &rec.permissions);
     if permissions.is_empty() {
-        return fail(
-            415,
-            "Uwierzytelnianie zakończone niepowodzeniem z powodu braku nadanych uprawnień",
-            "Brak uprawnień w kontekście.",
-        );
+        return Verdict::no_permissions();
     }
     Verdict::success(Some(rec.reference.clone()), permissions)
 }
@@ -315,10 +337,17 @@ fn not_authorised(detail: &str) -> ApiError {
     ApiError::exception_with(21301, "Brak autoryzacji.", vec![detail.to_owned()])
 }
 
-/// The current permissions of the KSeF token behind an auth operation; 21301 if it was revoked.
+/// The current permissions behind an auth operation: the KSeF token's (21301 if it was revoked) or
+/// the signer's grants in the context (21301 once the context withdrew them all).
 fn live_permissions(db: &Db, op: &AuthOp) -> ApiResult<Vec<String>> {
+    if let Some(signer) = &op.signer {
+        let permissions = db.signer_permissions(&op.nip, &signer.subject);
+        if permissions.is_empty() {
+            return Err(not_authorised("Kontekst wycofał uprawnienia podmiotu."));
+        }
+        return Ok(permissions);
+    }
     let Some(token_ref) = op.token_ref.as_deref() else {
-        // Signature authentication: the permissions decided at authentication.
         return Ok(op.permissions.clone());
     };
     match db.token_by_ref(token_ref) {

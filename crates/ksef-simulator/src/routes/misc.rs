@@ -113,9 +113,21 @@ async fn context_limits(state: web::Data<AppState>, req: HttpRequest) -> ApiResu
 async fn personal_grants(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
     let claims = state.access(&req, &[])?;
     let db = state.db.lock();
+    let op = db.auth_ops.get(&claims.auth_ref);
+    // The holder: the KSeF token's owner, or the certificate's subject (NIP, PESEL or fingerprint).
     let author =
-        db.token_by_ref(&claims.token_ref).map_or(claims.context_value.clone(), |(_, t)| t.nip.clone());
-    let start = db.token_by_ref(&claims.token_ref).map_or_else(Utc::now, |(_, t)| t.created);
+        match (db.token_by_ref(&claims.token_ref), op.and_then(|o| o.signer.as_ref()).map(|s| &s.subject)) {
+            (Some((_, t)), _) => json!({"type": "Nip", "value": t.nip}),
+            (None, Some(s)) => json!({"type": s.kind(), "value": s.value()}),
+            (None, None) => json!({"type": "Nip", "value": claims.context_value}),
+        };
+    let start = db
+        .token_by_ref(&claims.token_ref)
+        .map(|(_, t)| t.created)
+        .or_else(|| op.map(|o| o.start))
+        .unwrap_or_else(Utc::now);
+    let description =
+        if claims.token_ref.is_empty() { "Uprawnienie w kontekście" } else { "Uprawnienie tokenu KSeF" };
     let permissions: Vec<Value> = claims
         .permissions
         .iter()
@@ -124,9 +136,9 @@ async fn personal_grants(state: web::Data<AppState>, req: HttpRequest) -> ApiRes
             json!({
                 "id": format!("{}-{:02X}", &claims.token_ref.get(..33).unwrap_or("00000000-PE-0000000000-0000000000"), i),
                 "contextIdentifier": {"type": "Nip", "value": claims.context_value},
-                "authorizedIdentifier": {"type": "Nip", "value": author},
+                "authorizedIdentifier": author,
                 "permissionScope": p,
-                "description": "Uprawnienie tokenu KSeF",
+                "description": description,
                 "permissionState": "Active",
                 "startDate": time::fmt(start),
                 "canDelegate": false,

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod auth_sessions;
 pub mod batch;
+pub mod certificates;
 pub mod exports;
 pub mod invoices;
 pub mod latarnia;

@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::app::{parse_json, AppState};
 use crate::crypto::{aes256cbc_decrypt, b64_decode, rsa_oaep_decrypt, sha256_b64};
 use crate::errors::{ApiError, ApiResult};
+use crate::faults::FaultHandle;
 use crate::ids::reference_number;
 use crate::jwt::Claims;
 use crate::process::{register, Received};
@@ -154,7 +155,7 @@ async fn send(
     let body: SendRequest = parse_json(&body)?;
     let reference = path.into_inner();
     let key = {
-        let db = state.db.lock();
+        let mut db = state.db.lock();
         let s = db
             .sessions
             .get(&reference)
@@ -166,7 +167,16 @@ async fn send(
         if s.invoices.len() >= MAX_INVOICES {
             return Err(ApiError::exception(21155, "Przekroczono limit faktur w sesji."));
         }
-        s.key.ok_or_else(status_forbids)?
+        let key = s.key.ok_or_else(status_forbids)?;
+        if (FaultHandle { state: state.clone().into_inner() }).session_paused(&mut db, &reference) {
+            return Err(ApiError::exception_with(
+                21184,
+                "Sesja tymczasowo niedostępna",
+                vec!["Wysyłka w tej sesji jest wstrzymana; otwórz nową sesję i wyślij w niej faktury."
+                    .to_owned()],
+            ));
+        }
+        key
     };
     let cipher = b64_decode(&body.encrypted_invoice_content)
         .ok_or_else(|| ApiError::validation("encryptedInvoiceContent nie jest poprawnym Base64."))?;

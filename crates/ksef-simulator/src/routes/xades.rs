@@ -7,14 +7,12 @@ use chrono::Utc;
 use crate::app::AppState;
 use crate::errors::{ApiError, ApiResult};
 use crate::routes::auth::{start_operation, take_challenge, valid_nip, AuthMethod, Verdict};
+use crate::state::{SignerRec, Subject};
 use crate::xades::tree::{parse, Element, TreeError};
 use crate::xades::verify::{verify, Signer};
 
 const NAMESPACES: [&str; 2] =
     ["http://ksef.mf.gov.pl/auth/token/2.0", "http://ksef.mf.gov.pl/auth/token/2.1"];
-/// What the owner of a context (subject NIP = context NIP) may do.
-const OWNER: [&str; 6] =
-    ["InvoiceWrite", "InvoiceRead", "CredentialsManage", "CredentialsRead", "Introspection", "SubunitManage"];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/auth/xades-signature", web::post().to(xades));
@@ -59,23 +57,23 @@ fn read_request(root: &Element) -> ApiResult<Request> {
     })
 }
 
-/// The signer's identifier: NIP (seal `VATPL-`, person `TINPL-`), `pesel:` or the fingerprint.
-fn subject(signer: &Signer, by_fingerprint: bool) -> ApiResult<(String, AuthMethod)> {
+/// The signer's identifier: NIP (seal `VATPL-`, person `TINPL-`), PESEL (`PNOPL-`) or the fingerprint.
+fn subject(signer: &Signer, by_fingerprint: bool) -> ApiResult<(Subject, AuthMethod)> {
     let seal = signer.subject_attr("2.5.4.97");
     let method = if seal.is_some() { AuthMethod::QualifiedSeal } else { AuthMethod::QualifiedSignature };
     if by_fingerprint {
-        return Ok((signer.fingerprint(), method));
+        return Ok((Subject::Fingerprint(signer.fingerprint()), method));
     }
     let id = seal
         .as_deref()
         .and_then(|v| v.strip_prefix("VATPL-"))
-        .map(str::to_owned)
+        .map(|nip| Subject::Nip(nip.to_owned()))
         .or_else(|| {
             let serial = signer.subject_attr("2.5.4.5")?;
             serial
                 .strip_prefix("TINPL-")
-                .map(str::to_owned)
-                .or_else(|| serial.strip_prefix("PNOPL-").map(|p| format!("pesel:{p}")))
+                .map(|nip| Subject::Nip(nip.to_owned()))
+                .or_else(|| serial.strip_prefix("PNOPL-").map(|p| Subject::Pesel(p.to_owned())))
         })
         .ok_or_else(|| {
             ApiError::exception(21117, "Nieprawidłowy identyfikator podmiotu dla wskazanego typu kontekstu.")
@@ -99,34 +97,39 @@ async fn xades(state: web::Data<AppState>, body: web::Bytes) -> ApiResult<HttpRe
     })?;
     let (subject_id, method) = subject(&signer, request.by_fingerprint)?;
     let nip = request.context_value;
+    let now = Utc::now();
     let mut db = state.db.lock();
     take_challenge(&mut db, &request.challenge)?;
-    let verdict = if !signer.valid_at(Utc::now()) {
-        Verdict::fail(
-            460,
-            "Uwierzytelnianie zakończone niepowodzeniem z powodu błędu certyfikatu",
-            "Nieważny certyfikat",
-        )
+    // A certificate the simulator CA issued: its KSeF status decides as well.
+    let serial = signer.serial_hex();
+    let issued = db.certificates.get_mut(&serial).filter(|c| c.der == signer.cert_der);
+    let method = if issued.is_some() { AuthMethod::InternalCertificate } else { method };
+    let refusal = issued.and_then(|c| {
+        c.last_use = Some(now);
+        c.login_refusal(now)
+    });
+    let cert_failure = |detail: &str| {
+        Verdict::fail(460, "Uwierzytelnianie zakończone niepowodzeniem z powodu błędu certyfikatu", detail)
+    };
+    let verdict = if !signer.valid_at(now) {
+        cert_failure("Nieważny certyfikat")
+    } else if let Some(detail) = refusal {
+        cert_failure(detail)
     } else if db.blocked_contexts.contains(&nip) {
         Verdict::fail(
             480,
             "Uwierzytelnienie zablokowane",
             "Kontekst zablokowany z powodu incydentu bezpieczeństwa.",
         )
-    } else if subject_id == nip {
-        Verdict::success(None, OWNER.iter().map(|p| (*p).to_owned()).collect())
     } else {
-        let granted: Vec<String> =
-            db.granted.get(&(nip.clone(), subject_id)).into_iter().flatten().cloned().collect();
-        if granted.is_empty() {
-            Verdict::fail(
-                415,
-                "Uwierzytelnianie zakończone niepowodzeniem z powodu braku nadanych uprawnień",
-                "Brak uprawnień w kontekście.",
-            )
+        let permissions = db.signer_permissions(&nip, &subject_id);
+        if permissions.is_empty() {
+            Verdict::no_permissions()
         } else {
-            Verdict::success(None, granted)
+            Verdict::success(None, permissions)
         }
     };
+    let signer = SignerRec { subject: subject_id, dn: crate::certificates::enrollment_dn(&signer) };
+    let verdict = Verdict { signer: Some(signer), ..verdict };
     Ok(start_operation(&state, &mut db, nip, method, verdict))
 }

@@ -138,6 +138,13 @@ impl Signer {
         })
     }
 
+    /// The certificate's serial number, uppercase hex without leading zero bytes.
+    pub fn serial_hex(&self) -> String {
+        let bytes = self.cert.tbs_certificate.serial_number.as_bytes();
+        let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+        bytes[start..].iter().map(|b| format!("{b:02X}")).collect()
+    }
+
     /// Uppercase hex SHA-256 of the certificate.
     pub fn fingerprint(&self) -> String {
         Sha256::digest(&self.cert_der).iter().map(|b| format!("{b:02X}")).collect()

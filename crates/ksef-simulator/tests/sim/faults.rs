@@ -30,6 +30,35 @@ async fn rate_limit_answers_429_with_retry_after() {
     assert_eq!(sim.sim.counters().per_nip[NIP].rate_limited, 1);
 }
 
+/// KSeF 2.8: closing sessions has its own groups, `onlineSessionClose` 20/60/240 and
+/// `batchSessionClose` 20/40/120, apart from opening them.
+#[tokio::test]
+async fn session_close_groups_answer_429_past_their_limits() {
+    let sim = Sim::start(SimulatorConfig::default()).await;
+    sim.sim.add_token(NIP, TOKEN, &["InvoiceWrite"]);
+    let (access, _) = sim.login(NIP, TOKEN).await;
+    for (kind, per_minute) in [("online", 60), ("batch", 40)] {
+        let mut first_429 = None;
+        // 20 per second pass whatever the window; past the minute limit a 429 is certain.
+        for n in 1..=per_minute + 1 {
+            let path = format!("/sessions/{kind}/20250101-SO-0000000000-0000000000-00/close");
+            let (status, _) = sim.post(&path, Some(&access), &json!(null)).await;
+            if status == 429 {
+                first_429 = Some(n);
+                break;
+            }
+        }
+        assert!(first_429.is_some_and(|n| n > 20), "{kind}: {first_429:?}");
+        // Other groups are not affected by the closes.
+        let (status, res) = sim.get("/rate-limits", &access).await;
+        assert_eq!(status, 200, "{res}");
+    }
+    let (_, limits) = sim.get("/rate-limits", &access).await;
+    assert_eq!(limits["onlineSessionClose"], json!({"perSecond": 20, "perMinute": 60, "perHour": 240}));
+    assert_eq!(limits["batchSessionClose"], json!({"perSecond": 20, "perMinute": 40, "perHour": 120}));
+    assert_eq!(limits["global"], json!({"perSecond": -1, "perMinute": -1, "perHour": -1}));
+}
+
 #[tokio::test]
 async fn outage_answers_503_and_latarnia_reports_it() {
     let sim = Sim::with_token().await;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod batch;
+mod certificates;
 mod client;
 mod conformance;
 mod faults;

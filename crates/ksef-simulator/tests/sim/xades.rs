@@ -11,9 +11,14 @@ const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
 /// A self-signed ECDSA P-256 seal certificate for `nip` (organizationIdentifier VATPL-nip).
 fn seal(nip: &str) -> (Vec<u8>, p256::ecdsa::SigningKey) {
+    named_seal(nip, "Pieczęć testowa")
+}
+
+/// The same with the common name `name`.
+pub fn named_seal(nip: &str, name: &str) -> (Vec<u8>, p256::ecdsa::SigningKey) {
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::default();
-    params.distinguished_name.push(rcgen::DnType::CommonName, "Pieczęć testowa");
+    params.distinguished_name.push(rcgen::DnType::CommonName, name);
     params.distinguished_name.push(rcgen::DnType::CustomDnType(vec![2, 5, 4, 97]), format!("VATPL-{nip}"));
     let cert = params.self_signed(&key).unwrap();
     let signing = p256::ecdsa::SigningKey::from_pkcs8_der(&key.serialize_der()).unwrap();
@@ -77,6 +82,24 @@ async fn challenge(sim: &Sim) -> String {
     sim.post("/auth/challenge", None, &json!(null)).await.1["challenge"].as_str().unwrap().to_owned()
 }
 
+/// XAdES login into `context` with `cert`; the auth status and, on success, the access token.
+pub async fn seal_login(
+    sim: &Sim,
+    context: &str,
+    cert: &[u8],
+    key: &p256::ecdsa::SigningKey,
+) -> (serde_json::Value, Option<String>) {
+    let (status, res) = post_xml(sim, signed_request(&challenge(sim).await, context, cert, key)).await;
+    assert_eq!(status, 202, "{res}");
+    let auth = res["authenticationToken"]["token"].as_str().unwrap();
+    let st = sim.auth_status(res["referenceNumber"].as_str().unwrap(), auth).await;
+    if st["status"]["code"] != 200 {
+        return (st, None);
+    }
+    let (_, tokens) = sim.post("/auth/token/redeem", Some(auth), &json!(null)).await;
+    (st, tokens["accessToken"]["token"].as_str().map(str::to_owned))
+}
+
 #[tokio::test]
 async fn owner_seal_authenticates_and_tampering_is_refused() {
     let sim = Sim::with_token().await;
@@ -129,13 +152,28 @@ async fn foreign_seal_needs_a_grant() {
         "permissions": [{"permissionType": "InvoiceRead", "description": "biuro rachunkowe"}]});
     sim.post("/testdata/permissions", None, &grant).await;
     let (_, res) = post_xml(&sim, signed_request(&challenge(&sim).await, NIP, &cert, &key)).await;
-    let st = sim
-        .auth_status(
-            res["referenceNumber"].as_str().unwrap(),
-            res["authenticationToken"]["token"].as_str().unwrap(),
-        )
-        .await;
+    let auth = res["authenticationToken"]["token"].as_str().unwrap();
+    let st = sim.auth_status(res["referenceNumber"].as_str().unwrap(), auth).await;
     assert_eq!(st["status"]["code"], 200);
+    // The permissions the office holds in the client's context, held by the certificate's NIP.
+    let (_, tokens) = sim.post("/auth/token/redeem", Some(auth), &json!(null)).await;
+    let access = tokens["accessToken"]["token"].as_str().unwrap();
+    let (status, page) = sim.post("/permissions/query/personal/grants", Some(access), &json!({})).await;
+    assert_eq!(status, 200, "{page}");
+    let held = &page["permissions"];
+    assert_eq!(held.as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(held[0]["permissionScope"], "InvoiceRead");
+    assert_eq!(held[0]["authorizedIdentifier"], json!({"type": "Nip", "value": "5265877635"}));
+    assert_eq!(held[0]["contextIdentifier"], json!({"type": "Nip", "value": NIP}));
+    // Withdrawn grants end the refresh as well.
+    sim.post("/testdata/permissions/revoke", None, &grant).await;
+    let refresh = tokens["refreshToken"]["token"].as_str().unwrap();
+    let (status, res) = sim.post("/auth/token/refresh", Some(refresh), &json!(null)).await;
+    assert_eq!(
+        (status, res["exception"]["exceptionDetailList"][0]["exceptionCode"].clone()),
+        (400, json!(21301)),
+        "{res}"
+    );
 }
 
 /// KSeF allows inclusive C14N 1.0 and 1.1 besides the exclusive form (ksef-docs auth/podpis-xades.md);
