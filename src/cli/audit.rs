@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::usage;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::pdf::Lang;
@@ -97,11 +98,6 @@ pub fn run(settings: Settings, cmd: &AuditCommand) -> Result<(), StartError> {
             Ok(())
         }
     }
-}
-
-/// A mistake in the command line: exit code 2, naming the option.
-fn usage(message: String) -> StartError {
-    StartError::Config(crate::config::ConfigError(message))
 }
 
 fn unknown(nip: Option<&str>, user: Option<&str>) -> String {

@@ -8,6 +8,7 @@ mod demo;
 mod keys;
 mod migrate;
 mod migrate_data;
+mod office;
 mod purchase;
 mod serve;
 mod users;
@@ -84,6 +85,11 @@ pub enum Command {
         #[command(subcommand)]
         command: purchase::PurchaseCommand,
     },
+    /// The office's own KSeF credential (logs in to every client that granted the office).
+    Office {
+        #[command(subcommand)]
+        command: office::OfficeCommand,
+    },
     /// Manage the vault's master keys.
     Keys {
         #[command(subcommand)]
@@ -127,6 +133,7 @@ fn dispatch(cli: &Cli) -> Result<(), StartError> {
                 .map_err(|e| StartError::Command(format!("simulator: {e:#}")))
         }
         Command::Client { command } => clients::run(load(&cli.sources(None))?, command),
+        Command::Office { command } => office::run(load(&cli.sources(None))?, command),
         Command::Keys { command } => keys::run(load(&cli.sources(None))?, command),
         Command::User { command } => users::run(load(&cli.sources(None))?, command),
         Command::Apikey { command } => apikeys::run(load(&cli.sources(None))?, command),
@@ -152,6 +159,11 @@ fn read_secret_line(what: &str) -> Result<secrecy::SecretString, StartError> {
         return Err(StartError::Command(format!("expected {what} on standard input")));
     }
     Ok(secrecy::SecretString::from(value))
+}
+
+/// A mistake in the command line: exit code 2, naming the option.
+fn usage(message: String) -> StartError {
+    StartError::Config(crate::config::ConfigError(message))
 }
 
 /// Runs one async service call to completion on a small runtime (CLI commands are one-shot).

@@ -36,6 +36,7 @@ diesel::table! {
 diesel::table! {
     clients (id) {
         created_at -> Timestamp,
+        credential_mode -> Text,
         id -> Text,
         ksef_environment -> Text,
         name -> Text,
@@ -156,6 +157,37 @@ diesel::table! {
         list_key -> Text,
         user_id -> Text,
         visited_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    office_access (client_id) {
+        checked_at -> Timestamp,
+        client_id -> Text,
+        ksef_permissions -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        last_ok_at -> Nullable<Timestamp>,
+        office_credential_id -> Text,
+    }
+}
+
+diesel::table! {
+    office_credentials (id) {
+        active -> Bool,
+        ciphertext -> Binary,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        fingerprint -> Text,
+        id -> Text,
+        key_version -> BigInt,
+        kind -> Text,
+        ksef_environment -> Text,
+        last_auth_error -> Nullable<Text>,
+        last_auth_ok_at -> Nullable<Timestamp>,
+        nonce -> Binary,
+        office_nip -> Text,
+        retired_at -> Nullable<Timestamp>,
+        valid_until -> Nullable<Timestamp>,
     }
 }
 
@@ -352,6 +384,9 @@ diesel::joinable!(sender_leases -> clients (client_id));
 diesel::joinable!(webhook_endpoints -> clients (client_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_deliveries -> clients (client_id));
+diesel::joinable!(office_credentials -> users (created_by));
+diesel::joinable!(office_access -> clients (client_id));
+diesel::joinable!(office_access -> office_credentials (office_credential_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -364,6 +399,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoices,
     ksef_sessions,
     list_visits,
+    office_access,
+    office_credentials,
     outbox,
     purchase_invoices,
     purchase_sync,

@@ -147,7 +147,7 @@ macro_rules! transfer_tables {
 }
 
 transfer_tables! {
-    clients by id [created_at, id, ksef_environment, name, nip, paused_reason, send_policy, updated_at];
+    clients by id [created_at, credential_mode, id, ksef_environment, name, nip, paused_reason, send_policy, updated_at];
     users by id [client_id, created_at, disabled, display_name, email, id, last_login_at, password_hash, role];
     user_sessions by id [created_at, expires_at, id, ip, revoked_at, user_id];
     list_visits by id [id, list_key, user_id, visited_at];
@@ -157,6 +157,10 @@ transfer_tables! {
         revoked_at, scopes];
     credentials by id [active, ciphertext, client_id, created_at, created_by, fingerprint, id, key_version, kind,
         ksef_permissions, last_auth_error, last_auth_ok_at, nonce, retired_at, valid_until];
+    office_credentials by id [active, ciphertext, created_at, created_by, fingerprint, id, key_version, kind,
+        ksef_environment, last_auth_error, last_auth_ok_at, nonce, office_nip, retired_at, valid_until];
+    office_access by client_id [checked_at, client_id, ksef_permissions, last_error, last_ok_at,
+        office_credential_id];
     vault_canary by id [ciphertext, created_at, id, key_version, nonce];
     send_decisions by id [actor_id, actor_kind, client_id, created_at, id, invoice_count, invoice_hashes, offline,
         policy, source_ip];

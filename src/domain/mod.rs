@@ -2,10 +2,12 @@
 
 use std::fmt;
 
+mod credential;
 mod purchase;
 mod text_enum;
 mod webhook;
 
+pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use purchase::{amount_text, minor_units, parse_amount, PurchaseRole};
 pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};
 

@@ -14,6 +14,7 @@ use super::limits::Limits;
 use super::settings::SenderSettings;
 use super::TurnError;
 use crate::db::models::Client;
+use crate::service::credentials::LoginSource;
 use crate::state::AppState;
 
 /// An online session kept open for the next invoices of the same client.
@@ -29,7 +30,8 @@ pub struct ClientCtx {
     pub client_id: String,
     pub nip: String,
     pub environment: String,
-    pub credential_id: String,
+    /// The stored credential the token manager logs in with (the client's own or the office's).
+    pub login: LoginSource,
     pub ksef: KsefClient,
     pub tokens: TokenManager,
     pub online: tokio::sync::Mutex<Option<OpenOnline>>,
@@ -126,15 +128,16 @@ impl Engine {
         Ok(c)
     }
 
-    /// The client's context with a token manager for its current credential; None when the
-    /// client has no credential (the caller pauses it).
+    /// The client's context with a token manager for the credential it logs in with (its own,
+    /// or the office's in the client's context); None when that credential is not stored (the
+    /// caller pauses the client).
     pub async fn client_ctx(&self, client: &Client) -> Result<Option<Arc<ClientCtx>>, TurnError> {
-        let opened = crate::service::credentials::open_credential(&self.st, client)
+        let opened = crate::service::credentials::open_login(&self.st, client)
             .await
             .map_err(|e| TurnError::Setup(format!("cannot open the stored KSeF credential: {e}")))?;
-        let Some((cred, credential)) = opened else { return Ok(None) };
+        let Some((login, credential)) = opened else { return Ok(None) };
         if let Some(ctx) = lock(&self.clients).get(&client.id) {
-            if ctx.credential_id == cred.id && ctx.environment == client.ksef_environment {
+            if ctx.login == login && ctx.environment == client.ksef_environment {
                 return Ok(Some(ctx.clone()));
             }
         }
@@ -143,7 +146,7 @@ impl Engine {
             client_id: client.id.clone(),
             nip: client.nip.clone(),
             environment: client.ksef_environment.clone(),
-            credential_id: cred.id,
+            login,
             tokens: TokenManager::with_credential(
                 ksef.clone(),
                 ContextIdentifier::nip(&client.nip),

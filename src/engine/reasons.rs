@@ -35,6 +35,72 @@ pub fn credential_pause(detail: &str) -> String {
 pub const NO_CREDENTIAL: &str =
     "Wysyłka wstrzymana: firma nie ma aktywnego tokenu KSeF. Dodaj token, a następnie wznów wysyłkę.";
 
+/// Why a client that uses the office's credential stopped: the office stored none.
+pub const NO_OFFICE_CREDENTIAL: &str = "Wysyłka wstrzymana: klient korzysta z poświadczenia biura, a biuro \
+     nie zapisało jeszcze swojego certyfikatu ani tokenu KSeF. Administrator biura zapisuje je na stronie \
+     „Poświadczenie biura”; wysyłka wznowi się sama.";
+
+/// What the client must do in KSeF so that the office's credential gets in: grant the office's
+/// NIP the sending permissions.
+fn grant_hint(office_nip: &str, missing: &[&str]) -> String {
+    let names: Vec<String> = missing.iter().map(|p| format!("{p} ({})", permission_pl(p))).collect();
+    format!(
+        "Klient nie nadał biuru (NIP {office_nip}) uprawnień w KSeF: potrzebne {}. Klient (osoba \
+         uprawniona w firmie) nadaje je w Aplikacji Podatnika KSeF: Uprawnienia → Nadaj uprawnienia \
+         podmiotowi → NIP biura {office_nip}; potem kliknij „Sprawdź dostęp biura w KSeF”",
+        names.join(" i ")
+    )
+}
+
+/// A KSeF permission in words.
+fn permission_pl(p: &str) -> &'static str {
+    match p {
+        "InvoiceWrite" => "wystawianie faktur",
+        "InvoiceRead" => "przeglądanie faktur",
+        _ => "uprawnienie KSeF",
+    }
+}
+
+/// The office logs in, but lacks `missing` of the sending permissions in the client's context.
+pub fn office_lacks(office_nip: &str, missing: &[&str], held: Option<&str>) -> String {
+    let held = match held {
+        Some(h) if !h.is_empty() => format!(" Biuro ma tam teraz: {h}."),
+        _ => String::new(),
+    };
+    format!("{}.{held}", grant_hint(office_nip, missing))
+}
+
+/// KSeF refused the office's credential in the client's context: for lack of a grant (415), or
+/// for the credential itself (expired, revoked), which is the office's to fix.
+pub fn office_refused(office_nip: &str, refusal: &crate::service::credentials::Refusal) -> String {
+    use crate::service::credentials::{NO_PERMISSIONS_IN_CONTEXT, SENDING_PERMISSIONS};
+    let about_the_credential = refusal.auth_code.is_some_and(|c| c != NO_PERMISSIONS_IN_CONTEXT);
+    if !refusal.refused {
+        format!("nie udało się zapytać KSeF o dostęp biura (NIP {office_nip}): {}", refusal.message)
+    } else if !about_the_credential {
+        // 415 at login, or a call refused for permissions after it: the client's grant.
+        format!("{} (KSeF: {}).", grant_hint(office_nip, &SENDING_PERMISSIONS), refusal.message)
+    } else {
+        format!(
+            "KSeF odrzucił poświadczenie biura (NIP {office_nip}): {}. Administrator biura zapisuje nowe \
+             na stronie „Poświadczenie biura”.",
+            refusal.message
+        )
+    }
+}
+
+/// Why a client's sender stopped when KSeF refused the login or its permissions: in the words
+/// that fit whose credential it was.
+pub fn pause_for(
+    login: &crate::service::credentials::LoginSource,
+    refusal: &crate::service::credentials::Refusal,
+) -> String {
+    match login.office_nip() {
+        Some(office) => format!("Wysyłka wstrzymana: {}", office_refused(office, refusal)),
+        None => credential_pause(&refusal.message),
+    }
+}
+
 /// The watchdog's note on an invoice stuck in `state` for `minutes`.
 pub fn stuck(state: &str, minutes: i64) -> String {
     match state {

@@ -360,9 +360,21 @@ pub async fn postpone(
 }
 
 /// What the sender's own login with the credential ended in (the panel shows the last error).
-pub async fn credential_auth(db: &Db, credential_id: &str, error: Option<&str>) -> Result<(), DbError> {
-    let (id, error) = (credential_id.to_owned(), error.map(str::to_owned));
-    db.tx(move |c| crate::db::models::Credential::record_auth(c, &id, ids::now(), error.as_deref())).await
+pub async fn login_outcome(
+    db: &Db,
+    client_id: &str,
+    login: &crate::service::credentials::LoginSource,
+    error: Option<&str>,
+) -> Result<(), DbError> {
+    let (client_id, login, error) = (client_id.to_owned(), login.clone(), error.map(str::to_owned));
+    db.tx(move |c| {
+        let outcome = match &error {
+            None => Ok(None),
+            Some(e) => Err(e.as_str()),
+        };
+        crate::service::credentials::record_login(c, &client_id, &login, outcome)
+    })
+    .await
 }
 
 /// Stops the client's sender until a person clears the reason.

@@ -306,7 +306,9 @@ async fn apply(cx: &mut Ctx<'_>, inv: &Invoice, s: &SessionInvoiceStatus) -> Res
         Some(ErrorClass::Credential) => {
             let why = format!("KSeF: {code} {description}");
             record::requeue(&cx.engine.st, inv, ids::now(), &why, false).await?;
-            record::pause_client(db, &inv.client_id, &reasons::credential_pause(&why)).await?;
+            let refusal =
+                crate::service::credentials::Refusal { message: why, refused: true, auth_code: None };
+            record::pause_client(db, &inv.client_id, &reasons::pause_for(&cx.client.login, &refusal)).await?;
             return Err(TurnError::Setup("client paused: KSeF refused its permissions".into()));
         }
         _ => record::rejected(&cx.engine.st, inv, code, &description).await?,

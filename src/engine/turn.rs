@@ -11,6 +11,7 @@ use super::context::{ClientCtx, Engine};
 use super::{reasons, record, TurnError};
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, lease, Client};
+use crate::service::credentials::LoginSource;
 
 /// The lease held for the turn; a background task renews it and notices when it is lost.
 pub struct Lease {
@@ -117,9 +118,11 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
         return Ok(());
     }
     let Some(ctx) = engine.client_ctx(&client).await.map_err(|e| (None, e))? else {
-        record::pause_client(&engine.st.db, client_id, reasons::NO_CREDENTIAL)
-            .await
-            .map_err(|e| (None, e.into()))?;
+        let reason = match client.credential_mode {
+            crate::domain::CredentialMode::Own => reasons::NO_CREDENTIAL,
+            crate::domain::CredentialMode::Office => reasons::NO_OFFICE_CREDENTIAL,
+        };
+        record::pause_client(&engine.st.db, client_id, reason).await.map_err(|e| (None, e.into()))?;
         return Ok(());
     };
     let fail = |e: TurnError| (Some(ctx.clone()), e);
@@ -182,12 +185,12 @@ async fn handle_error(
         }
         ErrorClass::Credential => {
             let Some(ctx) = ctx else {
-                pause(engine, client_id, err).await;
+                pause(engine, client_id, None, err).await;
                 return None;
             };
             ctx.tokens.reset().await;
             if err.http_status() != Some(401) {
-                pause(engine, client_id, err).await;
+                pause(engine, client_id, Some(&ctx.login), err).await;
                 return None;
             }
             relogin(engine, ctx, err).await
@@ -219,12 +222,16 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
     if tries > MAX_RELOGINS {
         tracing::warn!(client.id = %ctx.client_id, error = %first, "KSeF refuses every fresh access token; sender paused");
         let why = format!("KSeF odrzuca każdy nowy token dostępu ({tries} logowania z rzędu): {first}");
-        pause_with(engine, &ctx.client_id, &why).await;
+        pause_with(engine, &ctx.client_id, &reasons::credential_pause(&why)).await;
         return None;
     }
     let outcome = ctx.access_token(&engine.limits).await;
-    let error = outcome.as_ref().err().map(ToString::to_string);
-    if let Err(db) = record::credential_auth(&engine.st.db, &ctx.credential_id, error.as_deref()).await {
+    let error = outcome.as_ref().err().map(|e| match ctx.login.office_nip() {
+        Some(office) => reasons::office_refused(office, &crate::service::credentials::Refusal::from(e)),
+        None => e.to_string(),
+    });
+    if let Err(db) = record::login_outcome(&engine.st.db, &ctx.client_id, &ctx.login, error.as_deref()).await
+    {
         tracing::warn!(client.id = %ctx.client_id, error = %db, "Could not record the login outcome");
     }
     match outcome {
@@ -233,7 +240,7 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
             Some(Duration::ZERO)
         }
         Err(fresh) if fresh.class() == ErrorClass::Credential => {
-            pause(engine, &ctx.client_id, &fresh).await;
+            pause(engine, &ctx.client_id, Some(&ctx.login), &fresh).await;
             None
         }
         Err(fresh) => {
@@ -244,17 +251,27 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
     }
 }
 
-/// Pauses the client because KSeF refused its credential, saying why.
-async fn pause(engine: &Engine, client_id: &str, err: &ksef_client::KsefError) {
+/// Pauses the client because KSeF refused its credential (or the office's, in the client's
+/// context), saying why in the words that fit whose credential it was.
+async fn pause(engine: &Engine, client_id: &str, login: Option<&LoginSource>, err: &ksef_client::KsefError) {
     tracing::warn!(client.id = %client_id, error = %err, "KSeF refused the client's credential; sender paused");
-    let detail = err.to_string();
-    let detail = if detail.trim().is_empty() { err.code().to_owned() } else { detail };
-    pause_with(engine, client_id, &detail).await;
+    let refusal = crate::service::credentials::Refusal::from(err);
+    let reason = match login {
+        Some(login) => reasons::pause_for(login, &refusal),
+        None => reasons::credential_pause(&refusal.message),
+    };
+    // The office's access to this client is shown from what KSeF last said: this refusal.
+    if let Some(login @ LoginSource::Office { office_nip, .. }) = login {
+        let why = reasons::office_refused(office_nip, &refusal);
+        if let Err(db) = record::login_outcome(&engine.st.db, client_id, login, Some(&why)).await {
+            tracing::warn!(client.id = %client_id, error = %db, "Could not record the login outcome");
+        }
+    }
+    pause_with(engine, client_id, &reason).await;
 }
 
-async fn pause_with(engine: &Engine, client_id: &str, detail: &str) {
-    let reason = reasons::credential_pause(detail);
-    if let Err(db) = record::pause_client(&engine.st.db, client_id, &reason).await {
+async fn pause_with(engine: &Engine, client_id: &str, reason: &str) {
+    if let Err(db) = record::pause_client(&engine.st.db, client_id, reason).await {
         tracing::error!(client.id = %client_id, error = %db, "Could not record the pause");
     }
 }

@@ -39,6 +39,10 @@ pub async fn metrics(req: HttpRequest, st: web::Data<AppState>) -> Result<HttpRe
     if !token_accepted(&st.settings.metrics.token_sha256, presented) {
         return Err(AppError::Unauthenticated);
     }
+    // Credential lifetimes change with the clock, not with events: counted at each scrape.
+    for (warning, n) in crate::service::lifetime::warning_counts(&st).await? {
+        st.metrics.set_expiring(warning.as_str(), n);
+    }
     Ok(HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(st.metrics.render()))

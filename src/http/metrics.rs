@@ -63,6 +63,12 @@ pub struct StateLabels {
     pub state: &'static str,
 }
 
+/// Labels of the credential-expiry gauge: how near the end (`expired`, `7d`, `14d`, `30d`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExpiryLabels {
+    pub within: &'static str,
+}
+
 /// The gateway's metrics registry.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -79,6 +85,9 @@ pub struct Metrics {
     pub purchase_invoices: Family<OutcomeLabels, Counter>,
     /// Invoices the last completeness re-checks found missing, by role, summed over clients.
     pub purchase_sync_gaps: Family<RoleLabels, Gauge>,
+    /// Stored KSeF credentials (clients' active ones and the office's) near the end of their
+    /// validity, by warning, as of the last scrape.
+    pub credentials_expiring: Family<ExpiryLabels, Gauge>,
     /// Webhook attempts by outcome: `delivered`, `http_error`, `timeout`, `connect`, `refused`,
     /// and `gave_up` when an attempt was the last one allowed.
     pub webhook_deliveries: Family<OutcomeLabels, Counter>,
@@ -137,6 +146,12 @@ impl Metrics {
             "Purchase invoices KSeF lists that the last completeness re-checks did not find stored",
             purchase_sync_gaps.clone(),
         );
+        let credentials_expiring = Family::<ExpiryLabels, Gauge>::default();
+        registry.register(
+            "credentials_expiring",
+            "Stored KSeF credentials (tokens, certificates, the office's) within 30, 14 or 7 days of their end of validity, or past it",
+            credentials_expiring.clone(),
+        );
         let webhook_deliveries = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "webhook_deliveries",
@@ -155,6 +170,7 @@ impl Metrics {
             webhook_backlog,
             purchase_invoices,
             purchase_sync_gaps,
+            credentials_expiring,
             http_requests,
             http_duration,
             sender_invoices,
@@ -182,6 +198,10 @@ impl Metrics {
 
     pub fn count_turn(&self, outcome: &'static str) {
         self.sender_turns.get_or_create(&OutcomeLabels { outcome }).inc();
+    }
+
+    pub fn set_expiring(&self, within: &'static str, n: i64) {
+        self.credentials_expiring.get_or_create(&ExpiryLabels { within }).set(n);
     }
 
     pub fn set_stuck(&self, state: &'static str, n: i64) {

@@ -71,6 +71,15 @@ impl Caller {
     }
 }
 
+/// Office-wide matters (the office's own KSeF credential): the operator and office admins only.
+pub fn require_office_admin(caller: &Caller) -> Result<(), AppError> {
+    if caller.is_office_wide() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// Everything the caller holds on one client (empty when it holds nothing there).
 pub fn permissions_on(
     conn: &mut AnyConn,

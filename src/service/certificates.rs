@@ -98,8 +98,15 @@ pub fn parse(certificate_pem: &str, private_key_pem: &str) -> Result<ParsedCerti
             format!("certificate is not valid now (valid until {not_after})"),
         ));
     }
-    ksef_client::signing::SigningKey::from_der(&key_der)
+    let key = ksef_client::signing::SigningKey::from_der(&key_der)
         .map_err(|e| AppError::invalid_field(KEY_FIELD, "unusable_key", format!("private key: {e}")))?;
+    if !belongs_to(&cert, &key) {
+        return Err(AppError::invalid_field(
+            KEY_FIELD,
+            "key_mismatch",
+            "private key: it does not belong to this certificate (their public keys differ)",
+        ));
+    }
     // Re-encode to be sure what is stored is exactly one well-formed certificate.
     let certificate_der = cert
         .to_der()
@@ -115,6 +122,15 @@ pub fn parse(certificate_pem: &str, private_key_pem: &str) -> Result<ParsedCerti
         certificate_der,
         not_after: not_after.naive_utc(),
     })
+}
+
+/// Whether `key` is the private half of the certificate's public key (compared as the public
+/// key bits, so the same key in another SubjectPublicKeyInfo encoding still matches).
+fn belongs_to(cert: &x509_cert::Certificate, key: &ksef_client::signing::SigningKey) -> bool {
+    let Ok(der) = key.public_key_der() else { return false };
+    let Ok(spki) = x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(&der) else { return false };
+    spki.subject_public_key.raw_bytes()
+        == cert.tbs_certificate.subject_public_key_info.subject_public_key.raw_bytes()
 }
 
 /// The certificate (DER) and its signing key, from the opened secret.

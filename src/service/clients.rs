@@ -3,9 +3,10 @@
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use crate::db::models::{ids, Client, Credential, NewClient, NewCredential};
-use crate::domain::{KsefTarget, Nip, SendPolicy};
+use crate::db::models::{ids, Client, Credential, NewClient, NewCredential, OfficeAccess, OfficeCredential};
+use crate::domain::{CredentialMode, KsefTarget, Nip, SendPolicy};
 use crate::error::AppError;
+use crate::service::lifetime::Validity;
 use crate::state::AppState;
 use crate::vault;
 
@@ -21,22 +22,49 @@ pub struct NewClientInput {
     pub policy: SendPolicy,
 }
 
-/// Adds a client and seals its KSeF token, in one transaction: a client never exists half-made.
-/// `actor` is the id of the user doing it (None for the CLI, which runs as the operator).
+/// Adds a client with its own KSeF token ([`CredentialMode::Own`]), sealed in the same
+/// transaction: a client never exists half-made. `actor` is the id of the user doing it (None
+/// for the CLI, which runs as the operator).
 pub async fn add_client(
     st: &AppState,
     input: NewClientInput,
     ksef_token: SecretString,
     actor: Option<String>,
 ) -> Result<Client, AppError> {
+    insert_client(st, input, Some(ksef_token), actor).await
+}
+
+/// Adds a client that logs in with the office's credential ([`CredentialMode::Office`], the
+/// default for new clients): no secret of its own is stored. Its invoices go once the client
+/// granted the office permissions in KSeF (the credential health says whether it did).
+pub async fn add_office_client(
+    st: &AppState,
+    input: NewClientInput,
+    actor: Option<String>,
+) -> Result<Client, AppError> {
+    insert_client(st, input, None, actor).await
+}
+
+async fn insert_client(
+    st: &AppState,
+    input: NewClientInput,
+    ksef_token: Option<SecretString>,
+    actor: Option<String>,
+) -> Result<Client, AppError> {
     let name = crate::service::validate::name("name", &input.name)?;
-    let token = ksef_token.expose_secret().trim();
-    if token.len() < 16 {
-        return Err(AppError::invalid("the KSeF token looks too short; paste the whole token"));
-    }
-    let sealed = vault::seal(&st.keys, input.nip.as_str(), KSEF_TOKEN, token.as_bytes())
-        .map_err(|e| AppError::Internal(e.into()))?;
-    let fingerprint = fingerprint(token.as_bytes());
+    let sealed = match &ksef_token {
+        Some(t) => {
+            let token = t.expose_secret().trim();
+            if token.len() < 16 {
+                return Err(AppError::invalid("the KSeF token looks too short; paste the whole token"));
+            }
+            let sealed = vault::seal(&st.keys, input.nip.as_str(), KSEF_TOKEN, token.as_bytes())
+                .map_err(|e| AppError::Internal(e.into()))?;
+            Some((sealed, fingerprint(token.as_bytes())))
+        }
+        None => None,
+    };
+    let mode = if sealed.is_some() { CredentialMode::Own } else { CredentialMode::Office };
     let client_id = ids::new_id();
     let credential_id = ids::new_id();
     st.db
@@ -56,26 +84,30 @@ pub async fn add_client(
                     name: &name,
                     ksef_environment: input.ksef.as_str(),
                     send_policy: input.policy.as_str(),
+                    credential_mode: mode,
                     created_at: now,
                     updated_at: now,
                 },
             )?;
-            Credential::insert_active(
-                conn,
-                &NewCredential {
-                    id: &credential_id,
-                    client_id: &client_id,
-                    kind: KSEF_TOKEN,
-                    key_version: i64::from(sealed.key_version),
-                    nonce: &sealed.nonce,
-                    ciphertext: &sealed.ciphertext,
-                    fingerprint: &fingerprint,
-                    valid_until: None,
-                    active: true,
-                    created_by: actor.as_deref(),
-                    created_at: now,
-                },
-            )?;
+            if let Some((sealed, fingerprint)) = &sealed {
+                Credential::insert_active(
+                    conn,
+                    &NewCredential {
+                        id: &credential_id,
+                        client_id: &client_id,
+                        kind: KSEF_TOKEN,
+                        key_version: i64::from(sealed.key_version),
+                        nonce: &sealed.nonce,
+                        ciphertext: &sealed.ciphertext,
+                        fingerprint,
+                        // Not asked of KSeF here: the token was issued by now at the latest.
+                        valid_until: crate::service::lifetime::token_valid_until(None, now),
+                        active: true,
+                        created_by: actor.as_deref(),
+                        created_at: now,
+                    },
+                )?;
+            }
             Client::find_by_nip(conn, input.nip.as_str())?.ok_or(crate::db::DbError::NotFound)
         })
         .await
@@ -97,7 +129,13 @@ pub struct ClientView {
     pub send_policy: String,
     pub ksef_environment: String,
     pub paused_reason: Option<String>,
+    /// Whose credential logs in to the client's KSeF context.
+    pub credential_mode: CredentialMode,
+    /// The client's own credential, if it has one (used in [`CredentialMode::Own`]).
     pub credential: Option<CredentialView>,
+    /// In [`CredentialMode::Office`]: whether KSeF lets the office into the client's context,
+    /// and with which permissions, as of the last login there.
+    pub office_access: Option<OfficeAccessView>,
     /// What the caller may do on this client.
     pub permissions: Vec<&'static str>,
 }
@@ -109,19 +147,15 @@ pub struct CredentialView {
     pub fingerprint: String,
     #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: chrono::NaiveDateTime,
-    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
-    pub valid_until: Option<chrono::NaiveDateTime>,
+    /// A certificate's validTo; a token's end of validity (KSeF's word, else 30.11.2027 for
+    /// tokens issued by 31.12.2026), with the days left and the warning.
+    #[serde(flatten)]
+    pub validity: Validity,
     #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub last_auth_ok_at: Option<chrono::NaiveDateTime>,
     pub last_auth_error: Option<String>,
     pub ksef_permissions: Option<String>,
-    /// KSeF tokens stop working when KSeF retires them (API_BRIEF: certificates replace them).
-    pub sunset: Option<&'static str>,
 }
-
-/// The last day KSeF tokens are reported to work (API_BRIEF.md §5, a secondary source: the
-/// Ministry's announcements as reported by the press; KSeF certificates remain after it).
-pub const KSEF_TOKEN_SUNSET: &str = "2026-12-31";
 
 impl From<&Credential> for CredentialView {
     fn from(c: &Credential) -> Self {
@@ -129,11 +163,69 @@ impl From<&Credential> for CredentialView {
             kind: c.kind.clone(),
             fingerprint: c.fingerprint.clone(),
             created_at: c.created_at,
-            valid_until: c.valid_until,
+            validity: Validity::of(c.valid_until),
             last_auth_ok_at: c.last_auth_ok_at,
             last_auth_error: c.last_auth_error.clone(),
             ksef_permissions: c.ksef_permissions.clone(),
-            sunset: (c.kind == KSEF_TOKEN).then_some(KSEF_TOKEN_SUNSET),
+        }
+    }
+}
+
+/// Whether the office's credential gets into a client's context, and what the client still has
+/// to grant the office in KSeF.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OfficeAccessView {
+    /// The office's NIP (None until the office stores its credential).
+    pub office_nip: Option<String>,
+    /// True when the last login worked and the office holds the sending permissions there.
+    pub ok: bool,
+    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
+    pub checked_at: Option<chrono::NaiveDateTime>,
+    #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
+    pub last_ok_at: Option<chrono::NaiveDateTime>,
+    /// What KSeF reports the office may do in the client's context.
+    pub ksef_permissions: Option<String>,
+    /// Sending permissions the office lacks there.
+    pub missing_permissions: Vec<&'static str>,
+    pub last_error: Option<String>,
+    /// In Polish: what the client (or the office) must do, when something is missing.
+    pub explanation_pl: Option<String>,
+}
+
+impl OfficeAccessView {
+    fn new(office: Option<&OfficeCredential>, access: Option<&OfficeAccess>) -> Self {
+        use crate::engine::reasons;
+        // What was learned with an earlier office credential says nothing about the current one.
+        let access = access.filter(|a| office.is_some_and(|o| o.id == a.office_credential_id));
+        let office_nip = office.map(|o| o.office_nip.clone());
+        let missing = match access {
+            Some(a) if a.last_error.is_none() => {
+                crate::service::credentials::missing_permissions(a.ksef_permissions.as_deref())
+            }
+            _ => crate::service::credentials::SENDING_PERMISSIONS.to_vec(),
+        };
+        let ok = access.is_some_and(|a| a.last_error.is_none()) && missing.is_empty();
+        let explanation_pl = match (&office_nip, access) {
+            _ if ok => None,
+            (None, _) => Some(reasons::NO_OFFICE_CREDENTIAL.to_owned()),
+            (Some(_), None) => Some(
+                "Dostęp biura do tego klienta nie był jeszcze sprawdzany w KSeF: kliknij „Sprawdź dostęp biura w KSeF”."
+                    .to_owned(),
+            ),
+            (Some(nip), Some(a)) => Some(match &a.last_error {
+                Some(e) => e.clone(),
+                None => reasons::office_lacks(nip, &missing, a.ksef_permissions.as_deref()),
+            }),
+        };
+        Self {
+            office_nip,
+            ok,
+            checked_at: access.map(|a| a.checked_at),
+            last_ok_at: access.and_then(|a| a.last_ok_at),
+            ksef_permissions: access.and_then(|a| a.ksef_permissions.clone()),
+            missing_permissions: missing,
+            last_error: access.and_then(|a| a.last_error.clone()),
+            explanation_pl,
         }
     }
 }
@@ -169,9 +261,19 @@ fn client_view(
 ) -> Result<ClientView, AppError> {
     let held = crate::service::access::permissions_on(conn, caller, &c.id)?;
     let credential = Credential::find_preferred(conn, &c.id)?;
+    let office_access = match c.credential_mode {
+        CredentialMode::Office => {
+            let office = OfficeCredential::find_active(conn)?;
+            let access = OfficeAccess::find(conn, &c.id)?;
+            Some(OfficeAccessView::new(office.as_ref(), access.as_ref()))
+        }
+        CredentialMode::Own => None,
+    };
     Ok(ClientView {
         permissions: held.iter().map(crate::auth::Permission::as_str).collect(),
         credential: credential.as_ref().map(CredentialView::from),
+        office_access,
+        credential_mode: c.credential_mode,
         id: c.id,
         nip: c.nip,
         name: c.name,
@@ -293,14 +395,16 @@ async fn check_before_storing(
     client: &Client,
     kind: &str,
     secret: &secrecy::SecretBox<Vec<u8>>,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<crate::service::credentials::Probe>, AppError> {
     use crate::service::{certificates, credentials};
     let credential = match kind {
         KSEF_TOKEN => ksef_client::Credential::KsefToken(credentials::token_of(secret)?),
         certificates::KSEF_CERTIFICATE => certificates::to_credential(secret)?,
         _ => return Ok(None),
     };
-    credentials::probe(client, credential).await.map_err(|why| {
+    let probed = credentials::probe(&client.ksef_environment, &client.nip, credential).await;
+    probed.map(Some).map_err(|refusal| {
+        let why = refusal.message;
         tracing::warn!(client.id = %client.id, error = %why, "A new KSeF credential failed its check; not stored");
         AppError::Refused {
             code: CREDENTIAL_REFUSED,
@@ -355,7 +459,7 @@ async fn store_secret(
                     nonce: &sealed.nonce,
                     ciphertext: &sealed.ciphertext,
                     fingerprint: &meta.fingerprint,
-                    valid_until: meta.valid_until,
+                    valid_until: meta.valid_until.or(checked.as_ref().and_then(|p| p.token_valid_until)),
                     active: true,
                     created_by: caller.user().map(|u| u.id.as_str()),
                     created_at: ids::now(),
@@ -363,14 +467,16 @@ async fn store_secret(
             )?;
             if logs_in {
                 Credential::record_auth(conn, &id, ids::now(), None)?;
-                if let Some(p) = &checked {
+                if let Some(p) = checked.as_ref().and_then(|p| p.permissions.as_deref()) {
                     Credential::record_permissions(conn, &id, p)?;
                 }
             }
             // A new login credential is what a paused sender waits for, but only the one the
             // senders will log in with (a certificate wins over a token); an offline certificate
             // never logs in.
-            if Credential::find_preferred(conn, &client.id)?.is_some_and(|c| c.id == id) {
+            let logs_in_with_it = client.credential_mode == CredentialMode::Own
+                && Credential::find_preferred(conn, &client.id)?.is_some_and(|c| c.id == id);
+            if logs_in_with_it {
                 Client::clear_pause(conn, &client.id)?;
             }
             audit::record(

@@ -1,9 +1,15 @@
-//! Credential health: does a client's stored KSeF credential really authenticate?
+//! Credential health: does the credential a client logs in with really authenticate in the
+//! client's KSeF context, and what may it do there? A client logs in with its own credential or
+//! with the office's ([`CredentialMode`]); both are checked the same way.
 
+use chrono::NaiveDateTime;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
-use crate::db::models::{ids, Client, Credential};
+use crate::db::models::{ids, Client, Credential, OfficeAccess};
+use crate::db::{AnyConn, DbError};
+use crate::domain::CredentialMode;
 use crate::error::AppError;
+use crate::service::audit::{self, AuditActor};
 use crate::service::certificates::{self, KSEF_CERTIFICATE};
 use crate::service::clients::KSEF_TOKEN;
 use crate::state::AppState;
@@ -14,24 +20,11 @@ use crate::vault::{self, Sealed};
 pub enum CredentialHealth {
     /// KSeF accepted the credential just now.
     Ok,
-    /// The client has no active credential.
+    /// The client has no active credential (or, in office mode, the office stored none).
     Missing,
-    /// KSeF refused it or could not be asked; the reason is stored on the credential too.
+    /// KSeF refused it, could not be asked, or the office lacks permissions in the client's
+    /// context; the reason is stored with the credential (or the office's access) too.
     Failed(String),
-}
-
-/// Opens a stored credential's secret from the vault. Never logged, never returned by a route.
-pub(crate) fn open_sealed(
-    st: &AppState,
-    client: &Client,
-    cred: &Credential,
-) -> Result<SecretBox<Vec<u8>>, AppError> {
-    let sealed = Sealed {
-        key_version: u32::try_from(cred.key_version).map_err(|e| AppError::Internal(e.into()))?,
-        nonce: cred.nonce.clone(),
-        ciphertext: cred.ciphertext.clone(),
-    };
-    vault::open(&st.keys, &client.nip, &cred.kind, &sealed).map_err(|e| AppError::Internal(e.into()))
 }
 
 impl CredentialHealth {
@@ -43,6 +36,58 @@ impl CredentialHealth {
             Self::Failed(why) => format!("failed: {why}"),
         }
     }
+}
+
+/// What the office must hold in a client's context to send and follow its invoices.
+pub const SENDING_PERMISSIONS: [&str; 2] = ["InvoiceWrite", "InvoiceRead"];
+
+/// The sending permissions missing from what KSeF reported (`InvoiceRead,InvoiceWrite`);
+/// nothing is missing when KSeF would not say.
+pub fn missing_permissions(reported: Option<&str>) -> Vec<&'static str> {
+    let Some(held) = reported else { return Vec::new() };
+    let held: Vec<&str> = held.split(',').map(str::trim).collect();
+    SENDING_PERMISSIONS.into_iter().filter(|p| !held.contains(p)).collect()
+}
+
+/// Which stored credential logs a client in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginSource {
+    /// The client's own credential (a `credentials` row).
+    Own(String),
+    /// The office's credential (an `office_credentials` row), issued for the office's NIP.
+    Office { credential_id: String, office_nip: String },
+}
+
+impl LoginSource {
+    /// The office's NIP when the office's credential logs in.
+    pub fn office_nip(&self) -> Option<&str> {
+        match self {
+            Self::Own(_) => None,
+            Self::Office { office_nip, .. } => Some(office_nip),
+        }
+    }
+}
+
+/// Opens a stored credential's secret from the vault. Never logged, never returned by a route.
+pub(crate) fn open_sealed(
+    st: &AppState,
+    client: &Client,
+    cred: &Credential,
+) -> Result<SecretBox<Vec<u8>>, AppError> {
+    open_bound(st, &client.nip, &cred.kind, cred.key_version, &cred.nonce, &cred.ciphertext)
+}
+
+/// Opens sealed bytes bound to `nip` and `kind`.
+pub(crate) fn open_bound(
+    st: &AppState,
+    nip: &str,
+    kind: &str,
+    key_version: i64,
+    nonce: &[u8],
+    ciphertext: &[u8],
+) -> Result<SecretBox<Vec<u8>>, AppError> {
+    vault::open(&st.keys, nip, kind, &Sealed::stored(key_version, nonce, ciphertext))
+        .map_err(|e| AppError::Internal(e.into()))
 }
 
 /// The client's active KSeF token, opened from the vault.
@@ -64,8 +109,8 @@ pub(crate) fn token_of(plain: &SecretBox<Vec<u8>>) -> Result<SecretString, AppEr
     Ok(SecretString::from(token))
 }
 
-/// The credential the client authenticates with: its KSeF certificate when it has one (tokens
-/// are being retired), else its KSeF token.
+/// The client's own credential: its KSeF certificate when it has one (tokens are being
+/// retired), else its KSeF token.
 pub async fn open_credential(
     st: &AppState,
     client: &Client,
@@ -83,50 +128,196 @@ pub async fn open_credential(
     Ok(Some((cred, credential)))
 }
 
-/// Authenticates to the client's KSeF with its stored token and records the result, with the
-/// permissions KSeF reports for the credential in the client's context.
-pub async fn check(st: &AppState, client: &Client) -> Result<CredentialHealth, AppError> {
-    let Some((cred, credential)) = open_credential(st, client).await? else {
-        return Ok(CredentialHealth::Missing);
-    };
-    let (outcome, permissions) = match probe(client, credential).await {
-        Ok(permissions) => (Ok(()), permissions),
-        Err(e) => (Err(e), None),
-    };
-    let error = outcome.as_ref().err().cloned();
-    let cred_id = cred.id.clone();
-    st.db
-        .tx(move |c| {
-            Credential::record_auth(c, &cred_id, ids::now(), error.as_deref())?;
-            match permissions {
-                Some(p) => Credential::record_permissions(c, &cred_id, &p),
-                None => Ok(()),
+/// The credential the senders log in to the client's context with: the office's when the
+/// client uses it, else the client's own. None when that credential is not stored.
+pub async fn open_login(
+    st: &AppState,
+    client: &Client,
+) -> Result<Option<(LoginSource, ksef_client::Credential)>, AppError> {
+    Ok(match client.credential_mode {
+        CredentialMode::Own => open_credential(st, client).await?.map(|(c, k)| (LoginSource::Own(c.id), k)),
+        CredentialMode::Office => crate::service::office::open_active(st)
+            .await?
+            .map(|(c, k)| (LoginSource::Office { credential_id: c.id, office_nip: c.office_nip }, k)),
+    })
+}
+
+/// Records how a login with `source` into the client's context ended: Ok with the permissions
+/// KSeF reported (when it said), or why it failed.
+pub fn record_login(
+    conn: &mut AnyConn,
+    client_id: &str,
+    source: &LoginSource,
+    outcome: Result<Option<&str>, &str>,
+) -> Result<(), DbError> {
+    let now = ids::now();
+    match source {
+        LoginSource::Own(id) => {
+            Credential::record_auth(conn, id, now, outcome.err())?;
+            match outcome {
+                Ok(Some(p)) => Credential::record_permissions(conn, id, p),
+                _ => Ok(()),
             }
+        }
+        LoginSource::Office { credential_id, .. } => {
+            OfficeAccess::record(conn, client_id, credential_id, now, outcome)
+        }
+    }
+}
+
+/// Logs in to the client's context with the credential it uses and records the result, with the
+/// permissions KSeF reports there. When the login works (and, with the office's credential, the
+/// office holds the sending permissions there) a client paused for its credential resumes:
+/// that is how a client granting the office access in KSeF gets going without anything new
+/// being stored.
+pub async fn check(st: &AppState, client: &Client) -> Result<CredentialHealth, AppError> {
+    check_by(st, client, &AuditActor::System).await
+}
+
+/// [`check`] asked by a person or an API key holding the `credentials` permission on the client.
+pub async fn check_as(
+    st: &AppState,
+    caller: &crate::service::access::Caller,
+    client_id: &str,
+) -> Result<CredentialHealth, AppError> {
+    let (c2, id) = (caller.clone(), client_id.to_owned());
+    let client = st
+        .db
+        .tx(move |conn| {
+            crate::service::access::require(conn, &c2, &id, crate::auth::Permission::Credentials)?;
+            Ok::<_, AppError>(Client::get(conn, &id)?)
         })
         .await?;
-    Ok(match outcome {
+    check_by(st, &client, &caller.audit_actor()).await
+}
+
+/// [`check`] on behalf of `actor` (who the audit trail names for a resume).
+pub async fn check_by(
+    st: &AppState,
+    client: &Client,
+    actor: &AuditActor,
+) -> Result<CredentialHealth, AppError> {
+    let Some((source, credential)) = open_login(st, client).await? else {
+        return Ok(CredentialHealth::Missing);
+    };
+    let probed = probe(&client.ksef_environment, &client.nip, credential).await;
+    let permissions = probed.as_ref().ok().and_then(|p| p.permissions.clone());
+    let verdict = match (&probed, source.office_nip()) {
+        (Ok(_), None) => Ok(()),
+        (Ok(_), Some(office)) => {
+            let missing = missing_permissions(permissions.as_deref());
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(crate::engine::reasons::office_lacks(office, &missing, permissions.as_deref()))
+            }
+        }
+        (Err(refusal), None) => Err(refusal.message.clone()),
+        (Err(refusal), Some(office)) => Err(crate::engine::reasons::office_refused(office, refusal)),
+    };
+    let (client_id, paused, actor) = (client.id.clone(), client.paused_reason.is_some(), actor.clone());
+    // A failed login is recorded in the words the verdict found for it (Polish, naming what to
+    // grant, for the office's credential).
+    let login_error =
+        probed.as_ref().err().map(|r| verdict.as_ref().err().cloned().unwrap_or(r.message.clone()));
+    let healthy = verdict.is_ok();
+    st.db
+        .tx(move |c| {
+            let outcome = match &login_error {
+                None => Ok(permissions.as_deref()),
+                Some(e) => Err(e.as_str()),
+            };
+            record_login(c, &client_id, &source, outcome)?;
+            if healthy && paused {
+                Client::clear_pause(c, &client_id)?;
+                audit::record(
+                    c,
+                    audit::AuditEntry {
+                        actor: &actor,
+                        client_id: Some(&client_id),
+                        action: "send.client_resumed",
+                        subject: Some(&client_id),
+                        payload: serde_json::json!({"why": "credential_check_passed", "office_nip": source.office_nip()}),
+                    },
+                )?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await?;
+    Ok(match verdict {
         Ok(()) => CredentialHealth::Ok,
-        Err(e) => {
-            tracing::warn!(client.id = %client.id, error = %e, "KSeF authentication with a stored credential failed");
-            CredentialHealth::Failed(e)
+        Err(why) => {
+            tracing::warn!(client.id = %client.id, error = %why, "KSeF authentication with a stored credential failed");
+            CredentialHealth::Failed(why)
         }
     })
 }
 
-/// Logs in to the client's KSeF with `credential` (stored or not yet): Ok with the permissions
-/// KSeF reports for it in the client's context, or why it failed (never the secret itself).
-pub(crate) async fn probe(
-    client: &Client,
-    credential: ksef_client::Credential,
-) -> Result<Option<String>, String> {
-    let context = ksef_client::ContextIdentifier::nip(&client.nip);
-    let ksef = crate::ksef::client_for(&client.ksef_environment).map_err(|e| e.to_string())?;
-    let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, credential);
-    let access = login.access_token().await.map_err(|e| e.to_string())?;
-    Ok(reported_permissions(&ksef, &access, &client.nip).await)
+/// What a successful login told about the credential.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Probe {
+    /// The permissions KSeF reports for it in the context (`InvoiceRead,InvoiceWrite`); None
+    /// when KSeF would not say (the login itself still counts).
+    pub permissions: Option<String>,
+    /// A token's end of validity (see [`crate::service::lifetime`]); None for certificates.
+    pub token_valid_until: Option<NaiveDateTime>,
 }
 
-/// What KSeF says the credential may do in the client's context (`InvoiceWrite,InvoiceRead…`);
+/// Why a login (or a call after it) failed, without the secret: KSeF's words, whether KSeF
+/// refused the credential or its permissions (rather than being unreachable), and, when KSeF
+/// ended the authentication with a status, its code (415: no permissions in the context).
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub message: String,
+    pub refused: bool,
+    pub auth_code: Option<i32>,
+}
+
+impl From<&ksef_client::KsefError> for Refusal {
+    fn from(e: &ksef_client::KsefError) -> Self {
+        let auth_code = match e {
+            ksef_client::KsefError::AuthFailed(status) => Some(status.code),
+            _ => None,
+        };
+        let message = e.to_string();
+        let message = if message.trim().is_empty() { e.code().to_owned() } else { message };
+        Self { message, refused: e.class() == ksef_client::ErrorClass::Credential, auth_code }
+    }
+}
+
+impl From<ksef_client::KsefError> for Refusal {
+    fn from(e: ksef_client::KsefError) -> Self {
+        Self::from(&e)
+    }
+}
+
+/// KSeF's status of an authentication refused for lack of permissions in the context.
+pub const NO_PERMISSIONS_IN_CONTEXT: i32 = 415;
+
+/// Logs in to the KSeF `environment` in the context of `context_nip` with `credential` (stored
+/// or not yet): what KSeF reports for it there, or why it failed (never the secret itself).
+pub(crate) async fn probe(
+    environment: &str,
+    context_nip: &str,
+    credential: ksef_client::Credential,
+) -> Result<Probe, Refusal> {
+    let ksef = crate::ksef::client_for(environment)?;
+    let token_reference = match &credential {
+        ksef_client::Credential::KsefToken(t) => t.expose_secret().split('|').next().map(str::to_owned),
+        ksef_client::Credential::Certificate { .. } => None,
+    };
+    let context = ksef_client::ContextIdentifier::nip(context_nip);
+    let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, credential);
+    let access = login.access_token().await?;
+    let permissions = reported_permissions(&ksef, &access, context_nip).await;
+    let token_valid_until = match token_reference {
+        Some(reference) => reported_token_end(&ksef, &access, &reference).await,
+        None => None,
+    };
+    Ok(Probe { permissions, token_valid_until })
+}
+
+/// What KSeF says the credential may do in the context (`InvoiceWrite,InvoiceRead…`);
 /// None when KSeF would not say (the check itself still counts as a successful login).
 async fn reported_permissions(
     ksef: &ksef_client::KsefClient,
@@ -144,4 +335,18 @@ async fn reported_permissions(
     scopes.sort();
     scopes.dedup();
     Some(scopes.join(","))
+}
+
+/// A token's end of validity: KSeF's own (`GET /tokens/{ref}`, a token sees itself) when it
+/// reports one, else the announced end by its issue date; when KSeF will not tell, the token was
+/// issued before now at the latest.
+async fn reported_token_end(
+    ksef: &ksef_client::KsefClient,
+    access: &SecretString,
+    reference: &str,
+) -> Option<NaiveDateTime> {
+    let info = ksef.get_token(access, reference).await.ok();
+    let reported = info.as_ref().and_then(|i| i.valid_until).map(|t| t.naive_utc());
+    let issued = info.and_then(|i| i.date_created).map_or_else(ids::now, |t| t.naive_utc());
+    crate::service::lifetime::token_valid_until(reported, issued)
 }

@@ -4,7 +4,7 @@
 //! Servers keep running throughout: the new key is written to the key file before anything is
 //! re-sealed, and a server meeting an unknown key version re-reads the file (see `Keyring`).
 
-use crate::db::models::{Credential, WebhookEndpoint};
+use crate::db::models::{Credential, OfficeCredential, WebhookEndpoint};
 use crate::db::DbError;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -29,24 +29,33 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
             let rows = Credential::list_all_with_nip(conn)?;
             let mut count = 0;
             for (cred, nip) in rows {
-                let old = Sealed {
-                    key_version: u32::try_from(cred.key_version).unwrap_or(u32::MAX),
-                    nonce: cred.nonce.clone(),
-                    ciphertext: cred.ciphertext.clone(),
-                };
-                let new = reseal(&keys, &nip, &cred.kind, &old)
+                let new = reseal(&keys, &nip, &cred.kind, (cred.key_version, &cred.nonce, &cred.ciphertext))
                     .map_err(|e| DbError::Task(format!("credential {}: {e}", cred.id)))?;
                 Credential::reseal(conn, &cred.id, i64::from(new.key_version), &new.nonce, &new.ciphertext)?;
                 count += 1;
             }
+            // The office's own credential, bound to the office's NIP and its own kinds.
+            for cred in OfficeCredential::list_all(conn)? {
+                let stored = (cred.key_version, cred.nonce.as_slice(), cred.ciphertext.as_slice());
+                let new = reseal(&keys, &cred.office_nip, cred.kind.vault_kind(), stored)
+                    .map_err(|e| DbError::Task(format!("office credential {}: {e}", cred.id)))?;
+                OfficeCredential::reseal(
+                    conn,
+                    &cred.id,
+                    i64::from(new.key_version),
+                    &new.nonce,
+                    &new.ciphertext,
+                )?;
+                count += 1;
+            }
             for (endpoint, nip) in WebhookEndpoint::list_sealed_with_nip(conn)? {
                 let kind = crate::webhooks::secret_kind(&endpoint.id);
-                let old = Sealed {
-                    key_version: u32::try_from(endpoint.secret_key_version).unwrap_or(u32::MAX),
-                    nonce: endpoint.secret_nonce.clone(),
-                    ciphertext: endpoint.secret_ciphertext.clone(),
-                };
-                let new = reseal(&keys, &nip, &kind, &old)
+                let stored = (
+                    endpoint.secret_key_version,
+                    endpoint.secret_nonce.as_slice(),
+                    endpoint.secret_ciphertext.as_slice(),
+                );
+                let new = reseal(&keys, &nip, &kind, stored)
                     .map_err(|e| DbError::Task(format!("webhook endpoint {}: {e}", endpoint.id)))?;
                 WebhookEndpoint::reseal(
                     conn,
@@ -65,8 +74,15 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
     Ok(RotationReport { new_version, resealed, retired_versions })
 }
 
-/// `old` opened and sealed again under the current key, with the same binding.
-fn reseal(keys: &vault::Keyring, nip: &str, kind: &str, old: &Sealed) -> Result<Sealed, vault::VaultError> {
-    let plain = vault::open(keys, nip, kind, old)?;
+/// A stored secret (key version, nonce, ciphertext) opened and sealed again under the current
+/// key, with the same binding.
+fn reseal(
+    keys: &vault::Keyring,
+    nip: &str,
+    kind: &str,
+    (key_version, nonce, ciphertext): (i64, &[u8], &[u8]),
+) -> Result<Sealed, vault::VaultError> {
+    let old = Sealed::stored(key_version, nonce, ciphertext);
+    let plain = vault::open(keys, nip, kind, &old)?;
     vault::seal(keys, nip, kind, secrecy::ExposeSecret::expose_secret(&plain))
 }

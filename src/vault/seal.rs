@@ -14,6 +14,17 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
+impl Sealed {
+    /// As a row stores it; a key version that does not fit names no key and fails to open.
+    pub fn stored(key_version: i64, nonce: &[u8], ciphertext: &[u8]) -> Self {
+        Self {
+            key_version: u32::try_from(key_version).unwrap_or(u32::MAX),
+            nonce: nonce.to_vec(),
+            ciphertext: ciphertext.to_vec(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
     #[error(transparent)]

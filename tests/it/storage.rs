@@ -90,6 +90,7 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
         name: "Przykładowa Sp. z o.o.",
         ksef_environment: "test",
         send_policy: "manual",
+        credential_mode: ksef_gateway::domain::CredentialMode::Office,
         created_at: now,
         updated_at: now,
     };
@@ -97,6 +98,7 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
     let found = st.db.tx(|c| Client::find_by_nip(c, "5260250274")).await.unwrap().unwrap();
     assert_eq!(found.id, id);
     assert_eq!(found.name, "Przykładowa Sp. z o.o.");
+    assert_eq!(found.credential_mode, ksef_gateway::domain::CredentialMode::Office);
     assert!(st.db.tx(|c| Client::find_by_nip(c, "1111111111")).await.unwrap().is_none());
     let other_id = ids::new_id();
     let dup = NewClient { id: &other_id, ..row };

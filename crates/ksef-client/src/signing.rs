@@ -46,6 +46,18 @@ impl SigningKey {
         })
     }
 
+    /// The public half as a SubjectPublicKeyInfo (DER): what a certificate for this key carries,
+    /// so that a certificate and a key that do not belong together can be told apart.
+    pub fn public_key_der(&self) -> Result<Vec<u8>, KsefError> {
+        use p256::pkcs8::EncodePublicKey;
+        let der = match self {
+            Self::Rsa(key) => rsa::RsaPublicKey::from(key.as_ref()).to_public_key_der(),
+            Self::EcP256(key) => key.verifying_key().to_public_key_der(),
+        };
+        der.map(|d| d.as_bytes().to_vec())
+            .map_err(|e| KsefError::Crypto(format!("cannot encode the public key: {e}")))
+    }
+
     /// KOD II signature: RSASSA-PSS (SHA-256, MGF1-SHA-256, salt 32, blinded) or ECDSA P-256 `r||s`.
     pub fn sign_pss_or_ecdsa(&self, message: &[u8]) -> Vec<u8> {
         match self {

@@ -130,6 +130,15 @@ impl RunningSimulator {
         add_token(&self.state, nip, token, &perms);
     }
 
+    /// Lets `authorized_nip` (e.g. an accounting office) act in the context of `context_nip` with
+    /// `permissions`, as `POST /testdata/permissions` does: its tokens and certificates then log
+    /// in there.
+    pub fn grant(&self, context_nip: &str, authorized_nip: &str, permissions: &[&str]) {
+        let mut db = self.state.db.lock();
+        let held = db.granted.entry((context_nip.to_owned(), authorized_nip.to_owned())).or_default();
+        held.extend(permissions.iter().map(|p| (*p).to_owned()));
+    }
+
     /// Snapshot of the counters.
     pub fn counters(&self) -> Counters {
         self.state.counters.snapshot()

@@ -40,7 +40,7 @@ pub fn demo_invoice_between(seller: (&str, &str), buyer: (&str, &str), number: &
 
 /// A demo client as seller or buyer: (NIP, name).
 fn demo_party(nip: &str) -> (&str, &str) {
-    super::DEMO_CLIENTS.iter().find(|(n, _, _)| *n == nip).map_or((nip, ""), |(n, name, _)| (*n, *name))
+    super::DEMO_CLIENTS.iter().find(|(n, ..)| *n == nip).map_or((nip, ""), |(n, name, ..)| (*n, *name))
 }
 
 /// A person of the demo office, as the services see them after logging in.

@@ -15,22 +15,31 @@ use secrecy::SecretString;
 
 use crate::config::{Settings, Sources};
 use crate::db::models::Client;
-use crate::domain::{KsefTarget, Nip, SendPolicy};
+use crate::domain::{CredentialMode, KsefTarget, Nip, SendPolicy};
 use crate::server::{self, StartError};
-use crate::service::clients::{add_client, NewClientInput};
+use crate::service::access::Caller;
+use crate::service::clients::{add_client, add_office_client, NewClientInput};
 use crate::service::credentials::{self, CredentialHealth};
 use crate::state::AppState;
 
-/// The demo office's clients: NIPs with valid checksums, one per send policy.
-const DEMO_CLIENTS: &[(&str, &str, SendPolicy)] = &[
-    ("5260250274", "Piekarnia Złoty Kłos Sp. z o.o.", SendPolicy::Manual),
-    ("7740001454", "Hurtownia Budowlana Mazur S.A.", SendPolicy::FourEyes),
-    ("1132853869", "Sklep Internetowy Kowalski", SendPolicy::ApiAuto),
+/// The demo office's clients: NIPs with valid checksums, one per send policy. Most log in with
+/// the office's own certificate (they granted the office in KSeF); the bakery keeps its own
+/// token, as some clients do.
+const DEMO_CLIENTS: &[(&str, &str, SendPolicy, CredentialMode)] = &[
+    ("5260250274", "Piekarnia Złoty Kłos Sp. z o.o.", SendPolicy::Manual, CredentialMode::Own),
+    ("7740001454", "Hurtownia Budowlana Mazur S.A.", SendPolicy::FourEyes, CredentialMode::Office),
+    ("1132853869", "Sklep Internetowy Kowalski", SendPolicy::ApiAuto, CredentialMode::Office),
 ];
+
+/// The demo office's own NIP (its certificate is issued for it).
+const OFFICE_NIP: &str = "1070002878";
 
 /// What the simulator lets a demo client's token do.
 const DEMO_PERMISSIONS: &[&str] =
     &["InvoiceWrite", "InvoiceRead", "CredentialsManage", "CredentialsRead", "Introspection"];
+
+/// What the office-mode clients granted the office in KSeF.
+const GRANTED_TO_OFFICE: &[&str] = &["InvoiceWrite", "InvoiceRead"];
 
 pub fn run(mut sources: Sources) -> Result<(), StartError> {
     if sources.data_dir.is_none() {
@@ -80,7 +89,7 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
         let api_key = invoices::seed(&state, &ids, outside).await.map_err(fail)?;
         let ksef = crate::ksef::client_for(&sim.base_url())
             .map_err(|e| StartError::Command(format!("demo setup: {e}")))?;
-        let buyers: Vec<(&str, &str)> = DEMO_CLIENTS.iter().map(|(nip, name, _)| (*nip, *name)).collect();
+        let buyers: Vec<(&str, &str)> = DEMO_CLIENTS.iter().map(|(nip, name, ..)| (*nip, *name)).collect();
         let outside_sent = purchases::seed(&sim, &ksef, &buyers)
             .await
             .map_err(|e| StartError::Command(format!("demo purchase invoices: {e}")))?;
@@ -92,17 +101,19 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
     })
 }
 
-/// Creates the demo clients on first start; on every start points them at this run's simulator,
-/// registers their tokens there (the simulator keeps nothing between runs) and checks that each
-/// stored credential really authenticates.
+/// Creates the demo clients and the office's certificate on first start; on every start points
+/// the clients at this run's simulator, registers there what it forgot (the bakery's token, the
+/// other clients' grants to the office) and checks that each client's credential really
+/// authenticates in its context.
 async fn seed_office(
     st: &AppState,
     sim: &ksef_simulator::RunningSimulator,
 ) -> Result<Vec<(Client, CredentialHealth)>, StartError> {
     let fail = |e: crate::error::AppError| StartError::Command(format!("demo setup: {e}"));
     let target = KsefTarget::parse(&sim.base_url()).map_err(StartError::Command)?;
+    certificate::seed_office(st, OFFICE_NIP, target.as_str()).await.map_err(fail)?;
     let mut out = Vec::new();
-    for (nip, name, policy) in DEMO_CLIENTS {
+    for (nip, name, policy, mode) in DEMO_CLIENTS {
         let existing = st.db.tx(move |c| Client::find_by_nip(c, nip)).await.map_err(|e| fail(e.into()))?;
         let client = match existing {
             Some(c) => c,
@@ -113,14 +124,31 @@ async fn seed_office(
                     ksef: target.clone(),
                     policy: *policy,
                 };
-                add_client(st, input, demo_token(nip)?, None).await.map_err(fail)?
+                match mode {
+                    CredentialMode::Own => add_client(st, input, demo_token(nip)?, None).await,
+                    CredentialMode::Office => add_office_client(st, input, None).await,
+                }
+                .map_err(fail)?
             }
         };
+        // A demo directory from before the office had its own credential switches over.
+        crate::service::office::set_mode(st, &Caller::Operator, &client.id, *mode).await.map_err(fail)?;
         let (id, url) = (client.id.clone(), target.as_str().to_owned());
         st.db.tx(move |c| Client::set_ksef_environment(c, &id, &url)).await.map_err(|e| fail(e.into()))?;
-        let client = Client { ksef_environment: target.as_str().to_owned(), ..client };
-        if let Some((_, token)) = credentials::open_ksef_token(st, &client).await.map_err(fail)? {
-            sim.add_token(&client.nip, secrecy::ExposeSecret::expose_secret(&token), DEMO_PERMISSIONS);
+        let client = st.db.tx(move |c| Client::find_by_nip(c, nip)).await.map_err(|e| fail(e.into()))?;
+        let client =
+            client.ok_or_else(|| StartError::Command(format!("demo setup: client {nip} vanished")))?;
+        match mode {
+            CredentialMode::Own => {
+                if let Some((_, token)) = credentials::open_ksef_token(st, &client).await.map_err(fail)? {
+                    sim.add_token(
+                        &client.nip,
+                        secrecy::ExposeSecret::expose_secret(&token),
+                        DEMO_PERMISSIONS,
+                    );
+                }
+            }
+            CredentialMode::Office => sim.grant(&client.nip, OFFICE_NIP, GRANTED_TO_OFFICE),
         }
         let health = credentials::check(st, &client).await.map_err(fail)?;
         out.push((client, health));
@@ -150,14 +178,21 @@ fn print_banner(
     );
     println!("  KSeF:      {sim_url}   (embedded simulator of KSeF 2.0)");
     println!("  database:  {}", st.db.describe());
-    println!("  demo office clients (KSeF tokens stored encrypted, checked against KSeF just now):");
+    println!(
+        "  demo office NIP {OFFICE_NIP}: its own KSeF certificate (self-signed, as KSeF's TEST accepts) logs"
+    );
+    println!("  into the clients that granted the office; checked against KSeF just now:");
     for (c, health) in clients {
         let status = match health {
             CredentialHealth::Ok => "credential OK".to_owned(),
             CredentialHealth::Missing => "no credential".to_owned(),
             CredentialHealth::Failed(e) => format!("credential FAILED: {e}"),
         };
-        println!("    {}  {:<36} policy {:<9} {status}", c.nip, c.name, c.send_policy);
+        let whose = match c.credential_mode {
+            CredentialMode::Office => "office's certificate",
+            CredentialMode::Own => "own KSeF token",
+        };
+        println!("    {}  {:<36} policy {:<9} {whose:<20} {status}", c.nip, c.name, c.send_policy);
     }
     println!("  panel:     {base}/   (po polsku); API {base}/api/v1/openapi.json");
     println!("  logins (password for all: {}):", people::DEMO_PASSWORD);

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::clients;
 use crate::db::{AnyConn, DbError};
+use crate::domain::CredentialMode;
 
 /// A client company as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -18,10 +19,13 @@ pub struct Client {
     pub paused_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Whose credential logs in to the client's KSeF context.
+    #[diesel(deserialize_as = String)]
+    pub credential_mode: CredentialMode,
 }
 
 /// A client company to insert.
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = clients)]
 pub struct NewClient<'a> {
     pub id: &'a str,
@@ -29,6 +33,8 @@ pub struct NewClient<'a> {
     pub name: &'a str,
     pub ksef_environment: &'a str,
     pub send_policy: &'a str,
+    #[diesel(serialize_as = String)]
+    pub credential_mode: CredentialMode,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -36,7 +42,8 @@ pub struct NewClient<'a> {
 impl Client {
     /// Inserts a client; a NIP already present is a `Conflict`.
     pub fn insert(conn: &mut AnyConn, row: &NewClient<'_>) -> Result<(), DbError> {
-        diesel::insert_into(clients::table).values(row).execute(conn)?;
+        // By value: the typed credential mode is written through its `String` form.
+        diesel::insert_into(clients::table).values(row.clone()).execute(conn)?;
         Ok(())
     }
 
@@ -67,6 +74,23 @@ impl Client {
             .set((clients::send_policy.eq(policy), clients::updated_at.eq(super::ids::now())))
             .execute(conn)?;
         Ok(())
+    }
+
+    /// Switches the credential the client logs in with.
+    pub fn set_credential_mode(conn: &mut AnyConn, id: &str, mode: CredentialMode) -> Result<(), DbError> {
+        diesel::update(clients::table.find(id))
+            .set((clients::credential_mode.eq(mode.as_str()), clients::updated_at.eq(super::ids::now())))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// The clients that log in with the office's credential.
+    pub fn list_office_mode(conn: &mut AnyConn) -> Result<Vec<Self>, DbError> {
+        Ok(clients::table
+            .filter(clients::credential_mode.eq(CredentialMode::Office.as_str()))
+            .order(clients::name.asc())
+            .select(Self::as_select())
+            .load(conn)?)
     }
 
     /// Lets a paused client's sender work again (a person fixed the credential).

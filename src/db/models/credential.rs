@@ -107,6 +107,15 @@ impl Credential {
         Ok(())
     }
 
+    /// When each active credential with a known end stops being valid (expiry warnings).
+    pub fn active_valid_until(conn: &mut AnyConn) -> Result<Vec<NaiveDateTime>, DbError> {
+        Ok(credentials::table
+            .filter(credentials::active.eq(true))
+            .filter(credentials::valid_until.is_not_null())
+            .select(credentials::valid_until.assume_not_null())
+            .load(conn)?)
+    }
+
     /// Every credential (active or retired) with its client's NIP, for key rotation.
     pub fn list_all_with_nip(conn: &mut AnyConn) -> Result<Vec<(Self, String)>, DbError> {
         Ok(credentials::table

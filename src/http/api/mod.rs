@@ -4,6 +4,7 @@
 mod audit;
 mod clients;
 mod invoices;
+mod office;
 mod purchases;
 mod session;
 mod webhooks;
@@ -18,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(invoices::routes)
             .configure(purchases::routes)
             .configure(clients::routes)
+            .configure(office::routes)
             .configure(audit::routes)
             .configure(webhooks::routes)
             .default_service(web::to(crate::http::fallback))

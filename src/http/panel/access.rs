@@ -13,7 +13,7 @@ use super::forms::Fields;
 use super::labels::{policy_pl, when, when_opt};
 use super::{html, may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::{ApiScope, Permission, PermissionSet, ScopeSet};
-use crate::domain::SendPolicy;
+use crate::domain::{CredentialMode, SendPolicy};
 use crate::error::AppError;
 use crate::service::clients::{self, ClientView};
 use crate::service::{apikeys, grants};
@@ -59,6 +59,11 @@ struct AccessPage {
     permissions: Vec<(&'static str, &'static str)>,
     scopes: Vec<(&'static str, &'static str)>,
     policies: Vec<(&'static str, &'static str)>,
+    /// The two credential modes with their Polish labels.
+    modes: Vec<(&'static str, &'static str)>,
+    office_mode: bool,
+    /// When KSeF was last asked about the office's access (office mode).
+    office_checked: Option<String>,
     /// The credential's last successful login and expiry, in the panel's time format.
     last_auth_ok: Option<String>,
     valid_until: Option<String>,
@@ -178,8 +183,11 @@ pub(super) async fn render(
             .iter()
             .map(|p| (p.as_str(), policy_pl(p.as_str())))
             .collect(),
+        modes: CredentialMode::ALL.iter().map(|m| (m.as_str(), m.label_pl())).collect(),
+        office_mode: client.credential_mode == CredentialMode::Office,
+        office_checked: client.office_access.as_ref().and_then(|a| a.checked_at).map(when),
         last_auth_ok: client.credential.as_ref().and_then(|k| k.last_auth_ok_at).map(when),
-        valid_until: client.credential.as_ref().and_then(|k| k.valid_until).map(when),
+        valid_until: client.credential.as_ref().and_then(|k| k.validity.valid_until).map(when),
         form,
         client,
     };

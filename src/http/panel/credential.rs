@@ -13,13 +13,14 @@ use super::access::CredentialForm;
 use super::error::FieldError;
 use super::forms::Fields;
 use super::{see_other, PanelError, PanelUser};
+use crate::domain::CredentialMode;
 use crate::error::AppError;
 use crate::service::certificates::CertificateUse;
 use crate::service::clients::{self, ClientView, CredentialView};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(token).service(certificate);
+    cfg.service(token).service(certificate).service(mode).service(check);
 }
 
 /// After a store: back to the credential section of the access page; after a refusal or bad
@@ -78,4 +79,35 @@ async fn certificate(
     let typed =
         CredentialForm { certificate_pem: pem, offline: form.ticked("offline"), ..CredentialForm::default() };
     answer(&st, &me, client, stored, typed, "certificate_pem").await
+}
+
+/// `POST /klienci/{nip}/poswiadczenie/tryb`: log in with the office's credential or the
+/// client's own (`credentials` permission).
+#[post("/klienci/{nip}/poswiadczenie/tryb")]
+async fn mode(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    nip: web::Path<String>,
+    form: Fields,
+) -> Result<HttpResponse, PanelError> {
+    let client = me.client_for_form(&st, &nip, &form).await?;
+    let mode = CredentialMode::parse(&form.text("tryb"))
+        .map_err(|e| AppError::invalid_field("credential_mode", "unknown_credential_mode", e))?;
+    crate::service::office::set_mode(&st, &me.caller, &client.id, mode).await?;
+    Ok(see_other(&format!("/klienci/{}/dostepy#poswiadczenie-h", client.nip)))
+}
+
+/// `POST /klienci/{nip}/poswiadczenie/sprawdz`: log in to KSeF now with the credential the
+/// client uses; with the office's, what the office may do there (and what is missing). A client
+/// paused for its credential resumes when the check passes.
+#[post("/klienci/{nip}/poswiadczenie/sprawdz")]
+async fn check(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    nip: web::Path<String>,
+    form: Fields,
+) -> Result<HttpResponse, PanelError> {
+    let client = me.client_for_form(&st, &nip, &form).await?;
+    crate::service::credentials::check_as(&st, &me.caller, &client.id).await?;
+    Ok(see_other(&format!("/klienci/{}/dostepy#poswiadczenie-h", client.nip)))
 }

@@ -5,8 +5,10 @@ use askama::Template;
 
 use super::labels::{policy_pl, when};
 use super::{ok, Layout, PanelError, PanelUser};
-use crate::domain::InvoiceState;
+use crate::domain::{CredentialMode, InvoiceState};
+use crate::service::certificates::KSEF_CERTIFICATE;
 use crate::service::clients::{self, ClientView};
+use crate::service::lifetime::ExpiryWarning;
 use crate::service::panel_views;
 use crate::state::AppState;
 
@@ -21,15 +23,34 @@ struct ClientRow {
     policy: &'static str,
     /// None when no credential is stored.
     credential: Option<CredentialRow>,
+    /// In office mode: whether KSeF lets the office in, and what is missing when not.
+    office: Option<OfficeRow>,
     paused_reason: Option<String>,
     counts: Counts,
 }
 
 struct CredentialRow {
+    kind: &'static str,
     fingerprint: String,
     last_ok: String,
     last_error: Option<String>,
-    sunset: Option<&'static str>,
+    valid_until: Option<String>,
+    warning: Option<ExpiryWarning>,
+}
+
+struct OfficeRow {
+    ok: bool,
+    explanation: Option<String>,
+}
+
+/// A stored credential near (or past) the end of its validity: 30/14/7-day warnings.
+struct Expiring {
+    /// Whose: a client's name, or the office.
+    whose: String,
+    /// Where to fix it.
+    href: String,
+    valid_until: String,
+    warning: ExpiryWarning,
 }
 
 /// Invoices per status letter and the states before a decision.
@@ -84,6 +105,7 @@ struct DashboardPage {
     /// All of them, when there are more than the list shows.
     offline_due_total: i64,
     stuck: Vec<Stuck>,
+    expiring: Vec<Expiring>,
 }
 
 /// Invoices of one client stuck in one state beyond the watchdog's limit.
@@ -108,13 +130,18 @@ struct OfflineDue {
 const DEADLINE_WARNING_HOURS: i64 = 36;
 
 fn row(c: ClientView, counts: Counts) -> ClientRow {
+    let office_mode = c.credential_mode == CredentialMode::Office;
     ClientRow {
         policy: policy_pl(&c.send_policy),
-        credential: c.credential.map(|k| CredentialRow {
+        office: c.office_access.map(|a| OfficeRow { ok: a.ok, explanation: a.explanation_pl }),
+        // In office mode the client's own credential is not what logs in: not shown here.
+        credential: c.credential.filter(|_| !office_mode).map(|k| CredentialRow {
+            kind: if k.kind == KSEF_CERTIFICATE { "certyfikat KSeF" } else { "token KSeF" },
             fingerprint: k.fingerprint,
             last_ok: k.last_auth_ok_at.map_or_else(|| "jeszcze nie było".to_owned(), when),
             last_error: k.last_auth_error,
-            sunset: k.sunset,
+            valid_until: k.validity.valid_until.map(when),
+            warning: k.validity.expiry_warning,
         }),
         nip: c.nip,
         name: c.name,
@@ -129,6 +156,8 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
     let notices = super::notice::for_environments(&st, visible.iter().map(|c| c.ksef_environment.as_str()));
     let mut total = Counts::default();
     let mut rows = Vec::with_capacity(visible.len());
+    let mut expiring = expiring_of(&st, &me, &visible).await?;
+    expiring.sort_by_key(|e| e.warning);
     for c in visible {
         // A client may be visible through `users` alone: listed, with no invoices shown.
         let counts = if super::may(&c, crate::auth::Permission::Read) {
@@ -174,6 +203,44 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
         offline_due,
         offline_due_total,
         stuck,
+        expiring,
     };
     ok(&page)
+}
+
+/// The credentials the caller looks after that expire within 30 days: the clients' own (where
+/// it may manage credentials) and, for office admins, the office's.
+async fn expiring_of(
+    st: &AppState,
+    me: &PanelUser,
+    visible: &[ClientView],
+) -> Result<Vec<Expiring>, PanelError> {
+    let mut out: Vec<Expiring> = visible
+        .iter()
+        .filter(|c| {
+            c.credential_mode == CredentialMode::Own && super::may(c, crate::auth::Permission::Credentials)
+        })
+        .filter_map(|c| {
+            let k = c.credential.as_ref()?;
+            Some(Expiring {
+                whose: c.name.clone(),
+                href: format!("/klienci/{}/dostepy#poswiadczenie-h", c.nip),
+                valid_until: k.validity.valid_until.map(when)?,
+                warning: k.validity.expiry_warning?,
+            })
+        })
+        .collect();
+    if me.user.role == crate::auth::Role::OfficeAdmin {
+        if let Some(o) = crate::service::office::show(st, &me.caller).await? {
+            if let (Some(warning), Some(until)) = (o.validity.expiry_warning, o.validity.valid_until) {
+                out.push(Expiring {
+                    whose: format!("biuro (NIP {})", o.office_nip),
+                    href: "/biuro/poswiadczenie".to_owned(),
+                    valid_until: when(until),
+                    warning,
+                });
+            }
+        }
+    }
+    Ok(out)
 }

@@ -79,6 +79,15 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         "unusable_key" => {
             "Tym kluczem prywatnym nie da się podpisywać (KSeF przyjmuje RSA 2048+ lub EC P-256)."
         }
+        "key_mismatch" => "Ten klucz prywatny nie należy do podanego certyfikatu (ich klucze publiczne się różnią).",
+        "not_ksef" => {
+            "Pod tym adresem nie odpowiada KSeF. Sprawdź adres API (np. https://api-test.ksef.mf.gov.pl/v2; symulator: adres z /v2 na końcu)."
+        }
+        "ksef_required" => {
+            "Wskaż środowisko KSeF (test, demo, prod albo adres API): klienci biura nie korzystają z jednego."
+        }
+        "bad_nip" => "NIP musi mieć 10 cyfr z poprawną cyfrą kontrolną.",
+        "unknown_credential_mode" => "Wybierz poświadczenie biura albo własne poświadczenie klienta.",
         "no_permission_chosen" => "Zaznacz co najmniej jedno uprawnienie.",
         "unknown_permission" => "Nieznane uprawnienie – odśwież stronę i zaznacz uprawnienia ponownie.",
         "no_invoice_chosen" => "Zaznacz co najmniej jedną fakturę.",

@@ -18,6 +18,7 @@ mod invoice;
 mod labels;
 mod login;
 mod notice;
+mod office;
 mod purchases;
 mod send;
 mod upload;
@@ -49,6 +50,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(invoice::routes)
         .configure(access::routes)
         .configure(credential::routes)
+        .configure(office::routes)
         .configure(audit::routes)
         .configure(purchases::routes)
         .configure(webhooks::routes);
@@ -67,6 +69,8 @@ pub struct NavUser {
     pub email: String,
     pub role: &'static str,
     pub csrf: String,
+    /// Office admins see the office's own pages (its KSeF credential).
+    pub office_admin: bool,
 }
 
 impl Layout {
@@ -78,6 +82,7 @@ impl Layout {
                 email: me.user.email.clone(),
                 role: me.user.role.label_pl(),
                 csrf: me.csrf.clone(),
+                office_admin: me.user.role == crate::auth::Role::OfficeAdmin,
             }),
             css: assets::href("panel.css"),
             icon: assets::href("favicon.svg"),

@@ -2,6 +2,7 @@
 
 mod faults;
 mod kill;
+mod office_credential;
 mod pg_outage;
 mod purchase;
 mod restart;
@@ -598,7 +599,7 @@ async fn engine_sends_with_a_ksef_certificate(b: Backend) {
     .await
     .unwrap();
     assert_eq!(view.kind, "ksef_certificate");
-    assert!(view.valid_until.is_some() && view.sunset.is_none());
+    assert!(view.validity.valid_until.is_some() && view.validity.expiry_warning.is_none());
     assert_eq!(check(&rig.st, &client).await.unwrap(), CredentialHealth::Ok);
     let ids = rig.invoices(&client, 2, "cert").await;
     rig.decide(&client, &ids, false).await;

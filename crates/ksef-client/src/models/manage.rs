@@ -72,6 +72,10 @@ pub struct KsefTokenInfo {
     /// Last used at.
     #[serde(default)]
     pub last_use_date: Option<DateTime<Utc>>,
+    /// End of the token's validity, once KSeF reports one (announced for tokens with limited
+    /// lifetimes; tokens issued by 31.12.2026 stay valid until 30.11.2027).
+    #[serde(default)]
+    pub valid_until: Option<DateTime<Utc>>,
     /// `Pending`, `Active`, `Revoking`, `Revoked`, `Failed`.
     pub status: String,
     /// Details of the status.
