@@ -18,6 +18,7 @@ pub mod invoices;
 pub mod keys;
 pub mod master_key;
 pub mod panel_views;
+pub mod people;
 pub mod purchase_export;
 pub mod purchases;
 pub mod reports;

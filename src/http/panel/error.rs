@@ -97,6 +97,14 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
             "Adres wskazuje na sieć lokalną, prywatną lub pętlę zwrotną, na które konfiguracja bramki nie pozwala."
         }
         "unknown_event" => "Zaznacz co najmniej jedno zdarzenie z listy.",
+        "password_too_short" => "Hasło musi mieć co najmniej 12 znaków.",
+        "wrong_password" => "Obecne hasło jest nieprawidłowe.",
+        "passwords_differ" => "Powtórzone hasło różni się od nowego – wpisz je ponownie.",
+        "email_invalid" => "To nie jest poprawny adres e-mail (np. anna@biuro.pl).",
+        "name_invalid" => "Imię i nazwisko może mieć do 200 znaków, bez znaków sterujących.",
+        "board_member_needs_company" => "Członkowi zarządu wybierz jego spółkę.",
+        "no_such_client" => "Nie ma takiego klienta w bramce – wybierz spółkę z listy.",
+        "unknown_role" => "Wybierz rolę z listy.",
         "not_an_accountant" => {
             "Uprawnienia nadaje się księgowym; administratorzy i członkowie zarządu mają swoje z racji roli."
         }
@@ -111,6 +119,7 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "credential_refused" => "KSeF nie przyjął tego poświadczenia, więc nie zostało zapisane – dotychczasowe poświadczenie działa dalej.",
         "failure_not_announced" => "Tryb awarii KSeF wymaga awarii ogłoszonej w Latarni albo Twojego potwierdzenia, że Ministerstwo Finansów ją ogłosiło.",
         "policy_requires_person" => "O wysyłce faktur tego klienta decyduje osoba.",
+        "cannot_disable_self" => "Nie możesz dezaktywować własnego konta – poproś o to innego administratora biura.",
         "approval_by_person" => "Zatwierdzić fakturę może tylko osoba.",
         "approval_required" => "Ta faktura wymaga najpierw zatwierdzenia przez drugą osobę (zasada dwóch par oczu).",
         "invoice_not_sendable" => "Wybrana faktura nie może zostać wysłana w obecnym stanie (wysłać można tylko szkic lub fakturę zatwierdzoną).",

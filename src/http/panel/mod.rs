@@ -18,6 +18,7 @@ mod invoice;
 mod labels;
 mod login;
 mod notice;
+mod people;
 mod purchases;
 mod send;
 mod upload;
@@ -51,7 +52,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(credential::routes)
         .configure(audit::routes)
         .configure(purchases::routes)
-        .configure(webhooks::routes);
+        .configure(webhooks::routes)
+        .configure(people::routes);
 }
 
 /// What every page's frame shows: the title, and who is logged in (with the CSRF token for the
@@ -66,6 +68,8 @@ pub struct Layout {
 pub struct NavUser {
     pub email: String,
     pub role: &'static str,
+    /// Office admins see the people page in the navigation.
+    pub admin: bool,
     pub csrf: String,
 }
 
@@ -77,6 +81,7 @@ impl Layout {
             user: Some(NavUser {
                 email: me.user.email.clone(),
                 role: me.user.role.label_pl(),
+                admin: me.user.role == crate::auth::Role::OfficeAdmin,
                 csrf: me.csrf.clone(),
             }),
             css: assets::href("panel.css"),
