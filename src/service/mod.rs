@@ -6,6 +6,7 @@ pub mod audit;
 pub mod availability;
 pub mod backup;
 pub mod certificates;
+pub mod client_admin;
 pub mod clients;
 pub mod credentials;
 pub mod data_migration;

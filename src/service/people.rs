@@ -31,7 +31,7 @@ pub struct PersonView {
 }
 
 /// People are managed by office admins (and the operator at the command line), as at the CLI.
-fn require_office_admin(caller: &Caller) -> Result<(), AppError> {
+pub(crate) fn require_office_admin(caller: &Caller) -> Result<(), AppError> {
     match caller {
         Caller::Operator => Ok(()),
         Caller::User(u) if u.role == Role::OfficeAdmin => Ok(()),

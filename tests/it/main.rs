@@ -21,6 +21,7 @@ mod office;
 mod pagination;
 mod panel;
 mod panel_browser;
+mod panel_clients;
 mod panel_people;
 mod purchases;
 mod purchases_panel;

@@ -22,7 +22,7 @@ both_backends!(panel_people_add_deactivate_reset_and_own_password, panel_people_
 
 /// A panel form posted with the session's cookie and the `csrf` field (the header is not used
 /// on panel routes).
-fn form(who: &Who, uri: &str, fields: &[(&str, &str)]) -> TestRequest {
+pub fn form(who: &Who, uri: &str, fields: &[(&str, &str)]) -> TestRequest {
     let Who::Session { cookie, csrf } = who else { panic!("a session") };
     let mut all = vec![("csrf", csrf.as_str())];
     all.extend_from_slice(fields);
@@ -34,7 +34,7 @@ fn form(who: &Who, uri: &str, fields: &[(&str, &str)]) -> TestRequest {
         .set_payload(body)
 }
 
-fn page(who: &Who, uri: &str) -> TestRequest {
+pub fn page(who: &Who, uri: &str) -> TestRequest {
     who.apply(TestRequest::get().uri(uri))
 }
 

@@ -101,9 +101,13 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         "wrong_password" => "Obecne hasło jest nieprawidłowe.",
         "passwords_differ" => "Powtórzone hasło różni się od nowego – wpisz je ponownie.",
         "email_invalid" => "To nie jest poprawny adres e-mail (np. anna@biuro.pl).",
-        "name_invalid" => "Imię i nazwisko może mieć do 200 znaków, bez znaków sterujących.",
+        "name_invalid" => "Nazwa nie może być pusta, może mieć najwyżej 200 znaków i nie może zawierać znaków sterujących.",
         "board_member_needs_company" => "Członkowi zarządu wybierz jego spółkę.",
         "no_such_client" => "Nie ma takiego klienta w bramce – wybierz spółkę z listy.",
+        "nip_invalid" => "To nie jest poprawny NIP (10 cyfr z prawidłową cyfrą kontrolną).",
+        "client_exists" => "Klient o tym NIP-ie jest już w bramce.",
+        "ksef_unknown" => "Wpisz test, demo, prod albo pełny adres API KSeF (https://…).",
+        "unknown_policy" => "Wybierz politykę wysyłki z listy.",
         "unknown_role" => "Wybierz rolę z listy.",
         "not_an_accountant" => {
             "Uprawnienia nadaje się księgowym; administratorzy i członkowie zarządu mają swoje z racji roli."

@@ -10,6 +10,7 @@ mod access;
 mod assets;
 mod audit;
 mod client;
+mod client_admin;
 mod credential;
 mod dashboard;
 mod error;
@@ -53,7 +54,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(audit::routes)
         .configure(purchases::routes)
         .configure(webhooks::routes)
-        .configure(people::routes);
+        .configure(people::routes)
+        .configure(client_admin::routes);
 }
 
 /// What every page's frame shows: the title, and who is logged in (with the CSRF token for the
