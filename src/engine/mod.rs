@@ -29,6 +29,7 @@ use ksef_client::KsefError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use record::ACTOR as SENDER_ACTOR;
 pub use requests::StatusRequests;
 pub use settings::{LimitTable, SenderSettings, StuckCutoffs};
 

@@ -11,6 +11,7 @@ pub mod clients;
 pub mod credentials;
 pub mod data_migration;
 pub mod decisions;
+pub mod discard;
 pub mod findings;
 pub mod grants;
 pub mod intake;

@@ -22,6 +22,7 @@ mod pagination;
 mod panel;
 mod panel_browser;
 mod panel_clients;
+mod panel_discard;
 mod panel_people;
 mod purchases;
 mod purchases_panel;

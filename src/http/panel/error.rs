@@ -124,6 +124,8 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "failure_not_announced" => "Tryb awarii KSeF wymaga awarii ogłoszonej w Latarni albo Twojego potwierdzenia, że Ministerstwo Finansów ją ogłosiło.",
         "policy_requires_person" => "O wysyłce faktur tego klienta decyduje osoba.",
         "cannot_disable_self" => "Nie możesz dezaktywować własnego konta – poproś o to innego administratora biura.",
+        "invoice_decided" => "Tej faktury nie można już usunąć: zapadła decyzja o jej wysłaniu albo zatwierdzeniu. Usunąć można tylko szkic lub fakturę błędną.",
+        "invoice_corrected" => "Tej faktury nie można usunąć, bo wskazuje na nią faktura korygująca.",
         "approval_by_person" => "Zatwierdzić fakturę może tylko osoba.",
         "approval_required" => "Ta faktura wymaga najpierw zatwierdzenia przez drugą osobę (zasada dwóch par oczu).",
         "invoice_not_sendable" => "Wybrana faktura nie może zostać wysłana w obecnym stanie (wysłać można tylko szkic lub fakturę zatwierdzoną).",
@@ -228,7 +230,9 @@ impl PanelError {
                     "Brak uprawnień",
                     "Nie masz uprawnień do tej czynności u tego klienta. O dostęp poproś administratora biura lub członka zarządu klienta.".into(),
                 ),
-                AppError::Refused { code, message } => ("Nie można tego zrobić", refusal_text(code, message)),
+                AppError::Refused { code, message } | AppError::TooLate { code, message } => {
+                    ("Nie można tego zrobić", refusal_text(code, message))
+                }
                 AppError::Absent { code, message } => ("Jeszcze niedostępne", refusal_text(code, message)),
                 AppError::Invalid { message, .. } => ("Nieprawidłowe dane", invalid_text(e, message)),
                 AppError::Conflict(_) => (

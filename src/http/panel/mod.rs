@@ -13,6 +13,7 @@ mod client;
 mod client_admin;
 mod credential;
 mod dashboard;
+mod discard;
 mod error;
 mod forms;
 mod invoice;
@@ -55,7 +56,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(purchases::routes)
         .configure(webhooks::routes)
         .configure(people::routes)
-        .configure(client_admin::routes);
+        .configure(client_admin::routes)
+        .configure(discard::routes);
 }
 
 /// What every page's frame shows: the title, and who is logged in (with the CSRF token for the
