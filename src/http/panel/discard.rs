@@ -1,5 +1,6 @@
 //! `/faktury/{id}/usun`: deleting an upload that went wrong (a draft, perhaps a duplicate, or
-//! an invalid invoice) behind a confirmation page. The rule and the audit are in
+//! an invalid invoice) behind a confirmation page; `/faktury/{id}/zastap`: a corrected file in
+//! its place. The rule and the audit are in
 //! `service::discard`; past a decision the page says why in Polish.
 
 use actix_web::{get, post, web, HttpResponse};
@@ -10,12 +11,13 @@ use super::labels::state_pl;
 use super::{ok, see_other, Layout, PanelError, PanelUser};
 use crate::error::AppError;
 use crate::service::findings::Lang;
+use crate::service::intake::{self, Source};
 use crate::service::invoices::{self, InvoiceView};
 use crate::service::{clients, discard};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(confirm).service(delete);
+    cfg.service(confirm).service(delete).service(replace);
 }
 
 #[derive(Template)]
@@ -57,4 +59,24 @@ async fn delete(
     let gone = discard::delete(&st, &me.caller, &id).await?;
     let client = clients::list_visible(&st, &me.caller).await?.into_iter().find(|c| c.id == gone.client_id);
     Ok(see_other(&client.map_or_else(|| "/".to_owned(), |c| format!("/klienci/{}?usunieta=1", c.nip))))
+}
+
+/// `POST /faktury/{id}/zastap`: a corrected XML in place of this invoice (multipart, as the
+/// client page's upload); the answer is the upload result of the new invoice.
+#[post("/faktury/{id}/zastap")]
+async fn replace(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    id: web::Path<String>,
+    mp: actix_multipart::Multipart,
+) -> Result<HttpResponse, PanelError> {
+    let form = super::upload::read_form(mp, st.settings.intake.max_upload_bytes).await?;
+    me.check_csrf(&st, form.csrf.as_deref())?;
+    let stored = intake::replace(&st, &me.caller, &id, form.bytes, Source::Panel).await?;
+    let client = clients::list_visible(&st, &me.caller)
+        .await?
+        .into_iter()
+        .find(|c| c.id == stored.invoice.client_id)
+        .ok_or(AppError::NotFound)?;
+    super::upload::result_page(&me, client, &[stored], form.file_name)
 }

@@ -125,6 +125,7 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "policy_requires_person" => "O wysyłce faktur tego klienta decyduje osoba.",
         "cannot_disable_self" => "Nie możesz dezaktywować własnego konta – poproś o to innego administratora biura.",
         "invoice_decided" => "Tej faktury nie można już usunąć: zapadła decyzja o jej wysłaniu albo zatwierdzeniu. Usunąć można tylko szkic lub fakturę błędną.",
+        "replacement_one_xml" => "Fakturę zastępuje się dokładnie jednym plikiem XML (nie archiwum zip).",
         "invoice_corrected" => "Tej faktury nie można usunąć, bo wskazuje na nią faktura korygująca.",
         "approval_by_person" => "Zatwierdzić fakturę może tylko osoba.",
         "approval_required" => "Ta faktura wymaga najpierw zatwierdzenia przez drugą osobę (zasada dwóch par oczu).",
