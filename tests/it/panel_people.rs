@@ -18,7 +18,11 @@ const FIRST: &str = "Pierwsze-haslo-2026";
 const SECOND: &str = "Drugie-haslo-od-admina";
 const THIRD: &str = "Trzecie-haslo-wlasne";
 
-both_backends!(panel_people_add_deactivate_reset_and_own_password, panel_people_refusals);
+both_backends!(
+    panel_people_add_deactivate_reset_and_own_password,
+    panel_people_refusals,
+    panel_revocations_ask_for_confirmation_first,
+);
 
 /// A panel form posted with the session's cookie and the `csrf` field (the header is not used
 /// on panel routes).
@@ -198,4 +202,63 @@ async fn panel_people_refusals(b: Backend) {
     assert_eq!(me.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(me.text().contains("własnego konta"));
     assert_eq!(try_login(&app, ADMIN, crate::office::PASSWORD).await, StatusCode::OK);
+}
+
+/// Revoking a grant or an API key goes through a confirmation page: the access page links to
+/// it, showing it changes nothing, and only its button (a form with the CSRF field) revokes.
+async fn panel_revocations_ask_for_confirmation_first(b: Backend) {
+    use ksef_gateway::service::{apikeys, grants};
+    let Some((_t, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let admin = login(&app, ADMIN).await;
+    let op = ksef_gateway::service::access::Caller::Operator;
+    let grant = grants::list_for_client(&o.st, &op, &o.a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, email)| email == crate::office::ACC_READ)
+        .unwrap()
+        .0;
+    let key = apikeys::list(&o.st, &op, &o.a.id).await.unwrap().into_iter().next().unwrap();
+    let access = call(&app, page(&admin, &format!("/klienci/{}/dostepy", o.a.nip))).await.text();
+    let grant_uri = format!("/klienci/{}/dostepy/{}/odbierz", o.a.nip, grant.id);
+    let key_uri = format!("/klienci/{}/klucze/{}/odwolaj", o.a.nip, key.id);
+    assert!(
+        access.contains(&format!("href=\"{grant_uri}\"")) && access.contains(&format!("href=\"{key_uri}\""))
+    );
+
+    for (uri, words) in [(&grant_uri, crate::office::ACC_READ), (&key_uri, key.prefix.as_str())] {
+        let confirm = call(&app, page(&admin, uri)).await;
+        assert_eq!(confirm.status, StatusCode::OK, "{uri}");
+        let text = confirm.text();
+        assert!(
+            text.contains(words)
+                && text.contains("id=\"potwierdz\"")
+                && text.contains(&format!("action=\"{uri}\""))
+        );
+    }
+    let still = grants::list_for_client(&o.st, &op, &o.a.id).await.unwrap();
+    assert!(still.iter().any(|(g, _)| g.id == grant.id), "showing the confirmation revokes nothing");
+    let reader = login(&app, crate::office::ACC_READ).await;
+    assert_eq!(call(&app, page(&reader, "/")).await.status, StatusCode::OK);
+
+    assert_eq!(call(&app, form(&admin, &grant_uri, &[])).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(call(&app, form(&admin, &key_uri, &[])).await.status, StatusCode::SEE_OTHER);
+    let left = grants::list_for_client(&o.st, &op, &o.a.id).await.unwrap();
+    assert!(left.iter().all(|(g, _)| g.id != grant.id));
+    let keys = apikeys::list(&o.st, &op, &o.a.id).await.unwrap();
+    assert!(keys.iter().find(|k| k.id == key.id).unwrap().revoked_at.is_some());
+    assert_eq!(
+        call(&app, page(&admin, &key_uri)).await.status,
+        StatusCode::NOT_FOUND,
+        "nothing left to revoke"
+    );
+    // Someone without access to the client sees no confirmation page either (the same 404 as
+    // for a client that does not exist).
+    let other = grants::list_for_client(&o.st, &op, &o.a.id).await.unwrap()[0].0.id.clone();
+    let uri = format!("/klienci/{}/dostepy/{other}/odbierz", o.a.nip);
+    assert_eq!(
+        call(&app, page(&login(&app, crate::office::ACC_NONE).await, &uri)).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

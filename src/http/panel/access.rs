@@ -89,7 +89,7 @@ impl CredentialForm {
     }
 }
 
-fn permissions_pl(raw: &str) -> String {
+pub(super) fn permissions_pl(raw: &str) -> String {
     PermissionSet::parse(raw).map_or_else(
         |_| raw.to_owned(),
         |s| s.iter().map(Permission::label_pl).collect::<Vec<_>>().join(", "),
@@ -105,7 +105,7 @@ fn scope_pl(s: ApiScope) -> &'static str {
     }
 }
 
-fn scopes_pl(raw: &str) -> String {
+pub(super) fn scopes_pl(raw: &str) -> String {
     raw.split(',').filter_map(|s| ApiScope::parse(s.trim()).ok()).map(scope_pl).collect::<Vec<_>>().join(", ")
 }
 

@@ -11,6 +11,7 @@ mod assets;
 mod audit;
 mod client;
 mod client_admin;
+mod confirm;
 mod credential;
 mod dashboard;
 mod discard;
@@ -57,7 +58,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(webhooks::routes)
         .configure(people::routes)
         .configure(client_admin::routes)
-        .configure(discard::routes);
+        .configure(discard::routes)
+        .configure(confirm::routes);
 }
 
 /// What every page's frame shows: the title, and who is logged in (with the CSRF token for the
