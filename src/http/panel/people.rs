@@ -21,12 +21,12 @@ use crate::service::users::{self, NewUserInput};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // `reset` before `switch`, whose `{akcja}` would take `haslo` too.
     cfg.service(list_page)
         .service(add)
         .service(confirm_disable)
-        .service(disable)
-        .service(enable)
         .service(reset)
+        .service(switch)
         .service(own_password_page)
         .service(own_password);
 }
@@ -164,27 +164,22 @@ async fn confirm_disable(
     })
 }
 
-#[post("/osoby/{id}/dezaktywuj")]
-async fn disable(
+/// `POST /osoby/{id}/dezaktywuj` (from the confirmation page) and `POST /osoby/{id}/aktywuj`.
+#[post("/osoby/{id}/{akcja}")]
+async fn switch(
     st: web::Data<AppState>,
     me: PanelUser,
-    id: web::Path<String>,
+    path: web::Path<(String, String)>,
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
     me.check_csrf(&st, form.csrf())?;
-    people::set_active(&st, &me.caller, &id, false).await?;
-    Ok(see_other("/osoby"))
-}
-
-#[post("/osoby/{id}/aktywuj")]
-async fn enable(
-    st: web::Data<AppState>,
-    me: PanelUser,
-    id: web::Path<String>,
-    form: Fields,
-) -> Result<HttpResponse, PanelError> {
-    me.check_csrf(&st, form.csrf())?;
-    people::set_active(&st, &me.caller, &id, true).await?;
+    let (id, action) = path.into_inner();
+    let active = match action.as_str() {
+        "dezaktywuj" => false,
+        "aktywuj" => true,
+        _ => return Err(AppError::NotFound.into()),
+    };
+    people::set_active(&st, &me.caller, &id, active).await?;
     Ok(see_other("/osoby"))
 }
 
