@@ -170,3 +170,15 @@ pub async fn change_own_password(
         .await?;
     Ok(())
 }
+
+/// The e-mails of a client's active board members, for whoever manages access to the client
+/// (they hold every permission there by their role, not by a grant).
+pub async fn board_of(st: &AppState, caller: &Caller, client_id: &str) -> Result<Vec<String>, AppError> {
+    let (caller, id) = (caller.clone(), client_id.to_owned());
+    st.db
+        .tx(move |c| {
+            crate::service::access::require(c, &caller, &id, crate::auth::Permission::Users)?;
+            Ok::<_, AppError>(User::board_of(c, &id)?.into_iter().map(|u| u.email).collect())
+        })
+        .await
+}

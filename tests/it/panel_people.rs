@@ -226,6 +226,12 @@ async fn panel_revocations_ask_for_confirmation_first(b: Backend) {
     assert!(
         access.contains(&format!("href=\"{grant_uri}\"")) && access.contains(&format!("href=\"{key_uri}\""))
     );
+    // "Osoby z dostępem": one row per person, the company's board member included.
+    let people = access.split("id=\"dost-h\"").nth(1).unwrap().split("</table>").next().unwrap();
+    assert!(people.contains(BOARD_A) && people.contains("członek zarządu"), "{people}");
+    for email in [ACC_FULL, crate::office::ACC_READ, BOARD_A] {
+        assert_eq!(people.matches(&format!("<td>{email}</td>")).count(), 1, "{email}: {people}");
+    }
 
     for (uri, words) in [(&grant_uri, crate::office::ACC_READ), (&key_uri, key.prefix.as_str())] {
         let confirm = call(&app, page(&admin, uri)).await;

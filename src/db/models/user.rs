@@ -78,6 +78,16 @@ impl User {
         Ok(())
     }
 
+    /// The active board members of a client company.
+    pub fn board_of(conn: &mut AnyConn, client_id: &str) -> Result<Vec<Self>, DbError> {
+        Ok(users::table
+            .filter(users::client_id.eq(client_id))
+            .filter(users::disabled.eq(false))
+            .order(users::email.asc())
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
     pub fn record_login(conn: &mut AnyConn, id: &str, at: NaiveDateTime) -> Result<(), DbError> {
         diesel::update(users::table.find(id)).set(users::last_login_at.eq(Some(at))).execute(conn)?;
         Ok(())
