@@ -29,6 +29,10 @@ pub enum AppError {
     /// Input refused with a precise, stable code of its own (e.g. `package_too_large`).
     #[error("{message}")]
     Refused { code: &'static str, message: String },
+    /// Something that can no longer be done because the thing has moved on (an invoice past its
+    /// decision cannot be deleted), with a precise code: 409.
+    #[error("{message}")]
+    TooLate { code: &'static str, message: String },
     /// A caller that may see the thing but not do this, with a precise code (`csrf_failed`,
     /// `scope_not_held`, `origin_mismatch`): 403.
     #[error("{message}")]
@@ -96,6 +100,7 @@ impl AppError {
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::TooLate { code, .. } => (StatusCode::CONFLICT, code),
             Self::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::Denied { code, .. } => (StatusCode::FORBIDDEN, code),
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),

@@ -31,10 +31,12 @@ impl Role {
         }
     }
 
+    /// The role in Polish. The data has no grammatical gender, so the forms are neutral
+    /// ("osoba księgowa", not "księgowy" or "księgowa"), the same on every page.
     pub fn label_pl(self) -> &'static str {
         match self {
-            Self::OfficeAdmin => "administrator biura",
-            Self::Accountant => "księgowy",
+            Self::OfficeAdmin => "osoba administrująca biurem",
+            Self::Accountant => "osoba księgowa",
             Self::BoardMember => "członek zarządu",
         }
     }

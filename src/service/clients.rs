@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use crate::db::models::{ids, Client, Credential, NewClient, NewCredential, OfficeAccess, OfficeCredential};
 use crate::domain::{CredentialMode, KsefTarget, Nip, SendPolicy};
 use crate::error::AppError;
+use crate::service::audit::AuditActor;
 use crate::service::lifetime::Validity;
 use crate::state::AppState;
 use crate::vault;
@@ -108,6 +109,19 @@ async fn insert_client(
                     },
                 )?;
             }
+            let audit_actor = actor.clone().map_or(AuditActor::System, AuditActor::User);
+            crate::service::audit::record(
+                conn,
+                crate::service::audit::AuditEntry {
+                    actor: &audit_actor,
+                    client_id: Some(&client_id),
+                    action: "client.added",
+                    subject: Some(&client_id),
+                    payload: serde_json::json!({"nip": input.nip.as_str(), "name": name, "ksef": input.ksef.as_str(),
+                        "policy": input.policy.as_str(), "credential_mode": mode.as_str(),
+                        "credential_fingerprint": sealed.as_ref().map(|(_, f)| f)}),
+                },
+            )?;
             Client::find_by_nip(conn, input.nip.as_str())?.ok_or(crate::db::DbError::NotFound)
         })
         .await
@@ -391,7 +405,7 @@ pub const KSEF_SAID: &str = "KSeF said: ";
 /// Logs in to KSeF with a login credential before it is stored: one KSeF refuses (or that
 /// cannot be checked) must never replace a working one. An offline certificate never logs in,
 /// so there is nothing to check. Ok with the permissions KSeF reports (when it says).
-async fn check_before_storing(
+pub(crate) async fn check_before_storing(
     client: &Client,
     kind: &str,
     secret: &secrecy::SecretBox<Vec<u8>>,

@@ -16,6 +16,7 @@ use crate::domain::InvoiceState;
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
+use crate::service::discard;
 use crate::service::findings::StoredFinding;
 use crate::state::AppState;
 
@@ -81,7 +82,39 @@ pub async fn submit(
     }
     let files = split_upload(st, body).await?;
     let reports = check_all(st, &client.nip, files).await?;
-    store(st, caller, &client, reports, source).await
+    store(st, caller, &client, reports, source, None).await
+}
+
+/// A corrected upload in place of an invoice nobody decided on yet (a duplicate, an invalid
+/// one, a draft with a mistake): one XML, stored as any upload is, while the old one goes in the
+/// same transaction (so it does not count as a duplicate of its own correction). The new
+/// invoice's timeline and the audit trail (`invoice.replaced`) name the one it replaced.
+pub async fn replace(
+    st: &AppState,
+    caller: &Caller,
+    old_id: &str,
+    body: Vec<u8>,
+    source: Source,
+) -> Result<IntakeResult, AppError> {
+    let (c, id) = (caller.clone(), old_id.to_owned());
+    let (old, client) = st
+        .db
+        .tx(move |conn| {
+            let old = discard::removable(conn, &c, &id)?;
+            let client = Client::get(conn, &old.client_id)?;
+            Ok::<_, AppError>((old, client))
+        })
+        .await?;
+    if body.is_empty() || is_zip(&body) {
+        return Err(AppError::Refused {
+            code: "replacement_one_xml",
+            message: "an invoice is replaced by exactly one FA(3) XML file".into(),
+        });
+    }
+    let files = split_upload(st, body).await?;
+    let reports = check_all(st, &client.nip, files).await?;
+    let mut stored = store(st, caller, &client, reports, source, Some(old)).await?;
+    stored.pop().ok_or_else(|| AppError::Internal(anyhow::anyhow!("a replacement stored nothing")))
 }
 
 /// The files of an upload: the body itself, or every XML entry of a zip (read with limits on
@@ -179,6 +212,7 @@ async fn store(
     client: &Client,
     checked: Vec<Checked>,
     source: Source,
+    replaces: Option<Invoice>,
 ) -> Result<Vec<IntakeResult>, AppError> {
     let (caller, client) = (caller.clone(), client.clone());
     st.db
@@ -186,6 +220,9 @@ async fn store(
             let actor = caller.audit_actor();
             let label = caller.label();
             let now = ids::now();
+            if let Some(old) = &replaces {
+                discard::take_out(conn, old)?;
+            }
             // KSeF's duplicate key of everything already stored, for the numbers in this upload;
             // invoices of this upload join the map as they are stored.
             let numbers: Vec<&str> = checked.iter().filter_map(|c| c.report.facts.as_ref()).map(|f| f.invoice_number.as_str()).collect();
@@ -256,7 +293,49 @@ async fn store(
                     }),
                 }),
             )?;
+            if let (Some(old), Some(new)) = (&replaces, results.first()) {
+                note_replacement(conn, &actor, &label, old, &new.invoice)?;
+            }
             Ok(results)
         })
         .await
+}
+
+/// Links a replacement to the invoice it replaced: a step on the new one's timeline and an
+/// `invoice.replaced` event keeping the old file's hash.
+fn note_replacement(
+    conn: &mut crate::db::AnyConn,
+    actor: &audit::AuditActor,
+    label: &str,
+    old: &Invoice,
+    new: &Invoice,
+) -> Result<(), AppError> {
+    let note = format!(
+        "zastępuje fakturę {} (id {}, SHA-256 {})",
+        old.number.as_deref().unwrap_or("bez numeru"),
+        old.id,
+        old.sha256
+    );
+    crate::db::models::invoice::add_event(
+        conn,
+        &new.id,
+        &new.client_id,
+        ids::now(),
+        &new.state,
+        label,
+        Some(&note),
+    )?;
+    let mut payload = discard::remembered(old);
+    payload["replaced_by"] = json!(new.id);
+    audit::record(
+        conn,
+        AuditEntry {
+            actor,
+            client_id: Some(&old.client_id),
+            action: "invoice.replaced",
+            subject: Some(&old.id),
+            payload,
+        },
+    )?;
+    Ok(())
 }

@@ -36,32 +36,39 @@ pub async fn create_user(
     {
         return Err(AppError::Forbidden);
     }
-    let email = crate::service::validate::email(&input.email)?;
-    let display_name = crate::service::validate::optional_name("display_name", &input.display_name)?;
+    // Each refusal names its field, so the panel shows it beside the field in Polish.
+    let email = crate::service::validate::email(&input.email)
+        .map_err(|e| AppError::invalid_field("email", "email_invalid", e.to_string()))?;
+    let display_name = crate::service::validate::optional_name("display_name", &input.display_name)
+        .map_err(|e| AppError::invalid_field("display_name", "name_invalid", e.to_string()))?;
     if input.role == Role::BoardMember && input.nip.is_none() {
-        return Err(AppError::invalid("a board member needs --nip of their company"));
+        return Err(AppError::invalid_field(
+            "nip",
+            "board_member_needs_company",
+            "a board member needs --nip of their company",
+        ));
     }
-    let phc = {
-        let pw = password.expose_secret().to_owned();
-        tokio::task::spawn_blocking(move || hash_password(&pw))
-            .await
-            .map_err(|e| AppError::Internal(e.into()))?
-            .map_err(AppError::invalid)?
-    };
+    let phc = hash(&password, "password").await?;
     let actor = caller.audit_actor();
     let id = ids::new_id();
     st.db
-        .tx(move |conn| {
+        .tx(move |conn| -> Result<User, AppError> {
             let client_id = match &input.nip {
                 Some(nip) => Some(
                     Client::find_by_nip(conn, nip.as_str())?
-                        .ok_or_else(|| DbError::Conflict(format!("no client with NIP {nip}")))?
+                        .ok_or_else(|| {
+                            AppError::invalid_field(
+                                "nip",
+                                "no_such_client",
+                                format!("no client with NIP {nip}"),
+                            )
+                        })?
                         .id,
                 ),
                 None => None,
             };
             if User::find_by_email(conn, &email)?.is_some() {
-                return Err(DbError::Conflict(format!("a user with e-mail {email} already exists")));
+                return Err(AppError::Conflict(format!("a user with e-mail {email} already exists")));
             }
             let display_name = if display_name.is_empty() { email.clone() } else { display_name };
             User::insert(
@@ -87,10 +94,19 @@ pub async fn create_user(
                     payload: json!({"email": email, "role": input.role.as_str()}),
                 },
             )?;
-            User::find(conn, &id)?.ok_or(DbError::NotFound)
+            Ok(User::find(conn, &id)?.ok_or(DbError::NotFound)?)
         })
         .await
-        .map_err(AppError::from)
+}
+
+/// The argon2id PHC string of a new password, off the async threads (hashing takes tens of
+/// milliseconds on purpose); a too short password is refused naming the form's `field`.
+pub(crate) async fn hash(password: &SecretString, field: &'static str) -> Result<String, AppError> {
+    let pw = password.expose_secret().to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&pw))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(|e| AppError::invalid_field(field, "password_too_short", e))
 }
 
 /// A successful login: the session token for the cookie, and the CSRF token for forms.

@@ -205,11 +205,20 @@ where
     S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: MessageBody,
 {
+    login_as(app, email, PASSWORD).await
+}
+
+/// [`login`] with another password than the office's.
+pub async fn login_as<S, B>(app: &S, email: &str, password: &str) -> Who
+where
+    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
     let r = call(
         app,
         TestRequest::post()
             .uri("/api/v1/session")
-            .set_json(serde_json::json!({"email": email, "password": PASSWORD})),
+            .set_json(serde_json::json!({"email": email, "password": password})),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "login {email}: {}", r.text());

@@ -792,7 +792,7 @@ async fn panel_access_keys_policy_and_four_eyes(b: Backend) {
             .to_request()
     };
     assert_eq!(test::call_service(&app, api(&key)).await.status(), 200);
-    let revoke = text_after(&page, &format!("action=\"{keys}/")).split('"').next().unwrap().to_owned();
+    let revoke = text_after(&page, &format!("href=\"{keys}/")).split('"').next().unwrap().to_owned();
     let gone = test::call_service(
         &app,
         post_form(&admin.cookie, &format!("{keys}/{revoke}"), &[("csrf", &admin.csrf)]),

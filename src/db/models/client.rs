@@ -69,6 +69,13 @@ impl Client {
         Ok(())
     }
 
+    pub fn set_name(conn: &mut AnyConn, id: &str, name: &str) -> Result<(), DbError> {
+        diesel::update(clients::table.find(id))
+            .set((clients::name.eq(name), clients::updated_at.eq(super::ids::now())))
+            .execute(conn)?;
+        Ok(())
+    }
+
     pub fn set_policy(conn: &mut AnyConn, id: &str, policy: &str) -> Result<(), DbError> {
         diesel::update(clients::table.find(id))
             .set((clients::send_policy.eq(policy), clients::updated_at.eq(super::ids::now())))

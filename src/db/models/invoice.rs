@@ -338,6 +338,26 @@ impl Invoice {
         Ok(true)
     }
 
+    /// Removes an invoice nobody decided on yet (in one of `undecided`), with its bytes and
+    /// timeline. False, with nothing removed, when it has moved on meanwhile. An invoice that
+    /// a correction points at stays (the caller refuses that first).
+    pub fn delete_undecided(conn: &mut AnyConn, id: &str, undecided: &[&str]) -> Result<bool, DbError> {
+        let still = || invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(undecided));
+        if !diesel::select(diesel::dsl::exists(still())).get_result::<bool>(conn)? {
+            return Ok(false);
+        }
+        diesel::delete(invoice_events::table.filter(invoice_events::invoice_id.eq(id))).execute(conn)?;
+        diesel::delete(invoice_documents::table.filter(invoice_documents::invoice_id.eq(id)))
+            .execute(conn)?;
+        Ok(diesel::delete(still()).execute(conn)? == 1)
+    }
+
+    /// True when another invoice is a correction of this one.
+    pub fn is_corrected(conn: &mut AnyConn, id: &str) -> Result<bool, DbError> {
+        let corrections = invoices::table.filter(invoices::corrects_invoice_id.eq(id));
+        Ok(diesel::select(diesel::dsl::exists(corrections)).get_result(conn)?)
+    }
+
     /// Like [`Invoice::find`], with a missing (or foreign) invoice as `NotFound`.
     pub fn get(conn: &mut AnyConn, scope: &ClientScope, id: &str) -> Result<Self, DbError> {
         Self::find(conn, scope, id)?.ok_or(DbError::NotFound)

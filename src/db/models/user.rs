@@ -66,6 +66,28 @@ impl User {
         Ok(users::table.order(users::email.asc()).select(Self::as_select()).load(conn)?)
     }
 
+    /// Turns an account off or back on; a disabled account's sessions stop at once
+    /// (`find_live` skips them) and are revoked by the caller as well.
+    pub fn set_disabled(conn: &mut AnyConn, id: &str, disabled: bool) -> Result<(), DbError> {
+        diesel::update(users::table.find(id)).set(users::disabled.eq(disabled)).execute(conn)?;
+        Ok(())
+    }
+
+    pub fn set_password_hash(conn: &mut AnyConn, id: &str, phc: &str) -> Result<(), DbError> {
+        diesel::update(users::table.find(id)).set(users::password_hash.eq(phc)).execute(conn)?;
+        Ok(())
+    }
+
+    /// The active board members of a client company.
+    pub fn board_of(conn: &mut AnyConn, client_id: &str) -> Result<Vec<Self>, DbError> {
+        Ok(users::table
+            .filter(users::client_id.eq(client_id))
+            .filter(users::disabled.eq(false))
+            .order(users::email.asc())
+            .select(Self::as_select())
+            .load(conn)?)
+    }
+
     pub fn record_login(conn: &mut AnyConn, id: &str, at: NaiveDateTime) -> Result<(), DbError> {
         diesel::update(users::table.find(id)).set(users::last_login_at.eq(Some(at))).execute(conn)?;
         Ok(())
@@ -109,6 +131,21 @@ impl UserSession {
             .select((Self::as_select(), User::as_select()))
             .first(conn)
             .optional()?)
+    }
+
+    /// Revokes every live session of a user except `keep` (the session changing its own
+    /// password stays logged in); returns how many were revoked.
+    pub fn revoke_all_of(
+        conn: &mut AnyConn,
+        user_id: &str,
+        keep: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<usize, DbError> {
+        let live = user_sessions::table
+            .filter(user_sessions::user_id.eq(user_id))
+            .filter(user_sessions::revoked_at.is_null())
+            .filter(user_sessions::id.ne(keep.unwrap_or("")));
+        Ok(diesel::update(live).set(user_sessions::revoked_at.eq(Some(now))).execute(conn)?)
     }
 
     pub fn revoke(conn: &mut AnyConn, id: &str, now: NaiveDateTime) -> Result<(), DbError> {

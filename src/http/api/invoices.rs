@@ -2,7 +2,7 @@
 //! invoice's XML, UPO and QR code.
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(upload)
         .service(list)
         .service(get_one)
+        .service(delete_one)
         .service(approve)
         .service(xml)
         .service(upo)
@@ -174,6 +175,18 @@ async fn send(
 #[derive(Deserialize, Default)]
 struct ApproveBody {
     sha256: Option<String>,
+}
+
+/// `DELETE /api/v1/invoices/{id}`: an invoice nobody decided on yet (draft or invalid) goes;
+/// past a decision it is 409 `invoice_decided`.
+#[delete("/invoices/{id}")]
+async fn delete_one(
+    st: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    crate::service::discard::delete(&st, &caller, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /api/v1/invoices/{id}/approve`: the second person's approval (four-eyes).

@@ -12,11 +12,12 @@ use super::error::FieldError;
 use super::forms::Fields;
 use super::labels::{policy_pl, when, when_opt};
 use super::{html, may, ok, see_other, Layout, PanelError, PanelUser};
-use crate::auth::{ApiScope, Permission, PermissionSet, ScopeSet};
+use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
+use crate::db::models::Grant;
 use crate::domain::{CredentialMode, SendPolicy};
 use crate::error::AppError;
 use crate::service::clients::{self, ClientView};
-use crate::service::{apikeys, grants};
+use crate::service::{apikeys, grants, people};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -28,13 +29,52 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(policy);
 }
 
-struct GrantRow {
-    id: String,
+/// One person with access to the client, whatever number of grants they hold: a board member
+/// (everything, by role) or an accountant with the union of their grants.
+struct PersonRow {
     email: String,
+    role: &'static str,
     permissions: String,
     can_delegate: bool,
-    derived: bool,
     since: String,
+    /// The grants behind the row, each revocable on its own: id and whether passed on.
+    grants: Vec<(String, bool)>,
+}
+
+/// One row per person: board members first, then each accountant's grants merged.
+fn people_rows(board: Vec<String>, grants: Vec<(Grant, String)>) -> Vec<PersonRow> {
+    let mut rows: Vec<PersonRow> = board
+        .into_iter()
+        .map(|email| PersonRow {
+            email,
+            role: Role::BoardMember.label_pl(),
+            permissions: "wszystkie (z racji roli)".into(),
+            can_delegate: true,
+            since: "—".into(),
+            grants: Vec::new(),
+        })
+        .collect();
+    let mut by_person: std::collections::BTreeMap<String, Vec<Grant>> = std::collections::BTreeMap::new();
+    for (g, email) in grants {
+        by_person.entry(email).or_default().push(g);
+    }
+    for (email, gs) in by_person {
+        let mut held = PermissionSet::default();
+        for g in &gs {
+            if let Ok(p) = PermissionSet::parse(&g.permissions) {
+                held = held.union(p);
+            }
+        }
+        rows.push(PersonRow {
+            role: Role::Accountant.label_pl(),
+            permissions: held.iter().map(Permission::label_pl).collect::<Vec<_>>().join(", "),
+            can_delegate: gs.iter().any(|g| g.can_delegate),
+            since: gs.iter().map(|g| g.created_at).min().map(when).unwrap_or_default(),
+            grants: gs.into_iter().map(|g| (g.id, g.parent_grant_id.is_some())).collect(),
+            email,
+        });
+    }
+    rows
 }
 
 struct KeyRow {
@@ -54,7 +94,7 @@ struct AccessPage {
     client: ClientView,
     can_users: bool,
     can_policy: bool,
-    grants: Vec<GrantRow>,
+    people: Vec<PersonRow>,
     keys: Vec<KeyRow>,
     permissions: Vec<(&'static str, &'static str)>,
     scopes: Vec<(&'static str, &'static str)>,
@@ -94,7 +134,7 @@ impl CredentialForm {
     }
 }
 
-fn permissions_pl(raw: &str) -> String {
+pub(super) fn permissions_pl(raw: &str) -> String {
     PermissionSet::parse(raw).map_or_else(
         |_| raw.to_owned(),
         |s| s.iter().map(Permission::label_pl).collect::<Vec<_>>().join(", "),
@@ -110,7 +150,7 @@ fn scope_pl(s: ApiScope) -> &'static str {
     }
 }
 
-fn scopes_pl(raw: &str) -> String {
+pub(super) fn scopes_pl(raw: &str) -> String {
     raw.split(',').filter_map(|s| ApiScope::parse(s.trim()).ok()).map(scope_pl).collect::<Vec<_>>().join(", ")
 }
 
@@ -134,10 +174,11 @@ pub(super) async fn render(
     status: StatusCode,
 ) -> Result<HttpResponse, PanelError> {
     let can_users = may(&client, Permission::Users);
-    let (grants, keys) = if can_users {
+    let (people, keys) = if can_users {
         let g = grants::list_for_client(st, &me.caller, &client.id).await?;
+        let board = people::board_of(st, &me.caller, &client.id).await?;
         let k = apikeys::list(st, &me.caller, &client.id).await?;
-        (g, k)
+        (people_rows(board, g), k)
     } else {
         (Vec::new(), Vec::new())
     };
@@ -145,17 +186,7 @@ pub(super) async fn render(
         layout: Layout::for_user(format!("{} – dostępy", client.name), me),
         can_users,
         can_policy: may(&client, Permission::Credentials),
-        grants: grants
-            .into_iter()
-            .map(|(g, email)| GrantRow {
-                permissions: permissions_pl(&g.permissions),
-                can_delegate: g.can_delegate,
-                derived: g.parent_grant_id.is_some(),
-                since: when(g.created_at),
-                id: g.id,
-                email,
-            })
-            .collect(),
+        people,
         keys: keys
             .into_iter()
             .map(|k| KeyRow {

@@ -106,6 +106,18 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
             "Adres wskazuje na sieć lokalną, prywatną lub pętlę zwrotną, na które konfiguracja bramki nie pozwala."
         }
         "unknown_event" => "Zaznacz co najmniej jedno zdarzenie z listy.",
+        "password_too_short" => "Hasło musi mieć co najmniej 12 znaków.",
+        "wrong_password" => "Obecne hasło jest nieprawidłowe.",
+        "passwords_differ" => "Powtórzone hasło różni się od nowego – wpisz je ponownie.",
+        "email_invalid" => "To nie jest poprawny adres e-mail (np. anna@biuro.pl).",
+        "name_invalid" => "Nazwa nie może być pusta, może mieć najwyżej 200 znaków i nie może zawierać znaków sterujących.",
+        "board_member_needs_company" => "Członkowi zarządu wybierz jego spółkę.",
+        "no_such_client" => "Nie ma takiego klienta w bramce – wybierz spółkę z listy.",
+        "nip_invalid" => "To nie jest poprawny NIP (10 cyfr z prawidłową cyfrą kontrolną).",
+        "client_exists" => "Klient o tym NIP-ie jest już w bramce.",
+        "ksef_unknown" => "Wpisz test, demo, prod albo pełny adres API KSeF (https://…).",
+        "unknown_policy" => "Wybierz politykę wysyłki z listy.",
+        "unknown_role" => "Wybierz rolę z listy.",
         "not_an_accountant" => {
             "Uprawnienia nadaje się księgowym; administratorzy i członkowie zarządu mają swoje z racji roli."
         }
@@ -120,6 +132,10 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "credential_refused" => "KSeF nie przyjął tego poświadczenia, więc nie zostało zapisane – dotychczasowe poświadczenie działa dalej.",
         "failure_not_announced" => "Tryb awarii KSeF wymaga awarii ogłoszonej w Latarni albo Twojego potwierdzenia, że Ministerstwo Finansów ją ogłosiło.",
         "policy_requires_person" => "O wysyłce faktur tego klienta decyduje osoba.",
+        "cannot_disable_self" => "Nie możesz dezaktywować własnego konta – poproś o to innego administratora biura.",
+        "invoice_decided" => "Tej faktury nie można już usunąć: zapadła decyzja o jej wysłaniu albo zatwierdzeniu. Usunąć można tylko szkic lub fakturę błędną.",
+        "replacement_one_xml" => "Fakturę zastępuje się dokładnie jednym plikiem XML (nie archiwum zip).",
+        "invoice_corrected" => "Tej faktury nie można usunąć, bo wskazuje na nią faktura korygująca.",
         "approval_by_person" => "Zatwierdzić fakturę może tylko osoba.",
         "approval_required" => "Ta faktura wymaga najpierw zatwierdzenia przez drugą osobę (zasada dwóch par oczu).",
         "invoice_not_sendable" => "Wybrana faktura nie może zostać wysłana w obecnym stanie (wysłać można tylko szkic lub fakturę zatwierdzoną).",
@@ -224,7 +240,9 @@ impl PanelError {
                     "Brak uprawnień",
                     "Nie masz uprawnień do tej czynności u tego klienta. O dostęp poproś administratora biura lub członka zarządu klienta.".into(),
                 ),
-                AppError::Refused { code, message } => ("Nie można tego zrobić", refusal_text(code, message)),
+                AppError::Refused { code, message } | AppError::TooLate { code, message } => {
+                    ("Nie można tego zrobić", refusal_text(code, message))
+                }
                 AppError::Absent { code, message } => ("Jeszcze niedostępne", refusal_text(code, message)),
                 AppError::Invalid { message, .. } => ("Nieprawidłowe dane", invalid_text(e, message)),
                 AppError::Conflict(_) => (

@@ -52,13 +52,17 @@ struct InvoicePage {
     upo: Option<invoices::UpoSummary>,
     upo_fetched: String,
     can_approve: bool,
+    /// Nobody decided on it yet and the caller may upload: it can be deleted.
+    can_delete: bool,
 }
 
-/// How a timeline names an actor: the person's e-mail where known, else the label as stored.
+/// How a timeline names an actor: the person's e-mail where known, the automatic sender in
+/// words, else the label as stored.
 fn actor_name(label: &str, emails: &HashMap<String, String>) -> String {
     match (emails.get(label), label.strip_prefix("apikey:")) {
         (Some(email), _) => email.clone(),
         (None, Some(key)) => format!("klucz API {key}"),
+        (None, None) if label == crate::engine::SENDER_ACTOR => "system (wysyłka automatyczna)".to_owned(),
         (None, None) => label.to_owned(),
     }
 }
@@ -108,6 +112,8 @@ async fn invoice_page(
         has_kod2: invoices::has_certificate_link(&st, &me.caller, &inv.id).await?,
         has_upo: state == Some(InvoiceState::Accepted),
         can_approve,
+        can_delete: crate::service::discard::deletable(&inv.state)
+            && may(&client, crate::auth::Permission::Upload),
         client,
         inv,
     };

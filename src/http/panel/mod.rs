@@ -10,8 +10,11 @@ mod access;
 mod assets;
 mod audit;
 mod client;
+mod client_admin;
+mod confirm;
 mod credential;
 mod dashboard;
+mod discard;
 mod error;
 mod forms;
 mod invoice;
@@ -19,6 +22,7 @@ mod labels;
 mod login;
 mod notice;
 mod office;
+mod people;
 mod purchases;
 mod send;
 mod upload;
@@ -53,7 +57,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(office::routes)
         .configure(audit::routes)
         .configure(purchases::routes)
-        .configure(webhooks::routes);
+        .configure(webhooks::routes)
+        .configure(people::routes)
+        .configure(client_admin::routes)
+        .configure(discard::routes)
+        .configure(confirm::routes);
 }
 
 /// What every page's frame shows: the title, and who is logged in (with the CSRF token for the
@@ -69,7 +77,7 @@ pub struct NavUser {
     pub email: String,
     pub role: &'static str,
     pub csrf: String,
-    /// Office admins see the office's own pages (its KSeF credential).
+    /// Office admins see the office's own pages (its KSeF credential, people, new clients).
     pub office_admin: bool,
 }
 

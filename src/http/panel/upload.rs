@@ -21,14 +21,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The form's two fields: the CSRF token and the file.
 #[derive(Default)]
-struct UploadForm {
-    csrf: Option<String>,
-    file_name: Option<String>,
-    bytes: Vec<u8>,
+pub(super) struct UploadForm {
+    pub csrf: Option<String>,
+    pub file_name: Option<String>,
+    pub bytes: Vec<u8>,
 }
 
 /// Reads the multipart body, refusing more than `limit` bytes in all.
-async fn read_form(mut mp: Multipart, limit: usize) -> Result<UploadForm, PanelError> {
+pub(super) async fn read_form(mut mp: Multipart, limit: usize) -> Result<UploadForm, PanelError> {
     let mut form = UploadForm::default();
     let mut total = 0usize;
     while let Some(field) = mp.next().await {
@@ -98,8 +98,18 @@ async fn upload(
     me.check_csrf(&st, form.csrf.as_deref())?;
     let client = clients::find_visible(&st, &me.caller, &nip).await?;
     let results = intake::submit(&st, &me.caller, &client.id, form.bytes, Source::Panel).await?;
-    let upload_name = form.file_name.unwrap_or_else(|| "plik".into());
+    result_page(&me, client, &results, form.file_name)
+}
+
+/// The page after an upload (or a replacement): each file with its state and findings.
+pub(super) fn result_page(
+    me: &PanelUser,
+    client: ClientView,
+    results: &[IntakeResult],
+    file_name: Option<String>,
+) -> Result<HttpResponse, PanelError> {
+    let upload_name = file_name.unwrap_or_else(|| "plik".into());
     let files: Vec<FileResult> = results.iter().map(|r| FileResult::new(r, &upload_name)).collect();
     let valid = files.iter().filter(|f| f.valid).count();
-    ok(&UploadPage { layout: Layout::for_user("Wynik wgrywania", &me), client, files, valid })
+    ok(&UploadPage { layout: Layout::for_user("Wynik wgrywania", me), client, files, valid })
 }

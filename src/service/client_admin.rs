@@ -1,0 +1,97 @@
+//! An office admin adding a client company from the panel or the API, and renaming one. Unlike
+//! the CLI's `client add` (the operator at the machine), the KSeF token is checked against the
+//! client's KSeF first: a client whose token KSeF refuses is not added at all, so nothing is
+//! stored half-way and the office learns at once that the token is wrong.
+
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+use crate::db::models::{ids, Client, Credential};
+use crate::domain::CredentialMode;
+use crate::error::AppError;
+use crate::service::access::require_office_admin;
+use crate::service::access::Caller;
+use crate::service::clients::{self, NewClientInput, KSEF_TOKEN};
+use crate::service::{audit, validate};
+use crate::state::AppState;
+
+/// Adds a client with its KSeF token once KSeF has accepted the token (audited `client.added`).
+pub async fn add_checked(
+    st: &AppState,
+    caller: &Caller,
+    input: NewClientInput,
+    ksef_token: SecretString,
+) -> Result<Client, AppError> {
+    require_office_admin(caller)?;
+    let name = validate::name("name", &input.name)
+        .map_err(|e| AppError::invalid_field("name", "name_invalid", e.to_string()))?;
+    let token = ksef_token.expose_secret().trim().to_owned();
+    if token.len() < 16 {
+        return Err(AppError::invalid_field(
+            "ksef_token",
+            "token_too_short",
+            "the KSeF token looks too short; paste the whole token",
+        ));
+    }
+    let nip = input.nip.as_str().to_owned();
+    if st.db.run(move |c| Client::find_by_nip(c, &nip)).await?.is_some() {
+        return Err(AppError::invalid_field("nip", "client_exists", "a client with this NIP already exists"));
+    }
+    // KSeF is asked in the context of the client as it would be stored.
+    let now = ids::now();
+    let would_be = Client {
+        id: ids::new_id(),
+        nip: input.nip.as_str().to_owned(),
+        name: name.clone(),
+        ksef_environment: input.ksef.as_str().to_owned(),
+        send_policy: input.policy.as_str().to_owned(),
+        // A client added with its own token logs in with it.
+        credential_mode: CredentialMode::Own,
+        paused_reason: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let secret = SecretBox::new(Box::new(token.clone().into_bytes()));
+    let reported = clients::check_before_storing(&would_be, KSEF_TOKEN, &secret).await?;
+    let actor = caller.user().map(|u| u.id.clone());
+    let client =
+        clients::add_client(st, NewClientInput { name, ..input }, SecretString::from(token), actor).await?;
+    // The check just made is the credential's first successful login.
+    let id = client.id.clone();
+    st.db
+        .tx(move |c| {
+            if let Some(cred) = Credential::find_active(c, &id, KSEF_TOKEN)? {
+                Credential::record_auth(c, &cred.id, ids::now(), None)?;
+                if let Some(p) = reported.as_ref().and_then(|p| p.permissions.as_deref()) {
+                    Credential::record_permissions(c, &cred.id, p)?;
+                }
+            }
+            Ok::<_, AppError>(())
+        })
+        .await?;
+    Ok(client)
+}
+
+/// Renames a client (the name the office knows it by), audited with the old and new name.
+pub async fn rename(st: &AppState, caller: &Caller, client_id: &str, name: &str) -> Result<(), AppError> {
+    require_office_admin(caller)?;
+    let name = validate::name("name", name)
+        .map_err(|e| AppError::invalid_field("name", "name_invalid", e.to_string()))?;
+    let (actor, id) = (caller.audit_actor(), client_id.to_owned());
+    st.db
+        .tx(move |c| {
+            let before = Client::get(c, &id)?.name;
+            Client::set_name(c, &id, &name)?;
+            audit::record(
+                c,
+                audit::AuditEntry {
+                    actor: &actor,
+                    client_id: Some(&id),
+                    action: "client.renamed",
+                    subject: Some(&id),
+                    payload: serde_json::json!({"from": before, "to": name}),
+                },
+            )?;
+            Ok::<_, AppError>(())
+        })
+        .await
+}

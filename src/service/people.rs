@@ -1,0 +1,175 @@
+//! The people of the office after they were added (`users::create_user`): the office admin's
+//! list, turning accounts off and on, password resets, and a person's own password change.
+//! Every change is audited and ends the sessions it must (a deactivated person or one whose
+//! password was reset is logged out everywhere at once).
+
+use chrono::NaiveDateTime;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+
+use crate::auth::password::verify_password;
+use crate::auth::Role;
+use crate::db::models::{ids, Client, User, UserSession};
+use crate::db::DbError;
+use crate::error::AppError;
+use crate::service::access::{require_office_admin, Caller, UserCaller};
+use crate::service::audit::{self, AuditEntry};
+use crate::service::users::hash;
+use crate::state::AppState;
+
+/// One person as the office admin's list shows them (never the password hash).
+#[derive(Debug, Clone)]
+pub struct PersonView {
+    pub id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// A board member's company: NIP and name.
+    pub company: Option<(String, String)>,
+    pub disabled: bool,
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+/// Everybody with a panel account, by e-mail.
+pub async fn list(st: &AppState, caller: &Caller) -> Result<Vec<PersonView>, AppError> {
+    require_office_admin(caller)?;
+    let (users, clients) = st.db.run(|c| Ok::<_, DbError>((User::list(c)?, Client::list_all(c)?))).await?;
+    users
+        .into_iter()
+        .map(|u| {
+            let company = u.client_id.as_ref().and_then(|id| clients.iter().find(|c| &c.id == id));
+            Ok(PersonView {
+                role: Role::parse(&u.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?,
+                company: company.map(|c| (c.nip.clone(), c.name.clone())),
+                id: u.id,
+                email: u.email,
+                display_name: u.display_name,
+                disabled: u.disabled,
+                last_login_at: u.last_login_at,
+            })
+        })
+        .collect()
+}
+
+/// One person, for the confirmation page of a deactivation.
+pub async fn find(st: &AppState, caller: &Caller, user_id: &str) -> Result<PersonView, AppError> {
+    list(st, caller).await?.into_iter().find(|p| p.id == user_id).ok_or(AppError::NotFound)
+}
+
+/// Turns an account off (its sessions revoked at once) or back on. An admin cannot turn
+/// themself off: the office would risk locking itself out of its own panel.
+pub async fn set_active(st: &AppState, caller: &Caller, user_id: &str, active: bool) -> Result<(), AppError> {
+    require_office_admin(caller)?;
+    if !active && matches!(caller, Caller::User(u) if u.id == user_id) {
+        return Err(AppError::Refused {
+            code: "cannot_disable_self",
+            message: "you cannot deactivate your own account".into(),
+        });
+    }
+    let actor = caller.audit_actor();
+    let id = user_id.to_owned();
+    st.db
+        .tx(move |c| {
+            let user = User::find(c, &id)?.ok_or(DbError::NotFound)?;
+            User::set_disabled(c, &id, !active)?;
+            let revoked = if active { 0 } else { UserSession::revoke_all_of(c, &id, None, ids::now())? };
+            audit::record(
+                c,
+                AuditEntry {
+                    actor: &actor,
+                    client_id: user.client_id.as_deref(),
+                    action: if active { "user.enabled" } else { "user.disabled" },
+                    subject: Some(&id),
+                    payload: json!({"email": user.email, "sessions_revoked": revoked}),
+                },
+            )
+        })
+        .await?;
+    Ok(())
+}
+
+/// An office admin sets a new password for somebody (told to them once, out of band); every
+/// session of that person ends, so whoever knew the old password is out.
+pub async fn reset_password(
+    st: &AppState,
+    caller: &Caller,
+    user_id: &str,
+    password: SecretString,
+) -> Result<(), AppError> {
+    require_office_admin(caller)?;
+    let phc = hash(&password, "password").await?;
+    let actor = caller.audit_actor();
+    let id = user_id.to_owned();
+    st.db
+        .tx(move |c| {
+            let user = User::find(c, &id)?.ok_or(DbError::NotFound)?;
+            User::set_password_hash(c, &id, &phc)?;
+            let revoked = UserSession::revoke_all_of(c, &id, None, ids::now())?;
+            audit::record(
+                c,
+                AuditEntry {
+                    actor: &actor,
+                    client_id: user.client_id.as_deref(),
+                    action: "user.password_reset",
+                    subject: Some(&id),
+                    payload: json!({"email": user.email, "sessions_revoked": revoked}),
+                },
+            )
+        })
+        .await?;
+    Ok(())
+}
+
+/// A person changes their own password, proving the current one first. Their other sessions
+/// end; the one they are using stays.
+pub async fn change_own_password(
+    st: &AppState,
+    me: &UserCaller,
+    current: &SecretString,
+    new: SecretString,
+) -> Result<(), AppError> {
+    let id = me.id.clone();
+    let user = st.db.run(move |c| User::find(c, &id)).await?.ok_or(AppError::Unauthenticated)?;
+    let (pw, phc) = (current.expose_secret().to_owned(), user.password_hash);
+    let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    if !ok {
+        return Err(AppError::invalid_field(
+            "current_password",
+            "wrong_password",
+            "the current password is not right",
+        ));
+    }
+    let phc = hash(&new, "new_password").await?;
+    let (id, sid, client) = (me.id.clone(), me.session_id.clone(), me.client_id.clone());
+    st.db
+        .tx(move |c| {
+            User::set_password_hash(c, &id, &phc)?;
+            let revoked = UserSession::revoke_all_of(c, &id, Some(&sid), ids::now())?;
+            audit::record(
+                c,
+                AuditEntry {
+                    actor: &crate::service::audit::AuditActor::User(id.clone()),
+                    client_id: client.as_deref(),
+                    action: "user.password_changed",
+                    subject: Some(&id),
+                    payload: json!({"other_sessions_revoked": revoked}),
+                },
+            )
+        })
+        .await?;
+    Ok(())
+}
+
+/// The e-mails of a client's active board members, for whoever manages access to the client
+/// (they hold every permission there by their role, not by a grant).
+pub async fn board_of(st: &AppState, caller: &Caller, client_id: &str) -> Result<Vec<String>, AppError> {
+    let (caller, id) = (caller.clone(), client_id.to_owned());
+    st.db
+        .tx(move |c| {
+            crate::service::access::require(c, &caller, &id, crate::auth::Permission::Users)?;
+            Ok::<_, AppError>(User::board_of(c, &id)?.into_iter().map(|u| u.email).collect())
+        })
+        .await
+}
