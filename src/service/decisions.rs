@@ -253,30 +253,12 @@ pub async fn approve(
             let Some(user) = caller.user() else {
                 return Err(refuse("approval_by_person", "only a person can approve"));
             };
-            let client = Client::get(conn, &inv.client_id)?;
-            if client.send_policy != SendPolicy::FourEyes.as_str() {
-                return Err(refuse(
-                    "approval_not_needed",
-                    format!("client {} does not use four-eyes approval", client.nip),
-                ));
-            }
-            if inv.created_by.as_deref() == Some(caller.label().as_str()) {
-                return Err(refuse(
-                    "approver_is_preparer",
-                    "the person who prepared an invoice cannot approve it",
-                ));
-            }
             if seen_sha256.as_deref().is_some_and(|h| h != inv.sha256) {
                 return Err(AppError::Conflict(
                     "the invoice is not the one you reviewed (hash differs)".into(),
                 ));
             }
-            if inv.state != InvoiceState::Draft.as_str() {
-                return Err(refuse(
-                    "invoice_not_draft",
-                    format!("invoice is {} and cannot be approved", inv.state),
-                ));
-            }
+            crate::service::approvals::check_approver(conn, &caller, &inv)?;
             if !Invoice::approve(conn, &inv.id, &user.id, &caller.label())? {
                 return Err(AppError::Conflict("invoice changed while approving; try again".into()));
             }

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod apikeys;
+pub mod approvals;
 pub mod audit;
 pub mod availability;
 pub mod backup;

@@ -21,6 +21,7 @@ mod office;
 mod pagination;
 mod panel;
 mod panel_browser;
+mod panel_flow;
 mod purchases;
 mod purchases_panel;
 mod reports;

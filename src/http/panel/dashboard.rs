@@ -84,6 +84,7 @@ struct DashboardPage {
     /// All of them, when there are more than the list shows.
     offline_due_total: i64,
     stuck: Vec<Stuck>,
+    inbox: super::approvals::InboxView,
 }
 
 /// Invoices of one client stuck in one state beyond the watchdog's limit.
@@ -174,6 +175,7 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
         offline_due,
         offline_due_total,
         stuck,
+        inbox: super::approvals::inbox(&st, &me).await?,
     };
     ok(&page)
 }

@@ -52,6 +52,10 @@ struct InvoicePage {
     upo: Option<invoices::UpoSummary>,
     upo_fetched: String,
     can_approve: bool,
+    /// The approver's comment when the draft was returned to its preparer (the last step).
+    returned: Option<String>,
+    /// The invoice's content (parties, lines, VAT, payment) as the visualisation reads it.
+    content: Option<super::approvals::ContentView>,
 }
 
 /// How a timeline names an actor: the person's e-mail where known, else the label as stored.
@@ -108,6 +112,13 @@ async fn invoice_page(
         has_kod2: invoices::has_certificate_link(&st, &me.caller, &inv.id).await?,
         has_upo: state == Some(InvoiceState::Accepted),
         can_approve,
+        returned: inv
+            .timeline
+            .last()
+            .and_then(|t| t.note.as_deref())
+            .and_then(crate::service::approvals::returned_note)
+            .map(str::to_owned),
+        content: super::approvals::content(&st, &me, &inv.id).await?,
         client,
         inv,
     };

@@ -7,6 +7,7 @@
 //! header only for `/api/`), on top of the SameSite=Strict session cookie.
 
 mod access;
+mod approvals;
 mod assets;
 mod audit;
 mod client;
@@ -47,6 +48,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(send::routes)
         .configure(client::routes)
         .configure(invoice::routes)
+        .configure(approvals::routes)
         .configure(access::routes)
         .configure(credential::routes)
         .configure(audit::routes)
