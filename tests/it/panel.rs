@@ -716,9 +716,14 @@ async fn panel_send_goes_through_confirmation(b: Backend) {
     .await;
     assert_eq!(unticked.status(), 422);
 
+    // The sample's past P_1 is a warning: confirmed consciously at the decision.
     let done = test::call_service(
         &app,
-        post_form(&s.cookie, &decide, &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "online")]),
+        post_form(
+            &s.cookie,
+            &decide,
+            &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "online"), ("ostrzezenia_ok", &mine.id)],
+        ),
     )
     .await;
     assert_eq!(done.status(), 200);

@@ -277,6 +277,8 @@ async fn panel_in_headless_chromium() {
     assert_eq!(b.text("#termin-offline24").await, "16.02.2026 23:59");
     b.click("#tryb-offline24").await;
     b.click("#swiadomie").await;
+    // The sample's past P_1 is a warning, repeated here and confirmed consciously.
+    b.click("input[name='ostrzezenia_ok']").await;
     b.click("#potwierdz").await;
     assert!(b.text("#decyzja").await.contains("Decyzja zapisana"));
     b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;

@@ -1,12 +1,14 @@
 //! The four-eyes inbox in the panel: what a preparer uploads waits on the approver's dashboard
 //! (never the preparer's), the approver reads the invoice's content, and returns it or rejects
-//! it with a comment the preparer reads on the invoice page; every answer is audited.
+//! it with a comment the preparer reads on the invoice page; every answer is audited. The send
+//! confirmation repeats each invoice's warnings and refuses the decision until each is confirmed.
 
 use actix_web::{test, App};
 use secrecy::SecretString;
 
 use ksef_gateway::auth::Role;
 use ksef_gateway::service::access::Caller;
+use ksef_gateway::service::findings::Lang;
 use ksef_gateway::service::users::{self, NewUserInput};
 
 use crate::both_backends;
@@ -15,7 +17,7 @@ use crate::panel::{
     body, get, open_session_as, post_file, post_form, seed, text_after, EMAIL, PASSWORD, SAMPLE, SELLER_NIP,
 };
 
-both_backends!(panel_four_eyes_inbox_return_and_reject);
+both_backends!(panel_four_eyes_inbox_return_and_reject, panel_send_requires_confirming_warnings);
 
 const ADMIN: &str = "szef@biuro.test";
 const ADMIN_PW: &str = "Szef-ma-dlugie-haslo-2026";
@@ -98,14 +100,7 @@ async fn panel_four_eyes_inbox_return_and_reject(b: Backend) {
         test::call_service(&app, post_form(&admin.cookie, &answer(&ids[1]), &rej)).await.status(),
         303
     );
-    let inv = ksef_gateway::service::invoices::get(
-        &st,
-        &Caller::Operator,
-        &ids[1],
-        ksef_gateway::service::findings::Lang::Pl,
-    )
-    .await
-    .unwrap();
+    let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, &ids[1], Lang::Pl).await.unwrap();
     assert_eq!(inv.state, "invalid");
     assert!(inv.timeline.last().unwrap().note.as_deref().unwrap().contains("Faktura wystawiona omyłkowo"));
     let dash = body(test::call_service(&app, get(&admin.cookie, "/")).await).await;
@@ -118,4 +113,75 @@ async fn panel_four_eyes_inbox_return_and_reject(b: Backend) {
     let report = body(report).await;
     assert!(report.contains("invoice.returned") && report.contains(why), "{report}");
     assert!(report.contains("invoice.rejected_by_approver"), "{report}");
+}
+
+async fn panel_send_requires_confirming_warnings(b: Backend) {
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    seed(&st).await;
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let anna = open_session_as(&app, EMAIL, PASSWORD).await;
+    // Two invoices: one whose total does not add up (P_15 one złoty too high) on top of the
+    // sample's past issue date, and one issued today without any finding.
+    let sample = std::fs::read_to_string(SAMPLE).unwrap();
+    let today = ksef_gateway::local_time::today().format("%Y-%m-%d").to_string();
+    let wrong_sum = sample.replace("<P_15>2051</P_15>", "<P_15>2052</P_15>");
+    let clean = sample
+        .replace("<P_2>FV2026/02/150</P_2>", "<P_2>FV2026/02/151</P_2>")
+        .replace("<P_1>2026-02-15</P_1>", &format!("<P_1>{today}</P_1>"));
+    let upload = format!("/klienci/{SELLER_NIP}/wgraj");
+    for (name, xml) in [("a.xml", &wrong_sum), ("b.xml", &clean)] {
+        let up = test::call_service(&app, post_file(&anna.cookie, &upload, &anna.csrf, name, xml.as_bytes()))
+            .await;
+        assert_eq!(up.status(), 200);
+    }
+    let all =
+        ksef_gateway::service::invoices::list(&st, &Caller::Operator, Default::default()).await.unwrap();
+    let id_of = |n: &str| all.invoices.iter().find(|i| i.number.as_deref() == Some(n)).unwrap().id.clone();
+    let (warned, plain) = (id_of("FV2026/02/150"), id_of("FV2026/02/151"));
+
+    // The confirmation repeats the warnings of the one invoice that has them, with its checkbox.
+    let send = format!("/klienci/{SELLER_NIP}/wyslij");
+    let ids = [("csrf", anna.csrf.as_str()), ("ids", &warned), ("ids", &plain)];
+    let page = body(test::call_service(&app, post_form(&anna.cookie, &send, &ids)).await).await;
+    assert!(page.contains("2052") && page.contains("Ostrzeżenie:"), "the sum warning is repeated: {page}");
+    assert!(page.contains(&format!("id=\"ostrzezenia-{warned}\"")), "{page}");
+    assert!(!page.contains(&format!("id=\"ostrzezenia-{plain}\"")), "no warning, no checkbox: {page}");
+
+    // Without the confirmation (or confirming another invoice) the decision is refused in
+    // Polish and nothing is recorded.
+    let decide = format!("{send}/potwierdz");
+    for extra in [None, Some(plain.as_str())] {
+        let mut fields =
+            vec![("csrf", anna.csrf.as_str()), ("ids", &warned), ("ids", &plain), ("tryb", "online")];
+        if let Some(id) = extra {
+            fields.push(("ostrzezenia_ok", id));
+        }
+        let refused = test::call_service(&app, post_form(&anna.cookie, &decide, &fields)).await;
+        assert_eq!(refused.status(), 422);
+        assert!(body(refused).await.contains("ma ostrzeżenia"));
+    }
+    for id in [&warned, &plain] {
+        let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, id, Lang::Pl).await.unwrap();
+        assert_eq!(inv.state, "draft", "nothing recorded");
+    }
+
+    // Confirmed: both are decided, and the decision's audit event names the confirmation.
+    let fields = [
+        ("csrf", anna.csrf.as_str()),
+        ("ids", &warned),
+        ("ids", &plain),
+        ("tryb", "online"),
+        ("ostrzezenia_ok", &warned),
+    ];
+    let done = test::call_service(&app, post_form(&anna.cookie, &decide, &fields)).await;
+    assert_eq!(done.status(), 200);
+    for id in [&warned, &plain] {
+        let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, id, Lang::Pl).await.unwrap();
+        assert_eq!(inv.state, "queued");
+    }
+    let events = st.db.tx(|c| ksef_gateway::db::models::audit::AuditEvent::page(c, 0, 10_000)).await.unwrap();
+    let decided = events.iter().find(|e| e.action == "send.decided").unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&decided.payload).unwrap();
+    assert_eq!(payload["warnings_confirmed"], serde_json::json!([warned]), "{payload}");
 }

@@ -113,6 +113,7 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "credential_refused" => "KSeF nie przyjął tego poświadczenia, więc nie zostało zapisane – dotychczasowe poświadczenie działa dalej.",
         "failure_not_announced" => "Tryb awarii KSeF wymaga awarii ogłoszonej w Latarni albo Twojego potwierdzenia, że Ministerstwo Finansów ją ogłosiło.",
         "policy_requires_person" => "O wysyłce faktur tego klienta decyduje osoba.",
+        "warnings_not_confirmed" => "Co najmniej jedna z wybranych faktur ma ostrzeżenia. Zaznacz przy każdej z nich, że znasz ostrzeżenia i świadomie decydujesz o wysyłce – decyzja nie została zapisana.",
         "approval_by_person" => "Zatwierdzić fakturę może tylko osoba.",
         "approval_required" => "Ta faktura wymaga najpierw zatwierdzenia przez drugą osobę (zasada dwóch par oczu).",
         "invoice_not_sendable" => "Wybrana faktura nie może zostać wysłana w obecnym stanie (wysłać można tylko szkic lub fakturę zatwierdzoną).",
