@@ -94,3 +94,29 @@ pub async fn actor_emails(st: &AppState, labels: Vec<String>) -> Result<HashMap<
         })
         .await
 }
+
+/// How many invoices one live-progress poll may ask about.
+pub const LIVE_LIMIT: usize = 500;
+
+/// The current state of each of these invoices the caller may read (others are left out, as if
+/// they did not exist): what the panel's live progress polls.
+pub async fn live_states(
+    st: &AppState,
+    caller: &Caller,
+    ids: Vec<String>,
+) -> Result<Vec<(String, String)>, AppError> {
+    if ids.len() > LIVE_LIMIT {
+        return Err(AppError::invalid_field(
+            "ids",
+            "too_many_invoices",
+            format!("ids: at most {LIVE_LIMIT}"),
+        ));
+    }
+    let caller = caller.clone();
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            Ok(Invoice::find_many(conn, &scope, &ids)?.into_iter().map(|i| (i.id, i.state)).collect())
+        })
+        .await
+}

@@ -17,7 +17,11 @@ use crate::panel::{
     body, get, open_session_as, post_file, post_form, seed, text_after, EMAIL, PASSWORD, SAMPLE, SELLER_NIP,
 };
 
-both_backends!(panel_four_eyes_inbox_return_and_reject, panel_send_requires_confirming_warnings);
+both_backends!(
+    panel_four_eyes_inbox_return_and_reject,
+    panel_send_requires_confirming_warnings,
+    panel_live_states_are_scoped_like_the_pages
+);
 
 const ADMIN: &str = "szef@biuro.test";
 const ADMIN_PW: &str = "Szef-ma-dlugie-haslo-2026";
@@ -61,7 +65,7 @@ async fn panel_four_eyes_inbox_return_and_reject(b: Backend) {
     // The approver reads what they approve: parties, lines, the VAT summary.
     let page =
         body(test::call_service(&app, get(&admin.cookie, &format!("/faktury/{}", ids[0]))).await).await;
-    assert!(page.contains("id=\"tresc\"") && page.contains("lodówka Zimnotech mk1"), "{page}");
+    assert!(page.contains("id=\"tresc-faktury\"") && page.contains("lodówka Zimnotech mk1"), "{page}");
     assert!(page.contains("id=\"zwroc\"") && page.contains("id=\"odrzuc\""), "{page}");
 
     // A return needs a comment: refused in Polish, nothing recorded.
@@ -184,4 +188,44 @@ async fn panel_send_requires_confirming_warnings(b: Backend) {
     let decided = events.iter().find(|e| e.action == "send.decided").unwrap();
     let payload: serde_json::Value = serde_json::from_str(&decided.payload).unwrap();
     assert_eq!(payload["warnings_confirmed"], serde_json::json!([warned]), "{payload}");
+}
+
+/// The live-progress endpoint answers only what the person may read (a foreign invoice is left
+/// out, as if it did not exist), needs the session, and refuses an oversized question.
+async fn panel_live_states_are_scoped_like_the_pages(b: Backend) {
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    let foreign = seed(&st).await;
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let anna = open_session_as(&app, EMAIL, PASSWORD).await;
+    let sample = std::fs::read(SAMPLE).unwrap();
+    let upload = format!("/klienci/{SELLER_NIP}/wgraj");
+    assert_eq!(
+        test::call_service(&app, post_file(&anna.cookie, &upload, &anna.csrf, "a.xml", &sample))
+            .await
+            .status(),
+        200
+    );
+    let all =
+        ksef_gateway::service::invoices::list(&st, &Caller::Operator, Default::default()).await.unwrap();
+    let mine = all.invoices.iter().find(|i| i.nip == SELLER_NIP).unwrap().id.clone();
+
+    let resp =
+        test::call_service(&app, get(&anna.cookie, &format!("/stany-faktur?ids={mine},{foreign}"))).await;
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"invoices": [{"id": mine, "state": "draft", "label": "szkic", "letter": "", "on_its_way": false}]})
+    );
+    let anonymous = test::call_service(
+        &app,
+        test::TestRequest::get().uri(&format!("/stany-faktur?ids={mine}")).to_request(),
+    )
+    .await;
+    assert_ne!(anonymous.status(), 200, "no session, no states");
+    assert!(!body(anonymous).await.contains("szkic"));
+    let many = vec![mine.as_str(); 501].join(",");
+    let refused = test::call_service(&app, get(&anna.cookie, &format!("/stany-faktur?ids={many}"))).await;
+    assert_eq!(refused.status(), 422);
 }

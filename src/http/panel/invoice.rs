@@ -52,6 +52,8 @@ struct InvoicePage {
     upo: Option<invoices::UpoSummary>,
     upo_fetched: String,
     can_approve: bool,
+    /// On its way to KSeF: the page follows its state live (`static/live.js`).
+    live: bool,
     /// The approver's comment when the draft was returned to its preparer (the last step).
     returned: Option<String>,
     /// The invoice's content (parties, lines, VAT, payment) as the visualisation reads it.
@@ -112,6 +114,7 @@ async fn invoice_page(
         has_kod2: invoices::has_certificate_link(&st, &me.caller, &inv.id).await?,
         has_upo: state == Some(InvoiceState::Accepted),
         can_approve,
+        live: state.is_some_and(InvoiceState::is_on_its_way),
         returned: inv
             .timeline
             .last()
