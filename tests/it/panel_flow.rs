@@ -20,7 +20,8 @@ use crate::panel::{
 both_backends!(
     panel_four_eyes_inbox_return_and_reject,
     panel_send_requires_confirming_warnings,
-    panel_live_states_are_scoped_like_the_pages
+    panel_live_states_are_scoped_like_the_pages,
+    panel_audit_csv_opens_in_polish_excel
 );
 
 const ADMIN: &str = "szef@biuro.test";
@@ -228,4 +229,53 @@ async fn panel_live_states_are_scoped_like_the_pages(b: Backend) {
     let many = vec![mine.as_str(); 501].join(",");
     let refused = test::call_service(&app, get(&anna.cookie, &format!("/stany-faktur?ids={many}"))).await;
     assert_eq!(refused.status(), 422);
+}
+
+/// The panel's CSV for Polish Excel: UTF-8 BOM, `;`, Polish headers, people by e-mail and
+/// clients by NIP (never internal ids), Warsaw time; the API's CSV keeps its own contract.
+async fn panel_audit_csv_opens_in_polish_excel(b: Backend) {
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    seed(&st).await;
+    let input =
+        NewUserInput { email: ADMIN.into(), display_name: "Szef".into(), role: Role::OfficeAdmin, nip: None };
+    let admin_user =
+        users::create_user(&st, &Caller::Operator, input, SecretString::from(ADMIN_PW)).await.unwrap();
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let admin = open_session_as(&app, ADMIN, ADMIN_PW).await;
+    let policy = format!("/klienci/{SELLER_NIP}/polityka");
+    let fields = [("csrf", admin.csrf.as_str()), ("polityka", "four-eyes")];
+    assert_eq!(test::call_service(&app, post_form(&admin.cookie, &policy, &fields)).await.status(), 303);
+
+    let page = body(test::call_service(&app, get(&admin.cookie, "/audyt")).await).await;
+    assert!(page.contains("value=\"excel\""), "{page}");
+    let today = ksef_gateway::local_time::today().format("%Y-%m-%d").to_string();
+    let uri = format!("/audyt/pobierz?nip={SELLER_NIP}&user=&from={today}&to={today}&format=excel");
+    let resp = test::call_service(&app, get(&admin.cookie, &uri)).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers().get("content-type").unwrap(), "text/csv; charset=utf-8");
+    let bytes = test::read_body(resp).await;
+    assert!(bytes.starts_with("\u{feff}".as_bytes()), "UTF-8 BOM first");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "Nr;Czas (Warszawa);Kto;Klient (NIP);Zdarzenie;Szczegóły;Skrót poprzedniego zdarzenia;Skrót zdarzenia"
+    );
+    let policy_row = lines.find(|l| l.contains(ADMIN)).unwrap_or_else(|| panic!("the admin's event: {text}"));
+    let cells: Vec<&str> = policy_row.split(';').collect();
+    assert_eq!(cells[2], ADMIN, "{policy_row}");
+    assert_eq!(cells[3], SELLER_NIP, "{policy_row}");
+    assert!(!text.contains(&admin_user.id), "no internal user ids: {text}");
+
+    // A period ending before it starts is refused in Polish; the API's CSV is unchanged.
+    let bad = "/audyt/pobierz?nip=&user=&from=2026-12-02&to=2026-12-01&format=excel";
+    let refused = test::call_service(&app, get(&admin.cookie, bad)).await;
+    assert_eq!(refused.status(), 400);
+    assert!(body(refused).await.contains("Data początkowa jest późniejsza"));
+    let api =
+        test::call_service(&app, get(&admin.cookie, &format!("/api/v1/audit?nip={SELLER_NIP}&format=csv")))
+            .await;
+    let api = body(api).await;
+    assert!(api.starts_with("seq,at_utc,actor_kind,actor_id,client_id,action"), "{api}");
 }

@@ -1,17 +1,20 @@
 //! `GET /audyt`: the audit export form. The report itself comes from the API
 //! (`/api/v1/audit`), which checks the caller's `audit` permission and records the export;
 //! `/audyt/pobierz` only turns the form's fields into that API's query: blank fields are left
-//! out, and "to day X" includes day X (the API's `to` is exclusive); days are Warsaw days.
+//! out, and "to day X" includes day X (the API's `to` is exclusive); days are Warsaw days. The
+//! CSV for Polish Excel is the panel's own download (the API's CSV contract stays as it is).
 
 use actix_web::{get, web, HttpResponse};
 use askama::Template;
 use chrono::{Days, NaiveDate};
+use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::{may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::Permission;
 use crate::error::AppError;
 use crate::service::clients::{self, ClientView};
+use crate::service::reports::{self, ReportFormat, ReportQuery};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -60,10 +63,48 @@ fn day(field: &str, raw: &str) -> Result<Option<NaiveDate>, AppError> {
         .map_err(|_| AppError::invalid(format!("{field}: podaj datę (dd.mm.rrrr)")))
 }
 
-/// `GET /audyt/pobierz`: redirects to the API's report with the form's non-empty fields.
+/// The form's days, checked (a start after the end is refused here, on a Polish page).
+fn days(q: &ExportForm) -> Result<(Option<NaiveDate>, Option<NaiveDate>), AppError> {
+    let (from, to) = (day("od dnia", &q.from)?, day("do dnia", &q.to)?);
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default();
+    crate::service::validate::range(from.map(midnight), to.map(midnight))?;
+    Ok((from, to))
+}
+
+/// The CSV for Polish Excel, streamed straight from the panel (the API's CSV keeps its own
+/// contract): the same report plan, access check and recorded export as the API's.
+async fn excel(st: &AppState, me: &PanelUser, q: &ExportForm) -> Result<HttpResponse, PanelError> {
+    let (from, to) = days(q)?;
+    let blank = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    let query = ReportQuery {
+        nip: blank(&q.nip),
+        user_id: blank(&q.user),
+        from: from.map(crate::local_time::start_of_day_utc),
+        // "To day X" includes day X: up to the midnight that ends it.
+        to: to.map(|d| crate::local_time::start_of_day_utc(d.checked_add_days(Days::new(1)).unwrap_or(d))),
+    };
+    let format = ReportFormat::ExcelCsv;
+    let plan = reports::plan(st, &me.caller, query, format, crate::pdf::Lang::Pl).await?;
+    let body = reports::stream(st.db.clone(), plan, format).map(|chunk| chunk.map(web::Bytes::from));
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header(("Content-Disposition", "attachment; filename=\"dziennik-audytu.csv\""))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .streaming(body))
+}
+
+/// `GET /audyt/pobierz`: redirects to the API's report with the form's non-empty fields; the
+/// CSV for Excel (`format=excel`) comes from the panel itself.
 #[get("/audyt/pobierz")]
-async fn download(_me: PanelUser, q: web::Query<ExportForm>) -> Result<HttpResponse, PanelError> {
+async fn download(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    q: web::Query<ExportForm>,
+) -> Result<HttpResponse, PanelError> {
     let q = q.into_inner();
+    if q.format == "excel" {
+        return excel(&st, &me, &q).await;
+    }
     let mut url = url::form_urlencoded::Serializer::new(String::new());
     if !q.nip.trim().is_empty() {
         url.append_pair("nip", q.nip.trim());
@@ -71,10 +112,7 @@ async fn download(_me: PanelUser, q: web::Query<ExportForm>) -> Result<HttpRespo
     if !q.user.trim().is_empty() {
         url.append_pair("user", q.user.trim());
     }
-    let (from, to) = (day("od dnia", &q.from)?, day("do dnia", &q.to)?);
-    // Refused here, on a Polish page, rather than by the API the browser is sent to.
-    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default();
-    crate::service::validate::range(from.map(midnight), to.map(midnight))?;
+    let (from, to) = days(&q)?;
     // The days are Warsaw days, as everywhere in the panel; the API gets their bounds with offset.
     if let Some(from) = from {
         url.append_pair("from", &crate::local_time::start_of_day_rfc3339(from));
