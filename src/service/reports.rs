@@ -103,6 +103,34 @@ pub struct ReportPlan {
     clients: HashMap<String, String>,
 }
 
+/// The clients (None: every client of the office) and the person a query covers, after
+/// checking the caller's `audit` permission on them.
+pub(crate) fn resolve(
+    conn: &mut crate::db::AnyConn,
+    caller: &Caller,
+    q: &ReportQuery,
+) -> Result<(Option<Vec<String>>, Option<User>), AppError> {
+    let scope = access::scope(conn, caller, Permission::Audit)?;
+    let client_ids = match (&q.nip, scope) {
+        (Some(nip), _) => {
+            let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
+            access::require(conn, caller, &client.id, Permission::Audit)?;
+            Some(vec![client.id])
+        }
+        (None, ClientScope::All) => None,
+        (None, ClientScope::Only(ids)) if ids.is_empty() => return Err(AppError::Forbidden),
+        (None, ClientScope::Only(ids)) => Some(ids),
+    };
+    let person = match &q.user_id {
+        None => None,
+        Some(who) => Some(match User::find(conn, who)? {
+            Some(u) => u,
+            None => User::find_by_email(conn, who)?.ok_or(AppError::NotFound)?,
+        }),
+    };
+    Ok((client_ids, person))
+}
+
 /// Checks access, records the export, fixes the report's scope and chain head, and checks
 /// the chain.
 pub async fn plan(
@@ -118,24 +146,7 @@ pub async fn plan(
     let mut plan = st
         .db
         .tx(move |conn| {
-            let scope = access::scope(conn, &caller, Permission::Audit)?;
-            let client_ids = match (&q.nip, scope) {
-                (Some(nip), _) => {
-                    let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
-                    access::require(conn, &caller, &client.id, Permission::Audit)?;
-                    Some(vec![client.id])
-                }
-                (None, ClientScope::All) => None,
-                (None, ClientScope::Only(ids)) if ids.is_empty() => return Err(AppError::Forbidden),
-                (None, ClientScope::Only(ids)) => Some(ids),
-            };
-            let person = match &q.user_id {
-                None => None,
-                Some(who) => Some(match User::find(conn, who)? {
-                    Some(u) => u,
-                    None => User::find_by_email(conn, who)?.ok_or(AppError::NotFound)?,
-                }),
-            };
+            let (client_ids, person) = resolve(conn, &caller, &q)?;
             let users: HashMap<String, String> =
                 User::list(conn)?.into_iter().map(|u| (u.id, u.email)).collect();
             let all_clients = Client::list_all(conn)?;
@@ -171,7 +182,7 @@ pub async fn plan(
                 Caller::ApiKey(k) => format!("{} {}", lang.t("klucz API", "API key"), k.id),
                 Caller::Operator => lang.t("operator (wiersz poleceń)", "operator (command line)").to_owned(),
             };
-            Ok(ReportPlan {
+            Ok::<_, AppError>(ReportPlan {
                 filter,
                 upto,
                 head_hash,
@@ -366,8 +377,8 @@ impl<W: Write> EventSink for ExcelCsvSink<W> {
         self.0.write_record([
             e.seq.to_string().as_str(),
             &warsaw(e.at),
-            &who(plan, e),
-            &client_nip(plan, e),
+            &who(&plan.users, Lang::Pl, e),
+            &client_nip(&plan.clients, e),
             action_label(&e.action, Lang::Pl),
             &details(&e.payload, Lang::Pl),
             &e.prev_hash,
@@ -381,22 +392,19 @@ impl<W: Write> EventSink for ExcelCsvSink<W> {
     }
 }
 
-/// Who did it, as people read it: a person's e-mail, an API key, or the gateway itself.
-fn who(plan: &ReportPlan, e: &AuditEvent) -> String {
-    let l = plan.lang;
+/// Who did it, as people read it: a person's e-mail (from `users`, id to e-mail), an API key,
+/// or the gateway itself.
+pub(crate) fn who(users: &HashMap<String, String>, l: Lang, e: &AuditEvent) -> String {
     match (e.actor_kind.as_str(), e.actor_id.as_deref()) {
-        ("user", Some(id)) => plan.users.get(id).cloned().unwrap_or_else(|| id.to_owned()),
+        ("user", Some(id)) => users.get(id).cloned().unwrap_or_else(|| id.to_owned()),
         ("api_key", Some(id)) => format!("{} {id}", l.t("klucz API", "API key")),
         _ => l.t("system (bramka)", "system (gateway)").to_owned(),
     }
 }
 
-/// The event's client by NIP (empty for office-wide events).
-fn client_nip(plan: &ReportPlan, e: &AuditEvent) -> String {
-    e.client_id
-        .as_ref()
-        .map(|id| plan.clients.get(id).cloned().unwrap_or_else(|| id.clone()))
-        .unwrap_or_default()
+/// The event's client by NIP (from `clients`, id to NIP; empty for office-wide events).
+pub(crate) fn client_nip(clients: &HashMap<String, String>, e: &AuditEvent) -> String {
+    e.client_id.as_ref().map(|id| clients.get(id).cloned().unwrap_or_else(|| id.clone())).unwrap_or_default()
 }
 
 fn verdict_json(plan: &ReportPlan) -> Value {
@@ -446,7 +454,7 @@ struct PdfSink<W: Write> {
     flow: Flow<W>,
 }
 
-fn action_label(action: &str, lang: Lang) -> &str {
+pub(crate) fn action_label(action: &str, lang: Lang) -> &str {
     let (pl, en) = match action {
         "login.succeeded" => ("Logowanie", "Login"),
         "login.failed" => ("Nieudane logowanie", "Failed login"),
@@ -518,7 +526,7 @@ fn scalar(v: &Value) -> Option<String> {
 
 /// The event's payload as lines "label: value"; lists of objects (a decision's invoices) one
 /// item per line.
-fn details(payload: &str, lang: Lang) -> String {
+pub(crate) fn details(payload: &str, lang: Lang) -> String {
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(payload) else { return payload.to_owned() };
     let mut lines = Vec::new();
     for (k, v) in &map {
@@ -622,7 +630,13 @@ impl<W: Write> EventSink for PdfSink<W> {
     fn event(&mut self, plan: &ReportPlan, e: &AuditEvent) -> io::Result<()> {
         let l = plan.lang;
         let what = format!("{}\n{}", action_label(&e.action, l), details(&e.payload, l));
-        self.flow.row(&[e.seq.to_string(), warsaw(e.at), who(plan, e), client_nip(plan, e), what])
+        self.flow.row(&[
+            e.seq.to_string(),
+            warsaw(e.at),
+            who(&plan.users, l, e),
+            client_nip(&plan.clients, e),
+            what,
+        ])
     }
 
     fn finish(self: Box<Self>, plan: &ReportPlan, count: u64) -> io::Result<()> {

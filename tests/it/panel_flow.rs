@@ -21,7 +21,8 @@ both_backends!(
     panel_four_eyes_inbox_return_and_reject,
     panel_send_requires_confirming_warnings,
     panel_live_states_are_scoped_like_the_pages,
-    panel_audit_csv_opens_in_polish_excel
+    panel_audit_csv_opens_in_polish_excel,
+    panel_audit_screen_filters_pages_and_verdict
 );
 
 const ADMIN: &str = "szef@biuro.test";
@@ -278,4 +279,89 @@ async fn panel_audit_csv_opens_in_polish_excel(b: Backend) {
             .await;
     let api = body(api).await;
     assert!(api.starts_with("seq,at_utc,actor_kind,actor_id,client_id,action"), "{api}");
+}
+
+/// The audit screen: events filtered by client, person and period (Warsaw days), newest first in
+/// keyset pages of 50, with the chain's verdict, which turns to "NARUSZONY" once an event is
+/// altered in the database.
+async fn panel_audit_screen_filters_pages_and_verdict(b: Backend) {
+    use diesel::prelude::*;
+    use ksef_gateway::db::schema::audit_events;
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    seed(&st).await;
+    let input =
+        NewUserInput { email: ADMIN.into(), display_name: "Szef".into(), role: Role::OfficeAdmin, nip: None };
+    users::create_user(&st, &Caller::Operator, input, SecretString::from(ADMIN_PW)).await.unwrap();
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let admin = open_session_as(&app, ADMIN, ADMIN_PW).await;
+    let policy = format!("/klienci/{SELLER_NIP}/polityka");
+    for i in 0..55 {
+        let p = if i % 2 == 0 { "four-eyes" } else { "manual" };
+        let fields = [("csrf", admin.csrf.as_str()), ("polityka", p)];
+        assert_eq!(test::call_service(&app, post_form(&admin.cookie, &policy, &fields)).await.status(), 303);
+    }
+    let rows = |html: &str| -> Vec<String> {
+        let Some(table) = html.split("id=\"zdarzenia\"").nth(1) else { return Vec::new() };
+        let table = table.split("</table>").next().unwrap();
+        table
+            .split("<tr><td class=\"n mono\">")
+            .skip(1)
+            .map(|r| r.split('<').next().unwrap().to_owned())
+            .collect()
+    };
+    let today = ksef_gateway::local_time::today();
+    let page = |uri: String| {
+        let (app, cookie) = (&app, admin.cookie.clone());
+        async move { body(test::call_service(app, get(&cookie, &uri)).await).await }
+    };
+
+    // The client's events: 50 newest, then the rest behind "Starsze", no event twice.
+    let first = page(format!("/audyt?nip={SELLER_NIP}&user=&from=&to=")).await;
+    assert!(first.contains("id=\"werdykt\"") && first.contains("nienaruszony"), "{first}");
+    let one = rows(&first);
+    assert_eq!(one.len(), 50, "{first}");
+    let table = first.split("id=\"zdarzenia\"").nth(1).unwrap().split("</table>").next().unwrap();
+    assert!(!table.contains(crate::panel::FOREIGN_NIP), "only the chosen client's events");
+    let older = first
+        .split("id=\"starsze\"")
+        .next()
+        .unwrap()
+        .rsplit("href=\"")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&");
+    let second = page(older).await;
+    let two = rows(&second);
+    assert!(!two.is_empty() && two.iter().all(|s| !one.contains(s)), "{second}");
+    let seqs: Vec<i64> = one.iter().chain(&two).map(|s| s.parse().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats: {seqs:?}");
+    assert!(!second.contains("id=\"starsze\""), "the last page: {second}");
+
+    // By person and by Warsaw day.
+    let by_admin = page(format!("/audyt?nip=&user={ADMIN}&from=&to=")).await;
+    assert!(rows(&by_admin).len() == 50 && !by_admin.contains("system (bramka)"), "{by_admin}");
+    let by_anna = page(format!("/audyt?nip=&user={EMAIL}&from=&to=")).await;
+    assert!(by_anna.contains("id=\"brak-zdarzen\""), "{by_anna}");
+    let yesterday = today.pred_opt().unwrap();
+    let past = page(format!("/audyt?nip={SELLER_NIP}&user=&from={yesterday}&to={yesterday}")).await;
+    assert!(past.contains("id=\"brak-zdarzen\""), "{past}");
+    let now = page(format!("/audyt?nip={SELLER_NIP}&user=&from={today}&to={today}")).await;
+    assert_eq!(rows(&now).len(), 50);
+
+    // An event altered behind the gateway's back: the screen says the chain is broken.
+    st.db
+        .tx(|c| {
+            diesel::update(audit_events::table.filter(audit_events::seq.eq(3)))
+                .set(audit_events::payload.eq("{}"))
+                .execute(c)
+                .map_err(ksef_gateway::db::DbError::from_diesel)
+        })
+        .await
+        .unwrap();
+    let broken = page(format!("/audyt?nip={SELLER_NIP}&user=&from=&to=")).await;
+    assert!(broken.contains("NARUSZONY przy zdarzeniu nr 3"), "{broken}");
 }

@@ -13,6 +13,8 @@ use serde::Deserialize;
 use super::{may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::Permission;
 use crate::error::AppError;
+use crate::service::audit::ChainVerdict;
+use crate::service::audit_screen;
 use crate::service::clients::{self, ClientView};
 use crate::service::reports::{self, ReportFormat, ReportQuery};
 use crate::state::AppState;
@@ -26,19 +28,105 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 struct AuditPage {
     layout: Layout,
     clients: Vec<ClientView>,
+    /// The filters as chosen (they fill the form again).
+    q: ExportForm,
+    /// None when the person may read no client's trail.
+    screen: Option<Screen>,
 }
 
+struct Screen {
+    rows: Vec<Row>,
+    /// The link to the next (older) page, keeping the filters.
+    older: Option<String>,
+    /// The page is not the first one.
+    paged: bool,
+    intact: bool,
+    verdict: String,
+}
+
+struct Row {
+    seq: i64,
+    at: String,
+    who: String,
+    nip: String,
+    action: String,
+    details: String,
+}
+
+/// `GET /audyt?nip=&user=&from=&to=&przed=`: the events matching the filters, newest first,
+/// 50 per page (`przed` = the keyset cursor), with the chain's verdict; and the export form.
 #[get("/audyt")]
-async fn audit_page(st: web::Data<AppState>, me: PanelUser) -> Result<HttpResponse, PanelError> {
-    let clients = clients::list_visible(&st, &me.caller)
+async fn audit_page(
+    st: web::Data<AppState>,
+    me: PanelUser,
+    q: web::Query<ExportForm>,
+) -> Result<HttpResponse, PanelError> {
+    let q = q.into_inner();
+    let clients: Vec<ClientView> = clients::list_visible(&st, &me.caller)
         .await?
         .into_iter()
         .filter(|c| may(c, Permission::Audit))
         .collect();
-    ok(&AuditPage { layout: Layout::for_user("Dziennik audytu", &me), clients })
+    let screen = if clients.is_empty() { None } else { Some(screen(&st, &me, &q).await?) };
+    ok(&AuditPage { layout: Layout::for_user("Dziennik audytu", &me), clients, q, screen })
 }
 
-#[derive(Deserialize)]
+async fn screen(st: &AppState, me: &PanelUser, q: &ExportForm) -> Result<Screen, PanelError> {
+    let before = match q.przed.trim() {
+        "" => None,
+        raw => Some(raw.parse::<i64>().map_err(|_| {
+            AppError::invalid_field("przed", "bad_cursor", "przed: a page cursor from this screen")
+        })?),
+    };
+    let page = audit_screen::page(st, &me.caller, query(q)?, before).await?;
+    let older = page.older.map(|seq| {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        url.extend_pairs([
+            ("nip", q.nip.trim()),
+            ("user", q.user.trim()),
+            ("from", q.from.trim()),
+            ("to", q.to.trim()),
+        ]);
+        url.append_pair("przed", &seq.to_string());
+        format!("/audyt?{}", url.finish())
+    });
+    let (intact, verdict) = match page.verdict {
+        ChainVerdict::Intact { events } => {
+            (true, format!("nienaruszony ({events} zdarzeń w całym dzienniku)"))
+        }
+        ChainVerdict::Broken { seq, reason } => {
+            (false, format!("NARUSZONY przy zdarzeniu nr {seq}: {reason}"))
+        }
+    };
+    let rows = page
+        .events
+        .into_iter()
+        .map(|e| Row {
+            seq: e.seq,
+            at: crate::local_time::display(e.at),
+            who: e.who,
+            nip: e.client_nip,
+            action: e.action,
+            details: e.details,
+        })
+        .collect();
+    Ok(Screen { rows, older, paged: before.is_some(), intact, verdict })
+}
+
+/// The filters as a report query: blank fields left out, days as Warsaw days, "to day X"
+/// including day X (up to the midnight that ends it).
+fn query(q: &ExportForm) -> Result<ReportQuery, AppError> {
+    let (from, to) = days(q)?;
+    let blank = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    Ok(ReportQuery {
+        nip: blank(&q.nip),
+        user_id: blank(&q.user),
+        from: from.map(crate::local_time::start_of_day_utc),
+        to: to.map(|d| crate::local_time::start_of_day_utc(d.checked_add_days(Days::new(1)).unwrap_or(d))),
+    })
+}
+
+#[derive(Deserialize, Default)]
 struct ExportForm {
     #[serde(default)]
     nip: String,
@@ -51,6 +139,9 @@ struct ExportForm {
     to: String,
     #[serde(default)]
     format: String,
+    /// The audit screen's keyset cursor: show events older than this `seq`.
+    #[serde(default)]
+    przed: String,
 }
 
 fn day(field: &str, raw: &str) -> Result<Option<NaiveDate>, AppError> {
@@ -74,17 +165,8 @@ fn days(q: &ExportForm) -> Result<(Option<NaiveDate>, Option<NaiveDate>), AppErr
 /// The CSV for Polish Excel, streamed straight from the panel (the API's CSV keeps its own
 /// contract): the same report plan, access check and recorded export as the API's.
 async fn excel(st: &AppState, me: &PanelUser, q: &ExportForm) -> Result<HttpResponse, PanelError> {
-    let (from, to) = days(q)?;
-    let blank = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-    let query = ReportQuery {
-        nip: blank(&q.nip),
-        user_id: blank(&q.user),
-        from: from.map(crate::local_time::start_of_day_utc),
-        // "To day X" includes day X: up to the midnight that ends it.
-        to: to.map(|d| crate::local_time::start_of_day_utc(d.checked_add_days(Days::new(1)).unwrap_or(d))),
-    };
     let format = ReportFormat::ExcelCsv;
-    let plan = reports::plan(st, &me.caller, query, format, crate::pdf::Lang::Pl).await?;
+    let plan = reports::plan(st, &me.caller, query(q)?, format, crate::pdf::Lang::Pl).await?;
     let body = reports::stream(st.db.clone(), plan, format).map(|chunk| chunk.map(web::Bytes::from));
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
