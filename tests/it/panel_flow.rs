@@ -28,13 +28,18 @@ both_backends!(
 const ADMIN: &str = "szef@biuro.test";
 const ADMIN_PW: &str = "Szef-ma-dlugie-haslo-2026";
 
+/// The office's admin (who may approve and read the audit trail of every client).
+async fn add_admin(st: &ksef_gateway::state::AppState) -> ksef_gateway::db::models::User {
+    let input =
+        NewUserInput { email: ADMIN.into(), display_name: "Szef".into(), role: Role::OfficeAdmin, nip: None };
+    users::create_user(st, &Caller::Operator, input, SecretString::from(ADMIN_PW)).await.unwrap()
+}
+
 async fn panel_four_eyes_inbox_return_and_reject(b: Backend) {
     let Some(t) = TestDb::new(b) else { return };
     let st = t.state();
     seed(&st).await;
-    let input =
-        NewUserInput { email: ADMIN.into(), display_name: "Szef".into(), role: Role::OfficeAdmin, nip: None };
-    users::create_user(&st, &Caller::Operator, input, SecretString::from(ADMIN_PW)).await.unwrap();
+    add_admin(&st).await;
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let admin = open_session_as(&app, ADMIN, ADMIN_PW).await;
     let anna = open_session_as(&app, EMAIL, PASSWORD).await;
@@ -238,10 +243,7 @@ async fn panel_audit_csv_opens_in_polish_excel(b: Backend) {
     let Some(t) = TestDb::new(b) else { return };
     let st = t.state();
     seed(&st).await;
-    let input =
-        NewUserInput { email: ADMIN.into(), display_name: "Szef".into(), role: Role::OfficeAdmin, nip: None };
-    let admin_user =
-        users::create_user(&st, &Caller::Operator, input, SecretString::from(ADMIN_PW)).await.unwrap();
+    let admin_user = add_admin(&st).await;
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let admin = open_session_as(&app, ADMIN, ADMIN_PW).await;
     let policy = format!("/klienci/{SELLER_NIP}/polityka");
@@ -290,9 +292,7 @@ async fn panel_audit_screen_filters_pages_and_verdict(b: Backend) {
     let Some(t) = TestDb::new(b) else { return };
     let st = t.state();
     seed(&st).await;
-    let input =
-        NewUserInput { email: ADMIN.into(), display_name: "Szef".into(), role: Role::OfficeAdmin, nip: None };
-    users::create_user(&st, &Caller::Operator, input, SecretString::from(ADMIN_PW)).await.unwrap();
+    add_admin(&st).await;
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let admin = open_session_as(&app, ADMIN, ADMIN_PW).await;
     let policy = format!("/klienci/{SELLER_NIP}/polityka");
