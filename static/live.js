@@ -1,5 +1,6 @@
 // Live progress of invoices on their way to KSeF (W -> O -> A), without reloading the page.
-// Elements marked data-live="<invoice id>" hold a .state label and a .live-letter box; while any
+// Elements marked data-live="<invoice id>" hold a .state label, a .live-letter box and maybe a
+// .live-ksef cell for the KSeF number; while any
 // of them is on its way this asks /stany-faktur every 1.5 s, updates them, and stops once all
 // are final (or the session ended: then the next page load shows the login form).
 (function () {
@@ -26,6 +27,8 @@
         old.remove();
       }
     }
+    var ksef = el.querySelector(".live-ksef");
+    if (ksef && s.ksef_number) { ksef.textContent = s.ksef_number; }
     el.setAttribute("data-state", s.state);
     if (!s.on_its_way) { el.removeAttribute("data-live"); }
   }

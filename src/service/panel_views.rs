@@ -98,13 +98,9 @@ pub async fn actor_emails(st: &AppState, labels: Vec<String>) -> Result<HashMap<
 /// How many invoices one live-progress poll may ask about.
 pub const LIVE_LIMIT: usize = 500;
 
-/// The current state of each of these invoices the caller may read (others are left out, as if
+/// Each of these invoices the caller may read, as it is now (others are left out, as if
 /// they did not exist): what the panel's live progress polls.
-pub async fn live_states(
-    st: &AppState,
-    caller: &Caller,
-    ids: Vec<String>,
-) -> Result<Vec<(String, String)>, AppError> {
+pub async fn live_states(st: &AppState, caller: &Caller, ids: Vec<String>) -> Result<Vec<Invoice>, AppError> {
     if ids.len() > LIVE_LIMIT {
         return Err(AppError::invalid_field(
             "ids",
@@ -116,7 +112,7 @@ pub async fn live_states(
     st.db
         .tx(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
-            Ok(Invoice::find_many(conn, &scope, &ids)?.into_iter().map(|i| (i.id, i.state)).collect())
+            Ok(Invoice::find_many(conn, &scope, &ids)?)
         })
         .await
 }

@@ -550,6 +550,9 @@ async fn live_progress_reaches_a_without_reload_in_headless_chromium() {
     for id in &three {
         let row = format!("#faktury tr[data-state='accepted'] a[href='/faktury/{id}']");
         b.find(&row).await;
+        let number =
+            b.text(&format!("tr[data-state='accepted']:has(a[href='/faktury/{id}']) .live-ksef")).await;
+        assert!(number.starts_with(&format!("{SELLER_NIP}-")), "the KSeF number arrives live: {number}");
     }
     b.screenshot("live-progress").await;
     engine.stop().await;

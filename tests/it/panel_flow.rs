@@ -223,7 +223,7 @@ async fn panel_live_states_are_scoped_like_the_pages(b: Backend) {
     let v: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"invoices": [{"id": mine, "state": "draft", "label": "szkic", "letter": "", "on_its_way": false}]})
+        serde_json::json!({"invoices": [{"id": mine, "state": "draft", "label": "szkic", "letter": "", "on_its_way": false, "ksef_number": null}]})
     );
     let anonymous = test::call_service(
         &app,

@@ -32,6 +32,8 @@ struct LiveState {
     letter: &'static str,
     /// Still on its way: keep polling.
     on_its_way: bool,
+    /// Once KSeF assigned it.
+    ksef_number: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -50,10 +52,11 @@ async fn states(
     let invoices = panel_views::live_states(&st, &me.caller, ids)
         .await?
         .into_iter()
-        .filter_map(|(id, raw)| {
-            let s = InvoiceState::parse(&raw).ok()?;
+        .filter_map(|inv| {
+            let s = InvoiceState::parse(&inv.state).ok()?;
             Some(LiveState {
-                id,
+                id: inv.id,
+                ksef_number: inv.ksef_number,
                 state: s.as_str().to_owned(),
                 label: s.label_pl(),
                 letter: s.status_letter().unwrap_or(""),
