@@ -26,6 +26,12 @@ pub fn end_of_day_utc(d: NaiveDate) -> NaiveDateTime {
     Warsaw.from_local_datetime(&end).earliest().map_or(end, |t| t.naive_utc())
 }
 
+/// Midnight at the start of a Warsaw calendar day, in UTC (a panel "day" as a bound of a query).
+pub fn start_of_day_utc(d: NaiveDate) -> NaiveDateTime {
+    let midnight = d.and_time(NaiveTime::MIN);
+    Warsaw.from_local_datetime(&midnight).earliest().map_or(midnight, |t| t.naive_utc())
+}
+
 /// Midnight at the start of a Warsaw calendar day, as RFC 3339 with its offset
 /// (`2026-12-01T00:00:00+01:00`): a panel "day" handed to the API, which counts in UTC.
 pub fn start_of_day_rfc3339(d: NaiveDate) -> String {

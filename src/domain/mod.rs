@@ -174,6 +174,11 @@ impl InvoiceState {
         }
     }
 
+    /// Decided and not final yet: on its way to KSeF (W or O), so a page showing it follows it.
+    pub fn is_on_its_way(self) -> bool {
+        matches!(self, Self::Queued | Self::Sending | Self::Registered | Self::Offline)
+    }
+
     /// States from which a decision to send may be taken (the policy decides which of them).
     pub fn is_decidable(self) -> bool {
         matches!(self, Self::Draft | Self::Approved)

@@ -87,6 +87,50 @@ pub async fn decide_send(
     caller: &Caller,
     req: SendRequest,
 ) -> Result<Vec<DecisionOutcome>, AppError> {
+    decide(st, caller, req, None).await
+}
+
+/// [`decide_send`] for a person who saw each invoice's warnings on the confirmation page: every
+/// chosen invoice with a warning finding must be among `confirmed` (ticked consciously), or
+/// nothing is recorded. The decision's audit event lists the invoices whose warnings were
+/// confirmed.
+pub async fn decide_send_confirming_warnings(
+    st: &AppState,
+    caller: &Caller,
+    req: SendRequest,
+    confirmed: Vec<String>,
+) -> Result<Vec<DecisionOutcome>, AppError> {
+    decide(st, caller, req, Some(confirmed)).await
+}
+
+/// True when the invoice's stored findings hold a warning.
+pub fn has_warnings(inv: &Invoice) -> bool {
+    serde_json::from_str::<Vec<crate::service::findings::StoredFinding>>(&inv.findings)
+        .is_ok_and(|f| f.iter().any(|f| f.severity == ksef_fa3::Severity::Warning.as_str()))
+}
+
+/// Refuses unless every invoice with warnings was confirmed (when the caller was asked).
+fn check_warnings(invoices: &[Invoice], confirmed: Option<&[String]>) -> Result<Vec<String>, AppError> {
+    let Some(confirmed) = confirmed else { return Ok(Vec::new()) };
+    let warned: Vec<&Invoice> = invoices.iter().filter(|i| has_warnings(i)).collect();
+    if let Some(missed) = warned.iter().find(|i| !confirmed.contains(&i.id)) {
+        return Err(refuse(
+            "warnings_not_confirmed",
+            format!(
+                "invoice {} has warnings: confirm them consciously before deciding",
+                missed.number.as_deref().unwrap_or(&missed.id)
+            ),
+        ));
+    }
+    Ok(warned.into_iter().map(|i| i.id.clone()).collect())
+}
+
+async fn decide(
+    st: &AppState,
+    caller: &Caller,
+    req: SendRequest,
+    confirmed: Option<Vec<String>>,
+) -> Result<Vec<DecisionOutcome>, AppError> {
     if req.invoice_ids.is_empty() {
         return Err(AppError::invalid("ids: choose at least one invoice"));
     }
@@ -117,11 +161,20 @@ pub async fn decide_send(
                 for inv in &invoices {
                     check_decidable(&caller, &client, inv)?;
                 }
+                let warnings_confirmed = check_warnings(&invoices, confirmed.as_deref())?;
                 let offline = req
                     .offline
                     .map(|o| offline_issue(&availability, &client, o, req.failure_confirmed))
                     .transpose()?;
-                out.push(record_decision(conn, &caller, &client, &invoices, &req, offline)?);
+                out.push(record_decision(
+                    conn,
+                    &caller,
+                    &client,
+                    &invoices,
+                    &req,
+                    offline,
+                    &warnings_confirmed,
+                )?);
             }
             Ok(out)
         })
@@ -169,6 +222,7 @@ fn record_decision(
     invoices: &[Invoice],
     req: &SendRequest,
     offline: Option<OfflineIssue>,
+    warnings_confirmed: &[String],
 ) -> Result<DecisionOutcome, AppError> {
     let now = ids::now();
     let actor = caller.audit_actor();
@@ -224,6 +278,7 @@ fn record_decision(
                 "offline_mode": offline.map(|o| o.mode.as_str()),
                 "offline_period_end": offline.and_then(|o| o.period_end),
                 "failure_confirmed": req.failure_confirmed,
+                "warnings_confirmed": warnings_confirmed,
                 "approved_by": invoices.iter().filter_map(|i| i.approved_by.clone()).collect::<Vec<_>>(),
             }),
         },
@@ -253,30 +308,12 @@ pub async fn approve(
             let Some(user) = caller.user() else {
                 return Err(refuse("approval_by_person", "only a person can approve"));
             };
-            let client = Client::get(conn, &inv.client_id)?;
-            if client.send_policy != SendPolicy::FourEyes.as_str() {
-                return Err(refuse(
-                    "approval_not_needed",
-                    format!("client {} does not use four-eyes approval", client.nip),
-                ));
-            }
-            if inv.created_by.as_deref() == Some(caller.label().as_str()) {
-                return Err(refuse(
-                    "approver_is_preparer",
-                    "the person who prepared an invoice cannot approve it",
-                ));
-            }
             if seen_sha256.as_deref().is_some_and(|h| h != inv.sha256) {
                 return Err(AppError::Conflict(
                     "the invoice is not the one you reviewed (hash differs)".into(),
                 ));
             }
-            if inv.state != InvoiceState::Draft.as_str() {
-                return Err(refuse(
-                    "invoice_not_draft",
-                    format!("invoice is {} and cannot be approved", inv.state),
-                ));
-            }
+            crate::service::approvals::check_approver(conn, &caller, &inv)?;
             if !Invoice::approve(conn, &inv.id, &user.id, &caller.label())? {
                 return Err(AppError::Conflict("invoice changed while approving; try again".into()));
             }

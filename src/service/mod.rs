@@ -2,7 +2,9 @@
 
 pub mod access;
 pub mod apikeys;
+pub mod approvals;
 pub mod audit;
+pub mod audit_screen;
 pub mod availability;
 pub mod backup;
 pub mod certificates;

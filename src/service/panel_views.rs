@@ -94,3 +94,25 @@ pub async fn actor_emails(st: &AppState, labels: Vec<String>) -> Result<HashMap<
         })
         .await
 }
+
+/// How many invoices one live-progress poll may ask about.
+pub const LIVE_LIMIT: usize = 500;
+
+/// Each of these invoices the caller may read, as it is now (others are left out, as if
+/// they did not exist): what the panel's live progress polls.
+pub async fn live_states(st: &AppState, caller: &Caller, ids: Vec<String>) -> Result<Vec<Invoice>, AppError> {
+    if ids.len() > LIVE_LIMIT {
+        return Err(AppError::invalid_field(
+            "ids",
+            "too_many_invoices",
+            format!("ids: at most {LIVE_LIMIT}"),
+        ));
+    }
+    let caller = caller.clone();
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            Ok(Invoice::find_many(conn, &scope, &ids)?)
+        })
+        .await
+}

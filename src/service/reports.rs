@@ -32,6 +32,9 @@ pub enum ReportFormat {
     Csv,
     Json,
     Pdf,
+    /// CSV for Polish Excel (the panel's download): UTF-8 BOM, `;`, Polish headers, Warsaw time,
+    /// e-mails and NIPs instead of internal ids. Not offered by the API, whose CSV stays as it is.
+    ExcelCsv,
 }
 
 impl ReportFormat {
@@ -49,19 +52,23 @@ impl ReportFormat {
             Self::Csv => "csv",
             Self::Json => "json",
             Self::Pdf => "pdf",
+            Self::ExcelCsv => "csv-excel",
         }
     }
 
     pub fn content_type(self) -> &'static str {
         match self {
-            Self::Csv => "text/csv; charset=utf-8",
+            Self::Csv | Self::ExcelCsv => "text/csv; charset=utf-8",
             Self::Json => "application/json",
             Self::Pdf => "application/pdf",
         }
     }
 
     pub fn extension(self) -> &'static str {
-        self.as_str()
+        match self {
+            Self::ExcelCsv => "csv",
+            other => other.as_str(),
+        }
     }
 }
 
@@ -96,6 +103,34 @@ pub struct ReportPlan {
     clients: HashMap<String, String>,
 }
 
+/// The clients (None: every client of the office) and the person a query covers, after
+/// checking the caller's `audit` permission on them.
+pub(crate) fn resolve(
+    conn: &mut crate::db::AnyConn,
+    caller: &Caller,
+    q: &ReportQuery,
+) -> Result<(Option<Vec<String>>, Option<User>), AppError> {
+    let scope = access::scope(conn, caller, Permission::Audit)?;
+    let client_ids = match (&q.nip, scope) {
+        (Some(nip), _) => {
+            let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
+            access::require(conn, caller, &client.id, Permission::Audit)?;
+            Some(vec![client.id])
+        }
+        (None, ClientScope::All) => None,
+        (None, ClientScope::Only(ids)) if ids.is_empty() => return Err(AppError::Forbidden),
+        (None, ClientScope::Only(ids)) => Some(ids),
+    };
+    let person = match &q.user_id {
+        None => None,
+        Some(who) => Some(match User::find(conn, who)? {
+            Some(u) => u,
+            None => User::find_by_email(conn, who)?.ok_or(AppError::NotFound)?,
+        }),
+    };
+    Ok((client_ids, person))
+}
+
 /// Checks access, records the export, fixes the report's scope and chain head, and checks
 /// the chain.
 pub async fn plan(
@@ -111,24 +146,7 @@ pub async fn plan(
     let mut plan = st
         .db
         .tx(move |conn| {
-            let scope = access::scope(conn, &caller, Permission::Audit)?;
-            let client_ids = match (&q.nip, scope) {
-                (Some(nip), _) => {
-                    let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
-                    access::require(conn, &caller, &client.id, Permission::Audit)?;
-                    Some(vec![client.id])
-                }
-                (None, ClientScope::All) => None,
-                (None, ClientScope::Only(ids)) if ids.is_empty() => return Err(AppError::Forbidden),
-                (None, ClientScope::Only(ids)) => Some(ids),
-            };
-            let person = match &q.user_id {
-                None => None,
-                Some(who) => Some(match User::find(conn, who)? {
-                    Some(u) => u,
-                    None => User::find_by_email(conn, who)?.ok_or(AppError::NotFound)?,
-                }),
-            };
+            let (client_ids, person) = resolve(conn, &caller, &q)?;
             let users: HashMap<String, String> =
                 User::list(conn)?.into_iter().map(|u| (u.id, u.email)).collect();
             let all_clients = Client::list_all(conn)?;
@@ -164,7 +182,7 @@ pub async fn plan(
                 Caller::ApiKey(k) => format!("{} {}", lang.t("klucz API", "API key"), k.id),
                 Caller::Operator => lang.t("operator (wiersz poleceń)", "operator (command line)").to_owned(),
             };
-            Ok(ReportPlan {
+            Ok::<_, AppError>(ReportPlan {
                 filter,
                 upto,
                 head_hash,
@@ -202,6 +220,7 @@ pub fn write<W: Write>(
         ReportFormat::Csv => Box::new(CsvSink::new(out).map_err(io_err)?),
         ReportFormat::Json => Box::new(JsonSink::new(out, plan).map_err(io_err)?),
         ReportFormat::Pdf => Box::new(PdfSink::new(out, plan).map_err(io_err)?),
+        ReportFormat::ExcelCsv => Box::new(ExcelCsvSink::new(out).map_err(io_err)?),
     };
     let mut count = 0u64;
     let mut after = 0;
@@ -330,6 +349,64 @@ impl<W: Write> EventSink for CsvSink<W> {
     }
 }
 
+/// The CSV Polish Excel opens by double-click: a UTF-8 byte order mark (else Excel reads the
+/// file as Windows-1250), `;` between fields (the list separator of the Polish locale, where `,`
+/// is the decimal comma), Polish headers, Warsaw time, and people and clients by e-mail and NIP.
+struct ExcelCsvSink<W: Write>(csv::Writer<W>);
+
+impl<W: Write> ExcelCsvSink<W> {
+    fn new(mut out: W) -> io::Result<Self> {
+        out.write_all("\u{feff}".as_bytes())?;
+        let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
+        w.write_record([
+            "Nr",
+            "Czas (Warszawa)",
+            "Kto",
+            "Klient (NIP)",
+            "Zdarzenie",
+            "Szczegóły",
+            "Skrót poprzedniego zdarzenia",
+            "Skrót zdarzenia",
+        ])?;
+        Ok(Self(w))
+    }
+}
+
+impl<W: Write> EventSink for ExcelCsvSink<W> {
+    fn event(&mut self, plan: &ReportPlan, e: &AuditEvent) -> io::Result<()> {
+        self.0.write_record([
+            e.seq.to_string().as_str(),
+            &warsaw(e.at),
+            &who(&plan.users, Lang::Pl, e),
+            &client_nip(&plan.clients, e),
+            action_label(&e.action, Lang::Pl),
+            &details(&e.payload, Lang::Pl),
+            &e.prev_hash,
+            &e.hash,
+        ])?;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, _: &ReportPlan, _: u64) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// Who did it, as people read it: a person's e-mail (from `users`, id to e-mail), an API key,
+/// or the gateway itself.
+pub(crate) fn who(users: &HashMap<String, String>, l: Lang, e: &AuditEvent) -> String {
+    match (e.actor_kind.as_str(), e.actor_id.as_deref()) {
+        ("user", Some(id)) => users.get(id).cloned().unwrap_or_else(|| id.to_owned()),
+        ("api_key", Some(id)) => format!("{} {id}", l.t("klucz API", "API key")),
+        _ => l.t("system (bramka)", "system (gateway)").to_owned(),
+    }
+}
+
+/// The event's client by NIP (from `clients`, id to NIP; empty for office-wide events).
+pub(crate) fn client_nip(clients: &HashMap<String, String>, e: &AuditEvent) -> String {
+    e.client_id.as_ref().map(|id| clients.get(id).cloned().unwrap_or_else(|| id.clone())).unwrap_or_default()
+}
+
 fn verdict_json(plan: &ReportPlan) -> Value {
     match &plan.verdict {
         ChainVerdict::Intact { events } => {
@@ -377,7 +454,7 @@ struct PdfSink<W: Write> {
     flow: Flow<W>,
 }
 
-fn action_label(action: &str, lang: Lang) -> &str {
+pub(crate) fn action_label(action: &str, lang: Lang) -> &str {
     let (pl, en) = match action {
         "login.succeeded" => ("Logowanie", "Login"),
         "login.failed" => ("Nieudane logowanie", "Failed login"),
@@ -449,7 +526,7 @@ fn scalar(v: &Value) -> Option<String> {
 
 /// The event's payload as lines "label: value"; lists of objects (a decision's invoices) one
 /// item per line.
-fn details(payload: &str, lang: Lang) -> String {
+pub(crate) fn details(payload: &str, lang: Lang) -> String {
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(payload) else { return payload.to_owned() };
     let mut lines = Vec::new();
     for (k, v) in &map {
@@ -552,15 +629,14 @@ fn verdict_text(plan: &ReportPlan) -> String {
 impl<W: Write> EventSink for PdfSink<W> {
     fn event(&mut self, plan: &ReportPlan, e: &AuditEvent) -> io::Result<()> {
         let l = plan.lang;
-        let who = match (e.actor_kind.as_str(), e.actor_id.as_deref()) {
-            ("user", Some(id)) => plan.users.get(id).cloned().unwrap_or_else(|| id.to_owned()),
-            ("api_key", Some(id)) => format!("{} {id}", l.t("klucz API", "API key")),
-            _ => l.t("system (bramka)", "system (gateway)").to_owned(),
-        };
-        let client =
-            e.client_id.as_ref().map(|id| plan.clients.get(id).cloned().unwrap_or_else(|| id.clone()));
         let what = format!("{}\n{}", action_label(&e.action, l), details(&e.payload, l));
-        self.flow.row(&[e.seq.to_string(), warsaw(e.at), who, client.unwrap_or_default(), what])
+        self.flow.row(&[
+            e.seq.to_string(),
+            warsaw(e.at),
+            who(&plan.users, l, e),
+            client_nip(&plan.clients, e),
+            what,
+        ])
     }
 
     fn finish(self: Box<Self>, plan: &ReportPlan, count: u64) -> io::Result<()> {

@@ -23,6 +23,7 @@ mod panel;
 mod panel_browser;
 mod panel_clients;
 mod panel_discard;
+mod panel_flow;
 mod panel_people;
 mod purchases;
 mod purchases_panel;

@@ -80,16 +80,16 @@ fn cookie_value(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_owned()
 }
 
-async fn body(resp: ServiceResponse) -> String {
+pub(crate) async fn body(resp: ServiceResponse) -> String {
     String::from_utf8(test::read_body(resp).await.to_vec()).unwrap()
 }
 
-fn form(fields: &[(&str, &str)]) -> String {
+pub(crate) fn form(fields: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
 }
 
 /// Logs in through the form; returns the session cookie's `Set-Cookie` line and the response.
-async fn login<S>(app: &S, email: &str, password: &str) -> ServiceResponse
+pub(crate) async fn login<S>(app: &S, email: &str, password: &str) -> ServiceResponse
 where
     S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
 {
@@ -108,9 +108,9 @@ where
 }
 
 /// A session: the cookie header to send and the CSRF token of its forms.
-struct Session {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Session {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 async fn open_session<S>(app: &S) -> Session
@@ -120,7 +120,7 @@ where
     open_session_as(app, EMAIL, PASSWORD).await
 }
 
-async fn open_session_as<S>(app: &S, email: &str, password: &str) -> Session
+pub(crate) async fn open_session_as<S>(app: &S, email: &str, password: &str) -> Session
 where
     S: Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
 {
@@ -132,11 +132,11 @@ where
     Session { csrf: csrf_in(&body(dash).await), cookie }
 }
 
-fn get(cookie: &str, uri: &str) -> actix_http::Request {
+pub(crate) fn get(cookie: &str, uri: &str) -> actix_http::Request {
     test::TestRequest::get().uri(uri).insert_header((header::COOKIE, cookie.to_owned())).to_request()
 }
 
-fn post_form(cookie: &str, uri: &str, fields: &[(&str, &str)]) -> actix_http::Request {
+pub(crate) fn post_form(cookie: &str, uri: &str, fields: &[(&str, &str)]) -> actix_http::Request {
     test::TestRequest::post()
         .uri(uri)
         .insert_header((header::COOKIE, cookie.to_owned()))
@@ -145,7 +145,13 @@ fn post_form(cookie: &str, uri: &str, fields: &[(&str, &str)]) -> actix_http::Re
         .to_request()
 }
 
-fn post_file(cookie: &str, uri: &str, csrf: &str, name: &str, bytes: &[u8]) -> actix_http::Request {
+pub(crate) fn post_file(
+    cookie: &str,
+    uri: &str,
+    csrf: &str,
+    name: &str,
+    bytes: &[u8],
+) -> actix_http::Request {
     let b = "----kgwtestboundary";
     let mut payload = format!(
         "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"plik\"; filename=\"{name}\"\r\nContent-Type: application/xml\r\n\r\n"
@@ -710,9 +716,14 @@ async fn panel_send_goes_through_confirmation(b: Backend) {
     .await;
     assert_eq!(unticked.status(), 422);
 
+    // The sample's past P_1 is a warning: confirmed consciously at the decision.
     let done = test::call_service(
         &app,
-        post_form(&s.cookie, &decide, &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "online")]),
+        post_form(
+            &s.cookie,
+            &decide,
+            &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "online"), ("ostrzezenia_ok", &mine.id)],
+        ),
     )
     .await;
     assert_eq!(done.status(), 200);
@@ -731,7 +742,7 @@ async fn panel_send_goes_through_confirmation(b: Backend) {
 }
 
 /// The text between `start` and the next `<` (an element's content).
-fn text_after<'a>(html: &'a str, start: &str) -> &'a str {
+pub(crate) fn text_after<'a>(html: &'a str, start: &str) -> &'a str {
     let from = html.find(start).map(|i| i + start.len()).unwrap_or_else(|| panic!("{start:?} not in page"));
     html[from..].split('<').next().unwrap()
 }

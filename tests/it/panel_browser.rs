@@ -126,6 +126,11 @@ impl Browser {
             .to_owned()
     }
 
+    /// Runs a script in the page (WebDriver's own channel, not subject to the page's CSP).
+    async fn execute(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": [] }))).await
+    }
+
     async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or("").to_owned()
     }
@@ -182,7 +187,15 @@ async fn open_browser(driver_url: &str, profile: &std::path::Path) -> Browser {
 
 /// The gateway on a real port, in its own actix system on its own thread (as `serve` runs it).
 fn start_gateway(t: &TestDb) -> (String, ksef_gateway::state::AppState) {
-    let mut s = t.settings();
+    start_gateway_with(t, |s| s)
+}
+
+/// [`start_gateway`] with settings changed by `tweak`.
+fn start_gateway_with(
+    t: &TestDb,
+    tweak: impl FnOnce(ksef_gateway::config::Settings) -> ksef_gateway::config::Settings,
+) -> (String, ksef_gateway::state::AppState) {
+    let mut s = tweak(t.settings());
     s.auth.cookie_secure = false; // plain http on 127.0.0.1: a Secure cookie would never come back
     s.server.workers = 1;
     let st = t.state_with(s);
@@ -277,6 +290,8 @@ async fn panel_in_headless_chromium() {
     assert_eq!(b.text("#termin-offline24").await, "16.02.2026 23:59");
     b.click("#tryb-offline24").await;
     b.click("#swiadomie").await;
+    // The sample's past P_1 is a warning, repeated here and confirmed consciously.
+    b.click("input[name='ostrzezenia_ok']").await;
     b.click("#potwierdz").await;
     assert!(b.text("#decyzja").await.contains("Decyzja zapisana"));
     b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
@@ -425,4 +440,121 @@ async fn purchase_invoices_in_headless_chromium() {
     b.find("#pdf").await;
     b.screenshot("purchase").await;
     drop(b);
+}
+
+/// Live progress: invoices decided while their page is open go W → O → A on the invoice page,
+/// and a bulk send on the client's list, without a reload: `static/live.js` polls
+/// `/stany-faktur` and stops once all is final. The sender starts only after the page is
+/// shown, so the page really starts at W; a marker set in the page proves it was never reloaded.
+#[actix_web::test]
+async fn live_progress_reaches_a_without_reload_in_headless_chromium() {
+    use ksef_gateway::service::access::Caller;
+    use ksef_gateway::service::decisions::{decide_send, SendRequest};
+    use ksef_gateway::service::intake::{self, Source};
+    if find_in_path("chromedriver").is_none() {
+        eprintln!("skipped: chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sim = ksef_simulator::start(ksef_simulator::SimulatorConfig::default(), listener).await.unwrap();
+    let token = "20261201-EC-TESTTOKEN-0000000001|nip|abc";
+    sim.add_token(SELLER_NIP, token, &["InvoiceWrite", "InvoiceRead"]);
+    let t = TestDb::new(Backend::Sqlite).unwrap();
+    let (gw, st) = start_gateway_with(&t, |mut s| {
+        s.sender.enabled = false; // started by hand below, once the page shows W
+        s.sender.tick_ms = 30;
+        s.sender.status_poll_ms = 100;
+        s.sender.backoff_base_ms = 100;
+        s
+    });
+    crate::panel::seed_at(&st, &sim.base_url()).await;
+    let client = {
+        use ksef_gateway::db::models::Client;
+        st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap()
+    };
+    let sample = std::fs::read_to_string(SAMPLE).unwrap();
+    let today = ksef_gateway::local_time::today().format("%Y-%m-%d").to_string();
+    let decide = |numbers: Vec<String>| {
+        let (st, sample, today, client_id) = (st.clone(), sample.clone(), today.clone(), client.id.clone());
+        async move {
+            let mut ids = Vec::new();
+            for n in numbers {
+                let xml = sample
+                    .replace("<P_2>FV2026/02/150</P_2>", &format!("<P_2>{n}</P_2>"))
+                    .replace("<P_1>2026-02-15</P_1>", &format!("<P_1>{today}</P_1>"));
+                let stored =
+                    intake::submit(&st, &Caller::Operator, &client_id, xml.into_bytes(), Source::Cli)
+                        .await
+                        .unwrap();
+                ids.push(stored[0].invoice.id.clone());
+            }
+            let req = SendRequest {
+                invoice_ids: ids.clone(),
+                offline: None,
+                failure_confirmed: false,
+                source_ip: None,
+            };
+            decide_send(&st, &Caller::Operator, req).await.unwrap();
+            ids
+        }
+    };
+    let Some((_driver, b, _profile)) = logged_in(&gw, EMAIL, PASSWORD).await else { return };
+    let reach_a = |what: &'static str| {
+        let (b, st) = (&b, &st);
+        async move {
+            let until = Instant::now() + Duration::from_secs(30);
+            loop {
+                let left = b.execute("return document.querySelectorAll('[data-live]').length").await;
+                if left == json!(0) {
+                    break;
+                }
+                if Instant::now() >= until {
+                    use ksef_gateway::db::models::Client;
+                    let c = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+                    panic!(
+                        "{what}: still on its way after 30 s; client paused: {:?}\n{}",
+                        c.paused_reason,
+                        b.source().await
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let marker = b.execute("return window.kgwNoReload || null").await;
+            assert_eq!(marker, json!(7), "{what}: the page was never reloaded");
+        }
+    };
+
+    // One invoice on its page: W, then A by itself.
+    let one = decide(vec!["FV/LIVE/1".into()]).await;
+    b.goto(&format!("{gw}/faktury/{}", one[0])).await;
+    assert_eq!(b.text("#stan").await, "w kolejce");
+    assert_eq!(b.text(".status-box b.letter").await, "W");
+    b.execute("window.kgwNoReload = 7").await;
+    let engine = ksef_gateway::engine::start(st.clone());
+    reach_a("the invoice page").await;
+    assert_eq!(b.text("#stan").await, "przyjęta w KSeF");
+    assert_eq!(b.text(".status-box b.letter").await, "A");
+    engine.stop().await;
+
+    // A bulk send of three on the client's list: every row follows, the one already in A stays.
+    let three = decide((2..=4).map(|i| format!("FV/LIVE/{i}")).collect()).await;
+    b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
+    b.find("#faktury").await;
+    let live = b.execute("return document.querySelectorAll('#faktury [data-live]').length").await;
+    assert_eq!(live, json!(3), "the three decided rows are followed");
+    b.execute("window.kgwNoReload = 7").await;
+    let engine = ksef_gateway::engine::start(st.clone());
+    reach_a("the client's list").await;
+    let accepted = b.execute("return document.querySelectorAll('#faktury b.letter.A').length").await;
+    assert_eq!(accepted, json!(4), "{}", b.source().await);
+    for id in &three {
+        let row = format!("#faktury tr[data-state='accepted'] a[href='/faktury/{id}']");
+        b.find(&row).await;
+        let number =
+            b.text(&format!("tr[data-state='accepted']:has(a[href='/faktury/{id}']) .live-ksef")).await;
+        assert!(number.starts_with(&format!("{SELLER_NIP}-")), "the KSeF number arrives live: {number}");
+    }
+    b.screenshot("live-progress").await;
+    engine.stop().await;
+    sim.stop().await;
 }

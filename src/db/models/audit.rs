@@ -34,6 +34,27 @@ pub struct AuditFilter {
     pub to: Option<NaiveDateTime>,
 }
 
+/// Applies an [`AuditFilter`] to a boxed query on the events (reports and the screen agree).
+macro_rules! filtered {
+    ($query:expr, $filter:expr) => {{
+        let filter: &AuditFilter = $filter;
+        let mut query = $query;
+        if let Some(ids) = &filter.client_ids {
+            query = query.filter(audit_events::client_id.eq_any(ids.clone()));
+        }
+        if let Some(actor) = &filter.actor_id {
+            query = query.filter(audit_events::actor_id.eq(actor.clone()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(audit_events::at.ge(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(audit_events::at.lt(to));
+        }
+        query
+    }};
+}
+
 impl AuditEvent {
     /// Serialises writers of the chain for the rest of the transaction. SQLite already has one
     /// writer at a time; on PostgreSQL two replicas could otherwise read the same chain head.
@@ -78,22 +99,24 @@ impl AuditEvent {
         upto: i64,
         limit: i64,
     ) -> Result<Vec<Self>, DbError> {
-        let mut query = audit_events::table
+        let query = audit_events::table
             .filter(audit_events::seq.gt(after))
             .filter(audit_events::seq.le(upto))
             .into_boxed();
-        if let Some(ids) = &filter.client_ids {
-            query = query.filter(audit_events::client_id.eq_any(ids.clone()));
-        }
-        if let Some(actor) = &filter.actor_id {
-            query = query.filter(audit_events::actor_id.eq(actor.clone()));
-        }
-        if let Some(from) = filter.from {
-            query = query.filter(audit_events::at.ge(from));
-        }
-        if let Some(to) = filter.to {
-            query = query.filter(audit_events::at.lt(to));
-        }
+        let query = filtered!(query, filter);
         Ok(query.order(audit_events::seq.asc()).limit(limit).select(Self::as_select()).load(conn)?)
+    }
+
+    /// Events matching the filter with `seq < before` (all when None), newest first, at most
+    /// `limit`: one keyset page of the panel's audit screen.
+    pub fn page_filtered_newest(
+        conn: &mut AnyConn,
+        filter: &AuditFilter,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Self>, DbError> {
+        let upto = before.map_or(i64::MAX, |b| b - 1);
+        let query = filtered!(audit_events::table.filter(audit_events::seq.le(upto)).into_boxed(), filter);
+        Ok(query.order(audit_events::seq.desc()).limit(limit).select(Self::as_select()).load(conn)?)
     }
 }

@@ -20,6 +20,7 @@ macro_rules! insert_rows {
 }
 
 pub mod api_key;
+pub mod approval;
 pub mod audit;
 pub mod client;
 pub mod credential;

@@ -1,4 +1,4 @@
-//! The panel's static files (stylesheet, icon), compiled into the binary (the gateway never
+//! The panel's static files (stylesheet, icon, the live-progress script), compiled into the binary (the gateway never
 //! reads files relative to its working directory) and served with a year-long cache: pages
 //! link them with a hash of their content in the URL, so a new build's file has a new URL.
 
@@ -14,6 +14,7 @@ use crate::error::AppError;
 static ASSETS: &[(&str, &str, &[u8])] = &[
     ("panel.css", "text/css; charset=utf-8", include_bytes!("../../../static/panel.css")),
     ("favicon.svg", "image/svg+xml", include_bytes!("../../../static/favicon.svg")),
+    ("live.js", "text/javascript; charset=utf-8", include_bytes!("../../../static/live.js")),
 ];
 
 /// The versioned URL of every asset, by file name.

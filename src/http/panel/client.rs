@@ -55,6 +55,8 @@ pub struct InvoiceRow {
     decidable: bool,
     /// A four-eyes draft: someone else must approve it on its page first.
     awaits_approval: bool,
+    /// On its way to KSeF: the row follows its state live (`static/live.js`).
+    live: bool,
 }
 
 impl InvoiceRow {
@@ -70,6 +72,7 @@ impl InvoiceRow {
         Self {
             decidable: state.is_some_and(InvoiceState::is_decidable) && !awaits_approval,
             awaits_approval,
+            live: state.is_some_and(InvoiceState::is_on_its_way),
             state: state_pl(&s.state),
             letter: s.status_letter.unwrap_or(""),
             number: s.number.unwrap_or_else(|| "(bez numeru)".into()),

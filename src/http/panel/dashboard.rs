@@ -106,6 +106,7 @@ struct DashboardPage {
     offline_due_total: i64,
     stuck: Vec<Stuck>,
     expiring: Vec<Expiring>,
+    inbox: super::approvals::InboxView,
 }
 
 /// Invoices of one client stuck in one state beyond the watchdog's limit.
@@ -204,6 +205,7 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
         offline_due_total,
         stuck,
         expiring,
+        inbox: super::approvals::inbox(&st, &me).await?,
     };
     ok(&page)
 }

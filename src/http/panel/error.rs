@@ -90,6 +90,8 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         "unknown_credential_mode" => "Wybierz poświadczenie biura albo własne poświadczenie klienta.",
         "no_permission_chosen" => "Zaznacz co najmniej jedno uprawnienie.",
         "unknown_permission" => "Nieznane uprawnienie – odśwież stronę i zaznacz uprawnienia ponownie.",
+        "comment_required" => "Napisz komentarz dla osoby, która przygotowała fakturę (do 1000 znaków).",
+        "unknown_answer" => "Wybierz: zwróć do poprawy albo odrzuć.",
         "no_invoice_chosen" => "Zaznacz co najmniej jedną fakturę.",
         "too_many_invoices" => {
             "Za dużo zaznaczonych faktur – jednorazowo można pobrać PDF najwyżej 500 faktur."
@@ -136,6 +138,7 @@ fn refusal_pl(code: &str) -> Option<&'static str> {
         "invoice_decided" => "Tej faktury nie można już usunąć: zapadła decyzja o jej wysłaniu albo zatwierdzeniu. Usunąć można tylko szkic lub fakturę błędną.",
         "replacement_one_xml" => "Fakturę zastępuje się dokładnie jednym plikiem XML (nie archiwum zip).",
         "invoice_corrected" => "Tej faktury nie można usunąć, bo wskazuje na nią faktura korygująca.",
+        "warnings_not_confirmed" => "Co najmniej jedna z wybranych faktur ma ostrzeżenia. Zaznacz przy każdej z nich, że znasz ostrzeżenia i świadomie decydujesz o wysyłce – decyzja nie została zapisana.",
         "approval_by_person" => "Zatwierdzić fakturę może tylko osoba.",
         "approval_required" => "Ta faktura wymaga najpierw zatwierdzenia przez drugą osobę (zasada dwóch par oczu).",
         "invoice_not_sendable" => "Wybrana faktura nie może zostać wysłana w obecnym stanie (wysłać można tylko szkic lub fakturę zatwierdzoną).",

@@ -54,6 +54,12 @@ struct InvoicePage {
     can_approve: bool,
     /// Nobody decided on it yet and the caller may upload: it can be deleted.
     can_delete: bool,
+    /// On its way to KSeF: the page follows its state live (`static/live.js`).
+    live: bool,
+    /// The approver's comment when the draft was returned to its preparer (the last step).
+    returned: Option<String>,
+    /// The invoice's content (parties, lines, VAT, payment) as the visualisation reads it.
+    content: Option<super::approvals::ContentView>,
 }
 
 /// How a timeline names an actor: the person's e-mail where known, the automatic sender in
@@ -114,6 +120,14 @@ async fn invoice_page(
         can_approve,
         can_delete: crate::service::discard::deletable(&inv.state)
             && may(&client, crate::auth::Permission::Upload),
+        live: state.is_some_and(InvoiceState::is_on_its_way),
+        returned: inv
+            .timeline
+            .last()
+            .and_then(|t| t.note.as_deref())
+            .and_then(crate::service::approvals::returned_note)
+            .map(str::to_owned),
+        content: super::approvals::content(&st, &me, &inv.id).await?,
         client,
         inv,
     };

@@ -1,5 +1,6 @@
 //! The accountants' web panel under `/`, in Polish, rendered on the server (STYLE.md §4.14):
-//! askama templates compiled into the binary, one embedded stylesheet, no scripts. Handlers are
+//! askama templates compiled into the binary, one embedded stylesheet, one small self-hosted
+//! script for live progress (`static/live.js`, no inline script). Handlers are
 //! thin: they call the same service functions as the JSON API and render the result; every
 //! rule (who may see or do what) stays in `service`.
 //!
@@ -7,6 +8,7 @@
 //! header only for `/api/`), on top of the SameSite=Strict session cookie.
 
 mod access;
+mod approvals;
 mod assets;
 mod audit;
 mod client;
@@ -19,6 +21,7 @@ mod error;
 mod forms;
 mod invoice;
 mod labels;
+mod live;
 mod login;
 mod notice;
 mod office;
@@ -52,6 +55,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(send::routes)
         .configure(client::routes)
         .configure(invoice::routes)
+        .configure(approvals::routes)
+        .configure(live::routes)
         .configure(access::routes)
         .configure(credential::routes)
         .configure(office::routes)

@@ -34,6 +34,9 @@ struct Chosen {
     /// P_1, the date the deadlines count from.
     issued: Option<NaiveDate>,
     issued_text: String,
+    /// The invoice's warnings (findings KSeF would not refuse), repeated at the decision: each
+    /// invoice with any needs its own conscious confirmation.
+    warnings: Vec<String>,
 }
 
 /// An offline mode with its explanation and the deadline of the chosen invoices.
@@ -144,6 +147,12 @@ async fn chosen(
                 .map(|g| format!("{g} {}", inv.currency.unwrap_or_default()))
                 .unwrap_or_default(),
             issued_text: inv.issue_date.map(day).unwrap_or_else(|| "—".into()),
+            warnings: inv
+                .findings
+                .iter()
+                .filter(|f| f.severity == "warning")
+                .map(|f| f.message.clone())
+                .collect(),
             issued: inv.issue_date,
             id: inv.id,
         });
@@ -248,7 +257,8 @@ async fn decide(
         failure_confirmed: form.ticked("awaria_potwierdzona"),
         source_ip: client_ip_text(&req, &st),
     };
-    let outcomes = decisions::decide_send(&st, &me.caller, request).await?;
+    let confirmed = form.all("ostrzezenia_ok");
+    let outcomes = decisions::decide_send_confirming_warnings(&st, &me.caller, request, confirmed).await?;
     let count = outcomes.iter().map(|d| d.invoice_ids.len()).sum();
     let decided = Decided {
         count,

@@ -1,0 +1,205 @@
+//! The four-eyes inbox and the approver's other answers. Approving moves a draft to
+//! `approved` (`decisions::approve`). Returning it leaves it a draft with the approver's comment
+//! on its timeline: the preparer sees why, and it leaves the approvers' inbox until someone acts
+//! on it again. Rejecting it moves the draft to `invalid` (never sent; fixed by uploading a
+//! corrected file as a new draft, as DESIGN.md's lifecycle says) with the comment: this is the
+//! office's refusal, not KSeF's `rejected`, which only KSeF gives to an invoice it was sent.
+
+use serde_json::json;
+
+use crate::auth::Permission;
+use crate::db::models::approval;
+use crate::db::models::{ids, Client, Invoice, InvoiceEvent};
+use crate::db::AnyConn;
+use crate::domain::{InvoiceState, SendPolicy};
+use crate::error::AppError;
+use crate::service::access::{self, Caller};
+use crate::service::audit::{self, AuditEntry};
+use crate::state::AppState;
+
+/// How the timeline marks a draft returned to its preparer (the comment follows).
+const RETURNED: &str = "Zwrócona do poprawy: ";
+/// How the timeline marks a draft the approver rejected (the comment follows).
+const REJECTED: &str = "Odrzucona przy zatwierdzaniu (decyzja biura, nie KSeF): ";
+/// The inbox reads at most this many drafts (oldest first); the dashboard says when there are more.
+pub const INBOX_LIMIT: i64 = 1000;
+/// Longest comment kept.
+const COMMENT_MAX: usize = 1000;
+
+/// Refuses unless `caller` may give the second pair of eyes on `inv`: a person with `approve`
+/// on a four-eyes client who did not prepare it, on a draft.
+pub(crate) fn check_approver(conn: &mut AnyConn, caller: &Caller, inv: &Invoice) -> Result<Client, AppError> {
+    let refuse = |code, message: String| AppError::Refused { code, message };
+    if caller.user().is_none() {
+        return Err(refuse("approval_by_person", "only a person can approve".into()));
+    }
+    let client = Client::get(conn, &inv.client_id)?;
+    if client.send_policy != SendPolicy::FourEyes.as_str() {
+        return Err(refuse(
+            "approval_not_needed",
+            format!("client {} does not use four-eyes approval", client.nip),
+        ));
+    }
+    if inv.created_by.as_deref() == Some(caller.label().as_str()) {
+        return Err(refuse(
+            "approver_is_preparer",
+            "the person who prepared an invoice cannot approve it".into(),
+        ));
+    }
+    if inv.state != InvoiceState::Draft.as_str() {
+        return Err(refuse("invoice_not_draft", format!("invoice is {} and cannot be approved", inv.state)));
+    }
+    Ok(client)
+}
+
+/// A draft waiting for the caller's approval.
+pub struct InboxItem {
+    pub invoice: Invoice,
+    pub nip: String,
+}
+
+/// What waits for the caller: the drafts (oldest first) and how many per client.
+pub struct Inbox {
+    pub items: Vec<InboxItem>,
+    /// (NIP, count), by NIP.
+    pub per_client: Vec<(String, usize)>,
+    /// True when the inbox holds [`INBOX_LIMIT`] drafts and there may be more.
+    pub more: bool,
+}
+
+/// The caller's four-eyes inbox: drafts of clients where they hold `approve`, that they did
+/// not prepare and that were not returned to their preparer.
+pub async fn inbox(st: &AppState, caller: &Caller) -> Result<Inbox, AppError> {
+    let caller = caller.clone();
+    st.db
+        .tx(move |conn| {
+            if caller.user().is_none() {
+                return Ok(Inbox { items: Vec::new(), per_client: Vec::new(), more: false });
+            }
+            let scope = access::scope(conn, &caller, Permission::Approve)?;
+            let four_eyes = SendPolicy::FourEyes.as_str();
+            let rows = approval::awaiting_approval(conn, &scope, four_eyes, &caller.label(), INBOX_LIMIT)?;
+            let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= INBOX_LIMIT;
+            let ids: Vec<String> = rows.iter().map(|(i, _)| i.id.clone()).collect();
+            let returned: std::collections::HashSet<String> = approval::last_events(conn, &ids)?
+                .into_iter()
+                .filter(|e| returned_comment(e).is_some())
+                .map(|e| e.invoice_id)
+                .collect();
+            let items: Vec<InboxItem> = rows
+                .into_iter()
+                .filter(|(i, _)| !returned.contains(&i.id))
+                .map(|(invoice, nip)| InboxItem { invoice, nip })
+                .collect();
+            let mut per_client = std::collections::BTreeMap::new();
+            for i in &items {
+                *per_client.entry(i.nip.clone()).or_insert(0) += 1;
+            }
+            Ok(Inbox { items, per_client: per_client.into_iter().collect(), more })
+        })
+        .await
+}
+
+/// The approver's comment when this timeline step returned the draft to its preparer.
+pub fn returned_comment(e: &InvoiceEvent) -> Option<&str> {
+    e.note.as_deref().and_then(returned_note)
+}
+
+/// The approver's comment when a timeline note is a return to the preparer.
+pub fn returned_note(note: &str) -> Option<&str> {
+    note.strip_prefix(RETURNED)
+}
+
+/// The invoice's content as its visualisation reads it (parties, lines, VAT, payment), for the
+/// approver to see what they approve; None when the file cannot be read for it.
+pub async fn content(
+    st: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Option<ksef_fa3::InvoiceVisual>, AppError> {
+    let (_, xml) = crate::service::invoices::xml(st, caller, id).await?;
+    Ok(ksef_fa3::extract_visual(&xml).ok())
+}
+
+/// What the approver answers instead of approving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Back to the preparer, still a draft.
+    Return,
+    /// Never to be sent (`invalid`).
+    Reject,
+}
+
+impl Answer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Return => "return",
+            Self::Reject => "reject",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, AppError> {
+        match s {
+            "return" => Ok(Self::Return),
+            "reject" => Ok(Self::Reject),
+            _ => Err(AppError::invalid_field("odpowiedz", "unknown_answer", "answer: return or reject")),
+        }
+    }
+}
+
+/// The approver returns or rejects a draft, with a comment the preparer reads on the invoice's
+/// page; audited as `invoice.returned` or `invoice.rejected_by_approver`.
+pub async fn answer(
+    st: &AppState,
+    caller: &Caller,
+    invoice_id: &str,
+    answer: Answer,
+    comment: &str,
+) -> Result<Invoice, AppError> {
+    let comment = comment.trim().to_owned();
+    if comment.is_empty() || comment.chars().count() > COMMENT_MAX {
+        return Err(AppError::invalid_field(
+            "komentarz",
+            "comment_required",
+            "comment: say why, for the person who prepared the invoice (1 to 1000 characters)",
+        ));
+    }
+    let (caller, invoice_id) = (caller.clone(), invoice_id.to_owned());
+    st.db
+        .tx(move |conn| {
+            let inv = access::invoice(conn, &caller, &invoice_id, Permission::Approve)?;
+            check_approver(conn, &caller, &inv)?;
+            let actor = caller.label();
+            let (action, moved) = match answer {
+                Answer::Return => {
+                    let note = format!("{RETURNED}{comment}");
+                    let at = ids::now();
+                    crate::db::models::invoice::add_event(
+                        conn, &inv.id, &inv.client_id, at, &inv.state, &actor, Some(&note),
+                    )?;
+                    ("invoice.returned", true)
+                }
+                Answer::Reject => {
+                    let note = format!("{REJECTED}{comment}");
+                    let from = [InvoiceState::Draft.as_str()];
+                    let to = InvoiceState::Invalid.as_str();
+                    ("invoice.rejected_by_approver", Invoice::transition(conn, &inv.id, &from, to, &actor, Some(&note))?)
+                }
+            };
+            if !moved {
+                return Err(AppError::Conflict("invoice changed meanwhile; try again".into()));
+            }
+            audit::record(
+                conn,
+                AuditEntry {
+                    actor: &caller.audit_actor(),
+                    client_id: Some(&inv.client_id),
+                    action,
+                    subject: Some(&inv.id),
+                    payload: json!({"sha256": inv.sha256, "number": inv.number, "preparer": inv.created_by, "comment": comment}),
+                },
+            )?;
+            Ok(Invoice::get(conn, &crate::db::models::ClientScope::All, &inv.id)?)
+        })
+        .await
+}
