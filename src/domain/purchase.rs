@@ -16,6 +16,15 @@ crate::text_enum! {
 
 impl PurchaseRole {
     /// The subject type KSeF's queries and exports are asked with.
+    /// How the panel names the role.
+    pub fn label_pl(self) -> &'static str {
+        match self {
+            Self::Buyer => "nabywca",
+            Self::ThirdParty => "podmiot trzeci",
+            Self::Authorized => "podmiot upoważniony",
+        }
+    }
+
     pub fn subject_type(self) -> SubjectType {
         match self {
             Self::Buyer => SubjectType::Subject2,

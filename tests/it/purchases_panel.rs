@@ -108,6 +108,12 @@ async fn purchase_panel_list_badge_and_invoice_page(b: Backend) {
     let html = call(&app, page(&format!("/klienci/{NIP_A}/faktury-zakupowe"))).await.text();
     assert!(html.contains("kompletne do 05.12.2026 09:00"), "Warsaw time: {html}");
     assert!(html.contains("1–100 z 253"));
+    // Where the client's sync stands, per role and per month (the month of the HWM is complete up to it).
+    let sync = &html[html.find("id=\"synchronizacja\"").unwrap()..];
+    assert!(sync.contains("Pobieranie z KSeF") && sync.contains("nabywca"), "{sync}");
+    let months = &sync[sync.find("id=\"miesiace\"").unwrap()..];
+    assert!(months.contains("<td>12.2026</td><td>nabywca</td>"), "{months}");
+    assert!(months.contains("kompletny do 05.12.2026 09:00"), "{months}");
     let r = call(&app, page(&format!("/klienci/{NIP_B}/faktury-zakupowe"))).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.text().contains("Nie znaleziono"));

@@ -260,6 +260,9 @@ struct ListPage {
     /// The column headers that sort: (label, link, the arrow of the current order).
     headers: Vec<SortHeader>,
     completeness: Vec<Completeness>,
+    /// A client's page: where its sync stands per role, and how complete each month is.
+    sync: Vec<SyncLine>,
+    months: Vec<MonthLine>,
     /// A "new since" baseline exists (not the first visit).
     has_baseline: bool,
 }
@@ -268,6 +271,68 @@ impl ListPage {
     fn field(v: &Option<String>) -> String {
         v.clone().unwrap_or_default()
     }
+}
+
+/// One role of one client's sync, as the per-client page shows it.
+struct SyncLine {
+    role: &'static str,
+    complete: String,
+    last_run: String,
+    next_run: String,
+    checked: String,
+    gaps: i64,
+    error: Option<String>,
+}
+
+/// One month of one role: how many invoices are stored and whether the month is complete.
+struct MonthLine {
+    month: String,
+    role: &'static str,
+    stored: usize,
+    state: String,
+    complete: bool,
+}
+
+/// The sync lines and the month table of one client (newest month first).
+async fn sync_state(
+    st: &AppState,
+    me: &PanelUser,
+    client: &ClientView,
+) -> Result<(Vec<SyncLine>, Vec<MonthLine>), PanelError> {
+    use crate::service::purchase_sync::{self, MonthState};
+    let sync = purchase_sync::status(st, &me.caller, Some(&client.nip))
+        .await?
+        .into_iter()
+        .map(|s| SyncLine {
+            role: s.subject_type.label_pl(),
+            complete: completeness_text(s.complete_up_to),
+            last_run: super::labels::when_opt(s.last_run_at),
+            next_run: when(s.next_run_at),
+            checked: super::labels::when_opt(s.last_checked_at),
+            gaps: s.gap_count,
+            error: s.last_error,
+        })
+        .collect();
+    let mut months: Vec<MonthLine> = purchase_sync::months(st, &me.caller, &client.id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let (state, complete) = match m.state {
+                MonthState::Complete => ("kompletny".to_owned(), true),
+                MonthState::CompleteUpTo { at } => (format!("kompletny do {}", when(at)), false),
+                MonthState::Open => ("jeszcze niezamknięty".to_owned(), false),
+            };
+            MonthLine {
+                month: m.month.format("%m.%Y").to_string(),
+                role: m.subject_type.label_pl(),
+                stored: m.stored,
+                state,
+                complete,
+            }
+        })
+        .collect();
+    months.reverse();
+    Ok((sync, months))
 }
 
 /// Renders a list page (across clients when `client` is None).
@@ -302,6 +367,10 @@ async fn list_page(
             text: completeness_text(marks.iter().find(|(id, _)| *id == c.id).and_then(|(_, h)| *h)),
         })
         .collect();
+    let (sync, months) = match &client {
+        Some(c) => sync_state(st, me, c).await?,
+        None => (Vec::new(), Vec::new()),
+    };
     let (page, error) = match form.query(client.as_ref().map(|c| c.nip.clone())) {
         Ok(q) => (purchases::list(st, &me.caller, q).await?, None),
         Err(why) => (Default::default(), Some(why)),
@@ -357,6 +426,8 @@ async fn list_page(
         headers: sort_headers(&action, &pairs, &chosen_sort),
         has_baseline: new_since.is_some(),
         completeness,
+        sync,
+        months,
         error,
         client,
         action,
@@ -419,12 +490,7 @@ struct InvoicePage {
 }
 
 fn role_pl(role: &str) -> &'static str {
-    match crate::domain::PurchaseRole::parse(role) {
-        Ok(crate::domain::PurchaseRole::Buyer) => "nabywca",
-        Ok(crate::domain::PurchaseRole::ThirdParty) => "podmiot trzeci",
-        Ok(crate::domain::PurchaseRole::Authorized) => "podmiot upoważniony",
-        Err(_) => "—",
-    }
+    crate::domain::PurchaseRole::parse(role).map_or("—", crate::domain::PurchaseRole::label_pl)
 }
 
 #[get("/klienci/{nip}/faktury-zakupowe/{ksef_number}")]
