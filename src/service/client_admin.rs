@@ -14,6 +14,39 @@ use crate::service::clients::{self, NewClientInput, KSEF_TOKEN};
 use crate::service::{audit, validate};
 use crate::state::AppState;
 
+/// Adds a client that logs in with the office's credential (audited `client.added`), once the
+/// office has one stored: without it the client could never log in. Whether KSeF lets the office
+/// into the client is asked at once (`credentials::check_as`): a client that has not granted the
+/// office yet is added all the same, and its access page says what it must grant.
+pub async fn add_with_office_credential(
+    st: &AppState,
+    caller: &Caller,
+    input: NewClientInput,
+) -> Result<Client, AppError> {
+    require_office_admin(caller)?;
+    if crate::service::office::show(st, caller).await?.is_none() {
+        return Err(AppError::invalid_field(
+            "credential",
+            "no_office_credential",
+            "the office has no KSeF credential of its own yet; store it first (office credential page)",
+        ));
+    }
+    let name = validate::name("name", &input.name)
+        .map_err(|e| AppError::invalid_field("name", "name_invalid", e.to_string()))?;
+    let nip = input.nip.as_str().to_owned();
+    if st.db.run(move |c| Client::find_by_nip(c, &nip)).await?.is_some() {
+        return Err(AppError::invalid_field("nip", "client_exists", "a client with this NIP already exists"));
+    }
+    let client =
+        clients::add_office_client(st, NewClientInput { name, ..input }, caller.user().map(|u| u.id.clone()))
+            .await?;
+    // The answer is recorded on the client (office access); a refusal is no reason to fail here.
+    if let Err(e) = crate::service::credentials::check_as(st, caller, &client.id).await {
+        tracing::warn!(client.id = %client.id, error = %e, "The first check of the office's access to a new client failed");
+    }
+    Ok(client)
+}
+
 /// Adds a client with its KSeF token once KSeF has accepted the token (audited `client.added`).
 pub async fn add_checked(
     st: &AppState,

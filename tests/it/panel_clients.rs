@@ -7,6 +7,9 @@ use actix_web::http::StatusCode;
 
 use ksef_gateway::db::models::audit::AuditEvent;
 use ksef_gateway::db::models::{Client, Credential};
+use ksef_gateway::domain::{CredentialMode, KsefTarget, Nip};
+use ksef_gateway::service::access::Caller;
+use ksef_gateway::service::office::{self, OfficeCredentialInput, OfficeSecret};
 
 use crate::both_backends;
 use crate::common::Backend;
@@ -15,6 +18,9 @@ use crate::panel_people::{form, page};
 
 /// A valid NIP (checksum) that the test office does not have yet.
 const NEW_NIP: &str = "1111111111";
+/// Another one, added to log in with the office's credential; and the office's own NIP.
+const OFFICE_CLIENT: &str = "2222222222";
+const OFFICE_NIP: &str = "1070002878";
 
 both_backends!(panel_client_added_only_with_a_token_ksef_accepts);
 
@@ -31,6 +37,7 @@ async fn panel_client_added_only_with_a_token_ksef_accepts(b: Backend) {
             ("nazwa", "Nowa Firma sp. z o.o.".to_owned()),
             ("ksef", ksef.clone()),
             ("polityka", "four-eyes".to_owned()),
+            ("poswiadczenie", "own".to_owned()),
             ("token", token.to_owned()),
         ]
     };
@@ -105,5 +112,47 @@ async fn panel_client_added_only_with_a_token_ksef_accepts(b: Backend) {
         .collect();
     assert_eq!(of_client, ["client.added", "client.renamed"], "{of_client:?}");
     assert!(!format!("{events:?}").contains("fedcba9876543210"), "no token in the audit trail");
+
+    // With the office's credential (the form's default): refused beside the choice while the
+    // office has none; once it has one, added without a secret of its own, and its access page
+    // says what the client must grant the office in KSeF.
+    let by_office = |nip: &str| {
+        vec![
+            ("nip", nip.to_owned()),
+            ("nazwa", "Klient Biura sp. z o.o.".to_owned()),
+            ("ksef", ksef.clone()),
+            ("polityka", "manual".to_owned()),
+            ("poswiadczenie", "office".to_owned()),
+            ("token", String::new()),
+        ]
+    };
+    let r = call(&app, post(by_office(OFFICE_CLIENT))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(
+        r.text().contains("id=\"blad-poswiadczenie\"") && r.text().contains("Poświadczenie biura"),
+        "{}",
+        r.text()
+    );
+    assert!(stored(OFFICE_CLIENT).await.is_none());
+    let office_token = format!("20261202-EC-{OFFICE_NIP}-TOKEN-01|nip-{OFFICE_NIP}|abcdef0123456789");
+    sim.add_token(OFFICE_NIP, &office_token, &["InvoiceWrite", "InvoiceRead"]);
+    let office_input = OfficeCredentialInput {
+        nip: Nip::parse(OFFICE_NIP).unwrap(),
+        ksef: Some(KsefTarget::parse(&ksef).unwrap()),
+        secret: OfficeSecret::Token(office_token.clone().into()),
+    };
+    office::store(&o.st, &Caller::Operator, office_input).await.unwrap();
+    let r = call(&app, post(by_office(OFFICE_CLIENT))).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let added = stored(OFFICE_CLIENT).await.unwrap();
+    assert_eq!(added.credential_mode, CredentialMode::Office);
+    let cid = added.id.clone();
+    assert!(
+        o.st.db.run(move |c| Credential::find_preferred(c, &cid)).await.unwrap().is_none(),
+        "no secret of its own"
+    );
+    let access = call(&app, page(&admin, &format!("/klienci/{OFFICE_CLIENT}/dostepy"))).await.text();
+    assert!(access.contains("nie nadał biuru"), "{access}");
+    assert!(!access.contains("abcdef0123456789"), "the office's token is never shown");
     sim.stop().await;
 }

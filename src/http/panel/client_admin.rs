@@ -11,7 +11,7 @@ use super::error::FieldError;
 use super::forms::Fields;
 use super::labels::policy_pl;
 use super::{html, see_other, Layout, PanelError, PanelUser};
-use crate::domain::{KsefTarget, Nip, SendPolicy};
+use crate::domain::{CredentialMode, KsefTarget, Nip, SendPolicy};
 use crate::error::AppError;
 use crate::service::client_admin;
 use crate::service::clients::{self, ClientView, NewClientInput};
@@ -28,6 +28,8 @@ struct Typed {
     name: String,
     ksef: String,
     policy: String,
+    /// `office` or `own` ([`CredentialMode`]).
+    credential: String,
 }
 
 #[derive(Template)]
@@ -63,7 +65,12 @@ async fn new_page(me: PanelUser) -> Result<HttpResponse, PanelError> {
     if !matches!(me.user.role, crate::auth::Role::OfficeAdmin) {
         return Err(AppError::Forbidden.into());
     }
-    let typed = Typed { ksef: "test".into(), policy: SendPolicy::Manual.as_str().into(), ..Typed::default() };
+    let typed = Typed {
+        ksef: "test".into(),
+        policy: SendPolicy::Manual.as_str().into(),
+        credential: CredentialMode::Office.as_str().into(),
+        ..Typed::default()
+    };
     new_client_page(&me, typed, None)
 }
 
@@ -76,6 +83,7 @@ async fn add(st: web::Data<AppState>, me: PanelUser, form: Fields) -> Result<Htt
         name: form.text("nazwa"),
         ksef: form.text("ksef"),
         policy: form.text("polityka"),
+        credential: form.text("poswiadczenie"),
     };
     let added = async {
         let input = NewClientInput {
@@ -86,12 +94,20 @@ async fn add(st: web::Data<AppState>, me: PanelUser, form: Fields) -> Result<Htt
             policy: SendPolicy::parse(&typed.policy)
                 .map_err(|e| AppError::invalid_field("policy", "unknown_policy", e))?,
         };
-        client_admin::add_checked(&st, &me.caller, input, SecretString::from(form.text("token"))).await
+        match CredentialMode::parse(&typed.credential)
+            .map_err(|e| AppError::invalid_field("credential", "unknown_credential_mode", e))?
+        {
+            CredentialMode::Office => client_admin::add_with_office_credential(&st, &me.caller, input).await,
+            CredentialMode::Own => {
+                client_admin::add_checked(&st, &me.caller, input, SecretString::from(form.text("token")))
+                    .await
+            }
+        }
     }
     .await;
     match added {
         Ok(c) => Ok(see_other(&format!("/klienci/{}/dostepy", c.nip))),
-        Err(e) => match FieldError::of(&e, "ksef_token") {
+        Err(e) => match FieldError::of(&e, "ksef_token").or_else(|| FieldError::of(&e, "credential")) {
             Some(error) => new_client_page(&me, typed, Some(error)),
             None => Err(e.into()),
         },

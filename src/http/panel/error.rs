@@ -117,6 +117,9 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         "no_such_client" => "Nie ma takiego klienta w bramce – wybierz spółkę z listy.",
         "nip_invalid" => "To nie jest poprawny NIP (10 cyfr z prawidłową cyfrą kontrolną).",
         "client_exists" => "Klient o tym NIP-ie jest już w bramce.",
+        "no_office_credential" => {
+            "Biuro nie ma jeszcze własnego poświadczenia KSeF – zapisz je najpierw na stronie „Poświadczenie biura” albo wybierz własny token klienta."
+        }
         "ksef_unknown" => "Wpisz test, demo, prod albo pełny adres API KSeF (https://…).",
         "unknown_policy" => "Wybierz politykę wysyłki z listy.",
         "unknown_role" => "Wybierz rolę z listy.",
