@@ -24,12 +24,15 @@ pub async fn add_with_office_credential(
     input: NewClientInput,
 ) -> Result<Client, AppError> {
     require_office_admin(caller)?;
-    if crate::service::office::show(st, caller).await?.is_none() {
+    let Some(office) = crate::service::office::show(st, caller).await? else {
         return Err(AppError::invalid_field(
             "credential",
             "no_office_credential",
             "the office has no KSeF credential of its own yet; store it first (office credential page)",
         ));
+    };
+    if office.ksef_environment != input.ksef.as_str() {
+        return Err(crate::service::office::other_ksef(&office.ksef_environment, input.ksef.as_str()));
     }
     let name = validate::name("name", &input.name)
         .map_err(|e| AppError::invalid_field("name", "name_invalid", e.to_string()))?;

@@ -136,9 +136,14 @@ pub async fn open_login(
 ) -> Result<Option<(LoginSource, ksef_client::Credential)>, AppError> {
     Ok(match client.credential_mode {
         CredentialMode::Own => open_credential(st, client).await?.map(|(c, k)| (LoginSource::Own(c.id), k)),
-        CredentialMode::Office => crate::service::office::open_active(st)
-            .await?
-            .map(|(c, k)| (LoginSource::Office { credential_id: c.id, office_nip: c.office_nip }, k)),
+        CredentialMode::Office => match crate::service::office::open_active(st).await? {
+            // The office's credential only ever goes to the KSeF it was stored and checked for.
+            Some((c, _)) if c.ksef_environment != client.ksef_environment => {
+                return Err(crate::service::office::other_ksef(&c.ksef_environment, &client.ksef_environment))
+            }
+            Some((c, k)) => Some((LoginSource::Office { credential_id: c.id, office_nip: c.office_nip }, k)),
+            None => None,
+        },
     })
 }
 

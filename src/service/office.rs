@@ -84,6 +84,16 @@ pub async fn show(st: &AppState, caller: &Caller) -> Result<Option<OfficeCredent
     Ok(st.db.tx(OfficeCredential::find_active).await?.as_ref().map(OfficeCredentialView::from))
 }
 
+/// The refusal to use the office's credential with a client of another KSeF: it would hand the
+/// office's identity to a KSeF (or a mistyped URL) it was never checked against.
+pub(crate) fn other_ksef(office: &str, client: &str) -> AppError {
+    AppError::invalid_field(
+        "ksef",
+        "office_credential_other_ksef",
+        format!("the office's KSeF credential is for KSeF {office}, this client uses {client}; it is never sent to another KSeF"),
+    )
+}
+
 /// The office's active credential opened for a login, if the office stored one.
 pub(crate) async fn open_active(
     st: &AppState,
@@ -269,6 +279,24 @@ pub async fn set_mode(
             let before = Client::get(conn, &client_id)?;
             if before.credential_mode == mode {
                 return Ok(());
+            }
+            // Logging a client in under the office's identity is the office's decision, and
+            // needs an office credential for the client's KSeF.
+            if mode == CredentialMode::Office {
+                access::require_office_admin(&caller)?;
+                match OfficeCredential::find_active(conn)? {
+                    None => {
+                        return Err(AppError::invalid_field(
+                            "credential",
+                            "no_office_credential",
+                            "the office has no KSeF credential of its own yet; store it first",
+                        ))
+                    }
+                    Some(c) if c.ksef_environment != before.ksef_environment => {
+                        return Err(other_ksef(&c.ksef_environment, &before.ksef_environment))
+                    }
+                    Some(_) => {}
+                }
             }
             Client::set_credential_mode(conn, &client_id, mode)?;
             if before.paused_reason.is_some() {

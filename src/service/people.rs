@@ -56,7 +56,7 @@ pub async fn find(st: &AppState, caller: &Caller, user_id: &str) -> Result<Perso
     list(st, caller).await?.into_iter().find(|p| p.id == user_id).ok_or(AppError::NotFound)
 }
 
-/// Turns an account off (its sessions revoked at once) or back on. An admin cannot turn
+/// Turns an account off (its sessions and the API keys it created revoked at once) or back on. An admin cannot turn
 /// themself off: the office would risk locking itself out of its own panel.
 pub async fn set_active(st: &AppState, caller: &Caller, user_id: &str, active: bool) -> Result<(), AppError> {
     require_office_admin(caller)?;
@@ -73,6 +73,9 @@ pub async fn set_active(st: &AppState, caller: &Caller, user_id: &str, active: b
             let user = User::find(c, &id)?.ok_or(DbError::NotFound)?;
             User::set_disabled(c, &id, !active)?;
             let revoked = if active { 0 } else { UserSession::revoke_all_of(c, &id, None, ids::now())? };
+            // The API keys they created go with them: a key is shown once, to its creator.
+            let keys_revoked =
+                if active { Vec::new() } else { crate::db::models::ApiKey::revoke_created_by(c, &id, ids::now())? };
             audit::record(
                 c,
                 AuditEntry {
@@ -80,7 +83,7 @@ pub async fn set_active(st: &AppState, caller: &Caller, user_id: &str, active: b
                     client_id: user.client_id.as_deref(),
                     action: if active { "user.enabled" } else { "user.disabled" },
                     subject: Some(&id),
-                    payload: json!({"email": user.email, "sessions_revoked": revoked}),
+                    payload: json!({"email": user.email, "sessions_revoked": revoked, "api_keys_revoked": keys_revoked}),
                 },
             )
         })

@@ -176,7 +176,7 @@ pub async fn create(
                 &client.id,
                 "webhook.created",
                 &id,
-                json!({"url": url, "events": events_text}),
+                json!({"url": audit_url(&url), "events": events_text}),
             )?;
             let endpoint = WebhookEndpoint::get(conn, &client.id, &id)?.into();
             Ok(WithSecret { endpoint, secret })
@@ -210,7 +210,14 @@ pub async fn set_active(
             let endpoint = WebhookEndpoint::get(conn, &client_id, &endpoint_id)?;
             WebhookEndpoint::set_active(conn, &endpoint.id, active, ids::now())?;
             let action = if active { "webhook.activated" } else { "webhook.deactivated" };
-            record(conn, &caller, &client_id, action, &endpoint.id, json!({"url": endpoint.url}))?;
+            record(
+                conn,
+                &caller,
+                &client_id,
+                action,
+                &endpoint.id,
+                json!({"url": audit_url(&endpoint.url)}),
+            )?;
             Ok(WebhookEndpoint::get(conn, &client_id, &endpoint_id)?.into())
         })
         .await
@@ -243,7 +250,7 @@ pub async fn rotate_secret(
                 &client_id,
                 "webhook.secret_rotated",
                 &endpoint.id,
-                json!({"url": endpoint.url}),
+                json!({"url": audit_url(&endpoint.url)}),
             )?;
             Ok(WithSecret { endpoint: endpoint.into(), secret })
         })
@@ -263,7 +270,14 @@ pub async fn delete(
             managed(conn, &caller, &client_id)?;
             let endpoint = WebhookEndpoint::get(conn, &client_id, &endpoint_id)?;
             WebhookEndpoint::delete(conn, &endpoint.id, ids::now())?;
-            record(conn, &caller, &client_id, "webhook.deleted", &endpoint.id, json!({"url": endpoint.url}))
+            record(
+                conn,
+                &caller,
+                &client_id,
+                "webhook.deleted",
+                &endpoint.id,
+                json!({"url": audit_url(&endpoint.url)}),
+            )
         })
         .await
 }
@@ -413,4 +427,18 @@ fn enqueue(
         })
         .collect();
     WebhookDelivery::insert_many(conn, &rows)
+}
+
+/// How an endpoint's URL is written into the audit trail: scheme, host and port only. The path
+/// and query may carry the receiver's token, and the trail is permanent and readable with the
+/// `audit` permission alone.
+fn audit_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}/…", u.scheme()),
+            (Some(host), None) => format!("{}://{host}/…", u.scheme()),
+            _ => "…".to_owned(),
+        },
+        Err(_) => "…".to_owned(),
+    }
 }

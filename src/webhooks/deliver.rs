@@ -41,6 +41,9 @@ pub fn http_client(policy: Arc<UrlPolicy>, timeout: Duration) -> Result<reqwest:
     reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would resolve the host itself and so bypass the guarded
+        // resolver below: webhooks always connect directly.
+        .no_proxy()
         .dns_resolver(Arc::new(GuardedResolver(policy)))
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))

@@ -47,9 +47,11 @@ impl UrlRefusal {
             }
             Self::Credentials => "url: must not carry a user name or password".to_owned(),
             Self::Unresolvable => "url: the host name does not resolve".to_owned(),
-            Self::PrivateAddress(ip) => format!(
-                "url: the host resolves to {ip}, a loopback, private or link-local address that webhooks.allow_private does not allow"
-            ),
+            // The address itself is not said: it would map the gateway's internal names.
+            Self::PrivateAddress(_) => {
+                "url: the host resolves to a loopback, private or link-local address that webhooks.allow_private does not allow"
+                    .to_owned()
+            }
         }
     }
 }
@@ -132,11 +134,23 @@ fn literal_ip(url: &Url) -> Option<IpAddr> {
     }
 }
 
-/// An IPv4 address written as IPv6 (`::ffff:127.0.0.1`) is judged as the IPv4 address.
+/// An IPv4 address carried in IPv6 is judged as the IPv4 address: mapped (`::ffff:a.b.c.d`),
+/// compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`, which a NAT64 gateway translates to that
+/// IPv4 address) and 6to4 (`2002:AABB:CCDD::/48`).
 fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
+    let IpAddr::V6(v6) = ip else { return ip };
+    let s = v6.segments();
+    let v4 = |hi: u16, lo: u16| IpAddr::V4(std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+    if let Some(mapped) = v6.to_ipv4_mapped() {
+        IpAddr::V4(mapped)
+    } else if (s[..6] == [0; 6] && !(v6.is_loopback() || v6.is_unspecified()))
+        || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+    {
+        v4(s[6], s[7])
+    } else if s[0] == 0x2002 {
+        v4(s[1], s[2])
+    } else {
+        ip
     }
 }
 
@@ -154,6 +168,10 @@ fn is_internal(ip: IpAddr) -> bool {
                 || v4.is_multicast()
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
+                // IETF protocol assignments, benchmarking, reserved (class E).
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240
         }
         IpAddr::V6(v6) => {
             let first = v6.segments()[0];
@@ -162,6 +180,9 @@ fn is_internal(ip: IpAddr) -> bool {
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
+                // Site-local (deprecated, still routed inside some networks) and local-use NAT64.
+                || (first & 0xffc0) == 0xfec0
+                || (v6.segments()[..3] == [0x64, 0xff9b, 1])
         }
     }
 }
@@ -217,9 +238,17 @@ mod tests {
             "https://[fd00::1]/",
             "https://0.0.0.0/",
             "https://100.64.0.1/",
+            "https://[64:ff9b::a00:5]/",
+            "https://[2002:a00:5::1]/",
+            "https://[::10.0.0.5]/",
+            "https://[fec0::1]/",
+            "https://198.18.0.1/",
+            "https://240.0.0.1/",
         ] {
             assert!(matches!(p.check_form(internal), Err(UrlRefusal::PrivateAddress(_))), "{internal}");
         }
+        // A public IPv4 address behind NAT64 is as public as the address itself.
+        assert!(p.check_form("https://[64:ff9b::808:808]/").is_ok());
         let allowed = policy(&[], &["10.20.0.0/16"]);
         assert!(allowed.check_form("https://10.20.1.1/").is_ok());
         assert!(allowed.check_form("https://10.21.1.1/").is_err());

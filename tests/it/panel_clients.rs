@@ -142,6 +142,13 @@ async fn panel_client_added_only_with_a_token_ksef_accepts(b: Backend) {
         secret: OfficeSecret::Token(office_token.clone().into()),
     };
     office::store(&o.st, &Caller::Operator, office_input).await.unwrap();
+    // Never the office's identity to another KSeF than the one it was checked against.
+    let mut elsewhere = by_office(OFFICE_CLIENT);
+    elsewhere[2].1 = "test".into();
+    let r = call(&app, post(elsewhere)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("innego środowiska KSeF"), "{}", r.text());
+    assert!(stored(OFFICE_CLIENT).await.is_none());
     let r = call(&app, post(by_office(OFFICE_CLIENT))).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
     let added = stored(OFFICE_CLIENT).await.unwrap();

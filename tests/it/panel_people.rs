@@ -6,8 +6,9 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::test::TestRequest;
 
+use ksef_gateway::db::models::api_key::NewApiKey;
 use ksef_gateway::db::models::audit::AuditEvent;
-use ksef_gateway::db::models::User;
+use ksef_gateway::db::models::{ids, ApiKey, User};
 
 use crate::both_backends;
 use crate::common::Backend;
@@ -98,8 +99,35 @@ async fn panel_people_add_deactivate_reset_and_own_password(b: Backend) {
     assert!(confirm.text().contains("id=\"potwierdz-dezaktywacje\"") && confirm.text().contains(NEW));
     let still = call(&app, page(&nowa, "/")).await;
     assert_eq!(still.status, StatusCode::OK, "showing the confirmation page changes nothing");
+    // A key she had created (shown to her once) must not outlive her access.
+    let (key_id, client_id, creator) = (ids::new_id(), o.a.id.clone(), id.clone());
+    let key_row = key_id.clone();
+    o.st.db
+        .run(move |c| {
+            ApiKey::insert(
+                c,
+                &NewApiKey {
+                    id: &key_row,
+                    client_id: &client_id,
+                    name: "ERP",
+                    prefix: "kgw_0123456789ab",
+                    key_hash: &[0; 32],
+                    scopes: "read",
+                    created_by: Some(&creator),
+                    created_at: ids::now(),
+                    expires_at: None,
+                },
+            )
+        })
+        .await
+        .unwrap();
     let off = call(&app, form(&admin, &format!("/osoby/{id}/dezaktywuj"), &[])).await;
     assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.text());
+    let cid = o.a.id.clone();
+    let keys = o.st.db.run(move |c| ApiKey::list_for_client(c, &cid)).await.unwrap();
+    let hers = keys.iter().find(|k| k.id == key_id).unwrap();
+    assert!(hers.revoked_at.is_some(), "her API key was revoked with her account");
+    assert!(keys.iter().filter(|k| k.id != key_id).all(|k| k.revoked_at.is_none()), "nobody else's key");
     assert!(to_login(&call(&app, page(&nowa, "/")).await), "her session ended at once");
     assert_eq!(try_login(&app, NEW, FIRST).await, StatusCode::UNAUTHORIZED);
     assert!(call(&app, page(&admin, "/osoby")).await.text().contains("nieaktywne"));

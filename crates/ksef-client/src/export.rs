@@ -337,8 +337,11 @@ pub fn read_package(archive: &[u8]) -> Result<Vec<ExportedInvoice>, KsefError> {
             KsefError::Integrity(format!("export package lacks {name} listed in {METADATA_FILE}"))
         })?;
         let hash = crypto::sha256_b64(&xml);
-        if record.invoice_hash.as_ref().is_some_and(|h| *h != hash) {
-            return Err(KsefError::Integrity(format!("{name}: SHA-256 {hash} differs from invoiceHash")));
+        // Without KSeF's hash the bytes could not be vouched for: the record is refused too.
+        if record.invoice_hash.as_ref().is_none_or(|h| *h != hash) {
+            return Err(KsefError::Integrity(format!(
+                "{name}: SHA-256 {hash} differs from invoiceHash (or it is missing)"
+            )));
         }
         invoices.push(ExportedInvoice { metadata: record, xml });
     }

@@ -72,6 +72,24 @@ impl ApiKey {
         Ok(n == 1)
     }
 
+    /// Revokes every live key `user_id` created (the person is deactivated: a key they saw once
+    /// must not outlive their access); the ids revoked.
+    pub fn revoke_created_by(
+        conn: &mut AnyConn,
+        user_id: &str,
+        at: NaiveDateTime,
+    ) -> Result<Vec<String>, DbError> {
+        let ids: Vec<String> = api_keys::table
+            .filter(api_keys::created_by.eq(user_id))
+            .filter(api_keys::revoked_at.is_null())
+            .select(api_keys::id)
+            .load(conn)?;
+        diesel::update(api_keys::table.filter(api_keys::id.eq_any(&ids)))
+            .set(api_keys::revoked_at.eq(Some(at)))
+            .execute(conn)?;
+        Ok(ids)
+    }
+
     /// Records use, at most once a minute per key so that busy keys do not turn every read
     /// into a write.
     pub fn touch(conn: &mut AnyConn, id: &str, at: NaiveDateTime) -> Result<(), DbError> {

@@ -94,6 +94,25 @@ impl PurchaseInvoice {
         Ok(stored)
     }
 
+    /// [`Self::insert_new`] for what the sync received, stamped with the moment of storing in
+    /// commit order: on PostgreSQL, where several clients' turns store at once, the stores are
+    /// serialised by a transaction-scoped advisory lock, so an ERP's `since=` cursor (which
+    /// follows `synced_at`) never passes a row that commits later with an earlier stamp. SQLite
+    /// has one writer at a time anyway.
+    pub fn insert_received(
+        conn: &mut AnyConn,
+        mut rows: Vec<NewPurchaseInvoice>,
+    ) -> Result<Vec<String>, DbError> {
+        if let AnyConn::Pg(pg) = conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7015421001)").execute(pg)?;
+        }
+        let now = crate::db::models::ids::now();
+        for row in &mut rows {
+            row.synced_at = now;
+        }
+        Self::insert_new(conn, rows)
+    }
+
     /// Stores the exact bytes of a known invoice (the caller checked them against `invoice_hash`).
     pub fn set_xml(
         conn: &mut AnyConn,

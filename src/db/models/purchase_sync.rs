@@ -206,17 +206,17 @@ impl PurchaseInvoice {
             .load(conn)?)
     }
 
-    /// KSeF numbers stored for the client and role that reached permanent storage in `[from, to]`.
+    /// KSeF numbers stored for the client that reached permanent storage in `[from, to]`, under
+    /// any role: an invoice naming the client in two roles is stored once, under the first role
+    /// that found it, and is no gap when the other role's re-check lists it.
     pub fn numbers_between(
         conn: &mut AnyConn,
         client_id: &str,
-        role: PurchaseRole,
         from: NaiveDateTime,
         to: NaiveDateTime,
     ) -> Result<Vec<String>, DbError> {
         Ok(purchase_invoices::table
             .filter(purchase_invoices::client_id.eq(client_id))
-            .filter(purchase_invoices::subject_type.eq(role.as_str()))
             .filter(purchase_invoices::permanent_storage_date.ge(from))
             .filter(purchase_invoices::permanent_storage_date.le(to))
             .select(purchase_invoices::ksef_number)

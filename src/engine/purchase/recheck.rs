@@ -72,7 +72,7 @@ pub async fn run(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<Option<i64>,
         .engine
         .st
         .db
-        .run(move |c| PurchaseInvoice::numbers_between(c, &cid, role, from, hwm))
+        .run(move |c| PurchaseInvoice::numbers_between(c, &cid, from, hwm))
         .await?
         .into_iter()
         .collect();

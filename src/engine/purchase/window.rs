@@ -110,7 +110,7 @@ pub async fn walk(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<RoleReport,
             .tx(move |c| {
                 let with_xml: Vec<(String, Vec<u8>)> =
                     rows.iter().filter_map(|r| Some((r.ksef_number.clone(), r.xml.clone()?))).collect();
-                let stored = PurchaseInvoice::insert_new(c, rows)?;
+                let stored = PurchaseInvoice::insert_received(c, rows)?;
                 // Invoices known from metadata before their package: their bytes now.
                 for (number, xml) in with_xml {
                     PurchaseInvoice::fill_xml(c, &cid, &number, &xml, ids::now())?;
@@ -124,6 +124,11 @@ pub async fn walk(cx: &mut StepCx<'_>, row: &PurchaseSync) -> Result<RoleReport,
         report.to = cursor;
         if complete.is_some() {
             report.complete_up_to = complete;
+        }
+        // A page offset belongs to the cursor it was counted from: a moved cursor (by an export
+        // too) starts again at page 0, or the first records at the new cursor would be skipped.
+        if fetched.next_from != from {
+            page = 0;
         }
         from = fetched.next_from;
         if fetched.caught_up {

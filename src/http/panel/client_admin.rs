@@ -107,7 +107,7 @@ async fn add(st: web::Data<AppState>, me: PanelUser, form: Fields) -> Result<Htt
     .await;
     match added {
         Ok(c) => Ok(see_other(&format!("/klienci/{}/dostepy", c.nip))),
-        Err(e) => match FieldError::of(&e, "ksef_token").or_else(|| FieldError::of(&e, "credential")) {
+        Err(e) => match FieldError::of(&e, "ksef_token") {
             Some(error) => new_client_page(&me, typed, Some(error)),
             None => Err(e.into()),
         },

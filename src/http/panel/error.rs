@@ -117,6 +117,9 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         "no_such_client" => "Nie ma takiego klienta w bramce – wybierz spółkę z listy.",
         "nip_invalid" => "To nie jest poprawny NIP (10 cyfr z prawidłową cyfrą kontrolną).",
         "client_exists" => "Klient o tym NIP-ie jest już w bramce.",
+        "office_credential_other_ksef" => {
+            "Poświadczenie biura jest zapisane dla innego środowiska KSeF niż wybrane dla klienta – bramka nigdy nie wysyła go do innego KSeF. Wybierz to samo środowisko albo własny token klienta."
+        }
         "no_office_credential" => {
             "Biuro nie ma jeszcze własnego poświadczenia KSeF – zapisz je najpierw na stronie „Poświadczenie biura” albo wybierz własny token klienta."
         }
