@@ -62,9 +62,7 @@ fn new_client_page(
 
 #[get("/nowy-klient")]
 async fn new_page(me: PanelUser) -> Result<HttpResponse, PanelError> {
-    if !matches!(me.user.role, crate::auth::Role::OfficeAdmin) {
-        return Err(AppError::Forbidden.into());
-    }
+    crate::service::access::require_office_admin(&me.caller)?;
     let typed = Typed {
         ksef: "test".into(),
         policy: SendPolicy::Manual.as_str().into(),
@@ -136,9 +134,7 @@ async fn rename_page(
     nip: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
     let client = clients::find_visible(&st, &me.caller, &nip).await?;
-    if !matches!(me.user.role, crate::auth::Role::OfficeAdmin) {
-        return Err(AppError::Forbidden.into());
-    }
+    crate::service::access::require_office_admin(&me.caller)?;
     let page = RenamePage {
         layout: Layout::for_user("Nazwa klienta", &me),
         typed: client.name.clone(),
