@@ -124,6 +124,7 @@ async fn enroll(
     renew: bool,
 ) -> Result<(), StartError> {
     let subject = subject(st, nip).await?;
+    enrollment::check_request(&subject, purpose).map_err(failed)?;
     let limits = enrollment::limits(st, &Caller::Operator, &subject).await.map_err(failed)?;
     println!("{}", limits.describe());
     let done = if renew {
@@ -144,7 +145,9 @@ fn print_enrolled(e: &Enrolled) {
         e.serial_number, e.certificate_type, e.key_algorithm, e.reference_number
     );
     if let Some(old) = &e.replaces {
-        println!("  replaces {old} in the gateway; it stays valid in KSeF until revoked (--reason superseded)");
+        println!(
+            "  replaces {old} in the gateway; it stays valid in KSeF until revoked (--reason superseded)"
+        );
     }
 }
 

@@ -133,6 +133,40 @@ fn ksef_failed(code: &'static str, what: &str, e: &KsefError) -> AppError {
     AppError::Refused { code, message: format!("KSeF refused {what}: {e}") }
 }
 
+/// One KSeF call, repeated after KSeF's `Retry-After` when it answers 429 (at most 3 times, a
+/// wait of at most 10 s each): a person enrolling should not see a refusal for a busy second.
+async fn patiently<T, F, Fut>(mut call: F) -> Result<T, KsefError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, KsefError>>,
+{
+    let mut tries = 0;
+    loop {
+        match call().await {
+            Err(e) if tries < 3 => match e.class() {
+                ErrorClass::RateLimited { retry_after } => {
+                    tries += 1;
+                    tokio::time::sleep(retry_after.min(std::time::Duration::from_secs(10))).await;
+                }
+                _ => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
+
+/// Refuses what no login could make right: the office's certificate is for logging in only.
+pub fn check_request(subject: &Subject, purpose: CertificatePurpose) -> Result<(), AppError> {
+    if *subject == Subject::Office && purpose == CertificatePurpose::Offline {
+        return Err(AppError::invalid_field(
+            "type",
+            "office_offline",
+            "the office's certificate is for logging in; an Offline certificate (KOD II) is enrolled for a client",
+        ));
+    }
+    Ok(())
+}
+
 async fn session(st: &AppState, caller: &Caller, subject: &Subject) -> Result<Session, AppError> {
     let (nip, environment, login, mut in_use) = match subject {
         Subject::Office => {
@@ -177,8 +211,8 @@ async fn session(st: &AppState, caller: &Caller, subject: &Subject) -> Result<Se
     let ksef = crate::ksef::client_for(&environment)
         .map_err(|e| AppError::invalid_field("ksef", "not_ksef", e.to_string()))?;
     let context = ksef_client::ContextIdentifier::nip(&nip);
-    let access = ksef_client::TokenManager::with_credential(ksef.clone(), context, login)
-        .access_token()
+    let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, login);
+    let access = patiently(|| login.access_token())
         .await
         .map_err(|e| ksef_failed("credential_refused", "the login with the stored certificate", &e))?;
     Ok(Session { nip, environment, ksef, access, in_use })
@@ -191,9 +225,7 @@ pub async fn limits(st: &AppState, caller: &Caller, subject: &Subject) -> Result
 }
 
 async fn read_limits(s: &Session) -> Result<LimitsView, AppError> {
-    let limits = s
-        .ksef
-        .certificate_limits(&s.access)
+    let limits = patiently(|| s.ksef.certificate_limits(&s.access))
         .await
         .map_err(|e| ksef_failed("certificate_limits_refused", "the certificate limits", &e))?;
     Ok(limits.into())
@@ -227,13 +259,7 @@ pub async fn enroll(
     purpose: CertificatePurpose,
     key: KeyChoice,
 ) -> Result<Enrolled, AppError> {
-    if *subject == Subject::Office && purpose == CertificatePurpose::Offline {
-        return Err(AppError::invalid_field(
-            "type",
-            "office_offline",
-            "the office's certificate is for logging in; an Offline certificate (KOD II) is enrolled for a client",
-        ));
-    }
+    check_request(subject, purpose)?;
     let s = session(st, caller, subject).await?;
     enroll_in(st, caller, subject, &s, purpose, key, None).await
 }
@@ -252,7 +278,9 @@ pub async fn renew(
         return Err(AppError::invalid_field(
             "type",
             "nothing_to_renew",
-            format!("the gateway holds no {purpose} certificate for this subject to renew; enroll one instead"),
+            format!(
+                "the gateway holds no {purpose} certificate for this subject to renew; enroll one instead"
+            ),
         ));
     };
     enroll_in(st, caller, subject, &s, purpose, key, Some(old)).await
@@ -277,12 +305,14 @@ async fn enroll_in(
     if !limits.allows() {
         return Err(AppError::Refused {
             code: "certificate_limit_reached",
-            message: format!("KSeF takes no more certificate enrollments for NIP {} now ({})", s.nip, limits.describe()),
+            message: format!(
+                "KSeF takes no more certificate enrollments for NIP {} now ({})",
+                s.nip,
+                limits.describe()
+            ),
         });
     }
-    let data = s
-        .ksef
-        .certificate_enrollment_data(&s.access)
+    let data = patiently(|| s.ksef.certificate_enrollment_data(&s.access))
         .await
         .map_err(|e| ksef_failed("certificate_enrollment_refused", "the enrollment data", &e))?;
     let algorithm = key_choice.algorithm();
@@ -337,7 +367,7 @@ async fn enroll_in(
         csr: ksef_client::crypto::b64(&csr),
         valid_from: None,
     };
-    let started = match s.ksef.enroll_certificate(&s.access, &request).await {
+    let started = match patiently(|| s.ksef.enroll_certificate(&s.access, &request)).await {
         Ok(started) => started,
         Err(e) => {
             // KSeF did not take it (or did not answer): nothing to resume, the key is dropped.
@@ -377,7 +407,14 @@ async fn take_pending(
             for p in CertificateEnrollment::list_pending(conn, client_id.as_deref())? {
                 if p.reference_number.is_none() {
                     let why = "the gateway stopped before KSeF took the enrollment";
-                    CertificateEnrollment::finish(conn, &p.id, EnrollmentState::Abandoned, None, Some(why), ids::now())?;
+                    CertificateEnrollment::finish(
+                        conn,
+                        &p.id,
+                        EnrollmentState::Abandoned,
+                        None,
+                        Some(why),
+                        ids::now(),
+                    )?;
                 } else if found.is_none() && p.certificate_type == purpose {
                     found = Some(p);
                 }
@@ -388,7 +425,8 @@ async fn take_pending(
 }
 
 fn open_key(st: &AppState, row: &CertificateEnrollment) -> Result<CertificateKey, AppError> {
-    let (Some(version), Some(nonce), Some(ciphertext)) = (row.key_version, &row.key_nonce, &row.key_ciphertext)
+    let (Some(version), Some(nonce), Some(ciphertext)) =
+        (row.key_version, &row.key_nonce, &row.key_ciphertext)
     else {
         return Err(AppError::Internal(anyhow::anyhow!("pending enrollment {} holds no key", row.id)));
     };
@@ -434,7 +472,7 @@ async fn complete(
     resumed: bool,
     replaces: Option<String>,
 ) -> Result<Enrolled, AppError> {
-    let serial = match s.ksef.wait_for_enrollment(&s.access, &p.reference).await {
+    let serial = match patiently(|| s.ksef.wait_for_enrollment(&s.access, &p.reference)).await {
         Ok(serial) => serial,
         Err(KsefError::EnrollmentFailed(status)) => {
             let why = format!("{} {}", status.code, status.description);
@@ -446,7 +484,8 @@ async fn complete(
         }
         Err(e) => return Err(still_pending(st, &p, &e.to_string()).await),
     };
-    let retrieved = match s.ksef.retrieve_certificates(&s.access, &[&serial]).await {
+    let wanted = [serial.as_str()];
+    let retrieved = match patiently(|| s.ksef.retrieve_certificates(&s.access, &wanted)).await {
         Ok(r) => r,
         Err(e) => return Err(still_pending(st, &p, &e.to_string()).await),
     };
@@ -460,7 +499,10 @@ async fn complete(
     if !p.key.matches_certificate(&der).unwrap_or(false) {
         let why = "the issued certificate does not certify the key the gateway generated";
         finish(st, &p.id, EnrollmentState::Failed, Some(&serial), Some(why)).await?;
-        return Err(AppError::Refused { code: "certificate_key_mismatch", message: format!("{why}; nothing stored") });
+        return Err(AppError::Refused {
+            code: "certificate_key_mismatch",
+            message: format!("{why}; nothing stored"),
+        });
     }
     let certificate_pem = pem::encode(&pem::Pem::new("CERTIFICATE", der));
     let private_key_pem = p.key.to_pkcs8_pem().map_err(|e| AppError::Internal(e.into()))?;
@@ -480,7 +522,14 @@ async fn complete(
     let (renewing, renewed) = (replaces.is_some(), replaces);
     st.db
         .tx(move |conn| {
-            CertificateEnrollment::finish(conn, &id, EnrollmentState::Issued, Some(&serial2), None, ids::now())?;
+            CertificateEnrollment::finish(
+                conn,
+                &id,
+                EnrollmentState::Issued,
+                Some(&serial2),
+                None,
+                ids::now(),
+            )?;
             audit::record(
                 conn,
                 audit::AuditEntry {
@@ -576,6 +625,8 @@ async fn with_pending_note(st: &AppState, id: &str, e: AppError) -> AppError {
 pub struct CertificateRow {
     pub serial_number: String,
     pub name: String,
+    /// The subject's CN as KSeF issued it.
+    pub common_name: String,
     pub certificate_type: CertificatePurpose,
     /// `active`, `blocked`, `revoked` or `expired`.
     pub status: String,
@@ -612,9 +663,8 @@ pub async fn list(st: &AppState, caller: &Caller, subject: &Subject) -> Result<C
     let mut certificates = Vec::new();
     // KSeF allows 100 active certificates per NIP; 10 pages of 50 cover them and their history.
     for page in 0..10 {
-        let got = s
-            .ksef
-            .query_certificates(&s.access, &CertificateQuery::default(), page, 50)
+        let query = CertificateQuery::default();
+        let got = patiently(|| s.ksef.query_certificates(&s.access, &query, page, 50))
             .await
             .map_err(|e| ksef_failed("certificate_query_refused", "the certificate list", &e))?;
         for c in got.certificates {
@@ -624,11 +674,14 @@ pub async fn list(st: &AppState, caller: &Caller, subject: &Subject) -> Result<C
                     ksef_client::models::certificates::CertificateType::Authentication => {
                         CertificatePurpose::Authentication
                     }
-                    ksef_client::models::certificates::CertificateType::Offline => CertificatePurpose::Offline,
+                    ksef_client::models::certificates::CertificateType::Offline => {
+                        CertificatePurpose::Offline
+                    }
                 },
                 status: format!("{:?}", c.status).to_lowercase(),
                 serial_number: c.certificate_serial_number,
                 name: c.name,
+                common_name: c.common_name,
                 valid_from: c.valid_from,
                 valid_to: c.valid_to,
                 last_use_date: c.last_use_date,
@@ -675,7 +728,11 @@ pub async fn revoke(
 ) -> Result<Revoked, AppError> {
     let serial = serial.trim();
     if serial.is_empty() || serial.len() > 64 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(AppError::invalid_field("serial", "bad_serial", "a certificate serial number is hexadecimal"));
+        return Err(AppError::invalid_field(
+            "serial",
+            "bad_serial",
+            "a certificate serial number is hexadecimal",
+        ));
     }
     let s = session(st, caller, subject).await?;
     let in_use = s.use_of(serial);
@@ -692,8 +749,7 @@ pub async fn revoke(
             ),
         });
     }
-    s.ksef
-        .revoke_certificate(&s.access, serial, reason.ksef())
+    patiently(|| s.ksef.revoke_certificate(&s.access, serial, reason.ksef()))
         .await
         .map_err(|e| ksef_failed("certificate_revoke_refused", "the revocation", &e))?;
     let (caller2, client_id, serial2, nip) =

@@ -50,14 +50,21 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
             }
             // New certificates' keys of enrollments not finished yet.
             for e in CertificateEnrollment::list_sealed(conn)? {
-                let (Some(version), Some(nonce), Some(ciphertext)) = (e.key_version, &e.key_nonce, &e.key_ciphertext)
+                let (Some(version), Some(nonce), Some(ciphertext)) =
+                    (e.key_version, &e.key_nonce, &e.key_ciphertext)
                 else {
                     continue;
                 };
                 let kind = crate::service::enrollment::KEY_KIND;
                 let new = reseal(&keys, &e.subject_nip, kind, (version, nonce, ciphertext))
                     .map_err(|err| DbError::Task(format!("certificate enrollment {}: {err}", e.id)))?;
-                CertificateEnrollment::reseal(conn, &e.id, i64::from(new.key_version), &new.nonce, &new.ciphertext)?;
+                CertificateEnrollment::reseal(
+                    conn,
+                    &e.id,
+                    i64::from(new.key_version),
+                    &new.nonce,
+                    &new.ciphertext,
+                )?;
                 count += 1;
             }
             for (endpoint, nip) in WebhookEndpoint::list_sealed_with_nip(conn)? {

@@ -35,7 +35,8 @@ struct EnrollBody {
 impl EnrollBody {
     fn read(&self) -> Result<(CertificatePurpose, KeyChoice), AppError> {
         let purpose = self.kind.as_deref().map_or(Ok(CertificatePurpose::Authentication), |k| {
-            CertificatePurpose::parse(k).map_err(|e| AppError::invalid_field("type", "unknown_certificate_type", e))
+            CertificatePurpose::parse(k)
+                .map_err(|e| AppError::invalid_field("type", "unknown_certificate_type", e))
         })?;
         let key = self.key.as_deref().map_or(Ok(KeyChoice::Ec), |k| {
             KeyChoice::parse(k).map_err(|e| AppError::invalid_field("key", "unknown_key_type", e))
