@@ -130,7 +130,8 @@ fn ksef_failed(code: &'static str, what: &str, e: &KsefError) -> AppError {
     if e.class() == ErrorClass::Transient {
         return AppError::Unavailable(format!("KSeF did not answer {what}: {e}"));
     }
-    AppError::Refused { code, message: format!("KSeF refused {what}: {e}") }
+    let said = crate::service::clients::KSEF_SAID;
+    AppError::Refused { code, message: format!("KSeF refused {what}. {said}{e}") }
 }
 
 /// One KSeF call, repeated after KSeF's `Retry-After` when it answers 429 (at most 3 times, a
@@ -479,7 +480,11 @@ async fn complete(
             finish(st, &p.id, EnrollmentState::Failed, None, Some(&why)).await?;
             return Err(AppError::Refused {
                 code: "certificate_enrollment_refused",
-                message: format!("KSeF refused the enrollment {}: {why}", p.reference),
+                message: format!(
+                    "KSeF refused the enrollment {}. {}{why}",
+                    p.reference,
+                    crate::service::clients::KSEF_SAID
+                ),
             });
         }
         Err(e) => return Err(still_pending(st, &p, &e.to_string()).await),
