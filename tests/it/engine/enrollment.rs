@@ -34,16 +34,21 @@ use crate::common::Backend;
 both_backends!(
     office_certificate_enrolled_from_scratch_sends_for_granting_clients_then_renews,
     client_offline_certificate_enrolled_and_bad_input_refused,
+    enrollment_pending_when_the_process_ended_is_finished_not_repeated,
 );
 
 const OFFICE_NAME: &str = "Biuro Rachunkowe Żółć i Gęś Sp. z o.o.";
 
 /// A self-signed certificate with `data` as its DN (what KSeF TEST takes for a first login): PEMs.
 fn self_signed(data: &EnrollmentData) -> (String, String) {
-    let key = CertificateKey::generate(KeyAlgorithm::EcP256).unwrap();
-    let der = key.self_signed_certificate(data, Duration::from_secs(86_400)).unwrap();
+    let (der, key) = self_signed_der(data);
     let pem = pem::encode(&pem::Pem::new("CERTIFICATE", der));
     (pem, key.to_pkcs8_pem().unwrap().expose_secret().to_owned())
+}
+
+fn self_signed_der(data: &EnrollmentData) -> (Vec<u8>, CertificateKey) {
+    let key = CertificateKey::generate(KeyAlgorithm::EcP256).unwrap();
+    (key.self_signed_certificate(data, Duration::from_secs(86_400)).unwrap(), key)
 }
 
 async fn enrollment_rows(rig: &Rig) -> Vec<(String, Option<Vec<u8>>)> {
@@ -308,5 +313,109 @@ async fn client_offline_certificate_enrolled_and_bad_input_refused(b: Backend) {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["revoked"]["was_in_use"], "offline");
+    rig.sim.stop().await;
+}
+
+/// A process ended after KSeF took an enrollment and before the certificate was stored: the row
+/// (KSeF's reference, the sealed key) is what the next enrollment of the office finishes, without
+/// a second enrollment at KSeF; a row KSeF never took is marked abandoned.
+async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: Backend) {
+    use ksef_gateway::db::models::{ids, CertificateEnrollment, NewCertificateEnrollment};
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let st = &rig.st;
+    let op = Caller::Operator;
+    let (der, first_key) = self_signed_der(&EnrollmentData::seal(OFFICE, OFFICE_NAME));
+    let (cert, key_pem) = (
+        pem::encode(&pem::Pem::new("CERTIFICATE", der.clone())),
+        first_key.to_pkcs8_pem().unwrap().expose_secret().to_owned(),
+    );
+    office::store(st, &op, input(&rig.target, certificate(&cert, &key_pem))).await.unwrap();
+    // What the gateway did before it stopped: a key, a CSR, KSeF's reference.
+    let ksef = ksef_gateway::ksef::client_for(&rig.sim.base_url()).unwrap();
+    let tokens = ksef
+        .authenticate_with_xades(
+            &ksef_client::ContextIdentifier::nip(OFFICE),
+            ksef_client::xades::SubjectIdentifierType::CertificateSubject,
+            &der,
+            &first_key.signing_key().unwrap(),
+            false,
+        )
+        .await
+        .unwrap();
+    let access = tokens.access_token.token;
+    let data = ksef.certificate_enrollment_data(&access).await.unwrap();
+    let new_key = CertificateKey::generate(KeyAlgorithm::EcP256).unwrap();
+    let request = ksef_client::models::certificates::EnrollCertificateRequest {
+        certificate_name: "Bramka KSeF przerwana".to_owned(),
+        certificate_type: ksef_client::models::certificates::CertificateType::Authentication,
+        csr: ksef_client::crypto::b64(&new_key.build_csr(&data).unwrap()),
+        valid_from: None,
+    };
+    let started = ksef.enroll_certificate(&access, &request).await.unwrap();
+    let sealed = ksef_gateway::vault::seal(
+        &st.keys,
+        OFFICE,
+        enrollment::KEY_KIND,
+        new_key.pkcs8_der().expose_secret(),
+    )
+    .unwrap();
+    let reference = started.reference_number.clone();
+    st.db
+        .tx(move |c| {
+            for (id, reference) in [("e-taken", Some(reference)), ("e-never-sent", None)] {
+                CertificateEnrollment::insert(
+                    c,
+                    &NewCertificateEnrollment {
+                        id,
+                        client_id: None,
+                        subject_nip: OFFICE,
+                        ksef_environment: "unused",
+                        certificate_type: CertificatePurpose::Authentication,
+                        key_algorithm: KeyChoice::Ec,
+                        state: EnrollmentState::Pending,
+                        key_version: Some(i64::from(sealed.key_version)),
+                        key_nonce: Some(&sealed.nonce),
+                        key_ciphertext: Some(&sealed.ciphertext),
+                        created_by: None,
+                        created_at: ids::now(),
+                    },
+                )?;
+                if let Some(r) = reference {
+                    CertificateEnrollment::set_reference(c, id, &r)?;
+                }
+            }
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+    // Reported while pending.
+    let listed = enrollment::list(st, &op, &Subject::Office).await.unwrap();
+    assert_eq!(listed.pending.len(), 2);
+    assert_eq!(listed.limits.enrollments_remaining, 299);
+    // A master-key rotation meanwhile re-seals the pending key.
+    let rotated = ksef_gateway::service::keys::rotate(st).await.unwrap();
+    assert!(rotated.resealed >= 3, "office credential and the two pending keys: {rotated:?}");
+
+    let done =
+        enrollment::enroll(st, &op, &Subject::Office, CertificatePurpose::Authentication, KeyChoice::Ec)
+            .await
+            .unwrap();
+    assert!(done.resumed, "the pending enrollment was finished");
+    assert_eq!(done.reference_number, started.reference_number);
+    let listed = enrollment::list(st, &op, &Subject::Office).await.unwrap();
+    assert_eq!(listed.limits.enrollments_remaining, 299, "no second enrollment at KSeF");
+    assert!(listed.pending.is_empty());
+    let row = listed.certificates.iter().find(|c| c.serial_number == done.serial_number).unwrap();
+    assert_eq!(row.in_use, Some(CertificatePurpose::Authentication), "the login switched to it");
+    let mut states: Vec<String> = enrollment_rows(&rig)
+        .await
+        .into_iter()
+        .map(|(s, k)| {
+            assert!(k.is_none(), "no sealed key is kept once an enrollment ends");
+            s
+        })
+        .collect();
+    states.sort();
+    assert_eq!(states, ["abandoned", "issued"]);
     rig.sim.stop().await;
 }
