@@ -169,10 +169,7 @@ async fn office_certificate_enrolled_from_scratch_sends_for_granting_clients_the
     let (code, text) = rig.cli(args(&["certificate", "list", "--office"]), "").await.unwrap();
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("active certificates 99 of 100 left"), "{text}");
-    assert!(
-        text.contains(&format!("{}", renewed.serial_number)) && text.contains("used by the gateway"),
-        "{text}"
-    );
+    assert!(text.contains(&renewed.serial_number) && text.contains("used by the gateway"), "{text}");
     let revoke_in_use = args(&[
         "certificate",
         "revoke",
