@@ -248,6 +248,39 @@ async fn client_offline_certificate_enrolled_and_bad_input_refused(b: Backend) {
         assert_eq!(code, Some(2), "{line:?}: {text}");
         assert!(text.contains(flag), "{line:?}: {text}");
     }
+    // Bad input at once: `client add` with a URL that is not KSeF, `client certificate` with a
+    // key that is not the certificate's or an expired certificate; nothing stored.
+    let bare = rig.sim.base_url().trim_end_matches("/v2").to_owned();
+    let new_nip = nip(72);
+    let add = |ksef: &str| args(&["client", "add", "--nip", &new_nip, "--name", "Nowa", "--ksef", ksef]);
+    let (code, text) = rig.cli(add(&bare), "").await.unwrap();
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("--ksef") && text.contains("does not answer as KSeF"), "{text}");
+    let seen = ksef_gateway::service::clients::find_visible(st, &op, &new_nip).await;
+    assert!(matches!(seen, Err(ksef_gateway::error::AppError::NotFound)), "nothing stored");
+    let (code, text) = rig.cli(add(&rig.sim.base_url()), "").await.unwrap();
+    assert_eq!(code, Some(0), "{text}");
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let (good_cert, _) = self_signed(&EnrollmentData::seal(&own.nip, "Piekarnia"));
+    let (_, other_key) = self_signed(&EnrollmentData::seal(&own.nip, "Piekarnia"));
+    let (cert_path, other_path) = (write("c.pem", &good_cert), write("k.pem", &other_key));
+    let line =
+        args(&["client", "certificate", "--nip", &own.nip, "--cert", &cert_path, "--key", &other_path]);
+    let (code, text) = rig.cli(line, "").await.unwrap();
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("--key") && text.contains("does not belong"), "{text}");
+    let (old_cert, old_key) = super::seal_pem(&own.nip, -1);
+    let (old_cert, old_key) = (write("old.pem", &old_cert), write("oldk.pem", &old_key));
+    let line = args(&["client", "certificate", "--nip", &own.nip, "--cert", &old_cert, "--key", &old_key]);
+    let (code, text) = rig.cli(line, "").await.unwrap();
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("--cert") && text.contains("not valid now"), "{text}");
+
     let (code, text) = rig.cli(args(&["certificate", "list", "--nip", &own.nip]), "").await.unwrap();
     assert_eq!(code, Some(0), "{text}");
     assert!(
