@@ -351,7 +351,9 @@ async fn client_offline_certificate_enrolled_and_bad_input_refused(b: Backend) {
 /// a second enrollment at KSeF; a row KSeF never took is marked abandoned.
 async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: Backend) {
     use ksef_gateway::db::models::{ids, CertificateEnrollment, NewCertificateEnrollment};
-    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    // KSeF's request limits are not what this test is about (the first test meets them).
+    let quick = SimulatorConfig { rate_limit_scale: 1000.0, ..SimulatorConfig::default() };
+    let Some(rig) = Rig::new(b, quick).await else { return };
     let st = &rig.st;
     let op = Caller::Operator;
     let (der, first_key) = self_signed_der(&EnrollmentData::seal(OFFICE, OFFICE_NAME));
@@ -447,5 +449,28 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
         .collect();
     states.sort();
     assert_eq!(states, ["abandoned", "issued"]);
+
+    // KSeF's limit reached (TEST lets a subject lower its own): the CLI prints the limits first,
+    // then the refusal; nothing is generated, sealed or sent.
+    let url = format!("{}/testdata/limits/subject/certificate", rig.sim.base_url());
+    let r = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(access.expose_secret())
+        .json(&json!({"certificate": {"maxCertificates": 1}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let e = enrollment::enroll(st, &op, &Subject::Office, CertificatePurpose::Authentication, KeyChoice::Ec)
+        .await
+        .unwrap_err();
+    assert_eq!(why(&e), ("refused".into(), "certificate_limit_reached".into()), "{e}");
+    let line = ["certificate", "enroll", "--office"].map(String::from).to_vec();
+    let (code, text) = rig.cli(line, "").await.unwrap();
+    assert_eq!(code, Some(1), "{text}");
+    let (limits_at, refusal_at) =
+        (text.find("active certificates 0 of 1 left").unwrap(), text.find("takes no more").unwrap());
+    assert!(limits_at < refusal_at, "the limits are shown before the refusal: {text}");
+    assert_eq!(enrollment_rows(&rig).await.len(), 2, "no new enrollment row");
     rig.sim.stop().await;
 }
