@@ -321,6 +321,8 @@ async fn office_credential_lifetimes_warn_on_dashboard_metrics_and_api(b: Backen
     assert!(page.contains("wygasa w ciągu 7 dni") && page.contains("wygasa w ciągu 14 dni"), "{page}");
     assert!(page.contains(&format!("biuro (NIP {OFFICE})")), "{page}");
     assert!(!page.contains("2026-12-31"), "the fixed sunset text is gone");
+    // The office's expiring certificate links to renewing it (the gateway enrolls a new one).
+    assert!(page.contains("href=\"/biuro/certyfikaty?typ=authentication\""), "{page}");
     let page = call(&app, admin.apply(TestRequest::get().uri("/biuro/poswiadczenie"))).await.text();
     assert!(page.contains("id=\"wygasa-biuro\""), "{page}");
     // The panel's office form: a refused token and a URL that is not KSeF, in Polish, nothing stored.
@@ -378,5 +380,6 @@ async fn office_credential_lifetimes_warn_on_dashboard_metrics_and_api(b: Backen
         .await
         .text();
     assert!(page.contains("id=\"dostep-jest\""), "{page}");
+    assert!(page.contains("id=\"certyfikat-krok1\""), "the first step of enrolling a client's certificate");
     rig.sim.stop().await;
 }
