@@ -163,6 +163,9 @@ async fn office_certificate_enrolled_from_scratch_sends_for_granting_clients_the
     assert_eq!(rig.count_audit("certificate.renewed").await, 1);
     assert_eq!(rig.count_audit("certificate.revoked").await, 1);
     assert_eq!(rig.count_audit("office_credential.replaced").await, 3, "self-signed, enrolled, renewed");
+    let dump = crate::common::dump(&rig.db, b);
+    assert!(!crate::common::contains(&dump, "PRIVATE KEY"), "no private key is stored in clear");
+    assert!(!crate::common::contains(&dump, key.lines().nth(1).unwrap()), "not even the first login's");
 
     // The CLI: the list with the limits and the certificate in use; revoking it is refused (exit 2).
     let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
