@@ -56,7 +56,8 @@ crate::text_enum! {
         Issued = "issued",
         /// KSeF refused it or issued something that does not fit the key; nothing was stored.
         Failed = "failed",
-        /// The gateway stopped before KSeF answered the enrollment: nothing to resume.
+        /// Cannot be finished: the gateway stopped before it recorded KSeF's reference, or the
+        /// subject logs in to another KSeF now.
         Abandoned = "abandoned"
     }
 }

@@ -296,7 +296,7 @@ async fn enroll_in(
     key_choice: KeyChoice,
     replaces: Option<String>,
 ) -> Result<Enrolled, AppError> {
-    if let Some(pending) = take_pending(st, subject, purpose).await? {
+    if let Some(pending) = take_pending(st, subject, &s.environment, purpose).await? {
         let key = open_key(st, &pending)?;
         let reference = pending.reference_number.clone().unwrap_or_default();
         let done = Pending { id: pending.id, reference, purpose, key_choice: pending.key_algorithm, key };
@@ -393,28 +393,37 @@ fn certificate_name(purpose: CertificatePurpose) -> String {
     format!("Bramka KSeF {kind} {}", chrono::Utc::now().format("%Y-%m-%d %H%M%S"))
 }
 
-/// A pending enrollment of this subject and type KSeF took (the oldest); pending ones KSeF never
-/// took are marked abandoned on the way.
+/// A pending enrollment of this subject and type KSeF took (the oldest). Pending ones that cannot
+/// be finished are marked abandoned on the way: the gateway stopped before it recorded KSeF's
+/// reference, or the subject logs in to another KSeF now.
 async fn take_pending(
     st: &AppState,
     subject: &Subject,
+    environment: &str,
     purpose: CertificatePurpose,
 ) -> Result<Option<CertificateEnrollment>, AppError> {
-    let client_id = subject.client_id().map(str::to_owned);
+    let (client_id, environment) = (subject.client_id().map(str::to_owned), environment.to_owned());
     Ok(st
         .db
         .tx(move |conn| {
             let mut found = None;
             for p in CertificateEnrollment::list_pending(conn, client_id.as_deref())? {
-                if p.reference_number.is_none() {
-                    let why = "the gateway stopped before KSeF took the enrollment";
+                let why = if p.reference_number.is_none() {
+                    Some("the gateway stopped before it recorded KSeF's reference of the enrollment")
+                } else if p.ksef_environment != environment {
+                    Some("the subject logs in to another KSeF now")
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    let now = ids::now();
                     CertificateEnrollment::finish(
                         conn,
                         &p.id,
                         EnrollmentState::Abandoned,
                         None,
                         Some(why),
-                        ids::now(),
+                        now,
                     )?;
                 } else if found.is_none() && p.certificate_type == purpose {
                     found = Some(p);

@@ -394,17 +394,22 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
         new_key.pkcs8_der().expose_secret(),
     )
     .unwrap();
-    let reference = started.reference_number.clone();
+    let (reference, environment) = (started.reference_number.clone(), rig.target.as_str().to_owned());
     st.db
         .tx(move |c| {
-            for (id, reference) in [("e-taken", Some(reference)), ("e-never-sent", None)] {
+            let rows = [
+                ("e-taken", Some(reference.clone()), environment.as_str()),
+                ("e-never-sent", None, environment.as_str()),
+                ("e-other-ksef", Some(reference), "test"),
+            ];
+            for (id, reference, environment) in rows {
                 CertificateEnrollment::insert(
                     c,
                     &NewCertificateEnrollment {
                         id,
                         client_id: None,
                         subject_nip: OFFICE,
-                        ksef_environment: "unused",
+                        ksef_environment: environment,
                         certificate_type: CertificatePurpose::Authentication,
                         key_algorithm: KeyChoice::Ec,
                         state: EnrollmentState::Pending,
@@ -425,11 +430,11 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
         .unwrap();
     // Reported while pending.
     let listed = enrollment::list(st, &op, &Subject::Office).await.unwrap();
-    assert_eq!(listed.pending.len(), 2);
+    assert_eq!(listed.pending.len(), 3);
     assert_eq!(listed.limits.enrollments_remaining, 299);
     // A master-key rotation meanwhile re-seals the pending key.
     let rotated = ksef_gateway::service::keys::rotate(st).await.unwrap();
-    assert!(rotated.resealed >= 3, "office credential and the two pending keys: {rotated:?}");
+    assert!(rotated.resealed >= 4, "office credential and the three pending keys: {rotated:?}");
 
     let done =
         enrollment::enroll(st, &op, &Subject::Office, CertificatePurpose::Authentication, KeyChoice::Ec)
@@ -451,7 +456,7 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
         })
         .collect();
     states.sort();
-    assert_eq!(states, ["abandoned", "issued"]);
+    assert_eq!(states, ["abandoned", "abandoned", "issued"], "never sent; another KSeF; finished");
 
     // KSeF's limit reached (TEST lets a subject lower its own): the CLI prints the limits first,
     // then the refusal; nothing is generated, sealed or sent.
@@ -474,6 +479,6 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
     let (limits_at, refusal_at) =
         (text.find("active certificates 0 of 1 left").unwrap(), text.find("takes no more").unwrap());
     assert!(limits_at < refusal_at, "the limits are shown before the refusal: {text}");
-    assert_eq!(enrollment_rows(&rig).await.len(), 2, "no new enrollment row");
+    assert_eq!(enrollment_rows(&rig).await.len(), 3, "no new enrollment row");
     rig.sim.stop().await;
 }
