@@ -2,11 +2,13 @@
 
 use std::fmt;
 
+mod certificate;
 mod credential;
 mod purchase;
 mod text_enum;
 mod webhook;
 
+pub use certificate::{CertificatePurpose, EnrollmentState, KeyChoice, RevokeReason};
 pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use purchase::{amount_text, minor_units, parse_amount, PurchaseRole};
 pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};
