@@ -9,13 +9,10 @@ use super::invoice::Invoice;
 use super::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
+use crate::domain::{check_moves, InvoiceState};
 use crate::engine::StuckCutoffs;
 
-/// Invoices a sender still has to follow: in a session, outcome or KSeF number awaited.
-pub const IN_FLIGHT: [&str; 2] = ["sending", "registered"];
-
-/// States in which an invoice waits for the sender or for KSeF (W and O): the watchdog's ground.
-pub const WATCHED: [&str; 4] = ["queued", "offline", "sending", "registered"];
+const IN_FLIGHT: [InvoiceState; 2] = InvoiceState::IN_FLIGHT;
 
 /// Prefix of the timeline note the watchdog leaves (followed by the state), so it flags an
 /// invoice once per state.
@@ -52,11 +49,13 @@ impl Invoice {
         session_reference: &str,
         now: NaiveDateTime,
     ) -> Result<bool, DbError> {
+        let (from, to) = (InvoiceState::WAITING, InvoiceState::Sending);
+        check_moves(&from, to)?;
         let changed = diesel::update(
-            invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(["queued", "offline"])),
+            invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)),
         )
         .set((
-            invoices::state.eq("sending"),
+            invoices::state.eq(to),
             invoices::session_reference.eq(Some(session_reference)),
             invoices::invoice_reference.eq(None::<String>),
             invoices::updated_at.eq(now),
@@ -75,11 +74,13 @@ impl Invoice {
         description: &str,
         now: NaiveDateTime,
     ) -> Result<bool, DbError> {
+        let to = InvoiceState::Accepted;
+        check_moves(&IN_FLIGHT, to)?;
         let changed = diesel::update(
             invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(IN_FLIGHT)),
         )
         .set((
-            invoices::state.eq("accepted"),
+            invoices::state.eq(to),
             invoices::invoice_reference.eq(Some(invoice_reference)),
             invoices::ksef_number.eq(Some(ksef_number)),
             invoices::ksef_status_code.eq(Some(200_i64)),
@@ -131,7 +132,7 @@ impl Invoice {
     /// state yet.
     pub fn stuck_unflagged(
         conn: &mut AnyConn,
-        state: &str,
+        state: InvoiceState,
         before: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<Invoice>, DbError> {
@@ -155,21 +156,23 @@ impl Invoice {
         cutoffs: &StuckCutoffs,
         limit: i64,
     ) -> Result<Vec<StuckGroup>, DbError> {
-        let waiting: Vec<&str> = WATCHED.iter().copied().filter(|s| *s != "registered").collect();
+        let registered = InvoiceState::Registered;
+        let waiting: Vec<InvoiceState> =
+            InvoiceState::WATCHED.iter().copied().filter(|s| *s != registered).collect();
         let query = invoices::table
             .inner_join(clients::table)
             .filter(
                 invoices::state
                     .eq_any(waiting)
                     .and(invoices::updated_at.lt(cutoffs.waiting))
-                    .or(invoices::state.eq("registered").and(invoices::updated_at.lt(cutoffs.registered))),
+                    .or(invoices::state.eq(registered).and(invoices::updated_at.lt(cutoffs.registered))),
             )
             .into_boxed();
         let query = match scope {
             ClientScope::All => query,
             ClientScope::Only(ids) => query.filter(invoices::client_id.eq_any(ids.clone())),
         };
-        let rows: Vec<(String, String, NaiveDateTime)> = query
+        let rows: Vec<(String, InvoiceState, NaiveDateTime)> = query
             .order(invoices::updated_at.asc())
             .limit(limit)
             .select((clients::nip, invoices::state, invoices::updated_at))
@@ -189,7 +192,7 @@ impl Invoice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StuckGroup {
     pub nip: String,
-    pub state: String,
+    pub state: InvoiceState,
     pub count: i64,
     /// When the longest-waiting one last changed.
     pub oldest: NaiveDateTime,

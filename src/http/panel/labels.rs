@@ -2,17 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::domain::{InvoiceState, SendPolicy};
-
-/// A send policy as an accountant reads it.
-pub fn policy_pl(raw: &str) -> &'static str {
-    match SendPolicy::parse(raw) {
-        Ok(SendPolicy::Manual) => "ręczna – o wysyłce decyduje osoba",
-        Ok(SendPolicy::FourEyes) => "dwie pary oczu – druga osoba zatwierdza",
-        Ok(SendPolicy::ApiAuto) => "automatyczna – wysyła system klienta (klucz API)",
-        Err(_) => "nieznana",
-    }
-}
+use crate::domain::InvoiceState;
 
 /// An invoice state in Polish (the raw value when unknown).
 pub fn state_pl(raw: &str) -> String {

@@ -8,7 +8,6 @@ use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::{PanelError, PanelUser};
-use crate::domain::InvoiceState;
 use crate::service::panel_views;
 use crate::state::AppState;
 
@@ -53,7 +52,7 @@ async fn states(
         .await?
         .into_iter()
         .filter_map(|inv| {
-            let s = InvoiceState::parse(&inv.state).ok()?;
+            let s = inv.state;
             Some(LiveState {
                 id: inv.id,
                 ksef_number: inv.ksef_number,
