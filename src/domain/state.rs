@@ -91,7 +91,9 @@ impl InvoiceState {
 
     /// Every allowed move, `(from, to)`, as the table lists them (docs and tests).
     pub fn moves() -> impl Iterator<Item = (Self, Self)> {
-        Self::ALL.iter().flat_map(|&f| Self::ALL.iter().filter(move |&&t| f.can_move_to(t)).map(move |&t| (f, t)))
+        Self::ALL
+            .iter()
+            .flat_map(|&f| Self::ALL.iter().filter(move |&&t| f.can_move_to(t)).map(move |&t| (f, t)))
     }
 
     /// The letter KSeF users know: W while it is on its way, O once KSeF registered it, A once
@@ -250,6 +252,26 @@ mod tests {
     }
 
     #[test]
+    fn the_architecture_page_lists_exactly_the_allowed_moves() {
+        let doc = include_str!("../../docs/ARCHITECTURE.md");
+        let rows = doc.lines().skip_while(|l| !l.starts_with("| from | to |")).skip(2);
+        let mut documented = Vec::new();
+        for row in rows.take_while(|l| l.starts_with('|')) {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let states = |cell: &str| -> Vec<InvoiceState> {
+                cell.split(", ").map(|s| InvoiceState::parse(s).expect("a state")).collect()
+            };
+            for from in states(cells[1]) {
+                documented.extend(states(cells[2]).into_iter().map(|to| (from, to)));
+            }
+        }
+        documented.sort();
+        let mut allowed: Vec<_> = InvoiceState::moves().collect();
+        allowed.sort();
+        assert_eq!(documented, allowed, "docs/ARCHITECTURE.md and can_move_to disagree");
+    }
+
+    #[test]
     fn final_states_never_move_and_nothing_skips_the_decision() {
         for to in InvoiceState::ALL {
             for from in [Accepted, Rejected, Invalid] {
@@ -293,7 +315,9 @@ mod tests {
         assert_eq!(Registered.letter(), Some(StatusLetter::O));
         assert_eq!(Accepted.letter(), Some(StatusLetter::A));
         assert_eq!(Rejected.letter(), None);
-        assert!(InvoiceState::ALL.iter().all(|s| s.letter().is_some() == (s.is_on_its_way() || *s == Accepted)));
+        assert!(InvoiceState::ALL
+            .iter()
+            .all(|s| s.letter().is_some() == (s.is_on_its_way() || *s == Accepted)));
     }
 
     #[test]

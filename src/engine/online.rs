@@ -12,9 +12,9 @@ use super::limits::EndpointClass;
 use super::turn::Lease;
 use super::{record, TurnError};
 use crate::db::models::ksef_session::KsefSession;
-use crate::domain::{InvoiceState, SessionKind, SessionState};
 use crate::db::models::outbox::DueInvoice;
 use crate::db::models::Invoice;
+use crate::domain::{InvoiceState, SessionKind, SessionState};
 
 /// An online session is not reused this close to its expiry.
 const EXPIRY_MARGIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
@@ -91,8 +91,11 @@ pub async fn send(
             *slot = Some(open);
             continue;
         }
-        let inv =
-            Invoice { state: InvoiceState::Sending, session_reference: Some(reference.clone()), ..due.invoice };
+        let inv = Invoice {
+            state: InvoiceState::Sending,
+            session_reference: Some(reference.clone()),
+            ..due.invoice
+        };
         let id = inv.id.clone();
         let xml = engine.st.db.run(move |c| Invoice::document(c, &id)).await?;
         engine.limits.acquire(&ctx.nip, EndpointClass::InvoiceSend).await;
@@ -151,9 +154,14 @@ async fn open_session(
     engine.limits.acquire(&ctx.nip, EndpointClass::OnlineSession).await;
     let session = ctx.ksef.open_online_session(token, &FormCode::fa3()).await?;
     let valid_until = session.valid_until.map(|t| t.naive_utc());
-    let row_id =
-        record::session_opened(&engine.st.db, &ctx.client_id, SessionKind::Online, &session.reference_number, valid_until)
-            .await?;
+    let row_id = record::session_opened(
+        &engine.st.db,
+        &ctx.client_id,
+        SessionKind::Online,
+        &session.reference_number,
+        valid_until,
+    )
+    .await?;
     Ok(OpenOnline { session, row_id, last_used: Instant::now() })
 }
 

@@ -10,9 +10,9 @@ use tokio::task::JoinSet;
 
 use super::context::{lock, Engine};
 use super::record;
-use crate::domain::{InvoiceState, SessionState};
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, ClientScope, Invoice};
+use crate::domain::{InvoiceState, SessionState};
 
 /// How often the watchdog and the housekeeping run.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
@@ -173,8 +173,14 @@ async fn close_idle_sessions(engine: &Engine, all: bool) {
         .await;
         match closed {
             Ok(()) => {
-                if let Err(e) =
-                    record::session_state(&engine.st.db, &ctx.client_id, &open.row_id, SessionState::Closed, None).await
+                if let Err(e) = record::session_state(
+                    &engine.st.db,
+                    &ctx.client_id,
+                    &open.row_id,
+                    SessionState::Closed,
+                    None,
+                )
+                .await
                 {
                     tracing::warn!(error = %e, "Could not record a closed online session");
                 }

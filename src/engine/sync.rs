@@ -18,8 +18,8 @@ use super::limits::EndpointClass;
 use super::record::{self, Acceptance};
 use super::{reasons, TurnError};
 use crate::db::models::ksef_session::KsefSession;
-use crate::domain::{InvoiceState, SessionKind, SessionState};
 use crate::db::models::{ids, Invoice};
+use crate::domain::{InvoiceState, SessionKind, SessionState};
 
 /// In-flight invoices looked at per turn.
 const MAX_IN_FLIGHT: i64 = 20_000;
@@ -79,7 +79,14 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
                 engine.limits.acquire(&client.nip, EndpointClass::BatchSessionClose).await;
                 match client.ksef.close_batch_session(&cx.token, reference).await {
                     Ok(()) => {
-                        record::session_state(&engine.st.db, &client.client_id, &row.id, SessionState::Closed, None).await?
+                        record::session_state(
+                            &engine.st.db,
+                            &client.client_id,
+                            &row.id,
+                            SessionState::Closed,
+                            None,
+                        )
+                        .await?
                     }
                     Err(e) if is_refused(&e) => {
                         record::session_state(
@@ -101,14 +108,22 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
                 }
                 return Ok(());
             }
-            record::session_state(&engine.st.db, &client.client_id, &row.id, SessionState::Closed, Some(code)).await?;
+            record::session_state(
+                &engine.st.db,
+                &client.client_id,
+                &row.id,
+                SessionState::Closed,
+                Some(code),
+            )
+            .await?;
         }
         processed = !status.is_pending();
         if !processed {
             // KSeF has the closed batch and processes it: its invoices are registered (O) now,
             // their references and KSeF numbers come with the list once processing ends (not
             // listed before: a 10 000-invoice list is ten calls of the 20-a-minute budget).
-            let waiting: Vec<Invoice> = invoices.into_iter().filter(|i| i.state == InvoiceState::Sending).collect();
+            let waiting: Vec<Invoice> =
+                invoices.into_iter().filter(|i| i.state == InvoiceState::Sending).collect();
             record::registered_in_batch(&engine.st, waiting).await?;
             return Ok(());
         }
@@ -165,7 +180,11 @@ async fn forgotten(
     invoices: Vec<Invoice>,
 ) -> Result<(), TurnError> {
     let (engine, client) = (cx.engine, cx.client);
-    let kind = if row.is_some_and(|s| s.kind == SessionKind::Online) { SessionType::Online } else { SessionType::Batch };
+    let kind = if row.is_some_and(|s| s.kind == SessionKind::Online) {
+        SessionType::Online
+    } else {
+        SessionType::Batch
+    };
     let mut query = SessionQuery::of(kind);
     query.reference_number = Some(reference.to_owned());
     engine.limits.acquire(&client.nip, EndpointClass::SessionMisc).await;
@@ -182,7 +201,8 @@ async fn forgotten(
         }
     }
     if let Some(row) = row.filter(|s| s.state != SessionState::Abandoned) {
-        record::session_state(&engine.st.db, &client.client_id, &row.id, SessionState::Abandoned, None).await?;
+        record::session_state(&engine.st.db, &client.client_id, &row.id, SessionState::Abandoned, None)
+            .await?;
     }
     let why = format!(
         "KSeF nie zna sesji {reference} (kod 21173, brak jej na liście sesji); faktura zostanie wysłana ponownie"

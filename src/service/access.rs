@@ -6,9 +6,9 @@
 //! act on in this way is `Forbidden`.
 
 use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
-use crate::domain::Actor;
 use crate::db::models::{ClientScope, Grant, Invoice};
 use crate::db::{AnyConn, DbError};
+use crate::domain::Actor;
 use crate::error::AppError;
 use crate::service::audit::AuditActor;
 

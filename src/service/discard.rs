@@ -15,7 +15,6 @@ use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
 use crate::state::AppState;
 
-
 fn too_late() -> AppError {
     AppError::TooLate {
         code: "invoice_decided",
@@ -45,7 +44,8 @@ pub(crate) fn take_out(conn: &mut AnyConn, inv: &Invoice) -> Result<(), AppError
             message: "a correcting invoice refers to this one, so it stays".into(),
         });
     }
-    let undecided: Vec<InvoiceState> = InvoiceState::ALL.iter().copied().filter(|s| s.is_undecided()).collect();
+    let undecided: Vec<InvoiceState> =
+        InvoiceState::ALL.iter().copied().filter(|s| s.is_undecided()).collect();
     if Invoice::delete_undecided(conn, &inv.id, &undecided)? {
         Ok(())
     } else {

@@ -448,11 +448,7 @@ pub async fn refresh_statuses(
             access::require_any(conn, &caller, &cid, &[Permission::Upload, Permission::Send])?;
             let by_state = Invoice::count_by_state(conn, &cid)?;
             Ok::<_, AppError>(
-                by_state
-                    .iter()
-                    .filter(|(s, _)| InvoiceState::IN_FLIGHT.contains(s))
-                    .map(|(_, n)| n)
-                    .sum(),
+                by_state.iter().filter(|(s, _)| InvoiceState::IN_FLIGHT.contains(s)).map(|(_, n)| n).sum(),
             )
         })
         .await?;

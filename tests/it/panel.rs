@@ -381,7 +381,11 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
 
 /// Puts an invoice straight into `state`, past the state machine: a fixture for a foreign
 /// client's invoice in a state its flow would take long to reach.
-async fn put_in_state(st: &ksef_gateway::state::AppState, id: String, state: ksef_gateway::domain::InvoiceState) {
+async fn put_in_state(
+    st: &ksef_gateway::state::AppState,
+    id: String,
+    state: ksef_gateway::domain::InvoiceState,
+) {
     use diesel::prelude::*;
     use ksef_gateway::db::schema::invoices;
     st.db

@@ -218,7 +218,12 @@ impl Invoice {
     }
 
     /// Stores a new invoice, its exact bytes and the first timeline entry.
-    pub fn insert(conn: &mut AnyConn, row: &NewInvoice<'_>, xml: &[u8], actor: &Actor) -> Result<(), DbError> {
+    pub fn insert(
+        conn: &mut AnyConn,
+        row: &NewInvoice<'_>,
+        xml: &[u8],
+        actor: &Actor,
+    ) -> Result<(), DbError> {
         diesel::insert_into(invoices::table).values(row).execute(conn)?;
         diesel::insert_into(invoice_documents::table)
             .values((invoice_documents::invoice_id.eq(row.id), invoice_documents::xml.eq(xml)))
@@ -349,7 +354,11 @@ impl Invoice {
     /// Removes an invoice nobody decided on yet (in one of `undecided`), with its bytes and
     /// timeline. False, with nothing removed, when it has moved on meanwhile. An invoice that
     /// a correction points at stays (the caller refuses that first).
-    pub fn delete_undecided(conn: &mut AnyConn, id: &str, undecided: &[InvoiceState]) -> Result<bool, DbError> {
+    pub fn delete_undecided(
+        conn: &mut AnyConn,
+        id: &str,
+        undecided: &[InvoiceState],
+    ) -> Result<bool, DbError> {
         let still = || invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(undecided));
         if !diesel::select(diesel::dsl::exists(still())).get_result::<bool>(conn)? {
             return Ok(false);

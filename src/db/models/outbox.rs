@@ -87,7 +87,11 @@ impl OutboxEntry {
     }
 
     /// The same status for many invoices' rows (a batch moved or done at once), 500 per statement.
-    pub fn set_status_many(conn: &mut AnyConn, invoice_ids: &[&str], status: OutboxState) -> Result<(), DbError> {
+    pub fn set_status_many(
+        conn: &mut AnyConn,
+        invoice_ids: &[&str],
+        status: OutboxState,
+    ) -> Result<(), DbError> {
         let now = super::ids::now();
         for chunk in invoice_ids.chunks(500) {
             diesel::update(outbox::table.filter(outbox::invoice_id.eq_any(chunk)))

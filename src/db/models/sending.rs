@@ -51,16 +51,15 @@ impl Invoice {
     ) -> Result<bool, DbError> {
         let (from, to) = (InvoiceState::WAITING, InvoiceState::Sending);
         check_moves(&from, to)?;
-        let changed = diesel::update(
-            invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)),
-        )
-        .set((
-            invoices::state.eq(to),
-            invoices::session_reference.eq(Some(session_reference)),
-            invoices::invoice_reference.eq(None::<String>),
-            invoices::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+        let changed =
+            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)))
+                .set((
+                    invoices::state.eq(to),
+                    invoices::session_reference.eq(Some(session_reference)),
+                    invoices::invoice_reference.eq(None::<String>),
+                    invoices::updated_at.eq(now),
+                ))
+                .execute(conn)?;
         Ok(changed == 1)
     }
 

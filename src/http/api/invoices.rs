@@ -7,9 +7,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::db::models::Client;
+use crate::domain::InvoiceState;
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
-use crate::domain::InvoiceState;
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::Caller;
 use crate::service::decisions::{self, SendRequest};
@@ -159,7 +159,9 @@ async fn send(
         (false, None) => None,
         (false, Some(_)) => return Err(AppError::invalid("offline_mode needs \"offline\": true")),
         (true, mode) => Some(OfflineIssue {
-            mode: mode.map_or(Ok(OfflineMode::Offline24), OfflineMode::from_input).map_err(AppError::invalid)?,
+            mode: mode
+                .map_or(Ok(OfflineMode::Offline24), OfflineMode::from_input)
+                .map_err(AppError::invalid)?,
             period_end: body.offline_period_end,
         }),
     };

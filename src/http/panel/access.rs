@@ -210,9 +210,7 @@ pub(super) async fn render(
             .filter(|s| may(&client, s.permission()))
             .map(|s| (s.as_str(), scope_pl(*s)))
             .collect(),
-        policies: SendPolicy::ALL.iter()
-            .map(|p| (p.as_str(), p.label_pl()))
-            .collect(),
+        policies: SendPolicy::ALL.iter().map(|p| (p.as_str(), p.label_pl())).collect(),
         modes: CredentialMode::ALL.iter().map(|m| (m.as_str(), m.label_pl())).collect(),
         office_mode: client.credential_mode == CredentialMode::Office,
         office_checked: client.office_access.as_ref().and_then(|a| a.checked_at).map(when),

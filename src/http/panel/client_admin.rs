@@ -52,9 +52,7 @@ fn new_client_page(
     error: Option<FieldError>,
 ) -> Result<HttpResponse, PanelError> {
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let policies = SendPolicy::ALL.iter()
-        .map(|p| (p.as_str(), p.label_pl()))
-        .collect();
+    let policies = SendPolicy::ALL.iter().map(|p| (p.as_str(), p.label_pl())).collect();
     html(status, &NewClientPage { layout: Layout::for_user("Nowy klient", me), typed, policies, error })
 }
 

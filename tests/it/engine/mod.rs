@@ -357,7 +357,11 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
     assert_eq!(rig.count_audit("send.invoice_requeued").await, 1, "only the one KSeF did not have");
     let r = reference.clone();
     let orphan = rig.st.db.run(move |c| KsefSession::find_by_reference(c, &r)).await.unwrap().unwrap();
-    assert_eq!(orphan.state, ksef_gateway::domain::SessionState::Closed, "the dead process's online session is closed, not left open");
+    assert_eq!(
+        orphan.state,
+        ksef_gateway::domain::SessionState::Closed,
+        "the dead process's online session is closed, not left open"
+    );
     rig.sim.stop().await;
 }
 
@@ -383,7 +387,11 @@ async fn engine_revoked_token_pauses_the_client(b: Backend) {
     assert!(!paused.contains("0123456789abcdef"), "the reason never repeats the token");
     for id in &ids {
         let inv = rig.invoice(id).await;
-        assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Queued, "not rejected, waits for a new token");
+        assert_eq!(
+            inv.state,
+            ksef_gateway::domain::InvoiceState::Queued,
+            "not rejected, waits for a new token"
+        );
     }
     let cid = client.id.clone();
     let by_status = rig.st.db.run(move |c| OutboxEntry::count_by_status(c, &cid)).await.unwrap();

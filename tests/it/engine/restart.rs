@@ -110,7 +110,11 @@ pub async fn engine_refused_fresh_login_after_a_restart_pauses_with_the_reason(b
     assert!(reason.contains("450") && reason.contains("błędnego tokenu"), "{reason}");
     assert!(!reason.contains("0123456789abcdef"), "the reason never repeats the token");
     for id in &later {
-        assert_eq!(rig.invoice(id).await.state, ksef_gateway::domain::InvoiceState::Queued, "waits for a new token");
+        assert_eq!(
+            rig.invoice(id).await.state,
+            ksef_gateway::domain::InvoiceState::Queued,
+            "waits for a new token"
+        );
     }
     // The credential's last error, shown next to it on the dashboard and the access page.
     let cid = client.id.clone();
