@@ -184,14 +184,12 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
     let stuck = panel_views::stuck(&st, &me.caller)
         .await?
         .into_iter()
-        .filter_map(|g| {
-            Some(Stuck {
-                nip: g.nip,
-                letter: g.state.letter().unwrap_or(StatusLetter::W).as_str(),
-                label: g.state.label_pl(),
-                count: g.count,
-                since: when(g.oldest),
-            })
+        .map(|g| Stuck {
+            nip: g.nip,
+            letter: g.state.letter().unwrap_or(StatusLetter::W).as_str(),
+            label: g.state.label_pl(),
+            count: g.count,
+            since: when(g.oldest),
         })
         .collect();
     let page = DashboardPage {

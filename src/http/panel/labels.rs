@@ -43,7 +43,7 @@ pub fn ksef_answer(status: Option<u16>) -> String {
 
 /// The states an accountant can filter the list by, with their labels.
 pub fn state_options() -> Vec<(&'static str, &'static str)> {
-    InvoiceState::ALL.into_iter().map(|s| (s.as_str(), s.label_pl())).collect()
+    InvoiceState::ALL.iter().map(|s| (s.as_str(), s.label_pl())).collect()
 }
 
 /// A pre-flight finding as a table row.

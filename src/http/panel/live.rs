@@ -51,16 +51,16 @@ async fn states(
     let invoices = panel_views::live_states(&st, &me.caller, ids)
         .await?
         .into_iter()
-        .filter_map(|inv| {
+        .map(|inv| {
             let s = inv.state;
-            Some(LiveState {
+            LiveState {
                 id: inv.id,
                 ksef_number: inv.ksef_number,
                 state: s.as_str().to_owned(),
                 label: s.label_pl(),
                 letter: s.status_letter().unwrap_or(""),
                 on_its_way: s.is_on_its_way(),
-            })
+            }
         })
         .collect();
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(Answer { invoices }))
