@@ -65,6 +65,11 @@ struct Counts {
 }
 
 impl Counts {
+    /// The W, O and A counts with their letters, for the tiles.
+    fn letters(&self) -> [(StatusLetter, i64); 3] {
+        [(StatusLetter::W, self.w), (StatusLetter::O, self.o), (StatusLetter::A, self.a)]
+    }
+
     fn from_states(rows: &[(InvoiceState, i64)]) -> Self {
         let mut c = Self::default();
         for &(state, n) in rows {
