@@ -3,7 +3,7 @@
 //! [`InvoiceState::can_move_to`] before it writes, so a move the table does not list cannot be
 //! stored by any caller.
 
-use super::SendPolicy;
+use super::{Actor, SendPolicy};
 
 crate::text_enum! {
     /// Where an invoice is in its life.
@@ -130,6 +130,11 @@ impl InvoiceState {
     /// A four-eyes draft: someone other than its preparer must approve it first.
     pub fn awaits_approval(self, policy: SendPolicy) -> bool {
         policy == SendPolicy::FourEyes && self == Self::Draft
+    }
+
+    /// `approver` may approve it: a four-eyes draft that someone else prepared.
+    pub fn may_be_approved_by(self, policy: SendPolicy, preparer: Option<&Actor>, approver: &Actor) -> bool {
+        self.awaits_approval(policy) && preparer != Some(approver)
     }
 
     /// A person may decide to send it now under the client's policy.
@@ -327,5 +332,10 @@ mod tests {
         assert!(Approved.can_decide(SendPolicy::FourEyes));
         assert!(Draft.can_decide(SendPolicy::Manual));
         assert!(!Queued.can_decide(SendPolicy::Manual));
+        let (anna, bob) = (Actor::User("anna".into()), Actor::User("bob".into()));
+        assert!(Draft.may_be_approved_by(SendPolicy::FourEyes, Some(&anna), &bob));
+        assert!(!Draft.may_be_approved_by(SendPolicy::FourEyes, Some(&anna), &anna), "not the preparer");
+        assert!(!Approved.may_be_approved_by(SendPolicy::FourEyes, Some(&anna), &bob), "only once");
+        assert!(!Draft.may_be_approved_by(SendPolicy::Manual, Some(&anna), &bob), "only under four eyes");
     }
 }

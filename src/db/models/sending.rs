@@ -12,8 +12,6 @@ use crate::db::{AnyConn, DbError};
 use crate::domain::{check_moves, InvoiceState};
 use crate::engine::StuckCutoffs;
 
-const IN_FLIGHT: [InvoiceState; 2] = InvoiceState::IN_FLIGHT;
-
 /// Prefix of the timeline note the watchdog leaves (followed by the state), so it flags an
 /// invoice once per state.
 pub const WATCHDOG_NOTE: &str = "watchdog:";
@@ -23,7 +21,7 @@ impl Invoice {
     pub fn clients_in_flight(conn: &mut AnyConn) -> Result<Vec<String>, DbError> {
         Ok(invoices::table
             .inner_join(clients::table)
-            .filter(invoices::state.eq_any(IN_FLIGHT))
+            .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))
             .filter(clients::paused_reason.is_null())
             .select(invoices::client_id)
             .distinct()
@@ -34,7 +32,7 @@ impl Invoice {
     pub fn in_flight(conn: &mut AnyConn, client_id: &str, limit: i64) -> Result<Vec<Invoice>, DbError> {
         Ok(invoices::table
             .filter(invoices::client_id.eq(client_id))
-            .filter(invoices::state.eq_any(IN_FLIGHT))
+            .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))
             .order((invoices::updated_at.asc(), invoices::id.asc()))
             .limit(limit)
             .select(Invoice::as_select())
@@ -74,9 +72,11 @@ impl Invoice {
         now: NaiveDateTime,
     ) -> Result<bool, DbError> {
         let to = InvoiceState::Accepted;
-        check_moves(&IN_FLIGHT, to)?;
+        check_moves(&InvoiceState::IN_FLIGHT, to)?;
         let changed = diesel::update(
-            invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(IN_FLIGHT)),
+            invoices::table
+                .filter(invoices::id.eq(id))
+                .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT)),
         )
         .set((
             invoices::state.eq(to),
@@ -215,7 +215,7 @@ impl Invoice {
     ) -> Result<Vec<Invoice>, DbError> {
         Ok(invoices::table
             .filter(invoices::session_reference.eq(session_reference))
-            .filter(invoices::state.eq_any(IN_FLIGHT))
+            .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))
             .select(Invoice::as_select())
             .load(conn)?)
     }

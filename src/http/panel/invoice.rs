@@ -89,9 +89,8 @@ async fn invoice_page(
         panel_views::actor_emails(&st, inv.timeline.iter().map(|t| t.actor.clone()).collect()).await?;
     let preparer = inv.timeline.first().map(|t| &t.actor);
     let state = inv.state;
-    let can_approve = state.awaits_approval(client.send_policy)
-        && may(&client, crate::auth::Permission::Approve)
-        && preparer != Some(&me.caller.actor());
+    let can_approve = state.may_be_approved_by(client.send_policy, preparer, &me.caller.actor())
+        && may(&client, crate::auth::Permission::Approve);
     let upo = invoices::upo_summary(&st, &me.caller, &inv.id).await?;
     let page = InvoicePage {
         upo_fetched: upo.as_ref().map(|u| when(u.fetched_at)).unwrap_or_default(),
