@@ -26,7 +26,7 @@ pub enum ClientCommand {
         #[arg(long, value_name = "ENV|URL")]
         ksef: String,
         /// Who decides to send: manual (default), four-eyes, api-auto.
-        #[arg(long, default_value = "manual")]
+        #[arg(long, default_value = SendPolicy::Manual.as_str())]
         policy: String,
         /// Whose credential logs in: office (default) or own (token on standard input).
         #[arg(long, value_name = "office|own", default_value = "office")]

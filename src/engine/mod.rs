@@ -32,7 +32,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use purchase::settings::PurchaseSettings;
-pub use record::ACTOR as SENDER_ACTOR;
 pub use requests::StatusRequests;
 pub use settings::{LimitTable, SenderSettings, StuckCutoffs};
 

@@ -82,7 +82,7 @@ pub async fn add_checked(
         nip: input.nip.as_str().to_owned(),
         name: name.clone(),
         ksef_environment: input.ksef.as_str().to_owned(),
-        send_policy: input.policy.as_str().to_owned(),
+        send_policy: input.policy,
         // A client added with its own token logs in with it.
         credential_mode: CredentialMode::Own,
         paused_reason: None,

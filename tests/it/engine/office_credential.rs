@@ -121,7 +121,11 @@ async fn office_certificate_sends_for_granting_clients_and_pauses_the_one_that_d
         assert!(client(&rig, &c.id).await.paused_reason.is_none(), "only the client that did not grant");
     }
     for id in &refused_ids {
-        assert_eq!(rig.invoice(id).await.state, "queued", "nothing of it went out");
+        assert_eq!(
+            rig.invoice(id).await.state,
+            ksef_gateway::domain::InvoiceState::Queued,
+            "nothing of it went out"
+        );
     }
     let seen = find_visible(&rig.st, &Caller::Operator, &refused.nip).await.unwrap();
     let access = seen.office_access.unwrap();

@@ -115,7 +115,7 @@ impl Rig {
                         buyer_name: None,
                         currency: Some("PLN"),
                         gross_total: None,
-                        state: "draft",
+                        state: ksef_gateway::domain::InvoiceState::Draft,
                         findings: "[]",
                         corrects_invoice_id: None,
                         source: "api",
@@ -123,7 +123,7 @@ impl Rig {
                         created_at: now,
                         updated_at: now,
                     };
-                    Invoice::insert(c, &row, &xml, "user:test")
+                    Invoice::insert(c, &row, &xml, &ksef_gateway::domain::Actor::User("test".into()))
                 })
                 .await
                 .unwrap();
@@ -160,7 +160,7 @@ impl Rig {
             for id in invoice_ids {
                 states.push(self.invoice(id).await.state);
             }
-            if states.iter().all(|s| s == state) {
+            if states.iter().all(|s| s.as_str() == state) {
                 return;
             }
             assert!(start.elapsed() < limit, "not all {state} after {limit:?}: {states:?}");
@@ -244,7 +244,7 @@ impl Rig {
     pub async fn assert_accepted(&self, invoice_ids: &[String]) {
         for id in invoice_ids {
             let inv = self.invoice(id).await;
-            assert_eq!(inv.state, "accepted");
+            assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Accepted);
             let n = inv.ksef_number.clone().unwrap();
             assert!(ksef_simulator::ksef_number_is_valid(&n), "{n}");
             assert!(n.starts_with(inv.seller_nip.as_deref().unwrap()), "{n}");
