@@ -2,13 +2,15 @@
 
 use std::fmt;
 
+mod amount;
 mod credential;
 mod purchase;
 mod text_enum;
 mod webhook;
 
 pub use credential::{CredentialMode, OfficeCredentialKind};
-pub use purchase::{amount_text, minor_units, parse_amount, PurchaseRole};
+pub use amount::{amount_text, grouped, minor_units, parse_amount};
+pub use purchase::PurchaseRole;
 pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};
 
 /// A Polish tax identification number with a valid checksum.

@@ -262,6 +262,7 @@ async fn store(
                         buyer_name: facts.and_then(|f| f.buyer_name.as_deref()),
                         currency: facts.map(|f| f.currency.as_str()),
                         gross_total: gross.as_deref(),
+                        gross_minor: gross.as_deref().and_then(crate::domain::parse_amount),
                         state: state.as_str(),
                         findings: &findings_json,
                         corrects_invoice_id: corrects.as_deref(),

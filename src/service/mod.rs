@@ -20,6 +20,7 @@ pub mod intake;
 pub mod invoice_pdf;
 pub mod invoices;
 pub mod keys;
+pub mod list_cursor;
 pub mod lifetime;
 pub mod master_key;
 pub mod office;

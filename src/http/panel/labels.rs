@@ -36,6 +36,17 @@ pub fn money(minor: i64, currency: &str) -> String {
     format!("{} {unit}", crate::domain::amount_text(minor, ',', Some(' ')))
 }
 
+/// A sales invoice's gross amount as Polish pages show it: from minor units when known, else
+/// the decimal text as the invoice states it; empty when the invoice has none.
+pub fn gross_pl(minor: Option<i64>, text: Option<String>, currency: Option<String>) -> String {
+    let currency = currency.unwrap_or_default();
+    match (minor, text) {
+        (Some(m), _) => money(m, &currency),
+        (None, Some(t)) => format!("{t} {currency}").trim_end().to_owned(),
+        (None, None) => String::new(),
+    }
+}
+
 pub fn when_opt(t: Option<NaiveDateTime>) -> String {
     t.map_or_else(|| "—".to_owned(), when)
 }
