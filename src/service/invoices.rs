@@ -407,6 +407,39 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str, lang: Lang) -> Result
         .await
 }
 
+/// Many invoices at once, in the order of `ids`, without their timelines (a confirmation page
+/// of a bulk decision); any id the caller may not read makes the whole answer `NotFound`.
+pub async fn get_many(
+    st: &AppState,
+    caller: &Caller,
+    ids: &[String],
+    lang: Lang,
+) -> Result<Vec<InvoiceView>, AppError> {
+    let (caller, ids) = (caller.clone(), ids.to_vec());
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            let mut found: std::collections::HashMap<String, Invoice> =
+                Invoice::find_many(conn, &scope, &ids)?.into_iter().map(|i| (i.id.clone(), i)).collect();
+            let mut nips: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let inv = found.remove(id).ok_or(AppError::NotFound)?;
+                let nip = match nips.get(&inv.client_id) {
+                    Some(n) => n.clone(),
+                    None => {
+                        let n = Client::get(conn, &inv.client_id)?.nip;
+                        nips.insert(inv.client_id.clone(), n.clone());
+                        n
+                    }
+                };
+                out.push(view(inv, nip, Vec::new(), lang));
+            }
+            Ok(out)
+        })
+        .await
+}
+
 /// The exact bytes as uploaded (and as sent).
 pub async fn xml(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoice, Vec<u8>), AppError> {
     let (caller, id) = (caller.clone(), id.to_owned());
