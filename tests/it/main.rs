@@ -15,6 +15,7 @@ mod deploy_data;
 mod engine;
 mod http_basics;
 mod intake;
+mod invoice_list;
 mod master_key;
 mod metrics;
 mod office;

@@ -28,7 +28,7 @@ fn free_port() -> u16 {
 }
 
 /// chromedriver as a child process, killed when the test ends however it ends.
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -38,7 +38,7 @@ impl Drop for Driver {
 }
 
 /// A tiny WebDriver client: just what the flow needs.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     /// chromedriver's address and the session id, for ending the session in `Drop`.
@@ -65,7 +65,7 @@ impl Drop for Browser {
 }
 
 impl Browser {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {
             req = req.json(&b);
@@ -77,11 +77,11 @@ impl Browser {
         v["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
     }
 
-    async fn try_find(&self, css: &str) -> Option<String> {
+    pub(crate) async fn try_find(&self, css: &str) -> Option<String> {
         let resp = self
             .http
             .post(format!("{}/element", self.base))
@@ -95,7 +95,7 @@ impl Browser {
     }
 
     /// Waits (up to 10 s) for an element: page loads after a click finish asynchronously.
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let until = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(id) = self.try_find(css).await {
@@ -106,18 +106,18 @@ impl Browser {
         }
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": text })))
             .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let el = self.find(css).await;
         self.call(reqwest::Method::GET, &format!("/element/{el}/text"), None)
             .await
@@ -127,15 +127,20 @@ impl Browser {
     }
 
     /// Runs a script in the page (WebDriver's own channel, not subject to the page's CSP).
-    async fn execute(&self, script: &str) -> Value {
+    pub(crate) async fn execute(&self, script: &str) -> Value {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": [] }))).await
     }
 
-    async fn source(&self) -> String {
+    /// Sets the window (in headless Chromium: the viewport) to `width` × `height` CSS pixels.
+    pub(crate) async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+    }
+
+    pub(crate) async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or("").to_owned()
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap();
         std::fs::write(format!("/tmp/panel-{name}.png"), png).unwrap();
@@ -186,7 +191,7 @@ async fn open_browser(driver_url: &str, profile: &std::path::Path) -> Browser {
 }
 
 /// The gateway on a real port, in its own actix system on its own thread (as `serve` runs it).
-fn start_gateway(t: &TestDb) -> (String, ksef_gateway::state::AppState) {
+pub(crate) fn start_gateway(t: &TestDb) -> (String, ksef_gateway::state::AppState) {
     start_gateway_with(t, |s| s)
 }
 
@@ -323,7 +328,7 @@ async fn panel_in_headless_chromium() {
 
 /// chromedriver and a headless Chromium logged in to the gateway at `gw` as `email`; None
 /// (with a notice) when chromedriver is not installed.
-async fn logged_in(gw: &str, email: &str, password: &str) -> Option<(Driver, Browser, tempfile::TempDir)> {
+pub(crate) async fn logged_in(gw: &str, email: &str, password: &str) -> Option<(Driver, Browser, tempfile::TempDir)> {
     let Some(exe) = find_in_path("chromedriver") else {
         eprintln!("skipped: chromedriver is not installed (apt-get install chromium chromium-driver)");
         return None;
@@ -340,8 +345,8 @@ async fn logged_in(gw: &str, email: &str, password: &str) -> Option<(Driver, Bro
     Some((driver, b, profile))
 }
 
-/// 2,000 invoices of one client: the panel lists the newest 200 and says "1–200 z 2000"; the
-/// next page shows exactly the next 200, whose invoices can be opened and chosen for sending.
+/// 2,000 invoices of one client: the panel lists the newest 50 and says "1–50 z 2 000"; the
+/// next page shows exactly the next 50, whose invoices can be opened and chosen for sending.
 #[actix_web::test]
 async fn page_two_of_two_thousand_invoices_in_headless_chromium() {
     use ksef_gateway::db::models::Client;
@@ -353,24 +358,24 @@ async fn page_two_of_two_thousand_invoices_in_headless_chromium() {
     let Some((_driver, b, _profile)) = logged_in(&gw, EMAIL, PASSWORD).await else { return };
 
     b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
-    assert_eq!(b.text("#zakres").await, "1–200 z 2000");
+    assert_eq!(b.text("#zakres").await, "1–50 z 2 000");
     let first_page = b.source().await;
     assert!(
-        first_page.contains(&format!("/faktury/{}", expected[0])) && !first_page.contains(&expected[200])
+        first_page.contains(&format!("/faktury/{}", expected[0])) && !first_page.contains(&expected[50])
     );
     b.click("#nastepna").await;
     b.find("#poprzednia").await;
-    assert_eq!(b.text("#zakres").await, "201–400 z 2000");
+    assert_eq!(b.text("#zakres").await, "51–100 z 2 000");
     let second = b.source().await;
-    for id in &expected[200..400] {
+    for id in &expected[50..100] {
         assert!(second.contains(&format!("href=\"/faktury/{id}\"")), "page 2 lists {id}");
     }
-    assert!(!second.contains(&expected[199]) && !second.contains(&expected[400]), "and nothing else");
-    assert!(b.try_find(&format!("#w-{}", expected[399])).await.is_some(), "an older invoice can be chosen");
+    assert!(!second.contains(&expected[49]) && !second.contains(&expected[100]), "and nothing else");
+    assert!(b.try_find(&format!("#w-{}", expected[99])).await.is_some(), "an older invoice can be chosen");
     b.screenshot("page-2").await;
-    b.click(&format!("a[href='/faktury/{}']", expected[250])).await;
+    b.click(&format!("a[href='/faktury/{}']", expected[75])).await;
     b.find("#sha256").await;
-    assert!(b.source().await.contains(&expected[250]), "and opened");
+    assert!(b.source().await.contains(&expected[75]), "and opened");
     drop(b);
 }
 

@@ -31,9 +31,10 @@ crate::text_enum! {
     }
 }
 
-/// The sort value of an invoice without an issue date or an amount: before every real one.
+/// The sort value of an invoice without an issue date or an amount: before every real one
+/// (1 January of year 1: within what both databases store as a date).
 fn no_date() -> NaiveDate {
-    NaiveDate::MIN
+    NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN)
 }
 const NO_AMOUNT: i64 = i64::MIN;
 

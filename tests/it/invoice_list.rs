@@ -1,0 +1,188 @@
+//! The sales invoice list an office works with, through the API: search by number, buyer name
+//! or NIP; filters by states, issue dates and gross amount; every sort paged by keyset (each
+//! invoice exactly once, in order, back and forth) with total counts; parameter errors as 400
+//! with stable codes. Another client's invoices are never listed or counted.
+
+use std::io::Write;
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+use serde_json::Value;
+
+use ksef_gateway::service::access::Caller;
+use ksef_gateway::service::intake::{self, Source};
+
+use crate::both_backends;
+use crate::common::Backend;
+use crate::office::{app, call, invoice, login, office, ACC_FULL, NIP_A, NIP_B};
+
+both_backends!(search_filters_and_every_sort_page_by_keyset);
+both_backends!(bad_list_parameters_are_400_with_stable_codes);
+
+/// Buyers of the test invoices: (name, NIP as stored).
+const BUYERS: [(&str, &str); 3] =
+    [("Alfa Handel", "1111111111"), ("Beta Serwis", "5260250274"), ("Gamma Transport", "7740001454")];
+
+/// The facts of test invoice `i`: number, buyer, issue day (of February 2026), gross in grosze.
+fn facts(i: usize) -> (String, usize, u32, i64) {
+    (format!("FV-L-{i:03}"), i % 3, 1 + u32::try_from(i % 10).unwrap(), 10_000 + i64::try_from((i * 37) % 23).unwrap() * 1_000)
+}
+
+/// Sample 1 with number, buyer, issue date and P_15 of test invoice `i` (the amount no longer
+/// adds up: a warning, still a draft).
+fn test_invoice(seller: &str, i: usize) -> Vec<u8> {
+    let (number, buyer, day, gross) = facts(i);
+    let (name, nip) = BUYERS[buyer];
+    let text = String::from_utf8(invoice(seller, &number)).unwrap();
+    text.replacen("<NIP>1111111111</NIP>", &format!("<NIP>{nip}</NIP>"), 1)
+        .replacen("<Nazwa>F.H.U. Jan Kowalski</Nazwa>", &format!("<Nazwa>{name}</Nazwa>"), 1)
+        .replacen("<P_1>2026-02-15</P_1>", &format!("<P_1>2026-02-{day:02}</P_1>"), 1)
+        .replacen("<P_15>2051</P_15>", &format!("<P_15>{}.{:02}</P_15>", gross / 100, gross % 100), 1)
+        .into_bytes()
+}
+
+fn zip_of(seller: &str, range: std::ops::Range<usize>) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    if range.start == 0 {
+        // Not an invoice at all: stored as invalid, without number, date, buyer or amount,
+        // which every order still places (as the lowest key).
+        w.start_file("zepsuta.xml", opts).unwrap();
+        w.write_all(b"<nie-faktura/>").unwrap();
+    }
+    for i in range {
+        w.start_file(format!("fv-{i}.xml"), opts).unwrap();
+        w.write_all(&test_invoice(seller, i)).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// Test invoices of client A; with the broken file, `ALL` rows.
+const N: usize = 31;
+const ALL: usize = N + 1;
+
+fn ids(v: &Value) -> Vec<String> {
+    v["invoices"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// A list row's value of a sort key, comparable across rows.
+fn key(row: &Value, sort: &str) -> (i64, String) {
+    let text = |f: &str| row[f].as_str().unwrap_or_default().to_owned();
+    match sort {
+        "gross" => (row["gross_total"].as_str().map_or(i64::MIN, |g| g.replace('.', "").parse().unwrap()), String::new()),
+        "issue_date" => (0, text("issue_date")),
+        "number" => (0, text("number")),
+        "buyer" => (0, text("buyer_name")),
+        "state" => (0, text("state")),
+        _ => (0, text("created_at")),
+    }
+}
+
+async fn search_filters_and_every_sort_page_by_keyset(b: Backend) {
+    let Some((_db, o)) = office(b).await else { return };
+    for (first, part) in [(true, 0..N / 2), (false, N / 2..N)] {
+        let stored = intake::submit(&o.st, &Caller::Operator, &o.a.id, zip_of(NIP_A, part), Source::Cli).await.unwrap();
+        let invalid = stored.iter().filter(|r| r.invoice.state == "invalid").count();
+        assert_eq!(invalid, usize::from(first), "valid drafts and the one broken file");
+    }
+    // Client B buys from the same buyers: never in A's lists or counts.
+    intake::submit(&o.st, &Caller::Operator, &o.b.id, zip_of(NIP_B, 0..4), Source::Cli).await.unwrap();
+    let app = app(&o.st).await;
+    let acc = login(&app, ACC_FULL).await;
+    let get = |query: String| {
+        let acc = &acc;
+        let app = &app;
+        async move {
+            let r = call(app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices?nip={NIP_A}&{query}")))).await;
+            assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text());
+            r.json()
+        }
+    };
+    let expect_count = |pred: &dyn Fn(usize) -> bool| (0..N).filter(|i| pred(*i)).count();
+
+    // Search: by number, by buyer name (case aside), by NIP as typed with dashes.
+    let v = get("q=fv-l-00".into()).await;
+    assert_eq!(v["total"], 10, "FV-L-000 … FV-L-009");
+    let v = get("q=beta".into()).await;
+    assert_eq!(v["total"], expect_count(&|i| facts(i).1 == 1));
+    assert!(v["invoices"].as_array().unwrap().iter().all(|r| r["buyer_name"] == "Beta Serwis"));
+    let v = get("q=774-000-14-54".into()).await;
+    assert_eq!(v["total"], expect_count(&|i| facts(i).1 == 2), "the buyer's NIP as people type it");
+    // Issue dates (P_1), both ends inclusive; amounts in zł, both ends inclusive.
+    let v = get("issued_from=2026-02-03&issued_to=2026-02-05".into()).await;
+    assert_eq!(v["total"], expect_count(&|i| (3..=5).contains(&facts(i).2)));
+    let v = get("min_gross=110&max_gross=120.00".into()).await;
+    assert_eq!(v["total"], expect_count(&|i| (11_000..=12_000).contains(&facts(i).3)));
+    // States: one or several.
+    assert_eq!(get("state=draft,accepted".into()).await["total"], N);
+    assert_eq!(get("state=invalid,draft".into()).await["total"], ALL);
+    assert_eq!(get("state=accepted".into()).await["total"], 0);
+    // Everything together.
+    let v = get("q=alfa&issued_from=2026-02-02&min_gross=105&sort=-gross".into()).await;
+    assert_eq!(v["total"], expect_count(&|i| facts(i).1 == 0 && facts(i).2 >= 2 && facts(i).3 >= 10_500));
+
+    // Every sort, both directions, 7 a page: each invoice once, in order, with right offsets.
+    for sort in ["received", "issue_date", "number", "buyer", "gross", "state"] {
+        for desc in [false, true] {
+            let s = if desc { format!("-{sort}") } else { sort.to_owned() };
+            let mut seen: Vec<String> = Vec::new();
+            let mut rows: Vec<Value> = Vec::new();
+            let mut pages: Vec<Value> = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let c = cursor.as_deref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+                let v = get(format!("sort={s}&limit=7{c}")).await;
+                assert_eq!((v["total"].as_u64(), v["offset"].as_u64()), (Some(ALL as u64), Some(seen.len() as u64)), "{s}");
+                assert_eq!(v["sort"], s.as_str());
+                seen.extend(ids(&v));
+                rows.extend(v["invoices"].as_array().unwrap().iter().cloned());
+                cursor = v["next_cursor"].as_str().map(str::to_owned);
+                pages.push(v);
+                if cursor.is_none() {
+                    break;
+                }
+                assert!(pages.len() <= ALL, "{s}: more pages than invoices");
+            }
+            let mut unique = seen.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!((seen.len(), unique.len()), (ALL, ALL), "{s}: every invoice exactly once");
+            for pair in rows.windows(2) {
+                let (a, b) = (key(&pair[0], sort), key(&pair[1], sort));
+                assert!(if desc { a >= b } else { a <= b }, "{s}: {a:?} then {b:?}");
+            }
+            // Back from page 3 to page 2 exactly.
+            let back = pages[2]["prev_cursor"].as_str().unwrap();
+            let v = get(format!("cursor={back}&limit=7")).await;
+            assert_eq!((ids(&v), v["offset"].as_u64()), (ids(&pages[1]), Some(7)), "{s}: previous page");
+        }
+    }
+    // A cursor belongs to its order.
+    let first = get("sort=gross&limit=5".into()).await;
+    let c = first["next_cursor"].as_str().unwrap();
+    let r = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices?nip={NIP_A}&sort=number&cursor={c}")))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("bad_cursor"), "{}", r.text());
+}
+
+async fn bad_list_parameters_are_400_with_stable_codes(b: Backend) {
+    let Some((_db, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let acc = login(&app, ACC_FULL).await;
+    for (query, code) in [
+        ("state=draft,bogus", "invalid_query"),
+        ("sort=price", "invalid_query"),
+        ("sort=--gross", "invalid_query"),
+        ("min_gross=12a", "invalid_query"),
+        ("max_gross=1.234", "invalid_query"),
+        ("min_gross=20&max_gross=10", "invalid_range"),
+        ("issued_from=2026-03-01&issued_to=2026-02-01", "invalid_range"),
+        ("issued_from=01.02.2026", "invalid_query"),
+        ("number=FV1", "invalid_query"),
+        ("limit=0", "invalid_query"),
+    ] {
+        let r = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices?nip={NIP_A}&{query}")))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.text());
+        assert_eq!(r.json()["error"]["code"], code, "{query}: {}", r.text());
+    }
+}
