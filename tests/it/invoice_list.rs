@@ -41,7 +41,7 @@ fn test_invoice(seller: &str, i: usize) -> Vec<u8> {
         .into_bytes()
 }
 
-fn zip_of(seller: &str, range: std::ops::Range<usize>) -> Vec<u8> {
+pub(crate) fn zip_of(seller: &str, range: std::ops::Range<usize>) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default();
     if range.start == 0 {

@@ -16,6 +16,7 @@ mod engine;
 mod http_basics;
 mod intake;
 mod invoice_list;
+mod invoice_list_browser;
 mod master_key;
 mod metrics;
 mod office;
