@@ -8,8 +8,8 @@ mod purchase;
 mod text_enum;
 mod webhook;
 
-pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use amount::{amount_text, grouped, minor_units, parse_amount};
+pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use purchase::PurchaseRole;
 pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};
 

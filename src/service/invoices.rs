@@ -307,7 +307,9 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Invoic
             let rows = Invoice::list(conn, &scope, &filter, order, keyset.as_ref(), limit)?;
             let total = Invoice::count(conn, &scope, &filter)?;
             let offset = match rows.first() {
-                Some((first, _)) if keyset.is_some() => Invoice::count_before(conn, &scope, &filter, order, first)?,
+                Some((first, _)) if keyset.is_some() => {
+                    Invoice::count_before(conn, &scope, &filter, order, first)?
+                }
                 _ => 0,
             };
             let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
@@ -315,7 +317,8 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Invoic
             let cursor_at = |inv: &Invoice, before: bool| {
                 list_cursor::encode(&sort, &RowKeyset { key: order.key_of(inv), id: inv.id.clone(), before })
             };
-            let next_cursor = rows.last().filter(|_| offset + shown < total).map(|(r, _)| cursor_at(r, false));
+            let next_cursor =
+                rows.last().filter(|_| offset + shown < total).map(|(r, _)| cursor_at(r, false));
             let prev_cursor = rows.first().filter(|_| offset > 0).map(|(r, _)| cursor_at(r, true));
             Ok(InvoicePage {
                 invoices: rows.into_iter().map(|(inv, nip)| InvoiceSummary::from_row(inv, nip)).collect(),
@@ -354,7 +357,8 @@ pub async fn matching_ids(
     let permission = match action {
         BulkAction::Send => {
             // The decidable states within what the filter asks for.
-            let decidable = InvoiceState::ALL.iter().filter(|s| s.is_decidable()).map(|s| s.as_str().to_owned());
+            let decidable =
+                InvoiceState::ALL.iter().filter(|s| s.is_decidable()).map(|s| s.as_str().to_owned());
             filter.states = if filter.states.is_empty() {
                 decidable.collect()
             } else {
@@ -383,7 +387,9 @@ pub async fn matching_ids(
             if total > cap {
                 return Err(AppError::Refused {
                     code: "too_many_invoices",
-                    message: format!("{total} invoices match; at most {cap} in one action: narrow the filter"),
+                    message: format!(
+                        "{total} invoices match; at most {cap} in one action: narrow the filter"
+                    ),
                 });
             }
             Ok(Invoice::matching_ids(conn, &scope, &filter, cap)?)

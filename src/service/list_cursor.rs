@@ -70,7 +70,8 @@ pub fn decode<O: Copy>(
 ) -> Result<(O, RowKeyset), AppError> {
     let text = unb64(raw).ok_or_else(bad_cursor)?;
     let mut parts = text.splitn(4, '|');
-    let (Some(sort), Some(side), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(sort), Some(side), Some(id), Some(key)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad_cursor());
     };
@@ -93,6 +94,7 @@ pub fn decode<O: Copy>(
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

@@ -16,7 +16,7 @@ use crate::db::AnyConn;
 use crate::domain::amount_text;
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
-use crate::service::list_cursor::{self, bad_cursor, b64, from_nanos, nanos, unb64, KeyKind};
+use crate::service::list_cursor::{self, b64, bad_cursor, from_nanos, nanos, unb64, KeyKind};
 use crate::service::validate;
 use crate::state::AppState;
 

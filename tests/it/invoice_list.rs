@@ -25,7 +25,12 @@ const BUYERS: [(&str, &str); 3] =
 
 /// The facts of test invoice `i`: number, buyer, issue day (of February 2026), gross in grosze.
 fn facts(i: usize) -> (String, usize, u32, i64) {
-    (format!("FV-L-{i:03}"), i % 3, 1 + u32::try_from(i % 10).unwrap(), 10_000 + i64::try_from((i * 37) % 23).unwrap() * 1_000)
+    (
+        format!("FV-L-{i:03}"),
+        i % 3,
+        1 + u32::try_from(i % 10).unwrap(),
+        10_000 + i64::try_from((i * 37) % 23).unwrap() * 1_000,
+    )
 }
 
 /// Sample 1 with number, buyer, issue date and P_15 of test invoice `i` (the amount no longer
@@ -69,7 +74,10 @@ fn ids(v: &Value) -> Vec<String> {
 fn key(row: &Value, sort: &str) -> (i64, String) {
     let text = |f: &str| row[f].as_str().unwrap_or_default().to_owned();
     match sort {
-        "gross" => (row["gross_total"].as_str().map_or(i64::MIN, |g| g.replace('.', "").parse().unwrap()), String::new()),
+        "gross" => (
+            row["gross_total"].as_str().map_or(i64::MIN, |g| g.replace('.', "").parse().unwrap()),
+            String::new(),
+        ),
         "issue_date" => (0, text("issue_date")),
         "number" => (0, text("number")),
         "buyer" => (0, text("buyer_name")),
@@ -81,7 +89,9 @@ fn key(row: &Value, sort: &str) -> (i64, String) {
 async fn search_filters_and_every_sort_page_by_keyset(b: Backend) {
     let Some((_db, o)) = office(b).await else { return };
     for (first, part) in [(true, 0..N / 2), (false, N / 2..N)] {
-        let stored = intake::submit(&o.st, &Caller::Operator, &o.a.id, zip_of(NIP_A, part), Source::Cli).await.unwrap();
+        let stored = intake::submit(&o.st, &Caller::Operator, &o.a.id, zip_of(NIP_A, part), Source::Cli)
+            .await
+            .unwrap();
         let invalid = stored.iter().filter(|r| r.invoice.state == "invalid").count();
         assert_eq!(invalid, usize::from(first), "valid drafts and the one broken file");
     }
@@ -93,7 +103,11 @@ async fn search_filters_and_every_sort_page_by_keyset(b: Backend) {
         let acc = &acc;
         let app = &app;
         async move {
-            let r = call(app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices?nip={NIP_A}&{query}")))).await;
+            let r = call(
+                app,
+                acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices?nip={NIP_A}&{query}"))),
+            )
+            .await;
             assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text());
             r.json()
         }
@@ -132,7 +146,11 @@ async fn search_filters_and_every_sort_page_by_keyset(b: Backend) {
             loop {
                 let c = cursor.as_deref().map(|c| format!("&cursor={c}")).unwrap_or_default();
                 let v = get(format!("sort={s}&limit=7{c}")).await;
-                assert_eq!((v["total"].as_u64(), v["offset"].as_u64()), (Some(ALL as u64), Some(seen.len() as u64)), "{s}");
+                assert_eq!(
+                    (v["total"].as_u64(), v["offset"].as_u64()),
+                    (Some(ALL as u64), Some(seen.len() as u64)),
+                    "{s}"
+                );
                 assert_eq!(v["sort"], s.as_str());
                 seen.extend(ids(&v));
                 rows.extend(v["invoices"].as_array().unwrap().iter().cloned());
@@ -160,7 +178,11 @@ async fn search_filters_and_every_sort_page_by_keyset(b: Backend) {
     // A cursor belongs to its order.
     let first = get("sort=gross&limit=5".into()).await;
     let c = first["next_cursor"].as_str().unwrap();
-    let r = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices?nip={NIP_A}&sort=number&cursor={c}")))).await;
+    let r = call(
+        &app,
+        acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices?nip={NIP_A}&sort=number&cursor={c}"))),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert!(r.text().contains("bad_cursor"), "{}", r.text());
 }
@@ -181,7 +203,9 @@ async fn bad_list_parameters_are_400_with_stable_codes(b: Backend) {
         ("number=FV1", "invalid_query"),
         ("limit=0", "invalid_query"),
     ] {
-        let r = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices?nip={NIP_A}&{query}")))).await;
+        let r =
+            call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices?nip={NIP_A}&{query}"))))
+                .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.text());
         assert_eq!(r.json()["error"]["code"], code, "{query}: {}", r.text());
     }

@@ -22,7 +22,9 @@ async fn office_with_invoices(t: &TestDb) -> (String, Vec<String>) {
     seed(&st).await;
     let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
     let stored =
-        intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 0..STORED), Source::Cli).await.unwrap();
+        intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 0..STORED), Source::Cli)
+            .await
+            .unwrap();
     (gw, stored.into_iter().map(|r| r.invoice.id).collect())
 }
 
@@ -65,11 +67,17 @@ async fn search_filter_sort_and_all_matching_in_headless_chromium() {
     assert_eq!(shown.len(), 50);
     assert!(shown.windows(2).all(|w| w[0] >= w[1]), "highest first: {shown:?}");
     assert!(b.text("#sortuj-brutto").await.ends_with('↓'));
-    assert_eq!(b.execute("return document.getElementById('szukaj').value;").await, "beta", "the form keeps the search");
+    assert_eq!(
+        b.execute("return document.getElementById('szukaj').value;").await,
+        "beta",
+        "the form keeps the search"
+    );
 
     // Issue dates and amounts filter; the broken upload is the only invalid one.
     b.goto(&format!("{page}?od=2026-02-03&do=2026-02-04&brutto_od=200")).await;
-    let expected = (0..STORED).filter(|i| (2..=3).contains(&(i % 10)) && 10_000 + ((i * 37) % 23) * 1_000 >= 20_000).count();
+    let expected = (0..STORED)
+        .filter(|i| (2..=3).contains(&(i % 10)) && 10_000 + ((i * 37) % 23) * 1_000 >= 20_000)
+        .count();
     assert_eq!(b.text("#zakres").await, format!("1–{expected} z {expected}"));
     b.goto(&page).await;
     b.click("input[name='stan'][value='invalid']").await;
@@ -93,12 +101,20 @@ async fn search_filter_sort_and_all_matching_in_headless_chromium() {
     b.click("#wszystkie").await;
     b.click("#wyslij").await;
     assert_eq!(b.text("#liczba-pasujacych").await, alfas.to_string());
-    let listed = b.execute("return document.querySelectorAll('#do-wyslania input[name=ostrzezenia_ok]').length;").await;
+    let listed = b
+        .execute("return document.querySelectorAll('#do-wyslania input[name=ostrzezenia_ok]').length;")
+        .await;
     assert_eq!(listed, alfas, "each invoice's warnings are confirmed one by one");
-    b.execute("document.querySelectorAll('input[name=ostrzezenia_ok]').forEach(c => c.checked = true); return 0;").await;
+    b.execute(
+        "document.querySelectorAll('input[name=ostrzezenia_ok]').forEach(c => c.checked = true); return 0;",
+    )
+    .await;
     b.click("#potwierdz").await;
     b.find("#decyzja").await;
-    assert!(b.source().await.contains(&format!("Faktur: <strong>{alfas}</strong>")), "the decision covers exactly those");
+    assert!(
+        b.source().await.contains(&format!("Faktur: <strong>{alfas}</strong>")),
+        "the decision covers exactly those"
+    );
     b.goto(&format!("{page}?szukaj=alfa&stan=queued")).await;
     assert_eq!(b.text("#zakres").await, format!("1–50 z {alfas}"));
     drop(b);

@@ -133,7 +133,8 @@ impl Browser {
 
     /// Sets the window (in headless Chromium: the viewport) to `width` × `height` CSS pixels.
     pub(crate) async fn resize(&self, width: u32, height: u32) {
-        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height}))).await;
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height})))
+            .await;
     }
 
     pub(crate) async fn source(&self) -> String {
@@ -328,7 +329,11 @@ async fn panel_in_headless_chromium() {
 
 /// chromedriver and a headless Chromium logged in to the gateway at `gw` as `email`; None
 /// (with a notice) when chromedriver is not installed.
-pub(crate) async fn logged_in(gw: &str, email: &str, password: &str) -> Option<(Driver, Browser, tempfile::TempDir)> {
+pub(crate) async fn logged_in(
+    gw: &str,
+    email: &str,
+    password: &str,
+) -> Option<(Driver, Browser, tempfile::TempDir)> {
     let Some(exe) = find_in_path("chromedriver") else {
         eprintln!("skipped: chromedriver is not installed (apt-get install chromium chromium-driver)");
         return None;
@@ -360,9 +365,7 @@ async fn page_two_of_two_thousand_invoices_in_headless_chromium() {
     b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
     assert_eq!(b.text("#zakres").await, "1–50 z 2 000");
     let first_page = b.source().await;
-    assert!(
-        first_page.contains(&format!("/faktury/{}", expected[0])) && !first_page.contains(&expected[50])
-    );
+    assert!(first_page.contains(&format!("/faktury/{}", expected[0])) && !first_page.contains(&expected[50]));
     b.click("#nastepna").await;
     b.find("#poprzednia").await;
     assert_eq!(b.text("#zakres").await, "51–100 z 2 000");

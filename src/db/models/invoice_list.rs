@@ -120,12 +120,14 @@ macro_rules! filtered {
         }
         if let Some(t) = filter.text.as_deref() {
             let pattern = contains_pattern(t);
-            let by_text = lower(coalesce(i::number, ""))
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(coalesce(i::buyer_name, "")).like(pattern).escape('\\'));
+            let by_text = lower(coalesce(i::number, "")).like(pattern.clone()).escape('\\').or(lower(
+                coalesce(i::buyer_name, ""),
+            )
+            .like(pattern)
+            .escape('\\'));
             query = match nip_digits(t) {
-                Some(d) => query.filter(by_text.or(coalesce(i::buyer_nip, "").like(contains_pattern(&d)).escape('\\'))),
+                Some(d) => query
+                    .filter(by_text.or(coalesce(i::buyer_nip, "").like(contains_pattern(&d)).escape('\\'))),
                 None => query.filter(by_text),
             };
         }
@@ -149,9 +151,14 @@ macro_rules! keyed {
             (InvoiceSort::Buyer, Some(RowKeyset { key: SortKey::Text(k), id, .. })) => {
                 Some(beyond!(q, coalesce(i::buyer_name, ""), k.clone(), i::id, id.clone(), $descending))
             }
-            (InvoiceSort::Gross, Some(RowKeyset { key: SortKey::Amount(k), id, .. })) => {
-                Some(beyond!(q, coalesce_bigint(i::gross_minor, NO_AMOUNT), *k, i::id, id.clone(), $descending))
-            }
+            (InvoiceSort::Gross, Some(RowKeyset { key: SortKey::Amount(k), id, .. })) => Some(beyond!(
+                q,
+                coalesce_bigint(i::gross_minor, NO_AMOUNT),
+                *k,
+                i::id,
+                id.clone(),
+                $descending
+            )),
             (InvoiceSort::State, Some(RowKeyset { key: SortKey::Text(k), id, .. })) => {
                 Some(beyond!(q, i::state, k.clone(), i::id, id.clone(), $descending))
             }
@@ -185,10 +192,14 @@ impl Invoice {
         let query = keyed!(query, order, keyset, descending)
             .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
         let query = match order.by {
-            InvoiceSort::IssueDate => ordered!(query, coalesce_date(i::issue_date, no_date()), i::id, descending),
+            InvoiceSort::IssueDate => {
+                ordered!(query, coalesce_date(i::issue_date, no_date()), i::id, descending)
+            }
             InvoiceSort::Number => ordered!(query, coalesce(i::number, ""), i::id, descending),
             InvoiceSort::Buyer => ordered!(query, coalesce(i::buyer_name, ""), i::id, descending),
-            InvoiceSort::Gross => ordered!(query, coalesce_bigint(i::gross_minor, NO_AMOUNT), i::id, descending),
+            InvoiceSort::Gross => {
+                ordered!(query, coalesce_bigint(i::gross_minor, NO_AMOUNT), i::id, descending)
+            }
             InvoiceSort::State => ordered!(query, i::state, i::id, descending),
             InvoiceSort::Received => ordered!(query, i::created_at, i::id, descending),
         };
@@ -215,8 +226,9 @@ impl Invoice {
     ) -> Result<i64, DbError> {
         let keyset = RowKeyset { key: order.key_of(inv), id: inv.id.clone(), before: true };
         // "Beyond" the row going backwards: the rows before it.
-        let query = keyed!(filtered!(i::table.into_boxed(), scope, filter), order, Some(&keyset), !order.desc)
-            .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
+        let query =
+            keyed!(filtered!(i::table.into_boxed(), scope, filter), order, Some(&keyset), !order.desc)
+                .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
         Ok(query.count().get_result(conn)?)
     }
 

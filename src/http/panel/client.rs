@@ -8,7 +8,9 @@ use serde::Deserialize;
 
 use super::forms::Fields;
 use super::labels::{day, gross_pl, policy_pl, state_options, state_pl};
-use super::list_form::{amount_field, check_ranges, day_field, filled, link, sort_headers, SortColumn, SortHeader};
+use super::list_form::{
+    amount_field, check_ranges, day_field, filled, link, sort_headers, SortColumn, SortHeader,
+};
 use super::{may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::Permission;
 use crate::domain::{grouped, InvoiceState, SendPolicy};
@@ -91,7 +93,8 @@ impl SalesListForm {
 
     /// The filter and order fields (not the page), as query pairs for links.
     fn pairs(&self) -> Vec<(&'static str, String)> {
-        let mut out: Vec<(&'static str, String)> = filled(&self.szukaj).map(|v| ("szukaj", v)).into_iter().collect();
+        let mut out: Vec<(&'static str, String)> =
+            filled(&self.szukaj).map(|v| ("szukaj", v)).into_iter().collect();
         out.extend(self.stan.iter().map(|s| ("stan", s.clone())));
         let rest = [
             ("od", &self.od),
@@ -209,7 +212,6 @@ impl InvoiceRow {
     }
 }
 
-
 struct StateOption {
     value: &'static str,
     label: &'static str,
@@ -320,7 +322,8 @@ async fn client_page(
 ) -> Result<HttpResponse, PanelError> {
     let client = clients::find_visible(&st, &me.caller, &nip).await?;
     let form = SalesListForm::from_query_string(req.query_string());
-    let marks = web::Query::<Marks>::from_query(req.query_string()).map(web::Query::into_inner).unwrap_or_default();
+    let marks =
+        web::Query::<Marks>::from_query(req.query_string()).map(web::Query::into_inner).unwrap_or_default();
     let refresh = marks.statusy.map(|n| refresh_note(n, marks.od_razu.unwrap_or(false)));
     let four_eyes = client.send_policy == SendPolicy::FourEyes.as_str();
     // Someone who manages access without reading invoices sees the page without its list.
@@ -374,7 +377,11 @@ async fn client_page(
         error,
         states: state_options()
             .into_iter()
-            .map(|(value, label)| StateOption { value, label, selected: form.stan.iter().any(|s| s == value) })
+            .map(|(value, label)| StateOption {
+                value,
+                label,
+                selected: form.stan.iter().any(|s| s == value),
+            })
             .collect(),
         client,
         rows,

@@ -11,7 +11,9 @@ use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::labels::{day, money, when};
-use super::list_form::{amount_field, check_ranges, day_field, filled, link, sort_headers, SortColumn, SortHeader};
+use super::list_form::{
+    amount_field, check_ranges, day_field, filled, link, sort_headers, SortColumn, SortHeader,
+};
 use super::{may, ok, Layout, PanelError, PanelUser};
 use crate::auth::Permission;
 use crate::error::AppError;

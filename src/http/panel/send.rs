@@ -8,8 +8,8 @@ use askama::Template;
 
 use chrono::NaiveDate;
 
-use super::forms::Fields;
 use super::client::bulk_ids;
+use super::forms::Fields;
 use super::labels::{day, gross_pl, when};
 use super::{ok, Layout, PanelError, PanelUser};
 use crate::error::AppError;
