@@ -257,16 +257,7 @@ fn order_of(q: &ListQuery) -> Result<(InvoiceOrder, Option<RowKeyset>), AppError
 fn filter_of(q: &ListQuery) -> Result<InvoiceFilter, AppError> {
     let states = parse_states(&q.states)?;
     validate::range(q.from, q.to)?;
-    let day = |d: Option<NaiveDate>| d.and_then(|d| d.and_hms_opt(0, 0, 0));
-    validate::range(day(q.issued_from), day(q.issued_to))?;
-    if let (Some(min), Some(max)) = (q.min_gross, q.max_gross) {
-        if min > max {
-            return Err(AppError::BadRequest {
-                code: "invalid_range",
-                message: format!("min_gross ({min}) is above max_gross ({max}) (minor units)"),
-            });
-        }
-    }
+    validate::issue_and_gross_ranges((q.issued_from, q.issued_to), (q.min_gross, q.max_gross))?;
     Ok(InvoiceFilter {
         client_id: None,
         states: states.into_iter().map(|s| s.as_str().to_owned()).collect(),

@@ -203,16 +203,7 @@ fn decode_since(raw: &str) -> Result<Option<PurchaseKeyset>, AppError> {
 
 /// The filter of a query, checked (ranges the right way round).
 fn filter_of(q: &PurchaseQuery) -> Result<PurchaseFilter, AppError> {
-    let day = |d: Option<NaiveDate>| d.and_then(|d| d.and_hms_opt(0, 0, 0));
-    validate::range(day(q.issued_from), day(q.issued_to))?;
-    if let (Some(min), Some(max)) = (q.min_gross, q.max_gross) {
-        if min > max {
-            return Err(AppError::BadRequest {
-                code: "invalid_range",
-                message: format!("min_gross ({min}) is above max_gross ({max}) (minor units)"),
-            });
-        }
-    }
+    validate::issue_and_gross_ranges((q.issued_from, q.issued_to), (q.min_gross, q.max_gross))?;
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     Ok(PurchaseFilter {
         client_id: None,

@@ -6,8 +6,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::list_sql::{
-    beyond, coalesce, coalesce_bigint, coalesce_date, contains_pattern, lower, ordered, RowKeyset, SortKey,
-    KEYSET_MISMATCH,
+    beyond, coalesce, coalesce_bigint, coalesce_date, contains_pattern, in_list_order, lower, ordered,
+    RowKeyset, SortKey, KEYSET_MISMATCH,
 };
 use super::scope::ClientScope;
 use super::Invoice;
@@ -203,11 +203,8 @@ impl Invoice {
             InvoiceSort::State => ordered!(query, i::state, i::id, descending),
             InvoiceSort::Received => ordered!(query, i::created_at, i::id, descending),
         };
-        let mut rows: Vec<ListedInvoice> = query.limit(limit.max(1)).load(conn)?;
-        if before {
-            rows.reverse();
-        }
-        Ok(rows)
+        let rows: Vec<ListedInvoice> = query.limit(limit.max(1)).load(conn)?;
+        Ok(in_list_order(rows, before))
     }
 
     /// How many invoices match the filter.

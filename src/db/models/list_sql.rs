@@ -84,6 +84,15 @@ macro_rules! ordered {
 
 pub(crate) use {beyond, ordered};
 
+/// A page read from a keyset, in the list's order: a previous page is read in the opposite
+/// direction (nearest rows first), so it is turned round.
+pub fn in_list_order<T>(mut rows: Vec<T>, before: bool) -> Vec<T> {
+    if before {
+        rows.reverse();
+    }
+    rows
+}
+
 /// The reason a keyset does not fit the order it was used with.
 pub const KEYSET_MISMATCH: &str = "the cursor belongs to another order";
 

@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::list_sql::{beyond, coalesce, contains_pattern, lower, ordered, KEYSET_MISMATCH};
+use super::list_sql::{beyond, coalesce, contains_pattern, in_list_order, lower, ordered, KEYSET_MISMATCH};
 pub use super::list_sql::{RowKeyset as PurchaseKeyset, SortKey};
 use super::scope::ClientScope;
 use crate::db::schema::purchase_invoices as p;
@@ -190,11 +190,8 @@ impl PurchaseRow {
             PurchaseSort::Seller => ordered!(query, coalesce(p::seller_name, ""), p::id, descending),
             PurchaseSort::Stored => ordered!(query, p::synced_at, p::id, descending),
         };
-        let mut rows: Vec<ListedPurchase> = query.limit(limit.max(1)).load(conn)?;
-        if before {
-            rows.reverse();
-        }
-        Ok(rows)
+        let rows: Vec<ListedPurchase> = query.limit(limit.max(1)).load(conn)?;
+        Ok(in_list_order(rows, before))
     }
 
     /// How many invoices match the filter.
