@@ -210,3 +210,116 @@ async fn bad_list_parameters_are_400_with_stable_codes(b: Backend) {
         assert_eq!(r.json()["error"]["code"], code, "{query}: {}", r.text());
     }
 }
+
+both_backends!(all_matching_is_only_what_the_caller_may_act_on);
+
+/// The panel's caller for a person of the test office.
+async fn person(st: &ksef_gateway::state::AppState, email: &'static str) -> Caller {
+    use ksef_gateway::db::models::User;
+    let u = st.db.tx(move |c| User::find_by_email(c, email)).await.unwrap().unwrap();
+    Caller::User(ksef_gateway::service::access::UserCaller {
+        role: ksef_gateway::auth::Role::parse(&u.role).unwrap(),
+        id: u.id,
+        email: u.email,
+        client_id: None,
+        session_id: "test".into(),
+    })
+}
+
+async fn all_matching_is_only_what_the_caller_may_act_on(b: Backend) {
+    use ksef_gateway::error::AppError;
+    use ksef_gateway::service::invoices::{matching_ids, BulkAction, ListQuery};
+    let Some((_db, o)) = office(b).await else { return };
+    let stored =
+        intake::submit(&o.st, &Caller::Operator, &o.a.id, zip_of(NIP_A, 0..6), Source::Cli).await.unwrap();
+    intake::submit(&o.st, &Caller::Operator, &o.b.id, zip_of(NIP_B, 0..3), Source::Cli).await.unwrap();
+    let of = |nip: &str, states: &[&str]| ListQuery {
+        nip: Some(nip.to_owned()),
+        states: states.iter().map(|s| (*s).to_owned()).collect(),
+        ..ListQuery::default()
+    };
+    let full = person(&o.st, ACC_FULL).await;
+    let read_only = person(&o.st, crate::office::ACC_READ).await;
+    // Sending takes the decidable ones only (the broken upload is left out), oldest first.
+    let mut drafts: Vec<String> =
+        stored.iter().filter(|r| r.invoice.state == "draft").map(|r| r.invoice.id.clone()).collect();
+    let mut ids = matching_ids(&o.st, &full, of(NIP_A, &[]), BulkAction::Send, 100).await.unwrap();
+    drafts.sort();
+    ids.sort();
+    assert_eq!(ids, drafts);
+    assert_eq!(
+        matching_ids(&o.st, &full, of(NIP_A, &["invalid"]), BulkAction::Pdf, 100).await.unwrap().len(),
+        1
+    );
+    assert!(matching_ids(&o.st, &full, of(NIP_A, &["invalid"]), BulkAction::Send, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    // Read-only: the PDFs, never a send; another client: not even its existence.
+    assert_eq!(matching_ids(&o.st, &read_only, of(NIP_A, &[]), BulkAction::Pdf, 100).await.unwrap().len(), 7);
+    let refused = matching_ids(&o.st, &read_only, of(NIP_A, &[]), BulkAction::Send, 100).await;
+    assert!(matches!(refused, Err(AppError::Forbidden)), "{refused:?}");
+    let foreign = matching_ids(&o.st, &full, of(NIP_B, &[]), BulkAction::Pdf, 100).await;
+    assert!(matches!(foreign, Err(AppError::NotFound)), "{foreign:?}");
+    // More than the action may take: refused whole, nothing chosen.
+    let many = matching_ids(&o.st, &full, of(NIP_A, &[]), BulkAction::Send, 5).await;
+    assert!(matches!(many, Err(AppError::Refused { code: "too_many_invoices", .. })), "{many:?}");
+}
+
+both_backends!(a_changed_match_refuses_the_all_matching_decision);
+
+/// "All matching" in the panel: the confirmation counts what the filter matches now; when more
+/// invoices match by the time of the decision, nothing is decided and the person is told why.
+async fn a_changed_match_refuses_the_all_matching_decision(b: Backend) {
+    use crate::panel::{body, open_session_as, post_form, seed, EMAIL, PASSWORD, SELLER_NIP};
+    use actix_web::{test, App};
+    let Some(t) = crate::common::TestDb::new(b) else { return };
+    let st = t.state();
+    seed(&st).await;
+    let client =
+        st.db.tx(|c| ksef_gateway::db::models::Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 1..7), Source::Cli).await.unwrap();
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let s = open_session_as(&app, EMAIL, PASSWORD).await;
+    let filter = "szukaj=alfa&stan=draft";
+    let alfas = (1..7).filter(|i| i % 3 == 0).count();
+    let fields = |extra: &[(&'static str, String)]| {
+        let mut f: Vec<(&str, String)> = vec![
+            ("csrf", s.csrf.clone()),
+            ("wszystkie", "1".into()),
+            ("filtr", filter.into()),
+            ("tryb", "online".into()),
+        ];
+        f.extend(extra.iter().cloned());
+        f
+    };
+    let send = format!("/klienci/{SELLER_NIP}/wyslij");
+    let f = fields(&[]);
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let html = body(test::call_service(&app, post_form(&s.cookie, &send, &pairs)).await).await;
+    assert!(html.contains(&format!("id=\"liczba-pasujacych\">{alfas}<")), "{html}");
+    // Another Alfa invoice arrives before the decision.
+    intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 9..10), Source::Cli).await.unwrap();
+    let mut f = fields(&[("liczba", alfas.to_string())]);
+    let every = ksef_gateway::service::invoices::ListQuery { limit: Some(100), ..Default::default() };
+    let ids: Vec<String> = ksef_gateway::service::invoices::list(&st, &Caller::Operator, every)
+        .await
+        .unwrap()
+        .invoices
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    f.extend(ids.iter().map(|id| ("ostrzezenia_ok", id.clone())));
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let resp = test::call_service(&app, post_form(&s.cookie, &format!("{send}/potwierdz"), &pairs)).await;
+    assert_eq!(resp.status(), 422);
+    assert!(body(resp).await.contains("zmieniła się"), "the person is told the match changed");
+    let queued = ksef_gateway::service::invoices::list(
+        &st,
+        &Caller::Operator,
+        ksef_gateway::service::invoices::ListQuery { states: vec!["queued".into()], ..Default::default() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(queued.total, 0, "nothing was decided");
+}
