@@ -48,6 +48,32 @@ pub fn parse_amount(raw: &str) -> Option<i64> {
     Some(if negative { -value } else { value })
 }
 
+/// A decimal number as the invoice states it (`1666.6`, `-12`, `0.12345678`) the way Polish
+/// pages show it: digits grouped by thousands with a space, a decimal comma, at least
+/// `min_decimals` decimals (`1 666,60`). Text that is not a plain decimal comes back unchanged.
+pub fn decimal_pl(raw: &str, min_decimals: usize) -> String {
+    let (sign, digits) = raw.strip_prefix('-').map_or(("", raw), |rest| ("-", rest));
+    let (units, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if units.is_empty() || !plain(units) || !plain(fraction) || (digits.contains('.') && fraction.is_empty())
+    {
+        return raw.to_owned();
+    }
+    let mut out = String::from(sign);
+    for (i, c) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    let fraction = format!("{fraction:0<min_decimals$}");
+    if !fraction.is_empty() {
+        out.push(',');
+        out.push_str(&fraction);
+    }
+    out
+}
+
 /// A whole number with `sep` between each three digits (`2 013`): counts on Polish pages.
 pub fn grouped(n: i64, sep: char) -> String {
     let text = amount_text(n.saturating_mul(100), ',', Some(sep));
@@ -79,6 +105,19 @@ mod tests {
         assert_eq!(minor_units(0.1 + 0.2), 30);
         assert_eq!(minor_units(-12.345), -1235);
         assert_eq!(minor_units(1234.56), 123_456);
+    }
+
+    #[test]
+    fn decimals_as_polish_pages_show_them() {
+        assert_eq!(decimal_pl("2051", 2), "2 051,00");
+        assert_eq!(decimal_pl("1666.6", 2), "1 666,60");
+        assert_eq!(decimal_pl("-12.35", 2), "-12,35");
+        assert_eq!(decimal_pl("0.12345678", 2), "0,12345678");
+        assert_eq!(decimal_pl("3", 0), "3");
+        assert_eq!(decimal_pl("1000.5", 0), "1 000,5");
+        for odd in ["", "1.", ".5", "1e3", "12 zł", "--1"] {
+            assert_eq!(decimal_pl(odd, 2), odd, "{odd:?} unchanged");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod purchase;
 mod text_enum;
 mod webhook;
 
-pub use amount::{amount_text, grouped, minor_units, parse_amount};
+pub use amount::{amount_text, decimal_pl, grouped, minor_units, parse_amount};
 pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use purchase::PurchaseRole;
 pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};

@@ -323,3 +323,30 @@ async fn a_changed_match_refuses_the_all_matching_decision(b: Backend) {
     .unwrap();
     assert_eq!(queued.total, 0, "nothing was decided");
 }
+
+both_backends!(sales_pages_show_polish_amounts_and_dates);
+
+/// The official sample (P_15 2051, P_13_1 1666.66, P_1 2026-02-15) on the client page and the
+/// invoice page: `2 051,00 zł`, `1 666,66`, `15.02.2026`.
+async fn sales_pages_show_polish_amounts_and_dates(b: Backend) {
+    use crate::panel::{body, get, open_session_as, seed, EMAIL, PASSWORD, SELLER_NIP};
+    use actix_web::{test, App};
+    let Some(t) = crate::common::TestDb::new(b) else { return };
+    let st = t.state();
+    seed(&st).await;
+    let client =
+        st.db.tx(|c| ksef_gateway::db::models::Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    let stored = intake::submit(&st, &Caller::Operator, &client.id, crate::office::sample(1), Source::Cli)
+        .await
+        .unwrap();
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
+    let s = open_session_as(&app, EMAIL, PASSWORD).await;
+    let list = body(test::call_service(&app, get(&s.cookie, &format!("/klienci/{SELLER_NIP}"))).await).await;
+    assert!(list.contains("brutto\">2 051,00 zł<"), "{list}");
+    assert!(list.contains(">15.02.2026<"), "the issue-date column");
+    let id = &stored[0].invoice.id;
+    let page = body(test::call_service(&app, get(&s.cookie, &format!("/faktury/{id}"))).await).await;
+    assert!(page.contains("id=\"brutto\">2 051,00 zł<"), "{page}");
+    assert!(page.contains("id=\"tresc-brutto\">2 051,00 zł<"), "{page}");
+    assert!(page.contains(">1 666,66<"), "the VAT summary's net");
+}
