@@ -3,12 +3,14 @@
 use std::fmt;
 
 mod amount;
+mod certificate;
 mod credential;
 mod purchase;
 mod text_enum;
 mod webhook;
 
 pub use amount::{amount_text, decimal_pl, grouped, minor_units, parse_amount};
+pub use certificate::{CertificatePurpose, EnrollmentState, KeyChoice, RevokeReason};
 pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use purchase::PurchaseRole;
 pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};

@@ -2,6 +2,7 @@
 //! panel's own pages live under `/`.
 
 mod audit;
+mod certificates;
 mod clients;
 mod invoices;
 mod office;
@@ -20,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(purchases::routes)
             .configure(clients::routes)
             .configure(office::routes)
+            .configure(certificates::routes)
             .configure(audit::routes)
             .configure(webhooks::routes)
             .default_service(web::to(crate::http::fallback))

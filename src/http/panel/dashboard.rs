@@ -51,6 +51,8 @@ struct Expiring {
     href: String,
     valid_until: String,
     warning: ExpiryWarning,
+    /// A certificate: where the gateway renews it (enrolls a new one and switches to it).
+    renew: Option<String>,
 }
 
 /// Invoices per status letter and the states before a decision.
@@ -229,6 +231,8 @@ async fn expiring_of(
                 href: format!("/klienci/{}/dostepy#poswiadczenie-h", c.nip),
                 valid_until: k.validity.valid_until.map(when)?,
                 warning: k.validity.expiry_warning?,
+                renew: (k.kind == crate::service::certificates::KSEF_CERTIFICATE)
+                    .then(|| format!("/klienci/{}/certyfikaty?typ=authentication", c.nip)),
             })
         })
         .collect();
@@ -240,6 +244,8 @@ async fn expiring_of(
                     href: "/biuro/poswiadczenie".to_owned(),
                     valid_until: when(until),
                     warning,
+                    renew: (o.kind == crate::domain::OfficeCredentialKind::Certificate)
+                        .then(|| "/biuro/certyfikaty?typ=authentication".to_owned()),
                 });
             }
         }

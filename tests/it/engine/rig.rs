@@ -198,6 +198,34 @@ impl Rig {
         numbers.into_iter().flatten().collect::<std::collections::HashSet<_>>().len()
     }
 
+    /// Runs the `ksef-gateway` binary on this rig's database with `stdin`: (exit code, output).
+    pub fn cli(
+        &self,
+        args: Vec<String>,
+        stdin: &'static str,
+    ) -> tokio::task::JoinHandle<(Option<i32>, String)> {
+        let (dir, url) = (self.db.dir.path().to_owned(), self.db.url.clone());
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
+                .args(&args)
+                .arg("--data-dir")
+                .arg(dir)
+                .env("KSEF_GW__DATABASE__URL", url)
+                .env("RUST_LOG", "off")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+            let out = child.wait_with_output().unwrap();
+            let text =
+                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            (out.status.code(), text)
+        })
+    }
+
     pub async fn count_audit(&self, action: &str) -> i64 {
         let action = action.to_owned();
         self.st
