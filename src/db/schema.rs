@@ -134,6 +134,7 @@ diesel::table! {
         created_by -> Nullable<Text>,
         currency -> Nullable<Text>,
         findings -> Text,
+        gross_minor -> Nullable<BigInt>,
         gross_total -> Nullable<Text>,
         id -> Text,
         invoice_reference -> Nullable<Text>,

@@ -168,7 +168,7 @@ transfer_tables! {
     send_decisions by id [actor_id, actor_kind, client_id, created_at, id, invoice_count, invoice_hashes, offline,
         policy, source_ip];
     invoices by id [approved_at, approved_by, buyer_name, buyer_nip, client_id, created_at, created_by, currency,
-        findings, gross_total, id, invoice_reference, invoice_type, issue_date, ksef_number, ksef_status_code,
+        findings, gross_minor, gross_total, id, invoice_reference, invoice_type, issue_date, ksef_number, ksef_status_code,
         ksef_status_description, number, offline_deadline, offline_mode, seller_nip, session_reference, sha256,
         size_bytes, source, state, updated_at] then corrects_invoice_id;
     invoice_documents by invoice_id [invoice_id, xml];

@@ -3,6 +3,7 @@
 use std::fmt;
 
 mod actor;
+mod amount;
 mod certificate;
 mod credential;
 mod offline_mode;
@@ -12,10 +13,11 @@ mod text_enum;
 mod webhook;
 
 pub use actor::Actor;
+pub use amount::{amount_text, decimal_pl, grouped, minor_units, parse_amount};
 pub use certificate::{CertificatePurpose, EnrollmentState, KeyChoice, RevokeReason};
 pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use offline_mode::OfflineMode;
-pub use purchase::{amount_text, minor_units, parse_amount, PurchaseRole};
+pub use purchase::PurchaseRole;
 pub use state::{
     check_moves, ForbiddenMove, InvoiceState, OutboxState, SessionKind, SessionState, StatusLetter,
 };

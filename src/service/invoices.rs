@@ -1,15 +1,17 @@
 //! Reading invoices: lists, one invoice with its timeline, its exact bytes, UPO and QR link.
 //! Every read goes through the caller's scope: a foreign invoice is simply not found.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use crate::auth::Permission;
-use crate::db::models::{Client, Invoice, InvoiceFilter, Keyset};
+use crate::db::models::{Client, Invoice, InvoiceFilter, InvoiceOrder, InvoiceSort, RowKeyset};
+use crate::db::AnyConn;
 use crate::domain::{Actor, InvoiceState};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
+use crate::service::list_cursor::{self, KeyKind};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -45,6 +47,9 @@ pub struct InvoiceView {
     pub buyer_name: Option<String>,
     pub currency: Option<String>,
     pub gross_total: Option<String>,
+    /// Gross in minor units, for the panel's formats.
+    #[serde(skip)]
+    pub gross_minor: Option<i64>,
     pub ksef_status_code: Option<i64>,
     pub ksef_status_description: Option<String>,
     pub offline: bool,
@@ -74,6 +79,9 @@ pub struct InvoiceSummary {
     pub buyer_name: Option<String>,
     pub gross_total: Option<String>,
     pub currency: Option<String>,
+    /// Gross in minor units, for the panel's formats.
+    #[serde(skip)]
+    pub gross_minor: Option<i64>,
     pub errors: usize,
     pub warnings: usize,
     #[serde(serialize_with = "crate::local_time::rfc3339")]
@@ -96,6 +104,7 @@ impl InvoiceSummary {
             issue_date: inv.issue_date,
             buyer_name: inv.buyer_name,
             gross_total: inv.gross_total,
+            gross_minor: inv.gross_minor,
             currency: inv.currency,
             created_at: inv.created_at,
         }
@@ -124,6 +133,7 @@ pub fn view(inv: Invoice, nip: String, timeline: Vec<TimelineEntry>, lang: Lang)
         buyer_name: inv.buyer_name,
         currency: inv.currency,
         gross_total: inv.gross_total,
+        gross_minor: inv.gross_minor,
         ksef_status_code: inv.ksef_status_code,
         ksef_status_description: inv.ksef_status_description,
         offline: inv.offline_mode,
@@ -137,20 +147,34 @@ pub fn view(inv: Invoice, nip: String, timeline: Vec<TimelineEntry>, lang: Lang)
     }
 }
 
-/// Query of the invoice list.
+/// Query of the invoice list (every field optional; parsed and checked here).
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     pub nip: Option<String>,
-    pub state: Option<String>,
+    /// State spellings; any of them matches (none: every state). Read by [`parse_states`].
+    pub states: Vec<String>,
+    /// When the gateway received it.
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
+    /// Issue date (P_1), both ends inclusive.
+    pub issued_from: Option<NaiveDate>,
+    pub issued_to: Option<NaiveDate>,
+    /// Gross amount in minor units, both ends inclusive.
+    pub min_gross: Option<i64>,
+    pub max_gross: Option<i64>,
+    /// Searched in the number, the buyer's name and the buyer's NIP.
+    pub text: Option<String>,
+    /// `received`, `issue_date`, `number`, `buyer`, `gross` or `state`, `-` in front for
+    /// descending; `-received` when left out.
+    pub sort: Option<String>,
     pub limit: Option<i64>,
     /// A page's `next_cursor` or `prev_cursor`, as the previous answer gave it.
     pub cursor: Option<String>,
 }
 
-/// The most invoices one list answer holds.
+/// The most invoices one list answer holds, and how many when the caller does not say.
 pub const MAX_PAGE: i64 = 1000;
+pub const DEFAULT_PAGE: i64 = 100;
 
 /// One page of the invoice list, with what it takes to show "201–400 of 2000" and go on.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -160,87 +184,201 @@ pub struct InvoicePage {
     pub total: i64,
     /// How many matching invoices come before this page (0 on the first).
     pub offset: i64,
-    /// The next (older) page, None on the last.
+    /// The next page, None on the last.
     pub next_cursor: Option<String>,
-    /// The previous (newer) page, None on the first.
+    /// The previous page, None on the first.
     pub prev_cursor: Option<String>,
+    /// The order the page is in (`-received`, `gross`, …).
+    pub sort: String,
 }
 
-/// An opaque cursor: which side of which invoice, `a`fter or `b`efore, with its (created_at,
-/// id) key, in URL-safe Base64 so it travels in a query string unchanged.
-fn encode_cursor(keyset: &Keyset) -> String {
-    use base64::Engine;
-    let (side, at, id) = match keyset {
-        Keyset::After(at, id) => ('a', at, id),
-        Keyset::Before(at, id) => ('b', at, id),
+/// The default order: the newest received first.
+pub const DEFAULT_ORDER: InvoiceOrder = InvoiceOrder { by: InvoiceSort::Received, desc: true };
+
+/// `received`, `-gross`, … as an order; None for anything else.
+pub fn parse_sort(raw: &str) -> Option<InvoiceOrder> {
+    let (desc, name) = list_cursor::split_sort(raw);
+    Some(InvoiceOrder { by: InvoiceSort::parse(name).ok()?, desc })
+}
+
+/// How an order is spelled in `sort`.
+pub fn sort_text(order: InvoiceOrder) -> String {
+    format!("{}{}", if order.desc { "-" } else { "" }, order.by.as_str())
+}
+
+fn key_kind(order: InvoiceOrder) -> Option<KeyKind> {
+    Some(match order.by {
+        InvoiceSort::IssueDate => KeyKind::Date,
+        InvoiceSort::Gross => KeyKind::Amount,
+        InvoiceSort::Number | InvoiceSort::Buyer | InvoiceSort::State => KeyKind::Text,
+        InvoiceSort::Received => KeyKind::Time,
+    })
+}
+
+/// The states a list filter names, each spelled as stored: the one place a state filter is read
+/// (API, panel, bulk actions). An unknown one is a 400 `invalid_query` naming the known ones.
+pub fn parse_states(raw: &[String]) -> Result<Vec<InvoiceState>, AppError> {
+    raw.iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| InvoiceState::parse(s).map_err(|e| AppError::bad_query(format!("state: {e}"))))
+        .collect()
+}
+
+/// The query's order and position, checked: a cursor belongs to the order it was given in.
+fn order_of(q: &ListQuery) -> Result<(InvoiceOrder, Option<RowKeyset>), AppError> {
+    let requested = match q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(raw) => Some(parse_sort(raw).ok_or_else(|| {
+            AppError::bad_query(format!(
+                "sort: expected received, issue_date, number, buyer, gross or state, optionally with - in front, got {raw:?}"
+            ))
+        })?),
+        None => None,
     };
-    // Nanoseconds: SQLite keeps the stored time to the nanosecond, and the key must match exactly.
-    let raw = format!("{side}{}.{id}", at.and_utc().timestamp_nanos_opt().unwrap_or_default());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    let cursor = q
+        .cursor
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| list_cursor::decode(c, parse_sort, key_kind))
+        .transpose()?;
+    Ok(match (cursor, requested) {
+        (Some((o, _)), Some(r)) if o != r => return Err(list_cursor::bad_cursor()),
+        (Some((o, k)), _) => (o, Some(k)),
+        (None, r) => (r.unwrap_or(DEFAULT_ORDER), None),
+    })
 }
 
-fn decode_cursor(raw: &str) -> Result<Keyset, AppError> {
-    use base64::Engine;
-    let bad = || AppError::invalid_field("cursor", "bad_cursor", "cursor: not one this list gave out");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let mut chars = text.chars();
-    let side = chars.next().ok_or_else(bad)?;
-    let (nanos, id) = chars.as_str().split_once('.').ok_or_else(bad)?;
-    let at = chrono::DateTime::from_timestamp_nanos(nanos.parse::<i64>().map_err(|_| bad())?).naive_utc();
-    match side {
-        'a' => Ok(Keyset::After(at, id.to_owned())),
-        'b' => Ok(Keyset::Before(at, id.to_owned())),
-        _ => Err(bad()),
-    }
-}
-
-/// The caller's invoices, newest first, one page at a time (keyset pagination on
-/// (created_at, id)), with the total count.
-pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<InvoicePage, AppError> {
-    if let Some(s) = &q.state {
-        InvoiceState::parse(s).map_err(AppError::invalid)?;
-    }
+/// The filter of a query, checked (ranges the right way round, states known), without its
+/// client: [`resolve_client`] adds that inside the transaction.
+fn filter_of(q: &ListQuery) -> Result<InvoiceFilter, AppError> {
+    let states = parse_states(&q.states)?;
     validate::range(q.from, q.to)?;
-    let limit = validate::bounded("limit", q.limit, 1, MAX_PAGE)?.unwrap_or(100);
-    let keyset = q.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
+    validate::issue_and_gross_ranges((q.issued_from, q.issued_to), (q.min_gross, q.max_gross))?;
+    Ok(InvoiceFilter {
+        client_id: None,
+        states,
+        from: q.from,
+        to: q.to,
+        issued_from: q.issued_from,
+        issued_to: q.issued_to,
+        min_gross: q.min_gross,
+        max_gross: q.max_gross,
+        text: q.text.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+    })
+}
+
+/// The client named by `nip` (404 outside what the caller sees, 403 without `p` on it).
+fn resolve_client(
+    conn: &mut AnyConn,
+    caller: &Caller,
+    nip: Option<&str>,
+    p: Permission,
+) -> Result<Option<String>, AppError> {
+    let Some(nip) = nip else { return Ok(None) };
+    let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
+    access::require(conn, caller, &client.id, p)?;
+    Ok(Some(client.id))
+}
+
+/// The caller's invoices matching the query, one page at a time (keyset pagination in the
+/// chosen order), with the total count.
+pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<InvoicePage, AppError> {
+    let mut filter = filter_of(&q)?;
+    let (order, keyset) = order_of(&q)?;
+    let limit = validate::bounded("limit", q.limit, 1, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
     let caller = caller.clone();
     st.db
         .tx(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
-            let client_id = match &q.nip {
-                Some(nip) => {
-                    let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
-                    access::require(conn, &caller, &client.id, Permission::Read)?;
-                    Some(client.id)
-                }
-                None => None,
-            };
-            let filter = InvoiceFilter { client_id, state: q.state, from: q.from, to: q.to, limit, keyset };
-            let rows = Invoice::list(conn, &scope, &filter)?;
+            filter.client_id = resolve_client(conn, &caller, q.nip.as_deref(), Permission::Read)?;
+            let rows = Invoice::list(conn, &scope, &filter, order, keyset.as_ref(), limit)?;
             let total = Invoice::count(conn, &scope, &filter)?;
             let offset = match rows.first() {
-                Some((first, _)) if filter.keyset.is_some() => {
-                    Invoice::count_newer(conn, &scope, &filter, first.created_at, &first.id)?
+                Some((first, _)) if keyset.is_some() => {
+                    Invoice::count_before(conn, &scope, &filter, order, first)?
                 }
                 _ => 0,
             };
             let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-            let next_cursor = rows
-                .last()
-                .filter(|_| offset + shown < total)
-                .map(|(last, _)| encode_cursor(&Keyset::After(last.created_at, last.id.clone())));
-            let prev_cursor = rows
-                .first()
-                .filter(|_| offset > 0)
-                .map(|(first, _)| encode_cursor(&Keyset::Before(first.created_at, first.id.clone())));
+            let sort = sort_text(order);
+            let cursor_at = |inv: &Invoice, before: bool| {
+                list_cursor::encode(&sort, &RowKeyset { key: order.key_of(inv), id: inv.id.clone(), before })
+            };
+            let next_cursor =
+                rows.last().filter(|_| offset + shown < total).map(|(r, _)| cursor_at(r, false));
+            let prev_cursor = rows.first().filter(|_| offset > 0).map(|(r, _)| cursor_at(r, true));
             Ok(InvoicePage {
                 invoices: rows.into_iter().map(|(inv, nip)| InvoiceSummary::from_row(inv, nip)).collect(),
                 total,
                 offset,
                 next_cursor,
                 prev_cursor,
+                sort,
             })
+        })
+        .await
+}
+
+/// What a bulk action on "every invoice matching the filter" acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkAction {
+    /// A decision to send: only invoices that may be sent (draft or approved), where the
+    /// caller holds `send`.
+    Send,
+    /// The PDF zip: every matching invoice the caller may read.
+    Pdf,
+}
+
+/// The ids of every invoice of the client named in the query that matches its filter and that
+/// the caller may act on with `action` (never more than that): at most `cap`, else
+/// `too_many_invoices`, nothing chosen. Oldest received first.
+pub async fn matching_ids(
+    st: &AppState,
+    caller: &Caller,
+    q: ListQuery,
+    action: BulkAction,
+    cap: i64,
+) -> Result<Vec<String>, AppError> {
+    let mut filter = filter_of(&q)?;
+    let nip = q.nip.clone().ok_or_else(|| AppError::bad_query("nip: a bulk action is for one client"))?;
+    let permission = match action {
+        BulkAction::Send => {
+            // The decidable states within what the filter asks for.
+            let decidable = InvoiceState::ALL.iter().copied().filter(|s| s.is_decidable());
+            filter.states = if filter.states.is_empty() {
+                decidable.collect()
+            } else {
+                decidable.filter(|s| filter.states.contains(s)).collect()
+            };
+            Permission::Send
+        }
+        BulkAction::Pdf => Permission::Read,
+    };
+    let caller = caller.clone();
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, permission)?;
+            filter.client_id = resolve_client(conn, &caller, Some(&nip), permission)?;
+            if action == BulkAction::Send {
+                let client = Client::get(conn, filter.client_id.as_deref().unwrap_or_default())?;
+                // Under four-eyes a draft waits for its approval: only approved ones may go.
+                if client.send_policy == crate::domain::SendPolicy::FourEyes {
+                    filter.states.retain(|s| *s != InvoiceState::Draft);
+                }
+            }
+            if filter.states.is_empty() && action == BulkAction::Send {
+                return Ok(Vec::new());
+            }
+            let total = Invoice::count(conn, &scope, &filter)?;
+            if total > cap {
+                return Err(AppError::Refused {
+                    code: "too_many_invoices",
+                    message: format!(
+                        "{total} invoices match; at most {cap} in one action: narrow the filter"
+                    ),
+                });
+            }
+            Ok(Invoice::matching_ids(conn, &scope, &filter, cap)?)
         })
         .await
 }
@@ -257,6 +395,39 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str, lang: Lang) -> Result
                 .map(|e| TimelineEntry { at: e.at, state: e.state, actor: e.actor, note: e.note })
                 .collect();
             Ok(view(inv, nip, timeline, lang))
+        })
+        .await
+}
+
+/// Many invoices at once, in the order of `ids`, without their timelines (a confirmation page
+/// of a bulk decision); any id the caller may not read makes the whole answer `NotFound`.
+pub async fn get_many(
+    st: &AppState,
+    caller: &Caller,
+    ids: &[String],
+    lang: Lang,
+) -> Result<Vec<InvoiceView>, AppError> {
+    let (caller, ids) = (caller.clone(), ids.to_vec());
+    st.db
+        .tx(move |conn| {
+            let scope = access::scope(conn, &caller, Permission::Read)?;
+            let mut found: std::collections::HashMap<String, Invoice> =
+                Invoice::find_many(conn, &scope, &ids)?.into_iter().map(|i| (i.id.clone(), i)).collect();
+            let mut nips: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let inv = found.remove(id).ok_or(AppError::NotFound)?;
+                let nip = match nips.get(&inv.client_id) {
+                    Some(n) => n.clone(),
+                    None => {
+                        let n = Client::get(conn, &inv.client_id)?.nip;
+                        nips.insert(inv.client_id.clone(), n.clone());
+                        n
+                    }
+                };
+                out.push(view(inv, nip, Vec::new(), lang));
+            }
+            Ok(out)
         })
         .await
 }

@@ -22,6 +22,7 @@ pub mod invoice_pdf;
 pub mod invoices;
 pub mod keys;
 pub mod lifetime;
+pub mod list_cursor;
 pub mod master_key;
 pub mod office;
 pub mod panel_views;

@@ -16,6 +16,7 @@ use crate::db::AnyConn;
 use crate::domain::amount_text;
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
+use crate::service::list_cursor::{self, b64, bad_cursor, from_nanos, nanos, unb64, KeyKind};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -150,35 +151,9 @@ pub struct PurchaseView {
     pub complete_up_to: Option<NaiveDateTime>,
 }
 
-fn bad_cursor() -> AppError {
-    AppError::invalid_field("cursor", "bad_cursor", "cursor: not one this list gave out")
-}
-
-fn b64(raw: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-}
-
-fn unb64(raw: &str) -> Option<String> {
-    use base64::Engine;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw.trim()).ok()?;
-    String::from_utf8(bytes).ok()
-}
-
-fn nanos(t: NaiveDateTime) -> i64 {
-    t.and_utc().timestamp_nanos_opt().unwrap_or_default()
-}
-
-fn from_nanos(raw: &str) -> Option<NaiveDateTime> {
-    Some(chrono::DateTime::from_timestamp_nanos(raw.parse().ok()?).naive_utc())
-}
-
 /// `issue_date`, `-gross`, … as an order; None for anything else.
 pub fn parse_sort(raw: &str) -> Option<PurchaseOrder> {
-    let (desc, name) = match raw.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, raw),
-    };
+    let (desc, name) = list_cursor::split_sort(raw);
     let by = PurchaseSort::parse(name).ok().filter(|s| *s != PurchaseSort::Stored)?;
     Some(PurchaseOrder { by, desc })
 }
@@ -193,38 +168,16 @@ pub const DEFAULT_ORDER: PurchaseOrder = PurchaseOrder { by: PurchaseSort::Issue
 
 /// An opaque page cursor: the order it belongs to, its side and the row's key and id.
 fn encode_cursor(order: PurchaseOrder, keyset: &PurchaseKeyset) -> String {
-    let key = match &keyset.key {
-        SortKey::Date(d) => d.to_string(),
-        SortKey::Amount(a) => a.to_string(),
-        SortKey::Time(t) => nanos(*t).to_string(),
-        SortKey::Text(t) => t.clone(),
-    };
-    let side = if keyset.before { 'b' } else { 'a' };
-    // The key comes last: a seller's name may hold any character.
-    b64(&format!("{}|{side}|{}|{key}", sort_text(order), keyset.id))
+    list_cursor::encode(&sort_text(order), keyset)
 }
 
 fn decode_cursor(raw: &str) -> Result<(PurchaseOrder, PurchaseKeyset), AppError> {
-    let text = unb64(raw).ok_or_else(bad_cursor)?;
-    let mut parts = text.splitn(4, '|');
-    let (Some(sort), Some(side), Some(id), Some(key)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad_cursor());
-    };
-    let order = parse_sort(sort).ok_or_else(bad_cursor)?;
-    let key = match order.by {
-        PurchaseSort::IssueDate => SortKey::Date(key.parse().map_err(|_| bad_cursor())?),
-        PurchaseSort::Gross => SortKey::Amount(key.parse().map_err(|_| bad_cursor())?),
-        PurchaseSort::Seller => SortKey::Text(key.to_owned()),
-        PurchaseSort::Stored => return Err(bad_cursor()),
-    };
-    let before = match side {
-        "a" => false,
-        "b" => true,
-        _ => return Err(bad_cursor()),
-    };
-    Ok((order, PurchaseKeyset { key, id: id.to_owned(), before }))
+    list_cursor::decode(raw, parse_sort, |o: PurchaseOrder| match o.by {
+        PurchaseSort::IssueDate => Some(KeyKind::Date),
+        PurchaseSort::Gross => Some(KeyKind::Amount),
+        PurchaseSort::Seller => Some(KeyKind::Text),
+        PurchaseSort::Stored => None,
+    })
 }
 
 /// The ERP's increment cursor: the last invoice it received, in storage order.
@@ -250,16 +203,7 @@ fn decode_since(raw: &str) -> Result<Option<PurchaseKeyset>, AppError> {
 
 /// The filter of a query, checked (ranges the right way round).
 fn filter_of(q: &PurchaseQuery) -> Result<PurchaseFilter, AppError> {
-    let day = |d: Option<NaiveDate>| d.and_then(|d| d.and_hms_opt(0, 0, 0));
-    validate::range(day(q.issued_from), day(q.issued_to))?;
-    if let (Some(min), Some(max)) = (q.min_gross, q.max_gross) {
-        if min > max {
-            return Err(AppError::BadRequest {
-                code: "invalid_range",
-                message: format!("min_gross ({min}) is above max_gross ({max}) (minor units)"),
-            });
-        }
-    }
+    validate::issue_and_gross_ranges((q.issued_from, q.issued_to), (q.min_gross, q.max_gross))?;
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     Ok(PurchaseFilter {
         client_id: None,

@@ -93,6 +93,23 @@ pub fn range(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Result<(
     }
 }
 
+/// A list filter's issue-date range (P_1, both days inclusive) and gross amount range (minor
+/// units), each the right way round: otherwise 400 `invalid_range`.
+pub fn issue_and_gross_ranges(
+    issued: (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>),
+    gross: (Option<i64>, Option<i64>),
+) -> Result<(), AppError> {
+    let day = |d: Option<chrono::NaiveDate>| d.and_then(|d| d.and_hms_opt(0, 0, 0));
+    range(day(issued.0), day(issued.1))?;
+    match gross {
+        (Some(min), Some(max)) if min > max => Err(AppError::BadRequest {
+            code: "invalid_range",
+            message: format!("min_gross ({min}) is above max_gross ({max}) (minor units)"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// An optional number of the query string within `min..=max`.
 pub fn bounded(field: &str, value: Option<i64>, min: i64, max: i64) -> Result<Option<i64>, AppError> {
     match value {

@@ -15,6 +15,8 @@ mod deploy_data;
 mod engine;
 mod http_basics;
 mod intake;
+mod invoice_list;
+mod invoice_list_browser;
 mod master_key;
 mod metrics;
 mod office;

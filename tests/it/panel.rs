@@ -858,7 +858,11 @@ async fn panel_access_keys_policy_and_four_eyes(b: Backend) {
         body(test::call_service(&app, get(&anna.cookie, &format!("/klienci/{SELLER_NIP}"))).await).await;
     assert!(list.contains("do zatwierdzenia") && !list.contains("name=\"ids\""), "{list}");
     assert!(!list.contains("id=\"wyslij\""), "nothing to choose, so no send button: {list}");
-    let id = text_after(&list, "<td><a href=\"/faktury/").split('"').next().unwrap().to_owned();
+    let id = text_after(&list, "<td data-label=\"Numer\"><a href=\"/faktury/")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
     let own = body(test::call_service(&app, get(&anna.cookie, &format!("/faktury/{id}"))).await).await;
     assert!(!own.contains("id=\"zatwierdz\""), "nobody approves their own invoice");
     let seen = body(test::call_service(&app, get(&admin.cookie, &format!("/faktury/{id}"))).await).await;

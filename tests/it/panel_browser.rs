@@ -65,7 +65,7 @@ impl Drop for Browser {
 }
 
 impl Browser {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {
             req = req.json(&b);
@@ -106,7 +106,7 @@ impl Browser {
         }
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({ "text": text })))
             .await;
@@ -127,8 +127,14 @@ impl Browser {
     }
 
     /// Runs a script in the page (WebDriver's own channel, not subject to the page's CSP).
-    async fn execute(&self, script: &str) -> Value {
+    pub(crate) async fn execute(&self, script: &str) -> Value {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": [] }))).await
+    }
+
+    /// Sets the window (in headless Chromium: the viewport) to `width` × `height` CSS pixels.
+    pub(crate) async fn resize(&self, width: u32, height: u32) {
+        self.call(reqwest::Method::POST, "/window/rect", Some(json!({"width": width, "height": height})))
+            .await;
     }
 
     pub(crate) async fn source(&self) -> String {
@@ -344,8 +350,8 @@ pub(crate) async fn logged_in(
     Some((driver, b, profile))
 }
 
-/// 2,000 invoices of one client: the panel lists the newest 200 and says "1–200 z 2000"; the
-/// next page shows exactly the next 200, whose invoices can be opened and chosen for sending.
+/// 2,000 invoices of one client: the panel lists the newest 50 and says "1–50 z 2 000"; the
+/// next page shows exactly the next 50, whose invoices can be opened and chosen for sending.
 #[actix_web::test]
 async fn page_two_of_two_thousand_invoices_in_headless_chromium() {
     use ksef_gateway::db::models::Client;
@@ -357,24 +363,22 @@ async fn page_two_of_two_thousand_invoices_in_headless_chromium() {
     let Some((_driver, b, _profile)) = logged_in(&gw, EMAIL, PASSWORD).await else { return };
 
     b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
-    assert_eq!(b.text("#zakres").await, "1–200 z 2000");
+    assert_eq!(b.text("#zakres").await, "1–50 z 2 000");
     let first_page = b.source().await;
-    assert!(
-        first_page.contains(&format!("/faktury/{}", expected[0])) && !first_page.contains(&expected[200])
-    );
+    assert!(first_page.contains(&format!("/faktury/{}", expected[0])) && !first_page.contains(&expected[50]));
     b.click("#nastepna").await;
     b.find("#poprzednia").await;
-    assert_eq!(b.text("#zakres").await, "201–400 z 2000");
+    assert_eq!(b.text("#zakres").await, "51–100 z 2 000");
     let second = b.source().await;
-    for id in &expected[200..400] {
+    for id in &expected[50..100] {
         assert!(second.contains(&format!("href=\"/faktury/{id}\"")), "page 2 lists {id}");
     }
-    assert!(!second.contains(&expected[199]) && !second.contains(&expected[400]), "and nothing else");
-    assert!(b.try_find(&format!("#w-{}", expected[399])).await.is_some(), "an older invoice can be chosen");
+    assert!(!second.contains(&expected[49]) && !second.contains(&expected[100]), "and nothing else");
+    assert!(b.try_find(&format!("#w-{}", expected[99])).await.is_some(), "an older invoice can be chosen");
     b.screenshot("page-2").await;
-    b.click(&format!("a[href='/faktury/{}']", expected[250])).await;
+    b.click(&format!("a[href='/faktury/{}']", expected[75])).await;
     b.find("#sha256").await;
-    assert!(b.source().await.contains(&expected[250]), "and opened");
+    assert!(b.source().await.contains(&expected[75]), "and opened");
     drop(b);
 }
 

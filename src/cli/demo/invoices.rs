@@ -84,7 +84,16 @@ pub async fn seed(
 ) -> Result<Option<String>, AppError> {
     if !st
         .db
-        .tx(|c| Invoice::list(c, &ClientScope::All, &InvoiceFilter { limit: 1, ..InvoiceFilter::default() }))
+        .tx(|c| {
+            Invoice::list(
+                c,
+                &ClientScope::All,
+                &InvoiceFilter::default(),
+                crate::service::invoices::DEFAULT_ORDER,
+                None,
+                1,
+            )
+        })
         .await?
         .is_empty()
     {

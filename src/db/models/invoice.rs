@@ -27,6 +27,8 @@ pub struct Invoice {
     pub buyer_name: Option<String>,
     pub currency: Option<String>,
     pub gross_total: Option<String>,
+    /// The gross amount in minor units (grosze), for the list's filter and order.
+    pub gross_minor: Option<i64>,
     pub state: InvoiceState,
     pub offline_mode: bool,
     pub offline_deadline: Option<NaiveDateTime>,
@@ -64,6 +66,7 @@ pub struct NewInvoice<'a> {
     pub buyer_name: Option<&'a str>,
     pub currency: Option<&'a str>,
     pub gross_total: Option<&'a str>,
+    pub gross_minor: Option<i64>,
     pub state: InvoiceState,
     pub findings: &'a str,
     pub corrects_invoice_id: Option<&'a str>,
@@ -99,29 +102,6 @@ struct NewInvoiceEvent<'a> {
     note: Option<&'a str>,
 }
 
-/// Filters of the invoice list (all optional; the scope is not).
-#[derive(Debug, Clone, Default)]
-pub struct InvoiceFilter {
-    pub client_id: Option<String>,
-    pub state: Option<String>,
-    pub from: Option<NaiveDateTime>,
-    pub to: Option<NaiveDateTime>,
-    pub limit: i64,
-    /// Where the page starts, in the list's order (newest first): a keyset, never an OFFSET,
-    /// so a page deep in a long list costs what the first one does and nothing shifts when
-    /// new invoices arrive.
-    pub keyset: Option<Keyset>,
-}
-
-/// A position in the invoice list, which is ordered by (created_at, id), newest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Keyset {
-    /// The invoices after this one (older): the next page.
-    After(NaiveDateTime, String),
-    /// The invoices before this one (newer): the previous page.
-    Before(NaiveDateTime, String),
-}
-
 /// Applies a client scope to a boxed invoices query.
 macro_rules! scoped {
     ($query:expr, $scope:expr) => {
@@ -130,28 +110,6 @@ macro_rules! scoped {
             ClientScope::Only(ids) => $query.filter(invoices::client_id.eq_any(ids.clone())),
         }
     };
-}
-
-/// Applies the scope and the filter's conditions (not its keyset or limit) to a boxed query on
-/// invoices (joined or not), so the list and its counts always agree.
-macro_rules! filtered {
-    ($query:expr, $scope:expr, $filter:expr) => {{
-        let filter: &InvoiceFilter = $filter;
-        let mut query = scoped!($query, $scope);
-        if let Some(c) = &filter.client_id {
-            query = query.filter(invoices::client_id.eq(c.clone()));
-        }
-        if let Some(s) = &filter.state {
-            query = query.filter(invoices::state.eq(s.clone()));
-        }
-        if let Some(from) = filter.from {
-            query = query.filter(invoices::created_at.ge(from));
-        }
-        if let Some(to) = filter.to {
-            query = query.filter(invoices::created_at.lt(to));
-        }
-        query
-    }};
 }
 
 impl NewInvoice<'_> {
@@ -171,6 +129,7 @@ impl NewInvoice<'_> {
             buyer_name: owned(self.buyer_name),
             currency: owned(self.currency),
             gross_total: owned(self.gross_total),
+            gross_minor: self.gross_minor,
             state: self.state,
             offline_mode: false,
             offline_deadline: None,
@@ -207,6 +166,7 @@ impl Invoice {
             buyer_name: self.buyer_name.as_deref(),
             currency: self.currency.as_deref(),
             gross_total: self.gross_total.as_deref(),
+            gross_minor: self.gross_minor,
             state: self.state,
             findings: &self.findings,
             corrects_invoice_id: self.corrects_invoice_id.as_deref(),
@@ -378,57 +338,6 @@ impl Invoice {
     /// Like [`Invoice::find`], with a missing (or foreign) invoice as `NotFound`.
     pub fn get(conn: &mut AnyConn, scope: &ClientScope, id: &str) -> Result<Self, DbError> {
         Self::find(conn, scope, id)?.ok_or(DbError::NotFound)
-    }
-
-    /// Invoices in the scope matching the filter, newest first, with the client's NIP: one page
-    /// of at most `limit` (1..=1000) from the filter's keyset on.
-    pub fn list(
-        conn: &mut AnyConn,
-        scope: &ClientScope,
-        filter: &InvoiceFilter,
-    ) -> Result<Vec<(Self, String)>, DbError> {
-        use invoices::{created_at, id};
-        let limit = filter.limit.clamp(1, 1000);
-        let query = filtered!(invoices::table.inner_join(clients::table).into_boxed(), scope, filter)
-            .select((Self::as_select(), clients::nip));
-        Ok(match &filter.keyset {
-            None => query.order((created_at.desc(), id.desc())).limit(limit).load(conn)?,
-            Some(Keyset::After(at, last)) => query
-                .filter(created_at.lt(*at).or(created_at.eq(*at).and(id.lt(last.clone()))))
-                .order((created_at.desc(), id.desc()))
-                .limit(limit)
-                .load(conn)?,
-            Some(Keyset::Before(at, first)) => {
-                let mut rows: Vec<(Self, String)> = query
-                    .filter(created_at.gt(*at).or(created_at.eq(*at).and(id.gt(first.clone()))))
-                    .order((created_at.asc(), id.asc()))
-                    .limit(limit)
-                    .load(conn)?;
-                rows.reverse();
-                rows
-            }
-        })
-    }
-
-    /// How many invoices match the filter (its keyset and limit aside).
-    pub fn count(conn: &mut AnyConn, scope: &ClientScope, filter: &InvoiceFilter) -> Result<i64, DbError> {
-        Ok(filtered!(invoices::table.into_boxed(), scope, filter).count().get_result(conn)?)
-    }
-
-    /// How many matching invoices come before (are newer than) the one at (`at`, `id`) in the
-    /// list's order: where a page starts, for "201–400 of 2000".
-    pub fn count_newer(
-        conn: &mut AnyConn,
-        scope: &ClientScope,
-        filter: &InvoiceFilter,
-        at: NaiveDateTime,
-        id: &str,
-    ) -> Result<i64, DbError> {
-        use invoices::{created_at, id as iid};
-        Ok(filtered!(invoices::table.into_boxed(), scope, filter)
-            .filter(created_at.gt(at).or(created_at.eq(at).and(iid.gt(id.to_owned()))))
-            .count()
-            .get_result(conn)?)
     }
 
     /// Counts of the client's invoices per state.

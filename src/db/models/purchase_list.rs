@@ -3,22 +3,13 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text};
 
+use super::list_sql::{beyond, coalesce, contains_pattern, in_list_order, lower, ordered, KEYSET_MISMATCH};
+pub use super::list_sql::{RowKeyset as PurchaseKeyset, SortKey};
 use super::scope::ClientScope;
 use crate::db::schema::purchase_invoices as p;
 use crate::db::schema::{clients, purchase_sync};
 use crate::db::{AnyConn, DbError};
-
-diesel::define_sql_function! {
-    /// SQL `COALESCE` of an optional text with a fallback.
-    fn coalesce(x: Nullable<Text>, y: Text) -> Text;
-}
-
-diesel::define_sql_function! {
-    /// SQL `LOWER` (Unicode on PostgreSQL; ASCII letters only on SQLite).
-    fn lower(x: Text) -> Text;
-}
 
 /// What a list shows of a purchase invoice, with its client's NIP and name.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -64,15 +55,6 @@ pub struct PurchaseOrder {
     pub desc: bool,
 }
 
-/// The value of a row's sort key, typed by the order it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SortKey {
-    Date(NaiveDate),
-    Amount(i64),
-    Text(String),
-    Time(NaiveDateTime),
-}
-
 impl PurchaseOrder {
     /// The key of `row` in this order.
     pub fn key_of(self, row: &PurchaseRow) -> SortKey {
@@ -83,15 +65,6 @@ impl PurchaseOrder {
             PurchaseSort::Stored => SortKey::Time(row.synced_at),
         }
     }
-}
-
-/// Where a page starts: after (the next page) or before (the previous one) the row with this
-/// key and id, in the list's order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PurchaseKeyset {
-    pub key: SortKey,
-    pub id: String,
-    pub before: bool,
 }
 
 /// Filters of a purchase invoice list (all optional; the scope is not).
@@ -112,20 +85,6 @@ pub struct PurchaseFilter {
     /// Only what was stored up to here (the ERP's increments leave out what may still be
     /// committing).
     pub stored_until: Option<NaiveDateTime>,
-}
-
-/// `%text%` for LIKE, with the text's own `%`, `_` and `\` matched literally (escape `\`).
-fn contains_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 /// The scope and the filter's conditions on a boxed purchase_invoices query (joined or not), so
@@ -177,28 +136,6 @@ macro_rules! filtered {
     }};
 }
 
-/// Rows strictly beyond (`descending`: below, else above) the key and id, on one sort column.
-macro_rules! beyond {
-    ($query:expr, $col:expr, $key:expr, $id:expr, $descending:expr) => {{
-        if $descending {
-            $query.filter($col.lt($key.clone()).or($col.eq($key).and(p::id.lt($id))))
-        } else {
-            $query.filter($col.gt($key.clone()).or($col.eq($key).and(p::id.gt($id))))
-        }
-    }};
-}
-
-/// A boxed query ordered by one sort column then id, in either direction.
-macro_rules! ordered {
-    ($query:expr, $col:expr, $descending:expr) => {{
-        if $descending {
-            $query.order(($col.desc(), p::id.desc()))
-        } else {
-            $query.order(($col.asc(), p::id.asc()))
-        }
-    }};
-}
-
 /// Applies "beyond the keyset" for the order's column; a keyset whose key does not fit the
 /// order (a cursor of another list) is refused as `None`.
 macro_rules! keyed {
@@ -207,16 +144,16 @@ macro_rules! keyed {
         match ($order.by, $keyset) {
             (_, None) => Some(q),
             (PurchaseSort::IssueDate, Some(PurchaseKeyset { key: SortKey::Date(k), id, .. })) => {
-                Some(beyond!(q, p::issue_date, *k, id.clone(), $descending))
+                Some(beyond!(q, p::issue_date, *k, p::id, id.clone(), $descending))
             }
             (PurchaseSort::Gross, Some(PurchaseKeyset { key: SortKey::Amount(k), id, .. })) => {
-                Some(beyond!(q, p::gross_amount, *k, id.clone(), $descending))
+                Some(beyond!(q, p::gross_amount, *k, p::id, id.clone(), $descending))
             }
             (PurchaseSort::Seller, Some(PurchaseKeyset { key: SortKey::Text(k), id, .. })) => {
-                Some(beyond!(q, coalesce(p::seller_name, ""), k.clone(), id.clone(), $descending))
+                Some(beyond!(q, coalesce(p::seller_name, ""), k.clone(), p::id, id.clone(), $descending))
             }
             (PurchaseSort::Stored, Some(PurchaseKeyset { key: SortKey::Time(k), id, .. })) => {
-                Some(beyond!(q, p::synced_at, *k, id.clone(), $descending))
+                Some(beyond!(q, p::synced_at, *k, p::id, id.clone(), $descending))
             }
             _ => None,
         }
@@ -225,9 +162,6 @@ macro_rules! keyed {
 
 /// A list row with its client's NIP and name.
 pub type ListedPurchase = (PurchaseRow, String, String);
-
-/// The reason a keyset does not fit the order it was used with.
-const KEYSET_MISMATCH: &str = "the cursor belongs to another order";
 
 impl PurchaseRow {
     /// One page of at most `limit` invoices (the caller bounds it) in the scope matching the
@@ -251,16 +185,13 @@ impl PurchaseRow {
         let query = keyed!(query, order, keyset, descending)
             .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
         let query = match order.by {
-            PurchaseSort::IssueDate => ordered!(query, p::issue_date, descending),
-            PurchaseSort::Gross => ordered!(query, p::gross_amount, descending),
-            PurchaseSort::Seller => ordered!(query, coalesce(p::seller_name, ""), descending),
-            PurchaseSort::Stored => ordered!(query, p::synced_at, descending),
+            PurchaseSort::IssueDate => ordered!(query, p::issue_date, p::id, descending),
+            PurchaseSort::Gross => ordered!(query, p::gross_amount, p::id, descending),
+            PurchaseSort::Seller => ordered!(query, coalesce(p::seller_name, ""), p::id, descending),
+            PurchaseSort::Stored => ordered!(query, p::synced_at, p::id, descending),
         };
-        let mut rows: Vec<ListedPurchase> = query.limit(limit.max(1)).load(conn)?;
-        if before {
-            rows.reverse();
-        }
-        Ok(rows)
+        let rows: Vec<ListedPurchase> = query.limit(limit.max(1)).load(conn)?;
+        Ok(in_list_order(rows, before))
     }
 
     /// How many invoices match the filter.
@@ -343,12 +274,6 @@ fn earliest(marks: Vec<Option<NaiveDateTime>>) -> Option<NaiveDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_patterns_match_wildcards_literally() {
-        assert_eq!(contains_pattern("ABC"), "%abc%");
-        assert_eq!(contains_pattern("50%_x\\"), "%50\\%\\_x\\\\%");
-    }
 
     #[test]
     fn completeness_is_the_earliest_mark_and_needs_all() {

@@ -86,6 +86,7 @@ async fn upload(
 struct ListParams {
     #[serde(default, deserialize_with = "super::blank_as_none")]
     nip: Option<String>,
+    /// One state or several, comma-separated.
     #[serde(default, deserialize_with = "super::blank_as_none")]
     state: Option<String>,
     #[serde(default, deserialize_with = "super::blank_as_none")]
@@ -93,14 +94,27 @@ struct ListParams {
     #[serde(default, deserialize_with = "super::blank_as_none")]
     to: Option<String>,
     #[serde(default, deserialize_with = "super::blank_as_none")]
+    issued_from: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
+    issued_to: Option<chrono::NaiveDate>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
+    min_gross: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
+    max_gross: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
+    q: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
+    sort: Option<String>,
+    #[serde(default, deserialize_with = "super::blank_as_none")]
     limit: Option<i64>,
     #[serde(default, deserialize_with = "super::blank_as_none")]
     cursor: Option<String>,
 }
 
-/// `GET /api/v1/invoices?nip=&state=&from=&to=&limit=&cursor=`: one page, newest first, with
-/// `total` (all matching), `offset` (how many come before this page) and `next_cursor` /
-/// `prev_cursor` (null at either end) to pass back as `cursor`.
+/// `GET /api/v1/invoices?nip=&state=&from=&to=&issued_from=&issued_to=&min_gross=&max_gross=&q=&sort=&limit=&cursor=`:
+/// one page in the chosen order (newest received first by default), with `total` (all
+/// matching), `offset` (how many come before this page) and `next_cursor` / `prev_cursor`
+/// (null at either end) to pass back as `cursor`.
 #[get("/invoices")]
 async fn list(
     st: web::Data<AppState>,
@@ -110,9 +124,15 @@ async fn list(
     let q = q.into_inner();
     let query = ListQuery {
         nip: q.nip,
-        state: q.state,
+        states: q.state.map(|s| s.split(',').map(str::to_owned).collect()).unwrap_or_default(),
         from: q.from.as_deref().map(|v| super::parse_time("from", v)).transpose()?,
         to: q.to.as_deref().map(|v| super::parse_time("to", v)).transpose()?,
+        issued_from: q.issued_from,
+        issued_to: q.issued_to,
+        min_gross: super::amount("min_gross", q.min_gross)?,
+        max_gross: super::amount("max_gross", q.max_gross)?,
+        text: q.q,
+        sort: q.sort,
         limit: q.limit,
         cursor: q.cursor,
     };

@@ -60,6 +60,18 @@ where
     }
 }
 
+/// An amount parameter (`2051`, `2051.50`) in minor units; anything else is 400.
+pub(crate) fn amount(key: &str, raw: Option<String>) -> Result<Option<i64>, crate::error::AppError> {
+    raw.map(|r| {
+        crate::domain::parse_amount(&r).ok_or_else(|| {
+            crate::error::AppError::bad_query(format!(
+                "{key}: expected an amount like 2051 or 2051.50, got {r:?}"
+            ))
+        })
+    })
+    .transpose()
+}
+
 /// A query parameter date `YYYY-MM-DD` (start of that day, UTC) or a full timestamp.
 pub(crate) fn parse_time(key: &str, raw: &str) -> Result<chrono::NaiveDateTime, crate::error::AppError> {
     if let Ok(d) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {

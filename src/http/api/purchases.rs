@@ -42,16 +42,6 @@ struct ListParams {
     limit: Option<i64>,
 }
 
-/// An amount parameter (`2051`, `2051.50`) in minor units; anything else is 400.
-fn amount(key: &str, raw: Option<String>) -> Result<Option<i64>, AppError> {
-    raw.map(|r| {
-        crate::domain::parse_amount(&r).ok_or_else(|| {
-            AppError::bad_query(format!("{key}: expected an amount like 2051 or 2051.50, got {r:?}"))
-        })
-    })
-    .transpose()
-}
-
 /// `GET /api/v1/purchase-invoices?nip=&from=&to=&seller=&q=&min_gross=&max_gross=&sort=&cursor=&limit=`
 /// (a page with `total`, `offset`, `next_cursor`, `prev_cursor`) or `…?since=0|<next_since>`
 /// (an increment in storage order with `next_since` and `more`).
@@ -63,8 +53,8 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     let q = q.into_inner();
     let query = PurchaseQuery {
-        min_gross: amount("min_gross", q.min_gross)?,
-        max_gross: amount("max_gross", q.max_gross)?,
+        min_gross: super::amount("min_gross", q.min_gross)?,
+        max_gross: super::amount("max_gross", q.max_gross)?,
         nip: q.nip,
         issued_from: q.from,
         issued_to: q.to,

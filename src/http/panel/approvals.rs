@@ -42,10 +42,7 @@ pub async fn inbox(st: &AppState, me: &PanelUser) -> Result<InboxView, PanelErro
             InboxRow {
                 number: inv.number.unwrap_or_else(|| "(bez numeru)".into()),
                 buyer: inv.buyer_name.unwrap_or_default(),
-                gross: inv
-                    .gross_total
-                    .map(|g| format!("{g} {}", inv.currency.unwrap_or_default()))
-                    .unwrap_or_default(),
+                gross: super::labels::gross_pl(inv.gross_minor, inv.gross_total, inv.currency),
                 issued: inv.issue_date.map_or_else(|| "—".to_owned(), day),
                 id: inv.id,
                 nip: i.nip,

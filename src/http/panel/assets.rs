@@ -15,6 +15,7 @@ static ASSETS: &[(&str, &str, &[u8])] = &[
     ("panel.css", "text/css; charset=utf-8", include_bytes!("../../../static/panel.css")),
     ("favicon.svg", "image/svg+xml", include_bytes!("../../../static/favicon.svg")),
     ("live.js", "text/javascript; charset=utf-8", include_bytes!("../../../static/live.js")),
+    ("select.js", "text/javascript; charset=utf-8", include_bytes!("../../../static/select.js")),
 ];
 
 /// The versioned URL of every asset, by file name.

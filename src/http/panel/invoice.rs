@@ -34,6 +34,8 @@ struct Step {
 struct InvoicePage {
     layout: Layout,
     inv: InvoiceView,
+    /// The gross amount as Polish pages show it (`2 051,00 zł`).
+    gross: String,
     client: ClientView,
     state: String,
     findings: Vec<FindingRow>,
@@ -93,6 +95,7 @@ async fn invoice_page(
         && may(&client, crate::auth::Permission::Approve);
     let upo = invoices::upo_summary(&st, &me.caller, &inv.id).await?;
     let page = InvoicePage {
+        gross: super::labels::gross_pl(inv.gross_minor, inv.gross_total.clone(), inv.currency.clone()),
         upo_fetched: upo.as_ref().map(|u| when(u.fetched_at)).unwrap_or_default(),
         upo,
         layout: Layout::for_user(format!("Faktura {}", inv.number.as_deref().unwrap_or("")), &me),

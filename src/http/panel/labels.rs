@@ -4,11 +4,6 @@ use chrono::NaiveDateTime;
 
 use crate::domain::InvoiceState;
 
-/// An invoice state in Polish (the raw value when unknown).
-pub fn state_pl(raw: &str) -> String {
-    InvoiceState::parse(raw).map_or_else(|_| raw.to_owned(), |s| s.label_pl().to_owned())
-}
-
 /// A stored UTC time in Warsaw local time, as Polish users read dates (the one format).
 pub fn when(t: NaiveDateTime) -> String {
     crate::local_time::display(t)
@@ -24,6 +19,17 @@ pub fn day(d: chrono::NaiveDate) -> String {
 pub fn money(minor: i64, currency: &str) -> String {
     let unit = if currency == "PLN" { "zł" } else { currency };
     format!("{} {unit}", crate::domain::amount_text(minor, ',', Some(' ')))
+}
+
+/// A sales invoice's gross amount as Polish pages show it: from minor units when known, else
+/// the decimal text as the invoice states it; empty when the invoice has none.
+pub fn gross_pl(minor: Option<i64>, text: Option<String>, currency: Option<String>) -> String {
+    let currency = currency.unwrap_or_default();
+    match (minor, text) {
+        (Some(m), _) => money(m, &currency),
+        (None, Some(t)) => format!("{t} {currency}").trim_end().to_owned(),
+        (None, None) => String::new(),
+    }
 }
 
 pub fn when_opt(t: Option<NaiveDateTime>) -> String {

@@ -22,6 +22,7 @@ mod error;
 mod forms;
 mod invoice;
 mod labels;
+mod list_form;
 mod live;
 mod login;
 mod notice;

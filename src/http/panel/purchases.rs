@@ -7,13 +7,15 @@
 
 use actix_web::{get, web, HttpResponse};
 use askama::Template;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::labels::{day, money, when};
+use super::list_form::{
+    amount_field, check_ranges, day_field, filled, link, sort_headers, SortColumn, SortHeader,
+};
 use super::{may, ok, Layout, PanelError, PanelUser};
 use crate::auth::Permission;
-use crate::domain::parse_amount;
 use crate::error::AppError;
 use crate::http::{file, Disposition};
 use crate::service::clients::{self, ClientView};
@@ -63,10 +65,6 @@ struct ListForm {
     nowe_od: Option<String>,
 }
 
-fn filled(v: &Option<String>) -> Option<String> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
-}
-
 impl ListForm {
     /// The filter fields (not the page or the badge), as query pairs for links.
     fn filter_pairs(&self) -> Vec<(&'static str, String)> {
@@ -87,41 +85,11 @@ impl ListForm {
 
     /// The query for the service, or what is wrong with the form, in Polish.
     fn query(&self, nip: Option<String>) -> Result<PurchaseQuery, String> {
-        let date = |label: &str, v: &Option<String>| -> Result<Option<NaiveDate>, String> {
-            filled(v)
-                .map(|raw| {
-                    NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
-                        .or_else(|_| NaiveDate::parse_from_str(&raw, "%d.%m.%Y"))
-                        .map_err(|_| {
-                            format!("Data „{label}” ma niepoprawny format – podaj dzień jako dd.mm.rrrr.")
-                        })
-                })
-                .transpose()
-        };
-        let amount = |label: &str, v: &Option<String>| -> Result<Option<i64>, String> {
-            filled(v)
-                .map(|raw| {
-                    parse_amount(&raw.replace([' ', '\u{a0}'], ""))
-                        .ok_or_else(|| format!("Kwota „{label}” musi być liczbą, np. 2051,00."))
-                })
-                .transpose()
-        };
-        let issued_from = date("od", &self.od)?;
-        let issued_to = date("do", &self.do_)?;
-        if let (Some(f), Some(t)) = (issued_from, issued_to) {
-            if f > t {
-                return Err("Data początkowa jest późniejsza niż data końcowa. Popraw zakres dat.".into());
-            }
-        }
-        let min_gross = amount("brutto od", &self.brutto_od)?;
-        let max_gross = amount("brutto do", &self.brutto_do)?;
-        if let (Some(min), Some(max)) = (min_gross, max_gross) {
-            if min > max {
-                return Err(
-                    "Kwota „brutto od” jest większa niż kwota „brutto do”. Popraw zakres kwot.".into()
-                );
-            }
-        }
+        let issued_from = day_field("od", &self.od)?;
+        let issued_to = day_field("do", &self.do_)?;
+        let min_gross = amount_field("brutto od", &self.brutto_od)?;
+        let max_gross = amount_field("brutto do", &self.brutto_do)?;
+        check_ranges((issued_from, issued_to), (min_gross, max_gross))?;
         let sort = filled(&self.sortuj);
         if sort.as_deref().is_some_and(|s| !SORTS.iter().any(|(v, _)| *v == s)) {
             return Err("Nieznany porządek sortowania – wybierz jeden z listy.".into());
@@ -140,18 +108,6 @@ impl ListForm {
             limit: Some(PAGE_SIZE),
         })
     }
-}
-
-/// A URL with query pairs.
-fn link(base: &str, pairs: &[(&str, String)]) -> String {
-    if pairs.is_empty() {
-        return base.to_owned();
-    }
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        q.append_pair(k, v);
-    }
-    format!("{base}?{}", q.finish())
 }
 
 struct Row {
@@ -184,39 +140,12 @@ impl Row {
     }
 }
 
-/// A column header that sorts the list by its column (the other way round when it already does).
-struct SortHeader {
-    id: &'static str,
-    label: &'static str,
-    href: String,
-    arrow: &'static str,
-}
-
-/// The sorting headers of the list, for the current order.
-fn sort_headers(action: &str, pairs: &[(&'static str, String)], chosen: &str) -> Vec<SortHeader> {
-    [
-        ("sortuj-data", "Data wystawienia", "issue_date", true),
-        ("sortuj-sprzedawca", "Sprzedawca", "seller", false),
-        ("sortuj-brutto", "Brutto", "gross", true),
-    ]
-    .into_iter()
-    .map(|(id, label, key, newest_first)| {
-        let (asc, desc) = (key.to_owned(), format!("-{key}"));
-        let (next, arrow) = if chosen == desc {
-            (asc, " ↓")
-        } else if chosen == asc {
-            (desc, " ↑")
-        } else if newest_first {
-            (desc, "")
-        } else {
-            (asc, "")
-        };
-        let mut p: Vec<(&str, String)> = pairs.iter().filter(|(k, _)| *k != "sortuj").cloned().collect();
-        p.push(("sortuj", next));
-        SortHeader { id, label, href: link(action, &p), arrow }
-    })
-    .collect()
-}
+/// The columns that sort the list.
+const SORT_COLUMNS: [SortColumn; 3] = [
+    ("sortuj-data", "Data wystawienia", "issue_date", true),
+    ("sortuj-sprzedawca", "Sprzedawca", "seller", false),
+    ("sortuj-brutto", "Brutto", "gross", true),
+];
 
 struct Choice {
     value: String,
@@ -423,7 +352,7 @@ async fn list_page(
         prev: page.prev_cursor.as_ref().map(page_link),
         rows: page.invoices.into_iter().map(|s| Row::new(s, new_since)).collect(),
         csv: link("/faktury-zakupowe/eksport.csv", &export_pairs),
-        headers: sort_headers(&action, &pairs, &chosen_sort),
+        headers: sort_headers(&action, &pairs, &chosen_sort, &SORT_COLUMNS),
         has_baseline: new_since.is_some(),
         completeness,
         sync,

@@ -8,8 +8,9 @@ use askama::Template;
 
 use chrono::NaiveDate;
 
+use super::client::bulk_ids;
 use super::forms::Fields;
-use super::labels::{day, when};
+use super::labels::{day, gross_pl, when};
 use super::{ok, Layout, PanelError, PanelUser};
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
@@ -17,7 +18,7 @@ use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::clients::ClientView;
 use crate::service::decisions::{self, SendRequest};
 use crate::service::findings::Lang;
-use crate::service::invoices;
+use crate::service::invoices::{self, BulkAction};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -123,6 +124,15 @@ struct ConfirmPage {
     period_end: String,
     /// KSeF is down or not answering: explained, with the offline mode offered instead.
     notice: Option<super::notice::KsefNotice>,
+    /// The person chose every invoice matching the list's filter: the decision applies the
+    /// filter again and must find this many.
+    all_matching: Option<AllMatching>,
+}
+
+struct AllMatching {
+    /// The list's filter as a query string.
+    filter: String,
+    count: usize,
 }
 
 /// The chosen invoices of this client, read through the caller's scope.
@@ -132,20 +142,17 @@ async fn chosen(
     client: &ClientView,
     ids: &[String],
 ) -> Result<Vec<Chosen>, PanelError> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        let inv = invoices::get(st, &me.caller, id, Lang::Pl).await?;
-        if inv.client_id != client.id {
-            return Err(AppError::NotFound.into());
-        }
-        out.push(Chosen {
+    let views = invoices::get_many(st, &me.caller, ids, Lang::Pl).await?;
+    if views.iter().any(|inv| inv.client_id != client.id) {
+        return Err(AppError::NotFound.into());
+    }
+    Ok(views
+        .into_iter()
+        .map(|inv| Chosen {
             number: inv.number.unwrap_or_else(|| "(bez numeru)".into()),
             sha256: inv.sha256,
             buyer: inv.buyer_name.unwrap_or_default(),
-            gross: inv
-                .gross_total
-                .map(|g| format!("{g} {}", inv.currency.unwrap_or_default()))
-                .unwrap_or_default(),
+            gross: gross_pl(inv.gross_minor, inv.gross_total, inv.currency),
             issued_text: inv.issue_date.map(day).unwrap_or_else(|| "—".into()),
             warnings: inv
                 .findings
@@ -155,17 +162,28 @@ async fn chosen(
                 .collect(),
             issued: inv.issue_date,
             id: inv.id,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
-fn ids_of(form: &Fields) -> Result<Vec<String>, PanelError> {
-    let ids = form.all("ids");
+/// The invoices a send form chose (ticked, or all matching the filter) and the filter when
+/// that was used; none is an error.
+async fn ids_of(
+    st: &AppState,
+    me: &PanelUser,
+    client: &ClientView,
+    form: &Fields,
+) -> Result<(Vec<String>, Option<String>), PanelError> {
+    let (ids, filter) = bulk_ids(st, me, client, form, BulkAction::Send).await?;
     if ids.is_empty() {
-        return Err(AppError::invalid("zaznacz co najmniej jedną fakturę").into());
+        let why = if filter.is_some() {
+            "żadna faktura pasująca do filtra nie może być wysłana (wysłać można szkice i zatwierdzone)"
+        } else {
+            "zaznacz co najmniej jedną fakturę"
+        };
+        return Err(AppError::invalid(why).into());
     }
-    Ok(ids)
+    Ok((ids, filter))
 }
 
 /// `POST /klienci/{nip}/wyslij`: shows what would be sent; records nothing.
@@ -177,7 +195,7 @@ async fn confirm(
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
     let client = me.client_for_form(&st, &nip, &form).await?;
-    let ids = ids_of(&form)?;
+    let (ids, filter) = ids_of(&st, &me, &client, &form).await?;
     let offline = form.get("tryb") == Some("offline");
     let chosen = chosen(&st, &me, &client, &ids).await?;
     let title = if offline { "Wystawienie w trybie offline" } else { "Potwierdzenie wysyłki do KSeF" };
@@ -188,6 +206,7 @@ async fn confirm(
         layout: Layout::for_user(title, &me),
         failure_announced: announced.as_ref().is_some_and(|a| a.mode == OfflineMode::Emergency),
         period_end: announced.and_then(|a| a.end).map(|d| d.to_string()).unwrap_or_default(),
+        all_matching: filter.map(|f| AllMatching { filter: f, count: ids.len() }),
         client,
         chosen,
         offline,
@@ -238,7 +257,19 @@ async fn decide(
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
     let client = me.client_for_form(&st, &nip, &form).await?;
-    let ids = ids_of(&form)?;
+    let (ids, filter) = ids_of(&st, &me, &client, &form).await?;
+    if filter.is_some() {
+        // The filter is applied again now: what it matches must be what the person confirmed.
+        let confirmed = form.get("liczba").and_then(|n| n.parse::<usize>().ok());
+        if confirmed != Some(ids.len()) {
+            return Err(AppError::invalid(format!(
+                "lista faktur pasujących do filtra zmieniła się (potwierdzono {}, teraz pasuje {}) – wróć do listy i potwierdź ponownie",
+                confirmed.map_or_else(|| "—".to_owned(), |n| n.to_string()),
+                ids.len()
+            ))
+            .into());
+        }
+    }
     let offline = match form.get("tryb") {
         Some("offline") => {
             if !form.ticked("swiadomie") {

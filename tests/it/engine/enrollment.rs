@@ -121,7 +121,11 @@ async fn office_certificate_enrolled_from_scratch_sends_for_granting_clients_the
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     running.stop().await;
-    assert_eq!(rig.invoice(&refused_ids[0]).await.state, "queued", "nothing of it went out");
+    assert_eq!(
+        rig.invoice(&refused_ids[0]).await.state,
+        ksef_gateway::domain::InvoiceState::Queued,
+        "nothing of it went out"
+    );
 
     // The certificate in use is not revoked without force, and the refusal says why.
     let e = enrollment::revoke(

@@ -115,6 +115,7 @@ impl Rig {
                         buyer_name: None,
                         currency: Some("PLN"),
                         gross_total: None,
+                        gross_minor: None,
                         state: ksef_gateway::domain::InvoiceState::Draft,
                         findings: "[]",
                         corrects_invoice_id: None,

@@ -1,0 +1,260 @@
+//! The sales invoice list: filtered (text, states, issue and receipt dates, gross amount),
+//! sorted by one of its columns and paginated by keyset, with its counts; the same conditions
+//! resolve "every matching invoice" for a bulk action.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::list_sql::{
+    beyond, coalesce, coalesce_bigint, coalesce_date, contains_pattern, in_list_order, lower, ordered,
+    RowKeyset, SortKey, KEYSET_MISMATCH,
+};
+use super::scope::ClientScope;
+use super::Invoice;
+use crate::db::schema::{clients, invoices as i};
+use crate::db::{AnyConn, DbError};
+use crate::domain::InvoiceState;
+
+crate::text_enum! {
+    /// What the sales invoice list is ordered by (always then by id, so the order is total).
+    pub enum InvoiceSort ("sort") {
+        /// P_1 (an invoice without one sorts as the oldest).
+        IssueDate = "issue_date",
+        /// P_2 (without one: as an empty number).
+        Number = "number",
+        /// The buyer's name (without one: as an empty name).
+        Buyer = "buyer",
+        /// Gross amount (without one: below every amount).
+        Gross = "gross",
+        State = "state",
+        /// When the gateway received it: the list's default, newest first.
+        Received = "received"
+    }
+}
+
+/// The sort value of an invoice without an issue date or an amount: before every real one
+/// (1 January of year 1: within what both databases store as a date).
+fn no_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+const NO_AMOUNT: i64 = i64::MIN;
+
+/// The sales list's order: a key and a direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvoiceOrder {
+    pub by: InvoiceSort,
+    pub desc: bool,
+}
+
+impl InvoiceOrder {
+    /// The key of `inv` in this order (what the SQL order compares).
+    pub fn key_of(self, inv: &Invoice) -> SortKey {
+        match self.by {
+            InvoiceSort::IssueDate => SortKey::Date(inv.issue_date.unwrap_or_else(no_date)),
+            InvoiceSort::Number => SortKey::Text(inv.number.clone().unwrap_or_default()),
+            InvoiceSort::Buyer => SortKey::Text(inv.buyer_name.clone().unwrap_or_default()),
+            InvoiceSort::Gross => SortKey::Amount(inv.gross_minor.unwrap_or(NO_AMOUNT)),
+            InvoiceSort::State => SortKey::Text(inv.state.as_str().to_owned()),
+            InvoiceSort::Received => SortKey::Time(inv.created_at),
+        }
+    }
+}
+
+/// Filters of the sales invoice list (all optional; the scope is not).
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub client_id: Option<String>,
+    /// Any of these states (none: every state).
+    pub states: Vec<InvoiceState>,
+    /// When the gateway received it: `from` inclusive, `to` exclusive.
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    /// Issue date (P_1), both ends inclusive.
+    pub issued_from: Option<NaiveDate>,
+    pub issued_to: Option<NaiveDate>,
+    /// Gross amount in minor units, both ends inclusive.
+    pub min_gross: Option<i64>,
+    pub max_gross: Option<i64>,
+    /// Contained (case aside) in the number or the buyer's name; digits (dashes and spaces
+    /// aside) also in the buyer's NIP.
+    pub text: Option<String>,
+}
+
+/// The digits of a NIP as people type it (`123-456-32-18`), None when it is not one.
+fn nip_digits(text: &str) -> Option<String> {
+    let digits: String = text.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
+}
+
+/// The scope and the filter's conditions on a boxed invoices query (joined or not), so that a
+/// list, its counts and a bulk action on "all matching" always agree.
+macro_rules! filtered {
+    ($query:expr, $scope:expr, $filter:expr) => {{
+        let filter: &InvoiceFilter = $filter;
+        let mut query = match $scope {
+            ClientScope::All => $query,
+            ClientScope::Only(ids) => $query.filter(i::client_id.eq_any(ids.clone())),
+        };
+        if let Some(c) = &filter.client_id {
+            query = query.filter(i::client_id.eq(c.clone()));
+        }
+        if !filter.states.is_empty() {
+            query = query.filter(i::state.eq_any(filter.states.clone()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(i::created_at.ge(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(i::created_at.lt(to));
+        }
+        if let Some(d) = filter.issued_from {
+            query = query.filter(i::issue_date.ge(d));
+        }
+        if let Some(d) = filter.issued_to {
+            query = query.filter(i::issue_date.le(d));
+        }
+        if let Some(min) = filter.min_gross {
+            query = query.filter(i::gross_minor.ge(min));
+        }
+        if let Some(max) = filter.max_gross {
+            query = query.filter(i::gross_minor.le(max));
+        }
+        if let Some(t) = filter.text.as_deref() {
+            let pattern = contains_pattern(t);
+            let by_text = lower(coalesce(i::number, "")).like(pattern.clone()).escape('\\').or(lower(
+                coalesce(i::buyer_name, ""),
+            )
+            .like(pattern)
+            .escape('\\'));
+            query = match nip_digits(t) {
+                Some(d) => query
+                    .filter(by_text.or(coalesce(i::buyer_nip, "").like(contains_pattern(&d)).escape('\\'))),
+                None => query.filter(by_text),
+            };
+        }
+        query
+    }};
+}
+
+/// Applies "beyond the keyset" for the order's column; a keyset whose key does not fit the
+/// order (a cursor of another list) is refused as `None`.
+macro_rules! keyed {
+    ($query:expr, $order:expr, $keyset:expr, $descending:expr) => {{
+        let q = $query;
+        match ($order.by, $keyset) {
+            (_, None) => Some(q),
+            (InvoiceSort::IssueDate, Some(RowKeyset { key: SortKey::Date(k), id, .. })) => {
+                Some(beyond!(q, coalesce_date(i::issue_date, no_date()), *k, i::id, id.clone(), $descending))
+            }
+            (InvoiceSort::Number, Some(RowKeyset { key: SortKey::Text(k), id, .. })) => {
+                Some(beyond!(q, coalesce(i::number, ""), k.clone(), i::id, id.clone(), $descending))
+            }
+            (InvoiceSort::Buyer, Some(RowKeyset { key: SortKey::Text(k), id, .. })) => {
+                Some(beyond!(q, coalesce(i::buyer_name, ""), k.clone(), i::id, id.clone(), $descending))
+            }
+            (InvoiceSort::Gross, Some(RowKeyset { key: SortKey::Amount(k), id, .. })) => Some(beyond!(
+                q,
+                coalesce_bigint(i::gross_minor, NO_AMOUNT),
+                *k,
+                i::id,
+                id.clone(),
+                $descending
+            )),
+            (InvoiceSort::State, Some(RowKeyset { key: SortKey::Text(k), id, .. })) => {
+                Some(beyond!(q, i::state, k.clone(), i::id, id.clone(), $descending))
+            }
+            (InvoiceSort::Received, Some(RowKeyset { key: SortKey::Time(k), id, .. })) => {
+                Some(beyond!(q, i::created_at, *k, i::id, id.clone(), $descending))
+            }
+            _ => None,
+        }
+    }};
+}
+
+/// A list row with its client's NIP.
+pub type ListedInvoice = (Invoice, String);
+
+impl Invoice {
+    /// One page of at most `limit` invoices (the caller bounds it) in the scope matching the
+    /// filter, in `order` from the keyset on (the first page without one).
+    pub fn list(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        filter: &InvoiceFilter,
+        order: InvoiceOrder,
+        keyset: Option<&RowKeyset>,
+        limit: i64,
+    ) -> Result<Vec<ListedInvoice>, DbError> {
+        let before = keyset.is_some_and(|k| k.before);
+        // A previous page is read in the opposite direction, then turned round.
+        let descending = order.desc != before;
+        let query = filtered!(i::table.inner_join(clients::table).into_boxed(), scope, filter)
+            .select((Self::as_select(), clients::nip));
+        let query = keyed!(query, order, keyset, descending)
+            .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
+        let query = match order.by {
+            InvoiceSort::IssueDate => {
+                ordered!(query, coalesce_date(i::issue_date, no_date()), i::id, descending)
+            }
+            InvoiceSort::Number => ordered!(query, coalesce(i::number, ""), i::id, descending),
+            InvoiceSort::Buyer => ordered!(query, coalesce(i::buyer_name, ""), i::id, descending),
+            InvoiceSort::Gross => {
+                ordered!(query, coalesce_bigint(i::gross_minor, NO_AMOUNT), i::id, descending)
+            }
+            InvoiceSort::State => ordered!(query, i::state, i::id, descending),
+            InvoiceSort::Received => ordered!(query, i::created_at, i::id, descending),
+        };
+        let rows: Vec<ListedInvoice> = query.limit(limit.max(1)).load(conn)?;
+        Ok(in_list_order(rows, before))
+    }
+
+    /// How many invoices match the filter.
+    pub fn count(conn: &mut AnyConn, scope: &ClientScope, filter: &InvoiceFilter) -> Result<i64, DbError> {
+        Ok(filtered!(i::table.into_boxed(), scope, filter).count().get_result(conn)?)
+    }
+
+    /// How many matching invoices come before `inv` in `order`: where a page starts, for
+    /// "201–400 z 2000".
+    pub fn count_before(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        filter: &InvoiceFilter,
+        order: InvoiceOrder,
+        inv: &Invoice,
+    ) -> Result<i64, DbError> {
+        let keyset = RowKeyset { key: order.key_of(inv), id: inv.id.clone(), before: true };
+        // "Beyond" the row going backwards: the rows before it.
+        let query =
+            keyed!(filtered!(i::table.into_boxed(), scope, filter), order, Some(&keyset), !order.desc)
+                .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
+        Ok(query.count().get_result(conn)?)
+    }
+
+    /// The ids of every invoice matching the filter, oldest first, at most `cap` (the caller
+    /// counts first and refuses more): what a bulk action on "all matching" acts on.
+    pub fn matching_ids(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        filter: &InvoiceFilter,
+        cap: i64,
+    ) -> Result<Vec<String>, DbError> {
+        Ok(filtered!(i::table.into_boxed(), scope, filter)
+            .order((i::created_at.asc(), i::id.asc()))
+            .select(i::id)
+            .limit(cap)
+            .load(conn)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nips_as_typed_are_digits() {
+        assert_eq!(nip_digits("123-456-32-18").as_deref(), Some("1234563218"));
+        assert_eq!(nip_digits("52 1"), Some("521".to_owned()));
+        assert_eq!(nip_digits("FV/1"), None);
+        assert_eq!(nip_digits("--"), None);
+    }
+}
