@@ -187,7 +187,7 @@ pub async fn run_with_metrics(
     let (stop_latarnia, latarnia_stopped) = tokio::sync::watch::channel(false);
     let every = std::time::Duration::from_secs(state.settings.sender.latarnia_poll_s);
     let latarnia =
-        tokio::spawn(crate::service::availability::watch_latarnia(state.clone(), every, latarnia_stopped));
+        tokio::spawn(crate::service::latarnia::watch_latarnia(state.clone(), every, latarnia_stopped));
     let metrics_server = match metrics {
         Some(listener) => {
             tracing::info!(listen = ?listener.local_addr().ok(), "Serving /metrics on a separate listener");

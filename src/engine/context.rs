@@ -11,8 +11,8 @@ use ksef_client::{ContextIdentifier, KsefClient, SecretString, TokenManager};
 use tokio::sync::watch;
 
 use super::limits::Limits;
-use super::settings::SenderSettings;
 use super::TurnError;
+use crate::config::sender::SenderSettings;
 use crate::db::models::Client;
 use crate::service::credentials::LoginSource;
 use crate::state::AppState;

@@ -19,8 +19,6 @@ mod online;
 pub mod purchase;
 pub mod reasons;
 mod record;
-mod requests;
-pub mod settings;
 mod supervisor;
 mod sync;
 mod turn;
@@ -30,10 +28,6 @@ use std::sync::Arc;
 use ksef_client::KsefError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-pub use purchase::settings::PurchaseSettings;
-pub use requests::StatusRequests;
-pub use settings::{LimitTable, SenderSettings, StuckCutoffs};
 
 use crate::db::DbError;
 use crate::state::AppState;

@@ -179,5 +179,5 @@ impl FromRequest for Authenticated {
 
 /// The client's IP as text, for the audit trail and login throttles.
 pub fn client_ip_text(req: &HttpRequest, st: &AppState) -> Option<String> {
-    super::client_ip::client_ip(req, &st.trusted_proxies).map(|ip| ip.to_string())
+    crate::auth::client_ip::client_ip(req, &st.trusted_proxies).map(|ip| ip.to_string())
 }

@@ -442,7 +442,7 @@ async fn panel_lists_invoices_stuck_on_their_way(b: Backend) {
 /// confirmation explain it and offer the offline mode with the emergency deadline preselected;
 /// once KSeF is back the notice is gone.
 async fn panel_explains_a_ksef_outage_and_offers_offline(b: Backend) {
-    use ksef_gateway::service::availability::check_latarnia;
+    use ksef_gateway::service::latarnia::check_latarnia;
     let Some(t) = TestDb::new(b) else { return };
     let st = t.state();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -20,7 +20,6 @@ mod bytes;
 mod export;
 mod now;
 mod recheck;
-pub mod settings;
 mod window;
 
 pub use export::PendingExport;
