@@ -34,7 +34,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 .configure(http::routes)
                 .default_service(web::to(http::fallback))
                 .wrap(from_fn(http::panel::with_layout))
-                .wrap(from_fn(http::auth::authenticate))
+                .wrap(from_fn(http::authenticate::authenticate))
                 .wrap(middleware::security_headers())
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::default()),

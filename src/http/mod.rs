@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod authenticate;
 pub mod health;
 pub mod middleware;
 pub mod panel;
