@@ -17,7 +17,6 @@ mod context;
 mod limits;
 mod online;
 pub mod purchase;
-pub mod reasons;
 mod record;
 mod supervisor;
 mod sync;

@@ -8,10 +8,11 @@ use std::time::Duration;
 use ksef_client::ErrorClass;
 
 use super::context::{ClientCtx, Engine};
-use super::{reasons, record, TurnError};
+use super::{record, TurnError};
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, lease, Client};
 use crate::service::credentials::LoginSource;
+use crate::service::reasons;
 
 /// The lease held for the turn; a background task renews it and notices when it is lost.
 pub struct Lease {

@@ -208,7 +208,7 @@ pub struct OfficeAccessView {
 
 impl OfficeAccessView {
     fn new(office: Option<&OfficeCredential>, access: Option<&OfficeAccess>) -> Self {
-        use crate::engine::reasons;
+        use crate::service::reasons;
         // What was learned with an earlier office credential says nothing about the current one.
         let access = access.filter(|a| office.is_some_and(|o| o.id == a.office_credential_id));
         let office_nip = office.map(|o| o.office_nip.clone());

@@ -31,6 +31,7 @@ pub mod people;
 pub mod purchase_export;
 pub mod purchase_sync;
 pub mod purchases;
+pub mod reasons;
 pub mod reports;
 pub mod status_requests;
 pub mod users;
