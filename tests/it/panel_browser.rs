@@ -491,7 +491,7 @@ async fn live_progress_reaches_a_without_reload_in_headless_chromium() {
                     .replace("<P_2>FV2026/02/150</P_2>", &format!("<P_2>{n}</P_2>"))
                     .replace("<P_1>2026-02-15</P_1>", &format!("<P_1>{today}</P_1>"));
                 let stored =
-                    intake::submit(&st, &Caller::Operator, &client_id, xml.into_bytes(), Source::Cli)
+                    intake::submit(&st, &Caller::Operator, &client_id, xml.into_bytes(), Source::Api)
                         .await
                         .unwrap();
                 ids.push(stored[0].invoice.id.clone());
