@@ -87,7 +87,7 @@ pub struct Engine {
     pub purchase_bytes: Mutex<HashMap<String, Instant>>,
     /// Exports KSeF is still packing, per client and role, for the next sync step.
     pub purchase_exports:
-        Mutex<HashMap<(String, crate::domain::PurchaseRole), super::purchase::PendingExport>>,
+        Mutex<HashMap<(String, crate::domain::PurchaseRole), super::purchase::pending::PendingExport>>,
 }
 
 /// Locks a std mutex; a poisoned one only means a panic elsewhere, the data is still usable.

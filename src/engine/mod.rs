@@ -14,6 +14,7 @@
 pub mod backoff;
 mod batch;
 mod context;
+mod lease;
 mod limits;
 mod online;
 pub mod purchase;

@@ -508,3 +508,11 @@ async fn store_secret(
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_office_token_is_sealed_apart_from_a_clients_token() {
+        assert_ne!(crate::domain::OfficeCredentialKind::Token.vault_kind(), super::KSEF_TOKEN);
+    }
+}

@@ -19,10 +19,10 @@
 mod bytes;
 mod export;
 mod now;
+pub(crate) mod pending;
 mod recheck;
 mod window;
 
-pub use export::PendingExport;
 pub use now::sync_client_now;
 
 use std::time::{Duration, Instant};
