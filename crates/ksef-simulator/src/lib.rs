@@ -11,6 +11,7 @@ mod app;
 mod args;
 mod certificates;
 mod certs;
+mod collective;
 mod config;
 mod counters;
 mod crypto;
@@ -42,7 +43,7 @@ pub use args::SimulatorArgs;
 pub use config::{SeededToken, SimulatorConfig};
 pub use counters::{Counters, NipCounters};
 pub use faults::{CloseFault, FaultHandle, FaultSettings, Outage, OutageScope};
-pub use ids::{crc8, ksef_number_is_valid};
+pub use ids::{collective_identifier_is_valid, crc8, ksef_number_is_valid};
 pub use purchase::{OutsideThirdSubject, ReceivedInvoices};
 
 use app::AppState;
