@@ -13,8 +13,9 @@
 
 pub mod backoff;
 mod batch;
+pub mod collective;
 mod context;
-mod limits;
+pub mod limits;
 mod online;
 pub mod purchase;
 pub mod reasons;
@@ -32,6 +33,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use purchase::settings::PurchaseSettings;
+pub use limits::{EndpointClass, Limits};
 pub use record::ACTOR as SENDER_ACTOR;
 pub use requests::StatusRequests;
 pub use settings::{LimitTable, SenderSettings, StuckCutoffs};
