@@ -3,6 +3,7 @@
 
 mod audit;
 mod clients;
+mod collective;
 mod invoices;
 mod office;
 mod purchases;
@@ -19,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(invoices::routes)
             .configure(purchases::routes)
             .configure(clients::routes)
+            .configure(collective::routes)
             .configure(office::routes)
             .configure(audit::routes)
             .configure(webhooks::routes)
