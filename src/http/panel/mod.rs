@@ -13,6 +13,7 @@ mod assets;
 mod audit;
 mod client;
 mod client_admin;
+mod collective;
 mod confirm;
 mod credential;
 mod dashboard;
@@ -53,6 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(dashboard::routes)
         .configure(upload::routes)
         .configure(send::routes)
+        .configure(collective::routes)
         .configure(client::routes)
         .configure(invoice::routes)
         .configure(approvals::routes)
