@@ -32,8 +32,8 @@ use ksef_client::KsefError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use purchase::settings::PurchaseSettings;
 pub use limits::{EndpointClass, Limits};
+pub use purchase::settings::PurchaseSettings;
 pub use record::ACTOR as SENDER_ACTOR;
 pub use requests::StatusRequests;
 pub use settings::{LimitTable, SenderSettings, StuckCutoffs};

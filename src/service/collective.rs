@@ -15,7 +15,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::auth::Permission;
-use crate::db::models::{ids, Client, ClientScope, CollectiveIdentifier, CollectiveMember, Invoice, NewCollectiveIdentifier};
+use crate::db::models::{
+    ids, Client, ClientScope, CollectiveIdentifier, CollectiveMember, Invoice, NewCollectiveIdentifier,
+};
 use crate::db::{AnyConn, DbError};
 use crate::domain::{parse_amount, InvoiceState};
 use crate::engine::collective::{create_in_ksef, CollectiveCallError};
@@ -121,10 +123,18 @@ fn payment(amount: Option<&str>, currency: Option<&str>) -> Result<Option<Collec
         _ => return Err(AppError::invalid_field("amount", "incomplete", "amount and currency go together")),
     };
     let minor = parse_amount(amount).filter(|m| *m > 0).ok_or_else(|| {
-        AppError::invalid_field("amount", "not_amount", format!("amount: a positive amount like 1230.50, not {amount:?}"))
+        AppError::invalid_field(
+            "amount",
+            "not_amount",
+            format!("amount: a positive amount like 1230.50, not {amount:?}"),
+        )
     })?;
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(AppError::invalid_field("currency", "not_currency", "currency: an ISO 4217 code like PLN"));
+        return Err(AppError::invalid_field(
+            "currency",
+            "not_currency",
+            "currency: an ISO 4217 code like PLN",
+        ));
     }
     // Minor units to a JSON number with two decimals (KSeF's `amount` is a number).
     Ok(Some(CollectivePayment { amount: minor as f64 / 100.0, currency: currency.to_owned() }))
@@ -191,7 +201,9 @@ fn named_numbers(e: &ksef_client::KsefError) -> String {
 /// What KSeF's refusal means and what to do, in Polish.
 pub fn explain(e: &CollectiveCallError, client: &Client, login: &LoginSource) -> AppError {
     let e = match e {
-        CollectiveCallError::Limited(wait) => return AppError::RateLimited { retry_after_s: wait.as_secs().max(1) },
+        CollectiveCallError::Limited(wait) => {
+            return AppError::RateLimited { retry_after_s: wait.as_secs().max(1) }
+        }
         CollectiveCallError::Ksef(e) => e,
     };
     match e.collective_refusal() {
@@ -251,7 +263,10 @@ pub async fn create(
         .await?;
     let (invoices, items) = invoices;
     let (login, credential) = open_login(st, &client).await?.ok_or_else(|| {
-        refused("no_ksef_credential", "Klient nie ma zapisanego poświadczenia KSeF; zapisz je na stronie dostępów klienta.")
+        refused(
+            "no_ksef_credential",
+            "Klient nie ma zapisanego poświadczenia KSeF; zapisz je na stronie dostępów klienta.",
+        )
     })?;
     let request: Vec<CollectiveInvoice> = invoices
         .iter()

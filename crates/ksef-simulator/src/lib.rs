@@ -164,6 +164,18 @@ impl RunningSimulator {
         purchase::add(&self.state, invoices)
     }
 
+    /// The collective identifiers (IZ) created in `context`, oldest first, each with the KSeF
+    /// numbers of its invoices: what KSeF holds, for tests to compare with.
+    pub fn collective_identifiers(&self, context: &str) -> Vec<(String, Vec<String>)> {
+        let db = self.state.db.lock();
+        db.collective
+            .all
+            .iter()
+            .filter(|c| c.context == context)
+            .map(|c| (c.number.clone(), c.invoices.iter().map(|m| m.ksef_number.clone()).collect()))
+            .collect()
+    }
+
     /// Handle to script faults.
     pub fn faults(&self) -> FaultHandle {
         FaultHandle { state: self.state.clone() }

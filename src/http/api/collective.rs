@@ -43,8 +43,10 @@ struct CreateBody {
 impl CreateBody {
     fn items(self) -> Result<Vec<CollectiveItem>, AppError> {
         let shared = self.description;
-        let plain = |invoice| CollectiveItem { invoice, amount: None, currency: None, description: shared.clone() };
-        let mut items: Vec<CollectiveItem> = self.invoice_ids.into_iter().map(|i| plain(InvoiceRef::Id(i))).collect();
+        let plain =
+            |invoice| CollectiveItem { invoice, amount: None, currency: None, description: shared.clone() };
+        let mut items: Vec<CollectiveItem> =
+            self.invoice_ids.into_iter().map(|i| plain(InvoiceRef::Id(i))).collect();
         items.extend(self.ksef_numbers.into_iter().map(|n| plain(InvoiceRef::KsefNumber(n))));
         for i in self.invoices {
             let invoice = match (i.id, i.ksef_number) {

@@ -144,8 +144,17 @@ async fn create(
     // The not-accepted ones were named as left out on the confirmation page; an empty choice
     // goes to the service, which refuses it in words.
     match collective::create(&st, &me.caller, &client.nip, items).await {
-        Ok(created) => ok(&DonePage { layout: Layout::for_user("Identyfikator zbiorczy utworzony", &me), client, created }),
-        Err(e @ (AppError::Refused { .. } | AppError::Invalid { .. } | AppError::Unavailable(_) | AppError::RateLimited { .. })) => {
+        Ok(created) => ok(&DonePage {
+            layout: Layout::for_user("Identyfikator zbiorczy utworzony", &me),
+            client,
+            created,
+        }),
+        Err(
+            e @ (AppError::Refused { .. }
+            | AppError::Invalid { .. }
+            | AppError::Unavailable(_)
+            | AppError::RateLimited { .. }),
+        ) => {
             let why = match &e {
                 AppError::RateLimited { retry_after_s } => {
                     format!("Limit zapytań KSeF dla identyfikatorów zbiorczych wyczerpany; spróbuj za {retry_after_s} s.")

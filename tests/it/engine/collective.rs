@@ -1,0 +1,213 @@
+//! Collective identifiers (IZ, #14) against the simulator over HTTP: 500 accepted invoices of one
+//! client make one IZ that KSeF holds too and the invoice view shows; 501 are refused before any
+//! call (KSeF down meanwhile, nothing stored); an invoice of another client or not accepted yet is
+//! refused; a credential without the permission gets the Polish explanation of what to grant.
+
+use diesel::prelude::*;
+use ksef_gateway::db::models::{ids, Client, Invoice, NewInvoice};
+use ksef_gateway::db::schema::{collective_identifier_invoices, collective_identifiers, invoices};
+use ksef_gateway::db::DbError;
+use ksef_gateway::error::AppError;
+use ksef_gateway::service::access::Caller;
+use ksef_gateway::service::collective::{self, CollectiveItem, InvoiceRef};
+use ksef_gateway::service::findings::Lang;
+use ksef_gateway::service::invoices as invoice_views;
+use ksef_gateway::state::AppState;
+use ksef_simulator::{OutageScope, SimulatorConfig};
+
+use super::rig::{nip, Rig};
+use crate::both_backends;
+use crate::common::Backend;
+
+both_backends!(
+    collective_identifier_over_500_accepted_invoices_and_refused_at_501,
+    collective_identifier_refuses_foreign_and_unaccepted_invoices,
+    collective_identifier_without_permission_is_explained_in_polish,
+);
+
+/// `n` invoices of `client` that KSeF accepted: known to the simulator as the client's (seller)
+/// and stored in the gateway as accepted with their KSeF numbers. Returns (id, KSeF number).
+pub async fn store_accepted(
+    st: &AppState,
+    sim: &ksef_simulator::RunningSimulator,
+    client: &Client,
+    n: usize,
+) -> Vec<(String, String)> {
+    let numbers = sim
+        .add_received_invoices(&ksef_simulator::ReceivedInvoices {
+            seller_nip: Some(client.nip.clone()),
+            buyer_nip: Some("5213000005".to_owned()),
+            count: n,
+            ..Default::default()
+        })
+        .unwrap();
+    let (cid, nip) = (client.id.clone(), client.nip.clone());
+    st.db
+        .tx(move |c| {
+            let mut out = Vec::new();
+            for (i, ksef) in numbers.into_iter().enumerate() {
+                let (id, now) = (ids::new_id(), ids::now());
+                let xml = format!("<Faktura><P_2>FV/IZ/{i}</P_2></Faktura>").into_bytes();
+                let sha = ksef_client::crypto::sha256_b64(&xml);
+                let number = format!("FV/IZ/{i}");
+                let row = NewInvoice {
+                    id: &id,
+                    client_id: &cid,
+                    sha256: &sha,
+                    size_bytes: xml.len() as i64,
+                    number: Some(&number),
+                    issue_date: None,
+                    invoice_type: Some("VAT"),
+                    seller_nip: Some(&nip),
+                    buyer_nip: Some("5213000005"),
+                    buyer_name: None,
+                    currency: Some("PLN"),
+                    gross_total: Some("123.00"),
+                    state: "accepted",
+                    findings: "[]",
+                    corrects_invoice_id: None,
+                    source: "api",
+                    created_by: Some("user:test"),
+                    created_at: now,
+                    updated_at: now,
+                };
+                Invoice::insert(c, &row, &xml, "user:test")?;
+                diesel::update(invoices::table.filter(invoices::id.eq(&id)))
+                    .set(invoices::ksef_number.eq(&ksef))
+                    .execute(c)
+                    .map_err(DbError::from)?;
+                out.push((id, ksef));
+            }
+            Ok::<_, DbError>(out)
+        })
+        .await
+        .unwrap()
+}
+
+fn by_id(chosen: &[(String, String)]) -> Vec<CollectiveItem> {
+    chosen
+        .iter()
+        .map(|(id, _)| CollectiveItem {
+            invoice: InvoiceRef::Id(id.clone()),
+            amount: None,
+            currency: None,
+            description: None,
+        })
+        .collect()
+}
+
+async fn stored_count(st: &AppState) -> (i64, i64) {
+    st.db
+        .run(|c| {
+            let a = collective_identifiers::table.count().get_result::<i64>(c).map_err(DbError::from)?;
+            let b =
+                collective_identifier_invoices::table.count().get_result::<i64>(c).map_err(DbError::from)?;
+            Ok::<_, DbError>((a, b))
+        })
+        .await
+        .unwrap()
+}
+
+fn refusal(r: Result<collective::CollectiveView, AppError>) -> (&'static str, String) {
+    match r {
+        Err(AppError::Refused { code, message }) => (code, message),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn collective_identifier_over_500_accepted_invoices_and_refused_at_501(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(61), true).await;
+    let chosen = store_accepted(&rig.st, &rig.sim, &client, 501).await;
+
+    // 501: refused with KSeF down meanwhile: had the gateway called KSeF, it would have said so.
+    rig.sim.faults().outage(OutageScope::All, std::time::Duration::ZERO, std::time::Duration::from_secs(60));
+    let (code, message) =
+        refusal(collective::create(&rig.st, &Caller::Operator, &client.nip, by_id(&chosen)).await);
+    assert_eq!(code, "collective_too_many_invoices");
+    assert!(message.contains("najwyżej 500") && message.contains("501"), "{message}");
+    rig.sim.faults().end_outage();
+    assert_eq!(stored_count(&rig.st).await, (0, 0), "nothing stored");
+    assert!(rig.sim.collective_identifiers(&client.nip).is_empty(), "nothing in KSeF");
+
+    // 500 works, in KSeF and in the gateway, with an amount and a description on one invoice.
+    let mut items = by_id(&chosen[..500]);
+    items[0].amount = Some("123,00".into());
+    items[0].currency = Some("PLN".into());
+    items[0].description = Some("Płatność zbiorcza – grudzień".into());
+    let created = collective::create(&rig.st, &Caller::Operator, &client.nip, items).await.unwrap();
+    assert!(ksef_simulator::collective_identifier_is_valid(&created.number), "{}", created.number);
+    assert_eq!(created.invoice_count, 500);
+    let in_ksef = rig.sim.collective_identifiers(&client.nip);
+    assert_eq!(in_ksef.len(), 1);
+    assert_eq!(in_ksef[0].0, created.number);
+    let mut expected: Vec<String> = chosen[..500].iter().map(|(_, k)| k.clone()).collect();
+    let mut got = in_ksef[0].1.clone();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected, "exactly the 500 chosen");
+    assert_eq!(stored_count(&rig.st).await, (1, 500));
+    assert_eq!(rig.count_audit("collective_identifier.create").await, 1);
+
+    // The invoice view (API and panel) lists it; the 501st is in none.
+    let view = invoice_views::get(&rig.st, &Caller::Operator, &chosen[7].0, Lang::Pl).await.unwrap();
+    assert_eq!(view.collective_identifiers.len(), 1);
+    assert_eq!(view.collective_identifiers[0].number, created.number);
+    let last = invoice_views::get(&rig.st, &Caller::Operator, &chosen[500].0, Lang::Pl).await.unwrap();
+    assert!(last.collective_identifiers.is_empty());
+    let listed = collective::list(&rig.st, &Caller::Operator, &client.nip).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].ksef_numbers.len(), 500);
+}
+
+async fn collective_identifier_refuses_foreign_and_unaccepted_invoices(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(62), true).await;
+    let other = rig.client(&nip(63), true).await;
+    let mine = store_accepted(&rig.st, &rig.sim, &client, 2).await;
+    let foreign = store_accepted(&rig.st, &rig.sim, &other, 1).await;
+
+    let mut items = by_id(&mine);
+    items.extend(by_id(&foreign));
+    let (code, message) = refusal(collective::create(&rig.st, &Caller::Operator, &client.nip, items).await);
+    assert_eq!(code, "collective_invoice_not_of_client");
+    assert!(message.contains(&foreign[0].0), "names the invoice: {message}");
+    // By KSeF number too: another client's number is not this client's invoice.
+    let by_number = vec![CollectiveItem {
+        invoice: InvoiceRef::KsefNumber(foreign[0].1.clone()),
+        amount: None,
+        currency: None,
+        description: None,
+    }];
+    let (code, _) = refusal(collective::create(&rig.st, &Caller::Operator, &client.nip, by_number).await);
+    assert_eq!(code, "collective_invoice_not_of_client");
+
+    let draft = rig.invoices(&client, 1, "iz-draft").await;
+    let mut items = by_id(&mine);
+    items.push(CollectiveItem {
+        invoice: InvoiceRef::Id(draft[0].clone()),
+        amount: None,
+        currency: None,
+        description: None,
+    });
+    let (code, message) = refusal(collective::create(&rig.st, &Caller::Operator, &client.nip, items).await);
+    assert_eq!(code, "collective_invoice_not_accepted");
+    assert!(message.contains("tylko faktury przyjęte w KSeF"), "{message}");
+    assert_eq!(stored_count(&rig.st).await, (0, 0));
+    assert!(rig.sim.collective_identifiers(&client.nip).is_empty());
+}
+
+async fn collective_identifier_without_permission_is_explained_in_polish(b: Backend) {
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(64), false).await;
+    // The client's stored token logs in but holds none of the permissions IZ needs.
+    let token = format!("20261201-EC-{0}-TESTTOKEN-01|nip-{0}|0123456789abcdef", client.nip);
+    rig.sim.add_token(&client.nip, &token, &["CredentialsManage"]);
+    let chosen = store_accepted(&rig.st, &rig.sim, &client, 1).await;
+    let (code, message) =
+        refusal(collective::create(&rig.st, &Caller::Operator, &client.nip, by_id(&chosen)).await);
+    assert_eq!(code, "ksef_collective_permission_missing");
+    assert!(message.contains("CollectiveIdentifierManage") && message.contains(&client.nip), "{message}");
+    assert!(message.contains("Klient musi nadać w KSeF"), "{message}");
+    assert_eq!(stored_count(&rig.st).await, (0, 0));
+}
