@@ -106,7 +106,7 @@ pub fn create(db: &mut Db, context: &str, now: DateTime<Utc>, members: Vec<Membe
                 .get(&m.ksef_number)
                 .and_then(|r| db.invoices.get(r))
                 .and_then(|i| i.accepted_at(now));
-            !acc.is_some_and(|a| a.seller_nip == context)
+            acc.is_none_or(|a| a.seller_nip != context)
         })
         .map(|m| {
             format!(
