@@ -54,11 +54,16 @@ impl Store {
     }
 }
 
-/// Whether the invoice's parties include `context` (seller, buyer or a third subject).
-pub fn is_party(acc: &Accepted, context: &str) -> bool {
-    acc.seller_nip == context
-        || acc.buyer_nip.as_deref() == Some(context)
-        || acc.third_subjects.iter().any(|t| t.id_value.as_deref() == Some(context))
+/// Whether the accepted invoice `ksef_number` has `context` among its parties (seller, buyer or
+/// a third subject).
+pub fn is_party(db: &Db, ksef_number: &str, context: &str, now: DateTime<Utc>) -> bool {
+    db.by_ksef.get(ksef_number).and_then(|r| db.invoices.get(r)).and_then(|i| i.accepted_at(now)).is_some_and(
+        |acc: &Accepted| {
+            acc.seller_nip == context
+                || acc.buyer_nip.as_deref() == Some(context)
+                || acc.third_subjects.iter().any(|t| t.id_value.as_deref() == Some(context))
+        },
+    )
 }
 
 fn check_members(members: &[Member]) -> ApiResult<()> {

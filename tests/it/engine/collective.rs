@@ -4,8 +4,8 @@
 //! refused; a credential without the permission gets the Polish explanation of what to grant.
 
 use diesel::prelude::*;
-use ksef_gateway::db::models::{ids, Client, Invoice, NewInvoice};
-use ksef_gateway::db::schema::{collective_identifier_invoices, collective_identifiers, invoices};
+use ksef_gateway::db::models::Client;
+use ksef_gateway::db::schema::{collective_identifier_invoices, collective_identifiers};
 use ksef_gateway::db::DbError;
 use ksef_gateway::error::AppError;
 use ksef_gateway::service::access::Caller;
@@ -15,7 +15,7 @@ use ksef_gateway::service::invoices as invoice_views;
 use ksef_gateway::state::AppState;
 use ksef_simulator::{OutageScope, SimulatorConfig};
 
-use super::rig::{nip, Rig};
+use super::rig::{nip, store_invoice, Rig};
 use crate::both_backends;
 use crate::common::Backend;
 
@@ -41,47 +41,13 @@ pub async fn store_accepted(
             ..Default::default()
         })
         .unwrap();
-    let (cid, nip) = (client.id.clone(), client.nip.clone());
-    st.db
-        .tx(move |c| {
-            let mut out = Vec::new();
-            for (i, ksef) in numbers.into_iter().enumerate() {
-                let (id, now) = (ids::new_id(), ids::now());
-                let xml = format!("<Faktura><P_2>FV/IZ/{i}</P_2></Faktura>").into_bytes();
-                let sha = ksef_client::crypto::sha256_b64(&xml);
-                let number = format!("FV/IZ/{i}");
-                let row = NewInvoice {
-                    id: &id,
-                    client_id: &cid,
-                    sha256: &sha,
-                    size_bytes: xml.len() as i64,
-                    number: Some(&number),
-                    issue_date: None,
-                    invoice_type: Some("VAT"),
-                    seller_nip: Some(&nip),
-                    buyer_nip: Some("5213000005"),
-                    buyer_name: None,
-                    currency: Some("PLN"),
-                    gross_total: Some("123.00"),
-                    state: "accepted",
-                    findings: "[]",
-                    corrects_invoice_id: None,
-                    source: "api",
-                    created_by: Some("user:test"),
-                    created_at: now,
-                    updated_at: now,
-                };
-                Invoice::insert(c, &row, &xml, "user:test")?;
-                diesel::update(invoices::table.filter(invoices::id.eq(&id)))
-                    .set(invoices::ksef_number.eq(&ksef))
-                    .execute(c)
-                    .map_err(DbError::from)?;
-                out.push((id, ksef));
-            }
-            Ok::<_, DbError>(out)
-        })
-        .await
-        .unwrap()
+    let mut out = Vec::new();
+    for (i, ksef) in numbers.into_iter().enumerate() {
+        let number = format!("FV/IZ/{i}");
+        let xml = format!("<Faktura><P_2>{number}</P_2></Faktura>").into_bytes();
+        out.push((store_invoice(st, client, &number, xml, Some(&ksef)).await, ksef));
+    }
+    out
 }
 
 fn by_id(chosen: &[(String, String)]) -> Vec<CollectiveItem> {

@@ -97,14 +97,7 @@ fn newest_first(a: &&Collective, b: &&Collective) -> std::cmp::Ordering {
 /// Whether the context sees the collective identifier: it created it, or is a party to one of
 /// its invoices (the buyer pays with it).
 fn visible(db: &crate::state::Db, c: &Collective, context: &str, now: DateTime<Utc>) -> bool {
-    c.context == context
-        || c.invoices.iter().any(|m| {
-            db.by_ksef
-                .get(&m.ksef_number)
-                .and_then(|r| db.invoices.get(r))
-                .and_then(|i| i.accepted_at(now))
-                .is_some_and(|a| is_party(a, context))
-        })
+    c.context == context || c.invoices.iter().any(|m| is_party(db, &m.ksef_number, context, now))
 }
 
 async fn query(
@@ -175,12 +168,7 @@ async fn by_ksef(
     let now = Utc::now();
     let db = state.db.lock();
     // Only a party to the invoice learns which collective identifiers it is in.
-    let party = db
-        .by_ksef
-        .get(&ksef)
-        .and_then(|r| db.invoices.get(r))
-        .and_then(|i| i.accepted_at(now))
-        .is_some_and(|a| is_party(a, ctx));
+    let party = is_party(&db, &ksef, ctx, now);
     let mut found: Vec<&Collective> = db
         .collective
         .all
@@ -238,13 +226,7 @@ async fn invoices(
         })?;
         for m in &c.invoices {
             // Payment details only for the creator and the invoice's own parties.
-            let shown = c.context == ctx
-                || db
-                    .by_ksef
-                    .get(&m.ksef_number)
-                    .and_then(|r| db.invoices.get(r))
-                    .and_then(|i| i.accepted_at(now))
-                    .is_some_and(|a| is_party(a, ctx));
+            let shown = c.context == ctx || is_party(&db, &m.ksef_number, ctx, now);
             rows.push((c.number.as_str(), m, shown));
         }
     }
