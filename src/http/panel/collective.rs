@@ -136,8 +136,9 @@ async fn create(
         .iter()
         .map(|inv| CollectiveItem {
             invoice: InvoiceRef::Id(inv.id.clone()),
-            amount: inv.gross_total.clone().filter(|_| with_payment),
-            currency: inv.currency.clone().filter(|_| with_payment),
+            // The gross as the payment only where the invoice states both amount and currency.
+            amount: inv.gross_total.clone().filter(|_| with_payment && inv.currency.is_some()),
+            currency: inv.currency.clone().filter(|_| with_payment && inv.gross_total.is_some()),
             description: description.clone(),
         })
         .collect();
@@ -159,13 +160,23 @@ async fn create(
                 AppError::RateLimited { retry_after_s } => {
                     format!("Limit zapytań KSeF dla identyfikatorów zbiorczych wyczerpany; spróbuj za {retry_after_s} s.")
                 }
-                AppError::Invalid { .. } if chosen.0.is_empty() => {
-                    "Żadna z zaznaczonych faktur nie jest przyjęta w KSeF; identyfikator obejmuje tylko faktury z numerem KSeF.".to_owned()
-                }
+                AppError::Invalid { .. } => invalid_pl(&e),
                 other => other.to_string(),
             };
             ok(&page(&me, client, chosen, &form, Some(why)))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The service's input refusals (stable field and reason) in Polish.
+fn invalid_pl(e: &AppError) -> String {
+    match e.field_reason() {
+        Some(("description", _)) => "Opis może mieć najwyżej 512 znaków.".to_owned(),
+        Some(("amount" | "currency", _)) => {
+            "Kwota płatności: potrzebna dodatnia kwota i kod waluty (np. PLN) każdej faktury.".to_owned()
+        }
+        _ => "Żadna z zaznaczonych faktur nie jest przyjęta w KSeF; identyfikator obejmuje tylko faktury z numerem KSeF."
+            .to_owned(),
     }
 }

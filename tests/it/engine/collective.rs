@@ -23,6 +23,7 @@ both_backends!(
     collective_identifier_over_500_accepted_invoices_and_refused_at_501,
     collective_identifier_refuses_foreign_and_unaccepted_invoices,
     collective_identifier_without_permission_is_explained_in_polish,
+    collective_identifier_through_the_api_with_a_send_key,
 );
 
 /// `n` invoices of `client` that KSeF accepted: known to the simulator as the client's (seller)
@@ -176,4 +177,64 @@ async fn collective_identifier_without_permission_is_explained_in_polish(b: Back
     assert!(message.contains("CollectiveIdentifierManage") && message.contains(&client.nip), "{message}");
     assert!(message.contains("Klient musi nadać w KSeF"), "{message}");
     assert_eq!(stored_count(&rig.st).await, (0, 0));
+}
+
+async fn collective_identifier_through_the_api_with_a_send_key(b: Backend) {
+    use actix_web::http::StatusCode;
+    use actix_web::test::TestRequest;
+    use ksef_gateway::auth::ScopeSet;
+    use ksef_gateway::service::apikeys;
+    use secrecy::ExposeSecret;
+    use serde_json::json;
+
+    use crate::office::{app, call, Who};
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    let client = rig.client(&nip(65), true).await;
+    let chosen = store_accepted(&rig.st, &rig.sim, &client, 3).await;
+    let key = |scopes: &'static str| {
+        let (st, nip) = (rig.st.clone(), client.nip.clone());
+        async move {
+            let k =
+                apikeys::create(&st, &Caller::Operator, &nip, "ERP", ScopeSet::parse(scopes).unwrap(), None)
+                    .await
+                    .unwrap();
+            Who::Key(k.plaintext.expose_secret().to_owned())
+        }
+    };
+    let (sender, reader) = (key("read,send").await, key("submit,read").await);
+    let app = app(&rig.st).await;
+    let body = json!({
+        "ksef_numbers": [chosen[0].1, chosen[1].1],
+        "invoices": [{"id": chosen[2].0, "amount": "10.50", "currency": "EUR", "description": "Zaliczka"}],
+    });
+    let post = || TestRequest::post().uri("/api/v1/collective-identifiers").set_json(body.clone());
+    let denied = call(&app, reader.apply(post())).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN, "submit,read may not create: {}", denied.text());
+    let created = call(&app, sender.apply(post())).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let number = created.json()["number"].as_str().unwrap().to_owned();
+    assert!(ksef_simulator::collective_identifier_is_valid(&number), "{number}");
+    assert_eq!(created.json()["invoice_count"], 3);
+
+    let listed = call(&app, sender.apply(TestRequest::get().uri("/api/v1/collective-identifiers"))).await;
+    assert_eq!(listed.json()["collective_identifiers"][0]["number"], number.as_str(), "{}", listed.text());
+    let uri = format!("/api/v1/invoices/{}", chosen[2].0);
+    let inv = call(&app, sender.apply(TestRequest::get().uri(&uri))).await;
+    assert_eq!(inv.json()["collective_identifiers"][0]["number"], number.as_str(), "{}", inv.text());
+    let stored: Vec<(Option<String>, Option<String>)> = rig
+        .st
+        .db
+        .run(|c| {
+            collective_identifier_invoices::table
+                .filter(collective_identifier_invoices::payment_amount.is_not_null())
+                .select((
+                    collective_identifier_invoices::payment_amount,
+                    collective_identifier_invoices::payment_currency,
+                ))
+                .load(c)
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, vec![(Some("10.50".to_owned()), Some("EUR".to_owned()))]);
 }
