@@ -24,6 +24,7 @@ both_backends!(
     collective_identifier_refuses_foreign_and_unaccepted_invoices,
     collective_identifier_without_permission_is_explained_in_polish,
     collective_identifier_through_the_api_with_a_send_key,
+    collective_identifier_refusal_is_explained_on_the_panel_page,
 );
 
 /// `n` invoices of `client` that KSeF accepted: known to the simulator as the client's (seller)
@@ -237,4 +238,30 @@ async fn collective_identifier_through_the_api_with_a_send_key(b: Backend) {
         .await
         .unwrap();
     assert_eq!(stored, vec![(Some("10.50".to_owned()), Some("EUR".to_owned()))]);
+}
+
+/// The panel's "Utwórz identyfikator zbiorczy" with a client token KSeF gives no IZ permission:
+/// the same page comes back with the Polish explanation beside the form, the description kept.
+async fn collective_identifier_refusal_is_explained_on_the_panel_page(b: Backend) {
+    use actix_web::{test, App};
+
+    use crate::panel::{body, open_session_as, post_form, seed_at, EMAIL, PASSWORD, SELLER_NIP};
+    let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
+    seed_at(&rig.st, &rig.sim.base_url()).await;
+    rig.sim.add_token(SELLER_NIP, "20261201-EC-TESTTOKEN-0000000001|nip|abc", &["CredentialsManage"]);
+    let nip = SELLER_NIP.to_owned();
+    let client = rig.st.db.tx(move |c| Client::find_by_nip(c, &nip)).await.unwrap().unwrap();
+    let chosen = store_accepted(&rig.st, &rig.sim, &client, 1).await;
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(rig.st.clone()))).await;
+    let s = open_session_as(&app, EMAIL, PASSWORD).await;
+    let uri = format!("/klienci/{SELLER_NIP}/identyfikator-zbiorczy/utworz");
+    let fields = [("csrf", s.csrf.as_str()), ("ids", chosen[0].0.as_str()), ("opis", "Za grudzień")];
+    let page = test::call_service(&app, post_form(&s.cookie, &uri, &fields)).await;
+    assert_eq!(page.status(), 200);
+    let html = body(page).await;
+    assert!(html.contains("id=\"blad-iz\""), "{html}");
+    assert!(html.contains("KSeF odmówił: brak uprawnienia do identyfikatorów zbiorczych"), "{html}");
+    assert!(html.contains("CollectiveIdentifierManage"), "{html}");
+    assert!(html.contains("value=\"Za grudzień\""), "the form comes back filled in");
+    assert_eq!(stored_count(&rig.st).await, (0, 0));
 }
