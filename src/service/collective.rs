@@ -319,7 +319,11 @@ pub async fn create(
                     client_id: Some(&client_id),
                     action: "collective_identifier.create",
                     subject: Some(&number),
-                    payload: json!({"number": number, "invoice_count": count, "ksef_numbers": ksef_numbers}),
+                    payload: json!({
+                        "collective_identifier": number,
+                        "invoice_count": count,
+                        "ksef_numbers": ksef_numbers,
+                    }),
                 },
             )?;
             Ok(CollectiveView {
