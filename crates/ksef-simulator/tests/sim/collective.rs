@@ -112,6 +112,25 @@ async fn collective_identifiers_follow_the_rules_and_the_2_7_0_schemas() {
     let (iz_only, _) = sim.login(NIP, "iz-only").await;
     let (status, _) = sim.post("/collective-identifiers", Some(&iz_only), &body(&own[..1])).await;
     assert_eq!(status, 201, "CollectiveIdentifierManage alone is enough");
+    // An office's token that carries CollectiveIdentifierManage works in the seller's context once
+    // the seller granted it there (test data), and no longer after the grant is revoked.
+    let office = "1070002878";
+    sim.sim.add_token(office, "office-iz", &["CollectiveIdentifierManage"]);
+    let grant = json!({
+        "contextIdentifier": {"type": "Nip", "value": NIP},
+        "authorizedIdentifier": {"type": "Nip", "value": office},
+        "permissions": [{"permissionType": "CollectiveIdentifierManage", "description": "IZ biura"}],
+    });
+    let (status, _) = sim.post("/testdata/permissions", None, &grant).await;
+    assert_eq!(status, 200);
+    let (office_access, _) = sim.login(NIP, "office-iz").await;
+    // The same context's collectiveIdentifier budget: 10 a second, used up above.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, made) = sim.post("/collective-identifiers", Some(&office_access), &body(&own[2..3])).await;
+    assert_eq!(status, 201, "{made}");
+    sim.post("/testdata/permissions/revoke", None, &grant).await;
+    let (reference, auth) = sim.init_auth(NIP, "office-iz").await;
+    assert_eq!(sim.auth_status(&reference, &auth).await["status"]["code"], 415, "revoked: no login there");
     let limits = r.call("GET", "/rate-limits", "/rate-limits", a, None, false).await;
     assert_eq!(limits["collectiveIdentifier"]["perHour"], 120, "{limits}");
 
