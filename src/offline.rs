@@ -9,38 +9,13 @@
 
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
-/// Which offline mode an invoice was issued in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OfflineMode {
-    Offline24,
-    Unavailability,
-    Emergency,
-}
+pub use crate::domain::OfflineMode;
 
-impl OfflineMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Offline24 => "offline24",
-            Self::Unavailability => "unavailability",
-            Self::Emergency => "emergency",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw {
-            "offline24" => Ok(Self::Offline24),
-            "unavailability" => Ok(Self::Unavailability),
-            "emergency" | "awaria" => Ok(Self::Emergency),
-            other => Err(format!("unknown offline mode {other:?} (offline24, unavailability, emergency)")),
-        }
-    }
-
-    /// Business days after the start day within which the invoice must reach KSeF.
-    fn business_days(self) -> u32 {
-        match self {
-            Self::Offline24 | Self::Unavailability => 1,
-            Self::Emergency => 7,
-        }
+/// Business days after the start day within which the invoice must reach KSeF.
+fn business_days(mode: OfflineMode) -> u32 {
+    match mode {
+        OfflineMode::Offline24 | OfflineMode::Unavailability => 1,
+        OfflineMode::Emergency => 7,
     }
 }
 
@@ -121,7 +96,7 @@ impl OfflineIssue {
 /// unavailability or emergency, after one ending on `start`) may still be sent.
 pub fn deadline(mode: OfflineMode, start: NaiveDate) -> NaiveDate {
     let mut d = start;
-    let mut left = mode.business_days();
+    let mut left = business_days(mode);
     while left > 0 {
         d = d.succ_opt().unwrap_or(d);
         if is_business_day(d) {

@@ -26,7 +26,7 @@ pub enum ClientCommand {
         #[arg(long, value_name = "ENV|URL")]
         ksef: String,
         /// Who decides to send: manual (default), four-eyes, api-auto.
-        #[arg(long, default_value = "manual")]
+        #[arg(long, default_value = SendPolicy::Manual.as_str())]
         policy: String,
         /// Whose credential logs in: office (default) or own (token on standard input).
         #[arg(long, value_name = "office|own", default_value = "office")]
@@ -58,12 +58,28 @@ pub enum ClientCommand {
     },
 }
 
+/// A certificate refused before anything is stored: exit code 2 naming the option to fix (the
+/// key that does not belong, the certificate that expired or that KSeF refused).
+fn certificate_error(e: crate::error::AppError) -> StartError {
+    let option = match e.field_reason().map(|(f, _)| f) {
+        Some("private_key_pem") => "key",
+        Some(_) => "cert",
+        None if matches!(e, crate::error::AppError::Refused { .. }) => "cert",
+        None => return StartError::Command(e.to_string()),
+    };
+    super::usage(format!("--{option}: {e}"))
+}
+
 pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
     match cmd {
         ClientCommand::Certificate { nip, cert, key, offline } => {
-            let nip = Nip::parse(nip).map_err(|e| StartError::Command(format!("--nip: {e}")))?;
-            let cert_pem = std::fs::read_to_string(cert)?;
-            let key_pem = secrecy::SecretString::from(std::fs::read_to_string(key)?);
+            let nip = Nip::parse(nip).map_err(|e| super::usage(format!("--nip: {e}")))?;
+            let read = |path: &std::path::Path, option: &str| {
+                std::fs::read_to_string(path)
+                    .map_err(|e| super::usage(format!("--{option} {}: {e}", path.display())))
+            };
+            let cert_pem = read(cert, "cert")?;
+            let key_pem = secrecy::SecretString::from(read(key, "key")?);
             let state = server::bootstrap(settings)?;
             let client = find(&state, &nip)?;
             let caller = Caller::Operator;
@@ -71,7 +87,7 @@ pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
             let view = super::block_on(crate::service::clients::store_certificate(
                 &state, &caller, &client.id, usage, &cert_pem, &key_pem,
             ))?
-            .map_err(|e| StartError::Command(e.to_string()))?;
+            .map_err(certificate_error)?;
             println!(
                 "stored the KSeF {}certificate {} for {} (valid until {}), sealed in the vault",
                 if *offline { "offline " } else { "" },
@@ -95,6 +111,9 @@ pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
                 CredentialMode::Office => None,
             };
             let state = server::bootstrap(settings)?;
+            // A KSeF URL that does not answer as KSeF (a simulator without /v2) adds nothing.
+            super::block_on(crate::service::office::answers_as_ksef(input.ksef.as_str()))?
+                .map_err(|e| bad("ksef", e.to_string()))?;
             let added = match token {
                 Some(token) => super::block_on(add_client(&state, input, token, None))?,
                 None => super::block_on(add_office_client(&state, input, None))?,

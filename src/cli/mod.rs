@@ -3,6 +3,7 @@
 mod apikeys;
 mod audit;
 mod backup;
+mod certificate;
 mod clients;
 mod demo;
 mod keys;
@@ -90,6 +91,12 @@ pub enum Command {
         #[command(subcommand)]
         command: office::OfficeCommand,
     },
+    /// KSeF certificates enrolled by the gateway for the office or a client: enroll, list,
+    /// revoke, renew.
+    Certificate {
+        #[command(subcommand)]
+        command: certificate::CertificateCommand,
+    },
     /// Manage the vault's master keys.
     Keys {
         #[command(subcommand)]
@@ -134,6 +141,7 @@ fn dispatch(cli: &Cli) -> Result<(), StartError> {
         }
         Command::Client { command } => clients::run(load(&cli.sources(None))?, command),
         Command::Office { command } => office::run(load(&cli.sources(None))?, command),
+        Command::Certificate { command } => certificate::run(load(&cli.sources(None))?, command),
         Command::Keys { command } => keys::run(load(&cli.sources(None))?, command),
         Command::User { command } => users::run(load(&cli.sources(None))?, command),
         Command::Apikey { command } => apikeys::run(load(&cli.sources(None))?, command),

@@ -24,6 +24,9 @@ pub enum DbError {
     /// The blocking task running the query panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(String),
+    /// A state change the state table does not allow (a programming error); nothing written.
+    #[error("{0}")]
+    ForbiddenMove(#[from] crate::domain::ForbiddenMove),
 }
 
 impl DbError {

@@ -34,6 +34,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    certificate_enrollments (id) {
+        certificate_type -> Text,
+        client_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        error -> Nullable<Text>,
+        finished_at -> Nullable<Timestamp>,
+        id -> Text,
+        key_algorithm -> Text,
+        key_ciphertext -> Nullable<Binary>,
+        key_nonce -> Nullable<Binary>,
+        key_version -> Nullable<BigInt>,
+        ksef_environment -> Text,
+        reference_number -> Nullable<Text>,
+        serial_number -> Nullable<Text>,
+        state -> Text,
+        subject_nip -> Text,
+    }
+}
+
+diesel::table! {
     clients (id) {
         created_at -> Timestamp,
         credential_mode -> Text,
@@ -410,6 +431,8 @@ diesel::joinable!(webhook_deliveries -> clients (client_id));
 diesel::joinable!(office_credentials -> users (created_by));
 diesel::joinable!(office_access -> clients (client_id));
 diesel::joinable!(office_access -> office_credentials (office_credential_id));
+diesel::joinable!(certificate_enrollments -> clients (client_id));
+diesel::joinable!(certificate_enrollments -> users (created_by));
 diesel::joinable!(collective_identifiers -> clients (client_id));
 diesel::joinable!(collective_identifier_invoices -> collective_identifiers (collective_identifier_id));
 diesel::joinable!(collective_identifier_invoices -> invoices (invoice_id));
@@ -417,6 +440,7 @@ diesel::joinable!(collective_identifier_invoices -> invoices (invoice_id));
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_events,
+    certificate_enrollments,
     clients,
     collective_identifier_invoices,
     collective_identifiers,

@@ -161,6 +161,9 @@ transfer_tables! {
         ksef_environment, last_auth_error, last_auth_ok_at, nonce, office_nip, retired_at, valid_until];
     office_access by client_id [checked_at, client_id, ksef_permissions, last_error, last_ok_at,
         office_credential_id];
+    certificate_enrollments by id [certificate_type, client_id, created_at, created_by, error, finished_at, id,
+        key_algorithm, key_ciphertext, key_nonce, key_version, ksef_environment, reference_number, serial_number,
+        state, subject_nip];
     vault_canary by id [ciphertext, created_at, id, key_version, nonce];
     send_decisions by id [actor_id, actor_kind, client_id, created_at, id, invoice_count, invoice_hashes, offline,
         policy, source_ip];

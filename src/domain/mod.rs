@@ -2,13 +2,23 @@
 
 use std::fmt;
 
+mod actor;
+mod certificate;
 mod credential;
+mod offline_mode;
 mod purchase;
+mod state;
 mod text_enum;
 mod webhook;
 
+pub use actor::Actor;
+pub use certificate::{CertificatePurpose, EnrollmentState, KeyChoice, RevokeReason};
 pub use credential::{CredentialMode, OfficeCredentialKind};
+pub use offline_mode::OfflineMode;
 pub use purchase::{amount_text, minor_units, parse_amount, PurchaseRole};
+pub use state::{
+    check_moves, ForbiddenMove, InvoiceState, OutboxState, SessionKind, SessionState, StatusLetter,
+};
 pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};
 
 /// A Polish tax identification number with a valid checksum.
@@ -43,32 +53,25 @@ impl fmt::Display for Nip {
     }
 }
 
-/// How a client's invoices may be sent (DESIGN.md, "Who may do what").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendPolicy {
-    /// A person decides (default).
-    Manual,
-    /// A second person, not the preparer, approves the exact bytes.
-    FourEyes,
-    /// The client's own API key may send.
-    ApiAuto,
+crate::text_enum! {
+    /// How a client's invoices may be sent (DESIGN.md, "Who may do what").
+    pub enum SendPolicy ("send policy") {
+        /// A person decides (default).
+        Manual = "manual",
+        /// A second person, not the preparer, approves the exact bytes.
+        FourEyes = "four-eyes",
+        /// The client's own API key may send.
+        ApiAuto = "api-auto"
+    }
 }
 
 impl SendPolicy {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw {
-            "manual" => Ok(Self::Manual),
-            "four-eyes" => Ok(Self::FourEyes),
-            "api-auto" => Ok(Self::ApiAuto),
-            other => Err(format!("unknown send policy {other:?} (manual, four-eyes, api-auto)")),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
+    /// How the panel names the policy.
+    pub fn label_pl(self) -> &'static str {
         match self {
-            Self::Manual => "manual",
-            Self::FourEyes => "four-eyes",
-            Self::ApiAuto => "api-auto",
+            Self::Manual => "ręczna – o wysyłce decyduje osoba",
+            Self::FourEyes => "dwie pary oczu – druga osoba zatwierdza",
+            Self::ApiAuto => "automatyczna – wysyła system klienta (klucz API)",
         }
     }
 }
@@ -102,100 +105,6 @@ impl KsefTarget {
             Self::Demo => "demo",
             Self::Prod => "prod",
             Self::Url(u) => u,
-        }
-    }
-}
-
-/// Where an invoice is in its life (DESIGN.md, "Invoice lifecycle"). Stored as its `as_str`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InvoiceState {
-    /// Stored and checked; waits for a decision (or an approval).
-    Draft,
-    /// Failed the pre-flight checks; kept with its findings, never sent.
-    Invalid,
-    /// Approved by a second person (four-eyes policy); waits for the decision to send.
-    Approved,
-    /// A decision to send is recorded; the sender will pick it up.
-    Queued,
-    /// In a KSeF session; the outcome of the upload is not known yet.
-    Sending,
-    /// KSeF took the upload (status 100/150); the KSeF number is awaited.
-    Registered,
-    /// KSeF accepted it: KSeF number assigned, UPO stored.
-    Accepted,
-    /// KSeF refused it for good (code and reason stored).
-    Rejected,
-    /// Issued in an offline mode with a conscious confirmation; sent when KSeF is back.
-    Offline,
-}
-
-impl InvoiceState {
-    pub const ALL: [Self; 9] = [
-        Self::Draft,
-        Self::Invalid,
-        Self::Approved,
-        Self::Queued,
-        Self::Sending,
-        Self::Registered,
-        Self::Accepted,
-        Self::Rejected,
-        Self::Offline,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Invalid => "invalid",
-            Self::Approved => "approved",
-            Self::Queued => "queued",
-            Self::Sending => "sending",
-            Self::Registered => "registered",
-            Self::Accepted => "accepted",
-            Self::Rejected => "rejected",
-            Self::Offline => "offline",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| format!("unknown invoice state {raw:?}"))
-    }
-
-    /// The letter KSeF users know: W while it is on its way, O once KSeF registered it, A once
-    /// accepted. None before a decision and after a rejection: "sent" is never shown as success.
-    pub fn status_letter(self) -> Option<&'static str> {
-        match self {
-            Self::Queued | Self::Sending | Self::Offline => Some("W"),
-            Self::Registered => Some("O"),
-            Self::Accepted => Some("A"),
-            Self::Draft | Self::Invalid | Self::Approved | Self::Rejected => None,
-        }
-    }
-
-    /// Decided and not final yet: on its way to KSeF (W or O), so a page showing it follows it.
-    pub fn is_on_its_way(self) -> bool {
-        matches!(self, Self::Queued | Self::Sending | Self::Registered | Self::Offline)
-    }
-
-    /// States from which a decision to send may be taken (the policy decides which of them).
-    pub fn is_decidable(self) -> bool {
-        matches!(self, Self::Draft | Self::Approved)
-    }
-
-    /// Polish label for the panel.
-    pub fn label_pl(self) -> &'static str {
-        match self {
-            Self::Draft => "szkic",
-            Self::Invalid => "błędna",
-            Self::Approved => "zatwierdzona",
-            Self::Queued => "w kolejce",
-            Self::Sending => "wysyłanie",
-            Self::Registered => "przyjęta do przetwarzania",
-            Self::Accepted => "przyjęta w KSeF",
-            Self::Rejected => "odrzucona",
-            Self::Offline => "wystawiona offline",
         }
     }
 }

@@ -1,8 +1,9 @@
 //! One way for a closed set of facts to travel as text: the database column, the API's JSON and
 //! the CLI all spell a value by its `as_str`, and reading an unknown spelling is an error, never a
-//! default. Rows read such a column with `#[diesel(deserialize_as = String)]` (the `TryFrom`
-//! below) and write it with `#[diesel(serialize_as = String)]` (the `From`), so the diesel
-//! mapping is the same on SQLite and PostgreSQL and lives nowhere else.
+//! default. The enum is a diesel `Text` value on SQLite and PostgreSQL alike (`ToSql`/`FromSql`
+//! below, through `str`/`String`): rows hold the enum, queries compare with it
+//! (`invoices::state.eq(InvoiceState::Draft)`), and the mapping lives nowhere else. Older rows
+//! read it with `#[diesel(deserialize_as = String)]` (the `TryFrom`), which still works.
 
 /// Declares a `Copy` enum whose variants are stored and shown as the given strings.
 ///
@@ -20,6 +21,8 @@ macro_rules! text_enum {
     }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(::diesel::expression::AsExpression, ::diesel::deserialize::FromSqlRow)]
+        #[diesel(sql_type = ::diesel::sql_types::Text)]
         pub enum $name {
             $($(#[$vmeta])* $variant),+
         }
@@ -64,6 +67,30 @@ macro_rules! text_enum {
         impl From<$name> for String {
             fn from(v: $name) -> String {
                 v.as_str().to_owned()
+            }
+        }
+
+        impl<DB> ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            str: ::diesel::serialize::ToSql<::diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut ::diesel::serialize::Output<'b, '_, DB>,
+            ) -> ::diesel::serialize::Result {
+                self.as_str().to_sql(out)
+            }
+        }
+
+        impl<DB> ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB> for $name
+        where
+            DB: ::diesel::backend::Backend,
+            String: ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(raw: DB::RawValue<'_>) -> ::diesel::deserialize::Result<Self> {
+                let text = <String as ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>>::from_sql(raw)?;
+                Ok(Self::parse(&text)?)
             }
         }
 

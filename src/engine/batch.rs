@@ -9,10 +9,10 @@ use super::context::{ClientCtx, Engine};
 use super::limits::EndpointClass;
 use super::turn::Lease;
 use super::{record, TurnError};
-use crate::db::models::ksef_session::{ABANDONED, BATCH, CLOSED};
 use crate::db::models::outbox::DueInvoice;
 use crate::db::models::{ids, Invoice};
 use crate::db::DbError;
+use crate::domain::{InvoiceState, SessionKind, SessionState};
 
 /// KSeF's limit of invoices per session.
 const MAX_BATCH: usize = 10_000;
@@ -66,7 +66,8 @@ async fn send_one(
         }
     };
     // Exactly once: the session and every invoice's place in it are stored before any upload.
-    let session_id = record::session_opened(&engine.st.db, &ctx.client_id, BATCH, &reference, None).await?;
+    let session_id =
+        record::session_opened(&engine.st.db, &ctx.client_id, SessionKind::Batch, &reference, None).await?;
     let moved =
         record::mark_sending(&engine.st.db, &ctx.client_id, &session_id, &reference, invoice_ids).await?;
     if moved.len() != group.len() {
@@ -78,12 +79,14 @@ async fn send_one(
     let closed = ctx.ksef.close_batch_session(&token, &reference).await;
     match (uploaded, closed) {
         (_, Ok(())) => {
-            record::session_state(&engine.st.db, &ctx.client_id, &session_id, CLOSED, None).await?
+            record::session_state(&engine.st.db, &ctx.client_id, &session_id, SessionState::Closed, None)
+                .await?
         }
         (upload, Err(e)) if is_refused(&e) => {
             // KSeF refused the close (a part is missing or late): it will never process this
             // session, so none of its invoices can reach KSeF through it.
-            record::session_state(&engine.st.db, &ctx.client_id, &session_id, ABANDONED, None).await?;
+            record::session_state(&engine.st.db, &ctx.client_id, &session_id, SessionState::Abandoned, None)
+                .await?;
             let why = upload.err().map_or_else(|| e.to_string(), |u| format!("{u}; {e}"));
             requeue_all(engine, &reference, &why).await?;
             return Err(e.into());
@@ -109,7 +112,7 @@ pub async fn requeue_all(engine: &Engine, reference: &str, why: &str) -> Result<
         .db
         .run(move |c| {
             let all = Invoice::in_flight_in_session(c, &r)?;
-            Ok::<_, DbError>(all.into_iter().filter(|i| i.state == "sending").collect::<Vec<_>>())
+            Ok::<_, DbError>(all.into_iter().filter(|i| i.state == InvoiceState::Sending).collect::<Vec<_>>())
         })
         .await?;
     let next = ids::now();

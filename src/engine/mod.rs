@@ -34,7 +34,6 @@ use tokio::task::JoinHandle;
 
 pub use limits::{EndpointClass, Limits};
 pub use purchase::settings::PurchaseSettings;
-pub use record::ACTOR as SENDER_ACTOR;
 pub use requests::StatusRequests;
 pub use settings::{LimitTable, SenderSettings, StuckCutoffs};
 

@@ -11,9 +11,10 @@ use super::context::{ClientCtx, Engine, OpenOnline};
 use super::limits::EndpointClass;
 use super::turn::Lease;
 use super::{record, TurnError};
-use crate::db::models::ksef_session::{KsefSession, ABANDONED, CLOSED, ONLINE};
+use crate::db::models::ksef_session::KsefSession;
 use crate::db::models::outbox::DueInvoice;
 use crate::db::models::Invoice;
+use crate::domain::{InvoiceState, SessionKind, SessionState};
 
 /// An online session is not reused this close to its expiry.
 const EXPIRY_MARGIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
@@ -90,8 +91,11 @@ pub async fn send(
             *slot = Some(open);
             continue;
         }
-        let inv =
-            Invoice { state: "sending".into(), session_reference: Some(reference.clone()), ..due.invoice };
+        let inv = Invoice {
+            state: InvoiceState::Sending,
+            session_reference: Some(reference.clone()),
+            ..due.invoice
+        };
         let id = inv.id.clone();
         let xml = engine.st.db.run(move |c| Invoice::document(c, &id)).await?;
         engine.limits.acquire(&ctx.nip, EndpointClass::InvoiceSend).await;
@@ -150,9 +154,14 @@ async fn open_session(
     engine.limits.acquire(&ctx.nip, EndpointClass::OnlineSession).await;
     let session = ctx.ksef.open_online_session(token, &FormCode::fa3()).await?;
     let valid_until = session.valid_until.map(|t| t.naive_utc());
-    let row_id =
-        record::session_opened(&engine.st.db, &ctx.client_id, ONLINE, &session.reference_number, valid_until)
-            .await?;
+    let row_id = record::session_opened(
+        &engine.st.db,
+        &ctx.client_id,
+        SessionKind::Online,
+        &session.reference_number,
+        valid_until,
+    )
+    .await?;
     Ok(OpenOnline { session, row_id, last_used: Instant::now() })
 }
 
@@ -180,8 +189,8 @@ pub async fn close_orphans(engine: &Engine, ctx: &ClientCtx, lease: &Lease) -> R
         let token = ctx.access_token(&engine.limits).await?;
         engine.limits.acquire(&ctx.nip, EndpointClass::OnlineSessionClose).await;
         let state = match ctx.ksef.close_online_session(&token, &reference).await {
-            Ok(()) => CLOSED,
-            Err(e) if super::batch::is_refused(&e) => ABANDONED,
+            Ok(()) => SessionState::Closed,
+            Err(e) if super::batch::is_refused(&e) => SessionState::Abandoned,
             // The turn's error handling puts the NIP in the penalty box or pauses the client.
             Err(e) if matches!(e.class(), ErrorClass::RateLimited { .. } | ErrorClass::Credential) => {
                 return Err(e.into())
@@ -191,7 +200,7 @@ pub async fn close_orphans(engine: &Engine, ctx: &ClientCtx, lease: &Lease) -> R
                 continue;
             }
         };
-        tracing::info!(ksef.session = %reference, state, "Orphaned online session settled");
+        tracing::info!(ksef.session = %reference, state = state.as_str(), "Orphaned online session settled");
         record::session_state(&engine.st.db, &ctx.client_id, &orphan.id, state, None).await?;
     }
     Ok(())

@@ -1,5 +1,7 @@
 //! KSeF's answers in words an accountant can act on (Polish, as the panel speaks).
 
+use crate::domain::InvoiceState;
+
 /// Why KSeF refused an invoice, for the timeline and the panel.
 pub fn rejection(code: i64) -> String {
     let text = match code {
@@ -102,15 +104,15 @@ pub fn pause_for(
 }
 
 /// The watchdog's note on an invoice stuck in `state` for `minutes`.
-pub fn stuck(state: &str, minutes: i64) -> String {
+pub fn stuck(state: InvoiceState, minutes: i64) -> String {
     match state {
-        "registered" => format!(
+        InvoiceState::Registered => format!(
             "faktura czeka na numer KSeF od {minutes} min (status O); sprawdź status sesji w KSeF"
         ),
-        "sending" => format!(
+        InvoiceState::Sending => format!(
             "faktura jest w wysyłce od {minutes} min (status W), a KSeF jej nie potwierdził; bramka uzgadnia jej stan z KSeF"
         ),
-        "offline" => format!(
+        InvoiceState::Offline => format!(
             "faktura offline czeka na wysłanie od {minutes} min (status W); sprawdź, czy KSeF działa i czy wysyłka nie jest wstrzymana"
         ),
         _ => format!(

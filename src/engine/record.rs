@@ -13,13 +13,13 @@ use crate::db::models::outbox::{self, OutboxEntry};
 use crate::db::models::upo::{NewUpo, Upo};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::{AnyConn, Db, DbError};
-use crate::domain::InvoiceState;
+use crate::domain::{Actor, InvoiceState, OutboxState, SessionKind, SessionState};
 use crate::service::audit::{self, AuditActor, AuditEntry};
 use crate::service::webhooks::{enqueue_state_changes, StateChange};
 use crate::state::AppState;
 
 /// How the senders sign timeline entries.
-pub const ACTOR: &str = "system:sender";
+pub const ACTOR: Actor = Actor::Sender;
 
 fn event(
     conn: &mut AnyConn,
@@ -38,7 +38,7 @@ fn event(
 pub async fn session_opened(
     db: &Db,
     client_id: &str,
-    kind: &'static str,
+    kind: SessionKind,
     reference: &str,
     valid_until: Option<NaiveDateTime>,
 ) -> Result<String, DbError> {
@@ -53,7 +53,7 @@ pub async fn session_opened(
                 client_id: &client_id,
                 kind,
                 reference: Some(&reference),
-                state: crate::db::models::ksef_session::OPEN,
+                state: SessionState::Open,
                 invoice_count: 0,
                 valid_until,
                 opened_at: now,
@@ -77,7 +77,7 @@ pub async fn session_state(
     db: &Db,
     client_id: &str,
     session_id: &str,
-    state: &'static str,
+    state: SessionState,
     status_code: Option<i64>,
 ) -> Result<(), DbError> {
     let (client_id, session_id) = (client_id.to_owned(), session_id.to_owned());
@@ -111,9 +111,9 @@ pub async fn mark_sending(
         let note = format!("sesja KSeF {reference}");
         let entries: Vec<_> =
             moved.iter().map(|id| (id.as_str(), client_id.as_str(), Some(note.as_str()))).collect();
-        add_timeline(c, &entries, now, "sending", ACTOR)?;
+        add_timeline(c, &entries, now, InvoiceState::Sending, &ACTOR)?;
         let moved_refs: Vec<&str> = moved.iter().map(String::as_str).collect();
-        OutboxEntry::set_status_many(c, &moved_refs, outbox::SENDING)?;
+        OutboxEntry::set_status_many(c, &moved_refs, OutboxState::Sending)?;
         KsefSession::add_invoices(c, &session_id, i64::try_from(moved.len()).unwrap_or(i64::MAX))?;
         Ok(moved)
     })
@@ -125,7 +125,7 @@ pub async fn registered(db: &Db, inv: &Invoice, invoice_reference: &str) -> Resu
     let (inv, reference) = (inv.clone(), invoice_reference.to_owned());
     db.tx(move |c| {
         Invoice::set_invoice_reference(c, &inv.id, &reference)?;
-        if Invoice::transition(c, &inv.id, &["sending"], "registered", ACTOR, None)? {
+        if Invoice::transition(c, &inv.id, &[InvoiceState::Sending], InvoiceState::Registered, &ACTOR, None)? {
             let payload = json!({"sha256": inv.sha256, "session_reference": inv.session_reference, "invoice_reference": reference});
             event(c, &inv.client_id, "send.invoice_registered", Some(&inv.id), payload)?;
             enqueue_state_changes(c, &[registered_change(&inv)])?;
@@ -145,7 +145,8 @@ pub async fn registered_in_batch(st: &AppState, invoices: Vec<Invoice>) -> Resul
     st.db
         .tx(move |c| {
             let note = "KSeF przetwarza sesję wsadową";
-            if !Invoice::transition_all(c, &invoices, &["sending"], "registered", ACTOR, Some(note))? {
+            let (from, to) = ([InvoiceState::Sending], InvoiceState::Registered);
+            if !Invoice::transition_all(c, &invoices, &from, to, &ACTOR, Some(note))? {
                 return Err(DbError::Conflict(
                     "an invoice of the batch changed while it was registered".into(),
                 ));
@@ -171,7 +172,7 @@ pub async fn registered_in_batch(st: &AppState, invoices: Vec<Invoice>) -> Resul
 fn registered_change(inv: &Invoice) -> StateChange<'_> {
     StateChange {
         invoice: inv,
-        old_state: InvoiceState::Sending.as_str(),
+        old_state: InvoiceState::Sending,
         new_state: InvoiceState::Registered,
         ksef_number: None,
     }
@@ -230,7 +231,7 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
                 .iter()
                 .map(|(inv, a, ..)| (inv.id.as_str(), inv.client_id.as_str(), a.note.as_deref()))
                 .collect();
-            add_timeline(c, &entries, now, "accepted", ACTOR)?;
+            add_timeline(c, &entries, now, InvoiceState::Accepted, &ACTOR)?;
             let upos: Vec<NewUpo<'_>> = moved
                 .iter()
                 .map(|(inv, a, session_id, upo_id)| NewUpo {
@@ -248,14 +249,14 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
                 .iter()
                 .map(|(inv, a, ..)| StateChange {
                     invoice: inv,
-                    old_state: &inv.state,
+                    old_state: inv.state,
                     new_state: InvoiceState::Accepted,
                     ksef_number: Some(&a.ksef_number),
                 })
                 .collect();
             enqueue_state_changes(c, &changes)?;
             let done: Vec<&str> = moved.iter().map(|(inv, ..)| inv.id.as_str()).collect();
-            OutboxEntry::set_status_many(c, &done, outbox::DONE)?;
+            OutboxEntry::set_status_many(c, &done, OutboxState::Done)?;
             audit::record_many(
                 c,
                 moved.iter().map(|(inv, a, ..)| AuditEntry {
@@ -273,7 +274,7 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
             Ok(moved.len())
         })
         .await?;
-    st.metrics.count_invoices("accepted", moved);
+    st.metrics.count_invoices(InvoiceState::Accepted.as_str(), moved);
     Ok(())
 }
 
@@ -283,21 +284,21 @@ pub async fn rejected(st: &AppState, inv: &Invoice, code: i64, description: &str
     let moved = st.db.tx(move |c| {
         let reason = super::reasons::rejection(code);
         Invoice::set_ksef_outcome(c, &inv.id, None, code, &description)?;
-        let from = ["queued", "offline", "sending", "registered"];
-        if !Invoice::transition(c, &inv.id, &from, "rejected", ACTOR, Some(&reason))? {
+        let from = InvoiceState::WATCHED;
+        if !Invoice::transition(c, &inv.id, &from, InvoiceState::Rejected, &ACTOR, Some(&reason))? {
             return Ok::<_, DbError>(0);
         }
-        OutboxEntry::set_status(c, &inv.id, outbox::FAILED, Some(&format!("{code}: {description}")))?;
+        OutboxEntry::set_status(c, &inv.id, OutboxState::Failed, Some(&format!("{code}: {description}")))?;
         let payload = json!({"sha256": inv.sha256, "code": code, "description": description, "reason": reason,
             "session_reference": inv.session_reference, "invoice_reference": inv.invoice_reference});
         event(c, &inv.client_id, "send.invoice_rejected", Some(&inv.id), payload)?;
         let change =
-            StateChange { invoice: &inv, old_state: &inv.state, new_state: InvoiceState::Rejected, ksef_number: None };
+            StateChange { invoice: &inv, old_state: inv.state, new_state: InvoiceState::Rejected, ksef_number: None };
         enqueue_state_changes(c, &[change])?;
         Ok(1)
     })
     .await?;
-    st.metrics.count_invoices("rejected", moved);
+    st.metrics.count_invoices(InvoiceState::Rejected.as_str(), moved);
     Ok(())
 }
 
@@ -315,11 +316,11 @@ pub async fn requeue(
         .db
         .tx(move |c| {
             let back = if outbox::decision_is_offline(c, &inv.id)? || inv.offline_mode {
-                "offline"
+                InvoiceState::Offline
             } else {
-                "queued"
+                InvoiceState::Queued
             };
-            let moved = Invoice::transition(c, &inv.id, &["sending", "registered"], back, ACTOR, Some(&why))?;
+            let moved = Invoice::transition(c, &inv.id, &InvoiceState::IN_FLIGHT, back, &ACTOR, Some(&why))?;
             if moved {
                 Invoice::clear_session(c, &inv.id)?;
                 let payload =
@@ -338,7 +339,7 @@ pub async fn requeue(
 /// row records the attempt.
 pub async fn unknown_outcome(db: &Db, invoice_id: &str, why: &str) -> Result<(), DbError> {
     let (id, why) = (invoice_id.to_owned(), why.to_owned());
-    db.tx(move |c| OutboxEntry::set_status(c, &id, outbox::SENDING, Some(&why))).await
+    db.tx(move |c| OutboxEntry::set_status(c, &id, OutboxState::Sending, Some(&why))).await
 }
 
 /// Invoices not yet handed to KSeF wait until `next_at`.
@@ -395,15 +396,15 @@ pub async fn flag_stuck(db: &Db, inv: &Invoice, waited_s: i64) -> Result<(), DbE
             "{}{} {}",
             crate::db::models::sending::WATCHDOG_NOTE,
             inv.state,
-            super::reasons::stuck(&inv.state, waited_s / 60)
+            super::reasons::stuck(inv.state, waited_s / 60)
         );
         crate::db::models::invoice::add_event(
             c,
             &inv.id,
             &inv.client_id,
             ids::now(),
-            &inv.state,
-            ACTOR,
+            inv.state,
+            &ACTOR,
             Some(&note),
         )?;
         let payload = json!({"sha256": inv.sha256, "state": inv.state, "waited_s": waited_s,

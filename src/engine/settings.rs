@@ -157,8 +157,8 @@ pub struct StuckCutoffs {
 
 impl StuckCutoffs {
     /// The cutoff for an invoice in `state`.
-    pub fn for_state(&self, state: &str) -> chrono::NaiveDateTime {
-        if state == "registered" {
+    pub fn for_state(&self, state: crate::domain::InvoiceState) -> chrono::NaiveDateTime {
+        if state == crate::domain::InvoiceState::Registered {
             self.registered
         } else {
             self.waiting

@@ -10,10 +10,9 @@ use tokio::task::JoinSet;
 
 use super::context::{lock, Engine};
 use super::record;
-use crate::db::models::ksef_session::CLOSED;
 use crate::db::models::outbox::OutboxEntry;
-use crate::db::models::sending::WATCHED;
 use crate::db::models::{ids, ClientScope, Invoice};
+use crate::domain::{InvoiceState, SessionState};
 
 /// How often the watchdog and the housekeeping run.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
@@ -130,20 +129,20 @@ async fn housekeeping(engine: &Engine) {
 /// configured time, once per state, and publishes how many are stuck now per state.
 async fn watchdog(engine: &Engine) -> Result<(), crate::db::DbError> {
     let cutoffs = engine.cfg.stuck_cutoffs(ids::now());
-    for state in WATCHED {
+    for state in InvoiceState::WATCHED {
         let before = cutoffs.for_state(state);
         let stuck = engine.st.db.run(move |c| Invoice::stuck_unflagged(c, state, before, 500)).await?;
         for inv in stuck {
             let waited = (ids::now() - inv.updated_at).num_seconds();
-            tracing::warn!(invoice.id = %inv.id, state, waited_s = waited, "Invoice stays too long in its state");
+            tracing::warn!(invoice.id = %inv.id, state = state.as_str(), waited_s = waited, "Invoice stays too long in its state");
             record::flag_stuck(&engine.st.db, &inv, waited).await?;
         }
     }
     let groups =
         engine.st.db.run(move |c| Invoice::stuck(c, &ClientScope::All, &cutoffs, STUCK_COUNTED)).await?;
-    for state in WATCHED {
+    for state in InvoiceState::WATCHED {
         let n: i64 = groups.iter().filter(|g| g.state == state).map(|g| g.count).sum();
-        engine.st.metrics.set_stuck(state, n);
+        engine.st.metrics.set_stuck(state.as_str(), n);
     }
     Ok(())
 }
@@ -174,8 +173,14 @@ async fn close_idle_sessions(engine: &Engine, all: bool) {
         .await;
         match closed {
             Ok(()) => {
-                if let Err(e) =
-                    record::session_state(&engine.st.db, &ctx.client_id, &open.row_id, CLOSED, None).await
+                if let Err(e) = record::session_state(
+                    &engine.st.db,
+                    &ctx.client_id,
+                    &open.row_id,
+                    SessionState::Closed,
+                    None,
+                )
+                .await
                 {
                     tracing::warn!(error = %e, "Could not record a closed online session");
                 }

@@ -17,8 +17,9 @@ use super::context::{ClientCtx, Engine};
 use super::limits::EndpointClass;
 use super::record::{self, Acceptance};
 use super::{reasons, TurnError};
-use crate::db::models::ksef_session::{KsefSession, ABANDONED, CLOSED, ONLINE, OPEN};
+use crate::db::models::ksef_session::KsefSession;
 use crate::db::models::{ids, Invoice};
+use crate::domain::{InvoiceState, SessionKind, SessionState};
 
 /// In-flight invoices looked at per turn.
 const MAX_IN_FLIGHT: i64 = 20_000;
@@ -61,7 +62,7 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
     let (engine, client) = (cx.engine, cx.client);
     let r = reference.to_owned();
     let row = engine.st.db.run(move |c| KsefSession::find_by_reference(c, &r)).await?;
-    let online = row.as_ref().is_some_and(|s| s.kind == ONLINE);
+    let online = row.as_ref().is_some_and(|s| s.kind == SessionKind::Online);
     // A batch session: KSeF lists its invoices only once it is processed.
     let mut processed = online;
     if !online {
@@ -72,20 +73,27 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
             Err(e) => return Err(e.into()),
         };
         let code = i64::from(status.status.code);
-        if let Some(row) = row.as_ref().filter(|s| s.state == OPEN) {
+        if let Some(row) = row.as_ref().filter(|s| s.state == SessionState::Open) {
             if status.status.code == 100 {
                 // Our close never got through: close now, then wait for processing.
                 engine.limits.acquire(&client.nip, EndpointClass::BatchSessionClose).await;
                 match client.ksef.close_batch_session(&cx.token, reference).await {
                     Ok(()) => {
-                        record::session_state(&engine.st.db, &client.client_id, &row.id, CLOSED, None).await?
+                        record::session_state(
+                            &engine.st.db,
+                            &client.client_id,
+                            &row.id,
+                            SessionState::Closed,
+                            None,
+                        )
+                        .await?
                     }
                     Err(e) if is_refused(&e) => {
                         record::session_state(
                             &engine.st.db,
                             &client.client_id,
                             &row.id,
-                            ABANDONED,
+                            SessionState::Abandoned,
                             Some(code),
                         )
                         .await?;
@@ -100,14 +108,22 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
                 }
                 return Ok(());
             }
-            record::session_state(&engine.st.db, &client.client_id, &row.id, CLOSED, Some(code)).await?;
+            record::session_state(
+                &engine.st.db,
+                &client.client_id,
+                &row.id,
+                SessionState::Closed,
+                Some(code),
+            )
+            .await?;
         }
         processed = !status.is_pending();
         if !processed {
             // KSeF has the closed batch and processes it: its invoices are registered (O) now,
             // their references and KSeF numbers come with the list once processing ends (not
             // listed before: a 10 000-invoice list is ten calls of the 20-a-minute budget).
-            let waiting: Vec<Invoice> = invoices.into_iter().filter(|i| i.state == "sending").collect();
+            let waiting: Vec<Invoice> =
+                invoices.into_iter().filter(|i| i.state == InvoiceState::Sending).collect();
             record::registered_in_batch(&engine.st, waiting).await?;
             return Ok(());
         }
@@ -136,7 +152,7 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
                 accepted.push((inv, status.clone()))
             }
             Some(status) => apply(cx, &inv, status).await?,
-            None if inv.state == "sending" && processed => {
+            None if inv.state == InvoiceState::Sending && processed => {
                 let why = format!("KSeF nie ma tej faktury w sesji {reference}; zostanie wysłana ponownie");
                 record::requeue(&engine.st, &inv, ids::now(), &why, true).await?;
             }
@@ -164,7 +180,11 @@ async fn forgotten(
     invoices: Vec<Invoice>,
 ) -> Result<(), TurnError> {
     let (engine, client) = (cx.engine, cx.client);
-    let kind = if row.is_some_and(|s| s.kind == ONLINE) { SessionType::Online } else { SessionType::Batch };
+    let kind = if row.is_some_and(|s| s.kind == SessionKind::Online) {
+        SessionType::Online
+    } else {
+        SessionType::Batch
+    };
     let mut query = SessionQuery::of(kind);
     query.reference_number = Some(reference.to_owned());
     engine.limits.acquire(&client.nip, EndpointClass::SessionMisc).await;
@@ -180,8 +200,9 @@ async fn forgotten(
             *slot = None;
         }
     }
-    if let Some(row) = row.filter(|s| s.state != ABANDONED) {
-        record::session_state(&engine.st.db, &client.client_id, &row.id, ABANDONED, None).await?;
+    if let Some(row) = row.filter(|s| s.state != SessionState::Abandoned) {
+        record::session_state(&engine.st.db, &client.client_id, &row.id, SessionState::Abandoned, None)
+            .await?;
     }
     let why = format!(
         "KSeF nie zna sesji {reference} (kod 21173, brak jej na liście sesji); faktura zostanie wysłana ponownie"
@@ -276,7 +297,7 @@ impl Ctx<'_> {
 async fn apply(cx: &mut Ctx<'_>, inv: &Invoice, s: &SessionInvoiceStatus) -> Result<(), TurnError> {
     let db = &cx.engine.st.db;
     if s.is_pending() || (s.is_success() && s.ksef_number.is_none()) {
-        if inv.state == "sending" {
+        if inv.state == InvoiceState::Sending {
             record::registered(db, inv, &s.reference_number).await?;
         }
         return Ok(());

@@ -8,6 +8,7 @@
 use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
 use crate::db::models::{ClientScope, Grant, Invoice};
 use crate::db::{AnyConn, DbError};
+use crate::domain::Actor;
 use crate::error::AppError;
 use crate::service::audit::AuditActor;
 
@@ -51,11 +52,11 @@ impl Caller {
     }
 
     /// How invoice timelines name this caller.
-    pub fn label(&self) -> String {
+    pub fn actor(&self) -> Actor {
         match self {
-            Self::User(u) => format!("user:{}", u.id),
-            Self::ApiKey(k) => format!("apikey:{}", k.id),
-            Self::Operator => "operator".to_owned(),
+            Self::User(u) => Actor::User(u.id.clone()),
+            Self::ApiKey(k) => Actor::ApiKey(k.id.clone()),
+            Self::Operator => Actor::Operator,
         }
     }
 

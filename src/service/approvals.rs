@@ -34,19 +34,19 @@ pub(crate) fn check_approver(conn: &mut AnyConn, caller: &Caller, inv: &Invoice)
         return Err(refuse("approval_by_person", "only a person can approve".into()));
     }
     let client = Client::get(conn, &inv.client_id)?;
-    if client.send_policy != SendPolicy::FourEyes.as_str() {
+    if client.send_policy != SendPolicy::FourEyes {
         return Err(refuse(
             "approval_not_needed",
             format!("client {} does not use four-eyes approval", client.nip),
         ));
     }
-    if inv.created_by.as_deref() == Some(caller.label().as_str()) {
+    if inv.created_by.as_deref() == Some(caller.actor().to_string().as_str()) {
         return Err(refuse(
             "approver_is_preparer",
             "the person who prepared an invoice cannot approve it".into(),
         ));
     }
-    if inv.state != InvoiceState::Draft.as_str() {
+    if !inv.state.awaits_approval(client.send_policy) {
         return Err(refuse("invoice_not_draft", format!("invoice is {} and cannot be approved", inv.state)));
     }
     Ok(client)
@@ -77,8 +77,7 @@ pub async fn inbox(st: &AppState, caller: &Caller) -> Result<Inbox, AppError> {
                 return Ok(Inbox { items: Vec::new(), per_client: Vec::new(), more: false });
             }
             let scope = access::scope(conn, &caller, Permission::Approve)?;
-            let four_eyes = SendPolicy::FourEyes.as_str();
-            let rows = approval::awaiting_approval(conn, &scope, four_eyes, &caller.label(), INBOX_LIMIT)?;
+            let rows = approval::awaiting_approval(conn, &scope, &caller.actor(), INBOX_LIMIT)?;
             let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= INBOX_LIMIT;
             let ids: Vec<String> = rows.iter().map(|(i, _)| i.id.clone()).collect();
             let returned: std::collections::HashSet<String> = approval::last_events(conn, &ids)?
@@ -169,20 +168,19 @@ pub async fn answer(
         .tx(move |conn| {
             let inv = access::invoice(conn, &caller, &invoice_id, Permission::Approve)?;
             check_approver(conn, &caller, &inv)?;
-            let actor = caller.label();
+            let actor = caller.actor();
             let (action, moved) = match answer {
                 Answer::Return => {
                     let note = format!("{RETURNED}{comment}");
                     let at = ids::now();
                     crate::db::models::invoice::add_event(
-                        conn, &inv.id, &inv.client_id, at, &inv.state, &actor, Some(&note),
+                        conn, &inv.id, &inv.client_id, at, inv.state, &actor, Some(&note),
                     )?;
                     ("invoice.returned", true)
                 }
                 Answer::Reject => {
                     let note = format!("{REJECTED}{comment}");
-                    let from = [InvoiceState::Draft.as_str()];
-                    let to = InvoiceState::Invalid.as_str();
+                    let (from, to) = ([InvoiceState::Draft], InvoiceState::Invalid);
                     ("invoice.rejected_by_approver", Invoice::transition(conn, &inv.id, &from, to, &actor, Some(&note))?)
                 }
             };

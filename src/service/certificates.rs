@@ -14,16 +14,12 @@ pub const KSEF_CERTIFICATE: &str = "ksef_certificate";
 /// issued offline and is never used to log in (KSeF forbids mixing the two types).
 pub const KSEF_OFFLINE_CERTIFICATE: &str = "ksef_offline_certificate";
 
-/// What a stored KSeF certificate is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CertificateUse {
-    /// Logging in to KSeF (XAdES), instead of a KSeF token.
-    Authentication,
-    /// Signing KOD II on invoices issued offline.
-    Offline,
-}
+/// What a stored KSeF certificate is for: logging in (XAdES, instead of a KSeF token) or signing
+/// KOD II of invoices issued offline.
+pub type CertificateUse = crate::domain::CertificatePurpose;
 
-impl CertificateUse {
+impl crate::domain::CertificatePurpose {
+    /// The credential kind it is stored under.
     pub fn kind(self) -> &'static str {
         match self {
             Self::Authentication => KSEF_CERTIFICATE,

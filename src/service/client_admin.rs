@@ -31,6 +31,7 @@ pub async fn add_with_office_credential(
             "the office has no KSeF credential of its own yet; store it first (office credential page)",
         ));
     };
+    // The office's KSeF answered as KSeF when its credential was stored: the same one is asked.
     if office.ksef_environment != input.ksef.as_str() {
         return Err(crate::service::office::other_ksef(&office.ksef_environment, input.ksef.as_str()));
     }
@@ -72,6 +73,8 @@ pub async fn add_checked(
     if st.db.run(move |c| Client::find_by_nip(c, &nip)).await?.is_some() {
         return Err(AppError::invalid_field("nip", "client_exists", "a client with this NIP already exists"));
     }
+    // A URL that is not KSeF is said to be that, not a refused token.
+    crate::service::office::answers_as_ksef(input.ksef.as_str()).await?;
     // KSeF is asked in the context of the client as it would be stored.
     let now = ids::now();
     let would_be = Client {
@@ -79,7 +82,7 @@ pub async fn add_checked(
         nip: input.nip.as_str().to_owned(),
         name: name.clone(),
         ksef_environment: input.ksef.as_str().to_owned(),
-        send_policy: input.policy.as_str().to_owned(),
+        send_policy: input.policy,
         // A client added with its own token logs in with it.
         credential_mode: CredentialMode::Own,
         paused_reason: None,

@@ -84,7 +84,7 @@ async fn insert_client(
                     nip: input.nip.as_str(),
                     name: &name,
                     ksef_environment: input.ksef.as_str(),
-                    send_policy: input.policy.as_str(),
+                    send_policy: input.policy,
                     credential_mode: mode,
                     created_at: now,
                     updated_at: now,
@@ -140,7 +140,7 @@ pub struct ClientView {
     pub id: String,
     pub nip: String,
     pub name: String,
-    pub send_policy: String,
+    pub send_policy: SendPolicy,
     pub ksef_environment: String,
     pub paused_reason: Option<String>,
     /// Whose credential logs in to the client's KSeF context.
@@ -330,7 +330,7 @@ pub async fn set_policy(
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, crate::auth::Permission::Credentials)?;
             let before = Client::get(conn, &client_id)?.send_policy;
-            Client::set_policy(conn, &client_id, policy.as_str())?;
+            Client::set_policy(conn, &client_id, policy)?;
             audit::record(
                 conn,
                 audit::AuditEntry {

@@ -155,7 +155,7 @@ fn resolve(conn: &mut AnyConn, client_id: &str, items: &[CollectiveItem]) -> Res
             None => missing.push(match &item.invoice {
                 InvoiceRef::Id(v) | InvoiceRef::KsefNumber(v) => v.clone(),
             }),
-            Some(inv) if inv.state != InvoiceState::Accepted.as_str() || inv.ksef_number.is_none() => {
+            Some(inv) if inv.state != InvoiceState::Accepted || inv.ksef_number.is_none() => {
                 not_accepted.push(inv.number.clone().unwrap_or_else(|| inv.id.clone()));
             }
             Some(inv) => found.push(inv),
@@ -282,7 +282,7 @@ pub async fn create(
         Ok(number) => number,
         Err(e) => return Err(explain(&e, &client, &login)),
     };
-    let created_by = caller.label();
+    let created_by = caller.actor().to_string();
     let actor = caller.audit_actor();
     let (client_id, client_nip) = (client.id.clone(), client.nip.clone());
     st.db

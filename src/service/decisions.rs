@@ -35,9 +35,9 @@ pub struct SendRequest {
 pub struct DecisionOutcome {
     pub decision_id: String,
     pub nip: String,
-    pub policy: String,
+    pub policy: SendPolicy,
     pub invoice_ids: Vec<String>,
-    pub state: String,
+    pub state: InvoiceState,
     /// Offline: the earliest end of the legal deadlines of these invoices (each counts from its
     /// own issue date).
     #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
@@ -50,9 +50,7 @@ fn refuse(code: &'static str, message: impl Into<String>) -> AppError {
 
 /// Checks that this caller may decide on this invoice under its client's policy.
 fn check_decidable(caller: &Caller, client: &Client, inv: &Invoice) -> Result<(), AppError> {
-    let policy =
-        SendPolicy::parse(&client.send_policy).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-    let state = InvoiceState::parse(&inv.state).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+    let (policy, state) = (client.send_policy, inv.state);
     if let Caller::ApiKey(k) = caller {
         if policy != SendPolicy::ApiAuto || !k.scopes.contains(ApiScope::Send) {
             return Err(refuse(
@@ -68,13 +66,13 @@ fn check_decidable(caller: &Caller, client: &Client, inv: &Invoice) -> Result<()
     if let Some(reason) = &client.paused_reason {
         return Err(refuse("client_paused", format!("sending for {} is paused: {reason}", client.nip)));
     }
-    match (policy, state) {
-        (SendPolicy::FourEyes, InvoiceState::Draft) => Err(refuse(
+    match state {
+        s if s.awaits_approval(policy) => Err(refuse(
             "approval_required",
             format!("invoice {} needs a second person's approval first (four-eyes policy)", inv.id),
         )),
-        (_, s) if s.is_decidable() => Ok(()),
-        (_, s) => Err(refuse(
+        s if s.can_decide(policy) => Ok(()),
+        s => Err(refuse(
             "invoice_not_sendable",
             format!("invoice {} is {} and cannot be sent", inv.id, s.as_str()),
         )),
@@ -230,15 +228,10 @@ fn record_decision(
     let decision = SendDecision {
         id: ids::new_id(),
         client_id: client.id.clone(),
-        actor_kind: match caller {
-            Caller::User(_) => "user",
-            Caller::ApiKey(_) => "api_key",
-            Caller::Operator => "operator",
-        }
-        .to_owned(),
-        actor_id: caller.label(),
+        actor_kind: caller.actor().kind().to_owned(),
+        actor_id: caller.actor().to_string(),
         source_ip: req.source_ip.clone(),
-        policy: client.send_policy.clone(),
+        policy: client.send_policy,
         offline: req.offline.is_some(),
         invoice_count: i64::try_from(invoices.len()).unwrap_or(i64::MAX),
         invoice_hashes: serde_json::to_string(&hashes).map_err(|e| AppError::Internal(e.into()))?,
@@ -247,7 +240,7 @@ fn record_decision(
     let ids: Vec<String> = invoices.iter().map(|i| i.id.clone()).collect();
     SendDecision::insert_with_outbox(conn, &decision, &ids)?;
     let target = if offline.is_some() { InvoiceState::Offline } else { InvoiceState::Queued };
-    let from = [InvoiceState::Draft.as_str(), InvoiceState::Approved.as_str()];
+    let from = [InvoiceState::Draft, InvoiceState::Approved];
     // Each invoice's deadline follows its own issue date: one group (one state move, one
     // timeline note) per deadline.
     let mut groups: BTreeMap<Option<NaiveDateTime>, Vec<Invoice>> = BTreeMap::new();
@@ -257,7 +250,7 @@ fn record_decision(
     for (deadline, group) in &groups {
         let note = deadline
             .map(|d| format!("tryb offline, termin przesłania do KSeF: {}", crate::local_time::display(d)));
-        if !Invoice::transition_all(conn, group, &from, target.as_str(), &caller.label(), note.as_deref())? {
+        if !Invoice::transition_all(conn, group, &from, target, &caller.actor(), note.as_deref())? {
             return Err(AppError::Conflict("an invoice changed while deciding; try again".into()));
         }
         if let Some(d) = deadline {
@@ -286,9 +279,9 @@ fn record_decision(
     Ok(DecisionOutcome {
         decision_id: decision.id,
         nip: client.nip.clone(),
-        policy: client.send_policy.clone(),
+        policy: client.send_policy,
         invoice_ids: ids,
-        state: target.as_str().to_owned(),
+        state: target,
         offline_deadline: groups.keys().flatten().min().copied(),
     })
 }
@@ -314,7 +307,7 @@ pub async fn approve(
                 ));
             }
             crate::service::approvals::check_approver(conn, &caller, &inv)?;
-            if !Invoice::approve(conn, &inv.id, &user.id, &caller.label())? {
+            if !Invoice::approve(conn, &inv.id, &user.id, &caller.actor())? {
                 return Err(AppError::Conflict("invoice changed while approving; try again".into()));
             }
             audit::record(

@@ -15,14 +15,6 @@ use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
 use crate::state::AppState;
 
-/// The states nothing has been decided in yet.
-const UNDECIDED: [InvoiceState; 2] = [InvoiceState::Draft, InvoiceState::Invalid];
-
-/// True when the invoice in state `raw` may still be deleted.
-pub fn deletable(raw: &str) -> bool {
-    InvoiceState::parse(raw).is_ok_and(|s| UNDECIDED.contains(&s))
-}
-
 fn too_late() -> AppError {
     AppError::TooLate {
         code: "invoice_decided",
@@ -36,7 +28,7 @@ pub(crate) fn removable(conn: &mut AnyConn, caller: &Caller, id: &str) -> Result
     let scope = access::visible(conn, caller)?;
     let inv = Invoice::get(conn, &scope, id)?;
     access::require(conn, caller, &inv.client_id, Permission::Upload)?;
-    if deletable(&inv.state) {
+    if inv.state.is_undecided() {
         Ok(inv)
     } else {
         Err(too_late())
@@ -52,8 +44,9 @@ pub(crate) fn take_out(conn: &mut AnyConn, inv: &Invoice) -> Result<(), AppError
             message: "a correcting invoice refers to this one, so it stays".into(),
         });
     }
-    let states: Vec<&str> = UNDECIDED.iter().map(|s| s.as_str()).collect();
-    if Invoice::delete_undecided(conn, &inv.id, &states)? {
+    let undecided: Vec<InvoiceState> =
+        InvoiceState::ALL.iter().copied().filter(|s| s.is_undecided()).collect();
+    if Invoice::delete_undecided(conn, &inv.id, &undecided)? {
         Ok(())
     } else {
         Err(too_late())

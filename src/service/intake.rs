@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Permission;
 use crate::db::models::{ids, Client, Invoice, NewInvoice};
-use crate::domain::InvoiceState;
+use crate::domain::{Actor, InvoiceState};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -196,7 +196,7 @@ fn duplicate_finding(existing: &Invoice) -> Finding {
         format!(
             "Faktura o tym samym numerze ({nr}), rodzaju i NIP sprzedawcy jest już w bramce (id {}, stan: {}). KSeF odrzuciłby ją jako duplikat (440).",
             existing.id,
-            InvoiceState::parse(&existing.state).map_or("?", InvoiceState::label_pl)
+            existing.state.label_pl()
         ),
         format!(
             "An invoice with the same number ({nr}), type and seller NIP is already stored (id {}, state {}). KSeF would reject it as a duplicate (440).",
@@ -218,7 +218,8 @@ async fn store(
     st.db
         .tx(move |conn| {
             let actor = caller.audit_actor();
-            let label = caller.label();
+            let who = caller.actor();
+            let label = who.to_string();
             let now = ids::now();
             if let Some(old) = &replaces {
                 discard::take_out(conn, old)?;
@@ -262,7 +263,7 @@ async fn store(
                         buyer_name: facts.and_then(|f| f.buyer_name.as_deref()),
                         currency: facts.map(|f| f.currency.as_str()),
                         gross_total: gross.as_deref(),
-                        state: state.as_str(),
+                        state,
                         findings: &findings_json,
                         corrects_invoice_id: corrects.as_deref(),
                         source: source.as_str(),
@@ -278,7 +279,7 @@ async fn store(
                 results.push(IntakeResult { file, invoice, findings });
             }
             let rows: Vec<_> = results.iter().zip(&documents).map(|(r, xml)| (r.invoice.as_new(), xml.as_slice())).collect();
-            Invoice::insert_many(conn, &rows, &label)?;
+            Invoice::insert_many(conn, &rows, &who)?;
             audit::record_many(
                 conn,
                 results.iter().map(|r| AuditEntry {
@@ -294,7 +295,7 @@ async fn store(
                 }),
             )?;
             if let (Some(old), Some(new)) = (&replaces, results.first()) {
-                note_replacement(conn, &actor, &label, old, &new.invoice)?;
+                note_replacement(conn, &actor, &who, old, &new.invoice)?;
             }
             Ok(results)
         })
@@ -306,7 +307,7 @@ async fn store(
 fn note_replacement(
     conn: &mut crate::db::AnyConn,
     actor: &audit::AuditActor,
-    label: &str,
+    who: &Actor,
     old: &Invoice,
     new: &Invoice,
 ) -> Result<(), AppError> {
@@ -321,8 +322,8 @@ fn note_replacement(
         &new.id,
         &new.client_id,
         ids::now(),
-        &new.state,
-        label,
+        new.state,
+        who,
         Some(&note),
     )?;
     let mut payload = discard::remembered(old);

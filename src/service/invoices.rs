@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::auth::Permission;
 use crate::db::models::{Client, Invoice, InvoiceFilter, Keyset};
-use crate::domain::InvoiceState;
+use crate::domain::{Actor, InvoiceState};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
@@ -18,8 +18,8 @@ use crate::state::AppState;
 pub struct TimelineEntry {
     #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub at: NaiveDateTime,
-    pub state: String,
-    pub actor: String,
+    pub state: InvoiceState,
+    pub actor: Actor,
     pub note: Option<String>,
 }
 
@@ -30,7 +30,7 @@ pub struct InvoiceView {
     pub nip: String,
     pub number: Option<String>,
     pub sha256: String,
-    pub state: String,
+    pub state: InvoiceState,
     pub status_letter: Option<&'static str>,
     pub ksef_number: Option<String>,
     pub session_reference: Option<String>,
@@ -69,7 +69,7 @@ pub struct InvoiceSummary {
     pub nip: String,
     pub number: Option<String>,
     pub sha256: String,
-    pub state: String,
+    pub state: InvoiceState,
     pub status_letter: Option<&'static str>,
     pub ksef_number: Option<String>,
     pub issue_date: Option<chrono::NaiveDate>,
@@ -82,15 +82,11 @@ pub struct InvoiceSummary {
     pub created_at: NaiveDateTime,
 }
 
-fn letter(state: &str) -> Option<&'static str> {
-    InvoiceState::parse(state).ok().and_then(InvoiceState::status_letter)
-}
-
 impl InvoiceSummary {
     pub fn from_row(inv: Invoice, nip: String) -> Self {
         let findings = parse_stored(&inv.findings);
         Self {
-            status_letter: letter(&inv.state),
+            status_letter: inv.state.status_letter(),
             errors: findings.iter().filter(|f| f.severity == "error").count(),
             warnings: findings.iter().filter(|f| f.severity == "warning").count(),
             id: inv.id,
@@ -111,7 +107,7 @@ impl InvoiceSummary {
 /// Builds the full view of an invoice (timeline included).
 pub fn view(inv: Invoice, nip: String, timeline: Vec<TimelineEntry>, lang: Lang) -> InvoiceView {
     InvoiceView {
-        status_letter: letter(&inv.state),
+        status_letter: inv.state.status_letter(),
         findings: parse_stored(&inv.findings).iter().map(|f| f.view(lang)).collect(),
         timeline,
         id: inv.id,
@@ -456,11 +452,7 @@ pub async fn refresh_statuses(
             access::require_any(conn, &caller, &cid, &[Permission::Upload, Permission::Send])?;
             let by_state = Invoice::count_by_state(conn, &cid)?;
             Ok::<_, AppError>(
-                by_state
-                    .iter()
-                    .filter(|(s, _)| crate::db::models::sending::IN_FLIGHT.contains(&s.as_str()))
-                    .map(|(_, n)| n)
-                    .sum(),
+                by_state.iter().filter(|(s, _)| InvoiceState::IN_FLIGHT.contains(s)).map(|(_, n)| n).sum(),
             )
         })
         .await?;

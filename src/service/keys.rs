@@ -4,7 +4,7 @@
 //! Servers keep running throughout: the new key is written to the key file before anything is
 //! re-sealed, and a server meeting an unknown key version re-reads the file (see `Keyring`).
 
-use crate::db::models::{Credential, OfficeCredential, WebhookEndpoint};
+use crate::db::models::{CertificateEnrollment, Credential, OfficeCredential, WebhookEndpoint};
 use crate::db::DbError;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -42,6 +42,25 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
                 OfficeCredential::reseal(
                     conn,
                     &cred.id,
+                    i64::from(new.key_version),
+                    &new.nonce,
+                    &new.ciphertext,
+                )?;
+                count += 1;
+            }
+            // New certificates' keys of enrollments not finished yet.
+            for e in CertificateEnrollment::list_sealed(conn)? {
+                let (Some(version), Some(nonce), Some(ciphertext)) =
+                    (e.key_version, &e.key_nonce, &e.key_ciphertext)
+                else {
+                    continue;
+                };
+                let kind = crate::service::enrollment::KEY_KIND;
+                let new = reseal(&keys, &e.subject_nip, kind, (version, nonce, ciphertext))
+                    .map_err(|err| DbError::Task(format!("certificate enrollment {}: {err}", e.id)))?;
+                CertificateEnrollment::reseal(
+                    conn,
+                    &e.id,
                     i64::from(new.key_version),
                     &new.nonce,
                     &new.ciphertext,

@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod data_migration;
 pub mod decisions;
 pub mod discard;
+pub mod enrollment;
 pub mod findings;
 pub mod grants;
 pub mod intake;

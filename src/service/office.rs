@@ -177,8 +177,9 @@ async fn target_of(st: &AppState, named: Option<KsefTarget>) -> Result<String, A
 }
 
 /// Whether `environment` answers as KSeF does (a challenge from its public auth endpoint): a
-/// mistyped URL or a simulator without `/v2` is told apart from a refused credential.
-async fn answers_as_ksef(environment: &str) -> Result<(), AppError> {
+/// mistyped URL or a simulator without `/v2` is told apart from a refused credential. Asked
+/// before anything naming that KSeF is stored (the office's credential, a new client).
+pub(crate) async fn answers_as_ksef(environment: &str) -> Result<(), AppError> {
     let not_ksef = |why: String| {
         AppError::invalid_field("ksef", "not_ksef", format!("{environment} does not answer as KSeF: {why}"))
     };

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::auth::Permission;
 use crate::db::models::sending::StuckGroup;
 use crate::db::models::{Invoice, User};
+use crate::domain::{Actor, InvoiceState};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::state::AppState;
@@ -16,7 +17,7 @@ pub async fn state_counts(
     st: &AppState,
     caller: &Caller,
     client_id: &str,
-) -> Result<Vec<(String, i64)>, AppError> {
+) -> Result<Vec<(InvoiceState, i64)>, AppError> {
     let (caller, client_id) = (caller.clone(), client_id.to_owned());
     st.db
         .tx(move |conn| {
@@ -78,16 +79,16 @@ pub async fn visit_list(
         .await
 }
 
-/// The e-mail addresses behind `user:<id>` actor labels (other labels are left out). The
-/// caller passes labels from a timeline it was allowed to read.
-pub async fn actor_emails(st: &AppState, labels: Vec<String>) -> Result<HashMap<String, String>, AppError> {
+/// The e-mail addresses of the people among `actors` (others are left out). The caller passes
+/// actors from a timeline it was allowed to read.
+pub async fn actor_emails(st: &AppState, actors: Vec<Actor>) -> Result<HashMap<Actor, String>, AppError> {
     st.db
         .tx(move |conn| {
             let mut out = HashMap::new();
-            for label in labels {
-                let Some(id) = label.strip_prefix("user:") else { continue };
+            for actor in actors {
+                let Some(id) = actor.user_id() else { continue };
                 if let Some(u) = User::find(conn, id)? {
-                    out.insert(label.clone(), u.email);
+                    out.insert(actor.clone(), u.email);
                 }
             }
             Ok::<_, AppError>(out)

@@ -165,7 +165,7 @@ pub async fn create(
                     secret_key_version: i64::from(sealed.key_version),
                     secret_nonce: &sealed.nonce,
                     secret_ciphertext: &sealed.ciphertext,
-                    created_by: Some(&caller.label()),
+                    created_by: Some(&caller.actor().to_string()),
                     created_at: now,
                     updated_at: now,
                 },
@@ -330,7 +330,7 @@ pub async fn redeliver(
 /// One invoice's state change, as the senders record it.
 pub struct StateChange<'a> {
     pub invoice: &'a Invoice,
-    pub old_state: &'a str,
+    pub old_state: InvoiceState,
     pub new_state: InvoiceState,
     pub ksef_number: Option<&'a str>,
 }
@@ -345,13 +345,12 @@ pub fn enqueue_state_changes(conn: &mut AnyConn, changes: &[StateChange<'_>]) ->
     }
     for (client_id, changes) in by_client {
         let datas = changes.iter().map(|ch| {
-            let old = InvoiceState::parse(ch.old_state).ok();
             json!({
                 "invoice_id": ch.invoice.id,
                 "number": ch.invoice.number,
                 "old_state": ch.old_state,
                 "new_state": ch.new_state.as_str(),
-                "old_status_letter": old.and_then(InvoiceState::status_letter),
+                "old_status_letter": ch.old_state.status_letter(),
                 "status_letter": ch.new_state.status_letter(),
                 "ksef_number": ch.ksef_number.or(ch.invoice.ksef_number.as_deref()),
             })

@@ -4,8 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
-use ksef_gateway::db::models::SendDecision;
-use ksef_gateway::domain::SendPolicy;
+use ksef_gateway::db::models::{ClientScope, Invoice, SendDecision};
+use ksef_gateway::domain::{Actor, InvoiceState, SendPolicy};
 
 use crate::both_backends;
 use crate::common::Backend;
@@ -19,6 +19,7 @@ both_backends!(
     api_auto_lets_the_clients_key_send,
     offline_issuing_is_recorded_with_its_deadline,
     failure_mode_needs_an_announcement_or_a_confirmation,
+    a_move_the_state_table_does_not_allow_is_refused,
 );
 
 fn send(ids: &[&str]) -> TestRequest {
@@ -61,7 +62,7 @@ async fn a_person_decides_and_everything_is_recorded(b: Backend) {
     let mut got = hashes.clone();
     got.sort();
     assert_eq!(got, expected, "the decision names the exact bytes");
-    assert_eq!(stored.policy, "manual");
+    assert_eq!(stored.policy, ksef_gateway::domain::SendPolicy::Manual);
     assert!(stored.actor_id.starts_with("user:"));
     for id in [&id1, &id2] {
         let v = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{id}")))).await.json();
@@ -179,4 +180,36 @@ async fn failure_mode_needs_an_announcement_or_a_confirmation(b: Backend) {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
     // Failure ended Friday 20.02.2026: 23, 24, 25, 26, 27 Feb, 2, 3 Mar.
     assert_eq!(r.json()["decisions"][0]["offline_deadline"], "2026-03-03T22:59:59Z", "{}", r.text());
+}
+
+/// A draft cannot skip its decision: moving it straight into `sending` (the guarded UPDATE alone
+/// would let it, the invoice is in the `from` state) is refused by the state table, and neither
+/// its state nor its timeline changes.
+async fn a_move_the_state_table_does_not_allow_is_refused(b: Backend) {
+    let Some((_db, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let acc = login(&app, ACC_FULL).await;
+    let (id, _) = draft(&app, &acc, "FV/T/1").await;
+    let i = id.clone();
+    let moved = o
+        .st
+        .db
+        .tx(move |c| {
+            Invoice::transition(c, &i, &[InvoiceState::Draft], InvoiceState::Sending, &Actor::Operator, None)
+        })
+        .await;
+    assert!(moved.is_err(), "draft -> sending was not refused: {moved:?}");
+    let i = id.clone();
+    let (inv, events) =
+        o.st.db
+            .tx(move |c| {
+                Ok::<_, ksef_gateway::db::DbError>((
+                    Invoice::get(c, &ClientScope::All, &i)?,
+                    Invoice::events(c, &i)?,
+                ))
+            })
+            .await
+            .unwrap();
+    assert_eq!(inv.state, InvoiceState::Draft);
+    assert_eq!(events.len(), 1, "only the upload's step: {events:?}");
 }

@@ -21,6 +21,7 @@ mod office;
 mod pagination;
 mod panel;
 mod panel_browser;
+mod panel_certificates;
 mod panel_clients;
 mod panel_discard;
 mod panel_flow;

@@ -40,7 +40,10 @@ pub async fn store_many(st: &AppState, client_id: &str, nip: &str, n: usize) -> 
     for (first, part) in [(0, half), (half, n - half)] {
         let zip = many_invoices(nip, first, part);
         let stored = intake::submit(st, &Caller::Operator, client_id, zip, Source::Cli).await.unwrap();
-        assert!(stored.iter().all(|r| r.invoice.state == "draft"), "all valid drafts");
+        assert!(
+            stored.iter().all(|r| r.invoice.state == ksef_gateway::domain::InvoiceState::Draft),
+            "all valid drafts"
+        );
         rows.extend(stored.into_iter().map(|r| (r.invoice.created_at, r.invoice.id)));
     }
     rows.sort_by(|a, b| b.cmp(a));

@@ -28,7 +28,7 @@ fn free_port() -> u16 {
 }
 
 /// chromedriver as a child process, killed when the test ends however it ends.
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -38,7 +38,7 @@ impl Drop for Driver {
 }
 
 /// A tiny WebDriver client: just what the flow needs.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     /// chromedriver's address and the session id, for ending the session in `Drop`.
@@ -77,11 +77,11 @@ impl Browser {
         v["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
     }
 
-    async fn try_find(&self, css: &str) -> Option<String> {
+    pub(crate) async fn try_find(&self, css: &str) -> Option<String> {
         let resp = self
             .http
             .post(format!("{}/element", self.base))
@@ -95,7 +95,7 @@ impl Browser {
     }
 
     /// Waits (up to 10 s) for an element: page loads after a click finish asynchronously.
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let until = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(id) = self.try_find(css).await {
@@ -112,12 +112,12 @@ impl Browser {
             .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let el = self.find(css).await;
         self.call(reqwest::Method::GET, &format!("/element/{el}/text"), None)
             .await
@@ -131,11 +131,11 @@ impl Browser {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": [] }))).await
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or("").to_owned()
     }
 
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap();
         std::fs::write(format!("/tmp/panel-{name}.png"), png).unwrap();
@@ -186,7 +186,7 @@ async fn open_browser(driver_url: &str, profile: &std::path::Path) -> Browser {
 }
 
 /// The gateway on a real port, in its own actix system on its own thread (as `serve` runs it).
-fn start_gateway(t: &TestDb) -> (String, ksef_gateway::state::AppState) {
+pub(crate) fn start_gateway(t: &TestDb) -> (String, ksef_gateway::state::AppState) {
     start_gateway_with(t, |s| s)
 }
 
@@ -323,7 +323,11 @@ async fn panel_in_headless_chromium() {
 
 /// chromedriver and a headless Chromium logged in to the gateway at `gw` as `email`; None
 /// (with a notice) when chromedriver is not installed.
-async fn logged_in(gw: &str, email: &str, password: &str) -> Option<(Driver, Browser, tempfile::TempDir)> {
+pub(crate) async fn logged_in(
+    gw: &str,
+    email: &str,
+    password: &str,
+) -> Option<(Driver, Browser, tempfile::TempDir)> {
     let Some(exe) = find_in_path("chromedriver") else {
         eprintln!("skipped: chromedriver is not installed (apt-get install chromium chromium-driver)");
         return None;

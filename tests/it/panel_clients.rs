@@ -69,6 +69,13 @@ async fn panel_client_added_only_with_a_token_ksef_accepts(b: Backend) {
     assert!(call(&app, post(taken)).await.text().contains("jest już w bramce"));
     let r = call(&app, post(new("krotki"))).await;
     assert!(r.text().contains("id=\"blad-token\"") && r.text().contains("za krótki"));
+    // A KSeF URL that does not answer as KSeF (the simulator without /v2): said so beside it.
+    let mut not_ksef = new(wrong);
+    not_ksef[2].1 = ksef.trim_end_matches("/v2").to_owned();
+    let r = call(&app, post(not_ksef)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("id=\"blad-ksef\"") && r.text().contains("nie odpowiada KSeF"), "{}", r.text());
+    assert!(stored(NEW_NIP).await.is_none());
 
     // Not an office admin: refused, even with every permission on a client.
     let acc = login(&app, ACC_FULL).await;

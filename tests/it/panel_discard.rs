@@ -133,7 +133,7 @@ async fn panel_replaces_an_upload_with_a_corrected_one(b: Backend) {
     let now = list(&o).await;
     assert!(now.iter().all(|(id, _, _)| id != &dup), "the replaced one is gone from the lists: {now:?}");
     let new = now.iter().find(|(_, n, _)| n == "FV/1/K").unwrap().clone();
-    assert_eq!(new.2, "draft");
+    assert_eq!(new.2, ksef_gateway::domain::InvoiceState::Draft);
     let view =
         call(&app, submit.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{}", new.0)))).await.json();
     assert!(view.to_string().contains(&format!("zastępuje fakturę FV/1 (id {dup}")), "{view}");
@@ -149,7 +149,11 @@ async fn panel_replaces_an_upload_with_a_corrected_one(b: Backend) {
     let now = list(&o).await;
     let fv1: Vec<_> = now.iter().filter(|(_, n, _)| n == "FV/1").collect();
     assert_eq!(fv1.len(), 1, "{now:?}");
-    assert_eq!(fv1[0].2, "draft", "not flagged as a duplicate of the one it replaced");
+    assert_eq!(
+        fv1[0].2,
+        ksef_gateway::domain::InvoiceState::Draft,
+        "not flagged as a duplicate of the one it replaced"
+    );
     let current = fv1[0].0.clone();
 
     // A zip is refused; past a decision the replacement is refused and nothing is stored.

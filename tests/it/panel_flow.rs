@@ -112,7 +112,7 @@ async fn panel_four_eyes_inbox_return_and_reject(b: Backend) {
         303
     );
     let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, &ids[1], Lang::Pl).await.unwrap();
-    assert_eq!(inv.state, "invalid");
+    assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Invalid);
     assert!(inv.timeline.last().unwrap().note.as_deref().unwrap().contains("Faktura wystawiona omyłkowo"));
     let dash = body(test::call_service(&app, get(&admin.cookie, "/")).await).await;
     assert!(!dash.contains("Czeka na Twoje zatwierdzenie"), "{dash}");
@@ -174,7 +174,7 @@ async fn panel_send_requires_confirming_warnings(b: Backend) {
     }
     for id in [&warned, &plain] {
         let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, id, Lang::Pl).await.unwrap();
-        assert_eq!(inv.state, "draft", "nothing recorded");
+        assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Draft, "nothing recorded");
     }
 
     // Confirmed: both are decided, and the decision's audit event names the confirmation.
@@ -189,7 +189,7 @@ async fn panel_send_requires_confirming_warnings(b: Backend) {
     assert_eq!(done.status(), 200);
     for id in [&warned, &plain] {
         let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, id, Lang::Pl).await.unwrap();
-        assert_eq!(inv.state, "queued");
+        assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Queued);
     }
     let events = st.db.tx(|c| ksef_gateway::db::models::audit::AuditEvent::page(c, 0, 10_000)).await.unwrap();
     let decided = events.iter().find(|e| e.action == "send.decided").unwrap();

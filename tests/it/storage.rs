@@ -89,7 +89,7 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
         nip: "5260250274",
         name: "Przykładowa Sp. z o.o.",
         ksef_environment: "test",
-        send_policy: "manual",
+        send_policy: ksef_gateway::domain::SendPolicy::Manual,
         credential_mode: ksef_gateway::domain::CredentialMode::Office,
         created_at: now,
         updated_at: now,

@@ -318,9 +318,9 @@ async fn changes_in_timeline(rig: &Rig, id: &str) -> Vec<(String, String)> {
             continue;
         }
         if ["registered", "accepted", "rejected"].contains(&e.state.as_str()) {
-            out.push((prev.clone().unwrap_or_default(), e.state.clone()));
+            out.push((prev.clone().unwrap_or_default(), e.state.to_string()));
         }
-        prev = Some(e.state);
+        prev = Some(e.state.to_string());
     }
     out
 }

@@ -1,7 +1,8 @@
-//! The demo's KSeF certificates. In real life MF issues them (`POST /certificates/enrollments`);
-//! here they are self-signed (accepted as on KSeF's TEST), made at the first start and sealed in
-//! the vault like any certificate: the office's own, which logs into every client that granted
-//! the office, and the bakery's of type Offline, so that its offline invoice shows KOD II.
+//! The demo's KSeF certificates, made at the first start and sealed in the vault like any
+//! certificate: the office's own, which logs into every client that granted the office (a
+//! self-signed one for the first login, as KSeF's TEST accepts, then one the gateway enrolls from
+//! the simulator's CA with it), and the bakery's self-signed one of type Offline, so that its
+//! offline invoice shows KOD II.
 
 use chrono::Datelike;
 use secrecy::SecretString;
@@ -57,5 +58,11 @@ pub async fn seed_office(st: &AppState, office_nip: &str, ksef_url: &str) -> Res
         secret: OfficeSecret::Certificate { certificate_pem, private_key_pem },
     };
     office::store(st, &Caller::Operator, input).await?;
+    // Then the office's real certificate, enrolled by the gateway with that first login (as an
+    // office does on TEST): it replaces the self-signed one and shows under "Certyfikaty KSeF".
+    let office = crate::service::enrollment::Subject::Office;
+    let purpose = crate::domain::CertificatePurpose::Authentication;
+    crate::service::enrollment::enroll(st, &Caller::Operator, &office, purpose, crate::domain::KeyChoice::Ec)
+        .await?;
     Ok(())
 }

@@ -8,21 +8,21 @@ use super::invoice::{Invoice, InvoiceEvent};
 use super::scope::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
+use crate::domain::{Actor, InvoiceState, SendPolicy};
 
-/// Drafts of four-eyes clients in `scope` that `actor` did not prepare, oldest first, with the
+/// Drafts of four-eyes clients (awaiting approval) in `scope` that `actor` did not prepare, oldest first, with the
 /// client's NIP; at most `limit`.
 pub fn awaiting_approval(
     conn: &mut AnyConn,
     scope: &ClientScope,
-    four_eyes: &str,
-    actor: &str,
+    actor: &Actor,
     limit: i64,
 ) -> Result<Vec<(Invoice, String)>, DbError> {
     let mut query = invoices::table
         .inner_join(clients::table)
-        .filter(clients::send_policy.eq(four_eyes.to_owned()))
-        .filter(invoices::state.eq("draft"))
-        .filter(invoices::created_by.is_null().or(invoices::created_by.ne(actor.to_owned())))
+        .filter(clients::send_policy.eq(SendPolicy::FourEyes))
+        .filter(invoices::state.eq(InvoiceState::Draft))
+        .filter(invoices::created_by.is_null().or(invoices::created_by.ne(actor.to_string())))
         .into_boxed();
     if let ClientScope::Only(ids) = scope {
         query = query.filter(invoices::client_id.eq_any(ids.clone()));

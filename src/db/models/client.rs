@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::clients;
 use crate::db::{AnyConn, DbError};
-use crate::domain::CredentialMode;
+use crate::domain::{CredentialMode, SendPolicy};
 
 /// A client company as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -15,7 +15,7 @@ pub struct Client {
     pub nip: String,
     pub name: String,
     pub ksef_environment: String,
-    pub send_policy: String,
+    pub send_policy: SendPolicy,
     pub paused_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -32,7 +32,7 @@ pub struct NewClient<'a> {
     pub nip: &'a str,
     pub name: &'a str,
     pub ksef_environment: &'a str,
-    pub send_policy: &'a str,
+    pub send_policy: SendPolicy,
     #[diesel(serialize_as = String)]
     pub credential_mode: CredentialMode,
     pub created_at: NaiveDateTime,
@@ -76,7 +76,7 @@ impl Client {
         Ok(())
     }
 
-    pub fn set_policy(conn: &mut AnyConn, id: &str, policy: &str) -> Result<(), DbError> {
+    pub fn set_policy(conn: &mut AnyConn, id: &str, policy: SendPolicy) -> Result<(), DbError> {
         diesel::update(clients::table.find(id))
             .set((clients::send_policy.eq(policy), clients::updated_at.eq(super::ids::now())))
             .execute(conn)?;

@@ -12,12 +12,12 @@ use crate::db::{AnyConn, DbError};
 pub struct SendDecision {
     pub id: String,
     pub client_id: String,
-    /// `user`, `api_key` or `system`.
+    /// `user`, `api_key` or `operator` ([`crate::domain::Actor::kind`]).
     pub actor_kind: String,
     pub actor_id: String,
     pub source_ip: Option<String>,
-    /// The client's policy that allowed it (`manual`, `four-eyes`, `api-auto`).
-    pub policy: String,
+    /// The client's policy that allowed it.
+    pub policy: crate::domain::SendPolicy,
     pub offline: bool,
     pub invoice_count: i64,
     /// JSON array of the Base64 SHA-256 of every invoice decided on: what exactly was chosen.
@@ -39,7 +39,7 @@ impl SendDecision {
                     outbox::invoice_id.eq(invoice_id),
                     outbox::client_id.eq(&row.client_id),
                     outbox::decision_id.eq(&row.id),
-                    outbox::status.eq("pending"),
+                    outbox::status.eq(crate::domain::OutboxState::Pending),
                     outbox::attempts.eq(0_i64),
                     outbox::next_attempt_at.eq(row.created_at),
                     outbox::created_at.eq(row.created_at),

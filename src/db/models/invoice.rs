@@ -6,6 +6,10 @@ use diesel::prelude::*;
 use super::scope::ClientScope;
 use crate::db::schema::{clients, invoice_documents, invoice_events, invoices, upos};
 use crate::db::{AnyConn, DbError};
+use crate::domain::{check_moves, Actor, InvoiceState};
+
+/// Issued offline and not in KSeF yet: waiting, or in a session whose outcome is not known.
+const OFFLINE_DUE: [InvoiceState; 2] = [InvoiceState::Offline, InvoiceState::Sending];
 
 /// An invoice as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -23,7 +27,7 @@ pub struct Invoice {
     pub buyer_name: Option<String>,
     pub currency: Option<String>,
     pub gross_total: Option<String>,
-    pub state: String,
+    pub state: InvoiceState,
     pub offline_mode: bool,
     pub offline_deadline: Option<NaiveDateTime>,
     pub ksef_number: Option<String>,
@@ -60,7 +64,7 @@ pub struct NewInvoice<'a> {
     pub buyer_name: Option<&'a str>,
     pub currency: Option<&'a str>,
     pub gross_total: Option<&'a str>,
-    pub state: &'a str,
+    pub state: InvoiceState,
     pub findings: &'a str,
     pub corrects_invoice_id: Option<&'a str>,
     pub source: &'a str,
@@ -77,8 +81,9 @@ pub struct InvoiceEvent {
     pub invoice_id: String,
     pub client_id: String,
     pub at: NaiveDateTime,
-    pub state: String,
-    pub actor: String,
+    pub state: InvoiceState,
+    #[diesel(deserialize_as = String)]
+    pub actor: Actor,
     pub note: Option<String>,
 }
 
@@ -89,7 +94,7 @@ struct NewInvoiceEvent<'a> {
     invoice_id: &'a str,
     client_id: &'a str,
     at: NaiveDateTime,
-    state: &'a str,
+    state: InvoiceState,
     actor: &'a str,
     note: Option<&'a str>,
 }
@@ -166,7 +171,7 @@ impl NewInvoice<'_> {
             buyer_name: owned(self.buyer_name),
             currency: owned(self.currency),
             gross_total: owned(self.gross_total),
-            state: self.state.to_owned(),
+            state: self.state,
             offline_mode: false,
             offline_deadline: None,
             ksef_number: None,
@@ -202,7 +207,7 @@ impl Invoice {
             buyer_name: self.buyer_name.as_deref(),
             currency: self.currency.as_deref(),
             gross_total: self.gross_total.as_deref(),
-            state: &self.state,
+            state: self.state,
             findings: &self.findings,
             corrects_invoice_id: self.corrects_invoice_id.as_deref(),
             source: &self.source,
@@ -213,7 +218,12 @@ impl Invoice {
     }
 
     /// Stores a new invoice, its exact bytes and the first timeline entry.
-    pub fn insert(conn: &mut AnyConn, row: &NewInvoice<'_>, xml: &[u8], actor: &str) -> Result<(), DbError> {
+    pub fn insert(
+        conn: &mut AnyConn,
+        row: &NewInvoice<'_>,
+        xml: &[u8],
+        actor: &Actor,
+    ) -> Result<(), DbError> {
         diesel::insert_into(invoices::table).values(row).execute(conn)?;
         diesel::insert_into(invoice_documents::table)
             .values((invoice_documents::invoice_id.eq(row.id), invoice_documents::xml.eq(xml)))
@@ -226,7 +236,7 @@ impl Invoice {
     pub fn insert_many(
         conn: &mut AnyConn,
         rows: &[(NewInvoice<'_>, &[u8])],
-        actor: &str,
+        actor: &Actor,
     ) -> Result<(), DbError> {
         let AnyConn::Pg(pg) = conn else {
             // SQLite runs in-process: one prepared statement per row is already cheap.
@@ -245,6 +255,7 @@ impl Invoice {
                 .collect();
             diesel::insert_into(invoice_documents::table).values(documents).execute(pg)?;
             let ids: Vec<String> = chunk.iter().map(|_| super::ids::new_id()).collect();
+            let actor = actor.to_string();
             let events: Vec<NewInvoiceEvent<'_>> = chunk
                 .iter()
                 .zip(&ids)
@@ -254,7 +265,7 @@ impl Invoice {
                     client_id: r.client_id,
                     at: r.created_at,
                     state: r.state,
-                    actor,
+                    actor: &actor,
                     note: None,
                 })
                 .collect();
@@ -274,7 +285,7 @@ impl Invoice {
         let query = invoices::table
             .inner_join(clients::table)
             .filter(invoices::offline_mode.eq(true))
-            .filter(invoices::state.eq_any(["offline", "sending"]))
+            .filter(invoices::state.eq_any(OFFLINE_DUE))
             .filter(invoices::offline_deadline.lt(before))
             .into_boxed();
         Ok(scoped!(query, scope)
@@ -292,7 +303,7 @@ impl Invoice {
     ) -> Result<i64, DbError> {
         let query = invoices::table
             .filter(invoices::offline_mode.eq(true))
-            .filter(invoices::state.eq_any(["offline", "sending"]))
+            .filter(invoices::state.eq_any(OFFLINE_DUE))
             .filter(invoices::offline_deadline.lt(before))
             .into_boxed();
         Ok(scoped!(query, scope).count().get_result(conn)?)
@@ -317,15 +328,17 @@ impl Invoice {
 
     /// Moves every one of `invoices` from one of the `from` states to `to`, one UPDATE each and
     /// the timeline entries as multi-row inserts. False, with the entries not written, as soon
-    /// as one is no longer in `from` (someone changed it meanwhile): the caller rolls back.
+    /// as one is no longer in `from` (someone changed it meanwhile): the caller rolls back. A
+    /// move the state table does not allow is refused before anything is written.
     pub fn transition_all(
         conn: &mut AnyConn,
         invoices: &[Invoice],
-        from: &[&str],
-        to: &str,
-        actor: &str,
+        from: &[InvoiceState],
+        to: InvoiceState,
+        actor: &Actor,
         note: Option<&str>,
     ) -> Result<bool, DbError> {
+        check_moves(from, to)?;
         let now = super::ids::now();
         for inv in invoices {
             if !move_state(conn, &inv.id, from, to, now)? {
@@ -341,7 +354,11 @@ impl Invoice {
     /// Removes an invoice nobody decided on yet (in one of `undecided`), with its bytes and
     /// timeline. False, with nothing removed, when it has moved on meanwhile. An invoice that
     /// a correction points at stays (the caller refuses that first).
-    pub fn delete_undecided(conn: &mut AnyConn, id: &str, undecided: &[&str]) -> Result<bool, DbError> {
+    pub fn delete_undecided(
+        conn: &mut AnyConn,
+        id: &str,
+        undecided: &[InvoiceState],
+    ) -> Result<bool, DbError> {
         let still = || invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(undecided));
         if !diesel::select(diesel::dsl::exists(still())).get_result::<bool>(conn)? {
             return Ok(false);
@@ -415,7 +432,7 @@ impl Invoice {
     }
 
     /// Counts of the client's invoices per state.
-    pub fn count_by_state(conn: &mut AnyConn, client_id: &str) -> Result<Vec<(String, i64)>, DbError> {
+    pub fn count_by_state(conn: &mut AnyConn, client_id: &str) -> Result<Vec<(InvoiceState, i64)>, DbError> {
         Ok(invoices::table
             .filter(invoices::client_id.eq(client_id))
             .group_by(invoices::state)
@@ -475,7 +492,7 @@ impl Invoice {
                 invoices::table
                     .filter(invoices::client_id.eq(client_id))
                     .filter(invoices::number.eq_any(chunk))
-                    .filter(invoices::state.ne_all(["invalid", "rejected"]))
+                    .filter(invoices::state.ne_all(InvoiceState::DEAD))
                     .select(Self::as_select())
                     .load(conn)?,
             );
@@ -498,15 +515,17 @@ impl Invoice {
     }
 
     /// Moves an invoice to `to` only if it is still in `from` (so two deciders cannot both move
-    /// it), recording the timeline entry. Returns false when it was no longer in `from`.
+    /// it), recording the timeline entry. Returns false when it was no longer in `from`. A move
+    /// the state table does not allow is refused before anything is written.
     pub fn transition(
         conn: &mut AnyConn,
         id: &str,
-        from: &[&str],
-        to: &str,
-        actor: &str,
+        from: &[InvoiceState],
+        to: InvoiceState,
+        actor: &Actor,
         note: Option<&str>,
     ) -> Result<bool, DbError> {
+        check_moves(from, to)?;
         let now = super::ids::now();
         if !move_state(conn, id, from, to, now)? {
             return Ok(false);
@@ -536,12 +555,14 @@ impl Invoice {
     }
 
     /// Records the second person's approval (four-eyes) on a draft.
-    pub fn approve(conn: &mut AnyConn, id: &str, user_id: &str, actor: &str) -> Result<bool, DbError> {
+    pub fn approve(conn: &mut AnyConn, id: &str, user_id: &str, actor: &Actor) -> Result<bool, DbError> {
+        let (from, to) = (InvoiceState::Draft, InvoiceState::Approved);
+        check_moves(&[from], to)?;
         let now = super::ids::now();
         let changed =
-            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq("draft")))
+            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq(from)))
                 .set((
-                    invoices::state.eq("approved"),
+                    invoices::state.eq(to),
                     invoices::approved_by.eq(Some(user_id)),
                     invoices::approved_at.eq(Some(now)),
                     invoices::updated_at.eq(now),
@@ -551,7 +572,7 @@ impl Invoice {
             return Ok(false);
         }
         let client_id: String = invoices::table.find(id).select(invoices::client_id).first(conn)?;
-        add_event(conn, id, &client_id, now, "approved", actor, None)?;
+        add_event(conn, id, &client_id, now, to, actor, None)?;
         Ok(true)
     }
 }
@@ -561,8 +582,8 @@ impl Invoice {
 fn move_state(
     conn: &mut AnyConn,
     id: &str,
-    from: &[&str],
-    to: &str,
+    from: &[InvoiceState],
+    to: InvoiceState,
     now: NaiveDateTime,
 ) -> Result<bool, DbError> {
     let changed =
@@ -578,9 +599,10 @@ pub fn add_timeline(
     conn: &mut AnyConn,
     entries: &[(&str, &str, Option<&str>)],
     at: NaiveDateTime,
-    state: &str,
-    actor: &str,
+    state: InvoiceState,
+    actor: &Actor,
 ) -> Result<(), DbError> {
+    let actor = &actor.to_string();
     let ids: Vec<String> = entries.iter().map(|_| super::ids::new_id()).collect();
     let events: Vec<NewInvoiceEvent<'_>> = entries
         .iter()
@@ -605,11 +627,12 @@ pub fn add_event(
     invoice_id: &str,
     client_id: &str,
     at: NaiveDateTime,
-    state: &str,
-    actor: &str,
+    state: InvoiceState,
+    actor: &Actor,
     note: Option<&str>,
 ) -> Result<(), DbError> {
     let id = super::ids::new_id();
+    let actor = &actor.to_string();
     diesel::insert_into(invoice_events::table)
         .values(&NewInvoiceEvent { id: &id, invoice_id, client_id, at, state, actor, note })
         .execute(conn)?;

@@ -6,16 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::ksef_sessions;
 use crate::db::{AnyConn, DbError};
-
-/// Session kinds.
-pub const ONLINE: &str = "online";
-pub const BATCH: &str = "batch";
-/// Opened; invoices may still be uploaded (batch: close not confirmed).
-pub const OPEN: &str = "open";
-/// Closed; KSeF processes or has processed it.
-pub const CLOSED: &str = "closed";
-/// Never completed (a batch whose parts did not all arrive); KSeF will cancel it.
-pub const ABANDONED: &str = "abandoned";
+use crate::domain::{SessionKind, SessionState};
 
 /// A session row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -23,9 +14,9 @@ pub const ABANDONED: &str = "abandoned";
 pub struct KsefSession {
     pub id: String,
     pub client_id: String,
-    pub kind: String,
+    pub kind: SessionKind,
     pub reference: Option<String>,
-    pub state: String,
+    pub state: SessionState,
     pub status_code: Option<i64>,
     pub invoice_count: i64,
     pub wrapped_key: Option<Vec<u8>>,
@@ -41,9 +32,9 @@ pub struct KsefSession {
 pub struct NewKsefSession<'a> {
     pub id: &'a str,
     pub client_id: &'a str,
-    pub kind: &'a str,
+    pub kind: SessionKind,
     pub reference: Option<&'a str>,
-    pub state: &'a str,
+    pub state: SessionState,
     pub invoice_count: i64,
     pub valid_until: Option<NaiveDateTime>,
     pub opened_at: NaiveDateTime,
@@ -69,8 +60,8 @@ impl KsefSession {
     pub fn open_online(conn: &mut AnyConn, client_id: &str) -> Result<Vec<Self>, DbError> {
         Ok(ksef_sessions::table
             .filter(ksef_sessions::client_id.eq(client_id))
-            .filter(ksef_sessions::kind.eq(ONLINE))
-            .filter(ksef_sessions::state.eq(OPEN))
+            .filter(ksef_sessions::kind.eq(SessionKind::Online))
+            .filter(ksef_sessions::state.eq(SessionState::Open))
             .order(ksef_sessions::opened_at.asc())
             .select(Self::as_select())
             .load(conn)?)
@@ -91,11 +82,11 @@ impl KsefSession {
     pub fn set_state(
         conn: &mut AnyConn,
         id: &str,
-        state: &str,
+        state: SessionState,
         status_code: Option<i64>,
     ) -> Result<(), DbError> {
         let now = super::ids::now();
-        let closed_at = (state != OPEN).then_some(now);
+        let closed_at = (state != SessionState::Open).then_some(now);
         diesel::update(ksef_sessions::table.find(id))
             .set((
                 ksef_sessions::state.eq(state),

@@ -8,15 +8,7 @@ use diesel::prelude::*;
 use super::invoice::Invoice;
 use crate::db::schema::{clients, invoices, outbox, send_decisions};
 use crate::db::{AnyConn, DbError};
-
-/// Waiting for its (next) attempt.
-pub const PENDING: &str = "pending";
-/// Handed to KSeF; the sender or the reconciliation decides what happens next.
-pub const SENDING: &str = "sending";
-/// KSeF accepted the invoice.
-pub const DONE: &str = "done";
-/// KSeF refused it for good; never retried.
-pub const FAILED: &str = "failed";
+use crate::domain::OutboxState;
 
 /// An outbox row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -26,7 +18,7 @@ pub struct OutboxEntry {
     pub invoice_id: String,
     pub client_id: String,
     pub decision_id: String,
-    pub status: String,
+    pub status: OutboxState,
     pub attempts: i64,
     pub next_attempt_at: NaiveDateTime,
     pub last_error: Option<String>,
@@ -48,7 +40,7 @@ impl OutboxEntry {
     pub fn clients_with_due(conn: &mut AnyConn, now: NaiveDateTime) -> Result<Vec<String>, DbError> {
         let rows: Vec<(String, Option<NaiveDateTime>)> = outbox::table
             .inner_join(clients::table)
-            .filter(outbox::status.eq(PENDING))
+            .filter(outbox::status.eq(OutboxState::Pending))
             .filter(outbox::next_attempt_at.le(now))
             .filter(clients::paused_reason.is_null())
             .group_by(outbox::client_id)
@@ -70,7 +62,7 @@ impl OutboxEntry {
             .inner_join(invoices::table)
             .inner_join(send_decisions::table)
             .filter(outbox::client_id.eq(client_id))
-            .filter(outbox::status.eq(PENDING))
+            .filter(outbox::status.eq(OutboxState::Pending))
             .filter(outbox::next_attempt_at.le(now))
             .order((outbox::next_attempt_at.asc(), outbox::created_at.asc(), outbox::id.asc()))
             .limit(limit)
@@ -95,7 +87,11 @@ impl OutboxEntry {
     }
 
     /// The same status for many invoices' rows (a batch moved or done at once), 500 per statement.
-    pub fn set_status_many(conn: &mut AnyConn, invoice_ids: &[&str], status: &str) -> Result<(), DbError> {
+    pub fn set_status_many(
+        conn: &mut AnyConn,
+        invoice_ids: &[&str],
+        status: OutboxState,
+    ) -> Result<(), DbError> {
         let now = super::ids::now();
         for chunk in invoice_ids.chunks(500) {
             diesel::update(outbox::table.filter(outbox::invoice_id.eq_any(chunk)))
@@ -109,7 +105,7 @@ impl OutboxEntry {
     pub fn set_status(
         conn: &mut AnyConn,
         invoice_id: &str,
-        status: &str,
+        status: OutboxState,
         last_error: Option<&str>,
     ) -> Result<(), DbError> {
         let now = super::ids::now();
@@ -137,7 +133,7 @@ impl OutboxEntry {
         let bump = i64::from(count_attempt);
         diesel::update(outbox::table.filter(outbox::invoice_id.eq(invoice_id)))
             .set((
-                outbox::status.eq(PENDING),
+                outbox::status.eq(OutboxState::Pending),
                 outbox::attempts.eq(outbox::attempts + bump),
                 outbox::next_attempt_at.eq(next_attempt_at),
                 outbox::last_error.eq(last_error),
@@ -148,7 +144,7 @@ impl OutboxEntry {
     }
 
     /// Counts the client's rows per status (tests, metrics).
-    pub fn count_by_status(conn: &mut AnyConn, client_id: &str) -> Result<Vec<(String, i64)>, DbError> {
+    pub fn count_by_status(conn: &mut AnyConn, client_id: &str) -> Result<Vec<(OutboxState, i64)>, DbError> {
         Ok(outbox::table
             .filter(outbox::client_id.eq(client_id))
             .group_by(outbox::status)

@@ -9,13 +9,8 @@ use super::invoice::Invoice;
 use super::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
+use crate::domain::{check_moves, InvoiceState};
 use crate::engine::StuckCutoffs;
-
-/// Invoices a sender still has to follow: in a session, outcome or KSeF number awaited.
-pub const IN_FLIGHT: [&str; 2] = ["sending", "registered"];
-
-/// States in which an invoice waits for the sender or for KSeF (W and O): the watchdog's ground.
-pub const WATCHED: [&str; 4] = ["queued", "offline", "sending", "registered"];
 
 /// Prefix of the timeline note the watchdog leaves (followed by the state), so it flags an
 /// invoice once per state.
@@ -26,7 +21,7 @@ impl Invoice {
     pub fn clients_in_flight(conn: &mut AnyConn) -> Result<Vec<String>, DbError> {
         Ok(invoices::table
             .inner_join(clients::table)
-            .filter(invoices::state.eq_any(IN_FLIGHT))
+            .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))
             .filter(clients::paused_reason.is_null())
             .select(invoices::client_id)
             .distinct()
@@ -37,7 +32,7 @@ impl Invoice {
     pub fn in_flight(conn: &mut AnyConn, client_id: &str, limit: i64) -> Result<Vec<Invoice>, DbError> {
         Ok(invoices::table
             .filter(invoices::client_id.eq(client_id))
-            .filter(invoices::state.eq_any(IN_FLIGHT))
+            .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))
             .order((invoices::updated_at.asc(), invoices::id.asc()))
             .limit(limit)
             .select(Invoice::as_select())
@@ -52,16 +47,17 @@ impl Invoice {
         session_reference: &str,
         now: NaiveDateTime,
     ) -> Result<bool, DbError> {
-        let changed = diesel::update(
-            invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(["queued", "offline"])),
-        )
-        .set((
-            invoices::state.eq("sending"),
-            invoices::session_reference.eq(Some(session_reference)),
-            invoices::invoice_reference.eq(None::<String>),
-            invoices::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+        let (from, to) = (InvoiceState::WAITING, InvoiceState::Sending);
+        check_moves(&from, to)?;
+        let changed =
+            diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(from)))
+                .set((
+                    invoices::state.eq(to),
+                    invoices::session_reference.eq(Some(session_reference)),
+                    invoices::invoice_reference.eq(None::<String>),
+                    invoices::updated_at.eq(now),
+                ))
+                .execute(conn)?;
         Ok(changed == 1)
     }
 
@@ -75,11 +71,15 @@ impl Invoice {
         description: &str,
         now: NaiveDateTime,
     ) -> Result<bool, DbError> {
+        let to = InvoiceState::Accepted;
+        check_moves(&InvoiceState::IN_FLIGHT, to)?;
         let changed = diesel::update(
-            invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(IN_FLIGHT)),
+            invoices::table
+                .filter(invoices::id.eq(id))
+                .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT)),
         )
         .set((
-            invoices::state.eq("accepted"),
+            invoices::state.eq(to),
             invoices::invoice_reference.eq(Some(invoice_reference)),
             invoices::ksef_number.eq(Some(ksef_number)),
             invoices::ksef_status_code.eq(Some(200_i64)),
@@ -131,7 +131,7 @@ impl Invoice {
     /// state yet.
     pub fn stuck_unflagged(
         conn: &mut AnyConn,
-        state: &str,
+        state: InvoiceState,
         before: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<Invoice>, DbError> {
@@ -155,21 +155,23 @@ impl Invoice {
         cutoffs: &StuckCutoffs,
         limit: i64,
     ) -> Result<Vec<StuckGroup>, DbError> {
-        let waiting: Vec<&str> = WATCHED.iter().copied().filter(|s| *s != "registered").collect();
+        let registered = InvoiceState::Registered;
+        let waiting: Vec<InvoiceState> =
+            InvoiceState::WATCHED.iter().copied().filter(|s| *s != registered).collect();
         let query = invoices::table
             .inner_join(clients::table)
             .filter(
                 invoices::state
                     .eq_any(waiting)
                     .and(invoices::updated_at.lt(cutoffs.waiting))
-                    .or(invoices::state.eq("registered").and(invoices::updated_at.lt(cutoffs.registered))),
+                    .or(invoices::state.eq(registered).and(invoices::updated_at.lt(cutoffs.registered))),
             )
             .into_boxed();
         let query = match scope {
             ClientScope::All => query,
             ClientScope::Only(ids) => query.filter(invoices::client_id.eq_any(ids.clone())),
         };
-        let rows: Vec<(String, String, NaiveDateTime)> = query
+        let rows: Vec<(String, InvoiceState, NaiveDateTime)> = query
             .order(invoices::updated_at.asc())
             .limit(limit)
             .select((clients::nip, invoices::state, invoices::updated_at))
@@ -189,7 +191,7 @@ impl Invoice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StuckGroup {
     pub nip: String,
-    pub state: String,
+    pub state: InvoiceState,
     pub count: i64,
     /// When the longest-waiting one last changed.
     pub oldest: NaiveDateTime,
@@ -213,7 +215,7 @@ impl Invoice {
     ) -> Result<Vec<Invoice>, DbError> {
         Ok(invoices::table
             .filter(invoices::session_reference.eq(session_reference))
-            .filter(invoices::state.eq_any(IN_FLIGHT))
+            .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))
             .select(Invoice::as_select())
             .load(conn)?)
     }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::db::models::Client;
+use crate::domain::InvoiceState;
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
 use crate::offline::{OfflineIssue, OfflineMode};
@@ -74,7 +75,7 @@ async fn upload(
             })
         })
         .collect();
-    let valid = results.iter().filter(|r| r.invoice.state == "draft").count();
+    let valid = results.iter().filter(|r| r.invoice.state == InvoiceState::Draft).count();
     Ok(HttpResponse::Created().json(json!({
         "invoices": items, "accepted": valid, "invalid": results.len() - valid,
     })))
@@ -158,7 +159,9 @@ async fn send(
         (false, None) => None,
         (false, Some(_)) => return Err(AppError::invalid("offline_mode needs \"offline\": true")),
         (true, mode) => Some(OfflineIssue {
-            mode: OfflineMode::parse(mode.unwrap_or("offline24")).map_err(AppError::invalid)?,
+            mode: mode
+                .map_or(Ok(OfflineMode::Offline24), OfflineMode::from_input)
+                .map_err(AppError::invalid)?,
             period_end: body.offline_period_end,
         }),
     };

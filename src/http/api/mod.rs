@@ -2,6 +2,7 @@
 //! panel's own pages live under `/`.
 
 mod audit;
+mod certificates;
 mod clients;
 mod collective;
 mod invoices;
@@ -22,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(clients::routes)
             .configure(collective::routes)
             .configure(office::routes)
+            .configure(certificates::routes)
             .configure(audit::routes)
             .configure(webhooks::routes)
             .default_service(web::to(crate::http::fallback))

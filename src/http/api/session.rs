@@ -52,14 +52,15 @@ async fn logout(st: web::Data<AppState>, auth: Authenticated) -> Result<HttpResp
 /// `GET /api/v1/me`: who the caller is.
 #[get("/me")]
 async fn me(st: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
+    let kind = caller.actor().kind();
     Ok(HttpResponse::Ok().json(match caller {
         Caller::User(u) => json!({
-            "kind": "user", "id": u.id, "email": u.email, "role": u.role.as_str(), "client_id": u.client_id,
+            "kind": kind, "id": u.id, "email": u.email, "role": u.role.as_str(), "client_id": u.client_id,
             "csrf_token": st.session_keys.csrf_token(&u.session_id),
         }),
         Caller::ApiKey(k) => {
-            json!({"kind": "api_key", "id": k.id, "client_id": k.client_id, "scopes": k.scopes.to_string()})
+            json!({"kind": kind, "id": k.id, "client_id": k.client_id, "scopes": k.scopes.to_string()})
         }
-        Caller::Operator => json!({"kind": "operator"}),
+        Caller::Operator => json!({"kind": kind}),
     }))
 }

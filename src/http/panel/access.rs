@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 
 use super::error::FieldError;
 use super::forms::Fields;
-use super::labels::{policy_pl, when, when_opt};
+use super::labels::{when, when_opt};
 use super::{html, may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
 use crate::db::models::Grant;
@@ -210,10 +210,7 @@ pub(super) async fn render(
             .filter(|s| may(&client, s.permission()))
             .map(|s| (s.as_str(), scope_pl(*s)))
             .collect(),
-        policies: [SendPolicy::Manual, SendPolicy::FourEyes, SendPolicy::ApiAuto]
-            .iter()
-            .map(|p| (p.as_str(), policy_pl(p.as_str())))
-            .collect(),
+        policies: SendPolicy::ALL.iter().map(|p| (p.as_str(), p.label_pl())).collect(),
         modes: CredentialMode::ALL.iter().map(|m| (m.as_str(), m.label_pl())).collect(),
         office_mode: client.credential_mode == CredentialMode::Office,
         office_checked: client.office_access.as_ref().and_then(|a| a.checked_at).map(when),

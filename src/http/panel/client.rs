@@ -6,10 +6,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::forms::Fields;
-use super::labels::{policy_pl, state_options, state_pl};
+use super::labels::{state_options, state_pl};
 use super::{may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::Permission;
-use crate::domain::{InvoiceState, SendPolicy};
+use crate::domain::SendPolicy;
 use crate::service::clients::{self, ClientView};
 use crate::service::findings::Lang;
 use crate::service::invoices::{self, InvoiceSummary, ListQuery};
@@ -60,20 +60,19 @@ pub struct InvoiceRow {
 }
 
 impl InvoiceRow {
-    fn new(s: InvoiceSummary, four_eyes: bool) -> Self {
-        let state = InvoiceState::parse(&s.state).ok();
+    fn new(s: InvoiceSummary, policy: SendPolicy) -> Self {
+        let state = s.state;
         let problems = match (s.errors, s.warnings) {
             (0, 0) => String::new(),
             (e, 0) => format!("błędy: {e}"),
             (0, w) => format!("ostrzeżenia: {w}"),
             (e, w) => format!("błędy: {e}, ostrzeżenia: {w}"),
         };
-        let awaits_approval = four_eyes && state == Some(InvoiceState::Draft);
         Self {
-            decidable: state.is_some_and(InvoiceState::is_decidable) && !awaits_approval,
-            awaits_approval,
-            live: state.is_some_and(InvoiceState::is_on_its_way),
-            state: state_pl(&s.state),
+            decidable: state.can_decide(policy),
+            awaits_approval: state.awaits_approval(policy),
+            live: state.is_on_its_way(),
+            state: state.label_pl().to_owned(),
             letter: s.status_letter.unwrap_or(""),
             number: s.number.unwrap_or_else(|| "(bez numeru)".into()),
             buyer: s.buyer_name.unwrap_or_default(),
@@ -198,7 +197,7 @@ async fn client_page(
         cursor: q.strona,
         ..ListQuery::default()
     };
-    let four_eyes = client.send_policy == SendPolicy::FourEyes.as_str();
+    let policy = client.send_policy;
     // Someone who manages access without reading invoices sees the page without its list.
     let page = if may(&client, Permission::Read) {
         invoices::list(&st, &me.caller, query).await?
@@ -214,10 +213,10 @@ async fn client_page(
         next: page.next_cursor.as_ref().map(link),
         prev: page.prev_cursor.as_ref().map(link),
     };
-    let rows: Vec<InvoiceRow> = page.invoices.into_iter().map(|s| InvoiceRow::new(s, four_eyes)).collect();
+    let rows: Vec<InvoiceRow> = page.invoices.into_iter().map(|s| InvoiceRow::new(s, policy)).collect();
     let page = ClientPage {
         layout: Layout::for_user(format!("{} – faktury", client.name), &me),
-        policy: policy_pl(&client.send_policy),
+        policy: client.send_policy.label_pl(),
         can_upload: may(&client, Permission::Upload),
         can_read: may(&client, Permission::Read),
         can_send: may(&client, Permission::Send),

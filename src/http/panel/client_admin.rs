@@ -9,7 +9,6 @@ use secrecy::SecretString;
 
 use super::error::FieldError;
 use super::forms::Fields;
-use super::labels::policy_pl;
 use super::{html, see_other, Layout, PanelError, PanelUser};
 use crate::domain::{CredentialMode, KsefTarget, Nip, SendPolicy};
 use crate::error::AppError;
@@ -53,10 +52,7 @@ fn new_client_page(
     error: Option<FieldError>,
 ) -> Result<HttpResponse, PanelError> {
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let policies = [SendPolicy::Manual, SendPolicy::FourEyes, SendPolicy::ApiAuto]
-        .iter()
-        .map(|p| (p.as_str(), policy_pl(p.as_str())))
-        .collect();
+    let policies = SendPolicy::ALL.iter().map(|p| (p.as_str(), p.label_pl())).collect();
     html(status, &NewClientPage { layout: Layout::for_user("Nowy klient", me), typed, policies, error })
 }
 

@@ -69,7 +69,7 @@ async fn chosen(
         if inv.client_id != client.id {
             return Err(AppError::NotFound.into());
         }
-        if inv.state == InvoiceState::Accepted.as_str() && inv.ksef_number.is_some() {
+        if inv.state == InvoiceState::Accepted && inv.ksef_number.is_some() {
             accepted.push(inv);
         } else {
             left_out.push(inv.number.unwrap_or(inv.id));

@@ -3,9 +3,9 @@
 use actix_web::{get, web, HttpResponse};
 use askama::Template;
 
-use super::labels::{policy_pl, when};
+use super::labels::when;
 use super::{ok, Layout, PanelError, PanelUser};
-use crate::domain::{CredentialMode, InvoiceState};
+use crate::domain::{CredentialMode, InvoiceState, StatusLetter};
 use crate::service::certificates::KSEF_CERTIFICATE;
 use crate::service::clients::{self, ClientView};
 use crate::service::lifetime::ExpiryWarning;
@@ -51,6 +51,8 @@ struct Expiring {
     href: String,
     valid_until: String,
     warning: ExpiryWarning,
+    /// A certificate: where the gateway renews it (enrolls a new one and switches to it).
+    renew: Option<String>,
 }
 
 /// Invoices per status letter and the states before a decision.
@@ -65,20 +67,24 @@ struct Counts {
 }
 
 impl Counts {
-    fn from_states(rows: &[(String, i64)]) -> Self {
+    /// The W, O and A counts with their letters, for the tiles.
+    fn letters(&self) -> [(StatusLetter, i64); 3] {
+        [(StatusLetter::W, self.w), (StatusLetter::O, self.o), (StatusLetter::A, self.a)]
+    }
+
+    fn from_states(rows: &[(InvoiceState, i64)]) -> Self {
         let mut c = Self::default();
-        for (state, n) in rows {
-            match InvoiceState::parse(state) {
-                Ok(InvoiceState::Draft | InvoiceState::Approved) => c.drafts += n,
-                Ok(InvoiceState::Invalid) => c.invalid += n,
-                Ok(InvoiceState::Rejected) => c.rejected += n,
-                Ok(s) => match s.status_letter() {
-                    Some("W") => c.w += n,
-                    Some("O") => c.o += n,
-                    Some("A") => c.a += n,
-                    _ => {}
+        for &(state, n) in rows {
+            match state {
+                InvoiceState::Draft | InvoiceState::Approved => c.drafts += n,
+                InvoiceState::Invalid => c.invalid += n,
+                InvoiceState::Rejected => c.rejected += n,
+                s => match s.letter() {
+                    Some(StatusLetter::W) => c.w += n,
+                    Some(StatusLetter::O) => c.o += n,
+                    Some(StatusLetter::A) => c.a += n,
+                    None => {}
                 },
-                Err(_) => {}
             }
         }
         c
@@ -133,7 +139,7 @@ const DEADLINE_WARNING_HOURS: i64 = 36;
 fn row(c: ClientView, counts: Counts) -> ClientRow {
     let office_mode = c.credential_mode == CredentialMode::Office;
     ClientRow {
-        policy: policy_pl(&c.send_policy),
+        policy: c.send_policy.label_pl(),
         office: c.office_access.map(|a| OfficeRow { ok: a.ok, explanation: a.explanation_pl }),
         // In office mode the client's own credential is not what logs in: not shown here.
         credential: c.credential.filter(|_| !office_mode).map(|k| CredentialRow {
@@ -185,15 +191,12 @@ async fn dashboard(st: web::Data<AppState>, me: PanelUser) -> Result<HttpRespons
     let stuck = panel_views::stuck(&st, &me.caller)
         .await?
         .into_iter()
-        .filter_map(|g| {
-            let state = InvoiceState::parse(&g.state).ok()?;
-            Some(Stuck {
-                nip: g.nip,
-                letter: state.status_letter().unwrap_or("W"),
-                label: state.label_pl(),
-                count: g.count,
-                since: when(g.oldest),
-            })
+        .map(|g| Stuck {
+            nip: g.nip,
+            letter: g.state.letter().unwrap_or(StatusLetter::W).as_str(),
+            label: g.state.label_pl(),
+            count: g.count,
+            since: when(g.oldest),
         })
         .collect();
     let page = DashboardPage {
@@ -229,6 +232,8 @@ async fn expiring_of(
                 href: format!("/klienci/{}/dostepy#poswiadczenie-h", c.nip),
                 valid_until: k.validity.valid_until.map(when)?,
                 warning: k.validity.expiry_warning?,
+                renew: (k.kind == crate::service::certificates::KSEF_CERTIFICATE)
+                    .then(|| format!("/klienci/{}/certyfikaty?typ=authentication", c.nip)),
             })
         })
         .collect();
@@ -240,6 +245,8 @@ async fn expiring_of(
                     href: "/biuro/poswiadczenie".to_owned(),
                     valid_until: when(until),
                     warning,
+                    renew: (o.kind == crate::domain::OfficeCredentialKind::Certificate)
+                        .then(|| "/biuro/certyfikaty?typ=authentication".to_owned()),
                 });
             }
         }

@@ -7,7 +7,6 @@ use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 
 use super::forms::Fields;
-use super::labels::state_pl;
 use super::{ok, see_other, Layout, PanelError, PanelUser};
 use crate::error::AppError;
 use crate::service::findings::Lang;
@@ -36,12 +35,12 @@ async fn confirm(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
     let inv = invoices::get(&st, &me.caller, &id, Lang::Pl).await?;
-    if !discard::deletable(&inv.state) {
+    if !inv.state.is_undecided() {
         return Err(AppError::TooLate { code: "invoice_decided", message: String::new() }.into());
     }
     ok(&ConfirmPage {
         layout: Layout::for_user("Usunięcie faktury", &me),
-        state: state_pl(&inv.state),
+        state: inv.state.label_pl().to_owned(),
         duplicate: inv.findings.iter().any(|f| f.ksef_status == Some(ksef_fa3::KSEF_DUPLICATE)),
         inv,
     })

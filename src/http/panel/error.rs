@@ -123,6 +123,13 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         "no_office_credential" => {
             "Biuro nie ma jeszcze własnego poświadczenia KSeF – zapisz je najpierw na stronie „Poświadczenie biura” albo wybierz własny token klienta."
         }
+        "office_offline" => "Certyfikat biura służy do logowania; certyfikat do trybu offline (KOD II) wystawia się dla klienta.",
+        "nothing_to_renew" => "Bramka nie używa jeszcze certyfikatu tego rodzaju dla tego podmiotu – wystaw nowy zamiast odnawiać.",
+        "dn_not_encodable" => "Danych podmiotu podanych przez KSeF nie da się umieścić we wniosku o certyfikat tak, jak wymaga KSeF.",
+        "bad_serial" => "Numer seryjny certyfikatu składa się z cyfr szesnastkowych (0–9, A–F).",
+        "unknown_certificate_type" => "Wybierz rodzaj certyfikatu z listy.",
+        "unknown_key_type" => "Wybierz rodzaj klucza z listy (EC P-256 albo RSA 2048).",
+        "unknown_revocation_reason" => "Wybierz powód unieważnienia z listy.",
         "ksef_unknown" => "Wpisz test, demo, prod albo pełny adres API KSeF (https://…).",
         "unknown_policy" => "Wybierz politykę wysyłki z listy.",
         "unknown_role" => "Wybierz rolę z listy.",
@@ -138,6 +145,13 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
 fn refusal_pl(code: &str) -> Option<&'static str> {
     Some(match code {
         "credential_refused" => "KSeF nie przyjął tego poświadczenia, więc nie zostało zapisane – dotychczasowe poświadczenie działa dalej.",
+        "certificate_login_needed" => "KSeF wystawia i unieważnia certyfikaty tylko po zalogowaniu certyfikatem (podpis XAdES), a ten podmiot loguje się tokenem albo nie ma zapisanego poświadczenia. Zapisz najpierw certyfikat (na środowisku testowym KSeF wystarczy samopodpisany).",
+        "certificate_limit_reached" => "Limit KSeF dla tego NIP-u jest wyczerpany (aktywne certyfikaty albo wnioski) – KSeF nie przyjmie teraz kolejnego wniosku.",
+        "certificate_enrollment_refused" => "KSeF nie wystawił certyfikatu; nic nie zostało zapisane.",
+        "certificate_key_mismatch" => "Certyfikat wystawiony przez KSeF nie pasuje do klucza wygenerowanego przez bramkę – nic nie zostało zapisane.",
+        "certificate_in_use" => "Tego certyfikatu bramka właśnie używa; unieważnienie od razu zatrzyma logowanie (albo KOD II). Najpierw odnów certyfikat albo zaznacz „mimo że bramka go używa”.",
+        "certificate_revoke_refused" => "KSeF nie unieważnił certyfikatu.",
+        "certificate_limits_refused" | "certificate_query_refused" => "KSeF nie podał limitów ani listy certyfikatów.",
         "failure_not_announced" => "Tryb awarii KSeF wymaga awarii ogłoszonej w Latarni albo Twojego potwierdzenia, że Ministerstwo Finansów ją ogłosiło.",
         "policy_requires_person" => "O wysyłce faktur tego klienta decyduje osoba.",
         "cannot_disable_self" => "Nie możesz dezaktywować własnego konta – poproś o to innego administratora biura.",

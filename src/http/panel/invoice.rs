@@ -8,9 +8,9 @@ use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 
 use super::forms::Fields;
-use super::labels::{day, state_pl, when, FindingRow};
+use super::labels::{day, when, FindingRow};
 use super::{may, ok, see_other, Layout, PanelError, PanelUser};
-use crate::domain::{InvoiceState, SendPolicy};
+use crate::domain::{Actor, InvoiceState};
 use crate::service::clients::{self, ClientView};
 use crate::service::decisions;
 use crate::service::findings::Lang;
@@ -63,13 +63,13 @@ struct InvoicePage {
 }
 
 /// How a timeline names an actor: the person's e-mail where known, the automatic sender in
-/// words, else the label as stored.
-fn actor_name(label: &str, emails: &HashMap<String, String>) -> String {
-    match (emails.get(label), label.strip_prefix("apikey:")) {
+/// words, else the actor as stored.
+fn actor_name(actor: &Actor, emails: &HashMap<Actor, String>) -> String {
+    match (emails.get(actor), actor) {
         (Some(email), _) => email.clone(),
-        (None, Some(key)) => format!("klucz API {key}"),
-        (None, None) if label == crate::engine::SENDER_ACTOR => "system (wysyłka automatyczna)".to_owned(),
-        (None, None) => label.to_owned(),
+        (None, Actor::ApiKey(key)) => format!("klucz API {key}"),
+        (None, Actor::Sender) => "system (wysyłka automatyczna)".to_owned(),
+        (None, other) => other.to_string(),
     }
 }
 
@@ -87,25 +87,23 @@ async fn invoice_page(
         .ok_or(crate::error::AppError::NotFound)?;
     let emails =
         panel_views::actor_emails(&st, inv.timeline.iter().map(|t| t.actor.clone()).collect()).await?;
-    let preparer = inv.timeline.first().map(|t| t.actor.clone());
-    let state = InvoiceState::parse(&inv.state).ok();
-    let can_approve = client.send_policy == SendPolicy::FourEyes.as_str()
-        && state == Some(InvoiceState::Draft)
-        && may(&client, crate::auth::Permission::Approve)
-        && preparer.as_deref() != Some(me.caller.label().as_str());
+    let preparer = inv.timeline.first().map(|t| &t.actor);
+    let state = inv.state;
+    let can_approve = state.may_be_approved_by(client.send_policy, preparer, &me.caller.actor())
+        && may(&client, crate::auth::Permission::Approve);
     let upo = invoices::upo_summary(&st, &me.caller, &inv.id).await?;
     let page = InvoicePage {
         upo_fetched: upo.as_ref().map(|u| when(u.fetched_at)).unwrap_or_default(),
         upo,
         layout: Layout::for_user(format!("Faktura {}", inv.number.as_deref().unwrap_or("")), &me),
-        state: state_pl(&inv.state),
+        state: inv.state.label_pl().to_owned(),
         findings: inv.findings.iter().map(FindingRow::from).collect(),
         steps: inv
             .timeline
             .iter()
             .map(|t| Step {
                 at: when(t.at),
-                state: state_pl(&t.state),
+                state: t.state.label_pl().to_owned(),
                 actor: actor_name(&t.actor, &emails),
                 note: t.note.clone().unwrap_or_default(),
             })
@@ -116,11 +114,10 @@ async fn invoice_page(
             .filter(|_| inv.seller_nip.is_some() && inv.issue_date.is_some()),
         // Only whether there is one: the image route opens the certificate and signs.
         has_kod2: invoices::has_certificate_link(&st, &me.caller, &inv.id).await?,
-        has_upo: state == Some(InvoiceState::Accepted),
+        has_upo: state == InvoiceState::Accepted,
         can_approve,
-        can_delete: crate::service::discard::deletable(&inv.state)
-            && may(&client, crate::auth::Permission::Upload),
-        live: state.is_some_and(InvoiceState::is_on_its_way),
+        can_delete: state.is_undecided() && may(&client, crate::auth::Permission::Upload),
+        live: state.is_on_its_way(),
         returned: inv
             .timeline
             .last()

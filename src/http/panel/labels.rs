@@ -2,17 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::domain::{InvoiceState, SendPolicy};
-
-/// A send policy as an accountant reads it.
-pub fn policy_pl(raw: &str) -> &'static str {
-    match SendPolicy::parse(raw) {
-        Ok(SendPolicy::Manual) => "ręczna – o wysyłce decyduje osoba",
-        Ok(SendPolicy::FourEyes) => "dwie pary oczu – druga osoba zatwierdza",
-        Ok(SendPolicy::ApiAuto) => "automatyczna – wysyła system klienta (klucz API)",
-        Err(_) => "nieznana",
-    }
-}
+use crate::domain::InvoiceState;
 
 /// An invoice state in Polish (the raw value when unknown).
 pub fn state_pl(raw: &str) -> String {
@@ -53,7 +43,7 @@ pub fn ksef_answer(status: Option<u16>) -> String {
 
 /// The states an accountant can filter the list by, with their labels.
 pub fn state_options() -> Vec<(&'static str, &'static str)> {
-    InvoiceState::ALL.into_iter().map(|s| (s.as_str(), s.label_pl())).collect()
+    InvoiceState::ALL.iter().map(|s| (s.as_str(), s.label_pl())).collect()
 }
 
 /// A pre-flight finding as a table row.

@@ -8,7 +8,6 @@ use actix_web::{get, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::{PanelError, PanelUser};
-use crate::domain::InvoiceState;
 use crate::service::panel_views;
 use crate::state::AppState;
 
@@ -52,16 +51,16 @@ async fn states(
     let invoices = panel_views::live_states(&st, &me.caller, ids)
         .await?
         .into_iter()
-        .filter_map(|inv| {
-            let s = InvoiceState::parse(&inv.state).ok()?;
-            Some(LiveState {
+        .map(|inv| {
+            let s = inv.state;
+            LiveState {
                 id: inv.id,
                 ksef_number: inv.ksef_number,
                 state: s.as_str().to_owned(),
                 label: s.label_pl(),
                 letter: s.status_letter().unwrap_or(""),
                 on_its_way: s.is_on_its_way(),
-            })
+            }
         })
         .collect();
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(Answer { invoices }))

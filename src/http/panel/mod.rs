@@ -11,6 +11,7 @@ mod access;
 mod approvals;
 mod assets;
 mod audit;
+mod certificates;
 mod client;
 mod client_admin;
 mod collective;
@@ -62,6 +63,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(access::routes)
         .configure(credential::routes)
         .configure(office::routes)
+        .configure(certificates::routes)
         .configure(audit::routes)
         .configure(purchases::routes)
         .configure(webhooks::routes)

@@ -206,7 +206,9 @@ struct Decided {
 /// The offline mode the confirmation form chose, with the end of the announced period when the
 /// person gave one (`koniec`, a date field).
 fn offline_choice(form: &Fields) -> Result<OfflineIssue, PanelError> {
-    let mode = OfflineMode::parse(form.get("tryb_offline").unwrap_or("offline24"))
+    let mode = form
+        .get("tryb_offline")
+        .map_or(Ok(OfflineMode::Offline24), OfflineMode::from_input)
         .map_err(|_| AppError::invalid("wybierz jeden z trybów offline"))?;
     let period_end = match form.text("koniec") {
         raw if raw.is_empty() => None,

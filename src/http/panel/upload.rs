@@ -6,7 +6,7 @@ use actix_web::{post, web, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
 
-use super::labels::{state_pl, FindingRow};
+use super::labels::FindingRow;
 use super::{ok, Layout, PanelError, PanelUser};
 use crate::domain::InvoiceState;
 use crate::error::AppError;
@@ -71,8 +71,8 @@ impl FileResult {
             name: r.file.clone().unwrap_or_else(|| upload_name.to_owned()),
             id: r.invoice.id.clone(),
             number: r.invoice.number.clone().unwrap_or_else(|| "(bez numeru)".into()),
-            state: state_pl(&r.invoice.state),
-            valid: r.invoice.state == InvoiceState::Draft.as_str(),
+            state: r.invoice.state.label_pl().to_owned(),
+            valid: r.invoice.state == InvoiceState::Draft,
             findings: r.findings.iter().map(|f| FindingRow::from(&f.view(Lang::Pl))).collect(),
         }
     }

@@ -1,6 +1,7 @@
 //! The sending engine against the embedded KSeF simulator over real HTTP, on both backends.
 
 pub(crate) mod collective;
+mod enrollment;
 mod faults;
 mod kill;
 mod office_credential;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use ksef_client::online::SendOptions;
 use ksef_client::{ContextIdentifier, FormCode, TokenManager};
 use ksef_gateway::db::models::ksef_session::{KsefSession, NewKsefSession};
-use ksef_gateway::db::models::outbox::{self, OutboxEntry};
+use ksef_gateway::db::models::outbox::OutboxEntry;
 use ksef_gateway::db::models::{ids, Client, ClientScope, Invoice};
 use ksef_gateway::engine;
 use ksef_simulator::{OutageScope, SimulatorConfig};
@@ -157,7 +158,7 @@ async fn engine_correction_is_linked_and_sent_the_same_way(b: Backend) {
     let stored =
         intake::submit(&rig.st, &Caller::Operator, &client.id, xml.into_bytes(), Source::Cli).await.unwrap();
     let correction = stored[0].invoice.clone();
-    assert_eq!(correction.state, "draft", "{:?}", stored[0]);
+    assert_eq!(correction.state, ksef_gateway::domain::InvoiceState::Draft, "{:?}", stored[0]);
     assert_eq!(
         correction.corrects_invoice_id.as_deref(),
         Some(original[0].as_str()),
@@ -328,9 +329,9 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
                 &NewKsefSession {
                     id: &ids::new_id(),
                     client_id: &cid,
-                    kind: "online",
+                    kind: ksef_gateway::domain::SessionKind::Online,
                     reference: Some(&r),
-                    state: "open",
+                    state: ksef_gateway::domain::SessionState::Open,
                     invoice_count: 2,
                     valid_until: None,
                     opened_at: now,
@@ -339,7 +340,7 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
             )?;
             for id in &ids2 {
                 assert!(Invoice::start_sending(c, id, &r, now)?);
-                OutboxEntry::set_status(c, id, outbox::SENDING, None)?;
+                OutboxEntry::set_status(c, id, ksef_gateway::domain::OutboxState::Sending, None)?;
             }
             Invoice::document(c, &ids2[0])
         })
@@ -358,7 +359,11 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
     assert_eq!(rig.count_audit("send.invoice_requeued").await, 1, "only the one KSeF did not have");
     let r = reference.clone();
     let orphan = rig.st.db.run(move |c| KsefSession::find_by_reference(c, &r)).await.unwrap().unwrap();
-    assert_eq!(orphan.state, "closed", "the dead process's online session is closed, not left open");
+    assert_eq!(
+        orphan.state,
+        ksef_gateway::domain::SessionState::Closed,
+        "the dead process's online session is closed, not left open"
+    );
     rig.sim.stop().await;
 }
 
@@ -384,11 +389,15 @@ async fn engine_revoked_token_pauses_the_client(b: Backend) {
     assert!(!paused.contains("0123456789abcdef"), "the reason never repeats the token");
     for id in &ids {
         let inv = rig.invoice(id).await;
-        assert_eq!(inv.state, "queued", "not rejected, waits for a new token");
+        assert_eq!(
+            inv.state,
+            ksef_gateway::domain::InvoiceState::Queued,
+            "not rejected, waits for a new token"
+        );
     }
     let cid = client.id.clone();
     let by_status = rig.st.db.run(move |c| OutboxEntry::count_by_status(c, &cid)).await.unwrap();
-    assert_eq!(by_status, vec![("pending".to_owned(), 3)]);
+    assert_eq!(by_status, vec![(ksef_gateway::domain::OutboxState::Pending, 3)]);
     assert_eq!(rig.count_audit("send.client_paused").await, 1);
     assert_eq!(rig.sim.counters().total.received, 0);
     rig.sim.stop().await;

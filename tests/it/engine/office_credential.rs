@@ -29,7 +29,7 @@ use crate::both_backends;
 use crate::common::Backend;
 
 /// The office's NIP (valid checksum).
-const OFFICE: &str = "1070002878";
+pub(super) const OFFICE: &str = "1070002878";
 
 both_backends!(
     office_certificate_sends_for_granting_clients_and_pauses_the_one_that_did_not,
@@ -38,7 +38,7 @@ both_backends!(
 );
 
 /// The client grants the office InvoiceWrite and InvoiceRead in KSeF (`POST /testdata/permissions`).
-async fn grant_in_ksef(rig: &Rig, client_nip: &str) {
+pub(super) async fn grant_in_ksef(rig: &Rig, client_nip: &str) {
     let body = json!({
         "contextIdentifier": {"type": "Nip", "value": client_nip},
         "authorizedIdentifier": {"type": "Nip", "value": OFFICE},
@@ -49,7 +49,7 @@ async fn grant_in_ksef(rig: &Rig, client_nip: &str) {
     assert!(r.status().is_success(), "grant: {}", r.status());
 }
 
-async fn office_client(rig: &Rig, client_nip: &str) -> Client {
+pub(super) async fn office_client(rig: &Rig, client_nip: &str) -> Client {
     let input = NewClientInput {
         nip: Nip::parse(client_nip).unwrap(),
         name: format!("Klient biura {client_nip}"),
@@ -59,15 +59,15 @@ async fn office_client(rig: &Rig, client_nip: &str) -> Client {
     add_office_client(&rig.st, input, None).await.unwrap()
 }
 
-fn input(ksef: &KsefTarget, secret: OfficeSecret) -> OfficeCredentialInput {
+pub(super) fn input(ksef: &KsefTarget, secret: OfficeSecret) -> OfficeCredentialInput {
     OfficeCredentialInput { nip: Nip::parse(OFFICE).unwrap(), ksef: Some(ksef.clone()), secret }
 }
 
-fn certificate(cert: &str, key: &str) -> OfficeSecret {
+pub(super) fn certificate(cert: &str, key: &str) -> OfficeSecret {
     OfficeSecret::Certificate { certificate_pem: cert.to_owned(), private_key_pem: SecretString::from(key) }
 }
 
-async fn client(rig: &Rig, id: &str) -> Client {
+pub(super) async fn client(rig: &Rig, id: &str) -> Client {
     let id = id.to_owned();
     rig.st.db.tx(move |c| Client::get(c, &id)).await.unwrap()
 }
@@ -121,7 +121,11 @@ async fn office_certificate_sends_for_granting_clients_and_pauses_the_one_that_d
         assert!(client(&rig, &c.id).await.paused_reason.is_none(), "only the client that did not grant");
     }
     for id in &refused_ids {
-        assert_eq!(rig.invoice(id).await.state, "queued", "nothing of it went out");
+        assert_eq!(
+            rig.invoice(id).await.state,
+            ksef_gateway::domain::InvoiceState::Queued,
+            "nothing of it went out"
+        );
     }
     let seen = find_visible(&rig.st, &Caller::Operator, &refused.nip).await.unwrap();
     let access = seen.office_access.unwrap();
@@ -159,7 +163,7 @@ async fn office_certificate_sends_for_granting_clients_and_pauses_the_one_that_d
 }
 
 /// The field and reason of an invalid-input error, or the code of a refusal.
-fn why(e: &AppError) -> (String, String) {
+pub(super) fn why(e: &AppError) -> (String, String) {
     match e {
         AppError::Refused { code, .. } => ("refused".into(), (*code).to_owned()),
         other => {
@@ -196,28 +200,7 @@ async fn office_credential_bad_input_is_refused_and_nothing_is_stored(b: Backend
     assert_eq!(rig.count_audit("office_credential.replaced").await, 0);
 
     // The CLI says the same with exit code 2, naming the option.
-    let cli = |args: Vec<String>, stdin: &'static str| {
-        let (dir, url) = (rig.db.dir.path().to_owned(), rig.db.url.clone());
-        tokio::task::spawn_blocking(move || {
-            use std::io::Write;
-            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
-                .args(&args)
-                .arg("--data-dir")
-                .arg(dir)
-                .env("KSEF_GW__DATABASE__URL", url)
-                .env("RUST_LOG", "off")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-            let out = child.wait_with_output().unwrap();
-            let text =
-                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-            (out.status.code(), text)
-        })
-    };
+    let cli = |args: Vec<String>, stdin: &'static str| rig.cli(args, stdin);
     let set = |ksef: &str| {
         ["office", "credential", "set", "--nip", OFFICE, "--ksef", ksef, "--token"].map(String::from).to_vec()
     };
@@ -342,6 +325,8 @@ async fn office_credential_lifetimes_warn_on_dashboard_metrics_and_api(b: Backen
     assert!(page.contains("wygasa w ciągu 7 dni") && page.contains("wygasa w ciągu 14 dni"), "{page}");
     assert!(page.contains(&format!("biuro (NIP {OFFICE})")), "{page}");
     assert!(!page.contains("2026-12-31"), "the fixed sunset text is gone");
+    // The office's expiring certificate links to renewing it (the gateway enrolls a new one).
+    assert!(page.contains("href=\"/biuro/certyfikaty?typ=authentication\""), "{page}");
     let page = call(&app, admin.apply(TestRequest::get().uri("/biuro/poswiadczenie"))).await.text();
     assert!(page.contains("id=\"wygasa-biuro\""), "{page}");
     // The panel's office form: a refused token and a URL that is not KSeF, in Polish, nothing stored.
@@ -399,5 +384,6 @@ async fn office_credential_lifetimes_warn_on_dashboard_metrics_and_api(b: Backen
         .await
         .text();
     assert!(page.contains("id=\"dostep-jest\""), "{page}");
+    assert!(page.contains("id=\"certyfikat-krok1\""), "the first step of enrolling a client's certificate");
     rig.sim.stop().await;
 }

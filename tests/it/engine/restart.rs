@@ -110,7 +110,11 @@ pub async fn engine_refused_fresh_login_after_a_restart_pauses_with_the_reason(b
     assert!(reason.contains("450") && reason.contains("błędnego tokenu"), "{reason}");
     assert!(!reason.contains("0123456789abcdef"), "the reason never repeats the token");
     for id in &later {
-        assert_eq!(rig.invoice(id).await.state, "queued", "waits for a new token");
+        assert_eq!(
+            rig.invoice(id).await.state,
+            ksef_gateway::domain::InvoiceState::Queued,
+            "waits for a new token"
+        );
     }
     // The credential's last error, shown next to it on the dashboard and the access page.
     let cid = client.id.clone();
@@ -155,7 +159,7 @@ pub async fn engine_batch_session_ksef_forgot_is_resent_exactly_once(b: Backend)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(row.state, "abandoned");
+    assert_eq!(row.state, ksef_gateway::domain::SessionState::Abandoned);
     rig.sim.stop().await;
 }
 

@@ -129,7 +129,7 @@ impl Rig {
             for id in invoice_ids {
                 states.push(self.invoice(id).await.state);
             }
-            if states.iter().all(|s| s == state) {
+            if states.iter().all(|s| s.as_str() == state) {
                 return;
             }
             assert!(start.elapsed() < limit, "not all {state} after {limit:?}: {states:?}");
@@ -166,6 +166,34 @@ impl Rig {
         numbers.into_iter().flatten().collect::<std::collections::HashSet<_>>().len()
     }
 
+    /// Runs the `ksef-gateway` binary on this rig's database with `stdin`: (exit code, output).
+    pub fn cli(
+        &self,
+        args: Vec<String>,
+        stdin: &'static str,
+    ) -> tokio::task::JoinHandle<(Option<i32>, String)> {
+        let (dir, url) = (self.db.dir.path().to_owned(), self.db.url.clone());
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
+                .args(&args)
+                .arg("--data-dir")
+                .arg(dir)
+                .env("KSEF_GW__DATABASE__URL", url)
+                .env("RUST_LOG", "off")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+            let out = child.wait_with_output().unwrap();
+            let text =
+                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            (out.status.code(), text)
+        })
+    }
+
     pub async fn count_audit(&self, action: &str) -> i64 {
         let action = action.to_owned();
         self.st
@@ -185,7 +213,7 @@ impl Rig {
     pub async fn assert_accepted(&self, invoice_ids: &[String]) {
         for id in invoice_ids {
             let inv = self.invoice(id).await;
-            assert_eq!(inv.state, "accepted");
+            assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Accepted);
             let n = inv.ksef_number.clone().unwrap();
             assert!(ksef_simulator::ksef_number_is_valid(&n), "{n}");
             assert!(n.starts_with(inv.seller_nip.as_deref().unwrap()), "{n}");
@@ -258,7 +286,11 @@ pub async fn store_invoice(
                 buyer_name: None,
                 currency: Some("PLN"),
                 gross_total: None,
-                state: if ksef.is_some() { "accepted" } else { "draft" },
+                state: if ksef.is_some() {
+                    ksef_gateway::domain::InvoiceState::Accepted
+                } else {
+                    ksef_gateway::domain::InvoiceState::Draft
+                },
                 findings: "[]",
                 corrects_invoice_id: None,
                 source: "api",
@@ -266,7 +298,7 @@ pub async fn store_invoice(
                 created_at: now,
                 updated_at: now,
             };
-            Invoice::insert(c, &row, &xml, "user:test")?;
+            Invoice::insert(c, &row, &xml, &ksef_gateway::domain::Actor::User("test".into()))?;
             if let Some(ksef) = &ksef {
                 use ksef_gateway::db::schema::invoices;
                 diesel::update(invoices::table.filter(invoices::id.eq(&id)))

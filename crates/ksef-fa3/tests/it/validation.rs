@@ -100,3 +100,32 @@ fn validation_works_on_many_threads() {
         }
     });
 }
+
+/// KSeF 2.8.1 added CNH, VED, XTS, ZWG and SLE to the API's `CurrencyCode` (invoice query
+/// filters, collective-identifier payments), which the gateway carries as plain text. Invoices
+/// are checked by KSeF against FA(3) v1-0E, whose `TKodWaluty` does not list them (ZWL and SLL,
+/// which they replace, are listed): until MF publishes a new FA(3) schema KSeF refuses such an
+/// invoice (430), so the pre-flight says so first, at the currency.
+#[test]
+fn currency_codes_new_in_the_api_of_2_8_1_are_not_in_fa3_v1_0e() {
+    let original = sample(1);
+    for code in ["CNH", "VED", "XTS", "ZWG", "SLE"] {
+        let xml = original.replace("<KodWaluty>PLN</KodWaluty>", &format!("<KodWaluty>{code}</KodWaluty>"));
+        let findings = fa3().validate(xml.as_bytes());
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.code == "xsd_enumeration" && f.path.as_deref() == Some("/Faktura/Fa/KodWaluty")),
+            "{code}: {findings:#?}"
+        );
+    }
+    for code in ["ZWL", "SLL", "EUR"] {
+        let xml = original.replace("<KodWaluty>PLN</KodWaluty>", &format!("<KodWaluty>{code}</KodWaluty>"));
+        let at_currency: Vec<_> = fa3()
+            .validate(xml.as_bytes())
+            .into_iter()
+            .filter(|f| f.path.as_deref() == Some("/Faktura/Fa/KodWaluty"))
+            .collect();
+        assert!(at_currency.is_empty(), "{code}: {at_currency:#?}");
+    }
+}
