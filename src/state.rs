@@ -31,6 +31,9 @@ pub struct AppState {
     pub availability: Arc<crate::service::availability::Availability>,
     /// The official FA(3) schema, compiled once and shared by every intake.
     pub fa3: Fa3Schema,
+    /// Per-NIP KSeF rate limits of this process: the senders and the requests that call KSeF
+    /// themselves (collective identifiers) share one budget per client.
+    pub ksef_limits: Arc<crate::engine::Limits>,
 }
 
 impl AppState {
@@ -44,7 +47,9 @@ impl AppState {
         let session_keys = keys.with_key(keys.current_version(), SessionKeys::derive)?;
         let throttles = Arc::new(Throttles::new(&settings.auth));
         let trusted_proxies = Arc::new(crate::http::client_ip::parse_nets(&settings.auth.trusted_proxies));
+        let ksef_limits = Arc::new(crate::engine::Limits::new(&settings.sender));
         Ok(Self {
+            ksef_limits,
             settings: Arc::new(settings),
             db,
             metrics: Arc::new(Metrics::new()),

@@ -13,8 +13,9 @@
 
 pub mod backoff;
 mod batch;
+pub mod collective;
 mod context;
-mod limits;
+pub mod limits;
 mod online;
 pub mod purchase;
 pub mod reasons;
@@ -31,6 +32,7 @@ use ksef_client::KsefError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use limits::{EndpointClass, Limits};
 pub use purchase::settings::PurchaseSettings;
 pub use requests::StatusRequests;
 pub use settings::{LimitTable, SenderSettings, StuckCutoffs};

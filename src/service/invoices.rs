@@ -63,6 +63,8 @@ pub struct InvoiceView {
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub updated_at: NaiveDateTime,
+    /// The collective identifiers (IZ) the invoice is in, newest first.
+    pub collective_identifiers: Vec<crate::service::collective::CollectiveRef>,
 }
 
 /// What lists show of an invoice (no timeline; findings only counted).
@@ -144,6 +146,7 @@ pub fn view(inv: Invoice, nip: String, timeline: Vec<TimelineEntry>, lang: Lang)
         source: inv.source,
         created_at: inv.created_at,
         updated_at: inv.updated_at,
+        collective_identifiers: Vec::new(),
     }
 }
 
@@ -394,7 +397,8 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str, lang: Lang) -> Result
                 .into_iter()
                 .map(|e| TimelineEntry { at: e.at, state: e.state, actor: e.actor, note: e.note })
                 .collect();
-            Ok(view(inv, nip, timeline, lang))
+            let collective = crate::service::collective::of_invoice(conn, &inv.id)?;
+            Ok(InvoiceView { collective_identifiers: collective, ..view(inv, nip, timeline, lang) })
         })
         .await
 }

@@ -95,39 +95,7 @@ impl Rig {
         for i in 0..n {
             let number = format!("FV/{tag}/{i}/{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
             let xml = invoice_xml(&client.nip, &number);
-            let (id, cid, nip) = (ids::new_id(), client.id.clone(), client.nip.clone());
-            out.push(id.clone());
-            self.st
-                .db
-                .tx(move |c| {
-                    let sha = ksef_client::crypto::sha256_b64(&xml);
-                    let now = ids::now();
-                    let row = NewInvoice {
-                        id: &id,
-                        client_id: &cid,
-                        sha256: &sha,
-                        size_bytes: xml.len() as i64,
-                        number: Some(&number),
-                        issue_date: None,
-                        invoice_type: Some("VAT"),
-                        seller_nip: Some(&nip),
-                        buyer_nip: None,
-                        buyer_name: None,
-                        currency: Some("PLN"),
-                        gross_total: None,
-                        gross_minor: None,
-                        state: ksef_gateway::domain::InvoiceState::Draft,
-                        findings: "[]",
-                        corrects_invoice_id: None,
-                        source: "api",
-                        created_by: Some("user:test"),
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    Invoice::insert(c, &row, &xml, &ksef_gateway::domain::Actor::User("test".into()))
-                })
-                .await
-                .unwrap();
+            out.push(store_invoice(&self.st, client, &number, xml, None).await);
         }
         out
     }
@@ -287,4 +255,61 @@ pub fn nip(i: u32) -> String {
         }
         base += 1;
     }
+}
+
+/// Stores one invoice of `client` with `number` and `xml`: a draft, or accepted with the KSeF
+/// number when `accepted_as` gives one. Returns its id.
+pub async fn store_invoice(
+    st: &AppState,
+    client: &Client,
+    number: &str,
+    xml: Vec<u8>,
+    accepted_as: Option<&str>,
+) -> String {
+    let (id, cid, nip) = (ids::new_id(), client.id.clone(), client.nip.clone());
+    let (number, ksef) = (number.to_owned(), accepted_as.map(str::to_owned));
+    let out = id.clone();
+    st.db
+        .tx(move |c| {
+            let sha = ksef_client::crypto::sha256_b64(&xml);
+            let now = ids::now();
+            let row = NewInvoice {
+                id: &id,
+                client_id: &cid,
+                sha256: &sha,
+                size_bytes: xml.len() as i64,
+                number: Some(&number),
+                issue_date: None,
+                invoice_type: Some("VAT"),
+                seller_nip: Some(&nip),
+                buyer_nip: None,
+                buyer_name: None,
+                currency: Some("PLN"),
+                gross_total: None,
+                gross_minor: None,
+                state: if ksef.is_some() {
+                    ksef_gateway::domain::InvoiceState::Accepted
+                } else {
+                    ksef_gateway::domain::InvoiceState::Draft
+                },
+                findings: "[]",
+                corrects_invoice_id: None,
+                source: "api",
+                created_by: Some("user:test"),
+                created_at: now,
+                updated_at: now,
+            };
+            Invoice::insert(c, &row, &xml, &ksef_gateway::domain::Actor::User("test".into()))?;
+            if let Some(ksef) = &ksef {
+                use ksef_gateway::db::schema::invoices;
+                diesel::update(invoices::table.filter(invoices::id.eq(&id)))
+                    .set(invoices::ksef_number.eq(ksef))
+                    .execute(c)
+                    .map_err(DbError::from)?;
+            }
+            Ok::<_, DbError>(())
+        })
+        .await
+        .unwrap();
+    out
 }
