@@ -65,15 +65,21 @@ impl CreateBody {
     }
 }
 
-/// The client a call is about: the `nip` given, or the API key's own client.
-async fn nip_of(st: &AppState, caller: &Caller, nip: Option<String>) -> Result<String, AppError> {
+/// The client a call is about: the `nip` given, or the API key's own client; `missing` is the
+/// error when a person names none (a body field is 422, a query parameter 400, as elsewhere).
+async fn nip_of(
+    st: &AppState,
+    caller: &Caller,
+    nip: Option<String>,
+    missing: fn() -> AppError,
+) -> Result<String, AppError> {
     match (nip, caller) {
         (Some(nip), _) => Ok(nip),
         (None, Caller::ApiKey(k)) => {
             let id = k.client_id.clone();
             Ok(st.db.tx(move |c| crate::db::models::Client::get(c, &id)).await?.nip)
         }
-        (None, _) => Err(AppError::invalid("nip: say which client (\"nip\": \"…\")")),
+        (None, _) => Err(missing()),
     }
 }
 
@@ -85,7 +91,8 @@ async fn create(
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, AppError> {
     let mut body = body.into_inner();
-    let nip = nip_of(&st, &caller, body.nip.take()).await?;
+    let missing = || AppError::invalid("nip: say which client (\"nip\": \"…\")");
+    let nip = nip_of(&st, &caller, body.nip.take(), missing).await?;
     let view = collective::create(&st, &caller, &nip, body.items()?).await?;
     Ok(HttpResponse::Created().json(view))
 }
@@ -104,7 +111,8 @@ async fn list(
     caller: Caller,
     q: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
-    let nip = nip_of(&st, &caller, q.into_inner().nip).await?;
+    let missing = || AppError::bad_query("nip: say which client (?nip=…)");
+    let nip = nip_of(&st, &caller, q.into_inner().nip, missing).await?;
     let items = collective::list(&st, &caller, &nip).await?;
     Ok(HttpResponse::Ok().json(json!({"collective_identifiers": items})))
 }
