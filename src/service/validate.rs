@@ -25,9 +25,8 @@ fn is_bidi_control(c: char) -> bool {
 /// The first character free text must not carry: a control character (line breaks and tabs
 /// allowed when `multiline`, as in a comment typed into a text area) or a bidi control.
 pub fn forbidden_char(text: &str, multiline: bool) -> Option<char> {
-    text.chars().find(|c| {
-        (c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) || is_bidi_control(*c)
-    })
+    text.chars()
+        .find(|c| (c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) || is_bidi_control(*c))
 }
 
 /// A name as typed (trimmed); refused when empty, too long, or carrying control characters.

@@ -23,6 +23,7 @@ use crate::common::Backend;
 use crate::office::{
     app, call, invoice, login, office, office_with, upload, Who, ACC_FULL, ACC_READ, BOARD_A, BOARD_B, NIP_A,
 };
+use crate::panel_people::form;
 
 both_backends!(api_four_eyes_return_and_reject, api_replaces_an_upload_that_went_wrong);
 
@@ -94,6 +95,11 @@ async fn api_four_eyes_return_and_reject(b: Backend) {
         assert_eq!(r.json()["error"]["code"], "invalid_input", "{}", r.text());
         assert_eq!(r.json()["error"]["details"][0]["reason"], reason, "{body}: {}", r.text());
     }
+    // The panel's form goes through the same check and says why in Polish, beside the field.
+    let hostile = [("odpowiedz", "return"), ("komentarz", "Zła\u{1b}[8m stawka")];
+    let panel = call(&app, form(&approver, &format!("/faktury/{first}/odpowiedz"), &hostile)).await;
+    assert_eq!(panel.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(panel.text().contains("nie może zawierać znaków sterujących"), "{}", panel.text());
     let untouched = call(&app, approver.apply(get(first))).await.json();
     assert_eq!(untouched["timeline"].as_array().unwrap().len(), 1, "nothing recorded: {untouched}");
     assert_eq!(untouched["approver_answer"], Value::Null);
@@ -113,7 +119,10 @@ async fn api_four_eyes_return_and_reject(b: Backend) {
     // Rejected: invalid (never sent), the comment shown; a second answer finds no draft.
     let r = call(&app, answer(&approver, second, "reject", json!({"comment": "Wystawiona omyłkowo"}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!((&r.json()["state"], &r.json()["approver_answer"]["answer"]), (&json!("invalid"), &json!("reject")));
+    assert_eq!(
+        (&r.json()["state"], &r.json()["approver_answer"]["answer"]),
+        (&json!("invalid"), &json!("reject"))
+    );
     assert_eq!(r.json()["approver_answer"]["comment"], "Wystawiona omyłkowo");
     let again = call(&app, answer(&approver, second, "return", why.clone())).await;
     assert_eq!(again.json()["error"]["code"], "invoice_not_draft", "{}", again.text());
@@ -126,7 +135,10 @@ async fn api_four_eyes_return_and_reject(b: Backend) {
     ] {
         let found = events(&o.st, action).await;
         assert_eq!(found.len(), 1, "{action}");
-        assert_eq!((found[0].subject.as_deref(), found[0].actor_id.as_deref()), (Some(id), Some(board_id.as_str())));
+        assert_eq!(
+            (found[0].subject.as_deref(), found[0].actor_id.as_deref()),
+            (Some(id), Some(board_id.as_str()))
+        );
         let payload: Value = serde_json::from_str(&found[0].payload).unwrap();
         assert_eq!(payload["comment"], comment, "{payload}");
         assert_eq!(payload["preparer"], format!("user:{preparer_id}"), "{payload}");
