@@ -28,8 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(get_one)
         .service(delete_one)
         .service(approve)
-        .service(return_one)
-        .service(reject_one)
+        .service(answer)
         .service(replace)
         .service(xml)
         .service(upo)
@@ -263,43 +262,23 @@ struct AnswerBody {
     comment: String,
 }
 
-/// The approver's answer other than approving, through the same service as the panel's form;
+/// `POST /api/v1/invoices/{id}/return` or `…/reject` with `{"comment": "…"}`: the approver's
+/// answer other than approving, through the same service as the panel's form. `return` leaves
+/// a draft with its preparer; `reject` (the office's refusal) makes it `invalid`, never sent.
 /// 200 with the invoice, its `approver_answer` carrying the comment.
+#[post("/invoices/{id}/{answer:return|reject}")]
 async fn answer(
-    st: &AppState,
-    req: &HttpRequest,
-    caller: &Caller,
-    id: &str,
-    answer: Answer,
-    body: AnswerBody,
-) -> Result<HttpResponse, AppError> {
-    let inv = approvals::answer(st, caller, id, answer, &body.comment).await?;
-    Ok(HttpResponse::Ok().json(invoices::get(st, caller, &inv.id, super::lang(req)).await?))
-}
-
-/// `POST /api/v1/invoices/{id}/return` with `{"comment": "…"}`: back to its preparer, still a draft.
-#[post("/invoices/{id}/return")]
-async fn return_one(
     st: web::Data<AppState>,
     req: HttpRequest,
     caller: Caller,
-    id: web::Path<String>,
+    path: web::Path<(String, String)>,
     body: web::Json<AnswerBody>,
 ) -> Result<HttpResponse, AppError> {
-    answer(&st, &req, &caller, &id, Answer::Return, body.into_inner()).await
-}
-
-/// `POST /api/v1/invoices/{id}/reject` with `{"comment": "…"}`: the office's refusal; the draft
-/// becomes `invalid` and is never sent.
-#[post("/invoices/{id}/reject")]
-async fn reject_one(
-    st: web::Data<AppState>,
-    req: HttpRequest,
-    caller: Caller,
-    id: web::Path<String>,
-    body: web::Json<AnswerBody>,
-) -> Result<HttpResponse, AppError> {
-    answer(&st, &req, &caller, &id, Answer::Reject, body.into_inner()).await
+    let (id, answer) = path.into_inner();
+    // The route admits only the spellings `Answer` reads.
+    let answer = Answer::parse(&answer).map_err(|_| AppError::NotFound)?;
+    let inv = approvals::answer(&st, &caller, &id, answer, &body.comment).await?;
+    Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &inv.id, super::lang(&req)).await?))
 }
 
 /// `GET /api/v1/invoices/{id}/xml`: the exact bytes.
