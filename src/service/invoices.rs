@@ -39,6 +39,8 @@ pub struct InvoiceView {
     pub invoice_reference: Option<String>,
     pub findings: Vec<FindingView>,
     pub timeline: Vec<TimelineEntry>,
+    /// The four-eyes approver's return or rejection with its comment, while it is the latest step.
+    pub approver_answer: Option<crate::service::approvals::ApproverAnswer>,
     pub client_id: String,
     pub invoice_type: Option<String>,
     pub issue_date: Option<chrono::NaiveDate>,
@@ -118,6 +120,7 @@ pub fn view(inv: Invoice, nip: String, timeline: Vec<TimelineEntry>, lang: Lang)
     InvoiceView {
         status_letter: inv.state.status_letter(),
         findings: parse_stored(&inv.findings).iter().map(|f| f.view(lang)).collect(),
+        approver_answer: crate::service::approvals::latest_answer(&timeline),
         timeline,
         id: inv.id,
         nip,

@@ -91,6 +91,9 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         "no_permission_chosen" => "Zaznacz co najmniej jedno uprawnienie.",
         "unknown_permission" => "Nieznane uprawnienie – odśwież stronę i zaznacz uprawnienia ponownie.",
         "comment_required" => "Napisz komentarz dla osoby, która przygotowała fakturę (do 1000 znaków).",
+        "comment_control_character" => {
+            "Komentarz nie może zawierać znaków sterujących ani znaków zmieniających kierunek tekstu."
+        }
         "unknown_answer" => "Wybierz: zwróć do poprawy albo odrzuć.",
         "no_invoice_chosen" => "Zaznacz co najmniej jedną fakturę.",
         "too_many_invoices" => {
