@@ -89,41 +89,51 @@ impl Rig {
         all
     }
 
-    /// Stores `n` drafts: the official sample with the client as seller and unique numbers.
+    /// Stores `n` drafts: the official sample with the client as seller and unique numbers,
+    /// 500 to a transaction (benchmarks seed tens of thousands).
     pub async fn invoices(&self, client: &Client, n: usize, tag: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for i in 0..n {
-            let number = format!("FV/{tag}/{i}/{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-            let xml = invoice_xml(&client.nip, &number);
-            let (id, cid, nip) = (ids::new_id(), client.id.clone(), client.nip.clone());
-            out.push(id.clone());
+        for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+            let drafts: Vec<(String, String, Vec<u8>)> = chunk
+                .iter()
+                .map(|i| {
+                    let number = format!("FV/{tag}/{i}/{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+                    let xml = invoice_xml(&client.nip, &number);
+                    (ids::new_id(), number, xml)
+                })
+                .collect();
+            out.extend(drafts.iter().map(|(id, _, _)| id.clone()));
+            let (cid, nip) = (client.id.clone(), client.nip.clone());
             self.st
                 .db
                 .tx(move |c| {
-                    let sha = ksef_client::crypto::sha256_b64(&xml);
-                    let now = ids::now();
-                    let row = NewInvoice {
-                        id: &id,
-                        client_id: &cid,
-                        sha256: &sha,
-                        size_bytes: xml.len() as i64,
-                        number: Some(&number),
-                        issue_date: None,
-                        invoice_type: Some("VAT"),
-                        seller_nip: Some(&nip),
-                        buyer_nip: None,
-                        buyer_name: None,
-                        currency: Some("PLN"),
-                        gross_total: None,
-                        state: "draft",
-                        findings: "[]",
-                        corrects_invoice_id: None,
-                        source: "api",
-                        created_by: Some("user:test"),
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    Invoice::insert(c, &row, &xml, "user:test")
+                    for (id, number, xml) in &drafts {
+                        let sha = ksef_client::crypto::sha256_b64(xml);
+                        let now = ids::now();
+                        let row = NewInvoice {
+                            id,
+                            client_id: &cid,
+                            sha256: &sha,
+                            size_bytes: xml.len() as i64,
+                            number: Some(number),
+                            issue_date: None,
+                            invoice_type: Some("VAT"),
+                            seller_nip: Some(&nip),
+                            buyer_nip: None,
+                            buyer_name: None,
+                            currency: Some("PLN"),
+                            gross_total: None,
+                            state: "draft",
+                            findings: "[]",
+                            corrects_invoice_id: None,
+                            source: "api",
+                            created_by: Some("user:test"),
+                            created_at: now,
+                            updated_at: now,
+                        };
+                        Invoice::insert(c, &row, xml, "user:test")?;
+                    }
+                    Ok::<_, DbError>(())
                 })
                 .await
                 .unwrap();
