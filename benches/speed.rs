@@ -9,12 +9,12 @@
 
 use std::process::Command;
 
-/// (label, cargo arguments) of every benchmark, in table order.
+/// (label, cargo arguments) of every benchmark, in table order, run as the README names them.
 const BENCHES: &[(&str, &[&str])] = &[
     ("hostile", &["bench", "-p", "ksef-fa3", "--bench", "hostile"]),
-    ("intake", &["bench", "-p", "ksef-gateway", "--bench", "intake"]),
-    ("send", &["bench", "-p", "ksef-gateway", "--bench", "send"]),
-    ("api_load", &["bench", "-p", "ksef-gateway", "--bench", "api_load"]),
+    ("intake", &["bench", "--bench", "intake"]),
+    ("send", &["bench", "--bench", "send"]),
+    ("api_load", &["bench", "--bench", "api_load"]),
 ];
 
 fn main() {
