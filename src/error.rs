@@ -236,7 +236,8 @@ mod tests {
     fn openapi_lists_every_code() {
         let doc: serde_json::Value =
             serde_json::from_str(include_str!("../docs/openapi.json")).unwrap_or_default();
-        let documented = &doc["components"]["responses"]["Error"]["content"]["application/json"]["schema"]["properties"]["error"]["properties"]["code"]["enum"];
+        let documented = &doc["components"]["responses"]["Error"]["content"]["application/json"]["schema"]
+            ["properties"]["error"]["properties"]["code"]["enum"];
         let mut documented: Vec<&str> =
             documented.as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
         documented.sort_unstable();

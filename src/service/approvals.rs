@@ -47,7 +47,10 @@ pub(crate) fn check_approver(conn: &mut AnyConn, caller: &Caller, inv: &Invoice)
         ));
     }
     if !inv.state.awaits_approval(client.send_policy) {
-        return Err(refuse(Refusal::InvoiceNotDraft, format!("invoice is {} and cannot be approved", inv.state)));
+        return Err(refuse(
+            Refusal::InvoiceNotDraft,
+            format!("invoice is {} and cannot be approved", inv.state),
+        ));
     }
     Ok(client)
 }
