@@ -12,7 +12,7 @@ use crate::db::models::approval;
 use crate::db::models::{ids, Client, Invoice, InvoiceEvent};
 use crate::db::AnyConn;
 use crate::domain::{Actor, InvoiceState, SendPolicy};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
 use crate::state::AppState;
@@ -29,25 +29,28 @@ const COMMENT_MAX: usize = 1000;
 /// Refuses unless `caller` may give the second pair of eyes on `inv`: a person with `approve`
 /// on a four-eyes client who did not prepare it, on a draft.
 pub(crate) fn check_approver(conn: &mut AnyConn, caller: &Caller, inv: &Invoice) -> Result<Client, AppError> {
-    let refuse = |code, message: String| AppError::Refused { code, message };
+    let refuse = |refusal, message: String| AppError::refused(refusal, message);
     if caller.user().is_none() {
-        return Err(refuse("approval_by_person", "only a person can approve".into()));
+        return Err(refuse(Refusal::ApprovalByPerson, "only a person can approve".into()));
     }
     let client = Client::get(conn, &inv.client_id)?;
     if client.send_policy != SendPolicy::FourEyes {
         return Err(refuse(
-            "approval_not_needed",
+            Refusal::ApprovalNotNeeded,
             format!("client {} does not use four-eyes approval", client.nip),
         ));
     }
     if inv.created_by.as_deref() == Some(caller.actor().to_string().as_str()) {
         return Err(refuse(
-            "approver_is_preparer",
+            Refusal::ApproverIsPreparer,
             "the person who prepared an invoice cannot approve it".into(),
         ));
     }
     if !inv.state.awaits_approval(client.send_policy) {
-        return Err(refuse("invoice_not_draft", format!("invoice is {} and cannot be approved", inv.state)));
+        return Err(refuse(
+            Refusal::InvoiceNotDraft,
+            format!("invoice is {} and cannot be approved", inv.state),
+        ));
     }
     Ok(client)
 }

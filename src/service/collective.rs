@@ -21,7 +21,7 @@ use crate::db::models::{
 use crate::db::{AnyConn, DbError};
 use crate::domain::{parse_amount, InvoiceState};
 use crate::engine::collective::{create_in_ksef, CollectiveCallError};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
 use crate::service::credentials::{open_login, LoginSource};
@@ -79,18 +79,14 @@ pub fn of_invoice(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<Collective
         .collect())
 }
 
-fn refused(code: &'static str, message: impl Into<String>) -> AppError {
-    AppError::Refused { code, message: message.into() }
-}
-
 /// 1..=500, each invoice once, payments and descriptions KSeF would take.
 fn check_items(items: &[CollectiveItem]) -> Result<Vec<Option<CollectivePayment>>, AppError> {
     if items.is_empty() {
         return Err(AppError::invalid_field("invoices", "empty", "choose at least one accepted invoice"));
     }
     if items.len() > MAX_INVOICES {
-        return Err(refused(
-            "collective_too_many_invoices",
+        return Err(AppError::refused(
+            Refusal::CollectiveTooManyInvoices,
             format!(
                 "Identyfikator zbiorczy obejmuje najwyżej {MAX_INVOICES} faktur, wybrano {}. Podziel wybór na kilka identyfikatorów.",
                 items.len()
@@ -162,8 +158,8 @@ fn resolve(conn: &mut AnyConn, client_id: &str, items: &[CollectiveItem]) -> Res
         }
     }
     if !missing.is_empty() {
-        return Err(refused(
-            "collective_invoice_not_of_client",
+        return Err(AppError::refused(
+            Refusal::CollectiveInvoiceNotOfClient,
             format!(
                 "Identyfikator zbiorczy łączy faktury jednego klienta (sprzedawcy); tych faktur ten klient nie ma: {}.",
                 missing.join(", ")
@@ -171,8 +167,8 @@ fn resolve(conn: &mut AnyConn, client_id: &str, items: &[CollectiveItem]) -> Res
         ));
     }
     if !not_accepted.is_empty() {
-        return Err(refused(
-            "collective_invoice_not_accepted",
+        return Err(AppError::refused(
+            Refusal::CollectiveInvoiceNotAccepted,
             format!(
                 "Do identyfikatora zbiorczego wchodzą tylko faktury przyjęte w KSeF (z numerem KSeF); te jeszcze nie są: {}.",
                 not_accepted.join(", ")
@@ -207,16 +203,16 @@ pub fn explain(e: &CollectiveCallError, client: &Client, login: &LoginSource) ->
         CollectiveCallError::Ksef(e) => e,
     };
     match e.collective_refusal() {
-        Some(CollectiveRefusal::NotAssignable) => refused(
-            "ksef_collective_not_assignable",
+        Some(CollectiveRefusal::NotAssignable) => AppError::refused(
+            Refusal::KsefCollectiveNotAssignable,
             format!(
                 "KSeF odmówił (kod 71001): faktura nie może wejść do identyfikatora zbiorczego. KSeF łączy tylko faktury przyjęte, wystawione przez klienta {} jako sprzedawcę.{}",
                 client.nip,
                 named_numbers(e)
             ),
         ),
-        Some(CollectiveRefusal::TooManyIdentifiers) => refused(
-            "ksef_collective_limit",
+        Some(CollectiveRefusal::TooManyIdentifiers) => AppError::refused(
+            Refusal::KsefCollectiveLimit,
             format!(
                 "KSeF odmówił (kod 71002): faktura jest już w największej dozwolonej liczbie identyfikatorów zbiorczych (132). Usuń ją z wyboru.{}",
                 named_numbers(e)
@@ -227,8 +223,8 @@ pub fn explain(e: &CollectiveCallError, client: &Client, login: &LoginSource) ->
                 Some(office) => format!("biuru (NIP {office}), którego poświadczeniem loguje się brama,"),
                 None => "podmiotowi, dla którego wydano zapisany token lub certyfikat klienta,".to_owned(),
             };
-            refused(
-                "ksef_collective_permission_missing",
+            AppError::refused(
+                Refusal::KsefCollectivePermissionMissing,
                 format!(
                     "KSeF odmówił: brak uprawnienia do identyfikatorów zbiorczych w kontekście NIP {}. Klient musi nadać w KSeF {who} uprawnienie CollectiveIdentifierManage (zarządzanie identyfikatorami zbiorczymi); wystarczy też InvoiceWrite lub InvoiceRead.",
                     client.nip
@@ -238,7 +234,7 @@ pub fn explain(e: &CollectiveCallError, client: &Client, login: &LoginSource) ->
         None if e.class() == ksef_client::ErrorClass::Transient => {
             AppError::Unavailable("KSeF jest chwilowo niedostępny; spróbuj utworzyć identyfikator za chwilę.".into())
         }
-        None => refused("ksef_refused", format!("KSeF odmówił utworzenia identyfikatora zbiorczego: {e}")),
+        None => AppError::refused(Refusal::KsefRefused, format!("KSeF odmówił utworzenia identyfikatora zbiorczego: {e}")),
     }
 }
 
@@ -263,8 +259,8 @@ pub async fn create(
         .await?;
     let (invoices, items) = invoices;
     let (login, credential) = open_login(st, &client).await?.ok_or_else(|| {
-        refused(
-            "no_ksef_credential",
+        AppError::refused(
+            Refusal::NoKsefCredential,
             "Klient nie ma zapisanego poświadczenia KSeF; zapisz je na stronie dostępów klienta.",
         )
     })?;

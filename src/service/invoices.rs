@@ -8,7 +8,7 @@ use crate::auth::Permission;
 use crate::db::models::{Client, Invoice, InvoiceFilter, InvoiceOrder, InvoiceSort, RowKeyset};
 use crate::db::AnyConn;
 use crate::domain::{Actor, InvoiceState};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
 use crate::service::list_cursor::{self, KeyKind};
@@ -378,7 +378,7 @@ pub async fn matching_ids(
             let total = Invoice::count(conn, &scope, &filter)?;
             if total > cap {
                 return Err(AppError::Refused {
-                    code: "too_many_invoices",
+                    refusal: Refusal::TooManyInvoices,
                     message: format!(
                         "{total} invoices match; at most {cap} in one action: narrow the filter"
                     ),
@@ -458,7 +458,7 @@ pub async fn upo(st: &AppState, caller: &Caller, id: &str) -> Result<Vec<u8>, Ap
         .tx(move |conn| {
             let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
             Invoice::upo(conn, &inv.id)?.ok_or_else(|| AppError::Refused {
-                code: "upo_not_ready",
+                refusal: Refusal::UpoNotReady,
                 message: format!("KSeF has not issued a UPO for this invoice yet (state {})", inv.state),
             })
         })
@@ -478,7 +478,7 @@ pub async fn qr_link(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoic
 pub(crate) async fn kod1(st: &AppState, inv: &Invoice, bytes: &[u8]) -> Result<String, AppError> {
     let (Some(nip), Some(date)) = (inv.seller_nip.clone(), inv.issue_date) else {
         return Err(AppError::Refused {
-            code: "qr_needs_valid_invoice",
+            refusal: Refusal::QrNeedsValidInvoice,
             message: "the invoice has no readable seller NIP and issue date".into(),
         });
     };

@@ -8,7 +8,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 
 /// The longest name accepted (client, person, API key).
 pub const MAX_NAME_CHARS: usize = 200;
@@ -92,8 +92,8 @@ pub fn email(raw: &str) -> Result<String, AppError> {
 /// which would pass for "nothing happened").
 pub fn range(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Result<(), AppError> {
     match (from, to) {
-        (Some(f), Some(t)) if f > t => Err(AppError::BadRequest {
-            code: "invalid_range",
+        (Some(f), Some(t)) if f > t => Err(AppError::Refused {
+            refusal: Refusal::InvalidRange,
             message: format!("from ({f}) is after to ({t})"),
         }),
         _ => Ok(()),
@@ -109,8 +109,8 @@ pub fn issue_and_gross_ranges(
     let day = |d: Option<chrono::NaiveDate>| d.and_then(|d| d.and_hms_opt(0, 0, 0));
     range(day(issued.0), day(issued.1))?;
     match gross {
-        (Some(min), Some(max)) if min > max => Err(AppError::BadRequest {
-            code: "invalid_range",
+        (Some(min), Some(max)) if min > max => Err(AppError::Refused {
+            refusal: Refusal::InvalidRange,
             message: format!("min_gross ({min}) is above max_gross ({max}) (minor units)"),
         }),
         _ => Ok(()),
