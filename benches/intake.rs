@@ -67,6 +67,10 @@ async fn run(label: &str, url: String, dir: &std::path::Path) {
         "{label}: one zip of {stored} invoices checked and stored in {secs:.2} s = {:.0} invoices/s",
         stored as f64 / secs
     );
+    println!(
+        "| intake, one zip of {stored} invoices, {label} | {:.0} invoices/s ({secs:.2} s) |",
+        stored as f64 / secs
+    );
     let singles = invoices(1_000, "ONE");
     let started = Instant::now();
     let mut ok = 0;

@@ -9,15 +9,14 @@ use serde::Serialize;
 
 use crate::db::DbError;
 
+mod refusal;
+pub use refusal::Refusal;
+
 /// Everything a request can end in besides success.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
     NotFound,
-    /// Something that exists but is not there yet or any more, with a precise code of its own
-    /// (`xml_not_downloaded`): 404.
-    #[error("{message}")]
-    Absent { code: &'static str, message: String },
     #[error("authentication required")]
     Unauthenticated,
     #[error("forbidden")]
@@ -26,21 +25,10 @@ pub enum AppError {
     Invalid { message: String, details: Vec<serde_json::Value> },
     #[error("{0}")]
     Conflict(String),
-    /// Input refused with a precise, stable code of its own (e.g. `package_too_large`).
+    /// A refusal with a precise, stable code of its own from the catalogue ([`Refusal`]: its
+    /// code, status and words), and the specifics in English.
     #[error("{message}")]
-    Refused { code: &'static str, message: String },
-    /// Something that can no longer be done because the thing has moved on (an invoice past its
-    /// decision cannot be deleted), with a precise code: 409.
-    #[error("{message}")]
-    TooLate { code: &'static str, message: String },
-    /// A caller that may see the thing but not do this, with a precise code (`csrf_failed`,
-    /// `scope_not_held`, `origin_mismatch`): 403.
-    #[error("{message}")]
-    Denied { code: &'static str, message: String },
-    /// A malformed request rather than bad data in it (query string, unsupported format,
-    /// an inverted range), with a precise code: 400.
-    #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
+    Refused { refusal: Refusal, message: String },
     #[error("method not allowed on this route")]
     MethodNotAllowed,
     #[error("request body too large: {0}")]
@@ -71,9 +59,28 @@ impl AppError {
         Self::Invalid { message: message.into(), details: Vec::new() }
     }
 
+    /// A refusal from the catalogue with its specifics.
+    pub fn refused(refusal: Refusal, message: impl Into<String>) -> Self {
+        Self::Refused { refusal, message: message.into() }
+    }
+
     /// A 400 `invalid_query`: the query string does not fit the route.
     pub fn bad_query(message: impl Into<String>) -> Self {
-        Self::BadRequest { code: "invalid_query", message: message.into() }
+        Self::refused(Refusal::InvalidQuery, message)
+    }
+
+    /// A 422 refusal: the input or the step was refused (a form shows it beside its field), as
+    /// opposed to a refusal of the request itself (400, 403, 404, 409: an error page).
+    pub fn is_unprocessable(&self) -> bool {
+        matches!(self, Self::Refused { refusal, .. } if refusal.status() == StatusCode::UNPROCESSABLE_ENTITY)
+    }
+
+    /// The refusal, when this is one.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            Self::Refused { refusal, .. } => Some(*refusal),
+            _ => None,
+        }
     }
 
     /// A 422 about one input field, with a stable reason code in the details
@@ -95,15 +102,11 @@ impl AppError {
     pub fn meta(&self) -> (StatusCode, &'static str) {
         match self {
             Self::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Absent { code, .. } => (StatusCode::NOT_FOUND, code),
             Self::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            Self::TooLate { code, .. } => (StatusCode::CONFLICT, code),
-            Self::Refused { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
-            Self::Denied { code, .. } => (StatusCode::FORBIDDEN, code),
-            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::Refused { refusal, .. } => (refusal.status(), refusal.code()),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
@@ -112,20 +115,40 @@ impl AppError {
         }
     }
 
-    /// Every stable code, for the test that keeps them unique and documented.
-    pub const CODES: &'static [&'static str] = &[
-        "not_found",
-        "unauthenticated",
-        "forbidden",
-        "invalid_input",
-        "conflict",
-        "payload_too_large",
-        "method_not_allowed",
-        "rate_limited",
-        "unavailable",
-        "internal",
-    ];
+    /// Every stable code: the generic ones, then the catalogue's (for the tests that keep them
+    /// unique and documented).
+    pub const CODES: &'static [&'static str] = &ALL_CODES;
 }
+
+/// The codes of the variants other than [`AppError::Refused`].
+const GENERIC_CODES: [&str; 10] = [
+    "not_found",
+    "unauthenticated",
+    "forbidden",
+    "invalid_input",
+    "conflict",
+    "payload_too_large",
+    "method_not_allowed",
+    "rate_limited",
+    "unavailable",
+    "internal",
+];
+
+/// [`GENERIC_CODES`] followed by every refusal's code, computed at compile time.
+const ALL_CODES: [&str; GENERIC_CODES.len() + Refusal::ALL.len()] = {
+    let mut out = [""; GENERIC_CODES.len() + Refusal::ALL.len()];
+    let mut i = 0;
+    while i < GENERIC_CODES.len() {
+        out[i] = GENERIC_CODES[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < Refusal::ALL.len() {
+        out[i + j] = Refusal::ALL[j].code();
+        j += 1;
+    }
+    out
+};
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
@@ -197,11 +220,42 @@ mod tests {
             AppError::Unavailable("x".into()),
             AppError::Internal(anyhow::anyhow!("x")),
         ];
-        let mut seen: Vec<&str> = variants.iter().map(|v| v.meta().1).collect();
+        let refusals = Refusal::ALL.iter().map(|r| AppError::refused(*r, "x"));
+        let mut seen: Vec<&str> = variants.into_iter().chain(refusals).map(|v| v.meta().1).collect();
         seen.sort_unstable();
+        let unique = seen.len();
+        seen.dedup();
+        assert_eq!(seen.len(), unique, "a code is used twice");
         let mut listed = AppError::CODES.to_vec();
         listed.sort_unstable();
         assert_eq!(seen, listed);
+    }
+
+    /// The error schema of `docs/openapi.json` lists exactly the codes the API can answer.
+    #[test]
+    fn openapi_lists_every_code() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../docs/openapi.json")).unwrap_or_default();
+        let documented = &doc["components"]["responses"]["Error"]["content"]["application/json"]["schema"]
+            ["properties"]["error"]["properties"]["code"]["enum"];
+        let mut documented: Vec<&str> =
+            documented.as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
+        documented.sort_unstable();
+        let mut listed = AppError::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(documented, listed, "docs/openapi.json's error codes differ from the catalogue");
+    }
+
+    #[actix_web::test]
+    async fn a_refusal_answers_its_code_and_status() {
+        let resp = AppError::refused(Refusal::XmlNotDownloaded, "not yet").error_response();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+        let Ok(bytes) = actix_web::body::to_bytes(resp.into_body()).await else {
+            panic!("body must be readable");
+        };
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        assert_eq!(body["error"]["code"], "xml_not_downloaded");
+        assert_eq!(body["error"]["message"], "not yet");
     }
 
     #[actix_web::test]

@@ -9,6 +9,7 @@ use crate::auth::session_token::SessionKeys;
 use crate::auth::throttle::Throttles;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::engine::limits::Limits;
 use crate::service::availability::Availability;
 use crate::service::status_requests::StatusRequests;
 use crate::telemetry::metrics::Metrics;
@@ -33,6 +34,9 @@ pub struct AppState {
     pub availability: Arc<Availability>,
     /// The official FA(3) schema, compiled once and shared by every intake.
     pub fa3: Fa3Schema,
+    /// Per-NIP KSeF rate limits of this process: the senders and the requests that call KSeF
+    /// themselves (collective identifiers) share one budget per client.
+    pub ksef_limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -46,7 +50,9 @@ impl AppState {
         let session_keys = keys.with_key(keys.current_version(), SessionKeys::derive)?;
         let throttles = Arc::new(Throttles::new(&settings.auth));
         let trusted_proxies = Arc::new(crate::auth::client_ip::parse_nets(&settings.auth.trusted_proxies));
+        let ksef_limits = Arc::new(Limits::new(&settings.sender));
         Ok(Self {
+            ksef_limits,
             settings: Arc::new(settings),
             db,
             metrics: Arc::new(Metrics::new()),

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::usage;
 use crate::config::Settings;
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::pdf::Lang;
 use crate::server::{self, StartError};
 use crate::service::access::Caller;
@@ -80,7 +80,7 @@ pub fn run(settings: Settings, cmd: &AuditCommand) -> Result<(), StartError> {
             let plan = super::block_on(reports::plan(&state, &Caller::Operator, query, format, lang))?
                 .map_err(|e| match e {
                     AppError::NotFound => usage(unknown(nip.as_deref(), user.as_deref())),
-                    AppError::BadRequest { code: "invalid_range", .. } => {
+                    AppError::Refused { refusal: Refusal::InvalidRange, .. } => {
                         usage("--from / --to: the start of the period is after its end".to_owned())
                     }
                     other => StartError::Command(other.to_string()),

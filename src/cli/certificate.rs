@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use super::usage;
 use crate::config::Settings;
 use crate::domain::{CertificatePurpose, KeyChoice, Nip, RevokeReason};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::server::{self, StartError};
 use crate::service::access::Caller;
 use crate::service::enrollment::{self, Enrolled, Subject};
@@ -110,7 +110,7 @@ fn failed(e: AppError) -> StartError {
     let option = match (&e, e.field_reason().map(|(f, _)| f)) {
         (_, Some("type")) => "type",
         (_, Some("serial")) => "serial",
-        (AppError::Refused { code: "certificate_in_use", .. }, _) => "force",
+        (AppError::Refused { refusal: Refusal::CertificateInUse, .. }, _) => "force",
         _ => return StartError::Command(e.to_string()),
     };
     usage(format!("--{option}: {e}"))

@@ -64,7 +64,7 @@ fn certificate_error(e: crate::error::AppError) -> StartError {
     let option = match e.field_reason().map(|(f, _)| f) {
         Some("private_key_pem") => "key",
         Some(_) => "cert",
-        None if matches!(e, crate::error::AppError::Refused { .. }) => "cert",
+        None if e.is_unprocessable() => "cert",
         None => return StartError::Command(e.to_string()),
     };
     super::usage(format!("--{option}: {e}"))

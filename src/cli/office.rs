@@ -94,7 +94,7 @@ fn option_error(e: &AppError, secret_option: &str) -> StartError {
         Some("ksef") => "ksef",
         Some("private_key_pem") => "key",
         Some(_) => secret_option,
-        None if matches!(e, AppError::Refused { .. }) => secret_option,
+        None if e.is_unprocessable() => secret_option,
         None => return StartError::Command(e.to_string()),
     };
     usage(format!("--{option}: {e}"))

@@ -71,6 +71,9 @@ pub struct LimitTable {
     /// `GET /invoices/ksef/{ksefNumber}` (a purchase invoice's bytes).
     #[serde(default = "default_invoice_download")]
     pub invoice_download: [u32; 3],
+    /// `/collective-identifiers*` (KSeF 2.7's `collectiveIdentifier` group).
+    #[serde(default = "default_collective_identifier")]
+    pub collective_identifier: [u32; 3],
 }
 
 // KSeF's published limits of the reading endpoints (CHANGES-2.7-2.9, "Received invoices").
@@ -84,6 +87,10 @@ fn default_export_status() -> [u32; 3] {
 
 fn default_invoice_download() -> [u32; 3] {
     [8, 16, 64]
+}
+
+fn default_collective_identifier() -> [u32; 3] {
+    ksef_client::collective::RATE_LIMITS
 }
 
 impl Default for SenderSettings {
@@ -123,6 +130,7 @@ impl Default for LimitTable {
             export: default_metadata_query(),
             export_status: default_export_status(),
             invoice_download: default_invoice_download(),
+            collective_identifier: default_collective_identifier(),
         }
     }
 }
@@ -189,6 +197,7 @@ impl SenderSettings {
             ("export", l.export),
             ("export_status", l.export_status),
             ("invoice_download", l.invoice_download),
+            ("collective_identifier", l.collective_identifier),
         ] {
             if v.contains(&0) {
                 return Err(format!("sender.limits.{name}: every limit must be at least 1"));

@@ -69,6 +69,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    collective_identifier_invoices (id) {
+        collective_identifier_id -> Text,
+        description -> Nullable<Text>,
+        id -> Text,
+        invoice_id -> Text,
+        ksef_number -> Text,
+        payment_amount -> Nullable<Text>,
+        payment_currency -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    collective_identifiers (id) {
+        client_id -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+        id -> Text,
+        invoice_count -> BigInt,
+        number -> Text,
+    }
+}
+
+diesel::table! {
     credentials (id) {
         active -> Bool,
         ciphertext -> Binary,
@@ -411,12 +434,17 @@ diesel::joinable!(office_access -> clients (client_id));
 diesel::joinable!(office_access -> office_credentials (office_credential_id));
 diesel::joinable!(certificate_enrollments -> clients (client_id));
 diesel::joinable!(certificate_enrollments -> users (created_by));
+diesel::joinable!(collective_identifiers -> clients (client_id));
+diesel::joinable!(collective_identifier_invoices -> collective_identifiers (collective_identifier_id));
+diesel::joinable!(collective_identifier_invoices -> invoices (invoice_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_events,
     certificate_enrollments,
     clients,
+    collective_identifier_invoices,
+    collective_identifiers,
     credentials,
     grants,
     invoice_documents,

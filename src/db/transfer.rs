@@ -172,6 +172,9 @@ transfer_tables! {
         ksef_status_description, number, offline_deadline, offline_mode, seller_nip, session_reference, sha256,
         size_bytes, source, state, updated_at] then corrects_invoice_id;
     invoice_documents by invoice_id [invoice_id, xml];
+    collective_identifiers by id [client_id, created_at, created_by, id, invoice_count, number];
+    collective_identifier_invoices by id [collective_identifier_id, description, id, invoice_id, ksef_number,
+        payment_amount, payment_currency];
     invoice_events by id [actor, at, client_id, id, invoice_id, note, state];
     outbox by id [attempts, client_id, created_at, decision_id, id, invoice_id, last_error, next_attempt_at, status,
         updated_at];

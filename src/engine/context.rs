@@ -40,7 +40,7 @@ pub struct ClientCtx {
 }
 
 /// Public calls of a full KSeF-token authentication: challenge, ksef-token, status, redeem.
-const AUTH_CALLS: u32 = 4;
+pub(super) const AUTH_CALLS: u32 = 4;
 
 impl ClientCtx {
     /// A valid access token; a (re)authentication first waits for room under the per-IP limit
@@ -77,7 +77,8 @@ pub struct Engine {
     pub cfg: SenderSettings,
     /// Identifies this process in `sender_leases`.
     pub holder: String,
-    pub limits: Limits,
+    /// The process's per-NIP limits, shared with requests that call KSeF themselves.
+    pub limits: Arc<Limits>,
     pub stop: watch::Receiver<bool>,
     ksef_clients: Mutex<HashMap<String, KsefClient>>,
     clients: Mutex<HashMap<String, Arc<ClientCtx>>>,
@@ -99,7 +100,7 @@ impl Engine {
     pub fn new(st: AppState, stop: watch::Receiver<bool>) -> Self {
         let cfg = st.settings.sender.clone();
         Self {
-            limits: Limits::new(&cfg),
+            limits: st.ksef_limits.clone(),
             holder: format!("gw-{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
             cfg,
             st,

@@ -35,6 +35,8 @@ pub enum EndpointClass {
     Export,
     ExportStatus,
     InvoiceDownload,
+    /// `/collective-identifiers*` (a person creates a collective identifier, or reads them).
+    CollectiveIdentifier,
 }
 
 const WINDOWS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(60), Duration::from_secs(3600)];
@@ -69,6 +71,7 @@ impl Limits {
             (EndpointClass::Export, l.export),
             (EndpointClass::ExportStatus, l.export_status),
             (EndpointClass::InvoiceDownload, l.invoice_download),
+            (EndpointClass::CollectiveIdentifier, l.collective_identifier),
         ];
         let by_class = table
             .into_iter()

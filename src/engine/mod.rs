@@ -13,9 +13,10 @@
 
 pub mod backoff;
 mod batch;
+pub mod collective;
 mod context;
 mod lease;
-mod limits;
+pub mod limits;
 mod online;
 pub mod purchase;
 mod record;
@@ -28,6 +29,8 @@ use std::sync::Arc;
 use ksef_client::KsefError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+pub use limits::{EndpointClass, Limits};
 
 use crate::db::DbError;
 use crate::state::AppState;

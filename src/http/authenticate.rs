@@ -13,7 +13,7 @@ use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::http::auth::{session_cookie, Authenticated, Via, CSRF_HEADER, SESSION_COOKIE};
 use crate::service::access::Caller;
 use crate::service::{apikeys, users};
@@ -82,8 +82,8 @@ pub async fn authenticate(
                 let api = req.path().starts_with("/api/");
                 if !same_origin(&req) {
                     return Err(if api {
-                        AppError::Denied {
-                            code: "origin_mismatch",
+                        AppError::Refused {
+                            refusal: Refusal::OriginMismatch,
                             message: "the request comes from another site (Origin/Referer)".into(),
                         }
                         .into()
@@ -93,8 +93,8 @@ pub async fn authenticate(
                 }
                 let presented = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
                 if api && !st.session_keys.csrf_ok(&user.session_id, presented) {
-                    return Err(AppError::Denied {
-                        code: "csrf_failed",
+                    return Err(AppError::Refused {
+                        refusal: Refusal::CsrfFailed,
                         message: "missing or wrong X-CSRF-Token header".into(),
                     }
                     .into());

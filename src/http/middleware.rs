@@ -12,7 +12,7 @@ use actix_web::ResponseError;
 use actix_web::{web, HttpMessage};
 use tracing_actix_web::RequestId;
 
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::state::AppState;
 use crate::telemetry::metrics::RequestLabels;
 
@@ -73,7 +73,7 @@ pub async fn json_errors(
         StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
         StatusCode::UNAUTHORIZED => AppError::Unauthenticated,
         StatusCode::FORBIDDEN => AppError::Forbidden,
-        s if s.is_client_error() => AppError::BadRequest { code: "bad_request", message },
+        s if s.is_client_error() => AppError::Refused { refusal: Refusal::BadRequest, message },
         _ => AppError::Internal(anyhow::anyhow!(message)),
     };
     let status = res.status();

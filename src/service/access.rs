@@ -9,7 +9,7 @@ use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
 use crate::db::models::{ClientScope, Grant, Invoice};
 use crate::db::{AnyConn, DbError};
 use crate::domain::Actor;
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::audit::AuditActor;
 
 /// A person who logged in to the panel.
@@ -147,8 +147,8 @@ pub fn require_held(
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(AppError::Denied {
-            code: "scope_not_held",
+        Err(AppError::Refused {
+            refusal: Refusal::ScopeNotHeld,
             message: format!(
                 "you cannot hand on what you do not hold on this client yourself; missing permissions: {missing}"
             ),

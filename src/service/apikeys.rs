@@ -124,7 +124,7 @@ pub async fn authenticate(st: &AppState, presented: &str) -> Result<Option<KeyCa
             if !live || !apikey::matches(&presented, &key.key_hash) {
                 return Ok(None);
             }
-            ApiKey::touch(conn, &key.id, now)?;
+            ApiKey::touch(conn, &key, now)?;
             let scopes = ScopeSet::parse(&key.scopes).unwrap_or_default();
             Ok(Some(KeyCaller { id: key.id, client_id: key.client_id, scopes }))
         })

@@ -11,8 +11,8 @@ use crate::auth::Permission;
 use crate::db::models::approval;
 use crate::db::models::{ids, Client, Invoice, InvoiceEvent};
 use crate::db::AnyConn;
-use crate::domain::{InvoiceState, SendPolicy};
-use crate::error::AppError;
+use crate::domain::{Actor, InvoiceState, SendPolicy};
+use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
 use crate::state::AppState;
@@ -29,25 +29,28 @@ const COMMENT_MAX: usize = 1000;
 /// Refuses unless `caller` may give the second pair of eyes on `inv`: a person with `approve`
 /// on a four-eyes client who did not prepare it, on a draft.
 pub(crate) fn check_approver(conn: &mut AnyConn, caller: &Caller, inv: &Invoice) -> Result<Client, AppError> {
-    let refuse = |code, message: String| AppError::Refused { code, message };
+    let refuse = |refusal, message: String| AppError::refused(refusal, message);
     if caller.user().is_none() {
-        return Err(refuse("approval_by_person", "only a person can approve".into()));
+        return Err(refuse(Refusal::ApprovalByPerson, "only a person can approve".into()));
     }
     let client = Client::get(conn, &inv.client_id)?;
     if client.send_policy != SendPolicy::FourEyes {
         return Err(refuse(
-            "approval_not_needed",
+            Refusal::ApprovalNotNeeded,
             format!("client {} does not use four-eyes approval", client.nip),
         ));
     }
     if inv.created_by.as_deref() == Some(caller.actor().to_string().as_str()) {
         return Err(refuse(
-            "approver_is_preparer",
+            Refusal::ApproverIsPreparer,
             "the person who prepared an invoice cannot approve it".into(),
         ));
     }
     if !inv.state.awaits_approval(client.send_policy) {
-        return Err(refuse("invoice_not_draft", format!("invoice is {} and cannot be approved", inv.state)));
+        return Err(refuse(
+            Refusal::InvoiceNotDraft,
+            format!("invoice is {} and cannot be approved", inv.state),
+        ));
     }
     Ok(client)
 }
@@ -106,7 +109,7 @@ pub fn returned_comment(e: &InvoiceEvent) -> Option<&str> {
 
 /// The approver's comment when a timeline note is a return to the preparer.
 pub fn returned_note(note: &str) -> Option<&str> {
-    note.strip_prefix(RETURNED)
+    answer_note(note).filter(|(a, _)| *a == Answer::Return).map(|(_, c)| c)
 }
 
 /// The invoice's content as its visualisation reads it (parties, lines, VAT, payment), for the
@@ -120,30 +123,53 @@ pub async fn content(
     Ok(ksef_fa3::extract_visual(&xml).ok())
 }
 
-/// What the approver answers instead of approving.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    /// Back to the preparer, still a draft.
-    Return,
-    /// Never to be sent (`invalid`).
-    Reject,
+crate::text_enum! {
+    /// What the approver answers instead of approving.
+    pub enum Answer ("answer") {
+        /// Back to the preparer, still a draft.
+        Return = "return",
+        /// Never to be sent (`invalid`).
+        Reject = "reject",
+    }
 }
 
 impl Answer {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Return => "return",
-            Self::Reject => "reject",
-        }
+    /// The answer chosen on the panel's form.
+    pub fn from_input(s: &str) -> Result<Self, AppError> {
+        Self::parse(s).map_err(|e| AppError::invalid_field("odpowiedz", "unknown_answer", e))
     }
 
-    pub fn parse(s: &str) -> Result<Self, AppError> {
-        match s {
-            "return" => Ok(Self::Return),
-            "reject" => Ok(Self::Reject),
-            _ => Err(AppError::invalid_field("odpowiedz", "unknown_answer", "answer: return or reject")),
+    /// How the timeline note of this answer begins (the comment follows).
+    fn note_prefix(self) -> &'static str {
+        match self {
+            Self::Return => RETURNED,
+            Self::Reject => REJECTED,
         }
     }
+}
+
+/// The approver's answer an invoice's timeline ends with, as the API shows it: the preparer
+/// (or their system) reads why without parsing the Polish timeline note.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ApproverAnswer {
+    pub answer: Answer,
+    pub comment: String,
+    pub by: Actor,
+    #[serde(serialize_with = "crate::local_time::rfc3339")]
+    pub at: chrono::NaiveDateTime,
+}
+
+/// The answer and comment a timeline note records, when it records one.
+fn answer_note(note: &str) -> Option<(Answer, &str)> {
+    Answer::ALL.iter().find_map(|a| note.strip_prefix(a.note_prefix()).map(|c| (*a, c)))
+}
+
+/// The approver's answer when it is the invoice's latest step (a later step, such as an upload
+/// in its place or an approval, makes it history, kept on the timeline).
+pub fn latest_answer(timeline: &[crate::service::invoices::TimelineEntry]) -> Option<ApproverAnswer> {
+    let last = timeline.last()?;
+    let (answer, comment) = answer_note(last.note.as_deref()?)?;
+    Some(ApproverAnswer { answer, comment: comment.to_owned(), by: last.actor.clone(), at: last.at })
 }
 
 /// The approver returns or rejects a draft, with a comment the preparer reads on the invoice's
@@ -163,6 +189,15 @@ pub async fn answer(
             "comment: say why, for the person who prepared the invoice (1 to 1000 characters)",
         ));
     }
+    // The comment is shown on pages, in the API and in audit exports: nothing that hides or
+    // reorders what the preparer reads (line breaks from a text area are fine).
+    if let Some(c) = crate::service::validate::forbidden_char(&comment, true) {
+        return Err(AppError::invalid_field(
+            "komentarz",
+            "comment_control_character",
+            format!("comment: contains the control character U+{:04X}; write it without", u32::from(c)),
+        ));
+    }
     let (caller, invoice_id) = (caller.clone(), invoice_id.to_owned());
     st.db
         .tx(move |conn| {
@@ -171,7 +206,7 @@ pub async fn answer(
             let actor = caller.actor();
             let (action, moved) = match answer {
                 Answer::Return => {
-                    let note = format!("{RETURNED}{comment}");
+                    let note = format!("{}{comment}", answer.note_prefix());
                     let at = ids::now();
                     crate::db::models::invoice::add_event(
                         conn, &inv.id, &inv.client_id, at, inv.state, &actor, Some(&note),
@@ -179,7 +214,7 @@ pub async fn answer(
                     ("invoice.returned", true)
                 }
                 Answer::Reject => {
-                    let note = format!("{REJECTED}{comment}");
+                    let note = format!("{}{comment}", answer.note_prefix());
                     let (from, to) = ([InvoiceState::Draft], InvoiceState::Invalid);
                     ("invoice.rejected_by_approver", Invoice::transition(conn, &inv.id, &from, to, &actor, Some(&note))?)
                 }

@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::models::{ids, Client, Credential, NewClient, NewCredential, OfficeAccess, OfficeCredential};
 use crate::domain::{CredentialMode, KsefTarget, Nip, SendPolicy};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::audit::AuditActor;
 use crate::service::lifetime::Validity;
 use crate::state::AppState;
@@ -396,10 +396,7 @@ struct NewSecret {
     valid_until: Option<chrono::NaiveDateTime>,
 }
 
-/// The stable code of a credential KSeF would not log in with (nothing was stored).
-pub const CREDENTIAL_REFUSED: &str = "credential_refused";
-
-/// What precedes KSeF's own answer in a [`CREDENTIAL_REFUSED`] message (the panel quotes it).
+/// What precedes KSeF's own answer in a refusal's message (the panel quotes it).
 pub const KSEF_SAID: &str = "KSeF said: ";
 
 /// Logs in to KSeF with a login credential before it is stored: one KSeF refuses (or that
@@ -421,7 +418,7 @@ pub(crate) async fn check_before_storing(
         let why = refusal.message;
         tracing::warn!(client.id = %client.id, error = %why, "A new KSeF credential failed its check; not stored");
         AppError::Refused {
-            code: CREDENTIAL_REFUSED,
+            refusal: Refusal::CredentialRefused,
             message: format!(
                 "KSeF did not accept the credential, so it was not stored and the previous one stays. {KSEF_SAID}{why}"
             ),

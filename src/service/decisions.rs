@@ -12,7 +12,7 @@ use crate::auth::{ApiScope, Permission};
 use crate::db::models::{ids, Client, ClientScope, Invoice, SendDecision};
 use crate::db::AnyConn;
 use crate::domain::{InvoiceState, SendPolicy};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -44,8 +44,8 @@ pub struct DecisionOutcome {
     pub offline_deadline: Option<NaiveDateTime>,
 }
 
-fn refuse(code: &'static str, message: impl Into<String>) -> AppError {
-    AppError::Refused { code, message: message.into() }
+fn refuse(refusal: Refusal, message: impl Into<String>) -> AppError {
+    AppError::refused(refusal, message)
 }
 
 /// Checks that this caller may decide on this invoice under its client's policy.
@@ -54,7 +54,7 @@ fn check_decidable(caller: &Caller, client: &Client, inv: &Invoice) -> Result<()
     if let Caller::ApiKey(k) = caller {
         if policy != SendPolicy::ApiAuto || !k.scopes.contains(ApiScope::Send) {
             return Err(refuse(
-                "policy_requires_person",
+                Refusal::PolicyRequiresPerson,
                 format!(
                     "client {} sends only after a person decides (policy {})",
                     client.nip,
@@ -64,16 +64,16 @@ fn check_decidable(caller: &Caller, client: &Client, inv: &Invoice) -> Result<()
         }
     }
     if let Some(reason) = &client.paused_reason {
-        return Err(refuse("client_paused", format!("sending for {} is paused: {reason}", client.nip)));
+        return Err(refuse(Refusal::ClientPaused, format!("sending for {} is paused: {reason}", client.nip)));
     }
     match state {
         s if s.awaits_approval(policy) => Err(refuse(
-            "approval_required",
+            Refusal::ApprovalRequired,
             format!("invoice {} needs a second person's approval first (four-eyes policy)", inv.id),
         )),
         s if s.can_decide(policy) => Ok(()),
         s => Err(refuse(
-            "invoice_not_sendable",
+            Refusal::InvoiceNotSendable,
             format!("invoice {} is {} and cannot be sent", inv.id, s.as_str()),
         )),
     }
@@ -113,7 +113,7 @@ fn check_warnings(invoices: &[Invoice], confirmed: Option<&[String]>) -> Result<
     let warned: Vec<&Invoice> = invoices.iter().filter(|i| has_warnings(i)).collect();
     if let Some(missed) = warned.iter().find(|i| !confirmed.contains(&i.id)) {
         return Err(refuse(
-            "warnings_not_confirmed",
+            Refusal::WarningsNotConfirmed,
             format!(
                 "invoice {} has warnings: confirm them consciously before deciding",
                 missed.number.as_deref().unwrap_or(&missed.id)
@@ -198,7 +198,7 @@ fn offline_issue(
         let announced = notice.as_ref().is_some_and(|n| n.offline_mode == OfflineMode::Emergency);
         if !announced && !failure_confirmed {
             return Err(refuse(
-                "failure_not_announced",
+                Refusal::FailureNotAnnounced,
                 "the failure (awaria) mode needs a failure of KSeF announced in Latarnia, or your conscious confirmation that the Ministry declared one",
             ));
         }
@@ -299,7 +299,7 @@ pub async fn approve(
         .tx(move |conn| {
             let inv = access::invoice(conn, &caller, &invoice_id, Permission::Approve)?;
             let Some(user) = caller.user() else {
-                return Err(refuse("approval_by_person", "only a person can approve"));
+                return Err(refuse(Refusal::ApprovalByPerson, "only a person can approve"));
             };
             if seen_sha256.as_deref().is_some_and(|h| h != inv.sha256) {
                 return Err(AppError::Conflict(

@@ -10,14 +10,14 @@ use crate::auth::Permission;
 use crate::db::models::Invoice;
 use crate::db::AnyConn;
 use crate::domain::InvoiceState;
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
 use crate::state::AppState;
 
 fn too_late() -> AppError {
-    AppError::TooLate {
-        code: "invoice_decided",
+    AppError::Refused {
+        refusal: Refusal::InvoiceDecided,
         message: "only a draft or an invalid invoice can be deleted; this one is past a decision".into(),
     }
 }
@@ -39,8 +39,8 @@ pub(crate) fn removable(conn: &mut AnyConn, caller: &Caller, id: &str) -> Result
 /// there, so a decision taken meanwhile wins).
 pub(crate) fn take_out(conn: &mut AnyConn, inv: &Invoice) -> Result<(), AppError> {
     if Invoice::is_corrected(conn, &inv.id)? {
-        return Err(AppError::TooLate {
-            code: "invoice_corrected",
+        return Err(AppError::Refused {
+            refusal: Refusal::InvoiceCorrected,
             message: "a correcting invoice refers to this one, so it stays".into(),
         });
     }

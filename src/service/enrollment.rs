@@ -23,7 +23,7 @@ use crate::db::DbError;
 use crate::domain::{
     CertificatePurpose, EnrollmentState, KeyChoice, KsefTarget, Nip, OfficeCredentialKind, RevokeReason,
 };
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::certificates::KSEF_OFFLINE_CERTIFICATE;
 use crate::service::{audit, credentials, office};
@@ -117,7 +117,7 @@ fn serial_of(der: &[u8]) -> Result<String, AppError> {
 /// KSeF enrolls and revokes only after a login with a certificate.
 fn certificate_login_needed(who: &str) -> AppError {
     AppError::Refused {
-        code: "certificate_login_needed",
+        refusal: Refusal::CertificateLoginNeeded,
         message: format!(
             "KSeF issues and revokes certificates only after a login with a certificate (XAdES), and {who} has none stored: store one first (on KSeF TEST a self-signed certificate is accepted)"
         ),
@@ -125,13 +125,13 @@ fn certificate_login_needed(who: &str) -> AppError {
 }
 
 /// KSeF's refusal of a certificate operation: transient failures are 503, the rest 422 with
-/// `code` and KSeF's own words.
-fn ksef_failed(code: &'static str, what: &str, e: &KsefError) -> AppError {
+/// `refusal` and KSeF's own words.
+fn ksef_failed(refusal: Refusal, what: &str, e: &KsefError) -> AppError {
     if e.class() == ErrorClass::Transient {
         return AppError::Unavailable(format!("KSeF did not answer {what}: {e}"));
     }
     let said = crate::service::clients::KSEF_SAID;
-    AppError::Refused { code, message: format!("KSeF refused {what}. {said}{e}") }
+    AppError::refused(refusal, format!("KSeF refused {what}. {said}{e}"))
 }
 
 /// One KSeF call, repeated after KSeF's `Retry-After` when it answers 429 (at most 3 times, a
@@ -215,7 +215,7 @@ async fn session(st: &AppState, caller: &Caller, subject: &Subject) -> Result<Se
     let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, login);
     let access = patiently(|| login.access_token())
         .await
-        .map_err(|e| ksef_failed("credential_refused", "the login with the stored certificate", &e))?;
+        .map_err(|e| ksef_failed(Refusal::CredentialRefused, "the login with the stored certificate", &e))?;
     Ok(Session { nip, environment, ksef, access, in_use })
 }
 
@@ -228,7 +228,7 @@ pub async fn limits(st: &AppState, caller: &Caller, subject: &Subject) -> Result
 async fn read_limits(s: &Session) -> Result<LimitsView, AppError> {
     let limits = patiently(|| s.ksef.certificate_limits(&s.access))
         .await
-        .map_err(|e| ksef_failed("certificate_limits_refused", "the certificate limits", &e))?;
+        .map_err(|e| ksef_failed(Refusal::CertificateLimitsRefused, "the certificate limits", &e))?;
     Ok(limits.into())
 }
 
@@ -305,7 +305,7 @@ async fn enroll_in(
     let limits = read_limits(s).await?;
     if !limits.allows() {
         return Err(AppError::Refused {
-            code: "certificate_limit_reached",
+            refusal: Refusal::CertificateLimitReached,
             message: format!(
                 "KSeF takes no more certificate enrollments for NIP {} now ({})",
                 s.nip,
@@ -315,7 +315,7 @@ async fn enroll_in(
     }
     let data = patiently(|| s.ksef.certificate_enrollment_data(&s.access))
         .await
-        .map_err(|e| ksef_failed("certificate_enrollment_refused", "the enrollment data", &e))?;
+        .map_err(|e| ksef_failed(Refusal::CertificateEnrollmentRefused, "the enrollment data", &e))?;
     let algorithm = key_choice.algorithm();
     let key = tokio::task::spawn_blocking(move || CertificateKey::generate(algorithm))
         .await
@@ -373,7 +373,7 @@ async fn enroll_in(
         Err(e) => {
             // KSeF did not take it (or did not answer): nothing to resume, the key is dropped.
             finish(st, &id, EnrollmentState::Failed, None, Some(&e.to_string())).await?;
-            return Err(ksef_failed("certificate_enrollment_refused", "the enrollment", &e));
+            return Err(ksef_failed(Refusal::CertificateEnrollmentRefused, "the enrollment", &e));
         }
     };
     {
@@ -488,7 +488,7 @@ async fn complete(
             let why = format!("{} {}", status.code, status.description);
             finish(st, &p.id, EnrollmentState::Failed, None, Some(&why)).await?;
             return Err(AppError::Refused {
-                code: "certificate_enrollment_refused",
+                refusal: Refusal::CertificateEnrollmentRefused,
                 message: format!(
                     "KSeF refused the enrollment {}. {}{why}",
                     p.reference,
@@ -514,7 +514,7 @@ async fn complete(
         let why = "the issued certificate does not certify the key the gateway generated";
         finish(st, &p.id, EnrollmentState::Failed, Some(&serial), Some(why)).await?;
         return Err(AppError::Refused {
-            code: "certificate_key_mismatch",
+            refusal: Refusal::CertificateKeyMismatch,
             message: format!("{why}; nothing stored"),
         });
     }
@@ -680,7 +680,7 @@ pub async fn list(st: &AppState, caller: &Caller, subject: &Subject) -> Result<C
         let query = CertificateQuery::default();
         let got = patiently(|| s.ksef.query_certificates(&s.access, &query, page, 50))
             .await
-            .map_err(|e| ksef_failed("certificate_query_refused", "the certificate list", &e))?;
+            .map_err(|e| ksef_failed(Refusal::CertificateQueryRefused, "the certificate list", &e))?;
         for c in got.certificates {
             certificates.push(CertificateRow {
                 in_use: s.use_of(&c.certificate_serial_number),
@@ -756,7 +756,7 @@ pub async fn revoke(
             CertificatePurpose::Offline => "signs KOD II of offline invoices with",
         };
         return Err(AppError::Refused {
-            code: "certificate_in_use",
+            refusal: Refusal::CertificateInUse,
             message: format!(
                 "certificate {serial} is the one the gateway {what} for NIP {}: revoking it stops that at once; renew first (or revoke with force)",
                 s.nip
@@ -765,7 +765,7 @@ pub async fn revoke(
     }
     patiently(|| s.ksef.revoke_certificate(&s.access, serial, reason.ksef()))
         .await
-        .map_err(|e| ksef_failed("certificate_revoke_refused", "the revocation", &e))?;
+        .map_err(|e| ksef_failed(Refusal::CertificateRevokeRefused, "the revocation", &e))?;
     let (caller2, client_id, serial2, nip) =
         (caller.clone(), subject.client_id().map(str::to_owned), serial.to_owned(), s.nip.clone());
     st.db

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::Permission;
 use crate::db::models::{ids, Client, Invoice, NewInvoice};
 use crate::domain::{Actor, InvoiceState};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
 use crate::service::discard;
@@ -74,7 +74,7 @@ pub async fn submit(
         .await?;
     if body.is_empty() {
         return Err(AppError::Refused {
-            code: "empty_body",
+            refusal: Refusal::EmptyBody,
             message: "the request has no invoice in it".into(),
         });
     }
@@ -105,7 +105,7 @@ pub async fn replace(
         .await?;
     if body.is_empty() || is_zip(&body) {
         return Err(AppError::Refused {
-            code: "replacement_one_xml",
+            refusal: Refusal::ReplacementOneXml,
             message: "an invoice is replaced by exactly one FA(3) XML file".into(),
         });
     }
@@ -132,10 +132,13 @@ async fn split_upload(st: &AppState, body: Vec<u8>) -> Result<Vec<(Option<String
     let entries = tokio::task::spawn_blocking(move || read_zip(&body, &limits))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(|e| AppError::Refused { code: e.code(), message: e.to_string() })?;
+        .map_err(|e| match Refusal::of_package(&e) {
+            Some(refusal) => AppError::refused(refusal, e.to_string()),
+            None => AppError::Internal(e.into()),
+        })?;
     if entries.is_empty() {
         return Err(AppError::Refused {
-            code: "package_empty",
+            refusal: Refusal::PackageEmpty,
             message: "the zip holds no .xml file".into(),
         });
     }

@@ -12,7 +12,7 @@ use qrcode::{EcLevel, QrCode};
 
 use crate::db::models::{Invoice, PurchaseInvoice};
 use crate::domain::Lang;
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::pdf::{Column, Flow, MARGIN};
 use crate::service::access::Caller;
 use crate::service::invoices::{self, UpoSummary};
@@ -186,7 +186,7 @@ fn qr(data: &str) -> Result<QrCode, AppError> {
 
 fn write(inv: &Head<'_>, xml: &[u8], extras: &Extras, l: Lang) -> Result<Vec<u8>, AppError> {
     let v = ksef_fa3::extract_visual(xml).map_err(|f| AppError::Refused {
-        code: "invoice_not_printable",
+        refusal: Refusal::InvoiceNotPrintable,
         message: format!("the invoice file cannot be read: {}", f.message_en),
     })?;
     let io_err = |e: io::Error| AppError::Internal(anyhow::anyhow!("invoice PDF: {e}"));

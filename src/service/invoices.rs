@@ -8,7 +8,7 @@ use crate::auth::Permission;
 use crate::db::models::{Client, Invoice, InvoiceFilter, InvoiceOrder, InvoiceSort, RowKeyset};
 use crate::db::AnyConn;
 use crate::domain::{Actor, InvoiceState};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
 use crate::service::list_cursor::{self, KeyKind};
@@ -39,6 +39,8 @@ pub struct InvoiceView {
     pub invoice_reference: Option<String>,
     pub findings: Vec<FindingView>,
     pub timeline: Vec<TimelineEntry>,
+    /// The four-eyes approver's return or rejection with its comment, while it is the latest step.
+    pub approver_answer: Option<crate::service::approvals::ApproverAnswer>,
     pub client_id: String,
     pub invoice_type: Option<String>,
     pub issue_date: Option<chrono::NaiveDate>,
@@ -63,6 +65,8 @@ pub struct InvoiceView {
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub updated_at: NaiveDateTime,
+    /// The collective identifiers (IZ) the invoice is in, newest first.
+    pub collective_identifiers: Vec<crate::service::collective::CollectiveRef>,
 }
 
 /// What lists show of an invoice (no timeline; findings only counted).
@@ -116,6 +120,7 @@ pub fn view(inv: Invoice, nip: String, timeline: Vec<TimelineEntry>, lang: Lang)
     InvoiceView {
         status_letter: inv.state.status_letter(),
         findings: parse_stored(&inv.findings).iter().map(|f| f.view(lang)).collect(),
+        approver_answer: crate::service::approvals::latest_answer(&timeline),
         timeline,
         id: inv.id,
         nip,
@@ -144,6 +149,7 @@ pub fn view(inv: Invoice, nip: String, timeline: Vec<TimelineEntry>, lang: Lang)
         source: inv.source,
         created_at: inv.created_at,
         updated_at: inv.updated_at,
+        collective_identifiers: Vec::new(),
     }
 }
 
@@ -372,7 +378,7 @@ pub async fn matching_ids(
             let total = Invoice::count(conn, &scope, &filter)?;
             if total > cap {
                 return Err(AppError::Refused {
-                    code: "too_many_invoices",
+                    refusal: Refusal::TooManyInvoices,
                     message: format!(
                         "{total} invoices match; at most {cap} in one action: narrow the filter"
                     ),
@@ -394,7 +400,8 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str, lang: Lang) -> Result
                 .into_iter()
                 .map(|e| TimelineEntry { at: e.at, state: e.state, actor: e.actor, note: e.note })
                 .collect();
-            Ok(view(inv, nip, timeline, lang))
+            let collective = crate::service::collective::of_invoice(conn, &inv.id)?;
+            Ok(InvoiceView { collective_identifiers: collective, ..view(inv, nip, timeline, lang) })
         })
         .await
 }
@@ -451,7 +458,7 @@ pub async fn upo(st: &AppState, caller: &Caller, id: &str) -> Result<Vec<u8>, Ap
         .tx(move |conn| {
             let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
             Invoice::upo(conn, &inv.id)?.ok_or_else(|| AppError::Refused {
-                code: "upo_not_ready",
+                refusal: Refusal::UpoNotReady,
                 message: format!("KSeF has not issued a UPO for this invoice yet (state {})", inv.state),
             })
         })
@@ -471,7 +478,7 @@ pub async fn qr_link(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoic
 pub(crate) async fn kod1(st: &AppState, inv: &Invoice, bytes: &[u8]) -> Result<String, AppError> {
     let (Some(nip), Some(date)) = (inv.seller_nip.clone(), inv.issue_date) else {
         return Err(AppError::Refused {
-            code: "qr_needs_valid_invoice",
+            refusal: Refusal::QrNeedsValidInvoice,
             message: "the invoice has no readable seller NIP and issue date".into(),
         });
     };

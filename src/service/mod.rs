@@ -10,6 +10,7 @@ pub mod backup;
 pub mod certificates;
 pub mod client_admin;
 pub mod clients;
+pub mod collective;
 pub mod credentials;
 pub mod data_migration;
 pub mod decisions;

@@ -10,10 +10,10 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 use crate::db::models::{ids, Client, NewOfficeCredential, OfficeCredential};
 use crate::db::DbError;
 use crate::domain::{CredentialMode, KsefTarget, Nip, OfficeCredentialKind};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit;
-use crate::service::clients::{fingerprint, CREDENTIAL_REFUSED, KSEF_SAID};
+use crate::service::clients::{fingerprint, KSEF_SAID};
 use crate::service::credentials::{self, open_bound};
 use crate::service::lifetime::Validity;
 use crate::state::AppState;
@@ -205,7 +205,7 @@ pub async fn store(
         .map_err(|refusal| {
             tracing::warn!(error = %refusal.message, "The office's new KSeF credential failed its check; not stored");
             AppError::Refused {
-                code: CREDENTIAL_REFUSED,
+                refusal: Refusal::CredentialRefused,
                 message: format!(
                     "KSeF did not accept the office's credential in the office's own context (NIP {office_nip}), so it was not stored and the previous one stays. {KSEF_SAID}{}",
                     refusal.message

@@ -11,7 +11,7 @@ use crate::auth::password::verify_password;
 use crate::auth::Role;
 use crate::db::models::{ids, Client, User, UserSession};
 use crate::db::DbError;
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::{require_office_admin, Caller, UserCaller};
 use crate::service::audit::{self, AuditEntry};
 use crate::service::users::hash;
@@ -62,7 +62,7 @@ pub async fn set_active(st: &AppState, caller: &Caller, user_id: &str, active: b
     require_office_admin(caller)?;
     if !active && matches!(caller, Caller::User(u) if u.id == user_id) {
         return Err(AppError::Refused {
-            code: "cannot_disable_self",
+            refusal: Refusal::CannotDisableSelf,
             message: "you cannot deactivate your own account".into(),
         });
     }

@@ -14,7 +14,7 @@ use crate::db::models::{
 };
 use crate::db::AnyConn;
 use crate::domain::amount_text;
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::list_cursor::{self, b64, bad_cursor, from_nanos, nanos, unb64, KeyKind};
 use crate::service::validate;
@@ -355,7 +355,7 @@ pub async fn all_matching(
             let total = PurchaseRow::count(conn, &scope, &filter)?;
             if total > cap {
                 return Err(AppError::Refused {
-                    code: "export_too_large",
+                    refusal: Refusal::ExportTooLarge,
                     message: format!(
                         "{total} invoices match, at most {cap} go into one file; narrow the filter"
                     ),
@@ -397,8 +397,8 @@ fn find(
         [] => return Err(AppError::NotFound),
         [(id, _)] => id.clone(),
         _ => {
-            return Err(AppError::BadRequest {
-                code: "ambiguous_ksef_number",
+            return Err(AppError::Refused {
+                refusal: Refusal::AmbiguousKsefNumber,
                 message: "the invoice concerns several of your clients; say which with ?nip=".into(),
             })
         }
@@ -467,8 +467,8 @@ pub async fn xml(
     st.db
         .tx(move |conn| {
             let (mut inv, client) = find(conn, &caller, &ksef_number, nip.as_deref())?;
-            let bytes = inv.xml.take().ok_or_else(|| AppError::Absent {
-                code: "xml_not_downloaded",
+            let bytes = inv.xml.take().ok_or_else(|| AppError::Refused {
+                refusal: Refusal::XmlNotDownloaded,
                 message: "the invoice is known from KSeF's metadata; its file has not been downloaded yet"
                     .into(),
             })?;

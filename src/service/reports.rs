@@ -484,6 +484,9 @@ pub(crate) fn action_label(action: &str, lang: Lang) -> &str {
         "webhook.secret_rotated" => ("Nowy sekret webhooka", "Webhook secret rotated"),
         "webhook.deleted" => ("Usunięcie webhooka", "Webhook endpoint deleted"),
         "webhook.redelivery_requested" => ("Ponowne wysłanie zdarzenia webhooka", "Webhook event sent again"),
+        "collective_identifier.create" => {
+            ("Utworzenie identyfikatora zbiorczego (IZ)", "Collective identifier created")
+        }
         other if other.starts_with("send.session_") => ("Sesja KSeF", "KSeF session"),
         other => (other, other),
     };
@@ -510,6 +513,9 @@ fn key_label(key: &str, lang: Lang) -> &str {
         "from" => ("Od", "From"),
         "to" => ("Do", "To"),
         "user" => ("Osoba", "Person"),
+        "collective_identifier" => ("Identyfikator zbiorczy", "Collective identifier"),
+        "invoice_count" => ("Liczba faktur", "Invoice count"),
+        "ksef_numbers" => ("Numery KSeF", "KSeF numbers"),
         other => (other, other),
     };
     lang.t(pl, en)

@@ -8,7 +8,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 
 /// The longest name accepted (client, person, API key).
 pub const MAX_NAME_CHARS: usize = 200;
@@ -22,6 +22,13 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
+/// The first character free text must not carry: a control character (line breaks and tabs
+/// allowed when `multiline`, as in a comment typed into a text area) or a bidi control.
+pub fn forbidden_char(text: &str, multiline: bool) -> Option<char> {
+    text.chars()
+        .find(|c| (c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) || is_bidi_control(*c))
+}
+
 /// A name as typed (trimmed); refused when empty, too long, or carrying control characters.
 pub fn name(field: &str, raw: &str) -> Result<String, AppError> {
     let name = raw.trim();
@@ -31,7 +38,7 @@ pub fn name(field: &str, raw: &str) -> Result<String, AppError> {
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(AppError::invalid(format!("{field}: at most {MAX_NAME_CHARS} characters")));
     }
-    if let Some(c) = name.chars().find(|c| c.is_control() || is_bidi_control(*c)) {
+    if let Some(c) = forbidden_char(name, false) {
         return Err(AppError::invalid(format!(
             "{field}: contains the control character U+{:04X}; type the name without it",
             u32::from(c)
@@ -85,8 +92,8 @@ pub fn email(raw: &str) -> Result<String, AppError> {
 /// which would pass for "nothing happened").
 pub fn range(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Result<(), AppError> {
     match (from, to) {
-        (Some(f), Some(t)) if f > t => Err(AppError::BadRequest {
-            code: "invalid_range",
+        (Some(f), Some(t)) if f > t => Err(AppError::Refused {
+            refusal: Refusal::InvalidRange,
             message: format!("from ({f}) is after to ({t})"),
         }),
         _ => Ok(()),
@@ -102,8 +109,8 @@ pub fn issue_and_gross_ranges(
     let day = |d: Option<chrono::NaiveDate>| d.and_then(|d| d.and_hms_opt(0, 0, 0));
     range(day(issued.0), day(issued.1))?;
     match gross {
-        (Some(min), Some(max)) if min > max => Err(AppError::BadRequest {
-            code: "invalid_range",
+        (Some(min), Some(max)) if min > max => Err(AppError::Refused {
+            refusal: Refusal::InvalidRange,
             message: format!("min_gross ({min}) is above max_gross ({max}) (minor units)"),
         }),
         _ => Ok(()),
@@ -133,6 +140,15 @@ mod tests {
             assert!(name("name", bad).is_err(), "{bad:?}");
         }
         assert!(name("name", &"a".repeat(MAX_NAME_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn multiline_text_keeps_line_breaks_but_not_other_controls() {
+        assert_eq!(forbidden_char("Zła stawka\r\nw pozycji 2\t(23%)", true), None);
+        assert_eq!(forbidden_char("a\nb", false), Some('\n'));
+        for (bad, c) in [("a\u{0}b", '\u{0}'), ("x\u{1b}[31m", '\u{1b}'), ("x\u{202E}y", '\u{202E}')] {
+            assert_eq!(forbidden_char(bad, true), Some(c), "{bad:?}");
+        }
     }
 
     #[test]

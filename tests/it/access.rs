@@ -118,6 +118,20 @@ const ROUTES: &[Route] = &[
         },
     },
     Route {
+        name: "collective identifiers",
+        needs: Permission::Read,
+        build: |nip, _| TestRequest::get().uri(&format!("/api/v1/collective-identifiers?nip={nip}")),
+    },
+    Route {
+        name: "collective identifier create",
+        needs: Permission::Send,
+        build: |nip, id| {
+            TestRequest::post()
+                .uri("/api/v1/collective-identifiers")
+                .set_json(json!({"nip": nip, "invoice_ids": [id]}))
+        },
+    },
+    Route {
         name: "audit",
         needs: Permission::Audit,
         build: |nip, _| TestRequest::get().uri(&format!("/api/v1/audit?nip={nip}")),
@@ -165,6 +179,10 @@ async fn permission_matrix(b: Backend) {
                     // the permission is checked before the URL, and the refusal stores nothing.
                     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{ctx}");
                     assert_eq!(r.json()["error"]["details"][0]["reason"], "url_http_not_allowed", "{ctx}");
+                } else if holds.contains(&route.needs) && route.name == "collective identifier create" {
+                    // Authorised, but a draft has no KSeF number: refused before KSeF is called.
+                    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{ctx}");
+                    assert_eq!(r.json()["error"]["code"], "collective_invoice_not_accepted", "{ctx}");
                 } else if holds.contains(&route.needs) {
                     assert!(r.status.is_success(), "{ctx}");
                 } else {

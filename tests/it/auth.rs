@@ -10,7 +10,7 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::json;
 
 use crate::both_backends;
-use crate::common::Backend;
+use crate::common::{Backend, TestDb};
 use crate::office::{
     app, call, invoice, login, office, upload, Who, ACC_FULL, ACC_NONE, ACC_READ, ADMIN, BOARD_A, NIP_A,
     PASSWORD,
@@ -20,6 +20,7 @@ both_backends!(
     sessions_are_strict_and_logout_really_ends_them,
     forged_expired_and_foreign_tokens_are_refused,
     api_keys_are_shown_once_and_revocation_is_immediate,
+    a_key_in_use_reads_while_a_writer_holds_the_keys,
     logins_are_throttled_per_account,
     delegation_derives_and_revocation_cascades,
     no_secret_in_storage_or_logs,
@@ -176,6 +177,44 @@ async fn api_keys_are_shown_once_and_revocation_is_immediate(b: Backend) {
         call(&app, old.apply(TestRequest::get().uri("/api/v1/invoices"))).await.status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// A key used within the last minute is not written to again: reading with it does not wait
+/// for a writer (on SQLite even an UPDATE matching no row took the write lock, so every API
+/// read queued behind every write).
+async fn a_key_in_use_reads_while_a_writer_holds_the_keys(b: Backend) {
+    let Some((db, o)) = office(b).await else { return };
+    let app = app(&o.st).await;
+    let who = Who::Key(o.key_a_submit.clone());
+    let first = call(&app, who.apply(TestRequest::get().uri("/api/v1/invoices"))).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    let writer = hold_api_keys(&db, b);
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        call(&app, who.apply(TestRequest::get().uri("/api/v1/invoices"))),
+    )
+    .await;
+    drop(writer);
+    let Ok(read) = read else { panic!("the read waited for the writer") };
+    assert_eq!(read.status, StatusCode::OK, "{}", read.text());
+}
+
+/// Another connection that holds a write lock covering `api_keys` until it is dropped.
+fn hold_api_keys(db: &TestDb, b: Backend) -> Box<dyn diesel::connection::SimpleConnection> {
+    use diesel::connection::SimpleConnection as _;
+    use diesel::Connection as _;
+    match b {
+        Backend::Sqlite => {
+            let mut c = diesel::SqliteConnection::establish(db.url.trim_start_matches("sqlite://")).unwrap();
+            c.batch_execute("BEGIN IMMEDIATE").unwrap();
+            Box::new(c)
+        }
+        Backend::Pg => {
+            let mut c = diesel::PgConnection::establish(&db.url).unwrap();
+            c.batch_execute("BEGIN; LOCK TABLE api_keys IN EXCLUSIVE MODE").unwrap();
+            Box::new(c)
+        }
+    }
 }
 
 async fn logins_are_throttled_per_account(b: Backend) {

@@ -34,8 +34,9 @@ pub fn populated_demo(dir: &std::path::Path) -> String {
     while Instant::now() < deadline {
         let counts = row_counts(&db).unwrap();
         let has = |table: &str| counts.iter().any(|(t, n)| *t == table && *n > 0);
-        // Sent invoices got their UPOs, purchase invoices arrived with their bytes.
-        if has("upos") && has("purchase_invoices") && has("purchase_sync") {
+        // Sent invoices got their UPOs, purchase invoices arrived with their bytes, the shop's
+        // accepted invoices got their collective identifier.
+        if has("upos") && has("purchase_invoices") && has("purchase_sync") && has("collective_identifiers") {
             break;
         }
         std::thread::sleep(Duration::from_millis(300));

@@ -228,7 +228,7 @@ async fn person(st: &ksef_gateway::state::AppState, email: &'static str) -> Call
 }
 
 async fn all_matching_is_only_what_the_caller_may_act_on(b: Backend) {
-    use ksef_gateway::error::AppError;
+    use ksef_gateway::error::{AppError, Refusal};
     use ksef_gateway::service::invoices::{matching_ids, BulkAction, ListQuery};
     let Some((_db, o)) = office(b).await else { return };
     let stored =
@@ -267,7 +267,7 @@ async fn all_matching_is_only_what_the_caller_may_act_on(b: Backend) {
     assert!(matches!(foreign, Err(AppError::NotFound)), "{foreign:?}");
     // More than the action may take: refused whole, nothing chosen.
     let many = matching_ids(&o.st, &full, of(NIP_A, &[]), BulkAction::Send, 5).await;
-    assert!(matches!(many, Err(AppError::Refused { code: "too_many_invoices", .. })), "{many:?}");
+    assert!(matches!(many, Err(AppError::Refused { refusal: Refusal::TooManyInvoices, .. })), "{many:?}");
 }
 
 both_backends!(a_changed_match_refuses_the_all_matching_decision);

@@ -2,6 +2,7 @@
 #![expect(clippy::unwrap_used, reason = "tests state their expectations with unwrap")]
 
 mod access;
+mod api_answers;
 mod audit_trail;
 mod auth;
 mod common;

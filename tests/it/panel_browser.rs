@@ -566,3 +566,55 @@ async fn live_progress_reaches_a_without_reload_in_headless_chromium() {
     engine.stop().await;
     sim.stop().await;
 }
+
+/// "Utwórz identyfikator zbiorczy" in Chromium: two accepted invoices and a draft are ticked on
+/// the client's list; the confirmation page lists the two and names the draft as left out; the
+/// result page shows the IZ number KSeF issued, and both invoice pages list it.
+#[actix_web::test]
+async fn collective_identifier_from_the_list_in_headless_chromium() {
+    use ksef_gateway::db::models::Client;
+    use ksef_gateway::service::access::Caller;
+    use ksef_gateway::service::intake::{self, Source};
+    if find_in_path("chromedriver").is_none() {
+        eprintln!("skipped: chromedriver is not installed (apt-get install chromium chromium-driver)");
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sim = ksef_simulator::start(ksef_simulator::SimulatorConfig::default(), listener).await.unwrap();
+    sim.add_token(SELLER_NIP, "20261201-EC-TESTTOKEN-0000000001|nip|abc", &["InvoiceWrite", "InvoiceRead"]);
+    let t = TestDb::new(Backend::Sqlite).unwrap();
+    let (gw, st) = start_gateway_with(&t, |mut s| {
+        s.sender.enabled = false;
+        s
+    });
+    crate::panel::seed_at(&st, &sim.base_url()).await;
+    let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    let accepted = crate::engine::collective::store_accepted(&st, &sim, &client, 2).await;
+    let bytes = std::fs::read(SAMPLE).unwrap();
+    let draft = intake::submit(&st, &Caller::Operator, &client.id, bytes, Source::Api).await.unwrap();
+    let draft_id = draft[0].invoice.id.clone();
+    let Some((_driver, b, _profile)) = logged_in(&gw, EMAIL, PASSWORD).await else { return };
+
+    b.goto(&format!("{gw}/klienci/{SELLER_NIP}")).await;
+    for id in accepted.iter().map(|(id, _)| id).chain([&draft_id]) {
+        b.click(&format!("#w-{id}")).await;
+    }
+    b.click("#iz").await;
+    b.find("#do-iz").await;
+    let confirm = b.source().await;
+    for (_, ksef) in &accepted {
+        assert!(confirm.contains(ksef.as_str()), "lists {ksef}");
+    }
+    assert!(b.text("#pominiete").await.contains("FV2026/02/150"), "the draft is named as left out");
+    b.screenshot("iz-confirm").await;
+    b.type_into("#opis", "Zapłata zbiorcza").await;
+    b.click("#utworz-iz").await;
+    let number = b.text("#numer-iz").await;
+    assert!(ksef_simulator::collective_identifier_is_valid(&number), "{number}");
+    assert_eq!(sim.collective_identifiers(SELLER_NIP)[0].0, number, "KSeF issued it");
+    b.screenshot("iz-done").await;
+    b.goto(&format!("{gw}/faktury/{}", accepted[1].0)).await;
+    assert!(b.text("#iz-faktury").await.contains(&number), "the invoice page lists it");
+    drop(b);
+    sim.stop().await;
+}

@@ -13,6 +13,12 @@ pub const CODE_PUBLIC_KEY_UNKNOWN: i32 = 21470;
 /// 400 "Sesja tymczasowo niedostępna" (KSeF 2.8): sending in this online session is paused.
 pub const CODE_SESSION_UNAVAILABLE: i32 = 21184;
 
+/// 400 "Faktura nie może zostac przypisana do Identyfikatora Zbiorczego" (KSeF 2.7).
+pub const CODE_IZ_NOT_ASSIGNABLE: i32 = 71001;
+
+/// 400 "Faktura jest już przypisana do maksymalnej liczby Identyfikatorów Zbiorczych" (KSeF 2.7).
+pub const CODE_IZ_TOO_MANY: i32 = 71002;
+
 /// Retry delay assumed for a 429 answer that carries no `Retry-After`.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -52,6 +58,8 @@ pub fn classify_exception_code(code: i32) -> ErrorClass {
         | 21401 | 21402 | 21403 | 21405 | 21418 => Permanent,
         // Certificate enrollment, token permissions, test data.
         25001..=25011 | 26001 | 26002 | 30001 => Permanent,
+        // Collective identifiers: an invoice that cannot be assigned, or is in 132 already.
+        CODE_IZ_NOT_ASSIGNABLE | CODE_IZ_TOO_MANY => Permanent,
         _ => Permanent,
     }
 }
@@ -145,6 +153,8 @@ mod tests {
     fn every_documented_exception_code_has_its_class() {
         let table: &[(i32, ErrorClass)] = &[
             (21001, Permanent),
+            (71001, Permanent),
+            (71002, Permanent),
             (21111, Credential),
             (21115, Credential),
             (21117, Credential),

@@ -293,6 +293,22 @@ impl KsefError {
         self.api().is_some_and(|a| a.has_code(classify::CODE_SESSION_UNAVAILABLE))
     }
 
+    /// Why KSeF refused a collective identifier (71001, 71002, or 403 for a missing
+    /// permission), if that is what this error is.
+    pub fn collective_refusal(&self) -> Option<crate::collective::CollectiveRefusal> {
+        use crate::collective::CollectiveRefusal as R;
+        let api = self.api()?;
+        if api.status == 403 {
+            Some(R::MissingPermission)
+        } else if api.has_code(classify::CODE_IZ_NOT_ASSIGNABLE) {
+            Some(R::NotAssignable)
+        } else if api.has_code(classify::CODE_IZ_TOO_MANY) {
+            Some(R::TooManyIdentifiers)
+        } else {
+            None
+        }
+    }
+
     /// True for HTTP 410 Gone: an asynchronous operation (an export, after 7 days) is past its
     /// retention. For an export: start a new one from the same cursor.
     pub fn is_gone(&self) -> bool {

@@ -5,6 +5,7 @@ pub mod batch;
 mod certificates;
 pub mod classify;
 mod client;
+pub mod collective;
 pub mod crypto;
 pub mod csr;
 pub mod env;

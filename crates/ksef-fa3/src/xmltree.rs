@@ -5,6 +5,7 @@
 //! libxml2 only ever parses documents that already passed it. The tree keeps local names,
 //! lines and text: enough for facts, semantic checks and for placing XSD errors on a path.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use quick_xml::events::{BytesStart, Event};
@@ -23,8 +24,11 @@ pub(crate) struct Node {
     pub children: Vec<usize>,
     /// Line of the `<` of the start tag.
     pub line: u32,
-    /// Line of the `>` of the start tag (libxml2 reports this one).
+    /// Line of the `>` of the start tag (libxml2 reports this one for start-tag errors).
     pub line_end: u32,
+    /// Line of the `>` of the end tag (libxml2's streaming validation reports content errors,
+    /// such as a missing child, there).
+    pub line_close: u32,
     /// Text content of a leaf element (entities resolved, not trimmed).
     pub text: String,
     /// The start tag's content (name and attributes) when it has attributes, read again by
@@ -126,9 +130,9 @@ impl<'a> Builder<'a> {
                 Event::Start(tag) => self.open(&tag, start, end)?,
                 Event::Empty(tag) => {
                     self.open(&tag, start, end)?;
-                    self.close();
+                    self.close(end);
                 }
-                Event::End(_) => self.close(),
+                Event::End(_) => self.close(end),
                 Event::Text(text) => {
                     let chunk = text.decode().map_err(|e| malformed(&e.to_string(), self.line))?;
                     self.push_text(&chunk);
@@ -224,7 +228,7 @@ impl<'a> Builder<'a> {
             .at_line(Some(line)));
         }
         self.namespaces_in_scope = in_scope;
-        let name = self.intern(&String::from_utf8_lossy(tag.local_name().as_ref()));
+        let name = self.intern(tag.local_name().into_inner());
         let line_end = self.line_of(end);
         let id = self.nodes.len();
         let parent = self.stack.last().map(|frame| frame.node);
@@ -237,6 +241,7 @@ impl<'a> Builder<'a> {
             children: Vec::new(),
             line,
             line_end,
+            line_close: line_end,
             text: String::new(),
             tag: (count > 0).then(|| String::from_utf8_lossy(tag).into()),
             name_len: tag.name().as_ref().len(),
@@ -246,20 +251,31 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// The index of `name` in the name table, adding it when new.
-    fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.ids.get(name) {
+    /// The index of `name` in the name table, adding it when new. Runs of same-named siblings
+    /// (invoice lines, and the many-elements worst case) skip the hash lookup.
+    fn intern(&mut self, name: &[u8]) -> u32 {
+        if let Some(&last) = self.stack.last().and_then(|f| self.nodes[f.node].children.last()) {
+            let id = self.nodes[last].name;
+            if self.names.get(id as usize).is_some_and(|n| n.as_bytes() == name) {
+                return id;
+            }
+        }
+        // The text passed `check_bytes`, so a name cut at ASCII delimiters is UTF-8.
+        let name = std::str::from_utf8(name).map_or_else(|_| String::from_utf8_lossy(name), Cow::Borrowed);
+        if let Some(&id) = self.ids.get(name.as_ref()) {
             return id;
         }
         let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(name.to_owned());
-        self.ids.insert(name.to_owned(), id);
+        self.names.push(name.clone().into_owned());
+        self.ids.insert(name.into_owned(), id);
         id
     }
 
-    fn close(&mut self) {
+    fn close(&mut self, end: u64) {
+        let line = self.line_of(end);
         if let Some(frame) = self.stack.pop() {
             self.namespaces_in_scope -= frame.namespaces;
+            self.nodes[frame.node].line_close = line;
         }
     }
 
@@ -464,7 +480,7 @@ impl Tree {
             .with_checks(false)
             .flatten()
             .find(|a| a.key.local_name().as_ref() == name.as_bytes())?;
-        found.unescape_value().ok().map(std::borrow::Cow::into_owned)
+        found.unescape_value().ok().map(Cow::into_owned)
     }
 
     /// `/Faktura/Fa/P_2`-style path of an element; repeated siblings get an XPath position,
@@ -493,9 +509,14 @@ impl Tree {
         self.nodes[id].line
     }
 
-    /// The element named `name` whose start tag covers `line` (how libxml2 reports nodes).
+    /// The element named `name` whose start tag covers `line` (how libxml2 reports nodes), or
+    /// else whose end tag is on `line` (where streaming validation reports content errors).
     pub fn find_on_line(&self, name: &str, line: u32) -> Option<usize> {
         let name = self.name_id(name)?;
-        self.nodes.iter().position(|n| n.name == name && n.line <= line && line <= n.line_end)
+        let named = |n: &&Node| n.name == name;
+        self.nodes
+            .iter()
+            .position(|n| named(&n) && n.line <= line && line <= n.line_end)
+            .or_else(|| self.nodes.iter().position(|n| named(&n) && n.line_close == line))
     }
 }

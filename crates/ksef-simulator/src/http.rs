@@ -42,6 +42,7 @@ pub fn configure(state: Arc<AppState>) -> impl Fn(&mut web::ServiceConfig) + Clo
                     .configure(routes::misc::configure)
                     .configure(routes::testdata::configure)
                     .configure(routes::certificates::configure)
+                    .configure(routes::collective::configure)
                     .default_service(web::to(not_found)),
             )
             .configure(routes::storage::configure)

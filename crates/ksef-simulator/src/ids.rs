@@ -31,6 +31,27 @@ pub fn ksef_number(seller_nip: &str, date: NaiveDate) -> String {
     format!("{}-{:02X}", body, crc8(body.as_bytes()))
 }
 
+/// A 35-character collective identifier (IZ) `NNNNNNNNNN-IZYYYYMM-HHHHHHHHHHHH-CC`: the seller's
+/// NIP, the month of creation, 12 hex characters and the same CRC-8 as KSeF numbers.
+pub fn collective_identifier(seller_nip: &str, at: DateTime<Utc>) -> String {
+    let body = format!("{}-IZ{}-{}", seller_nip, at.format("%Y%m"), random_hex(12));
+    format!("{}-{:02X}", body, crc8(body.as_bytes()))
+}
+
+/// Whether `number` has the shape of a collective identifier with a correct checksum.
+pub fn collective_identifier_is_valid(number: &str) -> bool {
+    let b = number.as_bytes();
+    number.len() == 35
+        && b[..10].iter().all(u8::is_ascii_digit)
+        && &number[10..13] == "-IZ"
+        && b[13..19].iter().all(u8::is_ascii_digit)
+        && b[19] == b'-'
+        && b[20..32].iter().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c))
+        && b[32] == b'-'
+        && u8::from_str_radix(&number[33..], 16).ok() == Some(crc8(&b[..32]))
+        && number[33..].bytes().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c))
+}
+
 /// Whether `number` is a 35-character KSeF number with a correct checksum.
 pub fn ksef_number_is_valid(number: &str) -> bool {
     number.len() == 35
@@ -56,6 +77,28 @@ mod tests {
         }
         assert!(!ksef_number_is_valid("5555555555-20250808-9231003CA67B-BE"));
         assert!(!ksef_number_is_valid("5265877635-20250826-0100001AF629-A"));
+    }
+
+    #[test]
+    fn collective_identifiers_follow_the_published_format() {
+        // The example of the official description of POST /collective-identifiers.
+        assert!(collective_identifier_is_valid("1111111111-IZ202607-65ED02180000-E7"));
+        for wrong in [
+            "1111111111-IZ202607-65ED02180000-E6",
+            "1111111111-IZ202607-65ed02180000-E7",
+            "1111111111-XX202607-65ED02180000-E7",
+            "1111111111-IZ202607-65ED02180000-E",
+            "5265877635-20250826-0100001AF629-AF",
+        ] {
+            assert!(!collective_identifier_is_valid(wrong), "{wrong}");
+        }
+        let Some(at) = NaiveDate::from_ymd_opt(2026, 7, 15).and_then(|d| d.and_hms_opt(10, 0, 0)) else {
+            panic!("a valid date")
+        };
+        let at = at.and_utc();
+        let n = collective_identifier("9999999999", at);
+        assert!(n.starts_with("9999999999-IZ202607-"), "{n}");
+        assert!(collective_identifier_is_valid(&n), "{n}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod app;
 mod args;
 mod certificates;
 mod certs;
+mod collective;
 mod config;
 mod counters;
 mod crypto;
@@ -42,7 +43,7 @@ pub use args::SimulatorArgs;
 pub use config::{SeededToken, SimulatorConfig};
 pub use counters::{Counters, NipCounters};
 pub use faults::{CloseFault, FaultHandle, FaultSettings, Outage, OutageScope};
-pub use ids::{crc8, ksef_number_is_valid};
+pub use ids::{collective_identifier_is_valid, crc8, ksef_number_is_valid};
 pub use purchase::{OutsideThirdSubject, ReceivedInvoices};
 
 use app::AppState;
@@ -161,6 +162,18 @@ impl RunningSimulator {
     /// [`ReceivedInvoices`]); returns their KSeF numbers in order. Nothing is stored on error.
     pub fn add_received_invoices(&self, invoices: &ReceivedInvoices) -> Result<Vec<String>, String> {
         purchase::add(&self.state, invoices)
+    }
+
+    /// The collective identifiers (IZ) created in `context`, oldest first, each with the KSeF
+    /// numbers of its invoices: what KSeF holds, for tests to compare with.
+    pub fn collective_identifiers(&self, context: &str) -> Vec<(String, Vec<String>)> {
+        let db = self.state.db.lock();
+        db.collective
+            .all
+            .iter()
+            .filter(|c| c.context == context)
+            .map(|c| (c.number.clone(), c.invoices.iter().map(|m| m.ksef_number.clone()).collect()))
+            .collect()
     }
 
     /// Handle to script faults.

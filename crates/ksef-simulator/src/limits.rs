@@ -20,7 +20,7 @@ const fn rates(s: u32, m: u32, h: u32) -> Rates {
 }
 
 /// Group name (as in `EffectiveApiRateLimits`) and default rates.
-pub const GROUPS: [(&str, Rates); 14] = [
+pub const GROUPS: [(&str, Rates); 15] = [
     ("onlineSession", rates(10, 30, 120)),
     ("onlineSessionClose", rates(20, 60, 240)),
     ("batchSession", rates(10, 20, 60)),
@@ -34,6 +34,7 @@ pub const GROUPS: [(&str, Rates); 14] = [
     ("invoiceExport", rates(8, 16, 20)),
     ("invoiceExportStatus", rates(10, 60, 600)),
     ("invoiceDownload", rates(8, 16, 64)),
+    ("collectiveIdentifier", rates(10, 60, 120)),
     ("other", rates(10, 30, 120)),
 ];
 
@@ -68,6 +69,7 @@ pub fn group_of(method: &str, path: &str) -> &'static str {
         ("POST", ["invoices", "exports"]) => "invoiceExport",
         ("GET", ["invoices", "exports", _]) => "invoiceExportStatus",
         ("GET", ["invoices", "ksef", _]) => "invoiceDownload",
+        (_, ["collective-identifiers", ..]) => "collectiveIdentifier",
         _ => "other",
     }
 }
@@ -187,11 +189,15 @@ mod tests {
         assert_eq!(group_of("POST", "/sessions/online/R/close"), "onlineSessionClose");
         assert_eq!(group_of("POST", "/sessions/batch"), "batchSession");
         assert_eq!(group_of("POST", "/sessions/batch/R/close"), "batchSessionClose");
+        assert_eq!(group_of("POST", "/collective-identifiers"), "collectiveIdentifier");
+        assert_eq!(group_of("GET", "/collective-identifiers/ksef/K"), "collectiveIdentifier");
+        assert_eq!(group_of("POST", "/collective-identifiers/invoices"), "collectiveIdentifier");
         let rates = |g: &str| {
             GROUPS.iter().find(|(name, _)| *name == g).map(|(_, r)| (r.per_second, r.per_minute, r.per_hour))
         };
         assert_eq!(rates("onlineSessionClose"), Some((20, Some(60), Some(240))));
         assert_eq!(rates("batchSessionClose"), Some((20, Some(40), Some(120))));
+        assert_eq!(rates("collectiveIdentifier"), Some((10, Some(60), Some(120))));
         let hourly = |g: &str| GROUPS.iter().find(|(name, _)| *name == g).and_then(|(_, r)| r.per_hour);
         assert_eq!([hourly("invoiceMetadata"), hourly("invoiceExport")], [Some(20), Some(20)]);
         assert_eq!([hourly("invoiceExportStatus"), hourly("invoiceDownload")], [Some(600), Some(64)]);

@@ -26,8 +26,15 @@ pub struct ChallengeRec {
 }
 
 /// What a context's owner (subject NIP = context NIP) may do there.
-pub const OWNER_PERMISSIONS: [&str; 6] =
-    ["InvoiceWrite", "InvoiceRead", "CredentialsManage", "CredentialsRead", "Introspection", "SubunitManage"];
+pub const OWNER_PERMISSIONS: [&str; 7] = [
+    "InvoiceWrite",
+    "InvoiceRead",
+    "CredentialsManage",
+    "CredentialsRead",
+    "Introspection",
+    "SubunitManage",
+    "CollectiveIdentifierManage",
+];
 
 /// Who signed an XAdES authentication, as KSeF identifies the holder of permissions.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -269,6 +276,8 @@ pub struct Db {
     pub paused_sessions: HashSet<String>,
     /// `/testdata/limits/subject/certificate` overrides: (max enrollments, max active certificates).
     pub certificate_limits: HashMap<Subject, (Option<u32>, Option<u32>)>,
+    /// Collective identifiers (IZ).
+    pub collective: crate::collective::Store,
 }
 
 impl Db {

@@ -2,6 +2,7 @@
 //! ready to look at. Each feature shows up here as it lands.
 
 mod certificate;
+mod collective;
 mod erp;
 mod invoices;
 mod outside;
@@ -95,6 +96,7 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
             .map_err(|e| StartError::Command(format!("demo purchase invoices: {e}")))?;
         tracing::info!(invoices = outside_sent, "Outside sellers invoiced the demo clients");
         print_banner(&state, &listener, &sim.base_url(), &clients, api_key.as_deref(), &erp)?;
+        actix_web::rt::spawn(collective::seed_when_accepted(state.clone(), DEMO_CLIENTS[2].0));
         server::run(state, listener).await?;
         sim.stop().await;
         Ok(())
@@ -207,6 +209,7 @@ fn print_banner(
         "  to look at: Piekarnia's FV/7 (issued offline: KOD I + KOD II, legal deadline), FV/8 (rejected,"
     );
     println!("    440 duplicate), Hurtownia's HB/1 (awaits a second person's approval), \"Statusy w KSeF\" on a client");
+    println!("  IZ:        Sklep's SKLEP/1–4 (to Hurtownia) get one collective identifier once accepted (invoice page)");
     println!("  purchase:  outside sellers and the clients themselves invoiced the demo clients in KSeF;");
     println!("             the gateway fetches them within seconds (ksef-gateway purchase status)");
     println!("  PDF:       each invoice page's \"Pobierz PDF\" ({base}/api/v1/invoices/<id>/pdf); the audit report");

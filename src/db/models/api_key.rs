@@ -91,12 +91,17 @@ impl ApiKey {
     }
 
     /// Records use, at most once a minute per key so that busy keys do not turn every read
-    /// into a write.
-    pub fn touch(conn: &mut AnyConn, id: &str, at: NaiveDateTime) -> Result<(), DbError> {
+    /// into a write. A key read as used within the minute issues no statement at all: even an
+    /// UPDATE that matches no row takes SQLite's write lock, which serialised every API read
+    /// behind every writer.
+    pub fn touch(conn: &mut AnyConn, key: &ApiKey, at: NaiveDateTime) -> Result<(), DbError> {
         let stale = at - chrono::Duration::seconds(60);
+        if key.last_used_at.is_some_and(|used| used >= stale) {
+            return Ok(());
+        }
         diesel::update(
             api_keys::table
-                .filter(api_keys::id.eq(id))
+                .filter(api_keys::id.eq(&key.id))
                 .filter(api_keys::last_used_at.is_null().or(api_keys::last_used_at.lt(stale))),
         )
         .set(api_keys::last_used_at.eq(Some(at)))

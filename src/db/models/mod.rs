@@ -23,6 +23,7 @@ pub mod api_key;
 pub mod approval;
 pub mod audit;
 pub mod client;
+pub mod collective;
 pub mod credential;
 pub mod decision;
 pub mod enrollment;
@@ -43,6 +44,7 @@ pub mod webhook;
 
 pub use api_key::{ApiKey, NewApiKey};
 pub use client::{Client, NewClient};
+pub use collective::{CollectiveIdentifier, CollectiveMember, NewCollectiveIdentifier};
 pub use credential::{Credential, NewCredential};
 pub use decision::SendDecision;
 pub use enrollment::{CertificateEnrollment, NewCertificateEnrollment};

@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::access::Caller;
 use crate::service::reports::{self, ReportFormat, ReportQuery};
 use crate::state::AppState;
@@ -39,7 +39,7 @@ async fn export(
     // A format we cannot render is refused outright: answering another one instead would
     // hand an auditor a file that is not what was asked for.
     let format = ReportFormat::parse(q.format.as_deref().unwrap_or("json"))
-        .map_err(|message| AppError::BadRequest { code: "unsupported_format", message })?;
+        .map_err(|message| AppError::Refused { refusal: Refusal::UnsupportedFormat, message })?;
     let query = ReportQuery {
         nip: q.nip,
         user_id: q.user,

@@ -1,5 +1,6 @@
-//! Invoices: upload (one FA(3) XML or a zip), list, read, decide to send, approve, and the
-//! invoice's XML, UPO and QR code.
+//! Invoices: upload (one FA(3) XML or a zip), list, read, decide to send, approve, return or
+//! reject (four-eyes), replace or delete an upload that went wrong, and the invoice's XML, UPO
+//! and QR code.
 
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
@@ -12,8 +13,9 @@ use crate::error::AppError;
 use crate::http::auth::client_ip_text;
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::Caller;
+use crate::service::approvals::{self, Answer};
 use crate::service::decisions::{self, SendRequest};
-use crate::service::intake::{self, Source};
+use crate::service::intake::{self, IntakeResult, Source};
 use crate::service::invoices::{self, ListQuery};
 use crate::state::AppState;
 
@@ -26,6 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(get_one)
         .service(delete_one)
         .service(approve)
+        .service(answer)
+        .service(replace)
         .service(xml)
         .service(upo)
         .service(qr)
@@ -62,23 +66,47 @@ async fn upload(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let client_id = upload_client(&st, &caller, q.into_inner().nip).await?;
-    let source = if matches!(caller, Caller::User(_)) { Source::Panel } else { Source::Api };
-    let results = intake::submit(&st, &caller, &client_id, body.to_vec(), source).await?;
+    let results = intake::submit(&st, &caller, &client_id, body.to_vec(), source_of(&caller)).await?;
     let lang = super::lang(&req);
-    let items: Vec<_> = results
-        .iter()
-        .map(|r| {
-            json!({
-                "file": r.file, "id": r.invoice.id, "state": r.invoice.state, "sha256": r.invoice.sha256,
-                "number": r.invoice.number,
-                "findings": r.findings.iter().map(|f| f.view(lang)).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    let items: Vec<_> = results.iter().map(|r| stored_json(r, lang)).collect();
     let valid = results.iter().filter(|r| r.invoice.state == InvoiceState::Draft).count();
     Ok(HttpResponse::Created().json(json!({
         "invoices": items, "accepted": valid, "invalid": results.len() - valid,
     })))
+}
+
+/// Where an upload through the API came from: a person's (their session) or a client system's.
+fn source_of(caller: &Caller) -> Source {
+    if matches!(caller, Caller::User(_)) {
+        Source::Panel
+    } else {
+        Source::Api
+    }
+}
+
+/// One stored file of an upload as the API answers it.
+fn stored_json(r: &IntakeResult, lang: crate::domain::Lang) -> serde_json::Value {
+    json!({
+        "file": r.file, "id": r.invoice.id, "state": r.invoice.state, "sha256": r.invoice.sha256,
+        "number": r.invoice.number,
+        "findings": r.findings.iter().map(|f| f.view(lang)).collect::<Vec<_>>(),
+    })
+}
+
+/// `POST /api/v1/invoices/{id}/replace`: one corrected FA(3) XML (the body, as for an upload)
+/// in place of an invoice nobody decided on yet (a draft, a duplicate, an invalid one); the old
+/// one goes in the same transaction. 201 with the new invoice's result and the id it replaced.
+#[post("/invoices/{id}/replace")]
+async fn replace(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let stored = intake::replace(&st, &caller, &id, body.to_vec(), source_of(&caller)).await?;
+    Ok(HttpResponse::Created()
+        .json(json!({"replaced": id.as_str(), "invoice": stored_json(&stored, super::lang(&req))})))
 }
 
 #[derive(Deserialize)]
@@ -223,6 +251,33 @@ async fn approve(
 ) -> Result<HttpResponse, AppError> {
     let seen = body.and_then(|b| b.into_inner().sha256);
     let inv = decisions::approve(&st, &caller, &id, seen).await?;
+    Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &inv.id, super::lang(&req)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswerBody {
+    /// For the preparer: why (required; checked by the service like the panel's comment).
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /api/v1/invoices/{id}/return` or `…/reject` with `{"comment": "…"}`: the approver's
+/// answer other than approving, through the same service as the panel's form. `return` leaves
+/// a draft with its preparer; `reject` (the office's refusal) makes it `invalid`, never sent.
+/// 200 with the invoice, its `approver_answer` carrying the comment.
+#[post("/invoices/{id}/{answer:return|reject}")]
+async fn answer(
+    st: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: web::Json<AnswerBody>,
+) -> Result<HttpResponse, AppError> {
+    let (id, answer) = path.into_inner();
+    // The route admits only the spellings `Answer` reads.
+    let answer = Answer::parse(&answer).map_err(|_| AppError::NotFound)?;
+    let inv = approvals::answer(&st, &caller, &id, answer, &body.comment).await?;
     Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &inv.id, super::lang(&req)).await?))
 }
 

@@ -4,6 +4,7 @@
 mod audit;
 mod certificates;
 mod clients;
+mod collective;
 mod invoices;
 mod office;
 mod purchases;
@@ -20,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(invoices::routes)
             .configure(purchases::routes)
             .configure(clients::routes)
+            .configure(collective::routes)
             .configure(office::routes)
             .configure(certificates::routes)
             .configure(audit::routes)

@@ -86,7 +86,7 @@ async fn answer(
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
     me.check_csrf(&st, form.csrf())?;
-    let answer = Answer::parse(form.get("odpowiedz").unwrap_or(""))?;
+    let answer = Answer::from_input(form.get("odpowiedz").unwrap_or(""))?;
     let inv = approvals::answer(&st, &me.caller, &id, answer, &form.text("komentarz")).await?;
     Ok(see_other(&format!("/faktury/{}", inv.id)))
 }

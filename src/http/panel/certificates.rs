@@ -134,7 +134,9 @@ async fn render(
 ) -> Result<HttpResponse, PanelError> {
     let (list, unavailable) = match enrollment::list(st, &me.caller, &owner.subject).await {
         Ok(list) => (Some(list), None),
-        Err(e @ (AppError::Refused { .. } | AppError::Unavailable(_) | AppError::Invalid { .. })) => {
+        Err(e)
+            if e.is_unprocessable() || matches!(e, AppError::Unavailable(_) | AppError::Invalid { .. }) =>
+        {
             let words = FieldError::of(&e, "ksef").map_or_else(|| e.to_string(), |f| f.message);
             (None, Some(words))
         }

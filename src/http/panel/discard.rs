@@ -8,7 +8,7 @@ use askama::Template;
 
 use super::forms::Fields;
 use super::{ok, see_other, Layout, PanelError, PanelUser};
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::findings::Lang;
 use crate::service::intake::{self, Source};
 use crate::service::invoices::{self, InvoiceView};
@@ -36,7 +36,7 @@ async fn confirm(
 ) -> Result<HttpResponse, PanelError> {
     let inv = invoices::get(&st, &me.caller, &id, Lang::Pl).await?;
     if !inv.state.is_undecided() {
-        return Err(AppError::TooLate { code: "invoice_decided", message: String::new() }.into());
+        return Err(AppError::Refused { refusal: Refusal::InvoiceDecided, message: String::new() }.into());
     }
     ok(&ConfirmPage {
         layout: Layout::for_user("Usunięcie faktury", &me),

@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use super::Layout;
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 
 /// Why a panel request did not end in its page.
 #[derive(Debug)]
@@ -91,6 +91,9 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
         "no_permission_chosen" => "Zaznacz co najmniej jedno uprawnienie.",
         "unknown_permission" => "Nieznane uprawnienie – odśwież stronę i zaznacz uprawnienia ponownie.",
         "comment_required" => "Napisz komentarz dla osoby, która przygotowała fakturę (do 1000 znaków).",
+        "comment_control_character" => {
+            "Komentarz nie może zawierać znaków sterujących ani znaków zmieniających kierunek tekstu."
+        }
         "unknown_answer" => "Wybierz: zwróć do poprawy albo odrzuć.",
         "no_invoice_chosen" => "Zaznacz co najmniej jedną fakturę.",
         "too_many_invoices" => {
@@ -140,58 +143,22 @@ fn reason_pl(reason: &str) -> Option<&'static str> {
     })
 }
 
-/// Polish words for the refusals the services give with a stable code; anything else shows
-/// the service's own message under a Polish heading.
-fn refusal_pl(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "credential_refused" => "KSeF nie przyjął tego poświadczenia, więc nie zostało zapisane – dotychczasowe poświadczenie działa dalej.",
-        "certificate_login_needed" => "KSeF wystawia i unieważnia certyfikaty tylko po zalogowaniu certyfikatem (podpis XAdES), a ten podmiot loguje się tokenem albo nie ma zapisanego poświadczenia. Zapisz najpierw certyfikat (na środowisku testowym KSeF wystarczy samopodpisany).",
-        "certificate_limit_reached" => "Limit KSeF dla tego NIP-u jest wyczerpany (aktywne certyfikaty albo wnioski) – KSeF nie przyjmie teraz kolejnego wniosku.",
-        "certificate_enrollment_refused" => "KSeF nie wystawił certyfikatu; nic nie zostało zapisane.",
-        "certificate_key_mismatch" => "Certyfikat wystawiony przez KSeF nie pasuje do klucza wygenerowanego przez bramkę – nic nie zostało zapisane.",
-        "certificate_in_use" => "Tego certyfikatu bramka właśnie używa; unieważnienie od razu zatrzyma logowanie (albo KOD II). Najpierw odnów certyfikat albo zaznacz „mimo że bramka go używa”.",
-        "certificate_revoke_refused" => "KSeF nie unieważnił certyfikatu.",
-        "certificate_limits_refused" | "certificate_query_refused" => "KSeF nie podał limitów ani listy certyfikatów.",
-        "failure_not_announced" => "Tryb awarii KSeF wymaga awarii ogłoszonej w Latarni albo Twojego potwierdzenia, że Ministerstwo Finansów ją ogłosiło.",
-        "policy_requires_person" => "O wysyłce faktur tego klienta decyduje osoba.",
-        "cannot_disable_self" => "Nie możesz dezaktywować własnego konta – poproś o to innego administratora biura.",
-        "invoice_decided" => "Tej faktury nie można już usunąć: zapadła decyzja o jej wysłaniu albo zatwierdzeniu. Usunąć można tylko szkic lub fakturę błędną.",
-        "replacement_one_xml" => "Fakturę zastępuje się dokładnie jednym plikiem XML (nie archiwum zip).",
-        "invoice_corrected" => "Tej faktury nie można usunąć, bo wskazuje na nią faktura korygująca.",
-        "warnings_not_confirmed" => "Co najmniej jedna z wybranych faktur ma ostrzeżenia. Zaznacz przy każdej z nich, że znasz ostrzeżenia i świadomie decydujesz o wysyłce – decyzja nie została zapisana.",
-        "approval_by_person" => "Zatwierdzić fakturę może tylko osoba.",
-        "approval_required" => "Ta faktura wymaga najpierw zatwierdzenia przez drugą osobę (zasada dwóch par oczu).",
-        "invoice_not_sendable" => "Wybrana faktura nie może zostać wysłana w obecnym stanie (wysłać można tylko szkic lub fakturę zatwierdzoną).",
-        "client_paused" => "Wysyłka dla tego klienta jest wstrzymana. Sprawdź poświadczenie KSeF na pulpicie.",
-        "approver_is_preparer" => "Osoba, która przygotowała fakturę, nie może jej sama zatwierdzić.",
-        "approval_not_needed" => "Ten klient nie stosuje zatwierdzania przez drugą osobę.",
-        "invoice_not_draft" => "Zatwierdzić można tylko szkic faktury.",
-        "empty_body" => "Nie wybrano pliku albo plik jest pusty.",
-        "package_empty" => "Archiwum zip nie zawiera żadnego pliku .xml.",
-        "invoice_not_printable" => "Pliku tej faktury nie da się odczytać, więc nie można utworzyć jej PDF.",
-        "upo_not_ready" => "KSeF nie wystawił jeszcze UPO dla tej faktury.",
-        "scope_not_held" => "Nie możesz przekazać uprawnień ani zakresów klucza API, których sam nie masz u tego klienta. Wybierz tylko te, które posiadasz, albo poproś administratora biura.",
-        "csrf_failed" | "origin_mismatch" => "Formularz nie pochodzi z tej sesji panelu. Odśwież stronę i spróbuj ponownie.",
-        "invalid_range" => "Data początkowa jest późniejsza niż data końcowa. Popraw zakres dat.",
-        "unsupported_format" => "Ten format raportu nie jest dostępny. Wybierz CSV, JSON albo PDF.",
-        "export_too_large" => "Filtr obejmuje ponad 100 000 faktur – zawęź go (np. do miesiąca), aby pobrać plik CSV.",
-        "xml_not_downloaded" => "Plik XML tej faktury nie został jeszcze pobrany z KSeF; bramka pobierze go przy najbliższej synchronizacji. Spróbuj ponownie później.",
-        "ambiguous_ksef_number" => "Ta faktura dotyczy kilku Twoich klientów – otwórz ją ze strony faktur zakupowych wybranego klienta.",
-        "qr_needs_valid_invoice" => "Kod QR można utworzyć tylko dla poprawnej faktury (NIP sprzedawcy i data wystawienia).",
-        _ => return None,
-    })
+/// A refusal in Polish (the catalogue's words); KSeF's own answer (its words, not ours) quoted
+/// after it when there is one.
+fn refusal_text(refusal: Refusal, message: &str) -> String {
+    match message.split_once(crate::service::clients::KSEF_SAID) {
+        Some((_, why)) => format!("{} Odpowiedź KSeF: {why}", refusal.pl()),
+        None => refusal.pl().to_owned(),
+    }
 }
 
-/// A refusal in Polish; KSeF's own answer (its words, not ours) quoted after it when there is one.
-fn refusal_text(code: &str, message: &str) -> String {
-    let quoted = message.split_once(crate::service::clients::KSEF_SAID).map(|(_, why)| why);
-    match (refusal_pl(code), quoted) {
-        (Some(pl), Some(why)) => format!("{pl} Odpowiedź KSeF: {why}"),
-        (Some(pl), None) => pl.to_owned(),
-        (None, _) => {
-            tracing::info!(code, message, "A refusal without Polish words");
-            "Tej czynności nie można teraz wykonać.".to_owned()
-        }
+/// The heading of a refusal's page, by what kind of refusal its status says it is.
+fn refusal_heading(refusal: Refusal) -> &'static str {
+    match refusal.status() {
+        StatusCode::NOT_FOUND => "Jeszcze niedostępne",
+        StatusCode::FORBIDDEN => "Brak uprawnień",
+        StatusCode::BAD_REQUEST => "Nieprawidłowe zapytanie",
+        _ => "Nie można tego zrobić",
     }
 }
 
@@ -223,8 +190,8 @@ impl FieldError {
                 field: e.field_reason().map_or(default_field, |(f, _)| f).to_owned(),
                 message: invalid_text(e, message),
             }),
-            AppError::Refused { code, message } => {
-                Some(Self { field: default_field.to_owned(), message: refusal_text(code, message) })
+            AppError::Refused { refusal, message } if e.is_unprocessable() => {
+                Some(Self { field: default_field.to_owned(), message: refusal_text(*refusal, message) })
             }
             _ => None,
         }
@@ -263,17 +230,12 @@ impl PanelError {
                     "Brak uprawnień",
                     "Nie masz uprawnień do tej czynności u tego klienta. O dostęp poproś administratora biura lub członka zarządu klienta.".into(),
                 ),
-                AppError::Refused { code, message } | AppError::TooLate { code, message } => {
-                    ("Nie można tego zrobić", refusal_text(code, message))
-                }
-                AppError::Absent { code, message } => ("Jeszcze niedostępne", refusal_text(code, message)),
+                AppError::Refused { refusal, message } => (refusal_heading(*refusal), refusal_text(*refusal, message)),
                 AppError::Invalid { message, .. } => ("Nieprawidłowe dane", invalid_text(e, message)),
                 AppError::Conflict(_) => (
                     "Konflikt",
                     "Dane zmieniły się w międzyczasie albo już istnieją. Odśwież stronę i spróbuj ponownie.".into(),
                 ),
-                AppError::Denied { code, message } => ("Brak uprawnień", refusal_text(code, message)),
-                AppError::BadRequest { code, message } => ("Nieprawidłowe zapytanie", refusal_text(code, message)),
                 AppError::MethodNotAllowed => (
                     "Niedozwolona operacja",
                     "Ta strona nie przyjmuje takiego żądania. Wróć i skorzystaj z formularza.".into(),

@@ -14,6 +14,7 @@ mod audit;
 mod certificates;
 mod client;
 mod client_admin;
+mod collective;
 mod confirm;
 mod credential;
 mod dashboard;
@@ -55,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(dashboard::routes)
         .configure(upload::routes)
         .configure(send::routes)
+        .configure(collective::routes)
         .configure(client::routes)
         .configure(invoice::routes)
         .configure(approvals::routes)

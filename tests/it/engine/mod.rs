@@ -1,5 +1,6 @@
 //! The sending engine against the embedded KSeF simulator over real HTTP, on both backends.
 
+pub(crate) mod collective;
 mod enrollment;
 mod faults;
 mod kill;

@@ -165,7 +165,7 @@ async fn office_certificate_sends_for_granting_clients_and_pauses_the_one_that_d
 /// The field and reason of an invalid-input error, or the code of a refusal.
 pub(super) fn why(e: &AppError) -> (String, String) {
     match e {
-        AppError::Refused { code, .. } => ("refused".into(), (*code).to_owned()),
+        AppError::Refused { refusal, .. } => ("refused".into(), refusal.code().to_owned()),
         other => {
             let (f, r) = other.field_reason().unwrap_or(("?", "?"));
             (f.to_owned(), r.to_owned())

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use ksef_gateway::config::Settings;
 use ksef_gateway::db::models::{ids, Client, Invoice, NewInvoice};
 use ksef_gateway::db::schema::{audit_events, upos};
-use ksef_gateway::db::DbError;
+use ksef_gateway::db::{AnyConn, DbError};
 use ksef_gateway::domain::{KsefTarget, Nip, SendPolicy};
 use ksef_gateway::offline::OfflineMode;
 use ksef_gateway::service::access::Caller;
@@ -89,42 +89,28 @@ impl Rig {
         all
     }
 
-    /// Stores `n` drafts: the official sample with the client as seller and unique numbers.
+    /// Stores `n` drafts: the official sample with the client as seller and unique numbers,
+    /// 500 to a transaction (benchmarks seed tens of thousands).
     pub async fn invoices(&self, client: &Client, n: usize, tag: &str) -> Vec<String> {
         let mut out = Vec::new();
-        for i in 0..n {
-            let number = format!("FV/{tag}/{i}/{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-            let xml = invoice_xml(&client.nip, &number);
-            let (id, cid, nip) = (ids::new_id(), client.id.clone(), client.nip.clone());
-            out.push(id.clone());
+        for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+            let drafts: Vec<(String, String, Vec<u8>)> = chunk
+                .iter()
+                .map(|i| {
+                    let number = format!("FV/{tag}/{i}/{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+                    let xml = invoice_xml(&client.nip, &number);
+                    (ids::new_id(), number, xml)
+                })
+                .collect();
+            out.extend(drafts.iter().map(|(id, _, _)| id.clone()));
+            let (cid, nip) = (client.id.clone(), client.nip.clone());
             self.st
                 .db
                 .tx(move |c| {
-                    let sha = ksef_client::crypto::sha256_b64(&xml);
-                    let now = ids::now();
-                    let row = NewInvoice {
-                        id: &id,
-                        client_id: &cid,
-                        sha256: &sha,
-                        size_bytes: xml.len() as i64,
-                        number: Some(&number),
-                        issue_date: None,
-                        invoice_type: Some("VAT"),
-                        seller_nip: Some(&nip),
-                        buyer_nip: None,
-                        buyer_name: None,
-                        currency: Some("PLN"),
-                        gross_total: None,
-                        gross_minor: None,
-                        state: ksef_gateway::domain::InvoiceState::Draft,
-                        findings: "[]",
-                        corrects_invoice_id: None,
-                        source: "api",
-                        created_by: Some("user:test"),
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    Invoice::insert(c, &row, &xml, &ksef_gateway::domain::Actor::User("test".into()))
+                    for (id, number, xml) in &drafts {
+                        insert_invoice(c, id, (&cid, &nip), number, xml, None)?;
+                    }
+                    Ok::<_, DbError>(())
                 })
                 .await
                 .unwrap();
@@ -287,4 +273,66 @@ pub fn nip(i: u32) -> String {
         }
         base += 1;
     }
+}
+
+/// Stores one invoice of `client` with `number` and `xml`: a draft, or accepted with the KSeF
+/// number when `accepted_as` gives one. Returns its id.
+pub async fn store_invoice(
+    st: &AppState,
+    client: &Client,
+    number: &str,
+    xml: Vec<u8>,
+    accepted_as: Option<&str>,
+) -> String {
+    let (id, cid, nip) = (ids::new_id(), client.id.clone(), client.nip.clone());
+    let (number, ksef) = (number.to_owned(), accepted_as.map(str::to_owned));
+    let out = id.clone();
+    st.db.tx(move |c| insert_invoice(c, &id, (&cid, &nip), &number, &xml, ksef.as_deref())).await.unwrap();
+    out
+}
+
+/// Inserts one invoice of the client `(id, nip)` as a draft, or as accepted under `accepted_as`
+/// (a KSeF number), past the intake (tests seed what they need directly).
+fn insert_invoice(
+    c: &mut AnyConn,
+    id: &str,
+    (cid, nip): (&str, &str),
+    number: &str,
+    xml: &[u8],
+    accepted_as: Option<&str>,
+) -> Result<(), DbError> {
+    use ksef_gateway::domain::InvoiceState;
+    let sha = ksef_client::crypto::sha256_b64(xml);
+    let now = ids::now();
+    let row = NewInvoice {
+        id,
+        client_id: cid,
+        sha256: &sha,
+        size_bytes: xml.len() as i64,
+        number: Some(number),
+        issue_date: None,
+        invoice_type: Some("VAT"),
+        seller_nip: Some(nip),
+        buyer_nip: None,
+        buyer_name: None,
+        currency: Some("PLN"),
+        gross_total: None,
+        gross_minor: None,
+        state: if accepted_as.is_some() { InvoiceState::Accepted } else { InvoiceState::Draft },
+        findings: "[]",
+        corrects_invoice_id: None,
+        source: "api",
+        created_by: Some("user:test"),
+        created_at: now,
+        updated_at: now,
+    };
+    Invoice::insert(c, &row, xml, &ksef_gateway::domain::Actor::User("test".into()))?;
+    if let Some(ksef) = accepted_as {
+        use ksef_gateway::db::schema::invoices;
+        diesel::update(invoices::table.filter(invoices::id.eq(id)))
+            .set(invoices::ksef_number.eq(ksef))
+            .execute(c)
+            .map_err(DbError::from)?;
+    }
+    Ok(())
 }

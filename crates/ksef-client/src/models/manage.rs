@@ -210,6 +210,17 @@ pub struct ContextLimits {
     pub online_session: SessionLimits,
     /// Batch sessions.
     pub batch_session: SessionLimits,
+    /// Collective identifiers (KSeF 2.7.1+; absent before).
+    #[serde(default)]
+    pub collective_identifier: Option<CollectiveLimits>,
+}
+
+/// `collectiveIdentifier` of the context limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectiveLimits {
+    /// Most invoices in one collective identifier (500).
+    pub max_invoices: u32,
 }
 
 /// A Latarnia message (failure, maintenance announcement …).

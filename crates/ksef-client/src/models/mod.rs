@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod certificates;
+pub mod collective;
 pub mod common;
 pub mod export;
 pub mod manage;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod certificates;
+mod collective;
 mod currency;
 mod listing;
 mod purchase;

@@ -129,3 +129,31 @@ fn currency_codes_new_in_the_api_of_2_8_1_are_not_in_fa3_v1_0e() {
         assert!(at_currency.is_empty(), "{code}: {at_currency:#?}");
     }
 }
+
+/// Streaming validation reports a missing child at the parent's end tag; the finding still
+/// names the full path (found by the end tag's line).
+#[test]
+fn missing_last_child_is_placed_on_its_parent_path() {
+    let xml = sample(1).replacen("<Nazwa>ABC AGD sp. z o. o.</Nazwa>", "", 1);
+    let findings = fa3().validate(xml.as_bytes());
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(
+        (f.code, f.path.as_deref()),
+        ("xsd_missing_element", Some("/Faktura/Podmiot1/DaneIdentyfikacyjne/Nazwa")),
+        "{f:#?}"
+    );
+}
+
+/// Documents the gate lets through but libxml2 finds not well-formed keep libxml2's own
+/// explanation (streaming validation has none; the tree parse gives it).
+#[test]
+fn ill_formed_input_past_the_gate_is_explained_by_the_parser() {
+    let xml = sample(1).replacen("<P_2>FV2026/02/150</P_2>", "<P_2 a=\"<\">FV2026/02/150</P_2>", 1);
+    let findings = fa3().validate(xml.as_bytes());
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0].code, "xml_malformed", "{findings:#?}");
+    assert!(findings[0].message_en.contains("'<'"), "{findings:#?}");
+    let xml = sample(1).replacen("<P_2>", "<1P/><P_2>", 1);
+    assert_eq!(fa3().validate(xml.as_bytes())[0].code, "xml_malformed");
+}

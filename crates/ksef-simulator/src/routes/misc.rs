@@ -107,7 +107,11 @@ async fn context_limits(state: web::Data<AppState>, req: HttpRequest) -> ApiResu
     state.access(&req, &[])?;
     let limits =
         json!({"maxInvoiceSizeInMB": 1, "maxInvoiceWithAttachmentSizeInMB": 3, "maxInvoices": 10000});
-    Ok(HttpResponse::Ok().json(json!({"onlineSession": limits, "batchSession": limits})))
+    Ok(HttpResponse::Ok().json(json!({
+        "onlineSession": limits,
+        "batchSession": limits,
+        "collectiveIdentifier": {"maxInvoices": crate::collective::MAX_INVOICES},
+    })))
 }
 
 async fn personal_grants(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {

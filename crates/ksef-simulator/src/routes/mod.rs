@@ -5,6 +5,7 @@ pub mod auth;
 pub mod auth_sessions;
 pub mod batch;
 pub mod certificates;
+pub mod collective;
 pub mod exports;
 pub mod invoices;
 pub mod latarnia;

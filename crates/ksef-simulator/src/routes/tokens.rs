@@ -14,7 +14,7 @@ use crate::routes::status::{continuation, next_token};
 use crate::state::KsefTokenRec;
 use crate::time;
 
-const TOKEN_PERMISSIONS: [&str; 7] = [
+const TOKEN_PERMISSIONS: [&str; 8] = [
     "InvoiceRead",
     "InvoiceWrite",
     "CredentialsRead",
@@ -22,6 +22,7 @@ const TOKEN_PERMISSIONS: [&str; 7] = [
     "SubunitManage",
     "EnforcementOperations",
     "Introspection",
+    "CollectiveIdentifierManage",
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

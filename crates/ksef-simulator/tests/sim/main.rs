@@ -5,6 +5,7 @@ mod auth;
 mod batch;
 mod certificates;
 mod client;
+mod collective;
 mod conformance;
 mod faults;
 mod listing;

@@ -1,0 +1,2 @@
+DROP TABLE collective_identifier_invoices;
+DROP TABLE collective_identifiers;
