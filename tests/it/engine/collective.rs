@@ -78,7 +78,7 @@ async fn stored_count(st: &AppState) -> (i64, i64) {
 
 fn refusal(r: Result<collective::CollectiveView, AppError>) -> (&'static str, String) {
     match r {
-        Err(AppError::Refused { code, message }) => (code, message),
+        Err(AppError::Refused { refusal, message }) => (refusal.code(), message),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
