@@ -10,6 +10,12 @@ use figment::Figment;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+pub mod purchase;
+pub mod sender;
+
+pub use purchase::PurchaseSettings;
+pub use sender::SenderSettings;
+
 /// Prefix of environment overrides; `__` separates nesting levels (`KSEF_GW__DATABASE__URL`).
 pub const ENV_PREFIX: &str = "KSEF_GW__";
 
@@ -30,10 +36,10 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// The sending engine (`src/engine`).
     #[serde(default)]
-    pub sender: crate::engine::SenderSettings,
+    pub sender: SenderSettings,
     /// Purchase invoices fetched from KSeF by the senders (`src/engine/purchase`).
     #[serde(default)]
-    pub purchase: crate::engine::PurchaseSettings,
+    pub purchase: PurchaseSettings,
     /// The office itself, as reports name it.
     #[serde(default)]
     pub office: OfficeSettings,
@@ -245,8 +251,8 @@ impl Default for Settings {
             intake: IntakeSettings { max_upload_bytes: 64 * 1024 * 1024, max_files_per_upload: 10_000 },
             log: LogSettings { format: LogFormat::Text, level: "info".to_owned() },
             metrics: MetricsSettings::default(),
-            sender: crate::engine::SenderSettings::default(),
-            purchase: crate::engine::PurchaseSettings::default(),
+            sender: SenderSettings::default(),
+            purchase: PurchaseSettings::default(),
             office: OfficeSettings::default(),
             webhooks: WebhookSettings::default(),
         }
@@ -320,7 +326,7 @@ impl Settings {
             return Err(ConfigError("database.pool_timeout_ms: must be at least 1".into()));
         }
         for proxy in &self.auth.trusted_proxies {
-            crate::http::client_ip::parse_net(proxy)
+            crate::auth::client_ip::parse_net(proxy)
                 .map_err(|e| ConfigError(format!("auth.trusted_proxies: {e}")))?;
         }
         if self.auth.token_ttl_s < 60 {

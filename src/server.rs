@@ -34,7 +34,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 .configure(http::routes)
                 .default_service(web::to(http::fallback))
                 .wrap(from_fn(http::panel::with_layout))
-                .wrap(from_fn(http::auth::authenticate))
+                .wrap(from_fn(http::authenticate::authenticate))
                 .wrap(middleware::security_headers())
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::default()),
@@ -187,7 +187,7 @@ pub async fn run_with_metrics(
     let (stop_latarnia, latarnia_stopped) = tokio::sync::watch::channel(false);
     let every = std::time::Duration::from_secs(state.settings.sender.latarnia_poll_s);
     let latarnia =
-        tokio::spawn(crate::service::availability::watch_latarnia(state.clone(), every, latarnia_stopped));
+        tokio::spawn(crate::service::latarnia::watch_latarnia(state.clone(), every, latarnia_stopped));
     let metrics_server = match metrics {
         Some(listener) => {
             tracing::info!(listen = ?listener.local_addr().ok(), "Serving /metrics on a separate listener");

@@ -6,10 +6,13 @@ use ipnet::IpNet;
 use ksef_fa3::Fa3Schema;
 
 use crate::auth::session_token::SessionKeys;
+use crate::auth::throttle::Throttles;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::http::metrics::Metrics;
-use crate::http::throttle::Throttles;
+use crate::engine::limits::Limits;
+use crate::service::availability::Availability;
+use crate::service::status_requests::StatusRequests;
+use crate::telemetry::metrics::Metrics;
 use crate::vault::Keyring;
 
 /// Everything a request or a background job may need.
@@ -26,14 +29,14 @@ pub struct AppState {
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpNet>>,
     /// "Statusy w KSeF" requests for this process's senders.
-    pub status_requests: Arc<crate::engine::StatusRequests>,
+    pub status_requests: Arc<StatusRequests>,
     /// Whether KSeF is up, per environment (Latarnia and the senders' experience).
-    pub availability: Arc<crate::service::availability::Availability>,
+    pub availability: Arc<Availability>,
     /// The official FA(3) schema, compiled once and shared by every intake.
     pub fa3: Fa3Schema,
     /// Per-NIP KSeF rate limits of this process: the senders and the requests that call KSeF
     /// themselves (collective identifiers) share one budget per client.
-    pub ksef_limits: Arc<crate::engine::Limits>,
+    pub ksef_limits: Arc<Limits>,
 }
 
 impl AppState {
@@ -46,8 +49,8 @@ impl AppState {
     ) -> Result<Self, crate::vault::KeyringError> {
         let session_keys = keys.with_key(keys.current_version(), SessionKeys::derive)?;
         let throttles = Arc::new(Throttles::new(&settings.auth));
-        let trusted_proxies = Arc::new(crate::http::client_ip::parse_nets(&settings.auth.trusted_proxies));
-        let ksef_limits = Arc::new(crate::engine::Limits::new(&settings.sender));
+        let trusted_proxies = Arc::new(crate::auth::client_ip::parse_nets(&settings.auth.trusted_proxies));
+        let ksef_limits = Arc::new(Limits::new(&settings.sender));
         Ok(Self {
             ksef_limits,
             settings: Arc::new(settings),

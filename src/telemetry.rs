@@ -7,6 +7,8 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{LogFormat, LogSettings};
 
+pub mod metrics;
+
 /// Installs the global subscriber once per process; `RUST_LOG` wins over the configured level.
 pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env()

@@ -3,8 +3,10 @@
 //! combine them in `service::access`.
 
 pub mod apikey;
+pub mod client_ip;
 pub mod password;
 pub mod roles;
 pub mod session_token;
+pub mod throttle;
 
 pub use roles::{ApiScope, Permission, PermissionSet, Role, ScopeSet};

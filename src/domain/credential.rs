@@ -62,6 +62,5 @@ mod tests {
             assert_eq!(CredentialMode::parse(m.as_str()), Ok(*m));
         }
         assert!(CredentialMode::parse("biuro").is_err());
-        assert_ne!(OfficeCredentialKind::Token.vault_kind(), crate::service::clients::KSEF_TOKEN);
     }
 }

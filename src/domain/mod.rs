@@ -9,6 +9,7 @@ mod credential;
 mod offline_mode;
 mod purchase;
 mod state;
+mod stuck;
 mod text_enum;
 mod webhook;
 
@@ -21,6 +22,7 @@ pub use purchase::PurchaseRole;
 pub use state::{
     check_moves, ForbiddenMove, InvoiceState, OutboxState, SessionKind, SessionState, StatusLetter,
 };
+pub use stuck::StuckCutoffs;
 pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};
 
 /// A Polish tax identification number with a valid checksum.

@@ -6,8 +6,8 @@ use ksef_client::batch::{prepare_batch, BatchInvoice, BatchOptions, MAX_PART_SIZ
 use ksef_client::{ErrorClass, KsefError};
 
 use super::context::{ClientCtx, Engine};
+use super::lease::Lease;
 use super::limits::EndpointClass;
-use super::turn::Lease;
 use super::{record, TurnError};
 use crate::db::models::outbox::DueInvoice;
 use crate::db::models::{ids, Invoice};

@@ -11,8 +11,8 @@ use ksef_client::{ContextIdentifier, KsefClient, SecretString, TokenManager};
 use tokio::sync::watch;
 
 use super::limits::Limits;
-use super::settings::SenderSettings;
 use super::TurnError;
+use crate::config::sender::SenderSettings;
 use crate::db::models::Client;
 use crate::service::credentials::LoginSource;
 use crate::state::AppState;
@@ -88,7 +88,7 @@ pub struct Engine {
     pub purchase_bytes: Mutex<HashMap<String, Instant>>,
     /// Exports KSeF is still packing, per client and role, for the next sync step.
     pub purchase_exports:
-        Mutex<HashMap<(String, crate::domain::PurchaseRole), super::purchase::PendingExport>>,
+        Mutex<HashMap<(String, crate::domain::PurchaseRole), super::purchase::pending::PendingExport>>,
 }
 
 /// Locks a std mutex; a poisoned one only means a panic elsewhere, the data is still usable.

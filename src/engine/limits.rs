@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::settings::SenderSettings;
+use crate::config::sender::SenderSettings;
 
 /// KSeF's rate-limit groups the senders call (API_BRIEF §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

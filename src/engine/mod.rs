@@ -15,13 +15,11 @@ pub mod backoff;
 mod batch;
 pub mod collective;
 mod context;
+mod lease;
 pub mod limits;
 mod online;
 pub mod purchase;
-pub mod reasons;
 mod record;
-mod requests;
-pub mod settings;
 mod supervisor;
 mod sync;
 mod turn;
@@ -33,9 +31,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use limits::{EndpointClass, Limits};
-pub use purchase::settings::PurchaseSettings;
-pub use requests::StatusRequests;
-pub use settings::{LimitTable, SenderSettings, StuckCutoffs};
 
 use crate::db::DbError;
 use crate::state::AppState;

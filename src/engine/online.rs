@@ -8,8 +8,8 @@ use ksef_client::online::SendOptions;
 use ksef_client::{ErrorClass, FormCode, KsefError, SecretString};
 
 use super::context::{ClientCtx, Engine, OpenOnline};
+use super::lease::Lease;
 use super::limits::EndpointClass;
-use super::turn::Lease;
 use super::{record, TurnError};
 use crate::db::models::ksef_session::KsefSession;
 use crate::db::models::outbox::DueInvoice;

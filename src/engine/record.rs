@@ -282,7 +282,7 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
 pub async fn rejected(st: &AppState, inv: &Invoice, code: i64, description: &str) -> Result<(), DbError> {
     let (inv, description) = (inv.clone(), description.to_owned());
     let moved = st.db.tx(move |c| {
-        let reason = super::reasons::rejection(code);
+        let reason = crate::service::reasons::rejection(code);
         Invoice::set_ksef_outcome(c, &inv.id, None, code, &description)?;
         let from = InvoiceState::WATCHED;
         if !Invoice::transition(c, &inv.id, &from, InvoiceState::Rejected, &ACTOR, Some(&reason))? {
@@ -396,7 +396,7 @@ pub async fn flag_stuck(db: &Db, inv: &Invoice, waited_s: i64) -> Result<(), DbE
             "{}{} {}",
             crate::db::models::sending::WATCHDOG_NOTE,
             inv.state,
-            super::reasons::stuck(inv.state, waited_s / 60)
+            crate::service::reasons::stuck(inv.state, waited_s / 60)
         );
         crate::db::models::invoice::add_event(
             c,

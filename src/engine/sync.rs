@@ -16,10 +16,11 @@ use super::batch::{is_refused, requeue_all};
 use super::context::{ClientCtx, Engine};
 use super::limits::EndpointClass;
 use super::record::{self, Acceptance};
-use super::{reasons, TurnError};
+use super::TurnError;
 use crate::db::models::ksef_session::KsefSession;
 use crate::db::models::{ids, Invoice};
 use crate::domain::{InvoiceState, SessionKind, SessionState};
+use crate::service::reasons;
 
 /// In-flight invoices looked at per turn.
 const MAX_IN_FLIGHT: i64 = 20_000;

@@ -8,27 +8,12 @@ use std::time::Duration;
 use ksef_client::ErrorClass;
 
 use super::context::{ClientCtx, Engine};
-use super::{reasons, record, TurnError};
+use super::lease::Lease;
+use super::{record, TurnError};
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, lease, Client};
 use crate::service::credentials::LoginSource;
-
-/// The lease held for the turn; a background task renews it and notices when it is lost.
-pub struct Lease {
-    lost: Arc<AtomicBool>,
-    renewer: tokio::task::JoinHandle<()>,
-}
-
-impl Lease {
-    /// Err(LeaseLost) when another process has taken the client over: stop before uploading.
-    pub fn check(&self) -> Result<(), TurnError> {
-        if self.lost.load(Ordering::SeqCst) {
-            Err(TurnError::LeaseLost)
-        } else {
-            Ok(())
-        }
-    }
-}
+use crate::service::reasons;
 
 pub async fn run(engine: &Engine, client_id: &str) {
     let ttl = Duration::from_secs(engine.cfg.lease_ttl_s);

@@ -5,8 +5,8 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::http::metrics::token_accepted;
 use crate::state::AppState;
+use crate::telemetry::metrics::token_accepted;
 
 /// The process is up and serving.
 #[get("/healthz")]

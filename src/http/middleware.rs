@@ -13,8 +13,8 @@ use actix_web::{web, HttpMessage};
 use tracing_actix_web::RequestId;
 
 use crate::error::{AppError, Refusal};
-use crate::http::metrics::RequestLabels;
 use crate::state::AppState;
+use crate::telemetry::metrics::RequestLabels;
 
 /// Headers every response carries: no framing, no sniffing, no third-party content.
 pub fn security_headers() -> DefaultHeaders {

@@ -2,13 +2,11 @@
 
 pub mod api;
 pub mod auth;
-pub mod client_ip;
+pub mod authenticate;
 pub mod health;
-pub mod metrics;
 pub mod middleware;
 pub mod panel;
 pub mod qr_svg;
-pub mod throttle;
 
 use actix_web::web;
 

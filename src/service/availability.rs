@@ -1,19 +1,16 @@
 //! Is KSeF up? Per KSeF environment, two witnesses: Latarnia, KSeF's public status service
 //! (polled in the background), and the senders' own experience (consecutive failures to reach
 //! KSeF). The panel turns this into a notice that explains the outage and offers the offline mode
-//! with a conscious confirmation; nothing here decides or sends anything by itself.
+//! with a conscious confirmation; nothing here decides or sends anything by itself. The
+//! background poll of Latarnia is in `service::latarnia`.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ksef_client::models::manage::LighthouseStatus;
-use tokio::sync::watch;
 
-use crate::db::models::Client;
 use crate::offline::OfflineMode;
-use crate::state::AppState;
 
 /// Failed turns in a row (timeouts, 5xx, refused connections) after which the gateway says KSeF
 /// is not answering, whatever Latarnia says.
@@ -125,40 +122,6 @@ fn latarnia_notice(status: &LighthouseStatus) -> Option<Notice> {
         until: current.and_then(|m| m.end),
         offline_mode,
     })
-}
-
-/// Polls Latarnia for every environment the clients use, every `every`, until `stop`.
-pub async fn watch_latarnia(st: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
-    loop {
-        check_latarnia(&st).await;
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
-}
-
-/// Asks Latarnia once for every environment the clients use and remembers the answers.
-pub async fn check_latarnia(st: &AppState) {
-    let environments = match st.db.run(Client::environments).await {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::warn!(error = %e, "Could not list KSeF environments for the Latarnia check");
-            return;
-        }
-    };
-    for environment in environments {
-        let Ok(ksef) = crate::ksef::client_for(&environment) else { continue };
-        match ksef.lighthouse_status().await {
-            Ok(status) => st.availability.record_latarnia(&environment, status),
-            // No Latarnia for this environment (DEMO), or it does not answer: the senders'
-            // experience still speaks.
-            Err(e) => {
-                tracing::debug!(environment = %environment, error = %e, "Latarnia not consulted");
-                st.availability.forget_latarnia(&environment);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

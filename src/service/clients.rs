@@ -208,7 +208,7 @@ pub struct OfficeAccessView {
 
 impl OfficeAccessView {
     fn new(office: Option<&OfficeCredential>, access: Option<&OfficeAccess>) -> Self {
-        use crate::engine::reasons;
+        use crate::service::reasons;
         // What was learned with an earlier office credential says nothing about the current one.
         let access = access.filter(|a| office.is_some_and(|o| o.id == a.office_credential_id));
         let office_nip = office.map(|o| o.office_nip.clone());
@@ -504,4 +504,12 @@ async fn store_secret(
             Ok::<_, AppError>(CredentialView::from(&stored))
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_office_token_is_sealed_apart_from_a_clients_token() {
+        assert_ne!(crate::domain::OfficeCredentialKind::Token.vault_kind(), super::KSEF_TOKEN);
+    }
 }

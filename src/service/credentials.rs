@@ -214,11 +214,11 @@ pub async fn check_by(
             if missing.is_empty() {
                 Ok(())
             } else {
-                Err(crate::engine::reasons::office_lacks(office, &missing, permissions.as_deref()))
+                Err(crate::service::reasons::office_lacks(office, &missing, permissions.as_deref()))
             }
         }
         (Err(refusal), None) => Err(refusal.message.clone()),
-        (Err(refusal), Some(office)) => Err(crate::engine::reasons::office_refused(office, refusal)),
+        (Err(refusal), Some(office)) => Err(crate::service::reasons::office_refused(office, refusal)),
     };
     let (client_id, paused, actor) = (client.id.clone(), client.paused_reason.is_some(), actor.clone());
     // A failed login is recorded in the words the verdict found for it (Polish, naming what to

@@ -25,7 +25,6 @@ use crate::state::AppState;
 pub enum Source {
     Panel,
     Api,
-    Cli,
 }
 
 impl Source {
@@ -33,7 +32,6 @@ impl Source {
         match self {
             Self::Panel => "panel",
             Self::Api => "api",
-            Self::Cli => "cli",
         }
     }
 }

@@ -89,7 +89,7 @@ fn key(row: &Value, sort: &str) -> (i64, String) {
 async fn search_filters_and_every_sort_page_by_keyset(b: Backend) {
     let Some((_db, o)) = office(b).await else { return };
     for (first, part) in [(true, 0..N / 2), (false, N / 2..N)] {
-        let stored = intake::submit(&o.st, &Caller::Operator, &o.a.id, zip_of(NIP_A, part), Source::Cli)
+        let stored = intake::submit(&o.st, &Caller::Operator, &o.a.id, zip_of(NIP_A, part), Source::Api)
             .await
             .unwrap();
         let invalid =
@@ -97,7 +97,7 @@ async fn search_filters_and_every_sort_page_by_keyset(b: Backend) {
         assert_eq!(invalid, usize::from(first), "valid drafts and the one broken file");
     }
     // Client B buys from the same buyers: never in A's lists or counts.
-    intake::submit(&o.st, &Caller::Operator, &o.b.id, zip_of(NIP_B, 0..4), Source::Cli).await.unwrap();
+    intake::submit(&o.st, &Caller::Operator, &o.b.id, zip_of(NIP_B, 0..4), Source::Api).await.unwrap();
     let app = app(&o.st).await;
     let acc = login(&app, ACC_FULL).await;
     let get = |query: String| {
@@ -232,8 +232,8 @@ async fn all_matching_is_only_what_the_caller_may_act_on(b: Backend) {
     use ksef_gateway::service::invoices::{matching_ids, BulkAction, ListQuery};
     let Some((_db, o)) = office(b).await else { return };
     let stored =
-        intake::submit(&o.st, &Caller::Operator, &o.a.id, zip_of(NIP_A, 0..6), Source::Cli).await.unwrap();
-    intake::submit(&o.st, &Caller::Operator, &o.b.id, zip_of(NIP_B, 0..3), Source::Cli).await.unwrap();
+        intake::submit(&o.st, &Caller::Operator, &o.a.id, zip_of(NIP_A, 0..6), Source::Api).await.unwrap();
+    intake::submit(&o.st, &Caller::Operator, &o.b.id, zip_of(NIP_B, 0..3), Source::Api).await.unwrap();
     let of = |nip: &str, states: &[&str]| ListQuery {
         nip: Some(nip.to_owned()),
         states: states.iter().map(|s| (*s).to_owned()).collect(),
@@ -282,7 +282,7 @@ async fn a_changed_match_refuses_the_all_matching_decision(b: Backend) {
     seed(&st).await;
     let client =
         st.db.tx(|c| ksef_gateway::db::models::Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
-    intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 1..7), Source::Cli).await.unwrap();
+    intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 1..7), Source::Api).await.unwrap();
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let s = open_session_as(&app, EMAIL, PASSWORD).await;
     let filter = "szukaj=alfa&stan=draft";
@@ -303,7 +303,7 @@ async fn a_changed_match_refuses_the_all_matching_decision(b: Backend) {
     let html = body(test::call_service(&app, post_form(&s.cookie, &send, &pairs)).await).await;
     assert!(html.contains(&format!("id=\"liczba-pasujacych\">{alfas}<")), "{html}");
     // Another Alfa invoice arrives before the decision.
-    intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 9..10), Source::Cli).await.unwrap();
+    intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 9..10), Source::Api).await.unwrap();
     let mut f = fields(&[("liczba", alfas.to_string())]);
     let every = ksef_gateway::service::invoices::ListQuery { limit: Some(100), ..Default::default() };
     let ids: Vec<String> = ksef_gateway::service::invoices::list(&st, &Caller::Operator, every)
@@ -340,7 +340,7 @@ async fn sales_pages_show_polish_amounts_and_dates(b: Backend) {
     seed(&st).await;
     let client =
         st.db.tx(|c| ksef_gateway::db::models::Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
-    let stored = intake::submit(&st, &Caller::Operator, &client.id, crate::office::sample(1), Source::Cli)
+    let stored = intake::submit(&st, &Caller::Operator, &client.id, crate::office::sample(1), Source::Api)
         .await
         .unwrap();
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;

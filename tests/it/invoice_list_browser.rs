@@ -22,7 +22,7 @@ async fn office_with_invoices(t: &TestDb) -> (String, Vec<String>) {
     seed(&st).await;
     let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
     let stored =
-        intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 0..STORED), Source::Cli)
+        intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 0..STORED), Source::Api)
             .await
             .unwrap();
     (gw, stored.into_iter().map(|r| r.invoice.id).collect())

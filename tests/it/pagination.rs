@@ -39,7 +39,7 @@ pub async fn store_many(st: &AppState, client_id: &str, nip: &str, n: usize) -> 
     let mut rows = Vec::new();
     for (first, part) in [(0, half), (half, n - half)] {
         let zip = many_invoices(nip, first, part);
-        let stored = intake::submit(st, &Caller::Operator, client_id, zip, Source::Cli).await.unwrap();
+        let stored = intake::submit(st, &Caller::Operator, client_id, zip, Source::Api).await.unwrap();
         assert!(
             stored.iter().all(|r| r.invoice.state == ksef_gateway::domain::InvoiceState::Draft),
             "all valid drafts"
@@ -55,7 +55,7 @@ async fn two_thousand_invoices_page_by_page(b: Backend) {
     let expected = store_many(&o.st, &o.a.id, NIP_A, MANY).await;
     assert_eq!(expected.len(), MANY);
     // The other client's invoices must not count.
-    intake::submit(&o.st, &Caller::Operator, &o.b.id, many_invoices(NIP_B, 0, 3), Source::Cli).await.unwrap();
+    intake::submit(&o.st, &Caller::Operator, &o.b.id, many_invoices(NIP_B, 0, 3), Source::Api).await.unwrap();
     let app = app(&o.st).await;
     let acc = login(&app, ACC_FULL).await;
     let page = |cursor: Option<&str>| {

@@ -55,7 +55,7 @@ pub async fn seed_at(st: &AppState, ksef: &str) -> String {
     };
     grants::grant(st, &Caller::Operator, grant).await.unwrap();
     let bytes = std::fs::read(SAMPLE).unwrap();
-    let stored = intake::submit(st, &Caller::Operator, &foreign.id, bytes, Source::Cli).await.unwrap();
+    let stored = intake::submit(st, &Caller::Operator, &foreign.id, bytes, Source::Api).await.unwrap();
     stored[0].invoice.id.clone()
 }
 
@@ -355,7 +355,7 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     // Both were issued offline long ago: their deadlines passed an hour ago.
     let passed = ids::now() - chrono::Duration::hours(1);
     for id in [mine.clone(), foreign.clone()] {
-        st.db.tx(move |c| Invoice::mark_offline(c, &id, passed)).await.unwrap();
+        st.db.tx(move |c| Invoice::mark_all_offline(c, &[id.as_str()], passed)).await.unwrap();
     }
     let dash = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
     assert!(dash.contains("terminy-offline") && dash.contains(&format!("/faktury/{mine}")), "{dash}");
@@ -442,7 +442,7 @@ async fn panel_lists_invoices_stuck_on_their_way(b: Backend) {
 /// confirmation explain it and offer the offline mode with the emergency deadline preselected;
 /// once KSeF is back the notice is gone.
 async fn panel_explains_a_ksef_outage_and_offers_offline(b: Backend) {
-    use ksef_gateway::service::availability::check_latarnia;
+    use ksef_gateway::service::latarnia::check_latarnia;
     let Some(t) = TestDb::new(b) else { return };
     let st = t.state();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -491,7 +491,7 @@ async fn live_progress_reaches_a_without_reload_in_headless_chromium() {
                     .replace("<P_2>FV2026/02/150</P_2>", &format!("<P_2>{n}</P_2>"))
                     .replace("<P_1>2026-02-15</P_1>", &format!("<P_1>{today}</P_1>"));
                 let stored =
-                    intake::submit(&st, &Caller::Operator, &client_id, xml.into_bytes(), Source::Cli)
+                    intake::submit(&st, &Caller::Operator, &client_id, xml.into_bytes(), Source::Api)
                         .await
                         .unwrap();
                 ids.push(stored[0].invoice.id.clone());
@@ -591,7 +591,7 @@ async fn collective_identifier_from_the_list_in_headless_chromium() {
     let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
     let accepted = crate::engine::collective::store_accepted(&st, &sim, &client, 2).await;
     let bytes = std::fs::read(SAMPLE).unwrap();
-    let draft = intake::submit(&st, &Caller::Operator, &client.id, bytes, Source::Cli).await.unwrap();
+    let draft = intake::submit(&st, &Caller::Operator, &client.id, bytes, Source::Api).await.unwrap();
     let draft_id = draft[0].invoice.id.clone();
     let Some((_driver, b, _profile)) = logged_in(&gw, EMAIL, PASSWORD).await else { return };
 

@@ -430,7 +430,7 @@ async fn purchase_access_scope_and_foreign_clients(b: Backend) {
         &Caller::Operator,
         &o.a.id,
         crate::office::invoice(NIP_A, "FV/SPRZEDAZ/1"),
-        ksef_gateway::service::intake::Source::Cli,
+        ksef_gateway::service::intake::Source::Api,
     )
     .await
     .unwrap();

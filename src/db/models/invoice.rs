@@ -444,12 +444,8 @@ impl Invoice {
         Ok(true)
     }
 
-    /// Marks an invoice as issued offline, with the legal deadline for sending it to KSeF.
-    pub fn mark_offline(conn: &mut AnyConn, id: &str, deadline: NaiveDateTime) -> Result<(), DbError> {
-        Self::mark_all_offline(conn, &[id], deadline)
-    }
-
-    /// [`Invoice::mark_offline`] for many invoices of one decision, 500 per statement.
+    /// Marks invoices of one decision as issued offline, with the legal deadline for sending
+    /// them to KSeF, 500 per statement.
     pub fn mark_all_offline(
         conn: &mut AnyConn,
         ids: &[&str],

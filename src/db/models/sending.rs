@@ -9,8 +9,8 @@ use super::invoice::Invoice;
 use super::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
+use crate::domain::StuckCutoffs;
 use crate::domain::{check_moves, InvoiceState};
-use crate::engine::StuckCutoffs;
 
 /// Prefix of the timeline note the watchdog leaves (followed by the state), so it flags an
 /// invoice once per state.

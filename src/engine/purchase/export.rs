@@ -5,13 +5,12 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use ksef_client::crypto::SymmetricKey;
 use ksef_client::export::{ExportOptions, ExportedPackage};
 use ksef_client::hwm::{self, WindowAdvance, WindowResult};
 use ksef_client::models::export::status;
-use ksef_client::models::query::InvoiceQueryFilters;
 use ksef_client::KsefError;
 
+use super::pending::PendingExport;
 use super::StepCx;
 use crate::domain::PurchaseRole;
 use crate::engine::context::lock;
@@ -20,15 +19,6 @@ use crate::engine::TurnError;
 
 /// Between two looks at an export KSeF is still preparing.
 const STATUS_EVERY: Duration = Duration::from_millis(250);
-
-/// An export KSeF is still preparing, kept for the next step (KSeF takes a while to pack 10 000
-/// invoices; starting over each step would never finish, and counts against 20 exports an hour).
-pub struct PendingExport {
-    pub reference: String,
-    key: SymmetricKey,
-    filters: InvoiceQueryFilters,
-    started: Instant,
-}
 
 /// How one export went.
 pub enum Exported {

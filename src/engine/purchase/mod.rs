@@ -19,11 +19,10 @@
 mod bytes;
 mod export;
 mod now;
+pub(crate) mod pending;
 mod recheck;
-pub mod settings;
 mod window;
 
-pub use export::PendingExport;
 pub use now::sync_client_now;
 
 use std::time::{Duration, Instant};

@@ -156,7 +156,7 @@ async fn engine_correction_is_linked_and_sent_the_same_way(b: Backend) {
         )
         .replace("9999999999-20230908-8BEF280C8D35-4D", &ksef_number);
     let stored =
-        intake::submit(&rig.st, &Caller::Operator, &client.id, xml.into_bytes(), Source::Cli).await.unwrap();
+        intake::submit(&rig.st, &Caller::Operator, &client.id, xml.into_bytes(), Source::Api).await.unwrap();
     let correction = stored[0].invoice.clone();
     assert_eq!(correction.state, ksef_gateway::domain::InvoiceState::Draft, "{:?}", stored[0]);
     assert_eq!(

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::StuckCutoffs;
+
 /// Settings of the sending engine.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -143,27 +145,6 @@ fn batch_session_close() -> [u32; 3] {
 
 fn default_waiting_watchdog_s() -> u64 {
     900
-}
-
-/// Invoices last changed before these moments count as stuck (the watchdog flags them, the
-/// dashboard and the metrics show them).
-#[derive(Debug, Clone, Copy)]
-pub struct StuckCutoffs {
-    /// For W: `queued`, `offline`, `sending`.
-    pub waiting: chrono::NaiveDateTime,
-    /// For O: `registered`.
-    pub registered: chrono::NaiveDateTime,
-}
-
-impl StuckCutoffs {
-    /// The cutoff for an invoice in `state`.
-    pub fn for_state(&self, state: crate::domain::InvoiceState) -> chrono::NaiveDateTime {
-        if state == crate::domain::InvoiceState::Registered {
-            self.registered
-        } else {
-            self.waiting
-        }
-    }
 }
 
 impl SenderSettings {

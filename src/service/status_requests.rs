@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 #[derive(Debug, Default)]
 pub struct StatusRequests {
@@ -18,15 +18,22 @@ impl StatusRequests {
     /// Asks for the client's statuses; false when no sender runs in this process (another
     /// replica's senders poll on their own schedule).
     pub fn request(&self, client_id: &str) -> bool {
-        super::context::lock(&self.clients).insert(client_id.to_owned());
+        self.clients().insert(client_id.to_owned());
         self.served.load(Ordering::Relaxed)
     }
 
-    pub(super) fn serve(&self, on: bool) {
+    /// For the engine's supervisor: it runs in this process and serves the requests (or stops).
+    pub(crate) fn serve(&self, on: bool) {
         self.served.store(on, Ordering::Relaxed);
     }
 
-    pub(super) fn take(&self) -> HashSet<String> {
-        std::mem::take(&mut *super::context::lock(&self.clients))
+    /// For the engine's supervisor: the clients asked for since the last tick.
+    pub(crate) fn take(&self) -> HashSet<String> {
+        std::mem::take(&mut *self.clients())
+    }
+
+    // A poisoned set is still a set of client ids: go on with it.
+    fn clients(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
