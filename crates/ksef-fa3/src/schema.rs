@@ -128,13 +128,13 @@ impl CompiledSchema {
         }
     }
 
-    /// Streaming validation; libxml2 reads the document from a file in the schema's private
-    /// directory (the safe binding has no streaming validation from memory).
+    /// Streaming validation; libxml2 reads the document from a file (the safe binding has no
+    /// streaming validation from memory). On Linux that file is anonymous memory (`memfd`,
+    /// opened again through /proc/self/fd), so invoice bytes never reach a disk; elsewhere,
+    /// or when /proc is not mounted, a temporary file in the schema's private directory.
     fn validate_streaming(&self, xml: &[u8], tree: &Tree) -> Result<Vec<Finding>, Fa3Error> {
-        let mut file = tempfile::NamedTempFile::new_in(self.files.dir.path())?;
-        file.write_all(xml)?;
-        file.flush()?;
-        let path = file.path().to_str().ok_or_else(|| Fa3Error::SchemaCompile {
+        let document = DocumentFile::new(xml, self.files.dir.path())?;
+        let path = document.path().to_str().ok_or_else(|| Fa3Error::SchemaCompile {
             schema: self.files.label,
             detail: "temporary file path is not UTF-8".to_owned(),
         })?;
@@ -260,3 +260,64 @@ const _: fn() = || {
     assert_shared::<Fa3Schema>();
     assert_shared::<UpoSchema>();
 };
+
+/// A document handed to libxml2 by path, removed when dropped.
+enum DocumentFile {
+    #[cfg(target_os = "linux")]
+    Memory {
+        _file: std::fs::File,
+        path: PathBuf,
+    },
+    Disk(tempfile::NamedTempFile),
+}
+
+impl DocumentFile {
+    fn new(xml: &[u8], private_dir: &std::path::Path) -> std::io::Result<Self> {
+        #[cfg(target_os = "linux")]
+        if let Ok(memory) = Self::in_memory(xml) {
+            return Ok(memory);
+        }
+        let mut file = tempfile::NamedTempFile::new_in(private_dir)?;
+        file.write_all(xml)?;
+        file.flush()?;
+        Ok(Self::Disk(file))
+    }
+
+    #[cfg(target_os = "linux")]
+    fn in_memory(xml: &[u8]) -> std::io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let fd = rustix::fs::memfd_create("ksef-fa3-document", rustix::fs::MemfdFlags::CLOEXEC)?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(xml)?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        // Without /proc the path does not open; the caller then falls back to a file on disk.
+        std::fs::metadata(&path)?;
+        Ok(Self::Memory { _file: file, path })
+    }
+
+    fn path(&self) -> &std::path::Path {
+        match self {
+            #[cfg(target_os = "linux")]
+            Self::Memory { path, .. } => path,
+            Self::Disk(file) => file.path(),
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::DocumentFile;
+
+    /// On Linux the document handed to libxml2 is anonymous memory: nothing is written to the
+    /// directory given for the fallback, and the path reads back the exact bytes.
+    #[test]
+    fn documents_stay_in_memory_on_linux() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let xml = b"<Faktura>\xc5\xbc\xc3\xb3\xc5\x82w</Faktura>";
+        let document = DocumentFile::new(xml, dir.path())?;
+        assert!(matches!(document, DocumentFile::Memory { .. }), "fell back to a file on disk");
+        assert_eq!(std::fs::read(document.path())?, xml);
+        assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
+        Ok(())
+    }
+}
