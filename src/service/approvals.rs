@@ -208,10 +208,14 @@ pub async fn answer(
                 Answer::Return => {
                     let note = format!("{}{comment}", answer.note_prefix());
                     let at = ids::now();
-                    crate::db::models::invoice::add_event(
-                        conn, &inv.id, &inv.client_id, at, inv.state, &actor, Some(&note),
-                    )?;
-                    ("invoice.returned", true)
+                    // Still a draft now (row locked): a concurrent approval or decision wins.
+                    let still = Invoice::touch_in_state(conn, &inv.id, InvoiceState::Draft, at)?;
+                    if still {
+                        crate::db::models::invoice::add_event(
+                            conn, &inv.id, &inv.client_id, at, inv.state, &actor, Some(&note),
+                        )?;
+                    }
+                    ("invoice.returned", still)
                 }
                 Answer::Reject => {
                     let note = format!("{}{comment}", answer.note_prefix());

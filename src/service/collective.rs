@@ -220,7 +220,7 @@ pub fn explain(e: &CollectiveCallError, client: &Client, login: &LoginSource) ->
         ),
         Some(CollectiveRefusal::MissingPermission) => {
             let who = match login.office_nip() {
-                Some(office) => format!("biuru (NIP {office}), którego poświadczeniem loguje się brama,"),
+                Some(office) => format!("biuru (NIP {office}), którego poświadczeniem loguje się bramka,"),
                 None => "podmiotowi, dla którego wydano zapisany token lub certyfikat klienta,".to_owned(),
             };
             AppError::refused(
@@ -254,6 +254,19 @@ pub async fn create(
             let client = Client::find_by_nip(conn, &n)?.ok_or(AppError::NotFound)?;
             access::require(conn, &c, &client.id, Permission::Send)?;
             let invoices = resolve(conn, &client.id, &items)?;
+            // One invoice named twice (by id and by KSeF number) is caught here, before KSeF
+            // would issue an identifier the gateway could then not store.
+            let mut seen = HashSet::new();
+            if let Some(twice) = invoices.iter().find(|inv| !seen.insert(inv.id.as_str())) {
+                return Err(AppError::invalid_field(
+                    "invoices",
+                    "duplicate",
+                    format!(
+                        "invoice {} is listed twice",
+                        twice.number.as_deref().or(twice.ksef_number.as_deref()).unwrap_or(&twice.id)
+                    ),
+                ));
+            }
             Ok::<_, AppError>((client, (invoices, items)))
         })
         .await?;

@@ -18,14 +18,16 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::auth::Permission;
-use crate::db::models::{ids, CertificateEnrollment, Client, Credential, NewCertificateEnrollment};
+use crate::db::models::{
+    ids, CertificateEnrollment, Client, Credential, NewCertificateEnrollment, OfficeCredential,
+};
 use crate::db::DbError;
 use crate::domain::{
     CertificatePurpose, EnrollmentState, KeyChoice, KsefTarget, Nip, OfficeCredentialKind, RevokeReason,
 };
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
-use crate::service::certificates::KSEF_OFFLINE_CERTIFICATE;
+use crate::service::certificates::{KSEF_CERTIFICATE, KSEF_OFFLINE_CERTIFICATE};
 use crate::service::{audit, credentials, office};
 use crate::state::AppState;
 use crate::vault;
@@ -296,7 +298,7 @@ async fn enroll_in(
     key_choice: KeyChoice,
     replaces: Option<String>,
 ) -> Result<Enrolled, AppError> {
-    if let Some(pending) = take_pending(st, subject, &s.environment, purpose).await? {
+    if let Some(pending) = take_pending(st, subject, (&s.nip, &s.environment), purpose).await? {
         let key = open_key(st, &pending)?;
         let reference = pending.reference_number.clone().unwrap_or_default();
         let done = Pending { id: pending.id, reference, purpose, key_choice: pending.key_algorithm, key };
@@ -393,30 +395,40 @@ fn certificate_name(purpose: CertificatePurpose) -> String {
     format!("Bramka KSeF {kind} {}", chrono::Utc::now().format("%Y-%m-%d %H%M%S"))
 }
 
+/// An enrollment without KSeF's reference younger than this may still be on its way (another
+/// request is waiting for KSeF's answer); only older ones are taken as left by a stopped gateway.
+const IN_FLIGHT: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+
 /// A pending enrollment of this subject and type KSeF took (the oldest). Pending ones that cannot
 /// be finished are marked abandoned on the way: the gateway stopped before it recorded KSeF's
-/// reference, or the subject logs in to another KSeF now.
+/// reference, or the subject is another NIP or logs in to another KSeF now.
 async fn take_pending(
     st: &AppState,
     subject: &Subject,
-    environment: &str,
+    (nip, environment): (&str, &str),
     purpose: CertificatePurpose,
 ) -> Result<Option<CertificateEnrollment>, AppError> {
-    let (client_id, environment) = (subject.client_id().map(str::to_owned), environment.to_owned());
+    let (client_id, nip, environment) =
+        (subject.client_id().map(str::to_owned), nip.to_owned(), environment.to_owned());
     Ok(st
         .db
         .tx(move |conn| {
             let mut found = None;
+            let now = ids::now();
             for p in CertificateEnrollment::list_pending(conn, client_id.as_deref())? {
                 let why = if p.reference_number.is_none() {
+                    if now - p.created_at < IN_FLIGHT {
+                        continue;
+                    }
                     Some("the gateway stopped before it recorded KSeF's reference of the enrollment")
                 } else if p.ksef_environment != environment {
                     Some("the subject logs in to another KSeF now")
+                } else if p.subject_nip != nip {
+                    Some("the subject logs in with another NIP now")
                 } else {
                     None
                 };
                 if let Some(why) = why {
-                    let now = ids::now();
                     CertificateEnrollment::finish(
                         conn,
                         &p.id,
@@ -740,14 +752,17 @@ pub async fn revoke(
     reason: RevokeReason,
     force: bool,
 ) -> Result<Revoked, AppError> {
-    let serial = serial.trim();
-    if serial.is_empty() || serial.len() > 64 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
+    // KSeF's path parameter is 16 upper-case hex digits; shorter serials are the same number.
+    let serial = serial.trim().to_ascii_uppercase();
+    if serial.is_empty() || serial.len() > 16 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::invalid_field(
             "serial",
             "bad_serial",
-            "a certificate serial number is hexadecimal",
+            "a certificate serial number is at most 16 hexadecimal digits",
         ));
     }
+    let serial = format!("{serial:0>16}");
+    let serial = serial.as_str();
     let s = session(st, caller, subject).await?;
     let in_use = s.use_of(serial);
     if let (Some(purpose), false) = (in_use, force) {
@@ -770,6 +785,20 @@ pub async fn revoke(
         (caller.clone(), subject.client_id().map(str::to_owned), serial.to_owned(), s.nip.clone());
     st.db
         .tx(move |conn| {
+            // A revoked certificate is never used again: the login (or KOD II signer) it was
+            // goes out of use with the revocation, so the gateway does not keep presenting it.
+            if let Some(purpose) = in_use {
+                let now = ids::now();
+                match (client_id.as_deref(), purpose) {
+                    (None, _) => OfficeCredential::retire_active(conn, now)?,
+                    (Some(id), CertificatePurpose::Authentication) => {
+                        Credential::retire_active(conn, id, KSEF_CERTIFICATE, now)?
+                    }
+                    (Some(id), CertificatePurpose::Offline) => {
+                        Credential::retire_active(conn, id, KSEF_OFFLINE_CERTIFICATE, now)?
+                    }
+                };
+            }
             audit::record(
                 conn,
                 audit::AuditEntry {

@@ -418,12 +418,12 @@ pub async fn get_many(
     st.db
         .tx(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
-            let mut found: std::collections::HashMap<String, Invoice> =
+            let found: std::collections::HashMap<String, Invoice> =
                 Invoice::find_many(conn, &scope, &ids)?.into_iter().map(|i| (i.id.clone(), i)).collect();
             let mut nips: std::collections::HashMap<String, String> = std::collections::HashMap::new();
             let mut out = Vec::with_capacity(ids.len());
             for id in &ids {
-                let inv = found.remove(id).ok_or(AppError::NotFound)?;
+                let inv = found.get(id).cloned().ok_or(AppError::NotFound)?;
                 let nip = match nips.get(&inv.client_id) {
                     Some(n) => n.clone(),
                     None => {

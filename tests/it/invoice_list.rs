@@ -318,6 +318,19 @@ async fn a_changed_match_refuses_the_all_matching_decision(b: Backend) {
     let resp = test::call_service(&app, post_form(&s.cookie, &format!("{send}/potwierdz"), &pairs)).await;
     assert_eq!(resp.status(), 422);
     assert!(body(resp).await.contains("zmieniła się"), "the person is told the match changed");
+    // Equal counts are not enough: the confirmed set (its digest) must be what matches now.
+    let Some(digest) =
+        html.split("name=\"dopasowanie\" value=\"").nth(1).and_then(|rest| rest.split('"').next())
+    else {
+        panic!("the confirmation carries the digest of what it showed: {html}");
+    };
+    let digest = digest.to_owned();
+    let mut f = fields(&[("liczba", (alfas + 1).to_string()), ("dopasowanie", digest)]);
+    f.extend(ids.iter().map(|id| ("ostrzezenia_ok", id.clone())));
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let resp = test::call_service(&app, post_form(&s.cookie, &format!("{send}/potwierdz"), &pairs)).await;
+    assert_eq!(resp.status(), 422, "same count, other invoices: refused");
+    assert!(body(resp).await.contains("zmieniła się"));
     let queued = ksef_gateway::service::invoices::list(
         &st,
         &Caller::Operator,

@@ -47,16 +47,26 @@ pub struct NewCredential<'a> {
 impl Credential {
     /// Stores a credential as the client's active one of its kind, retiring the previous one.
     pub fn insert_active(conn: &mut AnyConn, row: &NewCredential<'_>) -> Result<(), DbError> {
-        diesel::update(
-            credentials::table
-                .filter(credentials::client_id.eq(row.client_id))
-                .filter(credentials::kind.eq(row.kind))
-                .filter(credentials::active.eq(true)),
-        )
-        .set((credentials::active.eq(false), credentials::retired_at.eq(Some(row.created_at))))
-        .execute(conn)?;
+        Self::retire_active(conn, row.client_id, row.kind, row.created_at)?;
         diesel::insert_into(credentials::table).values(row).execute(conn)?;
         Ok(())
+    }
+
+    /// Retires the client's active credential of this kind (replaced, or revoked in KSeF).
+    pub fn retire_active(
+        conn: &mut AnyConn,
+        client_id: &str,
+        kind: &str,
+        at: NaiveDateTime,
+    ) -> Result<usize, DbError> {
+        Ok(diesel::update(
+            credentials::table
+                .filter(credentials::client_id.eq(client_id))
+                .filter(credentials::kind.eq(kind))
+                .filter(credentials::active.eq(true)),
+        )
+        .set((credentials::active.eq(false), credentials::retired_at.eq(Some(at))))
+        .execute(conn)?)
     }
 
     /// The client's active credential of this kind, if any.

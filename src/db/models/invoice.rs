@@ -423,6 +423,21 @@ impl Invoice {
             .optional()?)
     }
 
+    /// Marks the invoice as changed at `at` only if it is still in `state`, taking its row lock:
+    /// a step that keeps the state (an approver's return) cannot land after a concurrent move.
+    /// Returns false when the invoice had left `state`.
+    pub fn touch_in_state(
+        conn: &mut AnyConn,
+        id: &str,
+        state: InvoiceState,
+        at: NaiveDateTime,
+    ) -> Result<bool, DbError> {
+        let n = diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq(state)))
+            .set(invoices::updated_at.eq(at))
+            .execute(conn)?;
+        Ok(n == 1)
+    }
+
     /// Moves an invoice to `to` only if it is still in `from` (so two deciders cannot both move
     /// it), recording the timeline entry. Returns false when it was no longer in `from`. A move
     /// the state table does not allow is refused before anything is written.

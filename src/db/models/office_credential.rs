@@ -54,14 +54,16 @@ impl OfficeCredential {
     /// Stores the office's credential as its one active credential, retiring the previous one
     /// (of either kind: the office logs in with one credential at a time).
     pub fn insert_active(conn: &mut AnyConn, row: &NewOfficeCredential<'_>) -> Result<(), DbError> {
-        diesel::update(office_credentials::table.filter(office_credentials::active.eq(true)))
-            .set((
-                office_credentials::active.eq(false),
-                office_credentials::retired_at.eq(Some(row.created_at)),
-            ))
-            .execute(conn)?;
+        Self::retire_active(conn, row.created_at)?;
         diesel::insert_into(office_credentials::table).values(row.clone()).execute(conn)?;
         Ok(())
+    }
+
+    /// Retires the office's active credential (replaced, or revoked in KSeF).
+    pub fn retire_active(conn: &mut AnyConn, at: NaiveDateTime) -> Result<usize, DbError> {
+        Ok(diesel::update(office_credentials::table.filter(office_credentials::active.eq(true)))
+            .set((office_credentials::active.eq(false), office_credentials::retired_at.eq(Some(at))))
+            .execute(conn)?)
     }
 
     /// The office's active credential, if it stored one.

@@ -110,7 +110,7 @@ struct Choice {
 fn status_pl(status: &str) -> &'static str {
     match status {
         "active" => "aktywny",
-        "blocked" => "blokowany",
+        "blocked" => "zablokowany",
         "revoked" => "unieważniony",
         "expired" => "wygasł",
         _ => "nieznany",

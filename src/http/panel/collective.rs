@@ -9,7 +9,7 @@ use askama::Template;
 use super::forms::Fields;
 use super::{ok, Layout, PanelError, PanelUser};
 use crate::domain::InvoiceState;
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::service::clients::ClientView;
 use crate::service::collective::{self, CollectiveItem, CollectiveView, InvoiceRef};
 use crate::service::findings::Lang;
@@ -58,10 +58,31 @@ async fn chosen(
     client: &ClientView,
     form: &Fields,
 ) -> Result<(Vec<InvoiceView>, Vec<String>), PanelError> {
+    // An identifier is made of invoices a person picked (at most 500), never of a whole filter.
+    if form.ticked("wszystkie") {
+        return Err(AppError::invalid(
+            "identyfikator zbiorczy tworzy się z zaznaczonych faktur (najwyżej 500), nie ze wszystkich pasujących do filtra – odznacz „Zastosuj do wszystkich” i zaznacz faktury",
+        )
+        .into());
+    }
     let mut ids = form.all("ids");
     ids.extend(form.all("pdf_ids"));
     if ids.is_empty() {
         return Err(AppError::invalid("zaznacz co najmniej jedną przyjętą fakturę").into());
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    // The service refuses more than 500 too; refusing here spares a lookup per posted id.
+    if ids.len() > ksef_client::collective::MAX_INVOICES {
+        return Err(AppError::refused(
+            Refusal::CollectiveTooManyInvoices,
+            format!(
+                "wybrano {} faktur, identyfikator zbiorczy obejmuje najwyżej {}",
+                ids.len(),
+                ksef_client::collective::MAX_INVOICES
+            ),
+        )
+        .into());
     }
     let (mut accepted, mut left_out) = (Vec::new(), Vec::new());
     for id in &ids {
@@ -173,6 +194,7 @@ async fn create(
 fn invalid_pl(e: &AppError) -> String {
     match e.field_reason() {
         Some(("description", _)) => "Opis może mieć najwyżej 512 znaków.".to_owned(),
+        Some(("invoices", "duplicate")) => "Ta sama faktura jest wybrana dwa razy.".to_owned(),
         Some(("amount" | "currency", _)) => {
             "Kwota płatności: potrzebna dodatnia kwota i kod waluty (np. PLN) każdej faktury.".to_owned()
         }

@@ -133,6 +133,18 @@ struct AllMatching {
     /// The list's filter as a query string.
     filter: String,
     count: usize,
+    /// [`match_digest`] of what the filter matched, so the decision covers exactly these.
+    digest: String,
+}
+
+/// A digest of a set of invoice ids (in any order): the decision re-applies the filter and must
+/// find the very invoices the confirmation showed, not merely as many.
+fn match_digest(ids: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    hex::encode(Sha256::digest(sorted.join("\n").as_bytes()))
 }
 
 /// The chosen invoices of this client, read through the caller's scope.
@@ -206,7 +218,7 @@ async fn confirm(
         layout: Layout::for_user(title, &me),
         failure_announced: announced.as_ref().is_some_and(|a| a.mode == OfflineMode::Emergency),
         period_end: announced.and_then(|a| a.end).map(|d| d.to_string()).unwrap_or_default(),
-        all_matching: filter.map(|f| AllMatching { filter: f, count: ids.len() }),
+        all_matching: filter.map(|f| AllMatching { filter: f, count: ids.len(), digest: match_digest(&ids) }),
         client,
         chosen,
         offline,
@@ -261,7 +273,7 @@ async fn decide(
     if filter.is_some() {
         // The filter is applied again now: what it matches must be what the person confirmed.
         let confirmed = form.get("liczba").and_then(|n| n.parse::<usize>().ok());
-        if confirmed != Some(ids.len()) {
+        if confirmed != Some(ids.len()) || form.get("dopasowanie") != Some(match_digest(&ids).as_str()) {
             return Err(AppError::invalid(format!(
                 "lista faktur pasujących do filtra zmieniła się (potwierdzono {}, teraz pasuje {}) – wróć do listy i potwierdź ponownie",
                 confirmed.map_or_else(|| "—".to_owned(), |n| n.to_string()),

@@ -350,6 +350,26 @@ async fn client_offline_certificate_enrolled_and_bad_input_refused(b: Backend) {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["revoked"]["was_in_use"], "offline");
+    // The revoked certificate is out of use at once: no active Offline certificate signs KOD II.
+    let id = own.id.clone();
+    let still = st
+        .db
+        .tx(move |c| {
+            ksef_gateway::db::models::Credential::find_active(
+                c,
+                &id,
+                ksef_gateway::service::certificates::KSEF_OFFLINE_CERTIFICATE,
+            )
+        })
+        .await
+        .unwrap();
+    assert!(still.is_none(), "a revoked certificate stays in use: {still:?}");
+    let r = call(&app, admin.apply(TestRequest::get().uri(&uri))).await;
+    assert!(
+        !r.json()["certificates"].as_array().unwrap().iter().any(|c| c["in_use"] == "offline"),
+        "{}",
+        r.text()
+    );
     rig.sim.stop().await;
 }
 
@@ -421,7 +441,13 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
                         key_nonce: Some(&sealed.nonce),
                         key_ciphertext: Some(&sealed.ciphertext),
                         created_by: None,
-                        created_at: ids::now(),
+                        // Without KSeF's reference and older than a request can wait for
+                        // KSeF's answer: left by a gateway that stopped, not on its way.
+                        created_at: if reference.is_none() {
+                            ids::now() - chrono::TimeDelta::minutes(11)
+                        } else {
+                            ids::now()
+                        },
                     },
                 )?;
                 if let Some(r) = reference {
