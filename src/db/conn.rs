@@ -54,6 +54,14 @@ impl Manager {
                 conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| {
                     DbError::Unavailable(format!("cannot use SQLite database {}: {e}", path.display()))
                 })?;
+                // SQLite's own LOWER folds ASCII letters only, so a search for "Łódź" would never
+                // find "ŁÓDŹ Sp. z o.o."; this one folds like PostgreSQL's (Unicode).
+                crate::db::models::list_sql::lower_utils::register_impl(&mut conn, |text: String| {
+                    text.to_lowercase()
+                })
+                .map_err(|e| {
+                    DbError::Unavailable(format!("cannot use SQLite database {}: {e}", path.display()))
+                })?;
                 Ok(AnyConn::Sqlite(conn))
             }
         }

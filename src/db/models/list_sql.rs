@@ -24,7 +24,8 @@ diesel::define_sql_function! {
 }
 
 diesel::define_sql_function! {
-    /// SQL `LOWER` (Unicode on PostgreSQL; ASCII letters only on SQLite).
+    /// SQL `LOWER`, Unicode on both databases (SQLite's connections replace the built-in
+    /// ASCII-only one with Rust's folding, see `db::conn`).
     fn lower(x: Text) -> Text;
 }
 
