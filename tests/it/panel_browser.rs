@@ -66,6 +66,18 @@ impl Drop for Browser {
 
 impl Browser {
     pub(crate) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        match self.try_call(method, path, body).await {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    async fn try_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {
             req = req.json(&b);
@@ -73,8 +85,33 @@ impl Browser {
         let resp = req.send().await.unwrap();
         let status = resp.status();
         let v: Value = resp.json().await.unwrap();
-        assert!(status.is_success(), "WebDriver {path}: {status} {v}");
-        v["value"].clone()
+        if status.is_success() {
+            Ok(v["value"].clone())
+        } else {
+            Err(format!("WebDriver {path}: {status} {v}"))
+        }
+    }
+
+    /// Finds `css` and calls `action` on it; when the page replaced the element between the two
+    /// (a navigation finishing, live progress redrawing a row), finds it again, up to 10 s.
+    async fn on_element(
+        &self,
+        css: &str,
+        method: reqwest::Method,
+        action: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let el = self.find(css).await;
+            match self.try_call(method.clone(), &format!("/element/{el}/{action}"), body.clone()).await {
+                Ok(v) => return v,
+                Err(e) if e.contains("stale element") && Instant::now() < until => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
     }
 
     pub(crate) async fn goto(&self, url: &str) {
@@ -113,17 +150,11 @@ impl Browser {
     }
 
     pub(crate) async fn click(&self, css: &str) {
-        let el = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+        self.on_element(css, reqwest::Method::POST, "click", Some(json!({}))).await;
     }
 
     pub(crate) async fn text(&self, css: &str) -> String {
-        let el = self.find(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{el}/text"), None)
-            .await
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.on_element(css, reqwest::Method::GET, "text", None).await.as_str().unwrap().to_owned()
     }
 
     /// Runs a script in the page (WebDriver's own channel, not subject to the page's CSP).
