@@ -1,9 +1,10 @@
 //! XSD validation with libxml2: the embedded official schemas, compiled without any network.
 //!
 //! The FA(3) schema imports its base types by an absolute `http://crd.gov.pl/...` URL. We
-//! write the embedded XSDs into a private temporary directory with that one location
-//! rewritten to the local file name and compile from there; [`SchemaFiles::write`] refuses
-//! any remaining remote location, so libxml2 never has a reason to touch the network.
+//! place the embedded XSDs in anonymous memory (a private temporary directory where there is
+//! no memfd), point every import at its local copy and compile from there;
+//! [`SchemaFiles::write`] refuses any other location, so libxml2 never has a reason to touch
+//! the network or the file system.
 //!
 //! libxml2 validation contexts are not documented as thread-safe and the `libxml` crate's
 //! context is neither `Send` nor `Sync`, so each thread compiles its own context on first use
@@ -34,13 +35,12 @@ const UPO: &str = include_str!("../../../schemas/upo-v4-3.xsd");
 /// The remote location the FA(3) schema imports its base types from (see schemas/catalog.xml).
 const REMOTE_BASE: &str = "http://crd.gov.pl/xml/schematy/dziedzinowe/mf/2022/01/05/eD/DefinicjeTypy/";
 
-/// XSD files of one schema, written to a private directory that lives as long as the schema.
+/// XSD files of one schema, kept as long as the schema lives.
 struct SchemaFiles {
     id: u64,
     label: &'static str,
     main: PathBuf,
-    /// Private (0700) directory of the XSDs; documents being validated are streamed from here.
-    dir: tempfile::TempDir,
+    _store: Store,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -51,21 +51,30 @@ thread_local! {
 }
 
 impl SchemaFiles {
-    /// Writes `files` (name, content) with remote base locations made local; `files[0]` is the main schema.
+    /// Writes `files` (name, content) with every import pointed at its local copy; `files[0]`
+    /// is the main schema. A `schemaLocation` that names anything else (a remote URL, a file
+    /// we do not embed) is refused, so libxml2 never has a reason to look elsewhere.
     fn write(label: &'static str, files: &[(&str, &str)]) -> Result<Self, Fa3Error> {
-        let dir = tempfile::Builder::new().prefix("ksef-fa3-xsd-").tempdir()?;
-        for (name, content) in files {
-            let local = content.replace(&format!("schemaLocation=\"{REMOTE_BASE}"), "schemaLocation=\"");
-            if local.contains("schemaLocation=\"http") || local.contains("schemaLocation='http") {
+        let names: Vec<&str> = files.iter().map(|f| f.0).collect();
+        let (mut store, paths) = Store::create(&names)?;
+        for (index, (name, content)) in files.iter().enumerate() {
+            let mut local = content.replace(&format!("schemaLocation=\"{REMOTE_BASE}"), "schemaLocation=\"");
+            for (other, path) in names.iter().zip(&paths) {
+                local = local.replace(
+                    &format!("schemaLocation=\"{other}\""),
+                    &format!("schemaLocation=\"{}\"", path.display()),
+                );
+            }
+            if let Some(location) = foreign_location(&local, &paths) {
                 return Err(Fa3Error::SchemaCompile {
                     schema: label,
-                    detail: format!("{name} keeps a remote schemaLocation"),
+                    detail: format!("{name} imports {location:?}, which is not embedded"),
                 });
             }
-            std::fs::write(dir.path().join(name), local)?;
+            store.write(index, &paths[index], local.as_bytes())?;
         }
-        let main = dir.path().join(files.first().map_or("", |f| f.0));
-        Ok(Self { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), label, main, dir })
+        let main = paths.first().cloned().unwrap_or_default();
+        Ok(Self { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), label, main, _store: store })
     }
 
     fn compile(&self) -> Result<SchemaValidationContext, Fa3Error> {
@@ -131,9 +140,9 @@ impl CompiledSchema {
     /// Streaming validation; libxml2 reads the document from a file (the safe binding has no
     /// streaming validation from memory). On Linux that file is anonymous memory (`memfd`,
     /// opened again through /proc/self/fd), so invoice bytes never reach a disk; elsewhere,
-    /// or when /proc is not mounted, a temporary file in the schema's private directory.
+    /// or when /proc is not mounted, a private (0600) temporary file.
     fn validate_streaming(&self, xml: &[u8], tree: &Tree) -> Result<Vec<Finding>, Fa3Error> {
-        let document = DocumentFile::new(xml, self.files.dir.path())?;
+        let document = DocumentFile::new(xml)?;
         let path = document.path().to_str().ok_or_else(|| Fa3Error::SchemaCompile {
             schema: self.files.label,
             detail: "temporary file path is not UTF-8".to_owned(),
@@ -194,15 +203,10 @@ pub struct Fa3Schema {
 }
 
 impl Fa3Schema {
-    /// Writes the embedded XSDs to a private temporary directory and compiles them (no network).
+    /// Places the embedded XSDs in memory (or a private temporary directory) and compiles them
+    /// (no network).
     pub fn load() -> Result<Self, Fa3Error> {
-        let files = [
-            ("schemat_FA3_v1-0E.xsd", FA3_MAIN),
-            ("StrukturyDanych_v10-0E.xsd", STRUKTURY),
-            ("ElementarneTypyDanych_v10-0E.xsd", ELEMENTARNE),
-            ("KodyKrajow_v10-0E.xsd", KODY_KRAJOW),
-        ];
-        Ok(Self { inner: CompiledSchema::load("FA(3)", &files)? })
+        Ok(Self { inner: CompiledSchema::load("FA(3)", &fa3_files())? })
     }
 
     /// Checks the bytes (hostile-input gate) and validates against the XSD; empty = valid.
@@ -216,6 +220,16 @@ impl Fa3Schema {
     }
 }
 
+/// The FA(3) schema's files, the main one first.
+fn fa3_files() -> [(&'static str, &'static str); 4] {
+    [
+        ("schemat_FA3_v1-0E.xsd", FA3_MAIN),
+        ("StrukturyDanych_v10-0E.xsd", STRUKTURY),
+        ("ElementarneTypyDanych_v10-0E.xsd", ELEMENTARNE),
+        ("KodyKrajow_v10-0E.xsd", KODY_KRAJOW),
+    ]
+}
+
 /// The official UPO v4-3 schema (`upo-v4-3.xsd`), embedded.
 #[derive(Clone)]
 pub struct UpoSchema {
@@ -223,7 +237,7 @@ pub struct UpoSchema {
 }
 
 impl UpoSchema {
-    /// Writes the embedded XSD to a private temporary directory and compiles it.
+    /// Places the embedded XSD like [`Fa3Schema::load`] and compiles it.
     pub fn load() -> Result<Self, Fa3Error> {
         Ok(Self { inner: CompiledSchema::load("UPO v4-3", &[("upo-v4-3.xsd", UPO)])? })
     }
@@ -261,6 +275,69 @@ const _: fn() = || {
     assert_shared::<UpoSchema>();
 };
 
+/// Where a schema's XSD files live. On Linux, anonymous memory: nothing is written to disk,
+/// and nothing is left behind when the process ends, however it ends (the statics holding the
+/// schemas are never dropped, so a temporary directory would outlive every process). Elsewhere,
+/// or without /proc, a private (0700) temporary directory.
+enum Store {
+    #[cfg(target_os = "linux")]
+    Memory(Vec<std::fs::File>),
+    Disk(
+        #[expect(dead_code, reason = "held so the directory lives as long as the schema")] tempfile::TempDir,
+    ),
+}
+
+impl Store {
+    /// One empty file per name, and the path libxml2 opens each by.
+    fn create(names: &[&str]) -> std::io::Result<(Self, Vec<PathBuf>)> {
+        #[cfg(target_os = "linux")]
+        if let Ok(memory) = Self::in_memory(names) {
+            return Ok(memory);
+        }
+        let dir = tempfile::Builder::new().prefix("ksef-fa3-xsd-").tempdir()?;
+        let paths = names.iter().map(|name| dir.path().join(name)).collect();
+        Ok((Self::Disk(dir), paths))
+    }
+
+    #[cfg(target_os = "linux")]
+    fn in_memory(names: &[&str]) -> std::io::Result<(Self, Vec<PathBuf>)> {
+        let (files, paths) = names.iter().map(|name| memory_file(name)).collect::<std::io::Result<_>>()?;
+        Ok((Self::Memory(files), paths))
+    }
+
+    fn write(&mut self, index: usize, path: &std::path::Path, content: &[u8]) -> std::io::Result<()> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Self::Memory(files) => match files.get_mut(index) {
+                Some(file) => file.write_all(content),
+                None => Err(std::io::Error::other("no such schema file")),
+            },
+            Self::Disk(_) => std::fs::write(path, content),
+        }
+    }
+}
+
+/// An anonymous in-memory file and the path that opens it again (from its start).
+#[cfg(target_os = "linux")]
+fn memory_file(name: &str) -> std::io::Result<(std::fs::File, PathBuf)> {
+    use std::os::fd::AsRawFd;
+    let fd = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC)?;
+    let file = std::fs::File::from(fd);
+    let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    // Without /proc the path does not open; the caller then falls back to a file on disk.
+    std::fs::metadata(&path)?;
+    Ok((file, path))
+}
+
+/// The first `schemaLocation` in `xsd` that is not one of `allowed`.
+fn foreign_location<'a>(xsd: &'a str, allowed: &[PathBuf]) -> Option<&'a str> {
+    xsd.split("schemaLocation=").skip(1).find_map(|rest| {
+        let quote = rest.chars().next()?;
+        let value = rest.get(1..)?.split(quote).next()?;
+        (!allowed.iter().any(|path| path.as_os_str() == value)).then_some(value)
+    })
+}
+
 /// A document handed to libxml2 by path, removed when dropped.
 enum DocumentFile {
     #[cfg(target_os = "linux")]
@@ -272,12 +349,12 @@ enum DocumentFile {
 }
 
 impl DocumentFile {
-    fn new(xml: &[u8], private_dir: &std::path::Path) -> std::io::Result<Self> {
+    fn new(xml: &[u8]) -> std::io::Result<Self> {
         #[cfg(target_os = "linux")]
         if let Ok(memory) = Self::in_memory(xml) {
             return Ok(memory);
         }
-        let mut file = tempfile::NamedTempFile::new_in(private_dir)?;
+        let mut file = tempfile::NamedTempFile::new()?;
         file.write_all(xml)?;
         file.flush()?;
         Ok(Self::Disk(file))
@@ -285,13 +362,8 @@ impl DocumentFile {
 
     #[cfg(target_os = "linux")]
     fn in_memory(xml: &[u8]) -> std::io::Result<Self> {
-        use std::os::fd::AsRawFd;
-        let fd = rustix::fs::memfd_create("ksef-fa3-document", rustix::fs::MemfdFlags::CLOEXEC)?;
-        let mut file = std::fs::File::from(fd);
+        let (mut file, path) = memory_file("ksef-fa3-document")?;
         file.write_all(xml)?;
-        let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
-        // Without /proc the path does not open; the caller then falls back to a file on disk.
-        std::fs::metadata(&path)?;
         Ok(Self::Memory { _file: file, path })
     }
 
@@ -304,20 +376,51 @@ impl DocumentFile {
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(test)]
 mod tests {
-    use super::DocumentFile;
+    use super::{SchemaFiles, Store};
 
-    /// On Linux the document handed to libxml2 is anonymous memory: nothing is written to the
-    /// directory given for the fallback, and the path reads back the exact bytes.
+    /// On Linux the document handed to libxml2 is anonymous memory, and its path reads back
+    /// the exact bytes.
+    #[cfg(target_os = "linux")]
     #[test]
     fn documents_stay_in_memory_on_linux() -> std::io::Result<()> {
-        let dir = tempfile::tempdir()?;
         let xml = b"<Faktura>\xc5\xbc\xc3\xb3\xc5\x82w</Faktura>";
-        let document = DocumentFile::new(xml, dir.path())?;
-        assert!(matches!(document, DocumentFile::Memory { .. }), "fell back to a file on disk");
+        let document = super::DocumentFile::new(xml)?;
+        assert!(matches!(document, super::DocumentFile::Memory { .. }), "fell back to a file on disk");
         assert_eq!(std::fs::read(document.path())?, xml);
-        assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
         Ok(())
+    }
+
+    /// On Linux the schemas live in memory too, each import pointing at its in-memory copy,
+    /// so no process leaves a directory in /tmp behind (the schemas sit in statics that are
+    /// never dropped).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn schemas_stay_in_memory_on_linux() -> Result<(), crate::error::Fa3Error> {
+        let files = SchemaFiles::write("FA(3)", &super::fa3_files())?;
+        assert!(matches!(files._store, Store::Memory(_)), "fell back to a directory on disk");
+        assert!(files.main.starts_with("/proc/self/fd"));
+        let main = std::fs::read_to_string(&files.main)?;
+        assert!(main.contains("schemaLocation=\"/proc/self/fd/"), "the import was not pointed at memory");
+        files.compile()?;
+        Ok(())
+    }
+
+    /// An import of anything not embedded is refused before libxml2 sees the schema.
+    #[test]
+    fn imports_of_what_is_not_embedded_are_refused() {
+        for location in ["http://example.com/x.xsd", "Other.xsd", "/etc/passwd"] {
+            let main = format!(r#"<xsd:schema><xsd:import schemaLocation="{location}"/></xsd:schema>"#);
+            let refused = SchemaFiles::write("test", &[("main.xsd", &main), ("Known.xsd", "<xsd:schema/>")]);
+            assert!(
+                matches!(&refused, Err(crate::error::Fa3Error::SchemaCompile { detail, .. }) if detail.contains(location)),
+                "{location} was not refused"
+            );
+        }
+        let known = r#"<xsd:schema><xsd:import schemaLocation='Known.xsd'/></xsd:schema>"#;
+        assert!(SchemaFiles::write("test", &[("main.xsd", known), ("Known.xsd", "<xsd:schema/>")]).is_err());
+        let known = r#"<xsd:schema><xsd:import schemaLocation="Known.xsd"/></xsd:schema>"#;
+        assert!(SchemaFiles::write("test", &[("main.xsd", known), ("Known.xsd", "<xsd:schema/>")]).is_ok());
     }
 }
