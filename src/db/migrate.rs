@@ -30,6 +30,29 @@ pub fn revert_all(db: &Db) -> Result<Vec<String>, DbError> {
     })
 }
 
+/// Reverts the newest applied migrations, newest first, until `version` (`2026-12-07-000013`)
+/// is reverted too: a test writes rows the way the schema before it held them, then migrates
+/// up again to see what the migration makes of them. Returns the versions reverted.
+pub fn revert_to(db: &Db, version: &str) -> Result<Vec<String>, DbError> {
+    let digits = |v: &str| v.chars().filter(char::is_ascii_digit).collect::<String>();
+    let target = digits(version);
+    db.blocking(|conn| {
+        let mut reverted = Vec::new();
+        loop {
+            let last = match &mut *conn {
+                AnyConn::Sqlite(c) => c.revert_last_migration(SQLITE).map(|v| v.to_string()),
+                AnyConn::Pg(c) => c.revert_last_migration(POSTGRES).map(|v| v.to_string()),
+            }
+            .map_err(|e| DbError::Migration(e.to_string()))?;
+            let done = digits(&last) <= target;
+            reverted.push(last);
+            if done {
+                return Ok(reverted);
+            }
+        }
+    })
+}
+
 /// Versions already applied to this database.
 pub fn applied_migrations(db: &Db) -> Result<Vec<String>, DbError> {
     db.blocking(|conn| {

@@ -13,5 +13,5 @@ mod url;
 
 pub use conn::{AnyConn, Db};
 pub use error::DbError;
-pub use migrate::{applied_migrations, revert_all, run_migrations};
+pub use migrate::{applied_migrations, revert_all, revert_to, run_migrations};
 pub use url::{Backend, DbUrl};

@@ -140,6 +140,7 @@ diesel::table! {
         client_id -> Text,
         id -> Text,
         invoice_id -> Text,
+        kind -> Text,
         note -> Nullable<Text>,
         state -> Text,
     }

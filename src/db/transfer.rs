@@ -175,7 +175,7 @@ transfer_tables! {
     collective_identifiers by id [client_id, created_at, created_by, id, invoice_count, number];
     collective_identifier_invoices by id [collective_identifier_id, description, id, invoice_id, ksef_number,
         payment_amount, payment_currency];
-    invoice_events by id [actor, at, client_id, id, invoice_id, note, state];
+    invoice_events by id [actor, at, client_id, id, invoice_id, kind, note, state];
     outbox by id [attempts, client_id, created_at, decision_id, id, invoice_id, last_error, next_attempt_at, status,
         updated_at];
     ksef_sessions by id [client_id, closed_at, id, invoice_count, kind, opened_at, reference, state, status_code,

@@ -11,6 +11,7 @@ mod purchase;
 mod state;
 mod stuck;
 mod text_enum;
+mod timeline;
 mod webhook;
 
 pub use actor::Actor;
@@ -23,6 +24,7 @@ pub use state::{
     check_moves, ForbiddenMove, InvoiceState, OutboxState, SessionKind, SessionState, StatusLetter,
 };
 pub use stuck::StuckCutoffs;
+pub use timeline::EventKind;
 pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};
 
 /// A Polish tax identification number with a valid checksum.

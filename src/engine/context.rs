@@ -14,7 +14,7 @@ use super::limits::Limits;
 use super::TurnError;
 use crate::config::sender::SenderSettings;
 use crate::db::models::Client;
-use crate::service::credentials::LoginSource;
+use crate::service::ksef_login::LoginSource;
 use crate::state::AppState;
 
 /// An online session kept open for the next invoices of the same client.

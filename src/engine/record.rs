@@ -364,7 +364,7 @@ pub async fn postpone(
 pub async fn login_outcome(
     db: &Db,
     client_id: &str,
-    login: &crate::service::credentials::LoginSource,
+    login: &crate::service::ksef_login::LoginSource,
     error: Option<&str>,
 ) -> Result<(), DbError> {
     let (client_id, login, error) = (client_id.to_owned(), login.clone(), error.map(str::to_owned));
@@ -398,15 +398,7 @@ pub async fn flag_stuck(db: &Db, inv: &Invoice, waited_s: i64) -> Result<(), DbE
             inv.state,
             crate::service::reasons::stuck(inv.state, waited_s / 60)
         );
-        crate::db::models::invoice::add_event(
-            c,
-            &inv.id,
-            &inv.client_id,
-            ids::now(),
-            inv.state,
-            &ACTOR,
-            Some(&note),
-        )?;
+        Invoice::flag_stuck(c, &inv, ids::now(), &ACTOR, &note)?;
         let payload = json!({"sha256": inv.sha256, "state": inv.state, "waited_s": waited_s,
             "session_reference": inv.session_reference, "invoice_reference": inv.invoice_reference});
         event(c, &inv.client_id, "send.invoice_stuck", Some(&inv.id), payload)

@@ -329,7 +329,7 @@ async fn apply(cx: &mut Ctx<'_>, inv: &Invoice, s: &SessionInvoiceStatus) -> Res
             let why = format!("KSeF: {code} {description}");
             record::requeue(&cx.engine.st, inv, ids::now(), &why, false).await?;
             let refusal =
-                crate::service::credentials::Refusal { message: why, refused: true, auth_code: None };
+                crate::service::ksef_login::Refusal { message: why, refused: true, auth_code: None };
             record::pause_client(db, &inv.client_id, &reasons::pause_for(&cx.client.login, &refusal)).await?;
             return Err(TurnError::Setup("client paused: KSeF refused its permissions".into()));
         }

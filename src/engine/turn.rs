@@ -12,7 +12,7 @@ use super::lease::Lease;
 use super::{record, TurnError};
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, lease, Client};
-use crate::service::credentials::LoginSource;
+use crate::service::ksef_login::LoginSource;
 use crate::service::reasons;
 
 pub async fn run(engine: &Engine, client_id: &str) {
@@ -212,7 +212,7 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
     }
     let outcome = ctx.access_token(&engine.limits).await;
     let error = outcome.as_ref().err().map(|e| match ctx.login.office_nip() {
-        Some(office) => reasons::office_refused(office, &crate::service::credentials::Refusal::from(e)),
+        Some(office) => reasons::office_refused(office, &crate::service::ksef_login::Refusal::from(e)),
         None => e.to_string(),
     });
     if let Err(db) = record::login_outcome(&engine.st.db, &ctx.client_id, &ctx.login, error.as_deref()).await
@@ -240,7 +240,7 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
 /// context), saying why in the words that fit whose credential it was.
 async fn pause(engine: &Engine, client_id: &str, login: Option<&LoginSource>, err: &ksef_client::KsefError) {
     tracing::warn!(client.id = %client_id, error = %err, "KSeF refused the client's credential; sender paused");
-    let refusal = crate::service::credentials::Refusal::from(err);
+    let refusal = crate::service::ksef_login::Refusal::from(err);
     let reason = match login {
         Some(login) => reasons::pause_for(login, &refusal),
         None => reasons::credential_pause(&refusal.message),

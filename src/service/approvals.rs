@@ -112,17 +112,6 @@ pub fn returned_note(note: &str) -> Option<&str> {
     answer_note(note).filter(|(a, _)| *a == Answer::Return).map(|(_, c)| c)
 }
 
-/// The invoice's content as its visualisation reads it (parties, lines, VAT, payment), for the
-/// approver to see what they approve; None when the file cannot be read for it.
-pub async fn content(
-    st: &AppState,
-    caller: &Caller,
-    id: &str,
-) -> Result<Option<ksef_fa3::InvoiceVisual>, AppError> {
-    let (_, xml) = crate::service::invoices::xml(st, caller, id).await?;
-    Ok(ksef_fa3::extract_visual(&xml).ok())
-}
-
 crate::text_enum! {
     /// What the approver answers instead of approving.
     pub enum Answer ("answer") {
@@ -164,12 +153,12 @@ fn answer_note(note: &str) -> Option<(Answer, &str)> {
     Answer::ALL.iter().find_map(|a| note.strip_prefix(a.note_prefix()).map(|c| (*a, c)))
 }
 
-/// The approver's answer when it is the invoice's latest step (a later step, such as an upload
-/// in its place or an approval, makes it history, kept on the timeline).
-pub fn latest_answer(timeline: &[crate::service::invoices::TimelineEntry]) -> Option<ApproverAnswer> {
-    let last = timeline.last()?;
-    let (answer, comment) = answer_note(last.note.as_deref()?)?;
-    Some(ApproverAnswer { answer, comment: comment.to_owned(), by: last.actor.clone(), at: last.at })
+/// The approver's answer when the invoice's latest step (its `note`, `by` whom, `at` when)
+/// records one; a later step, such as an upload in its place or an approval, makes it history,
+/// kept on the timeline.
+pub fn latest_answer(note: Option<&str>, by: &Actor, at: chrono::NaiveDateTime) -> Option<ApproverAnswer> {
+    let (answer, comment) = answer_note(note?)?;
+    Some(ApproverAnswer { answer, comment: comment.to_owned(), by: by.clone(), at })
 }
 
 /// The approver returns or rejects a draft, with a comment the preparer reads on the invoice's

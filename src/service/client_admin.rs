@@ -3,7 +3,7 @@
 //! client's KSeF first: a client whose token KSeF refuses is not added at all, so nothing is
 //! stored half-way and the office learns at once that the token is wrong.
 
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::{SecretBox, SecretString};
 
 use crate::db::models::{ids, Client, Credential};
 use crate::domain::CredentialMode;
@@ -61,14 +61,7 @@ pub async fn add_checked(
     require_office_admin(caller)?;
     let name = validate::name("name", &input.name)
         .map_err(|e| AppError::invalid_field("name", "name_invalid", e.to_string()))?;
-    let token = ksef_token.expose_secret().trim().to_owned();
-    if token.len() < 16 {
-        return Err(AppError::invalid_field(
-            "ksef_token",
-            "token_too_short",
-            "the KSeF token looks too short; paste the whole token",
-        ));
-    }
+    let token = crate::service::ksef_login::pasted_token(&ksef_token)?;
     let nip = input.nip.as_str().to_owned();
     if st.db.run(move |c| Client::find_by_nip(c, &nip)).await?.is_some() {
         return Err(AppError::invalid_field("nip", "client_exists", "a client with this NIP already exists"));

@@ -214,9 +214,9 @@ impl OfficeAccessView {
         let office_nip = office.map(|o| o.office_nip.clone());
         let missing = match access {
             Some(a) if a.last_error.is_none() => {
-                crate::service::credentials::missing_permissions(a.ksef_permissions.as_deref())
+                crate::service::ksef_login::missing_permissions(a.ksef_permissions.as_deref())
             }
-            _ => crate::service::credentials::SENDING_PERMISSIONS.to_vec(),
+            _ => crate::service::ksef_login::SENDING_PERMISSIONS.to_vec(),
         };
         let ok = access.is_some_and(|a| a.last_error.is_none()) && missing.is_empty();
         let explanation_pl = match (&office_nip, access) {
@@ -354,14 +354,7 @@ pub async fn replace_token(
     client_id: &str,
     ksef_token: SecretString,
 ) -> Result<CredentialView, AppError> {
-    let token = ksef_token.expose_secret().trim().to_owned();
-    if token.len() < 16 {
-        return Err(AppError::invalid_field(
-            "ksef_token",
-            "token_too_short",
-            "the KSeF token looks too short; paste the whole token",
-        ));
-    }
+    let token = crate::service::ksef_login::pasted_token(&ksef_token)?;
     let secret =
         NewSecret { kind: KSEF_TOKEN, fingerprint: fingerprint(token.as_bytes()), valid_until: None };
     store_secret(st, caller, client_id, secret, secrecy::SecretBox::new(Box::new(token.into_bytes()))).await
@@ -406,14 +399,14 @@ pub(crate) async fn check_before_storing(
     client: &Client,
     kind: &str,
     secret: &secrecy::SecretBox<Vec<u8>>,
-) -> Result<Option<crate::service::credentials::Probe>, AppError> {
-    use crate::service::{certificates, credentials};
+) -> Result<Option<crate::service::ksef_login::Probe>, AppError> {
+    use crate::service::{certificates, ksef_login};
     let credential = match kind {
-        KSEF_TOKEN => ksef_client::Credential::KsefToken(credentials::token_of(secret)?),
+        KSEF_TOKEN => ksef_client::Credential::KsefToken(ksef_login::token_of(secret)?),
         certificates::KSEF_CERTIFICATE => certificates::to_credential(secret)?,
         _ => return Ok(None),
     };
-    let probed = credentials::probe(&client.ksef_environment, &client.nip, credential).await;
+    let probed = ksef_login::probe(&client.ksef_environment, &client.nip, credential).await;
     probed.map(Some).map_err(|refusal| {
         let why = refusal.message;
         tracing::warn!(client.id = %client.id, error = %why, "A new KSeF credential failed its check; not stored");

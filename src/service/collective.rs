@@ -24,7 +24,8 @@ use crate::engine::collective::{create_in_ksef, CollectiveCallError};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
-use crate::service::credentials::{open_login, LoginSource};
+use crate::service::credentials::open_login;
+use crate::service::ksef_login::LoginSource;
 use crate::state::AppState;
 
 /// Longest description KSeF takes per invoice.

@@ -2,8 +2,7 @@
 //! client's KSeF context, and what may it do there? A client logs in with its own credential or
 //! with the office's ([`CredentialMode`]); both are checked the same way.
 
-use chrono::NaiveDateTime;
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::{SecretBox, SecretString};
 
 use crate::db::models::{ids, Client, Credential, OfficeAccess};
 use crate::db::{AnyConn, DbError};
@@ -12,8 +11,8 @@ use crate::error::AppError;
 use crate::service::audit::{self, AuditActor};
 use crate::service::certificates::{self, KSEF_CERTIFICATE};
 use crate::service::clients::KSEF_TOKEN;
+use crate::service::ksef_login::{missing_permissions, open_bound, probe, token_of, LoginSource};
 use crate::state::AppState;
-use crate::vault::{self, Sealed};
 
 /// The outcome of one check, in words an office admin can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,36 +37,6 @@ impl CredentialHealth {
     }
 }
 
-/// What the office must hold in a client's context to send and follow its invoices.
-pub const SENDING_PERMISSIONS: [&str; 2] = ["InvoiceWrite", "InvoiceRead"];
-
-/// The sending permissions missing from what KSeF reported (`InvoiceRead,InvoiceWrite`);
-/// nothing is missing when KSeF would not say.
-pub fn missing_permissions(reported: Option<&str>) -> Vec<&'static str> {
-    let Some(held) = reported else { return Vec::new() };
-    let held: Vec<&str> = held.split(',').map(str::trim).collect();
-    SENDING_PERMISSIONS.into_iter().filter(|p| !held.contains(p)).collect()
-}
-
-/// Which stored credential logs a client in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginSource {
-    /// The client's own credential (a `credentials` row).
-    Own(String),
-    /// The office's credential (an `office_credentials` row), issued for the office's NIP.
-    Office { credential_id: String, office_nip: String },
-}
-
-impl LoginSource {
-    /// The office's NIP when the office's credential logs in.
-    pub fn office_nip(&self) -> Option<&str> {
-        match self {
-            Self::Own(_) => None,
-            Self::Office { office_nip, .. } => Some(office_nip),
-        }
-    }
-}
-
 /// Opens a stored credential's secret from the vault. Never logged, never returned by a route.
 pub(crate) fn open_sealed(
     st: &AppState,
@@ -75,19 +44,6 @@ pub(crate) fn open_sealed(
     cred: &Credential,
 ) -> Result<SecretBox<Vec<u8>>, AppError> {
     open_bound(st, &client.nip, &cred.kind, cred.key_version, &cred.nonce, &cred.ciphertext)
-}
-
-/// Opens sealed bytes bound to `nip` and `kind`.
-pub(crate) fn open_bound(
-    st: &AppState,
-    nip: &str,
-    kind: &str,
-    key_version: i64,
-    nonce: &[u8],
-    ciphertext: &[u8],
-) -> Result<SecretBox<Vec<u8>>, AppError> {
-    vault::open(&st.keys, nip, kind, &Sealed::stored(key_version, nonce, ciphertext))
-        .map_err(|e| AppError::Internal(e.into()))
 }
 
 /// The client's active KSeF token, opened from the vault.
@@ -101,12 +57,6 @@ pub async fn open_ksef_token(
     };
     let token = token_of(&open_sealed(st, client, &cred)?)?;
     Ok(Some((cred, token)))
-}
-
-/// A KSeF token from its opened secret.
-pub(crate) fn token_of(plain: &SecretBox<Vec<u8>>) -> Result<SecretString, AppError> {
-    let token = String::from_utf8(plain.expose_secret().clone()).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(SecretString::from(token))
 }
 
 /// The client's own credential: its KSeF certificate when it has one (tokens are being
@@ -256,102 +206,4 @@ pub async fn check_by(
             CredentialHealth::Failed(why)
         }
     })
-}
-
-/// What a successful login told about the credential.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Probe {
-    /// The permissions KSeF reports for it in the context (`InvoiceRead,InvoiceWrite`); None
-    /// when KSeF would not say (the login itself still counts).
-    pub permissions: Option<String>,
-    /// A token's end of validity (see [`crate::service::lifetime`]); None for certificates.
-    pub token_valid_until: Option<NaiveDateTime>,
-}
-
-/// Why a login (or a call after it) failed, without the secret: KSeF's words, whether KSeF
-/// refused the credential or its permissions (rather than being unreachable), and, when KSeF
-/// ended the authentication with a status, its code (415: no permissions in the context).
-#[derive(Debug, Clone)]
-pub struct Refusal {
-    pub message: String,
-    pub refused: bool,
-    pub auth_code: Option<i32>,
-}
-
-impl From<&ksef_client::KsefError> for Refusal {
-    fn from(e: &ksef_client::KsefError) -> Self {
-        let auth_code = match e {
-            ksef_client::KsefError::AuthFailed(status) => Some(status.code),
-            _ => None,
-        };
-        let message = e.to_string();
-        let message = if message.trim().is_empty() { e.code().to_owned() } else { message };
-        Self { message, refused: e.class() == ksef_client::ErrorClass::Credential, auth_code }
-    }
-}
-
-impl From<ksef_client::KsefError> for Refusal {
-    fn from(e: ksef_client::KsefError) -> Self {
-        Self::from(&e)
-    }
-}
-
-/// KSeF's status of an authentication refused for lack of permissions in the context.
-pub const NO_PERMISSIONS_IN_CONTEXT: i32 = 415;
-
-/// Logs in to the KSeF `environment` in the context of `context_nip` with `credential` (stored
-/// or not yet): what KSeF reports for it there, or why it failed (never the secret itself).
-pub(crate) async fn probe(
-    environment: &str,
-    context_nip: &str,
-    credential: ksef_client::Credential,
-) -> Result<Probe, Refusal> {
-    let ksef = crate::ksef::client_for(environment)?;
-    let token_reference = match &credential {
-        ksef_client::Credential::KsefToken(t) => t.expose_secret().split('|').next().map(str::to_owned),
-        ksef_client::Credential::Certificate { .. } => None,
-    };
-    let context = ksef_client::ContextIdentifier::nip(context_nip);
-    let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, credential);
-    let access = login.access_token().await?;
-    let permissions = reported_permissions(&ksef, &access, context_nip).await;
-    let token_valid_until = match token_reference {
-        Some(reference) => reported_token_end(&ksef, &access, &reference).await,
-        None => None,
-    };
-    Ok(Probe { permissions, token_valid_until })
-}
-
-/// What KSeF says the credential may do in the context (`InvoiceWrite,InvoiceRead…`);
-/// None when KSeF would not say (the check itself still counts as a successful login).
-async fn reported_permissions(
-    ksef: &ksef_client::KsefClient,
-    access: &SecretString,
-    nip: &str,
-) -> Option<String> {
-    use ksef_client::models::manage::{PersonalPermissionsQuery, TypedIdentifier};
-    let query = PersonalPermissionsQuery {
-        context_identifier: Some(TypedIdentifier { kind: "Nip".into(), value: Some(nip.to_owned()) }),
-        permission_types: None,
-        permission_state: Some("Active".into()),
-    };
-    let page = ksef.query_personal_permissions(access, &query, 0, 100).await.ok()?;
-    let mut scopes: Vec<String> = page.permissions.into_iter().map(|p| p.permission_scope).collect();
-    scopes.sort();
-    scopes.dedup();
-    Some(scopes.join(","))
-}
-
-/// A token's end of validity: KSeF's own (`GET /tokens/{ref}`, a token sees itself) when it
-/// reports one, else the announced end by its issue date; when KSeF will not tell, the token was
-/// issued before now at the latest.
-async fn reported_token_end(
-    ksef: &ksef_client::KsefClient,
-    access: &SecretString,
-    reference: &str,
-) -> Option<NaiveDateTime> {
-    let info = ksef.get_token(access, reference).await.ok();
-    let reported = info.as_ref().and_then(|i| i.valid_until).map(|t| t.naive_utc());
-    let issued = info.and_then(|i| i.date_created).map_or_else(ids::now, |t| t.naive_utc());
-    crate::service::lifetime::token_valid_until(reported, issued)
 }

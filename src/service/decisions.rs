@@ -88,15 +88,24 @@ pub async fn decide_send(
     decide(st, caller, req, None).await
 }
 
-/// [`decide_send`] for a person who saw each invoice's warnings on the confirmation page: every
-/// chosen invoice with a warning finding must be among `confirmed` (ticked consciously), or
-/// nothing is recorded. The decision's audit event lists the invoices whose warnings were
-/// confirmed.
+/// What a person confirmed on the panel's confirmation page, which is for one client.
+#[derive(Debug, Clone)]
+pub struct Confirmed {
+    /// The page's client: an invoice of any other is not found, like a foreign one.
+    pub client_id: String,
+    /// The invoices whose warnings were ticked consciously.
+    pub warnings: Vec<String>,
+}
+
+/// [`decide_send`] for a person who saw the client's chosen invoices and their warnings on the
+/// confirmation page: every chosen invoice belongs to that client, and every one with a warning
+/// finding is among the confirmed ones, or nothing is recorded. The decision's audit event lists
+/// the invoices whose warnings were confirmed.
 pub async fn decide_send_confirming_warnings(
     st: &AppState,
     caller: &Caller,
     req: SendRequest,
-    confirmed: Vec<String>,
+    confirmed: Confirmed,
 ) -> Result<Vec<DecisionOutcome>, AppError> {
     decide(st, caller, req, Some(confirmed)).await
 }
@@ -127,7 +136,7 @@ async fn decide(
     st: &AppState,
     caller: &Caller,
     req: SendRequest,
-    confirmed: Option<Vec<String>>,
+    confirmed: Option<Confirmed>,
 ) -> Result<Vec<DecisionOutcome>, AppError> {
     if req.invoice_ids.is_empty() {
         return Err(AppError::invalid("ids: choose at least one invoice"));
@@ -145,7 +154,8 @@ async fn decide(
             unique.dedup();
             let mut found = Invoice::find_many(conn, &scope, &unique)?;
             found.sort_by(|a, b| a.id.cmp(&b.id));
-            if found.len() != unique.len() {
+            let other_client = |i: &Invoice| confirmed.as_ref().is_some_and(|c| c.client_id != i.client_id);
+            if found.len() != unique.len() || found.iter().any(other_client) {
                 // One of them does not exist or is foreign: the same answer as for one invoice.
                 return Err(AppError::NotFound);
             }
@@ -159,7 +169,8 @@ async fn decide(
                 for inv in &invoices {
                     check_decidable(&caller, &client, inv)?;
                 }
-                let warnings_confirmed = check_warnings(&invoices, confirmed.as_deref())?;
+                let warnings_confirmed =
+                    check_warnings(&invoices, confirmed.as_ref().map(|c| c.warnings.as_slice()))?;
                 let offline = req
                     .offline
                     .map(|o| offline_issue(&availability, &client, o, req.failure_confirmed))

@@ -452,7 +452,8 @@ fn open_key(st: &AppState, row: &CertificateEnrollment) -> Result<CertificateKey
     else {
         return Err(AppError::Internal(anyhow::anyhow!("pending enrollment {} holds no key", row.id)));
     };
-    let opened = credentials::open_bound(st, &row.subject_nip, KEY_KIND, version, nonce, ciphertext)?;
+    let opened =
+        crate::service::ksef_login::open_bound(st, &row.subject_nip, KEY_KIND, version, nonce, ciphertext)?;
     CertificateKey::from_pkcs8_der(opened.expose_secret()).map_err(|e| AppError::Internal(e.into()))
 }
 

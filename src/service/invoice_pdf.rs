@@ -18,6 +18,17 @@ use crate::service::access::Caller;
 use crate::service::invoices::{self, UpoSummary};
 use crate::state::AppState;
 
+/// The invoice's content as its visualisation reads it (parties, lines, VAT, payment), for the
+/// approver to see what they approve; None when the file cannot be read for it.
+pub async fn content(
+    st: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Option<ksef_fa3::InvoiceVisual>, AppError> {
+    let (_, xml) = invoices::xml(st, caller, id).await?;
+    Ok(ksef_fa3::extract_visual(&xml).ok())
+}
+
 const BODY: f32 = 9.0;
 const SMALL: f32 = 8.0;
 /// Side of one QR module in points: about 100 pt for a typical KOD I, as printed invoices show.

@@ -120,7 +120,9 @@ pub fn view(inv: Invoice, nip: String, timeline: Vec<TimelineEntry>, lang: Lang)
     InvoiceView {
         status_letter: inv.state.status_letter(),
         findings: parse_stored(&inv.findings).iter().map(|f| f.view(lang)).collect(),
-        approver_answer: crate::service::approvals::latest_answer(&timeline),
+        approver_answer: timeline
+            .last()
+            .and_then(|e| crate::service::approvals::latest_answer(e.note.as_deref(), &e.actor, e.at)),
         timeline,
         id: inv.id,
         nip,

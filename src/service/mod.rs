@@ -22,6 +22,7 @@ pub mod intake;
 pub mod invoice_pdf;
 pub mod invoices;
 pub mod keys;
+pub mod ksef_login;
 pub mod latarnia;
 pub mod lifetime;
 pub mod list_cursor;

@@ -14,7 +14,7 @@ use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit;
 use crate::service::clients::{fingerprint, KSEF_SAID};
-use crate::service::credentials::{self, open_bound};
+use crate::service::ksef_login::{self, open_bound};
 use crate::service::lifetime::Validity;
 use crate::state::AppState;
 use crate::vault;
@@ -116,7 +116,7 @@ fn to_login(
     plain: &SecretBox<Vec<u8>>,
 ) -> Result<ksef_client::Credential, AppError> {
     Ok(match kind {
-        OfficeCredentialKind::Token => ksef_client::Credential::KsefToken(credentials::token_of(plain)?),
+        OfficeCredentialKind::Token => ksef_client::Credential::KsefToken(ksef_login::token_of(plain)?),
         OfficeCredentialKind::Certificate => crate::service::certificates::to_credential(plain)?,
     })
 }
@@ -132,14 +132,7 @@ struct Prepared {
 fn prepare(secret: OfficeSecret) -> Result<Prepared, AppError> {
     match secret {
         OfficeSecret::Token(token) => {
-            let token = token.expose_secret().trim().to_owned();
-            if token.len() < 16 {
-                return Err(AppError::invalid_field(
-                    "ksef_token",
-                    "token_too_short",
-                    "the KSeF token looks too short; paste the whole token",
-                ));
-            }
+            let token = ksef_login::pasted_token(&token)?;
             Ok(Prepared {
                 kind: OfficeCredentialKind::Token,
                 fingerprint: fingerprint(token.as_bytes()),
@@ -200,7 +193,7 @@ pub async fn store(
     let environment = target_of(st, input.ksef).await?;
     answers_as_ksef(&environment).await?;
     let office_nip = input.nip.as_str().to_owned();
-    let probe = credentials::probe(&environment, &office_nip, to_login(prepared.kind, &prepared.secret)?)
+    let probe = ksef_login::probe(&environment, &office_nip, to_login(prepared.kind, &prepared.secret)?)
         .await
         .map_err(|refusal| {
             tracing::warn!(error = %refusal.message, "The office's new KSeF credential failed its check; not stored");

@@ -74,8 +74,8 @@ pub fn office_lacks(office_nip: &str, missing: &[&str], held: Option<&str>) -> S
 
 /// KSeF refused the office's credential in the client's context: for lack of a grant (415), or
 /// for the credential itself (expired, revoked), which is the office's to fix.
-pub fn office_refused(office_nip: &str, refusal: &crate::service::credentials::Refusal) -> String {
-    use crate::service::credentials::{NO_PERMISSIONS_IN_CONTEXT, SENDING_PERMISSIONS};
+pub fn office_refused(office_nip: &str, refusal: &crate::service::ksef_login::Refusal) -> String {
+    use crate::service::ksef_login::{NO_PERMISSIONS_IN_CONTEXT, SENDING_PERMISSIONS};
     let about_the_credential = refusal.auth_code.is_some_and(|c| c != NO_PERMISSIONS_IN_CONTEXT);
     if !refusal.refused {
         format!("nie udało się zapytać KSeF o dostęp biura (NIP {office_nip}): {}", refusal.message)
@@ -94,8 +94,8 @@ pub fn office_refused(office_nip: &str, refusal: &crate::service::credentials::R
 /// Why a client's sender stopped when KSeF refused the login or its permissions: in the words
 /// that fit whose credential it was.
 pub fn pause_for(
-    login: &crate::service::credentials::LoginSource,
-    refusal: &crate::service::credentials::Refusal,
+    login: &crate::service::ksef_login::LoginSource,
+    refusal: &crate::service::ksef_login::Refusal,
 ) -> String {
     match login.office_nip() {
         Some(office) => format!("Wysyłka wstrzymana: {}", office_refused(office, refusal)),

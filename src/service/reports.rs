@@ -217,10 +217,10 @@ pub fn write<W: Write>(
 ) -> Result<u64, AppError> {
     let io_err = |e: io::Error| AppError::Internal(anyhow::anyhow!("writing the report: {e}"));
     let mut sink: Box<dyn EventSink + '_> = match format {
-        ReportFormat::Csv => Box::new(CsvSink::new(out).map_err(io_err)?),
+        ReportFormat::Csv => Box::new(CsvSink::plain(out).map_err(io_err)?),
         ReportFormat::Json => Box::new(JsonSink::new(out, plan).map_err(io_err)?),
         ReportFormat::Pdf => Box::new(PdfSink::new(out, plan).map_err(io_err)?),
-        ReportFormat::ExcelCsv => Box::new(ExcelCsvSink::new(out).map_err(io_err)?),
+        ReportFormat::ExcelCsv => Box::new(CsvSink::excel(out).map_err(io_err)?),
     };
     let mut count = 0u64;
     let mut after = 0;
@@ -306,10 +306,15 @@ fn warsaw(t: NaiveDateTime) -> String {
     t.and_utc().with_timezone(&chrono_tz::Europe::Warsaw).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-struct CsvSink<W: Write>(csv::Writer<W>);
+/// A CSV export: its header, then one record per event in the format's words.
+struct CsvSink<W: Write> {
+    w: csv::Writer<W>,
+    record: fn(&mut csv::Writer<W>, &ReportPlan, &AuditEvent) -> csv::Result<()>,
+}
 
 impl<W: Write> CsvSink<W> {
-    fn new(out: W) -> io::Result<Self> {
+    /// For programs: `,` between fields, English headers, UTC, ids as stored.
+    fn plain(out: W) -> io::Result<Self> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record([
             "seq",
@@ -323,39 +328,14 @@ impl<W: Write> CsvSink<W> {
             "prev_hash",
             "hash",
         ])?;
-        Ok(Self(w))
-    }
-}
-
-impl<W: Write> EventSink for CsvSink<W> {
-    fn event(&mut self, _: &ReportPlan, e: &AuditEvent) -> io::Result<()> {
-        self.0.write_record([
-            e.seq.to_string().as_str(),
-            &utc(e.at),
-            &e.actor_kind,
-            e.actor_id.as_deref().unwrap_or(""),
-            e.client_id.as_deref().unwrap_or(""),
-            &e.action,
-            e.subject.as_deref().unwrap_or(""),
-            &e.payload,
-            &e.prev_hash,
-            &e.hash,
-        ])?;
-        Ok(())
+        Ok(Self { w, record: plain_record })
     }
 
-    fn finish(mut self: Box<Self>, _: &ReportPlan, _: u64) -> io::Result<()> {
-        self.0.flush()
-    }
-}
-
-/// The CSV Polish Excel opens by double-click: a UTF-8 byte order mark (else Excel reads the
-/// file as Windows-1250), `;` between fields (the list separator of the Polish locale, where `,`
-/// is the decimal comma), Polish headers, Warsaw time, and people and clients by e-mail and NIP.
-struct ExcelCsvSink<W: Write>(csv::Writer<W>);
-
-impl<W: Write> ExcelCsvSink<W> {
-    fn new(mut out: W) -> io::Result<Self> {
+    /// The CSV Polish Excel opens by double-click: a UTF-8 byte order mark (else Excel reads
+    /// the file as Windows-1250), `;` between fields (the list separator of the Polish locale,
+    /// where `,` is the decimal comma), Polish headers, Warsaw time, and people and clients by
+    /// e-mail and NIP.
+    fn excel(mut out: W) -> io::Result<Self> {
         out.write_all("\u{feff}".as_bytes())?;
         let mut w = csv::WriterBuilder::new().delimiter(b';').from_writer(out);
         w.write_record([
@@ -368,27 +348,45 @@ impl<W: Write> ExcelCsvSink<W> {
             "Skrót poprzedniego zdarzenia",
             "Skrót zdarzenia",
         ])?;
-        Ok(Self(w))
+        Ok(Self { w, record: excel_record })
     }
 }
 
-impl<W: Write> EventSink for ExcelCsvSink<W> {
+fn plain_record<W: Write>(w: &mut csv::Writer<W>, _: &ReportPlan, e: &AuditEvent) -> csv::Result<()> {
+    w.write_record([
+        e.seq.to_string().as_str(),
+        &utc(e.at),
+        &e.actor_kind,
+        e.actor_id.as_deref().unwrap_or(""),
+        e.client_id.as_deref().unwrap_or(""),
+        &e.action,
+        e.subject.as_deref().unwrap_or(""),
+        &e.payload,
+        &e.prev_hash,
+        &e.hash,
+    ])
+}
+
+fn excel_record<W: Write>(w: &mut csv::Writer<W>, plan: &ReportPlan, e: &AuditEvent) -> csv::Result<()> {
+    w.write_record([
+        e.seq.to_string().as_str(),
+        &warsaw(e.at),
+        &who(&plan.users, Lang::Pl, e),
+        &client_nip(&plan.clients, e),
+        action_label(&e.action, Lang::Pl),
+        &details(&e.payload, Lang::Pl),
+        &e.prev_hash,
+        &e.hash,
+    ])
+}
+
+impl<W: Write> EventSink for CsvSink<W> {
     fn event(&mut self, plan: &ReportPlan, e: &AuditEvent) -> io::Result<()> {
-        self.0.write_record([
-            e.seq.to_string().as_str(),
-            &warsaw(e.at),
-            &who(&plan.users, Lang::Pl, e),
-            &client_nip(&plan.clients, e),
-            action_label(&e.action, Lang::Pl),
-            &details(&e.payload, Lang::Pl),
-            &e.prev_hash,
-            &e.hash,
-        ])?;
-        Ok(())
+        Ok((self.record)(&mut self.w, plan, e)?)
     }
 
     fn finish(mut self: Box<Self>, _: &ReportPlan, _: u64) -> io::Result<()> {
-        self.0.flush()
+        self.w.flush()
     }
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use ksef_gateway::db::introspect::{columns, ColumnInfo};
-use ksef_gateway::db::models::{ids, Client, NewClient};
+use ksef_gateway::db::models::{ids, Client, ClientScope, NewClient};
 use ksef_gateway::db::{revert_all, run_migrations, DbError};
 
 use crate::both_backends;
@@ -11,6 +11,7 @@ use crate::common::{settings_at, Backend, TestDb};
 
 both_backends!(
     migrations_go_up_down_and_up_again,
+    watchdog_notes_written_before_their_kind_count_as_flags,
     committed_schema_matches_database,
     clients_roundtrip_and_unique_nip
 );
@@ -27,6 +28,62 @@ async fn migrations_go_up_down_and_up_again(b: Backend) {
     let applied = run_migrations(&st.db).unwrap();
     assert_eq!(applied.len(), count);
     assert_eq!(columns(&st.db).unwrap(), before, "up after down rebuilds the same schema");
+}
+
+/// Timeline entries written before entries had a kind: the migration that adds it makes the
+/// watchdog's notes (`watchdog:<state> …`) its flags, so an invoice flagged then is not flagged
+/// again, while an entry that merely mentions the watchdog stays an ordinary step.
+async fn watchdog_notes_written_before_their_kind_count_as_flags(b: Backend) {
+    use ksef_gateway::db::models::{invoice::add_event, Invoice};
+    use ksef_gateway::domain::{Actor, InvoiceState};
+    use ksef_gateway::service::access::Caller;
+    use ksef_gateway::service::intake::{self, Source};
+
+    let Some((_db, o)) = crate::office::office(b).await else { return };
+    let mut drafts = Vec::new();
+    for number in ["FV/W/1", "FV/W/2"] {
+        let body = crate::office::invoice(crate::office::NIP_A, number);
+        let stored = intake::submit(&o.st, &Caller::Operator, &o.a.id, body, Source::Api).await.unwrap();
+        assert_eq!(stored[0].invoice.state, InvoiceState::Draft);
+        drafts.push(stored[0].invoice.id.clone());
+    }
+    let unflagged = |st: &ksef_gateway::state::AppState| {
+        let later = ids::now() + chrono::Duration::hours(1);
+        let mut found: Vec<String> = st
+            .db
+            .blocking(|c| Invoice::stuck_unflagged(c, InvoiceState::Draft, later, 100))
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        found.sort();
+        found
+    };
+    let mut both = drafts.clone();
+    both.sort();
+    assert_eq!(unflagged(&o.st), both, "nothing flagged yet");
+
+    let reverted = ksef_gateway::db::revert_to(&o.st.db, "2026-12-07-000013").unwrap();
+    assert!(reverted.last().is_some_and(|v| v.contains("000013")), "{reverted:?}");
+    let (client_id, flagged, mentioned) = (o.a.id.clone(), drafts[0].clone(), drafts[1].clone());
+    o.st.db
+        .blocking(|c| {
+            let (at, draft) = (ids::now(), InvoiceState::Draft);
+            let flag = "watchdog:draft faktura czeka od 90 min";
+            add_event(c, &flagged, &client_id, at, draft, &Actor::Sender, Some(flag))?;
+            let mention = "sprawdzone, watchdog: bez uwag";
+            add_event(c, &mentioned, &client_id, at, draft, &Actor::Operator, Some(mention))
+        })
+        .unwrap();
+    run_migrations(&o.st.db).unwrap();
+    assert_eq!(unflagged(&o.st), vec![mentioned.clone()], "the old watchdog note is a flag now");
+
+    // A flag written now counts the same way.
+    let inv = o.st.db.blocking(|c| Invoice::get(c, &ClientScope::All, &mentioned)).unwrap();
+    o.st.db
+        .blocking(|c| Invoice::flag_stuck(c, &inv, ids::now(), &Actor::Sender, "watchdog:draft …"))
+        .unwrap();
+    assert!(unflagged(&o.st).is_empty());
 }
 
 /// Parses `src/db/schema.rs` (diesel's `table!` format) into the same shape the database reports.

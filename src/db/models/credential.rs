@@ -89,25 +89,10 @@ impl Credential {
         }
     }
 
-    /// Records the outcome of an authentication with KSeF: success time, or the error in words.
-    pub fn record_auth(
-        conn: &mut AnyConn,
-        id: &str,
-        at: NaiveDateTime,
-        error: Option<&str>,
-    ) -> Result<(), DbError> {
-        let target = credentials::table.find(id);
-        match error {
-            None => diesel::update(target)
-                .set((
-                    credentials::last_auth_ok_at.eq(Some(at)),
-                    credentials::last_auth_error.eq(None::<String>),
-                ))
-                .execute(conn)?,
-            Some(e) => diesel::update(target).set(credentials::last_auth_error.eq(Some(e))).execute(conn)?,
-        };
-        Ok(())
-    }
+    super::sealed::record_auth!(
+        /// Records the outcome of an authentication with KSeF: success time, or the error in words.
+        credentials
+    );
 
     /// Records the permissions KSeF reports for the credential.
     pub fn record_permissions(conn: &mut AnyConn, id: &str, permissions: &str) -> Result<(), DbError> {
@@ -145,21 +130,8 @@ impl Credential {
             .optional()?)
     }
 
-    /// Replaces the sealed bytes of one credential (after re-sealing under a new key).
-    pub fn reseal(
-        conn: &mut AnyConn,
-        id: &str,
-        key_version: i64,
-        nonce: &[u8],
-        ciphertext: &[u8],
-    ) -> Result<(), DbError> {
-        diesel::update(credentials::table.find(id))
-            .set((
-                credentials::key_version.eq(key_version),
-                credentials::nonce.eq(nonce),
-                credentials::ciphertext.eq(ciphertext),
-            ))
-            .execute(conn)?;
-        Ok(())
-    }
+    super::sealed::reseal!(
+        /// Replaces the sealed bytes of one credential (after re-sealing under a new key).
+        credentials: key_version, nonce, ciphertext
+    );
 }

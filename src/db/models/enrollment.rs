@@ -120,21 +120,8 @@ impl CertificateEnrollment {
             .load(conn)?)
     }
 
-    /// Replaces the sealed key (after re-sealing under a new master key).
-    pub fn reseal(
-        conn: &mut AnyConn,
-        id: &str,
-        key_version: i64,
-        nonce: &[u8],
-        ciphertext: &[u8],
-    ) -> Result<(), DbError> {
-        diesel::update(ce::table.find(id))
-            .set((
-                ce::key_version.eq(Some(key_version)),
-                ce::key_nonce.eq(Some(nonce)),
-                ce::key_ciphertext.eq(Some(ciphertext)),
-            ))
-            .execute(conn)?;
-        Ok(())
-    }
+    super::sealed::reseal!(
+        /// Replaces the sealed key (after re-sealing under a new master key).
+        ce: key_version, key_nonce, key_ciphertext
+    );
 }

@@ -9,7 +9,7 @@ use super::list_sql::{
     beyond, coalesce, coalesce_bigint, coalesce_date, contains_pattern, in_list_order, lower, ordered,
     RowKeyset, SortKey, KEYSET_MISMATCH,
 };
-use super::scope::ClientScope;
+use super::scope::{in_scope, ClientScope};
 use super::Invoice;
 use crate::db::schema::{clients, invoices as i};
 use crate::db::{AnyConn, DbError};
@@ -91,10 +91,7 @@ fn nip_digits(text: &str) -> Option<String> {
 macro_rules! filtered {
     ($query:expr, $scope:expr, $filter:expr) => {{
         let filter: &InvoiceFilter = $filter;
-        let mut query = match $scope {
-            ClientScope::All => $query,
-            ClientScope::Only(ids) => $query.filter(i::client_id.eq_any(ids.clone())),
-        };
+        let mut query = in_scope!($query, $scope, i::client_id);
         if let Some(c) = &filter.client_id {
             query = query.filter(i::client_id.eq(c.clone()));
         }

@@ -38,6 +38,7 @@ pub mod purchase;
 pub mod purchase_list;
 mod purchase_sync;
 pub mod scope;
+mod sealed;
 pub mod user;
 pub mod vault_canary;
 pub mod webhook;

@@ -84,45 +84,15 @@ impl OfficeCredential {
             .load(conn)?)
     }
 
-    /// Records the outcome of a login into the office's own context.
-    pub fn record_auth(
-        conn: &mut AnyConn,
-        id: &str,
-        at: NaiveDateTime,
-        error: Option<&str>,
-    ) -> Result<(), DbError> {
-        let target = office_credentials::table.find(id);
-        match error {
-            None => diesel::update(target)
-                .set((
-                    office_credentials::last_auth_ok_at.eq(Some(at)),
-                    office_credentials::last_auth_error.eq(None::<String>),
-                ))
-                .execute(conn)?,
-            Some(e) => {
-                diesel::update(target).set(office_credentials::last_auth_error.eq(Some(e))).execute(conn)?
-            }
-        };
-        Ok(())
-    }
+    super::sealed::record_auth!(
+        /// Records the outcome of a login into the office's own context.
+        office_credentials
+    );
 
-    /// Replaces the sealed bytes (after re-sealing under a new master key).
-    pub fn reseal(
-        conn: &mut AnyConn,
-        id: &str,
-        key_version: i64,
-        nonce: &[u8],
-        ciphertext: &[u8],
-    ) -> Result<(), DbError> {
-        diesel::update(office_credentials::table.find(id))
-            .set((
-                office_credentials::key_version.eq(key_version),
-                office_credentials::nonce.eq(nonce),
-                office_credentials::ciphertext.eq(ciphertext),
-            ))
-            .execute(conn)?;
-        Ok(())
-    }
+    super::sealed::reseal!(
+        /// Replaces the sealed bytes (after re-sealing under a new master key).
+        office_credentials: key_version, nonce, ciphertext
+    );
 }
 
 /// What KSeF said the last time the office's credential logged into one client's context.

@@ -7,14 +7,14 @@ use crate::db::schema::{purchase_invoices, purchase_sync};
 use crate::db::{AnyConn, DbError};
 use crate::domain::PurchaseRole;
 
-/// A stored purchase invoice. `xml` is `None` until its bytes are downloaded (KSeF's metadata,
-/// which makes the invoice known and counted, may arrive before them).
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// A purchase invoice, as stored and as stored anew (every column is known when the sync stores
+/// it). `xml` is `None` until its bytes are downloaded (KSeF's metadata, which makes the invoice
+/// known and counted, may arrive before them).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = purchase_invoices)]
 pub struct PurchaseInvoice {
     pub id: String,
     pub client_id: String,
-    #[diesel(deserialize_as = String)]
     pub subject_type: PurchaseRole,
     pub ksef_number: String,
     pub invoice_number: String,
@@ -38,33 +38,8 @@ pub struct PurchaseInvoice {
     pub synced_at: NaiveDateTime,
 }
 
-/// A purchase invoice to store.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = purchase_invoices)]
-pub struct NewPurchaseInvoice {
-    pub id: String,
-    pub client_id: String,
-    #[diesel(serialize_as = String)]
-    pub subject_type: PurchaseRole,
-    pub ksef_number: String,
-    pub invoice_number: String,
-    pub invoice_type: String,
-    pub issue_date: NaiveDate,
-    pub seller_nip: String,
-    pub seller_name: Option<String>,
-    pub buyer_nip: Option<String>,
-    pub buyer_name: Option<String>,
-    pub net_amount: i64,
-    pub vat_amount: i64,
-    pub gross_amount: i64,
-    pub currency: String,
-    pub invoice_hash: String,
-    pub acquisition_date: NaiveDateTime,
-    pub permanent_storage_date: NaiveDateTime,
-    pub xml: Option<Vec<u8>>,
-    pub xml_fetched_at: Option<NaiveDateTime>,
-    pub synced_at: NaiveDateTime,
-}
+/// A purchase invoice to store: the row itself.
+pub type NewPurchaseInvoice = PurchaseInvoice;
 
 impl PurchaseInvoice {
     /// Stores the rows whose KSeF number the client does not have yet and returns the ids of
@@ -73,7 +48,6 @@ impl PurchaseInvoice {
     pub fn insert_new(conn: &mut AnyConn, rows: Vec<NewPurchaseInvoice>) -> Result<Vec<String>, DbError> {
         let mut stored = Vec::with_capacity(rows.len());
         for row in rows {
-            // serialize_as (the typed role) makes the row insertable by value only.
             let id = row.id.clone();
             let inserted = match conn {
                 AnyConn::Pg(pg) => diesel::insert_into(purchase_invoices::table)
@@ -143,12 +117,11 @@ impl PurchaseInvoice {
 }
 
 /// Where one client's sync of one subject type stands.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = purchase_sync)]
 pub struct PurchaseSync {
     pub id: String,
     pub client_id: String,
-    #[diesel(deserialize_as = String)]
     pub subject_type: PurchaseRole,
     /// The next window starts here.
     pub cursor_from: NaiveDateTime,
@@ -163,20 +136,5 @@ pub struct PurchaseSync {
     pub updated_at: NaiveDateTime,
 }
 
-/// A sync to start.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = purchase_sync)]
-pub struct NewPurchaseSync {
-    pub id: String,
-    pub client_id: String,
-    #[diesel(serialize_as = String)]
-    pub subject_type: PurchaseRole,
-    pub cursor_from: NaiveDateTime,
-    pub hwm: Option<NaiveDateTime>,
-    pub next_run_at: NaiveDateTime,
-    pub last_run_at: Option<NaiveDateTime>,
-    pub last_error: Option<String>,
-    pub last_checked_at: Option<NaiveDateTime>,
-    pub gap_count: i64,
-    pub updated_at: NaiveDateTime,
-}
+/// A sync to start: the row itself.
+pub type NewPurchaseSync = PurchaseSync;

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::list_sql::{beyond, coalesce, contains_pattern, in_list_order, lower, ordered, KEYSET_MISMATCH};
 pub use super::list_sql::{RowKeyset as PurchaseKeyset, SortKey};
-use super::scope::ClientScope;
+use super::scope::{in_scope, ClientScope};
 use crate::db::schema::purchase_invoices as p;
 use crate::db::schema::{clients, purchase_sync};
 use crate::db::{AnyConn, DbError};
@@ -92,10 +92,7 @@ pub struct PurchaseFilter {
 macro_rules! filtered {
     ($query:expr, $scope:expr, $filter:expr) => {{
         let filter: &PurchaseFilter = $filter;
-        let mut query = match $scope {
-            ClientScope::All => $query,
-            ClientScope::Only(ids) => $query.filter(p::client_id.eq_any(ids.clone())),
-        };
+        let mut query = in_scope!($query, $scope, p::client_id);
         if let Some(c) = &filter.client_id {
             query = query.filter(p::client_id.eq(c.clone()));
         }
@@ -225,10 +222,7 @@ impl PurchaseRow {
         ksef_number: &str,
     ) -> Result<Vec<(String, String)>, DbError> {
         let query = p::table.inner_join(clients::table).filter(p::ksef_number.eq(ksef_number)).into_boxed();
-        let query = match scope {
-            ClientScope::All => query,
-            ClientScope::Only(ids) => query.filter(p::client_id.eq_any(ids.clone())),
-        };
+        let query = in_scope!(query, scope, p::client_id);
         Ok(query.select((p::client_id, clients::nip)).order(clients::nip.asc()).load(conn)?)
     }
 }
@@ -248,11 +242,7 @@ pub fn complete_up_to_all(
     conn: &mut AnyConn,
     scope: &ClientScope,
 ) -> Result<Vec<(String, Option<NaiveDateTime>)>, DbError> {
-    let query = purchase_sync::table.into_boxed();
-    let query = match scope {
-        ClientScope::All => query,
-        ClientScope::Only(ids) => query.filter(purchase_sync::client_id.eq_any(ids.clone())),
-    };
+    let query = in_scope!(purchase_sync::table.into_boxed(), scope, purchase_sync::client_id);
     let rows: Vec<(String, Option<NaiveDateTime>)> = query
         .select((purchase_sync::client_id, purchase_sync::hwm))
         .order(purchase_sync::client_id)

@@ -28,3 +28,16 @@ impl ClientScope {
         }
     }
 }
+
+/// A boxed query kept to the scope's clients by its client column: every tenant-owned list
+/// narrows the same way.
+macro_rules! in_scope {
+    ($query:expr, $scope:expr, $client_id:expr) => {
+        match $scope {
+            $crate::db::models::ClientScope::All => $query,
+            $crate::db::models::ClientScope::Only(ids) => $query.filter($client_id.eq_any(ids.clone())),
+        }
+    };
+}
+
+pub(crate) use in_scope;

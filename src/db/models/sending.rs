@@ -9,11 +9,10 @@ use super::invoice::Invoice;
 use super::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
-use crate::domain::StuckCutoffs;
-use crate::domain::{check_moves, InvoiceState};
+use crate::domain::{check_moves, Actor, EventKind, InvoiceState, StuckCutoffs};
 
-/// Prefix of the timeline note the watchdog leaves (followed by the state), so it flags an
-/// invoice once per state.
+/// How the watchdog's timeline note begins (followed by the state and why to look), as people
+/// have always read it. The watchdog finds its flags by their kind ([`EventKind::Watchdog`]).
 pub const WATCHDOG_NOTE: &str = "watchdog:";
 
 impl Invoice {
@@ -137,7 +136,8 @@ impl Invoice {
     ) -> Result<Vec<Invoice>, DbError> {
         let flagged = invoice_events::table
             .filter(invoice_events::invoice_id.eq(invoices::id))
-            .filter(invoice_events::note.like(format!("{WATCHDOG_NOTE}{state} %")));
+            .filter(invoice_events::kind.eq(EventKind::Watchdog))
+            .filter(invoice_events::state.eq(state));
         Ok(invoices::table
             .filter(invoices::state.eq(state))
             .filter(invoices::updated_at.lt(before))
@@ -145,6 +145,30 @@ impl Invoice {
             .limit(limit)
             .select(Invoice::as_select())
             .load(conn)?)
+    }
+
+    /// Leaves the watchdog's flag on an invoice stuck in its state: a timeline entry of kind
+    /// [`EventKind::Watchdog`] in that state, which [`Invoice::stuck_unflagged`] looks for.
+    pub fn flag_stuck(
+        conn: &mut AnyConn,
+        inv: &Invoice,
+        at: NaiveDateTime,
+        actor: &Actor,
+        note: &str,
+    ) -> Result<(), DbError> {
+        diesel::insert_into(invoice_events::table)
+            .values((
+                invoice_events::id.eq(super::ids::new_id()),
+                invoice_events::invoice_id.eq(&inv.id),
+                invoice_events::client_id.eq(&inv.client_id),
+                invoice_events::at.eq(at),
+                invoice_events::state.eq(inv.state),
+                invoice_events::actor.eq(actor.to_string()),
+                invoice_events::note.eq(note),
+                invoice_events::kind.eq(EventKind::Watchdog),
+            ))
+            .execute(conn)?;
+        Ok(())
     }
 
     /// Stuck invoices the scope lets the caller see, per client NIP and state: how many, and
@@ -167,10 +191,7 @@ impl Invoice {
                     .or(invoices::state.eq(registered).and(invoices::updated_at.lt(cutoffs.registered))),
             )
             .into_boxed();
-        let query = match scope {
-            ClientScope::All => query,
-            ClientScope::Only(ids) => query.filter(invoices::client_id.eq_any(ids.clone())),
-        };
+        let query = super::scope::in_scope!(query, scope, invoices::client_id);
         let rows: Vec<(String, InvoiceState, NaiveDateTime)> = query
             .order(invoices::updated_at.asc())
             .limit(limit)

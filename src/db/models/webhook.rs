@@ -92,23 +92,10 @@ impl WebhookEndpoint {
         Ok(())
     }
 
-    /// A new sealed secret (rotation by a person, or re-sealing under a new master key).
-    pub fn reseal(
-        conn: &mut AnyConn,
-        id: &str,
-        key_version: i64,
-        nonce: &[u8],
-        ciphertext: &[u8],
-    ) -> Result<(), DbError> {
-        diesel::update(we::table.find(id))
-            .set((
-                we::secret_key_version.eq(key_version),
-                we::secret_nonce.eq(nonce),
-                we::secret_ciphertext.eq(ciphertext),
-            ))
-            .execute(conn)?;
-        Ok(())
-    }
+    super::sealed::reseal!(
+        /// A new sealed secret (rotation by a person, or re-sealing under a new master key).
+        we: secret_key_version, secret_nonce, secret_ciphertext
+    );
 
     /// Deletes an endpoint: the row stays for its delivery log, its sealed secret is wiped, and
     /// deliveries still waiting are cancelled.

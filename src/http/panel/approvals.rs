@@ -70,7 +70,7 @@ fn payment_pl(f: ksef_fa3::PaymentField) -> &'static str {
 
 /// The content of an invoice the caller may read; None when its file cannot be shown.
 pub async fn content(st: &AppState, me: &PanelUser, id: &str) -> Result<Option<ContentView>, PanelError> {
-    Ok(approvals::content(st, &me.caller, id).await?.map(|v| ContentView {
+    Ok(crate::service::invoice_pdf::content(st, &me.caller, id).await?.map(|v| ContentView {
         payment: v.payment.iter().map(|(f, s)| (payment_pl(*f), s.clone())).collect(),
         v,
     }))

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::http::auth::client_ip_text;
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::clients::ClientView;
-use crate::service::decisions::{self, SendRequest};
+use crate::service::decisions::{self, Confirmed, SendRequest};
 use crate::service::findings::Lang;
 use crate::service::invoices::{self, BulkAction};
 use crate::state::AppState;
@@ -294,15 +294,14 @@ async fn decide(
         }
         _ => None,
     };
-    // The decision covers only this client's invoices, as the confirmation page showed them.
-    chosen(&st, &me, &client, &ids).await?;
     let request = SendRequest {
         invoice_ids: ids,
         offline,
         failure_confirmed: form.ticked("awaria_potwierdzona"),
         source_ip: client_ip_text(&req, &st),
     };
-    let confirmed = form.all("ostrzezenia_ok");
+    // The decision covers only this client's invoices, as the confirmation page showed them.
+    let confirmed = Confirmed { client_id: client.id.clone(), warnings: form.all("ostrzezenia_ok") };
     let outcomes = decisions::decide_send_confirming_warnings(&st, &me.caller, request, confirmed).await?;
     let count = outcomes.iter().map(|d| d.invoice_ids.len()).sum();
     let decided = Decided {

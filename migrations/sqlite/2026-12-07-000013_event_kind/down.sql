@@ -1,0 +1,1 @@
+ALTER TABLE invoice_events DROP COLUMN kind;
