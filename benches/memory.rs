@@ -37,10 +37,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 fn main() {
-    let backend = match std::env::var("BENCH_BACKEND").as_deref() {
-        Ok("pg") => Backend::Pg,
-        _ => Backend::Sqlite,
-    };
+    let pg = std::env::var("BENCH_BACKEND").is_ok_and(|b| b == "pg");
+    let backend = if pg { Backend::Pg } else { Backend::Sqlite };
     let stored: usize = env_or("BENCH_STORED", 1_000_000);
     let zip_files: usize = env_or("BENCH_ZIP", 50_000);
     let Some(db) = TestDb::new(backend) else { return eprintln!("memory: no database for {backend:?}") };
