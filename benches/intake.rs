@@ -3,7 +3,14 @@
 //! audit events, on SQLite (and PostgreSQL when `KSEF_GW_BENCH_PG` names a server).
 //!
 //! `cargo bench --bench intake` prints invoices per second for one zip of 10,000 and for
-//! 1,000 single-invoice uploads.
+//! 1,000 single-invoice uploads, with the load average at the time (the machine may be
+//! shared). `BENCH_BACKEND=pg` runs it on PostgreSQL only (the server at `KSEF_GW_TEST_PG`).
+
+#![expect(clippy::unwrap_used, reason = "a benchmark states its expectations with unwrap")]
+
+#[path = "../tests/it/common.rs"]
+#[expect(dead_code, reason = "the benchmark uses part of the test support")]
+mod common;
 
 use std::io::Write as _;
 use std::time::Instant;
@@ -63,12 +70,13 @@ async fn run(label: &str, url: String, dir: &std::path::Path) {
     let stored =
         submit(&st, &Caller::Operator, &client.id, batch, Source::Api).await.map(|r| r.len()).unwrap_or(0);
     let secs = started.elapsed().as_secs_f64();
+    let load = load_average();
     println!(
-        "{label}: one zip of {stored} invoices checked and stored in {secs:.2} s = {:.0} invoices/s",
+        "{label}: one zip of {stored} invoices checked and stored in {secs:.2} s = {:.0} invoices/s (load average {load})",
         stored as f64 / secs
     );
     println!(
-        "| intake, one zip of {stored} invoices, {label} | {:.0} invoices/s ({secs:.2} s) |",
+        "| intake, one zip of {stored} invoices, {label} | {:.0} invoices/s ({secs:.2} s; load average {load}) |",
         stored as f64 / secs
     );
     let singles = invoices(1_000, "ONE");
@@ -79,7 +87,17 @@ async fn run(label: &str, url: String, dir: &std::path::Path) {
             submit(&st, &Caller::Operator, &client.id, xml, Source::Api).await.map(|r| r.len()).unwrap_or(0);
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("{label}: {ok} single-invoice uploads in {secs:.2} s = {:.0} invoices/s", ok as f64 / secs);
+    println!(
+        "{label}: {ok} single-invoice uploads in {secs:.2} s = {:.0} invoices/s (load average {})",
+        ok as f64 / secs,
+        load_average()
+    );
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
 }
 
 fn main() {
@@ -87,6 +105,13 @@ fn main() {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("runtime: {e}"));
+    if std::env::var("BENCH_BACKEND").as_deref() == Ok("pg") {
+        match common::TestDb::new(common::Backend::Pg) {
+            Some(db) => rt.block_on(run("PostgreSQL", db.url.clone(), &db.settings().data_dir)),
+            None => eprintln!("PostgreSQL: KSEF_GW_TEST_PG=off"),
+        }
+        return;
+    }
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
     rt.block_on(run("SQLite", sqlite, dir.path()));

@@ -7,6 +7,7 @@ pub mod health;
 pub mod middleware;
 pub mod panel;
 pub mod qr_svg;
+pub mod spool;
 
 use actix_web::web;
 

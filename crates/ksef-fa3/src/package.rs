@@ -5,7 +5,7 @@
 //! directory or collide are refused before anything is inflated.
 
 use std::collections::HashSet;
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 
 use zip::result::ZipError;
 use zip::ZipArchive;
@@ -54,49 +54,85 @@ pub struct PackageEntry {
 /// Reads every `*.xml` entry of a ZIP archive; directories and other files are skipped, but
 /// every name is checked. Any limit or name problem rejects the whole package.
 pub fn read_zip(bytes: &[u8], limits: &PackageLimits) -> Result<Vec<PackageEntry>, PackageError> {
-    let mut archive =
-        ZipArchive::new(Cursor::new(bytes)).map_err(|e| PackageError::PackageFormat(e.to_string()))?;
-    if archive.len() > limits.max_entries {
-        return Err(PackageError::PackageTooManyEntries { limit: limits.max_entries });
-    }
-    // The zip crate indexes entries by name and silently keeps one of two equal names: compare
-    // with the count the archive itself declares.
-    if declared_entries(bytes).is_some_and(|declared| declared != archive.len() as u64) {
-        return Err(PackageError::PackageDuplicateName {
-            name: "(two central directory entries with one name)".to_owned(),
-        });
-    }
-    let mut seen = HashSet::new();
-    for index in 0..archive.len() {
-        let name = archive.name_for_index(index).unwrap_or_default().to_owned();
-        check_name(&name)?;
-        if !seen.insert(name.to_lowercase()) {
-            return Err(PackageError::PackageDuplicateName { name });
-        }
-    }
+    let mut package = ZipPackage::open(Cursor::new(bytes), limits)?;
     let mut entries = Vec::new();
-    let mut total = 0u64;
-    for index in 0..archive.len() {
-        let mut file = archive.by_index(index).map_err(|e| entry_error(e, index))?;
-        let name = file.name().to_owned();
-        if file.is_dir() || !is_invoice_name(&name) {
-            continue;
-        }
-        let compressed = file.compressed_size();
-        let remaining = limits.max_total_bytes.saturating_sub(total);
-        let budget = limits.max_entry_bytes.min(remaining);
-        let data = inflate(&mut file, &name, budget, compressed, limits)?;
-        let size = data.len() as u64;
-        if size > limits.max_entry_bytes {
-            return Err(PackageError::PackageEntryTooLarge { name, limit: limits.max_entry_bytes });
-        }
-        if size > remaining {
-            return Err(PackageError::PackageTooLarge { limit: limits.max_total_bytes });
-        }
-        total += size;
-        entries.push(PackageEntry { name, bytes: data });
+    while let Some(entry) = package.next_entry()? {
+        entries.push(entry);
     }
     Ok(entries)
+}
+
+/// A ZIP package read one entry at a time, from memory or a file: only the central directory
+/// and the entry being inflated are held, so a package of 50 000 invoices costs what one does.
+/// Everything the central directory says (entry count, names, duplicates) is checked when it
+/// is opened, before any entry is inflated; sizes and ratios are checked as each one inflates.
+pub struct ZipPackage<R> {
+    archive: ZipArchive<R>,
+    limits: PackageLimits,
+    next: usize,
+    total: u64,
+    invoices: usize,
+}
+
+impl<R: Read + Seek> ZipPackage<R> {
+    /// Opens the archive and checks its directory: entry count, declared count, every name.
+    pub fn open(mut reader: R, limits: &PackageLimits) -> Result<Self, PackageError> {
+        // The zip crate indexes entries by name and silently keeps one of two equal names:
+        // compare with the count the archive itself declares.
+        let declared = declared_entries(&mut reader);
+        let archive = ZipArchive::new(reader).map_err(|e| PackageError::PackageFormat(e.to_string()))?;
+        if archive.len() > limits.max_entries {
+            return Err(PackageError::PackageTooManyEntries { limit: limits.max_entries });
+        }
+        if declared.is_some_and(|declared| declared != archive.len() as u64) {
+            return Err(PackageError::PackageDuplicateName {
+                name: "(two central directory entries with one name)".to_owned(),
+            });
+        }
+        let mut seen = HashSet::new();
+        let mut invoices = 0;
+        for index in 0..archive.len() {
+            let name = archive.name_for_index(index).unwrap_or_default();
+            check_name(name)?;
+            if !seen.insert(name.to_lowercase()) {
+                return Err(PackageError::PackageDuplicateName { name: name.to_owned() });
+            }
+            invoices += usize::from(!name.ends_with('/') && is_invoice_name(name));
+        }
+        Ok(Self { archive, limits: *limits, next: 0, total: 0, invoices })
+    }
+
+    /// How many entries are named as invoices (`*.xml` files); zero means nothing to take in.
+    pub fn invoice_count(&self) -> usize {
+        self.invoices
+    }
+
+    /// The next `*.xml` entry, inflated within the limits; None after the last one.
+    pub fn next_entry(&mut self) -> Result<Option<PackageEntry>, PackageError> {
+        while self.next < self.archive.len() {
+            let index = self.next;
+            self.next += 1;
+            let mut file = self.archive.by_index(index).map_err(|e| entry_error(e, index))?;
+            let name = file.name().to_owned();
+            if file.is_dir() || !is_invoice_name(&name) {
+                continue;
+            }
+            let compressed = file.compressed_size();
+            let remaining = self.limits.max_total_bytes.saturating_sub(self.total);
+            let budget = self.limits.max_entry_bytes.min(remaining);
+            let data = inflate(&mut file, &name, budget, compressed, &self.limits)?;
+            let size = data.len() as u64;
+            if size > self.limits.max_entry_bytes {
+                return Err(PackageError::PackageEntryTooLarge { name, limit: self.limits.max_entry_bytes });
+            }
+            if size > remaining {
+                return Err(PackageError::PackageTooLarge { limit: self.limits.max_total_bytes });
+            }
+            self.total += size;
+            return Ok(Some(PackageEntry { name, bytes: data }));
+        }
+        Ok(None)
+    }
 }
 
 /// Inflates at most `budget + 1` bytes in chunks, checking the ratio as output grows.
@@ -143,23 +179,33 @@ fn entry_error(err: ZipError, index: usize) -> PackageError {
     }
 }
 
-/// Total entries declared by the end-of-central-directory record (ZIP64 aware).
-fn declared_entries(bytes: &[u8]) -> Option<u64> {
+/// Total entries declared by the end-of-central-directory record (ZIP64 aware); reads only
+/// the archive's tail and the ZIP64 record (the ZIP64 locator sits 20 bytes before the record
+/// searched for, so those are read too).
+fn declared_entries(reader: &mut (impl Read + Seek)) -> Option<u64> {
     const EOCD: [u8; 4] = [0x50, 0x4B, 0x05, 0x06];
     const ZIP64_LOCATOR: [u8; 4] = [0x50, 0x4B, 0x06, 0x07];
-    let search_from = bytes.len().saturating_sub(22 + usize::from(u16::MAX));
-    let eocd = search_from + bytes[search_from..].windows(4).rposition(|w| w == EOCD)?;
-    let count = u16::from_le_bytes(bytes.get(eocd + 10..eocd + 12)?.try_into().ok()?);
+    let len = reader.seek(SeekFrom::End(0)).ok()?;
+    let search_from = len.saturating_sub(22 + u64::from(u16::MAX));
+    let start = search_from.saturating_sub(20);
+    let mut tail = Vec::new();
+    reader.seek(SeekFrom::Start(start)).ok()?;
+    reader.by_ref().take(len - start).read_to_end(&mut tail).ok()?;
+    let skip = usize::try_from(search_from - start).ok()?;
+    let eocd = skip + tail.get(skip..)?.windows(4).rposition(|w| w == EOCD)?;
+    let count = u16::from_le_bytes(tail.get(eocd + 10..eocd + 12)?.try_into().ok()?);
     if count != u16::MAX {
         return Some(u64::from(count));
     }
     let locator = eocd.checked_sub(20)?;
-    if bytes.get(locator..locator + 4)? != ZIP64_LOCATOR {
+    if tail.get(locator..locator + 4)? != ZIP64_LOCATOR {
         return None;
     }
-    let record =
-        usize::try_from(u64::from_le_bytes(bytes.get(locator + 8..locator + 16)?.try_into().ok()?)).ok()?;
-    Some(u64::from_le_bytes(bytes.get(record + 32..record + 40)?.try_into().ok()?))
+    let record = u64::from_le_bytes(tail.get(locator + 8..locator + 16)?.try_into().ok()?);
+    let mut count = [0u8; 8];
+    reader.seek(SeekFrom::Start(record.checked_add(32)?)).ok()?;
+    reader.read_exact(&mut count).ok()?;
+    Some(u64::from_le_bytes(count))
 }
 
 fn is_invoice_name(name: &str) -> bool {

@@ -7,9 +7,10 @@ use diesel::prelude::*;
 use crate::db::schema::audit_events;
 use crate::db::{AnyConn, DbError};
 
-/// One audit event as stored.
+/// One audit event as stored (a missing value is NULL: no column has another default, so SQLite
+/// takes many events in one statement).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditEvent {
     pub seq: i64,
     pub id: String,
@@ -74,7 +75,7 @@ impl AuditEvent {
             .optional()?)
     }
 
-    /// Inserts events in order; on PostgreSQL as multi-row statements (one round trip per 500).
+    /// Inserts events in order, as multi-row statements of 500.
     pub fn insert_many(conn: &mut AnyConn, rows: &[Self]) -> Result<(), DbError> {
         insert_rows!(conn, audit_events::table, rows, 500);
         Ok(())

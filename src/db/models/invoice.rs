@@ -50,9 +50,11 @@ pub struct Invoice {
     pub updated_at: NaiveDateTime,
 }
 
-/// An invoice to insert (its bytes go to `invoice_documents` in the same call).
+/// An invoice to insert (its bytes go to `invoice_documents` in the same call). A missing
+/// value is NULL (no column here has another default), which lets SQLite take many rows in
+/// one statement.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = invoices)]
+#[diesel(table_name = invoices, treat_none_as_default_value = false)]
 pub struct NewInvoice<'a> {
     pub id: &'a str,
     pub client_id: &'a str,
@@ -91,7 +93,7 @@ pub struct InvoiceEvent {
 }
 
 #[derive(Debug, Insertable)]
-#[diesel(table_name = invoice_events)]
+#[diesel(table_name = invoice_events, treat_none_as_default_value = false)]
 struct NewInvoiceEvent<'a> {
     id: &'a str,
     invoice_id: &'a str,
@@ -191,31 +193,21 @@ impl Invoice {
         add_event(conn, row.id, row.client_id, row.created_at, row.state, actor, None)
     }
 
-    /// Stores many new invoices (one upload): like [`Invoice::insert`] for each, but on
-    /// PostgreSQL as multi-row statements, since there each statement is a network round trip.
+    /// Stores many new invoices (one upload): like [`Invoice::insert`] for each, as multi-row
+    /// statements of 500 rows (19 bound columns each: well within both backends' limits).
     pub fn insert_many(
         conn: &mut AnyConn,
         rows: &[(NewInvoice<'_>, &[u8])],
         actor: &Actor,
     ) -> Result<(), DbError> {
-        let AnyConn::Pg(pg) = conn else {
-            // SQLite runs in-process: one prepared statement per row is already cheap.
-            for (row, xml) in rows {
-                Self::insert(conn, row, xml, actor)?;
-            }
-            return Ok(());
-        };
-        // 500 rows keep every statement well under PostgreSQL's 65 535 bound parameters.
+        let actor = actor.to_string();
         for chunk in rows.chunks(500) {
             let invoices_rows: Vec<&NewInvoice<'_>> = chunk.iter().map(|(r, _)| r).collect();
-            diesel::insert_into(invoices::table).values(invoices_rows).execute(pg)?;
             let documents: Vec<_> = chunk
                 .iter()
                 .map(|(r, xml)| (invoice_documents::invoice_id.eq(r.id), invoice_documents::xml.eq(*xml)))
                 .collect();
-            diesel::insert_into(invoice_documents::table).values(documents).execute(pg)?;
             let ids: Vec<String> = chunk.iter().map(|_| super::ids::new_id()).collect();
-            let actor = actor.to_string();
             let events: Vec<NewInvoiceEvent<'_>> = chunk
                 .iter()
                 .zip(&ids)
@@ -229,7 +221,11 @@ impl Invoice {
                     note: None,
                 })
                 .collect();
-            diesel::insert_into(invoice_events::table).values(events).execute(pg)?;
+            each_backend!(&mut *conn, |c| {
+                diesel::insert_into(invoices::table).values(invoices_rows).execute(c)?;
+                diesel::insert_into(invoice_documents::table).values(documents).execute(c)?;
+                diesel::insert_into(invoice_events::table).values(events).execute(c)?;
+            });
         }
         Ok(())
     }

@@ -1,20 +1,23 @@
-/// Inserts `rows` (a slice of insertable rows) into `table`: on PostgreSQL `chunk` rows per
-/// statement, since there every statement is a network round trip; on SQLite, which runs
-/// in-process and whose multi-backend connection has no batch insert, one prepared statement
-/// per row. Needs `diesel::prelude::*` and `AnyConn` in scope.
+/// Inserts `rows` (a slice of insertable rows) into `table`, `chunk` rows per statement (see
+/// [`each_backend`]; `chunk` times the columns stays under SQLite's 32 766 and PostgreSQL's
+/// 65 535 bound parameters). Needs `diesel::prelude::*` and `AnyConn` in scope.
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {
+        for chunk in $rows.chunks($chunk) {
+            each_backend!(&mut *$conn, |c| diesel::insert_into($table).values(chunk).execute(c)?);
+        }
+    };
+}
+
+/// Runs the same diesel code on whichever connection this is, for what the multi-backend
+/// connection cannot do itself: multi-row inserts (one statement per chunk on PostgreSQL, a
+/// network round trip each; on SQLite one statement instead of one per row, where diesel can,
+/// i.e. for rows without defaulted columns, and one per row otherwise, as before).
+macro_rules! each_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
-            AnyConn::Pg(pg) => {
-                for chunk in $rows.chunks($chunk) {
-                    diesel::insert_into($table).values(chunk).execute(pg)?;
-                }
-            }
-            other => {
-                for row in $rows.iter() {
-                    diesel::insert_into($table).values(row).execute(other)?;
-                }
-            }
+            AnyConn::Pg($c) => $body,
+            AnyConn::Sqlite($c) => $body,
         }
     };
 }

@@ -63,10 +63,11 @@ async fn upload(
     req: HttpRequest,
     caller: Caller,
     q: web::Query<UploadQuery>,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let client_id = upload_client(&st, &caller, q.into_inner().nip).await?;
-    let results = intake::submit(&st, &caller, &client_id, body.to_vec(), source_of(&caller)).await?;
+    let body = crate::http::spool::upload(&st, body).await?;
+    let results = intake::submit_upload(&st, &caller, &client_id, body, source_of(&caller)).await?;
     let lang = super::lang(&req);
     let items: Vec<_> = results.iter().map(|r| stored_json(r, lang)).collect();
     let valid = results.iter().filter(|r| r.invoice.state == InvoiceState::Draft).count();
@@ -104,7 +105,8 @@ async fn replace(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let stored = intake::replace(&st, &caller, &id, body.to_vec(), source_of(&caller)).await?;
+    let body = intake::Upload::from_bytes(body.to_vec());
+    let stored = intake::replace(&st, &caller, &id, body, source_of(&caller)).await?;
     Ok(HttpResponse::Created()
         .json(json!({"replaced": id.as_str(), "invoice": stored_json(&stored, super::lang(&req))})))
 }

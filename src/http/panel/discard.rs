@@ -69,9 +69,9 @@ async fn replace(
     id: web::Path<String>,
     mp: actix_multipart::Multipart,
 ) -> Result<HttpResponse, PanelError> {
-    let form = super::upload::read_form(mp, st.settings.intake.max_upload_bytes).await?;
+    let form = super::upload::read_form(&st, mp).await?;
     me.check_csrf(&st, form.csrf.as_deref())?;
-    let stored = intake::replace(&st, &me.caller, &id, form.bytes, Source::Panel).await?;
+    let stored = intake::replace(&st, &me.caller, &id, form.file, Source::Panel).await?;
     let client = clients::list_visible(&st, &me.caller)
         .await?
         .into_iter()

@@ -10,9 +10,10 @@ use super::labels::FindingRow;
 use super::{ok, Layout, PanelError, PanelUser};
 use crate::domain::InvoiceState;
 use crate::error::AppError;
+use crate::http::spool;
 use crate::service::clients::{self, ClientView};
 use crate::service::findings::Lang;
-use crate::service::intake::{self, IntakeResult, Source};
+use crate::service::intake::{self, IntakeResult, Source, Upload};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -20,40 +21,45 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The form's two fields: the CSRF token and the file.
-#[derive(Default)]
 pub(super) struct UploadForm {
     pub csrf: Option<String>,
     pub file_name: Option<String>,
-    pub bytes: Vec<u8>,
+    pub file: Upload,
 }
 
-/// Reads the multipart body, refusing more than `limit` bytes in all.
-pub(super) async fn read_form(mut mp: Multipart, limit: usize) -> Result<UploadForm, PanelError> {
-    let mut form = UploadForm::default();
-    let mut total = 0usize;
+/// The CSRF token is a few dozen characters; more is not a token.
+const MAX_CSRF_BYTES: usize = 1024;
+
+/// Reads the multipart body, refusing more than the configured upload size in all; the file
+/// goes to the intake's spool (a temporary file when large), never whole into memory.
+pub(super) async fn read_form(st: &AppState, mut mp: Multipart) -> Result<UploadForm, PanelError> {
+    let (mut csrf, mut file_name, mut has_file) = (None, None, false);
+    let mut spool = spool::writer(st);
     while let Some(field) = mp.next().await {
         let mut field = field.map_err(|e| AppError::invalid(format!("upload: {e}")))?;
-        let name = field.name().unwrap_or("").to_owned();
-        let file_name = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_owned);
-        let mut buf = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| AppError::invalid(format!("upload: {e}")))?;
-            total += chunk.len();
-            if total > limit {
-                return Err(AppError::TooLarge(format!("at most {limit} bytes per upload")).into());
+        match field.name().unwrap_or("") {
+            "csrf" => {
+                let mut buf = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    buf.extend_from_slice(&chunk.map_err(|e| AppError::invalid(format!("upload: {e}")))?);
+                    if buf.len() > MAX_CSRF_BYTES {
+                        return Err(AppError::invalid("upload: the form's token is too long").into());
+                    }
+                }
+                csrf = Some(String::from_utf8_lossy(&buf).into_owned());
             }
-            buf.extend_from_slice(&chunk);
-        }
-        match name.as_str() {
-            "csrf" => form.csrf = Some(String::from_utf8_lossy(&buf).into_owned()),
             "plik" => {
-                form.file_name = file_name;
-                form.bytes = buf;
+                file_name = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_owned);
+                // A second file field replaces the first, as before.
+                spool = spool::writer(st);
+                spool::receive(&mut field, &mut spool).await?;
+                has_file = true;
             }
-            _ => {}
+            _ => while field.next().await.is_some() {},
         }
     }
-    Ok(form)
+    let file = if has_file { spool.finish() } else { Upload::from_bytes(Vec::new()) };
+    Ok(UploadForm { csrf, file_name, file })
 }
 
 struct FileResult {
@@ -94,10 +100,10 @@ async fn upload(
     nip: web::Path<String>,
     mp: Multipart,
 ) -> Result<HttpResponse, PanelError> {
-    let form = read_form(mp, st.settings.intake.max_upload_bytes).await?;
+    let form = read_form(&st, mp).await?;
     me.check_csrf(&st, form.csrf.as_deref())?;
     let client = clients::find_visible(&st, &me.caller, &nip).await?;
-    let results = intake::submit(&st, &me.caller, &client.id, form.bytes, Source::Panel).await?;
+    let results = intake::submit_upload(&st, &me.caller, &client.id, form.file, Source::Panel).await?;
     result_page(&me, client, &results, form.file_name)
 }
 
