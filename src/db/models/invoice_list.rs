@@ -11,7 +11,7 @@ use super::list_sql::{
 };
 use super::scope::ClientScope;
 use super::Invoice;
-use crate::db::schema::{clients, invoices as i};
+use crate::db::schema::{clients, invoice_totals as t, invoices as i};
 use crate::db::{AnyConn, DbError};
 use crate::domain::InvoiceState;
 
@@ -86,18 +86,46 @@ fn nip_digits(text: &str) -> Option<String> {
     (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then_some(digits)
 }
 
+impl InvoiceFilter {
+    /// Nothing but (at most) the client is asked for: every invoice of the clients read matches.
+    fn only_clients(&self) -> bool {
+        let Self { client_id: _, states, from, to, issued_from, issued_to, min_gross, max_gross, text } =
+            self;
+        states.is_empty()
+            && from.is_none()
+            && to.is_none()
+            && issued_from.is_none()
+            && issued_to.is_none()
+            && min_gross.is_none()
+            && max_gross.is_none()
+            && text.is_none()
+    }
+}
+
+/// The clients a filtered query reads: the scope, narrowed to the filter's client when it
+/// names one (none at all when that client is outside the scope).
+fn read_clients(scope: &ClientScope, filter: &InvoiceFilter) -> ClientScope {
+    match &filter.client_id {
+        Some(c) => scope.narrow_to(c),
+        None => scope.clone(),
+    }
+}
+
 /// The scope and the filter's conditions on a boxed invoices query (joined or not), so that a
 /// list, its counts and a bulk action on "all matching" always agree.
 macro_rules! filtered {
     ($query:expr, $scope:expr, $filter:expr) => {{
         let filter: &InvoiceFilter = $filter;
-        let mut query = match $scope {
+        let mut query = match read_clients($scope, filter) {
             ClientScope::All => $query,
-            ClientScope::Only(ids) => $query.filter(i::client_id.eq_any(ids.clone())),
+            // One client (an API key's, a client's page): `=`, so that PostgreSQL walks the
+            // list's index in order and stops at the page's end; with `= ANY($1)` it read and
+            // sorted every invoice of the client on each page (40 ms at 50 000).
+            ClientScope::Only(ids) => match ids.as_slice() {
+                [one] => $query.filter(i::client_id.eq(one.clone())),
+                _ => $query.filter(i::client_id.eq_any(ids)),
+            },
         };
-        if let Some(c) = &filter.client_id {
-            query = query.filter(i::client_id.eq(c.clone()));
-        }
         if !filter.states.is_empty() {
             query = query.filter(i::state.eq_any(filter.states.clone()));
         }
@@ -208,8 +236,18 @@ impl Invoice {
         Ok(in_list_order(rows, before))
     }
 
-    /// How many invoices match the filter.
+    /// How many invoices match the filter. Without a condition beyond the client, read from
+    /// `invoice_totals` (one row per client, which the database's triggers keep in step with
+    /// every insert and delete) instead of counting the rows.
     pub fn count(conn: &mut AnyConn, scope: &ClientScope, filter: &InvoiceFilter) -> Result<i64, DbError> {
+        if filter.only_clients() {
+            let totals = t::table.select(t::invoice_count).into_boxed();
+            let totals = match read_clients(scope, filter) {
+                ClientScope::All => totals,
+                ClientScope::Only(ids) => totals.filter(t::client_id.eq_any(ids)),
+            };
+            return Ok(totals.load::<i64>(conn)?.into_iter().sum());
+        }
         Ok(filtered!(i::table.into_boxed(), scope, filter).count().get_result(conn)?)
     }
 
