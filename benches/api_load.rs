@@ -1,6 +1,8 @@
 //! The API under load: a release gateway served in-process over real HTTP on loopback, one client
 //! with 50 000 invoices and a read-only API key, and N keep-alive connections hammering
-//! `GET /api/v1/invoices/{id}` and the list. Not a timed test: prints req/s, p50, p99 and errors.
+//! `GET /api/v1/invoices/{id}` and the list; then the panel's page of that client (its first 50
+//! invoices with "1–50 z 50 000") opened again and again by one office admin on one connection,
+//! which times its render. Not a timed test: prints req/s, p50, p99, errors and the load average.
 //!
 //! `cargo bench -p ksef-gateway --bench api_load`; environment: `BENCH_BACKEND=sqlite|pg`
 //! (default sqlite; PostgreSQL at `KSEF_GW_TEST_PG`), `BENCH_INVOICES` (default 50 000),
@@ -23,11 +25,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ksef_gateway::auth::ScopeSet;
+use ksef_gateway::auth::{Role, ScopeSet};
+use ksef_gateway::http::auth::SESSION_COOKIE;
 use ksef_gateway::service::access::Caller;
-use ksef_gateway::service::apikeys;
+use ksef_gateway::service::{apikeys, users};
 use ksef_simulator::SimulatorConfig;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -46,38 +49,49 @@ fn main() {
     let invoices: usize = env_or("BENCH_INVOICES", 50_000);
     let conns: usize = env_or("BENCH_CONNS", 8);
     let secs: u64 = env_or("BENCH_SECS", 5);
-    let (addr, key, ids, _rig) = actix_web::rt::System::new().block_on(setup(backend, invoices));
+    let served = actix_web::rt::System::new().block_on(setup(backend, invoices));
     println!("backend {backend:?}, {invoices} invoices of one client, {conns} keep-alive connections, {secs} s per case");
-    let ids = Arc::new(ids);
-    let get_paths: Vec<String> = ids.iter().map(|id| format!("/api/v1/invoices/{id}")).collect();
-    let cases: [(&str, Vec<String>); 2] = [
-        ("GET /api/v1/invoices/{id}", get_paths),
-        ("GET /api/v1/invoices?limit=50", vec!["/api/v1/invoices?limit=50".to_owned()]),
+    let key = format!("Authorization: Bearer {}", served.key);
+    let get_paths: Vec<String> = served.ids.iter().map(|id| format!("/api/v1/invoices/{id}")).collect();
+    // The panel's page is what one person opens: one connection, its render time alone.
+    let cases: [(&str, &str, Vec<String>, usize); 3] = [
+        ("API GET /api/v1/invoices/{id}", &key, get_paths, conns),
+        ("API GET /api/v1/invoices?limit=50", &key, vec!["/api/v1/invoices?limit=50".to_owned()], conns),
+        ("panel client page /klienci/{nip}", &served.cookie, vec![format!("/klienci/{}", served.nip)], 1),
     ];
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    for (name, paths) in cases {
-        let stats = runtime.block_on(hammer(addr, &key, Arc::new(paths), conns, Duration::from_secs(secs)));
+    for (name, auth, paths, conns) in cases {
+        let stats =
+            runtime.block_on(hammer(served.addr, auth, Arc::new(paths), conns, Duration::from_secs(secs)));
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load = load.split(' ').take(3).collect::<Vec<_>>().join(" ");
         println!(
-            "{name}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors ({} requests)",
+            "| {name}, {invoices} invoices, {conns} connections, {backend:?} | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors ({} requests; load average {load}) |",
             stats.per_second(),
             stats.percentile(0.50),
             stats.percentile(0.99),
             stats.errors,
             stats.latencies_us.len(),
         );
-        println!(
-            "| API {name}, {invoices} invoices, {conns} connections, {backend:?} | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors |",
-            stats.per_second(),
-            stats.percentile(0.50),
-            stats.percentile(0.99),
-            stats.errors
-        );
     }
+}
+
+/// The gateway being served, and what the load generator presents to it.
+struct Served {
+    addr: SocketAddr,
+    /// A read-only API key of the client.
+    key: String,
+    /// `Cookie:` header of an office admin's panel session.
+    cookie: String,
+    nip: String,
+    ids: Vec<String>,
+    /// Keeps the database alive.
+    _rig: Rig,
 }
 
 /// Seeds the database, creates the key and serves the gateway on its own thread (its own
 /// actix system and workers, as `serve` runs it). Returns the rig so its database lives on.
-async fn setup(backend: Backend, invoices: usize) -> (SocketAddr, String, Vec<String>, Rig) {
+async fn setup(backend: Backend, invoices: usize) -> Served {
     let rig = Rig::with(backend, SimulatorConfig::default(), |mut s| {
         s.sender.enabled = false;
         s.webhooks.enabled = false;
@@ -95,13 +109,23 @@ async fn setup(backend: Backend, invoices: usize) -> (SocketAddr, String, Vec<St
     let created =
         apikeys::create(&rig.st, &Caller::Operator, &client.nip, "load", scopes, None).await.ok().unwrap();
     let key = created.plaintext.expose_secret().to_owned();
+    let admin = users::NewUserInput {
+        email: "admin@load.test".into(),
+        display_name: String::new(),
+        role: Role::OfficeAdmin,
+        nip: None,
+    };
+    let password = || SecretString::from("load-test-password-1");
+    users::create_user(&rig.st, &Caller::Operator, admin, password()).await.ok().unwrap();
+    let session = users::login(&rig.st, "admin@load.test", &password(), None).await.ok().unwrap();
+    let cookie = format!("Cookie: {SESSION_COOKIE}={}", session.token);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let state = rig.st.clone();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(ksef_gateway::server::run(state, listener)).unwrap();
     });
-    (addr, key, ids, rig)
+    Served { addr, key, cookie, nip: client.nip.clone(), ids, _rig: rig }
 }
 
 struct Stats {
@@ -126,13 +150,13 @@ impl Stats {
 }
 
 /// `conns` connections, each sending the next of `paths` as soon as the last answer is read.
-async fn hammer(addr: SocketAddr, key: &str, paths: Arc<Vec<String>>, conns: usize, run: Duration) -> Stats {
+async fn hammer(addr: SocketAddr, auth: &str, paths: Arc<Vec<String>>, conns: usize, run: Duration) -> Stats {
     let deadline = Instant::now() + run;
     let started = Instant::now();
     let tasks: Vec<_> = (0..conns)
         .map(|n| {
-            let (paths, key) = (paths.clone(), key.to_owned());
-            tokio::spawn(async move { connection(addr, &key, &paths, n, deadline).await })
+            let (paths, auth) = (paths.clone(), auth.to_owned());
+            tokio::spawn(async move { connection(addr, &auth, &paths, n, deadline).await })
         })
         .collect();
     let mut stats = Stats { latencies_us: Vec::new(), errors: 0, elapsed: Duration::ZERO };
@@ -149,7 +173,7 @@ async fn hammer(addr: SocketAddr, key: &str, paths: Arc<Vec<String>>, conns: usi
 /// One keep-alive connection; reconnects after an I/O error (counted as an error).
 async fn connection(
     addr: SocketAddr,
-    key: &str,
+    auth: &str,
     paths: &[String],
     n: usize,
     deadline: Instant,
@@ -167,8 +191,7 @@ async fn connection(
         while Instant::now() < deadline {
             let path = &paths[next % paths.len()];
             next += 1;
-            let request =
-                format!("GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\n\r\n");
+            let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\n{auth}\r\n\r\n");
             let sent = Instant::now();
             if stream.write_all(request.as_bytes()).await.is_err() {
                 errors += 1;

@@ -147,6 +147,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    invoice_totals (client_id) {
+        client_id -> Text,
+        invoice_count -> BigInt,
+    }
+}
+
+diesel::table! {
     invoices (id) {
         approved_at -> Nullable<Timestamp>,
         approved_by -> Nullable<Text>,
@@ -416,6 +423,7 @@ diesel::joinable!(invoices -> users (approved_by));
 diesel::joinable!(invoice_documents -> invoices (invoice_id));
 diesel::joinable!(invoice_events -> invoices (invoice_id));
 diesel::joinable!(invoice_events -> clients (client_id));
+diesel::joinable!(invoice_totals -> clients (client_id));
 diesel::joinable!(send_decisions -> clients (client_id));
 diesel::joinable!(outbox -> invoices (invoice_id));
 diesel::joinable!(outbox -> clients (client_id));
@@ -450,6 +458,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     grants,
     invoice_documents,
     invoice_events,
+    invoice_totals,
     invoices,
     ksef_sessions,
     list_visits,

@@ -184,8 +184,12 @@ struct Row {
 fn the_copy_covers_every_column_of_the_schema() {
     let t = TestDb::new(Backend::Sqlite).unwrap();
     let st = t.state();
-    let mut live: Vec<(String, String)> =
-        introspect::columns(&st.db).unwrap().into_iter().map(|c| (c.table, c.column)).collect();
+    let mut live: Vec<(String, String)> = introspect::columns(&st.db)
+        .unwrap()
+        .into_iter()
+        .filter(|c| !transfer::DERIVED.contains(&c.table.as_str()))
+        .map(|c| (c.table, c.column))
+        .collect();
     live.sort();
     let mut listed: Vec<(String, String)> = transfer::copied_columns()
         .into_iter()

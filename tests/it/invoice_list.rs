@@ -372,3 +372,57 @@ async fn sales_pages_show_polish_amounts_and_dates(b: Backend) {
     assert!(page.contains("id=\"tresc-brutto\">2 051,00 zł<"), "{page}");
     assert!(page.contains(">1 666,66<"), "the VAT summary's net");
 }
+
+both_backends!(unfiltered_totals_follow_every_insert_and_delete);
+
+/// A list filtered by nothing but its client reads its total from the per-client totals the
+/// database keeps, without counting rows: it must agree with a counted total (every state
+/// named, which counts) after uploads, a delete and a replacement, per client and office-wide.
+async fn unfiltered_totals_follow_every_insert_and_delete(b: Backend) {
+    use crate::office::Who;
+    use ksef_gateway::domain::InvoiceState;
+    use ksef_gateway::service::invoices::{list, ListQuery};
+    let Some((_db, o)) = office(b).await else { return };
+    let st = &o.st;
+    let totals = |nip: Option<&str>| {
+        let q = ListQuery { nip: nip.map(str::to_owned), limit: Some(1), ..ListQuery::default() };
+        let every_state = InvoiceState::ALL.iter().map(|s| s.as_str().to_owned()).collect();
+        let counted = ListQuery { states: every_state, ..q.clone() };
+        async move {
+            let read = list(st, &Caller::Operator, q).await.unwrap().total;
+            (read, list(st, &Caller::Operator, counted).await.unwrap().total)
+        }
+    };
+    assert_eq!(totals(Some(NIP_A)).await, (0, 0));
+    let stored =
+        intake::submit(st, &Caller::Operator, &o.a.id, zip_of(NIP_A, 0..5), Source::Api).await.unwrap();
+    intake::submit(st, &Caller::Operator, &o.b.id, zip_of(NIP_B, 1..3), Source::Api).await.unwrap();
+    assert_eq!(totals(Some(NIP_A)).await, (6, 6), "five invoices and the broken file");
+    assert_eq!(totals(Some(NIP_B)).await, (2, 2));
+    assert_eq!(totals(None).await, (8, 8), "every client's");
+
+    let drafts: Vec<&str> = stored
+        .iter()
+        .filter(|r| r.invoice.state == InvoiceState::Draft)
+        .map(|r| r.invoice.id.as_str())
+        .collect();
+    let app = app(st).await;
+    let key = Who::Key(o.key_a_submit.clone());
+    let r =
+        call(&app, key.apply(TestRequest::delete().uri(&format!("/api/v1/invoices/{}", drafts[0])))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    let r = call(
+        &app,
+        key.apply(
+            TestRequest::post()
+                .uri(&format!("/api/v1/invoices/{}/replace", drafts[1]))
+                .insert_header(("Content-Type", "application/xml"))
+                .set_payload(test_invoice(NIP_A, 40)),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(totals(Some(NIP_A)).await, (5, 5), "one deleted, one replaced");
+    assert_eq!(totals(Some(NIP_B)).await, (2, 2));
+    assert_eq!(totals(None).await, (7, 7));
+}

@@ -30,12 +30,17 @@ impl ClientScope {
 }
 
 /// A boxed query kept to the scope's clients by its client column: every tenant-owned list
-/// narrows the same way.
+/// narrows the same way. One client (an API key's, a client's page) filters with `=`, so that
+/// PostgreSQL walks the list's index in order and stops at the page's end; with `= ANY($1)` it
+/// read and sorted every invoice of the client on each page (40 ms at 50 000).
 macro_rules! in_scope {
     ($query:expr, $scope:expr, $client_id:expr) => {
         match $scope {
             $crate::db::models::ClientScope::All => $query,
-            $crate::db::models::ClientScope::Only(ids) => $query.filter($client_id.eq_any(ids.clone())),
+            $crate::db::models::ClientScope::Only(ids) => match ids.as_slice() {
+                [one] => $query.filter($client_id.eq(one.clone())),
+                _ => $query.filter($client_id.eq_any(ids.clone())),
+            },
         }
     };
 }

@@ -1,0 +1,3 @@
+DROP TRIGGER invoice_totals_delete;
+DROP TRIGGER invoice_totals_insert;
+DROP TABLE invoice_totals;
