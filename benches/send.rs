@@ -89,7 +89,12 @@ fn main() {
                 load()
             );
         } else {
-            println!("| decision → all in A, {}, {backend:?} | {:.2} s; load {} |", r.name, gateway.as_secs_f64(), load());
+            println!(
+                "| decision → all in A, {}, {backend:?} | {:.2} s; load {} |",
+                r.name,
+                gateway.as_secs_f64(),
+                load()
+            );
         }
         if r.clients == 1 && !r.faults {
             println!(
@@ -153,7 +158,11 @@ async fn bare(latency: Duration, n: usize) -> Duration {
 /// The gateway on one run: (decision → all in A, recording the decisions).
 async fn gateway(backend: Backend, latency: Duration, r: Run) -> (Duration, Duration) {
     let name = r.name;
-    let sim = SimulatorConfig { latency, fault_rate: if r.faults { 0.05 } else { 0.0 }, ..SimulatorConfig::default() };
+    let sim = SimulatorConfig {
+        latency,
+        fault_rate: if r.faults { 0.05 } else { 0.0 },
+        ..SimulatorConfig::default()
+    };
     let rig = Rig::with(backend, sim, |mut s| {
         s.sender.tick_ms = 50;
         s.sender.status_poll_ms = 250;
@@ -200,7 +209,11 @@ async fn gateway(backend: Backend, latency: Duration, r: Run) -> (Duration, Dura
     let done = start.elapsed();
     engine.stop().await;
     let c = rig.sim.counters();
-    assert_eq!((c.total.accepted, c.total.duplicates), (total as u64, 0), "{name}: KSeF accepted each invoice once");
+    assert_eq!(
+        (c.total.accepted, c.total.duplicates),
+        (total as u64, 0),
+        "{name}: KSeF accepted each invoice once"
+    );
     assert_eq!(rig.distinct_ksef_numbers().await, total as usize, "{name}: one KSeF number per invoice");
     println!(
         "{name}: decisions recorded in {:.3}s; all out of W after {:.2}s; all in A after {:.2}s ({:.0} invoices/s); \

@@ -55,7 +55,8 @@ async fn send_one(
         .instrument(tracing::debug_span!("batch.prepare"))
         .await
         .map_err(|e| TurnError::Setup(format!("batch preparation failed: {e}")))??;
-    let token = ctx.access_token(&engine.limits).instrument(tracing::debug_span!("sender.access_token")).await?;
+    let token =
+        ctx.access_token(&engine.limits).instrument(tracing::debug_span!("sender.access_token")).await?;
     let options = BatchOptions { offline_mode: offline, ..BatchOptions::default() };
     lease.check()?;
     engine.limits.acquire(&ctx.nip, EndpointClass::BatchSession).await;
@@ -90,8 +91,11 @@ async fn send_one(
     let uploaded =
         ctx.ksef.upload_parts(prepared.parts, uploads).instrument(tracing::debug_span!("batch.upload")).await;
     engine.limits.acquire(&ctx.nip, EndpointClass::BatchSessionClose).await;
-    let closed =
-        ctx.ksef.close_batch_session(&token, &reference).instrument(tracing::debug_span!("batch.close")).await;
+    let closed = ctx
+        .ksef
+        .close_batch_session(&token, &reference)
+        .instrument(tracing::debug_span!("batch.close"))
+        .await;
     match (uploaded, closed) {
         (_, Ok(())) => {
             record::session_state(&engine.st.db, &ctx.client_id, &session_id, SessionState::Closed, None)

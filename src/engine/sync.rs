@@ -272,7 +272,10 @@ async fn written(
     writing: Option<tokio::task::JoinHandle<Result<(), crate::db::DbError>>>,
 ) -> Result<(), TurnError> {
     match writing {
-        Some(task) => task.await.map_err(|e| TurnError::Setup(format!("writing acceptances failed: {e}")))?.map_err(Into::into),
+        Some(task) => task
+            .await
+            .map_err(|e| TurnError::Setup(format!("writing acceptances failed: {e}")))?
+            .map_err(Into::into),
         None => Ok(()),
     }
 }
