@@ -112,7 +112,7 @@ impl Invoice {
             let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
             super::invoice::lock_in_order_pg(pg, &chunk)?;
             let done: Vec<String> = diesel::update(
-                invoices::table.filter(invoices::id.eq_any(&chunk)).filter(invoices::state.eq_any(from)),
+                invoices::table.filter(invoices::id.eq_any(chunk)).filter(invoices::state.eq_any(from)),
             )
             .set((
                 invoices::state.eq(to),
