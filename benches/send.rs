@@ -1,11 +1,18 @@
 //! Decision → all invoices in A, against the embedded simulator over real HTTP. Not a timed test:
 //! prints figures. `cargo bench -p ksef-gateway --bench send` (release); environment:
 //! `BENCH_BACKEND=sqlite|pg` (default sqlite), `BENCH_LATENCY_MS` (simulator latency per request,
-//! default 0), `BENCH_BIG=1` to add 10 000 invoices for one NIP.
+//! default 0), `BENCH_BIG=1` to add 10 000 invoices for one NIP, `BENCH_FAULTS=0` to leave out
+//! the run under faults, `BENCH_TRACE=1` to print where each run's time went (the engine's
+//! `sender.*`, `batch.*` and `db.*` spans: count, total and longest wall time).
 //!
 //! Side by side with the gateway's 1 000-invoice batch, the bare `ksef-client` crate does the
 //! same batch with no database (authenticate, open, parts in parallel, close, wait, list the
 //! session's invoices) against a fresh simulator; the ratio gateway / bare is printed.
+//!
+//! Under faults: the same 1 000-invoice batch with the simulator answering 5 % of KSeF's calls
+//! with a random 5xx all along, a burst of the front proxy's HTML 503 pages as the engine starts
+//! and a 429 storm (Retry-After 1 s) once the batch is uploaded; every invoice must end in A
+//! exactly once (KSeF accepted each once, no duplicate, one KSeF number each).
 #![expect(clippy::unwrap_used, reason = "a benchmark states its expectations with unwrap")]
 
 // The test rig is reused as is, so the benchmark sets things up exactly as the tests do.
@@ -16,6 +23,8 @@ mod common;
 #[expect(dead_code, reason = "the benchmark uses part of the test rig")]
 mod rig;
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ksef_client::batch::{BatchInvoice, BatchOptions};
@@ -26,6 +35,15 @@ use secrecy::SecretString;
 use common::Backend;
 use rig::{nip, Rig};
 
+/// One run of the gateway: how many clients, invoices each, and whether KSeF misbehaves.
+#[derive(Clone, Copy)]
+struct Run {
+    name: &'static str,
+    clients: u32,
+    per_client: usize,
+    faults: bool,
+}
+
 fn main() {
     let backend = match std::env::var("BENCH_BACKEND").as_deref() {
         Ok("pg") => Backend::Pg,
@@ -34,29 +52,65 @@ fn main() {
     let latency = Duration::from_millis(
         std::env::var("BENCH_LATENCY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0),
     );
-    let mut runs = vec![("1000 invoices, 1 NIP", 1, 1000), ("1000 invoices, 100 NIPs", 100, 10)];
-    if std::env::var("BENCH_BIG").is_ok_and(|v| v == "1") {
-        runs.push(("10000 invoices, 1 NIP", 1, 10_000));
+    let flag = |name: &str, default: bool| std::env::var(name).map_or(default, |v| v == "1");
+    if flag("BENCH_TRACE", false) {
+        spans::install();
+    }
+    let run = |name, clients, per_client| Run { name, clients, per_client, faults: false };
+    let mut runs = vec![run("1000 invoices, 1 NIP", 1, 1000), run("1000 invoices, 100 NIPs", 100, 10)];
+    if flag("BENCH_FAULTS", true) {
+        runs.push(Run { faults: true, ..run("1000 invoices, 1 NIP, under faults", 1, 1000) });
+    }
+    if flag("BENCH_BIG", false) {
+        runs.push(run("10000 invoices, 1 NIP", 1, 10_000));
     }
     println!("backend {backend:?}, simulator latency {latency:?} per request, processing delay 0");
-    for (name, clients, per_client) in runs {
-        let gateway = actix_web::rt::System::new().block_on(run(backend, latency, name, clients, per_client));
-        if clients == 1 && per_client == 1000 {
-            let bare = actix_web::rt::System::new().block_on(bare(latency, per_client));
+    for r in runs {
+        let (gateway, decided) = actix_web::rt::System::new().block_on(gateway(backend, latency, r));
+        spans::report(r.name);
+        let total = r.clients as usize * r.per_client;
+        if r.faults {
+            println!(
+                "| decision → all in A, {total} invoices, 1 NIP, under faults (5 % random 5xx, HTML 503 burst, 429 storm), {backend:?} | {:.2} s, every invoice once in A; load {} |",
+                gateway.as_secs_f64(),
+                load()
+            );
+        } else if r.clients == 1 && r.per_client == 1000 {
+            let bare = actix_web::rt::System::new().block_on(bare(latency, r.per_client));
             let ratio = gateway.as_secs_f64() / bare.as_secs_f64();
             println!(
-                "bare ksef-client, the same {per_client}-invoice batch (no database): {:.2}s; gateway / bare = {ratio:.2}",
+                "bare ksef-client, the same {total}-invoice batch (no database): {:.2}s; gateway / bare = {ratio:.2}",
                 bare.as_secs_f64()
             );
             println!(
-                "| decision → all in A, {per_client} invoices, 1 NIP, {backend:?} | {:.2} s (bare ksef-client {:.2} s; ratio {ratio:.2}×) |",
+                "| decision → all in A, {total} invoices, 1 NIP, {backend:?} | {:.2} s (bare ksef-client {:.2} s; ratio {ratio:.2}×); load {} |",
                 gateway.as_secs_f64(),
-                bare.as_secs_f64()
+                bare.as_secs_f64(),
+                load()
             );
         } else {
-            println!("| decision → all in A, {name}, {backend:?} | {:.2} s |", gateway.as_secs_f64());
+            println!(
+                "| decision → all in A, {}, {backend:?} | {:.2} s; load {} |",
+                r.name,
+                gateway.as_secs_f64(),
+                load()
+            );
+        }
+        if r.clients == 1 && !r.faults {
+            println!(
+                "| recording the decision, {total} invoices, 1 NIP, {backend:?} | {:.3} s; load {} |",
+                decided.as_secs_f64(),
+                load()
+            );
         }
     }
+}
+
+/// The 1-minute load average, printed beside every figure (the machine may be shared).
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().next().unwrap_or("?").to_owned())
+        .unwrap_or_else(|_| "?".to_owned())
 }
 
 /// The bare client crate on one batch of `n` invoices, from login to the listed session.
@@ -101,8 +155,14 @@ async fn bare(latency: Duration, n: usize) -> Duration {
     elapsed
 }
 
-async fn run(backend: Backend, latency: Duration, name: &str, clients: u32, per_client: usize) -> Duration {
-    let sim = SimulatorConfig { latency, ..SimulatorConfig::default() };
+/// The gateway on one run: (decision → all in A, recording the decisions).
+async fn gateway(backend: Backend, latency: Duration, r: Run) -> (Duration, Duration) {
+    let name = r.name;
+    let sim = SimulatorConfig {
+        latency,
+        fault_rate: if r.faults { 0.05 } else { 0.0 },
+        ..SimulatorConfig::default()
+    };
     let rig = Rig::with(backend, sim, |mut s| {
         s.sender.tick_ms = 50;
         s.sender.status_poll_ms = 250;
@@ -112,17 +172,21 @@ async fn run(backend: Backend, latency: Duration, name: &str, clients: u32, per_
     .await
     .unwrap();
     let mut all = Vec::new();
-    for i in 0..clients {
+    for i in 0..r.clients {
         let c = rig.client(&nip(1000 + i), true).await;
-        let ids = rig.invoices(&c, per_client, "bench").await;
+        let ids = rig.invoices(&c, r.per_client, "bench").await;
         all.push((c, ids));
     }
-    let total = (clients as usize * per_client) as i64;
+    let total = (r.clients as usize * r.per_client) as i64;
+    spans::reset();
     let start = Instant::now();
     for (c, ids) in &all {
         rig.decide(c, ids, false).await;
     }
     let decided = start.elapsed();
+    if r.faults {
+        rig.sim.faults().html_503_burst(10);
+    }
     let engine = ksef_gateway::engine::start(rig.st.clone());
     let mut registered_at = None;
     loop {
@@ -132,6 +196,9 @@ async fn run(backend: Backend, latency: Duration, name: &str, clients: u32, per_
             && rig.count_state("sending").await == 0
         {
             registered_at = Some(start.elapsed());
+            if r.faults {
+                rig.sim.faults().rate_limit_storm(20, Duration::from_secs(1));
+            }
         }
         if accepted == total {
             break;
@@ -142,10 +209,15 @@ async fn run(backend: Backend, latency: Duration, name: &str, clients: u32, per_
     let done = start.elapsed();
     engine.stop().await;
     let c = rig.sim.counters();
-    assert_eq!((c.total.accepted, c.total.duplicates), (total as u64, 0));
+    assert_eq!(
+        (c.total.accepted, c.total.duplicates),
+        (total as u64, 0),
+        "{name}: KSeF accepted each invoice once"
+    );
+    assert_eq!(rig.distinct_ksef_numbers().await, total as usize, "{name}: one KSeF number per invoice");
     println!(
-        "{name}: decisions recorded in {:.2}s; all out of W after {:.2}s; all in A after {:.2}s ({:.0} invoices/s); \
-         KSeF saw {} received, {} accepted, {} duplicates, {} 429s",
+        "{name}: decisions recorded in {:.3}s; all out of W after {:.2}s; all in A after {:.2}s ({:.0} invoices/s); \
+         KSeF saw {} received, {} accepted, {} duplicates, {} 429s, {} faults injected",
         decided.as_secs_f64(),
         registered_at.unwrap_or(done).as_secs_f64(),
         done.as_secs_f64(),
@@ -154,7 +226,69 @@ async fn run(backend: Backend, latency: Duration, name: &str, clients: u32, per_
         c.total.accepted,
         c.total.duplicates,
         c.total.rate_limited,
+        c.faults_injected,
     );
     rig.sim.stop().await;
-    done
+    (done, decided)
+}
+
+/// With `BENCH_TRACE=1`: the wall time of every closed span, summed per name, printed after each
+/// run (a profile of the engine without a profiler; the spans are at debug level).
+mod spans {
+    use super::{BTreeMap, Instant, Mutex};
+    use tracing::span::{Attributes, Id};
+    use tracing::Subscriber;
+    use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+    use tracing_subscriber::registry::LookupSpan;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    /// Per span name: (count, total, longest).
+    static TOTALS: Mutex<BTreeMap<&'static str, (u64, f64, f64)>> = Mutex::new(BTreeMap::new());
+
+    struct Timing;
+
+    struct Opened(Instant);
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Timing {
+        fn on_new_span(&self, _: &Attributes<'_>, id: &Id, cx: Context<'_, S>) {
+            if let Some(span) = cx.span(id) {
+                span.extensions_mut().insert(Opened(Instant::now()));
+            }
+        }
+
+        fn on_close(&self, id: Id, cx: Context<'_, S>) {
+            let Some(span) = cx.span(&id) else { return };
+            let Some(opened) = span.extensions().get::<Opened>().map(|o| o.0) else { return };
+            let took = opened.elapsed().as_secs_f64();
+            let mut totals = TOTALS.lock().unwrap();
+            let entry = totals.entry(span.name()).or_default();
+            entry.0 += 1;
+            entry.1 += took;
+            entry.2 = entry.2.max(took);
+        }
+    }
+
+    pub fn install() {
+        let filter = tracing_subscriber::filter::Targets::new()
+            .with_target("ksef_gateway::engine", tracing::Level::DEBUG)
+            .with_target("ksef_gateway::service::decisions", tracing::Level::DEBUG);
+        tracing_subscriber::registry().with(Timing.with_filter(filter)).init();
+    }
+
+    pub fn reset() {
+        TOTALS.lock().unwrap().clear();
+    }
+
+    pub fn report(run: &str) {
+        let totals = std::mem::take(&mut *TOTALS.lock().unwrap());
+        if totals.is_empty() {
+            return;
+        }
+        println!("where the time went, {run} (span: count, total wall time, longest):");
+        let mut rows: Vec<_> = totals.into_iter().collect();
+        rows.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1));
+        for (name, (count, total, longest)) in rows {
+            println!("  {name:<24} {count:>6} {:>9.1} ms {:>9.1} ms", total * 1e3, longest * 1e3);
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 use ksef_client::batch::{prepare_batch, BatchInvoice, BatchOptions, MAX_PART_SIZE};
 use ksef_client::{ErrorClass, KsefError};
+use tracing::Instrument;
 
 use super::context::{ClientCtx, Engine};
 use super::lease::Lease;
@@ -29,6 +30,7 @@ pub async fn send(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", name = "sender.batch", skip_all, fields(invoices = group.len()))]
 async fn send_one(
     engine: &Engine,
     ctx: &ClientCtx,
@@ -38,21 +40,33 @@ async fn send_one(
     let offline = group.first().is_some_and(|d| d.offline);
     let invoice_ids: Vec<String> = group.iter().map(|d| d.invoice.id.clone()).collect();
     let ids_for_read = invoice_ids.clone();
-    let docs = engine.st.db.run(move |c| Invoice::documents(c, &ids_for_read)).await?;
+    let docs = engine
+        .st
+        .db
+        .run(move |c| Invoice::documents(c, &ids_for_read))
+        .instrument(tracing::debug_span!("db.documents"))
+        .await?;
     let files: Vec<BatchInvoice> = invoice_ids
         .iter()
         .zip(docs)
         .map(|(id, xml)| BatchInvoice { file_name: format!("{id}.xml"), xml })
         .collect();
     let prepared = tokio::task::spawn_blocking(move || prepare_batch(&files, MAX_PART_SIZE))
+        .instrument(tracing::debug_span!("batch.prepare"))
         .await
         .map_err(|e| TurnError::Setup(format!("batch preparation failed: {e}")))??;
-    let token = ctx.access_token(&engine.limits).await?;
+    let token =
+        ctx.access_token(&engine.limits).instrument(tracing::debug_span!("sender.access_token")).await?;
     let options = BatchOptions { offline_mode: offline, ..BatchOptions::default() };
     lease.check()?;
     engine.limits.acquire(&ctx.nip, EndpointClass::BatchSession).await;
     let attempts = group.iter().map(|d| d.entry.attempts).max().unwrap_or(0);
-    let (reference, uploads) = match ctx.ksef.open_batch_session(&token, &prepared, &options).await {
+    let opened = ctx
+        .ksef
+        .open_batch_session(&token, &prepared, &options)
+        .instrument(tracing::debug_span!("batch.open"))
+        .await;
+    let (reference, uploads) = match opened {
         Ok(opened) => opened,
         Err(e) => {
             // Nothing was uploaded: a session that KSeF may have opened stays empty and expires.
@@ -74,9 +88,14 @@ async fn send_one(
         tracing::warn!(ksef.session = %reference, "Some invoices left the queue before upload; they are in the archive anyway and will be reconciled");
     }
     tracing::info!(ksef.session = %reference, invoices = group.len(), parts = prepared.parts.len(), "Uploading a batch");
-    let uploaded = ctx.ksef.upload_parts(prepared.parts, uploads).await;
+    let uploaded =
+        ctx.ksef.upload_parts(prepared.parts, uploads).instrument(tracing::debug_span!("batch.upload")).await;
     engine.limits.acquire(&ctx.nip, EndpointClass::BatchSessionClose).await;
-    let closed = ctx.ksef.close_batch_session(&token, &reference).await;
+    let closed = ctx
+        .ksef
+        .close_batch_session(&token, &reference)
+        .instrument(tracing::debug_span!("batch.close"))
+        .await;
     match (uploaded, closed) {
         (_, Ok(())) => {
             record::session_state(&engine.st.db, &ctx.client_id, &session_id, SessionState::Closed, None)

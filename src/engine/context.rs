@@ -70,6 +70,8 @@ pub struct Schedule {
     pub last_turn: Option<Instant>,
     /// KSeF's Retry-After: no turn before this, whoever asks.
     pub not_before: Instant,
+    /// Wait before the next poll: short right after a send, doubling up to `status_poll_ms`.
+    pub poll_every: Duration,
 }
 
 pub struct Engine {
@@ -187,17 +189,38 @@ impl Engine {
         }
     }
 
-    /// Records the end of a turn: the next poll, and backoff when it failed.
-    pub fn turn_finished(&self, client_id: &str, failed: bool, extra_wait: Option<Duration>) {
-        let now = Instant::now();
+    /// The client just handed invoices to KSeF: poll soon, as a client waiting for its session
+    /// would (KSeF may be done in well under `status_poll_ms`), then less and less often.
+    pub fn sent(&self, client_id: &str) {
+        let first =
+            (Duration::from_millis(self.cfg.status_poll_ms) / 4).max(Duration::from_millis(self.cfg.tick_ms));
         let mut map = lock(&self.schedule);
-        let s = map.entry(client_id.to_owned()).or_insert(Schedule {
+        self.entry(&mut map, client_id).poll_every = first;
+    }
+
+    /// How long the client's next poll waits after its turn ends.
+    pub fn poll_interval(&self, client_id: &str) -> Duration {
+        let poll_max = Duration::from_millis(self.cfg.status_poll_ms);
+        self.schedule_of(client_id).map_or(poll_max, |s| s.poll_every.min(poll_max))
+    }
+
+    fn entry<'a>(&self, map: &'a mut HashMap<String, Schedule>, client_id: &str) -> &'a mut Schedule {
+        let now = Instant::now();
+        map.entry(client_id.to_owned()).or_insert(Schedule {
             next_turn: now,
             next_poll: now,
             failures: 0,
             last_turn: None,
             not_before: now,
-        });
+            poll_every: Duration::from_millis(self.cfg.status_poll_ms),
+        })
+    }
+
+    /// Records the end of a turn: the next poll, and backoff when it failed.
+    pub fn turn_finished(&self, client_id: &str, failed: bool, extra_wait: Option<Duration>) {
+        let now = Instant::now();
+        let mut map = lock(&self.schedule);
+        let s = self.entry(&mut map, client_id);
         s.last_turn = Some(now);
         s.failures = if failed { s.failures.saturating_add(1) } else { 0 };
         let backoff = if failed {
@@ -208,7 +231,9 @@ impl Engine {
         s.not_before = now + extra_wait.unwrap_or_default();
         let wait = backoff.max(extra_wait.unwrap_or_default());
         s.next_turn = now + wait;
-        s.next_poll = now + Duration::from_millis(self.cfg.status_poll_ms).max(wait);
+        let poll_max = Duration::from_millis(self.cfg.status_poll_ms);
+        s.next_poll = now + s.poll_every.min(poll_max).max(wait);
+        s.poll_every = (s.poll_every * 2).min(poll_max);
     }
 
     pub fn backoff_base(&self) -> Duration {

@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::db::models::invoice::add_timeline;
 use crate::db::models::ksef_session::{KsefSession, NewKsefSession};
 use crate::db::models::outbox::{self, OutboxEntry};
+use crate::db::models::sending::AcceptedRow;
 use crate::db::models::upo::{NewUpo, Upo};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::{AnyConn, Db, DbError};
@@ -91,6 +92,7 @@ pub async fn session_state(
 
 /// Moves invoices into `sending` in the session, before their upload. Returns the ids that were
 /// still waiting (a person may have withdrawn one meanwhile; those are left alone).
+#[tracing::instrument(level = "debug", name = "db.mark_sending", skip_all, fields(invoices = invoice_ids.len()))]
 pub async fn mark_sending(
     db: &Db,
     client_id: &str,
@@ -102,12 +104,7 @@ pub async fn mark_sending(
         (client_id.to_owned(), session_id.to_owned(), session_reference.to_owned());
     db.tx(move |c| {
         let now = ids::now();
-        let mut moved = Vec::with_capacity(invoice_ids.len());
-        for id in invoice_ids {
-            if Invoice::start_sending(c, &id, &reference, now)? {
-                moved.push(id);
-            }
-        }
+        let moved = Invoice::start_sending_many(c, &invoice_ids, &reference, now)?;
         let note = format!("sesja KSeF {reference}");
         let entries: Vec<_> =
             moved.iter().map(|id| (id.as_str(), client_id.as_str(), Some(note.as_str()))).collect();
@@ -194,9 +191,10 @@ pub async fn accepted(st: &AppState, inv: &Invoice, a: Acceptance) -> Result<(),
     accepted_many(st, vec![(inv.clone(), a)]).await
 }
 
-/// Several acceptances in one transaction: one statement per invoice, then the timeline, UPOs,
-/// outbox rows and audit events as multi-row writes (a batch of thousands is accepted in a few
+/// Several acceptances in one transaction: the invoices (one statement on PostgreSQL, one per
+/// invoice on SQLite), then the timeline, UPOs, outbox rows and audit events as multi-row writes (a batch of thousands is accepted in a few
 /// transactions, not thousands).
+#[tracing::instrument(level = "debug", name = "db.accepted_many", skip_all, fields(invoices = accepted.len()))]
 pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) -> Result<(), DbError> {
     if accepted.is_empty() {
         return Ok(());
@@ -206,11 +204,19 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
         .tx(move |c| {
             let now = ids::now();
             let mut sessions: HashMap<&str, Option<String>> = HashMap::new();
+            let rows: Vec<AcceptedRow<'_>> = accepted
+                .iter()
+                .map(|(inv, a)| AcceptedRow {
+                    id: &inv.id,
+                    invoice_reference: &a.invoice_reference,
+                    ksef_number: &a.ksef_number,
+                    description: &a.description,
+                })
+                .collect();
+            let mut accepted_ids = Invoice::accept_many(c, &rows, now)?;
             let mut moved = Vec::with_capacity(accepted.len());
-            for (inv, a) in &accepted {
-                if !Invoice::accept(c, &inv.id, &a.invoice_reference, &a.ksef_number, &a.description, now)? {
-                    continue;
-                }
+            // Each moved invoice once, as a statement per invoice would have it.
+            for (inv, a) in accepted.iter().filter(|(inv, _)| accepted_ids.remove(&inv.id)) {
                 let session_id = match inv.session_reference.as_deref() {
                     Some(r) => match sessions.get(r) {
                         Some(known) => known.clone(),

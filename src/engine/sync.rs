@@ -11,6 +11,7 @@ use ksef_client::models::session::{SessionInvoiceStatus, SessionQuery, SessionTy
 use ksef_client::status::MAX_SESSION_PAGE;
 use ksef_client::upo::Document;
 use ksef_client::{ErrorClass, SecretString};
+use tracing::Instrument;
 
 use super::batch::{is_refused, requeue_all};
 use super::context::{ClientCtx, Engine};
@@ -34,6 +35,7 @@ struct Ctx<'a> {
 }
 
 /// Returns whether there was anything in flight to ask KSeF about.
+#[tracing::instrument(level = "debug", name = "sender.reconcile", skip_all)]
 pub async fn reconcile(engine: &Engine, client: &ClientCtx) -> Result<bool, TurnError> {
     let cid = client.client_id.clone();
     let in_flight = engine.st.db.run(move |c| Invoice::in_flight(c, &cid, MAX_IN_FLIGHT)).await?;
@@ -68,7 +70,8 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
     let mut processed = online;
     if !online {
         engine.limits.acquire(&client.nip, EndpointClass::SessionMisc).await;
-        let status = match client.ksef.session_status(&cx.token, reference).await {
+        let status = client.ksef.session_status(&cx.token, reference);
+        let status = match status.instrument(tracing::debug_span!("sender.session_status")).await {
             Ok(status) => status,
             Err(e) if session_unknown(&e) => return forgotten(cx, reference, row.as_ref(), invoices).await,
             Err(e) => return Err(e.into()),
@@ -217,6 +220,7 @@ async fn forgotten(
 /// UPOs fetched side by side, acceptances written a few hundred per transaction. An invoice
 /// whose UPO cannot be fetched stays in flight for the next turn without holding back the
 /// others; a 429 or a refused credential stops the downloads (what was fetched is still written).
+#[tracing::instrument(level = "debug", name = "sender.accept_all", skip_all, fields(invoices = accepted.len()))]
 async fn accept_all(cx: &Ctx<'_>, accepted: Vec<(Invoice, SessionInvoiceStatus)>) -> Result<(), TurnError> {
     const UPO_DOWNLOADS_AT_ONCE: usize = 16;
     const PER_TRANSACTION: usize = 250;
@@ -233,12 +237,17 @@ async fn accept_all(cx: &Ctx<'_>, accepted: Vec<(Invoice, SessionInvoiceStatus)>
         .buffer_unordered(UPO_DOWNLOADS_AT_ONCE);
     let mut chunk = Vec::with_capacity(PER_TRANSACTION);
     let mut failed: Option<TurnError> = None;
+    // The previous chunk's transaction runs while the next UPOs download (the stream is not
+    // polled while a write is awaited inline); at most one write at a time, in order.
+    let mut writing: Option<tokio::task::JoinHandle<Result<(), crate::db::DbError>>> = None;
     while let Some(done) = downloads.next().await {
         match done {
             Ok(accepted) => {
                 chunk.push(accepted);
                 if chunk.len() == PER_TRANSACTION {
-                    record::accepted_many(&cx.engine.st, std::mem::take(&mut chunk)).await?;
+                    written(writing.take()).await?;
+                    let (st, rows) = (cx.engine.st.clone(), std::mem::take(&mut chunk));
+                    writing = Some(tokio::spawn(async move { record::accepted_many(&st, rows).await }));
                 }
             }
             Err(e) => {
@@ -253,11 +262,26 @@ async fn accept_all(cx: &Ctx<'_>, accepted: Vec<(Invoice, SessionInvoiceStatus)>
         }
     }
     drop(downloads);
+    written(writing).await?;
     record::accepted_many(&cx.engine.st, chunk).await?;
     failed.map_or(Ok(()), Err)
 }
 
+/// Waits for a write of acceptances started in the background, if any.
+async fn written(
+    writing: Option<tokio::task::JoinHandle<Result<(), crate::db::DbError>>>,
+) -> Result<(), TurnError> {
+    match writing {
+        Some(task) => task
+            .await
+            .map_err(|e| TurnError::Setup(format!("writing acceptances failed: {e}")))?
+            .map_err(Into::into),
+        None => Ok(()),
+    }
+}
+
 impl Ctx<'_> {
+    #[tracing::instrument(level = "debug", name = "sender.session_list", skip_all)]
     async fn list(&mut self, reference: &str) -> Result<&[SessionInvoiceStatus], TurnError> {
         if !self.lists.contains_key(reference) {
             // Page by page: every page is one call against the per-NIP list limit.

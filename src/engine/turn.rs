@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ksef_client::ErrorClass;
+use tracing::Instrument;
 
 use super::context::{ClientCtx, Engine};
 use super::lease::Lease;
@@ -96,6 +97,9 @@ fn outcome_label(outcome: &Result<(), TurnFailure>) -> &'static str {
     }
 }
 
+/// Spans at debug level (`sender.*`, `batch.*`, `db.*`) time the steps of a turn; the send
+/// benchmark prints them with `BENCH_TRACE=1` (docs/ENGINE.md, "Where the time goes").
+#[tracing::instrument(level = "debug", name = "sender.turn", skip_all)]
 async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), TurnFailure> {
     let cid = client_id.to_owned();
     let client = engine.st.db.run(move |c| Client::get(c, &cid)).await.map_err(|e| (None, e.into()))?;
@@ -138,10 +142,16 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
             super::batch::send(engine, &ctx, lease, group).await.map_err(fail)?;
         }
     }
+    if sent {
+        engine.sent(client_id);
+    }
     // Sending went first; the purchase sync takes a bounded step in what is left of the turn.
     lease.check().map_err(fail)?;
-    let budget = super::purchase::Budget::of_turn(engine, asked_ksef || sent);
-    let synced = super::purchase::step(engine, &ctx, budget, false).await.map_err(fail)?;
+    let budget = super::purchase::Budget::of_turn(engine, client_id, asked_ksef || sent);
+    let synced = super::purchase::step(engine, &ctx, budget, false)
+        .instrument(tracing::debug_span!("sender.purchase_step"))
+        .await
+        .map_err(fail)?;
     if asked_ksef || sent || synced.is_some_and(|r| r.error.is_none()) {
         engine.st.availability.record_success(&ctx.environment);
     }

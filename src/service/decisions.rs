@@ -132,6 +132,7 @@ fn check_warnings(invoices: &[Invoice], confirmed: Option<&[String]>) -> Result<
     Ok(warned.into_iter().map(|i| i.id.clone()).collect())
 }
 
+#[tracing::instrument(level = "debug", name = "db.decision", skip_all, fields(invoices = req.invoice_ids.len()))]
 async fn decide(
     st: &AppState,
     caller: &Caller,

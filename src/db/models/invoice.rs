@@ -282,10 +282,10 @@ impl Invoice {
         Ok(out)
     }
 
-    /// Moves every one of `invoices` from one of the `from` states to `to`, one UPDATE each and
-    /// the timeline entries as multi-row inserts. False, with the entries not written, as soon
-    /// as one is no longer in `from` (someone changed it meanwhile): the caller rolls back. A
-    /// move the state table does not allow is refused before anything is written.
+    /// Moves every one of `invoices` from one of the `from` states to `to`, one UPDATE per 500
+    /// invoices and the timeline entries as multi-row inserts. False, with the entries not
+    /// written, when one is no longer in `from` (someone changed it meanwhile): the caller rolls
+    /// back. A move the state table does not allow is refused before anything is written.
     pub fn transition_all(
         conn: &mut AnyConn,
         invoices: &[Invoice],
@@ -296,8 +296,19 @@ impl Invoice {
     ) -> Result<bool, DbError> {
         check_moves(from, to)?;
         let now = super::ids::now();
-        for inv in invoices {
-            if !move_state(conn, &inv.id, from, to, now)? {
+        let mut ids: Vec<&str> = invoices.iter().map(|inv| inv.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        // A statement per invoice made a 10 000-invoice decision 10 000 round trips on PostgreSQL.
+        // 500 ids stay well under both backends' bound-parameter limits.
+        for chunk in ids.chunks(500) {
+            lock_in_order(conn, chunk)?;
+            let changed = diesel::update(
+                invoices::table.filter(invoices::id.eq_any(chunk)).filter(invoices::state.eq_any(from)),
+            )
+            .set((invoices::state.eq(to), invoices::updated_at.eq(now)))
+            .execute(conn)?;
+            if changed != chunk.len() {
                 return Ok(false);
             }
         }
@@ -491,6 +502,28 @@ impl Invoice {
         add_event(conn, id, &client_id, now, to, actor, None)?;
         Ok(true)
     }
+}
+
+/// On PostgreSQL, takes the row locks of these invoices in id order before a multi-row UPDATE
+/// (which locks in whatever order its plan visits them), so two transactions moving overlapping
+/// sets wait for each other instead of deadlocking, as one UPDATE per invoice in order did.
+/// SQLite has one writer at a time.
+pub(super) fn lock_in_order(conn: &mut AnyConn, ids: &[&str]) -> Result<(), DbError> {
+    match conn {
+        AnyConn::Pg(pg) => lock_in_order_pg(pg, ids),
+        AnyConn::Sqlite(_) => Ok(()),
+    }
+}
+
+/// [`lock_in_order`] on a PostgreSQL connection.
+pub(super) fn lock_in_order_pg(pg: &mut diesel::PgConnection, ids: &[&str]) -> Result<(), DbError> {
+    invoices::table
+        .filter(invoices::id.eq_any(ids))
+        .order(invoices::id.asc())
+        .select(invoices::id)
+        .for_update()
+        .load::<String>(pg)?;
+    Ok(())
 }
 
 /// Sets the state of an invoice still in one of `from` (the guard that keeps two writers from

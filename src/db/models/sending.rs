@@ -1,8 +1,11 @@
 //! What the senders write on invoices and clients: KSeF references, results, pauses. Kept apart
 //! from `invoice.rs` (intake and decisions) so each side of the lifecycle has its own file.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Text, Timestamp};
 
 use super::client::Client;
 use super::invoice::Invoice;
@@ -14,6 +17,29 @@ use crate::domain::{check_moves, Actor, EventKind, InvoiceState, StuckCutoffs};
 /// How the watchdog's timeline note begins (followed by the state and why to look), as people
 /// have always read it. The watchdog finds its flags by their kind ([`EventKind::Watchdog`]).
 pub const WATCHDOG_NOTE: &str = "watchdog:";
+
+/// What KSeF said about one accepted invoice, for [`Invoice::accept_many`].
+pub struct AcceptedRow<'a> {
+    pub id: &'a str,
+    pub invoice_reference: &'a str,
+    pub ksef_number: &'a str,
+    pub description: &'a str,
+}
+
+/// The rows of [`Invoice::accept_many`] in one statement: every acceptance's values as parallel
+/// arrays, each row moved only while still in flight.
+const ACCEPT_MANY_PG: &str = "UPDATE invoices SET state = $1, invoice_reference = v.invoice_reference, \
+     ksef_number = v.ksef_number, ksef_status_code = 200, ksef_status_description = v.description, \
+     updated_at = $2 \
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, invoice_reference, ksef_number, description) \
+     WHERE invoices.id = v.id AND invoices.state = ANY($7::text[]) \
+     RETURNING invoices.id";
+
+#[derive(QueryableByName)]
+struct MovedId {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
 
 impl Invoice {
     /// Clients (not paused) with invoices in flight.
@@ -60,6 +86,48 @@ impl Invoice {
         Ok(changed == 1)
     }
 
+    /// [`Invoice::start_sending`] for many invoices: the ids that moved (the others no longer
+    /// waited). On PostgreSQL one statement per 500 invoices, since there every statement is a
+    /// network round trip; SQLite runs in-process, where a statement per invoice is cheap.
+    pub fn start_sending_many(
+        conn: &mut AnyConn,
+        ids: &[String],
+        session_reference: &str,
+        now: NaiveDateTime,
+    ) -> Result<Vec<String>, DbError> {
+        let (from, to) = (InvoiceState::WAITING, InvoiceState::Sending);
+        check_moves(&from, to)?;
+        let AnyConn::Pg(pg) = conn else {
+            let mut moved = Vec::with_capacity(ids.len());
+            for id in ids {
+                if Self::start_sending(conn, id, session_reference, now)? {
+                    moved.push(id.clone());
+                }
+            }
+            return Ok(moved);
+        };
+        let mut moved = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            super::invoice::lock_in_order_pg(pg, &chunk)?;
+            let done: Vec<String> = diesel::update(
+                invoices::table.filter(invoices::id.eq_any(chunk)).filter(invoices::state.eq_any(from)),
+            )
+            .set((
+                invoices::state.eq(to),
+                invoices::session_reference.eq(Some(session_reference)),
+                invoices::invoice_reference.eq(None::<String>),
+                invoices::updated_at.eq(now),
+            ))
+            .returning(invoices::id)
+            .get_results(pg)?;
+            moved.extend(done);
+        }
+        // In the caller's order, as the statement per invoice gave them.
+        let done: std::collections::HashSet<String> = moved.into_iter().collect();
+        Ok(ids.iter().filter(|id| done.contains(*id)).cloned().collect())
+    }
+
     /// Moves an in-flight invoice to `accepted` with what KSeF said, in one statement; false
     /// when it is no longer in flight. The caller writes the timeline entry.
     pub fn accept(
@@ -87,6 +155,42 @@ impl Invoice {
         ))
         .execute(conn)?;
         Ok(changed == 1)
+    }
+
+    /// [`Invoice::accept`] for many invoices: the ids that moved (the others were no longer in
+    /// flight). On PostgreSQL one statement for all of them (the values as arrays); on SQLite,
+    /// in-process, a statement per invoice.
+    pub fn accept_many(
+        conn: &mut AnyConn,
+        rows: &[AcceptedRow<'_>],
+        now: NaiveDateTime,
+    ) -> Result<HashSet<String>, DbError> {
+        let to = InvoiceState::Accepted;
+        check_moves(&InvoiceState::IN_FLIGHT, to)?;
+        let AnyConn::Pg(pg) = conn else {
+            let mut moved = HashSet::with_capacity(rows.len());
+            for r in rows {
+                if Self::accept(conn, r.id, r.invoice_reference, r.ksef_number, r.description, now)? {
+                    moved.insert(r.id.to_owned());
+                }
+            }
+            return Ok(moved);
+        };
+        let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+        let references: Vec<&str> = rows.iter().map(|r| r.invoice_reference).collect();
+        let numbers: Vec<&str> = rows.iter().map(|r| r.ksef_number).collect();
+        let descriptions: Vec<&str> = rows.iter().map(|r| r.description).collect();
+        let from: Vec<&str> = InvoiceState::IN_FLIGHT.iter().map(|s| s.as_str()).collect();
+        let moved: Vec<MovedId> = diesel::sql_query(ACCEPT_MANY_PG)
+            .bind::<Text, _>(to.as_str())
+            .bind::<Timestamp, _>(now)
+            .bind::<Array<Text>, _>(ids)
+            .bind::<Array<Text>, _>(references)
+            .bind::<Array<Text>, _>(numbers)
+            .bind::<Array<Text>, _>(descriptions)
+            .bind::<Array<Text>, _>(from)
+            .load(pg)?;
+        Ok(moved.into_iter().map(|m| m.id).collect())
     }
 
     /// Records the invoice's reference inside its session.

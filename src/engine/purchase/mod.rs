@@ -52,14 +52,15 @@ pub(super) struct Budget {
 
 impl Budget {
     /// The budget of a step inside a turn. A client with invoices on their way to KSeF (sent
-    /// in this turn or awaiting a status) gives the sync no more than one status-poll interval,
-    /// so that its statuses are polled as often as without the sync.
-    pub(super) fn of_turn(engine: &Engine, sending_busy: bool) -> Self {
+    /// in this turn or awaiting a status) gives the sync no more than its next status-poll
+    /// interval (short right after a send), so that its statuses are polled as often as without
+    /// the sync.
+    pub(super) fn of_turn(engine: &Engine, client_id: &str, sending_busy: bool) -> Self {
         let p = &engine.st.settings.purchase;
         let (mut step, mut wait) =
             (Duration::from_millis(p.step_ms), Duration::from_millis(p.max_limit_wait_ms));
         if sending_busy {
-            let poll = Duration::from_millis(engine.cfg.status_poll_ms);
+            let poll = engine.poll_interval(client_id);
             (step, wait) = (step.min(poll), wait.min(poll));
         }
         Self { deadline: Instant::now() + step, max_wait: wait }
