@@ -1,8 +1,8 @@
 //! Decision → all invoices in A, against the embedded simulator over real HTTP. Not a timed test:
 //! prints figures. `cargo bench -p ksef-gateway --bench send` (release); environment:
 //! `BENCH_BACKEND=sqlite|pg` (default sqlite), `BENCH_LATENCY_MS` (simulator latency per request,
-//! default 0), `BENCH_BIG=1` to add 10 000 invoices for one NIP, `BENCH_SEND_ONLY=100` to run only
-//! the scenarios whose name holds that text.
+//! default 0), `BENCH_BIG=1` to add 10 000 invoices for one NIP, `BENCH_SEND_ONLY=NIPs` to run only
+//! the scenarios whose name holds that text (`1000 invoices, 100 NIPs`, …).
 //!
 //! Over 100 NIPs the first decision is sent cold (no tokens: every NIP logs in, and KSeF's per-IP
 //! limit of the public endpoints sets the floor printed beside it); a second decision for the same
