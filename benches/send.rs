@@ -2,12 +2,17 @@
 //! prints figures. `cargo bench -p ksef-gateway --bench send` (release); environment:
 //! `BENCH_BACKEND=sqlite|pg` (default sqlite), `BENCH_LATENCY_MS` (simulator latency per request,
 //! default 0), `BENCH_BIG=1` to add 10 000 invoices for one NIP, `BENCH_FAULTS=0` to leave out
-//! the run under faults, `BENCH_TRACE=1` to print where each run's time went (the engine's
-//! `sender.*`, `batch.*` and `db.*` spans: count, total and longest wall time).
+//! the run under faults, `BENCH_SEND_ONLY=NIPs` to run only the scenarios whose name holds that
+//! text (`1000 invoices, 100 NIPs`, …), `BENCH_TRACE=1` to print where each run's time went (the
+//! engine's `sender.*`, `batch.*` and `db.*` spans: count, total and longest wall time).
 //!
 //! Side by side with the gateway's 1 000-invoice batch, the bare `ksef-client` crate does the
 //! same batch with no database (authenticate, open, parts in parallel, close, wait, list the
 //! session's invoices) against a fresh simulator; the ratio gateway / bare is printed.
+//!
+//! Over 100 NIPs the first decision is sent cold (no tokens: every NIP logs in, and KSeF's per-IP
+//! limit of the public endpoints sets the floor printed beside it); a second decision for the same
+//! clients, once the first is all in A, is sent warm (tokens in memory, no login at all).
 //!
 //! Under faults: the same 1 000-invoice batch with the simulator answering 5 % of KSeF's calls
 //! with a random 5xx all along, a burst of the front proxy's HTML 503 pages as the engine starts
@@ -28,7 +33,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ksef_client::batch::{BatchInvoice, BatchOptions};
-use ksef_client::{ClientOptions, ContextIdentifier, Environment, ExposeSecret, KsefClient, PollOptions};
+use ksef_client::{
+    ClientOptions, ContextIdentifier, Environment, ExposeSecret, KsefClient, PollOptions, TokenRenewal,
+};
 use ksef_simulator::SimulatorConfig;
 use secrecy::SecretString;
 
@@ -64,9 +71,13 @@ fn main() {
     if flag("BENCH_BIG", false) {
         runs.push(run("10000 invoices, 1 NIP", 1, 10_000));
     }
+    if let Ok(only) = std::env::var("BENCH_SEND_ONLY") {
+        runs.retain(|r| r.name.contains(only.as_str()));
+    }
     println!("backend {backend:?}, simulator latency {latency:?} per request, processing delay 0");
     for r in runs {
-        let (gateway, decided) = actix_web::rt::System::new().block_on(gateway(backend, latency, r));
+        let timed = actix_web::rt::System::new().block_on(gateway(backend, latency, r));
+        let (gateway, decided) = (timed.cold, timed.decided);
         spans::report(r.name);
         let total = r.clients as usize * r.per_client;
         if r.faults {
@@ -88,6 +99,30 @@ fn main() {
                 bare.as_secs_f64(),
                 load()
             );
+        } else if r.clients > 1 {
+            let floor = auth_floor(r.clients);
+            println!(
+                "| KSeF's authentication floor, {} NIPs | {:.2} s ({} logins × {} public calls at {PUBLIC_PER_SECOND}/s per IP) |",
+                r.clients,
+                floor.as_secs_f64(),
+                r.clients,
+                TokenRenewal::Authenticated.public_calls()
+            );
+            println!(
+                "| decision → all in A, {}, cold (no tokens), {backend:?} | {:.2} s ({:.2}× the floor); load {} |",
+                r.name,
+                gateway.as_secs_f64(),
+                gateway.as_secs_f64() / floor.as_secs_f64(),
+                timed.load_cold
+            );
+            if let Some(warm) = timed.warm {
+                println!(
+                    "| decision → all in A, {}, warm (tokens and sessions reused), {backend:?} | {:.2} s; load {} |",
+                    r.name,
+                    warm.as_secs_f64(),
+                    timed.load_warm
+                );
+            }
         } else {
             println!(
                 "| decision → all in A, {}, {backend:?} | {:.2} s; load {} |",
@@ -111,6 +146,29 @@ fn load() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().next().unwrap_or("?").to_owned())
         .unwrap_or_else(|_| "?".to_owned())
+}
+
+/// KSeF's public endpoints allow this many requests a second per client IP (API_BRIEF §10);
+/// authentication and refresh go through them, for every NIP of the process together.
+const PUBLIC_PER_SECOND: u32 = 60;
+
+/// The least time `clients` full logins can take under KSeF's per-IP limit of the public
+/// endpoints: every login makes 4 public calls (challenge, ksef-token, status, redeem), and no
+/// more than 60 of them a second go through.
+fn auth_floor(clients: u32) -> Duration {
+    let calls = clients * TokenRenewal::Authenticated.public_calls();
+    Duration::from_secs_f64(f64::from(calls) / f64::from(PUBLIC_PER_SECOND))
+}
+
+/// One run's figures: cold (the first decision, no tokens) with the time its decisions took to
+/// record, and for many clients the second decision of the same clients once the first is all
+/// in A (warm: tokens and sessions reused).
+struct Timed {
+    cold: Duration,
+    decided: Duration,
+    load_cold: String,
+    warm: Option<Duration>,
+    load_warm: String,
 }
 
 /// The bare client crate on one batch of `n` invoices, from login to the listed session.
@@ -155,9 +213,8 @@ async fn bare(latency: Duration, n: usize) -> Duration {
     elapsed
 }
 
-/// The gateway on one run: (decision → all in A, recording the decisions).
-async fn gateway(backend: Backend, latency: Duration, r: Run) -> (Duration, Duration) {
-    let name = r.name;
+/// The gateway on one run, the engine running from the start as in `serve`.
+async fn gateway(backend: Backend, latency: Duration, r: Run) -> Timed {
     let sim = SimulatorConfig {
         latency,
         fault_rate: if r.faults { 0.05 } else { 0.0 },
@@ -171,26 +228,69 @@ async fn gateway(backend: Backend, latency: Duration, r: Run) -> (Duration, Dura
     })
     .await
     .unwrap();
-    let mut all = Vec::new();
+    let mut clients = Vec::new();
     for i in 0..r.clients {
-        let c = rig.client(&nip(1000 + i), true).await;
-        let ids = rig.invoices(&c, r.per_client, "bench").await;
-        all.push((c, ids));
+        clients.push(rig.client(&nip(1000 + i), true).await);
     }
-    let total = (r.clients as usize * r.per_client) as i64;
-    spans::reset();
-    let start = Instant::now();
-    for (c, ids) in &all {
-        rig.decide(c, ids, false).await;
-    }
-    let decided = start.elapsed();
     if r.faults {
         rig.sim.faults().html_503_burst(10);
     }
+    spans::reset();
     let engine = ksef_gateway::engine::start(rig.st.clone());
+    let (cold, decided) = send_round(&rig, &clients, r, "cold").await;
+    let load_cold = load();
+    let warm = if r.clients > 1 { Some(send_round(&rig, &clients, r, "warm").await.0) } else { None };
+    let load_warm = load();
+    engine.stop().await;
+    let c = rig.sim.counters();
+    let rounds = if warm.is_some() { 2 } else { 1 };
+    let total = r.clients as usize * r.per_client * rounds;
+    assert_eq!(
+        (c.total.accepted, c.total.duplicates),
+        (total as u64, 0),
+        "{}: KSeF accepted each invoice once",
+        r.name
+    );
+    assert_eq!(rig.distinct_ksef_numbers().await, total, "{}: one KSeF number per invoice", r.name);
+    println!(
+        "{}: KSeF saw {} received, {} accepted, {} duplicates, {} 429s, {} faults injected, {} logins, {} refreshes",
+        r.name,
+        c.total.received,
+        c.total.accepted,
+        c.total.duplicates,
+        c.total.rate_limited,
+        c.faults_injected,
+        c.total.authentications,
+        c.total.refreshes,
+    );
+    rig.sim.stop().await;
+    Timed { cold, decided, load_cold, warm, load_warm }
+}
+
+/// `per_client` new invoices for each client, decided one client after the other: (the time
+/// from the first decision to the last invoice in A with its UPO stored, the time the decisions
+/// took to record).
+async fn send_round(
+    rig: &Rig,
+    clients: &[ksef_gateway::db::models::Client],
+    r: Run,
+    round: &str,
+) -> (Duration, Duration) {
+    let name = r.name;
+    let mut all = Vec::new();
+    for c in clients {
+        all.push(rig.invoices(c, r.per_client, &format!("bench-{round}")).await);
+    }
+    let before = rig.count_state("accepted").await;
+    let total = (clients.len() * r.per_client) as i64;
+    let start = Instant::now();
+    for (c, ids) in clients.iter().zip(&all) {
+        rig.decide(c, ids, false).await;
+    }
+    let decided = start.elapsed();
     let mut registered_at = None;
     loop {
-        let accepted = rig.count_state("accepted").await;
+        let accepted = rig.count_state("accepted").await - before;
         if registered_at.is_none()
             && rig.count_state("queued").await == 0
             && rig.count_state("sending").await == 0
@@ -204,31 +304,22 @@ async fn gateway(backend: Backend, latency: Duration, r: Run) -> (Duration, Dura
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(1800), "{name}: only {accepted}/{total} accepted");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let done = start.elapsed();
-    engine.stop().await;
     let c = rig.sim.counters();
-    assert_eq!(
-        (c.total.accepted, c.total.duplicates),
-        (total as u64, 0),
-        "{name}: KSeF accepted each invoice once"
-    );
-    assert_eq!(rig.distinct_ksef_numbers().await, total as usize, "{name}: one KSeF number per invoice");
     println!(
-        "{name}: decisions recorded in {:.3}s; all out of W after {:.2}s; all in A after {:.2}s ({:.0} invoices/s); \
-         KSeF saw {} received, {} accepted, {} duplicates, {} 429s, {} faults injected",
+        "{name}, {round}: decisions recorded in {:.3}s; all out of W after {:.2}s; all in A after {:.2}s ({:.0} invoices/s); \
+         so far KSeF counted {} logins, {} refreshes, {} 429s; load average {}",
         decided.as_secs_f64(),
         registered_at.unwrap_or(done).as_secs_f64(),
         done.as_secs_f64(),
         total as f64 / done.as_secs_f64(),
-        c.total.received,
-        c.total.accepted,
-        c.total.duplicates,
+        c.total.authentications,
+        c.total.refreshes,
         c.total.rate_limited,
-        c.faults_injected,
+        load(),
     );
-    rig.sim.stop().await;
     (done, decided)
 }
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 use ksef_client::models::collective::CollectiveInvoice;
 use ksef_client::{ContextIdentifier, Credential, ErrorClass, KsefError, TokenManager};
 
-use super::context::AUTH_CALLS;
 use super::limits::{EndpointClass, Limits};
 use crate::db::models::Client;
 
@@ -33,8 +32,7 @@ pub async fn create_in_ksef(
 ) -> Result<String, CollectiveCallError> {
     let ksef = crate::ksef::client_for(&client.ksef_environment)?;
     let login = TokenManager::with_credential(ksef.clone(), ContextIdentifier::nip(&client.nip), credential);
-    limits.acquire_public(AUTH_CALLS).await;
-    let access = login.access_token().await?;
+    let (access, _) = login.access_token_paced(|calls| limits.acquire_public(calls)).await?;
     if !limits.acquire_within(&client.nip, EndpointClass::CollectiveIdentifier, MAX_WAIT).await {
         return Err(CollectiveCallError::Limited(limits.penalty(&client.nip).unwrap_or(MAX_WAIT)));
     }

@@ -39,23 +39,18 @@ pub struct ClientCtx {
     pub relogins: AtomicU32,
 }
 
-/// Public calls of a full KSeF-token authentication: challenge, ksef-token, status, redeem.
-pub(super) const AUTH_CALLS: u32 = 4;
-
 impl ClientCtx {
-    /// A valid access token; a (re)authentication first waits for room under the per-IP limit
+    /// A valid access token: the one in memory, else a refresh with the refresh token, else a
+    /// full authentication. A refresh or a login first waits for room under the per-IP limit
     /// of KSeF's public endpoints, which all clients of this process share.
     pub async fn access_token(&self, limits: &Limits) -> Result<SecretString, ksef_client::KsefError> {
-        let margin = chrono::Duration::seconds(90);
-        let cached = self
-            .tokens
-            .tokens()
-            .await
-            .is_some_and(|t| t.access_token.valid_until - margin > chrono::Utc::now());
-        if !cached {
-            limits.acquire_public(AUTH_CALLS).await;
-        }
-        self.tokens.access_token().await
+        let (token, _) = self.tokens.access_token_paced(|calls| limits.acquire_public(calls)).await?;
+        Ok(token)
+    }
+
+    /// Whether this context holds tokens from KSeF (a turn then at most refreshes them).
+    pub async fn logged_in(&self) -> bool {
+        self.tokens.tokens().await.is_some()
     }
 }
 
@@ -85,6 +80,8 @@ pub struct Engine {
     ksef_clients: Mutex<HashMap<String, KsefClient>>,
     clients: Mutex<HashMap<String, Arc<ClientCtx>>>,
     pub running: Mutex<HashSet<String>>,
+    /// Logins ahead of turns, per client.
+    pub logins: Mutex<HashMap<String, super::login::Ahead>>,
     pub schedule: Mutex<HashMap<String, Schedule>>,
     /// Per client: purchase invoice bytes are not fetched before this (a limit or a failure).
     pub purchase_bytes: Mutex<HashMap<String, Instant>>,
@@ -110,6 +107,7 @@ impl Engine {
             ksef_clients: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
             running: Mutex::new(HashSet::new()),
+            logins: Mutex::new(HashMap::new()),
             schedule: Mutex::new(HashMap::new()),
             purchase_bytes: Mutex::new(HashMap::new()),
             purchase_exports: Mutex::new(HashMap::new()),

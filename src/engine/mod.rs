@@ -3,6 +3,7 @@
 //!
 //! * [`supervisor`] finds clients with due or in-flight work and runs one turn per client at a
 //!   time under a global bound; a turn takes a bounded slice of work and yields (fairness).
+//! * [`login`] logs clients without tokens in ahead of their turns, outside the turn bound.
 //! * [`turn`] holds the client's lease in the database for the turn (several replicas, one sender
 //!   per NIP), reconciles what is in flight ([`sync`]) before sending anything new ([`online`],
 //!   [`batch`]).
@@ -17,6 +18,7 @@ pub mod collective;
 mod context;
 mod lease;
 pub mod limits;
+mod login;
 mod online;
 pub mod purchase;
 mod record;

@@ -1,6 +1,7 @@
 //! Finds clients with work and runs their turns: due outbox rows first come first served, clients
 //! with invoices in flight when their poll is due, never two turns of one client at once, at most
-//! `max_concurrent` turns in all. Also runs the watchdog and closes idle online sessions.
+//! `max_concurrent` turns in all; a client without tokens is logged in first, outside that
+//! bound ([`super::login`]). Also runs the watchdog and closes idle online sessions.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
 pub async fn run(engine: Arc<Engine>) {
     let permits = Arc::new(Semaphore::new(engine.cfg.max_concurrent));
     let mut turns = JoinSet::new();
+    let mut logins = JoinSet::new();
     let mut stop = engine.stop.clone();
     let tick = Duration::from_millis(engine.cfg.tick_ms);
     let mut last_housekeeping = Instant::now() - HOUSEKEEPING_EVERY;
@@ -34,12 +36,17 @@ pub async fn run(engine: Arc<Engine>) {
             break;
         }
         while turns.try_join_next().is_some() {}
+        while logins.try_join_next().is_some() {}
         for client_id in engine.st.status_requests.take() {
             engine.poll_now(&client_id);
         }
         match candidates(&engine).await {
             Ok(clients) => {
                 for client_id in clients {
+                    let running = lock(&engine.running).contains(&client_id);
+                    if running || !super::login::ready_for_turn(&engine, &client_id, &mut logins).await {
+                        continue;
+                    }
                     if !lock(&engine.running).insert(client_id.clone()) {
                         continue;
                     }
@@ -63,6 +70,7 @@ pub async fn run(engine: Arc<Engine>) {
         }
     }
     engine.st.status_requests.serve(false);
+    logins.shutdown().await;
     while turns.join_next().await.is_some() {}
     close_idle_sessions(&engine, true).await;
     tracing::info!(holder = %engine.holder, "Sending engine stopped");

@@ -183,10 +183,17 @@ async fn handle_error(
                 pause(engine, client_id, None, err).await;
                 return None;
             };
-            ctx.tokens.reset().await;
             if err.http_status() != Some(401) {
+                ctx.tokens.reset().await;
                 pause(engine, client_id, Some(&ctx.login), err).await;
                 return None;
+            }
+            // The refresh token usually outlives what KSeF forgot: a refreshed access token
+            // first (one public call instead of four), a full login when that one is refused too.
+            if ctx.relogins.load(Ordering::SeqCst) == 0 {
+                ctx.tokens.invalidate_access().await;
+            } else {
+                ctx.tokens.reset().await;
             }
             relogin(engine, ctx, err).await
         }
@@ -210,8 +217,8 @@ async fn handle_error(
 const MAX_RELOGINS: u32 = 3;
 
 /// A 401 on an access token KSeF issued means KSeF no longer knows the token (it restarted, or
-/// revoked the session), not that the credential is bad: log in afresh, and pause only when
-/// that login is refused, with KSeF's reason. Returns an extra wait before the next turn.
+/// revoked the session), not that the credential is bad: a new access token (refreshed, or
+/// from a fresh login), and pause only when that login is refused, with KSeF's reason. Returns an extra wait before the next turn.
 async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefError) -> Option<Duration> {
     let tries = ctx.relogins.fetch_add(1, Ordering::SeqCst) + 1;
     if tries > MAX_RELOGINS {

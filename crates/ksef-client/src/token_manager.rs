@@ -2,6 +2,7 @@
 //! with the stored credential (a KSeF token, or a KSeF certificate through XAdES) when the refresh
 //! token is gone or refused.
 
+use std::future::Future;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -59,6 +60,19 @@ pub enum TokenRenewal {
     Authenticated,
 }
 
+impl TokenRenewal {
+    /// Calls to KSeF's public endpoints (limited per client IP, shared by every context a
+    /// process works for) that this renewal makes: none, the refresh, or challenge + token (or
+    /// signature) + status + redeem.
+    pub const fn public_calls(self) -> u32 {
+        match self {
+            Self::Cached => 0,
+            Self::Refreshed => 1,
+            Self::Authenticated => 4,
+        }
+    }
+}
+
 impl TokenManager {
     /// A manager that authenticates on first use. Tokens are renewed 60 s before they expire.
     pub fn new(client: KsefClient, context: ContextIdentifier, ksef_token: SecretString) -> Self {
@@ -92,12 +106,25 @@ impl TokenManager {
 
     /// A valid access token and what was done to get it.
     pub async fn access_token_with_renewal(&self) -> Result<(SecretString, TokenRenewal), KsefError> {
+        self.access_token_paced(|_| std::future::ready(())).await
+    }
+
+    /// Like [`TokenManager::access_token_with_renewal`], but `pace(calls)` is awaited before a
+    /// refresh and before a full authentication, with the public calls it is about to make (see
+    /// [`TokenRenewal::public_calls`]), so a caller can keep them under KSeF's per-IP limit.
+    /// Concurrent callers wait for one renewal, so room is asked for once.
+    pub async fn access_token_paced<F, Fut>(&self, pace: F) -> Result<(SecretString, TokenRenewal), KsefError>
+    where
+        F: Fn(u32) -> Fut,
+        Fut: Future<Output = ()>,
+    {
         let mut guard = self.tokens.lock().await;
         if let Some(tokens) = guard.as_mut() {
             if self.usable(&tokens.access_token) {
                 return Ok((tokens.access_token.token.clone(), TokenRenewal::Cached));
             }
             if self.usable(&tokens.refresh_token) {
+                pace(TokenRenewal::Refreshed.public_calls()).await;
                 match self.client.refresh_access_token(&tokens.refresh_token.token).await {
                     Ok(access) => {
                         tokens.access_token = access;
@@ -115,6 +142,7 @@ impl TokenManager {
                 }
             }
         }
+        pace(TokenRenewal::Authenticated.public_calls()).await;
         let fresh = match &self.credential {
             Credential::KsefToken(token) => {
                 self.client.authenticate_with_ksef_token(&self.context, token).await?
@@ -136,7 +164,8 @@ impl TokenManager {
         Ok((access, TokenRenewal::Authenticated))
     }
 
-    /// Forgets the access token (e.g. after a 401), so the next call refreshes.
+    /// Forgets the access token (e.g. after a 401), so the next call refreshes (and
+    /// authenticates afresh only when KSeF refuses the refresh token too).
     pub async fn invalidate_access(&self) {
         if let Some(tokens) = self.tokens.lock().await.as_mut() {
             tokens.access_token.valid_until = Utc::now();

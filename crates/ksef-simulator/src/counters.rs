@@ -20,6 +20,10 @@ pub struct NipCounters {
     pub rate_limited: u64,
     /// Received invoices the simulator later forgot (a session forgotten or memory lost).
     pub forgotten: u64,
+    /// Full authentications that ended with tokens (redeemed).
+    pub authentications: u64,
+    /// Access tokens refreshed with a refresh token.
+    pub refreshes: u64,
 }
 
 /// A snapshot of all counters.
@@ -57,6 +61,14 @@ impl CounterStore {
                 c.duplicates += 1;
             }
         });
+    }
+
+    pub fn authenticated(&self, nip: &str) {
+        self.update(nip, |c| c.authentications += 1);
+    }
+
+    pub fn refreshed(&self, nip: &str) {
+        self.update(nip, |c| c.refreshes += 1);
     }
 
     pub fn forgotten(&self, nip: &str) {

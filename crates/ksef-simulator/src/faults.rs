@@ -162,6 +162,20 @@ impl FaultHandle {
         db.challenges.clear();
     }
 
+    /// Every access token issued so far expires now; refresh tokens stay valid.
+    pub fn expire_access_tokens(&self) {
+        self.state.jwt.expire_access_tokens();
+    }
+
+    /// Revokes every authentication session of `nip` (`DELETE /auth/sessions/{ref}`): their
+    /// refresh tokens are refused from now on (21301); live access tokens survive to expiry.
+    pub fn revoke_auth_sessions(&self, nip: &str) {
+        let mut db = self.state.db.lock();
+        for op in db.auth_ops.values_mut().filter(|op| op.nip == nip) {
+            op.revoked = true;
+        }
+    }
+
     /// Forgets one session and the invoices received in it (21173 for it from now on).
     /// Returns how many invoices were forgotten.
     pub fn forget_session(&self, reference: &str) -> usize {

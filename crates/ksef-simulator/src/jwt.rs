@@ -1,5 +1,7 @@
 //! JWTs (HS256, secret random per start) for the three token kinds of KSeF auth.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
@@ -51,6 +53,9 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// Order of issue within this simulator (access tokens issued before a cut-off expire early).
+    #[serde(default)]
+    pub serial: u64,
 }
 
 impl Claims {
@@ -63,13 +68,20 @@ impl Claims {
 /// before is then refused with 401, as after a restart of KSeF.
 pub struct JwtKeys {
     keys: parking_lot::RwLock<(EncodingKey, DecodingKey)>,
+    issued: AtomicU64,
+    /// Access tokens with a lower serial are refused as expired.
+    access_cutoff: AtomicU64,
 }
 
 const ISSUER: &str = "ksef-simulator";
 
 impl JwtKeys {
     pub fn random() -> Self {
-        Self { keys: parking_lot::RwLock::new(Self::fresh()) }
+        Self {
+            keys: parking_lot::RwLock::new(Self::fresh()),
+            issued: AtomicU64::new(0),
+            access_cutoff: AtomicU64::new(0),
+        }
     }
 
     fn fresh() -> (EncodingKey, DecodingKey) {
@@ -83,6 +95,12 @@ impl JwtKeys {
         *self.keys.write() = Self::fresh();
     }
 
+    /// Every access token issued so far expires now (refresh tokens stay valid), as when they
+    /// outlived their `validUntil`.
+    pub fn expire_access_tokens(&self) {
+        self.access_cutoff.store(self.issued.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
     /// A signed token of `kind` valid for `ttl`; returns the token and its expiry.
     pub fn issue(&self, mut claims: Claims, kind: TokenKind, ttl: Duration) -> (String, DateTime<Utc>) {
         let now = Utc::now();
@@ -93,6 +111,7 @@ impl JwtKeys {
         claims.iat = now.timestamp();
         claims.exp = exp.timestamp();
         claims.jti = crate::ids::reference_number("JT", now);
+        claims.serial = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
         // HS256 encoding of serialisable claims cannot fail.
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.keys.read().0).unwrap_or_default();
         (token, DateTime::from_timestamp(claims.exp, 0).unwrap_or(exp))
@@ -101,6 +120,11 @@ impl JwtKeys {
     /// Verifies signature and expiry and that the token is of `kind`; 401 otherwise.
     pub fn verify(&self, token: &str, kind: TokenKind) -> Result<Claims, ApiError> {
         let claims = self.decode_any(token)?;
+        if kind == TokenKind::ContextToken && claims.serial <= self.access_cutoff.load(Ordering::SeqCst) {
+            return Err(ApiError::Unauthorized(
+                "Nieprawidłowy lub wygasły token: ExpiredSignature".to_owned(),
+            ));
+        }
         if claims.kind != kind {
             return Err(ApiError::Unauthorized(format!(
                 "Nieprawidłowy typ tokenu: oczekiwano {kind:?}, otrzymano {:?}.",

@@ -10,6 +10,7 @@ mod purchase;
 mod restart;
 mod rig;
 mod rolling;
+mod tokens;
 
 use std::time::Duration;
 
@@ -40,6 +41,10 @@ use restart::{
 };
 use rig::{nip, Rig};
 use rolling::engine_rolling_restart_of_two_replicas_sends_each_invoice_once;
+use tokens::{
+    engine_expired_token_is_refreshed_and_a_revoked_session_logs_in_afresh,
+    engine_tokens_are_reused_across_turns,
+};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -68,6 +73,8 @@ both_backends!(
     engine_fault_suite,
     engine_postgres_outage_under_load,
     engine_rolling_restart_of_two_replicas_sends_each_invoice_once,
+    engine_tokens_are_reused_across_turns,
+    engine_expired_token_is_refreshed_and_a_revoked_session_logs_in_afresh,
 );
 
 /// An invoice issued offline by a client with a KSeF certificate of type Offline carries KOD II:

@@ -221,6 +221,7 @@ pub fn start_operation(
         iat: 0,
         exp: 0,
         jti: String::new(),
+        serial: 0,
     };
     let (token, valid_until) = state.jwt.issue(claims, TokenKind::OperationToken, AUTH_TOKEN_TTL);
     let op = AuthOp {
@@ -375,6 +376,7 @@ async fn redeem(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpR
     if let Some(op) = db.auth_ops.get_mut(&auth_ref) {
         op.redeemed = true;
         op.refresh_valid_until = Some(refresh_until);
+        state.counters.authenticated(&op.nip);
     }
     Ok(HttpResponse::Ok().json(json!({
         "accessToken": {"token": access, "validUntil": time::fmt(access_until)},
@@ -394,6 +396,7 @@ async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<Http
         state.jwt.issue(Claims { permissions, ..claims.clone() }, TokenKind::ContextToken, ACCESS_TOKEN_TTL);
     if let Some(op) = db.auth_ops.get_mut(&claims.auth_ref) {
         op.last_refresh = Some(Utc::now());
+        state.counters.refreshed(&op.nip);
     }
     Ok(HttpResponse::Ok().json(json!({"accessToken": {"token": access, "validUntil": time::fmt(until)}})))
 }
