@@ -6,8 +6,8 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::domain::{CertificatePurpose, KeyChoice, RevokeReason};
 use super::doc::Errors;
+use crate::domain::{CertificatePurpose, KeyChoice, RevokeReason};
 use crate::error::AppError;
 use crate::service::access::Caller;
 use crate::service::enrollment::{self, Subject};

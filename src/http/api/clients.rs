@@ -6,9 +6,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::doc::Errors;
 use crate::auth::{PermissionSet, Role, ScopeSet};
 use crate::domain::{Nip, SendPolicy};
-use super::doc::Errors;
 use crate::error::AppError;
 use crate::service::access::Caller;
 use crate::service::clients::{self as client_svc, ClientView};

@@ -7,9 +7,9 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::doc::Errors;
 use crate::db::models::Client;
 use crate::domain::InvoiceState;
-use super::doc::Errors;
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
 use crate::offline::{OfflineIssue, OfflineMode};

@@ -7,8 +7,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::domain::CredentialMode;
 use super::doc::Errors;
+use crate::domain::CredentialMode;
 use crate::error::AppError;
 use crate::service::access::Caller;
 use crate::service::clients as client_svc;

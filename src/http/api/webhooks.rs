@@ -5,8 +5,8 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::EventSet;
 use super::doc::Errors;
+use crate::domain::EventSet;
 use crate::error::AppError;
 use crate::service::access::Caller;
 use crate::service::clients::{self as client_svc, ClientView};
