@@ -123,8 +123,8 @@ async fn openapi_document_matches_the_routes() {
 /// The other direction: every route of the JSON API is in the document. actix keeps no list of
 /// its routes to ask, so the route attributes of `src/http/api` are read from the source; a
 /// handler registered without `#[utoipa::path]` (or left out of the document's `paths`) fails here.
-#[test]
-fn every_api_route_is_documented() {
+#[actix_web::test]
+async fn every_api_route_is_documented() {
     /// `{nip}`, `{ksefNumber}` and the like all read `{}`.
     fn shape(path: &str) -> String {
         let mut out = String::new();

@@ -174,17 +174,15 @@ fn redact(text: &str) -> String {
             })
         }) && !chars.get(at + shape.len()).is_some_and(char::is_ascii_alphanumeric)
     };
+    let digest = "h".repeat(64);
+    let shapes: Vec<(&str, &str)> = std::iter::once((digest.as_str(), "[sha256]")).chain(VOLATILE).collect();
     let mut out = String::new();
     let mut i = 0;
     while i < chars.len() {
         let at_boundary = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
         let hit = at_boundary
             .then(|| {
-                let digest = "h".repeat(64);
-                std::iter::once((digest.as_str(), "[sha256]"))
-                    .chain(VOLATILE)
-                    .find(|(shape, _)| fits(shape, i))
-                    .map(|(shape, label)| (shape.len(), label))
+                shapes.iter().find(|(shape, _)| fits(shape, i)).map(|(shape, label)| (shape.len(), *label))
             })
             .flatten();
         match hit {
