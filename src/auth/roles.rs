@@ -14,6 +14,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Self; 3] = [Self::OfficeAdmin, Self::Accountant, Self::BoardMember];
+
     pub fn parse(raw: &str) -> Result<Self, String> {
         match raw {
             "office-admin" => Ok(Self::OfficeAdmin),

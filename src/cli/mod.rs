@@ -102,6 +102,9 @@ pub enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Print the API's OpenAPI document (what `/api/v1/openapi.json` serves and
+    /// `docs/openapi.json` holds).
+    Openapi,
 }
 
 impl Cli {
@@ -147,6 +150,10 @@ fn dispatch(cli: &Cli) -> Result<(), StartError> {
         Command::Apikey { command } => apikeys::run(load(&cli.sources(None))?, command),
         Command::Audit { command } => audit::run(load(&cli.sources(None))?, command),
         Command::Purchase { command } => purchase::run(load(&cli.sources(None))?, command),
+        Command::Openapi => {
+            print!("{}", crate::http::api::openapi_json());
+            Ok(())
+        }
     }
 }
 

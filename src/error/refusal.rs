@@ -1,8 +1,9 @@
 //! The one catalogue of refusals: every precise code the API answers besides the generic ones of
 //! [`AppError`](super::AppError), with its HTTP status and its words in Polish (the panel shows
 //! them) and English (what the refusal means; the API's message adds the specifics). The codes
-//! never change: clients depend on them. A unit test keeps them unique and snake_case, checks
-//! `docs/openapi.json` lists exactly these, and a snapshot makes a change of wording a reviewed diff.
+//! never change: clients depend on them. A unit test keeps them unique and snake_case, the OpenAPI
+//! document's error codes are generated from them (`error/openapi.rs`), and a snapshot makes a
+//! change of wording a reviewed diff.
 
 use actix_web::http::StatusCode;
 

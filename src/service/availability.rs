@@ -30,7 +30,7 @@ pub struct Availability {
 }
 
 /// Why KSeF is (or may be) unavailable, in the panel's words.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Notice {
     /// `awaria` (failure announced), `przerwa` (maintenance) or `brak-odpowiedzi` (our senders
     /// cannot reach KSeF, nothing announced).
@@ -42,6 +42,7 @@ pub struct Notice {
     pub until: Option<DateTime<Utc>>,
     /// The offline mode that fits, preselected on the offline confirmation page.
     #[serde(serialize_with = "mode_name")]
+    #[schema(inline)]
     pub offline_mode: OfflineMode,
 }
 

@@ -605,7 +605,7 @@ pub fn kod1_caption(ksef_number: Option<&str>, offline: bool) -> Option<String> 
 }
 
 /// What a "Statusy w KSeF" request set in motion.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct StatusRefresh {
     /// The client's invoices waiting for KSeF's word (W sent, O registered).
     pub in_flight: i64,

@@ -31,10 +31,11 @@ use crate::webhooks::{secret_kind, sign};
 pub const LOG_LIMIT: i64 = 200;
 
 /// An endpoint as the API and the panel show it: never its secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EndpointView {
     pub id: String,
     pub url: String,
+    #[schema(value_type = Vec<WebhookEvent>, inline)]
     pub events: Vec<String>,
     pub active: bool,
     #[serde(serialize_with = "crate::local_time::rfc3339")]
@@ -54,14 +55,19 @@ impl From<WebhookEndpoint> for EndpointView {
 }
 
 /// A delivery as the log shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
+    /// Also the X-KSeF-Gateway-Delivery header
     pub id: String,
+    /// The event's id (the same on every attempt and redelivery; deduplicate by it)
     pub event_id: String,
+    #[schema(inline)]
     pub event_type: WebhookEvent,
+    #[schema(inline)]
     pub status: DeliveryStatus,
     pub attempts: i64,
     pub last_status_code: Option<i64>,
+    /// Why the last attempt failed, in Polish
     pub last_error: Option<String>,
     /// When the next attempt is due (pending only).
     #[serde(serialize_with = "crate::local_time::rfc3339_opt")]

@@ -36,3 +36,4 @@ mod schema_fuzz;
 mod storage;
 mod vault;
 mod webhooks;
+mod wording;

@@ -102,6 +102,16 @@ fn value(schema: &Value, rng: &mut Rng, mutate: bool) -> Value {
     if let Some(options) = schema["oneOf"].as_array() {
         return value(rng.pick(options), rng, mutate);
     }
+    // A flattened part (`#[serde(flatten)]`): the parts' fields together in one object.
+    if let Some(parts) = schema["allOf"].as_array() {
+        let mut out = serde_json::Map::new();
+        for part in parts {
+            if let Value::Object(fields) = value(part, rng, mutate) {
+                out.extend(fields);
+            }
+        }
+        return Value::Object(out);
+    }
     if mutate && rng.chance(15) {
         return rng.pick(&[json!(null), json!(12), json!("x"), json!([]), json!({}), json!(true)]).clone();
     }

@@ -4,6 +4,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
+use super::doc::Errors;
 use crate::error::{AppError, Refusal};
 use crate::service::access::Caller;
 use crate::service::reports::{self, ReportFormat, ReportQuery};
@@ -28,6 +29,26 @@ struct Params {
     format: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    operation_id = "audit_export",
+    summary = "Audit report with the chain's verdict (CSV, JSON or PDF), streamed",
+    description = "Events the caller may read (permission audit), filtered by client, person and period, read in keyset pages and streamed as they are written. format=pdf gives a printable report (Polish, or English with Accept-Language: en): title page with scope, period, generation time (Europe/Warsaw) and who generated it, one row per event (decisions with invoice numbers and hashes, KSeF answers, logins, grants, keys, credentials), page numbers, the chain head hash and how to verify it with `ksef-gateway audit verify`. The export is itself an audit event. An empty period gives a report that says so.",
+    params(
+        ("nip" = Option<String>, Query, description = "Client NIP"),
+        ("user" = Option<String>, Query, description = "A person: user id or e-mail address (404 when unknown)"),
+        ("from" = Option<String>, Query, description = "YYYY-MM-DD; from after to is 400 invalid_range"),
+        ("to" = Option<String>, Query, description = "YYYY-MM-DD; from after to is 400 invalid_range"),
+        ("format" = Option<String>, Query, description = "json (default), csv or pdf; any other format is 400 unsupported_format"),
+        ("Accept-Language" = Option<String>, Header, description = "en for an English PDF report; Polish otherwise"),
+    ),
+    responses(
+        (status = 200, description = "OK", content(("application/json"), ("text/csv"), ("application/pdf"))),
+        Errors<400, 401, 403, 404, 405, 422, 429>,
+    ),
+)]
 #[get("/audit")]
 async fn export(
     st: web::Data<AppState>,

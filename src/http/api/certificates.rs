@@ -6,6 +6,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::doc::Errors;
 use crate::domain::{CertificatePurpose, KeyChoice, RevokeReason};
 use crate::error::AppError;
 use crate::service::access::Caller;
@@ -24,11 +25,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// `{"type": "authentication"|"offline", "key": "ec"|"rsa"}`, both optional.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EnrollBody {
+    /// authentication (default): becomes the login credential; offline: the client's
+    /// certificate for KOD II (clients only)
     #[serde(rename = "type")]
+    #[schema(schema_with = super::doc::certificate_purpose)]
     kind: Option<String>,
+    /// ec (EC P-256, default) or rsa (RSA 2048)
+    #[schema(schema_with = super::doc::key_choice)]
     key: Option<String>,
 }
 
@@ -45,10 +51,12 @@ impl EnrollBody {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
+    #[schema(schema_with = super::doc::revoke_reason)]
     reason: String,
+    /// Revoke even the certificate the gateway uses (422 certificate_in_use without it)
     #[serde(default)]
     force: bool,
 }
@@ -91,12 +99,35 @@ async fn revoke(
 }
 
 /// `GET /api/v1/office/certificates`: KSeF's list of the office's certificates and its limits.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/certificates",
+    tag = "office",
+    operation_id = "certificates_office_list",
+    summary = "KSeF's list of the office's certificates (the one the gateway uses marked in_use), KSeF's limits (active certificates, enrollments) and enrollments not finished",
+    responses(
+        (status = 200, description = "The list", content_type = "application/json"),
+        Errors<401, 403, 405, 422, 429, 503>,
+    ),
+)]
 #[get("/office/certificates")]
 async fn office_list(st: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
     list(&st, &caller, Subject::Office).await
 }
 
 /// `POST /api/v1/office/certificates`: enroll the office's login certificate (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/certificates",
+    tag = "office",
+    operation_id = "certificates_office_enroll",
+    summary = "Enroll a KSeF certificate for the office's: a new key sealed in the vault, a CSR with KSeF's DN, poll, retrieve, check against the key, store (a login certificate replaces the login credential only after KSeF accepted a login with it). Needs a login with a certificate already (422 certificate_login_needed); refused when KSeF's limits are reached (422 certificate_limit_reached); 503 while KSeF has not issued it (the enrollment stays pending and the next call finishes it)",
+    request_body(content = inline(EnrollBody), content_type = "application/json"),
+    responses(
+        (status = 201, description = "Enrolled and stored", content_type = "application/json"),
+        Errors<401, 403, 405, 413, 422, 429, 503>,
+    ),
+)]
 #[post("/office/certificates")]
 async fn office_enroll(
     st: web::Data<AppState>,
@@ -107,6 +138,18 @@ async fn office_enroll(
 }
 
 /// `POST /api/v1/office/certificates/renew`: a new one of the same type, switched to (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/certificates/renew",
+    tag = "office",
+    operation_id = "certificates_office_renew",
+    summary = "Renew the office's certificate of this type: enroll a new one and switch to it (the previous one stays valid in KSeF until revoked)",
+    request_body(content = inline(EnrollBody), content_type = "application/json"),
+    responses(
+        (status = 201, description = "Enrolled and switched to", content_type = "application/json"),
+        Errors<401, 403, 405, 413, 422, 429, 503>,
+    ),
+)]
 #[post("/office/certificates/renew")]
 async fn office_renew(
     st: web::Data<AppState>,
@@ -117,6 +160,21 @@ async fn office_renew(
 }
 
 /// `POST /api/v1/office/certificates/{serial}/revoke`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/office/certificates/{serial}/revoke",
+    tag = "office",
+    operation_id = "certificates_office_revoke",
+    summary = "Revoke one of the office's certificates in KSeF; the one the gateway uses only with force (422 certificate_in_use)",
+    params(
+        ("serial" = String, Path, description = "The certificate's serial number (hex)"),
+    ),
+    request_body(content = inline(RevokeBody), content_type = "application/json"),
+    responses(
+        (status = 200, description = "Revoked", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 413, 422, 429, 503>,
+    ),
+)]
 #[post("/office/certificates/{serial}/revoke")]
 async fn office_revoke(
     st: web::Data<AppState>,
@@ -128,6 +186,20 @@ async fn office_revoke(
 }
 
 /// `GET /api/v1/clients/{nip}/certificates`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{nip}/certificates",
+    tag = "clients",
+    operation_id = "certificates_client_list",
+    summary = "KSeF's list of the client's certificates (the one the gateway uses marked in_use), KSeF's limits (active certificates, enrollments) and enrollments not finished",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    responses(
+        (status = 200, description = "The list", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 422, 429, 503>,
+    ),
+)]
 #[get("/clients/{nip}/certificates")]
 async fn client_list(
     st: web::Data<AppState>,
@@ -139,6 +211,21 @@ async fn client_list(
 }
 
 /// `POST /api/v1/clients/{nip}/certificates` (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{nip}/certificates",
+    tag = "clients",
+    operation_id = "certificates_client_enroll",
+    summary = "Enroll a KSeF certificate for the client's: a new key sealed in the vault, a CSR with KSeF's DN, poll, retrieve, check against the key, store (a login certificate replaces the login credential only after KSeF accepted a login with it). Needs a login with a certificate already (422 certificate_login_needed); refused when KSeF's limits are reached (422 certificate_limit_reached); 503 while KSeF has not issued it (the enrollment stays pending and the next call finishes it)",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    request_body(content = inline(EnrollBody), content_type = "application/json"),
+    responses(
+        (status = 201, description = "Enrolled and stored", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 413, 422, 429, 503>,
+    ),
+)]
 #[post("/clients/{nip}/certificates")]
 async fn client_enroll(
     st: web::Data<AppState>,
@@ -151,6 +238,21 @@ async fn client_enroll(
 }
 
 /// `POST /api/v1/clients/{nip}/certificates/renew` (201).
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{nip}/certificates/renew",
+    tag = "clients",
+    operation_id = "certificates_client_renew",
+    summary = "Renew the client's certificate of this type: enroll a new one and switch to it (the previous one stays valid in KSeF until revoked)",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    request_body(content = inline(EnrollBody), content_type = "application/json"),
+    responses(
+        (status = 201, description = "Enrolled and switched to", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 413, 422, 429, 503>,
+    ),
+)]
 #[post("/clients/{nip}/certificates/renew")]
 async fn client_renew(
     st: web::Data<AppState>,
@@ -163,6 +265,22 @@ async fn client_renew(
 }
 
 /// `POST /api/v1/clients/{nip}/certificates/{serial}/revoke`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{nip}/certificates/{serial}/revoke",
+    tag = "clients",
+    operation_id = "certificates_client_revoke",
+    summary = "Revoke one of the client's certificates in KSeF; the one the gateway uses only with force (422 certificate_in_use)",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+        ("serial" = String, Path, description = "The certificate's serial number (hex)"),
+    ),
+    request_body(content = inline(RevokeBody), content_type = "application/json"),
+    responses(
+        (status = 200, description = "Revoked", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 413, 422, 429, 503>,
+    ),
+)]
 #[post("/clients/{nip}/certificates/{serial}/revoke")]
 async fn client_revoke(
     st: web::Data<AppState>,

@@ -6,6 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::doc::Errors;
 use crate::auth::{PermissionSet, Role, ScopeSet};
 use crate::domain::{Nip, SendPolicy};
 use crate::error::AppError;
@@ -35,22 +36,47 @@ async fn visible(st: &AppState, caller: &Caller, nip: &str) -> Result<ClientView
 }
 
 /// `GET /api/v1/clients`: the clients the caller may see, with its permissions on each.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients",
+    tag = "clients",
+    operation_id = "clients_list_clients",
+    summary = "Clients the caller may see, with its permissions and credential health",
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 422, 429>,
+    ),
+)]
 #[get("/clients")]
 async fn list_clients(st: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(json!({"clients": client_svc::list_visible(&st, &caller).await?})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UserBody {
     email: String,
     #[serde(default)]
     display_name: String,
+    #[schema(schema_with = super::doc::role)]
     role: String,
     nip: Option<String>,
+    #[schema(value_type = String)]
     password: SecretString,
 }
 
 /// `POST /api/v1/users` (office admins).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "clients",
+    operation_id = "clients_create_user",
+    summary = "Add a user (office admins)",
+    request_body(content = inline(UserBody), content_type = "application/json"),
+    responses(
+        (status = 201, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 409, 413, 422, 429>,
+    ),
+)]
 #[post("/users")]
 async fn create_user(
     st: web::Data<AppState>,
@@ -69,6 +95,20 @@ async fn create_user(
 }
 
 /// `GET /api/v1/clients/{nip}/grants`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{nip}/grants",
+    tag = "clients",
+    operation_id = "clients_list_grants",
+    summary = "Delegations on the client",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 422, 429>,
+    ),
+)]
 #[get("/clients/{nip}/grants")]
 async fn list_grants(
     st: web::Data<AppState>,
@@ -87,15 +127,32 @@ async fn list_grants(
     Ok(HttpResponse::Ok().json(json!({"grants": items})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct GrantBody {
     user_email: String,
+    #[schema(schema_with = super::doc::permissions)]
     permissions: Vec<String>,
     #[serde(default)]
     can_delegate: bool,
 }
 
 /// `POST /api/v1/clients/{nip}/grants`: delegate permissions on the client to an accountant.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{nip}/grants",
+    tag = "clients",
+    operation_id = "clients_create_grant",
+    summary = "Delegate permissions to an accountant",
+    description = "Needs `users` on the client and a grant that may be delegated; nobody delegates a permission they do not hold there (403 scope_not_held).",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    request_body(content = inline(GrantBody), content_type = "application/json"),
+    responses(
+        (status = 201, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 413, 422, 429>,
+    ),
+)]
 #[post("/clients/{nip}/grants")]
 async fn create_grant(
     st: web::Data<AppState>,
@@ -118,6 +175,20 @@ async fn create_grant(
 }
 
 /// `DELETE /api/v1/grants/{id}`: revokes the grant and all grants derived from it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/grants/{id}",
+    tag = "clients",
+    operation_id = "clients_revoke_grant",
+    summary = "Revoke a grant and everything derived from it",
+    params(
+        ("id" = String, Path, description = "Grant id"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 422, 429>,
+    ),
+)]
 #[delete("/grants/{id}")]
 async fn revoke_grant(
     st: web::Data<AppState>,
@@ -129,6 +200,20 @@ async fn revoke_grant(
 }
 
 /// `GET /api/v1/clients/{nip}/api-keys`: the keys (prefix, scopes, use), never a secret.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{nip}/api-keys",
+    tag = "clients",
+    operation_id = "clients_list_keys",
+    summary = "The client's API keys (never their secrets)",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 422, 429>,
+    ),
+)]
 #[get("/clients/{nip}/api-keys")]
 async fn list_keys(
     st: web::Data<AppState>,
@@ -147,15 +232,32 @@ async fn list_keys(
     Ok(HttpResponse::Ok().json(json!({"api_keys": items})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct KeyBody {
     #[serde(default)]
     name: String,
+    #[schema(schema_with = super::doc::scopes)]
     scopes: Vec<String>,
     expires_at: Option<String>,
 }
 
 /// `POST /api/v1/clients/{nip}/api-keys`: the key is in this answer and nowhere else, ever.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{nip}/api-keys",
+    tag = "clients",
+    operation_id = "clients_create_key",
+    summary = "Create an API key; the key is in this answer only",
+    description = "Needs `users` on the client, and the creator must hold what the scopes stand for (read and purchase: read; submit: upload; send: send), else 403 scope_not_held.",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    request_body(content = inline(KeyBody), content_type = "application/json"),
+    responses(
+        (status = 201, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 413, 422, 429>,
+    ),
+)]
 #[post("/clients/{nip}/api-keys")]
 async fn create_key(
     st: web::Data<AppState>,
@@ -174,6 +276,21 @@ async fn create_key(
 }
 
 /// `DELETE /api/v1/clients/{nip}/api-keys/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/clients/{nip}/api-keys/{id}",
+    tag = "clients",
+    operation_id = "clients_revoke_key",
+    summary = "Revoke an API key",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+        ("id" = String, Path, description = "Key id"),
+    ),
+    responses(
+        (status = 204, description = "OK"),
+        Errors<401, 403, 404, 405, 422, 429>,
+    ),
+)]
 #[delete("/clients/{nip}/api-keys/{id}")]
 async fn revoke_key(
     st: web::Data<AppState>,
@@ -186,12 +303,28 @@ async fn revoke_key(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PolicyBody {
+    #[schema(schema_with = super::doc::send_policy)]
     policy: String,
 }
 
 /// `PUT /api/v1/clients/{nip}/policy`: manual, four-eyes or api-auto.
+#[utoipa::path(
+    put,
+    path = "/api/v1/clients/{nip}/policy",
+    tag = "clients",
+    operation_id = "clients_set_policy",
+    summary = "Change the send policy (audited)",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    request_body(content = inline(PolicyBody), content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 413, 422, 429>,
+    ),
+)]
 #[put("/clients/{nip}/policy")]
 async fn set_policy(
     st: web::Data<AppState>,
@@ -207,15 +340,21 @@ async fn set_policy(
 
 /// A KSeF token, or a KSeF certificate with its private key (PEM); `offline: true` for a
 /// certificate of type Offline (signs KOD II, never logs in).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum CredentialBody {
     Token {
+        #[schema(value_type = String)]
         ksef_token: SecretString,
     },
     Certificate {
+        /// KSeF certificate, PEM
         certificate_pem: String,
+        /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1)
+        #[schema(value_type = String)]
         private_key_pem: SecretString,
+        /// A certificate of type Offline: signs KOD II on invoices issued offline, never used to
+        /// log in
         #[serde(default)]
         offline: bool,
     },
@@ -224,6 +363,21 @@ enum CredentialBody {
 /// `PUT /api/v1/clients/{nip}/credential`: store a new KSeF token or certificate once KSeF
 /// accepts it (422 `credential_refused`, nothing stored, when it does not); answers its health
 /// only, never the secret.
+#[utoipa::path(
+    put,
+    path = "/api/v1/clients/{nip}/credential",
+    tag = "clients",
+    operation_id = "clients_put_credential",
+    summary = "Store a new KSeF token (answers its health only)",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    request_body(content = inline(CredentialBody), content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 413, 422, 429>,
+    ),
+)]
 #[put("/clients/{nip}/credential")]
 async fn put_credential(
     st: web::Data<AppState>,
@@ -263,6 +417,21 @@ async fn put_credential(
 
 /// `POST /api/v1/clients/{nip}/status-refresh` ("Statusy w KSeF"): the senders poll KSeF for
 /// the client's in-flight invoices now instead of on their schedule. 202: asked, not yet done.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{nip}/status-refresh",
+    tag = "clients",
+    operation_id = "clients_refresh_statuses",
+    summary = "Statusy w KSeF: ask the senders to poll KSeF for the client's in-flight invoices now",
+    description = "Needs a write permission on the client (upload or send; for API keys the submit or send scope); read alone is 403 forbidden.",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    responses(
+        (status = 202, description = "Asked; statuses change as KSeF answers", body = inline(crate::service::invoices::StatusRefresh), content_type = "application/json"),
+        Errors<401, 403, 404, 405, 429>,
+    ),
+)]
 #[post("/clients/{nip}/status-refresh")]
 async fn refresh_statuses(
     st: web::Data<AppState>,
@@ -277,6 +446,20 @@ async fn refresh_statuses(
 /// `GET /api/v1/clients/{nip}/ksef-status`: is the client's KSeF up, as the gateway knows it
 /// (Latarnia and its senders' experience); with the notice and the offline mode that fits when
 /// not, for a client system that has to decide whether to issue offline.
+#[utoipa::path(
+    get,
+    path = "/api/v1/clients/{nip}/ksef-status",
+    tag = "clients",
+    operation_id = "clients_ksef_status",
+    summary = "Is the client's KSeF available (Latarnia and the senders' experience); the notice and the fitting offline mode when not",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = inline(KsefStatus), content_type = "application/json"),
+        Errors<401, 403, 404, 405, 429>,
+    ),
+)]
 #[get("/clients/{nip}/ksef-status")]
 async fn ksef_status(
     st: web::Data<AppState>,
@@ -285,5 +468,14 @@ async fn ksef_status(
 ) -> Result<HttpResponse, AppError> {
     let client = visible(&st, &caller, &nip).await?;
     let notice = st.availability.notice(&client.ksef_environment);
-    Ok(HttpResponse::Ok().json(json!({"nip": client.nip, "available": notice.is_none(), "notice": notice})))
+    Ok(HttpResponse::Ok().json(KsefStatus { nip: client.nip, available: notice.is_none(), notice }))
+}
+
+/// Whether the client's KSeF answers, and why not when it does not.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct KsefStatus {
+    nip: String,
+    available: bool,
+    #[schema(inline)]
+    notice: Option<crate::service::availability::Notice>,
 }

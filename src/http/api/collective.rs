@@ -5,6 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::doc::Errors;
 use crate::error::AppError;
 use crate::service::access::Caller;
 use crate::service::collective::{self, CollectiveItem, InvoiceRef};
@@ -15,17 +16,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// One invoice with its own payment or description.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ItemBody {
     id: Option<String>,
     ksef_number: Option<String>,
+    /// Decimal, e.g. 1230.50; together with currency
     amount: Option<String>,
+    /// ISO 4217, e.g. PLN
     currency: Option<String>,
+    #[schema(max_length = 512)]
     description: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     /// The client; an API key may leave it out (its own client).
@@ -35,8 +39,10 @@ struct CreateBody {
     #[serde(default)]
     ksef_numbers: Vec<String>,
     #[serde(default)]
+    #[schema(inline)]
     invoices: Vec<ItemBody>,
     /// Description of every invoice that has none of its own.
+    #[schema(max_length = 512)]
     description: Option<String>,
 }
 
@@ -84,6 +90,19 @@ async fn nip_of(
 }
 
 /// `POST /api/v1/collective-identifiers`: 201 with the identifier KSeF issued.
+#[utoipa::path(
+    post,
+    path = "/api/v1/collective-identifiers",
+    tag = "collective-identifiers",
+    operation_id = "collective_create",
+    summary = "Create a collective identifier (identyfikator zbiorczy, IZ) in KSeF for accepted invoices of one client",
+    description = "One payment reference KSeF issues for 1 to 500 invoices of ONE client (the seller) that KSeF accepted (they have a KSeF number); the buyer pays them in one transfer with it. Give the invoices as `invoice_ids`, `ksef_numbers` or `invoices` (each with `id` or `ksef_number` and an optional `amount` + `currency` and `description`); `description` at the top applies to every invoice without its own. Needs `send` on the client (API keys: the `send` scope; `nip` may be left out). Checked before KSeF is called, nothing stored on refusal: more than 500 invoices 422 collective_too_many_invoices; an invoice of another client or unknown 422 collective_invoice_not_of_client; not accepted yet 422 collective_invoice_not_accepted; no stored credential 422 no_ksef_credential. KSeF's refusals, with a Polish message saying what to do: 71001 422 ksef_collective_not_assignable, 71002 (the invoice is in 132 identifiers already) 422 ksef_collective_limit, a credential without CollectiveIdentifierManage, InvoiceWrite or InvoiceRead in the client's context 422 ksef_collective_permission_missing. The call counts against KSeF's collectiveIdentifier limits (10/s, 60/min, 120/h per client; 429 rate_limited beyond). Audited as collective_identifier.create.",
+    request_body(content = inline(CreateBody), content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created: `number` (NIP-IZYYYYMM-HEX12-CRC8), `nip`, `client_id`, `invoice_count`, `created_by`, `created_at`, `ksef_numbers`", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 413, 422, 429, 503>,
+    ),
+)]
 #[post("/collective-identifiers")]
 async fn create(
     st: web::Data<AppState>,
@@ -105,6 +124,21 @@ struct ListParams {
 }
 
 /// `GET /api/v1/collective-identifiers?nip=`: the client's identifiers, newest first (100 at most).
+#[utoipa::path(
+    get,
+    path = "/api/v1/collective-identifiers",
+    tag = "collective-identifiers",
+    operation_id = "collective_list",
+    summary = "The collective identifiers created through the gateway for one client, newest first (at most 100)",
+    description = "`collective_identifiers`: each with `number`, `invoice_count`, `created_by`, `created_at`, `ksef_numbers`. Needs `read` on the client (API keys: their own client, `nip` may be left out). An invoice's own identifiers are in `collective_identifiers` of GET /api/v1/invoices/{id}.",
+    params(
+        ("nip" = Option<String>, Query, description = "Client NIP"),
+    ),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<400, 401, 403, 404, 405, 429>,
+    ),
+)]
 #[get("/collective-identifiers")]
 async fn list(
     st: web::Data<AppState>,

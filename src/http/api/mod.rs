@@ -5,6 +5,7 @@ mod audit;
 mod certificates;
 mod clients;
 mod collective;
+mod doc;
 mod invoices;
 mod office;
 mod purchases;
@@ -31,12 +32,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The API's own description (kept in `docs/openapi.json`; a test checks it matches the routes).
+/// The API's own description, generated from the handlers (see [`doc`]).
 #[actix_web::get("/openapi.json")]
 async fn openapi() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok()
-        .content_type("application/json")
-        .body(include_str!("../../../docs/openapi.json"))
+    actix_web::HttpResponse::Ok().content_type("application/json").body(openapi_json())
+}
+
+/// The OpenAPI document as JSON text, built once.
+pub fn openapi_json() -> &'static str {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOC.get_or_init(doc::json)
 }
 
 /// The language an answer is written in (PDFs, findings): English for `Accept-Language: en`,

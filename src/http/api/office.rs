@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::doc::Errors;
 use crate::domain::CredentialMode;
 use crate::error::AppError;
 use crate::service::access::Caller;
@@ -22,29 +23,65 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// `GET /api/v1/office/credential`: what the office stored (never the secret), or null.
+#[utoipa::path(
+    get,
+    path = "/api/v1/office/credential",
+    tag = "office",
+    operation_id = "office_get_office_credential",
+    summary = "The office's own KSeF credential (office admins): kind, fingerprint, validity with 30/14/7-day warnings; never the secret; null when none",
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 405, 429>,
+    ),
+)]
 #[get("/office/credential")]
 async fn get_office_credential(st: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(json!({"credential": office::show(&st, &caller).await?})))
 }
 
 /// The office's NIP, the KSeF (optional: the one its clients use) and a token or a certificate.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct OfficeBody {
+    /// The office's NIP
     nip: String,
+    /// test, demo, prod or an API base URL; by default the one the clients use
     ksef: Option<String>,
     #[serde(flatten)]
+    #[schema(inline)]
     secret: SecretBody,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum SecretBody {
-    Token { ksef_token: SecretString },
-    Certificate { certificate_pem: String, private_key_pem: SecretString },
+    Token {
+        /// A KSeF token of the office
+        #[schema(value_type = String)]
+        ksef_token: SecretString,
+    },
+    Certificate {
+        /// The office's KSeF certificate (type Authentication), PEM
+        certificate_pem: String,
+        /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1)
+        #[schema(value_type = String)]
+        private_key_pem: SecretString,
+    },
 }
 
 /// `PUT /api/v1/office/credential`: stored once KSeF accepts it in the office's own context
 /// (422 `credential_refused`, nothing stored, when it does not).
+#[utoipa::path(
+    put,
+    path = "/api/v1/office/credential",
+    tag = "office",
+    operation_id = "office_put_office_credential",
+    summary = "Store the office's KSeF certificate or token once KSeF accepts it in the office's own context (422 credential_refused, not_ksef, key_mismatch: nothing stored)",
+    request_body(content = inline(OfficeBody), content_type = "application/json"),
+    responses(
+        (status = 200, description = "Stored; its health", content_type = "application/json"),
+        Errors<401, 403, 405, 413, 422, 429>,
+    ),
+)]
 #[put("/office/credential")]
 async fn put_office_credential(
     st: web::Data<AppState>,
@@ -62,12 +99,28 @@ async fn put_office_credential(
     Ok(HttpResponse::Ok().json(json!({"credential": office::store(&st, &caller, input).await?})))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ModeBody {
+    #[schema(schema_with = super::doc::credential_mode)]
     mode: String,
 }
 
 /// `PUT /api/v1/clients/{nip}/credential-mode`: `office` or `own`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/clients/{nip}/credential-mode",
+    tag = "clients",
+    operation_id = "office_put_credential_mode",
+    summary = "Whose credential logs in to the client's KSeF context: office (the office's credential) or own",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    request_body(content = inline(ModeBody), content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 413, 422, 429>,
+    ),
+)]
 #[put("/clients/{nip}/credential-mode")]
 async fn put_credential_mode(
     st: web::Data<AppState>,
@@ -86,6 +139,20 @@ async fn put_credential_mode(
 /// credential it uses; the answer is the credential health (with the office's credential: the
 /// permissions the office holds there and, in Polish, what the client must still grant). A client
 /// paused for its credential resumes when the check passes.
+#[utoipa::path(
+    post,
+    path = "/api/v1/clients/{nip}/credential/check",
+    tag = "clients",
+    operation_id = "office_check_credential",
+    summary = "Log in to the client's KSeF context now with the credential it uses: health, the permissions the office holds there and what to grant (Polish); resumes a client paused for its credential when it passes",
+    params(
+        ("nip" = String, Path, description = "Client NIP"),
+    ),
+    responses(
+        (status = 200, description = "The check's outcome", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 429>,
+    ),
+)]
 #[post("/clients/{nip}/credential/check")]
 async fn check_credential(
     st: web::Data<AppState>,

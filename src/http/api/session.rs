@@ -5,6 +5,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::doc::Errors;
 use crate::error::AppError;
 use crate::http::auth::{client_ip_text, removal_cookie, session_cookie, Authenticated, Via};
 use crate::service::access::Caller;
@@ -15,13 +16,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(login).service(logout).service(me);
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginBody {
     email: String,
+    #[schema(value_type = String)]
     password: SecretString,
 }
 
 /// `POST /api/v1/session`: sets the session cookie and returns the CSRF token for later calls.
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    tag = "session",
+    operation_id = "session_login",
+    summary = "Log in (sets the session cookie; returns the CSRF token)",
+    request_body(content = inline(LoginBody), content_type = "application/json"),
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<401, 405, 413, 422, 429>,
+    ),
+    security(),
+)]
 #[post("/session")]
 async fn login(
     st: web::Data<AppState>,
@@ -38,6 +53,17 @@ async fn login(
 }
 
 /// `DELETE /api/v1/session`: ends the session for good.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "session",
+    operation_id = "session_logout",
+    summary = "Log out: the session ends at once",
+    responses(
+        (status = 204, description = "Logged out"),
+        Errors<401, 403, 404, 405, 422, 429>,
+    ),
+)]
 #[delete("/session")]
 async fn logout(st: web::Data<AppState>, auth: Authenticated) -> Result<HttpResponse, AppError> {
     match (&auth.caller, auth.via) {
@@ -50,6 +76,17 @@ async fn logout(st: web::Data<AppState>, auth: Authenticated) -> Result<HttpResp
 }
 
 /// `GET /api/v1/me`: who the caller is.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "session",
+    operation_id = "session_me",
+    summary = "Who is calling",
+    responses(
+        (status = 200, description = "OK", content_type = "application/json"),
+        Errors<401, 403, 404, 405, 422, 429>,
+    ),
+)]
 #[get("/me")]
 async fn me(st: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
     let kind = caller.actor().kind();
