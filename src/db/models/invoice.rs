@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::scope::ClientScope;
 use crate::db::schema::{clients, invoice_documents, invoice_events, invoices, upos};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{check_moves, Actor, InvoiceState};
+use crate::domain::{check_moves, Actor, ClientId, InvoiceId, InvoiceState};
 
 /// Issued offline and not in KSeF yet: waiting, or in a session whose outcome is not known.
 const OFFLINE_DUE: [InvoiceState; 2] = [InvoiceState::Offline, InvoiceState::Sending];
@@ -56,8 +56,9 @@ pub struct Invoice {
 #[diesel(table_name = invoice_events)]
 pub struct InvoiceEvent {
     pub id: String,
-    pub invoice_id: String,
-    pub client_id: String,
+    /// Typed ids read back checked: text that is no id is an error, not a row.
+    pub invoice_id: InvoiceId,
+    pub client_id: ClientId,
     pub at: NaiveDateTime,
     pub state: InvoiceState,
     #[diesel(deserialize_as = String)]
