@@ -6,6 +6,7 @@ mod actor;
 mod amount;
 mod certificate;
 mod credential;
+mod ids;
 mod offline_mode;
 mod purchase;
 mod state;
@@ -18,6 +19,10 @@ pub use actor::Actor;
 pub use amount::{amount_text, decimal_pl, grouped, minor_units, parse_amount};
 pub use certificate::{CertificatePurpose, EnrollmentState, KeyChoice, RevokeReason};
 pub use credential::{CredentialMode, OfficeCredentialKind};
+pub use ids::{
+    ApiKeyId, ClientId, CredentialId, DecisionId, EnrollmentId, GrantId, InvoiceId, KsefSessionId,
+    PurchaseInvoiceId, UserId, UserSessionId, WebhookId,
+};
 pub use offline_mode::OfflineMode;
 pub use purchase::PurchaseRole;
 pub use state::{

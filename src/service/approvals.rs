@@ -11,7 +11,7 @@ use crate::auth::Permission;
 use crate::db::models::approval;
 use crate::db::models::{ids, Client, Invoice, InvoiceEvent};
 use crate::db::AnyConn;
-use crate::domain::{Actor, InvoiceState, SendPolicy};
+use crate::domain::{Actor, InvoiceId, InvoiceState, SendPolicy};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -83,14 +83,14 @@ pub async fn inbox(st: &AppState, caller: &Caller) -> Result<Inbox, AppError> {
             let rows = approval::awaiting_approval(conn, &scope, &caller.actor(), INBOX_LIMIT)?;
             let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= INBOX_LIMIT;
             let ids: Vec<String> = rows.iter().map(|(i, _)| i.id.clone()).collect();
-            let returned: std::collections::HashSet<String> = approval::last_events(conn, &ids)?
+            let returned: std::collections::HashSet<InvoiceId> = approval::last_events(conn, &ids)?
                 .into_iter()
                 .filter(|e| returned_comment(e).is_some())
                 .map(|e| e.invoice_id)
                 .collect();
             let items: Vec<InboxItem> = rows
                 .into_iter()
-                .filter(|(i, _)| !returned.contains(&i.id))
+                .filter(|(i, _)| !returned.contains(i.id.as_str()))
                 .map(|(invoice, nip)| InboxItem { invoice, nip })
                 .collect();
             let mut per_client = std::collections::BTreeMap::new();

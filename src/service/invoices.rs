@@ -92,8 +92,9 @@ pub struct InvoiceSummary {
     pub created_at: NaiveDateTime,
 }
 
-impl InvoiceSummary {
-    pub fn from_row(inv: Invoice, nip: String) -> Self {
+/// A list row: the invoice with its client's NIP.
+impl From<(Invoice, String)> for InvoiceSummary {
+    fn from((inv, nip): (Invoice, String)) -> Self {
         let findings = parse_stored(&inv.findings);
         Self {
             status_letter: inv.state.status_letter(),
@@ -316,7 +317,7 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Invoic
                 rows.last().filter(|_| offset + shown < total).map(|(r, _)| cursor_at(r, false));
             let prev_cursor = rows.first().filter(|_| offset > 0).map(|(r, _)| cursor_at(r, true));
             Ok(InvoicePage {
-                invoices: rows.into_iter().map(|(inv, nip)| InvoiceSummary::from_row(inv, nip)).collect(),
+                invoices: rows.into_iter().map(InvoiceSummary::from).collect(),
                 total,
                 offset,
                 next_cursor,

@@ -8,7 +8,7 @@ use super::invoice::{Invoice, InvoiceEvent};
 use super::scope::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{Actor, InvoiceState, SendPolicy};
+use crate::domain::{Actor, InvoiceId, InvoiceState, SendPolicy};
 
 /// Drafts of four-eyes clients (awaiting approval) in `scope` that `actor` did not prepare, oldest first, with the
 /// client's NIP; at most `limit`.
@@ -36,7 +36,7 @@ pub fn awaiting_approval(
 
 /// The last timeline step of each of these invoices (500 per query).
 pub fn last_events(conn: &mut AnyConn, ids: &[String]) -> Result<Vec<InvoiceEvent>, DbError> {
-    let mut last: std::collections::HashMap<String, InvoiceEvent> = std::collections::HashMap::new();
+    let mut last: std::collections::HashMap<InvoiceId, InvoiceEvent> = std::collections::HashMap::new();
     for chunk in ids.chunks(500) {
         let rows: Vec<InvoiceEvent> = invoice_events::table
             .filter(invoice_events::invoice_id.eq_any(chunk))

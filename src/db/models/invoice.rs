@@ -6,14 +6,17 @@ use diesel::prelude::*;
 use super::scope::ClientScope;
 use crate::db::schema::{clients, invoice_documents, invoice_events, invoices, upos};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{check_moves, Actor, InvoiceState};
+use crate::domain::{check_moves, Actor, ClientId, InvoiceId, InvoiceState};
 
 /// Issued offline and not in KSeF yet: waiting, or in a session whose outcome is not known.
 const OFFLINE_DUE: [InvoiceState; 2] = [InvoiceState::Offline, InvoiceState::Sending];
 
-/// An invoice as stored.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
-#[diesel(table_name = invoices)]
+/// An invoice as stored, and as inserted: a new one is built whole (state, findings, who made
+/// it; nothing decided or sent yet), so the row in hand is the row that reads back. A missing
+/// value is inserted as NULL (no column of the table has another default), which lets SQLite
+/// take many rows in one statement.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
+#[diesel(table_name = invoices, treat_none_as_default_value = false)]
 pub struct Invoice {
     pub id: String,
     pub client_id: String,
@@ -50,41 +53,14 @@ pub struct Invoice {
     pub updated_at: NaiveDateTime,
 }
 
-/// An invoice to insert (its bytes go to `invoice_documents` in the same call). A missing
-/// value is NULL (no column here has another default), which lets SQLite take many rows in
-/// one statement.
-#[derive(Debug, Insertable)]
-#[diesel(table_name = invoices, treat_none_as_default_value = false)]
-pub struct NewInvoice<'a> {
-    pub id: &'a str,
-    pub client_id: &'a str,
-    pub sha256: &'a str,
-    pub size_bytes: i64,
-    pub number: Option<&'a str>,
-    pub issue_date: Option<NaiveDate>,
-    pub invoice_type: Option<&'a str>,
-    pub seller_nip: Option<&'a str>,
-    pub buyer_nip: Option<&'a str>,
-    pub buyer_name: Option<&'a str>,
-    pub currency: Option<&'a str>,
-    pub gross_total: Option<&'a str>,
-    pub gross_minor: Option<i64>,
-    pub state: InvoiceState,
-    pub findings: &'a str,
-    pub corrects_invoice_id: Option<&'a str>,
-    pub source: &'a str,
-    pub created_by: Option<&'a str>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
 /// One entry of an invoice's timeline.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = invoice_events)]
 pub struct InvoiceEvent {
     pub id: String,
-    pub invoice_id: String,
-    pub client_id: String,
+    /// Typed ids read back checked: text that is no id is an error, not a row.
+    pub invoice_id: InvoiceId,
+    pub client_id: ClientId,
     pub at: NaiveDateTime,
     pub state: InvoiceState,
     #[diesel(deserialize_as = String)]
@@ -114,25 +90,33 @@ macro_rules! scoped {
     };
 }
 
-impl NewInvoice<'_> {
-    /// The row as it reads back right after insertion (saves a query per invoice in bulk).
-    pub fn to_row(&self) -> Invoice {
-        let owned = |v: Option<&str>| v.map(str::to_owned);
-        Invoice {
-            id: self.id.to_owned(),
-            client_id: self.client_id.to_owned(),
-            sha256: self.sha256.to_owned(),
-            size_bytes: self.size_bytes,
-            number: owned(self.number),
-            issue_date: self.issue_date,
-            invoice_type: owned(self.invoice_type),
-            seller_nip: owned(self.seller_nip),
-            buyer_nip: owned(self.buyer_nip),
-            buyer_name: owned(self.buyer_name),
-            currency: owned(self.currency),
-            gross_total: owned(self.gross_total),
-            gross_minor: self.gross_minor,
-            state: self.state,
+impl Invoice {
+    /// A new invoice of `client_id` (its bytes hash to `sha256`), made at `at` in `state`, with
+    /// nothing decided or sent yet and no facts read: the caller fills in what it knows with
+    /// `Invoice { number, ..Invoice::new(..) }` and stores it with [`Invoice::insert`].
+    pub fn new(
+        client_id: String,
+        sha256: String,
+        size_bytes: i64,
+        state: InvoiceState,
+        source: &str,
+        at: NaiveDateTime,
+    ) -> Self {
+        Self {
+            id: super::ids::new_id(),
+            client_id,
+            sha256,
+            size_bytes,
+            number: None,
+            issue_date: None,
+            invoice_type: None,
+            seller_nip: None,
+            buyer_nip: None,
+            buyer_name: None,
+            currency: None,
+            gross_total: None,
+            gross_minor: None,
+            state,
             offline_mode: false,
             offline_deadline: None,
             ksef_number: None,
@@ -140,72 +124,35 @@ impl NewInvoice<'_> {
             invoice_reference: None,
             ksef_status_code: None,
             ksef_status_description: None,
-            findings: self.findings.to_owned(),
-            corrects_invoice_id: owned(self.corrects_invoice_id),
+            findings: "[]".to_owned(),
+            corrects_invoice_id: None,
             approved_by: None,
             approved_at: None,
-            source: self.source.to_owned(),
-            created_by: owned(self.created_by),
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
-}
-
-impl Invoice {
-    /// The insertable form of a row not stored yet (built with [`NewInvoice::to_row`]).
-    pub fn as_new(&self) -> NewInvoice<'_> {
-        NewInvoice {
-            id: &self.id,
-            client_id: &self.client_id,
-            sha256: &self.sha256,
-            size_bytes: self.size_bytes,
-            number: self.number.as_deref(),
-            issue_date: self.issue_date,
-            invoice_type: self.invoice_type.as_deref(),
-            seller_nip: self.seller_nip.as_deref(),
-            buyer_nip: self.buyer_nip.as_deref(),
-            buyer_name: self.buyer_name.as_deref(),
-            currency: self.currency.as_deref(),
-            gross_total: self.gross_total.as_deref(),
-            gross_minor: self.gross_minor,
-            state: self.state,
-            findings: &self.findings,
-            corrects_invoice_id: self.corrects_invoice_id.as_deref(),
-            source: &self.source,
-            created_by: self.created_by.as_deref(),
-            created_at: self.created_at,
-            updated_at: self.updated_at,
+            source: source.to_owned(),
+            created_by: None,
+            created_at: at,
+            updated_at: at,
         }
     }
 
     /// Stores a new invoice, its exact bytes and the first timeline entry.
-    pub fn insert(
-        conn: &mut AnyConn,
-        row: &NewInvoice<'_>,
-        xml: &[u8],
-        actor: &Actor,
-    ) -> Result<(), DbError> {
+    pub fn insert(conn: &mut AnyConn, row: &Invoice, xml: &[u8], actor: &Actor) -> Result<(), DbError> {
         diesel::insert_into(invoices::table).values(row).execute(conn)?;
         diesel::insert_into(invoice_documents::table)
-            .values((invoice_documents::invoice_id.eq(row.id), invoice_documents::xml.eq(xml)))
+            .values((invoice_documents::invoice_id.eq(&row.id), invoice_documents::xml.eq(xml)))
             .execute(conn)?;
-        add_event(conn, row.id, row.client_id, row.created_at, row.state, actor, None)
+        add_event(conn, &row.id, &row.client_id, row.created_at, row.state, actor, None)
     }
 
     /// Stores many new invoices (one upload): like [`Invoice::insert`] for each, as multi-row
-    /// statements of 500 rows (19 bound columns each: well within both backends' limits).
-    pub fn insert_many(
-        conn: &mut AnyConn,
-        rows: &[(NewInvoice<'_>, &[u8])],
-        actor: &Actor,
-    ) -> Result<(), DbError> {
+    /// statements of 500 rows (29 bound columns each: within both backends' limits).
+    pub fn insert_many(conn: &mut AnyConn, rows: &[(&Invoice, &[u8])], actor: &Actor) -> Result<(), DbError> {
         let actor = actor.to_string();
         for chunk in rows.chunks(500) {
-            let invoices_rows: Vec<&NewInvoice<'_>> = chunk.iter().map(|(r, _)| r).collect();
+            let invoices_rows: Vec<&Invoice> = chunk.iter().map(|(r, _)| *r).collect();
             let documents: Vec<_> = chunk
                 .iter()
-                .map(|(r, xml)| (invoice_documents::invoice_id.eq(r.id), invoice_documents::xml.eq(*xml)))
+                .map(|(r, xml)| (invoice_documents::invoice_id.eq(&r.id), invoice_documents::xml.eq(*xml)))
                 .collect();
             let ids: Vec<String> = chunk.iter().map(|_| super::ids::new_id()).collect();
             let events: Vec<NewInvoiceEvent<'_>> = chunk
@@ -213,8 +160,8 @@ impl Invoice {
                 .zip(&ids)
                 .map(|((r, _), id)| NewInvoiceEvent {
                     id,
-                    invoice_id: r.id,
-                    client_id: r.client_id,
+                    invoice_id: &r.id,
+                    client_id: &r.client_id,
                     at: r.created_at,
                     state: r.state,
                     actor: &actor,

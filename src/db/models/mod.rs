@@ -53,7 +53,7 @@ pub use credential::{Credential, NewCredential};
 pub use decision::SendDecision;
 pub use enrollment::{CertificateEnrollment, NewCertificateEnrollment};
 pub use grant::{Grant, NewGrant};
-pub use invoice::{Invoice, InvoiceEvent, NewInvoice};
+pub use invoice::{Invoice, InvoiceEvent};
 pub use invoice_list::{InvoiceFilter, InvoiceOrder, InvoiceSort};
 pub use list_sql::{RowKeyset, SortKey};
 pub use office_credential::{NewOfficeCredential, OfficeAccess, OfficeCredential};

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::upload::{empty_package, File1, Files};
 use super::{invoice_hash, IntakeResult, Source};
-use crate::db::models::{ids, Client, Invoice, NewInvoice};
+use crate::db::models::{ids, Client, Invoice};
 use crate::db::AnyConn;
 use crate::domain::{Actor, InvoiceState};
 use crate::error::AppError;
@@ -162,7 +162,6 @@ fn store_batch(
     let first = results.len();
     let mut documents = Vec::with_capacity(checked.len());
     for Checked { file, bytes, mut report } in checked {
-        let id = ids::new_id();
         let mut corrects = None;
         if let Some(f) = &report.facts {
             if let Some(existing) = seen.get(&ksef_fa3::duplicate_key(f)) {
@@ -178,29 +177,28 @@ fn store_batch(
         let sha = invoice_hash(&bytes);
         let facts = report.facts.as_ref();
         let gross = facts.and_then(|f| f.gross_total).map(|d| d.to_string());
-        let row = NewInvoice {
-            id: &id,
-            client_id: &client.id,
-            sha256: &sha,
-            size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
-            number: facts.map(|f| f.invoice_number.as_str()),
+        let invoice = Invoice {
+            number: facts.map(|f| f.invoice_number.clone()),
             issue_date: facts.map(|f| f.issue_date),
-            invoice_type: facts.map(|f| f.invoice_type.as_str()),
-            seller_nip: facts.map(|f| f.seller_nip.as_str()),
-            buyer_nip: facts.and_then(|f| f.buyer_nip.as_deref()),
-            buyer_name: facts.and_then(|f| f.buyer_name.as_deref()),
-            currency: facts.map(|f| f.currency.as_str()),
-            gross_total: gross.as_deref(),
+            invoice_type: facts.map(|f| f.invoice_type.clone()),
+            seller_nip: facts.map(|f| f.seller_nip.clone()),
+            buyer_nip: facts.and_then(|f| f.buyer_nip.clone()),
+            buyer_name: facts.and_then(|f| f.buyer_name.clone()),
+            currency: facts.map(|f| f.currency.clone()),
             gross_minor: gross.as_deref().and_then(crate::domain::parse_amount),
-            state,
-            findings: &findings_json,
-            corrects_invoice_id: corrects.as_deref(),
-            source: source.as_str(),
-            created_by: Some(&label),
-            created_at: *now,
-            updated_at: *now,
+            gross_total: gross,
+            findings: findings_json,
+            corrects_invoice_id: corrects,
+            created_by: Some(label.clone()),
+            ..Invoice::new(
+                client.id.clone(),
+                sha,
+                i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+                state,
+                source.as_str(),
+                *now,
+            )
         };
-        let invoice = row.to_row();
         documents.push(bytes);
         if let (Some(f), true) = (facts, state == InvoiceState::Draft) {
             seen.insert(ksef_fa3::duplicate_key(f), invoice.clone());
@@ -208,8 +206,7 @@ fn store_batch(
         results.push(IntakeResult { file, invoice, findings });
     }
     let stored = &results[first..];
-    let rows: Vec<_> =
-        stored.iter().zip(&documents).map(|(r, xml)| (r.invoice.as_new(), xml.as_slice())).collect();
+    let rows: Vec<_> = stored.iter().zip(&documents).map(|(r, xml)| (&r.invoice, xml.as_slice())).collect();
     Invoice::insert_many(conn, &rows, &who)?;
     let actor = caller.audit_actor();
     audit::record_many(

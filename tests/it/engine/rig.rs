@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use ksef_gateway::config::Settings;
-use ksef_gateway::db::models::{ids, Client, Invoice, NewInvoice};
+use ksef_gateway::db::models::{ids, Client, Invoice};
 use ksef_gateway::db::schema::{audit_events, upos};
 use ksef_gateway::db::{AnyConn, DbError};
 use ksef_gateway::domain::{KsefTarget, Nip, SendPolicy};
@@ -304,32 +304,26 @@ fn insert_invoice(
     use ksef_gateway::domain::InvoiceState;
     let sha = ksef_client::crypto::sha256_b64(xml);
     let now = ids::now();
-    let row = NewInvoice {
-        id,
-        client_id: cid,
-        sha256: &sha,
-        size_bytes: xml.len() as i64,
-        number: Some(number),
-        issue_date: None,
-        invoice_type: Some("VAT"),
-        seller_nip: Some(nip),
-        buyer_nip: None,
-        buyer_name: None,
-        currency: Some("PLN"),
-        gross_total: None,
-        gross_minor: None,
-        state: if accepted_as.is_some() { InvoiceState::Accepted } else { InvoiceState::Draft },
-        findings: "[]",
-        corrects_invoice_id: None,
-        source: "api",
-        created_by: Some("user:test"),
-        created_at: now,
-        updated_at: now,
+    let row = Invoice {
+        id: id.to_owned(),
+        number: Some(number.to_owned()),
+        invoice_type: Some("VAT".to_owned()),
+        seller_nip: Some(nip.to_owned()),
+        currency: Some("PLN".to_owned()),
+        created_by: Some("user:test".to_owned()),
+        ..Invoice::new(
+            cid.to_owned(),
+            sha,
+            xml.len() as i64,
+            if accepted_as.is_some() { InvoiceState::Accepted } else { InvoiceState::Draft },
+            "api",
+            now,
+        )
     };
     Invoice::insert(c, &row, xml, &ksef_gateway::domain::Actor::User("test".into()))?;
     if let Some(ksef) = accepted_as {
         use ksef_gateway::db::schema::invoices;
-        diesel::update(invoices::table.filter(invoices::id.eq(id)))
+        diesel::update(invoices::table.filter(invoices::id.eq(&row.id)))
             .set(invoices::ksef_number.eq(ksef))
             .execute(c)
             .map_err(DbError::from)?;
