@@ -15,6 +15,7 @@ const BENCHES: &[(&str, &[&str])] = &[
     ("intake", &["bench", "--bench", "intake"]),
     ("send", &["bench", "--bench", "send"]),
     ("api_load", &["bench", "--bench", "api_load"]),
+    ("memory", &["bench", "--bench", "memory"]),
 ];
 
 fn main() {

@@ -36,6 +36,9 @@ pub fn revert_all(db: &Db) -> Result<Vec<String>, DbError> {
 pub fn revert_to(db: &Db, version: &str) -> Result<Vec<String>, DbError> {
     let digits = |v: &str| v.chars().filter(char::is_ascii_digit).collect::<String>();
     let target = digits(version);
+    if !applied_migrations(db)?.iter().any(|v| digits(v) == target) {
+        return Err(DbError::Migration(format!("{version} is not applied")));
+    }
     db.blocking(|conn| {
         let mut reverted = Vec::new();
         loop {
@@ -44,7 +47,7 @@ pub fn revert_to(db: &Db, version: &str) -> Result<Vec<String>, DbError> {
                 AnyConn::Pg(c) => c.revert_last_migration(POSTGRES).map(|v| v.to_string()),
             }
             .map_err(|e| DbError::Migration(e.to_string()))?;
-            let done = digits(&last) <= target;
+            let done = digits(&last) == target;
             reverted.push(last);
             if done {
                 return Ok(reverted);

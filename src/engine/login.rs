@@ -23,6 +23,11 @@ pub enum Ahead {
 /// Whether the client's turn may start now; if not, a login is running for it (started here
 /// when needed, on `logins`).
 pub async fn ready_for_turn(engine: &Arc<Engine>, client_id: &str, logins: &mut JoinSet<()>) -> bool {
+    // A running login holds the client's token lock through its wait at the per-IP window:
+    // look at the logins first, so the supervisor's loop never waits behind one.
+    if lock(&engine.logins).get(client_id) == Some(&Ahead::Running) {
+        return false;
+    }
     if let Some(ctx) = engine.cached_context(client_id) {
         if ctx.logged_in().await {
             return true;
@@ -41,20 +46,49 @@ pub async fn ready_for_turn(engine: &Arc<Engine>, client_id: &str, logins: &mut 
             }
         }
     }
-    let (engine, id) = (engine.clone(), client_id.to_owned());
+    let settle = Settle { engine: engine.clone(), client_id: client_id.to_owned() };
     logins.spawn(async move {
-        let logged_in = log_in(&engine, &id).await;
-        let mut ahead = lock(&engine.logins);
-        if logged_in {
-            ahead.remove(&id);
-        } else {
-            ahead.insert(id, Ahead::Failed);
+        if log_in(&settle.engine, &settle.client_id).await {
+            settle.logged_in();
         }
     });
     false
 }
 
+/// Ends a login ahead however its task ends: with tokens the entry goes; otherwise (a refusal,
+/// a panic, the task cancelled at shutdown) the turn is left to log in itself, so a client is
+/// never left waiting for a login that no longer runs.
+struct Settle {
+    engine: Arc<Engine>,
+    /// Emptied once the login ended with tokens.
+    client_id: String,
+}
+
+impl Settle {
+    fn logged_in(mut self) {
+        lock(&self.engine.logins).remove(&self.client_id);
+        self.client_id.clear();
+    }
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        if !self.client_id.is_empty() {
+            lock(&self.engine.logins).insert(std::mem::take(&mut self.client_id), Ahead::Failed);
+        }
+    }
+}
+
+/// Logs the client in under its lease, as a turn would: with several replicas only the one
+/// holding the lease logs in, so a client is not logged in once per replica.
 async fn log_in(engine: &Engine, client_id: &str) -> bool {
+    let Some(lease) = super::turn::take_lease(engine, client_id).await else { return false };
+    let logged_in = log_in_holding_lease(engine, client_id).await;
+    super::turn::give_back(engine, client_id, lease).await;
+    logged_in
+}
+
+async fn log_in_holding_lease(engine: &Engine, client_id: &str) -> bool {
     let cid = client_id.to_owned();
     let Ok(client) = engine.st.db.run(move |c| Client::get(c, &cid)).await else { return false };
     if client.paused_reason.is_some() {

@@ -17,18 +17,13 @@ use crate::service::ksef_login::LoginSource;
 use crate::service::reasons;
 
 pub async fn run(engine: &Engine, client_id: &str) {
-    let ttl = Duration::from_secs(engine.cfg.lease_ttl_s);
-    let Some(lease) = take_lease(engine, client_id, ttl).await else {
+    let Some(lease) = take_lease(engine, client_id).await else {
         // Another replica works this client; look again after a poll interval.
         engine.turn_finished(client_id, false, None);
         return;
     };
     let outcome = work(engine, client_id, &lease).await;
-    lease.renewer.abort();
-    let (cid, holder) = (client_id.to_owned(), engine.holder.clone());
-    if let Err(e) = engine.st.db.tx(move |c| lease::release(c, &cid, &holder)).await {
-        tracing::warn!(client.id = %client_id, error = %e, "Could not release a sender lease; it expires by itself");
-    }
+    give_back(engine, client_id, lease).await;
     engine.st.metrics.count_turn(outcome_label(&outcome));
     match outcome {
         Ok(()) => {
@@ -44,7 +39,18 @@ pub async fn run(engine: &Engine, client_id: &str) {
     }
 }
 
-async fn take_lease(engine: &Engine, client_id: &str, ttl: Duration) -> Option<Lease> {
+/// Gives the client's lease back (it expires by itself if that fails).
+pub(super) async fn give_back(engine: &Engine, client_id: &str, lease: Lease) {
+    lease.renewer.abort();
+    let (cid, holder) = (client_id.to_owned(), engine.holder.clone());
+    if let Err(e) = engine.st.db.tx(move |c| lease::release(c, &cid, &holder)).await {
+        tracing::warn!(client.id = %client_id, error = %e, "Could not release a sender lease; it expires by itself");
+    }
+}
+
+/// Takes the client's lease, kept renewed until given back; None while another replica holds it.
+pub(super) async fn take_lease(engine: &Engine, client_id: &str) -> Option<Lease> {
+    let ttl = Duration::from_secs(engine.cfg.lease_ttl_s);
     let (cid, holder) = (client_id.to_owned(), engine.holder.clone());
     let ttl_chrono = chrono::Duration::from_std(ttl).unwrap_or_default();
     let got = engine

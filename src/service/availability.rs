@@ -40,7 +40,9 @@ pub struct Notice {
     pub message: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
-    /// The offline mode that fits, preselected on the offline confirmation page.
+    // The offline mode that fits, preselected on the offline confirmation page. (A plain
+    // comment: utoipa would wrap an inline enum with a description in an `allOf` with an object,
+    // a schema no string matches.)
     #[serde(serialize_with = "mode_name")]
     #[schema(inline)]
     pub offline_mode: OfflineMode,

@@ -106,9 +106,14 @@ impl Invoice {
             }
             return Ok(moved);
         };
+        // Rows are locked in one id order across all chunks, as every multi-row move does, so
+        // two overlapping moves wait for each other instead of deadlocking.
+        let mut sorted: Vec<&str> = ids.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
         let mut moved = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        for chunk in sorted.chunks(500) {
+            let chunk = chunk.to_vec();
             super::invoice::lock_in_order_pg(pg, &chunk)?;
             let done: Vec<String> = diesel::update(
                 invoices::table.filter(invoices::id.eq_any(chunk)).filter(invoices::state.eq_any(from)),

@@ -195,7 +195,7 @@ struct ListParams {
         ("to" = Option<String>, Query, description = "Received by the gateway before, YYYY-MM-DD or RFC 3339; from after to is 400 invalid_range"),
         ("sort" = Option<String>, Query, description = "received, issue_date, number, buyer, gross or state, with - in front for descending (default -received); ties by id; anything else is 400 invalid_query"),
         ("limit" = Option<String>, Query, description = "1..=1000 (default 100); anything else is 400 invalid_query"),
-        ("cursor" = Option<String>, Query, description = "next_cursor or prev_cursor of a previous page (keyset pagination in the page's sort; a cursor of another sort is 422 bad_cursor); the answer carries invoices, total, offset, next_cursor, prev_cursor, sort"),
+        ("cursor" = Option<String>, Query, description = "next_cursor or prev_cursor of a previous page (keyset pagination in the page's sort; a cursor of another sort is 422 invalid_input with details reason bad_cursor); the answer carries invoices, total, offset, next_cursor, prev_cursor, sort"),
     ),
     responses(
         (status = 200, description = "OK", content_type = "application/json"),

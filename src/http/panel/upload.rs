@@ -30,10 +30,13 @@ pub(super) struct UploadForm {
 /// The CSRF token is a few dozen characters; more is not a token.
 const MAX_CSRF_BYTES: usize = 1024;
 
+/// What other fields (none in the panel's form) may carry in all.
+const MAX_OTHER_FIELD_BYTES: usize = 64 * 1024;
+
 /// Reads the multipart body, refusing more than the configured upload size in all; the file
 /// goes to the intake's spool (a temporary file when large), never whole into memory.
 pub(super) async fn read_form(st: &AppState, mut mp: Multipart) -> Result<UploadForm, PanelError> {
-    let (mut csrf, mut file_name, mut has_file) = (None, None, false);
+    let (mut csrf, mut file_name, mut has_file, mut other_bytes) = (None, None, false, 0usize);
     let mut spool = spool::writer(st);
     while let Some(field) = mp.next().await {
         let mut field = field.map_err(|e| AppError::invalid(format!("upload: {e}")))?;
@@ -49,13 +52,27 @@ pub(super) async fn read_form(st: &AppState, mut mp: Multipart) -> Result<Upload
                 csrf = Some(String::from_utf8_lossy(&buf).into_owned());
             }
             "plik" => {
+                // The form has one file field; a second would get a fresh size limit of its own.
+                if has_file {
+                    return Err(AppError::invalid("upload: one file per upload").into());
+                }
                 file_name = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_owned);
-                // A second file field replaces the first, as before.
-                spool = spool::writer(st);
                 spool::receive(&mut field, &mut spool).await?;
                 has_file = true;
             }
-            _ => while field.next().await.is_some() {},
+            // Fields the form does not have are read past, within a bound of their own, so the
+            // body as a whole stays bounded.
+            _ => {
+                while let Some(chunk) = field.next().await {
+                    other_bytes += chunk.map_err(|e| AppError::invalid(format!("upload: {e}")))?.len();
+                    if other_bytes > MAX_OTHER_FIELD_BYTES {
+                        return Err(AppError::invalid(
+                            "upload: the form carries more than a file and its token",
+                        )
+                        .into());
+                    }
+                }
+            }
         }
     }
     let file = if has_file { spool.finish() } else { Upload::from_bytes(Vec::new()) };

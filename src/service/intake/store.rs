@@ -71,6 +71,7 @@ pub(super) async fn check_and_store(
             if results.is_empty() {
                 return Err(empty_package());
             }
+            record_uploads(conn, &upload, &results)?;
             if let (Some(old), Some(new)) = (&replaces, results.first()) {
                 note_replacement(conn, &upload.caller, old, &new.invoice)?;
             }
@@ -208,17 +209,24 @@ fn store_batch(
     let stored = &results[first..];
     let rows: Vec<_> = stored.iter().zip(&documents).map(|(r, xml)| (&r.invoice, xml.as_slice())).collect();
     Invoice::insert_many(conn, &rows, &who)?;
-    let actor = caller.audit_actor();
+    Ok(())
+}
+
+/// One `invoice.uploaded` event per stored file, written after the last batch: on PostgreSQL
+/// the audit chain's lock is then held from the end of the upload to its commit, not while the
+/// rest of the files are read and checked (every audited write of the office waits for it).
+fn record_uploads(conn: &mut AnyConn, upload: &Upload, results: &[IntakeResult]) -> Result<(), AppError> {
+    let actor = upload.caller.audit_actor();
     audit::record_many(
         conn,
-        stored.iter().map(|r| AuditEntry {
+        results.iter().map(|r| AuditEntry {
             actor: &actor,
-            client_id: Some(&client.id),
+            client_id: Some(&upload.client.id),
             action: "invoice.uploaded",
             subject: Some(&r.invoice.id),
             payload: json!({
                 "sha256": r.invoice.sha256, "number": r.invoice.number, "state": r.invoice.state,
-                "file": r.file, "source": source.as_str(),
+                "file": r.file, "source": upload.source.as_str(),
                 "errors": r.findings.iter().filter(|f| f.severity == "error").map(|f| f.code.as_str()).collect::<Vec<_>>(),
             }),
         }),

@@ -243,12 +243,25 @@ pub async fn engine_sigterm_exits_within_the_bound_while_a_turn_waits_on_ksef(b:
         return;
     };
     let client = rig.client(&nip(41), true).await;
-    let ids = rig.invoices(&client, 3, "drain").await;
-    rig.decide(&client, &ids, false).await;
-    rig.sim.faults().set_latency(Duration::from_secs(25));
     let config = write_config(&rig.st.settings, rig.db.dir.path(), "gateway");
     let log = rig.db.dir.path().join("gateway.log");
     let mut gateway = spawn(&config, &log);
+    // A first invoice while KSeF is quick: the process logs in (ahead of the turn) and holds
+    // its tokens, so the next turn starts at once and waits on KSeF itself.
+    let first = rig.invoices(&client, 1, "warm").await;
+    rig.decide(&client, &first, false).await;
+    let start = Instant::now();
+    while rig.count_state("accepted").await < 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the first invoice was not sent; log:\n{}",
+            tail(&log)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    rig.sim.faults().set_latency(Duration::from_secs(25));
+    let ids = rig.invoices(&client, 3, "drain").await;
+    rig.decide(&client, &ids, false).await;
 
     // The turn is under way once it holds the client's lease; then it waits on KSeF.
     let start = Instant::now();
