@@ -239,6 +239,9 @@ async fn gateway(backend: Backend, latency: Duration, r: Run) -> Timed {
     let engine = ksef_gateway::engine::start(rig.st.clone());
     let (cold, decided) = send_round(&rig, &clients, r, "cold").await;
     let load_cold = load();
+    if r.clients > 1 {
+        spans::report(&format!("{}, cold", r.name));
+    }
     let warm = if r.clients > 1 { Some(send_round(&rig, &clients, r, "warm").await.0) } else { None };
     let load_warm = load();
     engine.stop().await;

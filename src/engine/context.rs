@@ -2,7 +2,7 @@
 //! sessions for reuse, and when each client is next due.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -80,6 +80,8 @@ pub struct Engine {
     ksef_clients: Mutex<HashMap<String, KsefClient>>,
     clients: Mutex<HashMap<String, Arc<ClientCtx>>>,
     pub running: Mutex<HashSet<String>>,
+    /// Turns started but still waiting for one of the `max_concurrent` slots.
+    pub waiting_turns: AtomicUsize,
     /// Logins ahead of turns, per client.
     pub logins: Mutex<HashMap<String, super::login::Ahead>>,
     pub schedule: Mutex<HashMap<String, Schedule>>,
@@ -107,6 +109,7 @@ impl Engine {
             ksef_clients: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
             running: Mutex::new(HashSet::new()),
+            waiting_turns: AtomicUsize::new(0),
             logins: Mutex::new(HashMap::new()),
             schedule: Mutex::new(HashMap::new()),
             purchase_bytes: Mutex::new(HashMap::new()),
@@ -116,6 +119,11 @@ impl Engine {
 
     pub fn stopping(&self) -> bool {
         *self.stop.borrow()
+    }
+
+    /// Whether other clients' turns wait for a slot now (sending goes before purchase syncs).
+    pub fn turns_waiting(&self) -> bool {
+        self.waiting_turns.load(Ordering::SeqCst) > 0
     }
 
     /// One HTTP client per KSeF environment, shared by all its clients (connection reuse).

@@ -59,6 +59,8 @@ pub struct Limits {
     /// Fair (first come, first served) turn at the public window: a login takes all its calls
     /// at once, so logins finish one after the other instead of all of them near the end.
     public_queue: tokio::sync::Mutex<()>,
+    /// KSeF's Retry-After on a public endpoint: its limit is per IP, so every login waits.
+    public_blocked_until: Mutex<Option<Instant>>,
     blocked_until: Mutex<HashMap<String, Instant>>,
 }
 
@@ -99,6 +101,7 @@ impl Limits {
             by_class,
             public,
             public_queue: tokio::sync::Mutex::new(()),
+            public_blocked_until: Mutex::new(None),
             blocked_until: Mutex::new(HashMap::new()),
         }
     }
@@ -106,6 +109,9 @@ impl Limits {
     /// Waits until `calls` requests to the public (per-IP) endpoints may go out.
     pub async fn acquire_public(&self, calls: u32) {
         let _turn = self.public_queue.lock().await;
+        if let Some(wait) = self.public_penalty() {
+            tokio::time::sleep(wait).await;
+        }
         let n = NonZeroU32::new(calls).unwrap_or(NonZeroU32::MIN);
         if self.public.until_n_ready(n).await.is_err() {
             // More than the burst: take them one at a time.
@@ -113,6 +119,20 @@ impl Limits {
                 self.public.until_ready().await;
             }
         }
+    }
+
+    /// KSeF answered a public (authentication) call with 429: no login from this process goes
+    /// out before `retry_after` has passed, whichever client it is for.
+    pub fn penalize_public(&self, retry_after: Duration) {
+        let until = Instant::now() + retry_after;
+        let mut blocked = self.public_blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *blocked = Some(blocked.map_or(until, |b| b.max(until)));
+    }
+
+    /// How long the public endpoints are still blocked by a 429, if at all.
+    fn public_penalty(&self) -> Option<Duration> {
+        let blocked = self.public_blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        blocked.and_then(|until| until.checked_duration_since(Instant::now())).filter(|d| !d.is_zero())
     }
 
     /// Waits until `nip` may call an endpoint of `class`.
@@ -191,5 +211,21 @@ mod tests {
         // A scale of 10 multiplies, and tiny limits still allow one call.
         assert_eq!(quota(30, 10.0, Duration::from_secs(60), PER_CLIENT_BURST).burst_size().get(), 150);
         assert_eq!(quota(1, 1.0, Duration::from_secs(1), PER_CLIENT_BURST).burst_size().get(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_429_on_a_login_holds_back_every_login_for_retry_after() {
+        let limits = Limits::new(&SenderSettings::default());
+        let start = Instant::now();
+        limits.acquire_public(4).await;
+        assert!(start.elapsed() < Duration::from_millis(200), "no wait before a 429");
+        limits.penalize_public(Duration::from_millis(300));
+        // A shorter Retry-After later does not shorten the block.
+        limits.penalize_public(Duration::from_millis(10));
+        let blocked = Instant::now();
+        limits.acquire_public(1).await;
+        assert!(blocked.elapsed() >= Duration::from_millis(290), "waited {:?}", blocked.elapsed());
+        // The NIPs' own windows are not touched by the public block.
+        assert!(limits.penalty("5260250274").is_none());
     }
 }

@@ -95,5 +95,15 @@ async fn log_in_holding_lease(engine: &Engine, client_id: &str) -> bool {
         return false;
     }
     let Ok(Some(ctx)) = engine.client_ctx(&client).await else { return false };
-    ctx.access_token(&engine.limits).await.is_ok()
+    match ctx.access_token(&engine.limits).await {
+        Ok(_) => true,
+        Err(e) => {
+            // The authentication endpoints are limited per IP: a 429 there holds back every
+            // login of this process for Retry-After, not only this client's.
+            if let ksef_client::ErrorClass::RateLimited { retry_after } = e.class() {
+                engine.limits.penalize_public(retry_after);
+            }
+            false
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! `max_concurrent` turns in all; a client without tokens is logged in first, outside that
 //! bound ([`super::login`]). Also runs the watchdog and closes idle online sessions.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,9 +52,12 @@ pub async fn run(engine: Arc<Engine>) {
                         continue;
                     }
                     let (engine, permits) = (engine.clone(), permits.clone());
+                    engine.waiting_turns.fetch_add(1, Ordering::SeqCst);
                     turns.spawn(async move {
                         // Tokio's semaphore is fair: turns start in the order they were found.
-                        if let Ok(_permit) = permits.acquire_owned().await {
+                        let permit = permits.acquire_owned().await;
+                        engine.waiting_turns.fetch_sub(1, Ordering::SeqCst);
+                        if let Ok(_permit) = permit {
                             if !engine.stopping() {
                                 super::turn::run(&engine, &client_id).await;
                             }

@@ -151,13 +151,20 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
     if sent {
         engine.sent(client_id);
     }
-    // Sending went first; the purchase sync takes a bounded step in what is left of the turn.
+    // Sending went first; the purchase sync takes a bounded step in what is left of the turn,
+    // unless other clients' turns wait for this slot to send or poll: their invoices go first,
+    // and the sync takes its step in a later turn (its own schedule makes the client due).
     lease.check().map_err(fail)?;
-    let budget = super::purchase::Budget::of_turn(engine, client_id, asked_ksef || sent);
-    let synced = super::purchase::step(engine, &ctx, budget, false)
-        .instrument(tracing::debug_span!("sender.purchase_step"))
-        .await
-        .map_err(fail)?;
+    let sending_busy = asked_ksef || sent;
+    let synced = if sending_busy && engine.turns_waiting() {
+        None
+    } else {
+        let budget = super::purchase::Budget::of_turn(engine, client_id, sending_busy);
+        super::purchase::step(engine, &ctx, budget, false)
+            .instrument(tracing::debug_span!("sender.purchase_step"))
+            .await
+            .map_err(fail)?
+    };
     if asked_ksef || sent || synced.is_some_and(|r| r.error.is_none()) {
         engine.st.availability.record_success(&ctx.environment);
     }
@@ -180,6 +187,10 @@ async fn handle_error(
         ErrorClass::RateLimited { retry_after } => {
             if let Some(ctx) = ctx {
                 engine.limits.penalize(&ctx.nip, retry_after);
+                // Without tokens the 429 came from a login, whose limit is per IP.
+                if !ctx.logged_in().await {
+                    engine.limits.penalize_public(retry_after);
+                }
             }
             tracing::info!(client.id = %client_id, retry_after_s = retry_after.as_secs(), "KSeF asked to slow down");
             Some(retry_after)
