@@ -32,6 +32,7 @@ pub async fn run(engine: Arc<Engine>) {
         tokio::select! {
             _ = stop.changed() => break,
             _ = tokio::time::sleep(tick) => {}
+            () = engine.st.status_requests.woken() => {}
         }
         if engine.stopping() {
             break;

@@ -135,6 +135,7 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
         .await
         .map_err(|e| fail(e.into()))?;
     let sent = !due.is_empty();
+    let mut batch_closed = false;
     // Offline-issued invoices go with offlineMode, which a batch declares for all its invoices.
     let (offline, normal): (Vec<_>, Vec<_>) = due.into_iter().partition(|d| d.offline);
     for group in [normal, offline] {
@@ -146,10 +147,17 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
             super::online::send(engine, &ctx, lease, group).await.map_err(fail)?;
         } else {
             super::batch::send(engine, &ctx, lease, group).await.map_err(fail)?;
+            batch_closed = true;
         }
     }
     if sent {
         engine.sent(client_id);
+    }
+    // A small batch may be processed by the time its close is answered: one status call now
+    // instead of a turn later (a batch still processing is only marked registered, as on any
+    // poll; the poll schedule goes on from the send).
+    if batch_closed && !engine.stopping() {
+        super::sync::reconcile(engine, &ctx).await.map_err(fail)?;
     }
     // Sending went first; the purchase sync takes a bounded step in what is left of the turn,
     // unless other clients' turns wait for this slot to send or poll: their invoices go first,

@@ -144,7 +144,8 @@ async fn decide(
     }
     let caller = caller.clone();
     let availability = st.availability.clone();
-    st.db
+    let recorded = st
+        .db
         .tx(move |conn| {
             // Found among the visible clients, so that a client seen but without `send`
             // answers 403 below, while foreign invoices stay 404.
@@ -188,7 +189,10 @@ async fn decide(
             }
             Ok(out)
         })
-        .await
+        .await?;
+    // Committed: this process's senders take the invoices now rather than at their next tick.
+    st.status_requests.work_arrived();
+    Ok(recorded)
 }
 
 /// The offline mode as it applies to this client: the failure (awaria) mode only when Latarnia

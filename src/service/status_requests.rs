@@ -1,7 +1,10 @@
 //! "Statusy w KSeF": a person asks for fresh statuses of a client's invoices now. The request is
-//! left here (shared through the application state) and the supervisor of this process takes
-//! it on its next tick: the client's poll is due at once, and a backoff after failures is
-//! cut short, since a person is waiting. KSeF's limits still apply.
+//! left here (shared through the application state) and the supervisor of this process is woken
+//! to take it: the client's poll is due at once, and a backoff after failures is cut short,
+//! since a person is waiting. KSeF's limits still apply.
+//!
+//! A recorded send decision wakes the supervisor the same way, so its invoices leave without
+//! waiting for the next tick (250 ms by default) to find them.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +15,8 @@ pub struct StatusRequests {
     clients: Mutex<HashSet<String>>,
     /// A supervisor runs in this process and takes the requests.
     served: AtomicBool,
+    /// Wakes the supervisor before its tick; a wake while it works is kept for its next wait.
+    wake: tokio::sync::Notify,
 }
 
 impl StatusRequests {
@@ -19,7 +24,18 @@ impl StatusRequests {
     /// replica's senders poll on their own schedule).
     pub fn request(&self, client_id: &str) -> bool {
         self.clients().insert(client_id.to_owned());
+        self.wake.notify_one();
         self.served.load(Ordering::Relaxed)
+    }
+
+    /// New work is due (a send decision was committed): the supervisor looks for it now.
+    pub fn work_arrived(&self) {
+        self.wake.notify_one();
+    }
+
+    /// For the engine's supervisor: returns once a request or new work arrived.
+    pub(crate) async fn woken(&self) {
+        self.wake.notified().await;
     }
 
     /// For the engine's supervisor: it runs in this process and serves the requests (or stops).
