@@ -71,13 +71,27 @@ pub struct InvoiceEvent {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = invoice_events, treat_none_as_default_value = false)]
 struct NewInvoiceEvent<'a> {
-    id: &'a str,
+    id: String,
     invoice_id: &'a str,
     client_id: &'a str,
     at: NaiveDateTime,
     state: InvoiceState,
     actor: &'a str,
     note: Option<&'a str>,
+}
+
+impl<'a> NewInvoiceEvent<'a> {
+    /// A timeline entry with a new id: the one way entries are made, alone or many at once.
+    fn new(
+        invoice_id: &'a str,
+        client_id: &'a str,
+        at: NaiveDateTime,
+        state: InvoiceState,
+        actor: &'a str,
+        note: Option<&'a str>,
+    ) -> Self {
+        Self { id: super::ids::new_id(), invoice_id, client_id, at, state, actor, note }
+    }
 }
 
 /// Applies a client scope to a boxed invoices query.
@@ -154,19 +168,9 @@ impl Invoice {
                 .iter()
                 .map(|(r, xml)| (invoice_documents::invoice_id.eq(&r.id), invoice_documents::xml.eq(*xml)))
                 .collect();
-            let ids: Vec<String> = chunk.iter().map(|_| super::ids::new_id()).collect();
             let events: Vec<NewInvoiceEvent<'_>> = chunk
                 .iter()
-                .zip(&ids)
-                .map(|((r, _), id)| NewInvoiceEvent {
-                    id,
-                    invoice_id: &r.id,
-                    client_id: &r.client_id,
-                    at: r.created_at,
-                    state: r.state,
-                    actor: &actor,
-                    note: None,
-                })
+                .map(|(r, _)| NewInvoiceEvent::new(&r.id, &r.client_id, r.created_at, r.state, &actor, None))
                 .collect();
             each_backend!(&mut *conn, |c| {
                 diesel::insert_into(invoices::table).values(invoices_rows).execute(c)?;
@@ -499,18 +503,10 @@ pub fn add_timeline(
     actor: &Actor,
 ) -> Result<(), DbError> {
     let actor = &actor.to_string();
-    let ids: Vec<String> = entries.iter().map(|_| super::ids::new_id()).collect();
     let events: Vec<NewInvoiceEvent<'_>> = entries
         .iter()
-        .zip(&ids)
-        .map(|(&(invoice_id, client_id, note), id)| NewInvoiceEvent {
-            id,
-            invoice_id,
-            client_id,
-            at,
-            state,
-            actor,
-            note,
+        .map(|&(invoice_id, client_id, note)| {
+            NewInvoiceEvent::new(invoice_id, client_id, at, state, actor, note)
         })
         .collect();
     insert_rows!(conn, invoice_events::table, events, 500);
@@ -527,10 +523,9 @@ pub fn add_event(
     actor: &Actor,
     note: Option<&str>,
 ) -> Result<(), DbError> {
-    let id = super::ids::new_id();
     let actor = &actor.to_string();
     diesel::insert_into(invoice_events::table)
-        .values(&NewInvoiceEvent { id: &id, invoice_id, client_id, at, state, actor, note })
+        .values(&NewInvoiceEvent::new(invoice_id, client_id, at, state, actor, note))
         .execute(conn)?;
     Ok(())
 }
