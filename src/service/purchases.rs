@@ -203,15 +203,12 @@ fn decode_since(raw: &str) -> Result<Option<PurchaseKeyset>, AppError> {
 
 /// The filter of a query, checked (ranges the right way round).
 fn filter_of(q: &PurchaseQuery) -> Result<PurchaseFilter, AppError> {
-    validate::issue_and_gross_ranges((q.issued_from, q.issued_to), (q.min_gross, q.max_gross))?;
+    let ranges = validate::issue_and_gross_ranges((q.issued_from, q.issued_to), (q.min_gross, q.max_gross))?;
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     Ok(PurchaseFilter {
         client_id: None,
-        issued_from: q.issued_from,
-        issued_to: q.issued_to,
+        ranges,
         seller: text(&q.seller),
-        min_gross: q.min_gross,
-        max_gross: q.max_gross,
         text: text(&q.text),
         stored_until: None,
     })
@@ -278,7 +275,7 @@ fn page(
     let total = PurchaseRow::count(conn, scope, filter)?;
     let offset = match rows.first() {
         Some((first, _, _)) if keyset.is_some() => {
-            PurchaseRow::count_before(conn, scope, filter, order, order.key_of(first), &first.id)?
+            PurchaseRow::count_before(conn, scope, filter, order, first)?
         }
         _ => 0,
     };
