@@ -6,8 +6,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::list_sql::{
-    beyond, coalesce, coalesce_bigint, coalesce_date, contains_pattern, in_list_order, issue_and_gross,
-    keyset_mismatch, lower, ordered, IssueAndGross, ListOrder, RowKeyset, SortKey,
+    beyond, coalesce, coalesce_bigint, coalesce_date, contains_pattern, count_before, in_list_order,
+    issue_and_gross, keyset_mismatch, lower, ordered, IssueAndGross, ListOrder, RowKeyset, SortKey,
 };
 use super::scope::{in_scope, ClientScope};
 use super::Invoice;
@@ -265,12 +265,7 @@ impl Invoice {
         order: InvoiceOrder,
         inv: &InvoiceListRow,
     ) -> Result<i64, DbError> {
-        let keyset = RowKeyset { key: order.key_of(inv), id: inv.id.clone(), before: true };
-        // "Beyond" the row going backwards: the rows before it.
-        let query =
-            keyed!(filtered!(i::table.into_boxed(), scope, filter), order, Some(&keyset), !order.desc)
-                .ok_or_else(keyset_mismatch)?;
-        Ok(query.count().get_result(conn)?)
+        count_before!(conn, filtered!(i::table.into_boxed(), scope, filter), order, inv)
     }
 
     /// The ids of every invoice matching the filter, oldest first, at most `cap` (the caller

@@ -139,7 +139,24 @@ macro_rules! ordered {
     }};
 }
 
-pub(crate) use {beyond, issue_and_gross, ordered};
+/// How many rows of a list (its filtered, boxed query) come before `row` in `order`: where a
+/// page starts, for "201–400 z 2000". "Beyond" the row going backwards, with the calling
+/// list's `keyed!` (its sort columns): the rows before it.
+macro_rules! count_before {
+    ($conn:expr, $query:expr, $order:expr, $row:expr) => {{
+        let (order, row) = ($order, $row);
+        let keyset = $crate::db::models::list_sql::RowKeyset {
+            key: order.key_of(row),
+            id: row.id.clone(),
+            before: true,
+        };
+        let query = keyed!($query, order, Some(&keyset), !order.desc)
+            .ok_or_else($crate::db::models::list_sql::keyset_mismatch)?;
+        Ok(query.count().get_result($conn)?)
+    }};
+}
+
+pub(crate) use {beyond, count_before, issue_and_gross, ordered};
 
 /// A page read from a keyset, in the list's order: a previous page is read in the opposite
 /// direction (nearest rows first), so it is turned round.

@@ -5,8 +5,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::list_sql::{
-    beyond, coalesce, contains_pattern, in_list_order, issue_and_gross, keyset_mismatch, lower, ordered,
-    IssueAndGross, ListOrder,
+    beyond, coalesce, contains_pattern, count_before, in_list_order, issue_and_gross, keyset_mismatch, lower,
+    ordered, IssueAndGross, ListOrder,
 };
 pub use super::list_sql::{RowKeyset as PurchaseKeyset, SortKey};
 use super::scope::{in_scope, ClientScope};
@@ -185,12 +185,7 @@ impl PurchaseRow {
         order: PurchaseOrder,
         row: &PurchaseRow,
     ) -> Result<i64, DbError> {
-        let keyset = PurchaseKeyset { key: order.key_of(row), id: row.id.clone(), before: true };
-        // "Beyond" the row going backwards: the rows before it.
-        let query =
-            keyed!(filtered!(p::table.into_boxed(), scope, filter), order, Some(&keyset), !order.desc)
-                .ok_or_else(keyset_mismatch)?;
-        Ok(query.count().get_result(conn)?)
+        count_before!(conn, filtered!(p::table.into_boxed(), scope, filter), order, row)
     }
 
     /// The invoices with this KSeF number among the scope's clients (one per client that holds
