@@ -12,7 +12,7 @@ use crate::domain::{Actor, InvoiceState};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
-use crate::service::list_cursor::{self, KeyKind};
+use crate::service::list_cursor::{self, KeyKind, ListPage};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -206,21 +206,8 @@ pub struct ListQuery {
 pub const MAX_PAGE: i64 = 1000;
 pub const DEFAULT_PAGE: i64 = 100;
 
-/// One page of the invoice list, with what it takes to show "201–400 of 2000" and go on.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct InvoicePage {
-    pub invoices: Vec<InvoiceSummary>,
-    /// Every invoice matching the filter, on all pages.
-    pub total: i64,
-    /// How many matching invoices come before this page (0 on the first).
-    pub offset: i64,
-    /// The next page, None on the last.
-    pub next_cursor: Option<String>,
-    /// The previous page, None on the first.
-    pub prev_cursor: Option<String>,
-    /// The order the page is in (`-received`, `gross`, …).
-    pub sort: String,
-}
+/// One page of the invoice list.
+pub type InvoicePage = ListPage<InvoiceSummary>;
 
 /// The default order: the newest received first.
 pub const DEFAULT_ORDER: InvoiceOrder = InvoiceOrder { by: InvoiceSort::Received, desc: true };
@@ -326,22 +313,11 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Invoic
                 }
                 _ => 0,
             };
-            let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
             let sort = sort_text(order);
-            let cursor_at = |inv: &InvoiceListRow, before: bool| {
+            let cursor_at = |(inv, _): &(InvoiceListRow, String), before: bool| {
                 list_cursor::encode(&sort, &RowKeyset { key: order.key_of(inv), id: inv.id.clone(), before })
             };
-            let next_cursor =
-                rows.last().filter(|_| offset + shown < total).map(|(r, _)| cursor_at(r, false));
-            let prev_cursor = rows.first().filter(|_| offset > 0).map(|(r, _)| cursor_at(r, true));
-            Ok(InvoicePage {
-                invoices: rows.into_iter().map(InvoiceSummary::from).collect(),
-                total,
-                offset,
-                next_cursor,
-                prev_cursor,
-                sort,
-            })
+            Ok(ListPage::of(rows, (total, offset), sort.clone(), cursor_at, InvoiceSummary::from))
         })
         .await
 }

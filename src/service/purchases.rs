@@ -16,7 +16,7 @@ use crate::db::AnyConn;
 use crate::domain::amount_text;
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
-use crate::service::list_cursor::{self, b64, bad_cursor, from_nanos, nanos, unb64, KeyKind};
+use crate::service::list_cursor::{self, b64, bad_cursor, from_nanos, nanos, unb64, KeyKind, ListPage};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -110,18 +110,7 @@ impl PurchaseSummary {
 }
 
 /// One page of a list.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PurchasePage {
-    pub invoices: Vec<PurchaseSummary>,
-    /// Every invoice matching the filters, on all pages.
-    pub total: i64,
-    /// How many come before this page.
-    pub offset: i64,
-    pub next_cursor: Option<String>,
-    pub prev_cursor: Option<String>,
-    /// The order the page is in (`-issue_date`, `gross`, …).
-    pub sort: String,
-}
+pub type PurchasePage = ListPage<PurchaseSummary>;
 
 /// What an ERP gets for `since`: the invoices stored after its cursor, oldest first, and the
 /// cursor to pass next time (the same one when nothing new arrived).
@@ -279,20 +268,10 @@ fn page(
         }
         _ => 0,
     };
-    let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-    let cursor_at = |row: &PurchaseRow, before: bool| {
+    let cursor_at = |(row, ..): &ListedPurchase, before: bool| {
         encode_cursor(order, &PurchaseKeyset { key: order.key_of(row), id: row.id.clone(), before })
     };
-    let next_cursor = rows.last().filter(|_| offset + shown < total).map(|(r, _, _)| cursor_at(r, false));
-    let prev_cursor = rows.first().filter(|_| offset > 0).map(|(r, _, _)| cursor_at(r, true));
-    Ok(PurchasePage {
-        invoices: rows.into_iter().map(PurchaseSummary::from_row).collect(),
-        total,
-        offset,
-        next_cursor,
-        prev_cursor,
-        sort: sort_text(order),
-    })
+    Ok(ListPage::of(rows, (total, offset), sort_text(order), cursor_at, PurchaseSummary::from_row))
 }
 
 /// An ERP's increment (`since`): the invoices stored after its cursor, oldest first (storage
