@@ -80,18 +80,24 @@ struct NewInvoiceEvent<'a> {
     note: Option<&'a str>,
 }
 
-impl<'a> NewInvoiceEvent<'a> {
-    /// A timeline entry with a new id: the one way entries are made, alone or many at once.
-    fn new(
-        invoice_id: &'a str,
-        client_id: &'a str,
-        at: NaiveDateTime,
-        state: InvoiceState,
-        actor: &'a str,
-        note: Option<&'a str>,
-    ) -> Self {
-        Self { id: super::ids::new_id(), invoice_id, client_id, at, state, actor, note }
-    }
+/// What one timeline entry records: (invoice id, client id, when, the state, the note).
+type Step<'a> = (&'a str, &'a str, NaiveDateTime, InvoiceState, Option<&'a str>);
+
+/// Timeline entries of `actor`, each with a new id: the one way entries are made, alone or many
+/// at once.
+fn new_events<'a>(actor: &'a str, steps: impl IntoIterator<Item = Step<'a>>) -> Vec<NewInvoiceEvent<'a>> {
+    steps
+        .into_iter()
+        .map(|(invoice_id, client_id, at, state, note)| NewInvoiceEvent {
+            id: super::ids::new_id(),
+            invoice_id,
+            client_id,
+            at,
+            state,
+            actor,
+            note,
+        })
+        .collect()
 }
 
 /// Applies a client scope to a boxed invoices query.
@@ -168,10 +174,10 @@ impl Invoice {
                 .iter()
                 .map(|(r, xml)| (invoice_documents::invoice_id.eq(&r.id), invoice_documents::xml.eq(*xml)))
                 .collect();
-            let events: Vec<NewInvoiceEvent<'_>> = chunk
-                .iter()
-                .map(|(r, _)| NewInvoiceEvent::new(&r.id, &r.client_id, r.created_at, r.state, &actor, None))
-                .collect();
+            let events = new_events(
+                &actor,
+                chunk.iter().map(|(r, _)| (&*r.id, &*r.client_id, r.created_at, r.state, None)),
+            );
             each_backend!(&mut *conn, |c| {
                 diesel::insert_into(invoices::table).values(invoices_rows).execute(c)?;
                 diesel::insert_into(invoice_documents::table).values(documents).execute(c)?;
@@ -503,12 +509,10 @@ pub fn add_timeline(
     actor: &Actor,
 ) -> Result<(), DbError> {
     let actor = &actor.to_string();
-    let events: Vec<NewInvoiceEvent<'_>> = entries
-        .iter()
-        .map(|&(invoice_id, client_id, note)| {
-            NewInvoiceEvent::new(invoice_id, client_id, at, state, actor, note)
-        })
-        .collect();
+    let events = new_events(
+        actor,
+        entries.iter().map(|&(invoice_id, client_id, note)| (invoice_id, client_id, at, state, note)),
+    );
     insert_rows!(conn, invoice_events::table, events, 500);
     Ok(())
 }
@@ -523,9 +527,5 @@ pub fn add_event(
     actor: &Actor,
     note: Option<&str>,
 ) -> Result<(), DbError> {
-    let actor = &actor.to_string();
-    diesel::insert_into(invoice_events::table)
-        .values(&NewInvoiceEvent::new(invoice_id, client_id, at, state, actor, note))
-        .execute(conn)?;
-    Ok(())
+    add_timeline(conn, &[(invoice_id, client_id, note)], at, state, actor)
 }
