@@ -127,12 +127,9 @@ async fn enroll(
     enrollment::check_request(&subject, purpose).map_err(failed)?;
     let limits = enrollment::limits(st, &Caller::Operator, &subject).await.map_err(failed)?;
     println!("{}", limits.describe());
-    let done = if renew {
-        enrollment::renew(st, &Caller::Operator, &subject, purpose, key).await
-    } else {
-        enrollment::enroll(st, &Caller::Operator, &subject, purpose, key).await
-    }
-    .map_err(failed)?;
+    let kind = enrollment::Enrollment::renewal_if(renew);
+    let done =
+        enrollment::enroll(st, &Caller::Operator, &subject, purpose, key, kind).await.map_err(failed)?;
     print_enrolled(&done);
     Ok(())
 }

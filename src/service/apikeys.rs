@@ -63,13 +63,13 @@ pub async fn create(
             )?;
             audit::record(
                 conn,
-                AuditEntry {
-                    actor: &caller.audit_actor(),
-                    client_id: Some(&client.id),
-                    action: "apikey.created",
-                    subject: Some(&id),
-                    payload: json!({"name": name, "prefix": prefix, "scopes": scopes_text, "expires_at": expires_at}),
-                },
+                AuditEntry::on(
+                    &caller.audit_actor(),
+                    &client.id,
+                    "apikey.created",
+                    &id,
+                    json!({"name": name, "prefix": prefix, "scopes": scopes_text, "expires_at": expires_at}),
+                ),
             )?;
             ApiKey::find_by_prefix(conn, &prefix)?.ok_or(AppError::NotFound)
         })
@@ -88,13 +88,7 @@ pub async fn revoke(st: &AppState, caller: &Caller, client_id: &str, key_id: &st
             }
             audit::record(
                 conn,
-                AuditEntry {
-                    actor: &caller.audit_actor(),
-                    client_id: Some(&client_id),
-                    action: "apikey.revoked",
-                    subject: Some(&key_id),
-                    payload: json!({}),
-                },
+                AuditEntry::on(&caller.audit_actor(), &client_id, "apikey.revoked", &key_id, json!({})),
             )?;
             Ok(())
         })

@@ -49,6 +49,20 @@ pub struct AuditEntry<'a> {
     pub payload: Value,
 }
 
+impl<'a> AuditEntry<'a> {
+    /// The usual event: `actor` took a step (`action`) on something (`subject`, an id) of one
+    /// client.
+    pub fn on(
+        actor: &'a AuditActor,
+        client_id: &'a str,
+        action: &'a str,
+        subject: &'a str,
+        payload: Value,
+    ) -> Self {
+        Self { actor, client_id: Some(client_id), action, subject: Some(subject), payload }
+    }
+}
+
 /// Appends one event inside the caller's transaction, so the event exists exactly when the
 /// change it describes does.
 pub fn record(conn: &mut AnyConn, entry: AuditEntry<'_>) -> Result<(), DbError> {

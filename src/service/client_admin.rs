@@ -115,13 +115,13 @@ pub async fn rename(st: &AppState, caller: &Caller, client_id: &str, name: &str)
             Client::set_name(c, &id, &name)?;
             audit::record(
                 c,
-                audit::AuditEntry {
-                    actor: &actor,
-                    client_id: Some(&id),
-                    action: "client.renamed",
-                    subject: Some(&id),
-                    payload: serde_json::json!({"from": before, "to": name}),
-                },
+                audit::AuditEntry::on(
+                    &actor,
+                    &id,
+                    "client.renamed",
+                    &id,
+                    serde_json::json!({"from": before, "to": name}),
+                ),
             )?;
             Ok::<_, AppError>(())
         })

@@ -112,15 +112,15 @@ async fn insert_client(
             let audit_actor = actor.clone().map_or(AuditActor::System, AuditActor::User);
             crate::service::audit::record(
                 conn,
-                crate::service::audit::AuditEntry {
-                    actor: &audit_actor,
-                    client_id: Some(&client_id),
-                    action: "client.added",
-                    subject: Some(&client_id),
-                    payload: serde_json::json!({"nip": input.nip.as_str(), "name": name, "ksef": input.ksef.as_str(),
+                crate::service::audit::AuditEntry::on(
+                    &audit_actor,
+                    &client_id,
+                    "client.added",
+                    &client_id,
+                    serde_json::json!({"nip": input.nip.as_str(), "name": name, "ksef": input.ksef.as_str(),
                         "policy": input.policy.as_str(), "credential_mode": mode.as_str(),
                         "credential_fingerprint": sealed.as_ref().map(|(_, f)| f)}),
-                },
+                ),
             )?;
             Client::find_by_nip(conn, input.nip.as_str())?.ok_or(crate::db::DbError::NotFound)
         })
@@ -333,13 +333,13 @@ pub async fn set_policy(
             Client::set_policy(conn, &client_id, policy)?;
             audit::record(
                 conn,
-                audit::AuditEntry {
-                    actor: &caller.audit_actor(),
-                    client_id: Some(&client_id),
-                    action: "client.policy_changed",
-                    subject: Some(&client_id),
-                    payload: serde_json::json!({"from": before, "to": policy.as_str()}),
-                },
+                audit::AuditEntry::on(
+                    &caller.audit_actor(),
+                    &client_id,
+                    "client.policy_changed",
+                    &client_id,
+                    serde_json::json!({"from": before, "to": policy.as_str()}),
+                ),
             )?;
             Ok::<_, AppError>(())
         })
@@ -485,13 +485,13 @@ async fn store_secret(
             }
             audit::record(
                 conn,
-                audit::AuditEntry {
-                    actor: &caller.audit_actor(),
-                    client_id: Some(&client.id),
-                    action: "credential.replaced",
-                    subject: Some(&id),
-                    payload: serde_json::json!({"kind": meta.kind, "fingerprint": meta.fingerprint, "valid_until": meta.valid_until}),
-                },
+                audit::AuditEntry::on(
+                    &caller.audit_actor(),
+                    &client.id,
+                    "credential.replaced",
+                    &id,
+                    serde_json::json!({"kind": meta.kind, "fingerprint": meta.fingerprint, "valid_until": meta.valid_until}),
+                ),
             )?;
             let stored = Credential::find_active(conn, &client.id, meta.kind)?.ok_or(AppError::NotFound)?;
             Ok::<_, AppError>(CredentialView::from(&stored))

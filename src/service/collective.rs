@@ -324,17 +324,17 @@ pub async fn create(
             let ksef_numbers: Vec<String> = members.iter().map(|m| m.ksef_number.clone()).collect();
             audit::record(
                 conn,
-                AuditEntry {
-                    actor: &actor,
-                    client_id: Some(&client_id),
-                    action: "collective_identifier.create",
-                    subject: Some(&number),
-                    payload: json!({
+                AuditEntry::on(
+                    &actor,
+                    &client_id,
+                    "collective_identifier.create",
+                    &number,
+                    json!({
                         "collective_identifier": number,
                         "invoice_count": count,
                         "ksef_numbers": ksef_numbers,
                     }),
-                },
+                ),
             )?;
             Ok(CollectiveView {
                 number,

@@ -185,16 +185,10 @@ pub async fn check_by(
             record_login(c, &client_id, &source, outcome)?;
             if healthy && paused {
                 Client::clear_pause(c, &client_id)?;
-                audit::record(
-                    c,
-                    audit::AuditEntry {
-                        actor: &actor,
-                        client_id: Some(&client_id),
-                        action: "send.client_resumed",
-                        subject: Some(&client_id),
-                        payload: serde_json::json!({"why": "credential_check_passed", "office_nip": source.office_nip()}),
-                    },
-                )?;
+                let why =
+                    serde_json::json!({"why": "credential_check_passed", "office_nip": source.office_nip()});
+                let entry = audit::AuditEntry::on(&actor, &client_id, "send.client_resumed", &client_id, why);
+                audit::record(c, entry)?;
             }
             Ok::<_, DbError>(())
         })

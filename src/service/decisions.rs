@@ -276,12 +276,12 @@ fn record_decision(
     }
     audit::record(
         conn,
-        AuditEntry {
-            actor: &actor,
-            client_id: Some(&client.id),
-            action: if offline.is_some() { "send.decided_offline" } else { "send.decided" },
-            subject: Some(&decision.id),
-            payload: json!({
+        AuditEntry::on(
+            &actor,
+            &client.id,
+            if offline.is_some() { "send.decided_offline" } else { "send.decided" },
+            &decision.id,
+            json!({
                 "invoices": invoices.iter().map(|i| json!({"id": i.id, "sha256": i.sha256, "number": i.number})).collect::<Vec<_>>(),
                 "policy": client.send_policy, "ip": req.source_ip,
                 "offline_mode": offline.map(|o| o.mode.as_str()),
@@ -290,7 +290,7 @@ fn record_decision(
                 "warnings_confirmed": warnings_confirmed,
                 "approved_by": invoices.iter().filter_map(|i| i.approved_by.clone()).collect::<Vec<_>>(),
             }),
-        },
+        ),
     )?;
     Ok(DecisionOutcome {
         decision_id: decision.id,
@@ -328,13 +328,13 @@ pub async fn approve(
             }
             audit::record(
                 conn,
-                AuditEntry {
-                    actor: &caller.audit_actor(),
-                    client_id: Some(&inv.client_id),
-                    action: "invoice.approved",
-                    subject: Some(&inv.id),
-                    payload: json!({"sha256": inv.sha256, "number": inv.number, "preparer": inv.created_by}),
-                },
+                AuditEntry::on(
+                    &caller.audit_actor(),
+                    &inv.client_id,
+                    "invoice.approved",
+                    &inv.id,
+                    json!({"sha256": inv.sha256, "number": inv.number, "preparer": inv.created_by}),
+                ),
             )?;
             Ok(Invoice::get(conn, &ClientScope::All, &inv.id)?)
         })

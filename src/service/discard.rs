@@ -68,13 +68,13 @@ pub async fn delete(st: &AppState, caller: &Caller, invoice_id: &str) -> Result<
             take_out(conn, &inv)?;
             audit::record(
                 conn,
-                AuditEntry {
-                    actor: &caller.audit_actor(),
-                    client_id: Some(&inv.client_id),
-                    action: "invoice.deleted",
-                    subject: Some(&id),
-                    payload: remembered(&inv),
-                },
+                AuditEntry::on(
+                    &caller.audit_actor(),
+                    &inv.client_id,
+                    "invoice.deleted",
+                    &id,
+                    remembered(&inv),
+                ),
             )?;
             Ok(inv)
         })

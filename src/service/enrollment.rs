@@ -252,6 +252,27 @@ pub struct Enrolled {
     pub replaces: Option<String>,
 }
 
+/// What an enrollment does to the certificates the gateway holds for the subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enrollment {
+    /// A certificate besides those held (the first one, or one of another type).
+    New,
+    /// A new certificate of the same type as the one the gateway uses for the subject, which
+    /// it switches to. The previous one stays valid in KSeF (revoke it as `superseded` when done).
+    Renewal,
+}
+
+impl Enrollment {
+    /// A renewal when `renew` (the API's and the command line's flag), else a new one.
+    pub fn renewal_if(renew: bool) -> Self {
+        if renew {
+            Self::Renewal
+        } else {
+            Self::New
+        }
+    }
+}
+
 /// Enrolls a certificate for the subject and stores it: Authentication becomes the login
 /// credential, Offline the client's certificate for KOD II. Office admins for the office, the
 /// `credentials` permission for a client. Audited (`certificate.enrolled`).
@@ -261,32 +282,28 @@ pub async fn enroll(
     subject: &Subject,
     purpose: CertificatePurpose,
     key: KeyChoice,
+    kind: Enrollment,
 ) -> Result<Enrolled, AppError> {
-    check_request(subject, purpose)?;
+    if kind == Enrollment::New {
+        check_request(subject, purpose)?;
+    }
     let s = session(st, caller, subject).await?;
-    enroll_in(st, caller, subject, &s, purpose, key, None).await
-}
-
-/// Enrolls a new certificate of the same type as the one the gateway uses for the subject and
-/// switches to it. The previous one stays valid in KSeF (revoke it as `superseded` when done).
-pub async fn renew(
-    st: &AppState,
-    caller: &Caller,
-    subject: &Subject,
-    purpose: CertificatePurpose,
-    key: KeyChoice,
-) -> Result<Enrolled, AppError> {
-    let s = session(st, caller, subject).await?;
-    let Some((old, _)) = s.in_use.iter().find(|(_, p)| *p == purpose).cloned() else {
-        return Err(AppError::invalid_field(
-            "type",
-            "nothing_to_renew",
-            format!(
-                "the gateway holds no {purpose} certificate for this subject to renew; enroll one instead"
-            ),
-        ));
+    let replaces = match kind {
+        Enrollment::New => None,
+        Enrollment::Renewal => {
+            let Some((old, _)) = s.in_use.iter().find(|(_, p)| *p == purpose).cloned() else {
+                return Err(AppError::invalid_field(
+                    "type",
+                    "nothing_to_renew",
+                    format!(
+                        "the gateway holds no {purpose} certificate for this subject to renew; enroll one instead"
+                    ),
+                ));
+            };
+            Some(old)
+        }
     };
-    enroll_in(st, caller, subject, &s, purpose, key, Some(old)).await
+    enroll_in(st, caller, subject, &s, purpose, key, replaces).await
 }
 
 async fn enroll_in(

@@ -91,16 +91,16 @@ pub async fn grant(st: &AppState, caller: &Caller, input: GrantInput) -> Result<
             )?;
             audit::record(
                 conn,
-                AuditEntry {
-                    actor: &caller.audit_actor(),
-                    client_id: Some(&input.client_id),
-                    action: "grant.created",
-                    subject: Some(&id),
-                    payload: json!({
+                AuditEntry::on(
+                    &caller.audit_actor(),
+                    &input.client_id,
+                    "grant.created",
+                    &id,
+                    json!({
                         "grantee": grantee.id, "permissions": permissions,
                         "can_delegate": input.can_delegate, "parent_grant": parent.map(|g| g.id),
                     }),
-                },
+                ),
             )?;
             Ok(Grant::find_live(conn, &id)?.ok_or(DbError::NotFound)?)
         })
@@ -120,13 +120,13 @@ pub async fn revoke(st: &AppState, caller: &Caller, grant_id: &str) -> Result<Ve
             let revoked = Grant::revoke_tree(conn, &g.id, by.as_deref(), ids::now())?;
             audit::record(
                 conn,
-                AuditEntry {
-                    actor: &caller.audit_actor(),
-                    client_id: Some(&g.client_id),
-                    action: "grant.revoked",
-                    subject: Some(&g.id),
-                    payload: json!({"revoked": revoked}),
-                },
+                AuditEntry::on(
+                    &caller.audit_actor(),
+                    &g.client_id,
+                    "grant.revoked",
+                    &g.id,
+                    json!({"revoked": revoked}),
+                ),
             )?;
             Ok(revoked)
         })

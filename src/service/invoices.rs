@@ -5,13 +5,14 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use crate::auth::Permission;
+use crate::db::models::invoice_list::InvoiceListRow;
 use crate::db::models::{Client, Invoice, InvoiceFilter, InvoiceOrder, InvoiceSort, RowKeyset};
 use crate::db::AnyConn;
 use crate::domain::{Actor, InvoiceState};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
-use crate::service::list_cursor::{self, KeyKind};
+use crate::service::list_cursor::{self, KeyKind, ListPage};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -25,9 +26,10 @@ pub struct TimelineEntry {
     pub note: Option<String>,
 }
 
-/// An invoice as the API returns it (DESIGN.md fixes the first names).
+/// What every view of an invoice starts with: the first names of its JSON (DESIGN.md fixes
+/// them), shared by the full view and the list's, each flattened in first.
 #[derive(Debug, Clone, Serialize)]
-pub struct InvoiceView {
+pub struct InvoiceHead {
     pub id: String,
     pub nip: String,
     pub number: Option<String>,
@@ -35,6 +37,27 @@ pub struct InvoiceView {
     pub state: InvoiceState,
     pub status_letter: Option<&'static str>,
     pub ksef_number: Option<String>,
+}
+
+impl InvoiceHead {
+    /// The head of an invoice of the client with this NIP (the W/O/A letter follows its state).
+    fn new(
+        id: String,
+        nip: String,
+        number: Option<String>,
+        sha256: String,
+        state: InvoiceState,
+        ksef_number: Option<String>,
+    ) -> Self {
+        Self { id, nip, number, sha256, state, status_letter: state.status_letter(), ksef_number }
+    }
+}
+
+/// An invoice as the API returns it.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvoiceView {
+    #[serde(flatten)]
+    pub head: InvoiceHead,
     pub session_reference: Option<String>,
     pub invoice_reference: Option<String>,
     pub findings: Vec<FindingView>,
@@ -69,16 +92,60 @@ pub struct InvoiceView {
     pub collective_identifiers: Vec<crate::service::collective::CollectiveRef>,
 }
 
+impl InvoiceView {
+    /// The view of a stored invoice of the client with this NIP, without its timeline and
+    /// collective identifiers (what a bulk confirmation page shows; [`get`] adds them). Not a
+    /// `From`: the findings are worded in the caller's language, which the row does not hold.
+    pub fn from_row(inv: Invoice, nip: String, lang: Lang) -> Self {
+        Self {
+            findings: parse_stored(&inv.findings).iter().map(|f| f.view(lang)).collect(),
+            timeline: Vec::new(),
+            approver_answer: None,
+            session_reference: inv.session_reference,
+            invoice_reference: inv.invoice_reference,
+            client_id: inv.client_id,
+            invoice_type: inv.invoice_type,
+            issue_date: inv.issue_date,
+            seller_nip: inv.seller_nip,
+            buyer_nip: inv.buyer_nip,
+            buyer_name: inv.buyer_name,
+            currency: inv.currency,
+            gross_total: inv.gross_total,
+            gross_minor: inv.gross_minor,
+            ksef_status_code: inv.ksef_status_code,
+            ksef_status_description: inv.ksef_status_description,
+            offline: inv.offline_mode,
+            offline_deadline: inv.offline_deadline,
+            corrects_invoice_id: inv.corrects_invoice_id,
+            approved_by: inv.approved_by,
+            size_bytes: inv.size_bytes,
+            source: inv.source,
+            created_at: inv.created_at,
+            updated_at: inv.updated_at,
+            collective_identifiers: Vec::new(),
+            head: InvoiceHead::new(inv.id, nip, inv.number, inv.sha256, inv.state, inv.ksef_number),
+        }
+    }
+
+    /// The view with its timeline (oldest first), the approver's answer in it, and the
+    /// collective identifiers it is in.
+    fn with_history(
+        self,
+        timeline: Vec<TimelineEntry>,
+        collective_identifiers: Vec<crate::service::collective::CollectiveRef>,
+    ) -> Self {
+        let approver_answer = timeline
+            .last()
+            .and_then(|e| crate::service::approvals::latest_answer(e.note.as_deref(), &e.actor, e.at));
+        Self { timeline, approver_answer, collective_identifiers, ..self }
+    }
+}
+
 /// What lists show of an invoice (no timeline; findings only counted).
 #[derive(Debug, Clone, Serialize)]
 pub struct InvoiceSummary {
-    pub id: String,
-    pub nip: String,
-    pub number: Option<String>,
-    pub sha256: String,
-    pub state: InvoiceState,
-    pub status_letter: Option<&'static str>,
-    pub ksef_number: Option<String>,
+    #[serde(flatten)]
+    pub head: InvoiceHead,
     pub issue_date: Option<chrono::NaiveDate>,
     pub buyer_name: Option<String>,
     pub gross_total: Option<String>,
@@ -92,67 +159,21 @@ pub struct InvoiceSummary {
     pub created_at: NaiveDateTime,
 }
 
-/// A list row: the invoice with its client's NIP.
-impl From<(Invoice, String)> for InvoiceSummary {
-    fn from((inv, nip): (Invoice, String)) -> Self {
-        let findings = parse_stored(&inv.findings);
+/// A list row: what the list reads of the invoice, with its client's NIP.
+impl From<(InvoiceListRow, String)> for InvoiceSummary {
+    fn from((row, nip): (InvoiceListRow, String)) -> Self {
+        let findings = parse_stored(&row.findings);
         Self {
-            status_letter: inv.state.status_letter(),
             errors: findings.iter().filter(|f| f.severity == "error").count(),
             warnings: findings.iter().filter(|f| f.severity == "warning").count(),
-            id: inv.id,
-            nip,
-            number: inv.number,
-            sha256: inv.sha256,
-            state: inv.state,
-            ksef_number: inv.ksef_number,
-            issue_date: inv.issue_date,
-            buyer_name: inv.buyer_name,
-            gross_total: inv.gross_total,
-            gross_minor: inv.gross_minor,
-            currency: inv.currency,
-            created_at: inv.created_at,
+            issue_date: row.issue_date,
+            buyer_name: row.buyer_name,
+            gross_total: row.gross_total,
+            gross_minor: row.gross_minor,
+            currency: row.currency,
+            created_at: row.created_at,
+            head: InvoiceHead::new(row.id, nip, row.number, row.sha256, row.state, row.ksef_number),
         }
-    }
-}
-
-/// Builds the full view of an invoice (timeline included).
-pub fn view(inv: Invoice, nip: String, timeline: Vec<TimelineEntry>, lang: Lang) -> InvoiceView {
-    InvoiceView {
-        status_letter: inv.state.status_letter(),
-        findings: parse_stored(&inv.findings).iter().map(|f| f.view(lang)).collect(),
-        approver_answer: timeline
-            .last()
-            .and_then(|e| crate::service::approvals::latest_answer(e.note.as_deref(), &e.actor, e.at)),
-        timeline,
-        id: inv.id,
-        nip,
-        number: inv.number,
-        sha256: inv.sha256,
-        state: inv.state,
-        ksef_number: inv.ksef_number,
-        session_reference: inv.session_reference,
-        invoice_reference: inv.invoice_reference,
-        client_id: inv.client_id,
-        invoice_type: inv.invoice_type,
-        issue_date: inv.issue_date,
-        seller_nip: inv.seller_nip,
-        buyer_nip: inv.buyer_nip,
-        buyer_name: inv.buyer_name,
-        currency: inv.currency,
-        gross_total: inv.gross_total,
-        gross_minor: inv.gross_minor,
-        ksef_status_code: inv.ksef_status_code,
-        ksef_status_description: inv.ksef_status_description,
-        offline: inv.offline_mode,
-        offline_deadline: inv.offline_deadline,
-        corrects_invoice_id: inv.corrects_invoice_id,
-        approved_by: inv.approved_by,
-        size_bytes: inv.size_bytes,
-        source: inv.source,
-        created_at: inv.created_at,
-        updated_at: inv.updated_at,
-        collective_identifiers: Vec::new(),
     }
 }
 
@@ -185,21 +206,8 @@ pub struct ListQuery {
 pub const MAX_PAGE: i64 = 1000;
 pub const DEFAULT_PAGE: i64 = 100;
 
-/// One page of the invoice list, with what it takes to show "201–400 of 2000" and go on.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct InvoicePage {
-    pub invoices: Vec<InvoiceSummary>,
-    /// Every invoice matching the filter, on all pages.
-    pub total: i64,
-    /// How many matching invoices come before this page (0 on the first).
-    pub offset: i64,
-    /// The next page, None on the last.
-    pub next_cursor: Option<String>,
-    /// The previous page, None on the first.
-    pub prev_cursor: Option<String>,
-    /// The order the page is in (`-received`, `gross`, …).
-    pub sort: String,
-}
+/// One page of the invoice list.
+pub type InvoicePage = ListPage<InvoiceSummary>;
 
 /// The default order: the newest received first.
 pub const DEFAULT_ORDER: InvoiceOrder = InvoiceOrder { by: InvoiceSort::Received, desc: true };
@@ -262,16 +270,13 @@ fn order_of(q: &ListQuery) -> Result<(InvoiceOrder, Option<RowKeyset>), AppError
 fn filter_of(q: &ListQuery) -> Result<InvoiceFilter, AppError> {
     let states = parse_states(&q.states)?;
     validate::range(q.from, q.to)?;
-    validate::issue_and_gross_ranges((q.issued_from, q.issued_to), (q.min_gross, q.max_gross))?;
+    let ranges = validate::issue_and_gross_ranges((q.issued_from, q.issued_to), (q.min_gross, q.max_gross))?;
     Ok(InvoiceFilter {
         client_id: None,
         states,
         from: q.from,
         to: q.to,
-        issued_from: q.issued_from,
-        issued_to: q.issued_to,
-        min_gross: q.min_gross,
-        max_gross: q.max_gross,
+        ranges,
         text: q.text.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
     })
 }
@@ -308,22 +313,11 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Invoic
                 }
                 _ => 0,
             };
-            let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
             let sort = sort_text(order);
-            let cursor_at = |inv: &Invoice, before: bool| {
+            let cursor_at = |(inv, _): &(InvoiceListRow, String), before: bool| {
                 list_cursor::encode(&sort, &RowKeyset { key: order.key_of(inv), id: inv.id.clone(), before })
             };
-            let next_cursor =
-                rows.last().filter(|_| offset + shown < total).map(|(r, _)| cursor_at(r, false));
-            let prev_cursor = rows.first().filter(|_| offset > 0).map(|(r, _)| cursor_at(r, true));
-            Ok(InvoicePage {
-                invoices: rows.into_iter().map(InvoiceSummary::from).collect(),
-                total,
-                offset,
-                next_cursor,
-                prev_cursor,
-                sort,
-            })
+            Ok(ListPage::of(rows, (total, offset), sort.clone(), cursor_at, InvoiceSummary::from))
         })
         .await
 }
@@ -404,7 +398,7 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str, lang: Lang) -> Result
                 .map(|e| TimelineEntry { at: e.at, state: e.state, actor: e.actor, note: e.note })
                 .collect();
             let collective = crate::service::collective::of_invoice(conn, &inv.id)?;
-            Ok(InvoiceView { collective_identifiers: collective, ..view(inv, nip, timeline, lang) })
+            Ok(InvoiceView::from_row(inv, nip, lang).with_history(timeline, collective))
         })
         .await
 }
@@ -435,7 +429,7 @@ pub async fn get_many(
                         n
                     }
                 };
-                out.push(view(inv, nip, Vec::new(), lang));
+                out.push(InvoiceView::from_row(inv, nip, lang));
             }
             Ok(out)
         })

@@ -5,7 +5,7 @@
 //! re-sealed, and a server meeting an unknown key version re-reads the file (see `Keyring`).
 
 use crate::db::models::{CertificateEnrollment, Credential, OfficeCredential, WebhookEndpoint};
-use crate::db::DbError;
+use crate::db::{AnyConn, DbError};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::vault::{self, Sealed};
@@ -29,23 +29,17 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
             let rows = Credential::list_all_with_nip(conn)?;
             let mut count = 0;
             for (cred, nip) in rows {
-                let new = reseal(&keys, &nip, &cred.kind, (cred.key_version, &cred.nonce, &cred.ciphertext))
-                    .map_err(|e| DbError::Task(format!("credential {}: {e}", cred.id)))?;
-                Credential::reseal(conn, &cred.id, i64::from(new.key_version), &new.nonce, &new.ciphertext)?;
+                let stored = (cred.key_version, cred.nonce.as_slice(), cred.ciphertext.as_slice());
+                let row = ("credential", cred.id.as_str());
+                reseal_row(conn, &keys, row, (&nip, &cred.kind), stored, Credential::reseal)?;
                 count += 1;
             }
             // The office's own credential, bound to the office's NIP and its own kinds.
             for cred in OfficeCredential::list_all(conn)? {
                 let stored = (cred.key_version, cred.nonce.as_slice(), cred.ciphertext.as_slice());
-                let new = reseal(&keys, &cred.office_nip, cred.kind.vault_kind(), stored)
-                    .map_err(|e| DbError::Task(format!("office credential {}: {e}", cred.id)))?;
-                OfficeCredential::reseal(
-                    conn,
-                    &cred.id,
-                    i64::from(new.key_version),
-                    &new.nonce,
-                    &new.ciphertext,
-                )?;
+                let binding = (cred.office_nip.as_str(), cred.kind.vault_kind());
+                let row = ("office credential", cred.id.as_str());
+                reseal_row(conn, &keys, row, binding, stored, OfficeCredential::reseal)?;
                 count += 1;
             }
             // New certificates' keys of enrollments not finished yet.
@@ -55,16 +49,9 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
                 else {
                     continue;
                 };
-                let kind = crate::service::enrollment::KEY_KIND;
-                let new = reseal(&keys, &e.subject_nip, kind, (version, nonce, ciphertext))
-                    .map_err(|err| DbError::Task(format!("certificate enrollment {}: {err}", e.id)))?;
-                CertificateEnrollment::reseal(
-                    conn,
-                    &e.id,
-                    i64::from(new.key_version),
-                    &new.nonce,
-                    &new.ciphertext,
-                )?;
+                let binding = (e.subject_nip.as_str(), crate::service::enrollment::KEY_KIND);
+                let (what, write) = ("certificate enrollment", CertificateEnrollment::reseal);
+                reseal_row(conn, &keys, (what, &e.id), binding, (version, nonce, ciphertext), write)?;
                 count += 1;
             }
             for (endpoint, nip) in WebhookEndpoint::list_sealed_with_nip(conn)? {
@@ -74,15 +61,8 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
                     endpoint.secret_nonce.as_slice(),
                     endpoint.secret_ciphertext.as_slice(),
                 );
-                let new = reseal(&keys, &nip, &kind, stored)
-                    .map_err(|e| DbError::Task(format!("webhook endpoint {}: {e}", endpoint.id)))?;
-                WebhookEndpoint::reseal(
-                    conn,
-                    &endpoint.id,
-                    i64::from(new.key_version),
-                    &new.nonce,
-                    &new.ciphertext,
-                )?;
+                let row = ("webhook endpoint", endpoint.id.as_str());
+                reseal_row(conn, &keys, row, (&nip, &kind), stored, WebhookEndpoint::reseal)?;
                 count += 1;
             }
             crate::service::master_key::reseal_canary(conn, &keys)?;
@@ -91,6 +71,23 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
         .await?;
     let retired_versions = st.keys.retire_old_keys().map_err(|e| AppError::Internal(e.into()))?;
     Ok(RotationReport { new_version, resealed, retired_versions })
+}
+
+/// How a row type writes a re-sealed secret (its `reseal`): id, key version, nonce, ciphertext.
+type WriteSealed = fn(&mut AnyConn, &str, i64, &[u8], &[u8]) -> Result<(), DbError>;
+
+/// Re-seals one row's stored secret under the current key (same NIP and kind binding) and
+/// writes it back with `write`; an error names the row (`what` and id).
+fn reseal_row(
+    conn: &mut AnyConn,
+    keys: &vault::Keyring,
+    (what, id): (&str, &str),
+    (nip, kind): (&str, &str),
+    stored: (i64, &[u8], &[u8]),
+    write: WriteSealed,
+) -> Result<(), DbError> {
+    let new = reseal(keys, nip, kind, stored).map_err(|e| DbError::Task(format!("{what} {id}: {e}")))?;
+    write(conn, id, i64::from(new.key_version), &new.nonce, &new.ciphertext)
 }
 
 /// A stored secret (key version, nonce, ciphertext) opened and sealed again under the current

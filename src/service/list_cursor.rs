@@ -7,6 +7,54 @@ use chrono::NaiveDateTime;
 use crate::db::models::{RowKeyset, SortKey};
 use crate::error::AppError;
 
+/// One page of a list (sales or purchase invoices), with what it takes to show "201–400 of
+/// 2000" and go on.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListPage<T> {
+    pub invoices: Vec<T>,
+    /// Every invoice matching the filter, on all pages.
+    pub total: i64,
+    /// How many matching invoices come before this page (0 on the first).
+    pub offset: i64,
+    /// The next page, None on the last.
+    pub next_cursor: Option<String>,
+    /// The previous page, None on the first.
+    pub prev_cursor: Option<String>,
+    /// The order the page is in (`-received`, `gross`, …).
+    pub sort: String,
+}
+
+impl<T> Default for ListPage<T> {
+    fn default() -> Self {
+        Self {
+            invoices: Vec::new(),
+            total: 0,
+            offset: 0,
+            next_cursor: None,
+            prev_cursor: None,
+            sort: String::new(),
+        }
+    }
+}
+
+impl<T> ListPage<T> {
+    /// The page of `rows` (read in the list's order, `offset` matching rows before the first, of
+    /// `total`), each shown as `show` makes it; `cursor_at(row, before)` spells the cursor of
+    /// the page after (false) or before (true) a row.
+    pub fn of<R>(
+        rows: Vec<R>,
+        (total, offset): (i64, i64),
+        sort: String,
+        cursor_at: impl Fn(&R, bool) -> String,
+        show: impl FnMut(R) -> T,
+    ) -> Self {
+        let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        let next_cursor = rows.last().filter(|_| offset + shown < total).map(|r| cursor_at(r, false));
+        let prev_cursor = rows.first().filter(|_| offset > 0).map(|r| cursor_at(r, true));
+        Self { invoices: rows.into_iter().map(show).collect(), total, offset, next_cursor, prev_cursor, sort }
+    }
+}
+
 /// How a sort key is spelled in a cursor, by the order's column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {

@@ -298,13 +298,13 @@ pub async fn set_mode(
             }
             audit::record(
                 conn,
-                audit::AuditEntry {
-                    actor: &caller.audit_actor(),
-                    client_id: Some(&client_id),
-                    action: "client.credential_mode_changed",
-                    subject: Some(&client_id),
-                    payload: serde_json::json!({"from": before.credential_mode.as_str(), "to": mode.as_str()}),
-                },
+                audit::AuditEntry::on(
+                    &caller.audit_actor(),
+                    &client_id,
+                    "client.credential_mode_changed",
+                    &client_id,
+                    serde_json::json!({"from": before.credential_mode.as_str(), "to": mode.as_str()}),
+                ),
             )?;
             Ok::<_, AppError>(())
         })

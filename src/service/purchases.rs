@@ -16,7 +16,7 @@ use crate::db::AnyConn;
 use crate::domain::amount_text;
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
-use crate::service::list_cursor::{self, b64, bad_cursor, from_nanos, nanos, unb64, KeyKind};
+use crate::service::list_cursor::{self, b64, bad_cursor, from_nanos, nanos, unb64, KeyKind, ListPage};
 use crate::service::validate;
 use crate::state::AppState;
 
@@ -110,18 +110,7 @@ impl PurchaseSummary {
 }
 
 /// One page of a list.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PurchasePage {
-    pub invoices: Vec<PurchaseSummary>,
-    /// Every invoice matching the filters, on all pages.
-    pub total: i64,
-    /// How many come before this page.
-    pub offset: i64,
-    pub next_cursor: Option<String>,
-    pub prev_cursor: Option<String>,
-    /// The order the page is in (`-issue_date`, `gross`, …).
-    pub sort: String,
-}
+pub type PurchasePage = ListPage<PurchaseSummary>;
 
 /// What an ERP gets for `since`: the invoices stored after its cursor, oldest first, and the
 /// cursor to pass next time (the same one when nothing new arrived).
@@ -203,15 +192,12 @@ fn decode_since(raw: &str) -> Result<Option<PurchaseKeyset>, AppError> {
 
 /// The filter of a query, checked (ranges the right way round).
 fn filter_of(q: &PurchaseQuery) -> Result<PurchaseFilter, AppError> {
-    validate::issue_and_gross_ranges((q.issued_from, q.issued_to), (q.min_gross, q.max_gross))?;
+    let ranges = validate::issue_and_gross_ranges((q.issued_from, q.issued_to), (q.min_gross, q.max_gross))?;
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     Ok(PurchaseFilter {
         client_id: None,
-        issued_from: q.issued_from,
-        issued_to: q.issued_to,
+        ranges,
         seller: text(&q.seller),
-        min_gross: q.min_gross,
-        max_gross: q.max_gross,
         text: text(&q.text),
         stored_until: None,
     })
@@ -278,24 +264,14 @@ fn page(
     let total = PurchaseRow::count(conn, scope, filter)?;
     let offset = match rows.first() {
         Some((first, _, _)) if keyset.is_some() => {
-            PurchaseRow::count_before(conn, scope, filter, order, order.key_of(first), &first.id)?
+            PurchaseRow::count_before(conn, scope, filter, order, first)?
         }
         _ => 0,
     };
-    let shown = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-    let cursor_at = |row: &PurchaseRow, before: bool| {
+    let cursor_at = |(row, ..): &ListedPurchase, before: bool| {
         encode_cursor(order, &PurchaseKeyset { key: order.key_of(row), id: row.id.clone(), before })
     };
-    let next_cursor = rows.last().filter(|_| offset + shown < total).map(|(r, _, _)| cursor_at(r, false));
-    let prev_cursor = rows.first().filter(|_| offset > 0).map(|(r, _, _)| cursor_at(r, true));
-    Ok(PurchasePage {
-        invoices: rows.into_iter().map(PurchaseSummary::from_row).collect(),
-        total,
-        offset,
-        next_cursor,
-        prev_cursor,
-        sort: sort_text(order),
-    })
+    Ok(ListPage::of(rows, (total, offset), sort_text(order), cursor_at, PurchaseSummary::from_row))
 }
 
 /// An ERP's increment (`since`): the invoices stored after its cursor, oldest first (storage

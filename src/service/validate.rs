@@ -8,6 +8,7 @@
 
 use chrono::NaiveDateTime;
 
+use crate::db::models::list_sql::IssueAndGross;
 use crate::error::{AppError, Refusal};
 
 /// The longest name accepted (client, person, API key).
@@ -101,19 +102,19 @@ pub fn range(from: Option<NaiveDateTime>, to: Option<NaiveDateTime>) -> Result<(
 }
 
 /// A list filter's issue-date range (P_1, both days inclusive) and gross amount range (minor
-/// units), each the right way round: otherwise 400 `invalid_range`.
+/// units), each the right way round (otherwise 400 `invalid_range`), as the lists filter by them.
 pub fn issue_and_gross_ranges(
-    issued: (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>),
-    gross: (Option<i64>, Option<i64>),
-) -> Result<(), AppError> {
+    (issued_from, issued_to): (Option<chrono::NaiveDate>, Option<chrono::NaiveDate>),
+    (min_gross, max_gross): (Option<i64>, Option<i64>),
+) -> Result<IssueAndGross, AppError> {
     let day = |d: Option<chrono::NaiveDate>| d.and_then(|d| d.and_hms_opt(0, 0, 0));
-    range(day(issued.0), day(issued.1))?;
-    match gross {
+    range(day(issued_from), day(issued_to))?;
+    match (min_gross, max_gross) {
         (Some(min), Some(max)) if min > max => Err(AppError::Refused {
             refusal: Refusal::InvalidRange,
             message: format!("min_gross ({min}) is above max_gross ({max}) (minor units)"),
         }),
-        _ => Ok(()),
+        _ => Ok(IssueAndGross { issued_from, issued_to, min_gross, max_gross }),
     }
 }
 

@@ -316,7 +316,7 @@ async fn a_changed_match_refuses_the_all_matching_decision(b: Backend) {
         .unwrap()
         .invoices
         .into_iter()
-        .map(|i| i.id)
+        .map(|i| i.head.id)
         .collect();
     f.extend(ids.iter().map(|id| ("ostrzezenia_ok", id.clone())));
     let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -186,7 +186,7 @@ where
     assert_eq!(up.status(), 200);
     let invoices =
         ksef_gateway::service::invoices::list(st, &Caller::Operator, Default::default()).await.unwrap();
-    invoices.invoices.into_iter().find(|i| i.nip == SELLER_NIP).unwrap()
+    invoices.invoices.into_iter().find(|i| i.head.nip == SELLER_NIP).unwrap()
 }
 
 fn location(resp: &ServiceResponse) -> &str {
@@ -341,7 +341,7 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     let calm = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
     assert!(!calm.contains("terminy-offline"), "nothing offline yet");
 
-    let mine = upload_sample(&app, &s, &st).await.id;
+    let mine = upload_sample(&app, &s, &st).await.head.id;
     let req = SendRequest {
         invoice_ids: vec![mine.clone()],
         offline: Some(OfflineMode::Offline24.into()),
@@ -409,7 +409,7 @@ async fn panel_lists_invoices_stuck_on_their_way(b: Backend) {
     let foreign = seed(&st).await;
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let s = open_session(&app).await;
-    let mine = upload_sample(&app, &s, &st).await.id;
+    let mine = upload_sample(&app, &s, &st).await.head.id;
     let req = SendRequest {
         invoice_ids: vec![mine.clone()],
         offline: None,
@@ -481,7 +481,7 @@ async fn panel_explains_a_ksef_outage_and_offers_offline(b: Backend) {
     let online = body(
         test::call_service(
             &app,
-            post_form(&s.cookie, &send, &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "online")]),
+            post_form(&s.cookie, &send, &[("csrf", &s.csrf), ("ids", &mine.head.id), ("tryb", "online")]),
         )
         .await,
     )
@@ -490,7 +490,7 @@ async fn panel_explains_a_ksef_outage_and_offers_offline(b: Backend) {
     let offline = body(
         test::call_service(
             &app,
-            post_form(&s.cookie, &send, &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "offline")]),
+            post_form(&s.cookie, &send, &[("csrf", &s.csrf), ("ids", &mine.head.id), ("tryb", "offline")]),
         )
         .await,
     )
@@ -694,19 +694,20 @@ async fn panel_send_goes_through_confirmation(b: Backend) {
     let send = format!("/klienci/{SELLER_NIP}/wyslij");
     let confirm = test::call_service(
         &app,
-        post_form(&s.cookie, &send, &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "online")]),
+        post_form(&s.cookie, &send, &[("csrf", &s.csrf), ("ids", &mine.head.id), ("tryb", "online")]),
     )
     .await;
     assert_eq!(confirm.status(), 200);
     let html = body(confirm).await;
     assert!(
-        html.contains("FV2026/02/150") && html.contains(&mine.sha256),
+        html.contains("FV2026/02/150") && html.contains(&mine.head.sha256),
         "the confirmation lists number and hash: {html}"
     );
-    let page = body(test::call_service(&app, get(&s.cookie, &format!("/faktury/{}", mine.id))).await).await;
+    let page =
+        body(test::call_service(&app, get(&s.cookie, &format!("/faktury/{}", mine.head.id))).await).await;
     assert!(page.contains("szkic"), "the confirmation page records nothing");
     // The invoice page links its PDF visualisation, which the panel session may download.
-    let pdf = format!("/api/v1/invoices/{}/pdf", mine.id);
+    let pdf = format!("/api/v1/invoices/{}/pdf", mine.head.id);
     assert!(page.contains(&format!("href=\"{pdf}\"")), "{page}");
     let resp = test::call_service(&app, get(&s.cookie, &pdf)).await;
     assert_eq!(resp.status(), 200);
@@ -715,7 +716,7 @@ async fn panel_send_goes_through_confirmation(b: Backend) {
     // Offline needs the conscious confirmation ticked.
     let offline = test::call_service(
         &app,
-        post_form(&s.cookie, &send, &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "offline")]),
+        post_form(&s.cookie, &send, &[("csrf", &s.csrf), ("ids", &mine.head.id), ("tryb", "offline")]),
     )
     .await;
     let html = body(offline).await;
@@ -723,7 +724,7 @@ async fn panel_send_goes_through_confirmation(b: Backend) {
     let decide = format!("{send}/potwierdz");
     let unticked = test::call_service(
         &app,
-        post_form(&s.cookie, &decide, &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "offline")]),
+        post_form(&s.cookie, &decide, &[("csrf", &s.csrf), ("ids", &mine.head.id), ("tryb", "offline")]),
     )
     .await;
     assert_eq!(unticked.status(), 422);
@@ -734,19 +735,25 @@ async fn panel_send_goes_through_confirmation(b: Backend) {
         post_form(
             &s.cookie,
             &decide,
-            &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "online"), ("ostrzezenia_ok", &mine.id)],
+            &[
+                ("csrf", &s.csrf),
+                ("ids", &mine.head.id),
+                ("tryb", "online"),
+                ("ostrzezenia_ok", &mine.head.id),
+            ],
         ),
     )
     .await;
     assert_eq!(done.status(), 200);
     assert!(body(done).await.contains("Decyzja zapisana"));
-    let page = body(test::call_service(&app, get(&s.cookie, &format!("/faktury/{}", mine.id))).await).await;
+    let page =
+        body(test::call_service(&app, get(&s.cookie, &format!("/faktury/{}", mine.head.id))).await).await;
     assert!(page.contains("w kolejce") && page.contains("class=\"letter W\""), "{page}");
     assert!(page.contains(EMAIL), "the timeline names the person who decided: {page}");
 
     let again = test::call_service(
         &app,
-        post_form(&s.cookie, &decide, &[("csrf", &s.csrf), ("ids", &mine.id), ("tryb", "online")]),
+        post_form(&s.cookie, &decide, &[("csrf", &s.csrf), ("ids", &mine.head.id), ("tryb", "online")]),
     )
     .await;
     assert_eq!(again.status(), 422, "an invoice is decided once");

@@ -122,7 +122,7 @@ async fn panel_replaces_an_upload_with_a_corrected_one(b: Backend) {
             .unwrap()
             .invoices
             .into_iter()
-            .map(|i| (i.id, i.number.unwrap_or_default(), i.state))
+            .map(|i| (i.head.id, i.head.number.unwrap_or_default(), i.head.state))
             .collect::<Vec<_>>()
         }
     };

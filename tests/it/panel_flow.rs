@@ -112,7 +112,7 @@ async fn panel_four_eyes_inbox_return_and_reject(b: Backend) {
         303
     );
     let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, &ids[1], Lang::Pl).await.unwrap();
-    assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Invalid);
+    assert_eq!(inv.head.state, ksef_gateway::domain::InvoiceState::Invalid);
     assert!(inv.timeline.last().unwrap().note.as_deref().unwrap().contains("Faktura wystawiona omyłkowo"));
     let dash = body(test::call_service(&app, get(&admin.cookie, "/")).await).await;
     assert!(!dash.contains("Czeka na Twoje zatwierdzenie"), "{dash}");
@@ -148,7 +148,8 @@ async fn panel_send_requires_confirming_warnings(b: Backend) {
     }
     let all =
         ksef_gateway::service::invoices::list(&st, &Caller::Operator, Default::default()).await.unwrap();
-    let id_of = |n: &str| all.invoices.iter().find(|i| i.number.as_deref() == Some(n)).unwrap().id.clone();
+    let id_of =
+        |n: &str| all.invoices.iter().find(|i| i.head.number.as_deref() == Some(n)).unwrap().head.id.clone();
     let (warned, plain) = (id_of("FV2026/02/150"), id_of("FV2026/02/151"));
 
     // The confirmation repeats the warnings of the one invoice that has them, with its checkbox.
@@ -174,7 +175,7 @@ async fn panel_send_requires_confirming_warnings(b: Backend) {
     }
     for id in [&warned, &plain] {
         let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, id, Lang::Pl).await.unwrap();
-        assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Draft, "nothing recorded");
+        assert_eq!(inv.head.state, ksef_gateway::domain::InvoiceState::Draft, "nothing recorded");
     }
 
     // Confirmed: both are decided, and the decision's audit event names the confirmation.
@@ -189,7 +190,7 @@ async fn panel_send_requires_confirming_warnings(b: Backend) {
     assert_eq!(done.status(), 200);
     for id in [&warned, &plain] {
         let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, id, Lang::Pl).await.unwrap();
-        assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Queued);
+        assert_eq!(inv.head.state, ksef_gateway::domain::InvoiceState::Queued);
     }
     let events = st.db.tx(|c| ksef_gateway::db::models::audit::AuditEvent::page(c, 0, 10_000)).await.unwrap();
     let decided = events.iter().find(|e| e.action == "send.decided").unwrap();
@@ -215,7 +216,7 @@ async fn panel_live_states_are_scoped_like_the_pages(b: Backend) {
     );
     let all =
         ksef_gateway::service::invoices::list(&st, &Caller::Operator, Default::default()).await.unwrap();
-    let mine = all.invoices.iter().find(|i| i.nip == SELLER_NIP).unwrap().id.clone();
+    let mine = all.invoices.iter().find(|i| i.head.nip == SELLER_NIP).unwrap().head.id.clone();
 
     let resp =
         test::call_service(&app, get(&anna.cookie, &format!("/stany-faktur?ids={mine},{foreign}"))).await;

@@ -97,12 +97,12 @@ async fn panel_page_texts(b: Backend) {
     )
     .await
     .unwrap();
-    let mine = list.invoices.into_iter().find(|i| i.nip == panel::SELLER_NIP).unwrap();
+    let mine = list.invoices.into_iter().find(|i| i.head.nip == panel::SELLER_NIP).unwrap();
 
     let pages = [
         ("panel_dashboard", "/".to_owned(), 200),
         ("panel_client", format!("/klienci/{}", panel::SELLER_NIP), 200),
-        ("panel_invoice", format!("/faktury/{}", mine.id), 200),
+        ("panel_invoice", format!("/faktury/{}", mine.head.id), 200),
         ("panel_error_not_found", format!("/faktury/{foreign}"), 404),
         ("panel_error_forbidden", "/osoby".to_owned(), 403),
     ];

@@ -62,7 +62,8 @@ pub async fn seed_office(st: &AppState, office_nip: &str, ksef_url: &str) -> Res
     // office does on TEST): it replaces the self-signed one and shows under "Certyfikaty KSeF".
     let office = crate::service::enrollment::Subject::Office;
     let purpose = crate::domain::CertificatePurpose::Authentication;
-    crate::service::enrollment::enroll(st, &Caller::Operator, &office, purpose, crate::domain::KeyChoice::Ec)
-        .await?;
+    let key = crate::domain::KeyChoice::Ec;
+    let kind = crate::service::enrollment::Enrollment::New;
+    crate::service::enrollment::enroll(st, &Caller::Operator, &office, purpose, key, kind).await?;
     Ok(())
 }

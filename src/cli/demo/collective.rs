@@ -47,10 +47,11 @@ async fn attempt(st: &AppState, nip: &str) -> Result<bool, crate::error::AppErro
     let chosen: Vec<CollectiveItem> = accepted
         .iter()
         .filter(|i| {
-            (1..=BUNDLED).any(|n| i.number.as_deref().is_some_and(|s| s.starts_with(&format!("SKLEP/{n}/"))))
+            (1..=BUNDLED)
+                .any(|n| i.head.number.as_deref().is_some_and(|s| s.starts_with(&format!("SKLEP/{n}/"))))
         })
         .map(|i| CollectiveItem {
-            invoice: InvoiceRef::Id(i.id.clone()),
+            invoice: InvoiceRef::Id(i.head.id.clone()),
             amount: None,
             currency: None,
             description: Some("Zapłata zbiorcza: Hurtownia Budowlana Mazur".into()),

@@ -71,13 +71,33 @@ pub struct InvoiceEvent {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = invoice_events, treat_none_as_default_value = false)]
 struct NewInvoiceEvent<'a> {
-    id: &'a str,
+    id: String,
     invoice_id: &'a str,
     client_id: &'a str,
     at: NaiveDateTime,
     state: InvoiceState,
     actor: &'a str,
     note: Option<&'a str>,
+}
+
+/// What one timeline entry records: (invoice id, client id, when, the state, the note).
+type Step<'a> = (&'a str, &'a str, NaiveDateTime, InvoiceState, Option<&'a str>);
+
+/// Timeline entries of `actor`, each with a new id: the one way entries are made, alone or many
+/// at once.
+fn new_events<'a>(actor: &'a str, steps: impl IntoIterator<Item = Step<'a>>) -> Vec<NewInvoiceEvent<'a>> {
+    steps
+        .into_iter()
+        .map(|(invoice_id, client_id, at, state, note)| NewInvoiceEvent {
+            id: super::ids::new_id(),
+            invoice_id,
+            client_id,
+            at,
+            state,
+            actor,
+            note,
+        })
+        .collect()
 }
 
 /// Applies a client scope to a boxed invoices query.
@@ -154,20 +174,10 @@ impl Invoice {
                 .iter()
                 .map(|(r, xml)| (invoice_documents::invoice_id.eq(&r.id), invoice_documents::xml.eq(*xml)))
                 .collect();
-            let ids: Vec<String> = chunk.iter().map(|_| super::ids::new_id()).collect();
-            let events: Vec<NewInvoiceEvent<'_>> = chunk
-                .iter()
-                .zip(&ids)
-                .map(|((r, _), id)| NewInvoiceEvent {
-                    id,
-                    invoice_id: &r.id,
-                    client_id: &r.client_id,
-                    at: r.created_at,
-                    state: r.state,
-                    actor: &actor,
-                    note: None,
-                })
-                .collect();
+            let events = new_events(
+                &actor,
+                chunk.iter().map(|(r, _)| (&*r.id, &*r.client_id, r.created_at, r.state, None)),
+            );
             each_backend!(&mut *conn, |c| {
                 diesel::insert_into(invoices::table).values(invoices_rows).execute(c)?;
                 diesel::insert_into(invoice_documents::table).values(documents).execute(c)?;
@@ -499,20 +509,10 @@ pub fn add_timeline(
     actor: &Actor,
 ) -> Result<(), DbError> {
     let actor = &actor.to_string();
-    let ids: Vec<String> = entries.iter().map(|_| super::ids::new_id()).collect();
-    let events: Vec<NewInvoiceEvent<'_>> = entries
-        .iter()
-        .zip(&ids)
-        .map(|(&(invoice_id, client_id, note), id)| NewInvoiceEvent {
-            id,
-            invoice_id,
-            client_id,
-            at,
-            state,
-            actor,
-            note,
-        })
-        .collect();
+    let events = new_events(
+        actor,
+        entries.iter().map(|&(invoice_id, client_id, note)| (invoice_id, client_id, at, state, note)),
+    );
     insert_rows!(conn, invoice_events::table, events, 500);
     Ok(())
 }
@@ -527,10 +527,5 @@ pub fn add_event(
     actor: &Actor,
     note: Option<&str>,
 ) -> Result<(), DbError> {
-    let id = super::ids::new_id();
-    let actor = &actor.to_string();
-    diesel::insert_into(invoice_events::table)
-        .values(&NewInvoiceEvent { id: &id, invoice_id, client_id, at, state, actor, note })
-        .execute(conn)?;
-    Ok(())
+    add_timeline(conn, &[(invoice_id, client_id, note)], at, state, actor)
 }

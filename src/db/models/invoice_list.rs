@@ -6,8 +6,8 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::list_sql::{
-    beyond, coalesce, coalesce_bigint, coalesce_date, contains_pattern, in_list_order, lower, ordered,
-    RowKeyset, SortKey, KEYSET_MISMATCH,
+    beyond, coalesce, coalesce_bigint, coalesce_date, contains_pattern, count_before, in_list_order,
+    issue_and_gross, keyset_mismatch, lower, ordered, IssueAndGross, ListOrder, RowKeyset, SortKey,
 };
 use super::scope::{in_scope, ClientScope};
 use super::Invoice;
@@ -39,16 +39,34 @@ fn no_date() -> NaiveDate {
 }
 const NO_AMOUNT: i64 = i64::MIN;
 
-/// The sales list's order: a key and a direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvoiceOrder {
-    pub by: InvoiceSort,
-    pub desc: bool,
+/// What the list pages and the API's list show of an invoice, and what they order and page it
+/// by: a list reads these columns only, not the whole row (the KSeF session and status, the
+/// offline facts, who approved it, …).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = i)]
+pub struct InvoiceListRow {
+    pub id: String,
+    pub client_id: String,
+    pub number: Option<String>,
+    pub sha256: String,
+    pub state: InvoiceState,
+    pub ksef_number: Option<String>,
+    pub issue_date: Option<NaiveDate>,
+    pub buyer_name: Option<String>,
+    pub currency: Option<String>,
+    pub gross_total: Option<String>,
+    pub gross_minor: Option<i64>,
+    /// The pre-flight findings (JSON), which the list counts.
+    pub findings: String,
+    pub created_at: NaiveDateTime,
 }
 
-impl InvoiceOrder {
+/// The sales list's order: a key and a direction.
+pub type InvoiceOrder = ListOrder<InvoiceSort>;
+
+impl ListOrder<InvoiceSort> {
     /// The key of `inv` in this order (what the SQL order compares).
-    pub fn key_of(self, inv: &Invoice) -> SortKey {
+    pub fn key_of(self, inv: &InvoiceListRow) -> SortKey {
         match self.by {
             InvoiceSort::IssueDate => SortKey::Date(inv.issue_date.unwrap_or_else(no_date)),
             InvoiceSort::Number => SortKey::Text(inv.number.clone().unwrap_or_default()),
@@ -69,12 +87,7 @@ pub struct InvoiceFilter {
     /// When the gateway received it: `from` inclusive, `to` exclusive.
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
-    /// Issue date (P_1), both ends inclusive.
-    pub issued_from: Option<NaiveDate>,
-    pub issued_to: Option<NaiveDate>,
-    /// Gross amount in minor units, both ends inclusive.
-    pub min_gross: Option<i64>,
-    pub max_gross: Option<i64>,
+    pub ranges: IssueAndGross,
     /// Contained (case aside) in the number or the buyer's name; digits (dashes and spaces
     /// aside) also in the buyer's NIP.
     pub text: Option<String>,
@@ -89,16 +102,8 @@ fn nip_digits(text: &str) -> Option<String> {
 impl InvoiceFilter {
     /// Nothing but (at most) the client is asked for: every invoice of the clients read matches.
     fn only_clients(&self) -> bool {
-        let Self { client_id: _, states, from, to, issued_from, issued_to, min_gross, max_gross, text } =
-            self;
-        states.is_empty()
-            && from.is_none()
-            && to.is_none()
-            && issued_from.is_none()
-            && issued_to.is_none()
-            && min_gross.is_none()
-            && max_gross.is_none()
-            && text.is_none()
+        let Self { client_id: _, states, from, to, ranges, text } = self;
+        states.is_empty() && from.is_none() && to.is_none() && ranges.is_empty() && text.is_none()
     }
 }
 
@@ -127,18 +132,7 @@ macro_rules! filtered {
         if let Some(to) = filter.to {
             query = query.filter(i::created_at.lt(to));
         }
-        if let Some(d) = filter.issued_from {
-            query = query.filter(i::issue_date.ge(d));
-        }
-        if let Some(d) = filter.issued_to {
-            query = query.filter(i::issue_date.le(d));
-        }
-        if let Some(min) = filter.min_gross {
-            query = query.filter(i::gross_minor.ge(min));
-        }
-        if let Some(max) = filter.max_gross {
-            query = query.filter(i::gross_minor.le(max));
-        }
+        query = issue_and_gross!(query, &filter.ranges, i::issue_date, i::gross_minor);
         if let Some(t) = filter.text.as_deref() {
             let pattern = contains_pattern(t);
             let by_text = lower(coalesce(i::number, "")).like(pattern.clone()).escape('\\').or(lower(
@@ -192,13 +186,13 @@ macro_rules! keyed {
 }
 
 /// A list row with its client's NIP.
-pub type ListedInvoice = (Invoice, String);
+pub type ListedInvoice = (InvoiceListRow, String);
 
 /// The page's rows with their clients' NIPs, read by the clients' ids after the page. Not a
 /// join: joined with `clients`, SQLite with statistics (after `ANALYZE` or `PRAGMA optimize`)
 /// puts the one-row clients table first and sorts every invoice of the client on each page
 /// instead of walking the list's index.
-fn with_nips(conn: &mut AnyConn, rows: Vec<Invoice>) -> Result<Vec<ListedInvoice>, DbError> {
+fn with_nips(conn: &mut AnyConn, rows: Vec<InvoiceListRow>) -> Result<Vec<ListedInvoice>, DbError> {
     let mut ids: Vec<&str> = rows.iter().map(|r| r.client_id.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -228,12 +222,9 @@ impl Invoice {
         keyset: Option<&RowKeyset>,
         limit: i64,
     ) -> Result<Vec<ListedInvoice>, DbError> {
-        let before = keyset.is_some_and(|k| k.before);
-        // A previous page is read in the opposite direction, then turned round.
-        let descending = order.desc != before;
-        let query = filtered!(i::table.into_boxed(), scope, filter).select(Self::as_select());
-        let query = keyed!(query, order, keyset, descending)
-            .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
+        let (before, descending) = order.reading(keyset);
+        let query = filtered!(i::table.into_boxed(), scope, filter).select(InvoiceListRow::as_select());
+        let query = keyed!(query, order, keyset, descending).ok_or_else(keyset_mismatch)?;
         let query = match order.by {
             InvoiceSort::IssueDate => {
                 ordered!(query, coalesce_date(i::issue_date, no_date()), i::id, descending)
@@ -246,7 +237,7 @@ impl Invoice {
             InvoiceSort::State => ordered!(query, i::state, i::id, descending),
             InvoiceSort::Received => ordered!(query, i::created_at, i::id, descending),
         };
-        let rows: Vec<Self> = query.limit(limit.max(1)).load(conn)?;
+        let rows: Vec<InvoiceListRow> = query.limit(limit.max(1)).load(conn)?;
         Ok(in_list_order(with_nips(conn, rows)?, before))
     }
 
@@ -272,14 +263,9 @@ impl Invoice {
         scope: &ClientScope,
         filter: &InvoiceFilter,
         order: InvoiceOrder,
-        inv: &Invoice,
+        inv: &InvoiceListRow,
     ) -> Result<i64, DbError> {
-        let keyset = RowKeyset { key: order.key_of(inv), id: inv.id.clone(), before: true };
-        // "Beyond" the row going backwards: the rows before it.
-        let query =
-            keyed!(filtered!(i::table.into_boxed(), scope, filter), order, Some(&keyset), !order.desc)
-                .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
-        Ok(query.count().get_result(conn)?)
+        count_before!(conn, filtered!(i::table.into_boxed(), scope, filter), order, inv)
     }
 
     /// The ids of every invoice matching the filter, oldest first, at most `cap` (the caller

@@ -4,7 +4,10 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::list_sql::{beyond, coalesce, contains_pattern, in_list_order, lower, ordered, KEYSET_MISMATCH};
+use super::list_sql::{
+    beyond, coalesce, contains_pattern, count_before, in_list_order, issue_and_gross, keyset_mismatch, lower,
+    ordered, IssueAndGross, ListOrder,
+};
 pub use super::list_sql::{RowKeyset as PurchaseKeyset, SortKey};
 use super::scope::{in_scope, ClientScope};
 use crate::db::schema::purchase_invoices as p;
@@ -48,14 +51,10 @@ crate::text_enum! {
     }
 }
 
-/// A list's order: a key and a direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PurchaseOrder {
-    pub by: PurchaseSort,
-    pub desc: bool,
-}
+/// A purchase list's order: a key and a direction.
+pub type PurchaseOrder = ListOrder<PurchaseSort>;
 
-impl PurchaseOrder {
+impl ListOrder<PurchaseSort> {
     /// The key of `row` in this order.
     pub fn key_of(self, row: &PurchaseRow) -> SortKey {
         match self.by {
@@ -71,15 +70,10 @@ impl PurchaseOrder {
 #[derive(Debug, Clone, Default)]
 pub struct PurchaseFilter {
     pub client_id: Option<String>,
-    /// Issue date (P_1), both ends inclusive.
-    pub issued_from: Option<NaiveDate>,
-    pub issued_to: Option<NaiveDate>,
+    pub ranges: IssueAndGross,
     /// Digits: the seller's NIP starts with them; anything else: the seller's name contains it
     /// (case aside).
     pub seller: Option<String>,
-    /// Gross amount in minor units, both ends inclusive.
-    pub min_gross: Option<i64>,
-    pub max_gross: Option<i64>,
     /// Contained (case aside) in the invoice number, the seller's name or the KSeF number.
     pub text: Option<String>,
     /// Only what was stored up to here (the ERP's increments leave out what may still be
@@ -96,12 +90,7 @@ macro_rules! filtered {
         if let Some(c) = &filter.client_id {
             query = query.filter(p::client_id.eq(c.clone()));
         }
-        if let Some(d) = filter.issued_from {
-            query = query.filter(p::issue_date.ge(d));
-        }
-        if let Some(d) = filter.issued_to {
-            query = query.filter(p::issue_date.le(d));
-        }
+        query = issue_and_gross!(query, &filter.ranges, p::issue_date, p::gross_amount);
         if let Some(s) = filter.seller.as_deref() {
             if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
                 query = query.filter(p::seller_nip.like(format!("{s}%")));
@@ -109,12 +98,6 @@ macro_rules! filtered {
                 query =
                     query.filter(lower(coalesce(p::seller_name, "")).like(contains_pattern(s)).escape('\\'));
             }
-        }
-        if let Some(min) = filter.min_gross {
-            query = query.filter(p::gross_amount.ge(min));
-        }
-        if let Some(max) = filter.max_gross {
-            query = query.filter(p::gross_amount.le(max));
         }
         if let Some(t) = filter.text.as_deref() {
             let pattern = contains_pattern(t);
@@ -171,16 +154,13 @@ impl PurchaseRow {
         keyset: Option<&PurchaseKeyset>,
         limit: i64,
     ) -> Result<Vec<ListedPurchase>, DbError> {
-        let before = keyset.is_some_and(|k| k.before);
-        // A previous page is read in the opposite direction, then turned round.
-        let descending = order.desc != before;
+        let (before, descending) = order.reading(keyset);
         let query = filtered!(p::table.inner_join(clients::table).into_boxed(), scope, filter).select((
             Self::as_select(),
             clients::nip,
             clients::name,
         ));
-        let query = keyed!(query, order, keyset, descending)
-            .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
+        let query = keyed!(query, order, keyset, descending).ok_or_else(keyset_mismatch)?;
         let query = match order.by {
             PurchaseSort::IssueDate => ordered!(query, p::issue_date, p::id, descending),
             PurchaseSort::Gross => ordered!(query, p::gross_amount, p::id, descending),
@@ -196,22 +176,16 @@ impl PurchaseRow {
         Ok(filtered!(p::table.into_boxed(), scope, filter).count().get_result(conn)?)
     }
 
-    /// How many matching invoices come before the row at `key`/`id` in `order`: where a page
-    /// starts, for "201–400 z 2000".
+    /// How many matching invoices come before `row` in `order`: where a page starts, for
+    /// "201–400 z 2000".
     pub fn count_before(
         conn: &mut AnyConn,
         scope: &ClientScope,
         filter: &PurchaseFilter,
         order: PurchaseOrder,
-        key: SortKey,
-        id: &str,
+        row: &PurchaseRow,
     ) -> Result<i64, DbError> {
-        let keyset = PurchaseKeyset { key, id: id.to_owned(), before: true };
-        // "Beyond" the row going backwards: the rows before it.
-        let query =
-            keyed!(filtered!(p::table.into_boxed(), scope, filter), order, Some(&keyset), !order.desc)
-                .ok_or_else(|| DbError::Task(KEYSET_MISMATCH.to_owned()))?;
-        Ok(query.count().get_result(conn)?)
+        count_before!(conn, filtered!(p::table.into_boxed(), scope, filter), order, row)
     }
 
     /// The invoices with this KSeF number among the scope's clients (one per client that holds

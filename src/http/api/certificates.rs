@@ -77,11 +77,8 @@ async fn enroll(
     renew: bool,
 ) -> Result<HttpResponse, AppError> {
     let (purpose, key) = body.read()?;
-    let done = if renew {
-        enrollment::renew(st, caller, &subject, purpose, key).await?
-    } else {
-        enrollment::enroll(st, caller, &subject, purpose, key).await?
-    };
+    let kind = enrollment::Enrollment::renewal_if(renew);
+    let done = enrollment::enroll(st, caller, &subject, purpose, key, kind).await?;
     Ok(HttpResponse::Created().json(json!({"certificate": done})))
 }
 

@@ -193,11 +193,9 @@ async fn enroll(
                 .map(|k| (p, k))
                 .map_err(|e| AppError::invalid_field("key", "unknown_key_type", e))
         });
+    let kind = enrollment::Enrollment::renewal_if(form.text("akcja") == "odnow");
     let done = match read {
-        Ok((purpose, key)) if form.text("akcja") == "odnow" => {
-            enrollment::renew(st, &me.caller, &owner.subject, purpose, key).await
-        }
-        Ok((purpose, key)) => enrollment::enroll(st, &me.caller, &owner.subject, purpose, key).await,
+        Ok((purpose, key)) => enrollment::enroll(st, &me.caller, &owner.subject, purpose, key, kind).await,
         Err(e) => Err(e),
     };
     match done {

@@ -186,7 +186,7 @@ pub struct InvoiceRow {
 
 impl InvoiceRow {
     fn new(s: InvoiceSummary, policy: SendPolicy) -> Self {
-        let state = s.state;
+        let state = s.head.state;
         let problems = match (s.errors, s.warnings) {
             (0, 0) => String::new(),
             (e, 0) => format!("błędy: {e}"),
@@ -198,15 +198,15 @@ impl InvoiceRow {
             awaits_approval: state.awaits_approval(policy),
             live: state.is_on_its_way(),
             state: state.label_pl().to_owned(),
-            letter: s.status_letter.unwrap_or(""),
-            number: s.number.unwrap_or_else(|| "(bez numeru)".into()),
+            letter: s.head.status_letter.unwrap_or(""),
+            number: s.head.number.unwrap_or_else(|| "(bez numeru)".into()),
             buyer: s.buyer_name.unwrap_or_default(),
             issued: s.issue_date.map(day).unwrap_or_default(),
             received: super::labels::when(s.created_at),
             gross: gross_pl(s.gross_minor, s.gross_total, s.currency),
-            ksef_number: s.ksef_number.unwrap_or_default(),
+            ksef_number: s.head.ksef_number.unwrap_or_default(),
             problems,
-            id: s.id,
+            id: s.head.id,
         }
     }
 }

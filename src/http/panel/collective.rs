@@ -90,10 +90,10 @@ async fn chosen(
         if inv.client_id != client.id {
             return Err(AppError::NotFound.into());
         }
-        if inv.state == InvoiceState::Accepted && inv.ksef_number.is_some() {
+        if inv.head.state == InvoiceState::Accepted && inv.head.ksef_number.is_some() {
             accepted.push(inv);
         } else {
-            left_out.push(inv.number.unwrap_or(inv.id));
+            left_out.push(inv.head.number.unwrap_or(inv.head.id));
         }
     }
     Ok((accepted, left_out))
@@ -109,11 +109,11 @@ fn page(
     let chosen = accepted
         .into_iter()
         .map(|inv| Chosen {
-            number: inv.number.unwrap_or_else(|| "(bez numeru)".into()),
-            ksef_number: inv.ksef_number.unwrap_or_default(),
+            number: inv.head.number.unwrap_or_else(|| "(bez numeru)".into()),
+            ksef_number: inv.head.ksef_number.unwrap_or_default(),
             gross: inv.gross_total.unwrap_or_default(),
             currency: inv.currency.unwrap_or_default(),
-            id: inv.id,
+            id: inv.head.id,
         })
         .collect();
     ConfirmPage {
@@ -156,7 +156,7 @@ async fn create(
         .0
         .iter()
         .map(|inv| CollectiveItem {
-            invoice: InvoiceRef::Id(inv.id.clone()),
+            invoice: InvoiceRef::Id(inv.head.id.clone()),
             // The gross as the payment only where the invoice states both amount and currency.
             amount: inv.gross_total.clone().filter(|_| with_payment && inv.currency.is_some()),
             currency: inv.currency.clone().filter(|_| with_payment && inv.gross_total.is_some()),

@@ -35,12 +35,12 @@ async fn confirm(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
     let inv = invoices::get(&st, &me.caller, &id, Lang::Pl).await?;
-    if !inv.state.is_undecided() {
+    if !inv.head.state.is_undecided() {
         return Err(AppError::Refused { refusal: Refusal::InvoiceDecided, message: String::new() }.into());
     }
     ok(&ConfirmPage {
         layout: Layout::for_user("Usunięcie faktury", &me),
-        state: inv.state.label_pl().to_owned(),
+        state: inv.head.state.label_pl().to_owned(),
         duplicate: inv.findings.iter().any(|f| f.ksef_status == Some(ksef_fa3::KSEF_DUPLICATE)),
         inv,
     })

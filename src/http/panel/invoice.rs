@@ -90,16 +90,16 @@ async fn invoice_page(
     let emails =
         panel_views::actor_emails(&st, inv.timeline.iter().map(|t| t.actor.clone()).collect()).await?;
     let preparer = inv.timeline.first().map(|t| &t.actor);
-    let state = inv.state;
+    let state = inv.head.state;
     let can_approve = state.may_be_approved_by(client.send_policy, preparer, &me.caller.actor())
         && may(&client, crate::auth::Permission::Approve);
-    let upo = invoices::upo_summary(&st, &me.caller, &inv.id).await?;
+    let upo = invoices::upo_summary(&st, &me.caller, &inv.head.id).await?;
     let page = InvoicePage {
         gross: super::labels::gross_pl(inv.gross_minor, inv.gross_total.clone(), inv.currency.clone()),
         upo_fetched: upo.as_ref().map(|u| when(u.fetched_at)).unwrap_or_default(),
         upo,
-        layout: Layout::for_user(format!("Faktura {}", inv.number.as_deref().unwrap_or("")), &me),
-        state: inv.state.label_pl().to_owned(),
+        layout: Layout::for_user(format!("Faktura {}", inv.head.number.as_deref().unwrap_or("")), &me),
+        state: inv.head.state.label_pl().to_owned(),
         findings: inv.findings.iter().map(FindingRow::from).collect(),
         steps: inv
             .timeline
@@ -113,10 +113,10 @@ async fn invoice_page(
             .collect(),
         offline_deadline: inv.offline_deadline.map(when),
         issued: inv.issue_date.map_or_else(|| "—".to_owned(), day),
-        qr_label: invoices::kod1_caption(inv.ksef_number.as_deref(), inv.offline)
+        qr_label: invoices::kod1_caption(inv.head.ksef_number.as_deref(), inv.offline)
             .filter(|_| inv.seller_nip.is_some() && inv.issue_date.is_some()),
         // Only whether there is one: the image route opens the certificate and signs.
-        has_kod2: invoices::has_certificate_link(&st, &me.caller, &inv.id).await?,
+        has_kod2: invoices::has_certificate_link(&st, &me.caller, &inv.head.id).await?,
         has_upo: state == InvoiceState::Accepted,
         can_approve,
         can_delete: state.is_undecided() && may(&client, crate::auth::Permission::Upload),
@@ -127,7 +127,7 @@ async fn invoice_page(
             .and_then(|t| t.note.as_deref())
             .and_then(crate::service::approvals::returned_note)
             .map(str::to_owned),
-        content: super::approvals::content(&st, &me, &inv.id).await?,
+        content: super::approvals::content(&st, &me, &inv.head.id).await?,
         client,
         inv,
     };

@@ -161,8 +161,8 @@ async fn chosen(
     Ok(views
         .into_iter()
         .map(|inv| Chosen {
-            number: inv.number.unwrap_or_else(|| "(bez numeru)".into()),
-            sha256: inv.sha256,
+            number: inv.head.number.unwrap_or_else(|| "(bez numeru)".into()),
+            sha256: inv.head.sha256,
             buyer: inv.buyer_name.unwrap_or_default(),
             gross: gross_pl(inv.gross_minor, inv.gross_total, inv.currency),
             issued_text: inv.issue_date.map(day).unwrap_or_else(|| "—".into()),
@@ -173,7 +173,7 @@ async fn chosen(
                 .map(|f| f.message.clone())
                 .collect(),
             issued: inv.issue_date,
-            id: inv.id,
+            id: inv.head.id,
         })
         .collect())
 }

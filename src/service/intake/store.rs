@@ -219,16 +219,14 @@ fn record_uploads(conn: &mut AnyConn, upload: &Upload, results: &[IntakeResult])
     let actor = upload.caller.audit_actor();
     audit::record_many(
         conn,
-        results.iter().map(|r| AuditEntry {
-            actor: &actor,
-            client_id: Some(&upload.client.id),
-            action: "invoice.uploaded",
-            subject: Some(&r.invoice.id),
-            payload: json!({
+        results.iter().map(|r| {
+            let errors: Vec<&str> =
+                r.findings.iter().filter(|f| f.severity == "error").map(|f| f.code.as_str()).collect();
+            let payload = json!({
                 "sha256": r.invoice.sha256, "number": r.invoice.number, "state": r.invoice.state,
-                "file": r.file, "source": upload.source.as_str(),
-                "errors": r.findings.iter().filter(|f| f.severity == "error").map(|f| f.code.as_str()).collect::<Vec<_>>(),
-            }),
+                "file": r.file, "source": upload.source.as_str(), "errors": errors,
+            });
+            AuditEntry::on(&actor, &upload.client.id, "invoice.uploaded", &r.invoice.id, payload)
         }),
     )?;
     Ok(())

@@ -21,7 +21,7 @@ use ksef_gateway::engine;
 use ksef_gateway::service::access::Caller;
 use ksef_gateway::service::certificates::CertificateUse;
 use ksef_gateway::service::credentials::{check, CredentialHealth};
-use ksef_gateway::service::enrollment::{self, Subject};
+use ksef_gateway::service::enrollment::{self, Enrollment, Subject};
 use ksef_gateway::service::office;
 use ksef_simulator::SimulatorConfig;
 
@@ -59,14 +59,22 @@ async fn enrollment_rows(rig: &Rig) -> Vec<(String, Option<Vec<u8>>)> {
         .unwrap()
 }
 
+/// Enrolls (or renews) the office's login certificate as the operator.
+async fn enroll_office(
+    st: &ksef_gateway::state::AppState,
+    key: KeyChoice,
+    kind: Enrollment,
+) -> Result<enrollment::Enrolled, ksef_gateway::error::AppError> {
+    let (op, office) = (Caller::Operator, Subject::Office);
+    enrollment::enroll(st, &op, &office, CertificatePurpose::Authentication, key, kind).await
+}
+
 async fn office_certificate_enrolled_from_scratch_sends_for_granting_clients_then_renews(b: Backend) {
     let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
     let st = &rig.st;
     let op = Caller::Operator;
     // Nothing to log in with yet: enrolling needs a certificate login.
-    let e = enrollment::enroll(st, &op, &Subject::Office, CertificatePurpose::Authentication, KeyChoice::Ec)
-        .await
-        .unwrap_err();
+    let e = enroll_office(st, KeyChoice::Ec, Enrollment::New).await.unwrap_err();
     assert_eq!(why(&e), ("refused".into(), "certificate_login_needed".into()), "{e}");
     // The first login: a self-signed seal of the office, as KSeF TEST accepts.
     let (cert, key) = self_signed(&EnrollmentData::seal(OFFICE, OFFICE_NAME));
@@ -74,10 +82,7 @@ async fn office_certificate_enrolled_from_scratch_sends_for_granting_clients_the
 
     let limits = enrollment::limits(st, &op, &Subject::Office).await.unwrap();
     assert_eq!((limits.active_limit, limits.enrollments_limit), (100, 300));
-    let enrolled =
-        enrollment::enroll(st, &op, &Subject::Office, CertificatePurpose::Authentication, KeyChoice::Ec)
-            .await
-            .unwrap();
+    let enrolled = enroll_office(st, KeyChoice::Ec, Enrollment::New).await.unwrap();
     assert_eq!(enrolled.limits_before, Some(limits), "the limits were read before enrolling");
     assert!(!enrolled.resumed);
     let stored = office::show(st, &op).await.unwrap().unwrap();
@@ -142,10 +147,7 @@ async fn office_certificate_enrolled_from_scratch_sends_for_granting_clients_the
     assert!(e.to_string().contains("logs in to KSeF with"), "{e}");
 
     // Renewal: a new certificate, switched to; then the old one is revoked as superseded.
-    let renewed =
-        enrollment::renew(st, &op, &Subject::Office, CertificatePurpose::Authentication, KeyChoice::Rsa)
-            .await
-            .unwrap();
+    let renewed = enroll_office(st, KeyChoice::Rsa, Enrollment::Renewal).await.unwrap();
     assert_ne!(renewed.serial_number, enrolled.serial_number);
     assert_eq!(renewed.replaces.as_deref(), Some(enrolled.serial_number.as_str()));
     enrollment::revoke(st, &op, &Subject::Office, &enrolled.serial_number, RevokeReason::Superseded, false)
@@ -201,7 +203,9 @@ async fn client_offline_certificate_enrolled_and_bad_input_refused(b: Backend) {
     let own = rig.client(&nip(71), true).await;
     let subject = Subject::Client(own.id.clone());
     let e =
-        enrollment::enroll(st, &op, &subject, CertificatePurpose::Offline, KeyChoice::Ec).await.unwrap_err();
+        enrollment::enroll(st, &op, &subject, CertificatePurpose::Offline, KeyChoice::Ec, Enrollment::New)
+            .await
+            .unwrap_err();
     assert_eq!(why(&e), ("refused".into(), "certificate_login_needed".into()), "{e}");
     // With its self-signed seal it enrolls an Offline certificate, kept beside the login one.
     let (cert, key) = self_signed(&EnrollmentData::seal(&own.nip, "Piekarnia Złoty Kłos"));
@@ -215,11 +219,21 @@ async fn client_offline_certificate_enrolled_and_bad_input_refused(b: Backend) {
     )
     .await
     .unwrap();
-    let e =
-        enrollment::renew(st, &op, &subject, CertificatePurpose::Offline, KeyChoice::Ec).await.unwrap_err();
+    let e = enrollment::enroll(
+        st,
+        &op,
+        &subject,
+        CertificatePurpose::Offline,
+        KeyChoice::Ec,
+        Enrollment::Renewal,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(why(&e), ("type".into(), "nothing_to_renew".into()), "{e}");
     let offline =
-        enrollment::enroll(st, &op, &subject, CertificatePurpose::Offline, KeyChoice::Ec).await.unwrap();
+        enrollment::enroll(st, &op, &subject, CertificatePurpose::Offline, KeyChoice::Ec, Enrollment::New)
+            .await
+            .unwrap();
     assert_eq!(offline.certificate_type, CertificatePurpose::Offline);
     let listed = enrollment::list(st, &op, &subject).await.unwrap();
     let row = listed.certificates.iter().find(|c| c.serial_number == offline.serial_number).unwrap();
@@ -228,9 +242,16 @@ async fn client_offline_certificate_enrolled_and_bad_input_refused(b: Backend) {
     let seen = ksef_gateway::service::clients::find_visible(st, &op, &own.nip).await.unwrap();
     assert_eq!(seen.credential.unwrap().kind, "ksef_certificate", "the login credential stays");
     // The office never gets an Offline certificate; a bad serial is named.
-    let e = enrollment::enroll(st, &op, &Subject::Office, CertificatePurpose::Offline, KeyChoice::Ec)
-        .await
-        .unwrap_err();
+    let e = enrollment::enroll(
+        st,
+        &op,
+        &Subject::Office,
+        CertificatePurpose::Offline,
+        KeyChoice::Ec,
+        Enrollment::New,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(why(&e), ("type".into(), "office_offline".into()));
     let e =
         enrollment::revoke(st, &op, &subject, "zz-12", RevokeReason::Unspecified, false).await.unwrap_err();
@@ -466,10 +487,7 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
     let rotated = ksef_gateway::service::keys::rotate(st).await.unwrap();
     assert!(rotated.resealed >= 4, "office credential and the three pending keys: {rotated:?}");
 
-    let done =
-        enrollment::enroll(st, &op, &Subject::Office, CertificatePurpose::Authentication, KeyChoice::Ec)
-            .await
-            .unwrap();
+    let done = enroll_office(st, KeyChoice::Ec, Enrollment::New).await.unwrap();
     assert!(done.resumed, "the pending enrollment was finished");
     assert_eq!(done.reference_number, started.reference_number);
     let listed = enrollment::list(st, &op, &Subject::Office).await.unwrap();
@@ -499,9 +517,7 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
         .await
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
-    let e = enrollment::enroll(st, &op, &Subject::Office, CertificatePurpose::Authentication, KeyChoice::Ec)
-        .await
-        .unwrap_err();
+    let e = enroll_office(st, KeyChoice::Ec, Enrollment::New).await.unwrap_err();
     assert_eq!(why(&e), ("refused".into(), "certificate_limit_reached".into()), "{e}");
     let line = ["certificate", "enroll", "--office"].map(String::from).to_vec();
     let (code, text) = rig.cli(line, "").await.unwrap();
