@@ -14,7 +14,7 @@ use crate::db::models::sending::AcceptedRow;
 use crate::db::models::upo::{NewUpo, Upo};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::{AnyConn, Db, DbError};
-use crate::domain::{Actor, InvoiceState, OutboxState, SessionKind, SessionState};
+use crate::domain::{Actor, InvoiceId, InvoiceState, OutboxState, SessionKind, SessionState};
 use crate::service::audit::{self, AuditActor, AuditEntry};
 use crate::service::webhooks::{enqueue_state_changes, StateChange};
 use crate::state::AppState;
@@ -98,18 +98,17 @@ pub async fn mark_sending(
     client_id: &str,
     session_id: &str,
     session_reference: &str,
-    invoice_ids: Vec<String>,
-) -> Result<Vec<String>, DbError> {
+    invoice_ids: Vec<InvoiceId>,
+) -> Result<Vec<InvoiceId>, DbError> {
     let (client_id, session_id, reference) =
         (client_id.to_owned(), session_id.to_owned(), session_reference.to_owned());
     db.tx(move |c| {
         let now = ids::now();
         let moved = Invoice::start_sending_many(c, &invoice_ids, &reference, now)?;
         let note = format!("sesja KSeF {reference}");
-        let entries: Vec<_> =
-            moved.iter().map(|id| (id.as_str(), client_id.as_str(), Some(note.as_str()))).collect();
+        let entries: Vec<_> = moved.iter().map(|id| (id, client_id.as_str(), Some(note.as_str()))).collect();
         add_timeline(c, &entries, now, InvoiceState::Sending, &ACTOR)?;
-        let moved_refs: Vec<&str> = moved.iter().map(String::as_str).collect();
+        let moved_refs: Vec<&InvoiceId> = moved.iter().collect();
         OutboxEntry::set_status_many(c, &moved_refs, OutboxState::Sending)?;
         KsefSession::add_invoices(c, &session_id, i64::try_from(moved.len()).unwrap_or(i64::MAX))?;
         Ok(moved)
@@ -235,7 +234,7 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
             }
             let entries: Vec<_> = moved
                 .iter()
-                .map(|(inv, a, ..)| (inv.id.as_str(), inv.client_id.as_str(), a.note.as_deref()))
+                .map(|(inv, a, ..)| (&inv.id, inv.client_id.as_str(), a.note.as_deref()))
                 .collect();
             add_timeline(c, &entries, now, InvoiceState::Accepted, &ACTOR)?;
             let upos: Vec<NewUpo<'_>> = moved
@@ -261,7 +260,7 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
                 })
                 .collect();
             enqueue_state_changes(c, &changes)?;
-            let done: Vec<&str> = moved.iter().map(|(inv, ..)| inv.id.as_str()).collect();
+            let done: Vec<&InvoiceId> = moved.iter().map(|(inv, ..)| &inv.id).collect();
             OutboxEntry::set_status_many(c, &done, OutboxState::Done)?;
             audit::record_many(
                 c,
@@ -343,15 +342,15 @@ pub async fn requeue(
 
 /// Outcome unknown (timeout, 5xx): the invoice stays in `sending` to be reconciled; the outbox
 /// row records the attempt.
-pub async fn unknown_outcome(db: &Db, invoice_id: &str, why: &str) -> Result<(), DbError> {
-    let (id, why) = (invoice_id.to_owned(), why.to_owned());
+pub async fn unknown_outcome(db: &Db, invoice_id: &InvoiceId, why: &str) -> Result<(), DbError> {
+    let (id, why) = (invoice_id.clone(), why.to_owned());
     db.tx(move |c| OutboxEntry::set_status(c, &id, OutboxState::Sending, Some(&why))).await
 }
 
 /// Invoices not yet handed to KSeF wait until `next_at`.
 pub async fn postpone(
     db: &Db,
-    invoice_ids: Vec<String>,
+    invoice_ids: Vec<InvoiceId>,
     next_at: NaiveDateTime,
     why: &str,
     count_attempt: bool,

@@ -160,7 +160,12 @@ pub fn require_held(
 /// every client the caller can see (or does not exist), `Forbidden` when its client is visible
 /// but `p` is not held there. Looking it up among the visible clients (not only those where
 /// `p` is held) is what tells the two apart.
-pub fn invoice(conn: &mut AnyConn, caller: &Caller, id: &str, p: Permission) -> Result<Invoice, AppError> {
+pub fn invoice(
+    conn: &mut AnyConn,
+    caller: &Caller,
+    id: &crate::domain::InvoiceId,
+    p: Permission,
+) -> Result<Invoice, AppError> {
     let scope = visible(conn, caller)?;
     let inv = Invoice::get(conn, &scope, id)?;
     require(conn, caller, &inv.client_id, p)?;

@@ -73,7 +73,10 @@ pub struct CollectiveRef {
 }
 
 /// The identifiers the invoice is in (the caller already may read it).
-pub fn of_invoice(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<CollectiveRef>, DbError> {
+pub fn of_invoice(
+    conn: &mut AnyConn,
+    invoice_id: &crate::domain::InvoiceId,
+) -> Result<Vec<CollectiveRef>, DbError> {
     Ok(CollectiveIdentifier::for_invoice(conn, invoice_id)?
         .into_iter()
         .map(|c| CollectiveRef { number: c.number, created_at: c.created_at })
@@ -145,7 +148,11 @@ fn resolve(conn: &mut AnyConn, client_id: &str, items: &[CollectiveItem]) -> Res
     let (mut missing, mut not_accepted) = (Vec::new(), Vec::new());
     for item in items {
         let inv = match &item.invoice {
-            InvoiceRef::Id(id) => Invoice::find(conn, &scope, id)?,
+            InvoiceRef::Id(id) => match crate::domain::InvoiceId::parse(id) {
+                Ok(id) => Invoice::find(conn, &scope, &id)?,
+                // Text that is no id names no invoice: missing, like an unknown id.
+                Err(_) => None,
+            },
             InvoiceRef::KsefNumber(n) => Invoice::find_by_ksef_number(conn, client_id, n)?,
         };
         match inv {
@@ -153,7 +160,7 @@ fn resolve(conn: &mut AnyConn, client_id: &str, items: &[CollectiveItem]) -> Res
                 InvoiceRef::Id(v) | InvoiceRef::KsefNumber(v) => v.clone(),
             }),
             Some(inv) if inv.state != InvoiceState::Accepted || inv.ksef_number.is_none() => {
-                not_accepted.push(inv.number.clone().unwrap_or_else(|| inv.id.clone()));
+                not_accepted.push(inv.number.clone().unwrap_or_else(|| inv.id.to_string()));
             }
             Some(inv) => found.push(inv),
         }

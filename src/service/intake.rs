@@ -94,11 +94,11 @@ pub async fn submit_upload(
 pub async fn replace(
     st: &AppState,
     caller: &Caller,
-    old_id: &str,
+    old_id: &crate::domain::InvoiceId,
     mut body: Upload,
     source: Source,
 ) -> Result<IntakeResult, AppError> {
-    let (c, id) = (caller.clone(), old_id.to_owned());
+    let (c, id) = (caller.clone(), old_id.clone());
     let (old, client) = st
         .db
         .tx(move |conn| {

@@ -169,7 +169,7 @@ async fn api_replaces_an_upload_that_went_wrong(b: Backend) {
             .unwrap()
             .invoices
             .into_iter()
-            .map(|i| (i.id, i.number.unwrap_or_default(), i.state.to_string()))
+            .map(|i| (i.id.to_string(), i.number.unwrap_or_default(), i.state.to_string()))
             .collect();
         rows.sort();
         rows

@@ -47,7 +47,7 @@ pub async fn store_many(st: &AppState, client_id: &str, nip: &str, n: usize) -> 
         rows.extend(stored.into_iter().map(|r| (r.invoice.created_at, r.invoice.id)));
     }
     rows.sort_by(|a, b| b.cmp(a));
-    rows.into_iter().map(|(_, id)| id).collect()
+    rows.into_iter().map(|(_, id)| id.to_string()).collect()
 }
 
 async fn two_thousand_invoices_page_by_page(b: Backend) {

@@ -49,7 +49,7 @@ async fn watchdog_notes_written_before_their_kind_count_as_flags(b: Backend) {
     }
     let unflagged = |st: &ksef_gateway::state::AppState| {
         let later = ids::now() + chrono::Duration::hours(1);
-        let mut found: Vec<String> = st
+        let mut found: Vec<ksef_gateway::domain::InvoiceId> = st
             .db
             .blocking(|c| Invoice::stuck_unflagged(c, InvoiceState::Draft, later, 100))
             .unwrap()

@@ -308,8 +308,8 @@ async fn webhooks_invoice_sent_to_a_emits_exactly_its_signed_state_changes(b: Ba
 }
 
 /// The changes into O, A or rejected in an invoice's timeline, as (old state, new state).
-async fn changes_in_timeline(rig: &Rig, id: &str) -> Vec<(String, String)> {
-    let id = id.to_owned();
+async fn changes_in_timeline(rig: &Rig, id: &ksef_gateway::domain::InvoiceId) -> Vec<(String, String)> {
+    let id = id.clone();
     let events = rig.st.db.run(move |c| ksef_gateway::db::models::Invoice::events(c, &id)).await.unwrap();
     let mut out = Vec::new();
     let mut prev: Option<String> = None;

@@ -50,7 +50,7 @@ async fn attempt(st: &AppState, nip: &str) -> Result<bool, crate::error::AppErro
             (1..=BUNDLED).any(|n| i.number.as_deref().is_some_and(|s| s.starts_with(&format!("SKLEP/{n}/"))))
         })
         .map(|i| CollectiveItem {
-            invoice: InvoiceRef::Id(i.id.clone()),
+            invoice: InvoiceRef::Id(i.id.to_string()),
             amount: None,
             currency: None,
             description: Some("Zapłata zbiorcza: Hurtownia Budowlana Mazur".into()),

@@ -36,7 +36,7 @@ pub struct NewCollectiveIdentifier<'a> {
 pub struct CollectiveMember {
     pub id: String,
     pub collective_identifier_id: String,
-    pub invoice_id: String,
+    pub invoice_id: crate::domain::InvoiceId,
     pub ksef_number: String,
     pub payment_amount: Option<String>,
     pub payment_currency: Option<String>,
@@ -66,7 +66,10 @@ impl CollectiveIdentifier {
     }
 
     /// The identifiers the invoice is in, newest first.
-    pub fn for_invoice(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<Self>, DbError> {
+    pub fn for_invoice(
+        conn: &mut AnyConn,
+        invoice_id: &crate::domain::InvoiceId,
+    ) -> Result<Vec<Self>, DbError> {
         Ok(iz::table
             .inner_join(members::table)
             .filter(members::invoice_id.eq(invoice_id))

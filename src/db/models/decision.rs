@@ -27,7 +27,11 @@ pub struct SendDecision {
 
 impl SendDecision {
     /// Stores the decision and one pending outbox entry per invoice, due now.
-    pub fn insert_with_outbox(conn: &mut AnyConn, row: &Self, invoice_ids: &[String]) -> Result<(), DbError> {
+    pub fn insert_with_outbox(
+        conn: &mut AnyConn,
+        row: &Self,
+        invoice_ids: &[crate::domain::InvoiceId],
+    ) -> Result<(), DbError> {
         diesel::insert_into(send_decisions::table).values(row).execute(conn)?;
         let ids: Vec<String> = invoice_ids.iter().map(|_| super::ids::new_id()).collect();
         let rows: Vec<_> = invoice_ids

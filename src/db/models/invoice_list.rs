@@ -274,7 +274,7 @@ impl Invoice {
         order: InvoiceOrder,
         inv: &Invoice,
     ) -> Result<i64, DbError> {
-        let keyset = RowKeyset { key: order.key_of(inv), id: inv.id.clone(), before: true };
+        let keyset = RowKeyset { key: order.key_of(inv), id: inv.id.to_string(), before: true };
         // "Beyond" the row going backwards: the rows before it.
         let query =
             keyed!(filtered!(i::table.into_boxed(), scope, filter), order, Some(&keyset), !order.desc)
@@ -289,7 +289,7 @@ impl Invoice {
         scope: &ClientScope,
         filter: &InvoiceFilter,
         cap: i64,
-    ) -> Result<Vec<String>, DbError> {
+    ) -> Result<Vec<crate::domain::InvoiceId>, DbError> {
         Ok(filtered!(i::table.into_boxed(), scope, filter)
             .order((i::created_at.asc(), i::id.asc()))
             .select(i::id)
