@@ -19,7 +19,7 @@ use crate::db::models::{
     ids, Client, ClientScope, CollectiveIdentifier, CollectiveMember, Invoice, NewCollectiveIdentifier,
 };
 use crate::db::{AnyConn, DbError};
-use crate::domain::{parse_amount, InvoiceState};
+use crate::domain::{parse_amount, ClientId, InvoiceState};
 use crate::engine::collective::{create_in_ksef, CollectiveCallError};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
@@ -56,7 +56,7 @@ pub struct CollectiveItem {
 pub struct CollectiveView {
     pub number: String,
     pub nip: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub invoice_count: i64,
     pub created_by: String,
     #[serde(serialize_with = "crate::local_time::rfc3339")]
@@ -142,8 +142,12 @@ fn payment(amount: Option<&str>, currency: Option<&str>) -> Result<Option<Collec
 
 /// The client's invoices behind `items`, in order; refused when one is not the client's or not
 /// accepted yet.
-fn resolve(conn: &mut AnyConn, client_id: &str, items: &[CollectiveItem]) -> Result<Vec<Invoice>, AppError> {
-    let scope = ClientScope::Only(vec![client_id.to_owned()]);
+fn resolve(
+    conn: &mut AnyConn,
+    client_id: &ClientId,
+    items: &[CollectiveItem],
+) -> Result<Vec<Invoice>, AppError> {
+    let scope = ClientScope::Only(vec![client_id.clone()]);
     let mut found = Vec::with_capacity(items.len());
     let (mut missing, mut not_accepted) = (Vec::new(), Vec::new());
     for item in items {

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::auth::{ApiScope, Permission};
 use crate::db::models::{ids, Client, ClientScope, Invoice, SendDecision};
 use crate::db::AnyConn;
-use crate::domain::{InvoiceId, InvoiceState, SendPolicy};
+use crate::domain::{ClientId, InvoiceId, InvoiceState, SendPolicy};
 use crate::error::{AppError, Refusal};
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::{self, Caller};
@@ -92,7 +92,7 @@ pub async fn decide_send(
 #[derive(Debug, Clone)]
 pub struct Confirmed {
     /// The page's client: an invoice of any other is not found, like a foreign one.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The invoices whose warnings were ticked consciously.
     pub warnings: Vec<InvoiceId>,
 }
@@ -149,7 +149,7 @@ async fn decide(
             // Found among the visible clients, so that a client seen but without `send`
             // answers 403 below, while foreign invoices stay 404.
             let scope = access::visible(conn, &caller)?;
-            let mut by_client: BTreeMap<String, Vec<Invoice>> = BTreeMap::new();
+            let mut by_client: BTreeMap<ClientId, Vec<Invoice>> = BTreeMap::new();
             let mut unique = req.invoice_ids.clone();
             unique.sort();
             unique.dedup();

@@ -11,7 +11,7 @@ use ksef_fa3::PaymentField;
 use qrcode::{EcLevel, QrCode};
 
 use crate::db::models::{Invoice, PurchaseInvoice};
-use crate::domain::{InvoiceId, Lang};
+use crate::domain::{ClientId, InvoiceId, Lang};
 use crate::error::{AppError, Refusal};
 use crate::pdf::{Column, Flow, MARGIN};
 use crate::service::access::Caller;
@@ -120,7 +120,7 @@ pub async fn render_zip(
     st: &AppState,
     caller: &Caller,
     ids: &[InvoiceId],
-    client_id: Option<&str>,
+    client_id: Option<&ClientId>,
     lang: Lang,
 ) -> Result<Vec<u8>, AppError> {
     let ids = bounded(ids)?;
@@ -128,7 +128,7 @@ pub async fn render_zip(
     let mut entries = Vec::with_capacity(ids.len());
     for id in ids {
         let (inv, pdf) = render(st, caller, id, lang).await?;
-        if client_id.is_some_and(|c| c != inv.client_id) {
+        if client_id.is_some_and(|c| *c != inv.client_id) {
             return Err(AppError::NotFound);
         }
         entries.push((entry_name(&inv, &mut names), pdf));

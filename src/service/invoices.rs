@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::auth::Permission;
 use crate::db::models::{Client, Invoice, InvoiceFilter, InvoiceOrder, InvoiceSort, RowKeyset};
 use crate::db::AnyConn;
-use crate::domain::{Actor, InvoiceId, InvoiceState};
+use crate::domain::{Actor, ClientId, InvoiceId, InvoiceState};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
@@ -41,7 +41,7 @@ pub struct InvoiceView {
     pub timeline: Vec<TimelineEntry>,
     /// The four-eyes approver's return or rejection with its comment, while it is the latest step.
     pub approver_answer: Option<crate::service::approvals::ApproverAnswer>,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub invoice_type: Option<String>,
     pub issue_date: Option<chrono::NaiveDate>,
     pub seller_nip: Option<String>,
@@ -282,7 +282,7 @@ fn resolve_client(
     caller: &Caller,
     nip: Option<&str>,
     p: Permission,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<ClientId>, AppError> {
     let Some(nip) = nip else { return Ok(None) };
     let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
     access::require(conn, caller, &client.id, p)?;
@@ -372,7 +372,7 @@ pub async fn matching_ids(
             let scope = access::scope(conn, &caller, permission)?;
             filter.client_id = resolve_client(conn, &caller, Some(&nip), permission)?;
             if action == BulkAction::Send {
-                let client = Client::get(conn, filter.client_id.as_deref().unwrap_or_default())?;
+                let client = Client::get(conn, filter.client_id.as_ref().ok_or(AppError::NotFound)?)?;
                 // Under four-eyes a draft waits for its approval: only approved ones may go.
                 if client.send_policy == crate::domain::SendPolicy::FourEyes {
                     filter.states.retain(|s| *s != InvoiceState::Draft);
@@ -431,7 +431,7 @@ pub async fn get_many(
             let scope = access::scope(conn, &caller, Permission::Read)?;
             let found: std::collections::HashMap<InvoiceId, Invoice> =
                 Invoice::find_many(conn, &scope, &ids)?.into_iter().map(|i| (i.id.clone(), i)).collect();
-            let mut nips: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+            let mut nips: std::collections::HashMap<ClientId, String> = std::collections::HashMap::new();
             let mut out = Vec::with_capacity(ids.len());
             for id in &ids {
                 let inv = found.get(id).cloned().ok_or(AppError::NotFound)?;
@@ -635,9 +635,9 @@ pub struct StatusRefresh {
 pub async fn refresh_statuses(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<StatusRefresh, AppError> {
-    let (caller, cid) = (caller.clone(), client_id.to_owned());
+    let (caller, cid) = (caller.clone(), client_id.clone());
     let in_flight = st
         .db
         .run(move |conn| {

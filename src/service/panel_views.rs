@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::auth::Permission;
 use crate::db::models::sending::StuckGroup;
 use crate::db::models::{Invoice, User};
-use crate::domain::{Actor, InvoiceId, InvoiceState};
+use crate::domain::{Actor, ClientId, InvoiceId, InvoiceState};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::state::AppState;
@@ -16,9 +16,9 @@ use crate::state::AppState;
 pub async fn state_counts(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<Vec<(InvoiceState, i64)>, AppError> {
-    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    let (caller, client_id) = (caller.clone(), client_id.clone());
     st.db
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, Permission::Read)?;

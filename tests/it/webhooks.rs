@@ -341,8 +341,12 @@ async fn issue_elsewhere(rig: &Rig, nip: &str, xml: &[u8]) {
 
 /// Purchase invoices stored for the client, as the sync stores them, and their event queued in
 /// the same transaction.
-async fn receive_purchases(st: &AppState, client_id: &str, n: usize) -> Vec<String> {
-    let client_id = client_id.to_owned();
+async fn receive_purchases(
+    st: &AppState,
+    client_id: &ksef_gateway::domain::ClientId,
+    n: usize,
+) -> Vec<String> {
+    let client_id = client_id.clone();
     st.db
         .tx(move |c| {
             let now = ids::now();

@@ -5,13 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::{outbox, send_decisions};
 use crate::db::{AnyConn, DbError};
+use crate::domain::ClientId;
 
 /// A decision to send, as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = send_decisions)]
 pub struct SendDecision {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// `user`, `api_key` or `operator` ([`crate::domain::Actor::kind`]).
     pub actor_kind: String,
     pub actor_id: String,

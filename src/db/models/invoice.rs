@@ -19,7 +19,7 @@ const OFFLINE_DUE: [InvoiceState; 2] = [InvoiceState::Offline, InvoiceState::Sen
 #[diesel(table_name = invoices, treat_none_as_default_value = false)]
 pub struct Invoice {
     pub id: InvoiceId,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub sha256: String,
     pub size_bytes: i64,
     pub number: Option<String>,
@@ -73,7 +73,7 @@ pub struct InvoiceEvent {
 struct NewInvoiceEvent<'a> {
     id: &'a str,
     invoice_id: &'a InvoiceId,
-    client_id: &'a str,
+    client_id: &'a ClientId,
     at: NaiveDateTime,
     state: InvoiceState,
     actor: &'a str,
@@ -95,7 +95,7 @@ impl Invoice {
     /// nothing decided or sent yet and no facts read: the caller fills in what it knows with
     /// `Invoice { number, ..Invoice::new(..) }` and stores it with [`Invoice::insert`].
     pub fn new(
-        client_id: String,
+        client_id: ClientId,
         sha256: String,
         size_bytes: i64,
         state: InvoiceState,
@@ -263,7 +263,7 @@ impl Invoice {
                 return Ok(false);
             }
         }
-        let entries: Vec<_> = invoices.iter().map(|inv| (&inv.id, inv.client_id.as_str(), note)).collect();
+        let entries: Vec<_> = invoices.iter().map(|inv| (&inv.id, &inv.client_id, note)).collect();
         add_timeline(conn, &entries, now, to, actor)?;
         Ok(true)
     }
@@ -298,7 +298,10 @@ impl Invoice {
     }
 
     /// Counts of the client's invoices per state.
-    pub fn count_by_state(conn: &mut AnyConn, client_id: &str) -> Result<Vec<(InvoiceState, i64)>, DbError> {
+    pub fn count_by_state(
+        conn: &mut AnyConn,
+        client_id: &ClientId,
+    ) -> Result<Vec<(InvoiceState, i64)>, DbError> {
         Ok(invoices::table
             .filter(invoices::client_id.eq(client_id))
             .group_by(invoices::state)
@@ -348,7 +351,7 @@ impl Invoice {
     /// invalid or rejected): one query for a whole upload's duplicate check.
     pub fn live_with_numbers(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         numbers: &[&str],
     ) -> Result<Vec<Self>, DbError> {
         let mut out = Vec::new();
@@ -369,7 +372,7 @@ impl Invoice {
     /// The client's invoice with this KSeF number, if any (corrections link to it).
     pub fn find_by_ksef_number(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         ksef_number: &str,
     ) -> Result<Option<Self>, DbError> {
         Ok(invoices::table
@@ -411,7 +414,7 @@ impl Invoice {
         if !move_state(conn, id, from, to, now)? {
             return Ok(false);
         }
-        let client_id: String = invoices::table.find(id).select(invoices::client_id).first(conn)?;
+        let client_id: ClientId = invoices::table.find(id).select(invoices::client_id).first(conn)?;
         add_event(conn, id, &client_id, now, to, actor, note)?;
         Ok(true)
     }
@@ -453,7 +456,7 @@ impl Invoice {
         if changed == 0 {
             return Ok(false);
         }
-        let client_id: String = invoices::table.find(id).select(invoices::client_id).first(conn)?;
+        let client_id: ClientId = invoices::table.find(id).select(invoices::client_id).first(conn)?;
         add_event(conn, id, &client_id, now, to, actor, None)?;
         Ok(true)
     }
@@ -501,7 +504,7 @@ fn move_state(
 /// on PostgreSQL 500 entries per statement.
 pub fn add_timeline(
     conn: &mut AnyConn,
-    entries: &[(&InvoiceId, &str, Option<&str>)],
+    entries: &[(&InvoiceId, &ClientId, Option<&str>)],
     at: NaiveDateTime,
     state: InvoiceState,
     actor: &Actor,
@@ -529,7 +532,7 @@ pub fn add_timeline(
 pub fn add_event(
     conn: &mut AnyConn,
     invoice_id: &InvoiceId,
-    client_id: &str,
+    client_id: &ClientId,
     at: NaiveDateTime,
     state: InvoiceState,
     actor: &Actor,

@@ -13,7 +13,7 @@ use super::scope::{in_scope, ClientScope};
 use super::Invoice;
 use crate::db::schema::{clients, invoice_totals as t, invoices as i};
 use crate::db::{AnyConn, DbError};
-use crate::domain::InvoiceState;
+use crate::domain::{ClientId, InvoiceState};
 
 crate::text_enum! {
     /// What the sales invoice list is ordered by (always then by id, so the order is total).
@@ -63,7 +63,7 @@ impl InvoiceOrder {
 /// Filters of the sales invoice list (all optional; the scope is not).
 #[derive(Debug, Clone, Default)]
 pub struct InvoiceFilter {
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     /// Any of these states (none: every state).
     pub states: Vec<InvoiceState>,
     /// When the gateway received it: `from` inclusive, `to` exclusive.
@@ -199,10 +199,10 @@ pub type ListedInvoice = (Invoice, String);
 /// puts the one-row clients table first and sorts every invoice of the client on each page
 /// instead of walking the list's index.
 fn with_nips(conn: &mut AnyConn, rows: Vec<Invoice>) -> Result<Vec<ListedInvoice>, DbError> {
-    let mut ids: Vec<&str> = rows.iter().map(|r| r.client_id.as_str()).collect();
+    let mut ids: Vec<&ClientId> = rows.iter().map(|r| &r.client_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let nips: std::collections::HashMap<String, String> = clients::table
+    let nips: std::collections::HashMap<ClientId, String> = clients::table
         .filter(clients::id.eq_any(ids))
         .select((clients::id, clients::nip))
         .load(conn)?

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::invoice::Invoice;
 use crate::db::schema::{clients, invoices, outbox, send_decisions};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{InvoiceId, OutboxState};
+use crate::domain::{ClientId, InvoiceId, OutboxState};
 
 /// An outbox row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -16,7 +16,7 @@ use crate::domain::{InvoiceId, OutboxState};
 pub struct OutboxEntry {
     pub id: String,
     pub invoice_id: InvoiceId,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub decision_id: String,
     pub status: OutboxState,
     pub attempts: i64,
@@ -37,8 +37,8 @@ pub struct DueInvoice {
 
 impl OutboxEntry {
     /// Clients (not paused) with at least one row due at `now`, oldest due first.
-    pub fn clients_with_due(conn: &mut AnyConn, now: NaiveDateTime) -> Result<Vec<String>, DbError> {
-        let rows: Vec<(String, Option<NaiveDateTime>)> = outbox::table
+    pub fn clients_with_due(conn: &mut AnyConn, now: NaiveDateTime) -> Result<Vec<ClientId>, DbError> {
+        let rows: Vec<(ClientId, Option<NaiveDateTime>)> = outbox::table
             .inner_join(clients::table)
             .filter(outbox::status.eq(OutboxState::Pending))
             .filter(outbox::next_attempt_at.le(now))
@@ -54,7 +54,7 @@ impl OutboxEntry {
     /// Up to `limit` of the client's due rows, oldest first, with their invoices.
     pub fn due_for_client(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         now: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<DueInvoice>, DbError> {
@@ -144,7 +144,10 @@ impl OutboxEntry {
     }
 
     /// Counts the client's rows per status (tests, metrics).
-    pub fn count_by_status(conn: &mut AnyConn, client_id: &str) -> Result<Vec<(OutboxState, i64)>, DbError> {
+    pub fn count_by_status(
+        conn: &mut AnyConn,
+        client_id: &ClientId,
+    ) -> Result<Vec<(OutboxState, i64)>, DbError> {
         Ok(outbox::table
             .filter(outbox::client_id.eq(client_id))
             .group_by(outbox::status)

@@ -12,7 +12,7 @@ use super::invoice::Invoice;
 use super::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{check_moves, Actor, EventKind, InvoiceId, InvoiceState, StuckCutoffs};
+use crate::domain::{check_moves, Actor, ClientId, EventKind, InvoiceId, InvoiceState, StuckCutoffs};
 
 /// How the watchdog's timeline note begins (followed by the state and why to look), as people
 /// have always read it. The watchdog finds its flags by their kind ([`EventKind::Watchdog`]).
@@ -43,7 +43,7 @@ struct MovedId {
 
 impl Invoice {
     /// Clients (not paused) with invoices in flight.
-    pub fn clients_in_flight(conn: &mut AnyConn) -> Result<Vec<String>, DbError> {
+    pub fn clients_in_flight(conn: &mut AnyConn) -> Result<Vec<ClientId>, DbError> {
         Ok(invoices::table
             .inner_join(clients::table)
             .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))
@@ -54,7 +54,7 @@ impl Invoice {
     }
 
     /// Up to `limit` of the client's invoices in flight, oldest first.
-    pub fn in_flight(conn: &mut AnyConn, client_id: &str, limit: i64) -> Result<Vec<Invoice>, DbError> {
+    pub fn in_flight(conn: &mut AnyConn, client_id: &ClientId, limit: i64) -> Result<Vec<Invoice>, DbError> {
         Ok(invoices::table
             .filter(invoices::client_id.eq(client_id))
             .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))

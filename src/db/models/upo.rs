@@ -5,14 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::upos;
 use crate::db::{AnyConn, DbError};
-use crate::domain::InvoiceId;
+use crate::domain::{ClientId, InvoiceId};
 
 /// A stored UPO.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = upos)]
 pub struct Upo {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub invoice_id: Option<InvoiceId>,
     pub ksef_session_id: Option<String>,
     pub sha256: String,
@@ -25,7 +25,7 @@ pub struct Upo {
 #[diesel(table_name = upos)]
 pub struct NewUpo<'a> {
     pub id: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub invoice_id: Option<&'a InvoiceId>,
     pub ksef_session_id: Option<&'a str>,
     /// Base64 SHA-256 of `xml`.

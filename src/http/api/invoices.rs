@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::doc::Errors;
 use crate::db::models::Client;
-use crate::domain::{InvoiceId, InvoiceState};
+use crate::domain::{ClientId, InvoiceId, InvoiceState};
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
 use crate::http::{id_in_path, ids_in_body};
@@ -46,7 +46,7 @@ struct UploadQuery {
 }
 
 /// The client an upload is for: the API key's own, or the `nip` a person names.
-async fn upload_client(st: &AppState, caller: &Caller, nip: Option<String>) -> Result<String, AppError> {
+async fn upload_client(st: &AppState, caller: &Caller, nip: Option<String>) -> Result<ClientId, AppError> {
     match (caller, nip) {
         (Caller::ApiKey(k), None) => Ok(k.client_id.clone()),
         (_, Some(nip)) => {

@@ -296,7 +296,7 @@ pub async fn store_invoice(
 fn insert_invoice(
     c: &mut AnyConn,
     id: &InvoiceId,
-    (cid, nip): (&str, &str),
+    (cid, nip): (&ksef_gateway::domain::ClientId, &str),
     number: &str,
     xml: &[u8],
     accepted_as: Option<&str>,
@@ -312,7 +312,7 @@ fn insert_invoice(
         currency: Some("PLN".to_owned()),
         created_by: Some("user:test".to_owned()),
         ..Invoice::new(
-            cid.to_owned(),
+            cid.clone(),
             sha,
             xml.len() as i64,
             if accepted_as.is_some() { InvoiceState::Accepted } else { InvoiceState::Draft },
