@@ -84,7 +84,7 @@ struct Served {
     /// `Cookie:` header of an office admin's panel session.
     cookie: String,
     nip: String,
-    ids: Vec<String>,
+    ids: Vec<ksef_gateway::domain::InvoiceId>,
     /// Keeps the database alive.
     _rig: Rig,
 }

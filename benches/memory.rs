@@ -85,7 +85,7 @@ fn main() {
 
 /// Creates the client and a read+submit API key through the services, then seeds `stored`
 /// invoices with one INSERT … SELECT (rows only: the memory questions are about rows).
-async fn seed(db: &TestDb, stored: usize) -> (String, String) {
+async fn seed(db: &TestDb, stored: usize) -> (ksef_gateway::domain::ClientId, String) {
     let st = db.state();
     let input = NewClientInput {
         nip: Nip::parse(NIP).unwrap(),

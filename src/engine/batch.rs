@@ -13,7 +13,7 @@ use super::{record, TurnError};
 use crate::db::models::outbox::DueInvoice;
 use crate::db::models::{ids, Invoice};
 use crate::db::DbError;
-use crate::domain::{InvoiceState, SessionKind, SessionState};
+use crate::domain::{InvoiceId, InvoiceState, SessionKind, SessionState};
 
 /// KSeF's limit of invoices per session.
 const MAX_BATCH: usize = 10_000;
@@ -38,7 +38,7 @@ async fn send_one(
     group: &[DueInvoice],
 ) -> Result<(), TurnError> {
     let offline = group.first().is_some_and(|d| d.offline);
-    let invoice_ids: Vec<String> = group.iter().map(|d| d.invoice.id.clone()).collect();
+    let invoice_ids: Vec<InvoiceId> = group.iter().map(|d| d.invoice.id.clone()).collect();
     let ids_for_read = invoice_ids.clone();
     let docs = engine
         .st

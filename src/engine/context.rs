@@ -14,6 +14,7 @@ use super::limits::Limits;
 use super::TurnError;
 use crate::config::sender::SenderSettings;
 use crate::db::models::Client;
+use crate::domain::ClientId;
 use crate::service::ksef_login::LoginSource;
 use crate::state::AppState;
 
@@ -27,7 +28,7 @@ pub struct OpenOnline {
 
 /// One client's KSeF plumbing, rebuilt when its credential or environment changes.
 pub struct ClientCtx {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub nip: String,
     pub environment: String,
     /// The stored credential the token manager logs in with (the client's own or the office's).
@@ -78,18 +79,18 @@ pub struct Engine {
     pub limits: Arc<Limits>,
     pub stop: watch::Receiver<bool>,
     ksef_clients: Mutex<HashMap<String, KsefClient>>,
-    clients: Mutex<HashMap<String, Arc<ClientCtx>>>,
-    pub running: Mutex<HashSet<String>>,
+    clients: Mutex<HashMap<ClientId, Arc<ClientCtx>>>,
+    pub running: Mutex<HashSet<ClientId>>,
     /// Turns started but still waiting for one of the `max_concurrent` slots.
     pub waiting_turns: AtomicUsize,
     /// Logins ahead of turns, per client.
-    pub logins: Mutex<HashMap<String, super::login::Ahead>>,
-    pub schedule: Mutex<HashMap<String, Schedule>>,
+    pub logins: Mutex<HashMap<ClientId, super::login::Ahead>>,
+    pub schedule: Mutex<HashMap<ClientId, Schedule>>,
     /// Per client: purchase invoice bytes are not fetched before this (a limit or a failure).
-    pub purchase_bytes: Mutex<HashMap<String, Instant>>,
+    pub purchase_bytes: Mutex<HashMap<ClientId, Instant>>,
     /// Exports KSeF is still packing, per client and role, for the next sync step.
     pub purchase_exports:
-        Mutex<HashMap<(String, crate::domain::PurchaseRole), super::purchase::pending::PendingExport>>,
+        Mutex<HashMap<(ClientId, crate::domain::PurchaseRole), super::purchase::pending::PendingExport>>,
 }
 
 /// Locks a std mutex; a poisoned one only means a panic elsewhere, the data is still usable.
@@ -170,7 +171,7 @@ impl Engine {
     }
 
     /// The cached context of one client, if any.
-    pub fn cached_context(&self, client_id: &str) -> Option<Arc<ClientCtx>> {
+    pub fn cached_context(&self, client_id: &ClientId) -> Option<Arc<ClientCtx>> {
         lock(&self.clients).get(client_id).cloned()
     }
 
@@ -179,14 +180,14 @@ impl Engine {
         lock(&self.clients).values().cloned().collect()
     }
 
-    pub fn schedule_of(&self, client_id: &str) -> Option<Schedule> {
+    pub fn schedule_of(&self, client_id: &ClientId) -> Option<Schedule> {
         lock(&self.schedule).get(client_id).copied()
     }
 
     /// A person asked for fresh statuses: the client's next poll (and turn) is due now, a
     /// failure backoff cut short, but never before a 429's Retry-After (a turn would only sit
     /// in the penalty box holding a sender slot).
-    pub fn poll_now(&self, client_id: &str) {
+    pub fn poll_now(&self, client_id: &ClientId) {
         let now = Instant::now();
         if let Some(s) = lock(&self.schedule).get_mut(client_id) {
             let at = now.max(s.not_before);
@@ -197,7 +198,7 @@ impl Engine {
 
     /// The client just handed invoices to KSeF: poll soon, as a client waiting for its session
     /// would (KSeF may be done in well under `status_poll_ms`), then less and less often.
-    pub fn sent(&self, client_id: &str) {
+    pub fn sent(&self, client_id: &ClientId) {
         let first =
             (Duration::from_millis(self.cfg.status_poll_ms) / 4).max(Duration::from_millis(self.cfg.tick_ms));
         let mut map = lock(&self.schedule);
@@ -205,14 +206,14 @@ impl Engine {
     }
 
     /// How long the client's next poll waits after its turn ends.
-    pub fn poll_interval(&self, client_id: &str) -> Duration {
+    pub fn poll_interval(&self, client_id: &ClientId) -> Duration {
         let poll_max = Duration::from_millis(self.cfg.status_poll_ms);
         self.schedule_of(client_id).map_or(poll_max, |s| s.poll_every.min(poll_max))
     }
 
-    fn entry<'a>(&self, map: &'a mut HashMap<String, Schedule>, client_id: &str) -> &'a mut Schedule {
+    fn entry<'a>(&self, map: &'a mut HashMap<ClientId, Schedule>, client_id: &ClientId) -> &'a mut Schedule {
         let now = Instant::now();
-        map.entry(client_id.to_owned()).or_insert(Schedule {
+        map.entry(client_id.clone()).or_insert(Schedule {
             next_turn: now,
             next_poll: now,
             failures: 0,
@@ -223,7 +224,7 @@ impl Engine {
     }
 
     /// Records the end of a turn: the next poll, and backoff when it failed.
-    pub fn turn_finished(&self, client_id: &str, failed: bool, extra_wait: Option<Duration>) {
+    pub fn turn_finished(&self, client_id: &ClientId, failed: bool, extra_wait: Option<Duration>) {
         let now = Instant::now();
         let mut map = lock(&self.schedule);
         let s = self.entry(&mut map, client_id);

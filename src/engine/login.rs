@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 
 use super::context::{lock, Engine};
 use crate::db::models::Client;
+use crate::domain::ClientId;
 
 /// A login ahead of a client's turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub enum Ahead {
 
 /// Whether the client's turn may start now; if not, a login is running for it (started here
 /// when needed, on `logins`).
-pub async fn ready_for_turn(engine: &Arc<Engine>, client_id: &str, logins: &mut JoinSet<()>) -> bool {
+pub async fn ready_for_turn(engine: &Arc<Engine>, client_id: &ClientId, logins: &mut JoinSet<()>) -> bool {
     // A running login holds the client's token lock through its wait at the per-IP window:
     // look at the logins first, so the supervisor's loop never waits behind one.
     if lock(&engine.logins).get(client_id) == Some(&Ahead::Running) {
@@ -42,13 +43,14 @@ pub async fn ready_for_turn(engine: &Arc<Engine>, client_id: &str, logins: &mut 
                 return true;
             }
             None => {
-                ahead.insert(client_id.to_owned(), Ahead::Running);
+                ahead.insert(client_id.clone(), Ahead::Running);
             }
         }
     }
-    let settle = Settle { engine: engine.clone(), client_id: client_id.to_owned() };
+    let settle = Settle { engine: engine.clone(), client_id: Some(client_id.clone()) };
+    let client_id = client_id.clone();
     logins.spawn(async move {
-        if log_in(&settle.engine, &settle.client_id).await {
+        if log_in(&settle.engine, &client_id).await {
             settle.logged_in();
         }
     });
@@ -60,36 +62,37 @@ pub async fn ready_for_turn(engine: &Arc<Engine>, client_id: &str, logins: &mut 
 /// never left waiting for a login that no longer runs.
 struct Settle {
     engine: Arc<Engine>,
-    /// Emptied once the login ended with tokens.
-    client_id: String,
+    /// Taken once the login ended with tokens.
+    client_id: Option<ClientId>,
 }
 
 impl Settle {
     fn logged_in(mut self) {
-        lock(&self.engine.logins).remove(&self.client_id);
-        self.client_id.clear();
+        if let Some(id) = self.client_id.take() {
+            lock(&self.engine.logins).remove(&id);
+        }
     }
 }
 
 impl Drop for Settle {
     fn drop(&mut self) {
-        if !self.client_id.is_empty() {
-            lock(&self.engine.logins).insert(std::mem::take(&mut self.client_id), Ahead::Failed);
+        if let Some(id) = self.client_id.take() {
+            lock(&self.engine.logins).insert(id, Ahead::Failed);
         }
     }
 }
 
 /// Logs the client in under its lease, as a turn would: with several replicas only the one
 /// holding the lease logs in, so a client is not logged in once per replica.
-async fn log_in(engine: &Engine, client_id: &str) -> bool {
+async fn log_in(engine: &Engine, client_id: &ClientId) -> bool {
     let Some(lease) = super::turn::take_lease(engine, client_id).await else { return false };
     let logged_in = log_in_holding_lease(engine, client_id).await;
     super::turn::give_back(engine, client_id, lease).await;
     logged_in
 }
 
-async fn log_in_holding_lease(engine: &Engine, client_id: &str) -> bool {
-    let cid = client_id.to_owned();
+async fn log_in_holding_lease(engine: &Engine, client_id: &ClientId) -> bool {
+    let cid = client_id.clone();
     let Ok(client) = engine.st.db.run(move |c| Client::get(c, &cid)).await else { return false };
     if client.paused_reason.is_some() {
         return false;

@@ -70,7 +70,7 @@ pub async fn send(
             None => match open_session(engine, ctx, &token).await {
                 Ok(open) => open,
                 Err(e) => {
-                    let mut ids: Vec<String> = pending.map(|d| d.invoice.id).collect();
+                    let mut ids: Vec<_> = pending.map(|d| d.invoice.id).collect();
                     ids.push(due.invoice.id.clone());
                     let next = engine.retry_at(due.entry.attempts, None);
                     record::postpone(&engine.st.db, ids, next, &e.to_string(), false).await?;

@@ -14,7 +14,7 @@ use crate::db::models::sending::AcceptedRow;
 use crate::db::models::upo::{NewUpo, Upo};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::{AnyConn, Db, DbError};
-use crate::domain::{Actor, InvoiceState, OutboxState, SessionKind, SessionState};
+use crate::domain::{Actor, ClientId, InvoiceId, InvoiceState, OutboxState, SessionKind, SessionState};
 use crate::service::audit::{self, AuditActor, AuditEntry};
 use crate::service::webhooks::{enqueue_state_changes, StateChange};
 use crate::state::AppState;
@@ -24,7 +24,7 @@ pub const ACTOR: Actor = Actor::Sender;
 
 fn event(
     conn: &mut AnyConn,
-    client_id: &str,
+    client_id: &ClientId,
     action: &str,
     subject: Option<&str>,
     payload: serde_json::Value,
@@ -38,12 +38,12 @@ fn event(
 /// A session KSeF just opened, persisted before anything is uploaded in it.
 pub async fn session_opened(
     db: &Db,
-    client_id: &str,
+    client_id: &ClientId,
     kind: SessionKind,
     reference: &str,
     valid_until: Option<NaiveDateTime>,
 ) -> Result<String, DbError> {
-    let (client_id, reference) = (client_id.to_owned(), reference.to_owned());
+    let (client_id, reference) = (client_id.clone(), reference.to_owned());
     db.tx(move |c| {
         let id = ids::new_id();
         let now = ids::now();
@@ -76,12 +76,12 @@ pub async fn session_opened(
 /// A session's new state (`closed`, `abandoned`) with KSeF's status code when known.
 pub async fn session_state(
     db: &Db,
-    client_id: &str,
+    client_id: &ClientId,
     session_id: &str,
     state: SessionState,
     status_code: Option<i64>,
 ) -> Result<(), DbError> {
-    let (client_id, session_id) = (client_id.to_owned(), session_id.to_owned());
+    let (client_id, session_id) = (client_id.clone(), session_id.to_owned());
     db.tx(move |c| {
         KsefSession::set_state(c, &session_id, state, status_code)?;
         let action = format!("send.session_{state}");
@@ -95,21 +95,20 @@ pub async fn session_state(
 #[tracing::instrument(level = "debug", name = "db.mark_sending", skip_all, fields(invoices = invoice_ids.len()))]
 pub async fn mark_sending(
     db: &Db,
-    client_id: &str,
+    client_id: &ClientId,
     session_id: &str,
     session_reference: &str,
-    invoice_ids: Vec<String>,
-) -> Result<Vec<String>, DbError> {
+    invoice_ids: Vec<InvoiceId>,
+) -> Result<Vec<InvoiceId>, DbError> {
     let (client_id, session_id, reference) =
-        (client_id.to_owned(), session_id.to_owned(), session_reference.to_owned());
+        (client_id.clone(), session_id.to_owned(), session_reference.to_owned());
     db.tx(move |c| {
         let now = ids::now();
         let moved = Invoice::start_sending_many(c, &invoice_ids, &reference, now)?;
         let note = format!("sesja KSeF {reference}");
-        let entries: Vec<_> =
-            moved.iter().map(|id| (id.as_str(), client_id.as_str(), Some(note.as_str()))).collect();
+        let entries: Vec<_> = moved.iter().map(|id| (id, &client_id, Some(note.as_str()))).collect();
         add_timeline(c, &entries, now, InvoiceState::Sending, &ACTOR)?;
-        let moved_refs: Vec<&str> = moved.iter().map(String::as_str).collect();
+        let moved_refs: Vec<&InvoiceId> = moved.iter().collect();
         OutboxEntry::set_status_many(c, &moved_refs, OutboxState::Sending)?;
         KsefSession::add_invoices(c, &session_id, i64::try_from(moved.len()).unwrap_or(i64::MAX))?;
         Ok(moved)
@@ -233,10 +232,8 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
             if moved.is_empty() {
                 return Ok::<_, DbError>(0);
             }
-            let entries: Vec<_> = moved
-                .iter()
-                .map(|(inv, a, ..)| (inv.id.as_str(), inv.client_id.as_str(), a.note.as_deref()))
-                .collect();
+            let entries: Vec<_> =
+                moved.iter().map(|(inv, a, ..)| (&inv.id, &inv.client_id, a.note.as_deref())).collect();
             add_timeline(c, &entries, now, InvoiceState::Accepted, &ACTOR)?;
             let upos: Vec<NewUpo<'_>> = moved
                 .iter()
@@ -261,7 +258,7 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
                 })
                 .collect();
             enqueue_state_changes(c, &changes)?;
-            let done: Vec<&str> = moved.iter().map(|(inv, ..)| inv.id.as_str()).collect();
+            let done: Vec<&InvoiceId> = moved.iter().map(|(inv, ..)| &inv.id).collect();
             OutboxEntry::set_status_many(c, &done, OutboxState::Done)?;
             audit::record_many(
                 c,
@@ -343,15 +340,15 @@ pub async fn requeue(
 
 /// Outcome unknown (timeout, 5xx): the invoice stays in `sending` to be reconciled; the outbox
 /// row records the attempt.
-pub async fn unknown_outcome(db: &Db, invoice_id: &str, why: &str) -> Result<(), DbError> {
-    let (id, why) = (invoice_id.to_owned(), why.to_owned());
+pub async fn unknown_outcome(db: &Db, invoice_id: &InvoiceId, why: &str) -> Result<(), DbError> {
+    let (id, why) = (invoice_id.clone(), why.to_owned());
     db.tx(move |c| OutboxEntry::set_status(c, &id, OutboxState::Sending, Some(&why))).await
 }
 
 /// Invoices not yet handed to KSeF wait until `next_at`.
 pub async fn postpone(
     db: &Db,
-    invoice_ids: Vec<String>,
+    invoice_ids: Vec<InvoiceId>,
     next_at: NaiveDateTime,
     why: &str,
     count_attempt: bool,
@@ -369,11 +366,11 @@ pub async fn postpone(
 /// What the sender's own login with the credential ended in (the panel shows the last error).
 pub async fn login_outcome(
     db: &Db,
-    client_id: &str,
+    client_id: &ClientId,
     login: &crate::service::ksef_login::LoginSource,
     error: Option<&str>,
 ) -> Result<(), DbError> {
-    let (client_id, login, error) = (client_id.to_owned(), login.clone(), error.map(str::to_owned));
+    let (client_id, login, error) = (client_id.clone(), login.clone(), error.map(str::to_owned));
     db.tx(move |c| {
         let outcome = match &error {
             None => Ok(None),
@@ -385,8 +382,8 @@ pub async fn login_outcome(
 }
 
 /// Stops the client's sender until a person clears the reason.
-pub async fn pause_client(db: &Db, client_id: &str, reason: &str) -> Result<(), DbError> {
-    let (client_id, reason) = (client_id.to_owned(), reason.to_owned());
+pub async fn pause_client(db: &Db, client_id: &ClientId, reason: &str) -> Result<(), DbError> {
+    let (client_id, reason) = (client_id.clone(), reason.to_owned());
     db.tx(move |c| {
         Client::set_paused(c, &client_id, Some(&reason))?;
         event(c, &client_id, "send.client_paused", Some(&client_id), json!({"reason": reason}))

@@ -14,7 +14,7 @@ use super::context::{lock, Engine};
 use super::record;
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, ClientScope, Invoice};
-use crate::domain::{InvoiceState, SessionState};
+use crate::domain::{ClientId, InvoiceState, SessionState};
 
 /// How often the watchdog and the housekeeping run.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
@@ -82,7 +82,7 @@ pub async fn run(engine: Arc<Engine>) {
 }
 
 /// Clients to run a turn for now, the longest-waiting first.
-async fn candidates(engine: &Engine) -> Result<Vec<String>, crate::db::DbError> {
+async fn candidates(engine: &Engine) -> Result<Vec<ClientId>, crate::db::DbError> {
     let (due, in_flight) = engine
         .st
         .db
@@ -94,7 +94,7 @@ async fn candidates(engine: &Engine) -> Result<Vec<String>, crate::db::DbError> 
         })
         .await?;
     let now = Instant::now();
-    let mut out: Vec<(Option<Instant>, String)> = Vec::new();
+    let mut out: Vec<(Option<Instant>, ClientId)> = Vec::new();
     let running = lock(&engine.running).clone();
     for id in due {
         let s = engine.schedule_of(&id);

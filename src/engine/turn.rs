@@ -13,10 +13,11 @@ use super::lease::Lease;
 use super::{record, TurnError};
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, lease, Client};
+use crate::domain::ClientId;
 use crate::service::ksef_login::LoginSource;
 use crate::service::reasons;
 
-pub async fn run(engine: &Engine, client_id: &str) {
+pub async fn run(engine: &Engine, client_id: &ClientId) {
     let Some(lease) = take_lease(engine, client_id).await else {
         // Another replica works this client; look again after a poll interval.
         engine.turn_finished(client_id, false, None);
@@ -40,18 +41,18 @@ pub async fn run(engine: &Engine, client_id: &str) {
 }
 
 /// Gives the client's lease back (it expires by itself if that fails).
-pub(super) async fn give_back(engine: &Engine, client_id: &str, lease: Lease) {
+pub(super) async fn give_back(engine: &Engine, client_id: &ClientId, lease: Lease) {
     lease.renewer.abort();
-    let (cid, holder) = (client_id.to_owned(), engine.holder.clone());
+    let (cid, holder) = (client_id.clone(), engine.holder.clone());
     if let Err(e) = engine.st.db.tx(move |c| lease::release(c, &cid, &holder)).await {
         tracing::warn!(client.id = %client_id, error = %e, "Could not release a sender lease; it expires by itself");
     }
 }
 
 /// Takes the client's lease, kept renewed until given back; None while another replica holds it.
-pub(super) async fn take_lease(engine: &Engine, client_id: &str) -> Option<Lease> {
+pub(super) async fn take_lease(engine: &Engine, client_id: &ClientId) -> Option<Lease> {
     let ttl = Duration::from_secs(engine.cfg.lease_ttl_s);
-    let (cid, holder) = (client_id.to_owned(), engine.holder.clone());
+    let (cid, holder) = (client_id.clone(), engine.holder.clone());
     let ttl_chrono = chrono::Duration::from_std(ttl).unwrap_or_default();
     let got = engine
         .st
@@ -71,7 +72,7 @@ pub(super) async fn take_lease(engine: &Engine, client_id: &str) -> Option<Lease
     }
     let lost = Arc::new(AtomicBool::new(false));
     let (db, cid, holder, flag) =
-        (engine.st.db.clone(), client_id.to_owned(), engine.holder.clone(), lost.clone());
+        (engine.st.db.clone(), client_id.clone(), engine.holder.clone(), lost.clone());
     let renewer = tokio::spawn(async move {
         loop {
             tokio::time::sleep(ttl / 3).await;
@@ -106,8 +107,8 @@ fn outcome_label(outcome: &Result<(), TurnFailure>) -> &'static str {
 /// Spans at debug level (`sender.*`, `batch.*`, `db.*`) time the steps of a turn; the send
 /// benchmark prints them with `BENCH_TRACE=1` (docs/ENGINE.md, "Where the time goes").
 #[tracing::instrument(level = "debug", name = "sender.turn", skip_all)]
-async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), TurnFailure> {
-    let cid = client_id.to_owned();
+async fn work(engine: &Engine, client_id: &ClientId, lease: &Lease) -> Result<(), TurnFailure> {
+    let cid = client_id.clone();
     let client = engine.st.db.run(move |c| Client::get(c, &cid)).await.map_err(|e| (None, e.into()))?;
     if client.paused_reason.is_some() {
         return Ok(());
@@ -127,7 +128,7 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
         return Ok(());
     }
     let limit = i64::try_from(engine.cfg.max_invoices_per_turn).unwrap_or(1_000);
-    let cid = client_id.to_owned();
+    let cid = client_id.clone();
     let due = engine
         .st
         .db
@@ -183,7 +184,7 @@ async fn work(engine: &Engine, client_id: &str, lease: &Lease) -> Result<(), Tur
 /// extra wait before the client's next turn.
 async fn handle_error(
     engine: &Engine,
-    client_id: &str,
+    client_id: &ClientId,
     ctx: Option<&ClientCtx>,
     e: &TurnError,
 ) -> Option<Duration> {
@@ -280,7 +281,12 @@ async fn relogin(engine: &Engine, ctx: &ClientCtx, first: &ksef_client::KsefErro
 
 /// Pauses the client because KSeF refused its credential (or the office's, in the client's
 /// context), saying why in the words that fit whose credential it was.
-async fn pause(engine: &Engine, client_id: &str, login: Option<&LoginSource>, err: &ksef_client::KsefError) {
+async fn pause(
+    engine: &Engine,
+    client_id: &ClientId,
+    login: Option<&LoginSource>,
+    err: &ksef_client::KsefError,
+) {
     tracing::warn!(client.id = %client_id, error = %err, "KSeF refused the client's credential; sender paused");
     let refusal = crate::service::ksef_login::Refusal::from(err);
     let reason = match login {
@@ -297,7 +303,7 @@ async fn pause(engine: &Engine, client_id: &str, login: Option<&LoginSource>, er
     pause_with(engine, client_id, &reason).await;
 }
 
-async fn pause_with(engine: &Engine, client_id: &str, reason: &str) {
+async fn pause_with(engine: &Engine, client_id: &ClientId, reason: &str) {
     if let Err(db) = record::pause_client(&engine.st.db, client_id, reason).await {
         tracing::error!(client.id = %client_id, error = %db, "Could not record the pause");
     }

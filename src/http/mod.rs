@@ -55,3 +55,16 @@ pub fn file(
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .body(body)
 }
+
+/// An id (`InvoiceId`, `ClientId`, …) named in a URL path or a form: text that is no id names
+/// nothing, so it is the same 404 as an id nobody has (actix's typed `web::Path<InvoiceId>`
+/// would answer 400 instead).
+pub fn id_in_path<T: std::str::FromStr>(raw: &str) -> Result<T, crate::error::AppError> {
+    raw.parse().map_err(|_| crate::error::AppError::NotFound)
+}
+
+/// Ids named in a request body or form, each read as [`id_in_path`] reads one: any text that
+/// is no id among them is the 404 an unknown id among them gives.
+pub fn ids_in_body<T: std::str::FromStr>(raw: &[String]) -> Result<Vec<T>, crate::error::AppError> {
+    raw.iter().map(|id| id_in_path(id)).collect()
+}

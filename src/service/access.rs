@@ -8,7 +8,7 @@
 use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
 use crate::db::models::{ClientScope, Grant, Invoice};
 use crate::db::{AnyConn, DbError};
-use crate::domain::Actor;
+use crate::domain::{Actor, ClientId};
 use crate::error::{AppError, Refusal};
 use crate::service::audit::AuditActor;
 
@@ -19,7 +19,7 @@ pub struct UserCaller {
     pub email: String,
     pub role: Role,
     /// A board member's own company.
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     /// The panel session, for logout and CSRF.
     pub session_id: String,
 }
@@ -28,7 +28,7 @@ pub struct UserCaller {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyCaller {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub scopes: ScopeSet,
 }
 
@@ -85,7 +85,7 @@ pub fn require_office_admin(caller: &Caller) -> Result<(), AppError> {
 pub fn permissions_on(
     conn: &mut AnyConn,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<PermissionSet, DbError> {
     Ok(match caller {
         c if c.is_office_wide() => PermissionSet::all(),
@@ -100,13 +100,18 @@ pub fn permissions_on(
             .iter()
             .filter_map(|g| PermissionSet::parse(&g.permissions).ok())
             .fold(PermissionSet::default(), PermissionSet::union),
-        Caller::ApiKey(k) if k.client_id == client_id => key_permissions(k),
+        Caller::ApiKey(k) if k.client_id == *client_id => key_permissions(k),
         _ => PermissionSet::default(),
     })
 }
 
 /// Checks that the caller may do `p` on the client.
-pub fn require(conn: &mut AnyConn, caller: &Caller, client_id: &str, p: Permission) -> Result<(), AppError> {
+pub fn require(
+    conn: &mut AnyConn,
+    caller: &Caller,
+    client_id: &ClientId,
+    p: Permission,
+) -> Result<(), AppError> {
     require_any(conn, caller, client_id, &[p])
 }
 
@@ -114,12 +119,12 @@ pub fn require(conn: &mut AnyConn, caller: &Caller, client_id: &str, p: Permissi
 pub fn require_any(
     conn: &mut AnyConn,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     ps: &[Permission],
 ) -> Result<(), AppError> {
     let held = permissions_on(conn, caller, client_id)?;
     // An API key always knows its own client (a `purchase`-only key holds no permission there).
-    let own_key_client = matches!(caller, Caller::ApiKey(k) if k.client_id == client_id);
+    let own_key_client = matches!(caller, Caller::ApiKey(k) if k.client_id == *client_id);
     if ps.iter().any(|p| held.contains(*p)) {
         Ok(())
     } else if held.is_empty() && !own_key_client {
@@ -136,7 +141,7 @@ pub fn require_any(
 pub fn require_held(
     conn: &mut AnyConn,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     wanted: PermissionSet,
 ) -> Result<(), AppError> {
     let held = permissions_on(conn, caller, client_id)?;
@@ -160,7 +165,12 @@ pub fn require_held(
 /// every client the caller can see (or does not exist), `Forbidden` when its client is visible
 /// but `p` is not held there. Looking it up among the visible clients (not only those where
 /// `p` is held) is what tells the two apart.
-pub fn invoice(conn: &mut AnyConn, caller: &Caller, id: &str, p: Permission) -> Result<Invoice, AppError> {
+pub fn invoice(
+    conn: &mut AnyConn,
+    caller: &Caller,
+    id: &crate::domain::InvoiceId,
+    p: Permission,
+) -> Result<Invoice, AppError> {
     let scope = visible(conn, caller)?;
     let inv = Invoice::get(conn, &scope, id)?;
     require(conn, caller, &inv.client_id, p)?;
@@ -170,9 +180,9 @@ pub fn invoice(conn: &mut AnyConn, caller: &Caller, id: &str, p: Permission) -> 
 /// Checks that the caller may read the client's purchase invoices: `read` on the client for a
 /// person; for an API key, the `purchase` scope (a key that only reads what the client sent
 /// is refused with 403, as for any other scope it lacks).
-pub fn require_purchase(conn: &mut AnyConn, caller: &Caller, client_id: &str) -> Result<(), AppError> {
+pub fn require_purchase(conn: &mut AnyConn, caller: &Caller, client_id: &ClientId) -> Result<(), AppError> {
     match caller {
-        Caller::ApiKey(k) if k.client_id == client_id => {
+        Caller::ApiKey(k) if k.client_id == *client_id => {
             if k.scopes.contains(ApiScope::Purchase) {
                 Ok(())
             } else {
@@ -225,7 +235,7 @@ fn scope_where(
             ClientScope::Only(u.client_id.iter().cloned().collect())
         }
         Caller::User(u) => {
-            let mut ids: Vec<String> = Grant::live_for_user(conn, &u.id, None)?
+            let mut ids: Vec<ClientId> = Grant::live_for_user(conn, &u.id, None)?
                 .into_iter()
                 .filter(|g| PermissionSet::parse(&g.permissions).is_ok_and(&wanted))
                 .map(|g| g.client_id)

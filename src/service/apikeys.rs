@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::auth::{apikey, Permission, ScopeSet};
 use crate::db::models::{ids, ApiKey, Client, NewApiKey};
 use crate::db::DbError;
+use crate::domain::ClientId;
 use crate::error::AppError;
 use crate::service::access::{self, Caller, KeyCaller};
 use crate::service::audit::{self, AuditEntry};
@@ -78,8 +79,13 @@ pub async fn create(
 }
 
 /// Revokes a key of a client.
-pub async fn revoke(st: &AppState, caller: &Caller, client_id: &str, key_id: &str) -> Result<(), AppError> {
-    let (caller, client_id, key_id) = (caller.clone(), client_id.to_owned(), key_id.to_owned());
+pub async fn revoke(
+    st: &AppState,
+    caller: &Caller,
+    client_id: &ClientId,
+    key_id: &str,
+) -> Result<(), AppError> {
+    let (caller, client_id, key_id) = (caller.clone(), client_id.clone(), key_id.to_owned());
     st.db
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, Permission::Users)?;
@@ -96,8 +102,8 @@ pub async fn revoke(st: &AppState, caller: &Caller, client_id: &str, key_id: &st
 }
 
 /// The client's keys (never their secrets, which are not stored).
-pub async fn list(st: &AppState, caller: &Caller, client_id: &str) -> Result<Vec<ApiKey>, AppError> {
-    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+pub async fn list(st: &AppState, caller: &Caller, client_id: &ClientId) -> Result<Vec<ApiKey>, AppError> {
+    let (caller, client_id) = (caller.clone(), client_id.clone());
     st.db
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, Permission::Users)?;

@@ -82,7 +82,7 @@ pub async fn inbox(st: &AppState, caller: &Caller) -> Result<Inbox, AppError> {
             let scope = access::scope(conn, &caller, Permission::Approve)?;
             let rows = approval::awaiting_approval(conn, &scope, &caller.actor(), INBOX_LIMIT)?;
             let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= INBOX_LIMIT;
-            let ids: Vec<String> = rows.iter().map(|(i, _)| i.id.clone()).collect();
+            let ids: Vec<InvoiceId> = rows.iter().map(|(i, _)| i.id.clone()).collect();
             let returned: std::collections::HashSet<InvoiceId> = approval::last_events(conn, &ids)?
                 .into_iter()
                 .filter(|e| returned_comment(e).is_some())
@@ -90,7 +90,7 @@ pub async fn inbox(st: &AppState, caller: &Caller) -> Result<Inbox, AppError> {
                 .collect();
             let items: Vec<InboxItem> = rows
                 .into_iter()
-                .filter(|(i, _)| !returned.contains(i.id.as_str()))
+                .filter(|(i, _)| !returned.contains(&i.id))
                 .map(|(invoice, nip)| InboxItem { invoice, nip })
                 .collect();
             let mut per_client = std::collections::BTreeMap::new();
@@ -161,33 +161,47 @@ pub fn latest_answer(note: Option<&str>, by: &Actor, at: chrono::NaiveDateTime) 
     Some(ApproverAnswer { answer, comment: comment.to_owned(), by: by.clone(), at })
 }
 
+/// An approver's comment on a return or a rejection, checked: 1 to 1000 characters once
+/// trimmed, no control characters except line breaks.
+#[derive(Debug, Clone)]
+pub struct ApproverComment(String);
+
+impl ApproverComment {
+    /// The comment as typed, or why it cannot be one. Handlers read it before the invoice's id,
+    /// so a bad comment is answered as such whatever the id.
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let comment = raw.trim().to_owned();
+        if comment.is_empty() || comment.chars().count() > COMMENT_MAX {
+            return Err(AppError::invalid_field(
+                "komentarz",
+                "comment_required",
+                "comment: say why, for the person who prepared the invoice (1 to 1000 characters)",
+            ));
+        }
+        // The comment is shown on pages, in the API and in audit exports: nothing that hides or
+        // reorders what the preparer reads (line breaks from a text area are fine).
+        if let Some(c) = crate::service::validate::forbidden_char(&comment, true) {
+            return Err(AppError::invalid_field(
+                "komentarz",
+                "comment_control_character",
+                format!("comment: contains the control character U+{:04X}; write it without", u32::from(c)),
+            ));
+        }
+        Ok(Self(comment))
+    }
+}
+
 /// The approver returns or rejects a draft, with a comment the preparer reads on the invoice's
 /// page; audited as `invoice.returned` or `invoice.rejected_by_approver`.
 pub async fn answer(
     st: &AppState,
     caller: &Caller,
-    invoice_id: &str,
+    invoice_id: &InvoiceId,
     answer: Answer,
-    comment: &str,
+    comment: ApproverComment,
 ) -> Result<Invoice, AppError> {
-    let comment = comment.trim().to_owned();
-    if comment.is_empty() || comment.chars().count() > COMMENT_MAX {
-        return Err(AppError::invalid_field(
-            "komentarz",
-            "comment_required",
-            "comment: say why, for the person who prepared the invoice (1 to 1000 characters)",
-        ));
-    }
-    // The comment is shown on pages, in the API and in audit exports: nothing that hides or
-    // reorders what the preparer reads (line breaks from a text area are fine).
-    if let Some(c) = crate::service::validate::forbidden_char(&comment, true) {
-        return Err(AppError::invalid_field(
-            "komentarz",
-            "comment_control_character",
-            format!("comment: contains the control character U+{:04X}; write it without", u32::from(c)),
-        ));
-    }
-    let (caller, invoice_id) = (caller.clone(), invoice_id.to_owned());
+    let ApproverComment(comment) = comment;
+    let (caller, invoice_id) = (caller.clone(), invoice_id.clone());
     st.db
         .tx(move |conn| {
             let inv = access::invoice(conn, &caller, &invoice_id, Permission::Approve)?;

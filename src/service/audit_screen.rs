@@ -58,7 +58,7 @@ pub async fn page(
             });
             let users: HashMap<String, String> =
                 User::list(conn)?.into_iter().map(|u| (u.id, u.email)).collect();
-            let clients: HashMap<String, String> =
+            let clients: HashMap<crate::domain::ClientId, String> =
                 Client::list_all(conn)?.into_iter().map(|c| (c.id, c.nip)).collect();
             let events = rows
                 .iter()

@@ -6,7 +6,7 @@
 use secrecy::{SecretBox, SecretString};
 
 use crate::db::models::{ids, Client, Credential};
-use crate::domain::CredentialMode;
+use crate::domain::{ClientId, CredentialMode};
 use crate::error::AppError;
 use crate::service::access::require_office_admin;
 use crate::service::access::Caller;
@@ -71,7 +71,7 @@ pub async fn add_checked(
     // KSeF is asked in the context of the client as it would be stored.
     let now = ids::now();
     let would_be = Client {
-        id: ids::new_id(),
+        id: ClientId::new(),
         nip: input.nip.as_str().to_owned(),
         name: name.clone(),
         ksef_environment: input.ksef.as_str().to_owned(),
@@ -104,11 +104,16 @@ pub async fn add_checked(
 }
 
 /// Renames a client (the name the office knows it by), audited with the old and new name.
-pub async fn rename(st: &AppState, caller: &Caller, client_id: &str, name: &str) -> Result<(), AppError> {
+pub async fn rename(
+    st: &AppState,
+    caller: &Caller,
+    client_id: &ClientId,
+    name: &str,
+) -> Result<(), AppError> {
     require_office_admin(caller)?;
     let name = validate::name("name", name)
         .map_err(|e| AppError::invalid_field("name", "name_invalid", e.to_string()))?;
-    let (actor, id) = (caller.audit_actor(), client_id.to_owned());
+    let (actor, id) = (caller.audit_actor(), client_id.clone());
     st.db
         .tx(move |c| {
             let before = Client::get(c, &id)?.name;

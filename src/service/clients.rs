@@ -4,7 +4,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use crate::db::models::{ids, Client, Credential, NewClient, NewCredential, OfficeAccess, OfficeCredential};
-use crate::domain::{CredentialMode, KsefTarget, Nip, SendPolicy};
+use crate::domain::{ClientId, CredentialMode, KsefTarget, Nip, SendPolicy};
 use crate::error::{AppError, Refusal};
 use crate::service::audit::AuditActor;
 use crate::service::lifetime::Validity;
@@ -66,7 +66,7 @@ async fn insert_client(
         None => None,
     };
     let mode = if sealed.is_some() { CredentialMode::Own } else { CredentialMode::Office };
-    let client_id = ids::new_id();
+    let client_id = ClientId::new();
     let credential_id = ids::new_id();
     st.db
         .tx(move |conn| {
@@ -137,7 +137,7 @@ pub fn fingerprint(secret: &[u8]) -> String {
 /// A client as a person sees it in lists: no secrets, the credential's health only.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ClientView {
-    pub id: String,
+    pub id: ClientId,
     pub nip: String,
     pub name: String,
     pub send_policy: SendPolicy,
@@ -321,11 +321,11 @@ pub async fn find_visible(
 pub async fn set_policy(
     st: &AppState,
     caller: &crate::service::access::Caller,
-    client_id: &str,
+    client_id: &ClientId,
     policy: SendPolicy,
 ) -> Result<(), AppError> {
     use crate::service::{access, audit};
-    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    let (caller, client_id) = (caller.clone(), client_id.clone());
     st.db
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, crate::auth::Permission::Credentials)?;
@@ -351,7 +351,7 @@ pub async fn set_policy(
 pub async fn replace_token(
     st: &AppState,
     caller: &crate::service::access::Caller,
-    client_id: &str,
+    client_id: &ClientId,
     ksef_token: SecretString,
 ) -> Result<CredentialView, AppError> {
     let token = crate::service::ksef_login::pasted_token(&ksef_token)?;
@@ -368,7 +368,7 @@ pub async fn replace_token(
 pub async fn store_certificate(
     st: &AppState,
     caller: &crate::service::access::Caller,
-    client_id: &str,
+    client_id: &ClientId,
     usage: crate::service::certificates::CertificateUse,
     certificate_pem: &str,
     private_key_pem: &SecretString,
@@ -427,12 +427,12 @@ pub(crate) async fn check_before_storing(
 async fn store_secret(
     st: &AppState,
     caller: &crate::service::access::Caller,
-    client_id: &str,
+    client_id: &ClientId,
     meta: NewSecret,
     secret: secrecy::SecretBox<Vec<u8>>,
 ) -> Result<CredentialView, AppError> {
     use crate::service::{access, audit};
-    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    let (caller, client_id) = (caller.clone(), client_id.clone());
     // Who may do it is settled before KSeF is asked anything.
     let client = {
         let (caller, client_id) = (caller.clone(), client_id.clone());

@@ -19,7 +19,7 @@ use crate::db::models::{
     ids, Client, ClientScope, CollectiveIdentifier, CollectiveMember, Invoice, NewCollectiveIdentifier,
 };
 use crate::db::{AnyConn, DbError};
-use crate::domain::{parse_amount, InvoiceState};
+use crate::domain::{parse_amount, ClientId, InvoiceState};
 use crate::engine::collective::{create_in_ksef, CollectiveCallError};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
@@ -56,7 +56,7 @@ pub struct CollectiveItem {
 pub struct CollectiveView {
     pub number: String,
     pub nip: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub invoice_count: i64,
     pub created_by: String,
     #[serde(serialize_with = "crate::local_time::rfc3339")]
@@ -73,7 +73,10 @@ pub struct CollectiveRef {
 }
 
 /// The identifiers the invoice is in (the caller already may read it).
-pub fn of_invoice(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<CollectiveRef>, DbError> {
+pub fn of_invoice(
+    conn: &mut AnyConn,
+    invoice_id: &crate::domain::InvoiceId,
+) -> Result<Vec<CollectiveRef>, DbError> {
     Ok(CollectiveIdentifier::for_invoice(conn, invoice_id)?
         .into_iter()
         .map(|c| CollectiveRef { number: c.number, created_at: c.created_at })
@@ -139,13 +142,21 @@ fn payment(amount: Option<&str>, currency: Option<&str>) -> Result<Option<Collec
 
 /// The client's invoices behind `items`, in order; refused when one is not the client's or not
 /// accepted yet.
-fn resolve(conn: &mut AnyConn, client_id: &str, items: &[CollectiveItem]) -> Result<Vec<Invoice>, AppError> {
-    let scope = ClientScope::Only(vec![client_id.to_owned()]);
+fn resolve(
+    conn: &mut AnyConn,
+    client_id: &ClientId,
+    items: &[CollectiveItem],
+) -> Result<Vec<Invoice>, AppError> {
+    let scope = ClientScope::Only(vec![client_id.clone()]);
     let mut found = Vec::with_capacity(items.len());
     let (mut missing, mut not_accepted) = (Vec::new(), Vec::new());
     for item in items {
         let inv = match &item.invoice {
-            InvoiceRef::Id(id) => Invoice::find(conn, &scope, id)?,
+            InvoiceRef::Id(id) => match crate::domain::InvoiceId::parse(id) {
+                Ok(id) => Invoice::find(conn, &scope, &id)?,
+                // Text that is no id names no invoice: missing, like an unknown id.
+                Err(_) => None,
+            },
             InvoiceRef::KsefNumber(n) => Invoice::find_by_ksef_number(conn, client_id, n)?,
         };
         match inv {
@@ -153,7 +164,7 @@ fn resolve(conn: &mut AnyConn, client_id: &str, items: &[CollectiveItem]) -> Res
                 InvoiceRef::Id(v) | InvoiceRef::KsefNumber(v) => v.clone(),
             }),
             Some(inv) if inv.state != InvoiceState::Accepted || inv.ksef_number.is_none() => {
-                not_accepted.push(inv.number.clone().unwrap_or_else(|| inv.id.clone()));
+                not_accepted.push(inv.number.clone().unwrap_or_else(|| inv.id.to_string()));
             }
             Some(inv) => found.push(inv),
         }

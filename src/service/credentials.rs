@@ -6,7 +6,7 @@ use secrecy::{SecretBox, SecretString};
 
 use crate::db::models::{ids, Client, Credential, OfficeAccess};
 use crate::db::{AnyConn, DbError};
-use crate::domain::CredentialMode;
+use crate::domain::{ClientId, CredentialMode};
 use crate::error::AppError;
 use crate::service::audit::{self, AuditActor};
 use crate::service::certificates::{self, KSEF_CERTIFICATE};
@@ -101,7 +101,7 @@ pub async fn open_login(
 /// KSeF reported (when it said), or why it failed.
 pub fn record_login(
     conn: &mut AnyConn,
-    client_id: &str,
+    client_id: &ClientId,
     source: &LoginSource,
     outcome: Result<Option<&str>, &str>,
 ) -> Result<(), DbError> {
@@ -133,9 +133,9 @@ pub async fn check(st: &AppState, client: &Client) -> Result<CredentialHealth, A
 pub async fn check_as(
     st: &AppState,
     caller: &crate::service::access::Caller,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<CredentialHealth, AppError> {
-    let (c2, id) = (caller.clone(), client_id.to_owned());
+    let (c2, id) = (caller.clone(), client_id.clone());
     let client = st
         .db
         .tx(move |conn| {

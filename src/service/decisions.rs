@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::auth::{ApiScope, Permission};
 use crate::db::models::{ids, Client, ClientScope, Invoice, SendDecision};
 use crate::db::AnyConn;
-use crate::domain::{InvoiceState, SendPolicy};
+use crate::domain::{ClientId, InvoiceId, InvoiceState, SendPolicy};
 use crate::error::{AppError, Refusal};
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::{self, Caller};
@@ -21,7 +21,7 @@ use crate::state::AppState;
 /// What the caller asks for.
 #[derive(Debug, Clone)]
 pub struct SendRequest {
-    pub invoice_ids: Vec<String>,
+    pub invoice_ids: Vec<InvoiceId>,
     /// Issue offline (KSeF unavailable), confirmed consciously by the caller.
     pub offline: Option<OfflineIssue>,
     /// For the failure (awaria) mode when Latarnia announced none: the caller consciously
@@ -36,7 +36,7 @@ pub struct DecisionOutcome {
     pub decision_id: String,
     pub nip: String,
     pub policy: SendPolicy,
-    pub invoice_ids: Vec<String>,
+    pub invoice_ids: Vec<InvoiceId>,
     pub state: InvoiceState,
     /// Offline: the earliest end of the legal deadlines of these invoices (each counts from its
     /// own issue date).
@@ -92,9 +92,9 @@ pub async fn decide_send(
 #[derive(Debug, Clone)]
 pub struct Confirmed {
     /// The page's client: an invoice of any other is not found, like a foreign one.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The invoices whose warnings were ticked consciously.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<InvoiceId>,
 }
 
 /// [`decide_send`] for a person who saw the client's chosen invoices and their warnings on the
@@ -117,7 +117,7 @@ pub fn has_warnings(inv: &Invoice) -> bool {
 }
 
 /// Refuses unless every invoice with warnings was confirmed (when the caller was asked).
-fn check_warnings(invoices: &[Invoice], confirmed: Option<&[String]>) -> Result<Vec<String>, AppError> {
+fn check_warnings(invoices: &[Invoice], confirmed: Option<&[InvoiceId]>) -> Result<Vec<InvoiceId>, AppError> {
     let Some(confirmed) = confirmed else { return Ok(Vec::new()) };
     let warned: Vec<&Invoice> = invoices.iter().filter(|i| has_warnings(i)).collect();
     if let Some(missed) = warned.iter().find(|i| !confirmed.contains(&i.id)) {
@@ -150,7 +150,7 @@ async fn decide(
             // Found among the visible clients, so that a client seen but without `send`
             // answers 403 below, while foreign invoices stay 404.
             let scope = access::visible(conn, &caller)?;
-            let mut by_client: BTreeMap<String, Vec<Invoice>> = BTreeMap::new();
+            let mut by_client: BTreeMap<ClientId, Vec<Invoice>> = BTreeMap::new();
             let mut unique = req.invoice_ids.clone();
             unique.sort();
             unique.dedup();
@@ -236,7 +236,7 @@ fn record_decision(
     invoices: &[Invoice],
     req: &SendRequest,
     offline: Option<OfflineIssue>,
-    warnings_confirmed: &[String],
+    warnings_confirmed: &[InvoiceId],
 ) -> Result<DecisionOutcome, AppError> {
     let now = ids::now();
     let actor = caller.audit_actor();
@@ -253,7 +253,7 @@ fn record_decision(
         invoice_hashes: serde_json::to_string(&hashes).map_err(|e| AppError::Internal(e.into()))?,
         created_at: now,
     };
-    let ids: Vec<String> = invoices.iter().map(|i| i.id.clone()).collect();
+    let ids: Vec<InvoiceId> = invoices.iter().map(|i| i.id.clone()).collect();
     SendDecision::insert_with_outbox(conn, &decision, &ids)?;
     let target = if offline.is_some() { InvoiceState::Offline } else { InvoiceState::Queued };
     let from = [InvoiceState::Draft, InvoiceState::Approved];
@@ -270,7 +270,7 @@ fn record_decision(
             return Err(AppError::Conflict("an invoice changed while deciding; try again".into()));
         }
         if let Some(d) = deadline {
-            let all: Vec<&str> = group.iter().map(|i| i.id.as_str()).collect();
+            let all: Vec<&InvoiceId> = group.iter().map(|i| &i.id).collect();
             Invoice::mark_all_offline(conn, &all, *d)?;
         }
     }
@@ -307,10 +307,10 @@ fn record_decision(
 pub async fn approve(
     st: &AppState,
     caller: &Caller,
-    invoice_id: &str,
+    invoice_id: &InvoiceId,
     seen_sha256: Option<String>,
 ) -> Result<Invoice, AppError> {
-    let (caller, invoice_id) = (caller.clone(), invoice_id.to_owned());
+    let (caller, invoice_id) = (caller.clone(), invoice_id.clone());
     st.db
         .tx(move |conn| {
             let inv = access::invoice(conn, &caller, &invoice_id, Permission::Approve)?;

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::auth::Permission;
 use crate::db::models::Invoice;
 use crate::db::AnyConn;
-use crate::domain::InvoiceState;
+use crate::domain::{InvoiceId, InvoiceState};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -24,7 +24,7 @@ fn too_late() -> AppError {
 
 /// The invoice `id` when the caller may take it out: visible (else 404), the upload
 /// permission on its client, nobody decided on it yet.
-pub(crate) fn removable(conn: &mut AnyConn, caller: &Caller, id: &str) -> Result<Invoice, AppError> {
+pub(crate) fn removable(conn: &mut AnyConn, caller: &Caller, id: &InvoiceId) -> Result<Invoice, AppError> {
     let scope = access::visible(conn, caller)?;
     let inv = Invoice::get(conn, &scope, id)?;
     access::require(conn, caller, &inv.client_id, Permission::Upload)?;
@@ -60,8 +60,8 @@ pub(crate) fn remembered(inv: &Invoice) -> serde_json::Value {
 
 /// Deletes an undecided invoice the caller may upload for (the same 404 for a foreign one as
 /// for none); answers the deleted invoice as it was.
-pub async fn delete(st: &AppState, caller: &Caller, invoice_id: &str) -> Result<Invoice, AppError> {
-    let (caller, id) = (caller.clone(), invoice_id.to_owned());
+pub async fn delete(st: &AppState, caller: &Caller, invoice_id: &InvoiceId) -> Result<Invoice, AppError> {
+    let (caller, id) = (caller.clone(), invoice_id.clone());
     st.db
         .tx(move |conn| {
             let inv = removable(conn, &caller, &id)?;

@@ -23,7 +23,8 @@ use crate::db::models::{
 };
 use crate::db::DbError;
 use crate::domain::{
-    CertificatePurpose, EnrollmentState, KeyChoice, KsefTarget, Nip, OfficeCredentialKind, RevokeReason,
+    CertificatePurpose, ClientId, EnrollmentState, KeyChoice, KsefTarget, Nip, OfficeCredentialKind,
+    RevokeReason,
 };
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
@@ -41,11 +42,11 @@ pub enum Subject {
     /// The office's own (it logs into every client that granted the office).
     Office,
     /// One client's (by its id): its own login certificate or its Offline one.
-    Client(String),
+    Client(ClientId),
 }
 
 impl Subject {
-    fn client_id(&self) -> Option<&str> {
+    fn client_id(&self) -> Option<&ClientId> {
         match self {
             Self::Office => None,
             Self::Client(id) => Some(id),
@@ -346,7 +347,7 @@ async fn enroll_in(
     let id = ids::new_id();
     {
         let (id, nip, env) = (id.clone(), s.nip.clone(), s.environment.clone());
-        let client_id = subject.client_id().map(str::to_owned);
+        let client_id = subject.client_id().cloned();
         let created_by = caller.user().map(|u| u.id.clone());
         st.db
             .tx(move |conn| {
@@ -354,7 +355,7 @@ async fn enroll_in(
                     conn,
                     &NewCertificateEnrollment {
                         id: &id,
-                        client_id: client_id.as_deref(),
+                        client_id: client_id.as_ref(),
                         subject_nip: &nip,
                         ksef_environment: &env,
                         certificate_type: purpose,
@@ -426,13 +427,13 @@ async fn take_pending(
     purpose: CertificatePurpose,
 ) -> Result<Option<CertificateEnrollment>, AppError> {
     let (client_id, nip, environment) =
-        (subject.client_id().map(str::to_owned), nip.to_owned(), environment.to_owned());
+        (subject.client_id().cloned(), nip.to_owned(), environment.to_owned());
     Ok(st
         .db
         .tx(move |conn| {
             let mut found = None;
             let now = ids::now();
-            for p in CertificateEnrollment::list_pending(conn, client_id.as_deref())? {
+            for p in CertificateEnrollment::list_pending(conn, client_id.as_ref())? {
                 let why = if p.reference_number.is_none() {
                     if now - p.created_at < IN_FLIGHT {
                         continue;
@@ -556,7 +557,7 @@ async fn complete(
         Ok(v) => v,
         Err(e) => return Err(with_pending_note(st, &p.id, e).await),
     };
-    let (caller2, id, client_id) = (caller.clone(), p.id.clone(), subject.client_id().map(str::to_owned));
+    let (caller2, id, client_id) = (caller.clone(), p.id.clone(), subject.client_id().cloned());
     let payload = serde_json::json!({
         "subject_nip": s.nip, "certificate_type": p.purpose.as_str(), "key_algorithm": p.key_choice.as_str(),
         "serial_number": serial, "reference_number": p.reference, "resumed": resumed, "replaces": replaces,
@@ -735,10 +736,10 @@ pub async fn list(st: &AppState, caller: &Caller, subject: &Subject) -> Result<C
             break;
         }
     }
-    let client_id = subject.client_id().map(str::to_owned);
+    let client_id = subject.client_id().cloned();
     let pending = st
         .db
-        .tx(move |conn| CertificateEnrollment::list_pending(conn, client_id.as_deref()))
+        .tx(move |conn| CertificateEnrollment::list_pending(conn, client_id.as_ref()))
         .await?
         .into_iter()
         .map(|p| PendingRow {
@@ -800,14 +801,14 @@ pub async fn revoke(
         .await
         .map_err(|e| ksef_failed(Refusal::CertificateRevokeRefused, "the revocation", &e))?;
     let (caller2, client_id, serial2, nip) =
-        (caller.clone(), subject.client_id().map(str::to_owned), serial.to_owned(), s.nip.clone());
+        (caller.clone(), subject.client_id().cloned(), serial.to_owned(), s.nip.clone());
     st.db
         .tx(move |conn| {
             // A revoked certificate is never used again: the login (or KOD II signer) it was
             // goes out of use with the revocation, so the gateway does not keep presenting it.
             if let Some(purpose) = in_use {
                 let now = ids::now();
-                match (client_id.as_deref(), purpose) {
+                match (client_id.as_ref(), purpose) {
                     (None, _) => OfficeCredential::retire_active(conn, now)?,
                     (Some(id), CertificatePurpose::Authentication) => {
                         Credential::retire_active(conn, id, KSEF_CERTIFICATE, now)?

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::auth::{Permission, PermissionSet, Role};
 use crate::db::models::{ids, Client, Grant, NewGrant, User};
 use crate::db::{AnyConn, DbError};
+use crate::domain::ClientId;
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -18,7 +19,7 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct GrantInput {
     pub user_email: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub permissions: PermissionSet,
     pub can_delegate: bool,
 }
@@ -28,7 +29,7 @@ pub struct GrantInput {
 fn delegating_grant(
     conn: &mut AnyConn,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     wanted: PermissionSet,
 ) -> Result<Option<Grant>, AppError> {
     access::require(conn, caller, client_id, Permission::Users)?;
@@ -137,10 +138,10 @@ pub async fn revoke(st: &AppState, caller: &Caller, grant_id: &str) -> Result<Ve
 pub async fn list_for_client(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<Vec<(Grant, String)>, AppError> {
     let caller = caller.clone();
-    let client_id = client_id.to_owned();
+    let client_id = client_id.clone();
     st.db
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, Permission::Users)?;

@@ -12,6 +12,7 @@ use self::upload::Files;
 pub use self::upload::{Upload, UploadWriter};
 use crate::auth::Permission;
 use crate::db::models::{Client, Invoice};
+use crate::domain::ClientId;
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::discard;
@@ -53,7 +54,7 @@ pub fn today_in_poland() -> NaiveDate {
 pub async fn submit(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     body: Vec<u8>,
     source: Source,
 ) -> Result<Vec<IntakeResult>, AppError> {
@@ -65,11 +66,11 @@ pub async fn submit(
 pub async fn submit_upload(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     body: Upload,
     source: Source,
 ) -> Result<Vec<IntakeResult>, AppError> {
-    let (c, cid) = (caller.clone(), client_id.to_owned());
+    let (c, cid) = (caller.clone(), client_id.clone());
     let client = st
         .db
         .tx(move |conn| {
@@ -94,11 +95,11 @@ pub async fn submit_upload(
 pub async fn replace(
     st: &AppState,
     caller: &Caller,
-    old_id: &str,
+    old_id: &crate::domain::InvoiceId,
     mut body: Upload,
     source: Source,
 ) -> Result<IntakeResult, AppError> {
-    let (c, id) = (caller.clone(), old_id.to_owned());
+    let (c, id) = (caller.clone(), old_id.clone());
     let (old, client) = st
         .db
         .tx(move |conn| {

@@ -11,7 +11,7 @@ use ksef_fa3::PaymentField;
 use qrcode::{EcLevel, QrCode};
 
 use crate::db::models::{Invoice, PurchaseInvoice};
-use crate::domain::Lang;
+use crate::domain::{ClientId, InvoiceId, Lang};
 use crate::error::{AppError, Refusal};
 use crate::pdf::{Column, Flow, MARGIN};
 use crate::service::access::Caller;
@@ -23,7 +23,7 @@ use crate::state::AppState;
 pub async fn content(
     st: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &InvoiceId,
 ) -> Result<Option<ksef_fa3::InvoiceVisual>, AppError> {
     let (_, xml) = invoices::xml(st, caller, id).await?;
     Ok(ksef_fa3::extract_visual(&xml).ok())
@@ -45,7 +45,7 @@ struct Extras {
 pub async fn render(
     st: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &InvoiceId,
     lang: Lang,
 ) -> Result<(Invoice, Vec<u8>), AppError> {
     let (inv, bytes) = invoices::xml(st, caller, id).await?;
@@ -119,12 +119,36 @@ pub const MAX_BULK: usize = 500;
 pub async fn render_zip(
     st: &AppState,
     caller: &Caller,
-    ids: &[String],
-    client_id: Option<&str>,
+    ids: &[InvoiceId],
+    client_id: Option<&ClientId>,
     lang: Lang,
 ) -> Result<Vec<u8>, AppError> {
+    let ids = bounded(ids)?;
+    let mut names = HashSet::new();
+    let mut entries = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (inv, pdf) = render(st, caller, id, lang).await?;
+        if client_id.is_some_and(|c| *c != inv.client_id) {
+            return Err(AppError::NotFound);
+        }
+        entries.push((entry_name(&inv, &mut names), pdf));
+    }
+    tokio::task::spawn_blocking(move || write_zip(entries))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("invoice PDF zip: {e}")))?
+}
+
+/// The invoices a caller chose for [`render_zip`], as the request named them: the bounds first
+/// (some, at most [`MAX_BULK`] distinct), then each read as an id, text that is no id being the
+/// 404 of an unknown invoice (as a lookup would answer it).
+pub fn chosen(raw: &[String]) -> Result<Vec<InvoiceId>, AppError> {
+    bounded(raw)?.into_iter().map(|id| InvoiceId::parse(id).map_err(|_| AppError::NotFound)).collect()
+}
+
+/// The distinct ids of a zip's choice, in order, refused when none or more than [`MAX_BULK`].
+fn bounded<T: Eq + std::hash::Hash>(ids: &[T]) -> Result<Vec<&T>, AppError> {
     let mut seen = HashSet::new();
-    let ids: Vec<&String> = ids.iter().filter(|id| seen.insert(id.as_str())).collect();
+    let ids: Vec<&T> = ids.iter().filter(|id| seen.insert(*id)).collect();
     if ids.is_empty() {
         return Err(AppError::invalid_field(
             "invoice_ids",
@@ -139,18 +163,7 @@ pub async fn render_zip(
             format!("invoice_ids: at most {MAX_BULK} invoices in one download (got {})", ids.len()),
         ));
     }
-    let mut names = HashSet::new();
-    let mut entries = Vec::with_capacity(ids.len());
-    for id in ids {
-        let (inv, pdf) = render(st, caller, id, lang).await?;
-        if client_id.is_some_and(|c| c != inv.client_id) {
-            return Err(AppError::NotFound);
-        }
-        entries.push((entry_name(&inv, &mut names), pdf));
-    }
-    tokio::task::spawn_blocking(move || write_zip(entries))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("invoice PDF zip: {e}")))?
+    Ok(ids)
 }
 
 /// A file name for the invoice's PDF in the zip: its number with anything but letters, digits,

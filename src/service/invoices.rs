@@ -8,7 +8,7 @@ use crate::auth::Permission;
 use crate::db::models::invoice_list::InvoiceListRow;
 use crate::db::models::{Client, Invoice, InvoiceFilter, InvoiceOrder, InvoiceSort, RowKeyset};
 use crate::db::AnyConn;
-use crate::domain::{Actor, InvoiceState};
+use crate::domain::{Actor, ClientId, InvoiceId, InvoiceState};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
@@ -30,7 +30,7 @@ pub struct TimelineEntry {
 /// them), shared by the full view and the list's, each flattened in first.
 #[derive(Debug, Clone, Serialize)]
 pub struct InvoiceHead {
-    pub id: String,
+    pub id: InvoiceId,
     pub nip: String,
     pub number: Option<String>,
     pub sha256: String,
@@ -42,7 +42,7 @@ pub struct InvoiceHead {
 impl InvoiceHead {
     /// The head of an invoice of the client with this NIP (the W/O/A letter follows its state).
     fn new(
-        id: String,
+        id: InvoiceId,
         nip: String,
         number: Option<String>,
         sha256: String,
@@ -64,7 +64,7 @@ pub struct InvoiceView {
     pub timeline: Vec<TimelineEntry>,
     /// The four-eyes approver's return or rejection with its comment, while it is the latest step.
     pub approver_answer: Option<crate::service::approvals::ApproverAnswer>,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub invoice_type: Option<String>,
     pub issue_date: Option<chrono::NaiveDate>,
     pub seller_nip: Option<String>,
@@ -80,7 +80,7 @@ pub struct InvoiceView {
     pub offline: bool,
     #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub offline_deadline: Option<NaiveDateTime>,
-    pub corrects_invoice_id: Option<String>,
+    pub corrects_invoice_id: Option<InvoiceId>,
     pub approved_by: Option<String>,
     pub size_bytes: i64,
     pub source: String,
@@ -287,7 +287,7 @@ fn resolve_client(
     caller: &Caller,
     nip: Option<&str>,
     p: Permission,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<ClientId>, AppError> {
     let Some(nip) = nip else { return Ok(None) };
     let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
     access::require(conn, caller, &client.id, p)?;
@@ -315,7 +315,10 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Invoic
             };
             let sort = sort_text(order);
             let cursor_at = |(inv, _): &(InvoiceListRow, String), before: bool| {
-                list_cursor::encode(&sort, &RowKeyset { key: order.key_of(inv), id: inv.id.clone(), before })
+                list_cursor::encode(
+                    &sort,
+                    &RowKeyset { key: order.key_of(inv), id: inv.id.to_string(), before },
+                )
             };
             Ok(ListPage::of(rows, (total, offset), sort.clone(), cursor_at, InvoiceSummary::from))
         })
@@ -341,7 +344,7 @@ pub async fn matching_ids(
     q: ListQuery,
     action: BulkAction,
     cap: i64,
-) -> Result<Vec<String>, AppError> {
+) -> Result<Vec<InvoiceId>, AppError> {
     let mut filter = filter_of(&q)?;
     let nip = q.nip.clone().ok_or_else(|| AppError::bad_query("nip: a bulk action is for one client"))?;
     let permission = match action {
@@ -363,7 +366,7 @@ pub async fn matching_ids(
             let scope = access::scope(conn, &caller, permission)?;
             filter.client_id = resolve_client(conn, &caller, Some(&nip), permission)?;
             if action == BulkAction::Send {
-                let client = Client::get(conn, filter.client_id.as_deref().unwrap_or_default())?;
+                let client = Client::get(conn, filter.client_id.as_ref().ok_or(AppError::NotFound)?)?;
                 // Under four-eyes a draft waits for its approval: only approved ones may go.
                 if client.send_policy == crate::domain::SendPolicy::FourEyes {
                     filter.states.retain(|s| *s != InvoiceState::Draft);
@@ -387,8 +390,13 @@ pub async fn matching_ids(
 }
 
 /// One invoice in full.
-pub async fn get(st: &AppState, caller: &Caller, id: &str, lang: Lang) -> Result<InvoiceView, AppError> {
-    let (caller, id) = (caller.clone(), id.to_owned());
+pub async fn get(
+    st: &AppState,
+    caller: &Caller,
+    id: &InvoiceId,
+    lang: Lang,
+) -> Result<InvoiceView, AppError> {
+    let (caller, id) = (caller.clone(), id.clone());
     st.db
         .tx(move |conn| {
             let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
@@ -408,16 +416,16 @@ pub async fn get(st: &AppState, caller: &Caller, id: &str, lang: Lang) -> Result
 pub async fn get_many(
     st: &AppState,
     caller: &Caller,
-    ids: &[String],
+    ids: &[InvoiceId],
     lang: Lang,
 ) -> Result<Vec<InvoiceView>, AppError> {
     let (caller, ids) = (caller.clone(), ids.to_vec());
     st.db
         .tx(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
-            let found: std::collections::HashMap<String, Invoice> =
+            let found: std::collections::HashMap<InvoiceId, Invoice> =
                 Invoice::find_many(conn, &scope, &ids)?.into_iter().map(|i| (i.id.clone(), i)).collect();
-            let mut nips: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+            let mut nips: std::collections::HashMap<ClientId, String> = std::collections::HashMap::new();
             let mut out = Vec::with_capacity(ids.len());
             for id in &ids {
                 let inv = found.get(id).cloned().ok_or(AppError::NotFound)?;
@@ -437,8 +445,8 @@ pub async fn get_many(
 }
 
 /// The exact bytes as uploaded (and as sent).
-pub async fn xml(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoice, Vec<u8>), AppError> {
-    let (caller, id) = (caller.clone(), id.to_owned());
+pub async fn xml(st: &AppState, caller: &Caller, id: &InvoiceId) -> Result<(Invoice, Vec<u8>), AppError> {
+    let (caller, id) = (caller.clone(), id.clone());
     st.db
         .tx(move |conn| {
             let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
@@ -449,8 +457,8 @@ pub async fn xml(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoice, V
 }
 
 /// The invoice's UPO, once KSeF issued it.
-pub async fn upo(st: &AppState, caller: &Caller, id: &str) -> Result<Vec<u8>, AppError> {
-    let (caller, id) = (caller.clone(), id.to_owned());
+pub async fn upo(st: &AppState, caller: &Caller, id: &InvoiceId) -> Result<Vec<u8>, AppError> {
+    let (caller, id) = (caller.clone(), id.clone());
     st.db
         .tx(move |conn| {
             let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
@@ -465,7 +473,7 @@ pub async fn upo(st: &AppState, caller: &Caller, id: &str) -> Result<Vec<u8>, Ap
 /// The KOD I verification link (QR code content) of an invoice, as KSeF specifies it: from
 /// the seller's NIP, the issue date and the hash of the exact bytes; valid before the KSeF
 /// number is known (offline invoices carry it too).
-pub async fn qr_link(st: &AppState, caller: &Caller, id: &str) -> Result<(Invoice, String), AppError> {
+pub async fn qr_link(st: &AppState, caller: &Caller, id: &InvoiceId) -> Result<(Invoice, String), AppError> {
     let (inv, bytes) = xml(st, caller, id).await?;
     let link = kod1(st, &inv, &bytes).await?;
     Ok((inv, link))
@@ -508,8 +516,12 @@ pub struct UpoSummary {
 }
 
 /// The UPO summary of an invoice, once KSeF issued one.
-pub async fn upo_summary(st: &AppState, caller: &Caller, id: &str) -> Result<Option<UpoSummary>, AppError> {
-    let (caller, id) = (caller.clone(), id.to_owned());
+pub async fn upo_summary(
+    st: &AppState,
+    caller: &Caller,
+    id: &InvoiceId,
+) -> Result<Option<UpoSummary>, AppError> {
+    let (caller, id) = (caller.clone(), id.clone());
     st.db
         .tx(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
@@ -539,11 +551,11 @@ fn element_text(xml: &[u8], name: &str) -> Option<String> {
 async fn kod2_signer(
     st: &AppState,
     caller: &Caller,
-    id: &str,
+    id: &InvoiceId,
 ) -> Result<Option<(Invoice, Client, crate::db::models::Credential)>, AppError> {
     use crate::db::models::Credential;
     use crate::service::certificates::KSEF_OFFLINE_CERTIFICATE;
-    let (caller, id) = (caller.clone(), id.to_owned());
+    let (caller, id) = (caller.clone(), id.clone());
     st.db
         .tx(move |conn| {
             let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
@@ -560,14 +572,18 @@ async fn kod2_signer(
 }
 
 /// Whether the invoice carries KOD II (see [`certificate_link`]), without signing anything.
-pub async fn has_certificate_link(st: &AppState, caller: &Caller, id: &str) -> Result<bool, AppError> {
+pub async fn has_certificate_link(st: &AppState, caller: &Caller, id: &InvoiceId) -> Result<bool, AppError> {
     Ok(kod2_signer(st, caller, id).await?.is_some())
 }
 
 /// KOD II of an invoice issued offline, when the client has a KSeF certificate of type Offline:
 /// the certificate verification link signed with its key, as KSeF specifies (caption
 /// `CERTYFIKAT`). None for an invoice not issued offline or a client without such a certificate.
-pub async fn certificate_link(st: &AppState, caller: &Caller, id: &str) -> Result<Option<String>, AppError> {
+pub async fn certificate_link(
+    st: &AppState,
+    caller: &Caller,
+    id: &InvoiceId,
+) -> Result<Option<String>, AppError> {
     let Some((inv, client, cred)) = kod2_signer(st, caller, id).await? else { return Ok(None) };
     let seller_nip = inv.seller_nip.as_deref().unwrap_or_default();
     let opened = crate::service::credentials::open_sealed(st, &client, &cred)?;
@@ -613,9 +629,9 @@ pub struct StatusRefresh {
 pub async fn refresh_statuses(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<StatusRefresh, AppError> {
-    let (caller, cid) = (caller.clone(), client_id.to_owned());
+    let (caller, cid) = (caller.clone(), client_id.clone());
     let in_flight = st
         .db
         .run(move |conn| {

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use crate::db::models::{ids, Client, NewOfficeCredential, OfficeCredential};
 use crate::db::DbError;
-use crate::domain::{CredentialMode, KsefTarget, Nip, OfficeCredentialKind};
+use crate::domain::{ClientId, CredentialMode, KsefTarget, Nip, OfficeCredentialKind};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit;
@@ -263,10 +263,10 @@ pub async fn store(
 pub async fn set_mode(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     mode: CredentialMode,
 ) -> Result<(), AppError> {
-    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    let (caller, client_id) = (caller.clone(), client_id.clone());
     st.db
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, crate::auth::Permission::Credentials)?;

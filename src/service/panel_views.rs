@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::auth::Permission;
 use crate::db::models::sending::StuckGroup;
 use crate::db::models::{Invoice, User};
-use crate::domain::{Actor, InvoiceState};
+use crate::domain::{Actor, ClientId, InvoiceId, InvoiceState};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::state::AppState;
@@ -16,9 +16,9 @@ use crate::state::AppState;
 pub async fn state_counts(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<Vec<(InvoiceState, i64)>, AppError> {
-    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    let (caller, client_id) = (caller.clone(), client_id.clone());
     st.db
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, Permission::Read)?;
@@ -113,6 +113,9 @@ pub async fn live_states(st: &AppState, caller: &Caller, ids: Vec<String>) -> Re
     st.db
         .tx(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
+            // Read as the page sent them, after the bound: text that is no id names no
+            // invoice and is left out like an unknown one.
+            let ids: Vec<InvoiceId> = ids.iter().filter_map(|id| InvoiceId::parse(id).ok()).collect();
             Ok(Invoice::find_many(conn, &scope, &ids)?)
         })
         .await

@@ -11,6 +11,7 @@ use crate::auth::password::verify_password;
 use crate::auth::Role;
 use crate::db::models::{ids, Client, User, UserSession};
 use crate::db::DbError;
+use crate::domain::ClientId;
 use crate::error::{AppError, Refusal};
 use crate::service::access::{require_office_admin, Caller, UserCaller};
 use crate::service::audit::{self, AuditEntry};
@@ -167,8 +168,8 @@ pub async fn change_own_password(
 
 /// The e-mails of a client's active board members, for whoever manages access to the client
 /// (they hold every permission there by their role, not by a grant).
-pub async fn board_of(st: &AppState, caller: &Caller, client_id: &str) -> Result<Vec<String>, AppError> {
-    let (caller, id) = (caller.clone(), client_id.to_owned());
+pub async fn board_of(st: &AppState, caller: &Caller, client_id: &ClientId) -> Result<Vec<String>, AppError> {
+    let (caller, id) = (caller.clone(), client_id.clone());
     st.db
         .tx(move |c| {
             crate::service::access::require(c, &caller, &id, crate::auth::Permission::Users)?;

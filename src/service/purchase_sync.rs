@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::auth::roles::Permission;
 use crate::db::models::{Client, PurchaseInvoice, PurchaseSync};
 use crate::db::{AnyConn, DbError};
-use crate::domain::PurchaseRole;
+use crate::domain::{ClientId, PurchaseRole};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::state::AppState;
@@ -25,7 +25,7 @@ use crate::state::AppState;
 /// One client's sync of one role.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncStatus {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub nip: String,
     pub subject_type: PurchaseRole,
     /// Every invoice stored up to here (None: the first window is not closed yet).
@@ -64,7 +64,7 @@ pub struct MonthCompleteness {
 /// Where a newly stored purchase invoice is announced (webhooks: `purchase_invoice.received`).
 /// Called inside the transaction that stores the invoices, with the ids stored, so that an
 /// announcement exists exactly when its invoice does.
-pub fn announce_received(conn: &mut AnyConn, client_id: &str, ids: &[String]) -> Result<(), DbError> {
+pub fn announce_received(conn: &mut AnyConn, client_id: &ClientId, ids: &[String]) -> Result<(), DbError> {
     crate::service::webhooks::enqueue_purchase_received(conn, client_id, ids)
 }
 
@@ -83,8 +83,8 @@ pub async fn status(st: &AppState, caller: &Caller, nip: Option<&str>) -> Result
                 None => scope,
             };
             let rows = PurchaseSync::list(c, &scope)?;
-            let ids: Vec<String> = rows.iter().map(|r| r.client_id.clone()).collect();
-            let nips: BTreeMap<String, String> =
+            let ids: Vec<ClientId> = rows.iter().map(|r| r.client_id.clone()).collect();
+            let nips: BTreeMap<ClientId, String> =
                 Client::list_by_ids(c, &ids)?.into_iter().map(|cl| (cl.id, cl.nip)).collect();
             Ok(rows
                 .into_iter()
@@ -109,9 +109,9 @@ pub async fn status(st: &AppState, caller: &Caller, nip: Option<&str>) -> Result
 pub async fn months(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<Vec<MonthCompleteness>, AppError> {
-    let (caller, cid) = (caller.clone(), client_id.to_owned());
+    let (caller, cid) = (caller.clone(), client_id.clone());
     st.db
         .run(move |c| {
             access::require(c, &caller, &cid, Permission::Read)?;

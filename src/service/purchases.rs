@@ -465,7 +465,7 @@ pub fn download_name(ksef_number: &str, ext: &str) -> String {
 pub async fn completeness(
     st: &AppState,
     caller: &Caller,
-) -> Result<Vec<(String, Option<NaiveDateTime>)>, AppError> {
+) -> Result<Vec<(crate::domain::ClientId, Option<NaiveDateTime>)>, AppError> {
     let caller = caller.clone();
     st.db
         .tx(move |conn| {

@@ -100,7 +100,7 @@ pub struct ReportPlan {
     /// The office's name from the configuration (`office.name`).
     pub office: String,
     users: HashMap<String, String>,
-    clients: HashMap<String, String>,
+    clients: HashMap<crate::domain::ClientId, String>,
 }
 
 /// The clients (None: every client of the office) and the person a query covers, after
@@ -109,7 +109,7 @@ pub(crate) fn resolve(
     conn: &mut crate::db::AnyConn,
     caller: &Caller,
     q: &ReportQuery,
-) -> Result<(Option<Vec<String>>, Option<User>), AppError> {
+) -> Result<(Option<Vec<crate::domain::ClientId>>, Option<User>), AppError> {
     let scope = access::scope(conn, caller, Permission::Audit)?;
     let client_ids = match (&q.nip, scope) {
         (Some(nip), _) => {
@@ -401,8 +401,11 @@ pub(crate) fn who(users: &HashMap<String, String>, l: Lang, e: &AuditEvent) -> S
 }
 
 /// The event's client by NIP (from `clients`, id to NIP; empty for office-wide events).
-pub(crate) fn client_nip(clients: &HashMap<String, String>, e: &AuditEvent) -> String {
-    e.client_id.as_ref().map(|id| clients.get(id).cloned().unwrap_or_else(|| id.clone())).unwrap_or_default()
+pub(crate) fn client_nip(clients: &HashMap<crate::domain::ClientId, String>, e: &AuditEvent) -> String {
+    e.client_id
+        .as_ref()
+        .map(|id| clients.get(id.as_str()).cloned().unwrap_or_else(|| id.clone()))
+        .unwrap_or_default()
 }
 
 fn verdict_json(plan: &ReportPlan) -> Value {

@@ -10,9 +10,11 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::domain::ClientId;
+
 #[derive(Debug, Default)]
 pub struct StatusRequests {
-    clients: Mutex<HashSet<String>>,
+    clients: Mutex<HashSet<ClientId>>,
     /// A supervisor runs in this process and takes the requests.
     served: AtomicBool,
     /// Wakes the supervisor before its tick; a wake while it works is kept for its next wait.
@@ -22,8 +24,8 @@ pub struct StatusRequests {
 impl StatusRequests {
     /// Asks for the client's statuses; false when no sender runs in this process (another
     /// replica's senders poll on their own schedule).
-    pub fn request(&self, client_id: &str) -> bool {
-        self.clients().insert(client_id.to_owned());
+    pub fn request(&self, client_id: &ClientId) -> bool {
+        self.clients().insert(client_id.clone());
         self.wake.notify_one();
         self.served.load(Ordering::Relaxed)
     }
@@ -44,12 +46,12 @@ impl StatusRequests {
     }
 
     /// For the engine's supervisor: the clients asked for since the last tick.
-    pub(crate) fn take(&self) -> HashSet<String> {
+    pub(crate) fn take(&self) -> HashSet<ClientId> {
         std::mem::take(&mut *self.clients())
     }
 
     // A poisoned set is still a set of client ids: go on with it.
-    fn clients(&self) -> MutexGuard<'_, HashSet<String>> {
+    fn clients(&self) -> MutexGuard<'_, HashSet<ClientId>> {
         self.clients.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -79,7 +79,7 @@ pub async fn create_user(
                     display_name: &display_name,
                     password_hash: &phc,
                     role: input.role.as_str(),
-                    client_id: client_id.as_deref(),
+                    client_id: client_id.as_ref(),
                     disabled: false,
                     created_at: ids::now(),
                 },

@@ -18,7 +18,7 @@ use crate::db::models::{
     ids, Client, Invoice, NewWebhookDelivery, NewWebhookEndpoint, WebhookDelivery, WebhookEndpoint,
 };
 use crate::db::{AnyConn, DbError};
-use crate::domain::{DeliveryStatus, EventSet, InvoiceState, WebhookEvent};
+use crate::domain::{ClientId, DeliveryStatus, EventSet, InvoiceState, WebhookEvent};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -103,7 +103,7 @@ pub struct WithSecret {
 
 /// The client's row when the caller may manage its webhooks: NotFound outside what it sees,
 /// Forbidden without `credentials`.
-fn managed(conn: &mut AnyConn, caller: &Caller, client_id: &str) -> Result<Client, AppError> {
+fn managed(conn: &mut AnyConn, caller: &Caller, client_id: &ClientId) -> Result<Client, AppError> {
     access::require(conn, caller, client_id, Permission::Credentials)?;
     Ok(Client::get(conn, client_id)?)
 }
@@ -111,7 +111,7 @@ fn managed(conn: &mut AnyConn, caller: &Caller, client_id: &str) -> Result<Clien
 fn record(
     conn: &mut AnyConn,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     action: &str,
     id: &str,
     payload: serde_json::Value,
@@ -145,14 +145,14 @@ fn new_secret(
 pub async fn create(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     url: &str,
     events: EventSet,
 ) -> Result<WithSecret, AppError> {
-    let (c1, id1) = (caller.clone(), client_id.to_owned());
+    let (c1, id1) = (caller.clone(), client_id.clone());
     st.db.tx(move |conn| managed(conn, &c1, &id1).map(|_| ())).await?;
     let url = UrlPolicy::new(&st.settings.webhooks).check(url).await?.to_string();
-    let (caller, client_id, keys) = (caller.clone(), client_id.to_owned(), st.keys.clone());
+    let (caller, client_id, keys) = (caller.clone(), client_id.clone(), st.keys.clone());
     st.db
         .tx(move |conn| {
             let client = managed(conn, &caller, &client_id)?;
@@ -191,8 +191,12 @@ pub async fn create(
 }
 
 /// The client's endpoints.
-pub async fn list(st: &AppState, caller: &Caller, client_id: &str) -> Result<Vec<EndpointView>, AppError> {
-    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+pub async fn list(
+    st: &AppState,
+    caller: &Caller,
+    client_id: &ClientId,
+) -> Result<Vec<EndpointView>, AppError> {
+    let (caller, client_id) = (caller.clone(), client_id.clone());
     st.db
         .tx(move |conn| {
             managed(conn, &caller, &client_id)?;
@@ -205,11 +209,11 @@ pub async fn list(st: &AppState, caller: &Caller, client_id: &str) -> Result<Vec
 pub async fn set_active(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     endpoint_id: &str,
     active: bool,
 ) -> Result<EndpointView, AppError> {
-    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.to_owned(), endpoint_id.to_owned());
+    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.clone(), endpoint_id.to_owned());
     st.db
         .tx(move |conn| {
             managed(conn, &caller, &client_id)?;
@@ -233,11 +237,11 @@ pub async fn set_active(
 pub async fn rotate_secret(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     endpoint_id: &str,
 ) -> Result<WithSecret, AppError> {
     let (caller, client_id, endpoint_id, keys) =
-        (caller.clone(), client_id.to_owned(), endpoint_id.to_owned(), st.keys.clone());
+        (caller.clone(), client_id.clone(), endpoint_id.to_owned(), st.keys.clone());
     st.db
         .tx(move |conn| {
             let client = managed(conn, &caller, &client_id)?;
@@ -267,10 +271,10 @@ pub async fn rotate_secret(
 pub async fn delete(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     endpoint_id: &str,
 ) -> Result<(), AppError> {
-    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.to_owned(), endpoint_id.to_owned());
+    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.clone(), endpoint_id.to_owned());
     st.db
         .tx(move |conn| {
             managed(conn, &caller, &client_id)?;
@@ -292,10 +296,10 @@ pub async fn delete(
 pub async fn deliveries(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     endpoint_id: &str,
 ) -> Result<(EndpointView, Vec<DeliveryView>), AppError> {
-    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.to_owned(), endpoint_id.to_owned());
+    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.clone(), endpoint_id.to_owned());
     st.db
         .tx(move |conn| {
             managed(conn, &caller, &client_id)?;
@@ -311,11 +315,11 @@ pub async fn deliveries(
 pub async fn redeliver(
     st: &AppState,
     caller: &Caller,
-    client_id: &str,
+    client_id: &ClientId,
     endpoint_id: &str,
     delivery_id: &str,
 ) -> Result<DeliveryView, AppError> {
-    let (caller, client_id) = (caller.clone(), client_id.to_owned());
+    let (caller, client_id) = (caller.clone(), client_id.clone());
     let (endpoint_id, delivery_id) = (endpoint_id.to_owned(), delivery_id.to_owned());
     st.db
         .tx(move |conn| {
@@ -345,9 +349,9 @@ pub struct StateChange<'a> {
 /// transaction. Endpoints are looked up once per client, so a batch of thousands costs one
 /// lookup and multi-row inserts.
 pub fn enqueue_state_changes(conn: &mut AnyConn, changes: &[StateChange<'_>]) -> Result<(), DbError> {
-    let mut by_client: HashMap<&str, Vec<&StateChange<'_>>> = HashMap::new();
+    let mut by_client: HashMap<&ClientId, Vec<&StateChange<'_>>> = HashMap::new();
     for ch in changes {
-        by_client.entry(ch.invoice.client_id.as_str()).or_default().push(ch);
+        by_client.entry(&ch.invoice.client_id).or_default().push(ch);
     }
     for (client_id, changes) in by_client {
         let datas = changes.iter().map(|ch| {
@@ -371,7 +375,7 @@ pub fn enqueue_state_changes(conn: &mut AnyConn, changes: &[StateChange<'_>]) ->
 /// in the transaction that stores the invoices.
 pub fn enqueue_purchase_received(
     conn: &mut AnyConn,
-    client_id: &str,
+    client_id: &ClientId,
     purchase_ids: &[String],
 ) -> Result<(), DbError> {
     if purchase_ids.is_empty() {
@@ -394,7 +398,7 @@ pub fn enqueue_purchase_received(
 /// One event per item of `datas`, one delivery row per subscribed endpoint and event.
 fn enqueue(
     conn: &mut AnyConn,
-    client_id: &str,
+    client_id: &ClientId,
     event: WebhookEvent,
     datas: Vec<serde_json::Value>,
 ) -> Result<(), DbError> {

@@ -169,7 +169,7 @@ async fn api_replaces_an_upload_that_went_wrong(b: Backend) {
             .unwrap()
             .invoices
             .into_iter()
-            .map(|i| (i.head.id, i.head.number.unwrap_or_default(), i.head.state.to_string()))
+            .map(|i| (i.head.id.to_string(), i.head.number.unwrap_or_default(), i.head.state.to_string()))
             .collect();
         rows.sort();
         rows

@@ -190,6 +190,7 @@ async fn a_move_the_state_table_does_not_allow_is_refused(b: Backend) {
     let app = app(&o.st).await;
     let acc = login(&app, ACC_FULL).await;
     let (id, _) = draft(&app, &acc, "FV/T/1").await;
+    let id = ksef_gateway::domain::InvoiceId::parse(&id).unwrap();
     let i = id.clone();
     let moved = o
         .st

@@ -247,7 +247,7 @@ async fn all_matching_is_only_what_the_caller_may_act_on(b: Backend) {
     let full = person(&o.st, ACC_FULL).await;
     let read_only = person(&o.st, crate::office::ACC_READ).await;
     // Sending takes the decidable ones only (the broken upload is left out), oldest first.
-    let mut drafts: Vec<String> = stored
+    let mut drafts: Vec<ksef_gateway::domain::InvoiceId> = stored
         .iter()
         .filter(|r| r.invoice.state == ksef_gateway::domain::InvoiceState::Draft)
         .map(|r| r.invoice.id.clone())
@@ -316,7 +316,7 @@ async fn a_changed_match_refuses_the_all_matching_decision(b: Backend) {
         .unwrap()
         .invoices
         .into_iter()
-        .map(|i| i.head.id)
+        .map(|i| i.head.id.to_string())
         .collect();
     f.extend(ids.iter().map(|id| ("ostrzezenia_ok", id.clone())));
     let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -25,7 +25,7 @@ async fn office_with_invoices(t: &TestDb) -> (String, Vec<String>) {
         intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 0..STORED), Source::Api)
             .await
             .unwrap();
-    (gw, stored.into_iter().map(|r| r.invoice.id).collect())
+    (gw, stored.into_iter().map(|r| r.invoice.id.to_string()).collect())
 }
 
 /// The gross amounts shown on the page, in grosze, top to bottom (`2 051,00 zł`).

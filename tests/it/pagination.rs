@@ -34,7 +34,12 @@ pub fn many_invoices(nip: &str, first: usize, n: usize) -> Vec<u8> {
 /// Stores `n` invoices for the client in two uploads (so that the list's order rests on both
 /// the time and the id); returns the ids as the list must show them, newest first, from the
 /// stored rows the uploads answered, sorted here, independently of the list's own query.
-pub async fn store_many(st: &AppState, client_id: &str, nip: &str, n: usize) -> Vec<String> {
+pub async fn store_many(
+    st: &AppState,
+    client_id: &ksef_gateway::domain::ClientId,
+    nip: &str,
+    n: usize,
+) -> Vec<String> {
     let half = n / 2;
     let mut rows = Vec::new();
     for (first, part) in [(0, half), (half, n - half)] {
@@ -47,7 +52,7 @@ pub async fn store_many(st: &AppState, client_id: &str, nip: &str, n: usize) -> 
         rows.extend(stored.into_iter().map(|r| (r.invoice.created_at, r.invoice.id)));
     }
     rows.sort_by(|a, b| b.cmp(a));
-    rows.into_iter().map(|(_, id)| id).collect()
+    rows.into_iter().map(|(_, id)| id.to_string()).collect()
 }
 
 async fn two_thousand_invoices_page_by_page(b: Backend) {

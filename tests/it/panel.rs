@@ -56,7 +56,7 @@ pub async fn seed_at(st: &AppState, ksef: &str) -> String {
     grants::grant(st, &Caller::Operator, grant).await.unwrap();
     let bytes = std::fs::read(SAMPLE).unwrap();
     let stored = intake::submit(st, &Caller::Operator, &foreign.id, bytes, Source::Api).await.unwrap();
-    stored[0].invoice.id.clone()
+    stored[0].invoice.id.to_string()
 }
 
 /// The value of the first hidden `csrf` field of a page.
@@ -335,7 +335,7 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     use ksef_gateway::service::decisions::{decide_send, SendRequest};
     let Some(t) = TestDb::new(b) else { return };
     let st = t.state();
-    let foreign = seed(&st).await;
+    let foreign = ksef_gateway::domain::InvoiceId::parse(&seed(&st).await).unwrap();
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let s = open_session(&app).await;
     let calm = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
@@ -355,12 +355,12 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     // Both were issued offline long ago: their deadlines passed an hour ago.
     let passed = ids::now() - chrono::Duration::hours(1);
     for id in [mine.clone(), foreign.clone()] {
-        st.db.tx(move |c| Invoice::mark_all_offline(c, &[id.as_str()], passed)).await.unwrap();
+        st.db.tx(move |c| Invoice::mark_all_offline(c, &[&id], passed)).await.unwrap();
     }
     let dash = body(test::call_service(&app, get(&s.cookie, "/")).await).await;
     assert!(dash.contains("terminy-offline") && dash.contains(&format!("/faktury/{mine}")), "{dash}");
     assert!(dash.contains("termin minął"), "{dash}");
-    assert!(!dash.contains(&foreign), "a foreign client's invoice is never listed");
+    assert!(!dash.contains(foreign.as_str()), "a foreign client's invoice is never listed");
     let inv = st.db.tx(move |c| Invoice::get(c, &ClientScope::All, &mine)).await.unwrap();
     assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Offline);
 
@@ -369,7 +369,7 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
         st.db.tx(|c| ksef_gateway::db::models::Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
     let ids = crate::pagination::store_many(&st, &client.id, SELLER_NIP, 120).await;
     let req = SendRequest {
-        invoice_ids: ids,
+        invoice_ids: ids.iter().map(|id| id.parse().unwrap()).collect(),
         offline: Some(OfflineMode::Offline24.into()),
         failure_confirmed: false,
         source_ip: None,
@@ -383,7 +383,7 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
 /// client's invoice in a state its flow would take long to reach.
 async fn put_in_state(
     st: &ksef_gateway::state::AppState,
-    id: String,
+    id: ksef_gateway::domain::InvoiceId,
     state: ksef_gateway::domain::InvoiceState,
 ) {
     use diesel::prelude::*;
@@ -406,7 +406,7 @@ async fn panel_lists_invoices_stuck_on_their_way(b: Backend) {
     use ksef_gateway::service::decisions::{decide_send, SendRequest};
     let Some(t) = TestDb::new(b) else { return };
     let st = t.state();
-    let foreign = seed(&st).await;
+    let foreign = ksef_gateway::domain::InvoiceId::parse(&seed(&st).await).unwrap();
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let s = open_session(&app).await;
     let mine = upload_sample(&app, &s, &st).await.head.id;

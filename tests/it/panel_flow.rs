@@ -111,7 +111,8 @@ async fn panel_four_eyes_inbox_return_and_reject(b: Backend) {
         test::call_service(&app, post_form(&admin.cookie, &answer(&ids[1]), &rej)).await.status(),
         303
     );
-    let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, &ids[1], Lang::Pl).await.unwrap();
+    let id = ksef_gateway::domain::InvoiceId::parse(&ids[1]).unwrap();
+    let inv = ksef_gateway::service::invoices::get(&st, &Caller::Operator, &id, Lang::Pl).await.unwrap();
     assert_eq!(inv.head.state, ksef_gateway::domain::InvoiceState::Invalid);
     assert!(inv.timeline.last().unwrap().note.as_deref().unwrap().contains("Faktura wystawiona omyłkowo"));
     let dash = body(test::call_service(&app, get(&admin.cookie, "/")).await).await;

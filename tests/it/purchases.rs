@@ -54,13 +54,17 @@ mod purchase_list_timings_at_30k {
 /// A metadata row as the sync stores it before the bytes: number `i` of a client, with issue
 /// dates, amounts and sellers that repeat (ties the order must break by id), some sellers
 /// without a name, stored `synced_at`.
-pub fn meta_row(client_id: &str, i: usize, synced_at: NaiveDateTime) -> NewPurchaseInvoice {
+pub fn meta_row(
+    client_id: &ksef_gateway::domain::ClientId,
+    i: usize,
+    synced_at: NaiveDateTime,
+) -> NewPurchaseInvoice {
     let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + Duration::days((i % 60) as i64);
     let seller_nip = format!("52{:08}", i % 37);
     let gross = ((i % 97) as i64 + 1) * 12_300;
     NewPurchaseInvoice {
         id: new_id(),
-        client_id: client_id.to_owned(),
+        client_id: client_id.clone(),
         subject_type: PurchaseRole::Buyer,
         ksef_number: format!("{seller_nip}-{}-{i:012X}-{:02X}", day.format("%Y%m%d"), i % 256),
         invoice_number: format!("FZ/{i}/2026"),
@@ -86,13 +90,17 @@ pub fn meta_row(client_id: &str, i: usize, synced_at: NaiveDateTime) -> NewPurch
 /// Official sample `n` as a purchase invoice of the client, bytes and real SHA-256 included,
 /// with the fields the sample states (sample 1: FV2026/02/150 of 15.02.2026, 2 051,00 zł from
 /// ABC AGD sp. z o. o.).
-pub fn sample_row(client_id: &str, n: u32, ksef_number: &str) -> NewPurchaseInvoice {
+pub fn sample_row(
+    client_id: &ksef_gateway::domain::ClientId,
+    n: u32,
+    ksef_number: &str,
+) -> NewPurchaseInvoice {
     let xml = sample(n);
     let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&xml));
     let at = now() - Duration::hours(2);
     NewPurchaseInvoice {
         id: new_id(),
-        client_id: client_id.to_owned(),
+        client_id: client_id.clone(),
         subject_type: PurchaseRole::Buyer,
         ksef_number: ksef_number.to_owned(),
         invoice_number: "FV2026/02/150".into(),
@@ -124,7 +132,11 @@ pub async fn store(st: &AppState, rows: Vec<NewPurchaseInvoice>) -> usize {
 }
 
 /// `n` metadata rows of a client stored an hour ago, a millisecond apart; returns them.
-pub async fn store_many(st: &AppState, client_id: &str, n: usize) -> Vec<NewPurchaseInvoice> {
+pub async fn store_many(
+    st: &AppState,
+    client_id: &ksef_gateway::domain::ClientId,
+    n: usize,
+) -> Vec<NewPurchaseInvoice> {
     let base = now() - Duration::hours(1);
     let rows: Vec<NewPurchaseInvoice> =
         (0..n).map(|i| meta_row(client_id, i, base + Duration::milliseconds(i as i64))).collect();
@@ -133,10 +145,15 @@ pub async fn store_many(st: &AppState, client_id: &str, n: usize) -> Vec<NewPurc
 }
 
 /// Where the client's sync of `role` stands: complete up to `hwm` (as the sync records it).
-pub async fn set_hwm(st: &AppState, client_id: &str, role: PurchaseRole, hwm: NaiveDateTime) {
+pub async fn set_hwm(
+    st: &AppState,
+    client_id: &ksef_gateway::domain::ClientId,
+    role: PurchaseRole,
+    hwm: NaiveDateTime,
+) {
     let row = NewPurchaseSync {
         id: new_id(),
-        client_id: client_id.to_owned(),
+        client_id: client_id.clone(),
         subject_type: role,
         cursor_from: hwm,
         hwm: Some(hwm),

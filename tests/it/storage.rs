@@ -49,7 +49,7 @@ async fn watchdog_notes_written_before_their_kind_count_as_flags(b: Backend) {
     }
     let unflagged = |st: &ksef_gateway::state::AppState| {
         let later = ids::now() + chrono::Duration::hours(1);
-        let mut found: Vec<String> = st
+        let mut found: Vec<ksef_gateway::domain::InvoiceId> = st
             .db
             .blocking(|c| Invoice::stuck_unflagged(c, InvoiceState::Draft, later, 100))
             .unwrap()
@@ -140,7 +140,7 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
     let Some(t) = TestDb::new(b) else { return };
     let st = t.state();
     let now = ids::now();
-    let id = ids::new_id();
+    let id = ksef_gateway::domain::ClientId::new();
     let row = NewClient {
         id: &id,
         nip: "5260250274",
@@ -157,7 +157,7 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
     assert_eq!(found.name, "Przykładowa Sp. z o.o.");
     assert_eq!(found.credential_mode, ksef_gateway::domain::CredentialMode::Office);
     assert!(st.db.tx(|c| Client::find_by_nip(c, "1111111111")).await.unwrap().is_none());
-    let other_id = ids::new_id();
+    let other_id = ksef_gateway::domain::ClientId::new();
     let dup = NewClient { id: &other_id, ..row };
     let err = st.db.blocking_tx(|c| Client::insert(c, &dup)).unwrap_err();
     assert!(matches!(err, DbError::Conflict(_)), "{err:?}");

@@ -45,7 +45,7 @@ async fn credentials_are_sealed_rotated_and_bound(b: Backend) {
     let key_hex = key_file.lines().find(|l| !l.starts_with('#')).unwrap().split(':').nth(1).unwrap();
     assert!(!contains(&d, key_hex), "the master key never enters the database");
 
-    let load = |client_id: String| {
+    let load = |client_id: ksef_gateway::domain::ClientId| {
         let st = st.clone();
         async move {
             st.db.tx(move |c| Credential::find_active(c, &client_id, KSEF_TOKEN)).await.unwrap().unwrap()

@@ -308,8 +308,8 @@ async fn webhooks_invoice_sent_to_a_emits_exactly_its_signed_state_changes(b: Ba
 }
 
 /// The changes into O, A or rejected in an invoice's timeline, as (old state, new state).
-async fn changes_in_timeline(rig: &Rig, id: &str) -> Vec<(String, String)> {
-    let id = id.to_owned();
+async fn changes_in_timeline(rig: &Rig, id: &ksef_gateway::domain::InvoiceId) -> Vec<(String, String)> {
+    let id = id.clone();
     let events = rig.st.db.run(move |c| ksef_gateway::db::models::Invoice::events(c, &id)).await.unwrap();
     let mut out = Vec::new();
     let mut prev: Option<String> = None;
@@ -341,8 +341,12 @@ async fn issue_elsewhere(rig: &Rig, nip: &str, xml: &[u8]) {
 
 /// Purchase invoices stored for the client, as the sync stores them, and their event queued in
 /// the same transaction.
-async fn receive_purchases(st: &AppState, client_id: &str, n: usize) -> Vec<String> {
-    let client_id = client_id.to_owned();
+async fn receive_purchases(
+    st: &AppState,
+    client_id: &ksef_gateway::domain::ClientId,
+    n: usize,
+) -> Vec<String> {
+    let client_id = client_id.clone();
     st.db
         .tx(move |c| {
             let now = ids::now();

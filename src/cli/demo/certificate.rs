@@ -7,7 +7,7 @@
 use chrono::Datelike;
 use secrecy::SecretString;
 
-use crate::domain::Nip;
+use crate::domain::{ClientId, Nip};
 use crate::error::AppError;
 use crate::service::access::Caller;
 use crate::service::certificates::CertificateUse;
@@ -30,7 +30,7 @@ fn self_signed(common_name: &str, nip: &str) -> Result<(String, SecretString), A
     Ok((cert.pem(), SecretString::from(key.serialize_pem())))
 }
 
-pub async fn seed_offline(st: &AppState, client_id: &str, nip: &str) -> Result<(), AppError> {
+pub async fn seed_offline(st: &AppState, client_id: &ClientId, nip: &str) -> Result<(), AppError> {
     let (cert, key) = self_signed("Piekarnia Złoty Kłos – certyfikat offline (demo)", nip)?;
     crate::service::clients::store_certificate(
         st,

@@ -51,7 +51,7 @@ async fn attempt(st: &AppState, nip: &str) -> Result<bool, crate::error::AppErro
                 .any(|n| i.head.number.as_deref().is_some_and(|s| s.starts_with(&format!("SKLEP/{n}/"))))
         })
         .map(|i| CollectiveItem {
-            invoice: InvoiceRef::Id(i.head.id.clone()),
+            invoice: InvoiceRef::Id(i.head.id.to_string()),
             amount: None,
             currency: None,
             description: Some("Zapłata zbiorcza: Hurtownia Budowlana Mazur".into()),

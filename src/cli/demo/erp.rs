@@ -34,7 +34,11 @@ async fn receive(req: HttpRequest) -> HttpResponse {
 }
 
 /// Gives each demo client one endpoint at `url` (replacing one left by an earlier run).
-pub async fn seed(st: &AppState, client_ids: &[(String, String)], url: &str) -> Result<(), AppError> {
+pub async fn seed(
+    st: &AppState,
+    client_ids: &[(crate::domain::ClientId, String)],
+    url: &str,
+) -> Result<(), AppError> {
     let op = Caller::Operator;
     let all: Vec<&str> = WebhookEvent::ALL.iter().map(|e| e.as_str()).collect();
     for (client_id, _) in client_ids {

@@ -6,6 +6,7 @@ use secrecy::ExposeSecret;
 
 use crate::auth::ScopeSet;
 use crate::db::models::{ClientScope, Invoice, InvoiceFilter};
+use crate::domain::{ClientId, InvoiceId};
 use crate::error::AppError;
 use crate::offline::OfflineMode;
 use crate::service::access::{Caller, KeyCaller};
@@ -50,7 +51,12 @@ async fn person(st: &AppState, email: &str) -> Result<Caller, AppError> {
     Ok(Caller::User(caller))
 }
 
-async fn upload(st: &AppState, who: &Caller, client_id: &str, xml: Vec<u8>) -> Result<String, AppError> {
+async fn upload(
+    st: &AppState,
+    who: &Caller,
+    client_id: &ClientId,
+    xml: Vec<u8>,
+) -> Result<InvoiceId, AppError> {
     let results = intake::submit(st, who, client_id, xml, Source::Panel).await?;
     results.first().map(|r| r.invoice.id.clone()).ok_or(AppError::NotFound)
 }
@@ -58,7 +64,7 @@ async fn upload(st: &AppState, who: &Caller, client_id: &str, xml: Vec<u8>) -> R
 async fn send(
     st: &AppState,
     who: &Caller,
-    ids: Vec<String>,
+    ids: Vec<InvoiceId>,
     offline: Option<OfflineMode>,
 ) -> Result<(), AppError> {
     decisions::decide_send(
@@ -79,7 +85,7 @@ async fn send(
 /// was created now (it can only ever be shown once).
 pub async fn seed(
     st: &AppState,
-    clients: &[(String, String)],
+    clients: &[(ClientId, String)],
     outside_ksef: Option<(ksef_client::KsefClient, ksef_client::SecretString)>,
 ) -> Result<Option<String>, AppError> {
     if !st

@@ -5,13 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::api_keys;
 use crate::db::{AnyConn, DbError};
+use crate::domain::ClientId;
 
 /// An API key as stored (no secret: the key's SHA-256 only).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKey {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub name: String,
     pub prefix: String,
     pub key_hash: Vec<u8>,
@@ -27,7 +28,7 @@ pub struct ApiKey {
 #[diesel(table_name = api_keys)]
 pub struct NewApiKey<'a> {
     pub id: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub name: &'a str,
     pub prefix: &'a str,
     pub key_hash: &'a [u8],
@@ -51,7 +52,7 @@ impl ApiKey {
             .optional()?)
     }
 
-    pub fn list_for_client(conn: &mut AnyConn, client_id: &str) -> Result<Vec<Self>, DbError> {
+    pub fn list_for_client(conn: &mut AnyConn, client_id: &ClientId) -> Result<Vec<Self>, DbError> {
         Ok(api_keys::table
             .filter(api_keys::client_id.eq(client_id))
             .order(api_keys::created_at.desc())
@@ -60,7 +61,12 @@ impl ApiKey {
     }
 
     /// Revokes the client's key `id`; false when there is no such live key of that client.
-    pub fn revoke(conn: &mut AnyConn, client_id: &str, id: &str, at: NaiveDateTime) -> Result<bool, DbError> {
+    pub fn revoke(
+        conn: &mut AnyConn,
+        client_id: &ClientId,
+        id: &str,
+        at: NaiveDateTime,
+    ) -> Result<bool, DbError> {
         let n = diesel::update(
             api_keys::table
                 .filter(api_keys::id.eq(id))

@@ -35,7 +35,7 @@ pub fn awaiting_approval(
 }
 
 /// The last timeline step of each of these invoices (500 per query).
-pub fn last_events(conn: &mut AnyConn, ids: &[String]) -> Result<Vec<InvoiceEvent>, DbError> {
+pub fn last_events(conn: &mut AnyConn, ids: &[InvoiceId]) -> Result<Vec<InvoiceEvent>, DbError> {
     let mut last: std::collections::HashMap<InvoiceId, InvoiceEvent> = std::collections::HashMap::new();
     for chunk in ids.chunks(500) {
         let rows: Vec<InvoiceEvent> = invoice_events::table

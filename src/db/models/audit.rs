@@ -29,7 +29,7 @@ pub struct AuditEvent {
 /// Filters of an audit export (the scope of clients is required, see `ClientScope`).
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    pub client_ids: Option<Vec<String>>,
+    pub client_ids: Option<Vec<crate::domain::ClientId>>,
     pub actor_id: Option<String>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,

@@ -5,13 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::clients;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{CredentialMode, SendPolicy};
+use crate::domain::{ClientId, CredentialMode, SendPolicy};
 
 /// A client company as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = clients)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub nip: String,
     pub name: String,
     pub ksef_environment: String,
@@ -28,7 +28,7 @@ pub struct Client {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = clients)]
 pub struct NewClient<'a> {
-    pub id: &'a str,
+    pub id: &'a ClientId,
     pub nip: &'a str,
     pub name: &'a str,
     pub ksef_environment: &'a str,
@@ -53,7 +53,7 @@ impl Client {
     }
 
     /// The clients with these ids (the caller's delegations decide which ids it may ask for).
-    pub fn list_by_ids(conn: &mut AnyConn, ids: &[String]) -> Result<Vec<Self>, DbError> {
+    pub fn list_by_ids(conn: &mut AnyConn, ids: &[ClientId]) -> Result<Vec<Self>, DbError> {
         Ok(clients::table
             .filter(clients::id.eq_any(ids))
             .order(clients::name.asc())
@@ -62,21 +62,21 @@ impl Client {
     }
 
     /// Points a client at another KSeF (the demo re-points its clients at each start's simulator).
-    pub fn set_ksef_environment(conn: &mut AnyConn, id: &str, target: &str) -> Result<(), DbError> {
+    pub fn set_ksef_environment(conn: &mut AnyConn, id: &ClientId, target: &str) -> Result<(), DbError> {
         diesel::update(clients::table.find(id))
             .set((clients::ksef_environment.eq(target), clients::updated_at.eq(super::ids::now())))
             .execute(conn)?;
         Ok(())
     }
 
-    pub fn set_name(conn: &mut AnyConn, id: &str, name: &str) -> Result<(), DbError> {
+    pub fn set_name(conn: &mut AnyConn, id: &ClientId, name: &str) -> Result<(), DbError> {
         diesel::update(clients::table.find(id))
             .set((clients::name.eq(name), clients::updated_at.eq(super::ids::now())))
             .execute(conn)?;
         Ok(())
     }
 
-    pub fn set_policy(conn: &mut AnyConn, id: &str, policy: SendPolicy) -> Result<(), DbError> {
+    pub fn set_policy(conn: &mut AnyConn, id: &ClientId, policy: SendPolicy) -> Result<(), DbError> {
         diesel::update(clients::table.find(id))
             .set((clients::send_policy.eq(policy), clients::updated_at.eq(super::ids::now())))
             .execute(conn)?;
@@ -84,7 +84,11 @@ impl Client {
     }
 
     /// Switches the credential the client logs in with.
-    pub fn set_credential_mode(conn: &mut AnyConn, id: &str, mode: CredentialMode) -> Result<(), DbError> {
+    pub fn set_credential_mode(
+        conn: &mut AnyConn,
+        id: &ClientId,
+        mode: CredentialMode,
+    ) -> Result<(), DbError> {
         diesel::update(clients::table.find(id))
             .set((clients::credential_mode.eq(mode.as_str()), clients::updated_at.eq(super::ids::now())))
             .execute(conn)?;
@@ -101,7 +105,7 @@ impl Client {
     }
 
     /// Lets a paused client's sender work again (a person fixed the credential).
-    pub fn clear_pause(conn: &mut AnyConn, id: &str) -> Result<(), DbError> {
+    pub fn clear_pause(conn: &mut AnyConn, id: &ClientId) -> Result<(), DbError> {
         diesel::update(clients::table.find(id))
             .set((clients::paused_reason.eq(None::<String>), clients::updated_at.eq(super::ids::now())))
             .execute(conn)?;
@@ -109,7 +113,7 @@ impl Client {
     }
 
     /// The client with this id.
-    pub fn get(conn: &mut AnyConn, id: &str) -> Result<Self, DbError> {
+    pub fn get(conn: &mut AnyConn, id: &ClientId) -> Result<Self, DbError> {
         Ok(clients::table.find(id).select(Self::as_select()).first(conn)?)
     }
 

@@ -5,13 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::{collective_identifier_invoices as members, collective_identifiers as iz};
 use crate::db::{AnyConn, DbError};
+use crate::domain::ClientId;
 
 /// A collective identifier as stored.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = iz)]
 pub struct CollectiveIdentifier {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub number: String,
     pub invoice_count: i64,
     pub created_by: String,
@@ -23,7 +24,7 @@ pub struct CollectiveIdentifier {
 #[diesel(table_name = iz)]
 pub struct NewCollectiveIdentifier<'a> {
     pub id: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub number: &'a str,
     pub invoice_count: i64,
     pub created_by: &'a str,
@@ -36,7 +37,7 @@ pub struct NewCollectiveIdentifier<'a> {
 pub struct CollectiveMember {
     pub id: String,
     pub collective_identifier_id: String,
-    pub invoice_id: String,
+    pub invoice_id: crate::domain::InvoiceId,
     pub ksef_number: String,
     pub payment_amount: Option<String>,
     pub payment_currency: Option<String>,
@@ -56,7 +57,11 @@ impl CollectiveIdentifier {
     }
 
     /// The client's identifiers, newest first (at most `limit`).
-    pub fn list_for_client(conn: &mut AnyConn, client_id: &str, limit: i64) -> Result<Vec<Self>, DbError> {
+    pub fn list_for_client(
+        conn: &mut AnyConn,
+        client_id: &ClientId,
+        limit: i64,
+    ) -> Result<Vec<Self>, DbError> {
         Ok(iz::table
             .filter(iz::client_id.eq(client_id))
             .order((iz::created_at.desc(), iz::number.desc()))
@@ -66,7 +71,10 @@ impl CollectiveIdentifier {
     }
 
     /// The identifiers the invoice is in, newest first.
-    pub fn for_invoice(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<Self>, DbError> {
+    pub fn for_invoice(
+        conn: &mut AnyConn,
+        invoice_id: &crate::domain::InvoiceId,
+    ) -> Result<Vec<Self>, DbError> {
         Ok(iz::table
             .inner_join(members::table)
             .filter(members::invoice_id.eq(invoice_id))

@@ -5,13 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, credentials};
 use crate::db::{AnyConn, DbError};
+use crate::domain::ClientId;
 
 /// A stored credential (sealed).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = credentials)]
 pub struct Credential {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub kind: String,
     pub key_version: i64,
     pub nonce: Vec<u8>,
@@ -32,7 +33,7 @@ pub struct Credential {
 #[diesel(table_name = credentials)]
 pub struct NewCredential<'a> {
     pub id: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub kind: &'a str,
     pub key_version: i64,
     pub nonce: &'a [u8],
@@ -55,7 +56,7 @@ impl Credential {
     /// Retires the client's active credential of this kind (replaced, or revoked in KSeF).
     pub fn retire_active(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         kind: &str,
         at: NaiveDateTime,
     ) -> Result<usize, DbError> {
@@ -70,7 +71,11 @@ impl Credential {
     }
 
     /// The client's active credential of this kind, if any.
-    pub fn find_active(conn: &mut AnyConn, client_id: &str, kind: &str) -> Result<Option<Self>, DbError> {
+    pub fn find_active(
+        conn: &mut AnyConn,
+        client_id: &ClientId,
+        kind: &str,
+    ) -> Result<Option<Self>, DbError> {
         Ok(credentials::table
             .filter(credentials::client_id.eq(client_id))
             .filter(credentials::kind.eq(kind))
@@ -82,7 +87,7 @@ impl Credential {
 
     /// The credential a client authenticates with: its active KSeF certificate, else its
     /// active KSeF token (KSeF tokens are being retired).
-    pub fn find_preferred(conn: &mut AnyConn, client_id: &str) -> Result<Option<Self>, DbError> {
+    pub fn find_preferred(conn: &mut AnyConn, client_id: &ClientId) -> Result<Option<Self>, DbError> {
         match Self::find_active(conn, client_id, "ksef_certificate")? {
             Some(c) => Ok(Some(c)),
             None => Self::find_active(conn, client_id, "ksef_token"),

@@ -5,13 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::{outbox, send_decisions};
 use crate::db::{AnyConn, DbError};
+use crate::domain::ClientId;
 
 /// A decision to send, as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = send_decisions)]
 pub struct SendDecision {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     /// `user`, `api_key` or `operator` ([`crate::domain::Actor::kind`]).
     pub actor_kind: String,
     pub actor_id: String,
@@ -27,7 +28,11 @@ pub struct SendDecision {
 
 impl SendDecision {
     /// Stores the decision and one pending outbox entry per invoice, due now.
-    pub fn insert_with_outbox(conn: &mut AnyConn, row: &Self, invoice_ids: &[String]) -> Result<(), DbError> {
+    pub fn insert_with_outbox(
+        conn: &mut AnyConn,
+        row: &Self,
+        invoice_ids: &[crate::domain::InvoiceId],
+    ) -> Result<(), DbError> {
         diesel::insert_into(send_decisions::table).values(row).execute(conn)?;
         let ids: Vec<String> = invoice_ids.iter().map(|_| super::ids::new_id()).collect();
         let rows: Vec<_> = invoice_ids

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::certificate_enrollments as ce;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{CertificatePurpose, EnrollmentState, KeyChoice};
+use crate::domain::{CertificatePurpose, ClientId, EnrollmentState, KeyChoice};
 
 /// An enrollment as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -14,7 +14,7 @@ use crate::domain::{CertificatePurpose, EnrollmentState, KeyChoice};
 pub struct CertificateEnrollment {
     pub id: String,
     /// None: the office's own certificate.
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub subject_nip: String,
     pub ksef_environment: String,
     #[diesel(deserialize_as = String)]
@@ -39,7 +39,7 @@ pub struct CertificateEnrollment {
 #[diesel(table_name = ce)]
 pub struct NewCertificateEnrollment<'a> {
     pub id: &'a str,
-    pub client_id: Option<&'a str>,
+    pub client_id: Option<&'a ClientId>,
     pub subject_nip: &'a str,
     pub ksef_environment: &'a str,
     #[diesel(serialize_as = String)]
@@ -102,7 +102,7 @@ impl CertificateEnrollment {
     }
 
     /// The pending enrollments of one subject (the office: `client_id` None), oldest first.
-    pub fn list_pending(conn: &mut AnyConn, client_id: Option<&str>) -> Result<Vec<Self>, DbError> {
+    pub fn list_pending(conn: &mut AnyConn, client_id: Option<&ClientId>) -> Result<Vec<Self>, DbError> {
         let query = ce::table.filter(ce::state.eq(EnrollmentState::Pending.as_str())).into_boxed();
         let query = match client_id {
             Some(id) => query.filter(ce::client_id.eq(id)),

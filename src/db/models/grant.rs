@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, grants, users};
 use crate::db::{AnyConn, DbError};
+use crate::domain::ClientId;
 
 /// A grant as stored; `permissions` is a comma-separated list.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
@@ -12,7 +13,7 @@ use crate::db::{AnyConn, DbError};
 pub struct Grant {
     pub id: String,
     pub user_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub permissions: String,
     pub can_delegate: bool,
     pub granted_by: Option<String>,
@@ -27,7 +28,7 @@ pub struct Grant {
 pub struct NewGrant<'a> {
     pub id: &'a str,
     pub user_id: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub permissions: &'a str,
     pub can_delegate: bool,
     pub granted_by: Option<&'a str>,
@@ -45,7 +46,7 @@ impl Grant {
     pub fn live_for_user(
         conn: &mut AnyConn,
         user_id: &str,
-        client_id: Option<&str>,
+        client_id: Option<&ClientId>,
     ) -> Result<Vec<Self>, DbError> {
         let mut q = grants::table
             .filter(grants::user_id.eq(user_id))
@@ -58,7 +59,7 @@ impl Grant {
     }
 
     /// Live grants on a client with the grantee's e-mail, for the access page.
-    pub fn live_for_client(conn: &mut AnyConn, client_id: &str) -> Result<Vec<(Self, String)>, DbError> {
+    pub fn live_for_client(conn: &mut AnyConn, client_id: &ClientId) -> Result<Vec<(Self, String)>, DbError> {
         Ok(grants::table
             .inner_join(users::table.on(users::id.eq(grants::user_id)))
             .filter(grants::client_id.eq(client_id))
@@ -103,7 +104,7 @@ impl Grant {
     }
 
     /// Ids of the clients on which the user holds a live grant.
-    pub fn client_ids_for_user(conn: &mut AnyConn, user_id: &str) -> Result<Vec<String>, DbError> {
+    pub fn client_ids_for_user(conn: &mut AnyConn, user_id: &str) -> Result<Vec<ClientId>, DbError> {
         Ok(grants::table
             .inner_join(clients::table)
             .filter(grants::user_id.eq(user_id))

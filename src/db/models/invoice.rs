@@ -18,8 +18,8 @@ const OFFLINE_DUE: [InvoiceState; 2] = [InvoiceState::Offline, InvoiceState::Sen
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = invoices, treat_none_as_default_value = false)]
 pub struct Invoice {
-    pub id: String,
-    pub client_id: String,
+    pub id: InvoiceId,
+    pub client_id: ClientId,
     pub sha256: String,
     pub size_bytes: i64,
     pub number: Option<String>,
@@ -42,7 +42,7 @@ pub struct Invoice {
     pub ksef_status_description: Option<String>,
     /// JSON array of findings (pre-flight), as the API returns them.
     pub findings: String,
-    pub corrects_invoice_id: Option<String>,
+    pub corrects_invoice_id: Option<InvoiceId>,
     pub approved_by: Option<String>,
     pub approved_at: Option<NaiveDateTime>,
     /// `panel`, `api` or `cli`.
@@ -72,8 +72,8 @@ pub struct InvoiceEvent {
 #[diesel(table_name = invoice_events, treat_none_as_default_value = false)]
 struct NewInvoiceEvent<'a> {
     id: String,
-    invoice_id: &'a str,
-    client_id: &'a str,
+    invoice_id: &'a InvoiceId,
+    client_id: &'a ClientId,
     at: NaiveDateTime,
     state: InvoiceState,
     actor: &'a str,
@@ -81,7 +81,7 @@ struct NewInvoiceEvent<'a> {
 }
 
 /// What one timeline entry records: (invoice id, client id, when, the state, the note).
-type Step<'a> = (&'a str, &'a str, NaiveDateTime, InvoiceState, Option<&'a str>);
+type Step<'a> = (&'a InvoiceId, &'a ClientId, NaiveDateTime, InvoiceState, Option<&'a str>);
 
 /// Timeline entries of `actor`, each with a new id: the one way entries are made, alone or many
 /// at once.
@@ -115,7 +115,7 @@ impl Invoice {
     /// nothing decided or sent yet and no facts read: the caller fills in what it knows with
     /// `Invoice { number, ..Invoice::new(..) }` and stores it with [`Invoice::insert`].
     pub fn new(
-        client_id: String,
+        client_id: ClientId,
         sha256: String,
         size_bytes: i64,
         state: InvoiceState,
@@ -123,7 +123,7 @@ impl Invoice {
         at: NaiveDateTime,
     ) -> Self {
         Self {
-            id: super::ids::new_id(),
+            id: InvoiceId::new(),
             client_id,
             sha256,
             size_bytes,
@@ -176,7 +176,7 @@ impl Invoice {
                 .collect();
             let events = new_events(
                 &actor,
-                chunk.iter().map(|(r, _)| (&*r.id, &*r.client_id, r.created_at, r.state, None)),
+                chunk.iter().map(|(r, _)| (&r.id, &r.client_id, r.created_at, r.state, None)),
             );
             each_backend!(&mut *conn, |c| {
                 diesel::insert_into(invoices::table).values(invoices_rows).execute(c)?;
@@ -223,14 +223,18 @@ impl Invoice {
     }
 
     /// The invoice with this id, if the scope lets the caller see it.
-    pub fn find(conn: &mut AnyConn, scope: &ClientScope, id: &str) -> Result<Option<Self>, DbError> {
+    pub fn find(conn: &mut AnyConn, scope: &ClientScope, id: &InvoiceId) -> Result<Option<Self>, DbError> {
         let query = invoices::table.filter(invoices::id.eq(id)).into_boxed();
         Ok(scoped!(query, scope).select(Self::as_select()).first(conn).optional()?)
     }
 
     /// The invoices with these ids that the scope lets the caller see (500 per query), in no
     /// particular order; a missing or foreign id is simply absent.
-    pub fn find_many(conn: &mut AnyConn, scope: &ClientScope, ids: &[String]) -> Result<Vec<Self>, DbError> {
+    pub fn find_many(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        ids: &[InvoiceId],
+    ) -> Result<Vec<Self>, DbError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let query = invoices::table.filter(invoices::id.eq_any(chunk)).into_boxed();
@@ -253,7 +257,7 @@ impl Invoice {
     ) -> Result<bool, DbError> {
         check_moves(from, to)?;
         let now = super::ids::now();
-        let mut ids: Vec<&str> = invoices.iter().map(|inv| inv.id.as_str()).collect();
+        let mut ids: Vec<&InvoiceId> = invoices.iter().map(|inv| &inv.id).collect();
         ids.sort_unstable();
         ids.dedup();
         // A statement per invoice made a 10 000-invoice decision 10 000 round trips on PostgreSQL.
@@ -269,8 +273,7 @@ impl Invoice {
                 return Ok(false);
             }
         }
-        let entries: Vec<_> =
-            invoices.iter().map(|inv| (inv.id.as_str(), inv.client_id.as_str(), note)).collect();
+        let entries: Vec<_> = invoices.iter().map(|inv| (&inv.id, &inv.client_id, note)).collect();
         add_timeline(conn, &entries, now, to, actor)?;
         Ok(true)
     }
@@ -280,7 +283,7 @@ impl Invoice {
     /// a correction points at stays (the caller refuses that first).
     pub fn delete_undecided(
         conn: &mut AnyConn,
-        id: &str,
+        id: &InvoiceId,
         undecided: &[InvoiceState],
     ) -> Result<bool, DbError> {
         let still = || invoices::table.filter(invoices::id.eq(id)).filter(invoices::state.eq_any(undecided));
@@ -294,18 +297,21 @@ impl Invoice {
     }
 
     /// True when another invoice is a correction of this one.
-    pub fn is_corrected(conn: &mut AnyConn, id: &str) -> Result<bool, DbError> {
+    pub fn is_corrected(conn: &mut AnyConn, id: &InvoiceId) -> Result<bool, DbError> {
         let corrections = invoices::table.filter(invoices::corrects_invoice_id.eq(id));
         Ok(diesel::select(diesel::dsl::exists(corrections)).get_result(conn)?)
     }
 
     /// Like [`Invoice::find`], with a missing (or foreign) invoice as `NotFound`.
-    pub fn get(conn: &mut AnyConn, scope: &ClientScope, id: &str) -> Result<Self, DbError> {
+    pub fn get(conn: &mut AnyConn, scope: &ClientScope, id: &InvoiceId) -> Result<Self, DbError> {
         Self::find(conn, scope, id)?.ok_or(DbError::NotFound)
     }
 
     /// Counts of the client's invoices per state.
-    pub fn count_by_state(conn: &mut AnyConn, client_id: &str) -> Result<Vec<(InvoiceState, i64)>, DbError> {
+    pub fn count_by_state(
+        conn: &mut AnyConn,
+        client_id: &ClientId,
+    ) -> Result<Vec<(InvoiceState, i64)>, DbError> {
         Ok(invoices::table
             .filter(invoices::client_id.eq(client_id))
             .group_by(invoices::state)
@@ -315,10 +321,10 @@ impl Invoice {
 
     /// The exact bytes of many invoices, in the order of `ids` (500 per query); a missing one
     /// is `NotFound`. The caller has already found the invoices in its scope.
-    pub fn documents(conn: &mut AnyConn, ids: &[String]) -> Result<Vec<Vec<u8>>, DbError> {
+    pub fn documents(conn: &mut AnyConn, ids: &[InvoiceId]) -> Result<Vec<Vec<u8>>, DbError> {
         let mut by_id = std::collections::HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let rows: Vec<(String, Vec<u8>)> = invoice_documents::table
+            let rows: Vec<(InvoiceId, Vec<u8>)> = invoice_documents::table
                 .filter(invoice_documents::invoice_id.eq_any(chunk))
                 .select((invoice_documents::invoice_id, invoice_documents::xml))
                 .load(conn)?;
@@ -328,12 +334,12 @@ impl Invoice {
     }
 
     /// The exact bytes of an invoice (the caller has already found the invoice in its scope).
-    pub fn document(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<u8>, DbError> {
+    pub fn document(conn: &mut AnyConn, invoice_id: &InvoiceId) -> Result<Vec<u8>, DbError> {
         Ok(invoice_documents::table.find(invoice_id).select(invoice_documents::xml).first(conn)?)
     }
 
     /// The newest UPO stored for the invoice.
-    pub fn upo(conn: &mut AnyConn, invoice_id: &str) -> Result<Option<Vec<u8>>, DbError> {
+    pub fn upo(conn: &mut AnyConn, invoice_id: &InvoiceId) -> Result<Option<Vec<u8>>, DbError> {
         Ok(upos::table
             .filter(upos::invoice_id.eq(invoice_id))
             .order(upos::fetched_at.desc())
@@ -343,7 +349,7 @@ impl Invoice {
     }
 
     /// The timeline, oldest first.
-    pub fn events(conn: &mut AnyConn, invoice_id: &str) -> Result<Vec<InvoiceEvent>, DbError> {
+    pub fn events(conn: &mut AnyConn, invoice_id: &InvoiceId) -> Result<Vec<InvoiceEvent>, DbError> {
         Ok(invoice_events::table
             .filter(invoice_events::invoice_id.eq(invoice_id))
             .order((invoice_events::at.asc(), invoice_events::id.asc()))
@@ -355,7 +361,7 @@ impl Invoice {
     /// invalid or rejected): one query for a whole upload's duplicate check.
     pub fn live_with_numbers(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         numbers: &[&str],
     ) -> Result<Vec<Self>, DbError> {
         let mut out = Vec::new();
@@ -376,7 +382,7 @@ impl Invoice {
     /// The client's invoice with this KSeF number, if any (corrections link to it).
     pub fn find_by_ksef_number(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         ksef_number: &str,
     ) -> Result<Option<Self>, DbError> {
         Ok(invoices::table
@@ -392,7 +398,7 @@ impl Invoice {
     /// Returns false when the invoice had left `state`.
     pub fn touch_in_state(
         conn: &mut AnyConn,
-        id: &str,
+        id: &InvoiceId,
         state: InvoiceState,
         at: NaiveDateTime,
     ) -> Result<bool, DbError> {
@@ -407,7 +413,7 @@ impl Invoice {
     /// the state table does not allow is refused before anything is written.
     pub fn transition(
         conn: &mut AnyConn,
-        id: &str,
+        id: &InvoiceId,
         from: &[InvoiceState],
         to: InvoiceState,
         actor: &Actor,
@@ -418,7 +424,7 @@ impl Invoice {
         if !move_state(conn, id, from, to, now)? {
             return Ok(false);
         }
-        let client_id: String = invoices::table.find(id).select(invoices::client_id).first(conn)?;
+        let client_id: ClientId = invoices::table.find(id).select(invoices::client_id).first(conn)?;
         add_event(conn, id, &client_id, now, to, actor, note)?;
         Ok(true)
     }
@@ -427,7 +433,7 @@ impl Invoice {
     /// them to KSeF, 500 per statement.
     pub fn mark_all_offline(
         conn: &mut AnyConn,
-        ids: &[&str],
+        ids: &[&InvoiceId],
         deadline: NaiveDateTime,
     ) -> Result<(), DbError> {
         for chunk in ids.chunks(500) {
@@ -439,7 +445,12 @@ impl Invoice {
     }
 
     /// Records the second person's approval (four-eyes) on a draft.
-    pub fn approve(conn: &mut AnyConn, id: &str, user_id: &str, actor: &Actor) -> Result<bool, DbError> {
+    pub fn approve(
+        conn: &mut AnyConn,
+        id: &InvoiceId,
+        user_id: &str,
+        actor: &Actor,
+    ) -> Result<bool, DbError> {
         let (from, to) = (InvoiceState::Draft, InvoiceState::Approved);
         check_moves(&[from], to)?;
         let now = super::ids::now();
@@ -455,7 +466,7 @@ impl Invoice {
         if changed == 0 {
             return Ok(false);
         }
-        let client_id: String = invoices::table.find(id).select(invoices::client_id).first(conn)?;
+        let client_id: ClientId = invoices::table.find(id).select(invoices::client_id).first(conn)?;
         add_event(conn, id, &client_id, now, to, actor, None)?;
         Ok(true)
     }
@@ -465,7 +476,7 @@ impl Invoice {
 /// (which locks in whatever order its plan visits them), so two transactions moving overlapping
 /// sets wait for each other instead of deadlocking, as one UPDATE per invoice in order did.
 /// SQLite has one writer at a time.
-pub(super) fn lock_in_order(conn: &mut AnyConn, ids: &[&str]) -> Result<(), DbError> {
+pub(super) fn lock_in_order(conn: &mut AnyConn, ids: &[&InvoiceId]) -> Result<(), DbError> {
     match conn {
         AnyConn::Pg(pg) => lock_in_order_pg(pg, ids),
         AnyConn::Sqlite(_) => Ok(()),
@@ -473,13 +484,13 @@ pub(super) fn lock_in_order(conn: &mut AnyConn, ids: &[&str]) -> Result<(), DbEr
 }
 
 /// [`lock_in_order`] on a PostgreSQL connection.
-pub(super) fn lock_in_order_pg(pg: &mut diesel::PgConnection, ids: &[&str]) -> Result<(), DbError> {
+pub(super) fn lock_in_order_pg(pg: &mut diesel::PgConnection, ids: &[&InvoiceId]) -> Result<(), DbError> {
     invoices::table
         .filter(invoices::id.eq_any(ids))
         .order(invoices::id.asc())
         .select(invoices::id)
         .for_update()
-        .load::<String>(pg)?;
+        .load::<InvoiceId>(pg)?;
     Ok(())
 }
 
@@ -487,7 +498,7 @@ pub(super) fn lock_in_order_pg(pg: &mut diesel::PgConnection, ids: &[&str]) -> R
 /// both moving it); false when it no longer was.
 fn move_state(
     conn: &mut AnyConn,
-    id: &str,
+    id: &InvoiceId,
     from: &[InvoiceState],
     to: InvoiceState,
     now: NaiveDateTime,
@@ -503,7 +514,7 @@ fn move_state(
 /// on PostgreSQL 500 entries per statement.
 pub fn add_timeline(
     conn: &mut AnyConn,
-    entries: &[(&str, &str, Option<&str>)],
+    entries: &[(&InvoiceId, &ClientId, Option<&str>)],
     at: NaiveDateTime,
     state: InvoiceState,
     actor: &Actor,
@@ -520,8 +531,8 @@ pub fn add_timeline(
 /// Appends one timeline entry.
 pub fn add_event(
     conn: &mut AnyConn,
-    invoice_id: &str,
-    client_id: &str,
+    invoice_id: &InvoiceId,
+    client_id: &ClientId,
     at: NaiveDateTime,
     state: InvoiceState,
     actor: &Actor,

@@ -13,7 +13,7 @@ use super::scope::{in_scope, ClientScope};
 use super::Invoice;
 use crate::db::schema::{clients, invoice_totals as t, invoices as i};
 use crate::db::{AnyConn, DbError};
-use crate::domain::InvoiceState;
+use crate::domain::{ClientId, InvoiceId, InvoiceState};
 
 crate::text_enum! {
     /// What the sales invoice list is ordered by (always then by id, so the order is total).
@@ -45,8 +45,8 @@ const NO_AMOUNT: i64 = i64::MIN;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = i)]
 pub struct InvoiceListRow {
-    pub id: String,
-    pub client_id: String,
+    pub id: InvoiceId,
+    pub client_id: ClientId,
     pub number: Option<String>,
     pub sha256: String,
     pub state: InvoiceState,
@@ -81,7 +81,7 @@ impl ListOrder<InvoiceSort> {
 /// Filters of the sales invoice list (all optional; the scope is not).
 #[derive(Debug, Clone, Default)]
 pub struct InvoiceFilter {
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     /// Any of these states (none: every state).
     pub states: Vec<InvoiceState>,
     /// When the gateway received it: `from` inclusive, `to` exclusive.
@@ -193,10 +193,10 @@ pub type ListedInvoice = (InvoiceListRow, String);
 /// puts the one-row clients table first and sorts every invoice of the client on each page
 /// instead of walking the list's index.
 fn with_nips(conn: &mut AnyConn, rows: Vec<InvoiceListRow>) -> Result<Vec<ListedInvoice>, DbError> {
-    let mut ids: Vec<&str> = rows.iter().map(|r| r.client_id.as_str()).collect();
+    let mut ids: Vec<&ClientId> = rows.iter().map(|r| &r.client_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let nips: std::collections::HashMap<String, String> = clients::table
+    let nips: std::collections::HashMap<ClientId, String> = clients::table
         .filter(clients::id.eq_any(ids))
         .select((clients::id, clients::nip))
         .load(conn)?
@@ -275,7 +275,7 @@ impl Invoice {
         scope: &ClientScope,
         filter: &InvoiceFilter,
         cap: i64,
-    ) -> Result<Vec<String>, DbError> {
+    ) -> Result<Vec<crate::domain::InvoiceId>, DbError> {
         Ok(filtered!(i::table.into_boxed(), scope, filter)
             .order((i::created_at.asc(), i::id.asc()))
             .select(i::id)

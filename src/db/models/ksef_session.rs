@@ -6,14 +6,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::ksef_sessions;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{SessionKind, SessionState};
+use crate::domain::{ClientId, SessionKind, SessionState};
 
 /// A session row.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = ksef_sessions)]
 pub struct KsefSession {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub kind: SessionKind,
     pub reference: Option<String>,
     pub state: SessionState,
@@ -31,7 +31,7 @@ pub struct KsefSession {
 #[diesel(table_name = ksef_sessions)]
 pub struct NewKsefSession<'a> {
     pub id: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub kind: SessionKind,
     pub reference: Option<&'a str>,
     pub state: SessionState,
@@ -57,7 +57,7 @@ impl KsefSession {
     }
 
     /// The client's online sessions still recorded as open, oldest first.
-    pub fn open_online(conn: &mut AnyConn, client_id: &str) -> Result<Vec<Self>, DbError> {
+    pub fn open_online(conn: &mut AnyConn, client_id: &ClientId) -> Result<Vec<Self>, DbError> {
         Ok(ksef_sessions::table
             .filter(ksef_sessions::client_id.eq(client_id))
             .filter(ksef_sessions::kind.eq(SessionKind::Online))

@@ -7,6 +7,7 @@ use diesel::sql_types::{Text, Timestamp};
 use diesel::RunQueryDsl;
 
 use crate::db::{AnyConn, DbError};
+use crate::domain::ClientId;
 
 // Insert the lease, or take it over when it expired or is already ours. The WHERE on DO UPDATE
 // makes the row count the verdict: 1 = we hold it, 0 = someone else does.
@@ -22,7 +23,7 @@ const ACQUIRE_SQLITE: &str = "INSERT INTO sender_leases (client_id, holder, acqu
 /// Takes (or re-takes) the lease on `client_id` until `expires_at`. True when `holder` now holds it.
 pub fn acquire(
     conn: &mut AnyConn,
-    client_id: &str,
+    client_id: &ClientId,
     holder: &str,
     now: NaiveDateTime,
     expires_at: NaiveDateTime,
@@ -47,7 +48,7 @@ pub fn acquire(
 /// Extends a lease we hold. False when it is no longer ours (it expired and was taken over).
 pub fn renew(
     conn: &mut AnyConn,
-    client_id: &str,
+    client_id: &ClientId,
     holder: &str,
     expires_at: NaiveDateTime,
 ) -> Result<bool, DbError> {
@@ -60,7 +61,7 @@ pub fn renew(
 }
 
 /// Gives a lease up (only if we still hold it).
-pub fn release(conn: &mut AnyConn, client_id: &str, holder: &str) -> Result<(), DbError> {
+pub fn release(conn: &mut AnyConn, client_id: &ClientId, holder: &str) -> Result<(), DbError> {
     use crate::db::schema::sender_leases as l;
     use diesel::prelude::*;
     diesel::delete(l::table.filter(l::client_id.eq(client_id)).filter(l::holder.eq(holder))).execute(conn)?;

@@ -147,7 +147,7 @@ macro_rules! count_before {
         let (order, row) = ($order, $row);
         let keyset = $crate::db::models::list_sql::RowKeyset {
             key: order.key_of(row),
-            id: row.id.clone(),
+            id: row.id.to_string(),
             before: true,
         };
         let query = keyed!($query, order, Some(&keyset), !order.desc)

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{office_access, office_credentials};
 use crate::db::{AnyConn, DbError};
-use crate::domain::OfficeCredentialKind;
+use crate::domain::{ClientId, OfficeCredentialKind};
 
 /// The office's credential as stored (sealed).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -99,7 +99,7 @@ impl OfficeCredential {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = office_access)]
 pub struct OfficeAccess {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub office_credential_id: String,
     pub checked_at: NaiveDateTime,
     pub last_ok_at: Option<NaiveDateTime>,
@@ -111,7 +111,7 @@ pub struct OfficeAccess {
 
 impl OfficeAccess {
     /// The last word on the office's access to this client, if it was ever checked.
-    pub fn find(conn: &mut AnyConn, client_id: &str) -> Result<Option<Self>, DbError> {
+    pub fn find(conn: &mut AnyConn, client_id: &ClientId) -> Result<Option<Self>, DbError> {
         Ok(office_access::table.find(client_id).select(Self::as_select()).first(conn).optional()?)
     }
 
@@ -120,7 +120,7 @@ impl OfficeAccess {
     /// previously reported permissions when KSeF did not report any this time.
     pub fn record(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         credential_id: &str,
         at: NaiveDateTime,
         outcome: Result<Option<&str>, &str>,

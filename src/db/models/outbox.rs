@@ -8,15 +8,15 @@ use diesel::prelude::*;
 use super::invoice::Invoice;
 use crate::db::schema::{clients, invoices, outbox, send_decisions};
 use crate::db::{AnyConn, DbError};
-use crate::domain::OutboxState;
+use crate::domain::{ClientId, InvoiceId, OutboxState};
 
 /// An outbox row.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxEntry {
     pub id: String,
-    pub invoice_id: String,
-    pub client_id: String,
+    pub invoice_id: InvoiceId,
+    pub client_id: ClientId,
     pub decision_id: String,
     pub status: OutboxState,
     pub attempts: i64,
@@ -37,8 +37,8 @@ pub struct DueInvoice {
 
 impl OutboxEntry {
     /// Clients (not paused) with at least one row due at `now`, oldest due first.
-    pub fn clients_with_due(conn: &mut AnyConn, now: NaiveDateTime) -> Result<Vec<String>, DbError> {
-        let rows: Vec<(String, Option<NaiveDateTime>)> = outbox::table
+    pub fn clients_with_due(conn: &mut AnyConn, now: NaiveDateTime) -> Result<Vec<ClientId>, DbError> {
+        let rows: Vec<(ClientId, Option<NaiveDateTime>)> = outbox::table
             .inner_join(clients::table)
             .filter(outbox::status.eq(OutboxState::Pending))
             .filter(outbox::next_attempt_at.le(now))
@@ -54,7 +54,7 @@ impl OutboxEntry {
     /// Up to `limit` of the client's due rows, oldest first, with their invoices.
     pub fn due_for_client(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         now: NaiveDateTime,
         limit: i64,
     ) -> Result<Vec<DueInvoice>, DbError> {
@@ -78,7 +78,7 @@ impl OutboxEntry {
     }
 
     /// The row of an invoice.
-    pub fn for_invoice(conn: &mut AnyConn, invoice_id: &str) -> Result<Option<Self>, DbError> {
+    pub fn for_invoice(conn: &mut AnyConn, invoice_id: &InvoiceId) -> Result<Option<Self>, DbError> {
         Ok(outbox::table
             .filter(outbox::invoice_id.eq(invoice_id))
             .select(Self::as_select())
@@ -89,7 +89,7 @@ impl OutboxEntry {
     /// The same status for many invoices' rows (a batch moved or done at once), 500 per statement.
     pub fn set_status_many(
         conn: &mut AnyConn,
-        invoice_ids: &[&str],
+        invoice_ids: &[&InvoiceId],
         status: OutboxState,
     ) -> Result<(), DbError> {
         let now = super::ids::now();
@@ -104,7 +104,7 @@ impl OutboxEntry {
     /// Sets the status (and the last error, when given) of an invoice's row.
     pub fn set_status(
         conn: &mut AnyConn,
-        invoice_id: &str,
+        invoice_id: &InvoiceId,
         status: OutboxState,
         last_error: Option<&str>,
     ) -> Result<(), DbError> {
@@ -124,7 +124,7 @@ impl OutboxEntry {
     /// Puts the row back to `pending` for an attempt at `next_attempt_at`, counting the failed one.
     pub fn reschedule(
         conn: &mut AnyConn,
-        invoice_id: &str,
+        invoice_id: &InvoiceId,
         next_attempt_at: NaiveDateTime,
         last_error: &str,
         count_attempt: bool,
@@ -144,7 +144,10 @@ impl OutboxEntry {
     }
 
     /// Counts the client's rows per status (tests, metrics).
-    pub fn count_by_status(conn: &mut AnyConn, client_id: &str) -> Result<Vec<(OutboxState, i64)>, DbError> {
+    pub fn count_by_status(
+        conn: &mut AnyConn,
+        client_id: &ClientId,
+    ) -> Result<Vec<(OutboxState, i64)>, DbError> {
         Ok(outbox::table
             .filter(outbox::client_id.eq(client_id))
             .group_by(outbox::status)
@@ -154,7 +157,7 @@ impl OutboxEntry {
 }
 
 /// Whether the decision behind an invoice's outbox row was an offline one.
-pub fn decision_is_offline(conn: &mut AnyConn, invoice_id: &str) -> Result<bool, DbError> {
+pub fn decision_is_offline(conn: &mut AnyConn, invoice_id: &InvoiceId) -> Result<bool, DbError> {
     Ok(outbox::table
         .inner_join(send_decisions::table)
         .filter(outbox::invoice_id.eq(invoice_id))

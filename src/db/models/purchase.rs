@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{purchase_invoices, purchase_sync};
 use crate::db::{AnyConn, DbError};
-use crate::domain::PurchaseRole;
+use crate::domain::{ClientId, PurchaseRole};
 
 /// A purchase invoice, as stored and as stored anew (every column is known when the sync stores
 /// it). `xml` is `None` until its bytes are downloaded (KSeF's metadata, which makes the invoice
@@ -14,7 +14,7 @@ use crate::domain::PurchaseRole;
 #[diesel(table_name = purchase_invoices)]
 pub struct PurchaseInvoice {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub subject_type: PurchaseRole,
     pub ksef_number: String,
     pub invoice_number: String,
@@ -90,7 +90,7 @@ impl PurchaseInvoice {
     /// Stores the exact bytes of a known invoice (the caller checked them against `invoice_hash`).
     pub fn set_xml(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         ksef_number: &str,
         xml: &[u8],
         at: NaiveDateTime,
@@ -106,7 +106,11 @@ impl PurchaseInvoice {
     }
 
     /// One invoice of a client by its KSeF number.
-    pub fn find(conn: &mut AnyConn, client_id: &str, ksef_number: &str) -> Result<Option<Self>, DbError> {
+    pub fn find(
+        conn: &mut AnyConn,
+        client_id: &ClientId,
+        ksef_number: &str,
+    ) -> Result<Option<Self>, DbError> {
         Ok(purchase_invoices::table
             .filter(purchase_invoices::client_id.eq(client_id))
             .filter(purchase_invoices::ksef_number.eq(ksef_number))
@@ -121,7 +125,7 @@ impl PurchaseInvoice {
 #[diesel(table_name = purchase_sync)]
 pub struct PurchaseSync {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub subject_type: PurchaseRole,
     /// The next window starts here.
     pub cursor_from: NaiveDateTime,

@@ -13,13 +13,14 @@ use super::scope::{in_scope, ClientScope};
 use crate::db::schema::purchase_invoices as p;
 use crate::db::schema::{clients, purchase_sync};
 use crate::db::{AnyConn, DbError};
+use crate::domain::ClientId;
 
 /// What a list shows of a purchase invoice, with its client's NIP and name.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = p)]
 pub struct PurchaseRow {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub ksef_number: String,
     pub invoice_number: String,
     pub invoice_type: String,
@@ -69,7 +70,7 @@ impl ListOrder<PurchaseSort> {
 /// Filters of a purchase invoice list (all optional; the scope is not).
 #[derive(Debug, Clone, Default)]
 pub struct PurchaseFilter {
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub ranges: IssueAndGross,
     /// Digits: the seller's NIP starts with them; anything else: the seller's name contains it
     /// (case aside).
@@ -194,7 +195,7 @@ impl PurchaseRow {
         conn: &mut AnyConn,
         scope: &ClientScope,
         ksef_number: &str,
-    ) -> Result<Vec<(String, String)>, DbError> {
+    ) -> Result<Vec<(ClientId, String)>, DbError> {
         let query = p::table.inner_join(clients::table).filter(p::ksef_number.eq(ksef_number)).into_boxed();
         let query = in_scope!(query, scope, p::client_id);
         Ok(query.select((p::client_id, clients::nip)).order(clients::nip.asc()).load(conn)?)
@@ -203,7 +204,7 @@ impl PurchaseRow {
 
 /// "Complete up to": the high-water mark below which every invoice of the client is stored,
 /// the earliest over its subject types (None while any has none, or before the first sync).
-pub fn complete_up_to(conn: &mut AnyConn, client_id: &str) -> Result<Option<NaiveDateTime>, DbError> {
+pub fn complete_up_to(conn: &mut AnyConn, client_id: &ClientId) -> Result<Option<NaiveDateTime>, DbError> {
     let marks: Vec<Option<NaiveDateTime>> = purchase_sync::table
         .filter(purchase_sync::client_id.eq(client_id))
         .select(purchase_sync::hwm)
@@ -215,13 +216,13 @@ pub fn complete_up_to(conn: &mut AnyConn, client_id: &str) -> Result<Option<Naiv
 pub fn complete_up_to_all(
     conn: &mut AnyConn,
     scope: &ClientScope,
-) -> Result<Vec<(String, Option<NaiveDateTime>)>, DbError> {
+) -> Result<Vec<(ClientId, Option<NaiveDateTime>)>, DbError> {
     let query = in_scope!(purchase_sync::table.into_boxed(), scope, purchase_sync::client_id);
-    let rows: Vec<(String, Option<NaiveDateTime>)> = query
+    let rows: Vec<(ClientId, Option<NaiveDateTime>)> = query
         .select((purchase_sync::client_id, purchase_sync::hwm))
         .order(purchase_sync::client_id)
         .load(conn)?;
-    let mut out: Vec<(String, Option<NaiveDateTime>)> = Vec::new();
+    let mut out: Vec<(ClientId, Option<NaiveDateTime>)> = Vec::new();
     for chunk in rows.chunk_by(|a, b| a.0 == b.0) {
         out.push((chunk[0].0.clone(), earliest(chunk.iter().map(|(_, h)| *h).collect())));
     }

@@ -7,14 +7,14 @@ use super::purchase::{NewPurchaseSync, PurchaseInvoice, PurchaseSync};
 use super::ClientScope;
 use crate::db::schema::{clients, credentials, purchase_invoices, purchase_sync};
 use crate::db::{AnyConn, DbError};
-use crate::domain::PurchaseRole;
+use crate::domain::{ClientId, PurchaseRole};
 
 /// Credential kinds a client logs in to KSeF with.
 const LOGIN_KINDS: [&str; 2] = ["ksef_token", "ksef_certificate"];
 
 impl PurchaseSync {
     /// Clients the sync may work for now: not paused, with an active login credential.
-    pub fn syncable_clients(conn: &mut AnyConn) -> Result<Vec<String>, DbError> {
+    pub fn syncable_clients(conn: &mut AnyConn) -> Result<Vec<ClientId>, DbError> {
         Ok(clients::table
             .inner_join(credentials::table)
             .filter(clients::paused_reason.is_null())
@@ -37,7 +37,7 @@ impl PurchaseSync {
     /// The client's row for `role`, created with the cursor at `start` on its first sync.
     pub fn get_or_create(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         role: PurchaseRole,
         start: NaiveDateTime,
         now: NaiveDateTime,
@@ -62,7 +62,11 @@ impl PurchaseSync {
         Self::find(conn, client_id, role)?.ok_or(DbError::NotFound)
     }
 
-    pub fn find(conn: &mut AnyConn, client_id: &str, role: PurchaseRole) -> Result<Option<Self>, DbError> {
+    pub fn find(
+        conn: &mut AnyConn,
+        client_id: &ClientId,
+        role: PurchaseRole,
+    ) -> Result<Option<Self>, DbError> {
         Ok(purchase_sync::table
             .filter(purchase_sync::client_id.eq(client_id))
             .filter(purchase_sync::subject_type.eq(role.as_str()))
@@ -152,7 +156,7 @@ impl PurchaseSync {
     }
 
     /// Makes the client's rows due now (a person asked for a sync).
-    pub fn make_due(conn: &mut AnyConn, client_id: &str, now: NaiveDateTime) -> Result<(), DbError> {
+    pub fn make_due(conn: &mut AnyConn, client_id: &ClientId, now: NaiveDateTime) -> Result<(), DbError> {
         diesel::update(purchase_sync::table.filter(purchase_sync::client_id.eq(client_id)))
             .set(purchase_sync::next_run_at.eq(now))
             .execute(conn)?;
@@ -165,7 +169,7 @@ impl PurchaseInvoice {
     /// (KSeF number, KSeF's SHA-256).
     pub fn missing_xml(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         limit: i64,
     ) -> Result<Vec<(String, String)>, DbError> {
         Ok(purchase_invoices::table
@@ -181,7 +185,7 @@ impl PurchaseInvoice {
     /// metadata query); the caller checked them against KSeF's hash.
     pub fn fill_xml(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         ksef_number: &str,
         xml: &[u8],
         at: NaiveDateTime,
@@ -198,7 +202,7 @@ impl PurchaseInvoice {
     }
 
     /// Clients with invoices whose bytes are still to be fetched.
-    pub fn clients_missing_xml(conn: &mut AnyConn) -> Result<Vec<String>, DbError> {
+    pub fn clients_missing_xml(conn: &mut AnyConn) -> Result<Vec<ClientId>, DbError> {
         Ok(purchase_invoices::table
             .filter(purchase_invoices::xml_fetched_at.is_null())
             .select(purchase_invoices::client_id)
@@ -211,7 +215,7 @@ impl PurchaseInvoice {
     /// that found it, and is no gap when the other role's re-check lists it.
     pub fn numbers_between(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         from: NaiveDateTime,
         to: NaiveDateTime,
     ) -> Result<Vec<String>, DbError> {
@@ -226,7 +230,7 @@ impl PurchaseInvoice {
     /// Permanent-storage dates of the client's invoices of `role` (counted per month).
     pub fn storage_dates(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         role: PurchaseRole,
     ) -> Result<Vec<NaiveDateTime>, DbError> {
         Ok(purchase_invoices::table
@@ -237,7 +241,7 @@ impl PurchaseInvoice {
     }
 
     /// How many of the client's invoices are stored, and how many of them with their bytes.
-    pub fn counts(conn: &mut AnyConn, client_id: &str) -> Result<(i64, i64), DbError> {
+    pub fn counts(conn: &mut AnyConn, client_id: &ClientId) -> Result<(i64, i64), DbError> {
         let all = purchase_invoices::table
             .filter(purchase_invoices::client_id.eq(client_id))
             .count()

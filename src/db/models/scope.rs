@@ -1,18 +1,20 @@
 //! Which clients a query may see. Every tenant-owned query takes one: there is no way to ask
 //! for "any client's" rows without saying whose.
 
+use crate::domain::ClientId;
+
 /// The clients a caller may see for one purpose (worked out by `service::access`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientScope {
     /// Every client of the office (office admins, the system itself).
     All,
     /// Only these client ids (delegations, a board member's company, an API key's client).
-    Only(Vec<String>),
+    Only(Vec<ClientId>),
 }
 
 impl ClientScope {
     /// True when `client_id` is inside the scope.
-    pub fn contains(&self, client_id: &str) -> bool {
+    pub fn contains(&self, client_id: &ClientId) -> bool {
         match self {
             Self::All => true,
             Self::Only(ids) => ids.iter().any(|id| id == client_id),
@@ -20,9 +22,9 @@ impl ClientScope {
     }
 
     /// The scope narrowed to one client (empty when that client is outside it).
-    pub fn narrow_to(&self, client_id: &str) -> Self {
+    pub fn narrow_to(&self, client_id: &ClientId) -> Self {
         if self.contains(client_id) {
-            Self::Only(vec![client_id.to_owned()])
+            Self::Only(vec![client_id.clone()])
         } else {
             Self::Only(Vec::new())
         }

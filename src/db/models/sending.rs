@@ -12,7 +12,7 @@ use super::invoice::Invoice;
 use super::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{check_moves, Actor, EventKind, InvoiceState, StuckCutoffs};
+use crate::domain::{check_moves, Actor, ClientId, EventKind, InvoiceId, InvoiceState, StuckCutoffs};
 
 /// How the watchdog's timeline note begins (followed by the state and why to look), as people
 /// have always read it. The watchdog finds its flags by their kind ([`EventKind::Watchdog`]).
@@ -20,7 +20,7 @@ pub const WATCHDOG_NOTE: &str = "watchdog:";
 
 /// What KSeF said about one accepted invoice, for [`Invoice::accept_many`].
 pub struct AcceptedRow<'a> {
-    pub id: &'a str,
+    pub id: &'a InvoiceId,
     pub invoice_reference: &'a str,
     pub ksef_number: &'a str,
     pub description: &'a str,
@@ -38,12 +38,12 @@ const ACCEPT_MANY_PG: &str = "UPDATE invoices SET state = $1, invoice_reference 
 #[derive(QueryableByName)]
 struct MovedId {
     #[diesel(sql_type = Text)]
-    id: String,
+    id: InvoiceId,
 }
 
 impl Invoice {
     /// Clients (not paused) with invoices in flight.
-    pub fn clients_in_flight(conn: &mut AnyConn) -> Result<Vec<String>, DbError> {
+    pub fn clients_in_flight(conn: &mut AnyConn) -> Result<Vec<ClientId>, DbError> {
         Ok(invoices::table
             .inner_join(clients::table)
             .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))
@@ -54,7 +54,7 @@ impl Invoice {
     }
 
     /// Up to `limit` of the client's invoices in flight, oldest first.
-    pub fn in_flight(conn: &mut AnyConn, client_id: &str, limit: i64) -> Result<Vec<Invoice>, DbError> {
+    pub fn in_flight(conn: &mut AnyConn, client_id: &ClientId, limit: i64) -> Result<Vec<Invoice>, DbError> {
         Ok(invoices::table
             .filter(invoices::client_id.eq(client_id))
             .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))
@@ -68,7 +68,7 @@ impl Invoice {
     /// longer waits (a person withdrew it). The caller writes the timeline entry.
     pub fn start_sending(
         conn: &mut AnyConn,
-        id: &str,
+        id: &InvoiceId,
         session_reference: &str,
         now: NaiveDateTime,
     ) -> Result<bool, DbError> {
@@ -91,10 +91,10 @@ impl Invoice {
     /// network round trip; SQLite runs in-process, where a statement per invoice is cheap.
     pub fn start_sending_many(
         conn: &mut AnyConn,
-        ids: &[String],
+        ids: &[InvoiceId],
         session_reference: &str,
         now: NaiveDateTime,
-    ) -> Result<Vec<String>, DbError> {
+    ) -> Result<Vec<InvoiceId>, DbError> {
         let (from, to) = (InvoiceState::WAITING, InvoiceState::Sending);
         check_moves(&from, to)?;
         let AnyConn::Pg(pg) = conn else {
@@ -108,14 +108,14 @@ impl Invoice {
         };
         // Rows are locked in one id order across all chunks, as every multi-row move does, so
         // two overlapping moves wait for each other instead of deadlocking.
-        let mut sorted: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut sorted: Vec<&InvoiceId> = ids.iter().collect();
         sorted.sort_unstable();
         sorted.dedup();
         let mut moved = Vec::with_capacity(ids.len());
         for chunk in sorted.chunks(500) {
             let chunk = chunk.to_vec();
             super::invoice::lock_in_order_pg(pg, &chunk)?;
-            let done: Vec<String> = diesel::update(
+            let done: Vec<InvoiceId> = diesel::update(
                 invoices::table.filter(invoices::id.eq_any(chunk)).filter(invoices::state.eq_any(from)),
             )
             .set((
@@ -129,7 +129,7 @@ impl Invoice {
             moved.extend(done);
         }
         // In the caller's order, as the statement per invoice gave them.
-        let done: std::collections::HashSet<String> = moved.into_iter().collect();
+        let done: std::collections::HashSet<InvoiceId> = moved.into_iter().collect();
         Ok(ids.iter().filter(|id| done.contains(*id)).cloned().collect())
     }
 
@@ -137,7 +137,7 @@ impl Invoice {
     /// when it is no longer in flight. The caller writes the timeline entry.
     pub fn accept(
         conn: &mut AnyConn,
-        id: &str,
+        id: &InvoiceId,
         invoice_reference: &str,
         ksef_number: &str,
         description: &str,
@@ -169,19 +169,19 @@ impl Invoice {
         conn: &mut AnyConn,
         rows: &[AcceptedRow<'_>],
         now: NaiveDateTime,
-    ) -> Result<HashSet<String>, DbError> {
+    ) -> Result<HashSet<InvoiceId>, DbError> {
         let to = InvoiceState::Accepted;
         check_moves(&InvoiceState::IN_FLIGHT, to)?;
         let AnyConn::Pg(pg) = conn else {
             let mut moved = HashSet::with_capacity(rows.len());
             for r in rows {
                 if Self::accept(conn, r.id, r.invoice_reference, r.ksef_number, r.description, now)? {
-                    moved.insert(r.id.to_owned());
+                    moved.insert(r.id.clone());
                 }
             }
             return Ok(moved);
         };
-        let ids: Vec<&str> = rows.iter().map(|r| r.id).collect();
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         let references: Vec<&str> = rows.iter().map(|r| r.invoice_reference).collect();
         let numbers: Vec<&str> = rows.iter().map(|r| r.ksef_number).collect();
         let descriptions: Vec<&str> = rows.iter().map(|r| r.description).collect();
@@ -199,7 +199,7 @@ impl Invoice {
     }
 
     /// Records the invoice's reference inside its session.
-    pub fn set_invoice_reference(conn: &mut AnyConn, id: &str, reference: &str) -> Result<(), DbError> {
+    pub fn set_invoice_reference(conn: &mut AnyConn, id: &InvoiceId, reference: &str) -> Result<(), DbError> {
         diesel::update(invoices::table.find(id))
             .set(invoices::invoice_reference.eq(Some(reference)))
             .execute(conn)?;
@@ -209,7 +209,7 @@ impl Invoice {
     /// Records what KSeF said about the invoice: its status and, once accepted, its KSeF number.
     pub fn set_ksef_outcome(
         conn: &mut AnyConn,
-        id: &str,
+        id: &InvoiceId,
         ksef_number: Option<&str>,
         code: i64,
         description: &str,
@@ -225,7 +225,7 @@ impl Invoice {
     }
 
     /// Forgets the session of an invoice KSeF provably does not have, before it is sent again.
-    pub fn clear_session(conn: &mut AnyConn, id: &str) -> Result<(), DbError> {
+    pub fn clear_session(conn: &mut AnyConn, id: &InvoiceId) -> Result<(), DbError> {
         diesel::update(invoices::table.find(id))
             .set((
                 invoices::session_reference.eq(None::<String>),

@@ -5,14 +5,15 @@ use diesel::prelude::*;
 
 use crate::db::schema::upos;
 use crate::db::{AnyConn, DbError};
+use crate::domain::{ClientId, InvoiceId};
 
 /// A stored UPO.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = upos)]
 pub struct Upo {
     pub id: String,
-    pub client_id: String,
-    pub invoice_id: Option<String>,
+    pub client_id: ClientId,
+    pub invoice_id: Option<InvoiceId>,
     pub ksef_session_id: Option<String>,
     pub sha256: String,
     pub xml: Vec<u8>,
@@ -24,8 +25,8 @@ pub struct Upo {
 #[diesel(table_name = upos)]
 pub struct NewUpo<'a> {
     pub id: &'a str,
-    pub client_id: &'a str,
-    pub invoice_id: Option<&'a str>,
+    pub client_id: &'a ClientId,
+    pub invoice_id: Option<&'a InvoiceId>,
     pub ksef_session_id: Option<&'a str>,
     /// Base64 SHA-256 of `xml`.
     pub sha256: &'a str,
@@ -42,7 +43,7 @@ impl Upo {
     }
 
     /// The newest UPO of an invoice.
-    pub fn for_invoice(conn: &mut AnyConn, invoice_id: &str) -> Result<Option<Self>, DbError> {
+    pub fn for_invoice(conn: &mut AnyConn, invoice_id: &InvoiceId) -> Result<Option<Self>, DbError> {
         Ok(upos::table
             .filter(upos::invoice_id.eq(invoice_id))
             .order(upos::fetched_at.desc())

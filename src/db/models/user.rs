@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{user_sessions, users};
 use crate::db::{AnyConn, DbError};
+use crate::domain::ClientId;
 
 /// A user as stored (the password only as an argon2id PHC string).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -16,7 +17,7 @@ pub struct User {
     pub password_hash: String,
     pub role: String,
     /// The company of a board member; None for office staff.
-    pub client_id: Option<String>,
+    pub client_id: Option<ClientId>,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
@@ -30,7 +31,7 @@ pub struct NewUser<'a> {
     pub display_name: &'a str,
     pub password_hash: &'a str,
     pub role: &'a str,
-    pub client_id: Option<&'a str>,
+    pub client_id: Option<&'a ClientId>,
     pub disabled: bool,
     pub created_at: NaiveDateTime,
 }
@@ -79,7 +80,7 @@ impl User {
     }
 
     /// The active board members of a client company.
-    pub fn board_of(conn: &mut AnyConn, client_id: &str) -> Result<Vec<Self>, DbError> {
+    pub fn board_of(conn: &mut AnyConn, client_id: &ClientId) -> Result<Vec<Self>, DbError> {
         Ok(users::table
             .filter(users::client_id.eq(client_id))
             .filter(users::disabled.eq(false))

@@ -5,14 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, purchase_invoices, webhook_deliveries as wd, webhook_endpoints as we};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{DeliveryStatus, WebhookEvent};
+use crate::domain::{ClientId, DeliveryStatus, WebhookEvent};
 
 /// An endpoint as stored. The secret stays sealed here; only the delivery worker opens it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = we)]
 pub struct WebhookEndpoint {
     pub id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub url: String,
     /// Comma-separated event types (`EventSet`'s spelling).
     pub events: String,
@@ -30,7 +30,7 @@ pub struct WebhookEndpoint {
 #[diesel(table_name = we)]
 pub struct NewWebhookEndpoint<'a> {
     pub id: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub url: &'a str,
     pub events: &'a str,
     pub active: bool,
@@ -49,7 +49,7 @@ impl WebhookEndpoint {
     }
 
     /// The client's endpoints that are not deleted, oldest first.
-    pub fn list_for_client(conn: &mut AnyConn, client_id: &str) -> Result<Vec<Self>, DbError> {
+    pub fn list_for_client(conn: &mut AnyConn, client_id: &ClientId) -> Result<Vec<Self>, DbError> {
         Ok(we::table
             .filter(we::client_id.eq(client_id))
             .filter(we::deleted_at.is_null())
@@ -59,7 +59,7 @@ impl WebhookEndpoint {
     }
 
     /// One endpoint of the client (deleted ones are gone: NotFound).
-    pub fn get(conn: &mut AnyConn, client_id: &str, id: &str) -> Result<Self, DbError> {
+    pub fn get(conn: &mut AnyConn, client_id: &ClientId, id: &str) -> Result<Self, DbError> {
         we::table
             .filter(we::client_id.eq(client_id))
             .filter(we::id.eq(id))
@@ -73,7 +73,7 @@ impl WebhookEndpoint {
     /// The client's active endpoints subscribed to `event`.
     pub fn subscribed(
         conn: &mut AnyConn,
-        client_id: &str,
+        client_id: &ClientId,
         event: WebhookEvent,
     ) -> Result<Vec<Self>, DbError> {
         let rows: Vec<Self> = we::table
@@ -138,7 +138,7 @@ impl WebhookEndpoint {
 pub struct WebhookDelivery {
     pub id: String,
     pub endpoint_id: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub event_id: String,
     #[diesel(deserialize_as = String)]
     pub event_type: WebhookEvent,
@@ -160,7 +160,7 @@ pub struct WebhookDelivery {
 pub struct NewWebhookDelivery<'a> {
     pub id: String,
     pub endpoint_id: &'a str,
-    pub client_id: &'a str,
+    pub client_id: &'a ClientId,
     pub event_id: &'a str,
     pub event_type: &'static str,
     pub payload: &'a str,
@@ -269,7 +269,7 @@ impl WebhookDelivery {
     }
 
     /// One delivery of the client.
-    pub fn get(conn: &mut AnyConn, client_id: &str, id: &str) -> Result<Self, DbError> {
+    pub fn get(conn: &mut AnyConn, client_id: &ClientId, id: &str) -> Result<Self, DbError> {
         wd::table
             .filter(wd::client_id.eq(client_id))
             .filter(wd::id.eq(id))
@@ -316,7 +316,7 @@ pub struct PurchaseSummary {
 /// The client's purchase invoices with these ids, in id order.
 pub fn purchase_summaries(
     conn: &mut AnyConn,
-    client_id: &str,
+    client_id: &ClientId,
     ids: &[String],
 ) -> Result<Vec<PurchaseSummary>, DbError> {
     let mut out = Vec::with_capacity(ids.len());

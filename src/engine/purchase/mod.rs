@@ -35,7 +35,7 @@ use super::context::{lock, ClientCtx, Engine};
 use super::limits::EndpointClass;
 use super::TurnError;
 use crate::db::models::{ids, PurchaseInvoice, PurchaseSync};
-use crate::domain::PurchaseRole;
+use crate::domain::{ClientId, PurchaseRole};
 use crate::service::audit::{self, AuditActor, AuditEntry};
 
 /// After a KSeF limit had no room, the step is tried again this much later.
@@ -55,7 +55,7 @@ impl Budget {
     /// in this turn or awaiting a status) gives the sync no more than its next status-poll
     /// interval (short right after a send), so that its statuses are polled as often as without
     /// the sync.
-    pub(super) fn of_turn(engine: &Engine, client_id: &str, sending_busy: bool) -> Self {
+    pub(super) fn of_turn(engine: &Engine, client_id: &ClientId, sending_busy: bool) -> Self {
         let p = &engine.st.settings.purchase;
         let (mut step, mut wait) =
             (Duration::from_millis(p.step_ms), Duration::from_millis(p.max_limit_wait_ms));
@@ -135,7 +135,7 @@ impl StepCx<'_> {
 }
 
 /// Clients whose sync is due: a role's poll is due (or was never run), or bytes are waiting.
-pub(super) async fn due_clients(engine: &Engine) -> Result<Vec<String>, crate::db::DbError> {
+pub(super) async fn due_clients(engine: &Engine) -> Result<Vec<ClientId>, crate::db::DbError> {
     let cfg = &engine.st.settings.purchase;
     if !cfg.enabled {
         return Ok(Vec::new());

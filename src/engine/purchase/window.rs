@@ -12,7 +12,7 @@ use ksef_client::KsefError;
 use super::export::Exported;
 use super::{RoleReport, StepCx};
 use crate::db::models::{ids, NewPurchaseInvoice, PurchaseInvoice, PurchaseSync};
-use crate::domain::{minor_units, PurchaseRole};
+use crate::domain::{minor_units, ClientId, PurchaseRole};
 use crate::engine::limits::EndpointClass;
 use crate::engine::TurnError;
 
@@ -177,12 +177,12 @@ fn from_package(
 
 /// The row KSeF's metadata describes; None for a record without a permanent-storage date (KSeF
 /// lists only stored invoices in a permanent-storage query, so this does not happen).
-pub fn new_row(client_id: &str, role: PurchaseRole, m: &InvoiceMetadata) -> Option<NewPurchaseInvoice> {
+pub fn new_row(client_id: &ClientId, role: PurchaseRole, m: &InvoiceMetadata) -> Option<NewPurchaseInvoice> {
     let stored_at = m.permanent_storage_date?.naive_utc();
     let buyer_nip = m.buyer.identifier.value.clone().filter(|_| m.buyer.identifier.kind == "Nip");
     Some(NewPurchaseInvoice {
         id: ids::new_id(),
-        client_id: client_id.to_owned(),
+        client_id: client_id.clone(),
         subject_type: role,
         ksef_number: m.ksef_number.clone(),
         invoice_number: m.invoice_number.clone(),

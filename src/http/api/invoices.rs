@@ -9,12 +9,13 @@ use serde_json::json;
 
 use super::doc::Errors;
 use crate::db::models::Client;
-use crate::domain::InvoiceState;
+use crate::domain::{ClientId, InvoiceId, InvoiceState};
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
+use crate::http::{id_in_path, ids_in_body};
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::Caller;
-use crate::service::approvals::{self, Answer};
+use crate::service::approvals::{self, Answer, ApproverComment};
 use crate::service::decisions::{self, SendRequest};
 use crate::service::intake::{self, IntakeResult, Source};
 use crate::service::invoices::{self, ListQuery};
@@ -45,7 +46,7 @@ struct UploadQuery {
 }
 
 /// The client an upload is for: the API key's own, or the `nip` a person names.
-async fn upload_client(st: &AppState, caller: &Caller, nip: Option<String>) -> Result<String, AppError> {
+async fn upload_client(st: &AppState, caller: &Caller, nip: Option<String>) -> Result<ClientId, AppError> {
     match (caller, nip) {
         (Caller::ApiKey(k), None) => Ok(k.client_id.clone()),
         (_, Some(nip)) => {
@@ -136,10 +137,11 @@ async fn replace(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
+    let id: InvoiceId = id_in_path(&id)?;
     let body = intake::Upload::from_bytes(body.to_vec());
     let stored = intake::replace(&st, &caller, &id, body, source_of(&caller)).await?;
     Ok(HttpResponse::Created()
-        .json(json!({"replaced": id.as_str(), "invoice": stored_json(&stored, super::lang(&req))})))
+        .json(json!({"replaced": id, "invoice": stored_json(&stored, super::lang(&req))})))
 }
 
 #[derive(Deserialize)]
@@ -249,6 +251,7 @@ async fn get_one(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let id = id_in_path(&id)?;
     Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &id, super::lang(&req)).await?))
 }
 
@@ -301,7 +304,7 @@ async fn send(
         }),
     };
     let request = SendRequest {
-        invoice_ids: body.ids,
+        invoice_ids: ids_in_body(&body.ids)?,
         offline,
         failure_confirmed: body.failure_confirmed,
         source_ip: client_ip_text(&req, &st),
@@ -337,7 +340,7 @@ async fn delete_one(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    crate::service::discard::delete(&st, &caller, &id).await?;
+    crate::service::discard::delete(&st, &caller, &id_in_path(&id)?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -366,7 +369,7 @@ async fn approve(
     body: Option<web::Json<ApproveBody>>,
 ) -> Result<HttpResponse, AppError> {
     let seen = body.and_then(|b| b.into_inner().sha256);
-    let inv = decisions::approve(&st, &caller, &id, seen).await?;
+    let inv = decisions::approve(&st, &caller, &id_in_path(&id)?, seen).await?;
     Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &inv.id, super::lang(&req)).await?))
 }
 
@@ -412,7 +415,8 @@ async fn answer(
     let (id, answer) = path.into_inner();
     // The route admits only the spellings `Answer` reads.
     let answer = Answer::parse(&answer).map_err(|_| AppError::NotFound)?;
-    let inv = approvals::answer(&st, &caller, &id, answer, &body.comment).await?;
+    let comment = ApproverComment::parse(&body.comment)?;
+    let inv = approvals::answer(&st, &caller, &id_in_path(&id)?, answer, comment).await?;
     Ok(HttpResponse::Ok().json(invoices::get(&st, &caller, &inv.id, super::lang(&req)).await?))
 }
 
@@ -437,7 +441,7 @@ async fn xml(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (inv, bytes) = invoices::xml(&st, &caller, &id).await?;
+    let (inv, bytes) = invoices::xml(&st, &caller, &id_in_path(&id)?).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/xml")
         .insert_header(("Content-Disposition", format!("attachment; filename=\"{}.xml\"", inv.id)))
@@ -465,10 +469,11 @@ async fn upo(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let id: InvoiceId = id_in_path(&id)?;
     let bytes = invoices::upo(&st, &caller, &id).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/xml")
-        .insert_header(("Content-Disposition", format!("attachment; filename=\"UPO-{}.xml\"", id.as_str())))
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"UPO-{id}.xml\"")))
         .body(bytes))
 }
 
@@ -496,6 +501,7 @@ async fn qr(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let id = id_in_path(&id)?;
     let (inv, link) = invoices::qr_link(&st, &caller, &id).await?;
     let wants_svg = req
         .headers()
@@ -540,6 +546,7 @@ async fn pdf(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let id = id_in_path(&id)?;
     let (inv, bytes) = crate::service::invoice_pdf::render(&st, &caller, &id, super::lang(&req)).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
@@ -576,9 +583,8 @@ async fn pdf_zip(
     caller: Caller,
     body: web::Json<PdfZipRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let zip =
-        crate::service::invoice_pdf::render_zip(&st, &caller, &body.invoice_ids, None, super::lang(&req))
-            .await?;
+    let ids = crate::service::invoice_pdf::chosen(&body.invoice_ids)?;
+    let zip = crate::service::invoice_pdf::render_zip(&st, &caller, &ids, None, super::lang(&req)).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/zip")
         .insert_header(("Content-Disposition", "attachment; filename=\"faktury-pdf.zip\""))

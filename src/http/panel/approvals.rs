@@ -16,7 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// One draft in the inbox.
 pub struct InboxRow {
-    pub id: String,
+    pub id: crate::domain::InvoiceId,
     pub nip: String,
     pub number: String,
     pub buyer: String,
@@ -69,7 +69,11 @@ fn payment_pl(f: ksef_fa3::PaymentField) -> &'static str {
 }
 
 /// The content of an invoice the caller may read; None when its file cannot be shown.
-pub async fn content(st: &AppState, me: &PanelUser, id: &str) -> Result<Option<ContentView>, PanelError> {
+pub async fn content(
+    st: &AppState,
+    me: &PanelUser,
+    id: &crate::domain::InvoiceId,
+) -> Result<Option<ContentView>, PanelError> {
     Ok(crate::service::invoice_pdf::content(st, &me.caller, id).await?.map(|v| ContentView {
         payment: v.payment.iter().map(|(f, s)| (payment_pl(*f), s.clone())).collect(),
         v,
@@ -87,6 +91,7 @@ async fn answer(
 ) -> Result<HttpResponse, PanelError> {
     me.check_csrf(&st, form.csrf())?;
     let answer = Answer::from_input(form.get("odpowiedz").unwrap_or(""))?;
-    let inv = approvals::answer(&st, &me.caller, &id, answer, &form.text("komentarz")).await?;
+    let comment = approvals::ApproverComment::parse(&form.text("komentarz"))?;
+    let inv = approvals::answer(&st, &me.caller, &crate::http::id_in_path(&id)?, answer, comment).await?;
     Ok(see_other(&format!("/faktury/{}", inv.id)))
 }

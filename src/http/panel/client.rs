@@ -13,7 +13,7 @@ use super::list_form::{
 };
 use super::{may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::Permission;
-use crate::domain::{grouped, SendPolicy};
+use crate::domain::{grouped, InvoiceId, SendPolicy};
 use crate::service::clients::{self, ClientView};
 use crate::service::findings::Lang;
 use crate::service::invoices::{self, BulkAction, InvoiceSummary, ListQuery};
@@ -144,12 +144,16 @@ pub(super) async fn bulk_ids(
     client: &ClientView,
     form: &Fields,
     action: BulkAction,
-) -> Result<(Vec<String>, Option<String>), PanelError> {
+) -> Result<(Vec<InvoiceId>, Option<String>), PanelError> {
     if !form.ticked("wszystkie") {
         let mut ids = form.all("ids");
-        if action == BulkAction::Pdf {
-            ids.extend(form.all("pdf_ids"));
-        }
+        let ids = match action {
+            BulkAction::Send => crate::http::ids_in_body(&ids)?,
+            BulkAction::Pdf => {
+                ids.extend(form.all("pdf_ids"));
+                crate::service::invoice_pdf::chosen(&ids)?
+            }
+        };
         return Ok((ids, None));
     }
     let raw = form.text("filtr");
@@ -164,7 +168,7 @@ pub(super) async fn bulk_ids(
 }
 
 pub struct InvoiceRow {
-    id: String,
+    id: InvoiceId,
     number: String,
     state: String,
     letter: &'static str,

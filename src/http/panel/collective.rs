@@ -22,7 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// An accepted invoice as the confirmation page lists it.
 struct Chosen {
-    id: String,
+    id: crate::domain::InvoiceId,
     number: String,
     ksef_number: String,
     gross: String,
@@ -86,14 +86,14 @@ async fn chosen(
     }
     let (mut accepted, mut left_out) = (Vec::new(), Vec::new());
     for id in &ids {
-        let inv = invoices::get(st, &me.caller, id, Lang::Pl).await?;
+        let inv = invoices::get(st, &me.caller, &crate::http::id_in_path(id)?, Lang::Pl).await?;
         if inv.client_id != client.id {
             return Err(AppError::NotFound.into());
         }
         if inv.head.state == InvoiceState::Accepted && inv.head.ksef_number.is_some() {
             accepted.push(inv);
         } else {
-            left_out.push(inv.head.number.unwrap_or(inv.head.id));
+            left_out.push(inv.head.number.unwrap_or_else(|| inv.head.id.to_string()));
         }
     }
     Ok((accepted, left_out))
@@ -156,7 +156,7 @@ async fn create(
         .0
         .iter()
         .map(|inv| CollectiveItem {
-            invoice: InvoiceRef::Id(inv.head.id.clone()),
+            invoice: InvoiceRef::Id(inv.head.id.to_string()),
             // The gross as the payment only where the invoice states both amount and currency.
             amount: inv.gross_total.clone().filter(|_| with_payment && inv.currency.is_some()),
             currency: inv.currency.clone().filter(|_| with_payment && inv.gross_total.is_some()),

@@ -126,7 +126,7 @@ struct Stuck {
 
 /// An invoice issued offline whose deadline for reaching KSeF is near or past.
 struct OfflineDue {
-    id: String,
+    id: crate::domain::InvoiceId,
     nip: String,
     number: String,
     deadline: String,

@@ -9,6 +9,7 @@ use askama::Template;
 use super::forms::Fields;
 use super::{ok, see_other, Layout, PanelError, PanelUser};
 use crate::error::{AppError, Refusal};
+use crate::http::id_in_path;
 use crate::service::findings::Lang;
 use crate::service::intake::{self, Source};
 use crate::service::invoices::{self, InvoiceView};
@@ -34,7 +35,7 @@ async fn confirm(
     me: PanelUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
-    let inv = invoices::get(&st, &me.caller, &id, Lang::Pl).await?;
+    let inv = invoices::get(&st, &me.caller, &id_in_path(&id)?, Lang::Pl).await?;
     if !inv.head.state.is_undecided() {
         return Err(AppError::Refused { refusal: Refusal::InvoiceDecided, message: String::new() }.into());
     }
@@ -55,7 +56,7 @@ async fn delete(
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
     me.check_csrf(&st, form.csrf())?;
-    let gone = discard::delete(&st, &me.caller, &id).await?;
+    let gone = discard::delete(&st, &me.caller, &id_in_path(&id)?).await?;
     let client = clients::list_visible(&st, &me.caller).await?.into_iter().find(|c| c.id == gone.client_id);
     Ok(see_other(&client.map_or_else(|| "/".to_owned(), |c| format!("/klienci/{}?usunieta=1", c.nip))))
 }
@@ -71,7 +72,7 @@ async fn replace(
 ) -> Result<HttpResponse, PanelError> {
     let form = super::upload::read_form(&st, mp).await?;
     me.check_csrf(&st, form.csrf.as_deref())?;
-    let stored = intake::replace(&st, &me.caller, &id, form.file, Source::Panel).await?;
+    let stored = intake::replace(&st, &me.caller, &id_in_path(&id)?, form.file, Source::Panel).await?;
     let client = clients::list_visible(&st, &me.caller)
         .await?
         .into_iter()

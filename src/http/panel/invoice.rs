@@ -11,6 +11,7 @@ use super::forms::Fields;
 use super::labels::{day, when, FindingRow};
 use super::{may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::domain::{Actor, InvoiceState};
+use crate::http::id_in_path;
 use crate::service::clients::{self, ClientView};
 use crate::service::decisions;
 use crate::service::findings::Lang;
@@ -81,7 +82,7 @@ async fn invoice_page(
     me: PanelUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
-    let inv = invoices::get(&st, &me.caller, &id, Lang::Pl).await?;
+    let inv = invoices::get(&st, &me.caller, &id_in_path(&id)?, Lang::Pl).await?;
     let client = clients::list_visible(&st, &me.caller)
         .await?
         .into_iter()
@@ -142,7 +143,7 @@ async fn qr_image(
     me: PanelUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
-    let (inv, link) = invoices::qr_link(&st, &me.caller, &id).await?;
+    let (inv, link) = invoices::qr_link(&st, &me.caller, &id_in_path(&id)?).await?;
     if invoices::qr_label(&inv).is_none() {
         // Not issued offline and not in KSeF: the invoice carries no KOD I.
         return Err(crate::error::AppError::NotFound.into());
@@ -160,8 +161,9 @@ async fn certificate_qr_image(
     me: PanelUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
-    let link =
-        invoices::certificate_link(&st, &me.caller, &id).await?.ok_or(crate::error::AppError::NotFound)?;
+    let link = invoices::certificate_link(&st, &me.caller, &id_in_path(&id)?)
+        .await?
+        .ok_or(crate::error::AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "private, no-store"))
@@ -179,6 +181,6 @@ async fn approve(
 ) -> Result<HttpResponse, PanelError> {
     me.check_csrf(&st, form.csrf())?;
     let seen = form.get("sha256").map(str::to_owned);
-    let inv = decisions::approve(&st, &me.caller, &id, seen).await?;
+    let inv = decisions::approve(&st, &me.caller, &id_in_path(&id)?, seen).await?;
     Ok(see_other(&format!("/faktury/{}", inv.id)))
 }

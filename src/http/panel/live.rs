@@ -23,7 +23,7 @@ struct Query {
 
 #[derive(Serialize)]
 struct LiveState {
-    id: String,
+    id: crate::domain::InvoiceId,
     state: String,
     /// The Polish label the pages show.
     label: &'static str,

@@ -12,6 +12,7 @@ use super::client::bulk_ids;
 use super::forms::Fields;
 use super::labels::{day, gross_pl, when};
 use super::{ok, Layout, PanelError, PanelUser};
+use crate::domain::InvoiceId;
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
 use crate::offline::{OfflineIssue, OfflineMode};
@@ -27,7 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// An invoice as the confirmation page lists it.
 struct Chosen {
-    id: String,
+    id: crate::domain::InvoiceId,
     number: String,
     sha256: String,
     buyer: String,
@@ -139,9 +140,9 @@ struct AllMatching {
 
 /// A digest of a set of invoice ids (in any order): the decision re-applies the filter and must
 /// find the very invoices the confirmation showed, not merely as many.
-fn match_digest(ids: &[String]) -> String {
+fn match_digest(ids: &[InvoiceId]) -> String {
     use sha2::{Digest, Sha256};
-    let mut sorted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut sorted: Vec<&str> = ids.iter().map(InvoiceId::as_str).collect();
     sorted.sort_unstable();
     sorted.dedup();
     hex::encode(Sha256::digest(sorted.join("\n").as_bytes()))
@@ -152,7 +153,7 @@ async fn chosen(
     st: &AppState,
     me: &PanelUser,
     client: &ClientView,
-    ids: &[String],
+    ids: &[InvoiceId],
 ) -> Result<Vec<Chosen>, PanelError> {
     let views = invoices::get_many(st, &me.caller, ids, Lang::Pl).await?;
     if views.iter().any(|inv| inv.client_id != client.id) {
@@ -185,7 +186,7 @@ async fn ids_of(
     me: &PanelUser,
     client: &ClientView,
     form: &Fields,
-) -> Result<(Vec<String>, Option<String>), PanelError> {
+) -> Result<(Vec<InvoiceId>, Option<String>), PanelError> {
     let (ids, filter) = bulk_ids(st, me, client, form, BulkAction::Send).await?;
     if ids.is_empty() {
         let why = if filter.is_some() {
@@ -301,7 +302,9 @@ async fn decide(
         source_ip: client_ip_text(&req, &st),
     };
     // The decision covers only this client's invoices, as the confirmation page showed them.
-    let confirmed = Confirmed { client_id: client.id.clone(), warnings: form.all("ostrzezenia_ok") };
+    // A ticked text that is no id confirms nothing, as an unknown id does.
+    let warnings = form.all("ostrzezenia_ok").iter().filter_map(|id| InvoiceId::parse(id).ok()).collect();
+    let confirmed = Confirmed { client_id: client.id.clone(), warnings };
     let outcomes = decisions::decide_send_confirming_warnings(&st, &me.caller, request, confirmed).await?;
     let count = outcomes.iter().map(|d| d.invoice_ids.len()).sum();
     let decided = Decided {

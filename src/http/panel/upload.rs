@@ -81,7 +81,7 @@ pub(super) async fn read_form(st: &AppState, mut mp: Multipart) -> Result<Upload
 
 struct FileResult {
     name: String,
-    id: String,
+    id: crate::domain::InvoiceId,
     number: String,
     state: String,
     valid: bool,

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use ksef_gateway::db::models::Client;
 use ksef_gateway::db::schema::{collective_identifier_invoices, collective_identifiers};
 use ksef_gateway::db::DbError;
+use ksef_gateway::domain::InvoiceId;
 use ksef_gateway::error::AppError;
 use ksef_gateway::service::access::Caller;
 use ksef_gateway::service::collective::{self, CollectiveItem, InvoiceRef};
@@ -34,7 +35,7 @@ pub async fn store_accepted(
     sim: &ksef_simulator::RunningSimulator,
     client: &Client,
     n: usize,
-) -> Vec<(String, String)> {
+) -> Vec<(InvoiceId, String)> {
     let numbers = sim
         .add_received_invoices(&ksef_simulator::ReceivedInvoices {
             seller_nip: Some(client.nip.clone()),
@@ -52,11 +53,11 @@ pub async fn store_accepted(
     out
 }
 
-fn by_id(chosen: &[(String, String)]) -> Vec<CollectiveItem> {
+fn by_id(chosen: &[(InvoiceId, String)]) -> Vec<CollectiveItem> {
     chosen
         .iter()
         .map(|(id, _)| CollectiveItem {
-            invoice: InvoiceRef::Id(id.clone()),
+            invoice: InvoiceRef::Id(id.to_string()),
             amount: None,
             currency: None,
             description: None,
@@ -139,7 +140,7 @@ async fn collective_identifier_refuses_foreign_and_unaccepted_invoices(b: Backen
     items.extend(by_id(&foreign));
     let (code, message) = refusal(collective::create(&rig.st, &Caller::Operator, &client.nip, items).await);
     assert_eq!(code, "collective_invoice_not_of_client");
-    assert!(message.contains(&foreign[0].0), "names the invoice: {message}");
+    assert!(message.contains(foreign[0].0.as_str()), "names the invoice: {message}");
     // By KSeF number too: another client's number is not this client's invoice.
     let by_number = vec![CollectiveItem {
         invoice: InvoiceRef::KsefNumber(foreign[0].1.clone()),
@@ -153,7 +154,7 @@ async fn collective_identifier_refuses_foreign_and_unaccepted_invoices(b: Backen
     let draft = rig.invoices(&client, 1, "iz-draft").await;
     let mut items = by_id(&mine);
     items.push(CollectiveItem {
-        invoice: InvoiceRef::Id(draft[0].clone()),
+        invoice: InvoiceRef::Id(draft[0].to_string()),
         amount: None,
         currency: None,
         description: None,

@@ -12,6 +12,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use ksef_gateway::domain::InvoiceId;
 use ksef_gateway::engine;
 use ksef_simulator::{OutageScope, SimulatorConfig};
 
@@ -91,7 +92,7 @@ async fn fault_suite(b: Backend, n: usize, limit: Duration) {
     at.sort_unstable_by(|a, b| b.cmp(a));
     let started = Instant::now();
     let engine = engine::start(rig.st.clone());
-    let mut all: Vec<Vec<String>> = vec![Vec::new(); clients.len()];
+    let mut all: Vec<Vec<InvoiceId>> = vec![Vec::new(); clients.len()];
     let mut decided = 0;
     let mut round = 0;
     while decided < n || !faults.is_empty() {

@@ -67,12 +67,12 @@ pub(super) fn certificate(cert: &str, key: &str) -> OfficeSecret {
     OfficeSecret::Certificate { certificate_pem: cert.to_owned(), private_key_pem: SecretString::from(key) }
 }
 
-pub(super) async fn client(rig: &Rig, id: &str) -> Client {
-    let id = id.to_owned();
+pub(super) async fn client(rig: &Rig, id: &ksef_gateway::domain::ClientId) -> Client {
+    let id = id.clone();
     rig.st.db.tx(move |c| Client::get(c, &id)).await.unwrap()
 }
 
-async fn wait_paused(rig: &Rig, id: &str) -> String {
+async fn wait_paused(rig: &Rig, id: &ksef_gateway::domain::ClientId) -> String {
     let start = std::time::Instant::now();
     loop {
         if let Some(reason) = client(rig, id).await.paused_reason {

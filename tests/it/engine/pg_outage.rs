@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use ksef_gateway::domain::InvoiceId;
 use ksef_gateway::engine;
 use ksef_simulator::SimulatorConfig;
 use tokio::net::{TcpSocket, TcpStream};
@@ -67,7 +68,7 @@ pub async fn engine_postgres_outage_under_load(b: Backend) {
     ];
     let engine = engine::start(rig.st.clone());
     let started = Instant::now();
-    let mut all: Vec<Vec<String>> = vec![Vec::new(); clients.len()];
+    let mut all: Vec<Vec<InvoiceId>> = vec![Vec::new(); clients.len()];
     let mut seen = Vec::new();
     for round in 0..ROUNDS {
         let c = round % clients.len();

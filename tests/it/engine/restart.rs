@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use ksef_gateway::db::models::Client;
+use ksef_gateway::domain::InvoiceId;
 use ksef_gateway::engine;
 use ksef_simulator::SimulatorConfig;
 
@@ -13,7 +14,7 @@ use super::LIMIT;
 use crate::common::Backend;
 
 /// Waits until at least `n` of `ids` have left `queued`/`sending` (KSeF took them).
-pub async fn wait_until_some_taken(rig: &Rig, ids: &[String], n: usize) {
+pub async fn wait_until_some_taken(rig: &Rig, ids: &[InvoiceId], n: usize) {
     let start = Instant::now();
     loop {
         let mut taken = 0;
@@ -31,7 +32,7 @@ pub async fn wait_until_some_taken(rig: &Rig, ids: &[String], n: usize) {
 }
 
 /// KSeF holds each of the client's invoices exactly once as accepted, and nothing else.
-pub async fn assert_accepted_once_by_ksef(rig: &Rig, client: &Client, ids: &[String]) {
+pub async fn assert_accepted_once_by_ksef(rig: &Rig, client: &Client, ids: &[InvoiceId]) {
     let held = rig.sim.accepted_hashes(&client.nip);
     let distinct: HashSet<&String> = held.iter().collect();
     assert_eq!(distinct.len(), held.len(), "KSeF holds an invoice twice");

@@ -9,7 +9,7 @@ use ksef_gateway::config::Settings;
 use ksef_gateway::db::models::{ids, Client, Invoice};
 use ksef_gateway::db::schema::{audit_events, upos};
 use ksef_gateway::db::{AnyConn, DbError};
-use ksef_gateway::domain::{KsefTarget, Nip, SendPolicy};
+use ksef_gateway::domain::{InvoiceId, KsefTarget, Nip, SendPolicy};
 use ksef_gateway::offline::OfflineMode;
 use ksef_gateway::service::access::Caller;
 use ksef_gateway::service::clients::{add_client, NewClientInput};
@@ -79,7 +79,7 @@ impl Rig {
         clients: u32,
         each: usize,
         tag: &str,
-    ) -> Vec<(Client, Vec<String>)> {
+    ) -> Vec<(Client, Vec<InvoiceId>)> {
         let mut all = Vec::new();
         for i in 0..clients {
             let client = self.client(&nip(first + i), true).await;
@@ -91,15 +91,15 @@ impl Rig {
 
     /// Stores `n` drafts: the official sample with the client as seller and unique numbers,
     /// 500 to a transaction (benchmarks seed tens of thousands).
-    pub async fn invoices(&self, client: &Client, n: usize, tag: &str) -> Vec<String> {
+    pub async fn invoices(&self, client: &Client, n: usize, tag: &str) -> Vec<InvoiceId> {
         let mut out = Vec::new();
         for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
-            let drafts: Vec<(String, String, Vec<u8>)> = chunk
+            let drafts: Vec<(InvoiceId, String, Vec<u8>)> = chunk
                 .iter()
                 .map(|i| {
                     let number = format!("FV/{tag}/{i}/{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
                     let xml = invoice_xml(&client.nip, &number);
-                    (ids::new_id(), number, xml)
+                    (InvoiceId::new(), number, xml)
                 })
                 .collect();
             out.extend(drafts.iter().map(|(id, _, _)| id.clone()));
@@ -120,7 +120,7 @@ impl Rig {
 
     /// Records a decision to send through the decision service, as the office's operator
     /// (offline: the offline24 mode).
-    pub async fn decide(&self, _client: &Client, invoice_ids: &[String], offline: bool) {
+    pub async fn decide(&self, _client: &Client, invoice_ids: &[InvoiceId], offline: bool) {
         let req = SendRequest {
             invoice_ids: invoice_ids.to_vec(),
             offline: offline.then_some(OfflineMode::Offline24.into()),
@@ -130,8 +130,8 @@ impl Rig {
         decide_send(&self.st, &Caller::Operator, req).await.unwrap();
     }
 
-    pub async fn invoice(&self, id: &str) -> Invoice {
-        let id = id.to_owned();
+    pub async fn invoice(&self, id: &InvoiceId) -> Invoice {
+        let id = id.clone();
         self.st
             .db
             .run(move |c| Invoice::get(c, &ksef_gateway::db::models::ClientScope::All, &id))
@@ -140,7 +140,7 @@ impl Rig {
     }
 
     /// Waits until every invoice is in `state`; panics with the states seen after `limit`.
-    pub async fn wait_for(&self, invoice_ids: &[String], state: &str, limit: Duration) {
+    pub async fn wait_for(&self, invoice_ids: &[InvoiceId], state: &str, limit: Duration) {
         let start = Instant::now();
         loop {
             let mut states = Vec::new();
@@ -228,7 +228,7 @@ impl Rig {
     }
 
     /// Accepted with a KSeF number of the client's NIP and a stored UPO with its hash.
-    pub async fn assert_accepted(&self, invoice_ids: &[String]) {
+    pub async fn assert_accepted(&self, invoice_ids: &[InvoiceId]) {
         for id in invoice_ids {
             let inv = self.invoice(id).await;
             assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Accepted);
@@ -283,8 +283,8 @@ pub async fn store_invoice(
     number: &str,
     xml: Vec<u8>,
     accepted_as: Option<&str>,
-) -> String {
-    let (id, cid, nip) = (ids::new_id(), client.id.clone(), client.nip.clone());
+) -> InvoiceId {
+    let (id, cid, nip) = (InvoiceId::new(), client.id.clone(), client.nip.clone());
     let (number, ksef) = (number.to_owned(), accepted_as.map(str::to_owned));
     let out = id.clone();
     st.db.tx(move |c| insert_invoice(c, &id, (&cid, &nip), &number, &xml, ksef.as_deref())).await.unwrap();
@@ -295,8 +295,8 @@ pub async fn store_invoice(
 /// (a KSeF number), past the intake (tests seed what they need directly).
 fn insert_invoice(
     c: &mut AnyConn,
-    id: &str,
-    (cid, nip): (&str, &str),
+    id: &InvoiceId,
+    (cid, nip): (&ksef_gateway::domain::ClientId, &str),
     number: &str,
     xml: &[u8],
     accepted_as: Option<&str>,
@@ -305,14 +305,14 @@ fn insert_invoice(
     let sha = ksef_client::crypto::sha256_b64(xml);
     let now = ids::now();
     let row = Invoice {
-        id: id.to_owned(),
+        id: id.clone(),
         number: Some(number.to_owned()),
         invoice_type: Some("VAT".to_owned()),
         seller_nip: Some(nip.to_owned()),
         currency: Some("PLN".to_owned()),
         created_by: Some("user:test".to_owned()),
         ..Invoice::new(
-            cid.to_owned(),
+            cid.clone(),
             sha,
             xml.len() as i64,
             if accepted_as.is_some() { InvoiceState::Accepted } else { InvoiceState::Draft },
