@@ -1,6 +1,6 @@
 //! The lease a sender holds on its client for one turn (several replicas, one sender per NIP);
-//! taken and given back by `turn` (and by a login ahead), checked by the senders before each
-//! upload.
+//! taken here (kept renewed) and given back for a turn or a login ahead, checked by the senders
+//! before each upload.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
