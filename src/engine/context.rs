@@ -84,13 +84,23 @@ pub struct Engine {
     /// Turns started but still waiting for one of the `max_concurrent` slots.
     pub waiting_turns: AtomicUsize,
     /// Logins ahead of turns, per client.
-    pub logins: Mutex<HashMap<ClientId, super::login::Ahead>>,
+    pub logins: Mutex<HashMap<ClientId, Ahead>>,
     pub schedule: Mutex<HashMap<ClientId, Schedule>>,
     /// Per client: purchase invoice bytes are not fetched before this (a limit or a failure).
     pub purchase_bytes: Mutex<HashMap<ClientId, Instant>>,
     /// Exports KSeF is still packing, per client and role, for the next sync step.
     pub purchase_exports:
         Mutex<HashMap<(ClientId, crate::domain::PurchaseRole), super::purchase::pending::PendingExport>>,
+}
+
+/// A login ahead of a client's turn (`login.rs`); here, with the map that holds it, so the
+/// engine's state imports none of its steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ahead {
+    Running,
+    /// It did not end with tokens: the turn logs in itself and handles the refusal (a pause,
+    /// a backoff), as for any login.
+    Failed,
 }
 
 /// Locks a std mutex; a poisoned one only means a panic elsewhere, the data is still usable.

@@ -8,18 +8,9 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::context::{lock, Engine};
+use super::context::{lock, Ahead, Engine};
 use crate::db::models::Client;
 use crate::domain::ClientId;
-
-/// A login ahead of a client's turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ahead {
-    Running,
-    /// It did not end with tokens: the turn logs in itself and handles the refusal (a pause,
-    /// a backoff), as for any login.
-    Failed,
-}
 
 /// Whether the client's turn may start now; if not, a login is running for it (started here
 /// when needed, on `logins`).
@@ -85,9 +76,9 @@ impl Drop for Settle {
 /// Logs the client in under its lease, as a turn would: with several replicas only the one
 /// holding the lease logs in, so a client is not logged in once per replica.
 async fn log_in(engine: &Engine, client_id: &ClientId) -> bool {
-    let Some(lease) = super::turn::take_lease(engine, client_id).await else { return false };
+    let Some(lease) = super::lease::take_lease(engine, client_id).await else { return false };
     let logged_in = log_in_holding_lease(engine, client_id).await;
-    super::turn::give_back(engine, client_id, lease).await;
+    super::lease::give_back(engine, client_id, lease).await;
     logged_in
 }
 

@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::doc::Errors;
+use super::openapi_types::Errors;
 use crate::error::{AppError, Refusal};
 use crate::service::access::Caller;
 use crate::service::reports::{self, ReportFormat, ReportQuery};

@@ -6,7 +6,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::doc::Errors;
+use super::openapi_types::Errors;
 use crate::domain::{CertificatePurpose, KeyChoice, RevokeReason};
 use crate::error::AppError;
 use crate::service::access::Caller;
@@ -31,10 +31,10 @@ struct EnrollBody {
     /// authentication (default): becomes the login credential; offline: the client's
     /// certificate for KOD II (clients only)
     #[serde(rename = "type")]
-    #[schema(schema_with = super::doc::certificate_purpose)]
+    #[schema(schema_with = super::openapi_types::certificate_purpose)]
     kind: Option<String>,
     /// ec (EC P-256, default) or rsa (RSA 2048)
-    #[schema(schema_with = super::doc::key_choice)]
+    #[schema(schema_with = super::openapi_types::key_choice)]
     key: Option<String>,
 }
 
@@ -54,7 +54,7 @@ impl EnrollBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RevokeBody {
-    #[schema(schema_with = super::doc::revoke_reason)]
+    #[schema(schema_with = super::openapi_types::revoke_reason)]
     reason: String,
     /// Revoke even the certificate the gateway uses (422 certificate_in_use without it)
     #[serde(default)]

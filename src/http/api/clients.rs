@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::doc::Errors;
+use super::openapi_types::Errors;
 use crate::auth::{PermissionSet, Role, ScopeSet};
 use crate::domain::{Nip, SendPolicy};
 use crate::error::AppError;
@@ -57,7 +57,7 @@ struct UserBody {
     email: String,
     #[serde(default)]
     display_name: String,
-    #[schema(schema_with = super::doc::role)]
+    #[schema(schema_with = super::openapi_types::role)]
     role: String,
     nip: Option<String>,
     #[schema(value_type = String)]
@@ -130,7 +130,7 @@ async fn list_grants(
 #[derive(Deserialize, utoipa::ToSchema)]
 struct GrantBody {
     user_email: String,
-    #[schema(schema_with = super::doc::permissions)]
+    #[schema(schema_with = super::openapi_types::permissions)]
     permissions: Vec<String>,
     #[serde(default)]
     can_delegate: bool,
@@ -236,7 +236,7 @@ async fn list_keys(
 struct KeyBody {
     #[serde(default)]
     name: String,
-    #[schema(schema_with = super::doc::scopes)]
+    #[schema(schema_with = super::openapi_types::scopes)]
     scopes: Vec<String>,
     expires_at: Option<String>,
 }
@@ -305,7 +305,7 @@ async fn revoke_key(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct PolicyBody {
-    #[schema(schema_with = super::doc::send_policy)]
+    #[schema(schema_with = super::openapi_types::send_policy)]
     policy: String,
 }
 

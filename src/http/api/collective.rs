@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::doc::Errors;
+use super::openapi_types::Errors;
 use crate::error::AppError;
 use crate::service::access::Caller;
 use crate::service::collective::{self, CollectiveItem, InvoiceRef};

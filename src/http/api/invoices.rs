@@ -7,7 +7,7 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::doc::Errors;
+use super::openapi_types::Errors;
 use crate::db::models::Client;
 use crate::domain::{ClientId, InvoiceId, InvoiceState};
 use crate::error::AppError;
@@ -68,7 +68,7 @@ async fn upload_client(st: &AppState, caller: &Caller, nip: Option<String>) -> R
     params(
         ("nip" = Option<String>, Query, description = "Client NIP (people must name it; an API key uses its own client)"),
     ),
-    request_body(content((String = "application/xml"), (super::doc::Binary = "application/zip"))),
+    request_body(content((String = "application/xml"), (super::openapi_types::Binary = "application/zip"))),
     responses(
         (status = 201, description = "One result per file", content_type = "application/json"),
         Errors<400, 401, 403, 404, 405, 413, 422, 429>,
@@ -261,7 +261,7 @@ struct SendBody {
     #[serde(default)]
     offline: bool,
     /// offline24 (default when offline), unavailability, emergency.
-    #[schema(schema_with = super::doc::offline_mode)]
+    #[schema(schema_with = super::openapi_types::offline_mode)]
     offline_mode: Option<String>,
     /// unavailability/emergency: the day the announced period ended (Warsaw); from Latarnia
     /// when left out.

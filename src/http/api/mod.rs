@@ -8,6 +8,7 @@ mod collective;
 mod doc;
 mod invoices;
 mod office;
+mod openapi_types;
 mod purchases;
 mod session;
 mod webhooks;

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::doc::Errors;
+use super::openapi_types::Errors;
 use crate::domain::CredentialMode;
 use crate::error::AppError;
 use crate::service::access::Caller;
@@ -101,7 +101,7 @@ async fn put_office_credential(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct ModeBody {
-    #[schema(schema_with = super::doc::credential_mode)]
+    #[schema(schema_with = super::openapi_types::credential_mode)]
     mode: String,
 }
 

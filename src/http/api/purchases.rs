@@ -5,7 +5,7 @@
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::doc::Errors;
+use super::openapi_types::Errors;
 use crate::error::AppError;
 use crate::http::{file, Disposition};
 use crate::service::access::Caller;

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::doc::Errors;
+use super::openapi_types::Errors;
 use crate::error::AppError;
 use crate::http::auth::{client_ip_text, removal_cookie, session_cookie, Authenticated, Via};
 use crate::service::access::Caller;

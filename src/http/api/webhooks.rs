@@ -5,7 +5,7 @@ use actix_web::{delete, get, post, web, HttpResponse};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use super::doc::Errors;
+use super::openapi_types::Errors;
 use crate::domain::EventSet;
 use crate::error::AppError;
 use crate::service::access::Caller;
@@ -99,7 +99,7 @@ async fn list(
 #[derive(Deserialize, utoipa::ToSchema)]
 struct CreateBody {
     url: String,
-    #[schema(schema_with = super::doc::webhook_events)]
+    #[schema(schema_with = super::openapi_types::webhook_events)]
     events: Vec<String>,
 }
 
