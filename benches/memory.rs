@@ -104,12 +104,12 @@ async fn seed(db: &TestDb, stored: usize) -> (ksef_gateway::domain::ClientId, St
     let sql = match db.pg_name() {
         None => format!(
             "INSERT INTO invoices ({rows}) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {stored}) \
-             SELECT printf('seed-%09d', i), '{cid}', 'seed', 3000, 'SEED/' || i, '2026-11-01', 'VAT', '{NIP}', '1111111111', \
+             SELECT printf('00000000-0000-7000-8000-%012d', i), '{cid}', 'seed', 3000, 'SEED/' || i, '2026-11-01', 'VAT', '{NIP}', '1111111111', \
              'Nabywca ' || (i % 997), 'PLN', '123.00', 12300, 'draft', '[]', 'api', 'seed', \
              '2026-11-01 00:00:00', '2026-11-01 00:00:00', 0 FROM n"
         ),
         Some(_) => format!(
-            "INSERT INTO invoices ({rows}) SELECT 'seed-' || lpad(i::text, 9, '0'), '{cid}', 'seed', 3000, 'SEED/' || i, \
+            "INSERT INTO invoices ({rows}) SELECT '00000000-0000-7000-8000-' || lpad(i::text, 12, '0'), '{cid}', 'seed', 3000, 'SEED/' || i, \
              DATE '2026-11-01', 'VAT', '{NIP}', '1111111111', 'Nabywca ' || (i % 997), 'PLN', '123.00', 12300, 'draft', '[]', \
              'api', 'seed', TIMESTAMP '2026-11-01 00:00:00', TIMESTAMP '2026-11-01 00:00:00', false \
              FROM generate_series(1, {stored}) AS i"
@@ -237,7 +237,7 @@ async fn reads(http: &reqwest::Client, base: &str, key: &str, _client_id: &str) 
         "/api/v1/invoices?limit=50&q=Nabywca%2042".into(),
         "/api/v1/invoices?limit=50&state=draft".into(),
     ];
-    paths.extend((1..=200).map(|i| format!("/api/v1/invoices/seed-{:09}", i * 4_999)));
+    paths.extend((1..=200).map(|i| format!("/api/v1/invoices/00000000-0000-7000-8000-{:012}", i * 4_999)));
     let mut n = 0;
     for _ in 0..5 {
         for path in &paths {
