@@ -43,10 +43,18 @@ pub struct ClientCtx {
 impl ClientCtx {
     /// A valid access token: the one in memory, else a refresh with the refresh token, else a
     /// full authentication. A refresh or a login first waits for room under the per-IP limit
-    /// of KSeF's public endpoints, which all clients of this process share.
+    /// of KSeF's public endpoints, which all clients of this process share; a 429 there holds
+    /// back every login of the process for its Retry-After (the limit is per IP, not per NIP).
     pub async fn access_token(&self, limits: &Limits) -> Result<SecretString, ksef_client::KsefError> {
-        let (token, _) = self.tokens.access_token_paced(|calls| limits.acquire_public(calls)).await?;
-        Ok(token)
+        match self.tokens.access_token_paced(|calls| limits.acquire_public(calls)).await {
+            Ok((token, _)) => Ok(token),
+            Err(e) => {
+                if let ksef_client::ErrorClass::RateLimited { retry_after } = e.class() {
+                    limits.penalize_public(retry_after);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Whether this context holds tokens from KSeF (a turn then at most refreshes them).

@@ -89,15 +89,5 @@ async fn log_in_holding_lease(engine: &Engine, client_id: &ClientId) -> bool {
         return false;
     }
     let Ok(Some(ctx)) = engine.client_ctx(&client).await else { return false };
-    match ctx.access_token(&engine.limits).await {
-        Ok(_) => true,
-        Err(e) => {
-            // The authentication endpoints are limited per IP: a 429 there holds back every
-            // login of this process for Retry-After, not only this client's.
-            if let ksef_client::ErrorClass::RateLimited { retry_after } = e.class() {
-                engine.limits.penalize_public(retry_after);
-            }
-            false
-        }
-    }
+    ctx.access_token(&engine.limits).await.is_ok()
 }

@@ -149,10 +149,6 @@ async fn handle_error(
         ErrorClass::RateLimited { retry_after } => {
             if let Some(ctx) = ctx {
                 engine.limits.penalize(&ctx.nip, retry_after);
-                // Without tokens the 429 came from a login, whose limit is per IP.
-                if !ctx.logged_in().await {
-                    engine.limits.penalize_public(retry_after);
-                }
             }
             tracing::info!(client.id = %client_id, retry_after_s = retry_after.as_secs(), "KSeF asked to slow down");
             Some(retry_after)
