@@ -2,6 +2,7 @@
 //! rather than by a sender turn: a login with the client's credential (its own or the office's)
 //! and one call, both under this process's per-NIP limits, which the senders share.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ksef_client::models::collective::CollectiveInvoice;
@@ -25,14 +26,14 @@ pub enum CollectiveCallError {
 
 /// Creates the collective identifier in the client's context; returns its number.
 pub async fn create_in_ksef(
-    limits: &Limits,
+    limits: &Arc<Limits>,
     client: &Client,
     credential: Credential,
     invoices: Vec<CollectiveInvoice>,
 ) -> Result<String, CollectiveCallError> {
-    let ksef = crate::ksef::client_for(&client.ksef_environment)?;
+    let ksef = crate::ksef::client_for(&client.ksef_environment)?.with_public_pacer(limits.clone());
     let login = TokenManager::with_credential(ksef.clone(), ContextIdentifier::nip(&client.nip), credential);
-    let (access, _) = login.access_token_paced(|calls| limits.acquire_public(calls)).await?;
+    let (access, _) = login.access_token_in_slot(|| limits.login_slot()).await?;
     if !limits.acquire_within(&client.nip, EndpointClass::CollectiveIdentifier, MAX_WAIT).await {
         return Err(CollectiveCallError::Limited(limits.penalty(&client.nip).unwrap_or(MAX_WAIT)));
     }

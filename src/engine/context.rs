@@ -42,19 +42,12 @@ pub struct ClientCtx {
 
 impl ClientCtx {
     /// A valid access token: the one in memory, else a refresh with the refresh token, else a
-    /// full authentication. A refresh or a login first waits for room under the per-IP limit
-    /// of KSeF's public endpoints, which all clients of this process share; a 429 there holds
-    /// back every login of the process for its Retry-After (the limit is per IP, not per NIP).
+    /// full authentication. A refresh or a login waits for one of the few login slots, and each
+    /// of its calls for room under the per-IP limit of KSeF's public endpoints, which all
+    /// clients of this process share (the KSeF client asks `limits`: `Engine::ksef_for`);
+    /// a 429 there holds back every public call of the process for its Retry-After.
     pub async fn access_token(&self, limits: &Limits) -> Result<SecretString, ksef_client::KsefError> {
-        match self.tokens.access_token_paced(|calls| limits.acquire_public(calls)).await {
-            Ok((token, _)) => Ok(token),
-            Err(e) => {
-                if let ksef_client::ErrorClass::RateLimited { retry_after } = e.class() {
-                    limits.penalize_public(retry_after);
-                }
-                Err(e)
-            }
-        }
+        self.tokens.access_token_in_slot(|| limits.login_slot()).await.map(|(token, _)| token)
     }
 
     /// Whether this context holds tokens from KSeF (a turn then at most refreshes them).
@@ -145,13 +138,14 @@ impl Engine {
         self.waiting_turns.load(Ordering::SeqCst) > 0
     }
 
-    /// One HTTP client per KSeF environment, shared by all its clients (connection reuse).
+    /// One HTTP client per KSeF environment, shared by all its clients (connection reuse),
+    /// pacing its calls to the public endpoints under the process's per-IP window.
     fn ksef_for(&self, environment: &str) -> Result<KsefClient, TurnError> {
         let mut map = lock(&self.ksef_clients);
         if let Some(c) = map.get(environment) {
             return Ok(c.clone());
         }
-        let c = crate::ksef::client_for(environment)?;
+        let c = crate::ksef::client_for(environment)?.with_public_pacer(self.limits.clone());
         map.insert(environment.to_owned(), c.clone());
         Ok(c)
     }

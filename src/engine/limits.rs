@@ -8,15 +8,20 @@
 //! A client's own windows are split half burst, half rate: a client does a handful of calls per
 //! turn and starts them at once. The per-IP window of the public (authentication) endpoints is
 //! shared by every client of the process, so it is almost all rate (2 at once, then 58 a
-//! second), handed out whole to one login after the other: 100 clients authenticate in 6.9 s,
-//! against the 6.7 s that 400 calls take at KSeF's 60 a second.
+//! second), handed out one request at a time right before it goes out (the KSeF client asks,
+//! [`ksef_client::PublicPacer`]), and only a few logins run at once ([`Limits::login_slot`]), so
+//! they finish one after the other: 100 clients authenticate in 6.9 s, against the 6.7 s that
+//! 400 calls take at KSeF's 60 a second.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::config::sender::SenderSettings;
 
@@ -53,12 +58,17 @@ const PER_CLIENT_BURST: f64 = 0.5;
 /// be over. Two requests of the limit are left for that jitter (see docs/ENGINE.md).
 const PUBLIC_BURST: f64 = 1.0 / 30.0;
 
+/// Logins (and refreshes) running at once. A login is four public calls one after the other;
+/// a few at a time keep the window full (each call takes well under 4 / 58 s) while the first
+/// clients get their tokens, and start sending, seconds before the last.
+const LOGINS_AT_ONCE: usize = 4;
+
 pub struct Limits {
     by_class: HashMap<EndpointClass, Vec<DefaultKeyedRateLimiter<String>>>,
     public: DefaultDirectRateLimiter,
-    /// Fair (first come, first served) turn at the public window: a login takes all its calls
-    /// at once, so logins finish one after the other instead of all of them near the end.
+    /// Fair (first come, first served) turn at the public window.
     public_queue: tokio::sync::Mutex<()>,
+    login_slots: Semaphore,
     /// KSeF's Retry-After on a public endpoint: its limit is per IP, so every login waits.
     public_blocked_until: Mutex<Option<Instant>>,
     blocked_until: Mutex<HashMap<String, Instant>>,
@@ -101,28 +111,29 @@ impl Limits {
             by_class,
             public,
             public_queue: tokio::sync::Mutex::new(()),
+            login_slots: Semaphore::new(LOGINS_AT_ONCE),
             public_blocked_until: Mutex::new(None),
             blocked_until: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Waits until `calls` requests to the public (per-IP) endpoints may go out.
-    pub async fn acquire_public(&self, calls: u32) {
+    /// Waits until one more request to the public (per-IP) endpoints may go out.
+    pub async fn acquire_public(&self) {
         let _turn = self.public_queue.lock().await;
         if let Some(wait) = self.public_penalty() {
             tokio::time::sleep(wait).await;
         }
-        let n = NonZeroU32::new(calls).unwrap_or(NonZeroU32::MIN);
-        if self.public.until_n_ready(n).await.is_err() {
-            // More than the burst: take them one at a time.
-            for _ in 0..calls {
-                self.public.until_ready().await;
-            }
-        }
+        self.public.until_ready().await;
     }
 
-    /// KSeF answered a public (authentication) call with 429: no login from this process goes
-    /// out before `retry_after` has passed, whichever client it is for.
+    /// A turn to log in (or refresh), held until the login ends.
+    pub async fn login_slot(&self) -> Option<SemaphorePermit<'_>> {
+        // The semaphore is never closed, so this is always Some.
+        self.login_slots.acquire().await.ok()
+    }
+
+    /// KSeF answered a public (authentication) call with 429: no public call from this process
+    /// goes out before `retry_after` has passed, whichever client it is for.
     pub fn penalize_public(&self, retry_after: Duration) {
         let until = Instant::now() + retry_after;
         let mut blocked = self.public_blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -185,6 +196,16 @@ impl Limits {
     }
 }
 
+impl ksef_client::PublicPacer for Limits {
+    fn pace(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.acquire_public())
+    }
+
+    fn refused(&self, retry_after: Duration) {
+        self.penalize_public(retry_after);
+    }
+}
+
 fn quota(limit: u32, scale: f64, window: Duration, burst_share: f64) -> Quota {
     let scaled = ((f64::from(limit) * scale).floor() as u32).max(1);
     let burst = ((f64::from(scaled) * burst_share).floor() as u32).max(1);
@@ -217,13 +238,13 @@ mod tests {
     async fn a_429_on_a_login_holds_back_every_login_for_retry_after() {
         let limits = Limits::new(&SenderSettings::default());
         let start = Instant::now();
-        limits.acquire_public(4).await;
+        limits.acquire_public().await;
         assert!(start.elapsed() < Duration::from_millis(200), "no wait before a 429");
         limits.penalize_public(Duration::from_millis(300));
         // A shorter Retry-After later does not shorten the block.
         limits.penalize_public(Duration::from_millis(10));
         let blocked = Instant::now();
-        limits.acquire_public(1).await;
+        limits.acquire_public().await;
         assert!(blocked.elapsed() >= Duration::from_millis(290), "waited {:?}", blocked.elapsed());
         // The NIPs' own windows are not touched by the public block.
         assert!(limits.penalty("5260250274").is_none());

@@ -9,21 +9,27 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::classify::ErrorClass;
 use crate::env::Environment;
 use crate::error::{ApiError, KsefError};
 use crate::keys::KeyCache;
 use crate::options::ClientOptions;
+use crate::pacer::{is_public, PublicPacer};
 
 /// Async KSeF 2.0 client. Cheap to clone; clones share connections and the MF key cache.
 #[derive(Clone)]
 pub struct KsefClient {
     pub(crate) inner: Arc<Inner>,
+    /// Asked before each request to a public (per-IP limited) endpoint, when set.
+    pacer: Option<Arc<dyn PublicPacer>>,
 }
 
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) env: Environment,
     pub(crate) api_base: String,
+    /// The path part of `api_base` (`/v2`), stripped from a request's path to tell its endpoint.
+    base_path: String,
     pub(crate) options: ClientOptions,
     pub(crate) keys: KeyCache,
 }
@@ -45,15 +51,20 @@ impl KsefClient {
             .user_agent(options.user_agent.clone())
             .build()
             .map_err(|e| KsefError::Config(format!("cannot build HTTP client: {e}")))?;
+        let api_base = env.api_base();
+        let base_path = Url::parse(&api_base)
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .map_err(|e| KsefError::Config(format!("invalid API base {api_base}: {e}")))?;
         Ok(Self {
-            inner: Arc::new(Inner {
-                http,
-                api_base: env.api_base(),
-                env,
-                options,
-                keys: KeyCache::default(),
-            }),
+            inner: Arc::new(Inner { http, api_base, base_path, env, options, keys: KeyCache::default() }),
+            pacer: None,
         })
+    }
+
+    /// This client (sharing connections and keys with it) asking `pacer` for room before each
+    /// request to a public endpoint, and telling it of a 429 there.
+    pub fn with_public_pacer(&self, pacer: Arc<dyn PublicPacer>) -> Self {
+        Self { inner: self.inner.clone(), pacer: Some(pacer) }
     }
 
     /// The environment this client talks to.
@@ -102,7 +113,16 @@ impl KsefClient {
 
     /// Sends and turns non-2xx answers into [`KsefError::Api`].
     pub(crate) async fn execute(&self, rb: RequestBuilder, what: &str) -> Result<Response, KsefError> {
-        let resp = rb.send().await?;
+        let (http, request) = rb.build_split();
+        let request = request?;
+        let pacer = self.pacer.as_deref().filter(|_| {
+            let path = request.url().path();
+            is_public(request.method(), path.strip_prefix(self.inner.base_path.as_str()).unwrap_or(path))
+        });
+        if let Some(pacer) = pacer {
+            pacer.pace().await;
+        }
+        let resp = http.execute(request).await?;
         let status = resp.status();
         if let Some(warning) = resp.headers().get("x-system-warning").and_then(|v| v.to_str().ok()) {
             tracing::warn!(operation = what, warning, "KSeF system warning");
@@ -113,9 +133,12 @@ impl KsefClient {
         }
         let retry_after = header_str(resp.headers(), RETRY_AFTER.as_str());
         let body = resp.bytes().await.unwrap_or_default();
-        let err = ApiError::parse(status.as_u16(), retry_after.as_deref(), &body);
+        let err = KsefError::from(ApiError::parse(status.as_u16(), retry_after.as_deref(), &body));
         tracing::debug!(operation = what, error = %err, "KSeF error");
-        Err(err.into())
+        if let (Some(pacer), ErrorClass::RateLimited { retry_after }) = (pacer, err.class()) {
+            pacer.refused(retry_after);
+        }
+        Err(err)
     }
 
     /// Sends and decodes a JSON answer.

@@ -18,6 +18,7 @@ mod manage;
 pub mod models;
 pub mod online;
 pub mod options;
+pub mod pacer;
 pub mod poll;
 pub mod qr;
 pub mod query;
@@ -36,6 +37,7 @@ pub use error::{ApiError, KsefError};
 pub use models::auth::AuthTokens;
 pub use models::common::{ContextIdentifier, ContextIdentifierType, FormCode, StatusInfo, TokenInfo};
 pub use options::{ClientOptions, PollOptions};
+pub use pacer::PublicPacer;
 /// The HTTP client this crate is built on (rustls without a process-wide provider), for programs
 /// that make other HTTPS calls with [`platform_tls_config`]: the TLS configuration and the client
 /// must come from the same reqwest and rustls versions.

@@ -106,25 +106,30 @@ impl TokenManager {
 
     /// A valid access token and what was done to get it.
     pub async fn access_token_with_renewal(&self) -> Result<(SecretString, TokenRenewal), KsefError> {
-        self.access_token_paced(|_| std::future::ready(())).await
+        self.access_token_in_slot(|| std::future::ready(())).await
     }
 
-    /// Like [`TokenManager::access_token_with_renewal`], but `pace(calls)` is awaited before a
-    /// refresh and before a full authentication, with the public calls it is about to make (see
-    /// [`TokenRenewal::public_calls`]), so a caller can keep them under KSeF's per-IP limit.
-    /// Concurrent callers wait for one renewal, so room is asked for once.
-    pub async fn access_token_paced<F, Fut>(&self, pace: F) -> Result<(SecretString, TokenRenewal), KsefError>
+    /// Like [`TokenManager::access_token_with_renewal`], but a renewal (a refresh, a full
+    /// authentication) first awaits `slot()` and holds what it yields until the renewal ends, so
+    /// a caller with many contexts can bound how many renew at once. Under KSeF's per-IP limit
+    /// of the public endpoints (see [`crate::pacer`]) a few logins at a time finish one after
+    /// another, where all of them at once would all finish near the end. A cached token never
+    /// waits; concurrent callers of one manager wait for one renewal.
+    pub async fn access_token_in_slot<F, Fut, G>(
+        &self,
+        slot: F,
+    ) -> Result<(SecretString, TokenRenewal), KsefError>
     where
-        F: Fn(u32) -> Fut,
-        Fut: Future<Output = ()>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = G>,
     {
         let mut guard = self.tokens.lock().await;
+        if let Some(tokens) = guard.as_ref().filter(|t| self.usable(&t.access_token)) {
+            return Ok((tokens.access_token.token.clone(), TokenRenewal::Cached));
+        }
+        let _slot = slot().await;
         if let Some(tokens) = guard.as_mut() {
-            if self.usable(&tokens.access_token) {
-                return Ok((tokens.access_token.token.clone(), TokenRenewal::Cached));
-            }
             if self.usable(&tokens.refresh_token) {
-                pace(TokenRenewal::Refreshed.public_calls()).await;
                 match self.client.refresh_access_token(&tokens.refresh_token.token).await {
                     Ok(access) => {
                         tokens.access_token = access;
@@ -142,7 +147,6 @@ impl TokenManager {
                 }
             }
         }
-        pace(TokenRenewal::Authenticated.public_calls()).await;
         let fresh = match &self.credential {
             Credential::KsefToken(token) => {
                 self.client.authenticate_with_ksef_token(&self.context, token).await?

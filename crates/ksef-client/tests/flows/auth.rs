@@ -43,6 +43,59 @@ async fn rate_limit_gives_retry_after() {
     s.sim.stop().await;
 }
 
+/// Counts what a [`ksef_client::PublicPacer`] is asked and told, without holding anything back.
+#[derive(Default)]
+struct Recording {
+    paced: std::sync::atomic::AtomicU32,
+    refused: std::sync::Mutex<Vec<Duration>>,
+}
+
+impl ksef_client::PublicPacer for Recording {
+    fn pace(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        self.paced.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn refused(&self, retry_after: Duration) {
+        self.refused.lock().unwrap().push(retry_after);
+    }
+}
+
+#[tokio::test]
+async fn a_pacer_is_asked_before_every_public_call_and_told_of_their_429s() {
+    // Scale 0.1: the public group allows 6 requests a second, one login's worth and a bit.
+    let s = setup(SimulatorConfig { rate_limit_scale: 0.1, ..SimulatorConfig::default() }).await;
+    let pacer = std::sync::Arc::new(Recording::default());
+    let client = s.client.with_public_pacer(pacer.clone());
+    let paced = || pacer.paced.load(std::sync::atomic::Ordering::SeqCst);
+
+    // A login: the MF keys, challenge, token, status and redeem are public calls.
+    let tokens =
+        client.authenticate_with_ksef_token(&ContextIdentifier::nip(SELLER), &token()).await.unwrap();
+    let login_calls = paced();
+    assert!(login_calls >= TokenRenewal::Authenticated.public_calls(), "asked {login_calls} times");
+    // A call in the context's own limits (with an access token) is not the pacer's business.
+    client.rate_limits(&tokens.access_token.token).await.unwrap();
+    assert_eq!(paced(), login_calls);
+    // A clone without the pacer shares the connections but is not paced.
+    s.client.auth_challenge().await.unwrap();
+    assert_eq!(paced(), login_calls);
+
+    // Over the per-IP window: the 429 reaches the pacer with its Retry-After.
+    let mut limited = None;
+    for _ in 0..10 {
+        if let Err(err) = client.auth_challenge().await {
+            limited = Some(err);
+            break;
+        }
+    }
+    assert_eq!(limited.expect("no 429 within 10 challenges").http_status(), Some(429));
+    let refused = pacer.refused.lock().unwrap().clone();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0] >= Duration::from_secs(1));
+    s.sim.stop().await;
+}
+
 #[tokio::test]
 async fn unknown_and_revoked_tokens_are_credential_errors() {
     let s = setup(fast_limits()).await;
