@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use futures_util::StreamExt;
-use ksef_client::models::session::{SessionInvoiceStatus, SessionQuery, SessionType};
+use ksef_client::models::session::{SessionInvoiceStatus, SessionInvoicesPage, SessionQuery, SessionType};
 use ksef_client::status::MAX_SESSION_PAGE;
 use ksef_client::upo::Document;
 use ksef_client::{ErrorClass, SecretString};
@@ -132,38 +132,116 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
             return Ok(());
         }
     }
-    let list = match cx.list(reference).await {
-        Ok(list) => list.to_vec(),
-        Err(TurnError::Ksef(e)) if session_unknown(&e) => {
-            return forgotten(cx, reference, row.as_ref(), invoices).await
-        }
+    if let Some(list) = cx.lists.get(reference) {
+        // Listed already in this turn (a duplicate pointed here): match against what we have.
+        let list = list.clone();
+        let (found, unlisted) = matched(&list, invoices);
+        let others = accept_listed(cx, found).await?;
+        return finish(cx, reference, processed, others, unlisted).await;
+    }
+    match paged(cx, reference, processed, invoices).await? {
+        Paged::Done => Ok(()),
+        Paged::Unknown(invoices) => forgotten(cx, reference, row.as_ref(), invoices).await,
+    }
+}
+
+enum Paged {
+    Done,
+    /// KSeF did not know the session when its first page was asked for: the invoices, untouched.
+    Unknown(Vec<Invoice>),
+}
+
+/// The session's list page by page, each page's acceptances (UPO downloads, writes) running
+/// while the next page waits for the per-NIP list limit: a 10 000-invoice batch is ten pages at
+/// 10 a second (5 at once), and its acceptances no longer wait for the tenth.
+async fn paged(
+    cx: &mut Ctx<'_>,
+    reference: &str,
+    processed: bool,
+    invoices: Vec<Invoice>,
+) -> Result<Paged, TurnError> {
+    let mut page = match fetch_page(cx, reference, None).await {
+        Ok(page) => page,
+        Err(TurnError::Ksef(e)) if session_unknown(&e) => return Ok(Paged::Unknown(invoices)),
         Err(e) => return Err(e),
     };
+    let (mut waiting, mut others, mut all) = (invoices, Vec::new(), Vec::new());
+    loop {
+        let next = page.continuation_token.take().filter(|t| !t.is_empty());
+        let (found, rest) = matched(&page.invoices, waiting);
+        waiting = rest;
+        all.append(&mut page.invoices);
+        let Some(next) = next else {
+            others.extend(accept_listed(cx, found).await?);
+            break;
+        };
+        let cx = &*cx;
+        let (other, fetched) = tokio::join!(accept_listed(cx, found), fetch_page(cx, reference, Some(&next)));
+        others.extend(other?);
+        page = fetched?;
+    }
+    cx.lists.insert(reference.to_owned(), all);
+    finish(cx, reference, processed, others, waiting).await?;
+    Ok(Paged::Done)
+}
+
+/// Accepts the listed invoices KSeF accepted (UPOs, writes); returns the others with what the
+/// list says of them.
+async fn accept_listed(
+    cx: &Ctx<'_>,
+    found: Vec<(Invoice, SessionInvoiceStatus)>,
+) -> Result<Vec<(Invoice, SessionInvoiceStatus)>, TurnError> {
+    let (accepted, others): (Vec<_>, Vec<_>) =
+        found.into_iter().partition(|(_, s)| s.is_success() && s.ksef_number.is_some());
+    accept_all(cx, accepted).await?;
+    Ok(others)
+}
+
+/// What the list says of invoices it did not accept: registered, duplicate, rejected, retried;
+/// and for an invoice the whole list does not name, once the session is processed, back to the
+/// queue.
+async fn finish(
+    cx: &mut Ctx<'_>,
+    reference: &str,
+    processed: bool,
+    others: Vec<(Invoice, SessionInvoiceStatus)>,
+    unlisted: Vec<Invoice>,
+) -> Result<(), TurnError> {
+    for (inv, status) in others {
+        apply(cx, &inv, &status).await?;
+    }
+    for inv in unlisted.into_iter().filter(|i| i.state == InvoiceState::Sending && processed) {
+        let why = format!("KSeF nie ma tej faktury w sesji {reference}; zostanie wysłana ponownie");
+        record::requeue(&cx.engine.st, &inv, ids::now(), &why, true).await?;
+    }
+    Ok(())
+}
+
+/// The invoices `page` names (by our reference, else by the hash of their bytes) with what it
+/// says of them, and the invoices it does not name.
+fn matched(
+    page: &[SessionInvoiceStatus],
+    invoices: Vec<Invoice>,
+) -> (Vec<(Invoice, SessionInvoiceStatus)>, Vec<Invoice>) {
     let by_reference: HashMap<&str, &SessionInvoiceStatus> =
-        list.iter().map(|s| (s.reference_number.as_str(), s)).collect();
+        page.iter().map(|s| (s.reference_number.as_str(), s)).collect();
     let by_hash: HashMap<&str, &SessionInvoiceStatus> =
-        list.iter().map(|s| (s.invoice_hash.as_str(), s)).collect();
-    let mut accepted = Vec::new();
+        page.iter().map(|s| (s.invoice_hash.as_str(), s)).collect();
+    let mut found = Vec::new();
+    let mut rest = Vec::new();
     for inv in invoices {
-        let found = inv
+        let status = inv
             .invoice_reference
             .as_deref()
             .and_then(|r| by_reference.get(r))
             .or_else(|| by_hash.get(inv.sha256.as_str()))
             .copied();
-        match found {
-            Some(status) if status.is_success() && status.ksef_number.is_some() => {
-                accepted.push((inv, status.clone()))
-            }
-            Some(status) => apply(cx, &inv, status).await?,
-            None if inv.state == InvoiceState::Sending && processed => {
-                let why = format!("KSeF nie ma tej faktury w sesji {reference}; zostanie wysłana ponownie");
-                record::requeue(&engine.st, &inv, ids::now(), &why, true).await?;
-            }
-            None => {}
+        match status {
+            Some(status) => found.push((inv, status.clone())),
+            None => rest.push(inv),
         }
     }
-    accept_all(cx, accepted).await
+    (found, rest)
 }
 
 /// KSeF's 21173: it has no session with this reference.
@@ -215,6 +293,17 @@ async fn forgotten(
         record::requeue(&engine.st, &inv, ids::now(), &why, false).await?;
     }
     Ok(())
+}
+
+/// One page of a session's list: one call against the per-NIP list limit.
+#[tracing::instrument(level = "debug", name = "sender.session_list", skip_all)]
+async fn fetch_page(
+    cx: &Ctx<'_>,
+    reference: &str,
+    continuation: Option<&str>,
+) -> Result<SessionInvoicesPage, TurnError> {
+    cx.engine.limits.acquire(&cx.client.nip, EndpointClass::SessionInvoiceList).await;
+    Ok(cx.client.ksef.session_invoices(&cx.token, reference, MAX_SESSION_PAGE, continuation).await?)
 }
 
 /// UPOs fetched side by side, acceptances written a few hundred per transaction. An invoice
@@ -281,19 +370,13 @@ async fn written(
 }
 
 impl Ctx<'_> {
-    #[tracing::instrument(level = "debug", name = "sender.session_list", skip_all)]
+    /// The whole list of a session, fetched once per turn.
     async fn list(&mut self, reference: &str) -> Result<&[SessionInvoiceStatus], TurnError> {
         if !self.lists.contains_key(reference) {
-            // Page by page: every page is one call against the per-NIP list limit.
             let mut all = Vec::new();
             let mut continuation: Option<String> = None;
             loop {
-                self.engine.limits.acquire(&self.client.nip, EndpointClass::SessionInvoiceList).await;
-                let page = self
-                    .client
-                    .ksef
-                    .session_invoices(&self.token, reference, MAX_SESSION_PAGE, continuation.as_deref())
-                    .await?;
+                let page = fetch_page(self, reference, continuation.as_deref()).await?;
                 all.extend(page.invoices);
                 match page.continuation_token.filter(|t| !t.is_empty()) {
                     Some(next) => continuation = Some(next),
