@@ -79,12 +79,19 @@ pub fn record_many<'a>(
         Some((seq, hash)) => (seq, hash),
         None => (0, GENESIS.to_owned()),
     };
-    let mut events = Vec::new();
+    // Written a chunk at a time as they are chained: a 50 000-file upload's events are never
+    // all in memory at once (the transaction makes the chunks one write all the same).
+    const CHUNK: usize = 500;
+    let mut events = Vec::with_capacity(CHUNK);
     for entry in entries {
         seq += 1;
         let event = chained(seq, prev_hash, entry);
         prev_hash = event.hash.clone();
         events.push(event);
+        if events.len() == CHUNK {
+            AuditEvent::insert_many(conn, &events)?;
+            events.clear();
+        }
     }
     AuditEvent::insert_many(conn, &events)
 }

@@ -12,7 +12,7 @@ use self::upload::Files;
 pub use self::upload::{Upload, UploadWriter};
 use crate::auth::Permission;
 use crate::db::models::{Client, Invoice};
-use crate::domain::ClientId;
+use crate::domain::{ClientId, InvoiceId, InvoiceState};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::discard;
@@ -40,8 +40,36 @@ impl Source {
 pub struct IntakeResult {
     /// The name inside the zip (None for a single XML).
     pub file: Option<String>,
-    pub invoice: Invoice,
+    pub invoice: Stored,
     pub findings: Vec<StoredFinding>,
+}
+
+/// What the answer to an upload says of each stored invoice: a 50 000-file upload keeps this
+/// much per file until it answers, not the whole row (which is in the database).
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub id: InvoiceId,
+    pub client_id: ClientId,
+    pub state: InvoiceState,
+    pub sha256: String,
+    pub number: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+    /// The invoice this one corrects, found by the KSeF number it names.
+    pub corrects_invoice_id: Option<InvoiceId>,
+}
+
+impl From<&Invoice> for Stored {
+    fn from(i: &Invoice) -> Self {
+        Self {
+            id: i.id.clone(),
+            client_id: i.client_id.clone(),
+            state: i.state,
+            sha256: i.sha256.clone(),
+            number: i.number.clone(),
+            created_at: i.created_at,
+            corrects_invoice_id: i.corrects_invoice_id.clone(),
+        }
+    }
 }
 
 /// Today in Poland: KSeF compares P_1 with the Warsaw calendar day.

@@ -85,12 +85,31 @@ async fn upload(
     let client_id = upload_client(&st, &caller, q.into_inner().nip).await?;
     let body = crate::http::spool::upload(&st, body).await?;
     let results = intake::submit_upload(&st, &caller, &client_id, body, source_of(&caller)).await?;
-    let lang = super::lang(&req);
-    let items: Vec<_> = results.iter().map(|r| stored_json(r, lang)).collect();
     let valid = results.iter().filter(|r| r.invoice.state == InvoiceState::Draft).count();
-    Ok(HttpResponse::Created().json(json!({
-        "invoices": items, "accepted": valid, "invalid": results.len() - valid,
-    })))
+    Ok(HttpResponse::Created().json(UploadAnswer {
+        accepted: valid,
+        invalid: results.len() - valid,
+        invoices: StoredList(&results, super::lang(&req)),
+    }))
+}
+
+/// The upload's answer, its keys in the order `json!` gives them (sorted), so it reads as it
+/// always has.
+#[derive(serde::Serialize)]
+struct UploadAnswer<'a> {
+    accepted: usize,
+    invalid: usize,
+    invoices: StoredList<'a>,
+}
+
+/// The stored files, each turned into JSON only as it is written out: a 50 000-file answer
+/// never exists as one tree of values beside its text.
+struct StoredList<'a>(&'a [IntakeResult], crate::domain::Lang);
+
+impl serde::Serialize for StoredList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|r| stored_json(r, self.1)))
+    }
 }
 
 /// Where an upload through the API came from: a person's (their session) or a client system's.

@@ -9,7 +9,7 @@ use ksef_fa3::{preflight, Fa3Schema, Finding, PreflightContext, PreflightReport,
 use serde_json::json;
 
 use super::upload::{empty_package, File1, Files};
-use super::{invoice_hash, IntakeResult, Source};
+use super::{invoice_hash, IntakeResult, Source, Stored};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::AnyConn;
 use crate::domain::{Actor, InvoiceState};
@@ -160,7 +160,7 @@ fn store_batch(
             .into_iter()
             .filter_map(|i| Some(((i.seller_nip.clone()?, i.invoice_type.clone()?, i.number.clone()?), i)))
             .collect();
-    let first = results.len();
+    let mut rows = Vec::with_capacity(checked.len());
     let mut documents = Vec::with_capacity(checked.len());
     for Checked { file, bytes, mut report } in checked {
         let mut corrects = None;
@@ -204,10 +204,10 @@ fn store_batch(
         if let (Some(f), true) = (facts, state == InvoiceState::Draft) {
             seen.insert(ksef_fa3::duplicate_key(f), invoice.clone());
         }
-        results.push(IntakeResult { file, invoice, findings });
+        results.push(IntakeResult { file, invoice: (&invoice).into(), findings });
+        rows.push(invoice);
     }
-    let stored = &results[first..];
-    let rows: Vec<_> = stored.iter().zip(&documents).map(|(r, xml)| (&r.invoice, xml.as_slice())).collect();
+    let rows: Vec<_> = rows.iter().zip(&documents).map(|(row, xml)| (row, xml.as_slice())).collect();
     Invoice::insert_many(conn, &rows, &who)?;
     Ok(())
 }
@@ -256,7 +256,7 @@ fn note_replacement(
     conn: &mut AnyConn,
     caller: &Caller,
     old: &Invoice,
-    new: &Invoice,
+    new: &Stored,
 ) -> Result<(), AppError> {
     let (actor, who): (AuditActor, Actor) = (caller.audit_actor(), caller.actor());
     let note = format!(
