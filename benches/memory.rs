@@ -6,7 +6,7 @@
 //!
 //! `cargo bench -p ksef-gateway --bench memory`; environment: `BENCH_BACKEND=sqlite|pg` (default
 //! sqlite; PostgreSQL at `KSEF_GW_TEST_PG`), `BENCH_STORED` (default 1 000 000), `BENCH_ZIP`
-//! (default 50 000).
+//! (default 50 000), `BENCH_PROFILE_WITH` (a profiler command to start `serve` under).
 #![expect(clippy::unwrap_used, reason = "a benchmark states its expectations with unwrap")]
 
 #[path = "../tests/it/common.rs"]
@@ -43,14 +43,14 @@ fn main() {
     let zip_files: usize = env_or("BENCH_ZIP", 50_000);
     let Some(db) = TestDb::new(backend) else { return eprintln!("memory: no database for {backend:?}") };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let (client_id, key) = rt.block_on(seed(&db, stored));
+    let (_client_id, key) = rt.block_on(seed(&db, stored));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server = ServeChild::start(&db, port, zip_files);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     rt.block_on(wait_ready(&http, &base));
     let idle = server.status();
-    let requests = rt.block_on(reads(&http, &base, &key, &client_id));
+    let requests = rt.block_on(reads(&http, &base, &key, stored));
     let after_reads = server.status();
     let zip = zip_of(zip_files);
     let zip_mb = zip.len() as f64 / 1e6;
@@ -139,7 +139,19 @@ struct Status {
 impl ServeChild {
     fn start(db: &TestDb, port: u16, zip_files: usize) -> Self {
         let dir = db.settings().data_dir;
-        let child = Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
+        let binary = env!("CARGO_BIN_EXE_ksef-gateway");
+        // A profiler in front (e.g. `BENCH_PROFILE_WITH="heaptrack -o /tmp/serve"`): where the
+        // memory goes; the RSS printed is then the profiler's, not the server's.
+        let mut command = match std::env::var("BENCH_PROFILE_WITH") {
+            Ok(wrapper) if !wrapper.trim().is_empty() => {
+                let mut words = wrapper.split_whitespace();
+                let mut c = Command::new(words.next().unwrap_or_default());
+                c.args(words).arg(binary);
+                c
+            }
+            _ => Command::new(binary),
+        };
+        let child = command
             .arg("--data-dir")
             .arg(&dir)
             .arg("serve")
@@ -230,14 +242,20 @@ async fn wait_ready(http: &reqwest::Client, base: &str) {
 
 /// List pages (first, filtered, sorted, with their totals) and single invoices, as people and
 /// client systems read them. Returns how many requests were made.
-async fn reads(http: &reqwest::Client, base: &str, key: &str, _client_id: &str) -> usize {
+async fn reads(http: &reqwest::Client, base: &str, key: &str, stored: usize) -> usize {
     let mut paths: Vec<String> = vec![
         "/api/v1/invoices?limit=50".into(),
         "/api/v1/invoices?limit=500".into(),
         "/api/v1/invoices?limit=50&q=Nabywca%2042".into(),
         "/api/v1/invoices?limit=50&state=draft".into(),
     ];
-    paths.extend((1..=200).map(|i| format!("/api/v1/invoices/00000000-0000-7000-8000-{:012}", i * 4_999)));
+    // 200 seeded invoices spread over all of them (seeded ids are 1..=stored).
+    let step = (stored / 200).max(1);
+    paths.extend(
+        (1..=200)
+            .map(|i| (i * step).min(stored))
+            .map(|n| format!("/api/v1/invoices/00000000-0000-7000-8000-{n:012}")),
+    );
     let mut n = 0;
     for _ in 0..5 {
         for path in &paths {

@@ -160,8 +160,29 @@ impl Db {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
         F: FnOnce(&mut AnyConn) -> Result<T, E> + Send + 'static,
     {
+        self.transaction(self.sqlite_writer.clone(), f).await
+    }
+
+    /// Like [`Db::tx`] for a closure that only reads: one transaction, so every query sees the
+    /// same state, but without waiting for SQLite's writer turn (in WAL mode readers never
+    /// block the writer nor each other). Pages and API reads take this; a write inside `f`
+    /// would go around the writer turn, which is why only readers may.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut AnyConn) -> Result<T, E> + Send + 'static,
+    {
+        self.transaction(None, f).await
+    }
+
+    async fn transaction<T, E, F>(&self, gate: Option<Arc<Mutex<()>>>, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        F: FnOnce(&mut AnyConn) -> Result<T, E> + Send + 'static,
+    {
         let (pool, failure) = (self.pool.clone(), self.last_failure.clone());
-        let gate = self.sqlite_writer.clone();
         tokio::task::spawn_blocking(move || {
             // A poisoned gate only means another writer panicked; the database itself is fine.
             let _turn = gate.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));

@@ -135,7 +135,7 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
     if let Some(list) = cx.lists.get(reference) {
         // Listed already in this turn (a duplicate pointed here): match against what we have.
         let list = list.clone();
-        let (found, unlisted) = matched(&list, invoices);
+        let (found, unlisted) = matched(&list, invoices, Hash::Always);
         let others = accept_listed(cx, found).await?;
         return finish(cx, reference, processed, others, unlisted).await;
     }
@@ -168,7 +168,7 @@ async fn paged(
     let (mut waiting, mut others, mut all) = (invoices, Vec::new(), Vec::new());
     loop {
         let next = page.continuation_token.take().filter(|t| !t.is_empty());
-        let (found, rest) = matched(&page.invoices, waiting);
+        let (found, rest) = matched(&page.invoices, waiting, Hash::Unsent);
         waiting = rest;
         all.append(&mut page.invoices);
         let Some(next) = next else {
@@ -180,8 +180,11 @@ async fn paged(
         others.extend(other?);
         page = fetched?;
     }
+    // An invoice with a reference the list never named, found by its bytes' hash after all.
+    let (late, unlisted) = matched(&all, waiting, Hash::Always);
+    others.extend(accept_listed(cx, late).await?);
     cx.lists.insert(reference.to_owned(), all);
-    finish(cx, reference, processed, others, waiting).await?;
+    finish(cx, reference, processed, others, unlisted).await?;
     Ok(Paged::Done)
 }
 
@@ -217,11 +220,23 @@ async fn finish(
     Ok(())
 }
 
+/// When an invoice is looked up by the hash of its bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hash {
+    /// When its reference is not listed: the whole list is at hand.
+    Always,
+    /// Only when it has no reference yet (a batch's invoices): one page of several is at hand,
+    /// and an invoice's own entry, named by its reference, may be on a later page than another
+    /// entry with the same bytes (a resend KSeF refused as a duplicate).
+    Unsent,
+}
+
 /// The invoices `page` names (by our reference, else by the hash of their bytes) with what it
 /// says of them, and the invoices it does not name.
 fn matched(
     page: &[SessionInvoiceStatus],
     invoices: Vec<Invoice>,
+    hash: Hash,
 ) -> (Vec<(Invoice, SessionInvoiceStatus)>, Vec<Invoice>) {
     let by_reference: HashMap<&str, &SessionInvoiceStatus> =
         page.iter().map(|s| (s.reference_number.as_str(), s)).collect();
@@ -234,7 +249,10 @@ fn matched(
             .invoice_reference
             .as_deref()
             .and_then(|r| by_reference.get(r))
-            .or_else(|| by_hash.get(inv.sha256.as_str()))
+            .or_else(|| {
+                let by_bytes = hash == Hash::Always || inv.invoice_reference.is_none();
+                by_bytes.then(|| by_hash.get(inv.sha256.as_str())).flatten()
+            })
             .copied();
         match status {
             Some(status) => found.push((inv, status.clone())),

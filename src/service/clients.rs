@@ -252,7 +252,7 @@ pub async fn list_visible(
     use crate::service::access;
     let caller = caller.clone();
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let scope = access::visible(conn, &caller)?;
             let clients = match scope {
                 crate::db::models::ClientScope::All => Client::list_all(conn)?,
@@ -306,7 +306,7 @@ pub async fn find_visible(
 ) -> Result<ClientView, AppError> {
     let (caller, nip) = (caller.clone(), nip.to_owned());
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let client = Client::find_by_nip(conn, &nip)?.ok_or(AppError::NotFound)?;
             let scope = crate::service::access::visible(conn, &caller)?;
             if !scope.contains(&client.id) {

@@ -302,7 +302,7 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Invoic
     let limit = validate::bounded("limit", q.limit, 1, MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
     let caller = caller.clone();
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
             filter.client_id = resolve_client(conn, &caller, q.nip.as_deref(), Permission::Read)?;
             let rows = Invoice::list(conn, &scope, &filter, order, keyset.as_ref(), limit)?;
@@ -398,7 +398,7 @@ pub async fn get(
 ) -> Result<InvoiceView, AppError> {
     let (caller, id) = (caller.clone(), id.clone());
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
             let nip = Client::get(conn, &inv.client_id)?.nip;
             let timeline = Invoice::events(conn, &inv.id)?
@@ -421,7 +421,7 @@ pub async fn get_many(
 ) -> Result<Vec<InvoiceView>, AppError> {
     let (caller, ids) = (caller.clone(), ids.to_vec());
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
             let found: std::collections::HashMap<InvoiceId, Invoice> =
                 Invoice::find_many(conn, &scope, &ids)?.into_iter().map(|i| (i.id.clone(), i)).collect();
@@ -448,7 +448,7 @@ pub async fn get_many(
 pub async fn xml(st: &AppState, caller: &Caller, id: &InvoiceId) -> Result<(Invoice, Vec<u8>), AppError> {
     let (caller, id) = (caller.clone(), id.clone());
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
             let bytes = Invoice::document(conn, &inv.id)?;
             Ok((inv, bytes))
@@ -460,7 +460,7 @@ pub async fn xml(st: &AppState, caller: &Caller, id: &InvoiceId) -> Result<(Invo
 pub async fn upo(st: &AppState, caller: &Caller, id: &InvoiceId) -> Result<Vec<u8>, AppError> {
     let (caller, id) = (caller.clone(), id.clone());
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
             Invoice::upo(conn, &inv.id)?.ok_or_else(|| AppError::Refused {
                 refusal: Refusal::UpoNotReady,

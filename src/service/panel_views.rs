@@ -20,7 +20,7 @@ pub async fn state_counts(
 ) -> Result<Vec<(InvoiceState, i64)>, AppError> {
     let (caller, client_id) = (caller.clone(), client_id.clone());
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             access::require(conn, &caller, &client_id, Permission::Read)?;
             Ok(Invoice::count_by_state(conn, &client_id)?)
         })
@@ -41,7 +41,7 @@ pub async fn offline_due(
 ) -> Result<(Vec<(Invoice, String)>, i64), AppError> {
     let caller = caller.clone();
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
             let before = crate::db::models::ids::now() + within;
             let shown = Invoice::offline_due(conn, &scope, before, OFFLINE_DUE_SHOWN)?;
@@ -56,7 +56,7 @@ pub async fn stuck(st: &AppState, caller: &Caller) -> Result<Vec<StuckGroup>, Ap
     let caller = caller.clone();
     let cutoffs = st.settings.sender.stuck_cutoffs(crate::db::models::ids::now());
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
             Ok(Invoice::stuck(conn, &scope, &cutoffs, 10_000)?)
         })
@@ -83,7 +83,7 @@ pub async fn visit_list(
 /// actors from a timeline it was allowed to read.
 pub async fn actor_emails(st: &AppState, actors: Vec<Actor>) -> Result<HashMap<Actor, String>, AppError> {
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let mut out = HashMap::new();
             for actor in actors {
                 let Some(id) = actor.user_id() else { continue };
@@ -111,7 +111,7 @@ pub async fn live_states(st: &AppState, caller: &Caller, ids: Vec<String>) -> Re
     }
     let caller = caller.clone();
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let scope = access::scope(conn, &caller, Permission::Read)?;
             // Read as the page sent them, after the bound: text that is no id names no
             // invoice and is left out like an unknown one.

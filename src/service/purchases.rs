@@ -244,7 +244,7 @@ pub async fn list(st: &AppState, caller: &Caller, q: PurchaseQuery) -> Result<Pu
     let keyset = cursor.map(|(_, k)| k);
     let caller = caller.clone();
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let scope = list_scope(conn, &caller, q.nip.as_deref())?;
             page(conn, &scope, &filter, order, keyset.as_ref(), limit)
         })
@@ -393,7 +393,7 @@ pub async fn get(
 ) -> Result<PurchaseView, AppError> {
     let (caller, ksef_number) = (caller.clone(), ksef_number.to_owned());
     st.db
-        .tx(move |conn| {
+        .read(move |conn| {
             let (inv, client) = find(conn, &caller, &ksef_number, nip.as_deref())?;
             let complete_up_to = purchase_list::complete_up_to(conn, &client.id)?;
             Ok(view(inv, client, complete_up_to))

@@ -13,7 +13,8 @@ both_backends!(
     migrations_go_up_down_and_up_again,
     watchdog_notes_written_before_their_kind_count_as_flags,
     committed_schema_matches_database,
-    clients_roundtrip_and_unique_nip
+    clients_roundtrip_and_unique_nip,
+    a_read_runs_beside_an_open_write
 );
 
 async fn migrations_go_up_down_and_up_again(b: Backend) {
@@ -164,6 +165,47 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
     // The failed insert rolled back and damaged nothing.
     let all = st.db.tx(Client::list_all).await.unwrap();
     assert_eq!(all.len(), 1);
+}
+
+fn new_client(c: &mut ksef_gateway::db::AnyConn, nip: &str) -> Result<(), DbError> {
+    let (now, id) = (ids::now(), ksef_gateway::domain::ClientId::new());
+    let row = NewClient {
+        id: &id,
+        nip,
+        name: "Przykładowa Sp. z o.o.",
+        ksef_environment: "test",
+        send_policy: ksef_gateway::domain::SendPolicy::Manual,
+        credential_mode: ksef_gateway::domain::CredentialMode::Own,
+        created_at: now,
+        updated_at: now,
+    };
+    Client::insert(c, &row)
+}
+
+/// `Db::read` does not wait for the writer's turn (SQLite's one writer at a time): a read
+/// runs, and ends, while a write transaction is open, and sees what was committed before it.
+async fn a_read_runs_beside_an_open_write(b: Backend) {
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    st.db.blocking_tx(|c| new_client(c, "5260250274")).unwrap();
+    let (opened, is_open) = tokio::sync::oneshot::channel();
+    let (read_done, reads) = std::sync::mpsc::channel::<usize>();
+    let db = st.db.clone();
+    let writer = tokio::spawn(async move {
+        db.tx(move |c| {
+            new_client(c, "1111111111")?;
+            opened.send(()).ok();
+            // The transaction stays open until the read has ended (or the wait gives up).
+            Ok::<_, DbError>(reads.recv_timeout(std::time::Duration::from_secs(10)).ok())
+        })
+        .await
+    });
+    is_open.await.unwrap();
+    let seen = st.db.read(|c| Client::list_all(c).map(|all| all.len())).await.unwrap();
+    assert_eq!(seen, 1, "the read sees the committed client, not the open write's");
+    read_done.send(seen).unwrap();
+    assert_eq!(writer.await.unwrap().unwrap(), Some(1), "the read ended while the write was open");
+    assert_eq!(st.db.read(Client::list_all).await.unwrap().len(), 2);
 }
 
 #[test]
