@@ -23,8 +23,8 @@ use crate::db::models::{
 };
 use crate::db::DbError;
 use crate::domain::{
-    CertificatePurpose, ClientId, EnrollmentId, EnrollmentState, KeyChoice, KsefTarget, Nip, OfficeCredentialKind,
-    RevokeReason,
+    CertificatePurpose, ClientId, EnrollmentId, EnrollmentState, KeyChoice, KsefTarget, Nip,
+    OfficeCredentialKind, RevokeReason,
 };
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};

@@ -139,7 +139,7 @@ fn record(
 fn new_secret(
     keys: &vault::Keyring,
     nip: &str,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
 ) -> Result<(SecretString, vault::Sealed), AppError> {
     let secret = sign::generate_secret().map_err(|e| AppError::Internal(anyhow::anyhow!("random: {e}")))?;
     let sealed = vault::seal(keys, nip, &secret_kind(endpoint_id), secret.expose_secret().as_bytes())

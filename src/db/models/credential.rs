@@ -100,7 +100,11 @@ impl Credential {
     );
 
     /// Records the permissions KSeF reports for the credential.
-    pub fn record_permissions(conn: &mut AnyConn, id: &CredentialId, permissions: &str) -> Result<(), DbError> {
+    pub fn record_permissions(
+        conn: &mut AnyConn,
+        id: &CredentialId,
+        permissions: &str,
+    ) -> Result<(), DbError> {
         diesel::update(credentials::table.find(id))
             .set(credentials::ksef_permissions.eq(Some(permissions)))
             .execute(conn)?;

@@ -85,7 +85,12 @@ impl WebhookEndpoint {
         Ok(rows.into_iter().filter(|e| e.events.split(',').any(|name| name == event.as_str())).collect())
     }
 
-    pub fn set_active(conn: &mut AnyConn, id: &WebhookId, active: bool, now: NaiveDateTime) -> Result<(), DbError> {
+    pub fn set_active(
+        conn: &mut AnyConn,
+        id: &WebhookId,
+        active: bool,
+        now: NaiveDateTime,
+    ) -> Result<(), DbError> {
         diesel::update(we::table.find(id))
             .set((we::active.eq(active), we::updated_at.eq(now)))
             .execute(conn)?;

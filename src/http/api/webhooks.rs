@@ -30,7 +30,12 @@ async fn client(st: &AppState, caller: &Caller, nip: &str) -> Result<ClientView,
 }
 
 /// The endpoint named in the path (text that is no id: what an unknown endpoint gets).
-async fn endpoint_id(st: &AppState, caller: &Caller, client: &ClientView, raw: &str) -> Result<WebhookId, AppError> {
+async fn endpoint_id(
+    st: &AppState,
+    caller: &Caller,
+    client: &ClientView,
+    raw: &str,
+) -> Result<WebhookId, AppError> {
     id_in_path_checked(raw, webhooks::require_managing(st, caller, &client.id)).await
 }
 
