@@ -10,6 +10,7 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
 use crate::config::AuthSettings;
+use crate::domain::ApiKeyId;
 use crate::error::AppError;
 
 type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
@@ -18,7 +19,7 @@ type Keyed<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock>;
 pub struct Throttles {
     login_account: Keyed<String>,
     login_ip: Keyed<String>,
-    api_key: Keyed<String>,
+    api_key: Keyed<ApiKeyId>,
     clock: DefaultClock,
 }
 
@@ -59,8 +60,8 @@ impl Throttles {
     }
 
     /// One request with this API key.
-    pub fn api_key(&self, key_id: &str) -> Result<(), AppError> {
-        self.check(&self.api_key, &key_id.to_owned())
+    pub fn api_key(&self, key_id: &ApiKeyId) -> Result<(), AppError> {
+        self.check(&self.api_key, key_id)
     }
 
     /// Forgets keys that have been idle long enough to be back at full quota.

@@ -68,3 +68,19 @@ pub fn id_in_path<T: std::str::FromStr>(raw: &str) -> Result<T, crate::error::Ap
 pub fn ids_in_body<T: std::str::FromStr>(raw: &[String]) -> Result<Vec<T>, crate::error::AppError> {
     raw.iter().map(|id| id_in_path(id)).collect()
 }
+
+/// [`id_in_path`] for a lookup that a permission check comes before (a webhook endpoint, an API
+/// key): text that is no id gets what an unknown id gets there, `check`'s refusal (403) first,
+/// then the 404. `check` runs only for such text; a real id is checked by the lookup itself.
+pub async fn id_in_path_checked<T: std::str::FromStr>(
+    raw: &str,
+    check: impl std::future::Future<Output = Result<(), crate::error::AppError>>,
+) -> Result<T, crate::error::AppError> {
+    match id_in_path(raw) {
+        Ok(id) => Ok(id),
+        Err(not_found) => {
+            check.await?;
+            Err(not_found)
+        }
+    }
+}

@@ -8,7 +8,7 @@
 use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
 use crate::db::models::{ClientScope, Grant, Invoice};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{Actor, ClientId};
+use crate::domain::{Actor, ApiKeyId, ClientId};
 use crate::error::{AppError, Refusal};
 use crate::service::audit::AuditActor;
 
@@ -27,7 +27,7 @@ pub struct UserCaller {
 /// A client system calling with its API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyCaller {
-    pub id: String,
+    pub id: ApiKeyId,
     pub client_id: ClientId,
     pub scopes: ScopeSet,
 }
@@ -46,7 +46,7 @@ impl Caller {
     pub fn audit_actor(&self) -> AuditActor {
         match self {
             Self::User(u) => AuditActor::User(u.id.clone()),
-            Self::ApiKey(k) => AuditActor::ApiKey(k.id.clone()),
+            Self::ApiKey(k) => AuditActor::ApiKey(k.id.to_string()),
             Self::Operator => AuditActor::System,
         }
     }
@@ -55,7 +55,7 @@ impl Caller {
     pub fn actor(&self) -> Actor {
         match self {
             Self::User(u) => Actor::User(u.id.clone()),
-            Self::ApiKey(k) => Actor::ApiKey(k.id.clone()),
+            Self::ApiKey(k) => Actor::ApiKey(k.id.to_string()),
             Self::Operator => Actor::Operator,
         }
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::auth::{apikey, Permission, ScopeSet};
 use crate::db::models::{ids, ApiKey, Client, NewApiKey};
 use crate::db::DbError;
-use crate::domain::ClientId;
+use crate::domain::{ApiKeyId, ClientId};
 use crate::error::AppError;
 use crate::service::access::{self, Caller, KeyCaller};
 use crate::service::audit::{self, AuditEntry};
@@ -38,7 +38,7 @@ pub async fn create(
     let generated = apikey::generate().map_err(|e| AppError::Internal(anyhow::anyhow!("random: {e}")))?;
     let caller = caller.clone();
     let nip = nip.to_owned();
-    let id = ids::new_id();
+    let id = ApiKeyId::new();
     let (prefix, hash) = (generated.prefix.clone(), generated.hash.clone());
     let key = st
         .db
@@ -78,14 +78,20 @@ pub async fn create(
     Ok(CreatedKey { key, plaintext: generated.plaintext })
 }
 
+/// Checks that the caller may manage the client's keys (`users` there), as [`revoke`] does first.
+pub async fn require_managing(st: &AppState, caller: &Caller, client_id: &ClientId) -> Result<(), AppError> {
+    let (caller, client_id) = (caller.clone(), client_id.clone());
+    st.db.tx(move |conn| access::require(conn, &caller, &client_id, Permission::Users)).await
+}
+
 /// Revokes a key of a client.
 pub async fn revoke(
     st: &AppState,
     caller: &Caller,
     client_id: &ClientId,
-    key_id: &str,
+    key_id: &ApiKeyId,
 ) -> Result<(), AppError> {
-    let (caller, client_id, key_id) = (caller.clone(), client_id.clone(), key_id.to_owned());
+    let (caller, client_id, key_id) = (caller.clone(), client_id.clone(), key_id.clone());
     st.db
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, Permission::Users)?;

@@ -4,7 +4,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use crate::db::models::{ids, Client, Credential, NewClient, NewCredential, OfficeAccess, OfficeCredential};
-use crate::domain::{ClientId, CredentialMode, KsefTarget, Nip, SendPolicy};
+use crate::domain::{ClientId, CredentialId, CredentialMode, KsefTarget, Nip, SendPolicy};
 use crate::error::{AppError, Refusal};
 use crate::service::audit::AuditActor;
 use crate::service::lifetime::Validity;
@@ -67,7 +67,7 @@ async fn insert_client(
     };
     let mode = if sealed.is_some() { CredentialMode::Own } else { CredentialMode::Office };
     let client_id = ClientId::new();
-    let credential_id = ids::new_id();
+    let credential_id = CredentialId::new();
     st.db
         .tx(move |conn| {
             let now = ids::now();
@@ -452,7 +452,7 @@ async fn store_secret(
             let client = Client::get(conn, &client_id)?;
             let sealed = vault::seal(&keys, &client.nip, meta.kind, secret.expose_secret())
                 .map_err(|e| AppError::Internal(e.into()))?;
-            let id = ids::new_id();
+            let id = CredentialId::new();
             Credential::insert_active(
                 conn,
                 &NewCredential {

@@ -23,8 +23,8 @@ use crate::db::models::{
 };
 use crate::db::DbError;
 use crate::domain::{
-    CertificatePurpose, ClientId, EnrollmentState, KeyChoice, KsefTarget, Nip, OfficeCredentialKind,
-    RevokeReason,
+    CertificatePurpose, ClientId, EnrollmentId, EnrollmentState, KeyChoice, KsefTarget, Nip,
+    OfficeCredentialKind, RevokeReason,
 };
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
@@ -344,7 +344,7 @@ async fn enroll_in(
     // Sealed before KSeF hears of it: a crash from here on leaves a resumable row.
     let sealed = vault::seal(&st.keys, &s.nip, KEY_KIND, key.pkcs8_der().expose_secret())
         .map_err(|e| AppError::Internal(e.into()))?;
-    let id = ids::new_id();
+    let id = EnrollmentId::new();
     {
         let (id, nip, env) = (id.clone(), s.nip.clone(), s.environment.clone());
         let client_id = subject.client_id().cloned();
@@ -477,12 +477,12 @@ fn open_key(st: &AppState, row: &CertificateEnrollment) -> Result<CertificateKey
 
 async fn finish(
     st: &AppState,
-    id: &str,
+    id: &EnrollmentId,
     state: EnrollmentState,
     serial: Option<&str>,
     error: Option<&str>,
 ) -> Result<(), AppError> {
-    let (id, serial, error) = (id.to_owned(), serial.map(str::to_owned), error.map(str::to_owned));
+    let (id, serial, error) = (id.clone(), serial.map(str::to_owned), error.map(str::to_owned));
     st.db
         .tx(move |conn| {
             CertificateEnrollment::finish(conn, &id, state, serial.as_deref(), error.as_deref(), ids::now())
@@ -493,7 +493,7 @@ async fn finish(
 
 /// An enrollment KSeF took, with its key in memory.
 struct Pending {
-    id: String,
+    id: EnrollmentId,
     reference: String,
     purpose: CertificatePurpose,
     key_choice: KeyChoice,
@@ -657,8 +657,8 @@ async fn still_pending(st: &AppState, p: &Pending, why: &str) -> AppError {
     ))
 }
 
-async fn with_pending_note(st: &AppState, id: &str, e: AppError) -> AppError {
-    let (id, note) = (id.to_owned(), format!("issued but not stored: {e}"));
+async fn with_pending_note(st: &AppState, id: &EnrollmentId, e: AppError) -> AppError {
+    let (id, note) = (id.clone(), format!("issued but not stored: {e}"));
     match st.db.tx(move |conn| CertificateEnrollment::note_error(conn, &id, &note)).await {
         Ok(()) => e,
         Err(db) => db.into(),

@@ -30,7 +30,7 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
             let mut count = 0;
             for (cred, nip) in rows {
                 let stored = (cred.key_version, cred.nonce.as_slice(), cred.ciphertext.as_slice());
-                let row = ("credential", cred.id.as_str());
+                let row = ("credential", &cred.id);
                 reseal_row(conn, &keys, row, (&nip, &cred.kind), stored, Credential::reseal)?;
                 count += 1;
             }
@@ -61,7 +61,7 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
                     endpoint.secret_nonce.as_slice(),
                     endpoint.secret_ciphertext.as_slice(),
                 );
-                let row = ("webhook endpoint", endpoint.id.as_str());
+                let row = ("webhook endpoint", &endpoint.id);
                 reseal_row(conn, &keys, row, (&nip, &kind), stored, WebhookEndpoint::reseal)?;
                 count += 1;
             }
@@ -74,17 +74,18 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
 }
 
 /// How a row type writes a re-sealed secret (its `reseal`): id, key version, nonce, ciphertext.
-type WriteSealed = fn(&mut AnyConn, &str, i64, &[u8], &[u8]) -> Result<(), DbError>;
+/// `Id` is the row's id type (`str` where it is still text).
+type WriteSealed<Id> = fn(&mut AnyConn, &Id, i64, &[u8], &[u8]) -> Result<(), DbError>;
 
 /// Re-seals one row's stored secret under the current key (same NIP and kind binding) and
 /// writes it back with `write`; an error names the row (`what` and id).
-fn reseal_row(
+fn reseal_row<Id: std::fmt::Display + ?Sized>(
     conn: &mut AnyConn,
     keys: &vault::Keyring,
-    (what, id): (&str, &str),
+    (what, id): (&str, &Id),
     (nip, kind): (&str, &str),
     stored: (i64, &[u8], &[u8]),
-    write: WriteSealed,
+    write: WriteSealed<Id>,
 ) -> Result<(), DbError> {
     let new = reseal(keys, nip, kind, stored).map_err(|e| DbError::Task(format!("{what} {id}: {e}")))?;
     write(conn, id, i64::from(new.key_version), &new.nonce, &new.ciphertext)

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use crate::db::models::ids;
+use crate::domain::CredentialId;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::vault::{self, Sealed};
@@ -43,7 +44,7 @@ pub fn missing_permissions(reported: Option<&str>) -> Vec<&'static str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginSource {
     /// The client's own credential (a `credentials` row).
-    Own(String),
+    Own(CredentialId),
     /// The office's credential (an `office_credentials` row), issued for the office's NIP.
     Office { credential_id: String, office_nip: String },
 }

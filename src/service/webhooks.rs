@@ -18,7 +18,7 @@ use crate::db::models::{
     ids, Client, Invoice, NewWebhookDelivery, NewWebhookEndpoint, WebhookDelivery, WebhookEndpoint,
 };
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, DeliveryStatus, EventSet, InvoiceState, WebhookEvent};
+use crate::domain::{ClientId, DeliveryStatus, EventSet, InvoiceState, WebhookEvent, WebhookId};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -33,7 +33,8 @@ pub const LOG_LIMIT: i64 = 200;
 /// An endpoint as the API and the panel show it: never its secret.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EndpointView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: WebhookId,
     pub url: String,
     #[schema(value_type = Vec<WebhookEvent>, inline)]
     pub events: Vec<String>,
@@ -108,6 +109,12 @@ fn managed(conn: &mut AnyConn, caller: &Caller, client_id: &ClientId) -> Result<
     Ok(Client::get(conn, client_id)?)
 }
 
+/// Checks that the caller may manage the client's webhooks, as every call here does first.
+pub async fn require_managing(st: &AppState, caller: &Caller, client_id: &ClientId) -> Result<(), AppError> {
+    let (caller, client_id) = (caller.clone(), client_id.clone());
+    st.db.tx(move |conn| managed(conn, &caller, &client_id).map(|_| ())).await
+}
+
 fn record(
     conn: &mut AnyConn,
     caller: &Caller,
@@ -132,7 +139,7 @@ fn record(
 fn new_secret(
     keys: &vault::Keyring,
     nip: &str,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
 ) -> Result<(SecretString, vault::Sealed), AppError> {
     let secret = sign::generate_secret().map_err(|e| AppError::Internal(anyhow::anyhow!("random: {e}")))?;
     let sealed = vault::seal(keys, nip, &secret_kind(endpoint_id), secret.expose_secret().as_bytes())
@@ -149,14 +156,13 @@ pub async fn create(
     url: &str,
     events: EventSet,
 ) -> Result<WithSecret, AppError> {
-    let (c1, id1) = (caller.clone(), client_id.clone());
-    st.db.tx(move |conn| managed(conn, &c1, &id1).map(|_| ())).await?;
+    require_managing(st, caller, client_id).await?;
     let url = UrlPolicy::new(&st.settings.webhooks).check(url).await?.to_string();
     let (caller, client_id, keys) = (caller.clone(), client_id.clone(), st.keys.clone());
     st.db
         .tx(move |conn| {
             let client = managed(conn, &caller, &client_id)?;
-            let id = ids::new_id();
+            let id = WebhookId::new();
             let (secret, sealed) = new_secret(&keys, &client.nip, &id)?;
             let now = ids::now();
             let events_text = events.to_string();
@@ -210,10 +216,10 @@ pub async fn set_active(
     st: &AppState,
     caller: &Caller,
     client_id: &ClientId,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
     active: bool,
 ) -> Result<EndpointView, AppError> {
-    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.clone(), endpoint_id.to_owned());
+    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.clone(), endpoint_id.clone());
     st.db
         .tx(move |conn| {
             managed(conn, &caller, &client_id)?;
@@ -238,10 +244,10 @@ pub async fn rotate_secret(
     st: &AppState,
     caller: &Caller,
     client_id: &ClientId,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
 ) -> Result<WithSecret, AppError> {
     let (caller, client_id, endpoint_id, keys) =
-        (caller.clone(), client_id.clone(), endpoint_id.to_owned(), st.keys.clone());
+        (caller.clone(), client_id.clone(), endpoint_id.clone(), st.keys.clone());
     st.db
         .tx(move |conn| {
             let client = managed(conn, &caller, &client_id)?;
@@ -272,9 +278,9 @@ pub async fn delete(
     st: &AppState,
     caller: &Caller,
     client_id: &ClientId,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
 ) -> Result<(), AppError> {
-    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.clone(), endpoint_id.to_owned());
+    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.clone(), endpoint_id.clone());
     st.db
         .tx(move |conn| {
             managed(conn, &caller, &client_id)?;
@@ -297,9 +303,9 @@ pub async fn deliveries(
     st: &AppState,
     caller: &Caller,
     client_id: &ClientId,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
 ) -> Result<(EndpointView, Vec<DeliveryView>), AppError> {
-    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.clone(), endpoint_id.to_owned());
+    let (caller, client_id, endpoint_id) = (caller.clone(), client_id.clone(), endpoint_id.clone());
     st.db
         .tx(move |conn| {
             managed(conn, &caller, &client_id)?;
@@ -316,11 +322,11 @@ pub async fn redeliver(
     st: &AppState,
     caller: &Caller,
     client_id: &ClientId,
-    endpoint_id: &str,
+    endpoint_id: &WebhookId,
     delivery_id: &str,
 ) -> Result<DeliveryView, AppError> {
     let (caller, client_id) = (caller.clone(), client_id.clone());
-    let (endpoint_id, delivery_id) = (endpoint_id.to_owned(), delivery_id.to_owned());
+    let (endpoint_id, delivery_id) = (endpoint_id.clone(), delivery_id.to_owned());
     st.db
         .tx(move |conn| {
             managed(conn, &caller, &client_id)?;

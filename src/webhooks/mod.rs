@@ -24,7 +24,7 @@ use guard::UrlPolicy;
 use crate::db::models::webhook::AttemptOutcome;
 use crate::db::models::{ids, WebhookDelivery, WebhookEndpoint};
 use crate::db::DbError;
-use crate::domain::DeliveryStatus;
+use crate::domain::{DeliveryStatus, WebhookId};
 use crate::state::AppState;
 
 /// The running worker; [`WebhookWorker::stop`] lets the attempts in flight finish.
@@ -163,7 +163,7 @@ fn open_secret(
 
 /// What a webhook secret is bound to in the vault besides the client's NIP: its endpoint, so a
 /// ciphertext copied onto another endpoint does not open.
-pub fn secret_kind(endpoint_id: &str) -> String {
+pub fn secret_kind(endpoint_id: &WebhookId) -> String {
     format!("webhook_secret/{endpoint_id}")
 }
 

@@ -9,6 +9,7 @@ use actix_web::test::TestRequest;
 use ksef_gateway::db::models::api_key::NewApiKey;
 use ksef_gateway::db::models::audit::AuditEvent;
 use ksef_gateway::db::models::{ids, ApiKey, User};
+use ksef_gateway::domain::ApiKeyId;
 
 use crate::both_backends;
 use crate::common::Backend;
@@ -100,7 +101,7 @@ async fn panel_people_add_deactivate_reset_and_own_password(b: Backend) {
     let still = call(&app, page(&nowa, "/")).await;
     assert_eq!(still.status, StatusCode::OK, "showing the confirmation page changes nothing");
     // A key she had created (shown to her once) must not outlive her access.
-    let (key_id, client_id, creator) = (ids::new_id(), o.a.id.clone(), id.clone());
+    let (key_id, client_id, creator) = (ApiKeyId::new(), o.a.id.clone(), id.clone());
     let key_row = key_id.clone();
     o.st.db
         .run(move |c| {

@@ -608,6 +608,12 @@ async fn webhooks_urls_refused_unless_the_configuration_allows(b: Backend) {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = call(&app, reader.apply(TestRequest::get().uri(&format!("/klienci/{NIP_A}/webhooki")))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Text that is no endpoint id gets what an unknown endpoint gets: the permission first.
+    let malformed = format!("{base}/not-an-id/deliveries");
+    let r = call(&app, reader.apply(TestRequest::get().uri(&malformed))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = call(&app, admin.apply(TestRequest::get().uri(&malformed))).await;
+    assert_eq!((r.status, r.json()["error"]["code"].clone()), (StatusCode::NOT_FOUND, json!("not_found")));
 }
 
 async fn webhooks_two_workers_never_send_one_delivery_twice(b: Backend) {

@@ -5,13 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::api_keys;
 use crate::db::{AnyConn, DbError};
-use crate::domain::ClientId;
+use crate::domain::{ApiKeyId, ClientId};
 
 /// An API key as stored (no secret: the key's SHA-256 only).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKey {
-    pub id: String,
+    pub id: ApiKeyId,
     pub client_id: ClientId,
     pub name: String,
     pub prefix: String,
@@ -27,7 +27,7 @@ pub struct ApiKey {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = api_keys)]
 pub struct NewApiKey<'a> {
-    pub id: &'a str,
+    pub id: &'a ApiKeyId,
     pub client_id: &'a ClientId,
     pub name: &'a str,
     pub prefix: &'a str,
@@ -64,7 +64,7 @@ impl ApiKey {
     pub fn revoke(
         conn: &mut AnyConn,
         client_id: &ClientId,
-        id: &str,
+        id: &ApiKeyId,
         at: NaiveDateTime,
     ) -> Result<bool, DbError> {
         let n = diesel::update(
@@ -84,8 +84,8 @@ impl ApiKey {
         conn: &mut AnyConn,
         user_id: &str,
         at: NaiveDateTime,
-    ) -> Result<Vec<String>, DbError> {
-        let ids: Vec<String> = api_keys::table
+    ) -> Result<Vec<ApiKeyId>, DbError> {
+        let ids: Vec<ApiKeyId> = api_keys::table
             .filter(api_keys::created_by.eq(user_id))
             .filter(api_keys::revoked_at.is_null())
             .select(api_keys::id)

@@ -5,13 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, credentials};
 use crate::db::{AnyConn, DbError};
-use crate::domain::ClientId;
+use crate::domain::{ClientId, CredentialId};
 
 /// A stored credential (sealed).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = credentials)]
 pub struct Credential {
-    pub id: String,
+    pub id: CredentialId,
     pub client_id: ClientId,
     pub kind: String,
     pub key_version: i64,
@@ -32,7 +32,7 @@ pub struct Credential {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = credentials)]
 pub struct NewCredential<'a> {
-    pub id: &'a str,
+    pub id: &'a CredentialId,
     pub client_id: &'a ClientId,
     pub kind: &'a str,
     pub key_version: i64,
@@ -96,11 +96,15 @@ impl Credential {
 
     super::sealed::record_auth!(
         /// Records the outcome of an authentication with KSeF: success time, or the error in words.
-        credentials
+        credentials (CredentialId)
     );
 
     /// Records the permissions KSeF reports for the credential.
-    pub fn record_permissions(conn: &mut AnyConn, id: &str, permissions: &str) -> Result<(), DbError> {
+    pub fn record_permissions(
+        conn: &mut AnyConn,
+        id: &CredentialId,
+        permissions: &str,
+    ) -> Result<(), DbError> {
         diesel::update(credentials::table.find(id))
             .set(credentials::ksef_permissions.eq(Some(permissions)))
             .execute(conn)?;
@@ -137,6 +141,6 @@ impl Credential {
 
     super::sealed::reseal!(
         /// Replaces the sealed bytes of one credential (after re-sealing under a new key).
-        credentials: key_version, nonce, ciphertext
+        credentials (CredentialId): key_version, nonce, ciphertext
     );
 }

@@ -6,13 +6,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::certificate_enrollments as ce;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{CertificatePurpose, ClientId, EnrollmentState, KeyChoice};
+use crate::domain::{CertificatePurpose, ClientId, EnrollmentId, EnrollmentState, KeyChoice};
 
 /// An enrollment as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = ce)]
 pub struct CertificateEnrollment {
-    pub id: String,
+    pub id: EnrollmentId,
     /// None: the office's own certificate.
     pub client_id: Option<ClientId>,
     pub subject_nip: String,
@@ -38,7 +38,7 @@ pub struct CertificateEnrollment {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = ce)]
 pub struct NewCertificateEnrollment<'a> {
-    pub id: &'a str,
+    pub id: &'a EnrollmentId,
     pub client_id: Option<&'a ClientId>,
     pub subject_nip: &'a str,
     pub ksef_environment: &'a str,
@@ -61,12 +61,12 @@ impl CertificateEnrollment {
         Ok(())
     }
 
-    pub fn get(conn: &mut AnyConn, id: &str) -> Result<Self, DbError> {
+    pub fn get(conn: &mut AnyConn, id: &EnrollmentId) -> Result<Self, DbError> {
         Ok(ce::table.find(id).select(Self::as_select()).first(conn)?)
     }
 
     /// KSeF's reference of the enrollment, once KSeF took it.
-    pub fn set_reference(conn: &mut AnyConn, id: &str, reference: &str) -> Result<(), DbError> {
+    pub fn set_reference(conn: &mut AnyConn, id: &EnrollmentId, reference: &str) -> Result<(), DbError> {
         diesel::update(ce::table.find(id)).set(ce::reference_number.eq(Some(reference))).execute(conn)?;
         Ok(())
     }
@@ -75,7 +75,7 @@ impl CertificateEnrollment {
     /// (once issued it lives in the stored credential; otherwise it is of no use).
     pub fn finish(
         conn: &mut AnyConn,
-        id: &str,
+        id: &EnrollmentId,
         state: EnrollmentState,
         serial: Option<&str>,
         error: Option<&str>,
@@ -96,7 +96,7 @@ impl CertificateEnrollment {
     }
 
     /// Records why the last attempt to finish a pending enrollment stopped (it stays pending).
-    pub fn note_error(conn: &mut AnyConn, id: &str, error: &str) -> Result<(), DbError> {
+    pub fn note_error(conn: &mut AnyConn, id: &EnrollmentId, error: &str) -> Result<(), DbError> {
         diesel::update(ce::table.find(id)).set(ce::error.eq(Some(error))).execute(conn)?;
         Ok(())
     }
@@ -122,6 +122,6 @@ impl CertificateEnrollment {
 
     super::sealed::reseal!(
         /// Replaces the sealed key (after re-sealing under a new master key).
-        ce: key_version, key_nonce, key_ciphertext
+        ce (EnrollmentId): key_version, key_nonce, key_ciphertext
     );
 }

@@ -86,12 +86,12 @@ impl OfficeCredential {
 
     super::sealed::record_auth!(
         /// Records the outcome of a login into the office's own context.
-        office_credentials
+        office_credentials (str)
     );
 
     super::sealed::reseal!(
         /// Replaces the sealed bytes (after re-sealing under a new master key).
-        office_credentials: key_version, nonce, ciphertext
+        office_credentials (str): key_version, nonce, ciphertext
     );
 }
 

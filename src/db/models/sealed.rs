@@ -4,13 +4,14 @@
 
 /// Declares, in the impl of a row type, `reseal(conn, id, key_version, nonce, ciphertext)`:
 /// replaces one row's sealed bytes (a new secret, or the same one re-sealed under a new master
-/// key) in one UPDATE of the table's three columns, named in that order.
+/// key) in one UPDATE of the table's three columns, named in that order. The type in
+/// parentheses is the table's id (`str` where it is still text).
 macro_rules! reseal {
-    ($(#[$doc:meta])* $table:ident: $version:ident, $nonce:ident, $ciphertext:ident) => {
+    ($(#[$doc:meta])* $table:ident ($id:ty): $version:ident, $nonce:ident, $ciphertext:ident) => {
         $(#[$doc])*
         pub fn reseal(
             conn: &mut AnyConn,
-            id: &str,
+            id: &$id,
             key_version: i64,
             nonce: &[u8],
             ciphertext: &[u8],
@@ -29,13 +30,13 @@ macro_rules! reseal {
 
 /// Declares, in the impl of a credential row type, `record_auth(conn, id, at, error)`: records
 /// how a login with the credential ended, its time when it worked (clearing the last error), or
-/// the error in words (keeping when it last worked).
+/// the error in words (keeping when it last worked). The type in parentheses is the table's id.
 macro_rules! record_auth {
-    ($(#[$doc:meta])* $table:ident) => {
+    ($(#[$doc:meta])* $table:ident ($id:ty)) => {
         $(#[$doc])*
         pub fn record_auth(
             conn: &mut AnyConn,
-            id: &str,
+            id: &$id,
             at: NaiveDateTime,
             error: Option<&str>,
         ) -> Result<(), DbError> {

@@ -5,13 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, purchase_invoices, webhook_deliveries as wd, webhook_endpoints as we};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, DeliveryStatus, WebhookEvent};
+use crate::domain::{ClientId, DeliveryStatus, WebhookEvent, WebhookId};
 
 /// An endpoint as stored. The secret stays sealed here; only the delivery worker opens it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = we)]
 pub struct WebhookEndpoint {
-    pub id: String,
+    pub id: WebhookId,
     pub client_id: ClientId,
     pub url: String,
     /// Comma-separated event types (`EventSet`'s spelling).
@@ -29,7 +29,7 @@ pub struct WebhookEndpoint {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = we)]
 pub struct NewWebhookEndpoint<'a> {
-    pub id: &'a str,
+    pub id: &'a WebhookId,
     pub client_id: &'a ClientId,
     pub url: &'a str,
     pub events: &'a str,
@@ -59,7 +59,7 @@ impl WebhookEndpoint {
     }
 
     /// One endpoint of the client (deleted ones are gone: NotFound).
-    pub fn get(conn: &mut AnyConn, client_id: &ClientId, id: &str) -> Result<Self, DbError> {
+    pub fn get(conn: &mut AnyConn, client_id: &ClientId, id: &WebhookId) -> Result<Self, DbError> {
         we::table
             .filter(we::client_id.eq(client_id))
             .filter(we::id.eq(id))
@@ -85,7 +85,12 @@ impl WebhookEndpoint {
         Ok(rows.into_iter().filter(|e| e.events.split(',').any(|name| name == event.as_str())).collect())
     }
 
-    pub fn set_active(conn: &mut AnyConn, id: &str, active: bool, now: NaiveDateTime) -> Result<(), DbError> {
+    pub fn set_active(
+        conn: &mut AnyConn,
+        id: &WebhookId,
+        active: bool,
+        now: NaiveDateTime,
+    ) -> Result<(), DbError> {
         diesel::update(we::table.find(id))
             .set((we::active.eq(active), we::updated_at.eq(now)))
             .execute(conn)?;
@@ -94,12 +99,12 @@ impl WebhookEndpoint {
 
     super::sealed::reseal!(
         /// A new sealed secret (rotation by a person, or re-sealing under a new master key).
-        we: secret_key_version, secret_nonce, secret_ciphertext
+        we (WebhookId): secret_key_version, secret_nonce, secret_ciphertext
     );
 
     /// Deletes an endpoint: the row stays for its delivery log, its sealed secret is wiped, and
     /// deliveries still waiting are cancelled.
-    pub fn delete(conn: &mut AnyConn, id: &str, now: NaiveDateTime) -> Result<(), DbError> {
+    pub fn delete(conn: &mut AnyConn, id: &WebhookId, now: NaiveDateTime) -> Result<(), DbError> {
         let wiped: &[u8] = &[];
         diesel::update(we::table.find(id))
             .set((
@@ -137,7 +142,7 @@ impl WebhookEndpoint {
 #[diesel(table_name = wd)]
 pub struct WebhookDelivery {
     pub id: String,
-    pub endpoint_id: String,
+    pub endpoint_id: WebhookId,
     pub client_id: ClientId,
     pub event_id: String,
     #[diesel(deserialize_as = String)]
@@ -159,7 +164,7 @@ pub struct WebhookDelivery {
 #[diesel(table_name = wd)]
 pub struct NewWebhookDelivery<'a> {
     pub id: String,
-    pub endpoint_id: &'a str,
+    pub endpoint_id: &'a WebhookId,
     pub client_id: &'a ClientId,
     pub event_id: &'a str,
     pub event_type: &'static str,
@@ -257,7 +262,7 @@ impl WebhookDelivery {
     /// The endpoint's latest deliveries, newest first.
     pub fn list_for_endpoint(
         conn: &mut AnyConn,
-        endpoint_id: &str,
+        endpoint_id: &WebhookId,
         limit: i64,
     ) -> Result<Vec<Self>, DbError> {
         Ok(wd::table

@@ -10,6 +10,7 @@ use super::openapi_types::Errors;
 use crate::auth::{PermissionSet, Role, ScopeSet};
 use crate::domain::{Nip, SendPolicy};
 use crate::error::AppError;
+use crate::http::id_in_path_checked;
 use crate::service::access::Caller;
 use crate::service::clients::{self as client_svc, ClientView};
 use crate::service::users::{self, NewUserInput};
@@ -299,6 +300,7 @@ async fn revoke_key(
 ) -> Result<HttpResponse, AppError> {
     let (nip, id) = path.into_inner();
     let client = visible(&st, &caller, &nip).await?;
+    let id = id_in_path_checked(&id, apikeys::require_managing(&st, &caller, &client.id)).await?;
     apikeys::revoke(&st, &caller, &client.id, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,8 +6,9 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::openapi_types::Errors;
-use crate::domain::EventSet;
+use crate::domain::{EventSet, WebhookId};
 use crate::error::AppError;
+use crate::http::id_in_path_checked;
 use crate::service::access::Caller;
 use crate::service::clients::{self as client_svc, ClientView};
 use crate::service::webhooks::{self, DeliveryView, EndpointView, WithSecret};
@@ -26,6 +27,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn client(st: &AppState, caller: &Caller, nip: &str) -> Result<ClientView, AppError> {
     client_svc::find_visible(st, caller, nip).await
+}
+
+/// The endpoint named in the path (text that is no id: what an unknown endpoint gets).
+async fn endpoint_id(
+    st: &AppState,
+    caller: &Caller,
+    client: &ClientView,
+    raw: &str,
+) -> Result<WebhookId, AppError> {
+    id_in_path_checked(raw, webhooks::require_managing(st, caller, &client.id)).await
 }
 
 /// The client's endpoints.
@@ -159,6 +170,7 @@ async fn remove(
 ) -> Result<HttpResponse, AppError> {
     let (nip, id) = path.into_inner();
     let client = client(&st, &caller, &nip).await?;
+    let id = endpoint_id(&st, &caller, &client, &id).await?;
     webhooks::delete(&st, &caller, &client.id, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -171,6 +183,7 @@ async fn switch(
 ) -> Result<HttpResponse, AppError> {
     let (nip, id) = path;
     let client = client(st, caller, &nip).await?;
+    let id = endpoint_id(st, caller, &client, &id).await?;
     let endpoint = webhooks::set_active(st, caller, &client.id, &id, on).await?;
     Ok(HttpResponse::Ok().json(endpoint))
 }
@@ -253,6 +266,7 @@ async fn rotate_secret(
 ) -> Result<HttpResponse, AppError> {
     let (nip, id) = path.into_inner();
     let client = client(&st, &caller, &nip).await?;
+    let id = endpoint_id(&st, &caller, &client, &id).await?;
     let rotated = webhooks::rotate_secret(&st, &caller, &client.id, &id).await?;
     Ok(HttpResponse::Ok().json(WebhookWithSecret::from(rotated)))
 }
@@ -282,6 +296,7 @@ async fn deliveries(
 ) -> Result<HttpResponse, AppError> {
     let (nip, id) = path.into_inner();
     let client = client(&st, &caller, &nip).await?;
+    let id = endpoint_id(&st, &caller, &client, &id).await?;
     let (endpoint, rows) = webhooks::deliveries(&st, &caller, &client.id, &id).await?;
     Ok(HttpResponse::Ok().json(DeliveryLog { webhook: endpoint, deliveries: rows }))
 }
@@ -313,6 +328,7 @@ async fn redeliver(
 ) -> Result<HttpResponse, AppError> {
     let (nip, id, delivery_id) = path.into_inner();
     let client = client(&st, &caller, &nip).await?;
+    let id = endpoint_id(&st, &caller, &client, &id).await?;
     let delivery = webhooks::redeliver(&st, &caller, &client.id, &id, &delivery_id).await?;
     Ok(HttpResponse::Accepted().json(Redelivery { delivery }))
 }

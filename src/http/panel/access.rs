@@ -14,8 +14,9 @@ use super::labels::{when, when_opt};
 use super::{html, may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
 use crate::db::models::Grant;
-use crate::domain::{CredentialMode, SendPolicy};
+use crate::domain::{ApiKeyId, CredentialMode, SendPolicy};
 use crate::error::AppError;
+use crate::http::id_in_path_checked;
 use crate::service::clients::{self, ClientView};
 use crate::service::{apikeys, grants, people};
 use crate::state::AppState;
@@ -78,7 +79,7 @@ fn people_rows(board: Vec<String>, grants: Vec<(Grant, String)>) -> Vec<PersonRo
 }
 
 struct KeyRow {
-    id: String,
+    id: ApiKeyId,
     name: String,
     prefix: String,
     scopes: String,
@@ -320,6 +321,7 @@ async fn revoke_key(
     me.check_csrf(&st, form.csrf())?;
     let (nip, id) = path.into_inner();
     let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let id = id_in_path_checked(&id, apikeys::require_managing(&st, &me.caller, &client.id)).await?;
     apikeys::revoke(&st, &me.caller, &client.id, &id).await?;
     Ok(back(&client.nip))
 }

@@ -14,6 +14,7 @@ use super::labels::{when, when_opt};
 use super::{html, ok, see_other, Layout, PanelError, PanelUser};
 use crate::domain::{DeliveryStatus, EventSet, WebhookEvent};
 use crate::error::AppError;
+use crate::http::id_in_path_checked;
 use crate::service::clients::{self, ClientView};
 use crate::service::webhooks::{self, DeliveryView, EndpointView, WithSecret};
 use crate::state::AppState;
@@ -168,6 +169,7 @@ async fn log(
 ) -> Result<HttpResponse, PanelError> {
     let (nip, id) = path.into_inner();
     let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let id = id_in_path_checked(&id, webhooks::require_managing(&st, &me.caller, &client.id)).await?;
     let (endpoint, deliveries) = webhooks::deliveries(&st, &me.caller, &client.id, &id).await?;
     let rows = deliveries
         .into_iter()
@@ -199,6 +201,11 @@ async fn act(
 ) -> Result<HttpResponse, PanelError> {
     let (nip, id, action) = path.into_inner();
     let client = me.client_for_form(&st, &nip, &form).await?;
+    // Another action is a 404 whatever the id names, as the match below answers it.
+    if !["wlacz", "wylacz", "usun", "sekret"].contains(&action.as_str()) {
+        return Err(AppError::NotFound.into());
+    }
+    let id = id_in_path_checked(&id, webhooks::require_managing(&st, &me.caller, &client.id)).await?;
     match action.as_str() {
         "wlacz" => webhooks::set_active(&st, &me.caller, &client.id, &id, true).await.map(drop)?,
         "wylacz" => webhooks::set_active(&st, &me.caller, &client.id, &id, false).await.map(drop)?,
@@ -222,6 +229,7 @@ async fn redeliver(
 ) -> Result<HttpResponse, PanelError> {
     let (nip, id, delivery) = path.into_inner();
     let client = me.client_for_form(&st, &nip, &form).await?;
+    let id = id_in_path_checked(&id, webhooks::require_managing(&st, &me.caller, &client.id)).await?;
     webhooks::redeliver(&st, &me.caller, &client.id, &id, &delivery).await?;
     Ok(see_other(&format!("/klienci/{}/webhooki/{id}", client.nip)))
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use ksef_gateway::db::schema::certificate_enrollments as ce;
 use ksef_gateway::db::DbError;
-use ksef_gateway::domain::{CertificatePurpose, EnrollmentState, KeyChoice, RevokeReason};
+use ksef_gateway::domain::{CertificatePurpose, EnrollmentId, EnrollmentState, KeyChoice, RevokeReason};
 use ksef_gateway::engine;
 use ksef_gateway::service::access::Caller;
 use ksef_gateway::service::certificates::CertificateUse;
@@ -443,15 +443,16 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
     st.db
         .tx(move |c| {
             let rows = [
-                ("e-taken", Some(reference.clone()), environment.as_str()),
-                ("e-never-sent", None, environment.as_str()),
-                ("e-other-ksef", Some(reference), "test"),
+                // Taken by KSeF; never sent to it; taken by another KSeF.
+                (EnrollmentId::new(), Some(reference.clone()), environment.as_str()),
+                (EnrollmentId::new(), None, environment.as_str()),
+                (EnrollmentId::new(), Some(reference), "test"),
             ];
             for (id, reference, environment) in rows {
                 CertificateEnrollment::insert(
                     c,
                     &NewCertificateEnrollment {
-                        id,
+                        id: &id,
                         client_id: None,
                         subject_nip: OFFICE,
                         ksef_environment: environment,
@@ -472,7 +473,7 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
                     },
                 )?;
                 if let Some(r) = reference {
-                    CertificateEnrollment::set_reference(c, id, &r)?;
+                    CertificateEnrollment::set_reference(c, &id, &r)?;
                 }
             }
             Ok::<_, DbError>(())
