@@ -18,7 +18,7 @@ use crate::db::models::{
     ids, Client, Invoice, NewWebhookDelivery, NewWebhookEndpoint, WebhookDelivery, WebhookEndpoint,
 };
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, DeliveryStatus, EventSet, InvoiceState, WebhookEvent};
+use crate::domain::{ClientId, DeliveryStatus, EventSet, InvoiceState, PurchaseInvoiceId, WebhookEvent};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -376,7 +376,7 @@ pub fn enqueue_state_changes(conn: &mut AnyConn, changes: &[StateChange<'_>]) ->
 pub fn enqueue_purchase_received(
     conn: &mut AnyConn,
     client_id: &ClientId,
-    purchase_ids: &[String],
+    purchase_ids: &[PurchaseInvoiceId],
 ) -> Result<(), DbError> {
     if purchase_ids.is_empty() {
         return Ok(());

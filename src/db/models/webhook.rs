@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, purchase_invoices, webhook_deliveries as wd, webhook_endpoints as we};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, DeliveryStatus, WebhookEvent};
+use crate::domain::{ClientId, DeliveryStatus, PurchaseInvoiceId, WebhookEvent};
 
 /// An endpoint as stored. The secret stays sealed here; only the delivery worker opens it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -303,7 +303,7 @@ impl WebhookDelivery {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = purchase_invoices)]
 pub struct PurchaseSummary {
-    pub id: String,
+    pub id: PurchaseInvoiceId,
     pub ksef_number: String,
     pub invoice_number: String,
     pub issue_date: chrono::NaiveDate,
@@ -317,7 +317,7 @@ pub struct PurchaseSummary {
 pub fn purchase_summaries(
     conn: &mut AnyConn,
     client_id: &ClientId,
-    ids: &[String],
+    ids: &[PurchaseInvoiceId],
 ) -> Result<Vec<PurchaseSummary>, DbError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
