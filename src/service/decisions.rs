@@ -244,8 +244,8 @@ fn record_decision(
     let decision = SendDecision {
         id: DecisionId::new(),
         client_id: client.id.clone(),
-        actor_kind: caller.actor().kind().to_owned(),
-        actor_id: caller.actor().to_string(),
+        actor_kind: caller.actor().kind(),
+        actor_id: caller.actor(),
         source_ip: req.source_ip.clone(),
         policy: client.send_policy,
         offline: req.offline.is_some(),

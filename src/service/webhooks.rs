@@ -171,7 +171,7 @@ pub async fn create(
                     secret_key_version: i64::from(sealed.key_version),
                     secret_nonce: &sealed.nonce,
                     secret_ciphertext: &sealed.ciphertext,
-                    created_by: Some(&caller.actor().to_string()),
+                    created_by: Some(&caller.actor()),
                     created_at: now,
                     updated_at: now,
                 },

@@ -64,7 +64,7 @@ async fn a_person_decides_and_everything_is_recorded(b: Backend) {
     got.sort();
     assert_eq!(got, expected, "the decision names the exact bytes");
     assert_eq!(stored.policy, ksef_gateway::domain::SendPolicy::Manual);
-    assert!(stored.actor_id.starts_with("user:"));
+    assert!(stored.actor_id.to_string().starts_with("user:"));
     for id in [&id1, &id2] {
         let v = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{id}")))).await.json();
         assert_eq!((v["state"].as_str(), v["status_letter"].as_str()), (Some("queued"), Some("W")));

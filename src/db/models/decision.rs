@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{outbox, send_decisions};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, DecisionId};
+use crate::domain::{Actor, ActorKind, ClientId, DecisionId};
 
 /// A decision to send, as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
@@ -13,9 +13,10 @@ use crate::domain::{ClientId, DecisionId};
 pub struct SendDecision {
     pub id: DecisionId,
     pub client_id: ClientId,
-    /// `user`, `api_key` or `operator` ([`crate::domain::Actor::kind`]).
-    pub actor_kind: String,
-    pub actor_id: String,
+    /// `user`, `api_key` or `operator` ([`Actor::kind`]).
+    pub actor_kind: ActorKind,
+    /// Who decided, spelled in full (`user:<id>`, …) despite the column's name.
+    pub actor_id: Actor,
     pub source_ip: Option<String>,
     /// The client's policy that allowed it.
     pub policy: crate::domain::SendPolicy,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, purchase_invoices, webhook_deliveries as wd, webhook_endpoints as we};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, DeliveryStatus, PurchaseInvoiceId, WebhookEvent};
+use crate::domain::{Actor, ClientId, DeliveryStatus, PurchaseInvoiceId, WebhookEvent};
 
 /// An endpoint as stored. The secret stays sealed here; only the delivery worker opens it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -20,7 +20,7 @@ pub struct WebhookEndpoint {
     pub secret_key_version: i64,
     pub secret_nonce: Vec<u8>,
     pub secret_ciphertext: Vec<u8>,
-    pub created_by: Option<String>,
+    pub created_by: Option<Actor>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
@@ -37,7 +37,7 @@ pub struct NewWebhookEndpoint<'a> {
     pub secret_key_version: i64,
     pub secret_nonce: &'a [u8],
     pub secret_ciphertext: &'a [u8],
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a Actor>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
