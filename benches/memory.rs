@@ -105,13 +105,13 @@ async fn seed(db: &TestDb, stored: usize) -> (ksef_gateway::domain::ClientId, St
         None => format!(
             "INSERT INTO invoices ({rows}) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {stored}) \
              SELECT printf('00000000-0000-7000-8000-%012d', i), '{cid}', 'seed', 3000, 'SEED/' || i, '2026-11-01', 'VAT', '{NIP}', '1111111111', \
-             'Nabywca ' || (i % 997), 'PLN', '123.00', 12300, 'draft', '[]', 'api', 'seed', \
+             'Nabywca ' || (i % 997), 'PLN', '123.00', 12300, 'draft', '[]', 'api', 'operator', \
              '2026-11-01 00:00:00', '2026-11-01 00:00:00', 0 FROM n"
         ),
         Some(_) => format!(
             "INSERT INTO invoices ({rows}) SELECT '00000000-0000-7000-8000-' || lpad(i::text, 12, '0'), '{cid}', 'seed', 3000, 'SEED/' || i, \
              DATE '2026-11-01', 'VAT', '{NIP}', '1111111111', 'Nabywca ' || (i % 997), 'PLN', '123.00', 12300, 'draft', '[]', \
-             'api', 'seed', TIMESTAMP '2026-11-01 00:00:00', TIMESTAMP '2026-11-01 00:00:00', false \
+             'api', 'operator', TIMESTAMP '2026-11-01 00:00:00', TIMESTAMP '2026-11-01 00:00:00', false \
              FROM generate_series(1, {stored}) AS i"
         ),
     };

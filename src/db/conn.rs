@@ -17,6 +17,40 @@ pub enum AnyConn {
     Sqlite(SqliteConnection),
 }
 
+// An `Actor` is stored as the text it displays (`user:<id>`, …), which it makes rather than
+// holds, so it cannot lend a `&str` as the generic `str` path needs: each backend takes the
+// made text by value, and the connection of either hands it the actor itself.
+impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for crate::domain::Actor {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+    ) -> diesel::serialize::Result {
+        use std::io::Write;
+        out.write_all(self.to_string().as_bytes())?;
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for crate::domain::Actor {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
+    ) -> diesel::serialize::Result {
+        out.set_value(self.to_string());
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, MultiBackend> for crate::domain::Actor {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, MultiBackend>,
+    ) -> diesel::serialize::Result {
+        out.set_value((diesel::sql_types::Text, self));
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
 /// SQLite leaves foreign keys off unless every connection turns them on; WAL lets readers work
 /// while the sender writes; the busy timeout turns writer contention into a short wait.
 const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \

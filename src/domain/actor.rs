@@ -1,10 +1,15 @@
 //! Who an invoice's timeline names for a step, stored as one text column: `user:<id>`,
-//! `apikey:<id>`, `operator` or `system:sender`.
+//! `apikey:<id>`, `operator` or `system:sender`. Rows hold the [`Actor`] itself (a diesel `Text`
+//! value: read here, written by `db::conn`, since the text is made, not borrowed, per backend),
+//! and a send decision or an audit event records the kind alone as an [`ActorKind`].
 
 use std::fmt;
 
 /// Who took a step on an invoice.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Actor {
     /// A person signed in to the panel or the API (user id).
     User(String),
@@ -14,6 +19,21 @@ pub enum Actor {
     Operator,
     /// The gateway's own senders and watchdog.
     Sender,
+}
+
+crate::text_enum! {
+    /// Who took a step, by kind alone: what a send decision and an audit event record beside
+    /// the actor's id.
+    pub enum ActorKind ("actor kind") {
+        /// A person.
+        User = "user",
+        /// A client system with an API key.
+        ApiKey = "api_key",
+        /// The operator at the command line.
+        Operator = "operator",
+        /// The gateway itself (senders, watchdogs).
+        System = "system",
+    }
 }
 
 const USER: &str = "user:";
@@ -39,14 +59,13 @@ impl Actor {
         }
     }
 
-    /// The kind alone, as a send decision records who took it: `user`, `api_key`, `operator`
-    /// or `system`.
-    pub fn kind(&self) -> &'static str {
+    /// The kind alone, as a send decision records who took it.
+    pub fn kind(&self) -> ActorKind {
         match self {
-            Self::User(_) => "user",
-            Self::ApiKey(_) => "api_key",
-            Self::Operator => OPERATOR,
-            Self::Sender => "system",
+            Self::User(_) => ActorKind::User,
+            Self::ApiKey(_) => ActorKind::ApiKey,
+            Self::Operator => ActorKind::Operator,
+            Self::Sender => ActorKind::System,
         }
     }
 
@@ -83,6 +102,17 @@ impl From<Actor> for String {
     }
 }
 
+impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for Actor
+where
+    DB: diesel::backend::Backend,
+    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(raw: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        let text = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(raw)?;
+        Ok(Self::parse(&text)?)
+    }
+}
+
 impl serde::Serialize for Actor {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -99,6 +129,16 @@ mod tests {
             assert_eq!(Actor::parse(&a.to_string()), Ok(a));
         }
         assert_eq!(Actor::parse("user:42").map(|a| a.user_id().map(str::to_owned)), Ok(Some("42".into())));
+    }
+
+    #[test]
+    fn kinds_are_spelled_as_stored() {
+        let kinds: Vec<&str> =
+            [Actor::User("u1".into()), Actor::ApiKey("k1".into()), Actor::Operator, Actor::Sender]
+                .iter()
+                .map(|a| a.kind().as_str())
+                .collect();
+        assert_eq!(kinds, ["user", "api_key", "operator", "system"]);
     }
 
     #[test]

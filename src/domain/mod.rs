@@ -15,7 +15,7 @@ mod text_enum;
 mod timeline;
 mod webhook;
 
-pub use actor::Actor;
+pub use actor::{Actor, ActorKind};
 pub use amount::{amount_text, decimal_pl, grouped, minor_units, parse_amount};
 pub use certificate::{CertificatePurpose, EnrollmentState, KeyChoice, RevokeReason};
 pub use credential::{CredentialMode, OfficeCredentialKind};

@@ -14,7 +14,7 @@ use super::limits::Limits;
 use super::TurnError;
 use crate::config::sender::SenderSettings;
 use crate::db::models::Client;
-use crate::domain::ClientId;
+use crate::domain::{ClientId, KsefSessionId};
 use crate::service::ksef_login::LoginSource;
 use crate::state::AppState;
 
@@ -22,7 +22,7 @@ use crate::state::AppState;
 pub struct OpenOnline {
     pub session: OnlineSession,
     /// The `ksef_sessions` row.
-    pub row_id: String,
+    pub row_id: KsefSessionId,
     pub last_used: Instant,
 }
 

@@ -14,7 +14,9 @@ use crate::db::models::sending::AcceptedRow;
 use crate::db::models::upo::{NewUpo, Upo};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::{AnyConn, Db, DbError};
-use crate::domain::{Actor, ClientId, InvoiceId, InvoiceState, OutboxState, SessionKind, SessionState};
+use crate::domain::{
+    Actor, ClientId, InvoiceId, InvoiceState, KsefSessionId, OutboxState, SessionKind, SessionState,
+};
 use crate::service::audit::{self, AuditActor, AuditEntry};
 use crate::service::webhooks::{enqueue_state_changes, StateChange};
 use crate::state::AppState;
@@ -42,10 +44,10 @@ pub async fn session_opened(
     kind: SessionKind,
     reference: &str,
     valid_until: Option<NaiveDateTime>,
-) -> Result<String, DbError> {
+) -> Result<KsefSessionId, DbError> {
     let (client_id, reference) = (client_id.clone(), reference.to_owned());
     db.tx(move |c| {
-        let id = ids::new_id();
+        let id = KsefSessionId::new();
         let now = ids::now();
         KsefSession::insert(
             c,
@@ -77,11 +79,11 @@ pub async fn session_opened(
 pub async fn session_state(
     db: &Db,
     client_id: &ClientId,
-    session_id: &str,
+    session_id: &KsefSessionId,
     state: SessionState,
     status_code: Option<i64>,
 ) -> Result<(), DbError> {
-    let (client_id, session_id) = (client_id.clone(), session_id.to_owned());
+    let (client_id, session_id) = (client_id.clone(), session_id.clone());
     db.tx(move |c| {
         KsefSession::set_state(c, &session_id, state, status_code)?;
         let action = format!("send.session_{state}");
@@ -96,12 +98,12 @@ pub async fn session_state(
 pub async fn mark_sending(
     db: &Db,
     client_id: &ClientId,
-    session_id: &str,
+    session_id: &KsefSessionId,
     session_reference: &str,
     invoice_ids: Vec<InvoiceId>,
 ) -> Result<Vec<InvoiceId>, DbError> {
     let (client_id, session_id, reference) =
-        (client_id.clone(), session_id.to_owned(), session_reference.to_owned());
+        (client_id.clone(), session_id.clone(), session_reference.to_owned());
     db.tx(move |c| {
         let now = ids::now();
         let moved = Invoice::start_sending_many(c, &invoice_ids, &reference, now)?;
@@ -202,7 +204,7 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
         .db
         .tx(move |c| {
             let now = ids::now();
-            let mut sessions: HashMap<&str, Option<String>> = HashMap::new();
+            let mut sessions: HashMap<&str, Option<KsefSessionId>> = HashMap::new();
             let rows: Vec<AcceptedRow<'_>> = accepted
                 .iter()
                 .map(|(inv, a)| AcceptedRow {
@@ -241,7 +243,7 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
                     id: upo_id,
                     client_id: &inv.client_id,
                     invoice_id: Some(&inv.id),
-                    ksef_session_id: session_id.as_deref(),
+                    ksef_session_id: session_id.as_ref(),
                     sha256: &a.upo_sha256,
                     xml: &a.upo_xml,
                     fetched_at: now,

@@ -40,7 +40,7 @@ pub(crate) fn check_approver(conn: &mut AnyConn, caller: &Caller, inv: &Invoice)
             format!("client {} does not use four-eyes approval", client.nip),
         ));
     }
-    if inv.created_by.as_deref() == Some(caller.actor().to_string().as_str()) {
+    if inv.created_by.as_ref() == Some(&caller.actor()) {
         return Err(refuse(
             Refusal::ApproverIsPreparer,
             "the person who prepared an invoice cannot approve it".into(),

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use crate::db::models::audit::{AuditEvent, AuditFilter};
 use crate::db::models::ids;
 use crate::db::{AnyConn, DbError};
+use crate::domain::ActorKind;
 
 /// The hash the first event links to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -20,11 +21,11 @@ pub enum AuditActor {
 }
 
 impl AuditActor {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> ActorKind {
         match self {
-            Self::User(_) => "user",
-            Self::ApiKey(_) => "api_key",
-            Self::System => "system",
+            Self::User(_) => ActorKind::User,
+            Self::ApiKey(_) => ActorKind::ApiKey,
+            Self::System => ActorKind::System,
         }
     }
 
@@ -102,7 +103,7 @@ fn chained(seq: i64, prev_hash: String, entry: AuditEntry<'_>) -> AuditEvent {
         id: ids::new_id(),
         // Microseconds: what both backends store exactly, so the hash survives a round trip.
         at: truncate_to_micros(ids::now()),
-        actor_kind: entry.actor.kind().to_owned(),
+        actor_kind: entry.actor.kind(),
         actor_id: entry.actor.id().map(str::to_owned),
         client_id: entry.client_id.map(str::to_owned),
         action: entry.action.to_owned(),
@@ -130,7 +131,7 @@ pub fn event_hash(e: &AuditEvent) -> String {
         &seq,
         &e.id,
         &at,
-        &e.actor_kind,
+        e.actor_kind.as_str(),
         e.actor_id.as_deref().unwrap_or("\u{0}"),
         e.client_id.as_deref().unwrap_or("\u{0}"),
         &e.action,

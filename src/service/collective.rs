@@ -19,7 +19,7 @@ use crate::db::models::{
     ids, Client, ClientScope, CollectiveIdentifier, CollectiveMember, Invoice, NewCollectiveIdentifier,
 };
 use crate::db::{AnyConn, DbError};
-use crate::domain::{parse_amount, ClientId, InvoiceState};
+use crate::domain::{parse_amount, Actor, ClientId, InvoiceState};
 use crate::engine::collective::{create_in_ksef, CollectiveCallError};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
@@ -58,7 +58,7 @@ pub struct CollectiveView {
     pub nip: String,
     pub client_id: ClientId,
     pub invoice_count: i64,
-    pub created_by: String,
+    pub created_by: Actor,
     #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: NaiveDateTime,
     pub ksef_numbers: Vec<String>,
@@ -303,7 +303,7 @@ pub async fn create(
         Ok(number) => number,
         Err(e) => return Err(explain(&e, &client, &login)),
     };
-    let created_by = caller.actor().to_string();
+    let created_by = caller.actor();
     let actor = caller.audit_actor();
     let (client_id, client_nip) = (client.id.clone(), client.nip.clone());
     st.db

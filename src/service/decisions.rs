@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::auth::{ApiScope, Permission};
 use crate::db::models::{ids, Client, ClientScope, Invoice, SendDecision};
 use crate::db::AnyConn;
-use crate::domain::{ClientId, InvoiceId, InvoiceState, SendPolicy};
+use crate::domain::{ClientId, DecisionId, InvoiceId, InvoiceState, SendPolicy};
 use crate::error::{AppError, Refusal};
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::{self, Caller};
@@ -33,7 +33,7 @@ pub struct SendRequest {
 /// One recorded decision (one per client touched).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DecisionOutcome {
-    pub decision_id: String,
+    pub decision_id: DecisionId,
     pub nip: String,
     pub policy: SendPolicy,
     pub invoice_ids: Vec<InvoiceId>,
@@ -242,10 +242,10 @@ fn record_decision(
     let actor = caller.audit_actor();
     let hashes: Vec<&str> = invoices.iter().map(|i| i.sha256.as_str()).collect();
     let decision = SendDecision {
-        id: ids::new_id(),
+        id: DecisionId::new(),
         client_id: client.id.clone(),
-        actor_kind: caller.actor().kind().to_owned(),
-        actor_id: caller.actor().to_string(),
+        actor_kind: caller.actor().kind(),
+        actor_id: caller.actor(),
         source_ip: req.source_ip.clone(),
         policy: client.send_policy,
         offline: req.offline.is_some(),

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::auth::roles::Permission;
 use crate::db::models::{Client, PurchaseInvoice, PurchaseSync};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, PurchaseRole};
+use crate::domain::{ClientId, PurchaseInvoiceId, PurchaseRole};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::state::AppState;
@@ -64,7 +64,11 @@ pub struct MonthCompleteness {
 /// Where a newly stored purchase invoice is announced (webhooks: `purchase_invoice.received`).
 /// Called inside the transaction that stores the invoices, with the ids stored, so that an
 /// announcement exists exactly when its invoice does.
-pub fn announce_received(conn: &mut AnyConn, client_id: &ClientId, ids: &[String]) -> Result<(), DbError> {
+pub fn announce_received(
+    conn: &mut AnyConn,
+    client_id: &ClientId,
+    ids: &[PurchaseInvoiceId],
+) -> Result<(), DbError> {
     crate::service::webhooks::enqueue_purchase_received(conn, client_id, ids)
 }
 

@@ -269,7 +269,7 @@ fn page(
         _ => 0,
     };
     let cursor_at = |(row, ..): &ListedPurchase, before: bool| {
-        encode_cursor(order, &PurchaseKeyset { key: order.key_of(row), id: row.id.clone(), before })
+        encode_cursor(order, &PurchaseKeyset { key: order.key_of(row), id: row.id.to_string(), before })
     };
     Ok(ListPage::of(rows, (total, offset), sort_text(order), cursor_at, PurchaseSummary::from_row))
 }
@@ -344,7 +344,7 @@ pub async fn all_matching(
                 let full = i64::try_from(rows.len()).unwrap_or(0) == MAX_PAGE;
                 keyset = rows.last().map(|(r, _, _)| PurchaseKeyset {
                     key: order.key_of(r),
-                    id: r.id.clone(),
+                    id: r.id.to_string(),
                     before: false,
                 });
                 out.extend(rows.into_iter().map(PurchaseSummary::from_row));

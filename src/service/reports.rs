@@ -17,6 +17,7 @@ use crate::auth::Permission;
 use crate::db::models::audit::{AuditEvent, AuditFilter};
 use crate::db::models::{Client, ClientScope, User};
 use crate::db::Db;
+use crate::domain::ActorKind;
 use crate::error::AppError;
 use crate::pdf::{Column, Flow, Lang};
 use crate::service::access::{self, Caller};
@@ -356,7 +357,7 @@ fn plain_record<W: Write>(w: &mut csv::Writer<W>, _: &ReportPlan, e: &AuditEvent
     w.write_record([
         e.seq.to_string().as_str(),
         &utc(e.at),
-        &e.actor_kind,
+        e.actor_kind.as_str(),
         e.actor_id.as_deref().unwrap_or(""),
         e.client_id.as_deref().unwrap_or(""),
         &e.action,
@@ -393,9 +394,9 @@ impl<W: Write> EventSink for CsvSink<W> {
 /// Who did it, as people read it: a person's e-mail (from `users`, id to e-mail), an API key,
 /// or the gateway itself.
 pub(crate) fn who(users: &HashMap<String, String>, l: Lang, e: &AuditEvent) -> String {
-    match (e.actor_kind.as_str(), e.actor_id.as_deref()) {
-        ("user", Some(id)) => users.get(id).cloned().unwrap_or_else(|| id.to_owned()),
-        ("api_key", Some(id)) => format!("{} {id}", l.t("klucz API", "API key")),
+    match (e.actor_kind, e.actor_id.as_deref()) {
+        (ActorKind::User, Some(id)) => users.get(id).cloned().unwrap_or_else(|| id.to_owned()),
+        (ActorKind::ApiKey, Some(id)) => format!("{} {id}", l.t("klucz API", "API key")),
         _ => l.t("system (bramka)", "system (gateway)").to_owned(),
     }
 }

@@ -18,7 +18,9 @@ use crate::db::models::{
     ids, Client, Invoice, NewWebhookDelivery, NewWebhookEndpoint, WebhookDelivery, WebhookEndpoint,
 };
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, DeliveryStatus, EventSet, InvoiceState, WebhookEvent, WebhookId};
+use crate::domain::{
+    ClientId, DeliveryStatus, EventSet, InvoiceState, PurchaseInvoiceId, WebhookEvent, WebhookId,
+};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -177,7 +179,7 @@ pub async fn create(
                     secret_key_version: i64::from(sealed.key_version),
                     secret_nonce: &sealed.nonce,
                     secret_ciphertext: &sealed.ciphertext,
-                    created_by: Some(&caller.actor().to_string()),
+                    created_by: Some(&caller.actor()),
                     created_at: now,
                     updated_at: now,
                 },
@@ -382,7 +384,7 @@ pub fn enqueue_state_changes(conn: &mut AnyConn, changes: &[StateChange<'_>]) ->
 pub fn enqueue_purchase_received(
     conn: &mut AnyConn,
     client_id: &ClientId,
-    purchase_ids: &[String],
+    purchase_ids: &[PurchaseInvoiceId],
 ) -> Result<(), DbError> {
     if purchase_ids.is_empty() {
         return Ok(());

@@ -54,7 +54,8 @@ async fn a_person_decides_and_everything_is_recorded(b: Backend) {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text());
     let decision = &r.json()["decisions"][0];
     assert_eq!((decision["nip"].as_str(), decision["state"].as_str()), (Some(NIP_A), Some("queued")));
-    let decision_id = decision["decision_id"].as_str().unwrap().to_owned();
+    let decision_id: ksef_gateway::domain::DecisionId =
+        decision["decision_id"].as_str().unwrap().parse().unwrap();
     let stored = o.st.db.tx(move |c| SendDecision::find(c, &decision_id)).await.unwrap().unwrap();
     let hashes: Vec<String> = serde_json::from_str(&stored.invoice_hashes).unwrap();
     let mut expected = vec![sha1, sha2];
@@ -63,7 +64,7 @@ async fn a_person_decides_and_everything_is_recorded(b: Backend) {
     got.sort();
     assert_eq!(got, expected, "the decision names the exact bytes");
     assert_eq!(stored.policy, ksef_gateway::domain::SendPolicy::Manual);
-    assert!(stored.actor_id.starts_with("user:"));
+    assert!(stored.actor_id.to_string().starts_with("user:"));
     for id in [&id1, &id2] {
         let v = call(&app, acc.apply(TestRequest::get().uri(&format!("/api/v1/invoices/{id}")))).await.json();
         assert_eq!((v["state"].as_str(), v["status_letter"].as_str()), (Some("queued"), Some("W")));

@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::Digest;
 
 use ksef_gateway::auth::{PermissionSet, ScopeSet};
-use ksef_gateway::db::models::ids::{new_id, now};
+use ksef_gateway::db::models::ids::now;
 use ksef_gateway::db::models::{NewPurchaseInvoice, NewPurchaseSync, PurchaseInvoice};
 use ksef_gateway::db::schema::purchase_sync;
 use ksef_gateway::domain::PurchaseRole;
@@ -63,7 +63,7 @@ pub fn meta_row(
     let seller_nip = format!("52{:08}", i % 37);
     let gross = ((i % 97) as i64 + 1) * 12_300;
     NewPurchaseInvoice {
-        id: new_id(),
+        id: ksef_gateway::domain::PurchaseInvoiceId::new(),
         client_id: client_id.clone(),
         subject_type: PurchaseRole::Buyer,
         ksef_number: format!("{seller_nip}-{}-{i:012X}-{:02X}", day.format("%Y%m%d"), i % 256),
@@ -99,7 +99,7 @@ pub fn sample_row(
     let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&xml));
     let at = now() - Duration::hours(2);
     NewPurchaseInvoice {
-        id: new_id(),
+        id: ksef_gateway::domain::PurchaseInvoiceId::new(),
         client_id: client_id.clone(),
         subject_type: PurchaseRole::Buyer,
         ksef_number: ksef_number.to_owned(),
@@ -152,7 +152,7 @@ pub async fn set_hwm(
     hwm: NaiveDateTime,
 ) {
     let row = NewPurchaseSync {
-        id: new_id(),
+        id: ksef_gateway::db::models::ids::new_id(),
         client_id: client_id.clone(),
         subject_type: role,
         cursor_from: hwm,

@@ -345,7 +345,7 @@ async fn receive_purchases(
     st: &AppState,
     client_id: &ksef_gateway::domain::ClientId,
     n: usize,
-) -> Vec<String> {
+) -> Vec<ksef_gateway::domain::PurchaseInvoiceId> {
     let client_id = client_id.clone();
     st.db
         .tx(move |c| {
@@ -354,7 +354,7 @@ async fn receive_purchases(
                 .map(|i| {
                     let ksef_number = format!("5260250274-20261206-{}-{i:02}", &ids::new_id()[24..36]);
                     NewPurchaseInvoice {
-                        id: ids::new_id(),
+                        id: ksef_gateway::domain::PurchaseInvoiceId::new(),
                         client_id: client_id.clone(),
                         subject_type: PurchaseRole::Buyer,
                         ksef_number,

@@ -22,7 +22,7 @@ pub fn awaiting_approval(
         .inner_join(clients::table)
         .filter(clients::send_policy.eq(SendPolicy::FourEyes))
         .filter(invoices::state.eq(InvoiceState::Draft))
-        .filter(invoices::created_by.is_null().or(invoices::created_by.ne(actor.to_string())))
+        .filter(invoices::created_by.is_null().or(invoices::created_by.ne(actor)))
         .into_boxed();
     if let ClientScope::Only(ids) = scope {
         query = query.filter(invoices::client_id.eq_any(ids.clone()));

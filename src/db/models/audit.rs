@@ -15,7 +15,7 @@ pub struct AuditEvent {
     pub seq: i64,
     pub id: String,
     pub at: NaiveDateTime,
-    pub actor_kind: String,
+    pub actor_kind: crate::domain::ActorKind,
     pub actor_id: Option<String>,
     pub client_id: Option<String>,
     pub action: String,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{collective_identifier_invoices as members, collective_identifiers as iz};
 use crate::db::{AnyConn, DbError};
-use crate::domain::ClientId;
+use crate::domain::{Actor, ClientId};
 
 /// A collective identifier as stored.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
@@ -15,7 +15,7 @@ pub struct CollectiveIdentifier {
     pub client_id: ClientId,
     pub number: String,
     pub invoice_count: i64,
-    pub created_by: String,
+    pub created_by: Actor,
     #[serde(serialize_with = "crate::local_time::rfc3339")]
     pub created_at: NaiveDateTime,
 }
@@ -27,7 +27,7 @@ pub struct NewCollectiveIdentifier<'a> {
     pub client_id: &'a ClientId,
     pub number: &'a str,
     pub invoice_count: i64,
-    pub created_by: &'a str,
+    pub created_by: &'a Actor,
     pub created_at: NaiveDateTime,
 }
 

@@ -5,17 +5,18 @@ use diesel::prelude::*;
 
 use crate::db::schema::{outbox, send_decisions};
 use crate::db::{AnyConn, DbError};
-use crate::domain::ClientId;
+use crate::domain::{Actor, ActorKind, ClientId, DecisionId};
 
 /// A decision to send, as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = send_decisions)]
 pub struct SendDecision {
-    pub id: String,
+    pub id: DecisionId,
     pub client_id: ClientId,
-    /// `user`, `api_key` or `operator` ([`crate::domain::Actor::kind`]).
-    pub actor_kind: String,
-    pub actor_id: String,
+    /// `user`, `api_key` or `operator` ([`Actor::kind`]).
+    pub actor_kind: ActorKind,
+    /// Who decided, spelled in full (`user:<id>`, …) despite the column's name.
+    pub actor_id: Actor,
     pub source_ip: Option<String>,
     /// The client's policy that allowed it.
     pub policy: crate::domain::SendPolicy,
@@ -56,7 +57,7 @@ impl SendDecision {
         Ok(())
     }
 
-    pub fn find(conn: &mut AnyConn, id: &str) -> Result<Option<Self>, DbError> {
+    pub fn find(conn: &mut AnyConn, id: &DecisionId) -> Result<Option<Self>, DbError> {
         Ok(send_decisions::table.find(id).select(Self::as_select()).first(conn).optional()?)
     }
 }

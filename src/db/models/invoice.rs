@@ -48,7 +48,7 @@ pub struct Invoice {
     /// `panel`, `api` or `cli`.
     pub source: String,
     /// Who uploaded it (`user:<id>` or `apikey:<id>`): the preparer, who may not approve it.
-    pub created_by: Option<String>,
+    pub created_by: Option<Actor>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -63,7 +63,6 @@ pub struct InvoiceEvent {
     pub client_id: ClientId,
     pub at: NaiveDateTime,
     pub state: InvoiceState,
-    #[diesel(deserialize_as = String)]
     pub actor: Actor,
     pub note: Option<String>,
 }
@@ -76,7 +75,7 @@ struct NewInvoiceEvent<'a> {
     client_id: &'a ClientId,
     at: NaiveDateTime,
     state: InvoiceState,
-    actor: &'a str,
+    actor: &'a Actor,
     note: Option<&'a str>,
 }
 
@@ -85,7 +84,7 @@ type Step<'a> = (&'a InvoiceId, &'a ClientId, NaiveDateTime, InvoiceState, Optio
 
 /// Timeline entries of `actor`, each with a new id: the one way entries are made, alone or many
 /// at once.
-fn new_events<'a>(actor: &'a str, steps: impl IntoIterator<Item = Step<'a>>) -> Vec<NewInvoiceEvent<'a>> {
+fn new_events<'a>(actor: &'a Actor, steps: impl IntoIterator<Item = Step<'a>>) -> Vec<NewInvoiceEvent<'a>> {
     steps
         .into_iter()
         .map(|(invoice_id, client_id, at, state, note)| NewInvoiceEvent {
@@ -167,7 +166,6 @@ impl Invoice {
     /// Stores many new invoices (one upload): like [`Invoice::insert`] for each, as multi-row
     /// statements of 500 rows (29 bound columns each: within both backends' limits).
     pub fn insert_many(conn: &mut AnyConn, rows: &[(&Invoice, &[u8])], actor: &Actor) -> Result<(), DbError> {
-        let actor = actor.to_string();
         for chunk in rows.chunks(500) {
             let invoices_rows: Vec<&Invoice> = chunk.iter().map(|(r, _)| *r).collect();
             let documents: Vec<_> = chunk
@@ -175,7 +173,7 @@ impl Invoice {
                 .map(|(r, xml)| (invoice_documents::invoice_id.eq(&r.id), invoice_documents::xml.eq(*xml)))
                 .collect();
             let events = new_events(
-                &actor,
+                actor,
                 chunk.iter().map(|(r, _)| (&r.id, &r.client_id, r.created_at, r.state, None)),
             );
             each_backend!(&mut *conn, |c| {
@@ -519,7 +517,6 @@ pub fn add_timeline(
     state: InvoiceState,
     actor: &Actor,
 ) -> Result<(), DbError> {
-    let actor = &actor.to_string();
     let events = new_events(
         actor,
         entries.iter().map(|&(invoice_id, client_id, note)| (invoice_id, client_id, at, state, note)),

@@ -6,13 +6,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::ksef_sessions;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, SessionKind, SessionState};
+use crate::domain::{ClientId, KsefSessionId, SessionKind, SessionState};
 
 /// A session row.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = ksef_sessions)]
 pub struct KsefSession {
-    pub id: String,
+    pub id: KsefSessionId,
     pub client_id: ClientId,
     pub kind: SessionKind,
     pub reference: Option<String>,
@@ -30,7 +30,7 @@ pub struct KsefSession {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = ksef_sessions)]
 pub struct NewKsefSession<'a> {
-    pub id: &'a str,
+    pub id: &'a KsefSessionId,
     pub client_id: &'a ClientId,
     pub kind: SessionKind,
     pub reference: Option<&'a str>,
@@ -68,7 +68,7 @@ impl KsefSession {
     }
 
     /// Adds `n` to the count of invoices put into the session.
-    pub fn add_invoices(conn: &mut AnyConn, id: &str, n: i64) -> Result<(), DbError> {
+    pub fn add_invoices(conn: &mut AnyConn, id: &KsefSessionId, n: i64) -> Result<(), DbError> {
         diesel::update(ksef_sessions::table.find(id))
             .set((
                 ksef_sessions::invoice_count.eq(ksef_sessions::invoice_count + n),
@@ -81,7 +81,7 @@ impl KsefSession {
     /// Records a new state (and KSeF's session status code when known).
     pub fn set_state(
         conn: &mut AnyConn,
-        id: &str,
+        id: &KsefSessionId,
         state: SessionState,
         status_code: Option<i64>,
     ) -> Result<(), DbError> {

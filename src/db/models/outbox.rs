@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::invoice::Invoice;
 use crate::db::schema::{clients, invoices, outbox, send_decisions};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, InvoiceId, OutboxState};
+use crate::domain::{ClientId, DecisionId, InvoiceId, OutboxState};
 
 /// An outbox row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -17,7 +17,7 @@ pub struct OutboxEntry {
     pub id: String,
     pub invoice_id: InvoiceId,
     pub client_id: ClientId,
-    pub decision_id: String,
+    pub decision_id: DecisionId,
     pub status: OutboxState,
     pub attempts: i64,
     pub next_attempt_at: NaiveDateTime,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{purchase_invoices, purchase_sync};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, PurchaseRole};
+use crate::domain::{ClientId, PurchaseInvoiceId, PurchaseRole};
 
 /// A purchase invoice, as stored and as stored anew (every column is known when the sync stores
 /// it). `xml` is `None` until its bytes are downloaded (KSeF's metadata, which makes the invoice
@@ -13,7 +13,7 @@ use crate::domain::{ClientId, PurchaseRole};
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = purchase_invoices)]
 pub struct PurchaseInvoice {
-    pub id: String,
+    pub id: PurchaseInvoiceId,
     pub client_id: ClientId,
     pub subject_type: PurchaseRole,
     pub ksef_number: String,
@@ -45,7 +45,10 @@ impl PurchaseInvoice {
     /// Stores the rows whose KSeF number the client does not have yet and returns the ids of
     /// those stored: a window seen twice (a resumed sync, an edge shared by two windows) stores
     /// each invoice once. Call inside the transaction that also moves the sync's cursor.
-    pub fn insert_new(conn: &mut AnyConn, rows: Vec<NewPurchaseInvoice>) -> Result<Vec<String>, DbError> {
+    pub fn insert_new(
+        conn: &mut AnyConn,
+        rows: Vec<NewPurchaseInvoice>,
+    ) -> Result<Vec<PurchaseInvoiceId>, DbError> {
         let mut stored = Vec::with_capacity(rows.len());
         for row in rows {
             let id = row.id.clone();
@@ -76,7 +79,7 @@ impl PurchaseInvoice {
     pub fn insert_received(
         conn: &mut AnyConn,
         mut rows: Vec<NewPurchaseInvoice>,
-    ) -> Result<Vec<String>, DbError> {
+    ) -> Result<Vec<PurchaseInvoiceId>, DbError> {
         if let AnyConn::Pg(pg) = conn {
             diesel::sql_query("SELECT pg_advisory_xact_lock(7015421001)").execute(pg)?;
         }

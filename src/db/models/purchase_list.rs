@@ -13,13 +13,13 @@ use super::scope::{in_scope, ClientScope};
 use crate::db::schema::purchase_invoices as p;
 use crate::db::schema::{clients, purchase_sync};
 use crate::db::{AnyConn, DbError};
-use crate::domain::ClientId;
+use crate::domain::{ClientId, PurchaseInvoiceId};
 
 /// What a list shows of a purchase invoice, with its client's NIP and name.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = p)]
 pub struct PurchaseRow {
-    pub id: String,
+    pub id: PurchaseInvoiceId,
     pub client_id: ClientId,
     pub ksef_number: String,
     pub invoice_number: String,

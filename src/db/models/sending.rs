@@ -272,7 +272,7 @@ impl Invoice {
                 invoice_events::client_id.eq(&inv.client_id),
                 invoice_events::at.eq(at),
                 invoice_events::state.eq(inv.state),
-                invoice_events::actor.eq(actor.to_string()),
+                invoice_events::actor.eq(actor),
                 invoice_events::note.eq(note),
                 invoice_events::kind.eq(EventKind::Watchdog),
             ))

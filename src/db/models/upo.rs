@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::upos;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, InvoiceId};
+use crate::domain::{ClientId, InvoiceId, KsefSessionId};
 
 /// A stored UPO.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -14,7 +14,7 @@ pub struct Upo {
     pub id: String,
     pub client_id: ClientId,
     pub invoice_id: Option<InvoiceId>,
-    pub ksef_session_id: Option<String>,
+    pub ksef_session_id: Option<KsefSessionId>,
     pub sha256: String,
     pub xml: Vec<u8>,
     pub fetched_at: NaiveDateTime,
@@ -27,7 +27,7 @@ pub struct NewUpo<'a> {
     pub id: &'a str,
     pub client_id: &'a ClientId,
     pub invoice_id: Option<&'a InvoiceId>,
-    pub ksef_session_id: Option<&'a str>,
+    pub ksef_session_id: Option<&'a KsefSessionId>,
     /// Base64 SHA-256 of `xml`.
     pub sha256: &'a str,
     pub xml: &'a [u8],

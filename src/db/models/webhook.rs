@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, purchase_invoices, webhook_deliveries as wd, webhook_endpoints as we};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, DeliveryStatus, WebhookEvent, WebhookId};
+use crate::domain::{Actor, ClientId, DeliveryStatus, PurchaseInvoiceId, WebhookEvent, WebhookId};
 
 /// An endpoint as stored. The secret stays sealed here; only the delivery worker opens it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -20,7 +20,7 @@ pub struct WebhookEndpoint {
     pub secret_key_version: i64,
     pub secret_nonce: Vec<u8>,
     pub secret_ciphertext: Vec<u8>,
-    pub created_by: Option<String>,
+    pub created_by: Option<Actor>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
@@ -37,7 +37,7 @@ pub struct NewWebhookEndpoint<'a> {
     pub secret_key_version: i64,
     pub secret_nonce: &'a [u8],
     pub secret_ciphertext: &'a [u8],
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a Actor>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -308,7 +308,7 @@ impl WebhookDelivery {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = purchase_invoices)]
 pub struct PurchaseSummary {
-    pub id: String,
+    pub id: PurchaseInvoiceId,
     pub ksef_number: String,
     pub invoice_number: String,
     pub issue_date: chrono::NaiveDate,
@@ -322,7 +322,7 @@ pub struct PurchaseSummary {
 pub fn purchase_summaries(
     conn: &mut AnyConn,
     client_id: &ClientId,
-    ids: &[String],
+    ids: &[PurchaseInvoiceId],
 ) -> Result<Vec<PurchaseSummary>, DbError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {

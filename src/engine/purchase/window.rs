@@ -12,7 +12,7 @@ use ksef_client::KsefError;
 use super::export::Exported;
 use super::{RoleReport, StepCx};
 use crate::db::models::{ids, NewPurchaseInvoice, PurchaseInvoice, PurchaseSync};
-use crate::domain::{minor_units, ClientId, PurchaseRole};
+use crate::domain::{minor_units, ClientId, PurchaseInvoiceId, PurchaseRole};
 use crate::engine::limits::EndpointClass;
 use crate::engine::TurnError;
 
@@ -181,7 +181,7 @@ pub fn new_row(client_id: &ClientId, role: PurchaseRole, m: &InvoiceMetadata) ->
     let stored_at = m.permanent_storage_date?.naive_utc();
     let buyer_nip = m.buyer.identifier.value.clone().filter(|_| m.buyer.identifier.kind == "Nip");
     Some(NewPurchaseInvoice {
-        id: ids::new_id(),
+        id: PurchaseInvoiceId::new(),
         client_id: client_id.clone(),
         subject_type: role,
         ksef_number: m.ksef_number.clone(),

@@ -150,7 +150,6 @@ fn store_batch(
 ) -> Result<(), AppError> {
     let Upload { caller, client, source, now } = upload;
     let who = caller.actor();
-    let label = who.to_string();
     // KSeF's duplicate key of everything live already stored, for the numbers in this batch;
     // the batch's drafts join the map as they are stored.
     let numbers: Vec<&str> =
@@ -190,7 +189,7 @@ fn store_batch(
             gross_total: gross,
             findings: findings_json,
             corrects_invoice_id: corrects,
-            created_by: Some(label.clone()),
+            created_by: Some(who.clone()),
             ..Invoice::new(
                 client.id.clone(),
                 sha,

@@ -334,7 +334,7 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
             KsefSession::insert(
                 c,
                 &NewKsefSession {
-                    id: &ids::new_id(),
+                    id: &ksef_gateway::domain::KsefSessionId::new(),
                     client_id: &cid,
                     kind: ksef_gateway::domain::SessionKind::Online,
                     reference: Some(&r),

@@ -310,7 +310,7 @@ fn insert_invoice(
         invoice_type: Some("VAT".to_owned()),
         seller_nip: Some(nip.to_owned()),
         currency: Some("PLN".to_owned()),
-        created_by: Some("user:test".to_owned()),
+        created_by: Some(ksef_gateway::domain::Actor::User("test".to_owned())),
         ..Invoice::new(
             cid.clone(),
             sha,
