@@ -123,18 +123,17 @@ pub(crate) fn resolve(
     };
     let person = match &q.user_id {
         None => None,
-        // A user id or an e-mail address: text that is no user id is looked up as an e-mail.
-        Some(who) => Some(
-            match crate::domain::UserId::parse(who)
-                .ok()
-                .map(|id| User::find(conn, &id))
-                .transpose()?
-                .flatten()
-            {
+        Some(who) => {
+            // A user id or an e-mail address: text that is no user id is looked up as an e-mail.
+            let by_id = match crate::domain::UserId::parse(who) {
+                Ok(id) => User::find(conn, &id)?,
+                Err(_) => None,
+            };
+            Some(match by_id {
                 Some(u) => u,
                 None => User::find_by_email(conn, who)?.ok_or(AppError::NotFound)?,
-            },
-        ),
+            })
+        }
     };
     Ok((client_ids, person))
 }
