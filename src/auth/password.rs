@@ -14,11 +14,17 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hashes a new password after checking it is long enough.
-pub fn hash_password(password: &str) -> Result<String, String> {
+/// Refuses a new password shorter than [`MIN_PASSWORD_LEN`] characters.
+pub fn long_enough(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_LEN {
         return Err(format!("password must have at least {MIN_PASSWORD_LEN} characters"));
     }
+    Ok(())
+}
+
+/// Hashes a new password after checking it is long enough.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    long_enough(password)?;
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| format!("random: {e}"))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;

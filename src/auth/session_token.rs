@@ -8,6 +8,8 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::domain::{UserId, UserSessionId};
+
 const ISSUER: &str = "ksef-gateway/panel";
 const AUDIENCE: &str = "ksef-gateway";
 
@@ -23,6 +25,19 @@ pub struct Claims {
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
+}
+
+impl Claims {
+    /// The user the token names. The claim is the id's text, as in every token issued so far;
+    /// text that is no user id names nobody.
+    pub fn user_id(&self) -> Option<UserId> {
+        UserId::parse(&self.sub).ok()
+    }
+
+    /// The session row the token names; text that is no session id names none.
+    pub fn session_id(&self) -> Option<UserSessionId> {
+        UserSessionId::parse(&self.sid).ok()
+    }
 }
 
 /// Signs and checks session tokens and CSRF tokens.
@@ -54,12 +69,18 @@ impl SessionKeys {
     }
 
     /// A token for `user_id`'s session `sid`, valid `ttl_s` seconds from `now`.
-    pub fn issue(&self, user_id: &str, sid: &str, now: i64, ttl_s: i64) -> Result<String, String> {
+    pub fn issue(
+        &self,
+        user_id: &UserId,
+        sid: &UserSessionId,
+        now: i64,
+        ttl_s: i64,
+    ) -> Result<String, String> {
         let claims = Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
-            sub: user_id.into(),
-            sid: sid.into(),
+            sub: user_id.to_string(),
+            sid: sid.to_string(),
             iat: now,
             nbf: now,
             exp: now + ttl_s,
@@ -101,9 +122,11 @@ mod tests {
     fn tokens_are_checked_for_issuer_audience_expiry_and_signature() {
         let keys = SessionKeys::derive(&[7u8; 32]);
         let now = chrono::Utc::now().timestamp();
-        let good = keys.issue("u1", "s1", now, 600).unwrap_or_default();
-        assert_eq!(keys.check(&good).map(|c| c.sid), Some("s1".to_owned()));
-        let expired = keys.issue("u1", "s1", now - 4000, 600).unwrap_or_default();
+        let (u1, s1) = (UserId::new(), UserSessionId::new());
+        let good = keys.issue(&u1, &s1, now, 600).unwrap_or_default();
+        assert_eq!(keys.check(&good).map(|c| c.sid), Some(s1.to_string()));
+        assert_eq!(keys.check(&good).and_then(|c| c.user_id()), Some(u1.clone()));
+        let expired = keys.issue(&u1, &s1, now - 4000, 600).unwrap_or_default();
         assert!(keys.check(&expired).is_none());
         let other = SessionKeys::derive(&[8u8; 32]);
         assert!(other.check(&good).is_none(), "another master key must not accept it");
@@ -112,8 +135,8 @@ mod tests {
             &Claims {
                 iss: ISSUER.into(),
                 aud: "somebody-else".into(),
-                sub: "u1".into(),
-                sid: "s1".into(),
+                sub: u1.to_string(),
+                sid: s1.to_string(),
                 iat: now,
                 nbf: now,
                 exp: now + 600,

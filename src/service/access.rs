@@ -8,20 +8,20 @@
 use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
 use crate::db::models::{ClientScope, Grant, Invoice};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{Actor, ApiKeyId, ClientId};
+use crate::domain::{Actor, ApiKeyId, ClientId, UserId, UserSessionId};
 use crate::error::{AppError, Refusal};
 use crate::service::audit::AuditActor;
 
 /// A person who logged in to the panel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserCaller {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub role: Role,
     /// A board member's own company.
     pub client_id: Option<ClientId>,
     /// The panel session, for logout and CSRF.
-    pub session_id: String,
+    pub session_id: UserSessionId,
 }
 
 /// A client system calling with its API key.
@@ -45,7 +45,7 @@ impl Caller {
     /// How the audit trail names this caller.
     pub fn audit_actor(&self) -> AuditActor {
         match self {
-            Self::User(u) => AuditActor::User(u.id.clone()),
+            Self::User(u) => AuditActor::User(u.id.to_string()),
             Self::ApiKey(k) => AuditActor::ApiKey(k.id.to_string()),
             Self::Operator => AuditActor::System,
         }
@@ -54,7 +54,7 @@ impl Caller {
     /// How invoice timelines name this caller.
     pub fn actor(&self) -> Actor {
         match self {
-            Self::User(u) => Actor::User(u.id.clone()),
+            Self::User(u) => Actor::User(u.id.to_string()),
             Self::ApiKey(k) => Actor::ApiKey(k.id.to_string()),
             Self::Operator => Actor::Operator,
         }

@@ -50,14 +50,15 @@ pub async fn page(
         .db
         .tx(move |conn| {
             let (client_ids, person) = reports::resolve(conn, &caller, &q)?;
-            let filter = AuditFilter { client_ids, actor_id: person.map(|p| p.id), from: q.from, to: q.to };
+            let filter =
+                AuditFilter { client_ids, actor_id: person.map(|p| p.id.into()), from: q.from, to: q.to };
             let mut rows = AuditEvent::page_filtered_newest(conn, &filter, before, PAGE + 1)?;
             let older = (rows.len() > PAGE as usize).then(|| {
                 rows.truncate(PAGE as usize);
                 rows.last().map_or(0, |e| e.seq)
             });
             let users: HashMap<String, String> =
-                User::list(conn)?.into_iter().map(|u| (u.id, u.email)).collect();
+                User::list(conn)?.into_iter().map(|u| (u.id.into(), u.email)).collect();
             let clients: HashMap<crate::domain::ClientId, String> =
                 Client::list_all(conn)?.into_iter().map(|c| (c.id, c.nip)).collect();
             let events = rows

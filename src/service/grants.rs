@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::auth::{Permission, PermissionSet, Role};
 use crate::db::models::{ids, Client, Grant, NewGrant, User};
 use crate::db::{AnyConn, DbError};
-use crate::domain::ClientId;
+use crate::domain::{ClientId, GrantId};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -59,7 +59,7 @@ pub async fn grant(st: &AppState, caller: &Caller, input: GrantInput) -> Result<
         ));
     }
     let caller = caller.clone();
-    let id = ids::new_id();
+    let id = GrantId::new();
     st.db
         .tx(move |conn| {
             let parent = delegating_grant(conn, &caller, &input.client_id, input.permissions)?;
@@ -85,8 +85,8 @@ pub async fn grant(st: &AppState, caller: &Caller, input: GrantInput) -> Result<
                     client_id: &input.client_id,
                     permissions: &permissions,
                     can_delegate: input.can_delegate,
-                    granted_by: granted_by.as_deref(),
-                    parent_grant_id: parent.as_ref().map(|g| g.id.as_str()),
+                    granted_by: granted_by.as_ref(),
+                    parent_grant_id: parent.as_ref().map(|g| &g.id),
                     created_at: ids::now(),
                 },
             )?;
@@ -110,15 +110,15 @@ pub async fn grant(st: &AppState, caller: &Caller, input: GrantInput) -> Result<
 
 /// Revokes a grant and everything derived from it. Allowed to whoever may manage access on
 /// the client (admins, its board members, delegators with `users`).
-pub async fn revoke(st: &AppState, caller: &Caller, grant_id: &str) -> Result<Vec<String>, AppError> {
+pub async fn revoke(st: &AppState, caller: &Caller, grant_id: &GrantId) -> Result<Vec<GrantId>, AppError> {
     let caller = caller.clone();
-    let grant_id = grant_id.to_owned();
+    let grant_id = grant_id.clone();
     st.db
         .tx(move |conn| {
             let g = Grant::find_live(conn, &grant_id)?.ok_or(AppError::NotFound)?;
             access::require(conn, &caller, &g.client_id, Permission::Users)?;
             let by = caller.user().map(|u| u.id.clone());
-            let revoked = Grant::revoke_tree(conn, &g.id, by.as_deref(), ids::now())?;
+            let revoked = Grant::revoke_tree(conn, &g.id, by.as_ref(), ids::now())?;
             audit::record(
                 conn,
                 AuditEntry::on(

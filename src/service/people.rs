@@ -11,7 +11,7 @@ use crate::auth::password::verify_password;
 use crate::auth::Role;
 use crate::db::models::{ids, Client, User, UserSession};
 use crate::db::DbError;
-use crate::domain::ClientId;
+use crate::domain::{ClientId, UserId};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{require_office_admin, Caller, UserCaller};
 use crate::service::audit::{self, AuditEntry};
@@ -21,7 +21,7 @@ use crate::state::AppState;
 /// One person as the office admin's list shows them (never the password hash).
 #[derive(Debug, Clone)]
 pub struct PersonView {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
     pub role: Role,
@@ -53,22 +53,27 @@ pub async fn list(st: &AppState, caller: &Caller) -> Result<Vec<PersonView>, App
 }
 
 /// One person, for the confirmation page of a deactivation.
-pub async fn find(st: &AppState, caller: &Caller, user_id: &str) -> Result<PersonView, AppError> {
-    list(st, caller).await?.into_iter().find(|p| p.id == user_id).ok_or(AppError::NotFound)
+pub async fn find(st: &AppState, caller: &Caller, user_id: &UserId) -> Result<PersonView, AppError> {
+    list(st, caller).await?.into_iter().find(|p| &p.id == user_id).ok_or(AppError::NotFound)
 }
 
 /// Turns an account off (its sessions and the API keys it created revoked at once) or back on. An admin cannot turn
 /// themself off: the office would risk locking itself out of its own panel.
-pub async fn set_active(st: &AppState, caller: &Caller, user_id: &str, active: bool) -> Result<(), AppError> {
+pub async fn set_active(
+    st: &AppState,
+    caller: &Caller,
+    user_id: &UserId,
+    active: bool,
+) -> Result<(), AppError> {
     require_office_admin(caller)?;
-    if !active && matches!(caller, Caller::User(u) if u.id == user_id) {
+    if !active && matches!(caller, Caller::User(u) if &u.id == user_id) {
         return Err(AppError::Refused {
             refusal: Refusal::CannotDisableSelf,
             message: "you cannot deactivate your own account".into(),
         });
     }
     let actor = caller.audit_actor();
-    let id = user_id.to_owned();
+    let id = user_id.clone();
     st.db
         .tx(move |c| {
             let user = User::find(c, &id)?.ok_or(DbError::NotFound)?;
@@ -83,7 +88,7 @@ pub async fn set_active(st: &AppState, caller: &Caller, user_id: &str, active: b
                     actor: &actor,
                     client_id: user.client_id.as_deref(),
                     action: if active { "user.enabled" } else { "user.disabled" },
-                    subject: Some(&id),
+                    subject: Some(id.as_str()),
                     payload: json!({"email": user.email, "sessions_revoked": revoked, "api_keys_revoked": keys_revoked}),
                 },
             )
@@ -97,13 +102,13 @@ pub async fn set_active(st: &AppState, caller: &Caller, user_id: &str, active: b
 pub async fn reset_password(
     st: &AppState,
     caller: &Caller,
-    user_id: &str,
+    user_id: &UserId,
     password: SecretString,
 ) -> Result<(), AppError> {
-    require_office_admin(caller)?;
+    reset_checks(caller, &password)?;
     let phc = hash(&password, "password").await?;
     let actor = caller.audit_actor();
-    let id = user_id.to_owned();
+    let id = user_id.clone();
     st.db
         .tx(move |c| {
             let user = User::find(c, &id)?.ok_or(DbError::NotFound)?;
@@ -115,13 +120,22 @@ pub async fn reset_password(
                     actor: &actor,
                     client_id: user.client_id.as_deref(),
                     action: "user.password_reset",
-                    subject: Some(&id),
+                    subject: Some(id.as_str()),
                     payload: json!({"email": user.email, "sessions_revoked": revoked}),
                 },
             )
         })
         .await?;
     Ok(())
+}
+
+/// What a password reset checks before it looks the person up: that the caller is an office
+/// admin, then that the password is long enough. A handler given text that is no user id runs
+/// these first, so its answer is the one an unknown id gets after the same checks.
+pub fn reset_checks(caller: &Caller, password: &SecretString) -> Result<(), AppError> {
+    require_office_admin(caller)?;
+    crate::auth::password::long_enough(password.expose_secret())
+        .map_err(|e| AppError::invalid_field("password", "password_too_short", e))
 }
 
 /// A person changes their own password, proving the current one first. Their other sessions
@@ -154,10 +168,10 @@ pub async fn change_own_password(
             audit::record(
                 c,
                 AuditEntry {
-                    actor: &crate::service::audit::AuditActor::User(id.clone()),
+                    actor: &crate::service::audit::AuditActor::User(id.to_string()),
                     client_id: client.as_deref(),
                     action: "user.password_changed",
-                    subject: Some(&id),
+                    subject: Some(id.as_str()),
                     payload: json!({"other_sessions_revoked": revoked}),
                 },
             )

@@ -124,10 +124,17 @@ pub(crate) fn resolve(
     };
     let person = match &q.user_id {
         None => None,
-        Some(who) => Some(match User::find(conn, who)? {
-            Some(u) => u,
-            None => User::find_by_email(conn, who)?.ok_or(AppError::NotFound)?,
-        }),
+        Some(who) => {
+            // A user id or an e-mail address: text that is no user id is looked up as an e-mail.
+            let by_id = match crate::domain::UserId::parse(who) {
+                Ok(id) => User::find(conn, &id)?,
+                Err(_) => None,
+            };
+            Some(match by_id {
+                Some(u) => u,
+                None => User::find_by_email(conn, who)?.ok_or(AppError::NotFound)?,
+            })
+        }
     };
     Ok((client_ids, person))
 }
@@ -149,7 +156,7 @@ pub async fn plan(
         .tx(move |conn| {
             let (client_ids, person) = resolve(conn, &caller, &q)?;
             let users: HashMap<String, String> =
-                User::list(conn)?.into_iter().map(|u| (u.id, u.email)).collect();
+                User::list(conn)?.into_iter().map(|u| (u.id.into(), u.email)).collect();
             let all_clients = Client::list_all(conn)?;
             let scope_rows = client_ids.as_ref().map(|ids| {
                 all_clients
@@ -161,7 +168,7 @@ pub async fn plan(
             let clients = all_clients.into_iter().map(|c| (c.id, c.nip)).collect();
             let filter = AuditFilter {
                 client_ids: client_ids.clone(),
-                actor_id: person.as_ref().map(|p| p.id.clone()),
+                actor_id: person.as_ref().map(|p| p.id.to_string()),
                 from: q.from,
                 to: q.to,
             };

@@ -8,7 +8,7 @@ use crate::auth::password::{dummy_hash, hash_password, verify_password};
 use crate::auth::Role;
 use crate::db::models::{ids, Client, NewUser, User, UserSession};
 use crate::db::DbError;
-use crate::domain::Nip;
+use crate::domain::{Nip, UserId, UserSessionId};
 use crate::error::AppError;
 use crate::service::access::{Caller, UserCaller};
 use crate::service::audit::{self, AuditActor, AuditEntry};
@@ -50,7 +50,7 @@ pub async fn create_user(
     }
     let phc = hash(&password, "password").await?;
     let actor = caller.audit_actor();
-    let id = ids::new_id();
+    let id = UserId::new();
     st.db
         .tx(move |conn| -> Result<User, AppError> {
             let client_id = match &input.nip {
@@ -90,7 +90,7 @@ pub async fn create_user(
                     actor: &actor,
                     client_id: client_id.as_deref(),
                     action: "user.created",
-                    subject: Some(&id),
+                    subject: Some(id.as_str()),
                     payload: json!({"email": email, "role": input.role.as_str()}),
                 },
             )?;
@@ -155,7 +155,7 @@ pub async fn login(
             return Err(AppError::Unauthenticated);
         }
     };
-    let sid = ids::new_id();
+    let sid = UserSessionId::new();
     let now = ids::now();
     let ttl = st.settings.auth.session_max_age_h;
     let expires = now + Duration::hours(i64::from(ttl));
@@ -167,10 +167,10 @@ pub async fn login(
             audit::record(
                 c,
                 AuditEntry {
-                    actor: &AuditActor::User(uid.clone()),
+                    actor: &AuditActor::User(uid.to_string()),
                     client_id: client_id.as_deref(),
                     action: "login.succeeded",
-                    subject: Some(&sid2),
+                    subject: Some(sid2.as_str()),
                     payload: json!({"ip": ip}),
                 },
             )
@@ -181,7 +181,7 @@ pub async fn login(
 }
 
 /// A fresh short-lived token for a live session (also used to slide the cookie forward).
-pub fn issue_token(st: &AppState, user_id: &str, sid: &str) -> Result<String, AppError> {
+pub fn issue_token(st: &AppState, user_id: &UserId, sid: &UserSessionId) -> Result<String, AppError> {
     let now = chrono::Utc::now().timestamp();
     st.session_keys
         .issue(user_id, sid, now, i64::from(st.settings.auth.token_ttl_s))
@@ -192,10 +192,11 @@ pub fn issue_token(st: &AppState, user_id: &str, sid: &str) -> Result<String, Ap
 /// Returns the caller and the token's remaining lifetime in seconds.
 pub async fn resolve_session(st: &AppState, token: &str) -> Result<Option<(UserCaller, i64)>, AppError> {
     let Some(claims) = st.session_keys.check(token) else { return Ok(None) };
-    let sid = claims.sid.clone();
+    // A claim that is no session id names no live session, as an unknown one does.
+    let Some(sid) = claims.session_id() else { return Ok(None) };
     let live = st.db.run(move |c| UserSession::find_live(c, &sid, ids::now())).await?;
     let Some((session, user)) = live else { return Ok(None) };
-    if user.id != claims.sub {
+    if claims.user_id().as_ref() != Some(&user.id) {
         return Ok(None);
     }
     let role = Role::parse(&user.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
@@ -221,10 +222,10 @@ pub async fn logout(st: &AppState, caller: &UserCaller) -> Result<(), AppError> 
             audit::record(
                 c,
                 AuditEntry {
-                    actor: &AuditActor::User(uid),
+                    actor: &AuditActor::User(uid.into()),
                     client_id: client.as_deref(),
                     action: "logout",
-                    subject: Some(&sid),
+                    subject: Some(sid.as_str()),
                     payload: json!({}),
                 },
             )

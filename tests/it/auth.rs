@@ -103,7 +103,10 @@ async fn forged_expired_and_foreign_tokens_are_refused(b: Backend) {
         )
         .unwrap()
     };
-    let expired = o.st.session_keys.issue(&claims.sub, &claims.sid, now - 7200, 900).unwrap();
+    let expired =
+        o.st.session_keys
+            .issue(&claims.user_id().unwrap(), &claims.session_id().unwrap(), now - 7200, 900)
+            .unwrap();
     for (what, token) in [
         (
             "forged with another key",

@@ -102,7 +102,7 @@ fn migrate_data_copies_a_demo_office_into_postgres_and_refuses_a_non_empty_targe
     open(&source_url)
         .blocking_tx(|c| {
             use diesel::QueryDsl;
-            let user: String = ksef_gateway::db::schema::users::table
+            let user: ksef_gateway::domain::UserId = ksef_gateway::db::schema::users::table
                 .select(ksef_gateway::db::schema::users::id)
                 .order(ksef_gateway::db::schema::users::id)
                 .first(c)?;

@@ -228,7 +228,7 @@ async fn person(st: &ksef_gateway::state::AppState, email: &'static str) -> Call
         id: u.id,
         email: u.email,
         client_id: None,
-        session_id: "test".into(),
+        session_id: ksef_gateway::domain::UserSessionId::new(),
     })
 }
 

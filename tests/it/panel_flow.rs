@@ -271,7 +271,7 @@ async fn panel_audit_csv_opens_in_polish_excel(b: Backend) {
     let cells: Vec<&str> = policy_row.split(';').collect();
     assert_eq!(cells[2], ADMIN, "{policy_row}");
     assert_eq!(cells[3], SELLER_NIP, "{policy_row}");
-    assert!(!text.contains(&admin_user.id), "no internal user ids: {text}");
+    assert!(!text.contains(admin_user.id.as_str()), "no internal user ids: {text}");
 
     // A period ending before it starts is refused in Polish; the API's CSV is unchanged.
     let bad = "/audyt/pobierz?nip=&user=&from=2026-12-02&to=2026-12-01&format=excel";

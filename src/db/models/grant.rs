@@ -5,34 +5,35 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, grants, users};
 use crate::db::{AnyConn, DbError};
-use crate::domain::ClientId;
+use crate::domain::{ClientId, GrantId, UserId};
 
 /// A grant as stored; `permissions` is a comma-separated list.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Serialize)]
 #[diesel(table_name = grants)]
 pub struct Grant {
-    pub id: String,
-    pub user_id: String,
+    pub id: GrantId,
+    pub user_id: UserId,
     pub client_id: ClientId,
     pub permissions: String,
     pub can_delegate: bool,
-    pub granted_by: Option<String>,
-    pub parent_grant_id: Option<String>,
+    /// The person who granted it; None when the operator did.
+    pub granted_by: Option<UserId>,
+    pub parent_grant_id: Option<GrantId>,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
-    pub revoked_by: Option<String>,
+    pub revoked_by: Option<UserId>,
 }
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = grants)]
 pub struct NewGrant<'a> {
-    pub id: &'a str,
-    pub user_id: &'a str,
+    pub id: &'a GrantId,
+    pub user_id: &'a UserId,
     pub client_id: &'a ClientId,
     pub permissions: &'a str,
     pub can_delegate: bool,
-    pub granted_by: Option<&'a str>,
-    pub parent_grant_id: Option<&'a str>,
+    pub granted_by: Option<&'a UserId>,
+    pub parent_grant_id: Option<&'a GrantId>,
     pub created_at: NaiveDateTime,
 }
 
@@ -45,7 +46,7 @@ impl Grant {
     /// The user's live (unrevoked) grants, optionally on one client.
     pub fn live_for_user(
         conn: &mut AnyConn,
-        user_id: &str,
+        user_id: &UserId,
         client_id: Option<&ClientId>,
     ) -> Result<Vec<Self>, DbError> {
         let mut q = grants::table
@@ -69,7 +70,7 @@ impl Grant {
             .load(conn)?)
     }
 
-    pub fn find_live(conn: &mut AnyConn, id: &str) -> Result<Option<Self>, DbError> {
+    pub fn find_live(conn: &mut AnyConn, id: &GrantId) -> Result<Option<Self>, DbError> {
         Ok(grants::table
             .find(id)
             .filter(grants::revoked_at.is_null())
@@ -81,12 +82,12 @@ impl Grant {
     /// Revokes a grant and, transitively, every live grant derived from it. Returns the ids.
     pub fn revoke_tree(
         conn: &mut AnyConn,
-        root: &str,
-        by: Option<&str>,
+        root: &GrantId,
+        by: Option<&UserId>,
         at: NaiveDateTime,
-    ) -> Result<Vec<String>, DbError> {
+    ) -> Result<Vec<GrantId>, DbError> {
         let mut revoked = Vec::new();
-        let mut frontier = vec![root.to_owned()];
+        let mut frontier = vec![root.clone()];
         while !frontier.is_empty() {
             diesel::update(
                 grants::table.filter(grants::id.eq_any(&frontier)).filter(grants::revoked_at.is_null()),
@@ -104,7 +105,7 @@ impl Grant {
     }
 
     /// Ids of the clients on which the user holds a live grant.
-    pub fn client_ids_for_user(conn: &mut AnyConn, user_id: &str) -> Result<Vec<ClientId>, DbError> {
+    pub fn client_ids_for_user(conn: &mut AnyConn, user_id: &UserId) -> Result<Vec<ClientId>, DbError> {
         Ok(grants::table
             .inner_join(clients::table)
             .filter(grants::user_id.eq(user_id))

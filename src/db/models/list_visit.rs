@@ -5,12 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::list_visits;
 use crate::db::{AnyConn, DbError};
+use crate::domain::UserId;
 
 /// Records that `user_id` opened the list `list_key` at `at`; returns the previous visit (None
 /// on the first).
 pub fn visit(
     conn: &mut AnyConn,
-    user_id: &str,
+    user_id: &UserId,
     list_key: &str,
     at: NaiveDateTime,
 ) -> Result<Option<NaiveDateTime>, DbError> {

@@ -5,13 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::{user_sessions, users};
 use crate::db::{AnyConn, DbError};
-use crate::domain::ClientId;
+use crate::domain::{ClientId, UserId, UserSessionId};
 
 /// A user as stored (the password only as an argon2id PHC string).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub display_name: String,
     pub password_hash: String,
@@ -26,7 +26,7 @@ pub struct User {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
-    pub id: &'a str,
+    pub id: &'a UserId,
     pub email: &'a str,
     pub display_name: &'a str,
     pub password_hash: &'a str,
@@ -40,8 +40,8 @@ pub struct NewUser<'a> {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = user_sessions)]
 pub struct UserSession {
-    pub id: String,
-    pub user_id: String,
+    pub id: UserSessionId,
+    pub user_id: UserId,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
@@ -54,7 +54,7 @@ impl User {
         Ok(())
     }
 
-    pub fn find(conn: &mut AnyConn, id: &str) -> Result<Option<Self>, DbError> {
+    pub fn find(conn: &mut AnyConn, id: &UserId) -> Result<Option<Self>, DbError> {
         Ok(users::table.find(id).select(Self::as_select()).first(conn).optional()?)
     }
 
@@ -69,12 +69,12 @@ impl User {
 
     /// Turns an account off or back on; a disabled account's sessions stop at once
     /// (`find_live` skips them) and are revoked by the caller as well.
-    pub fn set_disabled(conn: &mut AnyConn, id: &str, disabled: bool) -> Result<(), DbError> {
+    pub fn set_disabled(conn: &mut AnyConn, id: &UserId, disabled: bool) -> Result<(), DbError> {
         diesel::update(users::table.find(id)).set(users::disabled.eq(disabled)).execute(conn)?;
         Ok(())
     }
 
-    pub fn set_password_hash(conn: &mut AnyConn, id: &str, phc: &str) -> Result<(), DbError> {
+    pub fn set_password_hash(conn: &mut AnyConn, id: &UserId, phc: &str) -> Result<(), DbError> {
         diesel::update(users::table.find(id)).set(users::password_hash.eq(phc)).execute(conn)?;
         Ok(())
     }
@@ -89,7 +89,7 @@ impl User {
             .load(conn)?)
     }
 
-    pub fn record_login(conn: &mut AnyConn, id: &str, at: NaiveDateTime) -> Result<(), DbError> {
+    pub fn record_login(conn: &mut AnyConn, id: &UserId, at: NaiveDateTime) -> Result<(), DbError> {
         diesel::update(users::table.find(id)).set(users::last_login_at.eq(Some(at))).execute(conn)?;
         Ok(())
     }
@@ -98,8 +98,8 @@ impl User {
 impl UserSession {
     pub fn insert(
         conn: &mut AnyConn,
-        id: &str,
-        user_id: &str,
+        id: &UserSessionId,
+        user_id: &UserId,
         now: NaiveDateTime,
         expires_at: NaiveDateTime,
         ip: Option<&str>,
@@ -120,7 +120,7 @@ impl UserSession {
     /// is not disabled.
     pub fn find_live(
         conn: &mut AnyConn,
-        id: &str,
+        id: &UserSessionId,
         now: NaiveDateTime,
     ) -> Result<Option<(Self, User)>, DbError> {
         Ok(user_sessions::table
@@ -138,18 +138,18 @@ impl UserSession {
     /// password stays logged in); returns how many were revoked.
     pub fn revoke_all_of(
         conn: &mut AnyConn,
-        user_id: &str,
-        keep: Option<&str>,
+        user_id: &UserId,
+        keep: Option<&UserSessionId>,
         now: NaiveDateTime,
     ) -> Result<usize, DbError> {
         let live = user_sessions::table
             .filter(user_sessions::user_id.eq(user_id))
             .filter(user_sessions::revoked_at.is_null())
-            .filter(user_sessions::id.ne(keep.unwrap_or("")));
+            .filter(user_sessions::id.ne(keep.map_or("", UserSessionId::as_str)));
         Ok(diesel::update(live).set(user_sessions::revoked_at.eq(Some(now))).execute(conn)?)
     }
 
-    pub fn revoke(conn: &mut AnyConn, id: &str, now: NaiveDateTime) -> Result<(), DbError> {
+    pub fn revoke(conn: &mut AnyConn, id: &UserSessionId, now: NaiveDateTime) -> Result<(), DbError> {
         diesel::update(user_sessions::table.find(id).filter(user_sessions::revoked_at.is_null()))
             .set(user_sessions::revoked_at.eq(Some(now)))
             .execute(conn)?;

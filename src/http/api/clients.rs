@@ -196,7 +196,7 @@ async fn revoke_grant(
     caller: Caller,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let revoked = grants::revoke(&st, &caller, &id).await?;
+    let revoked = grants::revoke(&st, &caller, &crate::http::id_in_path(&id)?).await?;
     Ok(HttpResponse::Ok().json(json!({"revoked": revoked})))
 }
 

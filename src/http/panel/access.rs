@@ -14,7 +14,7 @@ use super::labels::{when, when_opt};
 use super::{html, may, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
 use crate::db::models::Grant;
-use crate::domain::{ApiKeyId, CredentialMode, SendPolicy};
+use crate::domain::{ApiKeyId, CredentialMode, GrantId, SendPolicy};
 use crate::error::AppError;
 use crate::http::id_in_path_checked;
 use crate::service::clients::{self, ClientView};
@@ -39,7 +39,7 @@ struct PersonRow {
     can_delegate: bool,
     since: String,
     /// The grants behind the row, each revocable on its own: id and whether passed on.
-    grants: Vec<(String, bool)>,
+    grants: Vec<(GrantId, bool)>,
 }
 
 /// One row per person: board members first, then each accountant's grants merged.
@@ -275,7 +275,7 @@ async fn revoke_grant(
     me.check_csrf(&st, form.csrf())?;
     let (nip, id) = path.into_inner();
     let client = clients::find_visible(&st, &me.caller, &nip).await?;
-    grants::revoke(&st, &me.caller, &id).await?;
+    grants::revoke(&st, &me.caller, &crate::http::id_in_path(&id)?).await?;
     Ok(back(&client.nip))
 }
 

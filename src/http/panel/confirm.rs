@@ -7,6 +7,7 @@ use askama::Template;
 
 use super::access::{permissions_pl, scopes_pl};
 use super::{ok, Layout, PanelError, PanelUser};
+use crate::domain::GrantId;
 use crate::error::AppError;
 use crate::service::clients::{self, ClientView};
 use crate::service::{apikeys, grants};
@@ -37,11 +38,10 @@ async fn grant(
 ) -> Result<HttpResponse, PanelError> {
     let (nip, id) = path.into_inner();
     let client = clients::find_visible(&st, &me.caller, &nip).await?;
-    let (g, email) = grants::list_for_client(&st, &me.caller, &client.id)
-        .await?
-        .into_iter()
-        .find(|(g, _)| g.id == id)
-        .ok_or(AppError::NotFound)?;
+    let live = grants::list_for_client(&st, &me.caller, &client.id).await?;
+    // Text that is no grant id is the 404 of an unknown grant, after the list's access check.
+    let id: GrantId = crate::http::id_in_path(&id)?;
+    let (g, email) = live.into_iter().find(|(g, _)| g.id == id).ok_or(AppError::NotFound)?;
     ok(&ConfirmPage {
         layout: Layout::for_user("Odebranie dostępu", &me),
         heading: "Odebrać dostęp?",

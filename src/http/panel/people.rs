@@ -13,8 +13,10 @@ use super::forms::Fields;
 use super::labels::when_opt;
 use super::{html, ok, see_other, Layout, PanelError, PanelUser};
 use crate::auth::Role;
-use crate::domain::Nip;
+use crate::domain::{Nip, UserId};
 use crate::error::AppError;
+use crate::http::id_in_path;
+use crate::service::access::require_office_admin;
 use crate::service::clients::{self, ClientView};
 use crate::service::people::{self, PersonView};
 use crate::service::users::{self, NewUserInput};
@@ -141,6 +143,13 @@ async fn add(st: web::Data<AppState>, me: PanelUser, form: Fields) -> Result<Htt
     }
 }
 
+/// The person named in a path. Text that is no user id is the 404 of an unknown person, once
+/// the office-admin check every person's page makes first has passed (so anybody else still
+/// gets its 403).
+fn person_in_path(me: &PanelUser, raw: &str) -> Result<UserId, AppError> {
+    id_in_path(raw).or_else(|unknown| require_office_admin(&me.caller).and(Err(unknown)))
+}
+
 #[derive(Template)]
 #[template(path = "panel/person_disable.html")]
 struct DisablePage {
@@ -156,7 +165,7 @@ async fn confirm_disable(
     me: PanelUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
-    let person = people::find(&st, &me.caller, &id).await?;
+    let person = people::find(&st, &me.caller, &person_in_path(&me, &id)?).await?;
     ok(&DisablePage {
         layout: Layout::for_user("Dezaktywacja konta", &me),
         role: person.role.label_pl(),
@@ -179,7 +188,7 @@ async fn switch(
         "aktywuj" => true,
         _ => return Err(AppError::NotFound.into()),
     };
-    people::set_active(&st, &me.caller, &id, active).await?;
+    people::set_active(&st, &me.caller, &person_in_path(&me, &id)?, active).await?;
     Ok(see_other("/osoby"))
 }
 
@@ -192,7 +201,14 @@ async fn reset(
     form: Fields,
 ) -> Result<HttpResponse, PanelError> {
     me.check_csrf(&st, form.csrf())?;
-    match people::reset_password(&st, &me.caller, &id, SecretString::from(form.text("haslo"))).await {
+    let password = SecretString::from(form.text("haslo"));
+    let reset = match id_in_path::<UserId>(&id) {
+        Ok(person) => people::reset_password(&st, &me.caller, &person, password).await,
+        // Text that is no user id is an unknown person, after the checks a reset makes first
+        // (an admin, a long enough password), so each refusal stays the one it was.
+        Err(unknown) => people::reset_checks(&me.caller, &password).and(Err(unknown)),
+    };
+    match reset {
         Ok(()) => Ok(see_other("/osoby")),
         Err(e) => match FieldError::of(&e, "password") {
             Some(error) => {
