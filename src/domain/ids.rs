@@ -171,6 +171,8 @@ crate::id_type! {
     pub struct EnrollmentId ("enrollment id");
     /// A client's KSeF credential.
     pub struct CredentialId ("credential id");
+    /// The office's own KSeF credential (a row of its own table: never a client's).
+    pub struct OfficeCredentialId ("office credential id");
     /// A person's grant on a client.
     pub struct GrantId ("grant id");
 }

@@ -21,7 +21,7 @@ pub use certificate::{CertificatePurpose, EnrollmentState, KeyChoice, RevokeReas
 pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use ids::{
     ApiKeyId, ClientId, CredentialId, DecisionId, EnrollmentId, GrantId, InvoiceId, KsefSessionId,
-    PurchaseInvoiceId, UserId, UserSessionId, WebhookId,
+    OfficeCredentialId, PurchaseInvoiceId, UserId, UserSessionId, WebhookId,
 };
 pub use offline_mode::OfflineMode;
 pub use purchase::PurchaseRole;

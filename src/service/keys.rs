@@ -38,7 +38,7 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
             for cred in OfficeCredential::list_all(conn)? {
                 let stored = (cred.key_version, cred.nonce.as_slice(), cred.ciphertext.as_slice());
                 let binding = (cred.office_nip.as_str(), cred.kind.vault_kind());
-                let row = ("office credential", cred.id.as_str());
+                let row = ("office credential", &cred.id);
                 reseal_row(conn, &keys, row, binding, stored, OfficeCredential::reseal)?;
                 count += 1;
             }
@@ -74,7 +74,7 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
 }
 
 /// How a row type writes a re-sealed secret (its `reseal`): id, key version, nonce, ciphertext.
-/// `Id` is the row's id type (`str` where it is still text).
+/// `Id` is the row's id type.
 type WriteSealed<Id> = fn(&mut AnyConn, &Id, i64, &[u8], &[u8]) -> Result<(), DbError>;
 
 /// Re-seals one row's stored secret under the current key (same NIP and kind binding) and

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use crate::db::models::ids;
-use crate::domain::CredentialId;
+use crate::domain::{CredentialId, OfficeCredentialId};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::vault::{self, Sealed};
@@ -46,7 +46,7 @@ pub enum LoginSource {
     /// The client's own credential (a `credentials` row).
     Own(CredentialId),
     /// The office's credential (an `office_credentials` row), issued for the office's NIP.
-    Office { credential_id: String, office_nip: String },
+    Office { credential_id: OfficeCredentialId, office_nip: String },
 }
 
 impl LoginSource {

@@ -9,7 +9,7 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use crate::db::models::{ids, Client, NewOfficeCredential, OfficeCredential};
 use crate::db::DbError;
-use crate::domain::{ClientId, CredentialMode, KsefTarget, Nip, OfficeCredentialKind};
+use crate::domain::{ClientId, CredentialMode, KsefTarget, Nip, OfficeCredentialId, OfficeCredentialKind};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit;
@@ -213,7 +213,7 @@ pub async fn store(
     let kind = prepared.kind;
     st.db
         .tx(move |conn| {
-            let (id, now) = (ids::new_id(), ids::now());
+            let (id, now) = (OfficeCredentialId::new(), ids::now());
             OfficeCredential::insert_active(
                 conn,
                 &NewOfficeCredential {

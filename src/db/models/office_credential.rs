@@ -6,13 +6,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::{office_access, office_credentials};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, OfficeCredentialKind};
+use crate::domain::{ClientId, OfficeCredentialId, OfficeCredentialKind};
 
 /// The office's credential as stored (sealed).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = office_credentials)]
 pub struct OfficeCredential {
-    pub id: String,
+    pub id: OfficeCredentialId,
     pub office_nip: String,
     #[diesel(deserialize_as = String)]
     pub kind: OfficeCredentialKind,
@@ -34,7 +34,7 @@ pub struct OfficeCredential {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = office_credentials)]
 pub struct NewOfficeCredential<'a> {
-    pub id: &'a str,
+    pub id: &'a OfficeCredentialId,
     pub office_nip: &'a str,
     #[diesel(serialize_as = String)]
     pub kind: OfficeCredentialKind,
@@ -86,12 +86,12 @@ impl OfficeCredential {
 
     super::sealed::record_auth!(
         /// Records the outcome of a login into the office's own context.
-        office_credentials (str)
+        office_credentials (OfficeCredentialId)
     );
 
     super::sealed::reseal!(
         /// Replaces the sealed bytes (after re-sealing under a new master key).
-        office_credentials (str): key_version, nonce, ciphertext
+        office_credentials (OfficeCredentialId): key_version, nonce, ciphertext
     );
 }
 
@@ -100,7 +100,7 @@ impl OfficeCredential {
 #[diesel(table_name = office_access)]
 pub struct OfficeAccess {
     pub client_id: ClientId,
-    pub office_credential_id: String,
+    pub office_credential_id: OfficeCredentialId,
     pub checked_at: NaiveDateTime,
     pub last_ok_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
@@ -121,15 +121,15 @@ impl OfficeAccess {
     pub fn record(
         conn: &mut AnyConn,
         client_id: &ClientId,
-        credential_id: &str,
+        credential_id: &OfficeCredentialId,
         at: NaiveDateTime,
         outcome: Result<Option<&str>, &str>,
     ) -> Result<(), DbError> {
-        let previous = Self::find(conn, client_id)?.filter(|p| p.office_credential_id == credential_id);
+        let previous = Self::find(conn, client_id)?.filter(|p| p.office_credential_id == *credential_id);
         let row = match outcome {
             Ok(permissions) => Self {
                 client_id: client_id.to_owned(),
-                office_credential_id: credential_id.to_owned(),
+                office_credential_id: credential_id.clone(),
                 checked_at: at,
                 last_ok_at: Some(at),
                 last_error: None,
@@ -139,7 +139,7 @@ impl OfficeAccess {
             },
             Err(why) => Self {
                 client_id: client_id.to_owned(),
-                office_credential_id: credential_id.to_owned(),
+                office_credential_id: credential_id.clone(),
                 checked_at: at,
                 last_ok_at: previous.and_then(|p| p.last_ok_at),
                 last_error: Some(why.to_owned()),
