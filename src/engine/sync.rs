@@ -134,8 +134,7 @@ async fn sync_session(cx: &mut Ctx<'_>, reference: &str, invoices: Vec<Invoice>)
     }
     if let Some(list) = cx.lists.get(reference) {
         // Listed already in this turn (a duplicate pointed here): match against what we have.
-        let list = list.clone();
-        let (found, unlisted) = matched(&list, invoices, Hash::Always);
+        let (found, unlisted) = matched(list, invoices, Hash::Always);
         let others = accept_listed(cx, found).await?;
         return finish(cx, reference, processed, others, unlisted).await;
     }
@@ -238,6 +237,10 @@ fn matched(
     invoices: Vec<Invoice>,
     hash: Hash,
 ) -> (Vec<(Invoice, SessionInvoiceStatus)>, Vec<Invoice>) {
+    if invoices.is_empty() {
+        // Nothing left to find (the usual end of a paged list): no maps of the whole list.
+        return (Vec::new(), invoices);
+    }
     let by_reference: HashMap<&str, &SessionInvoiceStatus> =
         page.iter().map(|s| (s.reference_number.as_str(), s)).collect();
     let by_hash: HashMap<&str, &SessionInvoiceStatus> =
