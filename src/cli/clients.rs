@@ -112,7 +112,7 @@ pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
             };
             let state = server::bootstrap(settings)?;
             // A KSeF URL that does not answer as KSeF (a simulator without /v2) adds nothing.
-            super::block_on(crate::service::office::answers_as_ksef(input.ksef.as_str()))?
+            super::block_on(crate::service::office::answers_as_ksef(&state, input.ksef.as_str()))?
                 .map_err(|e| bad("ksef", e.to_string()))?;
             let added = match token {
                 Some(token) => super::block_on(add_client(&state, input, token, None))?,

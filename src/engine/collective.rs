@@ -31,7 +31,7 @@ pub async fn create_in_ksef(
     credential: Credential,
     invoices: Vec<CollectiveInvoice>,
 ) -> Result<String, CollectiveCallError> {
-    let ksef = crate::ksef::client_for(&client.ksef_environment)?.with_public_pacer(limits.clone());
+    let ksef = crate::ksef::client_for(&client.ksef_environment, limits.clone())?;
     let login = TokenManager::with_credential(ksef.clone(), ContextIdentifier::nip(&client.nip), credential);
     let (access, _) = login.access_token_in_slot(|| limits.login_slot()).await?;
     if !limits.acquire_within(&client.nip, EndpointClass::CollectiveIdentifier, MAX_WAIT).await {

@@ -145,7 +145,7 @@ impl Engine {
         if let Some(c) = map.get(environment) {
             return Ok(c.clone());
         }
-        let c = crate::ksef::client_for(environment)?.with_public_pacer(self.limits.clone());
+        let c = crate::ksef::client_for(environment, self.limits.clone())?;
         map.insert(environment.to_owned(), c.clone());
         Ok(c)
     }

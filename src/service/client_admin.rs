@@ -70,7 +70,7 @@ pub async fn add_checked(
         return Err(AppError::invalid_field("nip", "client_exists", "a client with this NIP already exists"));
     }
     // A URL that is not KSeF is said to be that, not a refused token.
-    crate::service::office::answers_as_ksef(input.ksef.as_str()).await?;
+    crate::service::office::answers_as_ksef(st, input.ksef.as_str()).await?;
     // KSeF is asked in the context of the client as it would be stored.
     let now = ids::now();
     let would_be = Client {
@@ -86,7 +86,7 @@ pub async fn add_checked(
         updated_at: now,
     };
     let secret = SecretBox::new(Box::new(token.clone().into_bytes()));
-    let reported = clients::check_before_storing(&would_be, KSEF_TOKEN, &secret).await?;
+    let reported = clients::check_before_storing(st, &would_be, KSEF_TOKEN, &secret).await?;
     let actor = caller.user().map(|u| u.id.to_string());
     let client =
         clients::add_client(st, NewClientInput { name, ..input }, SecretString::from(token), actor).await?;

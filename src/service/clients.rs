@@ -396,6 +396,7 @@ pub const KSEF_SAID: &str = "KSeF said: ";
 /// cannot be checked) must never replace a working one. An offline certificate never logs in,
 /// so there is nothing to check. Ok with the permissions KSeF reports (when it says).
 pub(crate) async fn check_before_storing(
+    st: &AppState,
     client: &Client,
     kind: &str,
     secret: &secrecy::SecretBox<Vec<u8>>,
@@ -406,7 +407,7 @@ pub(crate) async fn check_before_storing(
         certificates::KSEF_CERTIFICATE => certificates::to_credential(secret)?,
         _ => return Ok(None),
     };
-    let probed = ksef_login::probe(&client.ksef_environment, &client.nip, credential).await;
+    let probed = ksef_login::probe(st, &client.ksef_environment, &client.nip, credential).await;
     probed.map(Some).map_err(|refusal| {
         let why = refusal.message;
         tracing::warn!(client.id = %client.id, error = %why, "A new KSeF credential failed its check; not stored");
@@ -443,7 +444,7 @@ async fn store_secret(
             })
             .await?
     };
-    let checked = check_before_storing(&client, meta.kind, &secret).await?;
+    let checked = check_before_storing(st, &client, meta.kind, &secret).await?;
     let logs_in = matches!(meta.kind, KSEF_TOKEN | crate::service::certificates::KSEF_CERTIFICATE);
     let keys = st.keys.clone();
     st.db

@@ -155,7 +155,7 @@ pub async fn check_by(
     let Some((source, credential)) = open_login(st, client).await? else {
         return Ok(CredentialHealth::Missing);
     };
-    let probed = probe(&client.ksef_environment, &client.nip, credential).await;
+    let probed = probe(st, &client.ksef_environment, &client.nip, credential).await;
     let permissions = probed.as_ref().ok().and_then(|p| p.permissions.clone());
     let verdict = match (&probed, source.office_nip()) {
         (Ok(_), None) => Ok(()),

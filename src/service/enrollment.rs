@@ -212,7 +212,7 @@ async fn session(st: &AppState, caller: &Caller, subject: &Subject) -> Result<Se
     if let ksef_client::Credential::Certificate { der, .. } = &login {
         in_use.push((serial_of(der)?, CertificatePurpose::Authentication));
     }
-    let ksef = crate::ksef::client_for(&environment)
+    let ksef = crate::ksef::client_for(&environment, st.ksef_limits.clone())
         .map_err(|e| AppError::invalid_field("ksef", "not_ksef", e.to_string()))?;
     let context = ksef_client::ContextIdentifier::nip(&nip);
     let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, login);

@@ -502,8 +502,8 @@ pub(crate) fn kod1_link(
     issue_date: chrono::NaiveDate,
     bytes: &[u8],
 ) -> Result<String, AppError> {
-    let client = crate::ksef::client_for(environment).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(ksef_client::qr::invoice_link(&client.qr_base(), seller_nip, issue_date, bytes))
+    let base = crate::ksef::qr_base(environment).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(ksef_client::qr::invoice_link(&base, seller_nip, issue_date, bytes))
 }
 
 /// Who received an invoice's UPO and when, and the receipt's hash.
@@ -588,7 +588,7 @@ pub async fn certificate_link(
     let seller_nip = inv.seller_nip.as_deref().unwrap_or_default();
     let opened = crate::service::credentials::open_sealed(st, &client, &cred)?;
     let (serial, key) = crate::service::certificates::to_offline_signer(&opened)?;
-    let ksef = crate::ksef::client_for(&client.ksef_environment).map_err(|e| AppError::Internal(e.into()))?;
+    let base = crate::ksef::qr_base(&client.ksef_environment).map_err(|e| AppError::Internal(e.into()))?;
     let context = ksef_client::ContextIdentifier::nip(&client.nip);
     let link = ksef_client::qr::CertificateLink {
         context: &context,
@@ -596,7 +596,7 @@ pub async fn certificate_link(
         certificate_serial: &serial,
         invoice_hash: &inv.sha256,
     };
-    Ok(Some(link.sign(&ksef.qr_base(), &key)))
+    Ok(Some(link.sign(&base, &key)))
 }
 
 /// The caption KSeF prescribes under KOD I: the KSeF number once assigned, `OFFLINE` for an

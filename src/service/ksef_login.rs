@@ -122,11 +122,12 @@ pub const NO_PERMISSIONS_IN_CONTEXT: i32 = 415;
 /// Logs in to the KSeF `environment` in the context of `context_nip` with `credential` (stored
 /// or not yet): what KSeF reports for it there, or why it failed (never the secret itself).
 pub(crate) async fn probe(
+    st: &AppState,
     environment: &str,
     context_nip: &str,
     credential: ksef_client::Credential,
 ) -> Result<Probe, Refusal> {
-    let ksef = crate::ksef::client_for(environment)?;
+    let ksef = crate::ksef::client_for(environment, st.ksef_limits.clone())?;
     let token_reference = match &credential {
         ksef_client::Credential::KsefToken(t) => t.expose_secret().split('|').next().map(str::to_owned),
         ksef_client::Credential::Certificate { .. } => None,

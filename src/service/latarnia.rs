@@ -29,7 +29,7 @@ pub async fn check_latarnia(st: &AppState) {
         }
     };
     for environment in environments {
-        let Ok(ksef) = crate::ksef::client_for(&environment) else { continue };
+        let Ok(ksef) = crate::ksef::client_for(&environment, st.ksef_limits.clone()) else { continue };
         match ksef.lighthouse_status().await {
             Ok(status) => st.availability.record_latarnia(&environment, status),
             // No Latarnia for this environment (DEMO), or it does not answer: the senders'

@@ -172,11 +172,12 @@ async fn target_of(st: &AppState, named: Option<KsefTarget>) -> Result<String, A
 /// Whether `environment` answers as KSeF does (a challenge from its public auth endpoint): a
 /// mistyped URL or a simulator without `/v2` is told apart from a refused credential. Asked
 /// before anything naming that KSeF is stored (the office's credential, a new client).
-pub(crate) async fn answers_as_ksef(environment: &str) -> Result<(), AppError> {
+pub(crate) async fn answers_as_ksef(st: &AppState, environment: &str) -> Result<(), AppError> {
     let not_ksef = |why: String| {
         AppError::invalid_field("ksef", "not_ksef", format!("{environment} does not answer as KSeF: {why}"))
     };
-    let ksef = crate::ksef::client_for(environment).map_err(|e| not_ksef(e.to_string()))?;
+    let ksef =
+        crate::ksef::client_for(environment, st.ksef_limits.clone()).map_err(|e| not_ksef(e.to_string()))?;
     ksef.auth_challenge().await.map(|_| ()).map_err(|e| not_ksef(e.to_string()))
 }
 
@@ -191,9 +192,9 @@ pub async fn store(
     access::require_office_admin(caller)?;
     let prepared = prepare(input.secret)?;
     let environment = target_of(st, input.ksef).await?;
-    answers_as_ksef(&environment).await?;
+    answers_as_ksef(st, &environment).await?;
     let office_nip = input.nip.as_str().to_owned();
-    let probe = ksef_login::probe(&environment, &office_nip, to_login(prepared.kind, &prepared.secret)?)
+    let probe = ksef_login::probe(st, &environment, &office_nip, to_login(prepared.kind, &prepared.secret)?)
         .await
         .map_err(|refusal| {
             tracing::warn!(error = %refusal.message, "The office's new KSeF credential failed its check; not stored");

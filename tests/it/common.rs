@@ -147,3 +147,10 @@ pub fn dump(t: &TestDb, b: Backend) -> Vec<u8> {
 pub fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// A KSeF client of another program (an outside seller, the client's own ERP): it is not the
+/// gateway, so it keeps none of the gateway's per-IP pacing.
+pub fn outside_ksef(environment: &str) -> ksef_client::KsefClient {
+    let env = ksef_client::Environment::parse(environment).unwrap();
+    ksef_client::KsefClient::new(env, ksef_client::ClientOptions::default()).unwrap()
+}

@@ -57,5 +57,13 @@ async fn stored_token_authenticates_against_the_simulator(b: Backend) {
     assert!(known_cred.last_auth_ok_at.is_some() && known_cred.last_auth_error.is_none());
     assert_eq!(known_cred.ksef_permissions.as_deref(), Some("InvoiceRead,InvoiceWrite"), "what KSeF reports");
     assert!(unknown_cred.last_auth_ok_at.is_none() && unknown_cred.last_auth_error.is_some());
+
+    // KSeF limits its authentication endpoints per IP, whoever in the process logs in: while a
+    // 429 of the senders holds those calls back, a credential check waits its turn too.
+    let hold = std::time::Duration::from_millis(1500);
+    st.ksef_limits.penalize_public(hold);
+    let started = std::time::Instant::now();
+    assert_eq!(check(&st, &known).await.unwrap(), CredentialHealth::Ok);
+    assert!(started.elapsed() >= hold - std::time::Duration::from_millis(100), "{:?}", started.elapsed());
     sim.stop().await;
 }

@@ -330,7 +330,7 @@ async fn changes_in_timeline(rig: &Rig, id: &ksef_gateway::domain::InvoiceId) ->
 async fn issue_elsewhere(rig: &Rig, nip: &str, xml: &[u8]) {
     use ksef_client::online::SendOptions;
     use ksef_client::{ContextIdentifier, FormCode, SecretString};
-    let ksef = ksef_gateway::ksef::client_for(&rig.sim.base_url()).unwrap();
+    let ksef = crate::common::outside_ksef(&rig.sim.base_url());
     let token = SecretString::from(format!("20261201-EC-{nip}-TESTTOKEN-01|nip-{nip}|0123456789abcdef"));
     let tokens = ksef.authenticate_with_ksef_token(&ContextIdentifier::nip(nip), &token).await.unwrap();
     let access = &tokens.access_token.token;

@@ -82,14 +82,13 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
         erp::seed(&state, &ids, &erp).await.map_err(fail)?;
         let bakery = clients.iter().map(|(c, _)| c).find(|c| c.nip == DEMO_CLIENTS[0].0);
         let outside = match bakery {
-            Some(c) => credentials::open_ksef_token(&state, c)
-                .await
-                .map_err(fail)?
-                .and_then(|(_, token)| crate::ksef::client_for(&sim.base_url()).ok().map(|k| (k, token))),
+            Some(c) => credentials::open_ksef_token(&state, c).await.map_err(fail)?.and_then(|(_, token)| {
+                crate::ksef::client_for(&sim.base_url(), state.ksef_limits.clone()).ok().map(|k| (k, token))
+            }),
             None => None,
         };
         let api_key = invoices::seed(&state, &ids, outside).await.map_err(fail)?;
-        let ksef = crate::ksef::client_for(&sim.base_url())
+        let ksef = crate::ksef::client_for(&sim.base_url(), state.ksef_limits.clone())
             .map_err(|e| StartError::Command(format!("demo setup: {e}")))?;
         let buyers: Vec<(&str, &str)> = DEMO_CLIENTS.iter().map(|(nip, name, ..)| (*nip, *name)).collect();
         let outside_sent = purchases::seed(&sim, &ksef, &buyers)

@@ -411,7 +411,7 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
     );
     office::store(st, &op, input(&rig.target, certificate(&cert, &key_pem))).await.unwrap();
     // What the gateway did before it stopped: a key, a CSR, KSeF's reference.
-    let ksef = ksef_gateway::ksef::client_for(&rig.sim.base_url()).unwrap();
+    let ksef = crate::common::outside_ksef(&rig.sim.base_url());
     let tokens = ksef
         .authenticate_with_xades(
             &ksef_client::ContextIdentifier::nip(OFFICE),

@@ -318,7 +318,7 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
     rig.decide(&client, &ids, false).await;
     // A previous process opened a session, recorded both invoices as `sending` in it, uploaded
     // the first one and died before recording KSeF's answer; the second never left.
-    let ksef = ksef_gateway::ksef::client_for(&client.ksef_environment).unwrap();
+    let ksef = crate::common::outside_ksef(&client.ksef_environment);
     let token = format!("20261201-EC-{}-TESTTOKEN-01|nip-{}|0123456789abcdef", client.nip, client.nip);
     let tm = TokenManager::new(ksef.clone(), ContextIdentifier::nip(&client.nip), SecretString::from(token));
     let access = tm.access_token().await.unwrap();
@@ -540,7 +540,7 @@ async fn engine_duplicate_of_our_own_bytes_counts_as_delivered(b: Backend) {
     // from a backup taken before the send): KSeF answers 440 with the original KSeF number.
     let id = ids[0].clone();
     let xml = rig.st.db.run(move |c| Invoice::document(c, &id)).await.unwrap();
-    let ksef = ksef_gateway::ksef::client_for(&client.ksef_environment).unwrap();
+    let ksef = crate::common::outside_ksef(&client.ksef_environment);
     let token = format!("20261201-EC-{}-TESTTOKEN-01|nip-{}|0123456789abcdef", client.nip, client.nip);
     let tm = TokenManager::new(ksef.clone(), ContextIdentifier::nip(&client.nip), SecretString::from(token));
     let access = tm.access_token().await.unwrap();

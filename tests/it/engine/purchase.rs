@@ -53,7 +53,7 @@ fn sim() -> SimulatorConfig {
 async fn sell(rig: &Rig, seller: &str, buyer: &str, n: usize, tag: &str) -> Vec<String> {
     let token = format!("20261201-EC-{seller}-TESTTOKEN-01|nip-{seller}|0123456789abcdef");
     rig.sim.add_token(seller, &token, &["InvoiceWrite", "InvoiceRead"]);
-    let ksef = ksef_gateway::ksef::client_for(rig.target.as_str()).unwrap();
+    let ksef = crate::common::outside_ksef(rig.target.as_str());
     let tm = TokenManager::new(ksef.clone(), ContextIdentifier::nip(seller), SecretString::from(token));
     let access = tm.access_token().await.unwrap();
     let session = ksef.open_online_session(&access, &FormCode::fa3()).await.unwrap();
