@@ -7,9 +7,11 @@ use ksef_fa3::Fa3Schema;
 
 use crate::auth::session_token::SessionKeys;
 use crate::auth::throttle::Throttles;
+use crate::auth::verified_keys::VerifiedKeys;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::engine::limits::Limits;
+use crate::service::access::KeyCaller;
 use crate::service::availability::Availability;
 use crate::service::status_requests::StatusRequests;
 use crate::telemetry::metrics::Metrics;
@@ -26,6 +28,8 @@ pub struct AppState {
     /// Signing keys of panel sessions and CSRF tokens (derived from the master key).
     pub session_keys: SessionKeys,
     pub throttles: Arc<Throttles>,
+    /// API keys verified against the database moments ago (believed for a second at most).
+    pub verified_keys: Arc<VerifiedKeys<KeyCaller>>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<Vec<IpNet>>,
     /// "Statusy w KSeF" requests for this process's senders.
@@ -59,6 +63,7 @@ impl AppState {
             keys: Arc::new(keys),
             session_keys,
             throttles,
+            verified_keys: Arc::default(),
             trusted_proxies,
             availability: Arc::default(),
             status_requests: Arc::default(),

@@ -8,5 +8,6 @@ pub mod password;
 pub mod roles;
 pub mod session_token;
 pub mod throttle;
+pub mod verified_keys;
 
 pub use roles::{ApiScope, Permission, PermissionSet, Role, ScopeSet};

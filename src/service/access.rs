@@ -177,6 +177,19 @@ pub fn invoice(
     Ok(inv)
 }
 
+/// [`invoice`] with its client's NIP, read in the same statement.
+pub fn invoice_with_nip(
+    conn: &mut AnyConn,
+    caller: &Caller,
+    id: &crate::domain::InvoiceId,
+    p: Permission,
+) -> Result<(Invoice, String), AppError> {
+    let scope = visible(conn, caller)?;
+    let (inv, nip) = Invoice::get_with_nip(conn, &scope, id)?;
+    require(conn, caller, &inv.client_id, p)?;
+    Ok((inv, nip))
+}
+
 /// Checks that the caller may read the client's purchase invoices: `read` on the client for a
 /// person; for an API key, the `purchase` scope (a key that only reads what the client sent
 /// is refused with 403, as for any other scope it lacks).

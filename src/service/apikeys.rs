@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use secrecy::SecretString;
 use serde_json::json;
 
+use crate::auth::verified_keys::VerifiedKey;
 use crate::auth::{apikey, Permission, ScopeSet};
 use crate::db::models::{ids, ApiKey, Client, NewApiKey};
 use crate::db::DbError;
@@ -91,20 +92,23 @@ pub async fn revoke(
     client_id: &ClientId,
     key_id: &ApiKeyId,
 ) -> Result<(), AppError> {
-    let (caller, client_id, key_id) = (caller.clone(), client_id.clone(), key_id.clone());
+    let (caller, client_id, revoked) = (caller.clone(), client_id.clone(), key_id.clone());
     st.db
         .tx(move |conn| {
             access::require(conn, &caller, &client_id, Permission::Users)?;
-            if !ApiKey::revoke(conn, &client_id, &key_id, ids::now())? {
+            if !ApiKey::revoke(conn, &client_id, &revoked, ids::now())? {
                 return Err(AppError::NotFound);
             }
             audit::record(
                 conn,
-                AuditEntry::on(&caller.audit_actor(), &client_id, "apikey.revoked", &key_id, json!({})),
+                AuditEntry::on(&caller.audit_actor(), &client_id, "apikey.revoked", &revoked, json!({})),
             )?;
             Ok(())
         })
-        .await
+        .await?;
+    // Committed: the key stops working in this process at once.
+    st.verified_keys.forget(std::slice::from_ref(key_id));
+    Ok(())
 }
 
 /// The client's keys (never their secrets, which are not stored).
@@ -119,12 +123,20 @@ pub async fn list(st: &AppState, caller: &Caller, client_id: &ClientId) -> Resul
 }
 
 /// The caller behind a presented key: `None` for anything but a live, unexpired, matching key.
+/// A key verified within the last second is believed without asking the database again
+/// ([`crate::auth::verified_keys`]).
 pub async fn authenticate(st: &AppState, presented: &str) -> Result<Option<KeyCaller>, AppError> {
     let Some(prefix) = apikey::prefix_of(presented).map(str::to_owned) else { return Ok(None) };
+    if let Some(caller) = st.verified_keys.get(&prefix, presented, ids::now()) {
+        return Ok(Some(caller));
+    }
+    let generation = st.verified_keys.generation();
     let presented = presented.to_owned();
-    st.db
+    let lookup = prefix.clone();
+    let verified = st
+        .db
         .run(move |conn| {
-            let Some(key) = ApiKey::find_by_prefix(conn, &prefix)? else { return Ok::<_, DbError>(None) };
+            let Some(key) = ApiKey::find_by_prefix(conn, &lookup)? else { return Ok::<_, DbError>(None) };
             let now = ids::now();
             let live = key.revoked_at.is_none() && key.expires_at.is_none_or(|e| e > now);
             if !live || !apikey::matches(&presented, &key.key_hash) {
@@ -132,8 +144,13 @@ pub async fn authenticate(st: &AppState, presented: &str) -> Result<Option<KeyCa
             }
             ApiKey::touch(conn, &key, now)?;
             let scopes = ScopeSet::parse(&key.scopes).unwrap_or_default();
-            Ok(Some(KeyCaller { id: key.id, client_id: key.client_id, scopes }))
+            let caller = KeyCaller { id: key.id.clone(), client_id: key.client_id, scopes };
+            Ok(Some((key.key_hash, VerifiedKey { id: key.id, expires_at: key.expires_at, caller })))
         })
-        .await
-        .map_err(AppError::from)
+        .await?;
+    Ok(verified.map(|(key_hash, key)| {
+        let caller = key.caller.clone();
+        st.verified_keys.remember(generation, &prefix, key_hash, key);
+        caller
+    }))
 }

@@ -399,8 +399,7 @@ pub async fn get(
     let (caller, id) = (caller.clone(), id.clone());
     st.db
         .read(move |conn| {
-            let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
-            let nip = Client::get(conn, &inv.client_id)?.nip;
+            let (inv, nip) = access::invoice_with_nip(conn, &caller, &id, Permission::Read)?;
             let timeline = Invoice::events(conn, &inv.id)?
                 .into_iter()
                 .map(|e| TimelineEntry { at: e.at, state: e.state, actor: e.actor, note: e.note })

@@ -74,7 +74,8 @@ pub async fn set_active(
     }
     let actor = caller.audit_actor();
     let id = user_id.clone();
-    st.db
+    let keys_revoked = st
+        .db
         .tx(move |c| {
             let user = User::find(c, &id)?.ok_or(DbError::NotFound)?;
             User::set_disabled(c, &id, !active)?;
@@ -91,9 +92,12 @@ pub async fn set_active(
                     subject: Some(id.as_str()),
                     payload: json!({"email": user.email, "sessions_revoked": revoked, "api_keys_revoked": keys_revoked}),
                 },
-            )
+            )?;
+            Ok::<_, AppError>(keys_revoked)
         })
         .await?;
+    // Committed: their keys stop working in this process at once.
+    st.verified_keys.forget(&keys_revoked);
     Ok(())
 }
 

@@ -180,6 +180,44 @@ async fn api_keys_are_shown_once_and_revocation_is_immediate(b: Backend) {
         call(&app, old.apply(TestRequest::get().uri("/api/v1/invoices"))).await.status,
         StatusCode::UNAUTHORIZED
     );
+    // Another instance of the gateway revokes a key this one verified a moment ago (written
+    // straight to the shared database): it is refused here within a second.
+    let other = call(
+        &app,
+        admin.apply(
+            TestRequest::post()
+                .uri(&format!("/api/v1/clients/{NIP_A}/api-keys"))
+                .set_json(json!({"scopes": ["read"]})),
+        ),
+    )
+    .await;
+    let other_id = ksef_gateway::domain::ApiKeyId::parse(other.json()["id"].as_str().unwrap()).unwrap();
+    let other = Who::Key(other.json()["key"].as_str().unwrap().to_owned());
+    assert_eq!(
+        call(&app, other.apply(TestRequest::get().uri("/api/v1/invoices"))).await.status,
+        StatusCode::OK
+    );
+    let client_a = o.a.id.clone();
+    o.st.db
+        .run(move |c| {
+            let key = ksef_gateway::db::models::ApiKey::list_for_client(c, &client_a)?
+                .into_iter()
+                .find(|k| k.id == other_id)
+                .unwrap();
+            ksef_gateway::db::models::ApiKey::revoke(
+                c,
+                &key.client_id,
+                &key.id,
+                chrono::Utc::now().naive_utc(),
+            )
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(ksef_gateway::auth::verified_keys::RECHECK_AFTER).await;
+    assert_eq!(
+        call(&app, other.apply(TestRequest::get().uri("/api/v1/invoices"))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 /// A key used within the last minute is not written to again: reading with it does not wait

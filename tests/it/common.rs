@@ -1,7 +1,8 @@
 //! Test support: a fresh database per test on either backend, and the app built on it.
 //!
 //! PostgreSQL tests use the server named by `KSEF_GW_TEST_PG` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates its own database and drops
+//! `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`: on loopback TLS protects nothing
+//! and cost the API benchmark a third of its reads); each test creates its own database and drops
 //! it afterwards. `KSEF_GW_TEST_PG=off` skips them (the SQLite half still runs).
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -19,7 +20,7 @@ pub fn pg_admin_url() -> Option<String> {
     match std::env::var("KSEF_GW_TEST_PG") {
         Ok(v) if v == "off" => None,
         Ok(v) if !v.is_empty() => Some(v),
-        _ => Some("postgres://postgres@127.0.0.1:5432/postgres".to_owned()),
+        _ => Some("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned()),
     }
 }
 

@@ -10,6 +10,9 @@ use crate::error::ApiError;
 /// The 400 exception code for an unknown or withdrawn MF public key (refresh keys, retry).
 pub const CODE_PUBLIC_KEY_UNKNOWN: i32 = 21470;
 
+/// 400 "Nieprawidłowe wyzwanie autoryzacyjne": the challenge is unknown, used or expired.
+pub const CODE_CHALLENGE_UNKNOWN: i32 = 21111;
+
 /// 400 "Sesja tymczasowo niedostępna" (KSeF 2.8): sending in this online session is paused.
 pub const CODE_SESSION_UNAVAILABLE: i32 = 21184;
 
@@ -46,9 +49,14 @@ pub enum ErrorClass {
 pub fn classify_exception_code(code: i32) -> ErrorClass {
     use ErrorClass::{Credential, Permanent, SessionUnusable, Transient};
     match code {
-        // Auth: bad challenge, certificate, subject, signature type; redeem/refresh refused;
-        // auth operation unknown; deceased person's credentials.
-        21111 | 21115 | 21117 | 21406 | 21301 | 21304 | 21308 => Credential,
+        // Auth: certificate, subject, signature type; redeem/refresh refused; auth operation
+        // unknown; deceased person's credentials.
+        21115 | 21117 | 21406 | 21301 | 21304 | 21308 => Credential,
+        // A challenge KSeF no longer knows (used, expired, or forgotten by a restart of KSeF
+        // between the challenge and its use): nothing is wrong with the credential, and the
+        // next login asks for a fresh challenge. As a credential fault it paused a healthy
+        // client until a person resumed it.
+        CODE_CHALLENGE_UNKNOWN => Transient,
         // Session paused, unknown, in the wrong state, or full.
         CODE_SESSION_UNAVAILABLE | 21173 | 21180 | 21155 => SessionUnusable,
         // Not yet downloadable; UPO not generated yet; concurrent export limit; key rotated.
@@ -155,7 +163,7 @@ mod tests {
             (21001, Permanent),
             (71001, Permanent),
             (71002, Permanent),
-            (21111, Credential),
+            (21111, Transient),
             (21115, Credential),
             (21117, Credential),
             (21155, SessionUnusable),

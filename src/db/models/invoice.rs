@@ -300,6 +300,21 @@ impl Invoice {
         Ok(diesel::select(diesel::dsl::exists(corrections)).get_result(conn)?)
     }
 
+    /// Like [`Invoice::get`], with its client's NIP read in the same statement (an API read by
+    /// id shows it: one round trip less on PostgreSQL).
+    pub fn get_with_nip(
+        conn: &mut AnyConn,
+        scope: &ClientScope,
+        id: &InvoiceId,
+    ) -> Result<(Self, String), DbError> {
+        let query = invoices::table.inner_join(clients::table).filter(invoices::id.eq(id)).into_boxed();
+        scoped!(query, scope)
+            .select((Self::as_select(), clients::nip))
+            .first(conn)
+            .optional()?
+            .ok_or(DbError::NotFound)
+    }
+
     /// Like [`Invoice::find`], with a missing (or foreign) invoice as `NotFound`.
     pub fn get(conn: &mut AnyConn, scope: &ClientScope, id: &InvoiceId) -> Result<Self, DbError> {
         Self::find(conn, scope, id)?.ok_or(DbError::NotFound)
