@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::scope::ClientScope;
 use crate::db::schema::{clients, invoice_documents, invoice_events, invoices, upos};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{check_moves, Actor, ClientId, InvoiceId, InvoiceState};
+use crate::domain::{check_moves, Actor, ClientId, InvoiceId, InvoiceState, UserId};
 
 /// Issued offline and not in KSeF yet: waiting, or in a session whose outcome is not known.
 const OFFLINE_DUE: [InvoiceState; 2] = [InvoiceState::Offline, InvoiceState::Sending];
@@ -43,7 +43,7 @@ pub struct Invoice {
     /// JSON array of findings (pre-flight), as the API returns them.
     pub findings: String,
     pub corrects_invoice_id: Option<InvoiceId>,
-    pub approved_by: Option<String>,
+    pub approved_by: Option<UserId>,
     pub approved_at: Option<NaiveDateTime>,
     /// `panel`, `api` or `cli`.
     pub source: String,
@@ -446,7 +446,7 @@ impl Invoice {
     pub fn approve(
         conn: &mut AnyConn,
         id: &InvoiceId,
-        user_id: &str,
+        user_id: &UserId,
         actor: &Actor,
     ) -> Result<bool, DbError> {
         let (from, to) = (InvoiceState::Draft, InvoiceState::Approved);
