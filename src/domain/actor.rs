@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn unknown_actors_are_errors() {
-        // An id that is no UUID, or the other kind's prefix, is no actor either.
+        // An id that is no UUID names nobody: no actor either.
         for raw in [
             "",
             "user:",
