@@ -5,16 +5,18 @@
 
 use std::fmt;
 
+use crate::domain::{ApiKeyId, UserId};
+
 /// Who took a step on an invoice.
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
 )]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Actor {
-    /// A person signed in to the panel or the API (user id).
-    User(String),
-    /// A client system with an API key (key id).
-    ApiKey(String),
+    /// A person signed in to the panel or the API.
+    User(UserId),
+    /// A client system with an API key.
+    ApiKey(ApiKeyId),
     /// The operator at the command line.
     Operator,
     /// The gateway's own senders and watchdog.
@@ -42,17 +44,19 @@ const OPERATOR: &str = "operator";
 const SENDER: &str = "system:sender";
 
 impl Actor {
-    /// The actor stored as `raw`; an unknown spelling is an error, never a default.
+    /// The actor stored as `raw`; an unknown spelling, or an id that is no id of its kind, is
+    /// an error, never a default.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let id = |rest: &str| (!rest.is_empty()).then(|| rest.to_owned());
         match raw {
             OPERATOR => Ok(Self::Operator),
             SENDER => Ok(Self::Sender),
             _ => raw
                 .strip_prefix(USER)
-                .and_then(id)
+                .and_then(|id| UserId::parse(id).ok())
                 .map(Self::User)
-                .or_else(|| raw.strip_prefix(API_KEY).and_then(id).map(Self::ApiKey))
+                .or_else(|| {
+                    raw.strip_prefix(API_KEY).and_then(|id| ApiKeyId::parse(id).ok()).map(Self::ApiKey)
+                })
                 .ok_or_else(|| {
                     format!("unknown actor {raw:?} (user:<id>, apikey:<id>, {OPERATOR}, {SENDER})")
                 }),
@@ -70,7 +74,7 @@ impl Actor {
     }
 
     /// The person's user id, when a person took the step.
-    pub fn user_id(&self) -> Option<&str> {
+    pub fn user_id(&self) -> Option<&UserId> {
         match self {
             Self::User(id) => Some(id),
             _ => None,
@@ -125,16 +129,18 @@ mod tests {
 
     #[test]
     fn actors_read_back_as_stored() {
-        for a in [Actor::User("u1".into()), Actor::ApiKey("k1".into()), Actor::Operator, Actor::Sender] {
+        for a in [Actor::User(UserId::new()), Actor::ApiKey(ApiKeyId::new()), Actor::Operator, Actor::Sender]
+        {
             assert_eq!(Actor::parse(&a.to_string()), Ok(a));
         }
-        assert_eq!(Actor::parse("user:42").map(|a| a.user_id().map(str::to_owned)), Ok(Some("42".into())));
+        let id = UserId::new();
+        assert_eq!(Actor::parse(&format!("user:{id}")).map(|a| a.user_id().cloned()), Ok(Some(id)));
     }
 
     #[test]
     fn kinds_are_spelled_as_stored() {
         let kinds: Vec<&str> =
-            [Actor::User("u1".into()), Actor::ApiKey("k1".into()), Actor::Operator, Actor::Sender]
+            [Actor::User(UserId::new()), Actor::ApiKey(ApiKeyId::new()), Actor::Operator, Actor::Sender]
                 .iter()
                 .map(|a| a.kind().as_str())
                 .collect();
@@ -143,7 +149,18 @@ mod tests {
 
     #[test]
     fn unknown_actors_are_errors() {
-        for raw in ["", "user:", "apikey:", "system", "system:watchdog", "Operator", "admin:1"] {
+        // An id that is no UUID names nobody: no actor either.
+        for raw in [
+            "",
+            "user:",
+            "apikey:",
+            "system",
+            "system:watchdog",
+            "Operator",
+            "admin:1",
+            "user:42",
+            "apikey:k1",
+        ] {
             assert!(Actor::parse(raw).is_err(), "{raw}");
         }
     }

@@ -175,6 +175,20 @@ crate::id_type! {
     pub struct OfficeCredentialId ("office credential id");
     /// A person's grant on a client.
     pub struct GrantId ("grant id");
+    /// One event on its way to one webhook endpoint (also the `X-KSeF-Gateway-Delivery` header).
+    pub struct WebhookDeliveryId ("webhook delivery id");
+    /// One entry of an invoice's timeline.
+    pub struct InvoiceEventId ("timeline entry id");
+    /// A stored UPO (our row's; KSeF's own references stay text).
+    pub struct UpoId ("UPO id");
+    /// One invoice's row in the outbox.
+    pub struct OutboxEntryId ("outbox entry id");
+    /// Our row of a collective identifier (its number, KSeF's, stays text).
+    pub struct CollectiveIdentifierId ("collective identifier id");
+    /// One invoice's row in a collective identifier.
+    pub struct CollectiveMemberId ("collective identifier member id");
+    /// One event of the audit trail (its order is `seq`; the id names it).
+    pub struct AuditEventId ("audit event id");
 }
 
 #[cfg(test)]

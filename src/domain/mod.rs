@@ -20,8 +20,9 @@ pub use amount::{amount_text, decimal_pl, grouped, minor_units, parse_amount};
 pub use certificate::{CertificatePurpose, EnrollmentState, KeyChoice, RevokeReason};
 pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use ids::{
-    ApiKeyId, ClientId, CredentialId, DecisionId, EnrollmentId, GrantId, InvoiceId, KsefSessionId,
-    OfficeCredentialId, PurchaseInvoiceId, UserId, UserSessionId, WebhookId,
+    ApiKeyId, AuditEventId, ClientId, CollectiveIdentifierId, CollectiveMemberId, CredentialId, DecisionId,
+    EnrollmentId, GrantId, InvoiceEventId, InvoiceId, KsefSessionId, OfficeCredentialId, OutboxEntryId,
+    PurchaseInvoiceId, UpoId, UserId, UserSessionId, WebhookDeliveryId, WebhookId,
 };
 pub use offline_mode::OfflineMode;
 pub use purchase::PurchaseRole;

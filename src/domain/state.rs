@@ -225,6 +225,7 @@ crate::text_enum! {
 mod tests {
     use super::InvoiceState::*;
     use super::*;
+    use crate::domain::UserId;
 
     #[test]
     fn every_listed_move_is_allowed_and_nothing_else() {
@@ -332,7 +333,7 @@ mod tests {
         assert!(Approved.can_decide(SendPolicy::FourEyes));
         assert!(Draft.can_decide(SendPolicy::Manual));
         assert!(!Queued.can_decide(SendPolicy::Manual));
-        let (anna, bob) = (Actor::User("anna".into()), Actor::User("bob".into()));
+        let (anna, bob) = (Actor::User(UserId::new()), Actor::User(UserId::new()));
         assert!(Draft.may_be_approved_by(SendPolicy::FourEyes, Some(&anna), &bob));
         assert!(!Draft.may_be_approved_by(SendPolicy::FourEyes, Some(&anna), &anna), "not the preparer");
         assert!(!Approved.may_be_approved_by(SendPolicy::FourEyes, Some(&anna), &bob), "only once");

@@ -15,7 +15,7 @@ use crate::db::models::upo::{NewUpo, Upo};
 use crate::db::models::{ids, Client, Invoice};
 use crate::db::{AnyConn, Db, DbError};
 use crate::domain::{
-    Actor, ClientId, InvoiceId, InvoiceState, KsefSessionId, OutboxState, SessionKind, SessionState,
+    Actor, ClientId, InvoiceId, InvoiceState, KsefSessionId, OutboxState, SessionKind, SessionState, UpoId,
 };
 use crate::service::audit::{self, AuditActor, AuditEntry};
 use crate::service::webhooks::{enqueue_state_changes, StateChange};
@@ -229,7 +229,7 @@ pub async fn accepted_many(st: &AppState, accepted: Vec<(Invoice, Acceptance)>) 
                     },
                     None => None,
                 };
-                moved.push((inv, a, session_id, ids::new_id()));
+                moved.push((inv, a, session_id, UpoId::new()));
             }
             if moved.is_empty() {
                 return Ok::<_, DbError>(0);

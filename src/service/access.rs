@@ -54,8 +54,8 @@ impl Caller {
     /// How invoice timelines name this caller.
     pub fn actor(&self) -> Actor {
         match self {
-            Self::User(u) => Actor::User(u.id.to_string()),
-            Self::ApiKey(k) => Actor::ApiKey(k.id.to_string()),
+            Self::User(u) => Actor::User(u.id.clone()),
+            Self::ApiKey(k) => Actor::ApiKey(k.id.clone()),
             Self::Operator => Actor::Operator,
         }
     }

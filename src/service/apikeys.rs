@@ -58,7 +58,7 @@ pub async fn create(
                     prefix: &prefix,
                     key_hash: &hash,
                     scopes: &scopes_text,
-                    created_by: caller.user().map(|u| u.id.as_str()),
+                    created_by: caller.user().map(|u| &u.id),
                     created_at: ids::now(),
                     expires_at,
                 },

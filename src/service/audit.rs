@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use crate::db::models::audit::{AuditEvent, AuditFilter};
 use crate::db::models::ids;
 use crate::db::{AnyConn, DbError};
-use crate::domain::ActorKind;
+use crate::domain::{ActorKind, AuditEventId};
 
 /// The hash the first event links to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -100,7 +100,7 @@ pub fn record_many<'a>(
 fn chained(seq: i64, prev_hash: String, entry: AuditEntry<'_>) -> AuditEvent {
     let mut event = AuditEvent {
         seq,
-        id: ids::new_id(),
+        id: AuditEventId::new(),
         // Microseconds: what both backends store exactly, so the hash survives a round trip.
         at: truncate_to_micros(ids::now()),
         actor_kind: entry.actor.kind(),

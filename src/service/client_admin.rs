@@ -41,12 +41,9 @@ pub async fn add_with_office_credential(
     if st.db.run(move |c| Client::find_by_nip(c, &nip)).await?.is_some() {
         return Err(AppError::invalid_field("nip", "client_exists", "a client with this NIP already exists"));
     }
-    let client = clients::add_office_client(
-        st,
-        NewClientInput { name, ..input },
-        caller.user().map(|u| u.id.to_string()),
-    )
-    .await?;
+    let client =
+        clients::add_office_client(st, NewClientInput { name, ..input }, caller.user().map(|u| u.id.clone()))
+            .await?;
     // The answer is recorded on the client (office access); a refusal is no reason to fail here.
     if let Err(e) = crate::service::credentials::check_as(st, caller, &client.id).await {
         tracing::warn!(client.id = %client.id, error = %e, "The first check of the office's access to a new client failed");
@@ -87,7 +84,7 @@ pub async fn add_checked(
     };
     let secret = SecretBox::new(Box::new(token.clone().into_bytes()));
     let reported = clients::check_before_storing(st, &would_be, KSEF_TOKEN, &secret).await?;
-    let actor = caller.user().map(|u| u.id.to_string());
+    let actor = caller.user().map(|u| u.id.clone());
     let client =
         clients::add_client(st, NewClientInput { name, ..input }, SecretString::from(token), actor).await?;
     // The check just made is the credential's first successful login.

@@ -4,7 +4,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use crate::db::models::{ids, Client, Credential, NewClient, NewCredential, OfficeAccess, OfficeCredential};
-use crate::domain::{ClientId, CredentialId, CredentialMode, KsefTarget, Nip, SendPolicy};
+use crate::domain::{ClientId, CredentialId, CredentialMode, KsefTarget, Nip, SendPolicy, UserId};
 use crate::error::{AppError, Refusal};
 use crate::service::audit::AuditActor;
 use crate::service::lifetime::Validity;
@@ -30,7 +30,7 @@ pub async fn add_client(
     st: &AppState,
     input: NewClientInput,
     ksef_token: SecretString,
-    actor: Option<String>,
+    actor: Option<UserId>,
 ) -> Result<Client, AppError> {
     insert_client(st, input, Some(ksef_token), actor).await
 }
@@ -41,7 +41,7 @@ pub async fn add_client(
 pub async fn add_office_client(
     st: &AppState,
     input: NewClientInput,
-    actor: Option<String>,
+    actor: Option<UserId>,
 ) -> Result<Client, AppError> {
     insert_client(st, input, None, actor).await
 }
@@ -50,7 +50,7 @@ async fn insert_client(
     st: &AppState,
     input: NewClientInput,
     ksef_token: Option<SecretString>,
-    actor: Option<String>,
+    actor: Option<UserId>,
 ) -> Result<Client, AppError> {
     let name = crate::service::validate::name("name", &input.name)?;
     let sealed = match &ksef_token {
@@ -104,12 +104,12 @@ async fn insert_client(
                         // Not asked of KSeF here: the token was issued by now at the latest.
                         valid_until: crate::service::lifetime::token_valid_until(None, now),
                         active: true,
-                        created_by: actor.as_deref(),
+                        created_by: actor.as_ref(),
                         created_at: now,
                     },
                 )?;
             }
-            let audit_actor = actor.clone().map_or(AuditActor::System, AuditActor::User);
+            let audit_actor = actor.clone().map_or(AuditActor::System, |u| AuditActor::User(u.into()));
             crate::service::audit::record(
                 conn,
                 crate::service::audit::AuditEntry::on(
@@ -466,7 +466,7 @@ async fn store_secret(
                     fingerprint: &meta.fingerprint,
                     valid_until: meta.valid_until.or(checked.as_ref().and_then(|p| p.token_valid_until)),
                     active: true,
-                    created_by: caller.user().map(|u| u.id.as_str()),
+                    created_by: caller.user().map(|u| &u.id),
                     created_at: ids::now(),
                 },
             )?;

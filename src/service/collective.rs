@@ -19,7 +19,9 @@ use crate::db::models::{
     ids, Client, ClientScope, CollectiveIdentifier, CollectiveMember, Invoice, NewCollectiveIdentifier,
 };
 use crate::db::{AnyConn, DbError};
-use crate::domain::{parse_amount, Actor, ClientId, InvoiceState};
+use crate::domain::{
+    parse_amount, Actor, ClientId, CollectiveIdentifierId, CollectiveMemberId, InvoiceState,
+};
 use crate::engine::collective::{create_in_ksef, CollectiveCallError};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
@@ -308,12 +310,12 @@ pub async fn create(
     let (client_id, client_nip) = (client.id.clone(), client.nip.clone());
     st.db
         .tx(move |conn| {
-            let (id, now) = (ids::new_id(), ids::now());
+            let (id, now) = (CollectiveIdentifierId::new(), ids::now());
             let members: Vec<CollectiveMember> = invoices
                 .iter()
                 .zip(&request)
                 .map(|(inv, r)| CollectiveMember {
-                    id: ids::new_id(),
+                    id: CollectiveMemberId::new(),
                     collective_identifier_id: id.clone(),
                     invoice_id: inv.id.clone(),
                     ksef_number: r.ksef_number.clone(),

@@ -364,7 +364,7 @@ async fn enroll_in(
                         key_version: Some(i64::from(sealed.key_version)),
                         key_nonce: Some(&sealed.nonce),
                         key_ciphertext: Some(&sealed.ciphertext),
-                        created_by: created_by.as_deref(),
+                        created_by: created_by.as_ref(),
                         created_at: ids::now(),
                     },
                 )

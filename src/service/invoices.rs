@@ -8,7 +8,7 @@ use crate::auth::Permission;
 use crate::db::models::invoice_list::InvoiceListRow;
 use crate::db::models::{Client, Invoice, InvoiceFilter, InvoiceOrder, InvoiceSort, RowKeyset};
 use crate::db::AnyConn;
-use crate::domain::{Actor, ClientId, InvoiceId, InvoiceState};
+use crate::domain::{Actor, ClientId, InvoiceId, InvoiceState, UserId};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
@@ -81,7 +81,7 @@ pub struct InvoiceView {
     #[serde(serialize_with = "crate::local_time::rfc3339_opt")]
     pub offline_deadline: Option<NaiveDateTime>,
     pub corrects_invoice_id: Option<InvoiceId>,
-    pub approved_by: Option<String>,
+    pub approved_by: Option<UserId>,
     pub size_bytes: i64,
     pub source: String,
     #[serde(serialize_with = "crate::local_time::rfc3339")]

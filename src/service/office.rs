@@ -229,7 +229,7 @@ pub async fn store(
                     valid_until,
                     active: true,
                     last_auth_ok_at: Some(now),
-                    created_by: caller.user().map(|u| u.id.as_str()),
+                    created_by: caller.user().map(|u| &u.id),
                     created_at: now,
                 },
             )?;

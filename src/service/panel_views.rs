@@ -86,11 +86,8 @@ pub async fn actor_emails(st: &AppState, actors: Vec<Actor>) -> Result<HashMap<A
         .read(move |conn| {
             let mut out = HashMap::new();
             for actor in actors {
-                // An actor whose id is no user id names nobody with an e-mail.
-                let Some(id) = actor.user_id().and_then(|id| crate::domain::UserId::parse(id).ok()) else {
-                    continue;
-                };
-                if let Some(u) = User::find(conn, &id)? {
+                let Some(id) = actor.user_id() else { continue };
+                if let Some(u) = User::find(conn, id)? {
                     out.insert(actor.clone(), u.email);
                 }
             }

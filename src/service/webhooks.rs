@@ -19,7 +19,8 @@ use crate::db::models::{
 };
 use crate::db::{AnyConn, DbError};
 use crate::domain::{
-    ClientId, DeliveryStatus, EventSet, InvoiceState, PurchaseInvoiceId, WebhookEvent, WebhookId,
+    ClientId, DeliveryStatus, EventSet, InvoiceState, PurchaseInvoiceId, WebhookDeliveryId, WebhookEvent,
+    WebhookId,
 };
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
@@ -61,7 +62,8 @@ impl From<WebhookEndpoint> for EndpointView {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     /// Also the X-KSeF-Gateway-Delivery header
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: WebhookDeliveryId,
     /// The event's id (the same on every attempt and redelivery; deduplicate by it)
     pub event_id: String,
     #[schema(inline)]
@@ -325,10 +327,10 @@ pub async fn redeliver(
     caller: &Caller,
     client_id: &ClientId,
     endpoint_id: &WebhookId,
-    delivery_id: &str,
+    delivery_id: &WebhookDeliveryId,
 ) -> Result<DeliveryView, AppError> {
     let (caller, client_id) = (caller.clone(), client_id.clone());
-    let (endpoint_id, delivery_id) = (endpoint_id.clone(), delivery_id.to_owned());
+    let (endpoint_id, delivery_id) = (endpoint_id.clone(), delivery_id.clone());
     st.db
         .tx(move |conn| {
             managed(conn, &caller, &client_id)?;
@@ -429,7 +431,7 @@ fn enqueue(
         .iter()
         .flat_map(|(event_id, payload)| {
             endpoints.iter().map(move |e| NewWebhookDelivery {
-                id: ids::new_id(),
+                id: WebhookDeliveryId::new(),
                 endpoint_id: &e.id,
                 client_id,
                 event_id,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::api_keys;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ApiKeyId, ClientId};
+use crate::domain::{ApiKeyId, ClientId, UserId};
 
 /// An API key as stored (no secret: the key's SHA-256 only).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -17,7 +17,7 @@ pub struct ApiKey {
     pub prefix: String,
     pub key_hash: Vec<u8>,
     pub scopes: String,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
@@ -33,7 +33,7 @@ pub struct NewApiKey<'a> {
     pub prefix: &'a str,
     pub key_hash: &'a [u8],
     pub scopes: &'a str,
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a UserId>,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
 }
@@ -82,7 +82,7 @@ impl ApiKey {
     /// must not outlive their access); the ids revoked.
     pub fn revoke_created_by(
         conn: &mut AnyConn,
-        user_id: &str,
+        user_id: &UserId,
         at: NaiveDateTime,
     ) -> Result<Vec<ApiKeyId>, DbError> {
         let ids: Vec<ApiKeyId> = api_keys::table

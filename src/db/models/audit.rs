@@ -13,7 +13,7 @@ use crate::db::{AnyConn, DbError};
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditEvent {
     pub seq: i64,
-    pub id: String,
+    pub id: crate::domain::AuditEventId,
     pub at: NaiveDateTime,
     pub actor_kind: crate::domain::ActorKind,
     pub actor_id: Option<String>,

@@ -5,13 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::{collective_identifier_invoices as members, collective_identifiers as iz};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{Actor, ClientId};
+use crate::domain::{Actor, ClientId, CollectiveIdentifierId, CollectiveMemberId};
 
 /// A collective identifier as stored.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = iz)]
 pub struct CollectiveIdentifier {
-    pub id: String,
+    pub id: CollectiveIdentifierId,
     pub client_id: ClientId,
     pub number: String,
     pub invoice_count: i64,
@@ -23,7 +23,7 @@ pub struct CollectiveIdentifier {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = iz)]
 pub struct NewCollectiveIdentifier<'a> {
-    pub id: &'a str,
+    pub id: &'a CollectiveIdentifierId,
     pub client_id: &'a ClientId,
     pub number: &'a str,
     pub invoice_count: i64,
@@ -35,8 +35,8 @@ pub struct NewCollectiveIdentifier<'a> {
 #[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = members)]
 pub struct CollectiveMember {
-    pub id: String,
-    pub collective_identifier_id: String,
+    pub id: CollectiveMemberId,
+    pub collective_identifier_id: CollectiveIdentifierId,
     pub invoice_id: crate::domain::InvoiceId,
     pub ksef_number: String,
     pub payment_amount: Option<String>,
@@ -84,7 +84,7 @@ impl CollectiveIdentifier {
     }
 
     /// The KSeF numbers of the identifier's invoices.
-    pub fn ksef_numbers(conn: &mut AnyConn, id: &str) -> Result<Vec<String>, DbError> {
+    pub fn ksef_numbers(conn: &mut AnyConn, id: &CollectiveIdentifierId) -> Result<Vec<String>, DbError> {
         Ok(members::table
             .filter(members::collective_identifier_id.eq(id))
             .order(members::ksef_number.asc())

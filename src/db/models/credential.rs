@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, credentials};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, CredentialId};
+use crate::domain::{ClientId, CredentialId, UserId};
 
 /// A stored credential (sealed).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -23,7 +23,7 @@ pub struct Credential {
     pub last_auth_ok_at: Option<NaiveDateTime>,
     pub last_auth_error: Option<String>,
     pub ksef_permissions: Option<String>,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub retired_at: Option<NaiveDateTime>,
 }
@@ -41,7 +41,7 @@ pub struct NewCredential<'a> {
     pub fingerprint: &'a str,
     pub valid_until: Option<NaiveDateTime>,
     pub active: bool,
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a UserId>,
     pub created_at: NaiveDateTime,
 }
 

@@ -35,7 +35,8 @@ impl SendDecision {
         invoice_ids: &[crate::domain::InvoiceId],
     ) -> Result<(), DbError> {
         diesel::insert_into(send_decisions::table).values(row).execute(conn)?;
-        let ids: Vec<String> = invoice_ids.iter().map(|_| super::ids::new_id()).collect();
+        let ids: Vec<crate::domain::OutboxEntryId> =
+            invoice_ids.iter().map(|_| crate::domain::OutboxEntryId::new()).collect();
         let rows: Vec<_> = invoice_ids
             .iter()
             .zip(&ids)

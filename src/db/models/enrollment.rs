@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::certificate_enrollments as ce;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{CertificatePurpose, ClientId, EnrollmentId, EnrollmentState, KeyChoice};
+use crate::domain::{CertificatePurpose, ClientId, EnrollmentId, EnrollmentState, KeyChoice, UserId};
 
 /// An enrollment as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -29,7 +29,7 @@ pub struct CertificateEnrollment {
     pub key_ciphertext: Option<Vec<u8>>,
     pub serial_number: Option<String>,
     pub error: Option<String>,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
 }
@@ -51,7 +51,7 @@ pub struct NewCertificateEnrollment<'a> {
     pub key_version: Option<i64>,
     pub key_nonce: Option<&'a [u8]>,
     pub key_ciphertext: Option<&'a [u8]>,
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a UserId>,
     pub created_at: NaiveDateTime,
 }
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::scope::ClientScope;
 use crate::db::schema::{clients, invoice_documents, invoice_events, invoices, upos};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{check_moves, Actor, ClientId, InvoiceId, InvoiceState};
+use crate::domain::{check_moves, Actor, ClientId, InvoiceEventId, InvoiceId, InvoiceState, UserId};
 
 /// Issued offline and not in KSeF yet: waiting, or in a session whose outcome is not known.
 const OFFLINE_DUE: [InvoiceState; 2] = [InvoiceState::Offline, InvoiceState::Sending];
@@ -43,7 +43,7 @@ pub struct Invoice {
     /// JSON array of findings (pre-flight), as the API returns them.
     pub findings: String,
     pub corrects_invoice_id: Option<InvoiceId>,
-    pub approved_by: Option<String>,
+    pub approved_by: Option<UserId>,
     pub approved_at: Option<NaiveDateTime>,
     /// `panel`, `api` or `cli`.
     pub source: String,
@@ -57,7 +57,7 @@ pub struct Invoice {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = invoice_events)]
 pub struct InvoiceEvent {
-    pub id: String,
+    pub id: InvoiceEventId,
     /// Typed ids read back checked: text that is no id is an error, not a row.
     pub invoice_id: InvoiceId,
     pub client_id: ClientId,
@@ -70,7 +70,7 @@ pub struct InvoiceEvent {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = invoice_events, treat_none_as_default_value = false)]
 struct NewInvoiceEvent<'a> {
-    id: String,
+    id: InvoiceEventId,
     invoice_id: &'a InvoiceId,
     client_id: &'a ClientId,
     at: NaiveDateTime,
@@ -88,7 +88,7 @@ fn new_events<'a>(actor: &'a Actor, steps: impl IntoIterator<Item = Step<'a>>) -
     steps
         .into_iter()
         .map(|(invoice_id, client_id, at, state, note)| NewInvoiceEvent {
-            id: super::ids::new_id(),
+            id: InvoiceEventId::new(),
             invoice_id,
             client_id,
             at,
@@ -461,7 +461,7 @@ impl Invoice {
     pub fn approve(
         conn: &mut AnyConn,
         id: &InvoiceId,
-        user_id: &str,
+        user_id: &UserId,
         actor: &Actor,
     ) -> Result<bool, DbError> {
         let (from, to) = (InvoiceState::Draft, InvoiceState::Approved);

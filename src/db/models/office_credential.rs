@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{office_access, office_credentials};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, OfficeCredentialId, OfficeCredentialKind};
+use crate::domain::{ClientId, OfficeCredentialId, OfficeCredentialKind, UserId};
 
 /// The office's credential as stored (sealed).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -25,7 +25,7 @@ pub struct OfficeCredential {
     pub active: bool,
     pub last_auth_ok_at: Option<NaiveDateTime>,
     pub last_auth_error: Option<String>,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: NaiveDateTime,
     pub retired_at: Option<NaiveDateTime>,
 }
@@ -46,7 +46,7 @@ pub struct NewOfficeCredential<'a> {
     pub valid_until: Option<NaiveDateTime>,
     pub active: bool,
     pub last_auth_ok_at: Option<NaiveDateTime>,
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a UserId>,
     pub created_at: NaiveDateTime,
 }
 

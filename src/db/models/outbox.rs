@@ -8,13 +8,13 @@ use diesel::prelude::*;
 use super::invoice::Invoice;
 use crate::db::schema::{clients, invoices, outbox, send_decisions};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, DecisionId, InvoiceId, OutboxState};
+use crate::domain::{ClientId, DecisionId, InvoiceId, OutboxEntryId, OutboxState};
 
 /// An outbox row.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = outbox)]
 pub struct OutboxEntry {
-    pub id: String,
+    pub id: OutboxEntryId,
     pub invoice_id: InvoiceId,
     pub client_id: ClientId,
     pub decision_id: DecisionId,

@@ -12,7 +12,9 @@ use super::invoice::Invoice;
 use super::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{check_moves, Actor, ClientId, EventKind, InvoiceId, InvoiceState, StuckCutoffs};
+use crate::domain::{
+    check_moves, Actor, ClientId, EventKind, InvoiceEventId, InvoiceId, InvoiceState, StuckCutoffs,
+};
 
 /// How the watchdog's timeline note begins (followed by the state and why to look), as people
 /// have always read it. The watchdog finds its flags by their kind ([`EventKind::Watchdog`]).
@@ -267,7 +269,7 @@ impl Invoice {
     ) -> Result<(), DbError> {
         diesel::insert_into(invoice_events::table)
             .values((
-                invoice_events::id.eq(super::ids::new_id()),
+                invoice_events::id.eq(InvoiceEventId::new()),
                 invoice_events::invoice_id.eq(&inv.id),
                 invoice_events::client_id.eq(&inv.client_id),
                 invoice_events::at.eq(at),

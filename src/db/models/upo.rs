@@ -5,13 +5,13 @@ use diesel::prelude::*;
 
 use crate::db::schema::upos;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, InvoiceId, KsefSessionId};
+use crate::domain::{ClientId, InvoiceId, KsefSessionId, UpoId};
 
 /// A stored UPO.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = upos)]
 pub struct Upo {
-    pub id: String,
+    pub id: UpoId,
     pub client_id: ClientId,
     pub invoice_id: Option<InvoiceId>,
     pub ksef_session_id: Option<KsefSessionId>,
@@ -24,7 +24,7 @@ pub struct Upo {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = upos)]
 pub struct NewUpo<'a> {
-    pub id: &'a str,
+    pub id: &'a UpoId,
     pub client_id: &'a ClientId,
     pub invoice_id: Option<&'a InvoiceId>,
     pub ksef_session_id: Option<&'a KsefSessionId>,

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, purchase_invoices, webhook_deliveries as wd, webhook_endpoints as we};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{Actor, ClientId, DeliveryStatus, PurchaseInvoiceId, WebhookEvent, WebhookId};
+use crate::domain::{
+    Actor, ClientId, DeliveryStatus, PurchaseInvoiceId, WebhookDeliveryId, WebhookEvent, WebhookId,
+};
 
 /// An endpoint as stored. The secret stays sealed here; only the delivery worker opens it.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -141,7 +143,7 @@ impl WebhookEndpoint {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = wd)]
 pub struct WebhookDelivery {
-    pub id: String,
+    pub id: WebhookDeliveryId,
     pub endpoint_id: WebhookId,
     pub client_id: ClientId,
     pub event_id: String,
@@ -163,7 +165,7 @@ pub struct WebhookDelivery {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = wd)]
 pub struct NewWebhookDelivery<'a> {
-    pub id: String,
+    pub id: WebhookDeliveryId,
     pub endpoint_id: &'a WebhookId,
     pub client_id: &'a ClientId,
     pub event_id: &'a str,
@@ -218,7 +220,7 @@ impl WebhookDelivery {
     /// of several workers (replicas) racing for it exactly one wins.
     pub fn claim(
         conn: &mut AnyConn,
-        id: &str,
+        id: &WebhookDeliveryId,
         now: NaiveDateTime,
         until: NaiveDateTime,
     ) -> Result<bool, DbError> {
@@ -237,7 +239,7 @@ impl WebhookDelivery {
     /// endpoint was deleted) keeps its status.
     pub fn record_attempt(
         conn: &mut AnyConn,
-        id: &str,
+        id: &WebhookDeliveryId,
         outcome: &AttemptOutcome,
         now: NaiveDateTime,
     ) -> Result<(), DbError> {
@@ -274,7 +276,7 @@ impl WebhookDelivery {
     }
 
     /// One delivery of the client.
-    pub fn get(conn: &mut AnyConn, client_id: &ClientId, id: &str) -> Result<Self, DbError> {
+    pub fn get(conn: &mut AnyConn, client_id: &ClientId, id: &WebhookDeliveryId) -> Result<Self, DbError> {
         wd::table
             .filter(wd::client_id.eq(client_id))
             .filter(wd::id.eq(id))
@@ -287,7 +289,7 @@ impl WebhookDelivery {
     /// A person asked for another attempt now (delivered and failed rows included: receivers
     /// deduplicate by event id). A claim in force stays: the attempt in flight finishes first,
     /// so the row is never sent twice at the same time.
-    pub fn redeliver(conn: &mut AnyConn, id: &str, now: NaiveDateTime) -> Result<(), DbError> {
+    pub fn redeliver(conn: &mut AnyConn, id: &WebhookDeliveryId, now: NaiveDateTime) -> Result<(), DbError> {
         diesel::update(wd::table.find(id))
             .set((
                 wd::status.eq(DeliveryStatus::Pending.as_str()),

@@ -6,7 +6,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::openapi_types::Errors;
-use crate::domain::{EventSet, WebhookId};
+use crate::domain::{EventSet, WebhookDeliveryId, WebhookId};
 use crate::error::AppError;
 use crate::http::id_in_path_checked;
 use crate::service::access::Caller;
@@ -329,6 +329,8 @@ async fn redeliver(
     let (nip, id, delivery_id) = path.into_inner();
     let client = client(&st, &caller, &nip).await?;
     let id = endpoint_id(&st, &caller, &client, &id).await?;
+    let delivery_id: WebhookDeliveryId =
+        id_in_path_checked(&delivery_id, webhooks::require_managing(&st, &caller, &client.id)).await?;
     let delivery = webhooks::redeliver(&st, &caller, &client.id, &id, &delivery_id).await?;
     Ok(HttpResponse::Accepted().json(Redelivery { delivery }))
 }

@@ -12,7 +12,7 @@ use super::error::FieldError;
 use super::forms::Fields;
 use super::labels::{when, when_opt};
 use super::{html, ok, see_other, Layout, PanelError, PanelUser};
-use crate::domain::{DeliveryStatus, EventSet, WebhookEvent};
+use crate::domain::{DeliveryStatus, EventSet, WebhookDeliveryId, WebhookEvent};
 use crate::error::AppError;
 use crate::http::id_in_path_checked;
 use crate::service::clients::{self, ClientView};
@@ -230,6 +230,8 @@ async fn redeliver(
     let (nip, id, delivery) = path.into_inner();
     let client = me.client_for_form(&st, &nip, &form).await?;
     let id = id_in_path_checked(&id, webhooks::require_managing(&st, &me.caller, &client.id)).await?;
+    let delivery: WebhookDeliveryId =
+        id_in_path_checked(&delivery, webhooks::require_managing(&st, &me.caller, &client.id)).await?;
     webhooks::redeliver(&st, &me.caller, &client.id, &id, &delivery).await?;
     Ok(see_other(&format!("/klienci/{}/webhooki/{id}", client.nip)))
 }

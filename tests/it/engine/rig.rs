@@ -304,13 +304,15 @@ fn insert_invoice(
     use ksef_gateway::domain::InvoiceState;
     let sha = ksef_client::crypto::sha256_b64(xml);
     let now = ids::now();
+    // A made-up person prepared it (an id of no stored user, as before the actor was typed).
+    let preparer = ksef_gateway::domain::Actor::User(ksef_gateway::domain::UserId::new());
     let row = Invoice {
         id: id.clone(),
         number: Some(number.to_owned()),
         invoice_type: Some("VAT".to_owned()),
         seller_nip: Some(nip.to_owned()),
         currency: Some("PLN".to_owned()),
-        created_by: Some(ksef_gateway::domain::Actor::User("test".to_owned())),
+        created_by: Some(preparer.clone()),
         ..Invoice::new(
             cid.clone(),
             sha,
@@ -320,7 +322,7 @@ fn insert_invoice(
             now,
         )
     };
-    Invoice::insert(c, &row, xml, &ksef_gateway::domain::Actor::User("test".into()))?;
+    Invoice::insert(c, &row, xml, &preparer)?;
     if let Some(ksef) = accepted_as {
         use ksef_gateway::db::schema::invoices;
         diesel::update(invoices::table.filter(invoices::id.eq(&row.id)))
