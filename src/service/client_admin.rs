@@ -75,7 +75,7 @@ pub async fn add_checked(
     let now = ids::now();
     let would_be = Client {
         id: ClientId::new(),
-        nip: input.nip.as_str().to_owned(),
+        nip: input.nip.clone(),
         name: name.clone(),
         ksef_environment: input.ksef.as_str().to_owned(),
         send_policy: input.policy,

@@ -81,7 +81,7 @@ async fn insert_client(
                 conn,
                 &NewClient {
                     id: &client_id,
-                    nip: input.nip.as_str(),
+                    nip: &input.nip,
                     name: &name,
                     ksef_environment: input.ksef.as_str(),
                     send_policy: input.policy,
@@ -138,7 +138,7 @@ pub fn fingerprint(secret: &[u8]) -> String {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ClientView {
     pub id: ClientId,
-    pub nip: String,
+    pub nip: Nip,
     pub name: String,
     pub send_policy: SendPolicy,
     pub ksef_environment: String,

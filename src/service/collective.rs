@@ -349,7 +349,7 @@ pub async fn create(
             )?;
             Ok(CollectiveView {
                 number,
-                nip: client_nip,
+                nip: client_nip.into(),
                 client_id,
                 invoice_count: count,
                 created_by,
@@ -373,7 +373,7 @@ pub async fn list(st: &AppState, caller: &Caller, nip: &str) -> Result<Vec<Colle
                 out.push(CollectiveView {
                     ksef_numbers: CollectiveIdentifier::ksef_numbers(conn, &r.id)?,
                     number: r.number,
-                    nip: client.nip.clone(),
+                    nip: client.nip.to_string(),
                     client_id: r.client_id,
                     invoice_count: r.invoice_count,
                     created_by: r.created_by,

@@ -400,7 +400,7 @@ pub async fn get(
     st.db
         .read(move |conn| {
             let inv = access::invoice(conn, &caller, &id, Permission::Read)?;
-            let nip = Client::get(conn, &inv.client_id)?.nip;
+            let nip = Client::get(conn, &inv.client_id)?.nip.into();
             let timeline = Invoice::events(conn, &inv.id)?
                 .into_iter()
                 .map(|e| TimelineEntry { at: e.at, state: e.state, actor: e.actor, note: e.note })
@@ -432,7 +432,7 @@ pub async fn get_many(
                 let nip = match nips.get(&inv.client_id) {
                     Some(n) => n.clone(),
                     None => {
-                        let n = Client::get(conn, &inv.client_id)?.nip;
+                        let n: String = Client::get(conn, &inv.client_id)?.nip.into();
                         nips.insert(inv.client_id.clone(), n.clone());
                         n
                     }
@@ -589,7 +589,7 @@ pub async fn certificate_link(
     let opened = crate::service::credentials::open_sealed(st, &client, &cred)?;
     let (serial, key) = crate::service::certificates::to_offline_signer(&opened)?;
     let ksef = crate::ksef::client_for(&client.ksef_environment).map_err(|e| AppError::Internal(e.into()))?;
-    let context = ksef_client::ContextIdentifier::nip(&client.nip);
+    let context = ksef_client::ContextIdentifier::nip(client.nip.as_str());
     let link = ksef_client::qr::CertificateLink {
         context: &context,
         seller_nip,

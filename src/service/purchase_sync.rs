@@ -89,7 +89,7 @@ pub async fn status(st: &AppState, caller: &Caller, nip: Option<&str>) -> Result
             let rows = PurchaseSync::list(c, &scope)?;
             let ids: Vec<ClientId> = rows.iter().map(|r| r.client_id.clone()).collect();
             let nips: BTreeMap<ClientId, String> =
-                Client::list_by_ids(c, &ids)?.into_iter().map(|cl| (cl.id, cl.nip)).collect();
+                Client::list_by_ids(c, &ids)?.into_iter().map(|cl| (cl.id, cl.nip.into())).collect();
             Ok(rows
                 .into_iter()
                 .map(|r| SyncStatus {

@@ -162,10 +162,10 @@ pub async fn plan(
                 all_clients
                     .iter()
                     .filter(|c| ids.contains(&c.id))
-                    .map(|c| (c.nip.clone(), c.name.clone()))
+                    .map(|c| (c.nip.to_string(), c.name.clone()))
                     .collect::<Vec<_>>()
             });
-            let clients = all_clients.into_iter().map(|c| (c.id, c.nip)).collect();
+            let clients = all_clients.into_iter().map(|c| (c.id, c.nip.into())).collect();
             let filter = AuditFilter {
                 client_ids: client_ids.clone(),
                 actor_id: person.as_ref().map(|p| p.id.to_string()),

@@ -476,7 +476,8 @@ async fn ksef_status(
 /// Whether the client's KSeF answers, and why not when it does not.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct KsefStatus {
-    nip: String,
+    #[schema(value_type = String)]
+    nip: Nip,
     available: bool,
     #[schema(inline)]
     notice: Option<crate::service::availability::Notice>,
