@@ -263,7 +263,7 @@ pub async fn create(
     let (client, invoices) = st
         .db
         .tx(move |conn| {
-            let client = Client::find_by_nip(conn, &n)?.ok_or(AppError::NotFound)?;
+            let client = access::client_named(conn, &n)?;
             access::require(conn, &c, &client.id, Permission::Send)?;
             let invoices = resolve(conn, &client.id, &items)?;
             // One invoice named twice (by id and by KSeF number) is caught here, before KSeF
@@ -365,7 +365,7 @@ pub async fn list(st: &AppState, caller: &Caller, nip: &str) -> Result<Vec<Colle
     let (caller, nip) = (caller.clone(), nip.to_owned());
     st.db
         .tx(move |conn| {
-            let client = Client::find_by_nip(conn, &nip)?.ok_or(AppError::NotFound)?;
+            let client = access::client_named(conn, &nip)?;
             access::require(conn, &caller, &client.id, Permission::Read)?;
             let rows = CollectiveIdentifier::list_for_client(conn, &client.id, LIST_LIMIT)?;
             let mut out = Vec::with_capacity(rows.len());

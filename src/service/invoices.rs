@@ -289,7 +289,7 @@ fn resolve_client(
     p: Permission,
 ) -> Result<Option<ClientId>, AppError> {
     let Some(nip) = nip else { return Ok(None) };
-    let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
+    let client = access::client_named(conn, nip)?;
     access::require(conn, caller, &client.id, p)?;
     Ok(Some(client.id))
 }

@@ -212,7 +212,7 @@ fn list_scope(conn: &mut AnyConn, caller: &Caller, nip: Option<&str>) -> Result<
     }
     match nip {
         Some(nip) => {
-            let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
+            let client = access::client_named(conn, nip)?;
             access::require_purchase(conn, caller, &client.id)?;
             Ok(ClientScope::Only(vec![client.id]))
         }

@@ -114,7 +114,7 @@ pub(crate) fn resolve(
     let scope = access::scope(conn, caller, Permission::Audit)?;
     let client_ids = match (&q.nip, scope) {
         (Some(nip), _) => {
-            let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
+            let client = access::client_named(conn, nip)?;
             access::require(conn, caller, &client.id, Permission::Audit)?;
             Some(vec![client.id])
         }

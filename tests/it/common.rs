@@ -147,3 +147,8 @@ pub fn dump(t: &TestDb, b: Backend) -> Vec<u8> {
 pub fn contains(hay: &[u8], needle: &str) -> bool {
     hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
+
+/// A fixture's NIP as the typed value services and queries take (fixtures use valid NIPs).
+pub fn typed_nip(raw: &str) -> ksef_gateway::domain::Nip {
+    ksef_gateway::domain::Nip::exact(raw).unwrap()
+}

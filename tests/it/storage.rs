@@ -155,11 +155,17 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
         updated_at: now,
     };
     st.db.blocking_tx(|c| Client::insert(c, &row)).unwrap();
-    let found = st.db.tx(|c| Client::find_by_nip(c, "5260250274")).await.unwrap().unwrap();
+    let found =
+        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip("5260250274"))).await.unwrap().unwrap();
     assert_eq!(found.id, id);
     assert_eq!(found.name, "Przykładowa Sp. z o.o.");
     assert_eq!(found.credential_mode, ksef_gateway::domain::CredentialMode::Office);
-    assert!(st.db.tx(|c| Client::find_by_nip(c, "1111111111")).await.unwrap().is_none());
+    assert!(st
+        .db
+        .tx(|c| Client::find_by_nip(c, &crate::common::typed_nip("1111111111")))
+        .await
+        .unwrap()
+        .is_none());
     let other_id = ksef_gateway::domain::ClientId::new();
     let dup = NewClient { id: &other_id, ..row };
     let err = st.db.blocking_tx(|c| Client::insert(c, &dup)).unwrap_err();

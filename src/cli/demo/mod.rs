@@ -117,12 +117,14 @@ async fn seed_office(
     certificate::seed_office(st, OFFICE_NIP, target.as_str()).await.map_err(fail)?;
     let mut out = Vec::new();
     for (nip, name, policy, mode) in DEMO_CLIENTS {
-        let existing = st.db.tx(move |c| Client::find_by_nip(c, nip)).await.map_err(|e| fail(e.into()))?;
+        let typed = Nip::parse(nip).map_err(StartError::Command)?;
+        let key = typed.clone();
+        let existing = st.db.tx(move |c| Client::find_by_nip(c, &key)).await.map_err(|e| fail(e.into()))?;
         let client = match existing {
             Some(c) => c,
             None => {
                 let input = NewClientInput {
-                    nip: Nip::parse(nip).map_err(StartError::Command)?,
+                    nip: typed.clone(),
                     name: (*name).to_owned(),
                     ksef: target.clone(),
                     policy: *policy,
@@ -138,7 +140,7 @@ async fn seed_office(
         crate::service::office::set_mode(st, &Caller::Operator, &client.id, *mode).await.map_err(fail)?;
         let (id, url) = (client.id.clone(), target.as_str().to_owned());
         st.db.tx(move |c| Client::set_ksef_environment(c, &id, &url)).await.map_err(|e| fail(e.into()))?;
-        let client = st.db.tx(move |c| Client::find_by_nip(c, nip)).await.map_err(|e| fail(e.into()))?;
+        let client = st.db.tx(move |c| Client::find_by_nip(c, &typed)).await.map_err(|e| fail(e.into()))?;
         let client =
             client.ok_or_else(|| StartError::Command(format!("demo setup: client {nip} vanished")))?;
         match mode {

@@ -48,7 +48,7 @@ impl Client {
     }
 
     /// The client with this NIP, if any.
-    pub fn find_by_nip(conn: &mut AnyConn, nip: &str) -> Result<Option<Self>, DbError> {
+    pub fn find_by_nip(conn: &mut AnyConn, nip: &Nip) -> Result<Option<Self>, DbError> {
         Ok(clients::table.filter(clients::nip.eq(nip)).select(Self::as_select()).first(conn).optional()?)
     }
 

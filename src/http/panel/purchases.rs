@@ -381,7 +381,7 @@ async fn one_client(
     nip: web::Path<String>,
     q: web::Query<ListForm>,
 ) -> Result<HttpResponse, PanelError> {
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     if !may(&client, Permission::Read) {
         return Err(AppError::Forbidden.into());
     }
