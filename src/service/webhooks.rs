@@ -19,7 +19,7 @@ use crate::db::models::{
 };
 use crate::db::{AnyConn, DbError};
 use crate::domain::{
-    ClientId, DeliveryStatus, EventSet, InvoiceState, PurchaseInvoiceId, WebhookEvent, WebhookId,
+    ClientId, DeliveryStatus, EventSet, InvoiceState, Nip, PurchaseInvoiceId, WebhookEvent, WebhookId,
 };
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
@@ -140,7 +140,7 @@ fn record(
 
 fn new_secret(
     keys: &vault::Keyring,
-    nip: &str,
+    nip: &Nip,
     endpoint_id: &WebhookId,
 ) -> Result<(SecretString, vault::Sealed), AppError> {
     let secret = sign::generate_secret().map_err(|e| AppError::Internal(anyhow::anyhow!("random: {e}")))?;
