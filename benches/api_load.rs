@@ -125,7 +125,7 @@ async fn setup(backend: Backend, invoices: usize) -> Served {
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(ksef_gateway::server::run(state, listener)).unwrap();
     });
-    Served { addr, key, cookie, nip: client.nip.clone(), ids, _rig: rig }
+    Served { addr, key, cookie, nip: client.nip.to_string(), ids, _rig: rig }
 }
 
 struct Stats {

@@ -96,7 +96,8 @@ async fn seed(db: &TestDb, stored: usize) -> (ksef_gateway::domain::ClientId, St
     let client =
         add_client(&st, input, SecretString::from("bench-token-0123456789abcdef"), None).await.unwrap();
     let scopes = ScopeSet::parse("read,submit").unwrap();
-    let key = apikeys::create(&st, &Caller::Operator, NIP, "memory", scopes, None).await.ok().unwrap();
+    let key =
+        apikeys::create(&st, &Caller::Operator, &client.nip, "memory", scopes, None).await.ok().unwrap();
     let rows = "id, client_id, sha256, size_bytes, number, issue_date, invoice_type, seller_nip, buyer_nip, \
                 buyer_name, currency, gross_total, gross_minor, state, findings, source, created_by, created_at, \
                 updated_at, offline_mode";

@@ -43,9 +43,8 @@ pub fn run(settings: Settings, cmd: &ApiKeyCommand) -> Result<(), StartError> {
                 .transpose()
                 .map_err(|e| bad("expires", e.to_string()))?;
             let state = server::bootstrap(settings)?;
-            let created =
-                super::block_on(create(&state, &Caller::Operator, nip.as_str(), name, scopes, expires))?
-                    .map_err(|e| StartError::Command(e.to_string()))?;
+            let created = super::block_on(create(&state, &Caller::Operator, &nip, name, scopes, expires))?
+                .map_err(|e| StartError::Command(e.to_string()))?;
             println!(
                 "API key {} for NIP {} (scopes {}); shown once, store it now:",
                 created.key.prefix, nip, created.key.scopes

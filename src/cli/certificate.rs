@@ -98,7 +98,7 @@ fn nip_of(who: &WhoArgs) -> Result<Option<Nip>, StartError> {
 
 async fn subject(st: &AppState, nip: Option<&Nip>) -> Result<Subject, StartError> {
     let Some(nip) = nip else { return Ok(Subject::Office) };
-    match crate::service::clients::find_visible(st, &Caller::Operator, nip.as_str()).await {
+    match crate::service::clients::find_visible(st, &Caller::Operator, nip).await {
         Ok(client) => Ok(Subject::Client(client.id)),
         Err(AppError::NotFound) => Err(usage(format!("--nip: no client with NIP {}", nip.as_str()))),
         Err(e) => Err(StartError::Command(e.to_string())),

@@ -143,7 +143,7 @@ pub fn run(settings: Settings, cmd: &ClientCommand) -> Result<(), StartError> {
 
 /// The client with this NIP, or exit code 2 naming `--nip`.
 fn find(state: &crate::state::AppState, nip: &Nip) -> Result<crate::db::models::Client, StartError> {
-    let nip_text = nip.as_str().to_owned();
-    super::block_on(state.db.tx(move |c| crate::db::models::Client::find_by_nip(c, &nip_text)))??
+    let key = nip.clone();
+    super::block_on(state.db.tx(move |c| crate::db::models::Client::find_by_nip(c, &key)))??
         .ok_or_else(|| super::usage(format!("--nip {nip}: no such client")))
 }

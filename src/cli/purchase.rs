@@ -32,8 +32,8 @@ fn usage(message: String) -> StartError {
     StartError::Config(crate::config::ConfigError(message))
 }
 
-fn nip_arg(raw: &str) -> Result<String, StartError> {
-    Nip::parse(raw).map(|n| n.as_str().to_owned()).map_err(|e| usage(format!("--nip: {e}")))
+fn nip_arg(raw: &str) -> Result<Nip, StartError> {
+    Nip::parse(raw).map_err(|e| usage(format!("--nip: {e}")))
 }
 
 fn at(t: Option<chrono::NaiveDateTime>) -> String {
@@ -70,9 +70,10 @@ pub fn run(settings: Settings, cmd: &PurchaseCommand) -> Result<(), StartError> 
             let state = server::bootstrap(settings)?;
             let rows = super::block_on(purchase_sync::status(&state, &Caller::Operator, nip.as_deref()))?
                 .map_err(|e| match e {
-                    AppError::NotFound => {
-                        usage(format!("--nip: no client with NIP {}", nip.unwrap_or_default()))
-                    }
+                    AppError::NotFound => usage(format!(
+                        "--nip: no client with NIP {}",
+                        nip.map(String::from).unwrap_or_default()
+                    )),
                     other => StartError::Command(other.to_string()),
                 })?;
             println!(

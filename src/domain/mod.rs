@@ -1,12 +1,11 @@
 //! Value types of the domain, validated once at the edge.
 
-use std::fmt;
-
 mod actor;
 mod amount;
 mod certificate;
 mod credential;
 mod ids;
+mod nip;
 mod offline_mode;
 mod purchase;
 mod state;
@@ -24,6 +23,7 @@ pub use ids::{
     EnrollmentId, GrantId, InvoiceEventId, InvoiceId, KsefSessionId, OfficeCredentialId, OutboxEntryId,
     PurchaseInvoiceId, UpoId, UserId, UserSessionId, WebhookDeliveryId, WebhookId,
 };
+pub use nip::Nip;
 pub use offline_mode::OfflineMode;
 pub use purchase::PurchaseRole;
 pub use state::{
@@ -32,38 +32,6 @@ pub use state::{
 pub use stuck::StuckCutoffs;
 pub use timeline::EventKind;
 pub use webhook::{DeliveryStatus, EventSet, WebhookEvent};
-
-/// A Polish tax identification number with a valid checksum.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Nip(String);
-
-impl Nip {
-    /// Accepts 10 digits, optionally written with dashes or spaces, with a valid checksum
-    /// (weights 6,5,7,2,3,4,5,6,7; sum mod 11 equals the last digit; 10 is never valid).
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let digits: String = raw.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
-        if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("NIP must have 10 digits, got {raw:?}"));
-        }
-        const WEIGHTS: [u32; 9] = [6, 5, 7, 2, 3, 4, 5, 6, 7];
-        let d: Vec<u32> = digits.bytes().map(|b| u32::from(b - b'0')).collect();
-        let sum: u32 = WEIGHTS.iter().zip(&d).map(|(w, x)| w * x).sum();
-        if sum % 11 != d[9] {
-            return Err(format!("NIP {digits} has an invalid checksum"));
-        }
-        Ok(Self(digits))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Nip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 crate::text_enum! {
     /// How a client's invoices may be sent (DESIGN.md, "Who may do what").
@@ -124,15 +92,6 @@ impl KsefTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nip_checksum() {
-        assert!(Nip::parse("5260250274").is_ok());
-        assert_eq!(Nip::parse("526-025-02-74").map(|n| n.to_string()), Ok("5260250274".to_owned()));
-        assert!(Nip::parse("5260250275").is_err());
-        assert!(Nip::parse("52602502").is_err());
-        assert!(Nip::parse("52602502x4").is_err());
-    }
 
     #[test]
     fn policies_and_targets() {

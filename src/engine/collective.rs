@@ -32,7 +32,8 @@ pub async fn create_in_ksef(
     invoices: Vec<CollectiveInvoice>,
 ) -> Result<String, CollectiveCallError> {
     let ksef = crate::ksef::client_for(&client.ksef_environment, limits.clone())?;
-    let login = TokenManager::with_credential(ksef.clone(), ContextIdentifier::nip(&client.nip), credential);
+    let login =
+        TokenManager::with_credential(ksef.clone(), ContextIdentifier::nip(client.nip.as_str()), credential);
     let (access, _) = login.access_token_in_slot(|| limits.login_slot()).await?;
     if !limits.acquire_within(&client.nip, EndpointClass::CollectiveIdentifier, MAX_WAIT).await {
         return Err(CollectiveCallError::Limited(limits.penalty(&client.nip).unwrap_or(MAX_WAIT)));

@@ -14,7 +14,7 @@ use super::limits::Limits;
 use super::TurnError;
 use crate::config::sender::SenderSettings;
 use crate::db::models::Client;
-use crate::domain::{ClientId, KsefSessionId};
+use crate::domain::{ClientId, KsefSessionId, Nip};
 use crate::service::ksef_login::LoginSource;
 use crate::state::AppState;
 
@@ -29,7 +29,7 @@ pub struct OpenOnline {
 /// One client's KSeF plumbing, rebuilt when its credential or environment changes.
 pub struct ClientCtx {
     pub client_id: ClientId,
-    pub nip: String,
+    pub nip: Nip,
     pub environment: String,
     /// The stored credential the token manager logs in with (the client's own or the office's).
     pub login: LoginSource,
@@ -171,7 +171,7 @@ impl Engine {
             login,
             tokens: TokenManager::with_credential(
                 ksef.clone(),
-                ContextIdentifier::nip(&client.nip),
+                ContextIdentifier::nip(client.nip.as_str()),
                 credential,
             ),
             ksef,

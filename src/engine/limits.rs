@@ -24,6 +24,7 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLim
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::config::sender::SenderSettings;
+use crate::domain::Nip;
 
 /// KSeF's rate-limit groups the senders call (API_BRIEF §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,14 +65,14 @@ const PUBLIC_BURST: f64 = 1.0 / 30.0;
 const LOGINS_AT_ONCE: usize = 4;
 
 pub struct Limits {
-    by_class: HashMap<EndpointClass, Vec<DefaultKeyedRateLimiter<String>>>,
+    by_class: HashMap<EndpointClass, Vec<DefaultKeyedRateLimiter<Nip>>>,
     public: DefaultDirectRateLimiter,
     /// Fair (first come, first served) turn at the public window.
     public_queue: tokio::sync::Mutex<()>,
     login_slots: Semaphore,
     /// KSeF's Retry-After on a public endpoint: its limit is per IP, so every login waits.
     public_blocked_until: Mutex<Option<Instant>>,
-    blocked_until: Mutex<HashMap<String, Instant>>,
+    blocked_until: Mutex<HashMap<Nip, Instant>>,
 }
 
 impl Limits {
@@ -147,20 +148,19 @@ impl Limits {
     }
 
     /// Waits until `nip` may call an endpoint of `class`.
-    pub async fn acquire(&self, nip: &str, class: EndpointClass) {
+    pub async fn acquire(&self, nip: &Nip, class: EndpointClass) {
         if let Some(wait) = self.penalty(nip) {
             tokio::time::sleep(wait).await;
         }
-        let key = nip.to_owned();
         for limiter in self.by_class.get(&class).into_iter().flatten() {
-            limiter.until_key_ready(&key).await;
+            limiter.until_key_ready(nip).await;
         }
     }
 
     /// Like [`Limits::acquire`], but gives up (false) when the call could not go out within
     /// `max_wait`: the purchase sync yields the turn rather than sit out an hourly window.
     /// A window passed before giving up has counted the call; KSeF's limits stay respected.
-    pub async fn acquire_within(&self, nip: &str, class: EndpointClass, max_wait: Duration) -> bool {
+    pub async fn acquire_within(&self, nip: &Nip, class: EndpointClass, max_wait: Duration) -> bool {
         if self.penalty(nip).is_some_and(|p| p > max_wait) {
             return false;
         }
@@ -168,15 +168,15 @@ impl Limits {
     }
 
     /// KSeF answered 429: no calls for `nip` until `retry_after` has passed.
-    pub fn penalize(&self, nip: &str, retry_after: Duration) {
+    pub fn penalize(&self, nip: &Nip, retry_after: Duration) {
         let until = Instant::now() + retry_after;
         let mut blocked = self.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = blocked.entry(nip.to_owned()).or_insert(until);
+        let entry = blocked.entry(nip.clone()).or_insert(until);
         *entry = (*entry).max(until);
     }
 
     /// How long `nip` is still blocked by a 429, if at all.
-    pub fn penalty(&self, nip: &str) -> Option<Duration> {
+    pub fn penalty(&self, nip: &Nip) -> Option<Duration> {
         let mut blocked = self.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let until = *blocked.get(nip)?;
         let now = Instant::now();
@@ -247,6 +247,6 @@ mod tests {
         limits.acquire_public().await;
         assert!(blocked.elapsed() >= Duration::from_millis(290), "waited {:?}", blocked.elapsed());
         // The NIPs' own windows are not touched by the public block.
-        assert!(limits.penalty("5260250274").is_none());
+        assert!(limits.penalty(&Nip::exact("5260250274").unwrap_or_else(|e| panic!("{e}"))).is_none());
     }
 }

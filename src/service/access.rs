@@ -6,9 +6,9 @@
 //! act on in this way is `Forbidden`.
 
 use crate::auth::{ApiScope, Permission, PermissionSet, Role, ScopeSet};
-use crate::db::models::{ClientScope, Grant, Invoice};
+use crate::db::models::{Client, ClientScope, Grant, Invoice};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{Actor, ApiKeyId, ClientId, UserId, UserSessionId};
+use crate::domain::{Actor, ApiKeyId, ClientId, Nip, UserId, UserSessionId};
 use crate::error::{AppError, Refusal};
 use crate::service::audit::AuditActor;
 
@@ -73,6 +73,14 @@ impl Caller {
 }
 
 /// Office-wide matters (the office's own KSeF credential): the operator and office admins only.
+/// The client a query's `nip` filter names (a list's, a report's, an upload's). The filter is
+/// still text here; text that is no NIP names no client, so it is the 404 of an unknown NIP,
+/// at the same point of the use case. Whether the caller may see it is the caller's check.
+pub fn client_named(conn: &mut AnyConn, nip: &str) -> Result<Client, AppError> {
+    let nip = Nip::exact(nip).map_err(|_| AppError::NotFound)?;
+    Client::find_by_nip(conn, &nip)?.ok_or(AppError::NotFound)
+}
+
 pub fn require_office_admin(caller: &Caller) -> Result<(), AppError> {
     if caller.is_office_wide() {
         Ok(())

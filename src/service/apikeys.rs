@@ -9,7 +9,7 @@ use crate::auth::verified_keys::VerifiedKey;
 use crate::auth::{apikey, Permission, ScopeSet};
 use crate::db::models::{ids, ApiKey, Client, NewApiKey};
 use crate::db::DbError;
-use crate::domain::{ApiKeyId, ClientId};
+use crate::domain::{ApiKeyId, ClientId, Nip};
 use crate::error::AppError;
 use crate::service::access::{self, Caller, KeyCaller};
 use crate::service::audit::{self, AuditEntry};
@@ -27,7 +27,7 @@ pub struct CreatedKey {
 pub async fn create(
     st: &AppState,
     caller: &Caller,
-    nip: &str,
+    nip: &Nip,
     name: &str,
     scopes: ScopeSet,
     expires_at: Option<NaiveDateTime>,
@@ -38,7 +38,7 @@ pub async fn create(
     };
     let generated = apikey::generate().map_err(|e| AppError::Internal(anyhow::anyhow!("random: {e}")))?;
     let caller = caller.clone();
-    let nip = nip.to_owned();
+    let nip = nip.clone();
     let id = ApiKeyId::new();
     let (prefix, hash) = (generated.prefix.clone(), generated.hash.clone());
     let key = st

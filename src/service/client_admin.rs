@@ -37,7 +37,7 @@ pub async fn add_with_office_credential(
     }
     let name = validate::name("name", &input.name)
         .map_err(|e| AppError::invalid_field("name", "name_invalid", e.to_string()))?;
-    let nip = input.nip.as_str().to_owned();
+    let nip = input.nip.clone();
     if st.db.run(move |c| Client::find_by_nip(c, &nip)).await?.is_some() {
         return Err(AppError::invalid_field("nip", "client_exists", "a client with this NIP already exists"));
     }
@@ -62,7 +62,7 @@ pub async fn add_checked(
     let name = validate::name("name", &input.name)
         .map_err(|e| AppError::invalid_field("name", "name_invalid", e.to_string()))?;
     let token = crate::service::ksef_login::pasted_token(&ksef_token)?;
-    let nip = input.nip.as_str().to_owned();
+    let nip = input.nip.clone();
     if st.db.run(move |c| Client::find_by_nip(c, &nip)).await?.is_some() {
         return Err(AppError::invalid_field("nip", "client_exists", "a client with this NIP already exists"));
     }
@@ -72,7 +72,7 @@ pub async fn add_checked(
     let now = ids::now();
     let would_be = Client {
         id: ClientId::new(),
-        nip: input.nip.as_str().to_owned(),
+        nip: input.nip.clone(),
         name: name.clone(),
         ksef_environment: input.ksef.as_str().to_owned(),
         send_policy: input.policy,

@@ -71,7 +71,7 @@ async fn insert_client(
     st.db
         .tx(move |conn| {
             let now = ids::now();
-            if Client::find_by_nip(conn, input.nip.as_str())?.is_some() {
+            if Client::find_by_nip(conn, &input.nip)?.is_some() {
                 return Err(crate::db::DbError::Conflict(format!(
                     "client with NIP {} already exists",
                     input.nip
@@ -81,7 +81,7 @@ async fn insert_client(
                 conn,
                 &NewClient {
                     id: &client_id,
-                    nip: input.nip.as_str(),
+                    nip: &input.nip,
                     name: &name,
                     ksef_environment: input.ksef.as_str(),
                     send_policy: input.policy,
@@ -122,7 +122,7 @@ async fn insert_client(
                         "credential_fingerprint": sealed.as_ref().map(|(_, f)| f)}),
                 ),
             )?;
-            Client::find_by_nip(conn, input.nip.as_str())?.ok_or(crate::db::DbError::NotFound)
+            Client::find_by_nip(conn, &input.nip)?.ok_or(crate::db::DbError::NotFound)
         })
         .await
         .map_err(AppError::from)
@@ -138,7 +138,7 @@ pub fn fingerprint(secret: &[u8]) -> String {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ClientView {
     pub id: ClientId,
-    pub nip: String,
+    pub nip: Nip,
     pub name: String,
     pub send_policy: SendPolicy,
     pub ksef_environment: String,
@@ -302,9 +302,9 @@ fn client_view(
 pub async fn find_visible(
     st: &AppState,
     caller: &crate::service::access::Caller,
-    nip: &str,
+    nip: &Nip,
 ) -> Result<ClientView, AppError> {
-    let (caller, nip) = (caller.clone(), nip.to_owned());
+    let (caller, nip) = (caller.clone(), nip.clone());
     st.db
         .read(move |conn| {
             let client = Client::find_by_nip(conn, &nip)?.ok_or(AppError::NotFound)?;

@@ -265,7 +265,7 @@ pub async fn create(
     let (client, invoices) = st
         .db
         .tx(move |conn| {
-            let client = Client::find_by_nip(conn, &n)?.ok_or(AppError::NotFound)?;
+            let client = access::client_named(conn, &n)?;
             access::require(conn, &c, &client.id, Permission::Send)?;
             let invoices = resolve(conn, &client.id, &items)?;
             // One invoice named twice (by id and by KSeF number) is caught here, before KSeF
@@ -351,7 +351,7 @@ pub async fn create(
             )?;
             Ok(CollectiveView {
                 number,
-                nip: client_nip,
+                nip: client_nip.into(),
                 client_id,
                 invoice_count: count,
                 created_by,
@@ -367,7 +367,7 @@ pub async fn list(st: &AppState, caller: &Caller, nip: &str) -> Result<Vec<Colle
     let (caller, nip) = (caller.clone(), nip.to_owned());
     st.db
         .tx(move |conn| {
-            let client = Client::find_by_nip(conn, &nip)?.ok_or(AppError::NotFound)?;
+            let client = access::client_named(conn, &nip)?;
             access::require(conn, &caller, &client.id, Permission::Read)?;
             let rows = CollectiveIdentifier::list_for_client(conn, &client.id, LIST_LIMIT)?;
             let mut out = Vec::with_capacity(rows.len());
@@ -375,7 +375,7 @@ pub async fn list(st: &AppState, caller: &Caller, nip: &str) -> Result<Vec<Colle
                 out.push(CollectiveView {
                     ksef_numbers: CollectiveIdentifier::ksef_numbers(conn, &r.id)?,
                     number: r.number,
-                    nip: client.nip.clone(),
+                    nip: client.nip.to_string(),
                     client_id: r.client_id,
                     invoice_count: r.invoice_count,
                     created_by: r.created_by,

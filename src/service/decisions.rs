@@ -294,7 +294,7 @@ fn record_decision(
     )?;
     Ok(DecisionOutcome {
         decision_id: decision.id,
-        nip: client.nip.clone(),
+        nip: client.nip.to_string(),
         policy: client.send_policy,
         invoice_ids: ids,
         state: target,

@@ -206,7 +206,7 @@ async fn session(st: &AppState, caller: &Caller, subject: &Subject) -> Result<Se
                 let (serial, _) = crate::service::certificates::to_offline_signer(&opened)?;
                 in_use.push((serial, CertificatePurpose::Offline));
             }
-            (client.nip, client.ksef_environment, login, in_use)
+            (client.nip.into(), client.ksef_environment, login, in_use)
         }
     };
     if let ksef_client::Credential::Certificate { der, .. } = &login {

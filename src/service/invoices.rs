@@ -289,7 +289,7 @@ fn resolve_client(
     p: Permission,
 ) -> Result<Option<ClientId>, AppError> {
     let Some(nip) = nip else { return Ok(None) };
-    let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
+    let client = access::client_named(conn, nip)?;
     access::require(conn, caller, &client.id, p)?;
     Ok(Some(client.id))
 }
@@ -431,7 +431,7 @@ pub async fn get_many(
                 let nip = match nips.get(&inv.client_id) {
                     Some(n) => n.clone(),
                     None => {
-                        let n = Client::get(conn, &inv.client_id)?.nip;
+                        let n: String = Client::get(conn, &inv.client_id)?.nip.into();
                         nips.insert(inv.client_id.clone(), n.clone());
                         n
                     }
@@ -588,7 +588,7 @@ pub async fn certificate_link(
     let opened = crate::service::credentials::open_sealed(st, &client, &cred)?;
     let (serial, key) = crate::service::certificates::to_offline_signer(&opened)?;
     let base = crate::ksef::qr_base(&client.ksef_environment).map_err(|e| AppError::Internal(e.into()))?;
-    let context = ksef_client::ContextIdentifier::nip(&client.nip);
+    let context = ksef_client::ContextIdentifier::nip(client.nip.as_str());
     let link = ksef_client::qr::CertificateLink {
         context: &context,
         seller_nip,

@@ -41,7 +41,7 @@ pub async fn list(st: &AppState, caller: &Caller) -> Result<Vec<PersonView>, App
             let company = u.client_id.as_ref().and_then(|id| clients.iter().find(|c| &c.id == id));
             Ok(PersonView {
                 role: Role::parse(&u.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?,
-                company: company.map(|c| (c.nip.clone(), c.name.clone())),
+                company: company.map(|c| (c.nip.to_string(), c.name.clone())),
                 id: u.id,
                 email: u.email,
                 display_name: u.display_name,

@@ -80,8 +80,10 @@ pub async fn status(st: &AppState, caller: &Caller, nip: Option<&str>) -> Result
             let scope = access::scope(c, &caller, Permission::Read)?;
             let scope = match &nip {
                 Some(nip) => {
-                    let client = Client::find_by_nip(c, nip)?.filter(|cl| scope.contains(&cl.id));
-                    let client = client.ok_or(AppError::NotFound)?;
+                    let client = access::client_named(c, nip)?;
+                    if !scope.contains(&client.id) {
+                        return Err(AppError::NotFound);
+                    }
                     scope.narrow_to(&client.id)
                 }
                 None => scope,
@@ -89,7 +91,7 @@ pub async fn status(st: &AppState, caller: &Caller, nip: Option<&str>) -> Result
             let rows = PurchaseSync::list(c, &scope)?;
             let ids: Vec<ClientId> = rows.iter().map(|r| r.client_id.clone()).collect();
             let nips: BTreeMap<ClientId, String> =
-                Client::list_by_ids(c, &ids)?.into_iter().map(|cl| (cl.id, cl.nip)).collect();
+                Client::list_by_ids(c, &ids)?.into_iter().map(|cl| (cl.id, cl.nip.into())).collect();
             Ok(rows
                 .into_iter()
                 .map(|r| SyncStatus {

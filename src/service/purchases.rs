@@ -212,7 +212,7 @@ fn list_scope(conn: &mut AnyConn, caller: &Caller, nip: Option<&str>) -> Result<
     }
     match nip {
         Some(nip) => {
-            let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
+            let client = access::client_named(conn, nip)?;
             access::require_purchase(conn, caller, &client.id)?;
             Ok(ClientScope::Only(vec![client.id]))
         }
@@ -421,7 +421,7 @@ fn view(inv: PurchaseInvoice, client: Client, complete_up_to: Option<NaiveDateTi
         xml_fetched_at: inv.xml_fetched_at,
     };
     PurchaseView {
-        summary: PurchaseSummary::from_row((row, client.nip, client.name)),
+        summary: PurchaseSummary::from_row((row, client.nip.into(), client.name)),
         client_role: inv.subject_type.as_str().to_owned(),
         buyer_nip: inv.buyer_nip,
         buyer_name: inv.buyer_name,

@@ -114,7 +114,7 @@ pub(crate) fn resolve(
     let scope = access::scope(conn, caller, Permission::Audit)?;
     let client_ids = match (&q.nip, scope) {
         (Some(nip), _) => {
-            let client = Client::find_by_nip(conn, nip)?.ok_or(AppError::NotFound)?;
+            let client = access::client_named(conn, nip)?;
             access::require(conn, caller, &client.id, Permission::Audit)?;
             Some(vec![client.id])
         }
@@ -162,10 +162,10 @@ pub async fn plan(
                 all_clients
                     .iter()
                     .filter(|c| ids.contains(&c.id))
-                    .map(|c| (c.nip.clone(), c.name.clone()))
+                    .map(|c| (c.nip.to_string(), c.name.clone()))
                     .collect::<Vec<_>>()
             });
-            let clients = all_clients.into_iter().map(|c| (c.id, c.nip)).collect();
+            let clients = all_clients.into_iter().map(|c| (c.id, c.nip.into())).collect();
             let filter = AuditFilter {
                 client_ids: client_ids.clone(),
                 actor_id: person.as_ref().map(|p| p.id.to_string()),

@@ -55,7 +55,7 @@ pub async fn create_user(
         .tx(move |conn| -> Result<User, AppError> {
             let client_id = match &input.nip {
                 Some(nip) => Some(
-                    Client::find_by_nip(conn, nip.as_str())?
+                    Client::find_by_nip(conn, nip)?
                         .ok_or_else(|| {
                             AppError::invalid_field(
                                 "nip",

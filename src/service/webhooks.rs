@@ -19,8 +19,8 @@ use crate::db::models::{
 };
 use crate::db::{AnyConn, DbError};
 use crate::domain::{
-    ClientId, DeliveryStatus, EventSet, InvoiceState, PurchaseInvoiceId, WebhookDeliveryId, WebhookEvent,
-    WebhookId,
+    ClientId, DeliveryStatus, EventSet, InvoiceState, Nip, PurchaseInvoiceId, WebhookDeliveryId,
+    WebhookEvent, WebhookId,
 };
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
@@ -142,7 +142,7 @@ fn record(
 
 fn new_secret(
     keys: &vault::Keyring,
-    nip: &str,
+    nip: &Nip,
     endpoint_id: &WebhookId,
 ) -> Result<(SecretString, vault::Sealed), AppError> {
     let secret = sign::generate_secret().map_err(|e| AppError::Internal(anyhow::anyhow!("random: {e}")))?;

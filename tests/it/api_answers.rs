@@ -30,7 +30,9 @@ both_backends!(api_four_eyes_return_and_reject, api_replaces_an_upload_that_went
 /// A key of client A that may only read.
 async fn read_only_key(st: &AppState) -> Who {
     let scopes = ScopeSet::parse("read").unwrap();
-    let k = apikeys::create(st, &Caller::Operator, NIP_A, "Podgląd", scopes, None).await.unwrap();
+    let k = apikeys::create(st, &Caller::Operator, &crate::common::typed_nip(NIP_A), "Podgląd", scopes, None)
+        .await
+        .unwrap();
     Who::Key(k.plaintext.expose_secret().to_owned())
 }
 

@@ -155,3 +155,8 @@ pub fn outside_ksef(environment: &str) -> ksef_client::KsefClient {
     let env = ksef_client::Environment::parse(environment).unwrap();
     ksef_client::KsefClient::new(env, ksef_client::ClientOptions::default()).unwrap()
 }
+
+/// A fixture's NIP as the typed value services and queries take (fixtures use valid NIPs).
+pub fn typed_nip(raw: &str) -> ksef_gateway::domain::Nip {
+    ksef_gateway::domain::Nip::exact(raw).unwrap()
+}

@@ -34,9 +34,16 @@ fn code(r: &Resp) -> String {
 }
 
 async fn key(st: &ksef_gateway::state::AppState, nip: &str, scopes: &str) -> Who {
-    let k = apikeys::create(st, &Caller::Operator, nip, "ERP", ScopeSet::parse(scopes).unwrap(), None)
-        .await
-        .unwrap();
+    let k = apikeys::create(
+        st,
+        &Caller::Operator,
+        &crate::common::typed_nip(nip),
+        "ERP",
+        ScopeSet::parse(scopes).unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
     Who::Key(k.plaintext.expose_secret().to_owned())
 }
 

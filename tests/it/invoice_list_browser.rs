@@ -20,7 +20,8 @@ const STORED: usize = 160;
 async fn office_with_invoices(t: &TestDb) -> (String, Vec<String>) {
     let (gw, st) = start_gateway(t);
     seed(&st).await;
-    let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    let client =
+        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap();
     let stored =
         intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 0..STORED), Source::Api)
             .await

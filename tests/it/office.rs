@@ -121,10 +121,16 @@ pub async fn office_tuned(
     let key = |nip: &'static str, scopes: &'static str| {
         let st = st.clone();
         async move {
-            let k =
-                apikeys::create(&st, &Caller::Operator, nip, "ERP", ScopeSet::parse(scopes).unwrap(), None)
-                    .await
-                    .unwrap();
+            let k = apikeys::create(
+                &st,
+                &Caller::Operator,
+                &crate::common::typed_nip(nip),
+                "ERP",
+                ScopeSet::parse(scopes).unwrap(),
+                None,
+            )
+            .await
+            .unwrap();
             k.plaintext.expose_secret().to_owned()
         }
     };

@@ -296,7 +296,12 @@ async fn panel_in_headless_chromium() {
     // Latarnia announces a failure of the client's KSeF: the notice is on the client page.
     let environment = {
         use ksef_gateway::db::models::Client;
-        st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap().ksef_environment
+        st.db
+            .tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP)))
+            .await
+            .unwrap()
+            .unwrap()
+            .ksef_environment
     };
     let failure = serde_json::from_value(json!({"status": "FAILURE", "messages": [{
         "id": 1, "eventId": 1, "category": "FAILURE", "type": "FAILURE_START", "title": "Awaria KSeF",
@@ -389,7 +394,8 @@ async fn page_two_of_two_thousand_invoices_in_headless_chromium() {
     let t = TestDb::new(Backend::Sqlite).unwrap();
     let (gw, st) = start_gateway(&t);
     seed(&st).await;
-    let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    let client =
+        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap();
     let expected = crate::pagination::store_many(&st, &client.id, SELLER_NIP, 2_000).await;
     let Some((_driver, b, _profile)) = logged_in(&gw, EMAIL, PASSWORD).await else { return };
 
@@ -457,7 +463,8 @@ async fn purchase_invoices_in_headless_chromium() {
     let t = TestDb::new(Backend::Sqlite).unwrap();
     let (gw, st) = start_gateway(&t);
     seed(&st).await;
-    let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    let client =
+        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap();
     crate::purchases::store_many(&st, &client.id, 150).await;
     let ksef = crate::purchases::SAMPLE_KSEF;
     crate::purchases::store(&st, vec![crate::purchases::sample_row(&client.id, 1, ksef)]).await;
@@ -509,7 +516,7 @@ async fn live_progress_reaches_a_without_reload_in_headless_chromium() {
     crate::panel::seed_at(&st, &sim.base_url()).await;
     let client = {
         use ksef_gateway::db::models::Client;
-        st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap()
+        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap()
     };
     let sample = std::fs::read_to_string(SAMPLE).unwrap();
     let today = ksef_gateway::local_time::today().format("%Y-%m-%d").to_string();
@@ -549,7 +556,12 @@ async fn live_progress_reaches_a_without_reload_in_headless_chromium() {
                 }
                 if Instant::now() >= until {
                     use ksef_gateway::db::models::Client;
-                    let c = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+                    let c = st
+                        .db
+                        .tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP)))
+                        .await
+                        .unwrap()
+                        .unwrap();
                     panic!(
                         "{what}: still on its way after 30 s; client paused: {:?}\n{}",
                         c.paused_reason,
@@ -619,7 +631,8 @@ async fn collective_identifier_from_the_list_in_headless_chromium() {
         s
     });
     crate::panel::seed_at(&st, &sim.base_url()).await;
-    let client = st.db.tx(|c| Client::find_by_nip(c, SELLER_NIP)).await.unwrap().unwrap();
+    let client =
+        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap();
     let accepted = crate::engine::collective::store_accepted(&st, &sim, &client, 2).await;
     let bytes = std::fs::read(SAMPLE).unwrap();
     let draft = intake::submit(&st, &Caller::Operator, &client.id, bytes, Source::Api).await.unwrap();

@@ -47,7 +47,7 @@ async fn panel_client_added_only_with_a_token_ksef_accepts(b: Backend) {
     };
     let stored = |nip: &'static str| {
         let st = o.st.clone();
-        async move { st.db.run(move |c| Client::find_by_nip(c, nip)).await.unwrap() }
+        async move { st.db.run(move |c| Client::find_by_nip(c, &crate::common::typed_nip(nip))).await.unwrap() }
     };
     assert_eq!(call(&app, page(&admin, "/nowy-klient")).await.status, StatusCode::OK);
 

@@ -176,9 +176,16 @@ pub async fn set_hwm(
 
 /// A key of client A with these scopes.
 pub async fn key_a(st: &AppState, scopes: &str) -> Who {
-    let k = apikeys::create(st, &Caller::Operator, NIP_A, "ERP", ScopeSet::parse(scopes).unwrap(), None)
-        .await
-        .unwrap();
+    let k = apikeys::create(
+        st,
+        &Caller::Operator,
+        &crate::common::typed_nip(NIP_A),
+        "ERP",
+        ScopeSet::parse(scopes).unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
     Who::Key(k.plaintext.expose_secret().to_owned())
 }
 

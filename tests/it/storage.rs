@@ -14,6 +14,7 @@ both_backends!(
     watchdog_notes_written_before_their_kind_count_as_flags,
     committed_schema_matches_database,
     clients_roundtrip_and_unique_nip,
+    a_stored_nip_that_is_no_nip_is_a_read_error,
     a_read_runs_beside_an_open_write
 );
 
@@ -142,9 +143,10 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
     let st = t.state();
     let now = ids::now();
     let id = ksef_gateway::domain::ClientId::new();
+    let nip = ksef_gateway::domain::Nip::parse("5260250274").unwrap();
     let row = NewClient {
         id: &id,
-        nip: "5260250274",
+        nip: &nip,
         name: "Przykładowa Sp. z o.o.",
         ksef_environment: "test",
         send_policy: ksef_gateway::domain::SendPolicy::Manual,
@@ -153,11 +155,17 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
         updated_at: now,
     };
     st.db.blocking_tx(|c| Client::insert(c, &row)).unwrap();
-    let found = st.db.tx(|c| Client::find_by_nip(c, "5260250274")).await.unwrap().unwrap();
+    let found =
+        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip("5260250274"))).await.unwrap().unwrap();
     assert_eq!(found.id, id);
     assert_eq!(found.name, "Przykładowa Sp. z o.o.");
     assert_eq!(found.credential_mode, ksef_gateway::domain::CredentialMode::Office);
-    assert!(st.db.tx(|c| Client::find_by_nip(c, "1111111111")).await.unwrap().is_none());
+    assert!(st
+        .db
+        .tx(|c| Client::find_by_nip(c, &crate::common::typed_nip("1111111111")))
+        .await
+        .unwrap()
+        .is_none());
     let other_id = ksef_gateway::domain::ClientId::new();
     let dup = NewClient { id: &other_id, ..row };
     let err = st.db.blocking_tx(|c| Client::insert(c, &dup)).unwrap_err();
@@ -167,11 +175,31 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
     assert_eq!(all.len(), 1);
 }
 
+/// The `clients.nip` column reads as a `Nip`: text there that is no NIP (written around the
+/// gateway) fails the read, it is never taken for some client's NIP.
+async fn a_stored_nip_that_is_no_nip_is_a_read_error(b: Backend) {
+    use diesel::prelude::*;
+    use ksef_gateway::db::schema::clients;
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    st.db.blocking_tx(|c| new_client(c, "5260250274")).unwrap();
+    assert_eq!(st.db.tx(Client::list_all).await.unwrap()[0].nip, "5260250274");
+    for bad in ["526-025-02-74", "5260250275", ""] {
+        st.db
+            .blocking_tx(move |c| {
+                diesel::update(clients::table).set(clients::nip.eq(bad)).execute(c).map_err(DbError::from)
+            })
+            .unwrap();
+        assert!(st.db.tx(Client::list_all).await.is_err(), "{bad:?} was read as a NIP");
+    }
+}
+
 fn new_client(c: &mut ksef_gateway::db::AnyConn, nip: &str) -> Result<(), DbError> {
     let (now, id) = (ids::now(), ksef_gateway::domain::ClientId::new());
+    let nip = ksef_gateway::domain::Nip::parse(nip).map_err(DbError::Task)?;
     let row = NewClient {
         id: &id,
-        nip,
+        nip: &nip,
         name: "Przykładowa Sp. z o.o.",
         ksef_environment: "test",
         send_policy: ksef_gateway::domain::SendPolicy::Manual,

@@ -163,7 +163,8 @@ pub async fn seed(
 
     // Sklep (api-auto): its shop system uploads and sends with its own API key, in bulk.
     let scopes = ScopeSet::parse("submit,read,send").map_err(AppError::invalid)?;
-    let key = apikeys::create(st, &Caller::Operator, "1132853869", "Sklep internetowy", scopes, None).await?;
+    let shop_nip = crate::domain::Nip::exact("1132853869").map_err(AppError::invalid)?;
+    let key = apikeys::create(st, &Caller::Operator, &shop_nip, "Sklep internetowy", scopes, None).await?;
     let shop_system = Caller::ApiKey(KeyCaller {
         id: key.key.id.clone(),
         client_id: shop.clone(),

@@ -75,7 +75,7 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
             .map_err(|e| StartError::Command(format!("embedded KSeF simulator: {e:#}")))?;
         let clients = seed_office(&state, &sim).await?;
         let ids: Vec<(crate::domain::ClientId, String)> =
-            clients.iter().map(|(c, _)| (c.id.clone(), c.nip.clone())).collect();
+            clients.iter().map(|(c, _)| (c.id.clone(), c.nip.to_string())).collect();
         let fail = |e: crate::error::AppError| StartError::Command(format!("demo setup: {e}"));
         people::seed(&state, &ids).await.map_err(fail)?;
         let erp = erp::start()?;
@@ -116,12 +116,14 @@ async fn seed_office(
     certificate::seed_office(st, OFFICE_NIP, target.as_str()).await.map_err(fail)?;
     let mut out = Vec::new();
     for (nip, name, policy, mode) in DEMO_CLIENTS {
-        let existing = st.db.tx(move |c| Client::find_by_nip(c, nip)).await.map_err(|e| fail(e.into()))?;
+        let typed = Nip::parse(nip).map_err(StartError::Command)?;
+        let key = typed.clone();
+        let existing = st.db.tx(move |c| Client::find_by_nip(c, &key)).await.map_err(|e| fail(e.into()))?;
         let client = match existing {
             Some(c) => c,
             None => {
                 let input = NewClientInput {
-                    nip: Nip::parse(nip).map_err(StartError::Command)?,
+                    nip: typed.clone(),
                     name: (*name).to_owned(),
                     ksef: target.clone(),
                     policy: *policy,
@@ -137,7 +139,7 @@ async fn seed_office(
         crate::service::office::set_mode(st, &Caller::Operator, &client.id, *mode).await.map_err(fail)?;
         let (id, url) = (client.id.clone(), target.as_str().to_owned());
         st.db.tx(move |c| Client::set_ksef_environment(c, &id, &url)).await.map_err(|e| fail(e.into()))?;
-        let client = st.db.tx(move |c| Client::find_by_nip(c, nip)).await.map_err(|e| fail(e.into()))?;
+        let client = st.db.tx(move |c| Client::find_by_nip(c, &typed)).await.map_err(|e| fail(e.into()))?;
         let client =
             client.ok_or_else(|| StartError::Command(format!("demo setup: client {nip} vanished")))?;
         match mode {

@@ -5,14 +5,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::clients;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, CredentialMode, SendPolicy};
+use crate::domain::{ClientId, CredentialMode, Nip, SendPolicy};
 
 /// A client company as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = clients)]
 pub struct Client {
     pub id: ClientId,
-    pub nip: String,
+    pub nip: Nip,
     pub name: String,
     pub ksef_environment: String,
     pub send_policy: SendPolicy,
@@ -29,7 +29,7 @@ pub struct Client {
 #[diesel(table_name = clients)]
 pub struct NewClient<'a> {
     pub id: &'a ClientId,
-    pub nip: &'a str,
+    pub nip: &'a Nip,
     pub name: &'a str,
     pub ksef_environment: &'a str,
     pub send_policy: SendPolicy,
@@ -48,7 +48,7 @@ impl Client {
     }
 
     /// The client with this NIP, if any.
-    pub fn find_by_nip(conn: &mut AnyConn, nip: &str) -> Result<Option<Self>, DbError> {
+    pub fn find_by_nip(conn: &mut AnyConn, nip: &Nip) -> Result<Option<Self>, DbError> {
         Ok(clients::table.filter(clients::nip.eq(nip)).select(Self::as_select()).first(conn).optional()?)
     }
 

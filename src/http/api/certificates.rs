@@ -62,7 +62,9 @@ struct RevokeBody {
 }
 
 async fn client_subject(st: &AppState, caller: &Caller, nip: &str) -> Result<Subject, AppError> {
-    Ok(Subject::Client(crate::service::clients::find_visible(st, caller, nip).await?.id))
+    Ok(Subject::Client(
+        crate::service::clients::find_visible(st, caller, &crate::http::id_in_path(nip)?).await?.id,
+    ))
 }
 
 async fn list(st: &AppState, caller: &Caller, subject: Subject) -> Result<HttpResponse, AppError> {

@@ -10,7 +10,7 @@ use super::openapi_types::Errors;
 use crate::auth::{PermissionSet, Role, ScopeSet};
 use crate::domain::{Nip, SendPolicy};
 use crate::error::AppError;
-use crate::http::id_in_path_checked;
+use crate::http::{id_in_path, id_in_path_checked};
 use crate::service::access::Caller;
 use crate::service::clients::{self as client_svc, ClientView};
 use crate::service::users::{self, NewUserInput};
@@ -32,8 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(ksef_status);
 }
 
+/// The client named in the path as the caller sees it: text that is no NIP is the 404 of an
+/// unknown one.
 async fn visible(st: &AppState, caller: &Caller, nip: &str) -> Result<ClientView, AppError> {
-    client_svc::find_visible(st, caller, nip).await
+    client_svc::find_visible(st, caller, &id_in_path(nip)?).await
 }
 
 /// `GET /api/v1/clients`: the clients the caller may see, with its permissions on each.
@@ -269,6 +271,9 @@ async fn create_key(
     let b = body.into_inner();
     let scopes = ScopeSet::parse(&b.scopes.join(",")).map_err(AppError::invalid)?;
     let expires = b.expires_at.as_deref().map(|v| super::parse_time("expires_at", v)).transpose()?;
+    // The name is checked before the client is looked up; it still is for text that is no NIP.
+    let name_checked = async { crate::service::validate::optional_name("name", &b.name).map(drop) };
+    let nip = id_in_path_checked(&nip, name_checked).await?;
     let created = apikeys::create(&st, &caller, &nip, &b.name, scopes, expires).await?;
     Ok(HttpResponse::Created().json(json!({
         "id": created.key.id, "prefix": created.key.prefix, "scopes": created.key.scopes,
@@ -413,7 +418,7 @@ async fn put_credential(
     };
     // Stored means KSeF accepted it just now: the service logs in with it before storing.
     let health = crate::service::credentials::CredentialHealth::Ok;
-    let view = client_svc::find_visible(&st, &caller, &nip).await?.credential;
+    let view = client_svc::find_visible(&st, &caller, &id_in_path(&nip)?).await?.credential;
     Ok(HttpResponse::Ok().json(serde_json::json!({"credential": view, "check": health.describe()})))
 }
 
@@ -476,7 +481,8 @@ async fn ksef_status(
 /// Whether the client's KSeF answers, and why not when it does not.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 struct KsefStatus {
-    nip: String,
+    #[schema(value_type = String)]
+    nip: Nip,
     available: bool,
     #[schema(inline)]
     notice: Option<crate::service::availability::Notice>,

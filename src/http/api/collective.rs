@@ -83,7 +83,7 @@ async fn nip_of(
         (Some(nip), _) => Ok(nip),
         (None, Caller::ApiKey(k)) => {
             let id = k.client_id.clone();
-            Ok(st.db.tx(move |c| crate::db::models::Client::get(c, &id)).await?.nip)
+            Ok(st.db.tx(move |c| crate::db::models::Client::get(c, &id)).await?.nip.into())
         }
         (None, _) => Err(missing()),
     }

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::openapi_types::Errors;
-use crate::db::models::Client;
 use crate::domain::{ClientId, InvoiceId, InvoiceState};
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
@@ -50,7 +49,7 @@ async fn upload_client(st: &AppState, caller: &Caller, nip: Option<String>) -> R
     match (caller, nip) {
         (Caller::ApiKey(k), None) => Ok(k.client_id.clone()),
         (_, Some(nip)) => {
-            let client = st.db.tx(move |c| Client::find_by_nip(c, &nip)).await?.ok_or(AppError::NotFound)?;
+            let client = st.db.tx(move |c| crate::service::access::client_named(c, &nip)).await?;
             Ok(client.id)
         }
         (_, None) => Err(AppError::invalid("nip: say which client the invoices are for (?nip=…)")),

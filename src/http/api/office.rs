@@ -130,7 +130,7 @@ async fn put_credential_mode(
 ) -> Result<HttpResponse, AppError> {
     let mode = CredentialMode::parse(&body.mode)
         .map_err(|e| AppError::invalid_field("mode", "unknown_credential_mode", e))?;
-    let client = client_svc::find_visible(&st, &caller, &nip).await?;
+    let client = client_svc::find_visible(&st, &caller, &crate::http::id_in_path(&nip)?).await?;
     office::set_mode(&st, &caller, &client.id, mode).await?;
     Ok(HttpResponse::Ok().json(json!({"nip": client.nip, "credential_mode": mode})))
 }
@@ -159,9 +159,9 @@ async fn check_credential(
     caller: Caller,
     nip: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let client = client_svc::find_visible(&st, &caller, &nip).await?;
+    let client = client_svc::find_visible(&st, &caller, &crate::http::id_in_path(&nip)?).await?;
     let health = crate::service::credentials::check_as(&st, &caller, &client.id).await?;
-    let fresh = client_svc::find_visible(&st, &caller, &nip).await?;
+    let fresh = client_svc::find_visible(&st, &caller, &client.nip).await?;
     Ok(HttpResponse::Ok().json(json!({
         "check": health.describe(),
         "ok": health == crate::service::credentials::CredentialHealth::Ok,

@@ -26,7 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn client(st: &AppState, caller: &Caller, nip: &str) -> Result<ClientView, AppError> {
-    client_svc::find_visible(st, caller, nip).await
+    client_svc::find_visible(st, caller, &crate::http::id_in_path(nip)?).await
 }
 
 /// The endpoint named in the path (text that is no id: what an unknown endpoint gets).

@@ -161,7 +161,7 @@ async fn access_page(
     me: PanelUser,
     nip: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     render(&st, &me, client, CredentialForm::default(), StatusCode::OK).await
 }
 
@@ -274,7 +274,7 @@ async fn revoke_grant(
 ) -> Result<HttpResponse, PanelError> {
     me.check_csrf(&st, form.csrf())?;
     let (nip, id) = path.into_inner();
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     grants::revoke(&st, &me.caller, &crate::http::id_in_path(&id)?).await?;
     Ok(back(&client.nip))
 }
@@ -320,7 +320,7 @@ async fn revoke_key(
 ) -> Result<HttpResponse, PanelError> {
     me.check_csrf(&st, form.csrf())?;
     let (nip, id) = path.into_inner();
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     let id = id_in_path_checked(&id, apikeys::require_managing(&st, &me.caller, &client.id)).await?;
     apikeys::revoke(&st, &me.caller, &client.id, &id).await?;
     Ok(back(&client.nip))

@@ -46,7 +46,7 @@ impl Owner {
     }
 
     async fn client(st: &AppState, me: &PanelUser, nip: &str) -> Result<Self, PanelError> {
-        let c = clients::find_visible(st, &me.caller, nip).await?;
+        let c = clients::find_visible(st, &me.caller, &crate::http::id_in_path(nip)?).await?;
         Ok(Self {
             subject: Subject::Client(c.id),
             base: format!("/klienci/{}/certyfikaty", c.nip),

@@ -323,7 +323,7 @@ async fn client_page(
     nip: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PanelError> {
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     let form = SalesListForm::from_query_string(req.query_string());
     let marks =
         web::Query::<Marks>::from_query(req.query_string()).map(web::Query::into_inner).unwrap_or_default();

@@ -129,7 +129,7 @@ async fn rename_page(
     me: PanelUser,
     nip: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     crate::service::access::require_office_admin(&me.caller)?;
     let page = RenamePage {
         layout: Layout::for_user("Nazwa klienta", &me),

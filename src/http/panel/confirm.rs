@@ -37,7 +37,7 @@ async fn grant(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PanelError> {
     let (nip, id) = path.into_inner();
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     let live = grants::list_for_client(&st, &me.caller, &client.id).await?;
     // Text that is no grant id is the 404 of an unknown grant, after the list's access check.
     let id: GrantId = crate::http::id_in_path(&id)?;
@@ -61,7 +61,7 @@ async fn key(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PanelError> {
     let (nip, id) = path.into_inner();
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     let k = apikeys::list(&st, &me.caller, &client.id)
         .await?
         .into_iter()

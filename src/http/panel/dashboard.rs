@@ -150,7 +150,7 @@ fn row(c: ClientView, counts: Counts) -> ClientRow {
             valid_until: k.validity.valid_until.map(when),
             warning: k.validity.expiry_warning,
         }),
-        nip: c.nip,
+        nip: c.nip.into(),
         name: c.name,
         paused_reason: c.paused_reason,
         counts,

@@ -175,7 +175,7 @@ impl PanelUser {
         form: &forms::Fields,
     ) -> Result<crate::service::clients::ClientView, PanelError> {
         self.check_csrf(st, form.csrf())?;
-        Ok(crate::service::clients::find_visible(st, &self.caller, nip).await?)
+        Ok(crate::service::clients::find_visible(st, &self.caller, &crate::http::id_in_path(nip)?).await?)
     }
 }
 

@@ -72,7 +72,7 @@ async fn render(
         .map(|c| UsingRow {
             ok: c.office_access.as_ref().is_some_and(|a| a.ok),
             explanation: c.office_access.and_then(|a| a.explanation_pl),
-            nip: c.nip,
+            nip: c.nip.into(),
             name: c.name,
         })
         .collect();

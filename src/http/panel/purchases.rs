@@ -292,7 +292,7 @@ async fn list_page(
         .filter(|c| client.as_ref().is_none_or(|only| only.id == c.id))
         .map(|c| Completeness {
             client: c.name.clone(),
-            nip: c.nip.clone(),
+            nip: c.nip.to_string(),
             text: completeness_text(marks.iter().find(|(id, _)| *id == c.id).and_then(|(_, h)| *h)),
         })
         .collect();
@@ -300,7 +300,7 @@ async fn list_page(
         Some(c) => sync_state(st, me, c).await?,
         None => (Vec::new(), Vec::new()),
     };
-    let (page, error) = match form.query(client.as_ref().map(|c| c.nip.clone())) {
+    let (page, error) = match form.query(client.as_ref().map(|c| c.nip.to_string())) {
         Ok(q) => (purchases::list(st, &me.caller, q).await?, None),
         Err(why) => (Default::default(), Some(why)),
     };
@@ -310,7 +310,7 @@ async fn list_page(
     }
     let mut export_pairs = pairs.clone();
     if let Some(c) = &client {
-        export_pairs.push(("nip", c.nip.clone()));
+        export_pairs.push(("nip", c.nip.to_string()));
     }
     if let Some(t) = new_since {
         pairs.push(("nowe_od", t.and_utc().timestamp_micros().to_string()));
@@ -332,7 +332,7 @@ async fn list_page(
         clients: readable
             .iter()
             .map(|c| Choice {
-                value: c.nip.clone(),
+                value: c.nip.to_string(),
                 label: format!("{} – {}", c.nip, c.name),
                 selected: chosen_nip.as_deref() == Some(c.nip.as_str()),
             })
@@ -381,7 +381,7 @@ async fn one_client(
     nip: web::Path<String>,
     q: web::Query<ListForm>,
 ) -> Result<HttpResponse, PanelError> {
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     if !may(&client, Permission::Read) {
         return Err(AppError::Forbidden.into());
     }

@@ -119,7 +119,7 @@ async fn upload(
 ) -> Result<HttpResponse, PanelError> {
     let form = read_form(&st, mp).await?;
     me.check_csrf(&st, form.csrf.as_deref())?;
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     let results = intake::submit_upload(&st, &me.caller, &client.id, form.file, Source::Panel).await?;
     result_page(&me, client, &results, form.file_name)
 }

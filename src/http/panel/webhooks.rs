@@ -97,7 +97,7 @@ async fn list_page(
     me: PanelUser,
     nip: web::Path<String>,
 ) -> Result<HttpResponse, PanelError> {
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     render(&st, &me, client, None, (String::new(), Vec::new())).await
 }
 
@@ -168,7 +168,7 @@ async fn log(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, PanelError> {
     let (nip, id) = path.into_inner();
-    let client = clients::find_visible(&st, &me.caller, &nip).await?;
+    let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     let id = id_in_path_checked(&id, webhooks::require_managing(&st, &me.caller, &client.id)).await?;
     let (endpoint, deliveries) = webhooks::deliveries(&st, &me.caller, &client.id, &id).await?;
     let rows = deliveries

@@ -47,7 +47,7 @@ pub(super) async fn check_and_store(
     source: Source,
     replaces: Option<Invoice>,
 ) -> Result<Vec<IntakeResult>, AppError> {
-    let ctx = PreflightContext { client_nip: Some(client.nip.clone()), today: super::today_in_poland() };
+    let ctx = PreflightContext { client_nip: Some(client.nip.to_string()), today: super::today_in_poland() };
     let schema = st.fa3.clone();
     let upload = Upload { caller: caller.clone(), client: client.clone(), source, now: ids::now() };
     st.db

@@ -38,7 +38,7 @@ pub async fn store_accepted(
 ) -> Vec<(InvoiceId, String)> {
     let numbers = sim
         .add_received_invoices(&ksef_simulator::ReceivedInvoices {
-            seller_nip: Some(client.nip.clone()),
+            seller_nip: Some(client.nip.to_string()),
             buyer_nip: Some("5213000005".to_owned()),
             count: n,
             ..Default::default()
@@ -176,7 +176,10 @@ async fn collective_identifier_without_permission_is_explained_in_polish(b: Back
     let (code, message) =
         refusal(collective::create(&rig.st, &Caller::Operator, &client.nip, by_id(&chosen)).await);
     assert_eq!(code, "ksef_collective_permission_missing");
-    assert!(message.contains("CollectiveIdentifierManage") && message.contains(&client.nip), "{message}");
+    assert!(
+        message.contains("CollectiveIdentifierManage") && message.contains(client.nip.as_str()),
+        "{message}"
+    );
     assert!(message.contains("Klient musi nadać w KSeF"), "{message}");
     assert_eq!(stored_count(&rig.st).await, (0, 0));
 }
@@ -251,7 +254,13 @@ async fn collective_identifier_refusal_is_explained_on_the_panel_page(b: Backend
     seed_at(&rig.st, &rig.sim.base_url()).await;
     rig.sim.add_token(SELLER_NIP, "20261201-EC-TESTTOKEN-0000000001|nip|abc", &["CredentialsManage"]);
     let nip = SELLER_NIP.to_owned();
-    let client = rig.st.db.tx(move |c| Client::find_by_nip(c, &nip)).await.unwrap().unwrap();
+    let client = rig
+        .st
+        .db
+        .tx(move |c| Client::find_by_nip(c, &crate::common::typed_nip(&nip)))
+        .await
+        .unwrap()
+        .unwrap();
     let chosen = store_accepted(&rig.st, &rig.sim, &client, 1).await;
     let app = test::init_service(App::new().configure(ksef_gateway::configure(rig.st.clone()))).await;
     let s = open_session_as(&app, EMAIL, PASSWORD).await;

@@ -284,7 +284,8 @@ async fn client_offline_certificate_enrolled_and_bad_input_refused(b: Backend) {
     let (code, text) = rig.cli(add(&bare), "").await.unwrap();
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("--ksef") && text.contains("does not answer as KSeF"), "{text}");
-    let seen = ksef_gateway::service::clients::find_visible(st, &op, &new_nip).await;
+    let seen =
+        ksef_gateway::service::clients::find_visible(st, &op, &crate::common::typed_nip(&new_nip)).await;
     assert!(matches!(seen, Err(ksef_gateway::error::AppError::NotFound)), "nothing stored");
     let (code, text) = rig.cli(add(&rig.sim.base_url()), "").await.unwrap();
     assert_eq!(code, Some(0), "{text}");

@@ -137,7 +137,7 @@ async fn fault_suite(b: Backend, n: usize, limit: Duration) {
             ours.insert(rig.invoice(id).await.sha256);
         }
         assert!(held.iter().all(|h| ours.contains(h)), "KSeF holds only our invoices");
-        let c = counters.per_nip.get(&client.nip).cloned().unwrap_or_default();
+        let c = counters.per_nip.get(client.nip.as_str()).cloned().unwrap_or_default();
         assert_eq!(c.duplicates, 0, "nothing KSeF had was sent again: {c:?}");
         assert_eq!(c.received - c.forgotten, held.len() as u64, "{c:?}");
     }

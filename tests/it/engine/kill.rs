@@ -82,7 +82,7 @@ pub async fn engine_kill_9_at_random_points_never_sends_twice(b: Backend) {
     gateway.kill().unwrap();
     gateway.wait().unwrap();
 
-    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
     let n = INVOICES as u64;
     assert_eq!((c.received, c.accepted, c.duplicates), (n, n, 0), "seed {seed}: {c:?}");
     assert!(c.rejected.is_empty(), "seed {seed}: {c:?}");
@@ -218,7 +218,7 @@ pub async fn engine_two_serve_processes_share_one_database(b: Backend) {
     }
     let counters = rig.sim.counters();
     for (client, ids) in &all {
-        let c = counters.per_nip[&client.nip].clone();
+        let c = counters.per_nip[client.nip.as_str()].clone();
         let n = ids.len() as u64;
         assert_eq!((c.received, c.accepted, c.duplicates), (n, n, 0), "{}: {c:?}", client.nip);
     }

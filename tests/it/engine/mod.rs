@@ -175,7 +175,7 @@ async fn engine_correction_is_linked_and_sent_the_same_way(b: Backend) {
     rig.wait_for(std::slice::from_ref(&correction.id), "accepted", LIMIT).await;
     engine.stop().await;
     rig.assert_accepted(std::slice::from_ref(&correction.id)).await;
-    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
     assert_eq!((c.received, c.accepted, c.duplicates), (2, 2, 0));
     rig.sim.stop().await;
 }
@@ -227,7 +227,7 @@ async fn engine_three_invoices_go_online_and_are_accepted(b: Backend) {
     engine.stop().await;
     rig.assert_accepted(&ids).await;
     rig.assert_accepted(&offline).await;
-    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
     assert_eq!((c.received, c.accepted, c.duplicates), (5, 5, 0));
     assert_eq!(rig.count_audit("send.invoice_accepted").await, 5);
     assert_eq!(rig.count_audit("send.invoice_registered").await, 5);
@@ -266,7 +266,7 @@ async fn engine_twelve_invoices_go_in_one_batch(b: Backend) {
     let row = rig.st.db.run(move |c| KsefSession::find_by_reference(c, &reference)).await.unwrap().unwrap();
     assert_eq!((row.kind.as_str(), row.invoice_count), ("batch", 12));
     assert_eq!(rig.count_state("accepted").await, 12);
-    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
     assert_eq!((c.received, c.accepted, c.duplicates), (12, 12, 0));
     rig.sim.stop().await;
 }
@@ -304,7 +304,7 @@ async fn engine_rate_limits_and_outage_deliver_each_invoice_once(b: Backend) {
     let counters = rig.sim.counters();
     assert!(counters.faults_injected > 0, "the outage was seen");
     for (client, n) in [(&small, online.len() as u64), (&big, batch.len() as u64)] {
-        let c = counters.per_nip[&client.nip].clone();
+        let c = counters.per_nip[client.nip.as_str()].clone();
         assert_eq!((c.received, c.accepted, c.duplicates), (n, n, 0), "{}: {c:?}", client.nip);
     }
     assert!(counters.total.rate_limited > 0, "KSeF answered 429 at least once: {counters:?}");
@@ -320,7 +320,11 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
     // the first one and died before recording KSeF's answer; the second never left.
     let ksef = crate::common::outside_ksef(&client.ksef_environment);
     let token = format!("20261201-EC-{}-TESTTOKEN-01|nip-{}|0123456789abcdef", client.nip, client.nip);
-    let tm = TokenManager::new(ksef.clone(), ContextIdentifier::nip(&client.nip), SecretString::from(token));
+    let tm = TokenManager::new(
+        ksef.clone(),
+        ContextIdentifier::nip(client.nip.as_str()),
+        SecretString::from(token),
+    );
     let access = tm.access_token().await.unwrap();
     let session = ksef.open_online_session(&access, &FormCode::fa3()).await.unwrap();
     let reference = session.reference_number.clone();
@@ -359,7 +363,7 @@ async fn engine_crash_after_upload_is_reconciled_not_resent(b: Backend) {
     rig.wait_for(&ids, "accepted", LIMIT).await;
     engine.stop().await;
     rig.assert_accepted(&ids).await;
-    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
     assert_eq!((c.received, c.accepted, c.duplicates), (2, 2, 0), "the uploaded one was not sent again");
     assert_eq!(rig.invoice(&ids[0]).await.session_reference.as_deref(), Some(reference.as_str()));
     assert_ne!(rig.invoice(&ids[1]).await.session_reference.as_deref(), Some(reference.as_str()));
@@ -443,7 +447,7 @@ async fn engine_two_engines_never_send_twice(b: Backend) {
     e2.stop().await;
     let counters = rig.sim.counters();
     for (nip, ids) in &all {
-        let c = counters.per_nip[nip].clone();
+        let c = counters.per_nip[nip.as_str()].clone();
         let n = ids.len() as u64;
         assert_eq!((c.received, c.accepted, c.duplicates), (n, n, 0), "{nip}: {c:?}");
         rig.assert_accepted(ids).await;
@@ -542,7 +546,11 @@ async fn engine_duplicate_of_our_own_bytes_counts_as_delivered(b: Backend) {
     let xml = rig.st.db.run(move |c| Invoice::document(c, &id)).await.unwrap();
     let ksef = crate::common::outside_ksef(&client.ksef_environment);
     let token = format!("20261201-EC-{}-TESTTOKEN-01|nip-{}|0123456789abcdef", client.nip, client.nip);
-    let tm = TokenManager::new(ksef.clone(), ContextIdentifier::nip(&client.nip), SecretString::from(token));
+    let tm = TokenManager::new(
+        ksef.clone(),
+        ContextIdentifier::nip(client.nip.as_str()),
+        SecretString::from(token),
+    );
     let access = tm.access_token().await.unwrap();
     let session = ksef.open_online_session(&access, &FormCode::fa3()).await.unwrap();
     let sent = ksef.send_invoice(&access, &session, &xml, &SendOptions::default()).await.unwrap();
@@ -556,7 +564,7 @@ async fn engine_duplicate_of_our_own_bytes_counts_as_delivered(b: Backend) {
     rig.assert_accepted(&ids).await;
     let inv = rig.invoice(&ids[0]).await;
     assert_eq!(inv.ksef_number, original.ksef_number, "the original KSeF number, not a rejection");
-    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
     assert_eq!((c.accepted, c.duplicates), (1, 1));
     assert_eq!(rig.count_audit("send.invoice_rejected").await, 0);
     rig.sim.stop().await;

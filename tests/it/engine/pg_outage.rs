@@ -137,7 +137,7 @@ pub async fn engine_postgres_outage_under_load(b: Backend) {
     for (client, ids) in clients.iter().zip(&all) {
         rig.assert_accepted(ids).await;
         assert_accepted_once_by_ksef(&rig, client, ids).await;
-        let c = counters.per_nip[&client.nip].clone();
+        let c = counters.per_nip[client.nip.as_str()].clone();
         let n = ids.len() as u64;
         assert_eq!((c.received, c.accepted, c.duplicates), (n, n, 0), "{}: {c:?}", client.nip);
     }

@@ -162,7 +162,7 @@ async fn purchase_first_sync_and_increments_store_each_invoice_once(b: Backend) 
     assert_eq!(inv.subject_type, PurchaseRole::Buyer);
     let xml = inv.xml.clone().unwrap();
     assert_eq!(ksef_client::crypto::sha256_b64(&xml), inv.invoice_hash);
-    assert!(String::from_utf8_lossy(&xml).contains(&client.nip));
+    assert!(String::from_utf8_lossy(&xml).contains(client.nip.as_str()));
     // The step's audit event follows its last store.
     let start = Instant::now();
     while rig.count_audit("purchase.sync").await == 0 {
@@ -390,7 +390,7 @@ async fn purchase_sync_and_sending_share_one_client(b: Backend) {
     rig.assert_accepted(&ids).await;
     // Sending went first in the turn: it never waited for the sync's downloads.
     assert!(sending < Duration::from_secs(10), "sending took {sending:?}");
-    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
     assert_eq!((c.received, c.accepted, c.duplicates), (12, 12, 0));
     rig.sim.stop().await;
 }
@@ -427,7 +427,7 @@ async fn purchase_cli_syncs_now_shows_status_and_names_bad_options(b: Backend) {
     wait_stored(&rig, &client, &expected).await;
     let (code, text) = cli(&["purchase", "status"]).await.unwrap();
     assert_eq!(code, Some(0), "{text}");
-    let line = text.lines().find(|l| l.starts_with(&client.nip)).unwrap_or_default();
+    let line = text.lines().find(|l| l.starts_with(client.nip.as_str())).unwrap_or_default();
     assert!(line.contains("buyer") && line.contains(" 0  -"), "{text}");
     for (args, option) in [
         (vec!["purchase", "sync", "--nip", "123"], "--nip"),

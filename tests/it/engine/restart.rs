@@ -150,7 +150,7 @@ pub async fn engine_batch_session_ksef_forgot_is_resent_exactly_once(b: Backend)
     assert_accepted_once_by_ksef(&rig, &client, &ids).await;
     assert_ne!(rig.invoice(&ids[0]).await.session_reference.as_deref(), Some(first.as_str()));
     assert_eq!(rig.count_audit("send.invoice_requeued").await, 300);
-    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
     assert_eq!((c.received, c.forgotten, c.duplicates), (600, 300, 0), "{c:?}");
     let f = first.clone();
     let row = rig
@@ -203,7 +203,7 @@ pub async fn engine_online_session_paused_21184_moves_pending_to_a_new_session(b
         sessions.insert(rig.invoice(id).await.session_reference.unwrap());
     }
     assert!(sessions.len() >= 2, "the pending invoices went to a new session: {sessions:?}");
-    let c = rig.sim.counters().per_nip[&client.nip].clone();
+    let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
     assert_eq!((c.received, c.duplicates), (4, 0));
     rig.sim.stop().await;
 }

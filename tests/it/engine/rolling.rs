@@ -76,7 +76,7 @@ async fn rolling_restart(b: Backend, clients: u32, each: usize) {
     );
     let counters = rig.sim.counters();
     for (client, ids) in &all {
-        let c = counters.per_nip[&client.nip].clone();
+        let c = counters.per_nip[client.nip.as_str()].clone();
         let n = ids.len() as u64;
         assert_eq!((c.received, c.accepted, c.duplicates), (n, n, 0), "{}: {c:?}", client.nip);
         assert!(c.rejected.is_empty(), "{c:?}");
