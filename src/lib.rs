@@ -25,9 +25,3 @@ pub mod webhooks;
 
 pub use server::configure;
 
-/// Every program that links the gateway (`serve`, the CLI, the benchmarks, the tests) allocates
-/// with mimalloc, so what is measured is what runs: glibc's allocator spent about 15 % of an API
-/// read in `malloc`/`free` and their arena locks, and returned little of what a large upload
-/// freed.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
