@@ -1,6 +1,6 @@
 //! API keys this process verified against the database moments ago, so that a client system
-//! busy reading does not make every request wait for the same key lookup (it was a blocking
-//! database trip of its own before the request's work, a third of an API read's cost).
+//! busy reading does not make every request wait for the same key lookup (a blocking database
+//! trip of its own before the request's work).
 //!
 //! An entry is believed for [`RECHECK_AFTER`] at most, and only for the exact key it was
 //! verified with (its hash is compared, in constant time, on every use). A key revoked in this
