@@ -24,4 +24,3 @@ pub mod vault;
 pub mod webhooks;
 
 pub use server::configure;
-
