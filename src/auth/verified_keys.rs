@@ -81,7 +81,7 @@ impl<C: Clone> VerifiedKeys<C> {
         }
     }
 
-    /// Forgets keys that were revoked (or a key that failed its check).
+    /// Forgets keys that were revoked: they are refused at once, not after [`RECHECK_AFTER`].
     pub fn forget(&self, ids: &[ApiKeyId]) {
         let mut inner = self.inner();
         inner.generation += 1;
