@@ -86,14 +86,14 @@ impl OutboxEntry {
             .optional()?)
     }
 
-    /// The same status for many invoices' rows (a batch moved or done at once), 500 per statement.
+    /// The same status for many invoices' rows (a batch moved or done at once).
     pub fn set_status_many(
         conn: &mut AnyConn,
         invoice_ids: &[&InvoiceId],
         status: OutboxState,
     ) -> Result<(), DbError> {
         let now = super::ids::now();
-        for chunk in invoice_ids.chunks(500) {
+        for chunk in invoice_ids.chunks(super::ids_per_statement(conn)) {
             diesel::update(outbox::table.filter(outbox::invoice_id.eq_any(chunk)))
                 .set((outbox::status.eq(status), outbox::updated_at.eq(now)))
                 .execute(conn)?;

@@ -37,6 +37,14 @@ const ACCEPT_MANY_PG: &str = "UPDATE invoices SET state = $1, invoice_reference 
      WHERE invoices.id = v.id AND invoices.state = ANY($7::text[]) \
      RETURNING invoices.id";
 
+/// The move of [`Invoice::start_sending_many`] on PostgreSQL in one statement (was a row-lock
+/// SELECT and an UPDATE per 500 invoices).
+const START_SENDING_MANY_PG: &str = "UPDATE invoices SET state = $1, session_reference = $2, \
+     invoice_reference = NULL, updated_at = $3 \
+     FROM (SELECT id FROM invoices WHERE id = ANY($4::text[]) ORDER BY id FOR UPDATE) AS locked \
+     WHERE invoices.id = locked.id AND invoices.state = ANY($5::text[]) \
+     RETURNING invoices.id";
+
 #[derive(QueryableByName)]
 struct MovedId {
     #[diesel(sql_type = Text)]
@@ -89,8 +97,8 @@ impl Invoice {
     }
 
     /// [`Invoice::start_sending`] for many invoices: the ids that moved (the others no longer
-    /// waited). On PostgreSQL one statement per 500 invoices, since there every statement is a
-    /// network round trip; SQLite runs in-process, where a statement per invoice is cheap.
+    /// waited). On PostgreSQL one statement for all, since there every statement is a network
+    /// round trip; SQLite runs in-process, where a statement per invoice is cheap.
     pub fn start_sending_many(
         conn: &mut AnyConn,
         ids: &[InvoiceId],
@@ -108,30 +116,19 @@ impl Invoice {
             }
             return Ok(moved);
         };
-        // Rows are locked in one id order across all chunks, as every multi-row move does, so
-        // two overlapping moves wait for each other instead of deadlocking.
-        let mut sorted: Vec<&InvoiceId> = ids.iter().collect();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let mut moved = Vec::with_capacity(ids.len());
-        for chunk in sorted.chunks(500) {
-            let chunk = chunk.to_vec();
-            super::invoice::lock_in_order_pg(pg, &chunk)?;
-            let done: Vec<InvoiceId> = diesel::update(
-                invoices::table.filter(invoices::id.eq_any(chunk)).filter(invoices::state.eq_any(from)),
-            )
-            .set((
-                invoices::state.eq(to),
-                invoices::session_reference.eq(Some(session_reference)),
-                invoices::invoice_reference.eq(None::<String>),
-                invoices::updated_at.eq(now),
-            ))
-            .returning(invoices::id)
-            .get_results(pg)?;
-            moved.extend(done);
-        }
+        // One statement for all: the rows locked in id order first, as every multi-row move
+        // locks them, so two overlapping moves wait for each other instead of deadlocking.
+        let all: Vec<&str> = ids.iter().map(InvoiceId::as_str).collect();
+        let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        let moved: Vec<MovedId> = diesel::sql_query(START_SENDING_MANY_PG)
+            .bind::<Text, _>(to.as_str())
+            .bind::<Text, _>(session_reference)
+            .bind::<Timestamp, _>(now)
+            .bind::<Array<Text>, _>(all)
+            .bind::<Array<Text>, _>(from)
+            .load(pg)?;
         // In the caller's order, as the statement per invoice gave them.
-        let done: std::collections::HashSet<InvoiceId> = moved.into_iter().collect();
+        let done: HashSet<InvoiceId> = moved.into_iter().map(|m| m.id).collect();
         Ok(ids.iter().filter(|id| done.contains(*id)).cloned().collect())
     }
 
