@@ -85,24 +85,54 @@ pub struct BatchSubmission {
     pub part_count: usize,
 }
 
-/// Zips the invoices (deflate).
+/// Fewest invoices a thread zips: below that, starting a thread costs more than it saves.
+const INVOICES_PER_THREAD: usize = 1_000;
+
+/// Zips the invoices (deflate). A large batch is compressed in pieces on every core, which are
+/// then joined as they are (the compressed entries copied, not compressed again): deflate was
+/// most of preparing a 10 000-invoice batch, on one core. The archive lists the files in the
+/// order given either way.
 pub fn build_zip(invoices: &[BatchInvoice]) -> Result<Vec<u8>, KsefError> {
-    let zip_err =
-        |e: zip::result::ZipError| KsefError::InvalidInput(format!("cannot build batch archive: {e}"));
     let mut names = std::collections::HashSet::new();
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for invoice in invoices {
         let name = &invoice.file_name;
         if name.is_empty() || name.contains(['/', '\\']) || name == ".." || !names.insert(name.as_str()) {
             return Err(KsefError::InvalidInput(format!("bad or duplicate archive file name {name:?}")));
         }
-        writer.start_file(name.as_str(), options).map_err(zip_err)?;
-        writer
-            .write_all(&invoice.xml)
-            .map_err(|e| KsefError::InvalidInput(format!("cannot build batch archive: {e}")))?;
     }
-    Ok(writer.finish().map_err(zip_err)?.into_inner())
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let threads = cores.min(invoices.len() / INVOICES_PER_THREAD).max(1);
+    if threads == 1 {
+        return zip_piece(invoices);
+    }
+    let pieces: Vec<Result<Vec<u8>, KsefError>> = std::thread::scope(|scope| {
+        let running: Vec<_> = invoices
+            .chunks(invoices.len().div_ceil(threads))
+            .map(|piece| scope.spawn(move || zip_piece(piece)))
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for piece in pieces {
+        let piece = zip::ZipArchive::new(std::io::Cursor::new(piece?)).map_err(zip_error)?;
+        writer.merge_archive(piece).map_err(zip_error)?;
+    }
+    Ok(writer.finish().map_err(zip_error)?.into_inner())
+}
+
+fn zip_error(e: impl std::fmt::Display) -> KsefError {
+    KsefError::InvalidInput(format!("cannot build batch archive: {e}"))
+}
+
+/// One archive of these invoices, on this thread.
+fn zip_piece(invoices: &[BatchInvoice]) -> Result<Vec<u8>, KsefError> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for invoice in invoices {
+        writer.start_file(invoice.file_name.as_str(), options).map_err(zip_error)?;
+        writer.write_all(&invoice.xml).map_err(zip_error)?;
+    }
+    Ok(writer.finish().map_err(zip_error)?.into_inner())
 }
 
 /// Zips, splits and encrypts a batch (CPU-bound: run it off the async executor for big batches).
@@ -278,6 +308,25 @@ mod tests {
         let mut xml = Vec::new();
         zip.by_name("inv-3.xml").unwrap().read_to_end(&mut xml).unwrap();
         assert_eq!(crypto::sha256_b64(&xml), batch.invoice_hashes[3].invoice_hash);
+    }
+
+    #[test]
+    fn a_batch_zipped_in_pieces_is_one_archive_in_the_given_order() {
+        let many = invoices(2 * INVOICES_PER_THREAD + 7);
+        let archive = build_zip(&many).unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).unwrap();
+        assert_eq!(zip.len(), many.len());
+        for (i, invoice) in many.iter().enumerate() {
+            let mut entry = zip.by_index(i).unwrap();
+            assert_eq!(entry.name(), invoice.file_name);
+            assert_eq!(entry.compression(), zip::CompressionMethod::Deflated);
+            let mut xml = Vec::new();
+            entry.read_to_end(&mut xml).unwrap();
+            assert_eq!(xml, invoice.xml);
+        }
+        let mut dup = invoices(2 * INVOICES_PER_THREAD);
+        dup[1_500].file_name = dup[10].file_name.clone();
+        assert!(build_zip(&dup).is_err(), "a name repeated in another piece is still refused");
     }
 
     #[test]
