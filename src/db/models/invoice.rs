@@ -8,6 +8,15 @@ use crate::db::schema::{clients, invoice_documents, invoice_events, invoices, up
 use crate::db::{AnyConn, DbError};
 use crate::domain::{check_moves, Actor, ClientId, InvoiceEventId, InvoiceId, InvoiceState, UserId};
 
+/// [`Invoice::live_with_numbers`] on PostgreSQL: one index probe of `(client_id, number)` per
+/// number. Written as `number = ANY($2)`, the planner, misled by a client it has no statistics
+/// for yet (a new client, or one whose upload is still in this transaction), scanned all of the
+/// client's invoices for every batch: a 10 000-invoice zip spent 0.7 s there, growing with each
+/// batch, and every single upload 4–5 ms. `OFFSET 0` keeps the subquery a probe of its own.
+const LIVE_WITH_NUMBERS_PG: &str = "SELECT i.* FROM unnest($2::text[]) AS n(number) \
+     CROSS JOIN LATERAL (SELECT * FROM invoices \
+       WHERE client_id = $1 AND number = n.number AND state <> ALL($3::text[]) OFFSET 0) AS i";
+
 /// Issued offline and not in KSeF yet: waiting, or in a session whose outcome is not known.
 const OFFLINE_DUE: [InvoiceState; 2] = [InvoiceState::Offline, InvoiceState::Sending];
 
@@ -15,7 +24,7 @@ const OFFLINE_DUE: [InvoiceState; 2] = [InvoiceState::Offline, InvoiceState::Sen
 /// it; nothing decided or sent yet), so the row in hand is the row that reads back. A missing
 /// value is inserted as NULL (no column of the table has another default), which lets SQLite
 /// take many rows in one statement.
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Insertable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable, Insertable)]
 #[diesel(table_name = invoices, treat_none_as_default_value = false)]
 pub struct Invoice {
     pub id: InvoiceId,
@@ -385,6 +394,18 @@ impl Invoice {
         client_id: &ClientId,
         numbers: &[&str],
     ) -> Result<Vec<Self>, DbError> {
+        if let AnyConn::Pg(pg) = conn {
+            use diesel::sql_types::{Array, Text};
+            let mut numbers = numbers.to_vec();
+            numbers.sort_unstable();
+            numbers.dedup();
+            let dead: Vec<&str> = InvoiceState::DEAD.iter().map(|s| s.as_str()).collect();
+            return Ok(diesel::sql_query(LIVE_WITH_NUMBERS_PG)
+                .bind::<Text, _>(client_id)
+                .bind::<Array<Text>, _>(numbers)
+                .bind::<Array<Text>, _>(dead)
+                .load(pg)?);
+        }
         let mut out = Vec::new();
         // Bounded IN lists: SQLite limits bound parameters per statement.
         for chunk in numbers.chunks(500) {
