@@ -191,7 +191,7 @@ pub fn invoice_with_nip(
     caller: &Caller,
     id: &crate::domain::InvoiceId,
     p: Permission,
-) -> Result<(Invoice, String), AppError> {
+) -> Result<(Invoice, Nip), AppError> {
     let scope = visible(conn, caller)?;
     let (inv, nip) = Invoice::get_with_nip(conn, &scope, id)?;
     require(conn, caller, &inv.client_id, p)?;

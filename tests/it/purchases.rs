@@ -152,7 +152,7 @@ pub async fn set_hwm(
     hwm: NaiveDateTime,
 ) {
     let row = NewPurchaseSync {
-        id: ksef_gateway::db::models::ids::new_id(),
+        id: ksef_gateway::domain::PurchaseSyncId::new(),
         client_id: client_id.clone(),
         subject_type: role,
         cursor_from: hwm,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::scope::ClientScope;
 use crate::db::schema::{clients, invoice_documents, invoice_events, invoices, upos};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{check_moves, Actor, ClientId, InvoiceEventId, InvoiceId, InvoiceState, UserId};
+use crate::domain::{check_moves, Actor, ClientId, InvoiceEventId, InvoiceId, InvoiceState, Nip, UserId};
 
 /// Issued offline and not in KSeF yet: waiting, or in a session whose outcome is not known.
 const OFFLINE_DUE: [InvoiceState; 2] = [InvoiceState::Offline, InvoiceState::Sending];
@@ -192,7 +192,7 @@ impl Invoice {
         scope: &ClientScope,
         before: NaiveDateTime,
         limit: i64,
-    ) -> Result<Vec<(Self, String)>, DbError> {
+    ) -> Result<Vec<(Self, Nip)>, DbError> {
         let query = invoices::table
             .inner_join(clients::table)
             .filter(invoices::offline_mode.eq(true))
@@ -306,7 +306,7 @@ impl Invoice {
         conn: &mut AnyConn,
         scope: &ClientScope,
         id: &InvoiceId,
-    ) -> Result<(Self, String), DbError> {
+    ) -> Result<(Self, Nip), DbError> {
         let query = invoices::table.inner_join(clients::table).filter(invoices::id.eq(id)).into_boxed();
         scoped!(query, scope)
             .select((Self::as_select(), clients::nip))

@@ -78,7 +78,7 @@ async fn render(
         .collect();
     let form = OfficeForm {
         nip: if form.nip.is_empty() {
-            current.as_ref().map(|c| c.office_nip.clone()).unwrap_or_default()
+            current.as_ref().map(|c| c.office_nip.to_string()).unwrap_or_default()
         } else {
             form.nip
         },
