@@ -26,7 +26,7 @@ pub struct PersonView {
     pub display_name: String,
     pub role: Role,
     /// A board member's company: NIP and name.
-    pub company: Option<(String, String)>,
+    pub company: Option<(crate::domain::Nip, String)>,
     pub disabled: bool,
     pub last_login_at: Option<NaiveDateTime>,
 }
@@ -41,7 +41,7 @@ pub async fn list(st: &AppState, caller: &Caller) -> Result<Vec<PersonView>, App
             let company = u.client_id.as_ref().and_then(|id| clients.iter().find(|c| &c.id == id));
             Ok(PersonView {
                 role: Role::parse(&u.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?,
-                company: company.map(|c| (c.nip.to_string(), c.name.clone())),
+                company: company.map(|c| (c.nip.clone(), c.name.clone())),
                 id: u.id,
                 email: u.email,
                 display_name: u.display_name,

@@ -18,7 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// One client as a dashboard row.
 struct ClientRow {
-    nip: String,
+    nip: Nip,
     name: String,
     policy: &'static str,
     /// None when no credential is stored.
@@ -150,7 +150,7 @@ fn row(c: ClientView, counts: Counts) -> ClientRow {
             valid_until: k.validity.valid_until.map(when),
             warning: k.validity.expiry_warning,
         }),
-        nip: c.nip.into(),
+        nip: c.nip,
         name: c.name,
         paused_reason: c.paused_reason,
         counts,

@@ -23,7 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// A client that logs in with the office's credential, as the page lists it.
 struct UsingRow {
-    nip: String,
+    nip: crate::domain::Nip,
     name: String,
     ok: bool,
     explanation: Option<String>,
@@ -72,7 +72,7 @@ async fn render(
         .map(|c| UsingRow {
             ok: c.office_access.as_ref().is_some_and(|a| a.ok),
             explanation: c.office_access.and_then(|a| a.explanation_pl),
-            nip: c.nip.into(),
+            nip: c.nip,
             name: c.name,
         })
         .collect();
