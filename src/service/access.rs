@@ -45,8 +45,8 @@ impl Caller {
     /// How the audit trail names this caller.
     pub fn audit_actor(&self) -> AuditActor {
         match self {
-            Self::User(u) => AuditActor::User(u.id.to_string()),
-            Self::ApiKey(k) => AuditActor::ApiKey(k.id.to_string()),
+            Self::User(u) => AuditActor::User(u.id.clone()),
+            Self::ApiKey(k) => AuditActor::ApiKey(k.id.clone()),
             Self::Operator => AuditActor::System,
         }
     }

@@ -109,7 +109,7 @@ async fn insert_client(
                     },
                 )?;
             }
-            let audit_actor = actor.clone().map_or(AuditActor::System, |u| AuditActor::User(u.into()));
+            let audit_actor = actor.clone().map_or(AuditActor::System, AuditActor::User);
             crate::service::audit::record(
                 conn,
                 crate::service::audit::AuditEntry::on(

@@ -578,7 +578,7 @@ async fn complete(
                 conn,
                 audit::AuditEntry {
                     actor: &caller2.audit_actor(),
-                    client_id: client_id.as_deref(),
+                    client_id: client_id.as_ref(),
                     action: if renewing { "certificate.renewed" } else { "certificate.enrolled" },
                     subject: Some(&serial2),
                     payload,
@@ -821,7 +821,7 @@ pub async fn revoke(
                 conn,
                 audit::AuditEntry {
                     actor: &caller2.audit_actor(),
-                    client_id: client_id.as_deref(),
+                    client_id: client_id.as_ref(),
                     action: "certificate.revoked",
                     subject: Some(&serial2),
                     payload: serde_json::json!({"subject_nip": nip, "reason": reason.as_str(), "forced": force,

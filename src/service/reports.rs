@@ -176,7 +176,7 @@ pub async fn plan(
                 conn,
                 AuditEntry {
                     actor: &caller.audit_actor(),
-                    client_id: client_ids.as_ref().and_then(|ids| (ids.len() == 1).then(|| ids[0].as_str())),
+                    client_id: client_ids.as_ref().and_then(|ids| (ids.len() == 1).then(|| &ids[0])),
                     action: "audit.exported",
                     subject: None,
                     payload: json!({"nip": q.nip, "user": person.as_ref().map(|p| &p.id), "from": q.from,
