@@ -189,6 +189,10 @@ crate::id_type! {
     pub struct CollectiveMemberId ("collective identifier member id");
     /// One event of the audit trail (its order is `seq`; the id names it).
     pub struct AuditEventId ("audit event id");
+    /// One client's purchase sync of one subject type (a `purchase_sync` row).
+    pub struct PurchaseSyncId ("purchase sync id");
+    /// When one person last opened one list (a `list_visits` row).
+    pub struct ListVisitId ("list visit id");
 }
 
 #[cfg(test)]

@@ -20,8 +20,9 @@ pub use certificate::{CertificatePurpose, EnrollmentState, KeyChoice, RevokeReas
 pub use credential::{CredentialMode, OfficeCredentialKind};
 pub use ids::{
     ApiKeyId, AuditEventId, ClientId, CollectiveIdentifierId, CollectiveMemberId, CredentialId, DecisionId,
-    EnrollmentId, GrantId, InvoiceEventId, InvoiceId, KsefSessionId, OfficeCredentialId, OutboxEntryId,
-    PurchaseInvoiceId, UpoId, UserId, UserSessionId, WebhookDeliveryId, WebhookId,
+    EnrollmentId, GrantId, InvoiceEventId, InvoiceId, KsefSessionId, ListVisitId, OfficeCredentialId,
+    OutboxEntryId, PurchaseInvoiceId, PurchaseSyncId, UpoId, UserId, UserSessionId, WebhookDeliveryId,
+    WebhookId,
 };
 pub use nip::Nip;
 pub use offline_mode::OfflineMode;

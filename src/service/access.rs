@@ -45,8 +45,8 @@ impl Caller {
     /// How the audit trail names this caller.
     pub fn audit_actor(&self) -> AuditActor {
         match self {
-            Self::User(u) => AuditActor::User(u.id.to_string()),
-            Self::ApiKey(k) => AuditActor::ApiKey(k.id.to_string()),
+            Self::User(u) => AuditActor::User(u.id.clone()),
+            Self::ApiKey(k) => AuditActor::ApiKey(k.id.clone()),
             Self::Operator => AuditActor::System,
         }
     }
@@ -191,7 +191,7 @@ pub fn invoice_with_nip(
     caller: &Caller,
     id: &crate::domain::InvoiceId,
     p: Permission,
-) -> Result<(Invoice, String), AppError> {
+) -> Result<(Invoice, Nip), AppError> {
     let scope = visible(conn, caller)?;
     let (inv, nip) = Invoice::get_with_nip(conn, &scope, id)?;
     require(conn, caller, &inv.client_id, p)?;

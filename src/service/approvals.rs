@@ -11,7 +11,7 @@ use crate::auth::Permission;
 use crate::db::models::approval;
 use crate::db::models::{ids, Client, Invoice, InvoiceEvent};
 use crate::db::AnyConn;
-use crate::domain::{Actor, InvoiceId, InvoiceState, SendPolicy};
+use crate::domain::{Actor, InvoiceId, InvoiceState, Nip, SendPolicy};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry};
@@ -58,14 +58,14 @@ pub(crate) fn check_approver(conn: &mut AnyConn, caller: &Caller, inv: &Invoice)
 /// A draft waiting for the caller's approval.
 pub struct InboxItem {
     pub invoice: Invoice,
-    pub nip: String,
+    pub nip: Nip,
 }
 
 /// What waits for the caller: the drafts (oldest first) and how many per client.
 pub struct Inbox {
     pub items: Vec<InboxItem>,
     /// (NIP, count), by NIP.
-    pub per_client: Vec<(String, usize)>,
+    pub per_client: Vec<(Nip, usize)>,
     /// True when the inbox holds [`INBOX_LIMIT`] drafts and there may be more.
     pub more: bool,
 }

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use crate::db::models::audit::{AuditEvent, AuditFilter};
 use crate::db::models::ids;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ActorKind, AuditEventId};
+use crate::domain::{ActorKind, ApiKeyId, AuditEventId, ClientId, UserId};
 
 /// The hash the first event links to.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -15,8 +15,8 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Who did something: a person, an API key, or the gateway itself (senders, watchdogs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditActor {
-    User(String),
-    ApiKey(String),
+    User(UserId),
+    ApiKey(ApiKeyId),
     System,
 }
 
@@ -31,7 +31,8 @@ impl AuditActor {
 
     fn id(&self) -> Option<&str> {
         match self {
-            Self::User(id) | Self::ApiKey(id) => Some(id),
+            Self::User(id) => Some(id),
+            Self::ApiKey(id) => Some(id),
             Self::System => None,
         }
     }
@@ -41,7 +42,7 @@ impl AuditActor {
 #[derive(Debug, Clone)]
 pub struct AuditEntry<'a> {
     pub actor: &'a AuditActor,
-    pub client_id: Option<&'a str>,
+    pub client_id: Option<&'a ClientId>,
     /// Stable dotted name, e.g. `invoice.uploaded`, `send.decided`, `grant.revoked`.
     pub action: &'a str,
     /// What it is about, e.g. an invoice or grant id.
@@ -55,7 +56,7 @@ impl<'a> AuditEntry<'a> {
     /// client.
     pub fn on(
         actor: &'a AuditActor,
-        client_id: &'a str,
+        client_id: &'a ClientId,
         action: &'a str,
         subject: &'a str,
         payload: Value,
@@ -105,7 +106,7 @@ fn chained(seq: i64, prev_hash: String, entry: AuditEntry<'_>) -> AuditEvent {
         at: truncate_to_micros(ids::now()),
         actor_kind: entry.actor.kind(),
         actor_id: entry.actor.id().map(str::to_owned),
-        client_id: entry.client_id.map(str::to_owned),
+        client_id: entry.client_id.map(ClientId::to_string),
         action: entry.action.to_owned(),
         subject: entry.subject.map(str::to_owned),
         payload: entry.payload.to_string(),

@@ -59,8 +59,8 @@ pub async fn page(
             });
             let users: HashMap<String, String> =
                 User::list(conn)?.into_iter().map(|u| (u.id.into(), u.email)).collect();
-            let clients: HashMap<crate::domain::ClientId, String> =
-                Client::list_all(conn)?.into_iter().map(|c| (c.id, c.nip.into())).collect();
+            let clients: HashMap<crate::domain::ClientId, crate::domain::Nip> =
+                Client::list_all(conn)?.into_iter().map(|c| (c.id, c.nip)).collect();
             let events = rows
                 .iter()
                 .map(|e| ScreenEvent {

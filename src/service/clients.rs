@@ -59,7 +59,7 @@ async fn insert_client(
             if token.len() < 16 {
                 return Err(AppError::invalid("the KSeF token looks too short; paste the whole token"));
             }
-            let sealed = vault::seal(&st.keys, input.nip.as_str(), KSEF_TOKEN, token.as_bytes())
+            let sealed = vault::seal(&st.keys, &input.nip, KSEF_TOKEN, token.as_bytes())
                 .map_err(|e| AppError::Internal(e.into()))?;
             Some((sealed, fingerprint(token.as_bytes())))
         }
@@ -109,7 +109,7 @@ async fn insert_client(
                     },
                 )?;
             }
-            let audit_actor = actor.clone().map_or(AuditActor::System, |u| AuditActor::User(u.into()));
+            let audit_actor = actor.clone().map_or(AuditActor::System, AuditActor::User);
             crate::service::audit::record(
                 conn,
                 crate::service::audit::AuditEntry::on(
@@ -190,7 +190,7 @@ impl From<&Credential> for CredentialView {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OfficeAccessView {
     /// The office's NIP (None until the office stores its credential).
-    pub office_nip: Option<String>,
+    pub office_nip: Option<Nip>,
     /// True when the last login worked and the office holds the sending permissions there.
     pub ok: bool,
     #[serde(serialize_with = "crate::local_time::rfc3339_opt")]

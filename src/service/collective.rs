@@ -20,7 +20,7 @@ use crate::db::models::{
 };
 use crate::db::{AnyConn, DbError};
 use crate::domain::{
-    parse_amount, Actor, ClientId, CollectiveIdentifierId, CollectiveMemberId, InvoiceState,
+    parse_amount, Actor, ClientId, CollectiveIdentifierId, CollectiveMemberId, InvoiceState, Nip,
 };
 use crate::engine::collective::{create_in_ksef, CollectiveCallError};
 use crate::error::{AppError, Refusal};
@@ -57,7 +57,7 @@ pub struct CollectiveItem {
 #[derive(Debug, Clone, Serialize)]
 pub struct CollectiveView {
     pub number: String,
-    pub nip: String,
+    pub nip: Nip,
     pub client_id: ClientId,
     pub invoice_count: i64,
     pub created_by: Actor,
@@ -351,7 +351,7 @@ pub async fn create(
             )?;
             Ok(CollectiveView {
                 number,
-                nip: client_nip.into(),
+                nip: client_nip,
                 client_id,
                 invoice_count: count,
                 created_by,
@@ -375,7 +375,7 @@ pub async fn list(st: &AppState, caller: &Caller, nip: &str) -> Result<Vec<Colle
                 out.push(CollectiveView {
                     ksef_numbers: CollectiveIdentifier::ksef_numbers(conn, &r.id)?,
                     number: r.number,
-                    nip: client.nip.to_string(),
+                    nip: client.nip.clone(),
                     client_id: r.client_id,
                     invoice_count: r.invoice_count,
                     created_by: r.created_by,

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::auth::{ApiScope, Permission};
 use crate::db::models::{ids, Client, ClientScope, Invoice, SendDecision};
 use crate::db::AnyConn;
-use crate::domain::{ClientId, DecisionId, InvoiceId, InvoiceState, SendPolicy};
+use crate::domain::{ClientId, DecisionId, InvoiceId, InvoiceState, Nip, SendPolicy};
 use crate::error::{AppError, Refusal};
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::{self, Caller};
@@ -34,7 +34,7 @@ pub struct SendRequest {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DecisionOutcome {
     pub decision_id: DecisionId,
-    pub nip: String,
+    pub nip: Nip,
     pub policy: SendPolicy,
     pub invoice_ids: Vec<InvoiceId>,
     pub state: InvoiceState,
@@ -294,7 +294,7 @@ fn record_decision(
     )?;
     Ok(DecisionOutcome {
         decision_id: decision.id,
-        nip: client.nip.to_string(),
+        nip: client.nip.clone(),
         policy: client.send_policy,
         invoice_ids: ids,
         state: target,

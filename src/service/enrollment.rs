@@ -93,7 +93,7 @@ impl LimitsView {
 
 /// A XAdES login of the subject, to ask KSeF about its certificates.
 struct Session {
-    nip: String,
+    nip: Nip,
     environment: String,
     ksef: ksef_client::KsefClient,
     access: SecretString,
@@ -206,7 +206,7 @@ async fn session(st: &AppState, caller: &Caller, subject: &Subject) -> Result<Se
                 let (serial, _) = crate::service::certificates::to_offline_signer(&opened)?;
                 in_use.push((serial, CertificatePurpose::Offline));
             }
-            (client.nip.into(), client.ksef_environment, login, in_use)
+            (client.nip, client.ksef_environment, login, in_use)
         }
     };
     if let ksef_client::Credential::Certificate { der, .. } = &login {
@@ -214,7 +214,7 @@ async fn session(st: &AppState, caller: &Caller, subject: &Subject) -> Result<Se
     }
     let ksef = crate::ksef::client_for(&environment, st.ksef_limits.clone())
         .map_err(|e| AppError::invalid_field("ksef", "not_ksef", e.to_string()))?;
-    let context = ksef_client::ContextIdentifier::nip(&nip);
+    let context = ksef_client::ContextIdentifier::nip(nip.as_str());
     let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, login);
     let access = patiently(|| login.access_token())
         .await
@@ -423,11 +423,10 @@ const IN_FLIGHT: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 async fn take_pending(
     st: &AppState,
     subject: &Subject,
-    (nip, environment): (&str, &str),
+    (nip, environment): (&Nip, &str),
     purpose: CertificatePurpose,
 ) -> Result<Option<CertificateEnrollment>, AppError> {
-    let (client_id, nip, environment) =
-        (subject.client_id().cloned(), nip.to_owned(), environment.to_owned());
+    let (client_id, nip, environment) = (subject.client_id().cloned(), nip.clone(), environment.to_owned());
     Ok(st
         .db
         .tx(move |conn| {
@@ -579,7 +578,7 @@ async fn complete(
                 conn,
                 audit::AuditEntry {
                     actor: &caller2.audit_actor(),
-                    client_id: client_id.as_deref(),
+                    client_id: client_id.as_ref(),
                     action: if renewing { "certificate.renewed" } else { "certificate.enrolled" },
                     subject: Some(&serial2),
                     payload,
@@ -619,7 +618,7 @@ async fn store(
     match subject {
         Subject::Office => {
             let input = office::OfficeCredentialInput {
-                nip: Nip::parse(&s.nip).map_err(AppError::invalid)?,
+                nip: s.nip.clone(),
                 ksef: Some(KsefTarget::parse(&s.environment).map_err(AppError::invalid)?),
                 secret: office::OfficeSecret::Certificate {
                     certificate_pem: certificate_pem.to_owned(),
@@ -695,7 +694,7 @@ pub struct PendingRow {
 /// The subject's certificates as KSeF lists them, its limits and the unfinished enrollments.
 #[derive(Debug, Clone, Serialize)]
 pub struct CertificateList {
-    pub subject_nip: String,
+    pub subject_nip: Nip,
     pub limits: LimitsView,
     pub certificates: Vec<CertificateRow>,
     pub pending: Vec<PendingRow>,
@@ -822,7 +821,7 @@ pub async fn revoke(
                 conn,
                 audit::AuditEntry {
                     actor: &caller2.audit_actor(),
-                    client_id: client_id.as_deref(),
+                    client_id: client_id.as_ref(),
                     action: "certificate.revoked",
                     subject: Some(&serial2),
                     payload: serde_json::json!({"subject_nip": nip, "reason": reason.as_str(), "forced": force,

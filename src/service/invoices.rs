@@ -8,7 +8,7 @@ use crate::auth::Permission;
 use crate::db::models::invoice_list::InvoiceListRow;
 use crate::db::models::{Client, Invoice, InvoiceFilter, InvoiceOrder, InvoiceSort, RowKeyset};
 use crate::db::AnyConn;
-use crate::domain::{Actor, ClientId, InvoiceId, InvoiceState, UserId};
+use crate::domain::{Actor, ClientId, InvoiceId, InvoiceState, Nip, UserId};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::findings::{parse_stored, FindingView, Lang};
@@ -31,7 +31,7 @@ pub struct TimelineEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct InvoiceHead {
     pub id: InvoiceId,
-    pub nip: String,
+    pub nip: Nip,
     pub number: Option<String>,
     pub sha256: String,
     pub state: InvoiceState,
@@ -43,7 +43,7 @@ impl InvoiceHead {
     /// The head of an invoice of the client with this NIP (the W/O/A letter follows its state).
     fn new(
         id: InvoiceId,
-        nip: String,
+        nip: Nip,
         number: Option<String>,
         sha256: String,
         state: InvoiceState,
@@ -96,7 +96,7 @@ impl InvoiceView {
     /// The view of a stored invoice of the client with this NIP, without its timeline and
     /// collective identifiers (what a bulk confirmation page shows; [`get`] adds them). Not a
     /// `From`: the findings are worded in the caller's language, which the row does not hold.
-    pub fn from_row(inv: Invoice, nip: String, lang: Lang) -> Self {
+    pub fn from_row(inv: Invoice, nip: Nip, lang: Lang) -> Self {
         Self {
             findings: parse_stored(&inv.findings).iter().map(|f| f.view(lang)).collect(),
             timeline: Vec::new(),
@@ -160,8 +160,8 @@ pub struct InvoiceSummary {
 }
 
 /// A list row: what the list reads of the invoice, with its client's NIP.
-impl From<(InvoiceListRow, String)> for InvoiceSummary {
-    fn from((row, nip): (InvoiceListRow, String)) -> Self {
+impl From<(InvoiceListRow, Nip)> for InvoiceSummary {
+    fn from((row, nip): (InvoiceListRow, Nip)) -> Self {
         let findings = parse_stored(&row.findings);
         Self {
             errors: findings.iter().filter(|f| f.severity == "error").count(),
@@ -314,7 +314,7 @@ pub async fn list(st: &AppState, caller: &Caller, q: ListQuery) -> Result<Invoic
                 _ => 0,
             };
             let sort = sort_text(order);
-            let cursor_at = |(inv, _): &(InvoiceListRow, String), before: bool| {
+            let cursor_at = |(inv, _): &(InvoiceListRow, Nip), before: bool| {
                 list_cursor::encode(
                     &sort,
                     &RowKeyset { key: order.key_of(inv), id: inv.id.to_string(), before },
@@ -424,14 +424,14 @@ pub async fn get_many(
             let scope = access::scope(conn, &caller, Permission::Read)?;
             let found: std::collections::HashMap<InvoiceId, Invoice> =
                 Invoice::find_many(conn, &scope, &ids)?.into_iter().map(|i| (i.id.clone(), i)).collect();
-            let mut nips: std::collections::HashMap<ClientId, String> = std::collections::HashMap::new();
+            let mut nips: std::collections::HashMap<ClientId, Nip> = std::collections::HashMap::new();
             let mut out = Vec::with_capacity(ids.len());
             for id in &ids {
                 let inv = found.get(id).cloned().ok_or(AppError::NotFound)?;
                 let nip = match nips.get(&inv.client_id) {
                     Some(n) => n.clone(),
                     None => {
-                        let n: String = Client::get(conn, &inv.client_id)?.nip.into();
+                        let n = Client::get(conn, &inv.client_id)?.nip;
                         nips.insert(inv.client_id.clone(), n.clone());
                         n
                     }

@@ -6,6 +6,7 @@
 
 use crate::db::models::{CertificateEnrollment, Credential, OfficeCredential, WebhookEndpoint};
 use crate::db::{AnyConn, DbError};
+use crate::domain::Nip;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::vault::{self, Sealed};
@@ -37,7 +38,7 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
             // The office's own credential, bound to the office's NIP and its own kinds.
             for cred in OfficeCredential::list_all(conn)? {
                 let stored = (cred.key_version, cred.nonce.as_slice(), cred.ciphertext.as_slice());
-                let binding = (cred.office_nip.as_str(), cred.kind.vault_kind());
+                let binding = (&cred.office_nip, cred.kind.vault_kind());
                 let row = ("office credential", &cred.id);
                 reseal_row(conn, &keys, row, binding, stored, OfficeCredential::reseal)?;
                 count += 1;
@@ -49,7 +50,7 @@ pub async fn rotate(st: &AppState) -> Result<RotationReport, AppError> {
                 else {
                     continue;
                 };
-                let binding = (e.subject_nip.as_str(), crate::service::enrollment::KEY_KIND);
+                let binding = (&e.subject_nip, crate::service::enrollment::KEY_KIND);
                 let (what, write) = ("certificate enrollment", CertificateEnrollment::reseal);
                 reseal_row(conn, &keys, (what, &e.id), binding, (version, nonce, ciphertext), write)?;
                 count += 1;
@@ -83,7 +84,7 @@ fn reseal_row<Id: std::fmt::Display + ?Sized>(
     conn: &mut AnyConn,
     keys: &vault::Keyring,
     (what, id): (&str, &Id),
-    (nip, kind): (&str, &str),
+    (nip, kind): (&Nip, &str),
     stored: (i64, &[u8], &[u8]),
     write: WriteSealed<Id>,
 ) -> Result<(), DbError> {
@@ -95,7 +96,7 @@ fn reseal_row<Id: std::fmt::Display + ?Sized>(
 /// key, with the same binding.
 fn reseal(
     keys: &vault::Keyring,
-    nip: &str,
+    nip: &Nip,
     kind: &str,
     (key_version, nonce, ciphertext): (i64, &[u8], &[u8]),
 ) -> Result<Sealed, vault::VaultError> {

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 use crate::db::models::ids;
-use crate::domain::{CredentialId, OfficeCredentialId};
+use crate::domain::{CredentialId, Nip, OfficeCredentialId};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::vault::{self, Sealed};
@@ -46,12 +46,12 @@ pub enum LoginSource {
     /// The client's own credential (a `credentials` row).
     Own(CredentialId),
     /// The office's credential (an `office_credentials` row), issued for the office's NIP.
-    Office { credential_id: OfficeCredentialId, office_nip: String },
+    Office { credential_id: OfficeCredentialId, office_nip: Nip },
 }
 
 impl LoginSource {
     /// The office's NIP when the office's credential logs in.
-    pub fn office_nip(&self) -> Option<&str> {
+    pub fn office_nip(&self) -> Option<&Nip> {
         match self {
             Self::Own(_) => None,
             Self::Office { office_nip, .. } => Some(office_nip),
@@ -62,7 +62,7 @@ impl LoginSource {
 /// Opens sealed bytes bound to `nip` and `kind`.
 pub(crate) fn open_bound(
     st: &AppState,
-    nip: &str,
+    nip: &Nip,
     kind: &str,
     key_version: i64,
     nonce: &[u8],
@@ -124,7 +124,7 @@ pub const NO_PERMISSIONS_IN_CONTEXT: i32 = 415;
 pub(crate) async fn probe(
     st: &AppState,
     environment: &str,
-    context_nip: &str,
+    context_nip: &Nip,
     credential: ksef_client::Credential,
 ) -> Result<Probe, Refusal> {
     let ksef = crate::ksef::client_for(environment, st.ksef_limits.clone())?;
@@ -132,7 +132,7 @@ pub(crate) async fn probe(
         ksef_client::Credential::KsefToken(t) => t.expose_secret().split('|').next().map(str::to_owned),
         ksef_client::Credential::Certificate { .. } => None,
     };
-    let context = ksef_client::ContextIdentifier::nip(context_nip);
+    let context = ksef_client::ContextIdentifier::nip(context_nip.as_str());
     let login = ksef_client::TokenManager::with_credential(ksef.clone(), context, credential);
     let access = login.access_token().await?;
     let permissions = reported_permissions(&ksef, &access, context_nip).await;
@@ -148,11 +148,11 @@ pub(crate) async fn probe(
 async fn reported_permissions(
     ksef: &ksef_client::KsefClient,
     access: &SecretString,
-    nip: &str,
+    nip: &Nip,
 ) -> Option<String> {
     use ksef_client::models::manage::{PersonalPermissionsQuery, TypedIdentifier};
     let query = PersonalPermissionsQuery {
-        context_identifier: Some(TypedIdentifier { kind: "Nip".into(), value: Some(nip.to_owned()) }),
+        context_identifier: Some(TypedIdentifier { kind: "Nip".into(), value: Some(nip.to_string()) }),
         permission_types: None,
         permission_state: Some("Active".into()),
     };

@@ -14,8 +14,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::vault::{self, Keyring, Sealed};
 
-/// What the canary seals, bound like a credential to a NIP no client can have and its own kind.
-const CANARY_NIP: &str = "-";
+/// What the canary seals, bound like a credential (to no NIP, see [`vault::seal_canary`]) and its
+/// own kind.
 const CANARY_KIND: &str = "vault_canary";
 const CANARY_TEXT: &[u8] = b"ksef-gateway master key canary v1";
 
@@ -69,7 +69,7 @@ pub async fn verify(st: &AppState) -> Result<(), AppError> {
 /// Seals a fresh canary under the current key (first start, and after a key rotation, in the
 /// rotation's transaction).
 pub fn reseal_canary(conn: &mut AnyConn, keys: &Keyring) -> Result<(), DbError> {
-    let sealed = vault::seal(keys, CANARY_NIP, CANARY_KIND, CANARY_TEXT)
+    let sealed = vault::seal_canary(keys, CANARY_KIND, CANARY_TEXT)
         .map_err(|e| DbError::Task(format!("sealing the vault canary: {e}")))?;
     VaultCanary::store(
         conn,
@@ -86,7 +86,7 @@ fn open_canary(keys: &Keyring, canary: &VaultCanary) -> Result<(), KeyCheckError
         nonce: canary.nonce.clone(),
         ciphertext: canary.ciphertext.clone(),
     };
-    let plain = vault::open(keys, CANARY_NIP, CANARY_KIND, &sealed).map_err(|e| {
+    let plain = vault::open_canary(keys, CANARY_KIND, &sealed).map_err(|e| {
         KeyCheckError::WrongKey(format!("it does not open the data sealed in the database ({e})"))
     })?;
     if secrecy::ExposeSecret::expose_secret(&plain).as_slice() != CANARY_TEXT {

@@ -50,7 +50,7 @@ impl OfficeCredentialInput {
 /// The office's credential as people see it: never the secret.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OfficeCredentialView {
-    pub office_nip: String,
+    pub office_nip: Nip,
     pub kind: OfficeCredentialKind,
     pub fingerprint: String,
     pub ksef_environment: String,
@@ -193,7 +193,7 @@ pub async fn store(
     let prepared = prepare(input.secret)?;
     let environment = target_of(st, input.ksef).await?;
     answers_as_ksef(st, &environment).await?;
-    let office_nip = input.nip.as_str().to_owned();
+    let office_nip = input.nip;
     let probe = ksef_login::probe(st, &environment, &office_nip, to_login(prepared.kind, &prepared.secret)?)
         .await
         .map_err(|refusal| {

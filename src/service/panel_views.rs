@@ -38,7 +38,7 @@ pub async fn offline_due(
     st: &AppState,
     caller: &Caller,
     within: chrono::Duration,
-) -> Result<(Vec<(Invoice, String)>, i64), AppError> {
+) -> Result<(Vec<(Invoice, crate::domain::Nip)>, i64), AppError> {
     let caller = caller.clone();
     st.db
         .read(move |conn| {

@@ -26,7 +26,7 @@ pub struct PersonView {
     pub display_name: String,
     pub role: Role,
     /// A board member's company: NIP and name.
-    pub company: Option<(String, String)>,
+    pub company: Option<(crate::domain::Nip, String)>,
     pub disabled: bool,
     pub last_login_at: Option<NaiveDateTime>,
 }
@@ -41,7 +41,7 @@ pub async fn list(st: &AppState, caller: &Caller) -> Result<Vec<PersonView>, App
             let company = u.client_id.as_ref().and_then(|id| clients.iter().find(|c| &c.id == id));
             Ok(PersonView {
                 role: Role::parse(&u.role).map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?,
-                company: company.map(|c| (c.nip.to_string(), c.name.clone())),
+                company: company.map(|c| (c.nip.clone(), c.name.clone())),
                 id: u.id,
                 email: u.email,
                 display_name: u.display_name,
@@ -87,7 +87,7 @@ pub async fn set_active(
                 c,
                 AuditEntry {
                     actor: &actor,
-                    client_id: user.client_id.as_deref(),
+                    client_id: user.client_id.as_ref(),
                     action: if active { "user.enabled" } else { "user.disabled" },
                     subject: Some(id.as_str()),
                     payload: json!({"email": user.email, "sessions_revoked": revoked, "api_keys_revoked": keys_revoked}),
@@ -122,7 +122,7 @@ pub async fn reset_password(
                 c,
                 AuditEntry {
                     actor: &actor,
-                    client_id: user.client_id.as_deref(),
+                    client_id: user.client_id.as_ref(),
                     action: "user.password_reset",
                     subject: Some(id.as_str()),
                     payload: json!({"email": user.email, "sessions_revoked": revoked}),
@@ -172,8 +172,8 @@ pub async fn change_own_password(
             audit::record(
                 c,
                 AuditEntry {
-                    actor: &crate::service::audit::AuditActor::User(id.to_string()),
-                    client_id: client.as_deref(),
+                    actor: &crate::service::audit::AuditActor::User(id.clone()),
+                    client_id: client.as_ref(),
                     action: "user.password_changed",
                     subject: Some(id.as_str()),
                     payload: json!({"other_sessions_revoked": revoked}),

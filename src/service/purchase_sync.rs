@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::auth::roles::Permission;
 use crate::db::models::{Client, PurchaseInvoice, PurchaseSync};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, PurchaseInvoiceId, PurchaseRole};
+use crate::domain::{ClientId, Nip, PurchaseInvoiceId, PurchaseRole};
 use crate::error::AppError;
 use crate::service::access::{self, Caller};
 use crate::state::AppState;
@@ -26,7 +26,7 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncStatus {
     pub client_id: ClientId,
-    pub nip: String,
+    pub nip: Nip,
     pub subject_type: PurchaseRole,
     /// Every invoice stored up to here (None: the first window is not closed yet).
     pub complete_up_to: Option<NaiveDateTime>,
@@ -90,22 +90,24 @@ pub async fn status(st: &AppState, caller: &Caller, nip: Option<&str>) -> Result
             };
             let rows = PurchaseSync::list(c, &scope)?;
             let ids: Vec<ClientId> = rows.iter().map(|r| r.client_id.clone()).collect();
-            let nips: BTreeMap<ClientId, String> =
-                Client::list_by_ids(c, &ids)?.into_iter().map(|cl| (cl.id, cl.nip.into())).collect();
-            Ok(rows
-                .into_iter()
-                .map(|r| SyncStatus {
-                    nip: nips.get(&r.client_id).cloned().unwrap_or_default(),
-                    client_id: r.client_id,
-                    subject_type: r.subject_type,
-                    complete_up_to: r.hwm,
-                    last_run_at: r.last_run_at,
-                    next_run_at: r.next_run_at,
-                    last_checked_at: r.last_checked_at,
-                    gap_count: r.gap_count,
-                    last_error: r.last_error,
+            let nips: BTreeMap<ClientId, Nip> =
+                Client::list_by_ids(c, &ids)?.into_iter().map(|cl| (cl.id, cl.nip)).collect();
+            // Every sync row has its client (a foreign key; clients are never deleted).
+            rows.into_iter()
+                .map(|r| {
+                    Ok(SyncStatus {
+                        nip: nips.get(&r.client_id).cloned().ok_or(AppError::NotFound)?,
+                        client_id: r.client_id,
+                        subject_type: r.subject_type,
+                        complete_up_to: r.hwm,
+                        last_run_at: r.last_run_at,
+                        next_run_at: r.next_run_at,
+                        last_checked_at: r.last_checked_at,
+                        gap_count: r.gap_count,
+                        last_error: r.last_error,
+                    })
                 })
-                .collect())
+                .collect()
         })
         .await
 }

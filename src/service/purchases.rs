@@ -13,7 +13,7 @@ use crate::db::models::{
     PurchaseSort, SortKey,
 };
 use crate::db::AnyConn;
-use crate::domain::amount_text;
+use crate::domain::{amount_text, Nip};
 use crate::error::{AppError, Refusal};
 use crate::service::access::{self, Caller};
 use crate::service::list_cursor::{self, b64, bad_cursor, from_nanos, nanos, unb64, KeyKind, ListPage};
@@ -52,7 +52,7 @@ pub struct PurchaseQuery {
 #[derive(Debug, Clone, Serialize)]
 pub struct PurchaseSummary {
     pub ksef_number: String,
-    pub client_nip: String,
+    pub client_nip: Nip,
     pub client_name: String,
     pub invoice_number: String,
     pub invoice_type: String,
@@ -421,7 +421,7 @@ fn view(inv: PurchaseInvoice, client: Client, complete_up_to: Option<NaiveDateTi
         xml_fetched_at: inv.xml_fetched_at,
     };
     PurchaseView {
-        summary: PurchaseSummary::from_row((row, client.nip.into(), client.name)),
+        summary: PurchaseSummary::from_row((row, client.nip, client.name)),
         client_role: inv.subject_type.as_str().to_owned(),
         buyer_nip: inv.buyer_nip,
         buyer_name: inv.buyer_name,

@@ -1,6 +1,6 @@
 //! KSeF's answers in words an accountant can act on (Polish, as the panel speaks).
 
-use crate::domain::InvoiceState;
+use crate::domain::{InvoiceState, Nip};
 
 /// Why KSeF refused an invoice, for the timeline and the panel.
 pub fn rejection(code: i64) -> String {
@@ -44,7 +44,7 @@ pub const NO_OFFICE_CREDENTIAL: &str = "Wysyłka wstrzymana: klient korzysta z p
 
 /// What the client must do in KSeF so that the office's credential gets in: grant the office's
 /// NIP the sending permissions.
-fn grant_hint(office_nip: &str, missing: &[&str]) -> String {
+fn grant_hint(office_nip: &Nip, missing: &[&str]) -> String {
     let names: Vec<String> = missing.iter().map(|p| format!("{p} ({})", permission_pl(p))).collect();
     format!(
         "Klient nie nadał biuru (NIP {office_nip}) uprawnień w KSeF: potrzebne {}. Klient (osoba \
@@ -64,7 +64,7 @@ fn permission_pl(p: &str) -> &'static str {
 }
 
 /// The office logs in, but lacks `missing` of the sending permissions in the client's context.
-pub fn office_lacks(office_nip: &str, missing: &[&str], held: Option<&str>) -> String {
+pub fn office_lacks(office_nip: &Nip, missing: &[&str], held: Option<&str>) -> String {
     let held = match held {
         Some(h) if !h.is_empty() => format!(" Biuro ma tam teraz: {h}."),
         _ => String::new(),
@@ -74,7 +74,7 @@ pub fn office_lacks(office_nip: &str, missing: &[&str], held: Option<&str>) -> S
 
 /// KSeF refused the office's credential in the client's context: for lack of a grant (415), or
 /// for the credential itself (expired, revoked), which is the office's to fix.
-pub fn office_refused(office_nip: &str, refusal: &crate::service::ksef_login::Refusal) -> String {
+pub fn office_refused(office_nip: &Nip, refusal: &crate::service::ksef_login::Refusal) -> String {
     use crate::service::ksef_login::{NO_PERMISSIONS_IN_CONTEXT, SENDING_PERMISSIONS};
     let about_the_credential = refusal.auth_code.is_some_and(|c| c != NO_PERMISSIONS_IN_CONTEXT);
     if !refusal.refused {

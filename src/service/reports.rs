@@ -17,7 +17,7 @@ use crate::auth::Permission;
 use crate::db::models::audit::{AuditEvent, AuditFilter};
 use crate::db::models::{Client, ClientScope, User};
 use crate::db::Db;
-use crate::domain::ActorKind;
+use crate::domain::{ActorKind, Nip};
 use crate::error::AppError;
 use crate::pdf::{Column, Flow, Lang};
 use crate::service::access::{self, Caller};
@@ -94,14 +94,14 @@ pub struct ReportPlan {
     pub generated_at: NaiveDateTime,
     pub generated_by: String,
     /// Clients covered (NIP, name); `None` means every client of the office.
-    pub scope: Option<Vec<(String, String)>>,
+    pub scope: Option<Vec<(Nip, String)>>,
     pub person: Option<String>,
     pub query: ReportQuery,
     pub lang: Lang,
     /// The office's name from the configuration (`office.name`).
     pub office: String,
     users: HashMap<String, String>,
-    clients: HashMap<crate::domain::ClientId, String>,
+    clients: HashMap<crate::domain::ClientId, Nip>,
 }
 
 /// The clients (None: every client of the office) and the person a query covers, after
@@ -162,10 +162,10 @@ pub async fn plan(
                 all_clients
                     .iter()
                     .filter(|c| ids.contains(&c.id))
-                    .map(|c| (c.nip.to_string(), c.name.clone()))
+                    .map(|c| (c.nip.clone(), c.name.clone()))
                     .collect::<Vec<_>>()
             });
-            let clients = all_clients.into_iter().map(|c| (c.id, c.nip.into())).collect();
+            let clients = all_clients.into_iter().map(|c| (c.id, c.nip)).collect();
             let filter = AuditFilter {
                 client_ids: client_ids.clone(),
                 actor_id: person.as_ref().map(|p| p.id.to_string()),
@@ -176,7 +176,7 @@ pub async fn plan(
                 conn,
                 AuditEntry {
                     actor: &caller.audit_actor(),
-                    client_id: client_ids.as_ref().and_then(|ids| (ids.len() == 1).then(|| ids[0].as_str())),
+                    client_id: client_ids.as_ref().and_then(|ids| (ids.len() == 1).then(|| &ids[0])),
                     action: "audit.exported",
                     subject: None,
                     payload: json!({"nip": q.nip, "user": person.as_ref().map(|p| &p.id), "from": q.from,
@@ -409,10 +409,10 @@ pub(crate) fn who(users: &HashMap<String, String>, l: Lang, e: &AuditEvent) -> S
 }
 
 /// The event's client by NIP (from `clients`, id to NIP; empty for office-wide events).
-pub(crate) fn client_nip(clients: &HashMap<crate::domain::ClientId, String>, e: &AuditEvent) -> String {
+pub(crate) fn client_nip(clients: &HashMap<crate::domain::ClientId, Nip>, e: &AuditEvent) -> String {
     e.client_id
         .as_ref()
-        .map(|id| clients.get(id.as_str()).cloned().unwrap_or_else(|| id.clone()))
+        .map(|id| clients.get(id.as_str()).map_or_else(|| id.clone(), Nip::to_string))
         .unwrap_or_default()
 }
 

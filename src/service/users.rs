@@ -88,7 +88,7 @@ pub async fn create_user(
                 conn,
                 AuditEntry {
                     actor: &actor,
-                    client_id: client_id.as_deref(),
+                    client_id: client_id.as_ref(),
                     action: "user.created",
                     subject: Some(id.as_str()),
                     payload: json!({"email": email, "role": input.role.as_str()}),
@@ -144,7 +144,7 @@ pub async fn login(
                         c,
                         AuditEntry {
                             actor: &AuditActor::System,
-                            client_id: client.as_deref(),
+                            client_id: client.as_ref(),
                             action: "login.failed",
                             subject: subject.as_deref(),
                             payload: json!({"ip": ip}),
@@ -167,8 +167,8 @@ pub async fn login(
             audit::record(
                 c,
                 AuditEntry {
-                    actor: &AuditActor::User(uid.to_string()),
-                    client_id: client_id.as_deref(),
+                    actor: &AuditActor::User(uid.clone()),
+                    client_id: client_id.as_ref(),
                     action: "login.succeeded",
                     subject: Some(sid2.as_str()),
                     payload: json!({"ip": ip}),
@@ -222,8 +222,8 @@ pub async fn logout(st: &AppState, caller: &UserCaller) -> Result<(), AppError> 
             audit::record(
                 c,
                 AuditEntry {
-                    actor: &AuditActor::User(uid.into()),
-                    client_id: client.as_deref(),
+                    actor: &AuditActor::User(uid),
+                    client_id: client.as_ref(),
                     action: "logout",
                     subject: Some(sid.as_str()),
                     payload: json!({}),

@@ -9,4 +9,4 @@ mod keyring;
 mod seal;
 
 pub use keyring::{Keyring, KeyringError};
-pub use seal::{open, seal, Sealed, VaultError};
+pub use seal::{open, open_canary, seal, seal_canary, Sealed, VaultError};

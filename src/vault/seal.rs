@@ -5,6 +5,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use secrecy::SecretBox;
 
 use super::{Keyring, KeyringError};
+use crate::domain::Nip;
 
 /// A sealed secret as stored: which key, which nonce, and the ciphertext with its tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,18 +35,47 @@ pub enum VaultError {
     Tampered,
 }
 
-/// What a ciphertext is bound to: the client's NIP and the credential kind, under a label that
-/// versions this format.
-fn associated_data(nip: &str, kind: &str) -> Vec<u8> {
-    format!("ksef-gateway/credential/v1|{nip}|{kind}").into_bytes()
+/// What a ciphertext is bound to: the NIP of the client (or the office) it belongs to and the
+/// credential kind, under a label that versions this format.
+fn associated_data(owner: &str, kind: &str) -> Vec<u8> {
+    format!("ksef-gateway/credential/v1|{owner}|{kind}").into_bytes()
 }
 
-/// Seals `plaintext` for the client `nip` under the current master key.
-pub fn seal(keys: &Keyring, nip: &str, kind: &str, plaintext: &[u8]) -> Result<Sealed, VaultError> {
+/// Where the vault's canary stands in the binding for a NIP: text no NIP can be, so the canary
+/// never opens as anyone's secret nor anyone's secret as the canary.
+const CANARY_OWNER: &str = "-";
+
+/// Seals `plaintext` for the client (or office) `nip` under the current master key.
+pub fn seal(keys: &Keyring, nip: &Nip, kind: &str, plaintext: &[u8]) -> Result<Sealed, VaultError> {
+    seal_bound(keys, nip, kind, plaintext)
+}
+
+/// Opens a sealed secret of client (or office) `nip`; anything but the exact original binding
+/// fails.
+pub fn open(
+    keys: &Keyring,
+    nip: &Nip,
+    kind: &str,
+    sealed: &Sealed,
+) -> Result<SecretBox<Vec<u8>>, VaultError> {
+    open_bound(keys, nip, kind, sealed)
+}
+
+/// Seals the master key's canary (bound to no NIP, under its own kind).
+pub fn seal_canary(keys: &Keyring, kind: &str, plaintext: &[u8]) -> Result<Sealed, VaultError> {
+    seal_bound(keys, CANARY_OWNER, kind, plaintext)
+}
+
+/// Opens the master key's canary.
+pub fn open_canary(keys: &Keyring, kind: &str, sealed: &Sealed) -> Result<SecretBox<Vec<u8>>, VaultError> {
+    open_bound(keys, CANARY_OWNER, kind, sealed)
+}
+
+fn seal_bound(keys: &Keyring, owner: &str, kind: &str, plaintext: &[u8]) -> Result<Sealed, VaultError> {
     let version = keys.current_version();
     let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).map_err(|_| KeyringError::Rng)?;
-    let aad = associated_data(nip, kind);
+    let aad = associated_data(owner, kind);
     let ciphertext = keys
         .with_key(version, |k| {
             Aes256Gcm::new(k.into()).encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
@@ -54,17 +84,16 @@ pub fn seal(keys: &Keyring, nip: &str, kind: &str, plaintext: &[u8]) -> Result<S
     Ok(Sealed { key_version: version, nonce: nonce.to_vec(), ciphertext })
 }
 
-/// Opens a sealed secret of client `nip`; anything but the exact original binding fails.
-pub fn open(
+fn open_bound(
     keys: &Keyring,
-    nip: &str,
+    owner: &str,
     kind: &str,
     sealed: &Sealed,
 ) -> Result<SecretBox<Vec<u8>>, VaultError> {
     if sealed.nonce.len() != 12 {
         return Err(VaultError::Tampered);
     }
-    let aad = associated_data(nip, kind);
+    let aad = associated_data(owner, kind);
     let plain = keys
         .with_key(sealed.key_version, |k| {
             Aes256Gcm::new(k.into())
@@ -81,33 +110,37 @@ mod tests {
 
     use super::*;
 
+    fn nip(text: &str) -> Nip {
+        Nip::exact(text).unwrap()
+    }
+
     const TOKEN: &[u8] = b"20251001-EC-0123456789-ABCDEF0123-45|nip-5260250274|secretpart";
 
     #[test]
     fn roundtrip_and_binding() {
         let keys = Keyring::ephemeral().unwrap();
-        let sealed = seal(&keys, "5260250274", "ksef_token", TOKEN).unwrap();
+        let sealed = seal(&keys, &nip("5260250274"), "ksef_token", TOKEN).unwrap();
         assert!(!sealed.ciphertext.windows(10).any(|w| TOKEN.windows(10).any(|t| t == w)));
         assert_eq!(
-            open(&keys, "5260250274", "ksef_token", &sealed).unwrap().expose_secret().as_slice(),
+            open(&keys, &nip("5260250274"), "ksef_token", &sealed).unwrap().expose_secret().as_slice(),
             TOKEN
         );
         // Swapped to another client, or relabelled as another kind: refused.
-        assert!(matches!(open(&keys, "7740001454", "ksef_token", &sealed), Err(VaultError::Tampered)));
-        assert!(matches!(open(&keys, "5260250274", "certificate", &sealed), Err(VaultError::Tampered)));
+        assert!(matches!(open(&keys, &nip("7740001454"), "ksef_token", &sealed), Err(VaultError::Tampered)));
+        assert!(matches!(open(&keys, &nip("5260250274"), "certificate", &sealed), Err(VaultError::Tampered)));
     }
 
     #[test]
     fn tampering_and_wrong_key_are_refused() {
         let keys = Keyring::ephemeral().unwrap();
-        let mut sealed = seal(&keys, "5260250274", "ksef_token", TOKEN).unwrap();
+        let mut sealed = seal(&keys, &nip("5260250274"), "ksef_token", TOKEN).unwrap();
         let other = Keyring::ephemeral().unwrap();
-        assert!(matches!(open(&other, "5260250274", "ksef_token", &sealed), Err(VaultError::Tampered)));
+        assert!(matches!(open(&other, &nip("5260250274"), "ksef_token", &sealed), Err(VaultError::Tampered)));
         sealed.ciphertext[3] ^= 1;
-        assert!(matches!(open(&keys, "5260250274", "ksef_token", &sealed), Err(VaultError::Tampered)));
+        assert!(matches!(open(&keys, &nip("5260250274"), "ksef_token", &sealed), Err(VaultError::Tampered)));
         sealed.key_version = 9;
         assert!(matches!(
-            open(&keys, "5260250274", "ksef_token", &sealed),
+            open(&keys, &nip("5260250274"), "ksef_token", &sealed),
             Err(VaultError::Keyring(KeyringError::UnknownVersion(9)))
         ));
     }
@@ -118,19 +151,19 @@ mod tests {
         let path = dir.path().join("master.key");
         assert!(matches!(Keyring::load(&path, None), Err(KeyringError::Missing(_))));
         let server = Keyring::create(&path).unwrap();
-        let old = seal(&server, "5260250274", "ksef_token", TOKEN).unwrap();
+        let old = seal(&server, &nip("5260250274"), "ksef_token", TOKEN).unwrap();
         // `keys rotate` in another process adds version 2 and re-seals.
         let rotator = Keyring::load(&path, None).unwrap();
         assert_eq!(rotator.add_new_key().unwrap(), 2);
-        let resealed = seal(&rotator, "5260250274", "ksef_token", TOKEN).unwrap();
+        let resealed = seal(&rotator, &nip("5260250274"), "ksef_token", TOKEN).unwrap();
         assert_eq!(resealed.key_version, 2);
         // The running server opens both without a restart.
         assert_eq!(
-            open(&server, "5260250274", "ksef_token", &resealed).unwrap().expose_secret().as_slice(),
+            open(&server, &nip("5260250274"), "ksef_token", &resealed).unwrap().expose_secret().as_slice(),
             TOKEN
         );
         assert_eq!(
-            open(&server, "5260250274", "ksef_token", &old).unwrap().expose_secret().as_slice(),
+            open(&server, &nip("5260250274"), "ksef_token", &old).unwrap().expose_secret().as_slice(),
             TOKEN
         );
         let text = std::fs::read_to_string(&path).unwrap();

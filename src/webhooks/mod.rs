@@ -151,7 +151,7 @@ pub async fn tick(st: &AppState, http: &reqwest::Client, policy: &Arc<UrlPolicy>
 fn open_secret(
     st: &AppState,
     endpoint: &WebhookEndpoint,
-    nip: &str,
+    nip: &crate::domain::Nip,
 ) -> Result<secrecy::SecretBox<Vec<u8>>, crate::vault::VaultError> {
     let sealed = crate::vault::Sealed {
         key_version: u32::try_from(endpoint.secret_key_version).unwrap_or(u32::MAX),

@@ -160,3 +160,28 @@ pub fn outside_ksef(environment: &str) -> ksef_client::KsefClient {
 pub fn typed_nip(raw: &str) -> ksef_gateway::domain::Nip {
     ksef_gateway::domain::Nip::exact(raw).unwrap()
 }
+
+/// The fixture client with this NIP (the test stored it).
+pub async fn client_by_nip(st: &AppState, nip: &str) -> ksef_gateway::db::models::Client {
+    let nip = typed_nip(nip);
+    st.db.tx(move |c| ksef_gateway::db::models::Client::find_by_nip(c, &nip)).await.unwrap().unwrap()
+}
+
+/// The plaintext of a fresh API key named "ERP" of the fixture client with this NIP, with these
+/// scopes.
+pub async fn erp_key(st: &AppState, nip: &str, scopes: &str) -> String {
+    use ksef_gateway::auth::ScopeSet;
+    use secrecy::ExposeSecret;
+    let scopes = ScopeSet::parse(scopes).unwrap();
+    let key = ksef_gateway::service::apikeys::create(
+        st,
+        &ksef_gateway::service::access::Caller::Operator,
+        &typed_nip(nip),
+        "ERP",
+        scopes,
+        None,
+    )
+    .await
+    .unwrap();
+    key.plaintext.expose_secret().to_owned()
+}

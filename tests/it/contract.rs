@@ -7,13 +7,13 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::test::TestRequest;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::json;
 
-use ksef_gateway::auth::{PermissionSet, Role, ScopeSet};
+use ksef_gateway::auth::{PermissionSet, Role};
 use ksef_gateway::domain::{KsefTarget, Nip, SendPolicy};
 use ksef_gateway::service::access::Caller;
-use ksef_gateway::service::{apikeys, clients, grants, users};
+use ksef_gateway::service::{clients, grants, users};
 
 use crate::both_backends;
 use crate::common::{Backend, TestDb};
@@ -34,17 +34,7 @@ fn code(r: &Resp) -> String {
 }
 
 async fn key(st: &ksef_gateway::state::AppState, nip: &str, scopes: &str) -> Who {
-    let k = apikeys::create(
-        st,
-        &Caller::Operator,
-        &crate::common::typed_nip(nip),
-        "ERP",
-        ScopeSet::parse(scopes).unwrap(),
-        None,
-    )
-    .await
-    .unwrap();
-    Who::Key(k.plaintext.expose_secret().to_owned())
+    Who::Key(crate::common::erp_key(st, nip, scopes).await)
 }
 
 async fn visible_but_not_permitted_is_403(b: Backend) {

@@ -285,12 +285,7 @@ async fn a_changed_match_refuses_the_all_matching_decision(b: Backend) {
     let Some(t) = crate::common::TestDb::new(b) else { return };
     let st = t.state();
     seed(&st).await;
-    let client = st
-        .db
-        .tx(|c| ksef_gateway::db::models::Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP)))
-        .await
-        .unwrap()
-        .unwrap();
+    let client = crate::common::client_by_nip(&st, SELLER_NIP).await;
     intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 1..7), Source::Api).await.unwrap();
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
     let s = open_session_as(&app, EMAIL, PASSWORD).await;
@@ -360,12 +355,7 @@ async fn sales_pages_show_polish_amounts_and_dates(b: Backend) {
     let Some(t) = crate::common::TestDb::new(b) else { return };
     let st = t.state();
     seed(&st).await;
-    let client = st
-        .db
-        .tx(|c| ksef_gateway::db::models::Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP)))
-        .await
-        .unwrap()
-        .unwrap();
+    let client = crate::common::client_by_nip(&st, SELLER_NIP).await;
     let stored = intake::submit(&st, &Caller::Operator, &client.id, crate::office::sample(1), Source::Api)
         .await
         .unwrap();

@@ -3,7 +3,6 @@
 //! confirmation with the right count and a decision on exactly those; and the panel at 390 px
 //! wide without the page scrolling sideways.
 
-use ksef_gateway::db::models::Client;
 use ksef_gateway::service::access::Caller;
 use ksef_gateway::service::intake::{self, Source};
 
@@ -20,8 +19,7 @@ const STORED: usize = 160;
 async fn office_with_invoices(t: &TestDb) -> (String, Vec<String>) {
     let (gw, st) = start_gateway(t);
     seed(&st).await;
-    let client =
-        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap();
+    let client = crate::common::client_by_nip(&st, SELLER_NIP).await;
     let stored =
         intake::submit(&st, &Caller::Operator, &client.id, zip_of(SELLER_NIP, 0..STORED), Source::Api)
             .await

@@ -6,14 +6,14 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, StatusCode};
 use actix_web::test::{self, TestRequest};
 use actix_web::App;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::Value;
 
-use ksef_gateway::auth::{PermissionSet, Role, ScopeSet};
+use ksef_gateway::auth::{PermissionSet, Role};
 use ksef_gateway::db::models::Client;
 use ksef_gateway::domain::{KsefTarget, Nip, SendPolicy};
 use ksef_gateway::service::access::Caller;
-use ksef_gateway::service::{apikeys, clients, grants, users};
+use ksef_gateway::service::{clients, grants, users};
 use ksef_gateway::state::AppState;
 
 use crate::common::{Backend, TestDb};
@@ -120,19 +120,7 @@ pub async fn office_tuned(
     }
     let key = |nip: &'static str, scopes: &'static str| {
         let st = st.clone();
-        async move {
-            let k = apikeys::create(
-                &st,
-                &Caller::Operator,
-                &crate::common::typed_nip(nip),
-                "ERP",
-                ScopeSet::parse(scopes).unwrap(),
-                None,
-            )
-            .await
-            .unwrap();
-            k.plaintext.expose_secret().to_owned()
-        }
+        async move { crate::common::erp_key(&st, nip, scopes).await }
     };
     let key_a_submit = key(NIP_A, "submit,read").await;
     let key_a_send = key(NIP_A, "send,read").await;

@@ -223,8 +223,7 @@ async fn panel_replaces_a_paused_clients_credential(b: Backend) {
         nip: None,
     };
     users::create_user(&st, &Caller::Operator, admin, SecretString::from(PASSWORD)).await.unwrap();
-    let client =
-        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap();
+    let client = crate::common::client_by_nip(&st, SELLER_NIP).await;
     let cid = client.id.clone();
     st.db.tx(move |c| Client::set_paused(c, &cid, Some("KSeF odrzucił token (401)"))).await.unwrap();
     let app = test::init_service(App::new().configure(ksef_gateway::configure(st.clone()))).await;
@@ -289,8 +288,7 @@ async fn panel_replaces_a_paused_clients_credential(b: Backend) {
         "KSeF accepted it: {page}"
     );
     assert!(!page.contains("fedcba9876543210"), "the token is never shown");
-    let client =
-        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap();
+    let client = crate::common::client_by_nip(&st, SELLER_NIP).await;
     assert_eq!(client.paused_reason, None);
 
     // An offline certificate (for KOD II) is stored beside the token, which stays the login.
@@ -367,12 +365,7 @@ async fn panel_warns_about_offline_deadlines(b: Backend) {
     assert_eq!(inv.state, ksef_gateway::domain::InvoiceState::Offline);
 
     // More than the dashboard lists: it says how many there are in all.
-    let client = st
-        .db
-        .tx(|c| ksef_gateway::db::models::Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP)))
-        .await
-        .unwrap()
-        .unwrap();
+    let client = crate::common::client_by_nip(&st, SELLER_NIP).await;
     let ids = crate::pagination::store_many(&st, &client.id, SELLER_NIP, 120).await;
     let req = SendRequest {
         invoice_ids: ids.iter().map(|id| id.parse().unwrap()).collect(),

@@ -294,15 +294,7 @@ async fn panel_in_headless_chromium() {
     assert!(b.text("#statusy-info").await.contains("nie czeka na status"));
 
     // Latarnia announces a failure of the client's KSeF: the notice is on the client page.
-    let environment = {
-        use ksef_gateway::db::models::Client;
-        st.db
-            .tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP)))
-            .await
-            .unwrap()
-            .unwrap()
-            .ksef_environment
-    };
+    let environment = { crate::common::client_by_nip(&st, SELLER_NIP).await.ksef_environment };
     let failure = serde_json::from_value(json!({"status": "FAILURE", "messages": [{
         "id": 1, "eventId": 1, "category": "FAILURE", "type": "FAILURE_START", "title": "Awaria KSeF",
         "text": "Trwa usuwanie awarii.", "start": "2026-12-02T08:00:00Z", "end": "2026-12-02T16:00:00Z"}]}))
@@ -390,12 +382,10 @@ pub(crate) async fn logged_in(
 /// next page shows exactly the next 50, whose invoices can be opened and chosen for sending.
 #[actix_web::test]
 async fn page_two_of_two_thousand_invoices_in_headless_chromium() {
-    use ksef_gateway::db::models::Client;
     let t = TestDb::new(Backend::Sqlite).unwrap();
     let (gw, st) = start_gateway(&t);
     seed(&st).await;
-    let client =
-        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap();
+    let client = crate::common::client_by_nip(&st, SELLER_NIP).await;
     let expected = crate::pagination::store_many(&st, &client.id, SELLER_NIP, 2_000).await;
     let Some((_driver, b, _profile)) = logged_in(&gw, EMAIL, PASSWORD).await else { return };
 
@@ -459,12 +449,10 @@ async fn a_refused_token_keeps_the_working_one_in_headless_chromium() {
 /// filter form (which comes back filled in), and the invoice page in Polish formats.
 #[actix_web::test]
 async fn purchase_invoices_in_headless_chromium() {
-    use ksef_gateway::db::models::Client;
     let t = TestDb::new(Backend::Sqlite).unwrap();
     let (gw, st) = start_gateway(&t);
     seed(&st).await;
-    let client =
-        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap();
+    let client = crate::common::client_by_nip(&st, SELLER_NIP).await;
     crate::purchases::store_many(&st, &client.id, 150).await;
     let ksef = crate::purchases::SAMPLE_KSEF;
     crate::purchases::store(&st, vec![crate::purchases::sample_row(&client.id, 1, ksef)]).await;
@@ -514,10 +502,7 @@ async fn live_progress_reaches_a_without_reload_in_headless_chromium() {
         s
     });
     crate::panel::seed_at(&st, &sim.base_url()).await;
-    let client = {
-        use ksef_gateway::db::models::Client;
-        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap()
-    };
+    let client = { crate::common::client_by_nip(&st, SELLER_NIP).await };
     let sample = std::fs::read_to_string(SAMPLE).unwrap();
     let today = ksef_gateway::local_time::today().format("%Y-%m-%d").to_string();
     let decide = |numbers: Vec<String>| {
@@ -555,13 +540,7 @@ async fn live_progress_reaches_a_without_reload_in_headless_chromium() {
                     break;
                 }
                 if Instant::now() >= until {
-                    use ksef_gateway::db::models::Client;
-                    let c = st
-                        .db
-                        .tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP)))
-                        .await
-                        .unwrap()
-                        .unwrap();
+                    let c = crate::common::client_by_nip(st, SELLER_NIP).await;
                     panic!(
                         "{what}: still on its way after 30 s; client paused: {:?}\n{}",
                         c.paused_reason,
@@ -615,7 +594,6 @@ async fn live_progress_reaches_a_without_reload_in_headless_chromium() {
 /// result page shows the IZ number KSeF issued, and both invoice pages list it.
 #[actix_web::test]
 async fn collective_identifier_from_the_list_in_headless_chromium() {
-    use ksef_gateway::db::models::Client;
     use ksef_gateway::service::access::Caller;
     use ksef_gateway::service::intake::{self, Source};
     if find_in_path("chromedriver").is_none() {
@@ -631,8 +609,7 @@ async fn collective_identifier_from_the_list_in_headless_chromium() {
         s
     });
     crate::panel::seed_at(&st, &sim.base_url()).await;
-    let client =
-        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip(SELLER_NIP))).await.unwrap().unwrap();
+    let client = crate::common::client_by_nip(&st, SELLER_NIP).await;
     let accepted = crate::engine::collective::store_accepted(&st, &sim, &client, 2).await;
     let bytes = std::fs::read(SAMPLE).unwrap();
     let draft = intake::submit(&st, &Caller::Operator, &client.id, bytes, Source::Api).await.unwrap();

@@ -13,15 +13,14 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde_json::Value;
 use sha2::Digest;
 
-use ksef_gateway::auth::{PermissionSet, ScopeSet};
+use ksef_gateway::auth::PermissionSet;
 use ksef_gateway::db::models::ids::now;
 use ksef_gateway::db::models::{NewPurchaseInvoice, NewPurchaseSync, PurchaseInvoice};
 use ksef_gateway::db::schema::purchase_sync;
 use ksef_gateway::domain::PurchaseRole;
 use ksef_gateway::service::access::Caller;
-use ksef_gateway::service::{apikeys, grants};
+use ksef_gateway::service::grants;
 use ksef_gateway::state::AppState;
-use secrecy::ExposeSecret;
 
 use crate::both_backends;
 use crate::common::Backend;
@@ -152,7 +151,7 @@ pub async fn set_hwm(
     hwm: NaiveDateTime,
 ) {
     let row = NewPurchaseSync {
-        id: ksef_gateway::db::models::ids::new_id(),
+        id: ksef_gateway::domain::PurchaseSyncId::new(),
         client_id: client_id.clone(),
         subject_type: role,
         cursor_from: hwm,
@@ -176,17 +175,7 @@ pub async fn set_hwm(
 
 /// A key of client A with these scopes.
 pub async fn key_a(st: &AppState, scopes: &str) -> Who {
-    let k = apikeys::create(
-        st,
-        &Caller::Operator,
-        &crate::common::typed_nip(NIP_A),
-        "ERP",
-        ScopeSet::parse(scopes).unwrap(),
-        None,
-    )
-    .await
-    .unwrap();
-    Who::Key(k.plaintext.expose_secret().to_owned())
+    Who::Key(crate::common::erp_key(st, NIP_A, scopes).await)
 }
 
 fn numbers(v: &Value) -> Vec<String> {

@@ -155,8 +155,7 @@ async fn clients_roundtrip_and_unique_nip(b: Backend) {
         updated_at: now,
     };
     st.db.blocking_tx(|c| Client::insert(c, &row)).unwrap();
-    let found =
-        st.db.tx(|c| Client::find_by_nip(c, &crate::common::typed_nip("5260250274"))).await.unwrap().unwrap();
+    let found = crate::common::client_by_nip(&st, "5260250274").await;
     assert_eq!(found.id, id);
     assert_eq!(found.name, "Przykładowa Sp. z o.o.");
     assert_eq!(found.credential_mode, ksef_gateway::domain::CredentialMode::Office);

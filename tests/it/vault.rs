@@ -58,11 +58,12 @@ async fn credentials_are_sealed_rotated_and_bound(b: Backend) {
     };
     let cred_a = load(a.id.clone()).await;
     let cred_b = load(bee.id.clone()).await;
-    let opened = vault::open(&st.keys, "5260250274", KSEF_TOKEN, &sealed(&cred_a)).unwrap();
+    let opened =
+        vault::open(&st.keys, &crate::common::typed_nip("5260250274"), KSEF_TOKEN, &sealed(&cred_a)).unwrap();
     assert_eq!(opened.expose_secret().as_slice(), TOKEN_A.as_bytes());
     // B's ciphertext placed in A's row does not open as A's.
     assert!(matches!(
-        vault::open(&st.keys, "5260250274", KSEF_TOKEN, &sealed(&cred_b)),
+        vault::open(&st.keys, &crate::common::typed_nip("5260250274"), KSEF_TOKEN, &sealed(&cred_b)),
         Err(VaultError::Tampered)
     ));
 
@@ -73,10 +74,14 @@ async fn credentials_are_sealed_rotated_and_bound(b: Backend) {
     let rotated = load(a.id.clone()).await;
     assert_eq!(rotated.key_version, 2);
     assert_ne!(rotated.ciphertext, cred_a.ciphertext);
-    let opened = vault::open(&st.keys, "5260250274", KSEF_TOKEN, &sealed(&rotated)).unwrap();
+    let opened =
+        vault::open(&st.keys, &crate::common::typed_nip("5260250274"), KSEF_TOKEN, &sealed(&rotated))
+            .unwrap();
     assert_eq!(opened.expose_secret().as_slice(), TOKEN_A.as_bytes());
     // The retired key is gone: the pre-rotation ciphertext no longer opens.
-    assert!(vault::open(&st.keys, "5260250274", KSEF_TOKEN, &sealed(&cred_a)).is_err());
+    assert!(
+        vault::open(&st.keys, &crate::common::typed_nip("5260250274"), KSEF_TOKEN, &sealed(&cred_a)).is_err()
+    );
     // The vault canary moved with the rotation: the next start accepts the rotated key file.
     let _restarted = t.state();
 }

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use crate::db::models::WebhookEndpoint;
-use crate::domain::{EventSet, WebhookEvent};
+use crate::domain::{EventSet, Nip, WebhookEvent};
 use crate::error::AppError;
 use crate::service::access::Caller;
 use crate::service::webhooks;
@@ -36,7 +36,7 @@ async fn receive(req: HttpRequest) -> HttpResponse {
 /// Gives each demo client one endpoint at `url` (replacing one left by an earlier run).
 pub async fn seed(
     st: &AppState,
-    client_ids: &[(crate::domain::ClientId, String)],
+    client_ids: &[(crate::domain::ClientId, Nip)],
     url: &str,
 ) -> Result<(), AppError> {
     let op = Caller::Operator;

@@ -6,7 +6,7 @@ use secrecy::ExposeSecret;
 
 use crate::auth::ScopeSet;
 use crate::db::models::{ClientScope, Invoice, InvoiceFilter};
-use crate::domain::{ClientId, InvoiceId};
+use crate::domain::{ClientId, InvoiceId, Nip};
 use crate::error::AppError;
 use crate::offline::OfflineMode;
 use crate::service::access::{Caller, KeyCaller};
@@ -85,7 +85,7 @@ async fn send(
 /// was created now (it can only ever be shown once).
 pub async fn seed(
     st: &AppState,
-    clients: &[(ClientId, String)],
+    clients: &[(ClientId, Nip)],
     outside_ksef: Option<(ksef_client::KsefClient, ksef_client::SecretString)>,
 ) -> Result<Option<String>, AppError> {
     if !st

@@ -74,8 +74,8 @@ pub fn run(mut sources: Sources) -> Result<(), StartError> {
             .await
             .map_err(|e| StartError::Command(format!("embedded KSeF simulator: {e:#}")))?;
         let clients = seed_office(&state, &sim).await?;
-        let ids: Vec<(crate::domain::ClientId, String)> =
-            clients.iter().map(|(c, _)| (c.id.clone(), c.nip.to_string())).collect();
+        let ids: Vec<(crate::domain::ClientId, Nip)> =
+            clients.iter().map(|(c, _)| (c.id.clone(), c.nip.clone())).collect();
         let fail = |e: crate::error::AppError| StartError::Command(format!("demo setup: {e}"));
         people::seed(&state, &ids).await.map_err(fail)?;
         let erp = erp::start()?;

@@ -40,7 +40,7 @@ const GRANTS: &[(&str, &str, &str, bool)] = &[
 ];
 
 /// Creates the people and their grants, unless the office already has users.
-pub async fn seed(st: &AppState, clients: &[(crate::domain::ClientId, String)]) -> Result<bool, AppError> {
+pub async fn seed(st: &AppState, clients: &[(crate::domain::ClientId, Nip)]) -> Result<bool, AppError> {
     if !st.db.tx(User::list).await?.is_empty() {
         return Ok(false);
     }

@@ -8,7 +8,7 @@ use super::invoice::{Invoice, InvoiceEvent};
 use super::scope::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{Actor, InvoiceId, InvoiceState, SendPolicy};
+use crate::domain::{Actor, InvoiceId, InvoiceState, Nip, SendPolicy};
 
 /// Drafts of four-eyes clients (awaiting approval) in `scope` that `actor` did not prepare, oldest first, with the
 /// client's NIP; at most `limit`.
@@ -17,7 +17,7 @@ pub fn awaiting_approval(
     scope: &ClientScope,
     actor: &Actor,
     limit: i64,
-) -> Result<Vec<(Invoice, String)>, DbError> {
+) -> Result<Vec<(Invoice, Nip)>, DbError> {
     let mut query = invoices::table
         .inner_join(clients::table)
         .filter(clients::send_policy.eq(SendPolicy::FourEyes))

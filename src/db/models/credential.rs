@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{clients, credentials};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, CredentialId, UserId};
+use crate::domain::{ClientId, CredentialId, Nip, UserId};
 
 /// A stored credential (sealed).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -121,7 +121,7 @@ impl Credential {
     }
 
     /// Every credential (active or retired) with its client's NIP, for key rotation.
-    pub fn list_all_with_nip(conn: &mut AnyConn) -> Result<Vec<(Self, String)>, DbError> {
+    pub fn list_all_with_nip(conn: &mut AnyConn) -> Result<Vec<(Self, Nip)>, DbError> {
         Ok(credentials::table
             .inner_join(clients::table)
             .select((Self::as_select(), clients::nip))
@@ -130,7 +130,7 @@ impl Credential {
     }
 
     /// Any one stored credential with its client's NIP (to try the master key on).
-    pub fn first_with_nip(conn: &mut AnyConn) -> Result<Option<(Self, String)>, DbError> {
+    pub fn first_with_nip(conn: &mut AnyConn) -> Result<Option<(Self, Nip)>, DbError> {
         Ok(credentials::table
             .inner_join(clients::table)
             .select((Self::as_select(), clients::nip))

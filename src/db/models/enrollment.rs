@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::certificate_enrollments as ce;
 use crate::db::{AnyConn, DbError};
-use crate::domain::{CertificatePurpose, ClientId, EnrollmentId, EnrollmentState, KeyChoice, UserId};
+use crate::domain::{CertificatePurpose, ClientId, EnrollmentId, EnrollmentState, KeyChoice, Nip, UserId};
 
 /// An enrollment as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -15,7 +15,7 @@ pub struct CertificateEnrollment {
     pub id: EnrollmentId,
     /// None: the office's own certificate.
     pub client_id: Option<ClientId>,
-    pub subject_nip: String,
+    pub subject_nip: Nip,
     pub ksef_environment: String,
     #[diesel(deserialize_as = String)]
     pub certificate_type: CertificatePurpose,
@@ -40,7 +40,7 @@ pub struct CertificateEnrollment {
 pub struct NewCertificateEnrollment<'a> {
     pub id: &'a EnrollmentId,
     pub client_id: Option<&'a ClientId>,
-    pub subject_nip: &'a str,
+    pub subject_nip: &'a Nip,
     pub ksef_environment: &'a str,
     #[diesel(serialize_as = String)]
     pub certificate_type: CertificatePurpose,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::scope::ClientScope;
 use crate::db::schema::{clients, invoice_documents, invoice_events, invoices, upos};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{check_moves, Actor, ClientId, InvoiceEventId, InvoiceId, InvoiceState, UserId};
+use crate::domain::{check_moves, Actor, ClientId, InvoiceEventId, InvoiceId, InvoiceState, Nip, UserId};
 
 /// [`Invoice::live_with_numbers`] on PostgreSQL: one index probe of `(client_id, number)` per
 /// number. Written as `number = ANY($2)`, the planner, misled by a client it has no statistics
@@ -201,7 +201,7 @@ impl Invoice {
         scope: &ClientScope,
         before: NaiveDateTime,
         limit: i64,
-    ) -> Result<Vec<(Self, String)>, DbError> {
+    ) -> Result<Vec<(Self, Nip)>, DbError> {
         let query = invoices::table
             .inner_join(clients::table)
             .filter(invoices::offline_mode.eq(true))
@@ -323,7 +323,7 @@ impl Invoice {
         conn: &mut AnyConn,
         scope: &ClientScope,
         id: &InvoiceId,
-    ) -> Result<(Self, String), DbError> {
+    ) -> Result<(Self, Nip), DbError> {
         let query = invoices::table.inner_join(clients::table).filter(invoices::id.eq(id)).into_boxed();
         scoped!(query, scope)
             .select((Self::as_select(), clients::nip))

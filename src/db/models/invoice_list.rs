@@ -13,7 +13,7 @@ use super::scope::{in_scope, ClientScope};
 use super::Invoice;
 use crate::db::schema::{clients, invoice_totals as t, invoices as i};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, InvoiceId, InvoiceState};
+use crate::domain::{ClientId, InvoiceId, InvoiceState, Nip};
 
 crate::text_enum! {
     /// What the sales invoice list is ordered by (always then by id, so the order is total).
@@ -186,7 +186,7 @@ macro_rules! keyed {
 }
 
 /// A list row with its client's NIP.
-pub type ListedInvoice = (InvoiceListRow, String);
+pub type ListedInvoice = (InvoiceListRow, Nip);
 
 /// The page's rows with their clients' NIPs, read by the clients' ids after the page. Not a
 /// join: joined with `clients`, SQLite with statistics (after `ANALYZE` or `PRAGMA optimize`)
@@ -196,19 +196,20 @@ fn with_nips(conn: &mut AnyConn, rows: Vec<InvoiceListRow>) -> Result<Vec<Listed
     let mut ids: Vec<&ClientId> = rows.iter().map(|r| &r.client_id).collect();
     ids.sort_unstable();
     ids.dedup();
-    let nips: std::collections::HashMap<ClientId, String> = clients::table
+    let nips: std::collections::HashMap<ClientId, Nip> = clients::table
         .filter(clients::id.eq_any(ids))
         .select((clients::id, clients::nip))
         .load(conn)?
         .into_iter()
         .collect();
-    Ok(rows
-        .into_iter()
+    // Every invoice has its client (a foreign key, read in the same transaction): one without
+    // is a broken database, not a row to show with no NIP.
+    rows.into_iter()
         .map(|inv| {
-            let nip = nips.get(&inv.client_id).cloned().unwrap_or_default();
-            (inv, nip)
+            let nip = nips.get(&inv.client_id).cloned().ok_or(DbError::NotFound)?;
+            Ok((inv, nip))
         })
-        .collect())
+        .collect()
 }
 
 impl Invoice {

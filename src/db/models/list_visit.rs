@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::list_visits;
 use crate::db::{AnyConn, DbError};
-use crate::domain::UserId;
+use crate::domain::{ListVisitId, UserId};
 
 /// Records that `user_id` opened the list `list_key` at `at`; returns the previous visit (None
 /// on the first).
@@ -22,7 +22,7 @@ pub fn visit(
         .first(conn)
         .optional()?;
     let row = (
-        list_visits::id.eq(super::ids::new_id()),
+        list_visits::id.eq(ListVisitId::new()),
         list_visits::user_id.eq(user_id),
         list_visits::list_key.eq(list_key),
         list_visits::visited_at.eq(at),

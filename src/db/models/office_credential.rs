@@ -6,14 +6,14 @@ use diesel::prelude::*;
 
 use crate::db::schema::{office_access, office_credentials};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, OfficeCredentialId, OfficeCredentialKind, UserId};
+use crate::domain::{ClientId, Nip, OfficeCredentialId, OfficeCredentialKind, UserId};
 
 /// The office's credential as stored (sealed).
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = office_credentials)]
 pub struct OfficeCredential {
     pub id: OfficeCredentialId,
-    pub office_nip: String,
+    pub office_nip: Nip,
     #[diesel(deserialize_as = String)]
     pub kind: OfficeCredentialKind,
     pub key_version: i64,
@@ -35,7 +35,7 @@ pub struct OfficeCredential {
 #[diesel(table_name = office_credentials)]
 pub struct NewOfficeCredential<'a> {
     pub id: &'a OfficeCredentialId,
-    pub office_nip: &'a str,
+    pub office_nip: &'a Nip,
     #[diesel(serialize_as = String)]
     pub kind: OfficeCredentialKind,
     pub key_version: i64,

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{purchase_invoices, purchase_sync};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, PurchaseInvoiceId, PurchaseRole};
+use crate::domain::{ClientId, PurchaseInvoiceId, PurchaseRole, PurchaseSyncId};
 
 /// A purchase invoice, as stored and as stored anew (every column is known when the sync stores
 /// it). `xml` is `None` until its bytes are downloaded (KSeF's metadata, which makes the invoice
@@ -127,7 +127,7 @@ impl PurchaseInvoice {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = purchase_sync)]
 pub struct PurchaseSync {
-    pub id: String,
+    pub id: PurchaseSyncId,
     pub client_id: ClientId,
     pub subject_type: PurchaseRole,
     /// The next window starts here.

@@ -13,7 +13,7 @@ use super::scope::{in_scope, ClientScope};
 use crate::db::schema::purchase_invoices as p;
 use crate::db::schema::{clients, purchase_sync};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, PurchaseInvoiceId};
+use crate::domain::{ClientId, Nip, PurchaseInvoiceId};
 
 /// What a list shows of a purchase invoice, with its client's NIP and name.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -142,7 +142,7 @@ macro_rules! keyed {
 }
 
 /// A list row with its client's NIP and name.
-pub type ListedPurchase = (PurchaseRow, String, String);
+pub type ListedPurchase = (PurchaseRow, Nip, String);
 
 impl PurchaseRow {
     /// One page of at most `limit` invoices (the caller bounds it) in the scope matching the
@@ -195,7 +195,7 @@ impl PurchaseRow {
         conn: &mut AnyConn,
         scope: &ClientScope,
         ksef_number: &str,
-    ) -> Result<Vec<(ClientId, String)>, DbError> {
+    ) -> Result<Vec<(ClientId, Nip)>, DbError> {
         let query = p::table.inner_join(clients::table).filter(p::ksef_number.eq(ksef_number)).into_boxed();
         let query = in_scope!(query, scope, p::client_id);
         Ok(query.select((p::client_id, clients::nip)).order(clients::nip.asc()).load(conn)?)

@@ -7,7 +7,7 @@ use super::purchase::{NewPurchaseSync, PurchaseInvoice, PurchaseSync};
 use super::ClientScope;
 use crate::db::schema::{clients, credentials, purchase_invoices, purchase_sync};
 use crate::db::{AnyConn, DbError};
-use crate::domain::{ClientId, PurchaseRole};
+use crate::domain::{ClientId, PurchaseRole, PurchaseSyncId};
 
 /// Credential kinds a client logs in to KSeF with.
 const LOGIN_KINDS: [&str; 2] = ["ksef_token", "ksef_certificate"];
@@ -46,7 +46,7 @@ impl PurchaseSync {
             return Ok(row);
         }
         let row = NewPurchaseSync {
-            id: super::ids::new_id(),
+            id: PurchaseSyncId::new(),
             client_id: client_id.to_owned(),
             subject_type: role,
             cursor_from: start,
@@ -79,7 +79,7 @@ impl PurchaseSync {
     /// transaction that stores the window's invoices.
     pub fn advance(
         conn: &mut AnyConn,
-        id: &str,
+        id: &PurchaseSyncId,
         cursor_from: NaiveDateTime,
         complete_to: Option<NaiveDateTime>,
         now: NaiveDateTime,
@@ -105,7 +105,7 @@ impl PurchaseSync {
     /// of its window has run).
     pub fn finish_run(
         conn: &mut AnyConn,
-        id: &str,
+        id: &PurchaseSyncId,
         next_run_at: NaiveDateTime,
         last_error: Option<&str>,
         caught_up: bool,
@@ -130,7 +130,7 @@ impl PurchaseSync {
     /// back to `rewind_to` so the window is synced again.
     pub fn record_check(
         conn: &mut AnyConn,
-        id: &str,
+        id: &PurchaseSyncId,
         gap_count: i64,
         rewind_to: Option<NaiveDateTime>,
         now: NaiveDateTime,

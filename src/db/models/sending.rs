@@ -13,7 +13,7 @@ use super::ClientScope;
 use crate::db::schema::{clients, invoice_events, invoices};
 use crate::db::{AnyConn, DbError};
 use crate::domain::{
-    check_moves, Actor, ClientId, EventKind, InvoiceEventId, InvoiceId, InvoiceState, StuckCutoffs,
+    check_moves, Actor, ClientId, EventKind, InvoiceEventId, InvoiceId, InvoiceState, Nip, StuckCutoffs,
 };
 
 /// How the watchdog's timeline note begins (followed by the state and why to look), as people
@@ -300,7 +300,7 @@ impl Invoice {
             )
             .into_boxed();
         let query = super::scope::in_scope!(query, scope, invoices::client_id);
-        let rows: Vec<(String, InvoiceState, NaiveDateTime)> = query
+        let rows: Vec<(Nip, InvoiceState, NaiveDateTime)> = query
             .order(invoices::updated_at.asc())
             .limit(limit)
             .select((clients::nip, invoices::state, invoices::updated_at))
@@ -319,7 +319,7 @@ impl Invoice {
 /// Stuck invoices of one client in one state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StuckGroup {
-    pub nip: String,
+    pub nip: Nip,
     pub state: InvoiceState,
     pub count: i64,
     /// When the longest-waiting one last changed.

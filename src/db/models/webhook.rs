@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::{clients, purchase_invoices, webhook_deliveries as wd, webhook_endpoints as we};
 use crate::db::{AnyConn, DbError};
 use crate::domain::{
-    Actor, ClientId, DeliveryStatus, PurchaseInvoiceId, WebhookDeliveryId, WebhookEvent, WebhookId,
+    Actor, ClientId, DeliveryStatus, Nip, PurchaseInvoiceId, WebhookDeliveryId, WebhookEvent, WebhookId,
 };
 
 /// An endpoint as stored. The secret stays sealed here; only the delivery worker opens it.
@@ -130,7 +130,7 @@ impl WebhookEndpoint {
     }
 
     /// Every endpoint with a sealed secret, with its client's NIP (for `keys rotate`).
-    pub fn list_sealed_with_nip(conn: &mut AnyConn) -> Result<Vec<(Self, String)>, DbError> {
+    pub fn list_sealed_with_nip(conn: &mut AnyConn) -> Result<Vec<(Self, Nip)>, DbError> {
         Ok(we::table
             .inner_join(clients::table)
             .filter(we::deleted_at.is_null())
@@ -201,7 +201,7 @@ impl WebhookDelivery {
         conn: &mut AnyConn,
         now: NaiveDateTime,
         limit: i64,
-    ) -> Result<Vec<(Self, WebhookEndpoint, String)>, DbError> {
+    ) -> Result<Vec<(Self, WebhookEndpoint, Nip)>, DbError> {
         Ok(wd::table
             .inner_join(we::table)
             .inner_join(clients::table)

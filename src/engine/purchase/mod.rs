@@ -35,7 +35,7 @@ use super::context::{lock, ClientCtx, Engine};
 use super::limits::EndpointClass;
 use super::TurnError;
 use crate::db::models::{ids, PurchaseInvoice, PurchaseSync};
-use crate::domain::{ClientId, PurchaseRole};
+use crate::domain::{ClientId, PurchaseRole, PurchaseSyncId};
 use crate::service::audit::{self, AuditActor, AuditEntry};
 
 /// After a KSeF limit had no room, the step is tried again this much later.
@@ -270,7 +270,7 @@ async fn finish(
     });
     let worked_around = (!report.warnings.is_empty()).then(|| report.warnings.join("; "));
     let error = report.error.clone().or(mismatch).or(worked_around);
-    let updates: Vec<(String, NaiveDateTime, bool)> = due
+    let updates: Vec<(PurchaseSyncId, NaiveDateTime, bool)> = due
         .iter()
         .map(|row| {
             let done = report.roles.iter().find(|r| r.role == row.subject_type);

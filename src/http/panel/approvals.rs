@@ -17,7 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// One draft in the inbox.
 pub struct InboxRow {
     pub id: crate::domain::InvoiceId,
-    pub nip: String,
+    pub nip: crate::domain::Nip,
     pub number: String,
     pub buyer: String,
     pub gross: String,
@@ -27,7 +27,7 @@ pub struct InboxRow {
 /// The dashboard's inbox.
 pub struct InboxView {
     pub rows: Vec<InboxRow>,
-    pub per_client: Vec<(String, usize)>,
+    pub per_client: Vec<(crate::domain::Nip, usize)>,
     pub more: bool,
 }
 

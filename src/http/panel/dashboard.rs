@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::labels::when;
 use super::{ok, Layout, PanelError, PanelUser};
-use crate::domain::{CredentialMode, InvoiceState, StatusLetter};
+use crate::domain::{CredentialMode, InvoiceState, Nip, StatusLetter};
 use crate::service::certificates::KSEF_CERTIFICATE;
 use crate::service::clients::{self, ClientView};
 use crate::service::lifetime::ExpiryWarning;
@@ -18,7 +18,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// One client as a dashboard row.
 struct ClientRow {
-    nip: String,
+    nip: Nip,
     name: String,
     policy: &'static str,
     /// None when no credential is stored.
@@ -117,7 +117,7 @@ struct DashboardPage {
 
 /// Invoices of one client stuck in one state beyond the watchdog's limit.
 struct Stuck {
-    nip: String,
+    nip: Nip,
     letter: &'static str,
     label: &'static str,
     count: i64,
@@ -127,7 +127,7 @@ struct Stuck {
 /// An invoice issued offline whose deadline for reaching KSeF is near or past.
 struct OfflineDue {
     id: crate::domain::InvoiceId,
-    nip: String,
+    nip: Nip,
     number: String,
     deadline: String,
     passed: bool,
@@ -150,7 +150,7 @@ fn row(c: ClientView, counts: Counts) -> ClientRow {
             valid_until: k.validity.valid_until.map(when),
             warning: k.validity.expiry_warning,
         }),
-        nip: c.nip.into(),
+        nip: c.nip,
         name: c.name,
         paused_reason: c.paused_reason,
         counts,

@@ -23,7 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// A client that logs in with the office's credential, as the page lists it.
 struct UsingRow {
-    nip: String,
+    nip: crate::domain::Nip,
     name: String,
     ok: bool,
     explanation: Option<String>,
@@ -72,13 +72,13 @@ async fn render(
         .map(|c| UsingRow {
             ok: c.office_access.as_ref().is_some_and(|a| a.ok),
             explanation: c.office_access.and_then(|a| a.explanation_pl),
-            nip: c.nip.into(),
+            nip: c.nip,
             name: c.name,
         })
         .collect();
     let form = OfficeForm {
         nip: if form.nip.is_empty() {
-            current.as_ref().map(|c| c.office_nip.clone()).unwrap_or_default()
+            current.as_ref().map(|c| c.office_nip.to_string()).unwrap_or_default()
         } else {
             form.nip
         },

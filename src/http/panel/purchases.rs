@@ -156,7 +156,7 @@ struct Choice {
 /// One client's completeness line.
 struct Completeness {
     client: String,
-    nip: String,
+    nip: crate::domain::Nip,
     text: String,
 }
 
@@ -292,7 +292,7 @@ async fn list_page(
         .filter(|c| client.as_ref().is_none_or(|only| only.id == c.id))
         .map(|c| Completeness {
             client: c.name.clone(),
-            nip: c.nip.to_string(),
+            nip: c.nip.clone(),
             text: completeness_text(marks.iter().find(|(id, _)| *id == c.id).and_then(|(_, h)| *h)),
         })
         .collect();

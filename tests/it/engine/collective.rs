@@ -253,14 +253,7 @@ async fn collective_identifier_refusal_is_explained_on_the_panel_page(b: Backend
     let Some(rig) = Rig::new(b, SimulatorConfig::default()).await else { return };
     seed_at(&rig.st, &rig.sim.base_url()).await;
     rig.sim.add_token(SELLER_NIP, "20261201-EC-TESTTOKEN-0000000001|nip|abc", &["CredentialsManage"]);
-    let nip = SELLER_NIP.to_owned();
-    let client = rig
-        .st
-        .db
-        .tx(move |c| Client::find_by_nip(c, &crate::common::typed_nip(&nip)))
-        .await
-        .unwrap()
-        .unwrap();
+    let client = crate::common::client_by_nip(&rig.st, SELLER_NIP).await;
     let chosen = store_accepted(&rig.st, &rig.sim, &client, 1).await;
     let app = test::init_service(App::new().configure(ksef_gateway::configure(rig.st.clone()))).await;
     let s = open_session_as(&app, EMAIL, PASSWORD).await;

@@ -433,9 +433,10 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
         valid_from: None,
     };
     let started = ksef.enroll_certificate(&access, &request).await.unwrap();
+    let office = crate::common::typed_nip(OFFICE);
     let sealed = ksef_gateway::vault::seal(
         &st.keys,
-        OFFICE,
+        &office,
         enrollment::KEY_KIND,
         new_key.pkcs8_der().expose_secret(),
     )
@@ -455,7 +456,7 @@ async fn enrollment_pending_when_the_process_ended_is_finished_not_repeated(b: B
                     &NewCertificateEnrollment {
                         id: &id,
                         client_id: None,
-                        subject_nip: OFFICE,
+                        subject_nip: &office,
                         ksef_environment: environment,
                         certificate_type: CertificatePurpose::Authentication,
                         key_algorithm: KeyChoice::Ec,
