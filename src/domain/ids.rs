@@ -4,46 +4,12 @@
 //! string, and reading anything but a UUID (from a URL, a form, JSON or the database) is an
 //! error, never a default.
 
-/// Declares an id newtype over the UUID text it is stored as.
-///
-/// ```ignore
-/// id_type! {
-///     /// Doc of the type.
-///     pub struct ClientId ("client id");
-/// }
-/// ```
-/// The string in parentheses names the id in error messages.
+/// The conversions of a newtype over checked text (an id, a NIP): shown, compared and stored as
+/// its text, serialised as a plain string, and made from text (`str::parse`, a database read)
+/// only through `$read`, so what reads back is checked as what came in.
 #[macro_export]
-macro_rules! id_type {
-    ($($(#[$meta:meta])* pub struct $name:ident ($what:literal);)+) => {$(
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        #[derive(::diesel::expression::AsExpression, ::diesel::deserialize::FromSqlRow)]
-        #[diesel(sql_type = ::diesel::sql_types::Text)]
-        pub struct $name(String);
-
-        impl $name {
-            /// A fresh time-ordered id (UUIDv7).
-            #[expect(clippy::new_without_default, reason = "a default id would be a fresh random one; `new` says so")]
-            pub fn new() -> Self {
-                Self(::uuid::Uuid::now_v7().to_string())
-            }
-
-            /// The id spelled `raw`: a UUID in its usual form (36 characters, lower case,
-            /// hyphens), as the gateway writes them; anything else is an error.
-            pub fn parse(raw: &str) -> Result<Self, String> {
-                match ::uuid::Uuid::try_parse(raw) {
-                    Ok(u) if raw.len() == 36 && u.hyphenated().to_string() == raw => Ok(Self(raw.to_owned())),
-                    _ => Err(format!(concat!("invalid ", $what, " {:?} (a UUID expected)"), raw)),
-                }
-            }
-
-            /// The stored and shown text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
+macro_rules! text_newtype {
+    ($name:ident, $read:ident) => {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
@@ -53,24 +19,17 @@ macro_rules! id_type {
         impl ::std::str::FromStr for $name {
             type Err = String;
             fn from_str(raw: &str) -> Result<Self, String> {
-                Self::parse(raw)
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(raw: String) -> Result<Self, String> {
-                Self::parse(&raw)
+                Self::$read(raw)
             }
         }
 
         impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
+            fn from(v: $name) -> String {
+                v.0
             }
         }
 
-        // Reading an id as text (a log line, a `&str` parameter not typed yet) is always fine;
+        // Reading one as text (a log line, a `&str` parameter not typed yet) is always fine;
         // only making one from text is checked.
         impl ::std::ops::Deref for $name {
             type Target = str;
@@ -128,14 +87,66 @@ macro_rules! id_type {
             String: ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>,
         {
             fn from_sql(raw: DB::RawValue<'_>) -> ::diesel::deserialize::Result<Self> {
-                let text = <String as ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>>::from_sql(raw)?;
-                Ok(Self::parse(&text)?)
+                let text =
+                    <String as ::diesel::deserialize::FromSql<::diesel::sql_types::Text, DB>>::from_sql(raw)?;
+                Ok(Self::$read(&text)?)
             }
         }
 
         impl ::serde::Serialize for $name {
             fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(&self.0)
+            }
+        }
+    };
+}
+
+/// Declares an id newtype over the UUID text it is stored as.
+///
+/// ```ignore
+/// id_type! {
+///     /// Doc of the type.
+///     pub struct ClientId ("client id");
+/// }
+/// ```
+/// The string in parentheses names the id in error messages.
+#[macro_export]
+macro_rules! id_type {
+    ($($(#[$meta:meta])* pub struct $name:ident ($what:literal);)+) => {$(
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(::diesel::expression::AsExpression, ::diesel::deserialize::FromSqlRow)]
+        #[diesel(sql_type = ::diesel::sql_types::Text)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A fresh time-ordered id (UUIDv7).
+            #[expect(clippy::new_without_default, reason = "a default id would be a fresh random one; `new` says so")]
+            pub fn new() -> Self {
+                Self(::uuid::Uuid::now_v7().to_string())
+            }
+
+            /// The id spelled `raw`: a UUID in its usual form (36 characters, lower case,
+            /// hyphens), as the gateway writes them; anything else is an error.
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                match ::uuid::Uuid::try_parse(raw) {
+                    Ok(u) if raw.len() == 36 && u.hyphenated().to_string() == raw => Ok(Self(raw.to_owned())),
+                    _ => Err(format!(concat!("invalid ", $what, " {:?} (a UUID expected)"), raw)),
+                }
+            }
+
+            /// The stored and shown text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        $crate::text_newtype!($name, parse);
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(raw: String) -> Result<Self, String> {
+                Self::parse(&raw)
             }
         }
 

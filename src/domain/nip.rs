@@ -5,8 +5,6 @@
 //! is no valid NIP is a read error, never a default. Tax ids that need not be Polish (an invoice's
 //! buyer, a purchase invoice's parties, what KSeF sends) stay text.
 
-use std::fmt;
-
 /// A Polish tax identification number with a valid checksum, held as its 10 digits.
 #[derive(
     Debug,
@@ -58,92 +56,9 @@ impl Nip {
     }
 }
 
-impl fmt::Display for Nip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Exact, as [`Nip::exact`]: `str::parse` reads the text of a URL or a stored value
-/// (`http::id_in_path` reads a path's NIP with it).
-impl std::str::FromStr for Nip {
-    type Err = String;
-    fn from_str(raw: &str) -> Result<Self, String> {
-        Self::exact(raw)
-    }
-}
-
-impl From<Nip> for String {
-    fn from(nip: Nip) -> String {
-        nip.0
-    }
-}
-
-// Reading a NIP as text (a log line, a message, a `&str` parameter not typed yet) is always
-// fine; only making one from text is checked (as for the ids).
-impl std::ops::Deref for Nip {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for Nip {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for Nip {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq<str> for Nip {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for Nip {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
-}
-
-impl PartialEq<String> for Nip {
-    fn eq(&self, other: &String) -> bool {
-        &self.0 == other
-    }
-}
-
-impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for Nip
-where
-    DB: diesel::backend::Backend,
-    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-{
-    fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, DB>) -> diesel::serialize::Result {
-        self.0.as_str().to_sql(out)
-    }
-}
-
-impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for Nip
-where
-    DB: diesel::backend::Backend,
-    String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
-{
-    fn from_sql(raw: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-        let text = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(raw)?;
-        Ok(Self::exact(&text)?)
-    }
-}
-
-impl serde::Serialize for Nip {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
+// Exact, as [`Nip::exact`], for `str::parse` and a database read: the text of a URL or a stored
+// value (`http::id_in_path` reads a path's NIP with it).
+crate::text_newtype!(Nip, exact);
 
 #[cfg(test)]
 mod tests {
