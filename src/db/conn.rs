@@ -197,17 +197,25 @@ impl Db {
         self.transaction(self.sqlite_writer.clone(), f).await
     }
 
-    /// Like [`Db::tx`] for a closure that only reads: one transaction, so every query sees the
-    /// same state, but without waiting for SQLite's writer turn (in WAL mode readers never
-    /// block the writer nor each other). Pages and API reads take this; a write inside `f`
-    /// would go around the writer turn, which is why only readers may.
+    /// Like [`Db::tx`] for a closure that only reads, without waiting for SQLite's writer turn
+    /// (in WAL mode readers never block the writer nor each other). Pages and API reads take
+    /// this; a write inside `f` would go around the writer turn, which is why only readers may.
+    ///
+    /// On SQLite the closure runs in one transaction, so every query sees the same state. On
+    /// PostgreSQL it runs without one: under READ COMMITTED each statement takes its own
+    /// snapshot inside a transaction as well, so a BEGIN and a COMMIT around reads bought
+    /// nothing but two more round trips (of five for an API read by id, #18). A read that
+    /// needs one state across tables asks for it in one statement.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
         F: FnOnce(&mut AnyConn) -> Result<T, E> + Send + 'static,
     {
-        self.transaction(None, f).await
+        match self.backend() {
+            Backend::Sqlite => self.transaction(None, f).await,
+            Backend::Pg => self.run(f).await,
+        }
     }
 
     async fn transaction<T, E, F>(&self, gate: Option<Arc<Mutex<()>>>, f: F) -> Result<T, E>

@@ -70,6 +70,9 @@ impl Drop for Settle {
         if let Some(id) = self.client_id.take() {
             lock(&self.engine.logins).insert(id, Ahead::Failed);
         }
+        // Either way the client's turn may start now: the supervisor looks at once instead of
+        // at its next tick.
+        self.engine.st.status_requests.work_arrived();
     }
 }
 

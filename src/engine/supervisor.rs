@@ -28,10 +28,13 @@ pub async fn run(engine: Arc<Engine>) {
     let mut last_housekeeping = Instant::now() - HOUSEKEEPING_EVERY;
     tracing::info!(holder = %engine.holder, "Sending engine started");
     engine.st.status_requests.serve(true);
+    // The first look is at once; later ones when the earliest poll or turn of a client found
+    // waiting falls due, a tick at the latest (new work wakes the loop sooner).
+    let mut wait = Duration::ZERO;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
-            _ = tokio::time::sleep(tick) => {}
+            () = tokio::time::sleep(wait) => {}
             () = engine.st.status_requests.woken() => {}
         }
         if engine.stopping() {
@@ -42,8 +45,12 @@ pub async fn run(engine: Arc<Engine>) {
         for client_id in engine.st.status_requests.take() {
             engine.poll_now(&client_id);
         }
+        wait = tick;
         match candidates(&engine).await {
-            Ok(clients) => {
+            Ok(Candidates { clients, next_due }) => {
+                if let Some(at) = next_due {
+                    wait = wait.min(at.saturating_duration_since(Instant::now())).max(MIN_WAIT);
+                }
                 for client_id in clients {
                     let running = lock(&engine.running).contains(&client_id);
                     if running || !super::login::ready_for_turn(&engine, &client_id, &mut logins).await {
@@ -81,8 +88,22 @@ pub async fn run(engine: Arc<Engine>) {
     tracing::info!(holder = %engine.holder, "Sending engine stopped");
 }
 
-/// Clients to run a turn for now, the longest-waiting first.
-async fn candidates(engine: &Engine) -> Result<Vec<ClientId>, crate::db::DbError> {
+/// The shortest wait between two looks for work, so a deadline that is due but not yet taken
+/// never spins the loop.
+const MIN_WAIT: Duration = Duration::from_millis(1);
+
+/// What one look for work found.
+struct Candidates {
+    /// Clients to run a turn for now, the longest-waiting first.
+    clients: Vec<ClientId>,
+    /// The earliest time a client with work but not due yet (its next poll, or its turn after a
+    /// backoff or a 429) becomes due: the supervisor looks again then instead of at its next
+    /// tick, so a poll KSeF may already answer waits for no tick (250 ms by default).
+    next_due: Option<Instant>,
+}
+
+/// Clients to run a turn for now, the longest-waiting first, and when the next one falls due.
+async fn candidates(engine: &Engine) -> Result<Candidates, crate::db::DbError> {
     let (due, in_flight) = engine
         .st
         .db
@@ -95,18 +116,27 @@ async fn candidates(engine: &Engine) -> Result<Vec<ClientId>, crate::db::DbError
         .await?;
     let now = Instant::now();
     let mut out: Vec<(Option<Instant>, ClientId)> = Vec::new();
+    let mut next_due: Option<Instant> = None;
+    let mut later = |at: Instant| next_due = Some(next_due.map_or(at, |n| n.min(at)));
     let running = lock(&engine.running).clone();
     for id in due {
         let s = engine.schedule_of(&id);
-        if !running.contains(&id) && s.is_none_or(|s| s.next_turn <= now) {
-            out.push((s.and_then(|s| s.last_turn), id));
+        if running.contains(&id) {
+            continue;
+        }
+        match s {
+            Some(s) if s.next_turn > now => later(s.next_turn),
+            _ => out.push((s.and_then(|s| s.last_turn), id)),
         }
     }
     for id in in_flight {
+        if running.contains(&id) || out.iter().any(|(_, c)| *c == id) {
+            continue;
+        }
         let s = engine.schedule_of(&id);
-        let poll_due = s.is_none_or(|s| s.next_poll <= now && s.next_turn <= now);
-        if poll_due && !running.contains(&id) && !out.iter().any(|(_, c)| *c == id) {
-            out.push((s.and_then(|s| s.last_turn), id));
+        match s.map(|s| s.next_poll.max(s.next_turn)) {
+            Some(at) if at > now => later(at),
+            _ => out.push((s.and_then(|s| s.last_turn), id)),
         }
     }
     // Purchase syncs ride on the same turns, after the clients with sending work.
@@ -124,7 +154,7 @@ async fn candidates(engine: &Engine) -> Result<Vec<ClientId>, crate::db::DbError
     }
     // Clients that never had a turn, then the ones whose last turn is oldest.
     out.sort_by_key(|(last, _)| *last);
-    Ok(out.into_iter().map(|(_, id)| id).collect())
+    Ok(Candidates { clients: out.into_iter().map(|(_, id)| id).collect(), next_due })
 }
 
 async fn housekeeping(engine: &Engine) {
