@@ -214,7 +214,7 @@ impl Db {
     {
         match self.backend() {
             Backend::Sqlite => self.transaction(None, f).await,
-            Backend::Pg => self.run(f).await,
+            Backend::Postgres => self.run(f).await,
         }
     }
 
