@@ -2,7 +2,7 @@
 //! session and move the invoices to `sending` with its reference, upload the parts, close.
 //! Statuses arrive later through [`super::sync`].
 
-use ksef_client::batch::{prepare_batch, BatchInvoice, BatchOptions, MAX_PART_SIZE};
+use ksef_client::batch::{prepare_batch, BatchInvoice, BatchOptions, PreparedBatch, MAX_PART_SIZE};
 use ksef_client::{ErrorClass, KsefError};
 use tracing::Instrument;
 
@@ -39,24 +39,11 @@ async fn send_one(
 ) -> Result<(), TurnError> {
     let offline = group.first().is_some_and(|d| d.offline);
     let invoice_ids: Vec<InvoiceId> = group.iter().map(|d| d.invoice.id.clone()).collect();
-    let ids_for_read = invoice_ids.clone();
-    let docs = engine
-        .st
-        .db
-        .run(move |c| Invoice::documents(c, &ids_for_read))
-        .instrument(tracing::debug_span!("db.documents"))
-        .await?;
-    let files: Vec<BatchInvoice> = invoice_ids
-        .iter()
-        .zip(docs)
-        .map(|(id, xml)| BatchInvoice { file_name: format!("{id}.xml"), xml })
-        .collect();
-    let prepared = tokio::task::spawn_blocking(move || prepare_batch(&files, MAX_PART_SIZE))
-        .instrument(tracing::debug_span!("batch.prepare"))
-        .await
-        .map_err(|e| TurnError::Setup(format!("batch preparation failed: {e}")))??;
-    let token =
-        ctx.access_token(&engine.limits).instrument(tracing::debug_span!("sender.access_token")).await?;
+    // Reading and packing the invoices needs no token: a client that still has to log in (a
+    // turn that started without a login ahead) does both at once.
+    let token = ctx.access_token(&engine.limits).instrument(tracing::debug_span!("sender.access_token"));
+    let (prepared, token) = tokio::join!(read_and_pack(engine, &invoice_ids), token);
+    let (prepared, token) = (prepared?, token?);
     let options = BatchOptions { offline_mode: offline, ..BatchOptions::default() };
     lease.check()?;
     engine.limits.acquire(&ctx.nip, EndpointClass::BatchSession).await;
@@ -115,6 +102,27 @@ async fn send_one(
         (_, Err(e)) => return Err(e.into()),
     }
     Ok(())
+}
+
+/// The invoices' exact bytes, zipped and encrypted into parts.
+async fn read_and_pack(engine: &Engine, invoice_ids: &[InvoiceId]) -> Result<PreparedBatch, TurnError> {
+    let ids_for_read = invoice_ids.to_vec();
+    let docs = engine
+        .st
+        .db
+        .run(move |c| Invoice::documents(c, &ids_for_read))
+        .instrument(tracing::debug_span!("db.documents"))
+        .await?;
+    let files: Vec<BatchInvoice> = invoice_ids
+        .iter()
+        .zip(docs)
+        .map(|(id, xml)| BatchInvoice { file_name: format!("{id}.xml"), xml })
+        .collect();
+    tokio::task::spawn_blocking(move || prepare_batch(&files, MAX_PART_SIZE))
+        .instrument(tracing::debug_span!("batch.prepare"))
+        .await
+        .map_err(|e| TurnError::Setup(format!("batch preparation failed: {e}")))?
+        .map_err(TurnError::from)
 }
 
 /// A close KSeF answered with a 400 (not a timeout or 5xx, after which it may have closed).

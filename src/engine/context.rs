@@ -211,8 +211,8 @@ impl Engine {
     /// The client just handed invoices to KSeF: poll soon, as a client waiting for its session
     /// would (KSeF may be done in well under `status_poll_ms`), then less and less often.
     pub fn sent(&self, client_id: &ClientId) {
-        let first =
-            (Duration::from_millis(self.cfg.status_poll_ms) / 4).max(Duration::from_millis(self.cfg.tick_ms));
+        // The supervisor looks again when a poll falls due, so no tick bounds this from below.
+        let first = Duration::from_millis(self.cfg.status_poll_ms) / 4;
         let mut map = lock(&self.schedule);
         self.entry(&mut map, client_id).poll_every = first;
     }

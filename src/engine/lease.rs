@@ -38,6 +38,7 @@ pub(super) async fn give_back(engine: &Engine, client_id: &ClientId, lease: Leas
 }
 
 /// Takes the client's lease, kept renewed until given back; None while another replica holds it.
+#[tracing::instrument(level = "debug", name = "sender.lease", skip_all)]
 pub(super) async fn take_lease(engine: &Engine, client_id: &ClientId) -> Option<Lease> {
     let ttl = Duration::from_secs(engine.cfg.lease_ttl_s);
     let (cid, holder) = (client_id.clone(), engine.holder.clone());

@@ -2,7 +2,8 @@
 //! outside the bound on concurrent turns, and gets its turn once it holds tokens. Logins queue
 //! at the per-IP limit of KSeF's public endpoints (100 of them take most of 7 s); meanwhile the
 //! turns of clients already logged in (sending, polling) go on instead of waiting behind logins
-//! for a turn slot.
+//! for a turn slot. One client alone to log in, while no other login runs and a turn slot is
+//! free, is not logged in ahead: its turn logs in while it reads and packs its invoices.
 
 use std::sync::Arc;
 
@@ -12,30 +13,54 @@ use super::context::{lock, Ahead, Engine};
 use crate::db::models::Client;
 use crate::domain::ClientId;
 
-/// Whether the client's turn may start now; if not, a login is running for it (started here
-/// when needed, on `logins`).
-pub async fn ready_for_turn(engine: &Arc<Engine>, client_id: &ClientId, logins: &mut JoinSet<()>) -> bool {
+/// Where a client with work stands with its KSeF tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// It holds tokens, or a login ahead of it ended without them (the turn logs in itself and
+    /// handles the refusal): its turn may start.
+    Ready,
+    /// A login ahead of its turn is running.
+    LoggingIn,
+    /// No tokens and no login running: log it in ahead ([`log_in_ahead`]), or let its turn
+    /// log in itself.
+    NeedsLogin,
+}
+
+/// Where the client stands with its tokens.
+pub async fn readiness(engine: &Engine, client_id: &ClientId) -> Readiness {
     // A running login holds the client's token lock through its wait at the per-IP window:
     // look at the logins first, so the supervisor's loop never waits behind one.
     if lock(&engine.logins).get(client_id) == Some(&Ahead::Running) {
-        return false;
+        return Readiness::LoggingIn;
     }
     if let Some(ctx) = engine.cached_context(client_id) {
         if ctx.logged_in().await {
-            return true;
+            return Readiness::Ready;
         }
     }
-    {
-        let mut ahead = lock(&engine.logins);
-        match ahead.get(client_id) {
-            Some(Ahead::Running) => return false,
-            Some(Ahead::Failed) => {
-                ahead.remove(client_id);
-                return true;
-            }
-            None => {
-                ahead.insert(client_id.clone(), Ahead::Running);
-            }
+    let mut ahead = lock(&engine.logins);
+    match ahead.get(client_id) {
+        Some(Ahead::Running) => Readiness::LoggingIn,
+        Some(Ahead::Failed) => {
+            ahead.remove(client_id);
+            Readiness::Ready
+        }
+        None => Readiness::NeedsLogin,
+    }
+}
+
+/// Whether a login ahead of some client's turn is running.
+pub fn any_running(engine: &Engine) -> bool {
+    lock(&engine.logins).values().any(|a| *a == Ahead::Running)
+}
+
+/// Starts the client's login ahead of its turn on `logins`; its turn starts once it holds
+/// tokens (the end of the login wakes the supervisor).
+pub fn log_in_ahead(engine: &Arc<Engine>, client_id: &ClientId, logins: &mut JoinSet<()>) {
+    match lock(&engine.logins).entry(client_id.clone()) {
+        std::collections::hash_map::Entry::Occupied(_) => return,
+        std::collections::hash_map::Entry::Vacant(v) => {
+            v.insert(Ahead::Running);
         }
     }
     let settle = Settle { engine: engine.clone(), client_id: Some(client_id.clone()) };
@@ -45,7 +70,6 @@ pub async fn ready_for_turn(engine: &Arc<Engine>, client_id: &ClientId, logins: 
             settle.logged_in();
         }
     });
-    false
 }
 
 /// Ends a login ahead however its task ends: with tokens the entry goes; otherwise (a refusal,
@@ -70,14 +94,12 @@ impl Drop for Settle {
         if let Some(id) = self.client_id.take() {
             lock(&self.engine.logins).insert(id, Ahead::Failed);
         }
-        // Either way the client's turn may start now: the supervisor looks at once instead of
-        // at its next tick.
-        self.engine.st.status_requests.work_arrived();
     }
 }
 
 /// Logs the client in under its lease, as a turn would: with several replicas only the one
 /// holding the lease logs in, so a client is not logged in once per replica.
+#[tracing::instrument(level = "debug", name = "sender.login_ahead", skip_all)]
 async fn log_in(engine: &Engine, client_id: &ClientId) -> bool {
     let Some(lease) = super::lease::take_lease(engine, client_id).await else { return false };
     let logged_in = log_in_holding_lease(engine, client_id).await;

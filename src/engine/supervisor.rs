@@ -1,7 +1,8 @@
 //! Finds clients with work and runs their turns: due outbox rows first come first served, clients
 //! with invoices in flight when their poll is due, never two turns of one client at once, at most
-//! `max_concurrent` turns in all; a client without tokens is logged in first, outside that
-//! bound ([`super::login`]). Also runs the watchdog and closes idle online sessions.
+//! `max_concurrent` turns in all; clients without tokens are logged in first, outside that
+//! bound, unless one alone needs it ([`super::login`]). Also runs the watchdog and closes idle
+//! online sessions.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::context::{lock, Engine};
+use super::login::{self, Readiness};
 use super::record;
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, ClientScope, Invoice};
@@ -28,14 +30,17 @@ pub async fn run(engine: Arc<Engine>) {
     let mut last_housekeeping = Instant::now() - HOUSEKEEPING_EVERY;
     tracing::info!(holder = %engine.holder, "Sending engine started");
     engine.st.status_requests.serve(true);
-    // The first look is at once; later ones when the earliest poll or turn of a client found
-    // waiting falls due, a tick at the latest (new work wakes the loop sooner).
+    // The first look is at once. Later ones come when new work arrives (a decision, a request
+    // for statuses), when a turn or a login ahead ends, or when the earliest poll or turn of a
+    // client found waiting falls due; a tick at the latest.
     let mut wait = Duration::ZERO;
     loop {
         tokio::select! {
             _ = stop.changed() => break,
             () = tokio::time::sleep(wait) => {}
             () = engine.st.status_requests.woken() => {}
+            Some(_) = turns.join_next(), if !turns.is_empty() => {}
+            Some(_) = logins.join_next(), if !logins.is_empty() => {}
         }
         if engine.stopping() {
             break;
@@ -51,27 +56,27 @@ pub async fn run(engine: Arc<Engine>) {
                 if let Some(at) = next_due {
                     wait = wait.min(at.saturating_duration_since(Instant::now())).max(MIN_WAIT);
                 }
+                let mut to_log_in = Vec::new();
                 for client_id in clients {
-                    let running = lock(&engine.running).contains(&client_id);
-                    if running || !super::login::ready_for_turn(&engine, &client_id, &mut logins).await {
+                    if lock(&engine.running).contains(&client_id) {
                         continue;
                     }
-                    if !lock(&engine.running).insert(client_id.clone()) {
-                        continue;
+                    match login::readiness(&engine, &client_id).await {
+                        Readiness::Ready => start_turn(&engine, &permits, &mut turns, client_id),
+                        Readiness::LoggingIn => {}
+                        Readiness::NeedsLogin => to_log_in.push(client_id),
                     }
-                    let (engine, permits) = (engine.clone(), permits.clone());
-                    engine.waiting_turns.fetch_add(1, Ordering::SeqCst);
-                    turns.spawn(async move {
-                        // Tokio's semaphore is fair: turns start in the order they were found.
-                        let permit = permits.acquire_owned().await;
-                        engine.waiting_turns.fetch_sub(1, Ordering::SeqCst);
-                        if let Ok(_permit) = permit {
-                            if !engine.stopping() {
-                                super::turn::run(&engine, &client_id).await;
-                            }
-                        }
-                        lock(&engine.running).remove(&client_id);
-                    });
+                }
+                // One client to log in while no other login runs and a turn slot is free (a
+                // decision for one client): its turn logs in while it reads and packs its
+                // invoices. More go through logins ahead, so that their waits at KSeF's per-IP
+                // limit hold no turn slot.
+                let slot_free = permits.available_permits() > engine.waiting_turns.load(Ordering::SeqCst);
+                match to_log_in.as_slice() {
+                    [one] if slot_free && !login::any_running(&engine) => {
+                        start_turn(&engine, &permits, &mut turns, one.clone());
+                    }
+                    many => many.iter().for_each(|c| login::log_in_ahead(&engine, c, &mut logins)),
                 }
             }
             Err(e) => tracing::warn!(error = %e, "Sending engine could not look for work"),
@@ -86,6 +91,26 @@ pub async fn run(engine: Arc<Engine>) {
     while turns.join_next().await.is_some() {}
     close_idle_sessions(&engine, true).await;
     tracing::info!(holder = %engine.holder, "Sending engine stopped");
+}
+
+/// Spawns the client's turn, which waits for a turn slot (Tokio's semaphore is fair: turns
+/// start in the order they were found).
+fn start_turn(engine: &Arc<Engine>, permits: &Arc<Semaphore>, turns: &mut JoinSet<()>, client_id: ClientId) {
+    if !lock(&engine.running).insert(client_id.clone()) {
+        return;
+    }
+    let (engine, permits) = (engine.clone(), permits.clone());
+    engine.waiting_turns.fetch_add(1, Ordering::SeqCst);
+    turns.spawn(async move {
+        let permit = permits.acquire_owned().await;
+        engine.waiting_turns.fetch_sub(1, Ordering::SeqCst);
+        if let Ok(_permit) = permit {
+            if !engine.stopping() {
+                super::turn::run(&engine, &client_id).await;
+            }
+        }
+        lock(&engine.running).remove(&client_id);
+    });
 }
 
 /// The shortest wait between two looks for work, so a deadline that is due but not yet taken
@@ -103,6 +128,7 @@ struct Candidates {
 }
 
 /// Clients to run a turn for now, the longest-waiting first, and when the next one falls due.
+#[tracing::instrument(level = "debug", name = "sender.candidates", skip_all)]
 async fn candidates(engine: &Engine) -> Result<Candidates, crate::db::DbError> {
     let (due, in_flight) = engine
         .st

@@ -4,8 +4,7 @@
 //! since a person is waiting. KSeF's limits still apply.
 //!
 //! A recorded send decision wakes the supervisor the same way, so its invoices leave without
-//! waiting for the next tick (250 ms by default) to find them; so does the end of a login ahead
-//! of a client's turn (`engine::login`).
+//! waiting for the next tick (250 ms by default) to find them.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,8 +30,7 @@ impl StatusRequests {
         self.served.load(Ordering::Relaxed)
     }
 
-    /// New work is due (a send decision was committed, a client's login ahead ended): the
-    /// supervisor looks for it now.
+    /// New work is due (a send decision was committed): the supervisor looks for it now.
     pub fn work_arrived(&self) {
         self.wake.notify_one();
     }

@@ -11,6 +11,7 @@ mod restart;
 mod rig;
 mod rolling;
 mod tokens;
+mod wake;
 
 use std::time::Duration;
 
@@ -45,6 +46,7 @@ use tokens::{
     engine_expired_token_is_refreshed_and_a_revoked_session_logs_in_afresh,
     engine_tokens_are_reused_across_turns,
 };
+use wake::engine_does_not_wait_for_its_tick;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -75,6 +77,7 @@ both_backends!(
     engine_rolling_restart_of_two_replicas_sends_each_invoice_once,
     engine_tokens_are_reused_across_turns,
     engine_expired_token_is_refreshed_and_a_revoked_session_logs_in_afresh,
+    engine_does_not_wait_for_its_tick,
 );
 
 /// An invoice issued offline by a client with a KSeF certificate of type Offline carries KOD II:
