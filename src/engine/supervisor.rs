@@ -113,9 +113,10 @@ fn start_turn(engine: &Arc<Engine>, permits: &Arc<Semaphore>, turns: &mut JoinSe
     });
 }
 
-/// The shortest wait between two looks for work, so a deadline that is due but not yet taken
-/// never spins the loop.
-const MIN_WAIT: Duration = Duration::from_millis(1);
+/// The shortest wait for a client's poll or turn to fall due: many clients polling at staggered
+/// times are looked for together, at most a hundred looks a second (each reads the database),
+/// and a deadline that is due but not taken never spins the loop.
+const MIN_WAIT: Duration = Duration::from_millis(10);
 
 /// What one look for work found.
 struct Candidates {
