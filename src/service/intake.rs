@@ -2,12 +2,14 @@
 //! stored with their exact bytes, the facts people search by, and their findings. Invoices
 //! that fail stay stored as `invalid`; nothing in the bytes is ever changed.
 
+mod results;
 mod store;
 mod upload;
 
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
+pub use self::results::{Results, ResultsIter};
 use self::upload::Files;
 pub use self::upload::{Upload, UploadWriter};
 use crate::auth::Permission;
@@ -36,7 +38,7 @@ impl Source {
 }
 
 /// One file of an upload and what became of it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IntakeResult {
     /// The name inside the zip (None for a single XML).
     pub file: Option<String>,
@@ -45,8 +47,8 @@ pub struct IntakeResult {
 }
 
 /// What the answer to an upload says of each stored invoice: a 50 000-file upload keeps this
-/// much per file until it answers, not the whole row (which is in the database).
-#[derive(Debug, Clone)]
+/// much per file (in its results' spool), not the whole row (which is in the database).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Stored {
     pub id: InvoiceId,
     pub client_id: ClientId,
@@ -78,7 +80,8 @@ pub fn today_in_poland() -> NaiveDate {
 }
 
 /// Stores the invoices of one upload for the client. The whole upload is one transaction:
-/// either every file is stored (valid ones as drafts, the rest as invalid) or none is.
+/// either every file is stored (valid ones as drafts, the rest as invalid) or none is. Every
+/// result at once: for uploads known to be small (the demo, tests).
 pub async fn submit(
     st: &AppState,
     caller: &Caller,
@@ -86,18 +89,19 @@ pub async fn submit(
     body: Vec<u8>,
     source: Source,
 ) -> Result<Vec<IntakeResult>, AppError> {
-    submit_upload(st, caller, client_id, Upload::from_bytes(body), source).await
+    submit_upload(st, caller, client_id, Upload::from_bytes(body), source).await?.into_vec()
 }
 
 /// [`submit`] for a body received chunk by chunk (see [`UploadWriter`]): a zip is read one
-/// entry at a time from its temporary file, so its size does not show in memory.
+/// entry at a time from its temporary file and its results are spooled the same way, so
+/// neither its size nor its number of files shows in memory.
 pub async fn submit_upload(
     st: &AppState,
     caller: &Caller,
     client_id: &ClientId,
     body: Upload,
     source: Source,
-) -> Result<Vec<IntakeResult>, AppError> {
+) -> Result<Results, AppError> {
     let (c, cid) = (caller.clone(), client_id.clone());
     let client = st
         .db
@@ -143,8 +147,11 @@ pub async fn replace(
         });
     }
     let files = open_files(st, body).await?;
-    let mut stored = store::check_and_store(st, caller, &client, files, source, Some(old)).await?;
-    stored.pop().ok_or_else(|| AppError::Internal(anyhow::anyhow!("a replacement stored nothing")))
+    let stored = store::check_and_store(st, caller, &client, files, source, Some(old)).await?;
+    stored
+        .into_vec()?
+        .pop()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a replacement stored nothing")))
 }
 
 /// The files of an upload: the body itself, or a zip with its directory checked (reading it

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod audit_screen;
 pub mod availability;
 pub mod backup;
+pub mod byte_stream;
 pub mod certificates;
 pub mod client_admin;
 pub mod clients;

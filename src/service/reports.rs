@@ -22,6 +22,7 @@ use crate::error::AppError;
 use crate::pdf::{Column, Flow, Lang};
 use crate::service::access::{self, Caller};
 use crate::service::audit::{self, AuditEntry, ChainVerdict};
+use crate::service::byte_stream;
 use crate::state::AppState;
 
 /// Events read from the database per page.
@@ -247,57 +248,13 @@ pub fn write<W: Write>(
     Ok(count)
 }
 
-/// Streams the planned report as chunks of bytes for an HTTP body: the writing runs on a
-/// blocking thread and hands over 64 KiB at a time, waiting while the client is slower. If the
-/// client goes away, the next hand-over fails and the export stops.
+/// Streams the planned report as chunks of bytes for an HTTP body (see [`byte_stream::written`]).
 pub fn stream(
     db: Db,
     plan: ReportPlan,
     format: ReportFormat,
 ) -> impl futures_util::Stream<Item = Result<Vec<u8>, io::Error>> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, io::Error>>(4);
-    tokio::task::spawn_blocking(move || {
-        let out = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(CHANNEL_CHUNK) };
-        if let Err(e) = write(&db, &plan, format, out, &mut |_| {}) {
-            tracing::error!(error = %e, "audit report stopped while streaming");
-            // The client sees a broken download, never a report that looks complete.
-            let _ = tx.blocking_send(Err(io::Error::other("the report could not be completed")));
-        }
-    });
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
-}
-
-const CHANNEL_CHUNK: usize = 64 * 1024;
-
-struct ChannelWriter {
-    tx: tokio::sync::mpsc::Sender<Result<Vec<u8>, io::Error>>,
-    buf: Vec<u8>,
-}
-
-impl ChannelWriter {
-    fn hand_over(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHANNEL_CHUNK));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHANNEL_CHUNK {
-            self.hand_over()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.hand_over()
-    }
+    byte_stream::written("audit report", move |out| write(&db, &plan, format, out, &mut |_| {}).map(drop))
 }
 
 /// One output format, fed event by event.

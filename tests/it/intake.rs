@@ -72,6 +72,12 @@ async fn official_samples_validate_and_are_stored_exactly(b: Backend) {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let body = r.json();
     assert_eq!(body["invalid"], SAMPLES.len());
+    // The answer is streamed file by file; its text is what one compact serialisation gives
+    // (keys sorted, no spaces), as when it was built at once.
+    assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/json");
+    assert_eq!(r.text(), serde_json::to_string(&body).unwrap());
+    assert_eq!(body["accepted"], 0);
+    assert_eq!(body["invoices"].as_array().unwrap().len(), SAMPLES.len());
     for item in body["invoices"].as_array().unwrap() {
         assert_eq!(codes(item), ["duplicate"], "{item:#}");
         assert_eq!(item["findings"][item["findings"].as_array().unwrap().len() - 1]["ksef_status"], 440);

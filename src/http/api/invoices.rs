@@ -2,21 +2,25 @@
 //! reject (four-eyes), replace or delete an upload that went wrong, and the invoice's XML, UPO
 //! and QR code.
 
+use std::io::Write;
+
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::openapi_types::Errors;
-use crate::domain::{ClientId, InvoiceId, InvoiceState};
+use crate::domain::{ClientId, InvoiceId, Lang};
 use crate::error::AppError;
 use crate::http::auth::client_ip_text;
 use crate::http::{id_in_path, ids_in_body};
 use crate::offline::{OfflineIssue, OfflineMode};
 use crate::service::access::Caller;
 use crate::service::approvals::{self, Answer, ApproverComment};
+use crate::service::byte_stream;
 use crate::service::decisions::{self, SendRequest};
-use crate::service::intake::{self, IntakeResult, Source};
+use crate::service::intake::{self, IntakeResult, Results, Source};
 use crate::service::invoices::{self, ListQuery};
 use crate::state::AppState;
 
@@ -84,31 +88,27 @@ async fn upload(
     let client_id = upload_client(&st, &caller, q.into_inner().nip).await?;
     let body = crate::http::spool::upload(&st, body).await?;
     let results = intake::submit_upload(&st, &caller, &client_id, body, source_of(&caller)).await?;
-    let valid = results.iter().filter(|r| r.invoice.state == InvoiceState::Draft).count();
-    Ok(HttpResponse::Created().json(UploadAnswer {
-        accepted: valid,
-        invalid: results.len() - valid,
-        invoices: StoredList(&results, super::lang(&req)),
-    }))
+    let lang = super::lang(&req);
+    let written = byte_stream::written("upload answer", move |out| write_upload_answer(results, lang, out))
+        .map(|chunk| chunk.map(web::Bytes::from));
+    Ok(HttpResponse::Created().content_type(header::ContentType::json()).streaming(written))
 }
 
-/// The upload's answer, its keys in the order `json!` gives them (sorted), so it reads as it
-/// always has.
-#[derive(serde::Serialize)]
-struct UploadAnswer<'a> {
-    accepted: usize,
-    invalid: usize,
-    invoices: StoredList<'a>,
-}
-
-/// The stored files, each turned into JSON only as it is written out: a 50 000-file answer
-/// never exists as one tree of values beside its text.
-struct StoredList<'a>(&'a [IntakeResult], crate::domain::Lang);
-
-impl serde::Serialize for StoredList<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|r| stored_json(r, self.1)))
+/// The upload's answer, `{"accepted":…,"invalid":…,"invoices":[…]}` (keys in the order `json!`
+/// gives them, sorted, so it reads as it always has), each file turned into JSON as it is read
+/// back from the results' spool: a 50 000-file answer is never in memory, as values or as text.
+fn write_upload_answer(results: Results, lang: Lang, out: &mut dyn Write) -> Result<(), AppError> {
+    let io = |e: std::io::Error| AppError::Internal(anyhow::anyhow!("upload answer: {e}"));
+    let json = |e: serde_json::Error| AppError::Internal(e.into());
+    write!(out, r#"{{"accepted":{},"invalid":{},"invoices":["#, results.valid(), results.invalid())
+        .map_err(io)?;
+    for (n, result) in results.into_reader()?.enumerate() {
+        if n > 0 {
+            out.write_all(b",").map_err(io)?;
+        }
+        serde_json::to_writer(&mut *out, &stored_json(&result?, lang)).map_err(json)?;
     }
+    out.write_all(b"]}").map_err(io)
 }
 
 /// Where an upload through the API came from: a person's (their session) or a client system's.
@@ -121,7 +121,7 @@ fn source_of(caller: &Caller) -> Source {
 }
 
 /// One stored file of an upload as the API answers it.
-fn stored_json(r: &IntakeResult, lang: crate::domain::Lang) -> serde_json::Value {
+fn stored_json(r: &IntakeResult, lang: Lang) -> serde_json::Value {
     json!({
         "file": r.file, "id": r.invoice.id, "state": r.invoice.state, "sha256": r.invoice.sha256,
         "number": r.invoice.number,

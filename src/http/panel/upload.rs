@@ -121,7 +121,8 @@ async fn upload(
     me.check_csrf(&st, form.csrf.as_deref())?;
     let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     let results = intake::submit_upload(&st, &me.caller, &client.id, form.file, Source::Panel).await?;
-    result_page(&me, client, &results, form.file_name)
+    // The page lists every file: the results are read back whole for it.
+    result_page(&me, client, &results.into_vec()?, form.file_name)
 }
 
 /// The page after an upload (or a replacement): each file with its state and findings.

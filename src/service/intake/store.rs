@@ -8,6 +8,7 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use ksef_fa3::{preflight, Fa3Schema, Finding, PreflightContext, PreflightReport, KSEF_DUPLICATE};
 use serde_json::json;
 
+use super::results::{Results, ResultsWriter};
 use super::upload::{empty_package, File1, Files};
 use super::{invoice_hash, IntakeResult, Source, Stored};
 use crate::db::models::{ids, Client, Invoice};
@@ -46,16 +47,17 @@ pub(super) async fn check_and_store(
     files: Files,
     source: Source,
     replaces: Option<Invoice>,
-) -> Result<Vec<IntakeResult>, AppError> {
+) -> Result<Results, AppError> {
     let ctx = PreflightContext { client_nip: Some(client.nip.to_string()), today: super::today_in_poland() };
     let schema = st.fa3.clone();
     let upload = Upload { caller: caller.clone(), client: client.clone(), source, now: ids::now() };
+    let spool_dir = st.settings.data_dir.clone();
     st.db
         .tx(move |conn| {
             if let Some(old) = &replaces {
                 discard::take_out(conn, old)?;
             }
-            let mut results = Vec::new();
+            let mut results = ResultsWriter::new(&spool_dir);
             std::thread::scope(|scope| {
                 // One batch waits while the next is checked: checking and storing overlap, and
                 // at most three batches are held.
@@ -68,11 +70,12 @@ pub(super) async fn check_and_store(
                 }
                 Ok::<_, AppError>(())
             })?;
+            let mut results = results.finish();
             if results.is_empty() {
                 return Err(empty_package());
             }
-            record_uploads(conn, &upload, &results)?;
-            if let (Some(old), Some(new)) = (&replaces, results.first()) {
+            record_uploads(conn, &upload, &mut results)?;
+            if let (Some(old), Some(new)) = (&replaces, results.first()?) {
                 note_replacement(conn, &upload.caller, old, &new.invoice)?;
             }
             Ok(results)
@@ -146,7 +149,7 @@ fn store_batch(
     conn: &mut AnyConn,
     upload: &Upload,
     checked: Vec<Checked>,
-    results: &mut Vec<IntakeResult>,
+    results: &mut ResultsWriter,
 ) -> Result<(), AppError> {
     let Upload { caller, client, source, now } = upload;
     let who = caller.actor();
@@ -203,7 +206,7 @@ fn store_batch(
         if let (Some(f), true) = (facts, state == InvoiceState::Draft) {
             seen.insert(ksef_fa3::duplicate_key(f), invoice.clone());
         }
-        results.push(IntakeResult { file, invoice: (&invoice).into(), findings });
+        results.push(&IntakeResult { file, invoice: (&invoice).into(), findings })?;
         rows.push(invoice);
     }
     let rows: Vec<_> = rows.iter().zip(&documents).map(|(row, xml)| (row, xml.as_slice())).collect();
@@ -214,7 +217,29 @@ fn store_batch(
 /// One `invoice.uploaded` event per stored file, written after the last batch: on PostgreSQL
 /// the audit chain's lock is then held from the end of the upload to its commit, not while the
 /// rest of the files are read and checked (every audited write of the office waits for it).
-fn record_uploads(conn: &mut AnyConn, upload: &Upload, results: &[IntakeResult]) -> Result<(), AppError> {
+/// The results are read back from their spool a chunk at a time.
+fn record_uploads(conn: &mut AnyConn, upload: &Upload, results: &mut Results) -> Result<(), AppError> {
+    const CHUNK: usize = 500;
+    let mut chunk = Vec::with_capacity(CHUNK);
+    results.each(|r| {
+        chunk.push(r);
+        if chunk.len() == CHUNK {
+            record_upload_events(conn, upload, &chunk)?;
+            chunk.clear();
+        }
+        Ok(())
+    })?;
+    if chunk.is_empty() {
+        return Ok(());
+    }
+    record_upload_events(conn, upload, &chunk)
+}
+
+fn record_upload_events(
+    conn: &mut AnyConn,
+    upload: &Upload,
+    results: &[IntakeResult],
+) -> Result<(), AppError> {
     let actor = upload.caller.audit_actor();
     audit::record_many(
         conn,

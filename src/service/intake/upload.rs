@@ -3,7 +3,7 @@
 //! inflated entry by entry from there, so an upload of 50 000 invoices never sits in memory.
 
 use std::fs::File;
-use std::io::{BufReader, Cursor, Read, Seek, SeekFrom, Write as _};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
 use ksef_fa3::package::{PackageLimits, ZipPackage};
@@ -79,7 +79,19 @@ impl Upload {
         }
     }
 
-    fn into_reader(self) -> Result<OwnedReader, AppError> {
+    /// The body from its start, for one more reading (an upload's results are read for the
+    /// audit trail, then for the answer).
+    pub(super) fn reread(&mut self) -> Result<Box<dyn BufRead + '_>, AppError> {
+        match &mut self.body {
+            Body::Memory(bytes) => Ok(Box::new(bytes.as_slice())),
+            Body::File(file) => {
+                file.seek(SeekFrom::Start(0)).map_err(io)?;
+                Ok(Box::new(BufReader::new(file)))
+            }
+        }
+    }
+
+    pub(super) fn into_reader(self) -> Result<OwnedReader, AppError> {
         Ok(match self.body {
             Body::Memory(bytes) => OwnedReader::Memory(Cursor::new(bytes)),
             Body::File(mut file) => {
@@ -137,8 +149,8 @@ impl UploadWriter {
     }
 }
 
-fn io(e: std::io::Error) -> AppError {
-    AppError::Internal(anyhow::anyhow!("upload body: {e}"))
+pub(super) fn io(e: std::io::Error) -> AppError {
+    AppError::Internal(anyhow::anyhow!("upload spool: {e}"))
 }
 
 /// Reads a body from memory or from its temporary file (buffered: the zip reader reads in
@@ -153,6 +165,22 @@ impl Read for OwnedReader {
         match self {
             Self::Memory(r) => r.read(buf),
             Self::File(r) => r.read(buf),
+        }
+    }
+}
+
+impl BufRead for OwnedReader {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        match self {
+            Self::Memory(r) => r.fill_buf(),
+            Self::File(r) => r.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        match self {
+            Self::Memory(r) => r.consume(amount),
+            Self::File(r) => r.consume(amount),
         }
     }
 }
