@@ -15,8 +15,10 @@ use crate::common::Backend;
 pub async fn engine_does_not_wait_for_its_tick(b: Backend) {
     // KSeF takes a while with each batch, so each one needs polls after its close.
     let sim = SimulatorConfig { processing_delay: Duration::from_millis(300), ..SimulatorConfig::default() };
+    // No purchase sync either: its schedule would find each new client before its decision.
     let an_hour = |mut s: Settings| {
         s.sender.tick_ms = 3_600_000;
+        s.purchase.enabled = false;
         s
     };
     let Some(rig) = Rig::with(b, sim, an_hour).await else { return };
