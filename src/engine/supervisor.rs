@@ -70,10 +70,13 @@ pub async fn run(engine: Arc<Engine>) {
                 // One client to log in while no other login runs and a turn slot is free (a
                 // decision for one client): its turn logs in while it reads and packs its
                 // invoices. More go through logins ahead, so that their waits at KSeF's per-IP
-                // limit hold no turn slot.
+                // limit hold no turn slot; so does a client whose last turn failed (a login KSeF
+                // does not answer would otherwise fail turn after turn, each packing its batch in
+                // vain and lengthening the client's backoff).
                 let slot_free = permits.available_permits() > engine.waiting_turns.load(Ordering::SeqCst);
+                let went_well = |c: &ClientId| engine.schedule_of(c).is_none_or(|s| s.failures == 0);
                 match to_log_in.as_slice() {
-                    [one] if slot_free && !login::any_running(&engine) => {
+                    [one] if slot_free && went_well(one) && !login::any_running(&engine) => {
                         start_turn(&engine, &permits, &mut turns, one.clone());
                     }
                     many => many.iter().for_each(|c| login::log_in_ahead(&engine, c, &mut logins)),
