@@ -57,29 +57,31 @@ pub async fn run(engine: Arc<Engine>) {
                     wait = wait.min(at.saturating_duration_since(Instant::now())).max(MIN_WAIT);
                 }
                 let mut to_log_in = Vec::new();
-                for client_id in clients {
+                for Candidate { client_id, sends } in clients {
                     if lock(&engine.running).contains(&client_id) {
                         continue;
                     }
                     match login::readiness(&engine, &client_id).await {
                         Readiness::Ready => start_turn(&engine, &permits, &mut turns, client_id),
                         Readiness::LoggingIn => {}
-                        Readiness::NeedsLogin => to_log_in.push(client_id),
+                        Readiness::NeedsLogin => to_log_in.push((client_id, sends)),
                     }
                 }
-                // One client to log in while no other login runs and a turn slot is free (a
-                // decision for one client): its turn logs in while it reads and packs its
-                // invoices. More go through logins ahead, so that their waits at KSeF's per-IP
+                // One client with invoices to send that needs to log in while no other login
+                // runs and a turn slot is free (a decision for one client): its turn logs in
+                // while it reads and packs its invoices. More go through logins ahead, and so does
+                // a client due only for its purchase sync (a turn of that alone would hold the
+                // client for its whole sync step when a decision comes), so that their waits at KSeF's per-IP
                 // limit hold no turn slot; so does a client whose last turn failed (a login KSeF
                 // does not answer would otherwise fail turn after turn, each packing its batch in
                 // vain and lengthening the client's backoff).
                 let slot_free = permits.available_permits() > engine.waiting_turns.load(Ordering::SeqCst);
                 let went_well = |c: &ClientId| engine.schedule_of(c).is_none_or(|s| s.failures == 0);
                 match to_log_in.as_slice() {
-                    [one] if slot_free && went_well(one) && !login::any_running(&engine) => {
+                    [(one, true)] if slot_free && went_well(one) && !login::any_running(&engine) => {
                         start_turn(&engine, &permits, &mut turns, one.clone());
                     }
-                    many => many.iter().for_each(|c| login::log_in_ahead(&engine, c, &mut logins)),
+                    many => many.iter().for_each(|(c, _)| login::log_in_ahead(&engine, c, &mut logins)),
                 }
             }
             Err(e) => tracing::warn!(error = %e, "Sending engine could not look for work"),
@@ -121,10 +123,17 @@ fn start_turn(engine: &Arc<Engine>, permits: &Arc<Semaphore>, turns: &mut JoinSe
 /// and a deadline that is due but not taken never spins the loop.
 const MIN_WAIT: Duration = Duration::from_millis(10);
 
+/// A client to run a turn for now.
+struct Candidate {
+    client_id: ClientId,
+    /// It has invoices to send or in flight (not only a purchase sync due).
+    sends: bool,
+}
+
 /// What one look for work found.
 struct Candidates {
     /// Clients to run a turn for now, the longest-waiting first.
-    clients: Vec<ClientId>,
+    clients: Vec<Candidate>,
     /// The earliest time a client with work but not due yet (its next poll, or its turn after a
     /// backoff or a 429) becomes due: the supervisor looks again then instead of at its next
     /// tick, so a poll KSeF may already answer waits for no tick (250 ms by default).
@@ -169,6 +178,7 @@ async fn candidates(engine: &Engine) -> Result<Candidates, crate::db::DbError> {
             _ => out.push((s.and_then(|s| s.last_turn), id)),
         }
     }
+    let sending: std::collections::HashSet<ClientId> = out.iter().map(|(_, id)| id.clone()).collect();
     // Purchase syncs ride on the same turns, after the clients with sending work.
     match super::purchase::due_clients(engine).await {
         Ok(syncs) => {
@@ -184,7 +194,9 @@ async fn candidates(engine: &Engine) -> Result<Candidates, crate::db::DbError> {
     }
     // Clients that never had a turn, then the ones whose last turn is oldest.
     out.sort_by_key(|(last, _)| *last);
-    Ok(Candidates { clients: out.into_iter().map(|(_, id)| id).collect(), next_due })
+    let clients =
+        out.into_iter().map(|(_, id)| Candidate { sends: sending.contains(&id), client_id: id }).collect();
+    Ok(Candidates { clients, next_due })
 }
 
 async fn housekeeping(engine: &Engine) {
