@@ -2,8 +2,9 @@
 //! outside the bound on concurrent turns, and gets its turn once it holds tokens. Logins queue
 //! at the per-IP limit of KSeF's public endpoints (100 of them take most of 7 s); meanwhile the
 //! turns of clients already logged in (sending, polling) go on instead of waiting behind logins
-//! for a turn slot. One client alone to log in, while no other login runs and a turn slot is
-//! free, is not logged in ahead: its turn logs in while it reads and packs its invoices.
+//! for a turn slot. One client alone to log in with invoices to send, while no other login runs
+//! and a turn slot is free, is not logged in ahead: its turn logs in while it reads and packs its
+//! invoices (the supervisor decides).
 
 use std::sync::Arc;
 
