@@ -67,14 +67,13 @@ pub async fn run(engine: Arc<Engine>) {
                         Readiness::NeedsLogin => to_log_in.push((client_id, sends)),
                     }
                 }
-                // One client with invoices to send that needs to log in while no other login
+                // One client with invoices to send that needs to log in, while no other login
                 // runs and a turn slot is free (a decision for one client): its turn logs in
-                // while it reads and packs its invoices. More go through logins ahead, and so does
-                // a client due only for its purchase sync (a turn of that alone would hold the
-                // client for its whole sync step when a decision comes), so that their waits at KSeF's per-IP
-                // limit hold no turn slot; so does a client whose last turn failed (a login KSeF
-                // does not answer would otherwise fail turn after turn, each packing its batch in
-                // vain and lengthening the client's backoff).
+                // while it reads and packs its invoices. The others log in ahead: many at once
+                // (their waits at KSeF's per-IP limit must hold no turn slot), a client due only
+                // for its purchase sync (that turn would hold the client for its whole sync step
+                // when a decision comes), and a client whose last turn failed (a login KSeF does
+                // not answer would fail turn after turn, each packing its batch in vain).
                 let slot_free = permits.available_permits() > engine.waiting_turns.load(Ordering::SeqCst);
                 let went_well = |c: &ClientId| engine.schedule_of(c).is_none_or(|s| s.failures == 0);
                 match to_log_in.as_slice() {
