@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
@@ -127,9 +127,10 @@ impl ManageConnection for Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     url: DbUrl,
-    /// SQLite admits one writer at a time, and two deferred transactions that both read before
-    /// writing fail with SQLITE_BUSY at once rather than wait. Writers in this process therefore
-    /// queue here; PostgreSQL needs no such gate.
+    /// SQLite admits one writer at a time. Writers in this process queue here, so they wait
+    /// their turn in order instead of in SQLite's busy handler's sleeps; writers of other
+    /// processes (the CLI beside the server) are kept apart by `BEGIN IMMEDIATE`, see
+    /// [`write_transaction`]. PostgreSQL needs no such gate.
     sqlite_writer: Option<Arc<Mutex<()>>>,
     last_failure: Arc<Mutex<Option<String>>>,
 }
@@ -229,7 +230,9 @@ impl Db {
             // A poisoned gate only means another writer panicked; the database itself is fine.
             let _turn = gate.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
             let mut conn = checkout(&pool, &failure, None).map_err(E::from)?;
-            (*conn).transaction(f)
+            // Only writers pass the gate (on SQLite); readers keep the deferred kind, which
+            // never waits for the write lock.
+            if gate.is_some() { write_transaction(&mut conn, f) } else { (*conn).transaction(f) }
         })
         .await
         .map_err(|e| E::from(DbError::Task(e.to_string())))?
@@ -269,7 +272,7 @@ impl Db {
         let _turn =
             self.sqlite_writer.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let mut conn = checkout(&self.pool, &self.last_failure, None)?;
-        (*conn).transaction(f)
+        write_transaction(&mut conn, f)
     }
 
     /// A plain connection for synchronous callers that manage their own statements.
@@ -278,6 +281,34 @@ impl Db {
             self.sqlite_writer.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let mut conn = checkout(&self.pool, &self.last_failure, None)?;
         f(&mut conn)
+    }
+}
+
+/// Runs `f` in a transaction that may write. On SQLite it begins `IMMEDIATE`, taking the write
+/// lock at once and waiting for it within the busy timeout. A deferred transaction takes the
+/// lock at its first write instead, and if another process committed since its first read,
+/// SQLite cannot let it write on that older snapshot: it fails at once with "database is
+/// locked" (SQLITE_BUSY_SNAPSHOT), whatever the busy timeout. The server and a CLI command on
+/// the same file are two such processes.
+fn write_transaction<T, E, F>(conn: &mut AnyConn, f: F) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+    F: FnOnce(&mut AnyConn) -> Result<T, E>,
+{
+    type Txm = <AnyConn as Connection>::TransactionManager;
+    let AnyConn::Sqlite(sqlite) = conn else { return conn.transaction(f) };
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    // The rest is diesel's own `transaction`: the AnyConn manager hands every step to the
+    // SQLite connection's, so transactions nested inside `f` become savepoints as usual.
+    match f(conn) {
+        Ok(value) => {
+            Txm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Txm::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
     }
 }
 

@@ -235,6 +235,35 @@ async fn a_read_runs_beside_an_open_write(b: Backend) {
     assert_eq!(st.db.read(Client::list_all).await.unwrap().len(), 2);
 }
 
+/// Two writers on one SQLite file from two processes (here two pools, each with its own
+/// in-process gate, as the server and a CLI command have): the one that read first and writes
+/// last must not fail with "database is locked" because the other committed in between; the
+/// second waits for the first instead.
+#[tokio::test]
+async fn sqlite_writers_of_two_processes_wait_for_each_other() {
+    let Some(t) = TestDb::new(Backend::Sqlite) else { return };
+    let st = t.state();
+    let url = ksef_gateway::db::DbUrl::parse(&t.url).unwrap();
+    let other = ksef_gateway::db::Db::connect(&url, 2, std::time::Duration::from_secs(5)).unwrap();
+    let (began, has_begun) = tokio::sync::oneshot::channel();
+    let first = st.db.tx(move |c| {
+        let before = Client::list_all(c)?.len();
+        began.send(()).ok();
+        // Time for the other process's write to try its luck while this one has read.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        new_client(c, "5260250274")?;
+        Ok::<_, DbError>(before)
+    });
+    let second = async move {
+        has_begun.await.unwrap();
+        other.tx(|c| new_client(c, "1111111111")).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(first.unwrap_or_else(|e| panic!("the writer that read first failed: {e}")), 0);
+    second.unwrap_or_else(|e| panic!("the other process's writer failed: {e}"));
+    assert_eq!(st.db.read(Client::list_all).await.unwrap().len(), 2);
+}
+
 #[test]
 fn both_migration_trees_have_the_same_names() {
     let names = |dir: &str| -> BTreeMap<String, (bool, bool)> {
