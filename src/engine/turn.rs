@@ -81,6 +81,9 @@ async fn work(engine: &Engine, client_id: &ClientId, lease: &Lease) -> Result<()
         return Ok(());
     }
     let limit = i64::try_from(engine.cfg.max_invoices_per_turn).unwrap_or(1_000);
+    // Cleared before the read: a decision committed after it sets it again, and the purchase
+    // step below then yields to the turn that sends it.
+    engine.st.status_requests.sends_taken(client_id);
     let cid = client_id.clone();
     let due = engine
         .st

@@ -177,7 +177,7 @@ async fn decide(
                     .offline
                     .map(|o| offline_issue(&availability, &client, o, req.failure_confirmed))
                     .transpose()?;
-                out.push(record_decision(
+                let outcome = record_decision(
                     conn,
                     &caller,
                     &client,
@@ -185,14 +185,20 @@ async fn decide(
                     &req,
                     offline,
                     &warnings_confirmed,
-                )?);
+                )?;
+                out.push((client_id, outcome));
             }
             Ok(out)
         })
         .await?;
     // Committed: this process's senders take the invoices now rather than at their next tick.
-    st.status_requests.work_arrived();
-    Ok(recorded)
+    Ok(recorded
+        .into_iter()
+        .map(|(client_id, outcome)| {
+            st.status_requests.work_arrived(&client_id);
+            outcome
+        })
+        .collect())
 }
 
 /// The offline mode as it applies to this client: the failure (awaria) mode only when Latarnia

@@ -4,7 +4,8 @@
 //! since a person is waiting. KSeF's limits still apply.
 //!
 //! A recorded send decision wakes the supervisor the same way, so its invoices leave without
-//! waiting for the next tick (250 ms by default) to find them.
+//! waiting for the next tick (250 ms by default) to find them, and it tells a purchase sync
+//! step running for that client to yield, so they need not wait for the step's end either.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +16,8 @@ use crate::domain::ClientId;
 #[derive(Debug, Default)]
 pub struct StatusRequests {
     clients: Mutex<HashSet<ClientId>>,
+    /// Clients with a send decision committed since their sender last read its due invoices.
+    decided: Mutex<HashSet<ClientId>>,
     /// A supervisor runs in this process and takes the requests.
     served: AtomicBool,
     /// Wakes the supervisor before its tick; a wake while it works is kept for its next wait.
@@ -25,14 +28,27 @@ impl StatusRequests {
     /// Asks for the client's statuses; false when no sender runs in this process (another
     /// replica's senders poll on their own schedule).
     pub fn request(&self, client_id: &ClientId) -> bool {
-        self.clients().insert(client_id.clone());
+        lock(&self.clients).insert(client_id.clone());
         self.wake.notify_one();
         self.served.load(Ordering::Relaxed)
     }
 
-    /// New work is due (a send decision was committed): the supervisor looks for it now.
-    pub fn work_arrived(&self) {
+    /// A send decision for the client was committed: the supervisor looks for its invoices
+    /// now, and a purchase sync step of the client yields its turn to them.
+    pub fn work_arrived(&self, client_id: &ClientId) {
+        lock(&self.decided).insert(client_id.clone());
         self.wake.notify_one();
+    }
+
+    /// For the purchase sync: sends were decided for the client since its turn read what was due.
+    pub(crate) fn sends_waiting(&self, client_id: &ClientId) -> bool {
+        lock(&self.decided).contains(client_id)
+    }
+
+    /// For a sender turn, just before it reads the client's due invoices: what was decided
+    /// until now, it is about to find.
+    pub(crate) fn sends_taken(&self, client_id: &ClientId) {
+        lock(&self.decided).remove(client_id);
     }
 
     /// For the engine's supervisor: returns once a request or new work arrived.
@@ -47,11 +63,11 @@ impl StatusRequests {
 
     /// For the engine's supervisor: the clients asked for since the last tick.
     pub(crate) fn take(&self) -> HashSet<ClientId> {
-        std::mem::take(&mut *self.clients())
+        std::mem::take(&mut *lock(&self.clients))
     }
+}
 
-    // A poisoned set is still a set of client ids: go on with it.
-    fn clients(&self) -> MutexGuard<'_, HashSet<ClientId>> {
-        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+// A poisoned set is still a set of client ids: go on with it.
+fn lock(set: &Mutex<HashSet<ClientId>>) -> MutexGuard<'_, HashSet<ClientId>> {
+    set.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -120,8 +120,12 @@ struct StepCx<'a> {
 }
 
 impl StepCx<'_> {
+    /// The step ends here: its time is up, the engine stops, or a send was decided for this
+    /// client (sending goes first; the sync goes on in the turn after, where it left off).
     fn out_of_time(&self) -> bool {
-        Instant::now() >= self.budget.deadline || self.engine.stopping()
+        Instant::now() >= self.budget.deadline
+            || self.engine.stopping()
+            || self.engine.st.status_requests.sends_waiting(&self.client.client_id)
     }
 
     /// Room for one call of `class`; false (and the step yields) when there is none in time.

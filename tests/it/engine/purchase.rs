@@ -31,6 +31,7 @@ both_backends!(
     purchase_bytes_that_do_not_match_the_hash_are_not_stored,
     purchase_recheck_finds_a_gap_and_heals_it,
     purchase_sync_and_sending_share_one_client,
+    purchase_step_yields_to_a_send_decided_meanwhile,
     purchase_cli_syncs_now_shows_status_and_names_bad_options,
     purchase_corrupt_or_stuck_export_falls_back_to_the_metadata_query,
     purchase_invoices_past_the_hwm_come_with_the_next_window_once,
@@ -392,6 +393,50 @@ async fn purchase_sync_and_sending_share_one_client(b: Backend) {
     assert!(sending < Duration::from_secs(10), "sending took {sending:?}");
     let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
     assert_eq!((c.received, c.accepted, c.duplicates), (12, 12, 0));
+    rig.sim.stop().await;
+}
+
+/// A send decided while a purchase sync step waits on KSeF (an export it is still packing, for a
+/// step allowed two minutes) goes out at once: the step yields the turn to it, and the sync
+/// goes on where it left off in the turns after.
+async fn purchase_step_yields_to_a_send_decided_meanwhile(b: Backend) {
+    let Some(rig) = Rig::with(b, sim(), |s| {
+        let mut s = quick(s);
+        (s.purchase.step_ms, s.purchase.export_wait_s) = (120_000, 120);
+        s
+    })
+    .await
+    else {
+        return;
+    };
+    let client = rig.client(&nip(300), true).await;
+    let held = received(&rig, &client.nip, 4, 2, "YIELD");
+    let ids = rig.invoices(&client, 3, "yield").await;
+    rig.sim.faults().hold_exports(true);
+    let engine = engine::start(rig.st.clone());
+    // The step has begun once its cursor exists; then it asks for the export and waits on it.
+    let start = Instant::now();
+    while rig.st.db.run({
+        let cid = client.id.clone();
+        move |c| PurchaseSync::find(c, &cid, PurchaseRole::Buyer)
+    })
+    .await
+    .unwrap()
+    .is_none()
+    {
+        assert!(start.elapsed() < LIMIT, "no purchase sync step began");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rig.decide(&client, &ids, false).await;
+    // Well before the step would have ended by itself.
+    rig.wait_for(&ids, "accepted", Duration::from_secs(20)).await;
+    assert!(stored(&rig, &client).await.is_empty(), "the held export was not packed yet");
+    rig.sim.faults().hold_exports(false);
+    wait_stored(&rig, &client, &held).await;
+    engine.stop().await;
+    let c = rig.sim.counters().per_nip[client.nip.as_str()].clone();
+    assert_eq!((c.received, c.accepted, c.duplicates, c.authentications), (3, 3, 0, 1));
     rig.sim.stop().await;
 }
 
