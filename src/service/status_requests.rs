@@ -22,6 +22,8 @@ pub struct StatusRequests {
     served: AtomicBool,
     /// Wakes the supervisor before its tick; a wake while it works is kept for its next wait.
     wake: tokio::sync::Notify,
+    /// Wakes purchase sync steps that wait (for an export KSeF is packing) when a send is decided.
+    decided_wake: tokio::sync::Notify,
 }
 
 impl StatusRequests {
@@ -38,6 +40,14 @@ impl StatusRequests {
     pub fn work_arrived(&self, client_id: &ClientId) {
         lock(&self.decided).insert(client_id.clone());
         self.wake.notify_one();
+        self.decided_wake.notify_waiters();
+    }
+
+    /// For the purchase sync: completes at the next send decided for any client (the waiter
+    /// then looks at [`StatusRequests::sends_waiting`] for its own). Enable it before that
+    /// look, so a decision between the two is not missed.
+    pub(crate) fn next_decision(&self) -> tokio::sync::futures::Notified<'_> {
+        self.decided_wake.notified()
     }
 
     /// For the purchase sync: sends were decided for the client since its turn read what was due.

@@ -66,7 +66,7 @@ pub async fn window(
         }
         let state = cx.client.ksef.export_status(&cx.token, &pending.reference).await?;
         match (state.status.code, state.package) {
-            (status::IN_PROGRESS, _) => tokio::time::sleep(STATUS_EVERY).await,
+            (status::IN_PROGRESS, _) => cx.pause(STATUS_EVERY).await,
             (status::DONE, Some(package)) => break package,
             // Any other end, or 200 without a package, is a failed export.
             _ => return Err(KsefError::ExportFailed(state.status).into()),

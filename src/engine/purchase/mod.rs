@@ -128,6 +128,25 @@ impl StepCx<'_> {
             || self.engine.st.status_requests.sends_waiting(&self.client.client_id)
     }
 
+    /// Waits `wait` before asking KSeF again, less when the step's time runs out or a send is
+    /// decided for this client meanwhile (the step then ends at its next look).
+    async fn pause(&self, wait: Duration) {
+        let until = (Instant::now() + wait).min(self.budget.deadline);
+        // A decision for another client wakes the wait too: it goes on until `until`.
+        loop {
+            let decided = self.engine.st.status_requests.next_decision();
+            tokio::pin!(decided);
+            decided.as_mut().enable();
+            if self.out_of_time() {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(until.into()) => return,
+                () = &mut decided => {}
+            }
+        }
+    }
+
     /// Room for one call of `class`; false (and the step yields) when there is none in time.
     async fn acquire(&mut self, class: EndpointClass) -> bool {
         let ok = self.engine.limits.acquire_within(&self.client.nip, class, self.budget.max_wait).await;
