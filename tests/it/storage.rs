@@ -15,7 +15,8 @@ both_backends!(
     committed_schema_matches_database,
     clients_roundtrip_and_unique_nip,
     a_stored_nip_that_is_no_nip_is_a_read_error,
-    a_read_runs_beside_an_open_write
+    a_read_runs_beside_an_open_write,
+    the_engine_looks_for_work_through_the_live_row_indexes
 );
 
 async fn migrations_go_up_down_and_up_again(b: Backend) {
@@ -262,6 +263,72 @@ async fn sqlite_writers_of_two_processes_wait_for_each_other() {
     assert_eq!(first.unwrap_or_else(|e| panic!("the writer that read first failed: {e}")), 0);
     second.unwrap_or_else(|e| panic!("the other process's writer failed: {e}"));
     assert_eq!(st.db.read(Client::list_all).await.unwrap().len(), 2);
+}
+
+#[derive(diesel::QueryableByName)]
+struct PgPlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct SqlitePlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+/// The engine's looks for work (up to a hundred a second) go through the partial indexes of live
+/// rows, whose predicates their SQL repeats word for word: they name the states the domain calls
+/// in flight and pending, and each planner takes the index for them.
+async fn the_engine_looks_for_work_through_the_live_row_indexes(b: Backend) {
+    use ksef_gateway::db::models::{IN_FLIGHT_SQL, PENDING_SQL};
+    use ksef_gateway::domain::{InvoiceState, OutboxState};
+    let quoted: Vec<String> = InvoiceState::IN_FLIGHT.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    assert_eq!(IN_FLIGHT_SQL, format!("invoices.state IN ({})", quoted.join(", ")));
+    assert_eq!(PENDING_SQL, format!("outbox.status = '{}'", OutboxState::Pending.as_str()));
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    let looks = [
+        (
+            format!(
+                "SELECT DISTINCT invoices.client_id FROM invoices INNER JOIN clients ON invoices.client_id = clients.id \
+                 WHERE {IN_FLIGHT_SQL} AND clients.paused_reason IS NULL"
+            ),
+            "invoices_in_flight",
+        ),
+        (
+            format!(
+                "SELECT outbox.client_id, min(outbox.next_attempt_at) FROM outbox INNER JOIN clients ON outbox.client_id = clients.id \
+                 WHERE {PENDING_SQL} AND outbox.next_attempt_at <= '2026-12-07 12:00:00' AND clients.paused_reason IS NULL \
+                 GROUP BY outbox.client_id"
+            ),
+            "outbox_pending",
+        ),
+    ];
+    for (sql, index) in looks {
+        let shown = sql.clone();
+        let plan = st
+            .db
+            .run(move |c| {
+                use diesel::RunQueryDsl;
+                Ok::<_, DbError>(match c {
+                    ksef_gateway::db::AnyConn::Pg(pg) => {
+                        // Empty tables cost nothing to scan: ask which index serves the query.
+                        diesel::sql_query("SET enable_seqscan = off").execute(pg)?;
+                        let lines: Vec<PgPlanLine> = diesel::sql_query(format!("EXPLAIN {sql}")).load(pg)?;
+                        lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
+                    }
+                    ksef_gateway::db::AnyConn::Sqlite(lite) => {
+                        let lines: Vec<SqlitePlanLine> =
+                            diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}")).load(lite)?;
+                        lines.into_iter().map(|l| l.detail).collect::<Vec<_>>().join("\n")
+                    }
+                })
+            })
+            .await
+            .unwrap();
+        assert!(plan.contains(index), "{index} not used by {shown}:\n{plan}");
+    }
 }
 
 #[test]

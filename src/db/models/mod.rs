@@ -75,6 +75,15 @@ pub use user::{NewUser, User, UserSession};
 pub use vault_canary::VaultCanary;
 pub use webhook::{NewWebhookDelivery, NewWebhookEndpoint, WebhookDelivery, WebhookEndpoint};
 
+/// The predicates of the partial indexes `invoices_in_flight` and `outbox_pending` (migration
+/// 000017), word for word. PostgreSQL and SQLite use a partial index only for a query whose WHERE
+/// repeats its predicate with literals (a bound parameter proves nothing to the planner), so the
+/// engine's looks write these into their SQL instead of binding the states. A test binds them to
+/// [`crate::domain::InvoiceState::IN_FLIGHT`] and [`crate::domain::OutboxState::Pending`] and
+/// checks both planners take the indexes.
+pub const IN_FLIGHT_SQL: &str = "invoices.state IN ('sending', 'registered')";
+pub const PENDING_SQL: &str = "outbox.status = 'pending'";
+
 // Sending engine (src/engine): outbox, KSeF sessions, UPOs, sender leases.
 pub mod ksef_session;
 pub mod lease;

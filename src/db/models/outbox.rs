@@ -36,11 +36,12 @@ pub struct DueInvoice {
 }
 
 impl OutboxEntry {
-    /// Clients (not paused) with at least one row due at `now`, oldest due first.
+    /// Clients (not paused) with at least one row due at `now`, oldest due first, found through
+    /// the partial index of the pending rows (the engine asks at each look for work).
     pub fn clients_with_due(conn: &mut AnyConn, now: NaiveDateTime) -> Result<Vec<ClientId>, DbError> {
         let rows: Vec<(ClientId, Option<NaiveDateTime>)> = outbox::table
             .inner_join(clients::table)
-            .filter(outbox::status.eq(OutboxState::Pending))
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(super::PENDING_SQL))
             .filter(outbox::next_attempt_at.le(now))
             .filter(clients::paused_reason.is_null())
             .group_by(outbox::client_id)

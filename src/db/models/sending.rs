@@ -52,11 +52,12 @@ struct MovedId {
 }
 
 impl Invoice {
-    /// Clients (not paused) with invoices in flight.
+    /// Clients (not paused) with invoices in flight, found through the partial index of the
+    /// invoices in flight (the engine asks at each look for work).
     pub fn clients_in_flight(conn: &mut AnyConn) -> Result<Vec<ClientId>, DbError> {
         Ok(invoices::table
             .inner_join(clients::table)
-            .filter(invoices::state.eq_any(InvoiceState::IN_FLIGHT))
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(super::IN_FLIGHT_SQL))
             .filter(clients::paused_reason.is_null())
             .select(invoices::client_id)
             .distinct()

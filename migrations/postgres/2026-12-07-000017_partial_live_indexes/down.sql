@@ -1,0 +1,2 @@
+DROP INDEX outbox_pending;
+DROP INDEX invoices_in_flight;
