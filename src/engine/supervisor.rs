@@ -28,6 +28,7 @@ pub async fn run(engine: Arc<Engine>) {
     let mut stop = engine.stop.clone();
     let tick = Duration::from_millis(engine.cfg.tick_ms);
     let mut last_housekeeping = Instant::now() - HOUSEKEEPING_EVERY;
+    let mut last_purchase_look: Option<Instant> = None;
     tracing::info!(holder = %engine.holder, "Sending engine started");
     engine.st.status_requests.serve(true);
     // The first look is at once. Later ones come when new work arrives (a decision, a request
@@ -51,7 +52,13 @@ pub async fn run(engine: Arc<Engine>) {
             engine.poll_now(&client_id);
         }
         wait = tick;
-        match candidates(&engine).await {
+        // Purchase syncs fall due minutes apart; looking for them (three queries over every
+        // client) once a tick is often enough, while sending work is looked for at every wake.
+        let purchases = last_purchase_look.is_none_or(|at| at.elapsed() >= tick);
+        if purchases {
+            last_purchase_look = Some(Instant::now());
+        }
+        match candidates(&engine, purchases).await {
             Ok(Candidates { clients, next_due }) => {
                 if let Some(at) = next_due {
                     wait = wait.min(at.saturating_duration_since(Instant::now())).max(MIN_WAIT);
@@ -139,9 +146,10 @@ struct Candidates {
     next_due: Option<Instant>,
 }
 
-/// Clients to run a turn for now, the longest-waiting first, and when the next one falls due.
+/// Clients to run a turn for now, the longest-waiting first, and when the next one falls due;
+/// with `purchases`, also the clients whose purchase sync is due.
 #[tracing::instrument(level = "debug", name = "sender.candidates", skip_all)]
-async fn candidates(engine: &Engine) -> Result<Candidates, crate::db::DbError> {
+async fn candidates(engine: &Engine, purchases: bool) -> Result<Candidates, crate::db::DbError> {
     let (due, in_flight) = engine
         .st
         .db
@@ -179,7 +187,8 @@ async fn candidates(engine: &Engine) -> Result<Candidates, crate::db::DbError> {
     }
     let sending: std::collections::HashSet<ClientId> = out.iter().map(|(_, id)| id.clone()).collect();
     // Purchase syncs ride on the same turns, after the clients with sending work.
-    match super::purchase::due_clients(engine).await {
+    let syncs = if purchases { super::purchase::due_clients(engine).await } else { Ok(Vec::new()) };
+    match syncs {
         Ok(syncs) => {
             for id in syncs {
                 let s = engine.schedule_of(&id);

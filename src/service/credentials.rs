@@ -52,7 +52,7 @@ pub async fn open_ksef_token(
     client: &Client,
 ) -> Result<Option<(Credential, SecretString)>, AppError> {
     let client_id = client.id.clone();
-    let Some(cred) = st.db.tx(move |c| Credential::find_active(c, &client_id, KSEF_TOKEN)).await? else {
+    let Some(cred) = st.db.read(move |c| Credential::find_active(c, &client_id, KSEF_TOKEN)).await? else {
         return Ok(None);
     };
     let token = token_of(&open_sealed(st, client, &cred)?)?;
@@ -66,7 +66,7 @@ pub async fn open_credential(
     client: &Client,
 ) -> Result<Option<(Credential, ksef_client::Credential)>, AppError> {
     let client_id = client.id.clone();
-    let Some(cred) = st.db.tx(move |c| Credential::find_preferred(c, &client_id)).await? else {
+    let Some(cred) = st.db.read(move |c| Credential::find_preferred(c, &client_id)).await? else {
         return Ok(None);
     };
     let plain = open_sealed(st, client, &cred)?;

@@ -81,7 +81,7 @@ impl From<&OfficeCredential> for OfficeCredentialView {
 /// The office's active credential (office admins and the operator only).
 pub async fn show(st: &AppState, caller: &Caller) -> Result<Option<OfficeCredentialView>, AppError> {
     access::require_office_admin(caller)?;
-    Ok(st.db.tx(OfficeCredential::find_active).await?.as_ref().map(OfficeCredentialView::from))
+    Ok(st.db.read(OfficeCredential::find_active).await?.as_ref().map(OfficeCredentialView::from))
 }
 
 /// The refusal to use the office's credential with a client of another KSeF: it would hand the
@@ -98,7 +98,7 @@ pub(crate) fn other_ksef(office: &str, client: &str) -> AppError {
 pub(crate) async fn open_active(
     st: &AppState,
 ) -> Result<Option<(OfficeCredential, ksef_client::Credential)>, AppError> {
-    let Some(cred) = st.db.tx(OfficeCredential::find_active).await? else { return Ok(None) };
+    let Some(cred) = st.db.read(OfficeCredential::find_active).await? else { return Ok(None) };
     let plain = open_bound(
         st,
         &cred.office_nip,
@@ -158,7 +158,7 @@ async fn target_of(st: &AppState, named: Option<KsefTarget>) -> Result<String, A
     if let Some(t) = named {
         return Ok(t.as_str().to_owned());
     }
-    let mut used = st.db.tx(Client::environments).await?;
+    let mut used = st.db.read(Client::environments).await?;
     match (used.pop(), used.is_empty()) {
         (Some(only), true) => Ok(only),
         _ => Err(AppError::invalid_field(
