@@ -127,8 +127,8 @@ impl ManageConnection for Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     url: DbUrl,
-    /// SQLite admits one writer at a time. Writers in this process queue here, so they wait
-    /// their turn in order instead of in SQLite's busy handler's sleeps; writers of other
+    /// SQLite admits one writer at a time. Writers in this process wait for each other here,
+    /// woken as soon as the lock is free instead of by SQLite's busy handler's sleeps; writers of other
     /// processes (the CLI beside the server) are kept apart by `BEGIN IMMEDIATE`, see
     /// [`write_transaction`]. PostgreSQL needs no such gate.
     sqlite_writer: Option<Arc<Mutex<()>>>,

@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use super::context::{lock, Engine};
 use super::login::{self, Readiness};
 use super::record;
+use super::turn::SyncAfter;
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, ClientScope, Invoice};
 use crate::domain::{ClientId, InvoiceState, SessionState};
@@ -29,6 +30,7 @@ pub async fn run(engine: Arc<Engine>) {
     let tick = Duration::from_millis(engine.cfg.tick_ms);
     let mut last_housekeeping = Instant::now() - HOUSEKEEPING_EVERY;
     let mut last_purchase_look: Option<Instant> = None;
+    let mut sync_behind = false;
     tracing::info!(holder = %engine.holder, "Sending engine started");
     engine.st.status_requests.serve(true);
     // The first look is at once. Later ones come when new work arrives (a decision, a request
@@ -40,23 +42,28 @@ pub async fn run(engine: Arc<Engine>) {
             _ = stop.changed() => break,
             () = tokio::time::sleep(wait) => {}
             () = engine.st.status_requests.woken() => {}
-            Some(_) = turns.join_next(), if !turns.is_empty() => {}
+            Some(ended) = turns.join_next(), if !turns.is_empty() => {
+                sync_behind |= ended.is_ok_and(|s| s == SyncAfter::Behind);
+            }
             Some(_) = logins.join_next(), if !logins.is_empty() => {}
         }
         if engine.stopping() {
             break;
         }
-        while turns.try_join_next().is_some() {}
+        while let Some(ended) = turns.try_join_next() {
+            sync_behind |= ended.is_ok_and(|s| s == SyncAfter::Behind);
+        }
         while logins.try_join_next().is_some() {}
         for client_id in engine.st.status_requests.take() {
             engine.poll_now(&client_id);
         }
         wait = tick;
-        // Purchase syncs fall due minutes apart; looking for them (three queries over every
-        // client) once a tick is often enough, while sending work is looked for at every wake.
-        let purchases = last_purchase_look.is_none_or(|at| at.elapsed() >= tick);
+        // A purchase sync falls due at its poll (minutes apart), or at once when a turn's step
+        // left work to go on with: look for due syncs (three queries over every client) then,
+        // or a tick after the last look, not at every wake for sending work.
+        let purchases = sync_behind || last_purchase_look.is_none_or(|at| at.elapsed() >= tick);
         if purchases {
-            last_purchase_look = Some(Instant::now());
+            (last_purchase_look, sync_behind) = (Some(Instant::now()), false);
         }
         match candidates(&engine, purchases).await {
             Ok(Candidates { clients, next_due }) => {
@@ -106,7 +113,12 @@ pub async fn run(engine: Arc<Engine>) {
 
 /// Spawns the client's turn, which waits for a turn slot (Tokio's semaphore is fair: turns
 /// start in the order they were found).
-fn start_turn(engine: &Arc<Engine>, permits: &Arc<Semaphore>, turns: &mut JoinSet<()>, client_id: ClientId) {
+fn start_turn(
+    engine: &Arc<Engine>,
+    permits: &Arc<Semaphore>,
+    turns: &mut JoinSet<SyncAfter>,
+    client_id: ClientId,
+) {
     if !lock(&engine.running).insert(client_id.clone()) {
         return;
     }
@@ -115,12 +127,14 @@ fn start_turn(engine: &Arc<Engine>, permits: &Arc<Semaphore>, turns: &mut JoinSe
     turns.spawn(async move {
         let permit = permits.acquire_owned().await;
         engine.waiting_turns.fetch_sub(1, Ordering::SeqCst);
+        let mut sync = SyncAfter::Settled;
         if let Ok(_permit) = permit {
             if !engine.stopping() {
-                super::turn::run(&engine, &client_id).await;
+                sync = super::turn::run(&engine, &client_id).await;
             }
         }
         lock(&engine.running).remove(&client_id);
+        sync
     });
 }
 

@@ -17,25 +17,37 @@ use crate::domain::ClientId;
 use crate::service::ksef_login::LoginSource;
 use crate::service::reasons;
 
-pub async fn run(engine: &Engine, client_id: &ClientId) {
+/// Where a turn left the client's purchase sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncAfter {
+    /// Caught up, limited, failed, or not run: its own schedule says when it is due again.
+    Settled,
+    /// Its step ended with work left that may go on at once (history still to walk, bytes to
+    /// fetch): the supervisor looks for due purchase syncs at once rather than at its next tick.
+    Behind,
+}
+
+pub async fn run(engine: &Engine, client_id: &ClientId) -> SyncAfter {
     let Some(lease) = take_lease(engine, client_id).await else {
         // Another replica works this client; look again after a poll interval.
         engine.turn_finished(client_id, false, None);
-        return;
+        return SyncAfter::Settled;
     };
     let outcome = work(engine, client_id, &lease).await;
     give_back(engine, client_id, lease).await;
     engine.st.metrics.count_turn(outcome_label(&outcome));
     match outcome {
-        Ok(()) => {
+        Ok(sync) => {
             if let Some(ctx) = engine.cached_context(client_id) {
                 ctx.relogins.store(0, Ordering::SeqCst);
             }
-            engine.turn_finished(client_id, false, None)
+            engine.turn_finished(client_id, false, None);
+            sync
         }
         Err((ctx, e)) => {
             let wait = handle_error(engine, client_id, ctx.as_deref(), &e).await;
             engine.turn_finished(client_id, true, wait);
+            SyncAfter::Settled
         }
     }
 }
@@ -43,9 +55,9 @@ pub async fn run(engine: &Engine, client_id: &ClientId) {
 type TurnFailure = (Option<Arc<ClientCtx>>, TurnError);
 
 /// The `outcome` label of the turn counter.
-fn outcome_label(outcome: &Result<(), TurnFailure>) -> &'static str {
+fn outcome_label(outcome: &Result<SyncAfter, TurnFailure>) -> &'static str {
     match outcome {
-        Ok(()) => "ok",
+        Ok(_) => "ok",
         Err((_, TurnError::Ksef(e))) => match e.class() {
             ErrorClass::RateLimited { .. } => "rate_limited",
             ErrorClass::Credential => "credential",
@@ -60,11 +72,11 @@ fn outcome_label(outcome: &Result<(), TurnFailure>) -> &'static str {
 /// Spans at debug level (`sender.*`, `batch.*`, `db.*`) time the steps of a turn; the send
 /// benchmark prints them with `BENCH_TRACE=1` (docs/ENGINE.md, "Where the time goes").
 #[tracing::instrument(level = "debug", name = "sender.turn", skip_all)]
-async fn work(engine: &Engine, client_id: &ClientId, lease: &Lease) -> Result<(), TurnFailure> {
+async fn work(engine: &Engine, client_id: &ClientId, lease: &Lease) -> Result<SyncAfter, TurnFailure> {
     let cid = client_id.clone();
     let client = engine.st.db.run(move |c| Client::get(c, &cid)).await.map_err(|e| (None, e.into()))?;
     if client.paused_reason.is_some() {
-        return Ok(());
+        return Ok(SyncAfter::Settled);
     }
     let Some(ctx) = engine.client_ctx(&client).await.map_err(|e| (None, e))? else {
         let reason = match client.credential_mode {
@@ -72,17 +84,18 @@ async fn work(engine: &Engine, client_id: &ClientId, lease: &Lease) -> Result<()
             crate::domain::CredentialMode::Office => reasons::NO_OFFICE_CREDENTIAL,
         };
         record::pause_client(&engine.st.db, client_id, reason).await.map_err(|e| (None, e.into()))?;
-        return Ok(());
+        return Ok(SyncAfter::Settled);
     };
     let fail = |e: TurnError| (Some(ctx.clone()), e);
     let asked_ksef = super::sync::reconcile(engine, &ctx).await.map_err(fail)?;
     super::online::close_orphans(engine, &ctx, lease).await.map_err(fail)?;
     if engine.stopping() {
-        return Ok(());
+        return Ok(SyncAfter::Settled);
     }
     let limit = i64::try_from(engine.cfg.max_invoices_per_turn).unwrap_or(1_000);
-    // Cleared before the read: a decision committed after it sets it again, and the purchase
-    // step below then yields to the turn that sends it.
+    // Cleared before the read: a decision committed after it marks the client again, and the
+    // purchase step below then yields to the turn that sends it. (A decision that commits just
+    // before the read but marks just after it costs one turn more, nothing else.)
     engine.st.status_requests.sends_taken(client_id);
     let cid = client_id.clone();
     let due = engine
@@ -130,10 +143,13 @@ async fn work(engine: &Engine, client_id: &ClientId, lease: &Lease) -> Result<()
             .await
             .map_err(fail)?
     };
-    if asked_ksef || sent || synced.is_some_and(|r| r.error.is_none()) {
+    if asked_ksef || sent || synced.as_ref().is_some_and(|r| r.error.is_none()) {
         engine.st.availability.record_success(&ctx.environment);
     }
-    Ok(())
+    Ok(match synced {
+        Some(r) if r.goes_on_at_once() => SyncAfter::Behind,
+        _ => SyncAfter::Settled,
+    })
 }
 
 /// What a failed turn means for the client: pause it, wait out a 429, or back off. Returns an

@@ -192,13 +192,12 @@ async fn decide(
         })
         .await?;
     // Committed: this process's senders take the invoices now rather than at their next tick.
-    Ok(recorded
-        .into_iter()
-        .map(|(client_id, outcome)| {
-            st.status_requests.work_arrived(&client_id);
-            outcome
-        })
-        .collect())
+    let mut outcomes = Vec::with_capacity(recorded.len());
+    for (client_id, outcome) in recorded {
+        st.status_requests.work_arrived(&client_id);
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
 }
 
 /// The offline mode as it applies to this client: the failure (awaria) mode only when Latarnia

@@ -38,7 +38,10 @@ impl StatusRequests {
     /// A send decision for the client was committed: the supervisor looks for its invoices
     /// now, and a purchase sync step of the client yields its turn to them.
     pub fn work_arrived(&self, client_id: &ClientId) {
-        lock(&self.decided).insert(client_id.clone());
+        // Only a sender turn of this process clears the mark: without one, nothing to mark.
+        if self.served.load(Ordering::Relaxed) {
+            lock(&self.decided).insert(client_id.clone());
+        }
         self.wake.notify_one();
         self.decided_wake.notify_waiters();
     }

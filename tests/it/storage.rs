@@ -316,6 +316,7 @@ async fn the_engine_looks_for_work_through_the_live_row_indexes(b: Backend) {
                         // Empty tables cost nothing to scan: ask which index serves the query.
                         diesel::sql_query("SET enable_seqscan = off").execute(pg)?;
                         let lines: Vec<PgPlanLine> = diesel::sql_query(format!("EXPLAIN {sql}")).load(pg)?;
+                        diesel::sql_query("RESET enable_seqscan").execute(pg)?;
                         lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
                     }
                     ksef_gateway::db::AnyConn::Sqlite(lite) => {

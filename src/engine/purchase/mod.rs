@@ -108,6 +108,13 @@ impl StepReport {
     pub fn stored(&self) -> usize {
         self.roles.iter().map(|r| r.stored).sum()
     }
+
+    /// The step ended with work left and nothing to wait for (no limit full, no failure): the
+    /// next step is due at once ([`finish`] schedules it so).
+    pub(crate) fn goes_on_at_once(&self) -> bool {
+        let behind = self.roles.iter().any(|r| !r.caught_up) || self.bytes_left;
+        behind && !self.limited && self.retry_in.is_none()
+    }
 }
 
 /// The step's working state.
