@@ -232,7 +232,11 @@ impl Db {
             let mut conn = checkout(&pool, &failure, None).map_err(E::from)?;
             // Only writers pass the gate (on SQLite); readers keep the deferred kind, which
             // never waits for the write lock.
-            if gate.is_some() { write_transaction(&mut conn, f) } else { (*conn).transaction(f) }
+            if gate.is_some() {
+                write_transaction(&mut conn, f)
+            } else {
+                (*conn).transaction(f)
+            }
         })
         .await
         .map_err(|e| E::from(DbError::Task(e.to_string())))?

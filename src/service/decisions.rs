@@ -177,15 +177,8 @@ async fn decide(
                     .offline
                     .map(|o| offline_issue(&availability, &client, o, req.failure_confirmed))
                     .transpose()?;
-                let outcome = record_decision(
-                    conn,
-                    &caller,
-                    &client,
-                    &invoices,
-                    &req,
-                    offline,
-                    &warnings_confirmed,
-                )?;
+                let outcome =
+                    record_decision(conn, &caller, &client, &invoices, &req, offline, &warnings_confirmed)?;
                 out.push((client_id, outcome));
             }
             Ok(out)

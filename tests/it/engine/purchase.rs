@@ -416,13 +416,16 @@ async fn purchase_step_yields_to_a_send_decided_meanwhile(b: Backend) {
     let engine = engine::start(rig.st.clone());
     // The step has begun once its cursor exists; then it asks for the export and waits on it.
     let start = Instant::now();
-    while rig.st.db.run({
-        let cid = client.id.clone();
-        move |c| PurchaseSync::find(c, &cid, PurchaseRole::Buyer)
-    })
-    .await
-    .unwrap()
-    .is_none()
+    while rig
+        .st
+        .db
+        .run({
+            let cid = client.id.clone();
+            move |c| PurchaseSync::find(c, &cid, PurchaseRole::Buyer)
+        })
+        .await
+        .unwrap()
+        .is_none()
     {
         assert!(start.elapsed() < LIMIT, "no purchase sync step began");
         tokio::time::sleep(Duration::from_millis(20)).await;
