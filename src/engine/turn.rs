@@ -147,7 +147,7 @@ async fn work(engine: &Engine, client_id: &ClientId, lease: &Lease) -> Result<Sy
         engine.st.availability.record_success(&ctx.environment);
     }
     Ok(match synced {
-        Some(r) if r.goes_on_at_once() => SyncAfter::Behind,
+        Some(r) if r.goes_on_at_once => SyncAfter::Behind,
         _ => SyncAfter::Settled,
     })
 }

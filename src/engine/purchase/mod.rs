@@ -102,18 +102,14 @@ pub struct StepReport {
     pub warnings: Vec<String>,
     /// After a failure: when to try again (KSeF's Retry-After after a 429).
     retry_in: Option<Duration>,
+    /// The step left work that [`finish`] scheduled at once (a role's window or bytes): the
+    /// supervisor looks for due syncs at once instead of at its next tick.
+    pub(crate) goes_on_at_once: bool,
 }
 
 impl StepReport {
     pub fn stored(&self) -> usize {
         self.roles.iter().map(|r| r.stored).sum()
-    }
-
-    /// The step ended with work left and nothing to wait for (no limit full, no failure): the
-    /// next step is due at once ([`finish`] schedules it so).
-    pub(crate) fn goes_on_at_once(&self) -> bool {
-        let behind = self.roles.iter().any(|r| !r.caught_up) || self.bytes_left;
-        behind && !self.limited && self.retry_in.is_none()
     }
 }
 
@@ -264,7 +260,7 @@ pub(super) async fn step(
             }
         }
     };
-    finish(engine, client, &due, &report).await?;
+    report.goes_on_at_once = finish(engine, client, &due, &report).await?;
     match fatal {
         Some(e) => Err(e),
         None => Ok(Some(report)),
@@ -282,13 +278,14 @@ async fn run(cx: &mut StepCx<'_>, due: &[PurchaseSync]) -> Result<(), TurnError>
     bytes::fetch(cx).await
 }
 
-/// Records the step: each role's next run and error, the audit event, the metrics.
+/// Records the step: each role's next run and error, the audit event, the metrics. Returns
+/// whether it scheduled more of the sync at once.
 async fn finish(
     engine: &Engine,
     client: &ClientCtx,
     due: &[PurchaseSync],
     report: &StepReport,
-) -> Result<(), TurnError> {
+) -> Result<bool, TurnError> {
     let now = ids::now();
     let poll = chrono::Duration::seconds(i64::try_from(engine.st.settings.purchase.poll_s).unwrap_or(900));
     let later = |d: Duration| now + chrono::Duration::from_std(d).unwrap_or_default();
@@ -317,6 +314,7 @@ async fn finish(
             (row.id.clone(), next, caught_up)
         })
         .collect();
+    let window_now = updates.iter().any(|(_, next, _)| *next == now);
     let payload = json!({
         "roles": report.roles.iter().map(|r| json!({
             "subject_type": r.role.as_str(),
@@ -372,6 +370,7 @@ async fn finish(
     } else {
         None
     };
+    let at_once = window_now || bytes_wait == Some(Duration::ZERO);
     let bytes_next = bytes_wait.map(|w| Instant::now() + w);
     {
         let mut map = lock(&engine.purchase_bytes);
@@ -384,7 +383,7 @@ async fn finish(
     m.count_purchase("stored", report.stored());
     m.count_purchase("downloaded", report.downloaded);
     m.count_purchase("hash_mismatch", report.hash_mismatches.len());
-    Ok(())
+    Ok(at_once)
 }
 
 /// KSeF's Retry-After of a 429.
