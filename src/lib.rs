@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod ksef;
 pub mod local_time;
+pub mod locks;
 pub mod offline;
 pub mod pdf;
 pub mod private_fs;

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ksef_client::online::OnlineSession;
@@ -17,6 +17,9 @@ use crate::db::models::Client;
 use crate::domain::{ClientId, KsefSessionId, Nip};
 use crate::service::ksef_login::LoginSource;
 use crate::state::AppState;
+
+/// The engine's modules lock through here.
+pub use crate::locks::lock;
 
 /// An online session kept open for the next invoices of the same client.
 pub struct OpenOnline {
@@ -102,11 +105,6 @@ pub enum Ahead {
     /// It did not end with tokens: the turn logs in itself and handles the refusal (a pause,
     /// a backoff), as for any login.
     Failed,
-}
-
-/// Locks a std mutex; a poisoned one only means a panic elsewhere, the data is still usable.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Engine {

@@ -9,9 +9,10 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 
 use crate::domain::ClientId;
+use crate::locks::lock;
 
 #[derive(Debug, Default)]
 pub struct StatusRequests {
@@ -78,9 +79,4 @@ impl StatusRequests {
     pub(crate) fn take(&self) -> HashSet<ClientId> {
         std::mem::take(&mut *lock(&self.clients))
     }
-}
-
-// A poisoned set is still a set of client ids: go on with it.
-fn lock(set: &Mutex<HashSet<ClientId>>) -> MutexGuard<'_, HashSet<ClientId>> {
-    set.lock().unwrap_or_else(PoisonError::into_inner)
 }
