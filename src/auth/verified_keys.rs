@@ -54,7 +54,7 @@ impl<C> Default for VerifiedKeys<C> {
 
 impl<C: Clone> VerifiedKeys<C> {
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner<C>> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::locks::lock(&self.inner)
     }
 
     /// The caller behind `presented` when it was verified within [`RECHECK_AFTER`], matches

@@ -109,7 +109,7 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<AnyConn, DbError> {
         let opened = self.open();
         let failure = opened.as_ref().err().map(ToString::to_string);
-        *self.last_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = failure;
+        *crate::locks::lock(&self.last_failure) = failure;
         opened
     }
 
@@ -228,7 +228,7 @@ impl Db {
         let (pool, failure) = (self.pool.clone(), self.last_failure.clone());
         tokio::task::spawn_blocking(move || {
             // A poisoned gate only means another writer panicked; the database itself is fine.
-            let _turn = gate.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+            let _turn = gate.as_ref().map(|g| crate::locks::lock(g));
             let mut conn = checkout(&pool, &failure, None).map_err(E::from)?;
             // Only writers pass the gate (on SQLite); readers keep the deferred kind, which
             // never waits for the write lock.
@@ -273,16 +273,14 @@ impl Db {
 
     /// One transaction for synchronous callers (CLI commands, migrations, tests' setup).
     pub fn blocking_tx<T>(&self, f: impl FnOnce(&mut AnyConn) -> Result<T, DbError>) -> Result<T, DbError> {
-        let _turn =
-            self.sqlite_writer.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let _turn = self.sqlite_writer.as_ref().map(|g| crate::locks::lock(g));
         let mut conn = checkout(&self.pool, &self.last_failure, None)?;
         write_transaction(&mut conn, f)
     }
 
     /// A plain connection for synchronous callers that manage their own statements.
     pub fn blocking<T>(&self, f: impl FnOnce(&mut AnyConn) -> Result<T, DbError>) -> Result<T, DbError> {
-        let _turn =
-            self.sqlite_writer.as_ref().map(|g| g.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let _turn = self.sqlite_writer.as_ref().map(|g| crate::locks::lock(g));
         let mut conn = checkout(&self.pool, &self.last_failure, None)?;
         f(&mut conn)
     }
@@ -329,7 +327,7 @@ fn checkout(
         Some(wait) => pool.get_timeout(wait),
         None => pool.get(),
     };
-    got.map_err(|_| match last_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone() {
+    got.map_err(|_| match crate::locks::lock(last_failure).clone() {
         Some(why) => DbError::Unavailable(why),
         None => DbError::Busy,
     })

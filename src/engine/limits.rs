@@ -137,13 +137,13 @@ impl Limits {
     /// goes out before `retry_after` has passed, whichever client it is for.
     pub fn penalize_public(&self, retry_after: Duration) {
         let until = Instant::now() + retry_after;
-        let mut blocked = self.public_blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut blocked = crate::locks::lock(&self.public_blocked_until);
         *blocked = Some(blocked.map_or(until, |b| b.max(until)));
     }
 
     /// How long the public endpoints are still blocked by a 429, if at all.
     fn public_penalty(&self) -> Option<Duration> {
-        let blocked = self.public_blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let blocked = crate::locks::lock(&self.public_blocked_until);
         blocked.and_then(|until| until.checked_duration_since(Instant::now())).filter(|d| !d.is_zero())
     }
 
@@ -170,14 +170,14 @@ impl Limits {
     /// KSeF answered 429: no calls for `nip` until `retry_after` has passed.
     pub fn penalize(&self, nip: &Nip, retry_after: Duration) {
         let until = Instant::now() + retry_after;
-        let mut blocked = self.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut blocked = crate::locks::lock(&self.blocked_until);
         let entry = blocked.entry(nip.clone()).or_insert(until);
         *entry = (*entry).max(until);
     }
 
     /// How long `nip` is still blocked by a 429, if at all.
     pub fn penalty(&self, nip: &Nip) -> Option<Duration> {
-        let mut blocked = self.blocked_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut blocked = crate::locks::lock(&self.blocked_until);
         let until = *blocked.get(nip)?;
         let now = Instant::now();
         if until <= now {

@@ -50,7 +50,7 @@ pub struct Notice {
 
 impl Availability {
     fn update(&self, environment: &str, f: impl FnOnce(&mut Health)) {
-        let mut map = self.by_environment.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = crate::locks::write(&self.by_environment);
         f(map.entry(environment.to_owned()).or_default());
     }
 
@@ -82,7 +82,7 @@ impl Availability {
 
     /// The notice for an environment, None while KSeF looks available.
     pub fn notice(&self, environment: &str) -> Option<Notice> {
-        let map = self.by_environment.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = crate::locks::read(&self.by_environment);
         let health = map.get(environment)?;
         if let Some(notice) = health.latarnia.as_ref().and_then(latarnia_notice) {
             return Some(notice);

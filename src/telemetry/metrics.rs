@@ -182,7 +182,7 @@ impl Metrics {
     /// The registry in Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let registry = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let registry = crate::locks::lock(&self.registry);
         // Encoding into a String cannot fail for lack of space; an error would be a bug in a metric.
         if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
             tracing::error!("Encoding metrics failed");

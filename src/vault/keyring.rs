@@ -118,7 +118,7 @@ impl Keyring {
     /// Adds a fresh key as the new current version and writes the file; returns the version.
     pub fn add_new_key(&self) -> Result<u32, KeyringError> {
         let version = self.current_version() + 1;
-        self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(version, random_key()?);
+        crate::locks::write(&self.keys).insert(version, random_key()?);
         self.save()?;
         Ok(version)
     }
@@ -126,7 +126,7 @@ impl Keyring {
     /// Forgets every version but the current one and writes the file (after re-sealing).
     pub fn retire_old_keys(&self) -> Result<Vec<u32>, KeyringError> {
         let current = self.current_version();
-        let mut keys = self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut keys = crate::locks::write(&self.keys);
         let retired: Vec<u32> = keys.keys().copied().filter(|v| *v != current).collect();
         keys.retain(|v, _| *v == current);
         drop(keys);
@@ -135,13 +135,13 @@ impl Keyring {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<u32, MasterKey>> {
-        self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::locks::read(&self.keys)
     }
 
     fn reload(&self) -> Result<(), KeyringError> {
         if let Some(file) = &self.file {
             let fresh = read_file(file)?;
-            *self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+            *crate::locks::write(&self.keys) = fresh;
         }
         Ok(())
     }
