@@ -1,15 +1,15 @@
 //! Reading a ZIP package of invoices (intake uploads, batch-session packages) safely.
 //!
 //! Nothing in the archive's headers is trusted: sizes are enforced while inflating, the
-//! compression ratio is watched as bytes come out, and entry names that could escape a
-//! directory or collide are refused before anything is inflated.
+//! compression ratio is watched as bytes come out, every entry's CRC is checked, and entry
+//! names that could escape a directory or collide are refused before anything is inflated.
+
+mod directory;
 
 use std::collections::HashSet;
-use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek};
 
-use zip::result::ZipError;
-use zip::ZipArchive;
-
+use self::directory::{Central, Directory, Method, Tracked};
 use crate::hostile::MAX_INVOICE_WITH_ATTACHMENT_BYTES;
 
 /// Errors of [`read_zip`] (the crate's one error type; `code()` gives `package_*` codes).
@@ -62,44 +62,51 @@ pub fn read_zip(bytes: &[u8], limits: &PackageLimits) -> Result<Vec<PackageEntry
     Ok(entries)
 }
 
-/// A ZIP package read one entry at a time, from memory or a file: only the central directory
-/// and the entry being inflated are held, so a package of 50 000 invoices costs what one does.
-/// Everything the central directory says (entry count, names, duplicates) is checked when it
-/// is opened, before any entry is inflated; sizes and ratios are checked as each one inflates.
+/// A ZIP package read one entry at a time, from memory or a file: only one central directory
+/// record and the entry being inflated are held, so a package of 50 000 invoices costs what one
+/// does. Everything the central directory says (entry count, names, duplicates) is checked when
+/// it is opened, before any entry is inflated; sizes, ratios and CRCs as each one inflates.
 pub struct ZipPackage<R> {
-    archive: ZipArchive<R>,
+    reader: Tracked<R>,
+    directory: Directory,
     limits: PackageLimits,
-    next: usize,
+    /// Where the next central directory record starts, and how many are left.
+    next: u64,
+    left: u64,
     total: u64,
     invoices: usize,
 }
 
 impl<R: Read + Seek> ZipPackage<R> {
-    /// Opens the archive and checks its directory: entry count, declared count, every name.
-    pub fn open(mut reader: R, limits: &PackageLimits) -> Result<Self, PackageError> {
-        // The zip crate indexes entries by name and silently keeps one of two equal names:
-        // compare with the count the archive itself declares.
-        let declared = declared_entries(&mut reader);
-        let archive = ZipArchive::new(reader).map_err(|e| PackageError::PackageFormat(e.to_string()))?;
-        if archive.len() > limits.max_entries {
+    /// Opens the archive and walks its directory once: entry count, every name, duplicates
+    /// (compared case-insensitively: the files may land on a case-insensitive disk). The reader
+    /// should be buffered: records are read in small pieces.
+    pub fn open(reader: R, limits: &PackageLimits) -> Result<Self, PackageError> {
+        let mut reader = Tracked::new(reader);
+        let directory = directory::find(&mut reader)?;
+        if directory.entries > limits.max_entries as u64 {
             return Err(PackageError::PackageTooManyEntries { limit: limits.max_entries });
-        }
-        if declared.is_some_and(|declared| declared != archive.len() as u64) {
-            return Err(PackageError::PackageDuplicateName {
-                name: "(two central directory entries with one name)".to_owned(),
-            });
         }
         let mut seen = HashSet::new();
         let mut invoices = 0;
-        for index in 0..archive.len() {
-            let name = archive.name_for_index(index).unwrap_or_default();
-            check_name(name)?;
-            if !seen.insert(name.to_lowercase()) {
-                return Err(PackageError::PackageDuplicateName { name: name.to_owned() });
+        let mut at = directory.start;
+        for _ in 0..directory.entries {
+            let entry = directory::central(&mut reader, at, directory.end)?;
+            check_name(&entry.name)?;
+            if !seen.insert(entry.name.to_lowercase()) {
+                return Err(PackageError::PackageDuplicateName { name: entry.name });
             }
-            invoices += usize::from(!name.ends_with('/') && is_invoice_name(name));
+            invoices += usize::from(is_invoice(&entry));
+            at = entry.next;
         }
-        Ok(Self { archive, limits: *limits, next: 0, total: 0, invoices })
+        if at != directory.end {
+            // Records past the declared count: files one reader would list and another not.
+            return Err(PackageError::PackageFormat(
+                "the central directory holds more than it declares".into(),
+            ));
+        }
+        let (next, left) = (directory.start, directory.entries);
+        Ok(Self { reader, directory, limits: *limits, next, left, total: 0, invoices })
     }
 
     /// How many entries are named as invoices (`*.xml` files); zero means nothing to take in.
@@ -109,35 +116,61 @@ impl<R: Read + Seek> ZipPackage<R> {
 
     /// The next `*.xml` entry, inflated within the limits; None after the last one.
     pub fn next_entry(&mut self) -> Result<Option<PackageEntry>, PackageError> {
-        while self.next < self.archive.len() {
-            let index = self.next;
-            self.next += 1;
-            let mut file = self.archive.by_index(index).map_err(|e| entry_error(e, index))?;
-            let name = file.name().to_owned();
-            if file.is_dir() || !is_invoice_name(&name) {
+        while self.left > 0 {
+            let entry = directory::central(&mut self.reader, self.next, self.directory.end)?;
+            self.next = entry.next;
+            self.left -= 1;
+            if !is_invoice(&entry) {
                 continue;
             }
-            let compressed = file.compressed_size();
             let remaining = self.limits.max_total_bytes.saturating_sub(self.total);
             let budget = self.limits.max_entry_bytes.min(remaining);
-            let data = inflate(&mut file, &name, budget, compressed, &self.limits)?;
+            let data = self.inflate(&entry, budget)?;
             let size = data.len() as u64;
             if size > self.limits.max_entry_bytes {
-                return Err(PackageError::PackageEntryTooLarge { name, limit: self.limits.max_entry_bytes });
+                return Err(PackageError::PackageEntryTooLarge {
+                    name: entry.name,
+                    limit: self.limits.max_entry_bytes,
+                });
             }
             if size > remaining {
                 return Err(PackageError::PackageTooLarge { limit: self.limits.max_total_bytes });
             }
+            if size != entry.uncompressed || crc32fast::hash(&data) != entry.crc32 {
+                return Err(PackageError::PackageFormat(format!(
+                    "{}: damaged (size or CRC mismatch)",
+                    entry.name
+                )));
+            }
             self.total += size;
-            return Ok(Some(PackageEntry { name, bytes: data }));
+            return Ok(Some(PackageEntry { name: entry.name, bytes: data }));
         }
         Ok(None)
     }
+
+    /// The entry's bytes, at most `budget + 1` of them (so that one more than allowed shows).
+    fn inflate(&mut self, entry: &Central, budget: u64) -> Result<Vec<u8>, PackageError> {
+        entry.seek_data(&mut self.reader, &self.directory)?;
+        let raw = (&mut self.reader).take(entry.compressed);
+        match entry.method {
+            Method::Stored => inflate(raw, &entry.name, budget, entry.compressed, &self.limits),
+            Method::Deflated => {
+                let deflate = flate2::read::DeflateDecoder::new(raw);
+                inflate(deflate, &entry.name, budget, entry.compressed, &self.limits)
+            }
+            Method::Unsupported => Err(PackageError::PackageUnsupportedEntry { name: entry.name.clone() }),
+        }
+    }
+}
+
+/// Files named as invoices; directories and everything else in a package are skipped.
+fn is_invoice(entry: &Central) -> bool {
+    !entry.name.ends_with('/') && is_invoice_name(&entry.name)
 }
 
 /// Inflates at most `budget + 1` bytes in chunks, checking the ratio as output grows.
 fn inflate(
-    reader: &mut impl Read,
+    reader: impl Read,
     name: &str,
     budget: u64,
     compressed: u64,
@@ -168,44 +201,6 @@ fn read_error(err: &std::io::Error, name: &str) -> PackageError {
     } else {
         PackageError::PackageFormat(format!("{name}: {err}"))
     }
-}
-
-fn entry_error(err: ZipError, index: usize) -> PackageError {
-    match err {
-        ZipError::UnsupportedArchive(_) | ZipError::InvalidPassword => {
-            PackageError::PackageUnsupportedEntry { name: format!("#{index}") }
-        }
-        other => PackageError::PackageFormat(other.to_string()),
-    }
-}
-
-/// Total entries declared by the end-of-central-directory record (ZIP64 aware); reads only
-/// the archive's tail and the ZIP64 record (the ZIP64 locator sits 20 bytes before the record
-/// searched for, so those are read too).
-fn declared_entries(reader: &mut (impl Read + Seek)) -> Option<u64> {
-    const EOCD: [u8; 4] = [0x50, 0x4B, 0x05, 0x06];
-    const ZIP64_LOCATOR: [u8; 4] = [0x50, 0x4B, 0x06, 0x07];
-    let len = reader.seek(SeekFrom::End(0)).ok()?;
-    let search_from = len.saturating_sub(22 + u64::from(u16::MAX));
-    let start = search_from.saturating_sub(20);
-    let mut tail = Vec::new();
-    reader.seek(SeekFrom::Start(start)).ok()?;
-    reader.by_ref().take(len - start).read_to_end(&mut tail).ok()?;
-    let skip = usize::try_from(search_from - start).ok()?;
-    let eocd = skip + tail.get(skip..)?.windows(4).rposition(|w| w == EOCD)?;
-    let count = u16::from_le_bytes(tail.get(eocd + 10..eocd + 12)?.try_into().ok()?);
-    if count != u16::MAX {
-        return Some(u64::from(count));
-    }
-    let locator = eocd.checked_sub(20)?;
-    if tail.get(locator..locator + 4)? != ZIP64_LOCATOR {
-        return None;
-    }
-    let record = u64::from_le_bytes(tail.get(locator + 8..locator + 16)?.try_into().ok()?);
-    let mut count = [0u8; 8];
-    reader.seek(SeekFrom::Start(record.checked_add(32)?)).ok()?;
-    reader.read_exact(&mut count).ok()?;
-    Some(u64::from_le_bytes(count))
 }
 
 fn is_invoice_name(name: &str) -> bool {

@@ -145,3 +145,87 @@ fn not_a_zip() {
     assert_eq!(code_of(b"PK\x03\x04garbage", &PackageLimits::default()), "package_format");
     assert_eq!(code_of(b"", &PackageLimits::default()), "package_format");
 }
+
+/// Offsets of every occurrence of a record signature.
+fn records(zip: &[u8], signature: [u8; 4]) -> Vec<usize> {
+    zip.windows(4).enumerate().filter(|(_, w)| *w == signature).map(|(i, _)| i).collect()
+}
+const LOCAL: [u8; 4] = [0x50, 0x4B, 0x03, 0x04];
+const CENTRAL: [u8; 4] = [0x50, 0x4B, 0x01, 0x02];
+
+#[test]
+fn a_local_header_naming_another_file_is_refused() {
+    // Two readers of one archive must not see two different files: one reading the central
+    // directory, one the local headers.
+    let mut zip = zip_of(&[("a.xml", b"<a/>"), ("b.xml", b"<b/>")]);
+    let local_b = records(&zip, LOCAL)[1];
+    zip[local_b + 30] = b'c';
+    assert_eq!(code_of(&zip, &PackageLimits::default()), "package_format");
+}
+
+#[test]
+fn damaged_data_and_sizes_pointing_into_the_directory_are_refused() {
+    let stored = |content: &[u8]| {
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        writer
+            .start_file("a.xml", SimpleFileOptions::default().compression_method(CompressionMethod::Stored))
+            .unwrap();
+        writer.write_all(content).unwrap();
+        writer.finish().unwrap().into_inner()
+    };
+    let good = stored(b"<Faktura/>");
+    assert_eq!(read_zip(&good, &PackageLimits::default()).unwrap()[0].bytes, b"<Faktura/>");
+    let mut flipped = good.clone();
+    let data = flipped.windows(10).position(|w| w == b"<Faktura/>").unwrap();
+    flipped[data + 1] = b'G';
+    assert_eq!(code_of(&flipped, &PackageLimits::default()), "package_format", "CRC");
+    let mut long = good;
+    let central = records(&long, CENTRAL)[0];
+    long[central + 20..central + 24].copy_from_slice(&1_000u32.to_le_bytes());
+    assert_eq!(code_of(&long, &PackageLimits::default()), "package_format", "compressed size");
+    // A directory with more records than its end record declares: a file one reader lists
+    // and another does not.
+    let mut hidden = zip_of(&[("a.xml", b"<a/>"), ("b.xml", b"<b/>")]);
+    let end = records(&hidden, [0x50, 0x4B, 0x05, 0x06])[0];
+    for at in [end + 8, end + 10] {
+        hidden[at..at + 2].copy_from_slice(&1u16.to_le_bytes());
+    }
+    assert_eq!(code_of(&hidden, &PackageLimits::default()), "package_format", "hidden record");
+}
+
+#[test]
+fn encrypted_entries_are_refused() {
+    let mut zip = zip_of(&[("a.xml", b"<a/>")]);
+    for at in [records(&zip, LOCAL)[0] + 6, records(&zip, CENTRAL)[0] + 8] {
+        zip[at] |= 1;
+    }
+    assert_eq!(code_of(&zip, &PackageLimits::default()), "package_unsupported_entry");
+}
+
+#[test]
+fn names_without_the_utf8_flag_are_code_page_437() {
+    let mut zip = zip_of(&[("x.xml", b"<a/>")]);
+    for at in [records(&zip, LOCAL)[0] + 30, records(&zip, CENTRAL)[0] + 46] {
+        zip[at] = 0x82;
+    }
+    assert_eq!(read_zip(&zip, &PackageLimits::default()).unwrap()[0].name, "é.xml");
+    // A name flagged UTF-8 that is not: refused, not guessed.
+    for at in [records(&zip, LOCAL)[0] + 7, records(&zip, CENTRAL)[0] + 9] {
+        zip[at] |= 0x08;
+    }
+    assert_eq!(code_of(&zip, &PackageLimits::default()), "package_format");
+}
+
+#[test]
+fn more_entries_than_the_classic_format_counts_are_read_through_zip64() {
+    // 65 535 and more entries need the ZIP64 end record; every entry comes out, in order.
+    let names: Vec<String> = (0..65_600).map(|i| format!("{i}.xml")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"<a/>"[..])).collect();
+    let zip = zip_of(&entries);
+    let limits = PackageLimits { max_entries: 70_000, ..PackageLimits::default() };
+    let read = read_zip(&zip, &limits).unwrap();
+    assert_eq!(read.len(), 65_600);
+    assert!(read.iter().zip(&names).all(|(entry, name)| &entry.name == name && entry.bytes == b"<a/>"));
+    let limits = PackageLimits { max_entries: 65_599, ..PackageLimits::default() };
+    assert_eq!(code_of(&zip, &limits), "package_too_many_entries");
+}
