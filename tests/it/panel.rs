@@ -198,6 +198,7 @@ both_backends!(
     panel_login_cookie_csrf_and_logout,
     panel_foreign_data_is_the_same_404,
     panel_upload_shows_drafts_and_findings,
+    panel_upload_of_many_files_lists_those_with_remarks,
     panel_send_goes_through_confirmation,
     panel_access_keys_policy_and_four_eyes,
     panel_explains_a_ksef_outage_and_offers_offline,
@@ -680,6 +681,45 @@ async fn panel_upload_shows_drafts_and_findings(b: Backend) {
         body(test::call_service(&app, get(&s.cookie, &format!("/klienci/{SELLER_NIP}?stan=invalid"))).await)
             .await;
     assert!(filtered.contains("FV2026/02/151") && !filtered.contains("FV2026/02/150"), "{filtered}");
+}
+
+/// An upload of more files than a page shows (500) lists the first 500 with remarks and
+/// counts the rest, with links to the client's list; the totals cover every file.
+async fn panel_upload_of_many_files_lists_those_with_remarks(b: Backend) {
+    use std::io::Write as _;
+    let Some(t) = TestDb::new(b) else { return };
+    let st = t.state();
+    seed(&st).await;
+    let app = test::init_service(App::new().configure(ksef_gateway::configure(st))).await;
+    let s = open_session(&app).await;
+    let sample = std::fs::read_to_string(SAMPLE).unwrap();
+    let today = ksef_gateway::local_time::today().format("%Y-%m-%d").to_string();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    // 505 files that are no invoice at all, then 10 clean invoices (issued today).
+    for i in 0..505 {
+        zip.start_file(format!("zepsuta-{i}.xml"), opts).unwrap();
+        zip.write_all(b"<nie-faktura/>").unwrap();
+    }
+    for i in 0..10 {
+        zip.start_file(format!("fv-{i}.xml"), opts).unwrap();
+        let xml = sample
+            .replace("<P_2>FV2026/02/150</P_2>", &format!("<P_2>FV/{i}</P_2>"))
+            .replace("<P_1>2026-02-15</P_1>", &format!("<P_1>{today}</P_1>"));
+        zip.write_all(xml.as_bytes()).unwrap();
+    }
+    let zip = zip.finish().unwrap().into_inner();
+    let uri = format!("/klienci/{SELLER_NIP}/wgraj");
+    let resp = test::call_service(&app, post_file(&s.cookie, &uri, &s.csrf, "paczka.zip", &zip)).await;
+    assert_eq!(resp.status(), 200);
+    let html = body(resp).await;
+    let summary = "Plików: 515, poprawnych (szkice): <strong>10</strong>, błędnych: <strong>505</strong>.";
+    assert!(html.contains(summary), "{html}");
+    assert_eq!(html.matches("<section class=\"card file").count(), 500);
+    assert!(html.contains("zepsuta-499.xml") && !html.contains("zepsuta-500.xml"), "the first 500 in order");
+    assert!(!html.contains("fv-0.xml"), "files without remarks are counted, not listed");
+    assert!(html.contains("kolejnych z uwagami: 5") && html.contains("Plików bez uwag (niewypisanych): 10"));
+    assert!(html.contains(&format!("href=\"/klienci/{SELLER_NIP}?stan=invalid\"")), "{html}");
 }
 
 async fn panel_send_goes_through_confirmation(b: Backend) {

@@ -78,5 +78,5 @@ async fn replace(
         .into_iter()
         .find(|c| c.id == stored.invoice.client_id)
         .ok_or(AppError::NotFound)?;
-    super::upload::result_page(&me, client, &[stored], form.file_name)
+    super::upload::replacement_page(&me, client, &stored, form.file_name)
 }

@@ -101,13 +101,54 @@ impl FileResult {
     }
 }
 
+/// An upload page lists every file up to this many; a larger upload lists this many of its
+/// files with remarks and counts the rest, so that a 50 000-file zip answers with a page a
+/// browser opens, built from its results read one at a time.
+const LISTED_FILES: usize = 500;
+
+/// The files an upload's page lists, and what it only counts.
+struct Listed {
+    files: Vec<FileResult>,
+    total: usize,
+    valid: usize,
+    /// Files with remarks past the listed ones.
+    more_with_remarks: usize,
+    /// Files without remarks left out (only in an upload of more than [`LISTED_FILES`]).
+    clean_not_listed: usize,
+}
+
+impl Listed {
+    /// Reads the results in order (blocking: a large upload's are in its spool file).
+    fn of(results: intake::Results, upload_name: &str) -> Result<Self, AppError> {
+        let (total, valid) = (results.len(), results.valid());
+        let everything = total <= LISTED_FILES;
+        let mut listed = Self { files: Vec::new(), total, valid, more_with_remarks: 0, clean_not_listed: 0 };
+        for r in results.into_reader()? {
+            let r = r?;
+            if !everything && r.findings.is_empty() {
+                listed.clean_not_listed += 1;
+            } else if listed.files.len() < LISTED_FILES {
+                listed.files.push(FileResult::new(&r, upload_name));
+            } else {
+                listed.more_with_remarks += 1;
+            }
+        }
+        Ok(listed)
+    }
+
+    fn one(result: &IntakeResult, upload_name: &str) -> Self {
+        let file = FileResult::new(result, upload_name);
+        let valid = usize::from(file.valid);
+        Self { files: vec![file], total: 1, valid, more_with_remarks: 0, clean_not_listed: 0 }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "panel/upload_result.html")]
 struct UploadPage {
     layout: Layout,
     client: ClientView,
-    files: Vec<FileResult>,
-    valid: usize,
+    listed: Listed,
 }
 
 #[post("/klienci/{nip}/wgraj")]
@@ -121,19 +162,29 @@ async fn upload(
     me.check_csrf(&st, form.csrf.as_deref())?;
     let client = clients::find_visible(&st, &me.caller, &crate::http::id_in_path(&nip)?).await?;
     let results = intake::submit_upload(&st, &me.caller, &client.id, form.file, Source::Panel).await?;
-    // The page lists every file: the results are read back whole for it.
-    result_page(&me, client, &results.into_vec()?, form.file_name)
+    let upload_name = upload_name(form.file_name);
+    let listed = tokio::task::spawn_blocking(move || Listed::of(results, &upload_name))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))??;
+    result_page(&me, client, listed)
 }
 
-/// The page after an upload (or a replacement): each file with its state and findings.
-pub(super) fn result_page(
+/// What the page calls a file sent without a name.
+fn upload_name(file_name: Option<String>) -> String {
+    file_name.unwrap_or_else(|| "plik".into())
+}
+
+/// The page after a replacement: the one new invoice with its state and findings.
+pub(super) fn replacement_page(
     me: &PanelUser,
     client: ClientView,
-    results: &[IntakeResult],
+    stored: &IntakeResult,
     file_name: Option<String>,
 ) -> Result<HttpResponse, PanelError> {
-    let upload_name = file_name.unwrap_or_else(|| "plik".into());
-    let files: Vec<FileResult> = results.iter().map(|r| FileResult::new(r, &upload_name)).collect();
-    let valid = files.iter().filter(|f| f.valid).count();
-    ok(&UploadPage { layout: Layout::for_user("Wynik wgrywania", me), client, files, valid })
+    result_page(me, client, Listed::one(stored, &upload_name(file_name)))
+}
+
+/// The page after an upload: each listed file with its state and findings.
+fn result_page(me: &PanelUser, client: ClientView, listed: Listed) -> Result<HttpResponse, PanelError> {
+    ok(&UploadPage { layout: Layout::for_user("Wynik wgrywania", me), client, listed })
 }

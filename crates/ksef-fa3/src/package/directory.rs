@@ -164,7 +164,7 @@ fn zip64(reader: &mut Tracked<impl Read + Seek>, locator: u64) -> Result<(Direct
     }
     let record = u64_at(&loc, 8);
     let mut rec = [0u8; 56];
-    if record >= locator {
+    if record.saturating_add(rec.len() as u64) > locator {
         return Err(format("the ZIP64 record lies outside the archive"));
     }
     reader.read_at(record, &mut rec)?;
