@@ -130,9 +130,13 @@ pub(super) fn find(reader: &mut Tracked<impl Read + Seek>) -> Result<Directory, 
     let tail_start = len.saturating_sub(EOCD_LEN + u64::from(u16::MAX));
     let mut tail = vec![0u8; usize::try_from(len - tail_start).map_err(|_| format("too large"))?];
     reader.read_at(tail_start, &mut tail)?;
+    // The record whose comment ends the archive: a signature inside a comment does not count.
     let at = (0..=tail.len() - EOCD_LEN as usize)
         .rev()
-        .find(|&i| u32_at(&tail, i) == EOCD)
+        .find(|&i| {
+            u32_at(&tail, i) == EOCD
+                && i + EOCD_LEN as usize + usize::from(u16_at(&tail, i + 20)) == tail.len()
+        })
         .ok_or_else(|| format("no end of central directory record"))?;
     let eocd = &tail[at..];
     let eocd_pos = tail_start + at as u64;
@@ -144,9 +148,10 @@ pub(super) fn find(reader: &mut Tracked<impl Read + Seek>) -> Result<Directory, 
     let start = u64::from(u32_at(eocd, 16));
     let needs_zip64 =
         entries == u64::from(u16::MAX) || size == u64::from(IN_ZIP64) || start == u64::from(IN_ZIP64);
+    let classic = (Directory { start, end: start.saturating_add(size), entries }, eocd_pos);
     let (directory, limit) = match eocd_pos.checked_sub(LOCATOR_LEN) {
-        Some(locator) if needs_zip64 => zip64(reader, locator)?,
-        _ => (Directory { start, end: start.saturating_add(size), entries }, eocd_pos),
+        Some(locator) if needs_zip64 => zip64(reader, locator)?.unwrap_or(classic),
+        _ => classic,
     };
     if directory.end > limit || directory.start > directory.end {
         return Err(format("the central directory lies outside the archive"));
@@ -155,12 +160,16 @@ pub(super) fn find(reader: &mut Tracked<impl Read + Seek>) -> Result<Directory, 
 }
 
 /// The ZIP64 end-of-central-directory record the locator at `locator` points at, and where it
-/// starts (the directory must end before it).
-fn zip64(reader: &mut Tracked<impl Read + Seek>, locator: u64) -> Result<(Directory, u64), PackageError> {
+/// starts (the directory must end before it). None without a locator: an archive of exactly
+/// 65 535 entries written without ZIP64 (Python's zipfile does so) means its 16-bit count.
+fn zip64(
+    reader: &mut Tracked<impl Read + Seek>,
+    locator: u64,
+) -> Result<Option<(Directory, u64)>, PackageError> {
     let mut loc = [0u8; LOCATOR_LEN as usize];
     reader.read_at(locator, &mut loc)?;
     if u32_at(&loc, 0) != ZIP64_LOCATOR {
-        return Err(format("a ZIP64 archive without its ZIP64 locator"));
+        return Ok(None);
     }
     let record = u64_at(&loc, 8);
     let mut rec = [0u8; 56];
@@ -175,7 +184,7 @@ fn zip64(reader: &mut Tracked<impl Read + Seek>, locator: u64) -> Result<(Direct
         return Err(format("archives split over several disks are not read"));
     }
     let (entries, size, start) = (u64_at(&rec, 32), u64_at(&rec, 40), u64_at(&rec, 48));
-    Ok((Directory { start, end: start.saturating_add(size), entries }, record))
+    Ok(Some((Directory { start, end: start.saturating_add(size), entries }, record)))
 }
 
 /// Reads the central directory record at `at`, which must end by `end`.
@@ -208,14 +217,19 @@ pub(super) fn central(
         compressed: u64::from(u32_at(&fixed, 20)),
         local_header: u64::from(u32_at(&fixed, 42)),
     };
-    sizes.fill_from(&extra)?;
+    let blocks = extra_blocks(&extra)?;
+    sizes.fill_from(&blocks)?;
+    let name = match unicode_path(&blocks, &raw_name) {
+        Some(name) => name,
+        None => decode_name(&raw_name, flags & FLAG_UTF8 != 0)?,
+    };
     let method = match (flags & FLAG_ENCRYPTED != 0, method) {
         (false, 0) => Method::Stored,
         (false, 8) => Method::Deflated,
         _ => Method::Unsupported,
     };
     Ok(Central {
-        name: decode_name(&raw_name, flags & FLAG_UTF8 != 0)?,
+        name,
         raw_name,
         method,
         crc32: u32_at(&fixed, 16),
@@ -238,35 +252,62 @@ impl Zip64Sizes {
     /// Takes the marked values from the ZIP64 extra field. Some writers (the zip crate's, for
     /// an entry started as a large file) leave a placeholder field before the real one: as
     /// that crate reads them, the last field wins.
-    fn fill_from(&mut self, mut extra: &[u8]) -> Result<(), PackageError> {
+    fn fill_from(&mut self, blocks: &[(u16, &[u8])]) -> Result<(), PackageError> {
         let marked = u64::from(IN_ZIP64);
         let fields = [self.uncompressed, self.compressed, self.local_header].map(|v| v == marked);
         if !fields.contains(&true) {
             return Ok(());
         }
-        let mut found = false;
-        while extra.len() >= 4 {
-            let (id, len) = (u16_at(extra, 0), usize::from(u16_at(extra, 2)));
-            let body = extra.get(4..4 + len).ok_or_else(|| format("a damaged extra field"))?;
-            if id == 1 {
-                let mut values = body.chunks_exact(8).map(|v| u64_at(v, 0));
-                let targets = [&mut self.uncompressed, &mut self.compressed, &mut self.local_header];
-                for (field, _) in targets.into_iter().zip(fields).filter(|(_, marked)| *marked) {
-                    *field = values.next().ok_or_else(|| format("a short ZIP64 extra field"))?;
-                }
-                found = true;
-            }
-            extra = &extra[4 + len..];
+        let body = blocks
+            .iter()
+            .rev()
+            .find_map(|&(id, body)| (id == ZIP64_EXTRA).then_some(body))
+            .ok_or_else(|| format("a ZIP64 entry without its ZIP64 extra field"))?;
+        let mut values = body.chunks_exact(8).map(|v| u64_at(v, 0));
+        let targets = [&mut self.uncompressed, &mut self.compressed, &mut self.local_header];
+        for (field, _) in targets.into_iter().zip(fields).filter(|(_, marked)| *marked) {
+            *field = values.next().ok_or_else(|| format("a short ZIP64 extra field"))?;
         }
-        if found {
-            Ok(())
-        } else {
-            Err(format("a ZIP64 entry without its ZIP64 extra field"))
-        }
+        Ok(())
     }
 }
 
+/// Extra field ids: ZIP64 sizes, and Info-ZIP's Unicode Path.
+const ZIP64_EXTRA: u16 = 0x0001;
+const UNICODE_PATH: u16 = 0x7075;
+
+/// An extra field's blocks, each `(id, body)`; an error for one that runs past the field.
+fn extra_blocks(mut extra: &[u8]) -> Result<Vec<(u16, &[u8])>, PackageError> {
+    let mut blocks = Vec::new();
+    while extra.len() >= 4 {
+        let (id, len) = (u16_at(extra, 0), usize::from(u16_at(extra, 2)));
+        let body = extra.get(4..4 + len).ok_or_else(|| format("a damaged extra field"))?;
+        blocks.push((id, body));
+        extra = &extra[4 + len..];
+    }
+    Ok(blocks)
+}
+
+/// The entry's name in UTF-8 from Info-ZIP's Unicode Path field, which archivers writing names
+/// in a legacy code page add beside them; only while the CRC-32 it carries is that of the
+/// legacy name (a later tool may have renamed the entry without updating the field).
+fn unicode_path(blocks: &[(u16, &[u8])], raw_name: &[u8]) -> Option<String> {
+    let body = blocks.iter().rev().find_map(|&(id, body)| (id == UNICODE_PATH).then_some(body))?;
+    let (&version, rest) = body.split_first()?;
+    let name = rest.get(4..)?;
+    if version != 1 || u32_at(rest, 0) != crc32fast::hash(raw_name) {
+        return None;
+    }
+    std::str::from_utf8(name).ok().map(str::to_owned)
+}
+
 impl Central {
+    /// The least room the entry takes before the directory: its local header's fixed part, its
+    /// name and its compressed data.
+    pub fn footprint(&self) -> u64 {
+        (LOCAL_LEN + self.raw_name.len()) as u64 + self.compressed
+    }
+
     /// Positions the reader at the entry's data, after its local header, which must name the
     /// entry as the central directory does (two readers could otherwise see two different
     /// files) and, with its data, lie before the directory. The header's extra field is read

@@ -90,11 +90,19 @@ impl<R: Read + Seek> ZipPackage<R> {
         let mut seen = HashSet::new();
         let mut invoices = 0;
         let mut at = directory.start;
+        // The least room every entry's local header and data take: entries that overlap (one
+        // entry's data quoting the next ones, the "better zip bomb") would make one archive's
+        // bytes inflate many times over, within every per-entry limit.
+        let mut footprint = 0u64;
         for _ in 0..directory.entries {
             let entry = directory::central(&mut reader, at, directory.end)?;
             check_name(&entry.name)?;
             if !seen.insert(entry.name.to_lowercase()) {
                 return Err(PackageError::PackageDuplicateName { name: entry.name });
+            }
+            footprint = footprint.saturating_add(entry.footprint());
+            if footprint > directory.start {
+                return Err(PackageError::PackageFormat("entries overlap one another".into()));
             }
             invoices += usize::from(is_invoice(&entry));
             at = entry.next;
@@ -209,10 +217,15 @@ fn is_invoice_name(name: &str) -> bool {
     lower.ends_with(".xml") && !lower.starts_with("__macosx/")
 }
 
+/// Longer entry names are refused: no invoice file needs one, and the names are held while the
+/// directory is checked for duplicates.
+const MAX_NAME_BYTES: usize = 512;
+
 /// Refuses names that could escape an extraction directory or mean different things on
 /// different systems: absolute paths, `..`, backslashes, drive letters, control characters.
 fn check_name(name: &str) -> Result<(), PackageError> {
     let unsafe_name = name.is_empty()
+        || name.len() > MAX_NAME_BYTES
         || name.starts_with('/')
         || name.contains('\\')
         || name.chars().any(char::is_control)

@@ -182,7 +182,8 @@ fn damaged_data_and_sizes_pointing_into_the_directory_are_refused() {
     let mut long = good;
     let central = records(&long, CENTRAL)[0];
     long[central + 20..central + 24].copy_from_slice(&1_000u32.to_le_bytes());
-    assert_eq!(code_of(&long, &PackageLimits::default()), "package_format", "compressed size");
+    let refused = read_zip(&long, &PackageLimits::default()).expect_err("runs into the directory");
+    assert!(refused.to_string().contains("overlap"), "{refused}");
     // A directory with more records than its end record declares: a file one reader lists
     // and another does not.
     let mut hidden = zip_of(&[("a.xml", b"<a/>"), ("b.xml", b"<b/>")]);
@@ -228,4 +229,83 @@ fn more_entries_than_the_classic_format_counts_are_read_through_zip64() {
     assert!(read.iter().zip(&names).all(|(entry, name)| &entry.name == name && entry.bytes == b"<a/>"));
     let limits = PackageLimits { max_entries: 65_599, ..PackageLimits::default() };
     assert_eq!(code_of(&zip, &limits), "package_too_many_entries");
+}
+
+#[test]
+fn entries_quoting_the_next_ones_are_refused_before_inflating() {
+    // The "better zip bomb": the first entry's data is declared to run over the second entry's
+    // header and data, so the same bytes would inflate once for each entry that covers them.
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    for name in ["a.xml", "b.xml"] {
+        writer.start_file(name, stored).unwrap();
+        writer.write_all(b"<a/>").unwrap();
+    }
+    let mut zip = writer.finish().unwrap().into_inner();
+    let (first_local, second_local) = (records(&zip, LOCAL)[0], records(&zip, LOCAL)[1]);
+    let covering = u32::try_from(records(&zip, CENTRAL)[0] - first_local - 30 - 5).unwrap();
+    assert!(covering as usize > second_local - first_local);
+    let central = records(&zip, CENTRAL)[0];
+    for at in [central + 20, central + 24] {
+        zip[at..at + 4].copy_from_slice(&covering.to_le_bytes());
+    }
+    let refused = read_zip(&zip, &PackageLimits::default()).expect_err("overlapping entries");
+    assert_eq!(refused.code(), "package_format");
+    assert!(refused.to_string().contains("overlap"), "{refused}");
+}
+
+#[test]
+fn an_end_record_quoted_in_the_comment_is_not_taken_for_the_real_one() {
+    // A comment holding an end-of-directory signature that declares no entries: the record
+    // whose comment really ends the archive is the one read.
+    let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+    writer.start_file("a.xml", SimpleFileOptions::default()).unwrap();
+    writer.write_all(b"<a/>").unwrap();
+    let mut fake = vec![0x50, 0x4B, 0x05, 0x06];
+    fake.extend_from_slice(&[0u8; 16]);
+    fake.extend_from_slice(&3u16.to_le_bytes());
+    fake.extend_from_slice(b"xyz!");
+    writer.set_comment(String::from_utf8(fake).unwrap());
+    let zip = writer.finish().unwrap().into_inner();
+    let read = read_zip(&zip, &PackageLimits::default()).unwrap();
+    assert_eq!((read.len(), read[0].name.as_str()), (1, "a.xml"));
+}
+
+#[test]
+fn a_unicode_path_field_names_the_entry_while_its_crc_matches() {
+    // Info-ZIP's Unicode Path (0x7075) beside a legacy name: the UTF-8 name is used; once the
+    // legacy name changes without the field, the legacy name is.
+    let field = |utf8: &str, legacy: &[u8]| {
+        let mut body = vec![1u8];
+        body.extend_from_slice(&crc32fast::hash(legacy).to_le_bytes());
+        body.extend_from_slice(utf8.as_bytes());
+        body
+    };
+    let build = |legacy: &str, body: &[u8]| {
+        // The zip crate's writer checks a Unicode Path field against an empty name: write the
+        // body under an unknown id, then give it its id in the finished archive.
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        let mut options = zip::write::FullFileOptions::default();
+        options.add_extra_data(0x6666, body, true).unwrap();
+        writer.start_file(legacy, options).unwrap();
+        writer.write_all(b"<a/>").unwrap();
+        let mut zip = writer.finish().unwrap().into_inner();
+        let at = zip.windows(body.len()).position(|w| w == body).unwrap() - 4;
+        assert_eq!(zip[at..at + 2], [0x66, 0x66]);
+        zip[at..at + 2].copy_from_slice(&0x7075u16.to_le_bytes());
+        zip
+    };
+    let zip = build("faktura_z.xml", &field("faktura_ż.xml", b"faktura_z.xml"));
+    assert_eq!(read_zip(&zip, &PackageLimits::default()).unwrap()[0].name, "faktura_ż.xml");
+    let stale = build("faktura_y.xml", &field("faktura_ż.xml", b"faktura_z.xml"));
+    assert_eq!(read_zip(&stale, &PackageLimits::default()).unwrap()[0].name, "faktura_y.xml");
+}
+
+#[test]
+fn overlong_names_are_refused() {
+    let name = format!("{}.xml", "a".repeat(600));
+    assert_eq!(
+        code_of(&zip_of(&[(name.as_str(), b"<a/>")]), &PackageLimits::default()),
+        "package_unsafe_name"
+    );
 }
