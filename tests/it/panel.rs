@@ -683,8 +683,8 @@ async fn panel_upload_shows_drafts_and_findings(b: Backend) {
     assert!(filtered.contains("FV2026/02/151") && !filtered.contains("FV2026/02/150"), "{filtered}");
 }
 
-/// An upload of more files than a page shows (500) lists the first 500 with remarks and
-/// counts the rest, with links to the client's list; the totals cover every file.
+/// An upload of more files than a page shows (500) lists 500 with remarks, the invalid ones
+/// first, and counts the rest, with links to the client's list; the totals cover every file.
 async fn panel_upload_of_many_files_lists_those_with_remarks(b: Backend) {
     use std::io::Write as _;
     let Some(t) = TestDb::new(b) else { return };
@@ -696,7 +696,13 @@ async fn panel_upload_of_many_files_lists_those_with_remarks(b: Backend) {
     let today = ksef_gateway::local_time::today().format("%Y-%m-%d").to_string();
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default();
-    // 505 files that are no invoice at all, then 10 clean invoices (issued today).
+    // Two drafts with a warning (an issue date long past), 505 files that are no invoice at
+    // all, then 10 clean invoices (issued today).
+    for i in 0..2 {
+        zip.start_file(format!("ostrzezenie-{i}.xml"), opts).unwrap();
+        zip.write_all(sample.replace("<P_2>FV2026/02/150</P_2>", &format!("<P_2>FW/{i}</P_2>")).as_bytes())
+            .unwrap();
+    }
     for i in 0..505 {
         zip.start_file(format!("zepsuta-{i}.xml"), opts).unwrap();
         zip.write_all(b"<nie-faktura/>").unwrap();
@@ -713,12 +719,13 @@ async fn panel_upload_of_many_files_lists_those_with_remarks(b: Backend) {
     let resp = test::call_service(&app, post_file(&s.cookie, &uri, &s.csrf, "paczka.zip", &zip)).await;
     assert_eq!(resp.status(), 200);
     let html = body(resp).await;
-    let summary = "Plików: 515, poprawnych (szkice): <strong>10</strong>, błędnych: <strong>505</strong>.";
+    let summary = "Plików: 517, poprawnych (szkice): <strong>12</strong>, błędnych: <strong>505</strong>.";
     assert!(html.contains(summary), "{html}");
     assert_eq!(html.matches("<section class=\"card file").count(), 500);
     assert!(html.contains("zepsuta-499.xml") && !html.contains("zepsuta-500.xml"), "the first 500 in order");
+    assert!(!html.contains("ostrzezenie-0.xml"), "invalid files come before drafts with warnings");
     assert!(!html.contains("fv-0.xml"), "files without remarks are counted, not listed");
-    assert!(html.contains("kolejnych z uwagami: 5") && html.contains("Plików bez uwag (niewypisanych): 10"));
+    assert!(html.contains("kolejnych z uwagami: 7") && html.contains("Plików bez uwag (niewypisanych): 10"));
     assert!(html.contains(&format!("href=\"/klienci/{SELLER_NIP}?stan=invalid\"")), "{html}");
 }
 

@@ -102,8 +102,8 @@ impl FileResult {
 }
 
 /// An upload page lists every file up to this many; a larger upload lists this many of its
-/// files with remarks and counts the rest, so that a 50 000-file zip answers with a page a
-/// browser opens, built from its results read one at a time.
+/// files with remarks, the invalid ones first, and counts the rest, so that a 50 000-file zip
+/// answers with a page a browser opens, built from its results read one at a time.
 const LISTED_FILES: usize = 500;
 
 /// The files an upload's page lists, and what it only counts.
@@ -118,20 +118,32 @@ struct Listed {
 }
 
 impl Listed {
-    /// Reads the results in order (blocking: a large upload's are in its spool file).
-    fn of(results: intake::Results, upload_name: &str) -> Result<Self, AppError> {
+    /// Reads the results (blocking: a large upload's are in its spool file): all of them in
+    /// order, or for a large upload the invalid ones, then the drafts with warnings.
+    fn of(mut results: intake::Results, upload_name: &str) -> Result<Self, AppError> {
         let (total, valid) = (results.len(), results.valid());
-        let everything = total <= LISTED_FILES;
         let mut listed = Self { files: Vec::new(), total, valid, more_with_remarks: 0, clean_not_listed: 0 };
-        for r in results.into_reader()? {
-            let r = r?;
-            if !everything && r.findings.is_empty() {
-                listed.clean_not_listed += 1;
-            } else if listed.files.len() < LISTED_FILES {
+        if total <= LISTED_FILES {
+            results.each(|r| {
                 listed.files.push(FileResult::new(&r, upload_name));
-            } else {
-                listed.more_with_remarks += 1;
-            }
+                Ok(())
+            })?;
+            return Ok(listed);
+        }
+        for invalid_pass in [true, false] {
+            results.each(|r| {
+                if (r.invoice.state == InvoiceState::Draft) == invalid_pass {
+                    return Ok(());
+                }
+                if r.findings.is_empty() {
+                    listed.clean_not_listed += 1;
+                } else if listed.files.len() < LISTED_FILES {
+                    listed.files.push(FileResult::new(&r, upload_name));
+                } else {
+                    listed.more_with_remarks += 1;
+                }
+                Ok(())
+            })?;
         }
         Ok(listed)
     }

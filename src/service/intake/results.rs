@@ -74,11 +74,9 @@ impl Results {
         ResultLines { reader: self.spool.reread()?, line: Vec::new() }.next_result().transpose()
     }
 
-    /// Calls `f` with each result, from the first (reading blocks: a blocking thread's work).
-    pub(super) fn each(
-        &mut self,
-        mut f: impl FnMut(IntakeResult) -> Result<(), AppError>,
-    ) -> Result<(), AppError> {
+    /// Calls `f` with each result, from the first (reading blocks: a blocking thread's work);
+    /// as often as asked.
+    pub fn each(&mut self, mut f: impl FnMut(IntakeResult) -> Result<(), AppError>) -> Result<(), AppError> {
         let mut lines = ResultLines { reader: self.spool.reread()?, line: Vec::new() };
         while let Some(result) = lines.next_result() {
             f(result?)?;
