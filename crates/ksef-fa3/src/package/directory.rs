@@ -98,7 +98,7 @@ impl<R: Read + Seek> Tracked<R> {
         Ok(len)
     }
 
-    pub fn seek_to(&mut self, at: u64) -> Result<(), PackageError> {
+    fn seek_to(&mut self, at: u64) -> Result<(), PackageError> {
         if self.pos != Some(at) {
             self.inner.seek(SeekFrom::Start(at)).map_err(|e| io_error(&e))?;
             self.pos = Some(at);

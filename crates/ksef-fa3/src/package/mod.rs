@@ -188,7 +188,9 @@ fn inflate(
     let mut chunk = [0u8; 16 * 1024];
     let mut limited = reader.take(budget.saturating_add(1));
     loop {
-        let read = limited.read(&mut chunk).map_err(|e| read_error(&e, name))?;
+        // A damaged deflate stream or a failed read of the spooled upload.
+        let read =
+            limited.read(&mut chunk).map_err(|e| PackageError::PackageFormat(format!("{name}: {e}")))?;
         if read == 0 {
             return Ok(data);
         }
@@ -200,14 +202,6 @@ fn inflate(
                 limit: limits.max_ratio,
             });
         }
-    }
-}
-
-fn read_error(err: &std::io::Error, name: &str) -> PackageError {
-    if err.kind() == std::io::ErrorKind::Unsupported {
-        PackageError::PackageUnsupportedEntry { name: name.to_owned() }
-    } else {
-        PackageError::PackageFormat(format!("{name}: {err}"))
     }
 }
 
