@@ -1,7 +1,7 @@
 //! The connection type, the pool, and the one door through which queries run.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
@@ -102,23 +102,54 @@ impl Manager {
     }
 }
 
+/// A pooled connection, and when it last finished a piece of work without an error.
+struct Pooled {
+    conn: AnyConn,
+    worked_at: Option<Instant>,
+}
+
+/// How long a connection that just worked is believed alive without asking. The pool checked
+/// every connection it handed out with a `SELECT 1`: on PostgreSQL one round trip more for every
+/// request and every engine step (a quarter of an API read by id, #18). A connection that
+/// finished its work without an error within this time is handed out as it is; one that failed,
+/// or sat idle longer, is asked first, and replaced when it does not answer. A server restart
+/// within the window costs the requests that meet a dead connection an error (503, the engine
+/// retries its turn), as a restart during a request always did; those connections failed, so
+/// they are asked at their next checkout and replaced.
+const BELIEVED_ALIVE: Duration = Duration::from_secs(1);
+
+impl Pooled {
+    /// Runs `f` on the connection; success vouches for the connection for [`BELIEVED_ALIVE`].
+    fn work<T, E>(&mut self, f: impl FnOnce(&mut AnyConn) -> Result<T, E>) -> Result<T, E> {
+        self.worked_at = None;
+        let out = f(&mut self.conn);
+        if out.is_ok() {
+            self.worked_at = Some(Instant::now());
+        }
+        out
+    }
+}
+
 impl ManageConnection for Manager {
-    type Connection = AnyConn;
+    type Connection = Pooled;
     type Error = DbError;
 
-    fn connect(&self) -> Result<AnyConn, DbError> {
+    fn connect(&self) -> Result<Pooled, DbError> {
         let opened = self.open();
         let failure = opened.as_ref().err().map(ToString::to_string);
         *crate::locks::lock(&self.last_failure) = failure;
-        opened
+        opened.map(|conn| Pooled { conn, worked_at: None })
     }
 
-    fn is_valid(&self, conn: &mut AnyConn) -> Result<(), DbError> {
-        conn.ping().map_err(DbError::from_diesel)
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), DbError> {
+        if conn.worked_at.is_some_and(|at| at.elapsed() < BELIEVED_ALIVE) {
+            return Ok(());
+        }
+        conn.conn.ping().map_err(DbError::from_diesel)
     }
 
-    fn has_broken(&self, conn: &mut AnyConn) -> bool {
-        conn.is_broken()
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.conn.is_broken()
     }
 }
 
@@ -233,9 +264,9 @@ impl Db {
             // Only writers pass the gate (on SQLite); readers keep the deferred kind, which
             // never waits for the write lock.
             if gate.is_some() {
-                write_transaction(&mut conn, f)
+                conn.work(|c| write_transaction(c, f))
             } else {
-                (*conn).transaction(f)
+                conn.work(|c| c.transaction(f))
             }
         })
         .await
@@ -252,7 +283,7 @@ impl Db {
         let (pool, failure) = (self.pool.clone(), self.last_failure.clone());
         tokio::task::spawn_blocking(move || {
             let mut conn = checkout(&pool, &failure, None).map_err(E::from)?;
-            f(&mut conn)
+            conn.work(f)
         })
         .await
         .map_err(|e| E::from(DbError::Task(e.to_string())))?
@@ -264,8 +295,10 @@ impl Db {
         let (pool, failure) = (self.pool.clone(), self.last_failure.clone());
         let wait = PING_WAIT.min(self.pool.connection_timeout());
         tokio::task::spawn_blocking(move || {
+            // Asked for real even when the pool believes the connection alive: this is the
+            // check `/readyz` reports.
             let mut conn = checkout(&pool, &failure, Some(wait))?;
-            conn.batch_execute("SELECT 1").map_err(DbError::from_diesel)
+            conn.work(|c| c.batch_execute("SELECT 1").map_err(DbError::from_diesel))
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
@@ -275,14 +308,14 @@ impl Db {
     pub fn blocking_tx<T>(&self, f: impl FnOnce(&mut AnyConn) -> Result<T, DbError>) -> Result<T, DbError> {
         let _turn = self.sqlite_writer.as_ref().map(|g| crate::locks::lock(g));
         let mut conn = checkout(&self.pool, &self.last_failure, None)?;
-        write_transaction(&mut conn, f)
+        conn.work(|c| write_transaction(c, f))
     }
 
     /// A plain connection for synchronous callers that manage their own statements.
     pub fn blocking<T>(&self, f: impl FnOnce(&mut AnyConn) -> Result<T, DbError>) -> Result<T, DbError> {
         let _turn = self.sqlite_writer.as_ref().map(|g| crate::locks::lock(g));
         let mut conn = checkout(&self.pool, &self.last_failure, None)?;
-        f(&mut conn)
+        conn.work(f)
     }
 }
 

@@ -266,6 +266,77 @@ async fn sqlite_writers_of_two_processes_wait_for_each_other() {
 }
 
 #[derive(diesel::QueryableByName)]
+struct BackendPid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+#[derive(diesel::QueryableByName)]
+struct LastQuery {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    query: String,
+}
+
+/// The pool hands out a connection that worked within the last second without asking it first
+/// (a `SELECT 1` was one round trip more for every request); one idle longer is asked, and one
+/// that does not answer is replaced. The server's own view of the connection tells which (its
+/// last statement); then the server ends the pool's only connection behind its back, as a
+/// restart does: once it has been idle, no query meets it; right after its last work, at most
+/// the next query does, and the one after runs on a new connection.
+#[tokio::test]
+async fn a_connection_is_asked_after_idling_and_replaced_when_the_server_ended_it() {
+    use diesel::{Connection, RunQueryDsl};
+
+    let Some(t) = TestDb::new(Backend::Pg) else { return };
+    let url = ksef_gateway::db::DbUrl::parse(&t.url).unwrap();
+    let db = ksef_gateway::db::Db::connect(&url, 1, std::time::Duration::from_secs(5)).unwrap();
+    let pid = || {
+        db.run(|c| {
+            let row: BackendPid = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result(c)?;
+            Ok::<_, DbError>(row.pid)
+        })
+    };
+    let checkout = || db.run(|_| Ok::<_, DbError>(()));
+    let admin = || diesel::PgConnection::establish(&crate::common::pg_admin_url().unwrap()).unwrap();
+    let last_query = |pid: i32| {
+        let row: LastQuery = diesel::sql_query("SELECT query FROM pg_stat_activity WHERE pid = $1")
+            .bind::<diesel::sql_types::Integer, _>(pid)
+            .get_result(&mut admin())
+            .unwrap();
+        row.query
+    };
+    let end = |pid: i32| {
+        // With a timeout the call returns once the backend is gone, not when it was signalled.
+        diesel::sql_query("SELECT pg_terminate_backend($1, 5000)")
+            .bind::<diesel::sql_types::Integer, _>(pid)
+            .execute(&mut admin())
+            .unwrap();
+    };
+    let first = pid().await.unwrap();
+    checkout().await.unwrap();
+    assert_eq!(last_query(first), "SELECT pg_backend_pid() AS pid", "handed out again without a ping");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    checkout().await.unwrap();
+    assert_eq!(last_query(first), "SELECT 1", "asked after idling for over a second");
+    assert_eq!(pid().await.unwrap(), first, "one connection, reused");
+    end(first);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let second = pid()
+        .await
+        .unwrap_or_else(|e| panic!("a connection idle for over a second is asked, and replaced: {e}"));
+    assert_ne!(second, first);
+    end(second);
+    let right_after = pid().await;
+    let third =
+        pid().await.unwrap_or_else(|e| panic!("a connection that failed is asked at its next checkout: {e}"));
+    assert_ne!(third, second);
+    if let Ok(p) = right_after {
+        assert_eq!(p, third, "a query that did not fail ran on the new connection");
+    }
+    assert!(db.ping().await.is_ok(), "the database answers");
+}
+
+#[derive(diesel::QueryableByName)]
 struct PgPlanLine {
     #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
     line: String,
