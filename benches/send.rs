@@ -4,7 +4,9 @@
 //! default 0), `BENCH_BIG=1` to add 10 000 invoices for one NIP, `BENCH_FAULTS=0` to leave out
 //! the run under faults, `BENCH_SEND_ONLY=NIPs` to run only the scenarios whose name holds that
 //! text (`1000 invoices, 100 NIPs`, …), `BENCH_TRACE=1` to print where each run's time went (the
-//! engine's `sender.*`, `batch.*` and `db.*` spans: count, total and longest wall time).
+//! engine's `sender.*`, `batch.*` and `db.*` spans: count, total and longest wall time), and
+//! `BENCH_TRACE=timeline` to print as well every span of 2 ms or more on one time line (where
+//! it began and ended after the run's first span), which shows the gaps the totals hide.
 //!
 //! Side by side with the gateway's 1 000-invoice batch, the bare `ksef-client` crate does the
 //! same batch with no database (authenticate, open, parts in parallel, close, wait, list the
@@ -61,8 +63,10 @@ fn main() {
         std::env::var("BENCH_LATENCY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0),
     );
     let flag = |name: &str, default: bool| std::env::var(name).map_or(default, |v| v == "1");
-    if flag("BENCH_TRACE", false) {
-        spans::install();
+    match std::env::var("BENCH_TRACE").as_deref() {
+        Ok("1") => spans::install(false),
+        Ok("timeline") => spans::install(true),
+        _ => {}
     }
     let run = |name, clients, per_client| Run { name, clients, per_client, faults: false };
     let mut runs = vec![run("1000 invoices, 1 NIP", 1, 1000), run("1000 invoices, 100 NIPs", 100, 10)];
@@ -357,6 +361,11 @@ mod spans {
 
     /// Per span name: (count, total, longest).
     static TOTALS: Mutex<BTreeMap<&'static str, (u64, f64, f64)>> = Mutex::new(BTreeMap::new());
+    /// A closed span on the time line: name, opened, closed.
+    type Stretch = (&'static str, Instant, Instant);
+    /// With the time line asked for: every closed span of at least `TIMELINE_MIN`.
+    static TIMELINE: Mutex<Option<Vec<Stretch>>> = Mutex::new(None);
+    const TIMELINE_MIN: f64 = 0.002;
 
     struct Timing;
 
@@ -373,6 +382,11 @@ mod spans {
             let Some(span) = cx.span(&id) else { return };
             let Some(opened) = span.extensions().get::<Opened>().map(|o| o.0) else { return };
             let took = opened.elapsed().as_secs_f64();
+            if took >= TIMELINE_MIN {
+                if let Some(line) = TIMELINE.lock().unwrap().as_mut() {
+                    line.push((span.name(), opened, Instant::now()));
+                }
+            }
             let mut totals = TOTALS.lock().unwrap();
             let entry = totals.entry(span.name()).or_default();
             entry.0 += 1;
@@ -381,7 +395,10 @@ mod spans {
         }
     }
 
-    pub fn install() {
+    pub fn install(timeline: bool) {
+        if timeline {
+            *TIMELINE.lock().unwrap() = Some(Vec::new());
+        }
         let filter = tracing_subscriber::filter::Targets::new()
             .with_target("ksef_gateway::engine", tracing::Level::DEBUG)
             .with_target("ksef_gateway::service::decisions", tracing::Level::DEBUG);
@@ -390,6 +407,9 @@ mod spans {
 
     pub fn reset() {
         TOTALS.lock().unwrap().clear();
+        if let Some(line) = TIMELINE.lock().unwrap().as_mut() {
+            line.clear();
+        }
     }
 
     pub fn report(run: &str) {
@@ -402,6 +422,14 @@ mod spans {
         rows.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1));
         for (name, (count, total, longest)) in rows {
             println!("  {name:<24} {count:>6} {:>9.1} ms {:>9.1} ms", total * 1e3, longest * 1e3);
+        }
+        let Some(mut line) = TIMELINE.lock().unwrap().as_mut().map(std::mem::take) else { return };
+        line.sort_by_key(|(_, opened, _)| *opened);
+        let Some(start) = line.first().map(|(_, opened, _)| *opened) else { return };
+        println!("time line, {run} (span: from, to, ms after the first span):");
+        for (name, opened, closed) in line {
+            let at = |t: Instant| t.duration_since(start).as_secs_f64() * 1e3;
+            println!("  {name:<24} {:>9.1} {:>9.1}", at(opened), at(closed));
         }
     }
 }
