@@ -11,7 +11,7 @@ use super::list_sql::{
 };
 use super::scope::{in_scope, ClientScope};
 use super::Invoice;
-use crate::db::schema::{invoice_totals as t, invoices as i};
+use crate::db::schema::{clients, invoice_totals as t, invoices as i};
 use crate::db::{AnyConn, DbError};
 use crate::domain::{ClientId, InvoiceId, InvoiceState, Nip};
 
@@ -188,33 +188,28 @@ macro_rules! keyed {
 /// A list row with its client's NIP.
 pub type ListedInvoice = (InvoiceListRow, Nip);
 
-/// The row's client's NIP, as a column of the list's own statement: a correlated subquery by
-/// the client's primary key, evaluated for the page's rows only. Not a join: joined with
-/// `clients`, SQLite with statistics (after `ANALYZE` or `PRAGMA optimize`) puts the one-row
-/// clients table first and sorts every invoice of the client on each page instead of walking
-/// the list's index. Not a second statement either: on PostgreSQL that was one round trip of
-/// the three a page took (#18). A type of its own rather than `dsl::sql`, whose statements
-/// diesel never caches: each page would be parsed and planned anew.
-#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
-struct ClientNip;
-
-impl diesel::Expression for ClientNip {
-    type SqlType = diesel::sql_types::Text;
-}
-
-impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for ClientNip {
-    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql("(SELECT clients.nip FROM clients WHERE clients.id = invoices.client_id)");
-        Ok(())
-    }
-}
-
-impl diesel::expression::AppearsOnTable<i::table> for ClientNip {}
-
-impl diesel::expression::SelectableExpression<i::table> for ClientNip {}
-
-impl diesel::expression::ValidGrouping<()> for ClientNip {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
+/// The page's rows with their clients' NIPs, read by the clients' ids after the page. Not a
+/// join: joined with `clients`, SQLite with statistics (after `ANALYZE` or `PRAGMA optimize`)
+/// puts the one-row clients table first and sorts every invoice of the client on each page
+/// instead of walking the list's index.
+fn with_nips(conn: &mut AnyConn, rows: Vec<InvoiceListRow>) -> Result<Vec<ListedInvoice>, DbError> {
+    let mut ids: Vec<&ClientId> = rows.iter().map(|r| &r.client_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let nips: std::collections::HashMap<ClientId, Nip> = clients::table
+        .filter(clients::id.eq_any(ids))
+        .select((clients::id, clients::nip))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    // Every invoice has its client (a foreign key, read in the same transaction): one without
+    // is a broken database, not a row to show with no NIP.
+    rows.into_iter()
+        .map(|inv| {
+            let nip = nips.get(&inv.client_id).cloned().ok_or(DbError::NotFound)?;
+            Ok((inv, nip))
+        })
+        .collect()
 }
 
 impl Invoice {
@@ -229,8 +224,7 @@ impl Invoice {
         limit: i64,
     ) -> Result<Vec<ListedInvoice>, DbError> {
         let (before, descending) = order.reading(keyset);
-        let query =
-            filtered!(i::table.into_boxed(), scope, filter).select((InvoiceListRow::as_select(), ClientNip));
+        let query = filtered!(i::table.into_boxed(), scope, filter).select(InvoiceListRow::as_select());
         let query = keyed!(query, order, keyset, descending).ok_or_else(keyset_mismatch)?;
         let query = match order.by {
             InvoiceSort::IssueDate => {
@@ -244,8 +238,8 @@ impl Invoice {
             InvoiceSort::State => ordered!(query, i::state, i::id, descending),
             InvoiceSort::Received => ordered!(query, i::created_at, i::id, descending),
         };
-        let rows: Vec<ListedInvoice> = query.limit(limit.max(1)).load(conn)?;
-        Ok(in_list_order(rows, before))
+        let rows: Vec<InvoiceListRow> = query.limit(limit.max(1)).load(conn)?;
+        Ok(in_list_order(with_nips(conn, rows)?, before))
     }
 
     /// How many invoices match the filter. Without a condition beyond the client, read from
