@@ -2,7 +2,7 @@
 //! sessions for reuse, and when each client is next due.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -89,6 +89,8 @@ pub struct Engine {
     pub waiting_turns: AtomicUsize,
     /// Logins ahead of turns, per client.
     pub logins: Mutex<HashMap<ClientId, Ahead>>,
+    /// The client leases this process holds, per client (`lease.rs`).
+    pub leases: Mutex<HashMap<ClientId, Arc<tokio::sync::Mutex<Option<HeldLease>>>>>,
     pub schedule: Mutex<HashMap<ClientId, Schedule>>,
     /// Per client: purchase invoice bytes are not fetched before this (a limit or a failure).
     pub purchase_bytes: Mutex<HashMap<ClientId, Instant>>,
@@ -107,6 +109,17 @@ pub enum Ahead {
     Failed,
 }
 
+/// A client's lease in the database, held by this process for the tasks working the client now:
+/// a turn and the login ahead it started under (`lease.rs` takes it for the first and gives it
+/// back after the last). Here, with the map that holds it, as [`Ahead`].
+pub struct HeldLease {
+    /// Tasks holding it.
+    pub users: usize,
+    /// Set by the renewer when another process took the client over.
+    pub lost: Arc<AtomicBool>,
+    pub renewer: tokio::task::JoinHandle<()>,
+}
+
 impl Engine {
     pub fn new(st: AppState, stop: watch::Receiver<bool>) -> Self {
         let cfg = st.settings.sender.clone();
@@ -121,6 +134,7 @@ impl Engine {
             running: Mutex::new(HashSet::new()),
             waiting_turns: AtomicUsize::new(0),
             logins: Mutex::new(HashMap::new()),
+            leases: Mutex::new(HashMap::new()),
             schedule: Mutex::new(HashMap::new()),
             purchase_bytes: Mutex::new(HashMap::new()),
             purchase_exports: Mutex::new(HashMap::new()),

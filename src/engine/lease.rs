@@ -1,20 +1,22 @@
 //! The lease a sender holds on its client for one turn (several replicas, one sender per NIP);
 //! taken here (kept renewed) and given back for a turn or a login ahead, checked by the senders
-//! before each upload.
+//! before each upload. Within the process the lease is shared: a turn that starts while its
+//! client's login ahead runs (`supervisor.rs`) works under the lease the login took, which goes
+//! back to the database when the last of the two gives it back.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::context::Engine;
+use super::context::{lock, Engine, HeldLease};
 use super::TurnError;
 use crate::db::models::{ids, lease};
 use crate::domain::ClientId;
 
-/// The lease held for the turn; a background task renews it and notices when it is lost.
+/// One task's share of the client's lease; a background task renews the lease and notices when
+/// it is lost.
 pub struct Lease {
-    pub(super) lost: Arc<AtomicBool>,
-    pub(super) renewer: tokio::task::JoinHandle<()>,
+    lost: Arc<AtomicBool>,
 }
 
 impl Lease {
@@ -28,18 +30,46 @@ impl Lease {
     }
 }
 
-/// Gives the client's lease back (it expires by itself if that fails).
-pub(super) async fn give_back(engine: &Engine, client_id: &ClientId, lease: Lease) {
-    lease.renewer.abort();
+/// The client's entry in the process's leases; its async lock orders the takes and gives back
+/// of one client (the first take and the last give back talk to the database under it).
+fn entry(engine: &Engine, client_id: &ClientId) -> Arc<tokio::sync::Mutex<Option<HeldLease>>> {
+    lock(&engine.leases).entry(client_id.clone()).or_default().clone()
+}
+
+/// Gives this task's share back; the last one gives the lease back to the database (it expires
+/// by itself if that fails).
+pub(super) async fn give_back(engine: &Engine, client_id: &ClientId, share: Lease) {
+    drop(share);
+    let entry = entry(engine, client_id);
+    let mut held = entry.lock().await;
+    match held.as_mut() {
+        Some(h) if h.users > 1 => {
+            h.users -= 1;
+            return;
+        }
+        Some(_) => {}
+        None => return,
+    }
+    if let Some(h) = held.take() {
+        h.renewer.abort();
+    }
     let (cid, holder) = (client_id.clone(), engine.holder.clone());
     if let Err(e) = engine.st.db.tx(move |c| lease::release(c, &cid, &holder)).await {
         tracing::warn!(client.id = %client_id, error = %e, "Could not release a sender lease; it expires by itself");
     }
 }
 
-/// Takes the client's lease, kept renewed until given back; None while another replica holds it.
+/// A share of the client's lease: the one this process holds already, else the lease taken
+/// from the database and kept renewed until its last share is given back; None while another
+/// replica holds it.
 #[tracing::instrument(level = "debug", name = "sender.lease", skip_all)]
 pub(super) async fn take_lease(engine: &Engine, client_id: &ClientId) -> Option<Lease> {
+    let entry = entry(engine, client_id);
+    let mut held = entry.lock().await;
+    if let Some(h) = held.as_mut() {
+        h.users += 1;
+        return Some(Lease { lost: h.lost.clone() });
+    }
     let ttl = Duration::from_secs(engine.cfg.lease_ttl_s);
     let (cid, holder) = (client_id.clone(), engine.holder.clone());
     let ttl_chrono = chrono::Duration::from_std(ttl).unwrap_or_default();
@@ -73,5 +103,6 @@ pub(super) async fn take_lease(engine: &Engine, client_id: &ClientId) -> Option<
             }
         }
     });
-    Some(Lease { lost, renewer })
+    *held = Some(HeldLease { users: 1, lost: lost.clone(), renewer });
+    Some(Lease { lost })
 }

@@ -4,7 +4,8 @@
 //! turns of clients already logged in (sending, polling) go on instead of waiting behind logins
 //! for a turn slot. One client alone to log in with invoices to send, while no other login runs
 //! and a turn slot is free, is not logged in ahead: its turn logs in while it reads and packs its
-//! invoices (the supervisor decides).
+//! invoices (the supervisor decides); one that gets invoices to send while it is the only one
+//! logging in gets its turn at once, which packs them under the login's lease.
 
 use std::sync::Arc;
 
@@ -53,6 +54,13 @@ pub async fn readiness(engine: &Engine, client_id: &ClientId) -> Readiness {
 /// Whether a login ahead of some client's turn is running.
 pub fn any_running(engine: &Engine) -> bool {
     lock(&engine.logins).values().any(|a| *a == Ahead::Running)
+}
+
+/// Whether the client's login ahead is the only one running.
+pub fn alone(engine: &Engine, client_id: &ClientId) -> bool {
+    let logins = lock(&engine.logins);
+    logins.get(client_id) == Some(&Ahead::Running)
+        && logins.values().filter(|a| **a == Ahead::Running).count() == 1
 }
 
 /// Starts the client's login ahead of its turn on `logins`; its turn starts once it holds

@@ -70,6 +70,8 @@ pub async fn run(engine: Arc<Engine>) {
                 if let Some(at) = next_due {
                     wait = wait.min(at.saturating_duration_since(Instant::now())).max(MIN_WAIT);
                 }
+                let slot_free = || permits.available_permits() > engine.waiting_turns.load(Ordering::SeqCst);
+                let went_well = |c: &ClientId| engine.schedule_of(c).is_none_or(|s| s.failures == 0);
                 let mut to_log_in = Vec::new();
                 for Candidate { client_id, sends } in clients {
                     if lock(&engine.running).contains(&client_id) {
@@ -77,6 +79,18 @@ pub async fn run(engine: Arc<Engine>) {
                     }
                     match login::readiness(&engine, &client_id).await {
                         Readiness::Ready => start_turn(&engine, &permits, &mut turns, client_id),
+                        // Invoices to send for the one client logging in ahead (its purchase
+                        // sync fell due first): its turn starts now, under the lease the login
+                        // holds, and reads and packs the invoices while the login ends; it
+                        // takes the login's tokens (one login), as the case below does its own.
+                        Readiness::LoggingIn
+                            if sends
+                                && slot_free()
+                                && went_well(&client_id)
+                                && login::alone(&engine, &client_id) =>
+                        {
+                            start_turn(&engine, &permits, &mut turns, client_id);
+                        }
                         Readiness::LoggingIn => {}
                         Readiness::NeedsLogin => to_log_in.push((client_id, sends)),
                     }
@@ -88,10 +102,8 @@ pub async fn run(engine: Arc<Engine>) {
                 // for its purchase sync (that turn would hold the client for its whole sync step
                 // when a decision comes), and a client whose last turn failed (a login KSeF does
                 // not answer would fail turn after turn, each packing its batch in vain).
-                let slot_free = permits.available_permits() > engine.waiting_turns.load(Ordering::SeqCst);
-                let went_well = |c: &ClientId| engine.schedule_of(c).is_none_or(|s| s.failures == 0);
                 match to_log_in.as_slice() {
-                    [(one, true)] if slot_free && went_well(one) && !login::any_running(&engine) => {
+                    [(one, true)] if slot_free() && went_well(one) && !login::any_running(&engine) => {
                         start_turn(&engine, &permits, &mut turns, one.clone());
                     }
                     many => many.iter().for_each(|(c, _)| login::log_in_ahead(&engine, c, &mut logins)),

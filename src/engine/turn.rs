@@ -102,6 +102,7 @@ async fn work(engine: &Engine, client_id: &ClientId, lease: &Lease) -> Result<Sy
         .st
         .db
         .run(move |c| OutboxEntry::due_for_client(c, &cid, ids::now(), limit))
+        .instrument(tracing::debug_span!("db.due"))
         .await
         .map_err(|e| fail(e.into()))?;
     let sent = !due.is_empty();

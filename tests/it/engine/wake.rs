@@ -4,9 +4,13 @@
 
 use std::time::Duration;
 
+use diesel::prelude::*;
 use ksef_gateway::config::Settings;
+use ksef_gateway::db::schema::sender_leases;
+use ksef_gateway::db::DbError;
+use ksef_gateway::domain::ClientId;
 use ksef_gateway::engine;
-use ksef_simulator::SimulatorConfig;
+use ksef_simulator::{CloseFault, SimulatorConfig};
 
 use super::rig::Rig;
 use super::LIMIT;
@@ -40,4 +44,70 @@ pub async fn engine_does_not_wait_for_its_tick(b: Backend) {
     let c = rig.sim.counters();
     assert_eq!(c.total.authentications, 4, "one login per client");
     rig.sim.stop().await;
+}
+
+/// A decision for a client that is logging in ahead (its purchase sync fell due when the engine
+/// started): its turn starts at once and packs the batch while the login ends, under the lease
+/// the login took. That lease must stay the client's until the turn ends too, though the login
+/// gives its share back first; and the turn sends with the login's tokens, not a second login.
+pub async fn engine_decision_during_a_login_ahead_sends_under_its_lease(b: Backend) {
+    // KSeF finishes an authentication a second after it began: the decision lands in the login.
+    let sim = SimulatorConfig { processing_delay: Duration::from_secs(1), ..SimulatorConfig::default() };
+    let Some(rig) = Rig::new(b, sim).await else { return };
+    let (client, ids) = rig.clients_with_invoices(83, 1, 12, "ahead").await.remove(0);
+    // The batch's close answers (504) 2 s after KSeF closed it: the turn holds its lease so long.
+    rig.sim.faults().fail_next_closes(CloseFault::Timeout, 1, Duration::from_secs(2));
+    let engine = engine::start(rig.st.clone());
+
+    let login_took = wait_for_lease(&rig, &client.id).await;
+    assert_eq!(rig.sim.counters().total.authentications, 0, "the login ahead is still running");
+    rig.decide(&client, &ids, false).await;
+    let start = std::time::Instant::now();
+    while rig.count_state("sending").await < 12 {
+        assert!(start.elapsed() < LIMIT, "the batch never went out");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Uploaded, the close hanging: the login ended a while ago.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(rig.sim.counters().total.authentications, 1);
+    assert_eq!(
+        lease_taken_at(&rig, &client.id).await,
+        Some(login_took),
+        "the turn works under the lease its login ahead took, still held after the login's end"
+    );
+
+    rig.wait_for(&ids, "accepted", LIMIT).await;
+    engine.stop().await;
+    rig.assert_accepted(&ids).await;
+    let c = rig.sim.counters();
+    assert_eq!((c.total.authentications, c.total.accepted), (1, 12), "one login, each invoice once");
+    rig.sim.stop().await;
+}
+
+/// When the client's lease was taken, once a process holds it.
+async fn wait_for_lease(rig: &Rig, client_id: &ClientId) -> chrono::NaiveDateTime {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(at) = lease_taken_at(rig, client_id).await {
+            return at;
+        }
+        assert!(start.elapsed() < LIMIT, "no process took the client's lease");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn lease_taken_at(rig: &Rig, client_id: &ClientId) -> Option<chrono::NaiveDateTime> {
+    let id = client_id.clone();
+    rig.st
+        .db
+        .run(move |c| {
+            sender_leases::table
+                .filter(sender_leases::client_id.eq(id))
+                .select(sender_leases::acquired_at)
+                .first(c)
+                .optional()
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("reading the lease: {e}"))
 }
