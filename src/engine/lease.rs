@@ -67,6 +67,10 @@ pub(super) async fn take_lease(engine: &Engine, client_id: &ClientId) -> Option<
     let entry = entry(engine, client_id);
     let mut held = entry.lock().await;
     if let Some(h) = held.as_mut() {
+        // A lease lost to another process stays lost: its holders stop before their uploads.
+        if h.lost.load(Ordering::SeqCst) {
+            return None;
+        }
         h.users += 1;
         return Some(Lease { lost: h.lost.clone() });
     }

@@ -46,7 +46,10 @@ use tokens::{
     engine_expired_token_is_refreshed_and_a_revoked_session_logs_in_afresh,
     engine_tokens_are_reused_across_turns,
 };
-use wake::{engine_decision_during_a_login_ahead_sends_under_its_lease, engine_does_not_wait_for_its_tick};
+use wake::{
+    engine_decision_during_a_login_ahead_sends_under_its_lease, engine_does_not_wait_for_its_tick,
+    engine_stopping_during_a_login_ahead_gives_the_lease_back,
+};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -79,6 +82,7 @@ both_backends!(
     engine_expired_token_is_refreshed_and_a_revoked_session_logs_in_afresh,
     engine_does_not_wait_for_its_tick,
     engine_decision_during_a_login_ahead_sends_under_its_lease,
+    engine_stopping_during_a_login_ahead_gives_the_lease_back,
 );
 
 /// An invoice issued offline by a client with a KSeF certificate of type Offline carries KOD II:

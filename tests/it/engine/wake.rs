@@ -84,6 +84,31 @@ pub async fn engine_decision_during_a_login_ahead_sends_under_its_lease(b: Backe
     rig.sim.stop().await;
 }
 
+/// The engine stops while a client logs in ahead: the login is cancelled, and the client's lease
+/// goes back at once, not when it expires (another replica would wait for it that long).
+pub async fn engine_stopping_during_a_login_ahead_gives_the_lease_back(b: Backend) {
+    let sim = SimulatorConfig { processing_delay: Duration::from_secs(2), ..SimulatorConfig::default() };
+    let Some(rig) = Rig::with(b, sim, |mut s| {
+        s.sender.lease_ttl_s = 60;
+        s
+    })
+    .await
+    else {
+        return;
+    };
+    let client = rig.client(&super::rig::nip(84), true).await;
+    let engine = engine::start(rig.st.clone());
+    wait_for_lease(&rig, &client.id).await;
+    engine.stop().await;
+    let start = std::time::Instant::now();
+    while lease_taken_at(&rig, &client.id).await.is_some() {
+        assert!(start.elapsed() < Duration::from_secs(5), "the cancelled login kept the client's lease");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(rig.sim.counters().total.authentications, 0, "the login was cancelled before its end");
+    rig.sim.stop().await;
+}
+
 /// When the client's lease was taken, once a process holds it.
 async fn wait_for_lease(rig: &Rig, client_id: &ClientId) -> chrono::NaiveDateTime {
     let start = std::time::Instant::now();
