@@ -55,8 +55,8 @@ pub async fn engine_decision_during_a_login_ahead_sends_under_its_lease(b: Backe
     let sim = SimulatorConfig { processing_delay: Duration::from_secs(1), ..SimulatorConfig::default() };
     let Some(rig) = Rig::new(b, sim).await else { return };
     let (client, ids) = rig.clients_with_invoices(83, 1, 12, "ahead").await.remove(0);
-    // The batch's close answers (504) 2 s after KSeF closed it: the turn holds its lease so long.
-    rig.sim.faults().fail_next_closes(CloseFault::Timeout, 1, Duration::from_secs(2));
+    // The batch's close answers (504) 3 s after KSeF closed it: the turn holds its lease so long.
+    rig.sim.faults().fail_next_closes(CloseFault::Timeout, 1, Duration::from_secs(3));
     let engine = engine::start(rig.st.clone());
 
     let login_took = wait_for_lease(&rig, &client.id).await;
@@ -68,7 +68,7 @@ pub async fn engine_decision_during_a_login_ahead_sends_under_its_lease(b: Backe
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Uploaded, the close hanging: the login ended a while ago.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(rig.sim.counters().total.authentications, 1);
     assert_eq!(
         lease_taken_at(&rig, &client.id).await,
