@@ -107,41 +107,14 @@ impl Drop for Settle {
 }
 
 /// Logs the client in under its lease, as a turn would: with several replicas only the one
-/// holding the lease logs in, so a client is not logged in once per replica.
+/// holding the lease logs in, so a client is not logged in once per replica. A login cancelled
+/// when the engine stops gives its share of the lease back as it is dropped.
 #[tracing::instrument(level = "debug", name = "sender.login_ahead", skip_all)]
-async fn log_in(engine: &Arc<Engine>, client_id: &ClientId) -> bool {
+async fn log_in(engine: &Engine, client_id: &ClientId) -> bool {
     let Some(lease) = super::lease::take_lease(engine, client_id).await else { return false };
-    let share = Share { engine: engine.clone(), client_id: client_id.clone(), lease: Some(lease) };
     let logged_in = log_in_holding_lease(engine, client_id).await;
-    share.give_back().await;
+    lease.give_back().await;
     logged_in
-}
-
-/// The login's share of the client's lease, given back however the login ends: one cancelled
-/// when the engine stops (or panicking) would otherwise keep the client's lease, shared with a
-/// turn that started under it, in the database until it expires, and another replica waiting.
-struct Share {
-    engine: Arc<Engine>,
-    client_id: ClientId,
-    lease: Option<super::lease::Lease>,
-}
-
-impl Share {
-    async fn give_back(mut self) {
-        if let Some(lease) = self.lease.take() {
-            super::lease::give_back(&self.engine, &self.client_id, lease).await;
-        }
-    }
-}
-
-impl Drop for Share {
-    fn drop(&mut self) {
-        let (Some(lease), Ok(runtime)) = (self.lease.take(), tokio::runtime::Handle::try_current()) else {
-            return;
-        };
-        let (engine, client_id) = (self.engine.clone(), self.client_id.clone());
-        runtime.spawn(async move { super::lease::give_back(&engine, &client_id, lease).await });
-    }
 }
 
 async fn log_in_holding_lease(engine: &Engine, client_id: &ClientId) -> bool {

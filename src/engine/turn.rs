@@ -9,7 +9,7 @@ use ksef_client::ErrorClass;
 use tracing::Instrument;
 
 use super::context::{ClientCtx, Engine};
-use super::lease::{give_back, take_lease, Lease};
+use super::lease::{take_lease, Lease};
 use super::{record, TurnError};
 use crate::db::models::outbox::OutboxEntry;
 use crate::db::models::{ids, Client};
@@ -34,7 +34,7 @@ pub async fn run(engine: &Engine, client_id: &ClientId) -> SyncAfter {
         return SyncAfter::Settled;
     };
     let outcome = work(engine, client_id, &lease).await;
-    give_back(engine, client_id, lease).await;
+    lease.give_back().await;
     engine.st.metrics.count_turn(outcome_label(&outcome));
     match outcome {
         Ok(sync) => {
